@@ -1,0 +1,63 @@
+import type { ParseArgsConfig } from 'node:util';
+import type { DaemonClient } from '../client/client.js';
+
+/** Parsed flags of one command. */
+export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/** What a command gets to work with. */
+export interface CommandContext {
+  readonly flags: Flags;
+  readonly positionals: readonly string[];
+  /** True with `--json`: print one JSON document and nothing else on stdout. */
+  readonly json: boolean;
+  /** Connects to the daemon, starting it if needed (or not, for commands like `daemon stop`). */
+  connect(options?: { autoStart?: boolean }): Promise<DaemonClient>;
+  /** Reads all of stdin (secret values come this way, never through argv). */
+  readStdin(): Promise<string>;
+  /** Prints a result: JSON with `--json`, else the human form. */
+  print(value: unknown, human: () => string): void;
+  /** The data folder this CLI talks to. */
+  readonly folder: string;
+}
+
+/** One `zavhoz <area> <verb>` command. */
+export interface Command {
+  readonly path: readonly string[];
+  readonly usage: string;
+  readonly summary: string;
+  readonly options?: NonNullable<ParseArgsConfig['options']>;
+  /** Smallest and largest number of positional arguments. */
+  readonly positionals?: readonly [min: number, max: number];
+  run(context: CommandContext): Promise<number | void>;
+}
+
+/** An error meant for the user, printed as one line; `exitCode` 2 means bad usage. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a string flag. */
+export function stringFlag(flags: Flags, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Reads a repeatable string flag. */
+export function listFlag(flags: Flags, name: string): string[] {
+  const value = flags[name];
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
+  return typeof value === 'string' ? [value] : [];
+}
+
+/** Reads an integer flag, refusing anything else. */
+export function integerFlag(flags: Flags, name: string): number | undefined {
+  const value = stringFlag(flags, name);
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) throw new CliError(`--${name} must be a whole number, got "${value}".`, 2);
+  return Number(value);
+}

@@ -1,0 +1,141 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import { CancellationToken, type Disposable, type MessageConnection, type NotificationType, type RequestType, ResponseError } from 'vscode-jsonrpc/node';
+import { dataPaths } from '../core/paths.js';
+import type { NotificationDefinition, RequestDefinition } from '../protocol/define.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
+import { connectionOverSocket } from '../transport/connection.js';
+import { type SpawnDaemonOptions, spawnDaemon } from './spawn.js';
+
+/** How to reach (and if needed start) the daemon of a data folder. */
+export interface ConnectOptions {
+  readonly folder: string;
+  readonly clientName: string;
+  readonly clientVersion?: string;
+  /** Start the daemon if none runs; omit to fail with {@link DaemonNotRunningError} instead. */
+  readonly autoStart?: Omit<SpawnDaemonOptions, 'folder'>;
+}
+
+/** Raised when no daemon answers on the folder's socket and auto-start was not asked for. */
+export class DaemonNotRunningError extends Error {
+  constructor(folder: string) {
+    super(`The Zavhoz daemon is not running for ${folder}. Start it with: zavhoz daemon start`);
+  }
+}
+
+/**
+ * A connection to the daemon, used by the CLI, the extension and the agent tools alike. Every request carries a
+ * request id that the daemon writes into its log lines, so one action can be followed across processes.
+ */
+export class DaemonClient {
+  private constructor(
+    private readonly connection: MessageConnection,
+    private readonly socket: net.Socket,
+    readonly info: InitializeResult,
+    private readonly clientName: string,
+  ) {}
+
+  /** Connects and initializes, starting the daemon first if asked to and needed. */
+  static async connect(options: ConnectOptions): Promise<DaemonClient> {
+    const paths = dataPaths(options.folder);
+    let socket = await tryConnect(paths.socket);
+    if (!socket) {
+      if (!options.autoStart) throw new DaemonNotRunningError(options.folder);
+      await spawnDaemon({ ...options.autoStart, folder: options.folder });
+      socket = await connectWithRetry(paths.socket, 5_000);
+    }
+    const connection = connectionOverSocket(socket);
+    connection.listen();
+    let token: string;
+    try {
+      token = fs.readFileSync(paths.token, 'utf8').trim();
+    } catch {
+      token = '';
+    }
+    try {
+      const info = await connection.sendRequest(Initialize.type, {
+        protocolVersion: PROTOCOL_VERSION,
+        clientName: options.clientName,
+        ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
+        token,
+      });
+      return new DaemonClient(connection, socket, info, options.clientName);
+    } catch (error) {
+      connection.dispose();
+      socket.destroy();
+      throw error;
+    }
+  }
+
+  /** Sends a typed request. `requestId` lets the caller tie several requests to one user action. */
+  request<P, R>(
+    definition: RequestDefinition<P, R>,
+    params: P,
+    options: { token?: CancellationToken; requestId?: string } = {},
+  ): Promise<R> {
+    const requestId = options.requestId ?? newClientRequestId(this.clientName);
+    const wire = { ...(params as object), _requestId: requestId } as unknown as P;
+    // vscode-jsonrpc's overloads cannot see through a generic P; the definition already ties P to R.
+    const type = definition.type as unknown as RequestType<object, R, void>;
+    return this.connection.sendRequest(type, wire as object, options.token ?? CancellationToken.None);
+  }
+
+  /** Listens for a typed notification. */
+  onNotification<P>(definition: NotificationDefinition<P>, handler: (params: P) => void): Disposable {
+    const type = definition.type as unknown as NotificationType<object>;
+    return this.connection.onNotification(type, handler as (params: object) => void);
+  }
+
+  /** Called once when the connection ends (daemon exit, crash or {@link close}). */
+  onClose(listener: () => void): Disposable {
+    return this.connection.onClose(listener);
+  }
+
+  /** Ends the connection. */
+  close(): void {
+    this.connection.dispose();
+    this.socket.destroy();
+  }
+}
+
+/** Makes a request id that says which client sent it. */
+export function newClientRequestId(clientName: string): string {
+  return `${clientName}-${crypto.randomBytes(5).toString('hex')}`;
+}
+
+/** True if an error is the daemon's answer with the given code. */
+export function isResponseError(error: unknown, code?: number): error is ResponseError<unknown> {
+  return error instanceof ResponseError && (code === undefined || error.code === code);
+}
+
+/** True if the request was cancelled. */
+export function isCancelled(error: unknown): boolean {
+  return isResponseError(error, ErrorCodes.RequestCancelled);
+}
+
+async function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    socket.once('connect', () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(undefined);
+      else reject(error);
+    });
+  });
+}
+
+async function connectWithRetry(socketPath: string, timeoutMs: number): Promise<net.Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
+    const socket = await tryConnect(socketPath);
+    if (socket) return socket;
+    if (Date.now() > deadline) throw new Error(`The daemon started but its socket ${socketPath} does not answer.`);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

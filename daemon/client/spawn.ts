@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import { EXIT_ALREADY_RUNNING, READY_LINE } from '../core/startup.js';
+
+/** How to start a daemon process. */
+export interface SpawnDaemonOptions {
+  /** The data folder (becomes `ZAVHOZ_HOME` of the daemon). */
+  readonly folder: string;
+  /** Path of the bundled daemon script (`dist/daemon.cjs`). */
+  readonly daemonScript: string;
+  /** Runtime to use: Node, or VS Code's own (`process.execPath` with ELECTRON_RUN_AS_NODE=1). */
+  readonly execPath?: string;
+  /** Extra environment (e.g. ELECTRON_RUN_AS_NODE, D-Bus address of the keychain). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs?: number;
+}
+
+/** Raised when the daemon could not start; the message is the daemon's own explanation. */
+export class DaemonStartError extends Error {}
+
+/**
+ * Starts a detached daemon and waits until it says it is ready. If another daemon won the race for the folder,
+ * that is success too: the caller connects to whichever one is running.
+ */
+export async function spawnDaemon(options: SpawnDaemonOptions): Promise<void> {
+  const child = spawn(options.execPath ?? process.execPath, [options.daemonScript], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env, ZAVHOZ_HOME: options.folder },
+    windowsHide: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      finish();
+      reject(new DaemonStartError(`The Zavhoz daemon did not become ready within ${(options.timeoutMs ?? 15_000) / 1000} s.`));
+    }, options.timeoutMs ?? 15_000);
+    const finish = (): void => {
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.removeAllListeners();
+      child.unref();
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes(READY_LINE)) {
+        finish();
+        resolve();
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    child.once('error', (error) => {
+      finish();
+      reject(new DaemonStartError(`Could not start the Zavhoz daemon: ${error.message}`));
+    });
+    child.once('exit', (code) => {
+      finish();
+      if (code === EXIT_ALREADY_RUNNING) resolve();
+      else reject(new DaemonStartError(stderr.trim() || `The Zavhoz daemon exited with code ${code} while starting.`));
+    });
+  });
+}

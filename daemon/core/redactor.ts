@@ -1,0 +1,86 @@
+/** What a masked value is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/** Values shorter than this are not masked: they would shred ordinary text. The vault refuses such secrets. */
+export const MIN_REDACTABLE_LENGTH = 4;
+
+/** Lines of a multi-line value at least this long are masked on their own too (a key logged line by line). */
+const MIN_LINE_LENGTH = 16;
+
+/**
+ * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url,
+ * URL-encoded, JSON-escaped, and line by line for multi-line values. Every log line and every error message
+ * leaving the daemon passes through here.
+ */
+export class Redactor {
+  private readonly forms = new Map<string, number>();
+  private pattern: RegExp | undefined;
+
+  /** Starts masking a value (idempotent; counted, so two secrets with one value survive one unregister). */
+  register(value: string): void {
+    for (const form of formsOf(value)) {
+      this.forms.set(form, (this.forms.get(form) ?? 0) + 1);
+    }
+    this.pattern = undefined;
+  }
+
+  /** Stops masking a value, once no other registration holds it. */
+  unregister(value: string): void {
+    for (const form of formsOf(value)) {
+      const count = (this.forms.get(form) ?? 0) - 1;
+      if (count <= 0) this.forms.delete(form);
+      else this.forms.set(form, count);
+    }
+    this.pattern = undefined;
+  }
+
+  /** How many distinct forms are masked (for status and tests). */
+  get size(): number {
+    return this.forms.size;
+  }
+
+  /** Returns the text with every registered value masked. */
+  redact(text: string): string {
+    if (this.forms.size === 0 || text.length < MIN_REDACTABLE_LENGTH) return text;
+    this.pattern ??= buildPattern([...this.forms.keys()]);
+    return text.replace(this.pattern, REDACTED);
+  }
+
+  /** Redacts every string inside a JSON-like value, returning a copy. */
+  redactValue<T>(value: T): T {
+    return JSON.parse(this.redact(JSON.stringify(value) ?? 'null')) as T;
+  }
+}
+
+function formsOf(value: string): Set<string> {
+  const forms = new Set<string>();
+  const add = (form: string): void => {
+    if (form.length >= MIN_REDACTABLE_LENGTH) forms.add(form);
+  };
+  const variants = new Set([value, value.replace(/\r\n/g, '\n'), value.trim()]);
+  for (const variant of variants) {
+    add(variant);
+    add(Buffer.from(variant).toString('base64'));
+    add(Buffer.from(variant).toString('base64').replace(/=+$/, ''));
+    add(Buffer.from(variant).toString('base64url'));
+    add(encodeURIComponent(variant));
+    add(JSON.stringify(variant).slice(1, -1));
+    if (variant.includes('\n')) {
+      for (const line of variant.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        if (trimmed.length >= MIN_LINE_LENGTH) add(trimmed);
+      }
+    }
+  }
+  return forms;
+}
+
+function buildPattern(forms: string[]): RegExp {
+  // Longest first, so a value is masked whole before any of its lines is.
+  const sorted = forms.sort((a, b) => b.length - a.length);
+  return new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,151 @@
+import crypto from 'node:crypto';
+import { AuditLog } from './core/audit.js';
+import { ZavhozError } from './core/errors.js';
+import { ensurePrivateFolder, removeIfExists, writeFileAtomic } from './core/files.js';
+import { acquireLock, type LockOwner } from './core/lock.js';
+import { Logger } from './core/logger.js';
+import { type DataPaths, dataPaths } from './core/paths.js';
+import { Redactor } from './core/redactor.js';
+import { ZAVHOZ_VERSION } from './core/version.js';
+import { registerHandlers } from './handlers/index.js';
+import { registerLifecycleHandlers } from './handlers/lifecycle.js';
+import { ErrorCodes } from './protocol/errors.js';
+import { DaemonWillShutdown, PROTOCOL_VERSION } from './protocol/lifecycle.js';
+import { Router } from './server/router.js';
+import { DaemonServer } from './server/server.js';
+import { SettingsService } from './settings/settings.js';
+import type { Lifecycle, Services } from './services.js';
+import { MIGRATIONS } from './store/schema.js';
+import { Store } from './store/store.js';
+
+/** Raised when another live daemon already owns the data folder. */
+export class AlreadyRunningError extends Error {
+  constructor(readonly owner: LockOwner) {
+    super(`A Zavhoz daemon is already running for this data folder (pid ${owner.pid}).`);
+  }
+}
+
+/** A started daemon. */
+export interface RunningDaemon {
+  readonly paths: DataPaths;
+  readonly services: Services;
+  /** Resolves once the daemon has shut down, whatever asked it to. */
+  readonly stopped: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Grace period for in-flight requests during shutdown. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Starts the daemon for one data folder: takes the folder lock, opens the log and the store, writes a fresh
+ * token and listens. Throws {@link AlreadyRunningError} if a live daemon owns the folder, and a ZavhozError with a
+ * message for the user if the store cannot be opened.
+ */
+export async function startDaemon(folder: string): Promise<RunningDaemon> {
+  const paths = dataPaths(folder);
+  ensurePrivateFolder(paths.folder);
+  const lock = acquireLock(paths.lock);
+  if (!lock.acquired) throw new AlreadyRunningError(lock.owner);
+
+  const redactor = new Redactor();
+  const logger = new Logger({ file: paths.log, redactor });
+  const log = logger.child({ component: 'daemon' });
+  const startedAt = new Date();
+  log.info('daemon starting', { pid: process.pid, version: ZAVHOZ_VERSION, folder: paths.folder });
+
+  let store: Store;
+  try {
+    store = await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS });
+  } catch (error) {
+    log.error('store could not be opened', { error: (error as Error).message });
+    logger.close();
+    lock.release();
+    throw error;
+  }
+
+  const token = crypto.randomBytes(32).toString('hex');
+  writeFileAtomic(paths.token, token);
+
+  const router = new Router(redactor, logger.child({ component: 'rpc' }));
+  const describe = (): { daemonVersion: string; pid: number; dataFolder: string } => ({
+    daemonVersion: ZAVHOZ_VERSION,
+    pid: process.pid,
+    dataFolder: paths.folder,
+  });
+  const server = new DaemonServer({ socketPath: paths.socket, token, router, log, describe });
+  const settings = new SettingsService(store, server);
+  const services: Services = {
+    paths,
+    store,
+    redactor,
+    logger,
+    log,
+    notifier: server,
+    settings,
+    audit: new AuditLog(store),
+  };
+
+  const stoppers: (() => Promise<void> | void)[] = [];
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  let shuttingDown: Promise<void> | undefined;
+
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      log.info('daemon stopping', { reason });
+      server.notify(DaemonWillShutdown, { reason });
+      for (const stop of stoppers.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          log.warn('stopping background work failed', { error: (error as Error).message });
+        }
+      }
+      const idle = await router.whenIdle(SHUTDOWN_GRACE_MS);
+      if (!idle) log.warn('requests still running at shutdown', { inFlight: router.inFlight });
+      await server.close();
+      // Store writes are synchronous transactions: none can be half-done here. Fold the journal and close.
+      store.close();
+      removeIfExists(paths.token);
+      log.info('daemon stopped');
+      logger.close();
+      lock.release();
+      resolveStopped();
+    })();
+    return shuttingDown;
+  };
+
+  const lifecycle: Lifecycle = {
+    onShutdown: (stop) => stoppers.push(stop),
+    requestShutdown: (reason) => void shutdown(reason),
+  };
+
+  registerLifecycleHandlers(
+    router,
+    {
+      status: () => ({
+        pid: process.pid,
+        daemonVersion: ZAVHOZ_VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        dataFolder: paths.folder,
+        startedAt: startedAt.toISOString(),
+        uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+        clients: server.clients(),
+      }),
+    },
+    lifecycle,
+  );
+  registerHandlers(router, services);
+
+  try {
+    await server.listen();
+  } catch (error) {
+    store.close();
+    logger.close();
+    lock.release();
+    throw new ZavhozError(ErrorCodes.StoreUnavailable, `Could not listen on ${paths.socket}: ${(error as Error).message}`);
+  }
+  log.info('daemon ready', { socket: paths.socket });
+  return { paths, services, stopped, shutdown };
+}

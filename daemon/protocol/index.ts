@@ -1,0 +1,8 @@
+/**
+ * The Zavhoz protocol: every request and notification, declared once and imported by the daemon, the CLI and
+ * the extension. No method name is spelled anywhere else.
+ */
+export * from './define.js';
+export * from './errors.js';
+export * from './lifecycle.js';
+export * from './settings.js';

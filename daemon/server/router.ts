@@ -1,0 +1,153 @@
+import crypto from 'node:crypto';
+import { type CancellationToken, ResponseError } from 'vscode-jsonrpc';
+import { z } from 'zod';
+import { ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Redactor } from '../core/redactor.js';
+import type { RequestDefinition } from '../protocol/define.js';
+import { ErrorCodes } from '../protocol/errors.js';
+
+/** Who is calling: set by a successful `initialize`. */
+export interface ClientInfo {
+  readonly connectionId: number;
+  readonly name: string;
+  readonly version?: string;
+  readonly connectedAt: string;
+}
+
+/** What a handler gets besides its validated params. */
+export interface RequestContext {
+  /** The client's id for this request (sent as `_requestId`), or one made up here; it goes in every log line. */
+  readonly requestId: string;
+  readonly client: ClientInfo;
+  readonly log: ScopedLogger;
+  readonly cancellation: CancellationToken;
+}
+
+/** A request handler: gets trusted, typed params. */
+export type Handler<P, R> = (params: P, context: RequestContext) => Promise<R> | R;
+
+interface Route {
+  readonly definition: RequestDefinition<unknown, unknown>;
+  readonly handler: Handler<unknown, unknown>;
+}
+
+/** Thrown by handlers (via {@link throwIfCancelled}) when the client cancelled. */
+export function throwIfCancelled(context: RequestContext): void {
+  if (context.cancellation.isCancellationRequested) {
+    throw new ResponseError(ErrorCodes.RequestCancelled, 'The request was cancelled.');
+  }
+}
+
+/**
+ * The table of request handlers. It validates params against each request's schema before the handler runs,
+ * and turns whatever a handler throws into a redacted ResponseError with a code from the one error table.
+ */
+export class Router {
+  private readonly routes = new Map<string, Route>();
+  private active = 0;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(
+    private readonly redactor: Redactor,
+    private readonly log: ScopedLogger,
+  ) {}
+
+  /** Registers the handler of one request. */
+  handle<P, R>(definition: RequestDefinition<P, R>, handler: Handler<P, R>): void {
+    if (this.routes.has(definition.method)) throw new Error(`router: ${definition.method} registered twice`);
+    this.routes.set(definition.method, { definition, handler } as unknown as Route);
+  }
+
+  /** Every registered method, for sessions to install. */
+  methods(): string[] {
+    return [...this.routes.keys()];
+  }
+
+  /** Number of requests being handled right now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Resolves once no request is being handled (used by shutdown), or after the timeout. */
+  async whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.active === 0) return true;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      this.idleWaiters.add(done);
+    });
+  }
+
+  /** Runs one request: validate, call, map errors. `rawParams` is what arrived on the wire. */
+  async dispatch(method: string, rawParams: unknown, client: ClientInfo, cancellation: CancellationToken): Promise<unknown> {
+    const route = this.routes.get(method);
+    if (!route) throw new ResponseError(ErrorCodes.MethodNotFound, `Unknown method ${method}.`);
+    const { params, requestId } = splitRequestId(rawParams);
+    const log = this.log.child({ requestId, client: client.name, method });
+    this.active++;
+    try {
+      const parsed = route.definition.params.safeParse(params);
+      if (!parsed.success) {
+        throw new ResponseError(ErrorCodes.InvalidParams, `Invalid params for ${method}: ${describeIssues(parsed.error)}`);
+      }
+      const started = performance.now();
+      const value = await route.handler(parsed.data, { requestId, client, log, cancellation });
+      log.debug('request done', { ms: Math.round((performance.now() - started) * 10) / 10 });
+      return value;
+    } catch (error) {
+      throw this.toResponseError(error, method, requestId, log);
+    } finally {
+      this.active--;
+      if (this.active === 0) for (const waiter of [...this.idleWaiters]) waiter();
+    }
+  }
+
+  private toResponseError(error: unknown, method: string, requestId: string, log: ScopedLogger): ResponseError<unknown> {
+    if (error instanceof ResponseError) {
+      log.info('request refused', { code: error.code, error: error.message });
+      return new ResponseError(error.code, this.redactor.redact(error.message), this.redactor.redactValue(error.data));
+    }
+    if (error instanceof ZavhozError) {
+      log.info('request failed', { code: error.code, error: error.message });
+      return new ResponseError(error.code, this.redactor.redact(error.message), this.redactor.redactValue(error.data));
+    }
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log.error('request crashed', { error: detail });
+    return new ResponseError(
+      ErrorCodes.InternalError,
+      `Internal error in ${method} (request ${requestId}). The daemon log has the details; please report it.`,
+    );
+  }
+}
+
+function splitRequestId(raw: unknown): { params: unknown; requestId: string } {
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && '_requestId' in raw) {
+    const { _requestId, ...rest } = raw as Record<string, unknown>;
+    if (typeof _requestId === 'string' && /^[\w.:-]{1,64}$/.test(_requestId)) return { params: rest, requestId: _requestId };
+    return { params: rest, requestId: newRequestId() };
+  }
+  return { params: raw ?? {}, requestId: newRequestId() };
+}
+
+/** Makes a short random request id. */
+export function newRequestId(): string {
+  return `d-${crypto.randomBytes(6).toString('hex')}`;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join('.') : 'params';
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,134 @@
+import crypto from 'node:crypto';
+import type { Socket } from 'node:net';
+import { type CancellationToken, type MessageConnection, type NotificationType, ResponseError } from 'vscode-jsonrpc';
+import type { ScopedLogger } from '../core/logger.js';
+import type { NotificationDefinition } from '../protocol/define.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
+import { connectionOverSocket } from '../transport/connection.js';
+import type { ClientInfo, Router } from './router.js';
+
+/** How long a connection may stay silent before sending `initialize`. */
+const INITIALIZE_TIMEOUT_MS = 10_000;
+
+/** What a session needs from the daemon around it. */
+export interface SessionOptions {
+  readonly router: Router;
+  readonly token: string;
+  readonly log: ScopedLogger;
+  readonly describe: () => Omit<InitializeResult, 'protocolVersion'>;
+  readonly onClose: (session: Session) => void;
+}
+
+/**
+ * One client connection. Nothing but `initialize` runs until the client has shown the token from the data
+ * folder and a matching protocol version; a wrong token closes the connection.
+ */
+export class Session {
+  private readonly connection: MessageConnection;
+  private clientInfo: ClientInfo | undefined;
+  private readonly initializeTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly id: number,
+    private readonly options: SessionOptions,
+  ) {
+    this.connection = connectionOverSocket(socket);
+    this.connection.onRequest((method, params, token) => this.onRequest(method, params, token));
+    this.connection.onError(([error]) => options.log.warn('connection error', { connection: id, error: error.message }));
+    this.connection.onClose(() => this.close());
+    socket.on('error', () => this.close());
+    this.initializeTimer = setTimeout(() => {
+      if (!this.clientInfo) {
+        options.log.warn('connection closed: no initialize in time', { connection: id });
+        this.close();
+      }
+    }, INITIALIZE_TIMEOUT_MS);
+    this.connection.listen();
+  }
+
+  /** The client, once initialized. */
+  get client(): ClientInfo | undefined {
+    return this.clientInfo;
+  }
+
+  /** Sends a notification if the client has initialized. */
+  notify<P>(definition: NotificationDefinition<P>, params: P): void {
+    if (!this.clientInfo || this.closed) return;
+    const type = definition.type as unknown as NotificationType<object>;
+    this.connection.sendNotification(type, params as object).catch(() => this.close());
+  }
+
+  /** Ends the connection. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.initializeTimer);
+    this.connection.dispose();
+    this.socket.destroy();
+    this.options.onClose(this);
+  }
+
+  private async onRequest(method: string, params: unknown, token: CancellationToken): Promise<unknown> {
+    if (method === Initialize.method) return this.initialize(params);
+    if (!this.clientInfo) {
+      throw new ResponseError(ErrorCodes.NotInitialized, 'Send initialize with the token from the data folder before any other request.');
+    }
+    return this.options.router.dispatch(method, params, this.clientInfo, token);
+  }
+
+  private initialize(raw: unknown): InitializeResult {
+    if (this.clientInfo) throw new ResponseError(ErrorCodes.InvalidRequest, 'This connection is already initialized.');
+    const parsed = Initialize.params.safeParse(stripRequestId(raw));
+    if (!parsed.success) {
+      this.closeSoon();
+      throw new ResponseError(ErrorCodes.InvalidParams, `Invalid initialize params: ${parsed.error.issues[0]?.message ?? 'malformed'}.`);
+    }
+    const params = parsed.data;
+    if (!tokensMatch(params.token, this.options.token)) {
+      this.options.log.warn('connection refused: wrong token', { connection: this.id, client: params.clientName });
+      this.closeSoon();
+      throw new ResponseError(
+        ErrorCodes.Unauthorized,
+        'Wrong or missing daemon token. Clients read it from daemon.token in the data folder; a daemon restart replaces it.',
+      );
+    }
+    if (params.protocolVersion !== PROTOCOL_VERSION) {
+      this.closeSoon();
+      throw new ResponseError(
+        ErrorCodes.ProtocolMismatch,
+        `Protocol version mismatch: the client speaks ${params.protocolVersion}, this daemon speaks ${PROTOCOL_VERSION}. ` +
+          'Update the older side, then restart the daemon (zavhoz daemon stop).',
+        { clientVersion: params.protocolVersion, daemonVersion: PROTOCOL_VERSION },
+      );
+    }
+    clearTimeout(this.initializeTimer);
+    this.clientInfo = {
+      connectionId: this.id,
+      name: params.clientName,
+      ...(params.clientVersion ? { version: params.clientVersion } : {}),
+      connectedAt: new Date().toISOString(),
+    };
+    this.options.log.info('client connected', { connection: this.id, client: params.clientName });
+    return { protocolVersion: PROTOCOL_VERSION, ...this.options.describe() };
+  }
+
+  /** Closes after the error answer has been written. */
+  private closeSoon(): void {
+    setTimeout(() => this.close(), 50);
+  }
+}
+
+function stripRequestId(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const { _requestId: _ignored, ...rest } = raw as Record<string, unknown>;
+  return rest;
+}
+
+function tokensMatch(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}

@@ -1,0 +1,172 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { PRIVATE_FILE_MODE } from '../core/files.js';
+
+/** A value SQLite can bind. */
+export type SqlValue = string | number | null | Uint8Array;
+
+/** One statement of a committed transaction, as replayed on start. */
+export type JournalOperation = readonly [sql: string, params: readonly SqlValue[]];
+
+/** One committed transaction. */
+export interface JournalRecord {
+  readonly seq: number;
+  readonly operations: readonly JournalOperation[];
+}
+
+/** What was read back from a journal file. */
+export interface JournalContents {
+  readonly records: JournalRecord[];
+  /** Bytes of a torn final record (a crash mid-append, never acknowledged) that were cut off. */
+  readonly discardedTailBytes: number;
+}
+
+/** Raised when the journal is damaged somewhere other than its unacknowledged tail. */
+export class JournalCorruptError extends Error {}
+
+/**
+ * An append-only log of committed transactions. Each record is one line, `<checksum> <json>`, fdatasync'ed before
+ * the write is acknowledged, so its cost does not depend on the database size. A torn last line is the one
+ * write that was never acknowledged; anything else that does not check out means the file is damaged.
+ */
+export class Journal {
+  private fd: number;
+  private bytes: number;
+
+  private constructor(
+    private readonly file: string,
+    fd: number,
+    bytes: number,
+  ) {
+    this.fd = fd;
+    this.bytes = bytes;
+  }
+
+  /** Opens (creating if needed) the journal, returning it with its records. A torn tail is cut off. */
+  static open(file: string): { journal: Journal; contents: JournalContents } {
+    const contents = readJournal(file);
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, PRIVATE_FILE_MODE);
+    fs.fchmodSync(fd, PRIVATE_FILE_MODE);
+    const size = fs.fstatSync(fd).size;
+    const keep = size - contents.discardedTailBytes;
+    if (contents.discardedTailBytes > 0) {
+      fs.ftruncateSync(fd, keep);
+      fs.fsyncSync(fd);
+    }
+    return { journal: new Journal(file, fd, keep), contents };
+  }
+
+  /** Size in bytes, used to decide when to fold the journal into a snapshot. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Appends one record durably. On failure the file is cut back so no half record stays behind. */
+  append(record: JournalRecord): void {
+    const line = Buffer.from(encodeRecord(record));
+    try {
+      let written = 0;
+      while (written < line.length) {
+        written += fs.writeSync(this.fd, line, written, line.length - written, this.bytes + written);
+      }
+      fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      try {
+        fs.ftruncateSync(this.fd, this.bytes);
+      } catch {
+        // If even the truncate fails the torn tail is detected and cut on the next start.
+      }
+      throw error;
+    }
+    this.bytes += line.length;
+  }
+
+  /** Empties the journal once a snapshot holds everything in it. */
+  reset(): void {
+    fs.ftruncateSync(this.fd, 0);
+    fs.fsyncSync(this.fd);
+    this.bytes = 0;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+
+  /** The path, for error messages. */
+  get path(): string {
+    return this.file;
+  }
+}
+
+function encodeRecord(record: JournalRecord): string {
+  const json = JSON.stringify({ seq: record.seq, ops: record.operations.map(([sql, params]) => [sql, params.map(encodeValue)]) });
+  return `${checksum(json)} ${json}\n`;
+}
+
+function encodeValue(value: SqlValue): unknown {
+  return value instanceof Uint8Array ? { $b: Buffer.from(value).toString('base64') } : value;
+}
+
+function decodeValue(value: unknown): SqlValue {
+  if (value === null || typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { $b?: unknown }).$b === 'string') {
+    return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
+  }
+  throw new JournalCorruptError('unexpected value type');
+}
+
+function checksum(json: string): string {
+  return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
+}
+
+function readJournal(file: string): JournalContents {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], discardedTailBytes: 0 };
+    throw error;
+  }
+  const records: JournalRecord[] = [];
+  let offset = 0;
+  let lineNumber = 0;
+  while (offset < text.length) {
+    const end = text.indexOf('\n', offset);
+    lineNumber++;
+    if (end === -1) {
+      // A record without its newline was being appended when the process died: never acknowledged.
+      return { records, discardedTailBytes: Buffer.byteLength(text.slice(offset)) };
+    }
+    const line = text.slice(offset, end);
+    const record = parseLine(line);
+    if (!record) {
+      const isLast = end === text.length - 1;
+      if (isLast) return { records, discardedTailBytes: Buffer.byteLength(text.slice(offset)) };
+      throw new JournalCorruptError(`record ${lineNumber} is damaged`);
+    }
+    const previous = records.at(-1);
+    if (previous && record.seq !== previous.seq + 1) {
+      throw new JournalCorruptError(`record ${lineNumber} has sequence ${record.seq} after ${previous.seq}`);
+    }
+    records.push(record);
+    offset = end + 1;
+  }
+  return { records, discardedTailBytes: 0 };
+}
+
+function parseLine(line: string): JournalRecord | undefined {
+  const space = line.indexOf(' ');
+  if (space !== 16) return undefined;
+  const json = line.slice(space + 1);
+  if (checksum(json) !== line.slice(0, space)) return undefined;
+  try {
+    const parsed = JSON.parse(json) as { seq: number; ops: [string, unknown[]][] };
+    return {
+      seq: parsed.seq,
+      operations: parsed.ops.map(([sql, params]) => [sql, params.map(decodeValue)] as const),
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import { ZavhozError } from '../core/errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { Store } from './store.js';
+
+/** One numbered schema change. Versions start at 1 and have no gaps; statements must be deterministic. */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly statements: readonly string[];
+}
+
+/**
+ * Brings the schema up to the newest migration, each in its own durable transaction. A database made by a newer
+ * Zavhoz is refused rather than guessed at.
+ */
+export function applyMigrations(store: Store, migrations: readonly Migration[], file: string): void {
+  const latest = migrations.length;
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) throw new Error(`migration ${migration.version} is out of order`);
+  });
+  const current = Number(store.get<{ user_version: number }>('PRAGMA user_version')?.user_version ?? 0);
+  if (current > latest) {
+    throw new ZavhozError(
+      ErrorCodes.StoreUnavailable,
+      `The database ${file} was written by a newer Zavhoz (schema ${current}; this version knows up to ${latest}). Update Zavhoz; the file was left untouched.`,
+    );
+  }
+  for (const migration of migrations.slice(current)) {
+    store.transaction((tx) => {
+      for (const statement of migration.statements) tx.run(statement);
+      tx.run(`PRAGMA user_version = ${migration.version}`);
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import * as vscode from 'vscode';
+import { DaemonClient } from '../daemon/client/client.js';
+import { resolveDataFolder } from '../daemon/core/paths.js';
+import { ZAVHOZ_VERSION } from '../daemon/core/version.js';
+
+/** Connection state shown by the status bar and the views. */
+export type ConnectionState =
+  | { readonly kind: 'connecting' }
+  | { readonly kind: 'connected'; readonly client: DaemonClient }
+  | { readonly kind: 'down'; readonly reason: string; readonly retrying: boolean };
+
+/** After this many failures in a row the extension stops restarting the daemon and asks the user. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Keeps one connection to the user's daemon, starting it with VS Code's own runtime when none runs, and
+ * reconnecting with backoff when it goes away. After repeated failures it stops and offers "Restart Daemon".
+ */
+export class DaemonConnection implements vscode.Disposable {
+  private current: ConnectionState = { kind: 'connecting' };
+  private readonly emitter = new vscode.EventEmitter<ConnectionState>();
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  /** Fires on every state change, including each new connection (views re-subscribe then). */
+  readonly onDidChangeState = this.emitter.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The connected client, or an error the user can act on. */
+  async client(): Promise<DaemonClient> {
+    if (this.current.kind === 'connected') return this.current.client;
+    const before = this.current;
+    if (before.kind === 'down' && !before.retrying) await this.restart();
+    const waited = await new Promise<ConnectionState>((resolve) => {
+      const listener = this.onDidChangeState((state) => {
+        if (state.kind !== 'connecting') {
+          listener.dispose();
+          resolve(state);
+        }
+      });
+      if (this.current.kind !== 'connecting') {
+        listener.dispose();
+        resolve(this.current);
+      }
+    });
+    if (waited.kind === 'connected') return waited.client;
+    throw new Error(`The Zavhoz daemon is not available: ${waited.kind === 'down' ? waited.reason : 'still connecting'}`);
+  }
+
+  /** Starts connecting (non-blocking; activation must stay light). */
+  start(): void {
+    void this.connect();
+  }
+
+  /** Forgets past failures and connects again (the "Restart Daemon" command). */
+  async restart(): Promise<void> {
+    this.failures = 0;
+    if (this.current.kind === 'connected') this.current.client.close();
+    await this.connect();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.retryTimer);
+    if (this.current.kind === 'connected') this.current.client.close();
+    this.emitter.dispose();
+  }
+
+  private setState(state: ConnectionState): void {
+    this.current = state;
+    this.emitter.fire(state);
+  }
+
+  private async connect(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.setState({ kind: 'connecting' });
+    const folder = resolveDataFolder();
+    try {
+      const client = await DaemonClient.connect({
+        folder,
+        clientName: 'vscode',
+        clientVersion: ZAVHOZ_VERSION,
+        autoStart: {
+          daemonScript: this.context.asAbsolutePath('dist/daemon.cjs'),
+          execPath: process.execPath,
+          env: { ELECTRON_RUN_AS_NODE: '1' },
+        },
+      });
+      if (this.disposed) return client.close();
+      this.failures = 0;
+      this.log.info(`connected to daemon pid ${client.info.pid} (${client.info.dataFolder})`);
+      client.onClose(() => {
+        if (this.disposed || this.current.kind !== 'connected' || this.current.client !== client) return;
+        this.log.warn('daemon connection closed');
+        this.scheduleRetry('the daemon stopped');
+      });
+      this.setState({ kind: 'connected', client });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log.error(`could not connect to the daemon: ${reason}`);
+      this.scheduleRetry(reason);
+    }
+  }
+
+  private scheduleRetry(reason: string): void {
+    if (this.disposed) return;
+    this.failures++;
+    if (this.failures >= MAX_ATTEMPTS) {
+      this.setState({ kind: 'down', reason, retrying: false });
+      void vscode.window
+        .showErrorMessage(`Zavhoz: the daemon keeps failing (${reason}).`, 'Restart Daemon', 'Show Log')
+        .then((choice) => {
+          if (choice === 'Restart Daemon') void vscode.commands.executeCommand('zavhoz.daemon.restart');
+          if (choice === 'Show Log') void vscode.commands.executeCommand('zavhoz.log.show');
+        });
+      return;
+    }
+    this.setState({ kind: 'down', reason, retrying: true });
+    const delay = Math.min(500 * 2 ** (this.failures - 1), 8_000);
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+}

@@ -1,0 +1,66 @@
+// Bundles the four outputs with esbuild: the extension (CommonJS, `vscode` external), the daemon and the CLI
+// (Node), and the webviews (browser). Type checking is separate: `tsc -b` (npm run typecheck).
+import * as esbuild from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(import.meta.dirname, '..');
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const production = process.argv.includes('--production');
+const dist = path.join(root, 'dist');
+
+// Native add-ons cannot be bundled; they ship in node_modules (see .vscodeignore).
+const nativeExternals = ['@napi-rs/keyring', 'ssh2', 'cpu-features'];
+
+/** @type {esbuild.BuildOptions} */
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  minify: production,
+  logLevel: 'warning',
+  // ESM sources use import.meta.url to find files beside themselves; give CommonJS output the same answer.
+  banner: { js: "const __zavhozImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__zavhozImportMetaUrl', __ZAVHOZ_VERSION__: JSON.stringify(pkg.version) },
+  external: nativeExternals,
+};
+
+fs.mkdirSync(dist, { recursive: true });
+const started = Date.now();
+await Promise.all([
+  esbuild.build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon.cjs') }),
+  esbuild.build({
+    ...node,
+    entryPoints: [path.join(root, 'daemon/cli/main.ts')],
+    outfile: path.join(dist, 'cli.cjs'),
+    banner: { js: `#!/usr/bin/env node\n${node.banner.js}` },
+  }),
+  esbuild.build({
+    ...node,
+    entryPoints: [path.join(root, 'extension/extension.ts')],
+    outfile: path.join(dist, 'extension.cjs'),
+    external: ['vscode', ...nativeExternals],
+  }),
+  esbuild.build({
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'esm',
+    sourcemap: true,
+    minify: production,
+    logLevel: 'warning',
+    entryPoints: fs
+      .readdirSync(path.join(root, 'webview'))
+      .filter((name) => /^[a-z][\w-]*\.ts$/.test(name) && !name.endsWith('.d.ts'))
+      .filter((name) => fs.readFileSync(path.join(root, 'webview', name), 'utf8').includes('@entry'))
+      .map((name) => path.join(root, 'webview', name)),
+    outdir: path.join(dist, 'webview'),
+  }),
+]);
+fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(dist, 'sql-wasm.wasm'));
+fs.chmodSync(path.join(dist, 'cli.cjs'), 0o755);
+console.log(`built dist/ in ${Date.now() - started} ms`);

@@ -1,0 +1,203 @@
+/**
+ * A private OpenSSH server on 127.0.0.1 for tests: own host key, own client key, key-only login as the current
+ * user, everything in one folder that `stop()` removes.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { delay, hasExited, killTreeSync, onProcessExit, removeFolder, tailOf, terminateTree } from './processes.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A running private sshd and the key that may log in to it. */
+export interface SshdServer {
+  host: '127.0.0.1';
+  port: number;
+  /** The account to log in as: the user running the tests. */
+  user: string;
+  /** Ed25519 client key, OpenSSH format, no passphrase; `path` is the 0600 private key file. */
+  clientKey: { privateKeyPem: string; publicKey: string; path: string };
+  /** SHA256 fingerprint of the host key, as `ssh-keygen -l` prints it (`SHA256:…`). */
+  hostKeyFingerprint: string;
+  /** The server's private folder (keys, config, log); removed by `stop()`. */
+  dir: string;
+  /** Stops sshd and its session processes, then removes `dir`. */
+  stop(): Promise<void>;
+}
+
+const startTimeoutMs = 10_000;
+const sshdPath = '/usr/sbin/sshd';
+
+/** Asks the kernel for a free loopback port by binding port 0; sshd then binds it (a small race, retried by the caller). */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not read the port of a probe server'));
+      });
+    });
+  });
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function portAcceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Generates an unencrypted ed25519 key pair at `path` and `path.pub`. */
+async function generateKey(path: string, comment: string): Promise<void> {
+  await execFileAsync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+}
+
+/** The server config: loopback only, key login only, and no PAM or strict modes because the folder lives in /tmp. */
+function sshdConfig(dir: string, port: number): string {
+  return [
+    'ListenAddress 127.0.0.1',
+    `Port ${port}`,
+    `HostKey ${join(dir, 'host_key')}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'PubkeyAuthentication yes',
+    'UsePAM no',
+    'StrictModes no',
+    'PermitRootLogin prohibit-password',
+    'AllowTcpForwarding yes',
+    'Subsystem sftp internal-sftp',
+    '',
+  ].join('\n');
+}
+
+/** Starts sshd on the given port; resolves once the port accepts connections, rejects with sshd's log otherwise. */
+async function launch(dir: string, configPath: string, port: number): Promise<ChildProcess> {
+  const logPath = join(dir, 'sshd.log');
+  const log = openSync(logPath, 'w', 0o600);
+  let child: ChildProcess;
+  try {
+    // -D keeps it our child, so its exit is observable (see processes.ts); -e sends the log to stderr, i.e. the log file.
+    // detached gives it a process group of its own; stdio goes to a file so no pipe holds the event loop.
+    child = spawn(sshdPath, ['-D', '-e', '-f', configPath], { detached: true, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+  child.unref();
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited(child)) {
+      throw new Error(`sshd exited with ${String(child.exitCode ?? child.signalCode)} before listening on port ${port}:\n${tailOf(logPath)}`);
+    }
+    if (await portAcceptsConnections(port)) return child;
+    await delay(50);
+  }
+  await terminateTree(child);
+  throw new Error(`sshd did not accept connections on 127.0.0.1:${port} within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
+}
+
+/** Starts a private sshd on a free loopback port that accepts the generated client key plus `authorizedKeys`. */
+export async function startSshd(options?: { authorizedKeys?: string[] }): Promise<SshdServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'zavhoz-sshd-'));
+  let child: ChildProcess | undefined;
+  const unregister = onProcessExit(() => {
+    if (child) killTreeSync(child);
+    removeFolder(dir);
+  });
+
+  try {
+    const hostKeyPath = join(dir, 'host_key');
+    const clientKeyPath = join(dir, 'client_key');
+    await Promise.all([generateKey(hostKeyPath, 'zavhoz-test-host'), generateKey(clientKeyPath, 'zavhoz-test-client')]);
+    const publicKey = readFileSync(`${clientKeyPath}.pub`, 'utf8').trim();
+    const privateKeyPem = readFileSync(clientKeyPath, 'utf8');
+    const authorized = [publicKey, ...(options?.authorizedKeys ?? []).map((key) => key.trim())];
+    writeFileSync(join(dir, 'authorized_keys'), `${authorized.join('\n')}\n`, { mode: 0o600 });
+
+    const { stdout: fingerprintLine } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${hostKeyPath}.pub`]);
+    const hostKeyFingerprint = fingerprintLine.split(' ')[1];
+    if (hostKeyFingerprint === undefined || !hostKeyFingerprint.startsWith('SHA256:')) {
+      throw new Error(`unexpected ssh-keygen fingerprint output: ${fingerprintLine}`);
+    }
+
+    // sshd refuses to start without its privilege separation folder; the package does not create it.
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+
+    // Another process may grab the probed port before sshd binds it: try a few ports before giving up.
+    const configPath = join(dir, 'sshd_config');
+    let port = 0;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
+      port = await findFreePort();
+      writeFileSync(configPath, sshdConfig(dir, port), { mode: 0o600 });
+      try {
+        child = await launch(dir, configPath, port);
+      } catch (error) {
+        lastError = error;
+        if (!tailOf(join(dir, 'sshd.log')).includes('Address already in use')) break;
+      }
+    }
+    if (child === undefined) throw lastError;
+    const server = child;
+
+    let stopped = false;
+    return {
+      host: '127.0.0.1',
+      port,
+      user: userInfo().username,
+      clientKey: { privateKeyPem, publicKey, path: clientKeyPath },
+      hostKeyFingerprint,
+      dir,
+      async stop(): Promise<void> {
+        if (stopped) return;
+        stopped = true;
+        // Session processes call setsid(), so a process-group kill would miss them: terminateTree walks /proc.
+        await terminateTree(server);
+        removeFolder(dir);
+        unregister();
+      },
+    };
+  } catch (error) {
+    if (child) await terminateTree(child).catch(() => undefined);
+    removeFolder(dir);
+    unregister();
+    throw error;
+  }
+}
+
+/** `ssh` options for a non-interactive login to `server` (append `user@host` and the command yourself). */
+export function sshArgs(server: SshdServer): string[] {
+  return [
+    // -F /dev/null: the developer's own ~/.ssh/config must not change what the tests do.
+    '-F', '/dev/null',
+    '-i', server.clientKey.path,
+    '-p', String(server.port),
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'StrictHostKeyChecking=no',
+    '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes',
+    // Silences "Permanently added … to the list of known hosts" on every call.
+    '-o', 'LogLevel=ERROR',
+  ];
+}

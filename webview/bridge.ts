@@ -1,0 +1,55 @@
+import type { FromWebview, WebviewReply } from './messages.js';
+
+interface VsCodeApi {
+  postMessage(message: FromWebview): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+declare function acquireVsCodeApi(): VsCodeApi;
+
+/**
+ * The webview side of the typed message channel: request/reply with ids, the ready handshake, and state that
+ * only ever holds what the caller passes (never a secret value).
+ */
+export class Bridge {
+  private readonly api = acquireVsCodeApi();
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+  constructor(onMessage: (message: unknown) => void) {
+    window.addEventListener('message', (event: MessageEvent<unknown>) => {
+      const data = event.data as Partial<WebviewReply> | undefined;
+      if (data && data.type === 'reply' && typeof data.id === 'number') {
+        const waiter = this.pending.get(data.id);
+        this.pending.delete(data.id);
+        if (data.error !== undefined) waiter?.reject(new Error(data.error));
+        else waiter?.resolve(data.result);
+        return;
+      }
+      onMessage(event.data);
+    });
+  }
+
+  /** Tells the extension the page is ready for its initial state. */
+  ready(): void {
+    this.api.postMessage({ type: 'ready' });
+  }
+
+  /** Sends a request and waits for its reply. */
+  request<R>(method: string, params: unknown): Promise<R> {
+    const id = this.nextId++;
+    this.api.postMessage({ type: 'request', id, method, params });
+    return new Promise<R>((resolve, reject) => this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject }));
+  }
+
+  /** Saves non-secret panel state so a reload can restore it. */
+  saveState(state: Record<string, unknown>): void {
+    this.api.setState(state);
+  }
+
+  /** The state saved before a reload. */
+  restoreState<T>(): T | undefined {
+    return this.api.getState() as T | undefined;
+  }
+}
