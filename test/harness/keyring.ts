@@ -7,7 +7,7 @@
  * control socket, the same path pam_gnome_keyring takes at login.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,12 +60,16 @@ function busConfiguration(socketPath: string): string {
 /** Starts a detached child with stdout/stderr in a log file: no pipes, so a forgotten session cannot hold the event loop. */
 function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv, logPath: string, stdin: 'ignore' | 'pipe'): ChildProcess {
   const log = openSync(logPath, 'a', 0o600);
+  let child: ChildProcess;
   try {
     // detached: own process group, so a Ctrl-C aimed at the test run does not race our own shutdown.
-    return spawn(command, args, { env, detached: true, stdio: [stdin, log, log] });
+    child = spawn(command, args, { env, detached: true, stdio: [stdin, log, log] });
   } finally {
     closeSync(log);
   }
+  // A failed spawn (e.g. the package is missing) then shows in the log and as an exit code, not as a crash.
+  child.on('error', (error) => appendFileSync(logPath, `could not start ${command}: ${error.message}\n`));
+  return child;
 }
 
 /** Reads the `Locked` property of the login collection; undefined while the service or collection is not there yet. */
@@ -85,13 +89,16 @@ async function readLocked(env: NodeJS.ProcessEnv): Promise<boolean | undefined> 
   }
 }
 
-/** Polls until the login collection reports `locked`, or throws after `timeoutMs` with `context()` appended. */
-async function waitForLocked(env: NodeJS.ProcessEnv, locked: boolean, timeoutMs: number, context: () => string): Promise<void> {
+/** Polls until the login collection reports `locked`; throws after `timeoutMs`, or as soon as `daemon` exits, with `context()` appended. */
+async function waitForLocked(env: NodeJS.ProcessEnv, locked: boolean, timeoutMs: number, context: () => string, daemon?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: boolean | undefined;
   while (Date.now() < deadline) {
     last = await readLocked(env);
     if (last === locked) return;
+    if (daemon && hasExited(daemon)) {
+      throw new Error(`gnome-keyring-daemon exited with ${String(daemon.exitCode ?? daemon.signalCode)}\n${context()}`);
+    }
     await delay(50);
   }
   throw new Error(`login collection did not become ${locked ? 'locked' : 'unlocked'} within ${timeoutMs} ms (last state: ${String(last)})\n${context()}`);
@@ -164,7 +171,7 @@ export async function startKeyring(): Promise<KeyringSession> {
       XDG_DATA_HOME: join(home, '.local', 'share'),
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_CACHE_HOME: join(home, '.cache'),
-      // Deliberately no DISPLAY/WAYLAND_DISPLAY: an unlock prompt must be dismissed at once, never shown.
+      // Deliberately no DISPLAY/WAYLAND_DISPLAY: an unlock prompt must fail at once, never wait for a window.
     };
     for (const folder of [runtimeDir, env['XDG_DATA_HOME'], env['XDG_CONFIG_HOME'], env['XDG_CACHE_HOME']]) {
       if (folder !== undefined) mkdirSync(folder, { recursive: true, mode: 0o700 });
@@ -190,9 +197,12 @@ export async function startKeyring(): Promise<KeyringSession> {
     const keyring = spawnLogged('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], env, keyringLog, 'pipe');
     children.push(keyring);
     keyring.unref();
+    // Without a listener, an EPIPE (daemon died before reading) would crash the test process instead of
+    // surfacing as the start-up error below.
+    keyring.stdin?.on('error', () => undefined);
     keyring.stdin?.end(keyringPassword);
     const context = (): string => `gnome-keyring log:\n${tailOf(keyringLog)}\ndbus-daemon log:\n${tailOf(busLog)}`;
-    await waitForLocked(env, false, startTimeoutMs, context);
+    await waitForLocked(env, false, startTimeoutMs, context, keyring);
     env['GNOME_KEYRING_CONTROL'] = join(runtimeDir, 'keyring');
 
     let stopped = false;
@@ -214,7 +224,7 @@ export async function startKeyring(): Promise<KeyringSession> {
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
-        // Keyring first: it is a client of the bus, and the bus reaps whatever it activated.
+        // Keyring first: it is a client of the bus.
         await terminateTree(keyring);
         await terminateTree(bus);
         removeFolder(home);

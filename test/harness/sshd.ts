@@ -3,7 +3,7 @@
  * user, everything in one folder that `stop()` removes.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,8 @@ async function launch(dir: string, configPath: string, port: number): Promise<Ch
   } finally {
     closeSync(log);
   }
+  // A failed spawn then shows in the log and as an exit code, not as a crash of the test process.
+  child.on('error', (error) => appendFileSync(logPath, `could not start ${sshdPath}: ${error.message}\n`));
   child.unref();
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {

@@ -1,0 +1,27 @@
+/**
+ * What the rest of the daemon may ask of the vault. Deploy, GitHub, inventory and provider code depend on this
+ * interface only, never on the keychain: a value is lent for the duration of one callback, and every loan is
+ * written to the audit log.
+ */
+
+/** Who is using a secret and why: goes to the audit log (never the value). */
+export interface SecretUse {
+  readonly client: string;
+  readonly requestId: string;
+  /** e.g. `deploy`, `github-push`, `ssh`, `provider-sync`. */
+  readonly action: string;
+  /** Extra non-secret context: project, repository, server, run id. */
+  readonly detail?: Record<string, string | number | boolean | readonly string[]>;
+}
+
+/** Lends secret values to the code that must deliver them. */
+export interface SecretReader {
+  /**
+   * Calls `work` with the value of `handle` and returns its result. The value must not outlive the callback:
+   * do not store it, log it or put it in an error. Unknown handle → ZavhozError(NotFound); keychain locked or
+   * missing → ZavhozError(KeychainLocked / KeychainUnavailable) with a message saying how to fix it.
+   */
+  withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
+  /** True if the handle exists (no keychain access). */
+  has(handle: string): boolean;
+}
