@@ -72,17 +72,26 @@ function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv, lo
   return child;
 }
 
+/**
+ * Calls a Secret Service method with dbus-send (package dbus-bin, which dbus depends on; gdbus would need the
+ * extra libglib2.0-bin package on a minimal machine). Returns the printed reply.
+ */
+async function callSecretService(env: NodeJS.ProcessEnv, objectPath: string, method: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(
+    'dbus-send',
+    ['--session', '--print-reply', '--reply-timeout=5000', '--dest=org.freedesktop.secrets', objectPath, method, ...args],
+    { env, timeout: 10_000 },
+  );
+  return stdout;
+}
+
 /** Reads the `Locked` property of the login collection; undefined while the service or collection is not there yet. */
 async function readLocked(env: NodeJS.ProcessEnv): Promise<boolean | undefined> {
   try {
-    const { stdout } = await execFileAsync(
-      'gdbus',
-      ['call', '--session', '--dest', 'org.freedesktop.secrets', '--object-path', loginCollection,
-        '--method', 'org.freedesktop.DBus.Properties.Get', 'org.freedesktop.Secret.Collection', 'Locked'],
-      { env, timeout: 5_000 },
-    );
-    if (stdout.includes('<true>')) return true;
-    if (stdout.includes('<false>')) return false;
+    const reply = await callSecretService(env, loginCollection, 'org.freedesktop.DBus.Properties.Get',
+      ['string:org.freedesktop.Secret.Collection', 'string:Locked']);
+    if (/boolean true/.test(reply)) return true;
+    if (/boolean false/.test(reply)) return false;
     return undefined;
   } catch {
     return undefined;
@@ -150,7 +159,8 @@ async function waitForBusAddress(bus: ChildProcess, logPath: string): Promise<st
     if (hasExited(bus)) break;
     await delay(20);
   }
-  throw new Error(`dbus-daemon did not start within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
+  const outcome = hasExited(bus) ? `exited with ${String(bus.exitCode ?? bus.signalCode)}` : `gave no address within ${startTimeoutMs} ms`;
+  throw new Error(`dbus-daemon ${outcome}:\n${tailOf(logPath)}`);
 }
 
 /** Starts a private D-Bus session bus and gnome-keyring with an unlocked `login` collection in a throwaway HOME. */
@@ -211,10 +221,8 @@ export async function startKeyring(): Promise<KeyringSession> {
       env,
       async lock(): Promise<void> {
         // Secret Service Lock needs no prompt; `secret-tool lock` also locks but segfaults on libsecret 0.20.5.
-        await execFileAsync('gdbus',
-          ['call', '--session', '--dest', 'org.freedesktop.secrets', '--object-path', '/org/freedesktop/secrets',
-            '--method', 'org.freedesktop.Secret.Service.Lock', `['${loginCollection}']`],
-          { env, timeout: 5_000 });
+        await callSecretService(env, '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock',
+          [`array:objpath:${loginCollection}`]);
         await waitForLocked(env, true, 5_000, context);
       },
       async unlock(): Promise<void> {
