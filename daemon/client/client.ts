@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CancellationToken, type Disposable, type MessageConnection, type NotificationType, type RequestType, ResponseError } from 'vscode-jsonrpc/node';
 import { dataPaths } from '../core/paths.js';
 import type { NotificationDefinition, RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
-import { connectionOverSocket } from '../transport/connection.js';
+import { connectionOverStream } from '../transport/connection.js';
 import { type SpawnDaemonOptions, spawnDaemon } from './spawn.js';
 
 /** How to reach (and if needed start) the daemon of a data folder. */
@@ -32,7 +33,7 @@ export class DaemonNotRunningError extends Error {
 export class DaemonClient {
   private constructor(
     private readonly connection: MessageConnection,
-    private readonly socket: net.Socket,
+    private readonly stream: Duplex,
     readonly info: InitializeResult,
     private readonly clientName: string,
   ) {}
@@ -46,25 +47,36 @@ export class DaemonClient {
       await spawnDaemon({ ...options.autoStart, folder: options.folder });
       socket = await connectWithRetry(paths.socket, 5_000);
     }
-    const connection = connectionOverSocket(socket);
-    connection.listen();
     let token: string;
     try {
       token = fs.readFileSync(paths.token, 'utf8').trim();
     } catch {
       token = '';
     }
+    return DaemonClient.overStream(socket, { ...options, token });
+  }
+
+  /** Initializes over an already open stream (a socket, or an in-memory pair in tests). */
+  static async overStream(
+    stream: Duplex,
+    options: { readonly clientName: string; readonly clientVersion?: string; readonly token: string },
+  ): Promise<DaemonClient> {
+    const connection = connectionOverStream(stream);
+    // vscode-jsonrpc leaves requests pending when the peer goes away; disposing rejects them, so callers
+    // hear "connection closed" instead of waiting forever.
+    connection.onClose(() => setTimeout(() => connection.dispose(), 10));
+    connection.listen();
     try {
       const info = await connection.sendRequest(Initialize.type, {
         protocolVersion: PROTOCOL_VERSION,
         clientName: options.clientName,
         ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
-        token,
+        token: options.token,
       });
-      return new DaemonClient(connection, socket, info, options.clientName);
+      return new DaemonClient(connection, stream, info, options.clientName);
     } catch (error) {
       connection.dispose();
-      socket.destroy();
+      stream.destroy();
       throw error;
     }
   }
@@ -96,7 +108,7 @@ export class DaemonClient {
   /** Ends the connection. */
   close(): void {
     this.connection.dispose();
-    this.socket.destroy();
+    this.stream.destroy();
   }
 }
 

@@ -13,8 +13,8 @@ export function registerLifecycleHandlers(router: Router, source: StatusSource, 
   router.handle(DaemonPing, (params) => (params.payload === undefined ? {} : { payload: params.payload }));
   router.handle(DaemonShutdown, (_params, context) => {
     context.log.info('shutdown requested');
-    // Answer first; the shutdown starts once the response is on its way.
-    setImmediate(() => lifecycle.requestShutdown(`requested by ${context.client.name}`));
+    // Answer first: vscode-jsonrpc writes the reply asynchronously, so start the shutdown a moment later.
+    setTimeout(() => lifecycle.requestShutdown(`requested by ${context.client.name}`), 25);
     return { stopping: true as const };
   });
 }

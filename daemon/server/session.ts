@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type CancellationToken, type MessageConnection, type NotificationType, ResponseError } from 'vscode-jsonrpc';
 import type { ScopedLogger } from '../core/logger.js';
 import type { NotificationDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
-import { connectionOverSocket } from '../transport/connection.js';
+import { connectionOverStream } from '../transport/connection.js';
 import type { ClientInfo, Router } from './router.js';
 
 /** How long a connection may stay silent before sending `initialize`. */
@@ -31,15 +31,15 @@ export class Session {
   private closed = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly stream: Duplex,
     readonly id: number,
     private readonly options: SessionOptions,
   ) {
-    this.connection = connectionOverSocket(socket);
+    this.connection = connectionOverStream(stream);
     this.connection.onRequest((method, params, token) => this.onRequest(method, params, token));
     this.connection.onError(([error]) => options.log.warn('connection error', { connection: id, error: error.message }));
     this.connection.onClose(() => this.close());
-    socket.on('error', () => this.close());
+    stream.on('error', () => this.close());
     this.initializeTimer = setTimeout(() => {
       if (!this.clientInfo) {
         options.log.warn('connection closed: no initialize in time', { connection: id });
@@ -67,7 +67,9 @@ export class Session {
     this.closed = true;
     clearTimeout(this.initializeTimer);
     this.connection.dispose();
-    this.socket.destroy();
+    // end() flushes answers already written (e.g. to daemon/shutdown); destroy() only if the peer stalls.
+    this.stream.end();
+    setTimeout(() => this.stream.destroy(), 1_000).unref();
     this.options.onClose(this);
   }
 
