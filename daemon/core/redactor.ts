@@ -68,7 +68,8 @@ function formsOf(value: string): Set<string> {
     if (variant.includes('\n')) {
       for (const line of variant.split(/\r?\n/)) {
         const trimmed = line.trim();
-        if (trimmed.length >= MIN_LINE_LENGTH) add(trimmed);
+        // PEM armour lines ("-----BEGIN … KEY-----") are not secret; masking them would only blind the log.
+        if (trimmed.length >= MIN_LINE_LENGTH && !trimmed.startsWith('-----')) add(trimmed);
       }
     }
   }

@@ -23,7 +23,7 @@ test('masks a multi-line key whole, JSON-escaped, and line by line', () => {
   const oneLine = KEY.split('\n')[2]!;
   assert.equal(redactor.redact(`ansible: ${oneLine}`), `ansible: ${REDACTED}`);
   // The armour lines are not secret and stay readable.
-  assert.match(redactor.redact(KEY), /BEGIN OPENSSH PRIVATE KEY/);
+  assert.equal(redactor.redact('-----BEGIN OPENSSH PRIVATE KEY-----'), '-----BEGIN OPENSSH PRIVATE KEY-----');
 });
 
 test('unregister stops masking only when no registration holds the value', () => {
