@@ -74,6 +74,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     dataFolder: paths.folder,
   });
   const server = new DaemonServer({ socketPath: paths.socket, token, router, log, describe });
+  logger.subscribe((line, level) => server.forwardLog(line, level));
   const settings = new SettingsService(store, server);
   const services: Services = {
     paths,
@@ -133,6 +134,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
         uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
         clients: server.clients(),
       }),
+      subscribeLog: (connectionId, level) => server.subscribeLog(connectionId, level),
     },
     lifecycle,
   );

@@ -8,6 +8,9 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Structured context carried on a line: request id, client, and whatever the caller adds. */
 export type LogFields = Record<string, string | number | boolean | null | undefined | readonly string[]>;
 
+/** Severity order, for "this level and above" filters. */
+export const LOG_LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
 /** One line as written to the log file and sent to subscribers. */
 export interface LogRecord {
   readonly time: string;
@@ -35,7 +38,7 @@ export class Logger {
   private size: number;
   private readonly maxBytes: number;
   private readonly keep: number;
-  private readonly listeners = new Set<(line: string) => void>();
+  private readonly listeners = new Set<(line: string, level: LogLevel) => void>();
 
   constructor(private readonly options: LoggerOptions) {
     this.maxBytes = options.maxBytes ?? 5 * 1024 * 1024;
@@ -61,11 +64,11 @@ export class Logger {
     } catch {
       // A full disk must not take the daemon down; the line is lost, the work goes on.
     }
-    for (const listener of this.listeners) listener(line.trimEnd());
+    for (const listener of this.listeners) listener(line.trimEnd(), level);
   }
 
   /** Receives every redacted line as written (used to stream the log to clients). */
-  subscribe(listener: (line: string) => void): () => void {
+  subscribe(listener: (line: string, level: LogLevel) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

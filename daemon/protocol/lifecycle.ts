@@ -64,5 +64,15 @@ export const DaemonPing = defineRequest(
   result<{ readonly payload?: string }>(),
 );
 
+/** Asks for the daemon's (redacted) log lines as `daemon/log` notifications on this connection. */
+export const DaemonLogSubscribe = defineRequest(
+  'daemon/subscribeLog',
+  z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }),
+  result<{ readonly subscribed: true }>(),
+);
+
+/** One daemon log line (a JSON object as text, already redacted), for clients that subscribed. */
+export const DaemonLog = defineNotification('daemon/log', z.strictObject({ line: z.string() }));
+
 /** Sent to every client just before the daemon exits, so UIs can show "daemon stopped" at once. */
 export const DaemonWillShutdown = defineNotification('daemon/willShutdown', z.strictObject({ reason: z.string() }));

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { PRIVATE_FILE_MODE } from '../core/files.js';
-import type { ScopedLogger } from '../core/logger.js';
+import { LOG_LEVEL_RANK, type LogLevel, type ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import type { NotificationDefinition } from '../protocol/define.js';
-import type { ConnectedClient, InitializeResult } from '../protocol/lifecycle.js';
+import { type ConnectedClient, DaemonLog, type InitializeResult } from '../protocol/lifecycle.js';
 import type { Router } from './router.js';
 import { Session } from './session.js';
 
@@ -47,6 +47,20 @@ export class DaemonServer implements Notifier {
   /** Sends a notification to every initialized client. */
   notify<P>(definition: NotificationDefinition<P>, params: P): void {
     for (const session of this.sessions) session.notify(definition, params);
+  }
+
+  /** Starts sending this connection the daemon's log lines at `level` and above. */
+  subscribeLog(connectionId: number, level: LogLevel): void {
+    for (const session of this.sessions) if (session.id === connectionId) session.logLevel = level;
+  }
+
+  /** Forwards one redacted log line to the sessions that asked for it. */
+  forwardLog(line: string, level: LogLevel): void {
+    for (const session of this.sessions) {
+      if (session.logLevel !== undefined && LOG_LEVEL_RANK[level] >= LOG_LEVEL_RANK[session.logLevel]) {
+        session.notify(DaemonLog, { line });
+      }
+    }
   }
 
   /** The initialized clients. */

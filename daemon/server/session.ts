@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { type CancellationToken, type MessageConnection, type NotificationType, ResponseError } from 'vscode-jsonrpc';
-import type { ScopedLogger } from '../core/logger.js';
+import type { LogLevel, ScopedLogger } from '../core/logger.js';
 import type { NotificationDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
@@ -29,6 +29,8 @@ export class Session {
   private clientInfo: ClientInfo | undefined;
   private readonly initializeTimer: NodeJS.Timeout;
   private closed = false;
+  /** Set when the client asked for log lines (`daemon/subscribeLog`). */
+  logLevel: LogLevel | undefined;
 
   constructor(
     private readonly stream: Duplex,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { EXIT_ALREADY_RUNNING } from '../../daemon/core/startup.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
-import { DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES } from '../../daemon/protocol/lifecycle.js';
+import { DaemonLog, DaemonLogSubscribe, DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES } from '../../daemon/protocol/lifecycle.js';
 import { SettingsDidChange, SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { DAEMON_SCRIPT, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { RawSocket } from '../harness/rawSocket.js';
@@ -152,6 +152,27 @@ describe('daemon process', () => {
     assert.deepEqual((await first.request(SettingsGet, {})).ghostServers, ['my-laptop']);
     first.close();
     second.close();
+  });
+});
+
+describe('daemon log', () => {
+  test('log lines are JSON with the client\'s request id, and stream to clients that subscribe', async () => {
+    const daemon = await startTestDaemon();
+    const watcher = await daemon.connect('watcher');
+    const lines: string[] = [];
+    watcher.onNotification(DaemonLog, (params) => lines.push(params.line));
+    await watcher.request(DaemonLogSubscribe, { level: 'debug' });
+    const actor = await daemon.connect('actor');
+    await actor.request(SettingsSet, { key: 'syncIntervalSeconds', value: 90 }, { requestId: 'trace-me-123' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const traced = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.requestId === 'trace-me-123');
+    assert.ok(traced.some((record) => record.message === 'setting changed' && record.client === 'actor'), lines.join('\n'));
+    const file = fs.readFileSync(dataPaths(daemon.home).log, 'utf8').trim().split('\n');
+    assert.ok(file.every((line) => typeof (JSON.parse(line) as { time?: unknown }).time === 'string'), 'one JSON object a line');
+    assert.ok(file.some((line) => line.includes('trace-me-123')));
+    watcher.close();
+    actor.close();
+    await daemon.dispose();
   });
 });
 
