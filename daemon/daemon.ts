@@ -75,18 +75,6 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   });
   const server = new DaemonServer({ socketPath: paths.socket, token, router, log, describe });
   logger.subscribe((line, level) => server.forwardLog(line, level));
-  const settings = new SettingsService(store, server);
-  const services: Services = {
-    paths,
-    store,
-    redactor,
-    logger,
-    log,
-    notifier: server,
-    settings,
-    audit: new AuditLog(store),
-  };
-
   const stoppers: (() => Promise<void> | void)[] = [];
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -120,6 +108,19 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   const lifecycle: Lifecycle = {
     onShutdown: (stop) => stoppers.push(stop),
     requestShutdown: (reason) => void shutdown(reason),
+  };
+
+  const settings = new SettingsService(store, server);
+  const services: Services = {
+    paths,
+    store,
+    redactor,
+    logger,
+    log,
+    notifier: server,
+    settings,
+    audit: new AuditLog(store),
+    lifecycle,
   };
 
   registerLifecycleHandlers(

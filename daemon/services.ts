@@ -19,6 +19,8 @@ export interface Services {
   readonly notifier: Notifier;
   readonly settings: SettingsService;
   readonly audit: AuditLog;
+  /** Register background work (timers, child processes) that shutdown must stop. */
+  readonly lifecycle: Lifecycle;
 }
 
 /** A daemon-wide hook for background work (timers, child processes) that shutdown must stop first. */
