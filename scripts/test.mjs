@@ -24,6 +24,7 @@ function testFiles(target) {
 const targets = process.argv.slice(2);
 run(process.execPath, ['scripts/build.mjs']);
 run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b']);
+run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
 const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles);
 // Suites start real daemons, keychains and sshd: two at a time fits a 2-core machine without starving them.
 run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files]);
