@@ -27,6 +27,8 @@ export interface LoggerOptions {
   readonly maxBytes?: number;
   /** How many rotated files to keep (`daemon.log.1` …). */
   readonly keep?: number;
+  /** Lowest level written to the file (default `info`; `ZAVHOZ_LOG_LEVEL=debug` for per-request lines). */
+  readonly fileLevel?: LogLevel;
 }
 
 /**
@@ -54,15 +56,19 @@ export class Logger {
 
   /** Writes one line. */
   write(level: LogLevel, message: string, fields: LogFields = {}): void {
+    const toFile = LOG_LEVEL_RANK[level] >= LOG_LEVEL_RANK[this.options.fileLevel ?? 'info'];
+    if (!toFile && this.listeners.size === 0) return;
     const record = { time: new Date().toISOString(), level, message, ...fields };
     const line = this.options.redactor.redact(JSON.stringify(record)) + '\n';
-    const bytes = Buffer.from(line);
-    if (this.size + bytes.length > this.maxBytes) this.rotate();
-    try {
-      fs.writeSync(this.fd, bytes);
-      this.size += bytes.length;
-    } catch {
-      // A full disk must not take the daemon down; the line is lost, the work goes on.
+    if (toFile) {
+      const bytes = Buffer.from(line);
+      if (this.size + bytes.length > this.maxBytes) this.rotate();
+      try {
+        fs.writeSync(this.fd, bytes);
+        this.size += bytes.length;
+      } catch {
+        // A full disk must not take the daemon down; the line is lost, the work goes on.
+      }
     }
     for (const listener of this.listeners) listener(line.trimEnd(), level);
   }

@@ -50,7 +50,11 @@ describe('store: sql.js made durable by a journal', () => {
   test('a torn last record (crash mid-append, never acknowledged) is cut off', async () => {
     const store = await open();
     store.transaction((tx) => tx.run('INSERT INTO items (name) VALUES (?)', ['acknowledged']));
-    fs.appendFileSync(files.journal, '0123456789abcdef {"seq":99,"ops":[["INSERT INTO items (na');
+    // The journal is zero-padded ahead of its records: the torn bytes land where the next record would go.
+    const end = fs.readFileSync(files.journal).indexOf(0);
+    const fd = fs.openSync(files.journal, 'r+');
+    fs.writeSync(fd, '0123456789abcdef {"seq":99,"ops":[["INSERT INTO items (na', end);
+    fs.closeSync(fd);
     const reopened = await open();
     assert.deepEqual(names(reopened), ['acknowledged']);
     reopened.transaction((tx) => tx.run('INSERT INTO items (name) VALUES (?)', ['after']));
