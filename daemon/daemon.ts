@@ -17,6 +17,12 @@ import { SettingsService } from './settings/settings.js';
 import type { Lifecycle, Services } from './services.js';
 import { MIGRATIONS } from './store/schema.js';
 import { Store } from './store/store.js';
+import { vaultConfigFromEnvironment } from './vault/config.js';
+import { Vault } from './vault/vault.js';
+import { InventoryService } from './inventory/service.js';
+import { DeployService } from './deploy/service.js';
+import { deploySecretsFrom, deployTargetsFrom } from './deploy/wiring.js';
+import { createGithubService } from './github/wiring.js';
 
 /** Raised when another live daemon already owns the data folder. */
 export class AlreadyRunningError extends Error {
@@ -49,7 +55,8 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   if (!lock.acquired) throw new AlreadyRunningError(lock.owner);
 
   const redactor = new Redactor();
-  const logger = new Logger({ file: paths.log, redactor });
+  const fileLevel = process.env.ZAVHOZ_LOG_LEVEL === 'debug' ? 'debug' : 'info';
+  const logger = new Logger({ file: paths.log, redactor, fileLevel });
   const log = logger.child({ component: 'daemon' });
   const startedAt = new Date();
   log.info('daemon starting', { pid: process.pid, version: ZAVHOZ_VERSION, folder: paths.folder });
@@ -111,6 +118,38 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   };
 
   const settings = new SettingsService(store, server);
+  const audit = new AuditLog(store);
+  const vault = new Vault({
+    store,
+    audit,
+    redactor,
+    notifier: server,
+    log: logger.child({ component: 'vault' }),
+    ...vaultConfigFromEnvironment(paths.folder, redactor),
+  });
+  lifecycle.onShutdown(() => vault.stop());
+  const inventory = new InventoryService({ store, settings, notifier: server, secrets: vault, audit, log: logger.child({ component: 'inventory' }) });
+  lifecycle.onShutdown(() => inventory.stop());
+  const deploy = new DeployService({
+    store,
+    runsFolder: paths.runs,
+    redactor,
+    log: logger.child({ component: 'deploy' }),
+    notifier: server,
+    connections: server,
+    audit,
+    secrets: deploySecretsFrom(vault),
+    targets: deployTargetsFrom(inventory.inventory, inventory.allocator, vault),
+  });
+  // Registered last, so it stops first: running playbooks are killed (runs end `interrupted`) while the vault is up.
+  lifecycle.onShutdown(() => deploy.shutdown());
+  try {
+    // Runs a crash left `running` become `interrupted`, and their secret files go, before any client can look.
+    await deploy.recover();
+  } catch (error) {
+    log.error('deploy run recovery failed', { error: (error as Error).message });
+  }
+  const github = createGithubService({ store, audit, vault, redactor, notifier: server, settings, inventory, log: logger.child({ component: 'github' }) });
   const services: Services = {
     paths,
     store,
@@ -119,7 +158,12 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     log,
     notifier: server,
     settings,
-    audit: new AuditLog(store),
+    audit,
+    vault,
+    inventory,
+    allocator: inventory.allocator,
+    deploy,
+    github,
     lifecycle,
   };
 
@@ -150,5 +194,9 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     throw new ZavhozError(ErrorCodes.StoreUnavailable, `Could not listen on ${paths.socket}: ${(error as Error).message}`);
   }
   log.info('daemon ready', { socket: paths.socket });
+  // In the background: a locked keychain must not keep the daemon from starting.
+  vault.start();
+  // Periodic provider sync and health checks; stopped through the lifecycle at shutdown.
+  inventory.start();
   return { paths, services, stopped, shutdown };
 }

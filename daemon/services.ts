@@ -5,6 +5,11 @@ import type { DataPaths } from './core/paths.js';
 import type { Redactor } from './core/redactor.js';
 import type { SettingsService } from './settings/settings.js';
 import type { Store } from './store/store.js';
+import type { Vault } from './vault/vault.js';
+import type { Allocator } from './allocation/allocator.js';
+import type { InventoryService } from './inventory/service.js';
+import type { DeployService } from './deploy/service.js';
+import type { GithubService } from './github/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here and
@@ -19,6 +24,16 @@ export interface Services {
   readonly notifier: Notifier;
   readonly settings: SettingsService;
   readonly audit: AuditLog;
+  /** The secrets vault; other capabilities use it as a `SecretReader` (vault/api.ts). */
+  readonly vault: Vault;
+  /** Servers, provider sync, health checks and SSH to managed servers (`inventory.openSsh`). */
+  readonly inventory: InventoryService;
+  /** Which server and ports each module of a project gets. */
+  readonly allocator: Allocator;
+  /** Deploy runs: env plans, Ansible runs with live logs, cancel. */
+  readonly deploy: DeployService;
+  /** GitHub Actions secrets: sealed pushes (`github.pushDeploySecrets` after a deploy) and drift. */
+  readonly github: GithubService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
 }

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { DaemonClient } from '../daemon/client/client.js';
 import { resolveDataFolder } from '../daemon/core/paths.js';
 import { ZAVHOZ_VERSION } from '../daemon/core/version.js';
+import type { NotificationDefinition, RequestDefinition } from '../daemon/protocol/define.js';
+import { CommandIds } from './commands/ids.js';
 
 /** Connection state shown by the status bar and the views. */
 export type ConnectionState =
@@ -22,6 +24,13 @@ export class DaemonConnection implements vscode.Disposable {
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /**
+   * Notification listeners by method. They outlive a connection: each new client gets one handler per method
+   * that fans out to them (vscode-jsonrpc keeps a single handler per method, so a second registration would
+   * silently replace the first).
+   */
+  private readonly listeners = new Map<string, { readonly definition: NotificationDefinition<unknown>; readonly handlers: Set<(params: unknown) => void> }>();
+  private attached: vscode.Disposable[] = [];
 
   /** Fires on every state change, including each new connection (views re-subscribe then). */
   readonly onDidChangeState = this.emitter.event;
@@ -57,6 +66,44 @@ export class DaemonConnection implements vscode.Disposable {
     throw new Error(`The Zavhoz daemon is not available: ${waited.kind === 'down' ? waited.reason : 'still connecting'}`);
   }
 
+  /** Sends a typed request on the current connection, waiting for (or starting) one if needed. */
+  async request<P, R>(definition: RequestDefinition<P, R>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    const client = await this.client();
+    return client.request(definition, params, token ? { token } : {});
+  }
+
+  /**
+   * Listens for a daemon notification on this and every later connection (the daemon forgets listeners when a
+   * connection ends, so they are attached again after each reconnect).
+   */
+  onNotification<P>(definition: NotificationDefinition<P>, handler: (params: P) => void): vscode.Disposable {
+    let entry = this.listeners.get(definition.method);
+    if (!entry) {
+      entry = { definition: definition as unknown as NotificationDefinition<unknown>, handlers: new Set() };
+      this.listeners.set(definition.method, entry);
+      if (this.current.kind === 'connected') this.attached.push(this.attach(this.current.client, entry));
+    }
+    const handlers = entry.handlers;
+    const listener = handler as (params: unknown) => void;
+    handlers.add(listener);
+    return new vscode.Disposable(() => handlers.delete(listener));
+  }
+
+  private attach(
+    client: DaemonClient,
+    entry: { readonly definition: NotificationDefinition<unknown>; readonly handlers: Set<(params: unknown) => void> },
+  ): vscode.Disposable {
+    return client.onNotification(entry.definition, (params) => {
+      for (const handler of [...entry.handlers]) {
+        try {
+          handler(params);
+        } catch (error) {
+          this.log.error(`${entry.definition.method} listener failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    });
+  }
+
   /** Starts connecting (non-blocking; activation must stay light). */
   start(): void {
     void this.connect();
@@ -72,11 +119,15 @@ export class DaemonConnection implements vscode.Disposable {
   dispose(): void {
     this.disposed = true;
     clearTimeout(this.retryTimer);
+    for (const disposable of this.attached) disposable.dispose();
+    this.listeners.clear();
     if (this.current.kind === 'connected') this.current.client.close();
     this.emitter.dispose();
   }
 
   private setState(state: ConnectionState): void {
+    for (const disposable of this.attached) disposable.dispose();
+    this.attached = state.kind === 'connected' ? [...this.listeners.values()].map((entry) => this.attach(state.client, entry)) : [];
     this.current = state;
     this.emitter.fire(state);
   }
@@ -120,8 +171,8 @@ export class DaemonConnection implements vscode.Disposable {
       void vscode.window
         .showErrorMessage(`Zavhoz: the daemon keeps failing (${reason}).`, 'Restart Daemon', 'Show Log')
         .then((choice) => {
-          if (choice === 'Restart Daemon') void vscode.commands.executeCommand('zavhoz.daemon.restart');
-          if (choice === 'Show Log') void vscode.commands.executeCommand('zavhoz.log.show');
+          if (choice === 'Restart Daemon') void vscode.commands.executeCommand(CommandIds.restartDaemon);
+          if (choice === 'Show Log') void vscode.commands.executeCommand(CommandIds.showLog);
         });
       return;
     }

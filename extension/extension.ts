@@ -1,20 +1,97 @@
 import * as vscode from 'vscode';
+import { registerAddSecret } from './commands/addSecret.js';
+import { registerAddServer } from './commands/addServer.js';
+import { registerAllocateResources } from './commands/allocateResources.js';
+import { registerCheckServerHealth } from './commands/checkServerHealth.js';
+import { registerCopySecretHandle } from './commands/copySecretHandle.js';
+import { registerDeleteSecret } from './commands/deleteSecret.js';
+import { registerFilterServers } from './commands/filterServers.js';
+import { registerGhostServersToggle } from './commands/ghostServers.js';
+import { registerImportEnv } from './commands/importEnv.js';
+import { registerReleaseAllocation } from './commands/releaseAllocation.js';
+import { registerRemoveServer } from './commands/removeServer.js';
 import { registerRestartDaemon } from './commands/restartDaemon.js';
+import { registerRevealSecret } from './commands/revealSecret.js';
+import { registerRotateSecret } from './commands/rotateSecret.js';
+import { registerServerGhost } from './commands/serverGhost.js';
 import { registerShowLog } from './commands/showLog.js';
+import { registerSyncServers } from './commands/syncServers.js';
+import { registerCancelDeploy } from './commands/cancelDeploy.js';
+import { registerDeployProject } from './commands/deployProject.js';
+import { registerOpenServerTerminal } from './commands/openServerTerminal.js';
+import { registerPushCiSecrets } from './commands/pushCiSecrets.js';
+import { registerPushSecretToGithub } from './commands/pushSecretToGithub.js';
+import { registerShowDeployLog } from './commands/showDeployLog.js';
+import { registerRunLogDocuments } from './deploy/logDocument.js';
+import { RunLogs } from './deploy/runLogs.js';
+import { registerRunsView } from './views/runsView.js';
+import { registerDeployPanel } from './webviews/deployPanel.js';
+import { workspaceDefaults } from './workspace.js';
 import { DaemonConnection } from './daemonConnection.js';
+import { forwardDaemonLog } from './daemonLog.js';
 import { createLog } from './log.js';
+import type { ExtensionServices } from './services.js';
 import { StatusBar } from './statusBar.js';
+import { registerAllocationsView } from './views/allocationsView.js';
 import { registerDaemonView } from './views/daemonView.js';
+import { registerSecretsView } from './views/secretsView.js';
+import { registerServersView } from './views/serversView.js';
+import { registerSecretFormSerializer } from './webviews/secretForm.js';
 
-/** Activation stays light: create the UI pieces and start connecting in the background. */
+/**
+ * Activation stays light: create the UI pieces and start connecting in the background. Views ask the daemon
+ * for data only when VS Code shows them.
+ */
 export function activate(context: vscode.ExtensionContext): void {
   const log = createLog(context);
   const connection = new DaemonConnection(context, log);
   context.subscriptions.push(connection);
-  context.subscriptions.push(new StatusBar(connection));
+  const services: ExtensionServices = { connection, log };
+  context.subscriptions.push(
+    connection.onDidChangeState((state) => void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', state.kind)),
+  );
+  void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', connection.state.kind);
+  forwardDaemonLog(context, connection, log);
+  context.subscriptions.push(new StatusBar(connection, async () => (await workspaceDefaults()).project));
+
   registerShowLog(context, log);
   registerRestartDaemon(context, connection);
   registerDaemonView(context, connection);
+
+  const servers = registerServersView(context, services);
+  registerAddServer(context, services);
+  registerSyncServers(context, services);
+  registerCheckServerHealth(context, services);
+  registerServerGhost(context, services);
+  registerRemoveServer(context, services);
+  registerGhostServersToggle(context, services, servers);
+  registerFilterServers(context, services, servers);
+  registerOpenServerTerminal(context, services);
+
+  registerAllocationsView(context, services);
+  registerAllocateResources(context, services);
+  registerReleaseAllocation(context, services);
+
+  registerSecretsView(context, services);
+  registerSecretFormSerializer(context, services);
+  registerAddSecret(context, services);
+  registerImportEnv(context, services);
+  registerRotateSecret(context, services);
+  registerRevealSecret(context, services);
+  registerCopySecretHandle(context, services);
+  registerDeleteSecret(context, services);
+  registerPushSecretToGithub(context, services);
+  registerPushCiSecrets(context, services);
+
+  const runLogs = new RunLogs(connection);
+  context.subscriptions.push(runLogs);
+  const logDocuments = registerRunLogDocuments(context, connection, runLogs);
+  const deployPanel = registerDeployPanel(context, services, runLogs, logDocuments);
+  registerRunsView(context, services);
+  registerDeployProject(context, services, logDocuments, deployPanel);
+  registerShowDeployLog(context, services, logDocuments);
+  registerCancelDeploy(context, services);
+
   connection.start();
 }
 

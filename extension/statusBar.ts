@@ -1,44 +1,112 @@
 import * as vscode from 'vscode';
+import { type RunDetail, RunsDidChange, RunsGet, RunsList } from '../daemon/protocol/runs.js';
+import { CommandIds } from './commands/ids.js';
 import type { ConnectionState, DaemonConnection } from './daemonConnection.js';
+import { deployStatusText, isActive } from './model/runs.js';
 
 /**
- * The status-bar item: owns its item and maps the current state to text, icon and colour. Clicking it opens
- * the log. The deploy capability extends the state with the workspace project's run.
+ * The status-bar item: owns its item and maps the daemon's state and the workspace project's latest deploy to
+ * text, icon and colour. Running: spinner, step and elapsed time; finished: the result; clicking opens the run's
+ * log (or the deploy flow when the project never deployed). A daemon that is down shows that instead.
  */
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('zavhoz.status', vscode.StatusBarAlignment.Left, 10);
-  private readonly subscription: vscode.Disposable;
+  private readonly disposables: vscode.Disposable[] = [];
+  private run: RunDetail | undefined;
+  private project: string | undefined;
+  private ticker: NodeJS.Timeout | undefined;
 
-  constructor(connection: DaemonConnection) {
+  constructor(
+    private readonly connection: DaemonConnection,
+    workspaceProject: () => Promise<string | undefined>,
+  ) {
     this.item.name = 'Zavhoz';
-    this.item.command = 'zavhoz.log.show';
-    this.render(connection.state);
-    this.subscription = connection.onDidChangeState((state) => this.render(state));
+    this.render();
+    this.disposables.push(
+      connection.onDidChangeState((state) => {
+        this.render();
+        if (state.kind === 'connected') void this.loadLatest();
+      }),
+      connection.onNotification(RunsDidChange, ({ id, project }) => {
+        if (project === this.project) void this.loadRun(id);
+      }),
+    );
+    void workspaceProject().then((project) => {
+      this.project = project;
+      if (connection.state.kind === 'connected') void this.loadLatest();
+    });
     this.item.show();
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    clearInterval(this.ticker);
+    for (const disposable of this.disposables) disposable.dispose();
     this.item.dispose();
   }
 
-  private render(state: ConnectionState): void {
+  private async loadLatest(): Promise<void> {
+    const project = this.project;
+    if (!project) return;
+    try {
+      const { runs } = await this.connection.request(RunsList, { project, limit: 1 });
+      const latest = runs[0];
+      if (latest) await this.loadRun(latest.id);
+      else this.render();
+    } catch {
+      // An older daemon without deploys: the item keeps showing the connection only.
+    }
+  }
+
+  private async loadRun(id: string): Promise<void> {
+    try {
+      const run = await this.connection.request(RunsGet, { id });
+      // A late answer about an older run must not replace a newer one.
+      if (this.run && this.run.id !== run.id && Date.parse(this.run.createdAt) > Date.parse(run.createdAt)) return;
+      this.run = run;
+      this.render();
+    } catch {
+      // Keep the last known state; the next notification tries again.
+    }
+  }
+
+  private render(): void {
+    const state: ConnectionState = this.connection.state;
+    const running = state.kind === 'connected' && this.run !== undefined && isActive(this.run.status);
+    if (running && !this.ticker) this.ticker = setInterval(() => this.render(), 1000);
+    if (!running && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+    this.item.backgroundColor = undefined;
     switch (state.kind) {
       case 'connecting':
         this.item.text = '$(sync~spin) Zavhoz';
         this.item.tooltip = 'Connecting to the Zavhoz daemon…';
-        this.item.backgroundColor = undefined;
-        break;
-      case 'connected':
-        this.item.text = '$(server-process) Zavhoz';
-        this.item.tooltip = `Zavhoz daemon pid ${state.client.info.pid}: idle`;
-        this.item.backgroundColor = undefined;
+        this.item.command = CommandIds.showLog;
         break;
       case 'down':
         this.item.text = '$(error) Zavhoz: daemon down';
-        this.item.tooltip = `${state.reason}${state.retrying ? ' (retrying)' : ' — run "Zavhoz: Restart Daemon"'}`;
+        this.item.tooltip = `${state.reason}${state.retrying ? ' (retrying)' : ' — click to restart the daemon'}`;
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        this.item.command = state.retrying ? CommandIds.showLog : CommandIds.restartDaemon;
         break;
+      case 'connected': {
+        if (!this.run) {
+          this.item.text = '$(server-process) Zavhoz';
+          this.item.tooltip = this.project
+            ? `Zavhoz daemon pid ${state.client.info.pid}. ${this.project} has not been deployed yet: click to deploy it.`
+            : `Zavhoz daemon pid ${state.client.info.pid}: idle.`;
+          this.item.command = this.project ? CommandIds.deployProject : CommandIds.showLog;
+          break;
+        }
+        const shown = deployStatusText(this.run, new Date());
+        this.item.text = shown.text;
+        this.item.tooltip = shown.tooltip;
+        if (shown.error) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        this.item.command = { command: CommandIds.showDeployLog, title: 'Show Deploy Log', arguments: [this.run.id] };
+        break;
+      }
     }
+    this.item.accessibilityInformation = { label: `Zavhoz: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}`, role: 'button' };
   }
 }

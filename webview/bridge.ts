@@ -1,4 +1,4 @@
-import type { FromWebview, WebviewReply } from './messages.js';
+import type { EventMessage, FromWebview, InitMessage, RequestTable, ToWebview } from './messages.js';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -9,25 +9,29 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 /**
- * The webview side of the typed message channel: request/reply with ids, the ready handshake, and state that
- * only ever holds what the caller passes (never a secret value).
+ * The webview side of the typed message channel: request/reply with ids, the ready handshake, pushed events,
+ * and saved state that only ever holds what the caller passes (never a secret value).
  */
-export class Bridge {
+export class Bridge<Init, Requests extends RequestTable> {
   private readonly api = acquireVsCodeApi();
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 
-  constructor(onMessage: (message: unknown) => void) {
+  constructor(handlers: { readonly onInit: (state: Init) => void; readonly onEvent?: (event: string, data: unknown) => void }) {
     window.addEventListener('message', (event: MessageEvent<unknown>) => {
-      const data = event.data as Partial<WebviewReply> | undefined;
-      if (data && data.type === 'reply' && typeof data.id === 'number') {
+      const data = event.data as Partial<ToWebview> | undefined;
+      if (!data || typeof data !== 'object') return;
+      if (data.type === 'reply' && typeof data.id === 'number') {
         const waiter = this.pending.get(data.id);
         this.pending.delete(data.id);
         if (data.error !== undefined) waiter?.reject(new Error(data.error));
         else waiter?.resolve(data.result);
-        return;
+      } else if (data.type === 'init') {
+        handlers.onInit((data as InitMessage<Init>).state);
+      } else if (data.type === 'event') {
+        const message = data as EventMessage;
+        handlers.onEvent?.(message.event, message.data);
       }
-      onMessage(event.data);
     });
   }
 
@@ -37,14 +41,14 @@ export class Bridge {
   }
 
   /** Sends a request and waits for its reply. */
-  request<R>(method: string, params: unknown): Promise<R> {
+  request<M extends keyof Requests & string>(method: M, params: Requests[M]['params']): Promise<Requests[M]['result']> {
     const id = this.nextId++;
     this.api.postMessage({ type: 'request', id, method, params });
-    return new Promise<R>((resolve, reject) => this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject }));
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject }));
   }
 
   /** Saves non-secret panel state so a reload can restore it. */
-  saveState(state: Record<string, unknown>): void {
+  saveState(state: object): void {
     this.api.setState(state);
   }
 

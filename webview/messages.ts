@@ -1,6 +1,7 @@
 /**
  * Messages between a webview and the extension, typed on both sides. Every panel starts with `ready` from the
- * webview; the extension answers with the panel's initial (non-secret) state.
+ * webview; the extension answers with `init` carrying the panel's initial (non-secret) state. After that the
+ * webview sends requests (answered by a reply with the same id) and the extension pushes events.
  */
 export interface ReadyMessage {
   readonly type: 'ready';
@@ -22,5 +23,188 @@ export interface WebviewReply<R = unknown> {
   readonly error?: string;
 }
 
+/** The extension's answer to `ready`: the panel's initial state. */
+export interface InitMessage<S = unknown> {
+  readonly type: 'init';
+  readonly state: S;
+}
+
+/** Something the extension tells the page without being asked (a log line, a status change). */
+export interface EventMessage<E extends string = string, D = unknown> {
+  readonly type: 'event';
+  readonly event: E;
+  readonly data: D;
+}
+
 /** Anything a webview sends. */
 export type FromWebview = ReadyMessage | WebviewRequest;
+
+/** Anything the extension sends to a webview. */
+export type ToWebview = InitMessage | EventMessage | WebviewReply;
+
+/** A panel's request table: method → params and result. */
+export type RequestTable = Record<string, { readonly params: unknown; readonly result: unknown }>;
+
+/** A select option sent by the extension (the webview knows no protocol enums of its own). */
+export interface Choice {
+  readonly value: string;
+  readonly label: string;
+}
+
+// ---- Secret form -------------------------------------------------------------------------------------------
+
+/**
+ * The secret form's non-secret fields: all a reload may restore. No value, passphrase or file content ever goes
+ * in here.
+ */
+export interface SecretDraft {
+  readonly mode: 'create' | 'rotate';
+  /** The secret being rotated (rotate mode). */
+  readonly handle: string;
+  readonly name: string;
+  readonly type: string;
+  readonly category: string;
+  /** Empty: shared by every project. */
+  readonly project: string;
+  /** `YYYY-MM-DD` or empty. */
+  readonly expiresAt: string;
+  /** Whole days as text, or empty. */
+  readonly rotationDays: string;
+  /** Let Zavhoz generate the value (password and token only): it never exists in the page. */
+  readonly generate: boolean;
+  /** Length of a generated value, as text. */
+  readonly length: string;
+}
+
+/** What the secret form starts with. */
+export interface SecretFormInit {
+  readonly draft: SecretDraft;
+  readonly types: readonly Choice[];
+  readonly categories: readonly Choice[];
+  /** Known project names, for suggestions. */
+  readonly projects: readonly string[];
+  /** Types Zavhoz can generate. */
+  readonly generatable: readonly string[];
+  readonly generatedLength: { readonly min: number; readonly max: number; readonly default: number };
+}
+
+/** What the secret form's Save sends: the draft plus the value, once. */
+export interface SecretSaveParams {
+  readonly draft: SecretDraft;
+  /** Absent when generating. */
+  readonly value?: string;
+  readonly passphrase?: string;
+}
+
+/** The secret form's requests. */
+export interface SecretFormRequests extends RequestTable {
+  /** Asks the extension to pick a file and return its text (for "paste from file"). */
+  readonly readFile: { readonly params: { readonly purpose: 'privateKey' | 'text' }; readonly result: { readonly text?: string } };
+  /** Stores the secret; the value is used for this one call and forgotten. */
+  readonly save: { readonly params: SecretSaveParams; readonly result: { readonly handle: string; readonly name: string } };
+  /** Closes the panel. */
+  readonly close: { readonly params: Record<string, never>; readonly result: Record<string, never> };
+}
+
+// ---- Deploy panel ------------------------------------------------------------------------------------------
+
+/** The deploy form's fields, as typed (numbers stay text until the extension validates them). */
+export interface DeployForm {
+  readonly project: string;
+  readonly repository: string;
+  readonly ref: string;
+  /** Module names separated by commas. */
+  readonly modules: string;
+  readonly minRamMb: string;
+  readonly minDiskMb: string;
+}
+
+/** Everything a reload restores: the form, the chosen bindings (handles, never values) and the run shown. */
+export interface DeployPanelState {
+  readonly form: DeployForm;
+  /** Variable name → vault handle. */
+  readonly bindings: Readonly<Record<string, string>>;
+  /** The run the panel follows, or empty. */
+  readonly runId: string;
+}
+
+/** A secret offered by the binding pickers: metadata only. */
+export interface SecretChoice {
+  readonly handle: string;
+  readonly name: string;
+  readonly project: string;
+  readonly type: string;
+}
+
+/** One row of the env plan table. */
+export interface PlanRow {
+  readonly name: string;
+  /** `infra`, `computed` or `user`. */
+  readonly kind: string;
+  readonly status: string;
+  readonly handle?: string;
+  readonly rule?: string;
+  readonly sources: readonly string[];
+  /** For missing user variables: the secret type a new one should have. */
+  readonly suggestedType?: string;
+}
+
+/** The env plan as the panel shows it. */
+export interface PlanView {
+  readonly ready: boolean;
+  readonly files: readonly string[];
+  readonly rows: readonly PlanRow[];
+  /** Why there is no plan (no folder, bad project name, daemon error). */
+  readonly error?: string;
+}
+
+/** A deploy step as the panel shows it. */
+export interface StepView {
+  readonly name: string;
+  readonly title: string;
+  readonly status: string;
+  readonly detail?: string;
+}
+
+/** The run the panel follows. */
+export interface RunView {
+  readonly id: string;
+  readonly status: string;
+  readonly active: boolean;
+  readonly steps: readonly StepView[];
+  readonly error?: string;
+  readonly urls: readonly { readonly module: string; readonly url: string }[];
+  readonly target?: string;
+}
+
+/** What the deploy panel starts with. */
+export interface DeployInit {
+  readonly state: DeployPanelState;
+  /** The workspace folder that is deployed (its templates and compose files are read). */
+  readonly folder: string;
+  readonly secrets: readonly SecretChoice[];
+  readonly plan?: PlanView;
+  readonly run?: RunView;
+  /** The run's log so far. */
+  readonly lines: readonly string[];
+}
+
+/** The deploy panel's requests. */
+export interface DeployRequests extends RequestTable {
+  readonly plan: { readonly params: { readonly form: DeployForm; readonly bindings: Readonly<Record<string, string>> }; readonly result: PlanView };
+  /** Opens the secret form for a variable; the new secret is bound when saved (a `bound` event). */
+  readonly newSecret: { readonly params: { readonly variable: string; readonly type: string; readonly project: string }; readonly result: Record<string, never> };
+  readonly deploy: { readonly params: { readonly form: DeployForm; readonly bindings: Readonly<Record<string, string>> }; readonly result: { readonly runId: string } };
+  readonly cancel: { readonly params: { readonly runId: string }; readonly result: Record<string, never> };
+  readonly openUrl: { readonly params: { readonly url: string }; readonly result: Record<string, never> };
+  readonly openLog: { readonly params: { readonly runId: string }; readonly result: Record<string, never> };
+}
+
+/** Events the extension pushes to the deploy panel. */
+export interface DeployEvents extends Record<string, unknown> {
+  readonly run: RunView;
+  /** Log lines of the followed run from line `from`. */
+  readonly log: { readonly runId: string; readonly from: number; readonly lines: readonly string[] };
+  readonly secrets: readonly SecretChoice[];
+  readonly bound: { readonly variable: string; readonly handle: string };
+}

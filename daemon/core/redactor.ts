@@ -14,24 +14,32 @@ const MIN_LINE_LENGTH = 16;
  */
 export class Redactor {
   private readonly forms = new Map<string, number>();
-  private pattern: RegExp | undefined;
+  /** Forms indexed by their first characters, longest first, so matching needs no rebuild per registration. */
+  private readonly byPrefix = new Map<string, string[]>();
 
   /** Starts masking a value (idempotent; counted, so two secrets with one value survive one unregister). */
   register(value: string): void {
     for (const form of formsOf(value)) {
-      this.forms.set(form, (this.forms.get(form) ?? 0) + 1);
+      const count = this.forms.get(form) ?? 0;
+      this.forms.set(form, count + 1);
+      if (count === 0) this.index(form);
     }
-    this.pattern = undefined;
   }
 
   /** Stops masking a value, once no other registration holds it. */
   unregister(value: string): void {
     for (const form of formsOf(value)) {
       const count = (this.forms.get(form) ?? 0) - 1;
-      if (count <= 0) this.forms.delete(form);
-      else this.forms.set(form, count);
+      if (count > 0) {
+        this.forms.set(form, count);
+        continue;
+      }
+      this.forms.delete(form);
+      const key = form.slice(0, MIN_REDACTABLE_LENGTH);
+      const bucket = this.byPrefix.get(key)?.filter((candidate) => candidate !== form) ?? [];
+      if (bucket.length > 0) this.byPrefix.set(key, bucket);
+      else this.byPrefix.delete(key);
     }
-    this.pattern = undefined;
   }
 
   /** How many distinct forms are masked (for status and tests). */
@@ -39,16 +47,37 @@ export class Redactor {
     return this.forms.size;
   }
 
-  /** Returns the text with every registered value masked. */
+  /** Returns the text with every registered value masked (leftmost, longest match first). */
   redact(text: string): string {
     if (this.forms.size === 0 || text.length < MIN_REDACTABLE_LENGTH) return text;
-    this.pattern ??= buildPattern([...this.forms.keys()]);
-    return text.replace(this.pattern, REDACTED);
+    let output = '';
+    let copiedUpTo = 0;
+    for (let position = 0; position <= text.length - MIN_REDACTABLE_LENGTH; ) {
+      const candidates = this.byPrefix.get(text.slice(position, position + MIN_REDACTABLE_LENGTH));
+      const match = candidates?.find((form) => text.startsWith(form, position));
+      if (match === undefined) {
+        position++;
+        continue;
+      }
+      output += text.slice(copiedUpTo, position) + REDACTED;
+      position += match.length;
+      copiedUpTo = position;
+    }
+    return copiedUpTo === 0 ? text : output + text.slice(copiedUpTo);
   }
 
   /** Redacts every string inside a JSON-like value, returning a copy. */
   redactValue<T>(value: T): T {
+    if (value === undefined) return value;
     return JSON.parse(this.redact(JSON.stringify(value) ?? 'null')) as T;
+  }
+
+  private index(form: string): void {
+    const key = form.slice(0, MIN_REDACTABLE_LENGTH);
+    const bucket = this.byPrefix.get(key) ?? [];
+    bucket.push(form);
+    bucket.sort((a, b) => b.length - a.length);
+    this.byPrefix.set(key, bucket);
   }
 }
 
@@ -74,14 +103,4 @@ function formsOf(value: string): Set<string> {
     }
   }
   return forms;
-}
-
-function buildPattern(forms: string[]): RegExp {
-  // Longest first, so a value is masked whole before any of its lines is.
-  const sorted = forms.sort((a, b) => b.length - a.length);
-  return new RegExp(sorted.map(escapeRegExp).join('|'), 'g');
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,8 +1,22 @@
 import type { Router } from '../server/router.js';
 import type { Services } from '../services.js';
+import { registerSecretsHandlers } from './secrets.js';
 import { registerSettingsHandlers } from './settings.js';
+import { registerServerHandlers } from './servers.js';
+import { registerAllocationHandlers } from './allocations.js';
+import { registerDeployHandlers } from './deploy.js';
+import { registerShellHandlers } from './shell.js';
+import { registerGithubHandlers } from './github.js';
+import { registerAgentHandlers } from './agent.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
   registerSettingsHandlers(router, services);
+  registerSecretsHandlers(router, services);
+  registerServerHandlers(router, services);
+  registerAllocationHandlers(router, services);
+  registerDeployHandlers(router, services);
+  registerShellHandlers(router, services);
+  registerGithubHandlers(router, services);
+  registerAgentHandlers(router, services);
 }

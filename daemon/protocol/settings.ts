@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { secretHandle } from './secrets.js';
+import { SECRET_HANDLE_PATTERN } from './secrets.js';
 
 /**
  * Daemon-wide settings, shared by every client. Each key has a schema and a default so a fresh data folder works
@@ -14,6 +16,20 @@ export const SettingSchemas = {
   healthCheckIntervalSeconds: z.number().int().min(0).max(86_400),
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
   agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
+  /** Base URL of the Time4VPS API (tests point it at a loopback stand-in). */
+  time4vpsApiBase: z.string().url().max(512).regex(/^https?:\/\//, 'an http(s) URL'),
+  /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
+  time4vpsLoginSecret: z.union([z.literal(''), secretHandle]),
+  /** Vault handle of the Time4VPS API password. */
+  time4vpsPasswordSecret: z.union([z.literal(''), secretHandle]),
+  /** Base URL of the GitHub REST API: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a test stand-in. */
+  githubApiBase: z.string().url().max(512).regex(/^https?:\/\//, 'an http(s) URL'),
+  /** Vault handle of a GitHub token allowed to write Actions secrets; empty means none. */
+  githubTokenSecret: z.union([z.literal(''), z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m')]),
+  /** GitHub App id; with githubAppKeySecret it is used instead of the token. 0 means no App. */
+  githubAppId: z.number().int().min(0).max(1_000_000_000_000),
+  /** Vault handle of the GitHub App's private key (PEM); empty means none. */
+  githubAppKeySecret: z.union([z.literal(''), z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m')]),
 } as const;
 
 /** The name of a setting. */
@@ -28,6 +44,13 @@ export const DEFAULT_SETTINGS: Settings = {
   syncIntervalSeconds: 60,
   healthCheckIntervalSeconds: 300,
   agentDeployProjects: [],
+  time4vpsApiBase: 'https://billing.time4vps.com/api',
+  time4vpsLoginSecret: '',
+  time4vpsPasswordSecret: '',
+  githubApiBase: 'https://api.github.com',
+  githubTokenSecret: '',
+  githubAppId: 0,
+  githubAppKeySecret: '',
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

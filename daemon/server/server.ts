@@ -49,6 +49,17 @@ export class DaemonServer implements Notifier {
     for (const session of this.sessions) session.notify(definition, params);
   }
 
+  /** Sends a notification to one connection (e.g. a run's log to the client following it); false if it is gone. */
+  notifyConnection<P>(connectionId: number, definition: NotificationDefinition<P>, params: P): boolean {
+    for (const session of this.sessions) {
+      if (session.id === connectionId) {
+        session.notify(definition, params);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Starts sending this connection the daemon's log lines at `level` and above. */
   subscribeLog(connectionId: number, level: LogLevel): void {
     for (const session of this.sessions) if (session.id === connectionId) session.logLevel = level;

@@ -5,6 +5,8 @@ import type { Store } from '../store/store.js';
 
 /** Daemon-wide settings: defaults overlaid with what the user stored. */
 export class SettingsService {
+  private readonly listeners = new Set<(key: SettingKey) => void>();
+
   constructor(
     private readonly store: Store,
     private readonly notifier: Notifier,
@@ -39,6 +41,13 @@ export class SettingsService {
       ]);
     });
     this.notifier.notify(SettingsDidChange, { key });
+    for (const listener of this.listeners) listener(key);
     return this.all();
+  }
+
+  /** Calls `listener` after a setting changed, so daemon services can react (re-evaluate ghosts, reschedule timers). */
+  onDidChange(listener: (key: SettingKey) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }

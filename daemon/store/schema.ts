@@ -26,4 +26,151 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX audit_log_subject ON audit_log (subject, at)',
     ],
   },
+  {
+    version: 2,
+    description: 'vault: secret metadata (values live in the keychain) and pending keychain writes',
+    statements: [
+      // Never a value here: the journal records every param. `fingerprint` is an HMAC keyed by a secret that
+      // itself lives in the keychain.
+      `CREATE TABLE secrets (
+         handle TEXT PRIMARY KEY,
+         name TEXT NOT NULL,
+         type TEXT NOT NULL,
+         category TEXT NOT NULL,
+         project TEXT,
+         tags TEXT NOT NULL DEFAULT '[]',
+         origin TEXT NOT NULL,
+         generated_length INTEGER,
+         has_passphrase INTEGER NOT NULL DEFAULT 0,
+         fingerprint TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         last_used_at TEXT,
+         expires_at TEXT,
+         rotation_days INTEGER,
+         previous_fingerprint TEXT,
+         previous_has_passphrase INTEGER NOT NULL DEFAULT 0,
+         previous_kept_until TEXT
+       )`,
+      "CREATE UNIQUE INDEX secrets_name_scope ON secrets (name, COALESCE(project, ''))",
+      // Keychain writes in flight: a row is written before the keychain is touched, so a crash leaves a trace
+      // that start-up reconciliation rolls back (state 'prepared') or forward (state 'committed').
+      `CREATE TABLE vault_pending (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         handle TEXT NOT NULL,
+         operation TEXT NOT NULL,
+         state TEXT NOT NULL,
+         created_at TEXT NOT NULL
+       )`,
+      'CREATE TABLE vault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
+    ],
+  },
+  {
+    version: 3,
+    description: 'inventory: servers (ghosts, provider rows, pinned host keys) and allocations (one server per project)',
+    statements: [
+      `CREATE TABLE servers (
+         handle TEXT PRIMARY KEY,
+         name TEXT NOT NULL,
+         host TEXT NOT NULL,
+         ssh_port INTEGER NOT NULL,
+         ssh_user TEXT NOT NULL,
+         ssh_key_secret TEXT,
+         ram_mb INTEGER,
+         disk_mb INTEGER,
+         cpu_cores INTEGER,
+         available_ram_mb INTEGER,
+         available_disk_mb INTEGER,
+         listening_ports TEXT NOT NULL DEFAULT '[]',
+         labels TEXT NOT NULL DEFAULT '[]',
+         provider TEXT,
+         provider_id TEXT,
+         provider_status TEXT,
+         provider_digest TEXT,
+         os TEXT,
+         managed INTEGER NOT NULL DEFAULT 1,
+         status TEXT NOT NULL,
+         status_before_missing TEXT,
+         missing_since TEXT,
+         host_key_fingerprint TEXT,
+         offered_host_key_fingerprint TEXT,
+         last_check_at TEXT,
+         last_check_error TEXT,
+         reserved_ram_mb INTEGER NOT NULL DEFAULT 0,
+         allocation_count INTEGER NOT NULL DEFAULT 0,
+         created_at TEXT NOT NULL,
+         updated_at TEXT NOT NULL,
+         UNIQUE (provider, provider_id)
+       )`,
+      'CREATE INDEX servers_choice ON servers (managed, status)',
+      `CREATE TABLE allocations (
+         project TEXT NOT NULL,
+         module TEXT NOT NULL,
+         server TEXT NOT NULL,
+         port INTEGER NOT NULL,
+         ram_mb INTEGER NOT NULL,
+         created_at TEXT NOT NULL,
+         PRIMARY KEY (project, module),
+         UNIQUE (server, port)
+       )`,
+    ],
+  },
+  {
+    version: 4,
+    description: 'deploy runs',
+    statements: [
+      // Names, numbers and handles only: the env plan and options hold handles, never values.
+      `CREATE TABLE deploy_runs (
+         id TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         status TEXT NOT NULL,
+         repository TEXT NOT NULL,
+         ref TEXT NOT NULL,
+         client TEXT NOT NULL,
+         request_id TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         started_at TEXT,
+         finished_at TEXT,
+         exit_code INTEGER,
+         error TEXT,
+         allocation TEXT,
+         env_plan TEXT,
+         steps TEXT NOT NULL DEFAULT '[]',
+         options TEXT NOT NULL DEFAULT '{}',
+         folder TEXT NOT NULL,
+         pid INTEGER,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         timeout_seconds INTEGER NOT NULL
+       )`,
+      'CREATE INDEX deploy_runs_project ON deploy_runs (project, created_at)',
+      'CREATE INDEX deploy_runs_status ON deploy_runs (status)',
+    ],
+  },
+  {
+    version: 5,
+    description: 'github: what Zavhoz last pushed to each repository secret',
+    statements: [
+      // One row per (repository, environment, secret): names, handles, fingerprints and times, never values.
+      `CREATE TABLE github_secret_pushes (
+         repo TEXT NOT NULL,
+         environment TEXT NOT NULL,
+         name TEXT NOT NULL,
+         repo_display TEXT NOT NULL,
+         source TEXT NOT NULL,
+         project TEXT,
+         fingerprint TEXT NOT NULL,
+         key_id TEXT NOT NULL,
+         github_time TEXT NOT NULL,
+         pushed_at TEXT NOT NULL,
+         request_id TEXT NOT NULL,
+         github_request_id TEXT NOT NULL,
+         PRIMARY KEY (repo, environment, name)
+       )`,
+      // The HMAC key of push fingerprints, made on first use.
+      `CREATE TABLE github_state (
+         key TEXT PRIMARY KEY,
+         value TEXT NOT NULL
+       )`,
+    ],
+  },
 ];

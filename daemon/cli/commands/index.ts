@@ -1,6 +1,12 @@
 import type { Command } from '../command.js';
 import { configCommands } from './config.js';
 import { daemonCommands } from './daemon.js';
+import { auditCommands } from './audit.js';
+import { secretCommands } from './secret.js';
+import { serverCommands } from './server.js';
+import { allocationCommands } from './allocation.js';
+import { deployCommands } from './deploy.js';
+import { githubCommands } from './github.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...githubCommands];

@@ -1,0 +1,241 @@
+import { ZavhozError } from '../core/errors.js';
+import type { Notifier } from '../core/notifier.js';
+import { type ServerAllocations } from '../inventory/inventory.js';
+import { type ServerRow, listeningPortsOf, readServer } from '../inventory/records.js';
+import {
+  type AllocateResult,
+  type Allocation,
+  type AllocationFlag,
+  AllocationsDidChange,
+  DEFAULT_MODULE,
+} from '../protocol/allocations.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { ServersDidChange } from '../protocol/servers.js';
+import type { Store, Transaction } from '../store/store.js';
+import { explainRefusals, usableFor } from './constraints.js';
+import { PortMap } from './ports.js';
+
+/** What a caller asks for: a project, optionally its modules, and what each new module needs. */
+export interface AllocationRequest {
+  readonly project: string;
+  readonly modules?: readonly string[] | undefined;
+  readonly minRamMb: number;
+  readonly minDiskMb: number;
+}
+
+interface AllocationRow {
+  [column: string]: string | number | null | Uint8Array;
+  project: string;
+  module: string;
+  server: string;
+  port: number;
+  ram_mb: number;
+  created_at: string;
+}
+
+interface ListedRow extends AllocationRow {
+  server_status: string | null;
+  server_managed: number | null;
+}
+
+const HIGHEST_PORT = 65_535;
+
+function toAllocation(row: AllocationRow, serverStatus: string | null | undefined): Allocation {
+  const flags: AllocationFlag[] = [];
+  if (serverStatus === 'missing' || serverStatus === null) flags.push('server-missing');
+  if (serverStatus === 'unreachable') flags.push('server-unreachable');
+  return {
+    project: row.project,
+    module: row.module,
+    server: row.server,
+    port: Number(row.port),
+    ramMb: Number(row.ram_mb),
+    createdAt: row.created_at,
+    flags,
+  };
+}
+
+/**
+ * Decides which server and ports each module of a project gets, deterministically: the managed, reachable server
+ * with the most RAM left after reservations (ties: fewer services, then handle), one server per project, ports from
+ * 8000 up that are neither allocated nor seen listening. The choice and the insert happen in one synchronous
+ * transaction, so concurrent requests cannot interleave between them.
+ */
+export class Allocator implements ServerAllocations {
+  private readonly ports = new PortMap();
+
+  constructor(
+    private readonly store: Store,
+    private readonly notifier: Notifier,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.ports.load(this.store.all<{ server: string; port: number }>('SELECT server, port FROM allocations'));
+  }
+
+  /** Allocates what is missing of a project and returns all of it; an already allocated project is returned as is. */
+  allocate(request: AllocationRequest): AllocateResult {
+    const now = this.clock().toISOString();
+    const outcome = this.store.transaction((tx) => this.allocateIn(tx, request, now));
+    if (outcome.created.length > 0) {
+      for (const allocation of outcome.created) this.ports.take(allocation.server, allocation.port);
+      this.notifier.notify(AllocationsDidChange, { projects: [request.project] });
+      this.notifier.notify(ServersDidChange, { handles: [outcome.server] });
+    }
+    return {
+      project: request.project,
+      server: outcome.server,
+      allocations: outcome.allocations,
+      created: outcome.created.map((allocation) => allocation.module),
+    };
+  }
+
+  /** Every allocation, or one project's, with flags for servers that went missing or unreachable. */
+  list(project?: string): Allocation[] {
+    const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;
+    const rows = project
+      ? this.store.all<ListedRow>(`${select} WHERE a.project = ? ORDER BY a.module`, [project])
+      : this.store.all<ListedRow>(`${select} ORDER BY a.project, a.module`);
+    return rows.map((row) => toAllocation(row, row.server_status));
+  }
+
+  /** Releases a project's allocations (or one module's) and gives their ports and RAM back. */
+  release(project: string, module?: string): Allocation[] {
+    const released = this.store.transaction((tx) => {
+      const rows = module
+        ? tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ? AND module = ?', [project, module])
+        : tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ?', [project]);
+      for (const row of rows) {
+        tx.run('DELETE FROM allocations WHERE project = ? AND module = ?', [row.project, row.module]);
+      }
+      this.giveBack(tx, rows);
+      return rows;
+    });
+    if (released.length === 0) {
+      const what = module ? `Module ${module} of project ${project}` : `Project ${project}`;
+      throw new ZavhozError(ErrorCodes.NotFound, `${what} has no allocation. \`zavhoz allocation list\` shows what is allocated.`);
+    }
+    for (const row of released) this.ports.free(row.server, Number(row.port));
+    this.notifier.notify(AllocationsDidChange, { projects: [project] });
+    this.notifier.notify(ServersDidChange, { handles: [...new Set(released.map((row) => row.server))] });
+    return released.map((row) => toAllocation(row, undefined));
+  }
+
+  /** Deletes every allocation on a server inside `tx` (server removal or ghosting with --force). */
+  releaseServerIn(tx: Transaction, server: string): Allocation[] {
+    const rows = tx.all<AllocationRow>('SELECT * FROM allocations WHERE server = ?', [server]);
+    if (rows.length === 0) return [];
+    tx.run('DELETE FROM allocations WHERE server = ?', [server]);
+    this.giveBack(tx, rows);
+    return rows.map((row) => toAllocation(row, undefined));
+  }
+
+  /** Drops the released ports of a server once its transaction committed. */
+  afterServerReleased(server: string, released: readonly Allocation[]): void {
+    if (released.length === 0) return;
+    this.ports.forget(server);
+    this.notifier.notify(AllocationsDidChange, { projects: [...new Set(released.map((allocation) => allocation.project))] });
+  }
+
+  private allocateIn(
+    tx: Transaction,
+    request: AllocationRequest,
+    now: string,
+  ): { server: string; allocations: Allocation[]; created: Allocation[] } {
+    const existing = tx.all<ListedRow>(
+      'SELECT a.*, s.status AS server_status, s.managed AS server_managed FROM allocations a LEFT JOIN servers s ON s.handle = a.server WHERE a.project = ? ORDER BY a.module',
+      [request.project],
+    );
+    const wanted = request.modules ?? (existing.length > 0 ? [] : [DEFAULT_MODULE]);
+    const have = new Set(existing.map((row) => row.module));
+    const missing = [...new Set(wanted)].filter((module) => !have.has(module));
+    const first = existing[0];
+    if (first && Number(first.server_managed ?? 1) === 0) {
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `Project ${request.project} is allocated on ${first.server}, which is now a ghost server (not managed). Release it with \`zavhoz allocation release --project ${request.project}\` or make the server managed with \`zavhoz server manage ${first.server}\`.`,
+        { project: request.project, server: first.server },
+      );
+    }
+    const current = existing.map((row) => toAllocation(row, row.server_status));
+    if (missing.length === 0) {
+      if (!first) throw new ZavhozError(ErrorCodes.InvalidInput, 'Name at least one module to allocate.');
+      return { server: first.server, allocations: current, created: [] };
+    }
+
+    const need = { modules: missing.length, ramMb: request.minRamMb * missing.length, diskMb: request.minDiskMb };
+    let server: ServerRow;
+    if (first) {
+      // A project lives on one server: new modules go where the others are, or nowhere.
+      const found = readServer(tx, first.server);
+      const refusal = found ? usableFor(found, need) : 'it is no longer in the inventory';
+      if (!found || refusal !== undefined) {
+        throw new ZavhozError(
+          ErrorCodes.PreconditionFailed,
+          `Cannot add ${missing.join(', ')} to project ${request.project}: its modules live on ${first.server} and ${refusal}. A project is never split across servers; free capacity there or release the project and allocate it again.`,
+          { project: request.project, server: first.server, constraint: refusal },
+        );
+      }
+      server = found;
+    } else {
+      const best = tx.get<ServerRow>(
+        `SELECT * FROM servers
+           WHERE managed = 1 AND status IN ('ready', 'in_use')
+             AND COALESCE(available_ram_mb, ram_mb, 0) - reserved_ram_mb >= ?
+             AND COALESCE(available_disk_mb, disk_mb, 0) >= ?
+             AND allocation_count < ?
+           ORDER BY COALESCE(available_ram_mb, ram_mb, 0) - reserved_ram_mb DESC, allocation_count ASC, handle ASC
+           LIMIT 1`,
+        [need.ramMb, need.diskMb, HIGHEST_PORT],
+      );
+      if (!best) throw explainRefusals(tx, request.project, need);
+      server = best;
+    }
+
+    const listening = new Set(listeningPortsOf(server));
+    const chosen = new Set<number>();
+    const created: Allocation[] = [];
+    for (const module of missing) {
+      const port = this.ports.firstFree(server.handle, (candidate) => listening.has(candidate) || chosen.has(candidate));
+      if (port === undefined) {
+        throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${server.handle} has no free TCP port from 8000 up. Release allocations there first.`);
+      }
+      chosen.add(port);
+      tx.run('INSERT INTO allocations (project, module, server, port, ram_mb, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        request.project,
+        module,
+        server.handle,
+        port,
+        request.minRamMb,
+        now,
+      ]);
+      created.push(toAllocation({ project: request.project, module, server: server.handle, port, ram_mb: request.minRamMb, created_at: now }, server.status));
+    }
+    tx.run(
+      `UPDATE servers SET reserved_ram_mb = reserved_ram_mb + ?, allocation_count = allocation_count + ?,
+         status = CASE status WHEN 'ready' THEN 'in_use' ELSE status END, updated_at = ? WHERE handle = ?`,
+      [need.ramMb, missing.length, now, server.handle],
+    );
+    const allocations = [...current, ...created].sort((left, right) => left.module.localeCompare(right.module));
+    return { server: server.handle, allocations, created };
+  }
+
+  /** Returns the RAM and service slots of released rows to their servers. */
+  private giveBack(tx: Transaction, rows: readonly AllocationRow[]): void {
+    const perServer = new Map<string, { ramMb: number; count: number }>();
+    for (const row of rows) {
+      const total = perServer.get(row.server) ?? { ramMb: 0, count: 0 };
+      total.ramMb += Number(row.ram_mb);
+      total.count += 1;
+      perServer.set(row.server, total);
+    }
+    const now = this.clock().toISOString();
+    for (const [server, total] of perServer) {
+      tx.run(
+        `UPDATE servers SET reserved_ram_mb = MAX(0, reserved_ram_mb - ?), allocation_count = MAX(0, allocation_count - ?),
+           status = CASE WHEN status = 'in_use' AND allocation_count - ? <= 0 THEN 'ready' ELSE status END, updated_at = ?
+         WHERE handle = ?`,
+        [total.ramMb, total.count, total.count, now, server],
+      );
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import {
+  type Allocation,
+  AllocationsAllocate,
+  AllocationsList,
+  AllocationsRelease,
+  DEFAULT_MIN_DISK_MB,
+  DEFAULT_MIN_RAM_MB,
+} from '../../protocol/allocations.js';
+import type { RequestDefinition } from '../../protocol/define.js';
+import { CliError, type Command, type CommandContext, integerFlag, stringFlag } from '../command.js';
+
+async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
+  const client = await context.connect();
+  try {
+    return await client.request(definition, params);
+  } finally {
+    client.close();
+  }
+}
+
+function requiredProject(context: CommandContext): string {
+  const project = stringFlag(context.flags, 'project');
+  if (!project) throw new CliError('--project is required.', 2);
+  return project;
+}
+
+function lines(allocations: readonly Allocation[]): string {
+  if (allocations.length === 0) return 'No allocations.';
+  return allocations
+    .map((allocation) => {
+      const flags = allocation.flags.length > 0 ? `  [${allocation.flags.join(', ')}]` : '';
+      return `${allocation.project}/${allocation.module}  ${allocation.server}:${allocation.port}  ${allocation.ramMb} MB${flags}`;
+    })
+    .join('\n');
+}
+
+/** `zavhoz allocate` and `zavhoz allocation list|release`. */
+export const allocationCommands: Command[] = [
+  {
+    path: ['allocate'],
+    usage: `zavhoz allocate --project P [--modules backend,tg-bot] [--min-ram-mb ${DEFAULT_MIN_RAM_MB}] [--min-disk-mb ${DEFAULT_MIN_DISK_MB}] [--json]`,
+    summary: 'Pick a server and free ports for a project\'s modules (idempotent; one server per project; RAM is per module).',
+    options: { project: { type: 'string' }, modules: { type: 'string' }, 'min-ram-mb': { type: 'string' }, 'min-disk-mb': { type: 'string' } },
+    async run(context) {
+      const project = requiredProject(context);
+      const modulesText = stringFlag(context.flags, 'modules');
+      const modules = modulesText
+        ?.split(',')
+        .map((module) => module.trim())
+        .filter((module) => module.length > 0);
+      const result = await call(context, AllocationsAllocate, {
+        project,
+        ...(modules && modules.length > 0 ? { modules } : {}),
+        minRamMb: integerFlag(context.flags, 'min-ram-mb') ?? DEFAULT_MIN_RAM_MB,
+        minDiskMb: integerFlag(context.flags, 'min-disk-mb') ?? DEFAULT_MIN_DISK_MB,
+      });
+      const output = {
+        project: result.project,
+        server: result.server,
+        allocations: result.allocations.map(({ module, server, port }) => ({ module, server, port })),
+        created: result.created,
+      };
+      context.print(output, () => `${result.project} → ${result.server}\n${lines(result.allocations)}`);
+    },
+  },
+  {
+    path: ['allocation', 'list'],
+    usage: 'zavhoz allocation list [--project P] [--json]',
+    summary: 'List allocations (flagged when their server went missing or unreachable).',
+    options: { project: { type: 'string' } },
+    async run(context) {
+      const project = stringFlag(context.flags, 'project');
+      const { allocations } = await call(context, AllocationsList, project ? { project } : {});
+      context.print(allocations, () => lines(allocations));
+    },
+  },
+  {
+    path: ['allocation', 'release'],
+    usage: 'zavhoz allocation release --project P [--module M]',
+    summary: 'Release a project\'s allocations, or one module\'s; the ports and RAM become free.',
+    options: { project: { type: 'string' }, module: { type: 'string' } },
+    async run(context) {
+      const project = requiredProject(context);
+      const module = stringFlag(context.flags, 'module');
+      const { released } = await call(context, AllocationsRelease, { project, ...(module ? { module } : {}) });
+      context.print({ released }, () => `Released ${released.length} allocation(s) of ${project}.`);
+    },
+  },
+];

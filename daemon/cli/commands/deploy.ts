@@ -1,0 +1,253 @@
+import path from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { type DaemonClient, isCancelled } from '../../client/client.js';
+import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
+import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
+import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag } from '../command.js';
+
+/** `--bind NAME=HANDLE …` as a record. */
+function parseBindings(context: CommandContext): Record<string, string> {
+  const bindings: Record<string, string> = {};
+  for (const item of listFlag(context.flags, 'bind')) {
+    const equals = item.indexOf('=');
+    if (equals <= 0 || equals === item.length - 1) throw new CliError(`--bind takes NAME=HANDLE (a vault handle, never a value), got "${item}".`, 2);
+    bindings[item.slice(0, equals)] = item.slice(equals + 1);
+  }
+  return bindings;
+}
+
+function requiredFlag(context: CommandContext, name: string): string {
+  const value = stringFlag(context.flags, name);
+  if (value === undefined || value === '') throw new CliError(`--${name} is required.`, 2);
+  return value;
+}
+
+async function withClient<T>(context: CommandContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
+  const client = await context.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+function formatPlan(plan: EnvPlan): string {
+  const rows = plan.variables.map((variable) => [variable.name, variable.kind, variable.status, variable.handle ?? variable.rule ?? '']);
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length), 4));
+  const lines = rows.map((row) => row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column] ?? 0) : cell)).join('  ').trimEnd());
+  const missing = plan.missing.length
+    ? ['', `Missing (${plan.missing.length}): store each value, then deploy:`, ...plan.missing.map((entry) => `  ${entry.command}   (value on stdin)`)]
+    : ['', 'Ready: every variable has a source.'];
+  return [`Env plan of ${plan.project} (from ${plan.files.join(', ')})`, ...lines, ...missing].join('\n');
+}
+
+function formatRuns(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return 'No runs yet. Start one with: zavhoz deploy DIR --project P --repo OWNER/NAME';
+  return runs
+    .map((run) => {
+      const where = run.allocation ? `${run.allocation.server}:${run.allocation.port}` : '-';
+      return `${run.id}  ${run.project.padEnd(16)}  ${run.status.padEnd(11)}  ${run.createdAt}  ${where}  ${run.repository}@${run.ref}`;
+    })
+    .join('\n');
+}
+
+function formatRun(run: RunDetail): string {
+  return [
+    `run          ${run.id}`,
+    `project      ${run.project} (${run.repository}@${run.ref})`,
+    `status       ${run.status}${run.exitCode === null ? '' : ` (exit ${run.exitCode})`}`,
+    ...(run.error ? [`error        ${run.error}`] : []),
+    `target       ${run.allocation ? `${run.allocation.server} ${run.allocation.host}:${run.allocation.port}` : '-'}`,
+    `created      ${run.createdAt}`,
+    `started      ${run.startedAt ?? '-'}`,
+    `finished     ${run.finishedAt ?? '-'}`,
+    `requested by ${run.client} (${run.requestId})`,
+    `folder       ${run.folder}`,
+    'steps',
+    ...run.steps.map((step) => `  ${step.name.padEnd(10)} ${step.status.padEnd(9)} ${step.detail ?? ''}`.trimEnd()),
+    ...(run.plan ? ['variables', ...run.plan.variables.map((variable) => `  ${variable.name} ${variable.kind} ${variable.handle ?? variable.rule ?? ''}`.trimEnd())] : []),
+  ].join('\n');
+}
+
+/**
+ * Prints a run's `runs/log` notifications in order. Lines that arrive before the answer to `runs/log` are held
+ * until `start(next)` says where the answer ended, so no line is printed twice or lost.
+ */
+function followLog(client: DaemonClient, id: string, print: (line: string) => void): { ended: Promise<void>; start(next: number): void } {
+  let next: number | undefined;
+  const pending: { from: number; lines: readonly string[]; done: boolean }[] = [];
+  let resolveEnded: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+  const take = (item: { from: number; lines: readonly string[]; done: boolean }): void => {
+    item.lines.forEach((line, index) => {
+      if (next !== undefined && item.from + index >= next) {
+        print(line);
+        next = item.from + index + 1;
+      }
+    });
+    if (item.done) resolveEnded();
+  };
+  client.onNotification(RunsLogLines, (params) => {
+    if (params.id !== id) return;
+    if (next === undefined) pending.push(params);
+    else take(params);
+  });
+  return {
+    ended,
+    start(value) {
+      next = value;
+      for (const item of pending.splice(0)) take(item);
+    },
+  };
+}
+
+/** Exit code for a finished run: 0 when it succeeded, 1 otherwise. */
+function runExitCode(run: RunSummary): number {
+  return run.status === 'succeeded' ? 0 : 1;
+}
+
+/** `zavhoz env plan`, `zavhoz deploy` and `zavhoz run …`. */
+export const deployCommands: Command[] = [
+  {
+    path: ['env', 'plan'],
+    usage: 'zavhoz env plan DIR --project P [--bind NAME=HANDLE]… [--json]',
+    summary: 'Classify the variables of a project folder (infra, computed, user): names, kinds and handles, never values.',
+    positionals: [1, 1],
+    options: { project: { type: 'string' }, bind: { type: 'string', multiple: true } },
+    async run(context) {
+      const folder = path.resolve(context.positionals[0] ?? '.');
+      const plan = await withClient(context, (client) =>
+        client.request(EnvPlanRequest, { folder, project: requiredFlag(context, 'project'), bindings: parseBindings(context) }),
+      );
+      context.print(plan, () => formatPlan(plan));
+      return plan.ready ? 0 : 1;
+    },
+  },
+  {
+    path: ['deploy'],
+    usage:
+      'zavhoz deploy DIR --project P --repo OWNER/NAME [--ref main] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]',
+    summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
+    positionals: [1, 1],
+    options: {
+      project: { type: 'string' },
+      repo: { type: 'string' },
+      ref: { type: 'string' },
+      bind: { type: 'string', multiple: true },
+      'repo-url': { type: 'string' },
+      'git-token': { type: 'string' },
+      'registry-token': { type: 'string' },
+      'registry-user': { type: 'string' },
+      timeout: { type: 'string' },
+      wait: { type: 'boolean' },
+    },
+    async run(context) {
+      const optional = (key: string, flag: string): Record<string, string> => {
+        const value = stringFlag(context.flags, flag);
+        return value === undefined ? {} : { [key]: value };
+      };
+      const timeoutSeconds = integerFlag(context.flags, 'timeout');
+      const params = {
+        folder: path.resolve(context.positionals[0] ?? '.'),
+        project: requiredFlag(context, 'project'),
+        repository: requiredFlag(context, 'repo'),
+        ref: stringFlag(context.flags, 'ref') ?? 'main',
+        bindings: parseBindings(context),
+        registry: 'ghcr.io',
+        ...optional('repoUrl', 'repo-url'),
+        ...optional('gitToken', 'git-token'),
+        ...optional('registryToken', 'registry-token'),
+        ...optional('registryUser', 'registry-user'),
+        ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+      };
+      const client = await context.connect();
+      try {
+        if (context.flags.wait !== true) {
+          const run = await client.request(DeployStart, { ...params, timeoutSeconds: params.timeoutSeconds ?? 1800, wait: false });
+          context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running deploy of this project)' : ''}`);
+          return 0;
+        }
+        // Log lines arrive as notifications while the request stays open; Ctrl-C cancels the request and the run.
+        const source = new CancellationTokenSource();
+        const onInterrupt = (): void => source.cancel();
+        process.once('SIGINT', onInterrupt);
+        client.onNotification(RunsLogLines, (notification) => {
+          if (!context.json) for (const line of notification.lines) process.stdout.write(`${line}\n`);
+        });
+        try {
+          const run = await client.request(DeployStart, { ...params, timeoutSeconds: params.timeoutSeconds ?? 1800, wait: true }, { token: source.token });
+          context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+          return runExitCode(run);
+        } catch (error) {
+          if (isCancelled(error)) throw new CliError('Deploy cancelled.', 130);
+          throw error;
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
+      } finally {
+        client.close();
+      }
+    },
+  },
+  {
+    path: ['run', 'list'],
+    usage: 'zavhoz run list [--project P] [--limit N] [--json]',
+    summary: 'List deploy runs, newest first.',
+    options: { project: { type: 'string' }, limit: { type: 'string' } },
+    async run(context) {
+      const project = stringFlag(context.flags, 'project');
+      const limit = integerFlag(context.flags, 'limit') ?? 50;
+      const { runs } = await withClient(context, (client) => client.request(RunsList, { ...(project === undefined ? {} : { project }), limit }));
+      context.print(runs, () => formatRuns(runs));
+    },
+  },
+  {
+    path: ['run', 'show'],
+    usage: 'zavhoz run show ID [--json]',
+    summary: 'Show one run: status, steps, target and env plan (names and handles).',
+    positionals: [1, 1],
+    async run(context) {
+      const run = await withClient(context, (client) => client.request(RunsGet, { id: context.positionals[0] ?? '' }));
+      context.print(run, () => formatRun(run));
+    },
+  },
+  {
+    path: ['run', 'log'],
+    usage: 'zavhoz run log ID [--follow]',
+    summary: "Print a run's log (redacted); --follow keeps printing until the run ends.",
+    positionals: [1, 1],
+    options: { follow: { type: 'boolean' } },
+    async run(context) {
+      const id = context.positionals[0] ?? '';
+      const follow = context.flags.follow === true;
+      return withClient(context, async (client) => {
+        const printed: string[] = [];
+        const print = (line: string): void => {
+          if (context.json) printed.push(line);
+          else process.stdout.write(`${line}\n`);
+        };
+        const followed = follow ? followLog(client, id, print) : undefined;
+        const answer = await client.request(RunsLog, { id, from: 0, follow });
+        for (const line of answer.lines) print(line);
+        const live = answer.status === 'queued' || answer.status === 'running';
+        if (followed && live) {
+          followed.start(answer.next);
+          await Promise.race([followed.ended, new Promise<void>((resolve) => client.onClose(resolve))]);
+        }
+        if (context.json) context.print({ lines: printed }, () => '');
+        const final = await client.request(RunsGet, { id });
+        return follow ? runExitCode(final) : 0;
+      });
+    },
+  },
+  {
+    path: ['run', 'cancel'],
+    usage: 'zavhoz run cancel ID [--json]',
+    summary: 'Cancel a queued or running deploy (its Ansible process group is killed).',
+    positionals: [1, 1],
+    async run(context) {
+      const run = await withClient(context, (client) => client.request(RunsCancel, { id: context.positionals[0] ?? '' }));
+      context.print(run, () => `${run.id} ${run.status}`);
+    },
+  },
+];

@@ -1,0 +1,109 @@
+import type { RequestDefinition } from '../../protocol/define.js';
+import {
+  type GithubPushResult,
+  GithubPushSecrets,
+  GithubSetSecret,
+  GithubStatus,
+  type GithubStatusResult,
+} from '../../protocol/github.js';
+import { CliError, type Command, type CommandContext, stringFlag } from '../command.js';
+
+async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
+  const client = await context.connect();
+  try {
+    return await client.request(definition, params);
+  } finally {
+    client.close();
+  }
+}
+
+function required(context: CommandContext, name: string, usage: string): string {
+  const value = stringFlag(context.flags, name);
+  if (value === undefined || value === '') throw new CliError(`--${name} is required. Usage: ${usage}`, 2);
+  return value;
+}
+
+function environmentParam(context: CommandContext): { environment?: string } {
+  const environment = stringFlag(context.flags, 'env');
+  return environment === undefined ? {} : { environment };
+}
+
+function columns(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, index) => Math.max(...rows.map((row) => (row[index] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function formatPush(result: GithubPushResult): string {
+  const where = result.environment === null ? result.repo : `${result.repo} (environment ${result.environment})`;
+  const rows = result.pushed.map((secret) => [`  ${secret.name}`, secret.status, secret.source, secret.fingerprint]);
+  return `Pushed ${result.pushed.length} secret(s) to ${where}, sealed for GitHub (request ${result.requestId}):\n${columns(rows)}`;
+}
+
+function formatStatus(result: GithubStatusResult): string {
+  if (result.secrets.length === 0) return `${result.repo} has no Actions secrets, and Zavhoz has pushed none to it.`;
+  const rows = [
+    ['NAME', 'STATE', 'GITHUB UPDATED', 'ZAVHOZ PUSHED', 'SOURCE', 'FINGERPRINT'],
+    ...result.secrets.map((secret) => [
+      secret.name,
+      secret.state,
+      secret.github?.updatedAt ?? '-',
+      secret.zavhoz?.pushedAt ?? '-',
+      secret.zavhoz?.source ?? '-',
+      secret.zavhoz?.fingerprint ?? '-',
+    ]),
+  ];
+  const notes = result.secrets
+    .filter((secret) => secret.state === 'missing' || secret.state === 'stale' || secret.reasons.some((reason) => reason.startsWith('value not checked')))
+    .map((secret) => `  ${secret.name}: ${secret.reasons.join('; ')}`);
+  const missing = result.secrets.filter((secret) => secret.state === 'missing').length;
+  const stale = result.secrets.filter((secret) => secret.state === 'stale').length;
+  const summary = result.drift
+    ? `Drift: ${missing} missing, ${stale} stale. Push again with \`zavhoz github push-secrets\` or \`zavhoz github set-secret\`.`
+    : 'No drift: everything Zavhoz pushed is on GitHub as pushed.';
+  return [columns(rows), ...(notes.length > 0 ? ['', ...notes] : []), '', summary].join('\n');
+}
+
+const repoOption = { repo: { type: 'string' }, env: { type: 'string' } } as const;
+
+/** `zavhoz github set-secret|push-secrets|status`: sealed Actions secrets and drift. */
+export const githubCommands: Command[] = [
+  {
+    path: ['github', 'set-secret'],
+    usage: 'zavhoz github set-secret --repo OWNER/NAME NAME --from HANDLE [--env ENVIRONMENT] [--json]',
+    summary: 'Seal a vault secret for a repository (or environment) and store it as an Actions secret.',
+    options: { ...repoOption, from: { type: 'string' } },
+    positionals: [1, 1],
+    async run(context) {
+      const usage = this.usage;
+      const repo = required(context, 'repo', usage);
+      const handle = required(context, 'from', usage);
+      const name = context.positionals[0] ?? '';
+      const result = await call(context, GithubSetSecret, { repo, name, handle, ...environmentParam(context) });
+      context.print(result, () => formatPush(result));
+    },
+  },
+  {
+    path: ['github', 'push-secrets'],
+    usage: 'zavhoz github push-secrets --repo OWNER/NAME --project P [--env ENVIRONMENT] [--json]',
+    summary: 'Push a project\'s deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) so CI can redeploy it.',
+    options: { ...repoOption, project: { type: 'string' } },
+    async run(context) {
+      const usage = this.usage;
+      const repo = required(context, 'repo', usage);
+      const project = required(context, 'project', usage);
+      const result = await call(context, GithubPushSecrets, { repo, project, ...environmentParam(context) });
+      context.print(result, () => formatPush(result));
+    },
+  },
+  {
+    path: ['github', 'status'],
+    usage: 'zavhoz github status --repo OWNER/NAME [--env ENVIRONMENT] [--json]',
+    summary: 'List the repository\'s secrets beside what Zavhoz last pushed; flag missing and stale ones.',
+    options: repoOption,
+    async run(context) {
+      const repo = required(context, 'repo', this.usage);
+      const result = await call(context, GithubStatus, { repo, ...environmentParam(context) });
+      context.print(result, () => formatStatus(result));
+    },
+  },
+];

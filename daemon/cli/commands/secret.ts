@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import type { DaemonClient } from '../../client/client.js';
+import {
+  SECRET_CATEGORIES,
+  SECRET_TYPES,
+  type SecretCategory,
+  type SecretMetadata,
+  SecretsDelete,
+  SecretsGenerate,
+  SecretsGet,
+  SecretsImport,
+  SecretsList,
+  SecretsReveal,
+  SecretsRotate,
+  SecretsSet,
+  type SecretType,
+} from '../../protocol/secrets.js';
+import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag } from '../command.js';
+
+async function withClient<T>(context: CommandContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
+  const client = await context.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** `echo value | zavhoz …` adds a newline the user did not mean; a key file keeps its own. */
+function stripFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
+async function readValue(context: CommandContext, type: SecretType): Promise<string> {
+  const text = await context.readStdin();
+  return type === 'private_key' ? text : stripFinalNewline(text);
+}
+
+function readPassphrase(context: CommandContext): string | undefined {
+  const file = stringFlag(context.flags, 'passphrase-file');
+  if (file === undefined) return undefined;
+  try {
+    return stripFinalNewline(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new CliError(`Cannot read the passphrase file ${file}: ${(error as Error).message}.`);
+  }
+}
+
+function choice<T extends string>(context: CommandContext, flag: string, allowed: readonly T[]): T | undefined {
+  const value = stringFlag(context.flags, flag);
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}".`, 2);
+  return value as T;
+}
+
+function describing(context: CommandContext): { category?: SecretCategory; project?: string; tags?: string[]; expiresAt?: string; rotationDays?: number } {
+  const category = choice(context, 'category', SECRET_CATEGORIES);
+  const project = stringFlag(context.flags, 'project');
+  const tags = listFlag(context.flags, 'tag');
+  const expires = stringFlag(context.flags, 'expires');
+  const rotationDays = integerFlag(context.flags, 'rotate-every');
+  let expiresAt: string | undefined;
+  if (expires !== undefined) {
+    const time = new Date(expires);
+    if (Number.isNaN(time.getTime())) throw new CliError(`--expires must be a date like 2027-01-31; got "${expires}".`, 2);
+    expiresAt = time.toISOString();
+  }
+  return {
+    ...(category === undefined ? {} : { category }),
+    ...(project === undefined ? {} : { project }),
+    ...(tags.length === 0 ? {} : { tags }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(rotationDays === undefined ? {} : { rotationDays }),
+  };
+}
+
+function table(secrets: readonly SecretMetadata[]): string {
+  if (secrets.length === 0) return 'No secrets.';
+  const rows = [['HANDLE', 'NAME', 'TYPE', 'CATEGORY', 'PROJECT', 'UPDATED'], ...secrets.map((secret) => [
+    secret.handle,
+    secret.name,
+    secret.type,
+    secret.category,
+    secret.project ?? '-',
+    secret.updatedAt.slice(0, 19).replace('T', ' '),
+  ])];
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function details(secret: SecretMetadata): string {
+  return [
+    `handle       ${secret.handle}`,
+    `name         ${secret.name}`,
+    `type         ${secret.type}${secret.hasPassphrase ? ' (with passphrase)' : ''}`,
+    `category     ${secret.category}`,
+    `project      ${secret.project ?? '-'}`,
+    `tags         ${secret.tags.join(', ') || '-'}`,
+    `origin       ${secret.origin}`,
+    `fingerprint  ${secret.fingerprint.slice(0, 16)}`,
+    `updated      ${secret.updatedAt}`,
+    `last used    ${secret.lastUsedAt ?? 'never'}`,
+    ...(secret.expiresAt ? [`expires      ${secret.expiresAt}`] : []),
+    ...(secret.rotationDays ? [`rotate every ${secret.rotationDays} days`] : []),
+    ...(secret.previous ? [`previous     kept until ${secret.previous.keptUntil} (or the next successful deploy)`] : []),
+  ].join('\n');
+}
+
+const describingOptions = {
+  category: { type: 'string' },
+  project: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  expires: { type: 'string' },
+  'rotate-every': { type: 'string' },
+} as const;
+
+/** `zavhoz secret …`: values go in through stdin (or are generated) and come out only through `reveal --yes`. */
+export const secretCommands: Command[] = [
+  {
+    path: ['secret', 'set'],
+    usage: 'zavhoz secret set NAME --type password|token|text|private_key [--category C] [--project P] [--tag x]… [--generate [--length N]] [--passphrase-file F] [--expires DATE] [--rotate-every DAYS]   (value on stdin)',
+    summary: 'Store a secret (value read from stdin, or generated) and print its handle.',
+    positionals: [1, 1],
+    options: { ...describingOptions, type: { type: 'string' }, generate: { type: 'boolean' }, length: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+    async run(context) {
+      const name = context.positionals[0] ?? '';
+      const type = choice(context, 'type', SECRET_TYPES);
+      if (type === undefined) throw new CliError(`--type is required: one of ${SECRET_TYPES.join(', ')}.`, 2);
+      const common = { name, ...describing(context) };
+      let secret: SecretMetadata;
+      if (context.flags.generate === true) {
+        if (type !== 'password' && type !== 'token') throw new CliError('--generate makes passwords and tokens only; pipe other values in on stdin.', 2);
+        const length = integerFlag(context.flags, 'length');
+        secret = await withClient(context, (client) => client.request(SecretsGenerate, { ...common, type, ...(length === undefined ? {} : { length }) }));
+      } else {
+        if (context.flags.length !== undefined) throw new CliError('--length goes with --generate.', 2);
+        const value = await readValue(context, type);
+        const passphrase = readPassphrase(context);
+        secret = await withClient(context, (client) => client.request(SecretsSet, { ...common, type, value, ...(passphrase === undefined ? {} : { passphrase }) }));
+      }
+      context.print(secret, () => secret.handle);
+    },
+  },
+  {
+    path: ['secret', 'list'],
+    usage: 'zavhoz secret list [--project P] [--category C] [--tag x] [--json]',
+    summary: 'List secrets: handles and metadata, never values.',
+    options: { project: { type: 'string' }, category: { type: 'string' }, tag: { type: 'string' } },
+    async run(context) {
+      const project = stringFlag(context.flags, 'project');
+      const category = choice(context, 'category', SECRET_CATEGORIES);
+      const tag = stringFlag(context.flags, 'tag');
+      const { secrets } = await withClient(context, (client) =>
+        client.request(SecretsList, { ...(project === undefined ? {} : { project }), ...(category === undefined ? {} : { category }), ...(tag === undefined ? {} : { tag }) }),
+      );
+      context.print(secrets, () => table(secrets));
+    },
+  },
+  {
+    path: ['secret', 'get'],
+    usage: 'zavhoz secret get HANDLE [--json]',
+    summary: "Show one secret's metadata (not its value).",
+    positionals: [1, 1],
+    async run(context) {
+      const secret = await withClient(context, (client) => client.request(SecretsGet, { handle: context.positionals[0] ?? '' }));
+      context.print(secret, () => details(secret));
+    },
+  },
+  {
+    path: ['secret', 'reveal'],
+    usage: 'zavhoz secret reveal HANDLE --yes [--json]',
+    summary: 'Print a secret value (written to the audit log). --yes confirms you mean it.',
+    positionals: [1, 1],
+    options: { yes: { type: 'boolean' } },
+    async run(context) {
+      if (context.flags.yes !== true) throw new CliError('reveal prints the secret value in clear; add --yes to confirm (the reveal is written to the audit log).', 2);
+      const revealed = await withClient(context, (client) => client.request(SecretsReveal, { handle: context.positionals[0] ?? '', confirm: true }));
+      if (context.json) context.print(revealed, () => '');
+      else process.stdout.write(process.stdout.isTTY && !revealed.value.endsWith('\n') ? `${revealed.value}\n` : revealed.value);
+    },
+  },
+  {
+    path: ['secret', 'rotate'],
+    usage: 'zavhoz secret rotate HANDLE [--generate] [--length N] [--passphrase-file F]   (generated secrets get a new value; others read it from stdin unless --generate)',
+    summary: 'Replace a value; the old one is kept until the next successful deploy or 7 days.',
+    positionals: [1, 1],
+    options: { generate: { type: 'boolean' }, length: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+    async run(context) {
+      const handle = context.positionals[0] ?? '';
+      const length = integerFlag(context.flags, 'length');
+      const generate = context.flags.generate === true;
+      const secret = await withClient(context, async (client) => {
+        const current = await client.request(SecretsGet, { handle });
+        const generated = (current.type === 'password' || current.type === 'token') && current.origin === 'generated';
+        if (generated || generate) {
+          return client.request(SecretsRotate, { handle, ...(generate ? { generate } : {}), ...(length === undefined ? {} : { length }) });
+        }
+        if (length !== undefined) throw new CliError(`${handle} holds a value you gave; --length goes with --generate.`, 2);
+        const value = await readValue(context, current.type);
+        const passphrase = readPassphrase(context);
+        return client.request(SecretsRotate, { handle, value, ...(passphrase === undefined ? {} : { passphrase }) });
+      });
+      context.print(secret, () => `rotated ${secret.handle} (${secret.name}); the previous value is kept until the next successful deploy or 7 days`);
+    },
+  },
+  {
+    path: ['secret', 'delete'],
+    usage: 'zavhoz secret delete HANDLE [--json]',
+    summary: 'Delete a secret from the keychain and the store.',
+    positionals: [1, 1],
+    async run(context) {
+      const deleted = await withClient(context, (client) => client.request(SecretsDelete, { handle: context.positionals[0] ?? '' }));
+      context.print(deleted, () => `deleted ${deleted.handle} (${deleted.name})`);
+    },
+  },
+  {
+    path: ['secret', 'import'],
+    usage: 'zavhoz secret import FILE.env [--project P] [--category C] [--json]',
+    summary: 'Import every variable of a .env file (all or nothing); prints NAME → handle.',
+    positionals: [1, 1],
+    options: { project: { type: 'string' }, category: { type: 'string' } },
+    async run(context) {
+      const file = context.positionals[0] ?? '';
+      let content: string;
+      try {
+        content = fs.readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new CliError(`Cannot read ${file}: ${(error as Error).message}.`);
+      }
+      const project = stringFlag(context.flags, 'project');
+      const category = choice(context, 'category', SECRET_CATEGORIES);
+      const result = await withClient(context, (client) =>
+        client.request(SecretsImport, { content, ...(project === undefined ? {} : { project }), ...(category === undefined ? {} : { category }) }),
+      );
+      const outcome = (name: string): string =>
+        result.created.includes(name) ? 'created' : result.updated.includes(name) ? 'updated' : 'unchanged';
+      context.print(result, () =>
+        Object.entries(result.handles)
+          .map(([name, handle]) => `${name} → ${handle} (${outcome(name)})`)
+          .join('\n'),
+      );
+    },
+  },
+];

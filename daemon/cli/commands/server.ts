@@ -1,0 +1,212 @@
+import type { DaemonClient } from '../../client/client.js';
+import type { RequestDefinition } from '../../protocol/define.js';
+import {
+  type ServerInfo,
+  ServersAcceptHostKey,
+  ServersAdd,
+  ServersCheck,
+  ServersGhost,
+  ServersList,
+  ServersManage,
+  ServersRemove,
+  ServersShow,
+  ServersSync,
+  ServersUpdate,
+} from '../../protocol/servers.js';
+import { CliError, type Command, type CommandContext, integerFlag, listFlag, stringFlag } from '../command.js';
+
+async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
+  const client: DaemonClient = await context.connect();
+  try {
+    return await client.request(definition, params);
+  } finally {
+    client.close();
+  }
+}
+
+function megabytes(value: number | null): string {
+  if (value === null) return '?';
+  return value >= 10_240 ? `${(value / 1024).toFixed(1)} GB` : `${value} MB`;
+}
+
+function table(servers: readonly ServerInfo[]): string {
+  if (servers.length === 0) return 'No servers. Add one with `zavhoz server add HANDLE --host H`, or configure a provider and run `zavhoz server sync`.';
+  const rows = servers.map((server) => [
+    server.handle + (server.managed ? '' : ' (ghost)'),
+    server.status,
+    `${server.host}:${server.sshPort}`,
+    `${megabytes(server.availableRamMb)} free / ${megabytes(server.ramMb)}`,
+    String(server.services),
+  ]);
+  const header = ['HANDLE', 'STATUS', 'ADDRESS', 'RAM', 'SERVICES'];
+  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+function details(server: ServerInfo): string {
+  const lines: [string, string][] = [
+    ['handle', server.handle],
+    ['name', server.name],
+    ['status', server.status + (server.missingSince ? ` (since ${server.missingSince})` : '')],
+    ['managed', server.managed ? 'yes' : 'no (ghost: never offered to automation)'],
+    ['ssh', `${server.sshUser}@${server.host}:${server.sshPort}`],
+    ['ssh key', server.sshKeySecret ?? '(none)'],
+    ['host key', server.hostKeyFingerprint ?? '(not pinned yet)'],
+    ['capacity', `${megabytes(server.ramMb)} RAM, ${megabytes(server.diskMb)} disk, ${server.cpuCores ?? '?'} cores`],
+    ['available', `${megabytes(server.availableRamMb)} RAM, ${megabytes(server.availableDiskMb)} disk`],
+    ['reserved', `${megabytes(server.reservedRamMb)} RAM for ${server.services} module(s)`],
+    ['listening', server.listeningPorts.join(', ') || '(unknown)'],
+    ['labels', server.labels.join(', ') || '(none)'],
+    ['provider', server.provider ? `${server.provider} #${server.providerId} (${server.providerStatus ?? '?'})` : '(added by hand)'],
+    ['last check', server.lastCheckAt ? `${server.lastCheckAt}${server.lastCheckError ? `: ${server.lastCheckError}` : ' ok'}` : 'never'],
+  ];
+  if (server.offeredHostKeyFingerprint) lines.push(['offered key', `${server.offeredHostKeyFingerprint} (refused; accept with zavhoz server accept-host-key ${server.handle})`]);
+  return lines.map(([name, value]) => `${name.padEnd(12)}${value}`).join('\n');
+}
+
+const sshOptions = {
+  host: { type: 'string' },
+  'ssh-port': { type: 'string' },
+  'ssh-user': { type: 'string' },
+  'ssh-key-secret': { type: 'string' },
+  'ram-mb': { type: 'string' },
+  'disk-mb': { type: 'string' },
+  'cpu-cores': { type: 'string' },
+  label: { type: 'string', multiple: true },
+} as const;
+
+function optional<T>(name: string, value: T | undefined): Record<string, T> {
+  return value === undefined ? {} : { [name]: value };
+}
+
+/** `zavhoz server …`: the inventory. */
+export const serverCommands: Command[] = [
+  {
+    path: ['server', 'add'],
+    usage: 'zavhoz server add HANDLE --host H [--ssh-port 22] [--ssh-user root] [--ssh-key-secret NAME] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
+    summary: 'Add a server by hand (the SSH key is a vault handle, never the key).',
+    options: sshOptions,
+    positionals: [1, 1],
+    async run(context) {
+      const host = stringFlag(context.flags, 'host');
+      if (!host) throw new CliError('--host is required.', 2);
+      const server = await call(context, ServersAdd, {
+        handle: context.positionals[0] as string,
+        host,
+        sshPort: integerFlag(context.flags, 'ssh-port') ?? 22,
+        sshUser: stringFlag(context.flags, 'ssh-user') ?? 'root',
+        labels: listFlag(context.flags, 'label'),
+        ...optional('sshKeySecret', stringFlag(context.flags, 'ssh-key-secret')),
+        ...optional('ramMb', integerFlag(context.flags, 'ram-mb')),
+        ...optional('diskMb', integerFlag(context.flags, 'disk-mb')),
+        ...optional('cpuCores', integerFlag(context.flags, 'cpu-cores')),
+      });
+      context.print(server, () => `Added ${server.handle} (${server.status}). Check it with: zavhoz server check ${server.handle}`);
+    },
+  },
+  {
+    path: ['server', 'update'],
+    usage: 'zavhoz server update HANDLE [--host H] [--ssh-port N] [--ssh-user U] [--ssh-key-secret NAME] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
+    summary: 'Change how a server is reached or described.',
+    options: sshOptions,
+    positionals: [1, 1],
+    async run(context) {
+      const labels = listFlag(context.flags, 'label');
+      const server = await call(context, ServersUpdate, {
+        handle: context.positionals[0] as string,
+        ...optional('host', stringFlag(context.flags, 'host')),
+        ...optional('sshPort', integerFlag(context.flags, 'ssh-port')),
+        ...optional('sshUser', stringFlag(context.flags, 'ssh-user')),
+        ...optional('sshKeySecret', stringFlag(context.flags, 'ssh-key-secret')),
+        ...optional('ramMb', integerFlag(context.flags, 'ram-mb')),
+        ...optional('diskMb', integerFlag(context.flags, 'disk-mb')),
+        ...optional('cpuCores', integerFlag(context.flags, 'cpu-cores')),
+        ...(labels.length > 0 ? { labels } : {}),
+      });
+      context.print(server, () => details(server));
+    },
+  },
+  {
+    path: ['server', 'list'],
+    usage: 'zavhoz server list [--all] [--json]',
+    summary: 'List managed servers (with --all, ghost servers too).',
+    options: { all: { type: 'boolean' } },
+    async run(context) {
+      const { servers } = await call(context, ServersList, { all: context.flags.all === true });
+      context.print(servers, () => table(servers));
+    },
+  },
+  {
+    path: ['server', 'show'],
+    usage: 'zavhoz server show HANDLE [--json]',
+    summary: 'Show one server: status, capacity, host key, provider.',
+    positionals: [1, 1],
+    async run(context) {
+      const server = await call(context, ServersShow, { handle: context.positionals[0] as string });
+      context.print(server, () => details(server));
+    },
+  },
+  {
+    path: ['server', 'remove'],
+    usage: 'zavhoz server remove HANDLE [--force]',
+    summary: 'Remove a server; refused while modules are allocated on it unless --force releases them.',
+    options: { force: { type: 'boolean' } },
+    positionals: [1, 1],
+    async run(context) {
+      const removed = await call(context, ServersRemove, { handle: context.positionals[0] as string, force: context.flags.force === true });
+      context.print(removed, () => `Removed ${removed.removed}${removed.releasedAllocations > 0 ? `, released ${removed.releasedAllocations} allocation(s)` : ''}.`);
+    },
+  },
+  {
+    path: ['server', 'manage'],
+    usage: 'zavhoz server manage HANDLE',
+    summary: 'Let automation use a server again (takes it off the ghost list).',
+    positionals: [1, 1],
+    async run(context) {
+      const server = await call(context, ServersManage, { handle: context.positionals[0] as string });
+      context.print(server, () => `${server.handle} is managed.`);
+    },
+  },
+  {
+    path: ['server', 'ghost'],
+    usage: 'zavhoz server ghost HANDLE [--force]',
+    summary: 'Mark a server as a ghost (a personal machine automation never uses).',
+    options: { force: { type: 'boolean' } },
+    positionals: [1, 1],
+    async run(context) {
+      const server = await call(context, ServersGhost, { handle: context.positionals[0] as string, force: context.flags.force === true });
+      context.print(server, () => `${server.handle} is a ghost server: stored, never offered to automation.`);
+    },
+  },
+  {
+    path: ['server', 'sync'],
+    usage: 'zavhoz server sync [--json]',
+    summary: 'Sync the inventory with the configured provider (Time4VPS) now.',
+    async run(context) {
+      const result = await call(context, ServersSync, {});
+      context.print(result, () =>
+        `Synced ${result.total} server(s) from ${result.provider}: ${result.added.length} new, ${result.updated.length} changed, ${result.missing.length} missing, ${result.restored.length} back, ${result.unchanged} unchanged.`,
+      );
+    },
+  },
+  {
+    path: ['server', 'check'],
+    usage: 'zavhoz server check HANDLE [--json]',
+    summary: 'Health-check a server: TCP, then SSH with its vault key (free RAM, disk, listening ports).',
+    positionals: [1, 1],
+    async run(context) {
+      const server = await call(context, ServersCheck, { handle: context.positionals[0] as string });
+      context.print(server, () => details(server));
+    },
+  },
+  {
+    path: ['server', 'accept-host-key'],
+    usage: 'zavhoz server accept-host-key HANDLE',
+    summary: 'Pin the new SSH host key a server presented (after it was refused as changed).',
+    positionals: [1, 1],
+    async run(context) {
+      const result = await call(context, ServersAcceptHostKey, { handle: context.positionals[0] as string });
+      context.print(result, () => `Pinned ${result.accepted} for ${result.server.handle}${result.previous ? ` (was ${result.previous})` : ''}.`);
+    },
+  },
+];

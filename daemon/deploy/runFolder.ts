@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ZavhozError } from '../core/errors.js';
+import { ensurePrivateFolder, PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../core/files.js';
+import { ErrorCodes } from '../protocol/errors.js';
+
+/** The files of one run's private folder (0700, under the data folder's `runs/`). */
+export const RUN_FILES = {
+  /** Kept: the redacted output of the whole run. */
+  log: 'run.log',
+  /** Kept: the playbook and Ansible settings used. */
+  playbook: 'deploy_project.yml',
+  config: 'ansible.cfg',
+  /** Kept: host, port, user and file paths; no secret. */
+  inventory: 'inventory.yml',
+  /** Secret (0600): every value the playbook writes. Removed when the run ends. */
+  extraVars: 'extra-vars.json',
+  /** Secret (0600): the SSH private key. Removed when the run ends. */
+  sshKey: 'id_key',
+  /** The pinned host key for OpenSSH. Removed with the temporary folders below. */
+  knownHosts: 'known_hosts',
+  /** Ansible's temp, home and SSH control sockets (see playbooks/ansible.cfg). */
+  controlDir: 'cp',
+  tmp: 'tmp',
+  home: 'ansible-home',
+} as const;
+
+/** Everything removed when a run ends, whatever the outcome: secrets first. */
+const REMOVED_AT_END = [RUN_FILES.extraVars, RUN_FILES.sshKey, RUN_FILES.knownHosts, RUN_FILES.tmp, RUN_FILES.home, RUN_FILES.controlDir];
+
+/** The folder holding `deploy_project.yml` and `ansible.cfg`: beside the bundle (dist/..) or the repository's. */
+export function playbooksFolder(): string {
+  let folder = path.dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 4; depth++) {
+    const candidate = path.join(folder, 'playbooks');
+    if (fs.existsSync(path.join(candidate, RUN_FILES.playbook))) return candidate;
+    folder = path.dirname(folder);
+  }
+  throw new ZavhozError(ErrorCodes.PreconditionFailed, `playbooks/${RUN_FILES.playbook} is missing beside the Zavhoz daemon; reinstall Zavhoz.`);
+}
+
+/** A run's private folder and the files the daemon writes into it. */
+export class RunFolder {
+  constructor(readonly path: string) {}
+
+  /** Creates the folder (0700) with a copy of the playbook and its ansible.cfg, and an empty run.log. */
+  static create(runsRoot: string, runId: string): RunFolder {
+    ensurePrivateFolder(runsRoot);
+    const folder = new RunFolder(path.join(runsRoot, runId));
+    fs.mkdirSync(folder.path, { mode: PRIVATE_FOLDER_MODE });
+    fs.chmodSync(folder.path, PRIVATE_FOLDER_MODE);
+    const source = playbooksFolder();
+    for (const name of [RUN_FILES.playbook, RUN_FILES.config]) {
+      fs.copyFileSync(path.join(source, name), folder.file(name));
+      fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);
+    }
+    fs.closeSync(fs.openSync(folder.file(RUN_FILES.log), 'a', PRIVATE_FILE_MODE));
+    for (const name of [RUN_FILES.tmp, RUN_FILES.controlDir]) fs.mkdirSync(folder.file(name), { mode: PRIVATE_FOLDER_MODE });
+    return folder;
+  }
+
+  /** The path of a file in the folder. */
+  file(name: string): string {
+    return path.join(this.path, name);
+  }
+
+  /** Writes a new file readable by the user only; refuses to follow or reuse an existing one. */
+  writePrivate(name: string, content: string): string {
+    const file = this.file(name);
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(file, content, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    return file;
+  }
+
+  /** Appends lines to run.log (already redacted by the caller). */
+  appendLog(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    fs.appendFileSync(this.file(RUN_FILES.log), `${lines.join('\n')}\n`, { mode: PRIVATE_FILE_MODE });
+  }
+
+  /** Log lines from `from` on, and the number of lines in the log. */
+  readLog(from: number): { lines: string[]; total: number } {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file(RUN_FILES.log), 'utf8');
+    } catch {
+      return { lines: [], total: 0 };
+    }
+    const all = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+    return { lines: all.slice(from), total: all.length };
+  }
+
+  /** Control sockets of SSH masters still open for this run. */
+  controlSockets(): string[] {
+    const folder = this.file(RUN_FILES.controlDir);
+    try {
+      return fs.readdirSync(folder).map((name) => path.join(folder, name));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes the secret and temporary files; what stays is run.log, the playbook, ansible.cfg and the inventory. */
+  removeSecrets(): void {
+    for (const name of REMOVED_AT_END) fs.rmSync(this.file(name), { recursive: true, force: true });
+  }
+
+  /** True if the file exists in the folder. */
+  has(name: string): boolean {
+    return fs.existsSync(this.file(name));
+  }
+
+  /** True if a secret file is still there (used by start-up recovery and tests). */
+  hasSecrets(): boolean {
+    return [RUN_FILES.extraVars, RUN_FILES.sshKey].some((name) => fs.existsSync(this.file(name)));
+  }
+}
+
+/** Quotes a value for the shlex-style splitting Ansible applies to `ansible_ssh_common_args`. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'"'"'`)}'`;
+}

@@ -1,0 +1,200 @@
+import { notFound } from '../core/errors.js';
+import type { EnvPlan } from '../protocol/env.js';
+import { RUN_STEPS, type RunAllocation, type RunDetail, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
+import type { Row, Store } from '../store/store.js';
+
+/** What a run remembers of its request, to start it later if it was queued. Handles and paths only. */
+export interface RunOptions {
+  readonly projectFolder: string;
+  readonly bindings: Readonly<Record<string, string>>;
+  readonly repoUrl: string;
+  readonly gitToken?: string;
+  readonly registryToken?: string;
+  readonly registry: string;
+  readonly registryUser: string;
+}
+
+/** A run as stored. */
+export interface RunRecord extends RunDetail {
+  readonly options: RunOptions;
+  readonly pid: number | null;
+}
+
+/** A new run's fields. */
+export interface NewRun {
+  readonly id: string;
+  readonly project: string;
+  readonly status: 'queued' | 'running';
+  readonly repository: string;
+  readonly ref: string;
+  readonly client: string;
+  readonly requestId: string;
+  readonly createdAt: string;
+  readonly folder: string;
+  readonly timeoutSeconds: number;
+  readonly options: RunOptions;
+  readonly allocation: RunAllocation | null;
+  readonly plan: EnvPlan | null;
+}
+
+/** Fields a run may change as it goes. */
+export interface RunChanges {
+  readonly status?: RunStatus;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly exitCode?: number | null;
+  readonly error?: string | null;
+  readonly allocation?: RunAllocation;
+  readonly plan?: EnvPlan;
+  readonly steps?: readonly RunStep[];
+  readonly pid?: number | null;
+  readonly attempts?: number;
+}
+
+const COLUMNS: Record<keyof RunChanges, string> = {
+  status: 'status',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  exitCode: 'exit_code',
+  error: 'error',
+  allocation: 'allocation',
+  plan: 'env_plan',
+  steps: 'steps',
+  pid: 'pid',
+  attempts: 'attempts',
+};
+
+/** Every step pending: the shape of a new run. */
+export function initialSteps(): RunStep[] {
+  return RUN_STEPS.map((name) => ({ name, status: 'pending' }));
+}
+
+/** The `deploy_runs` table: every write is one durable transaction. */
+export class RunStore {
+  constructor(private readonly store: Store) {}
+
+  /** Stores a new run. */
+  insert(run: NewRun): void {
+    this.store.transaction((tx) => {
+      tx.run(
+        `INSERT INTO deploy_runs (id, project, status, repository, ref, client, request_id, created_at, folder, timeout_seconds,
+           options, allocation, env_plan, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          run.id,
+          run.project,
+          run.status,
+          run.repository,
+          run.ref,
+          run.client,
+          run.requestId,
+          run.createdAt,
+          run.folder,
+          run.timeoutSeconds,
+          JSON.stringify(run.options),
+          run.allocation ? JSON.stringify(run.allocation) : null,
+          run.plan ? JSON.stringify(run.plan) : null,
+          JSON.stringify(initialSteps()),
+        ],
+      );
+    });
+  }
+
+  /** Changes some fields of a run. */
+  update(id: string, changes: RunChanges): void {
+    const assignments: string[] = [];
+    const values: (string | number | null)[] = [];
+    for (const [key, value] of Object.entries(changes) as [keyof RunChanges, RunChanges[keyof RunChanges]][]) {
+      if (value === undefined) continue;
+      assignments.push(`${COLUMNS[key]} = ?`);
+      values.push(value === null || typeof value === 'string' || typeof value === 'number' ? value : JSON.stringify(value));
+    }
+    if (assignments.length === 0) return;
+    this.store.transaction((tx) => tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
+  }
+
+  /** One run, or NotFound. */
+  get(id: string): RunRecord {
+    const row = this.store.get('SELECT * FROM deploy_runs WHERE id = ?', [id]);
+    if (!row) throw notFound(`Run ${id}`, 'List runs with: zavhoz run list');
+    return toRecord(row);
+  }
+
+  /** Runs newest first, optionally of one project. */
+  list(options: { project?: string | undefined; limit: number }): RunRecord[] {
+    const rows = options.project
+      ? this.store.all('SELECT * FROM deploy_runs WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.project, options.limit])
+      : this.store.all('SELECT * FROM deploy_runs ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.limit]);
+    return rows.map(toRecord);
+  }
+
+  /** Runs in the given statuses, oldest first. */
+  withStatus(statuses: readonly RunStatus[]): RunRecord[] {
+    const marks = statuses.map(() => '?').join(', ');
+    return this.store.all(`SELECT * FROM deploy_runs WHERE status IN (${marks}) ORDER BY created_at, rowid`, [...statuses]).map(toRecord);
+  }
+}
+
+/** The list form of a run. */
+export function toSummary(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    project: run.project,
+    status: run.status,
+    repository: run.repository,
+    ref: run.ref,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    exitCode: run.exitCode,
+    error: run.error,
+    allocation: run.allocation,
+    client: run.client,
+    requestId: run.requestId,
+  };
+}
+
+/** The detail form of a run (drops the stored options and pid). */
+export function toDetail(run: RunRecord): RunDetail {
+  return {
+    ...toSummary(run),
+    steps: run.steps,
+    plan: run.plan,
+    folder: run.folder,
+    timeoutSeconds: run.timeoutSeconds,
+    attempts: run.attempts,
+  };
+}
+
+function text(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function json<T>(value: unknown, fallback: T): T {
+  if (typeof value !== 'string') return fallback;
+  return JSON.parse(value) as T;
+}
+
+function toRecord(row: Row): RunRecord {
+  return {
+    id: String(row.id),
+    project: String(row.project),
+    status: String(row.status) as RunStatus,
+    repository: String(row.repository),
+    ref: String(row.ref),
+    client: String(row.client),
+    requestId: String(row.request_id),
+    createdAt: String(row.created_at),
+    startedAt: text(row.started_at),
+    finishedAt: text(row.finished_at),
+    exitCode: row.exit_code === null || row.exit_code === undefined ? null : Number(row.exit_code),
+    error: text(row.error),
+    allocation: json<RunAllocation | null>(row.allocation, null),
+    plan: json<EnvPlan | null>(row.env_plan, null),
+    steps: json<RunStep[]>(row.steps, initialSteps()),
+    options: json<RunOptions>(row.options, { projectFolder: '', bindings: {}, repoUrl: '', registry: 'ghcr.io', registryUser: '' }),
+    folder: String(row.folder),
+    pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
+    attempts: Number(row.attempts ?? 0),
+    timeoutSeconds: Number(row.timeout_seconds),
+  };
+}

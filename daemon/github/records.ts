@@ -1,0 +1,98 @@
+import crypto from 'node:crypto';
+import type { Row, Store, Transaction } from '../store/store.js';
+import type { PushedSecret } from './push.js';
+import type { SecretTarget } from './publicKeys.js';
+
+/** What Zavhoz last pushed to one secret of one repository (or environment). */
+export interface PushRecord {
+  readonly name: string;
+  /** Vault handle, or `computed`. */
+  readonly source: string;
+  /** Set for deploy secrets, so a drift check can recompute their values. */
+  readonly project: string | null;
+  readonly fingerprint: string;
+  readonly keyId: string;
+  /** GitHub's clock when it accepted the value. */
+  readonly githubTime: string;
+  readonly pushedAt: string;
+  readonly requestId: string;
+  readonly githubRequestId: string;
+}
+
+interface PushRow extends Row {
+  name: string;
+  source: string;
+  project: string | null;
+  fingerprint: string;
+  key_id: string;
+  github_time: string;
+  pushed_at: string;
+  request_id: string;
+  github_request_id: string;
+}
+
+/** Writes the records of a batch's accepted secrets, inside the caller's transaction. */
+export function recordPushes(
+  tx: Transaction,
+  target: SecretTarget,
+  pushed: readonly PushedSecret[],
+  extra: { readonly project: string | null; readonly requestId: string },
+): void {
+  for (const secret of pushed) {
+    tx.run(
+      `INSERT OR REPLACE INTO github_secret_pushes
+         (repo, environment, name, repo_display, source, project, fingerprint, key_id, github_time, pushed_at, request_id, github_request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        target.repository.key,
+        target.environment ?? '',
+        secret.name,
+        target.repository.fullName,
+        secret.source,
+        extra.project,
+        secret.fingerprint,
+        secret.keyId,
+        secret.githubTime,
+        secret.pushedAt,
+        extra.requestId,
+        secret.githubRequestId,
+      ],
+    );
+  }
+}
+
+/** Every record of a repository (or environment), by name. */
+export function readPushes(store: Store, target: SecretTarget): PushRecord[] {
+  const rows = store.all<PushRow>('SELECT * FROM github_secret_pushes WHERE repo = ? AND environment = ? ORDER BY name', [
+    target.repository.key,
+    target.environment ?? '',
+  ]);
+  return rows.map((row) => ({
+    name: row.name,
+    source: row.source,
+    project: row.project,
+    fingerprint: row.fingerprint,
+    keyId: row.key_id,
+    githubTime: row.github_time,
+    pushedAt: row.pushed_at,
+    requestId: row.request_id,
+    githubRequestId: row.github_request_id,
+  }));
+}
+
+/**
+ * The key of push fingerprints, made once per data folder. Kept in the store (0600, like everything the daemon
+ * writes): it only stops a fingerprint shown in a CLI or a log from being reversed by guessing short values.
+ */
+export function fingerprintKey(store: Store): Uint8Array {
+  const read = (): string | undefined => store.get<{ value: string }>("SELECT value FROM github_state WHERE key = 'fingerprint_key'")?.value;
+  let hex = read();
+  if (hex === undefined) {
+    const fresh = crypto.randomBytes(32).toString('hex');
+    store.transaction((tx) => {
+      tx.run("INSERT OR IGNORE INTO github_state (key, value) VALUES ('fingerprint_key', ?)", [fresh]);
+    });
+    hex = read() ?? fresh;
+  }
+  return Buffer.from(hex, 'hex');
+}

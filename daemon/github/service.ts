@@ -1,0 +1,243 @@
+import type { AuditLog } from '../core/audit.js';
+import { invalidInput, notFound, ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Notifier } from '../core/notifier.js';
+import type { Redactor } from '../core/redactor.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { GithubDidChange, type GithubPushResult, type GithubStatusResult, isEnvironmentName } from '../protocol/github.js';
+import type { Store } from '../store/store.js';
+import type { SecretReader, SecretUse } from '../vault/api.js';
+import { type GithubConnectionSettings, withAuthenticatedClient } from './auth.js';
+import { RateLimitGate } from './client.js';
+import { type DeployTarget, type DeployTargetSource, deploySecretSet } from './deploySecrets.js';
+import { compareSecrets } from './drift.js';
+import { listSecrets, valueChecks } from './inspect.js';
+import { checkProject, normaliseSecretName, parseRepository } from './names.js';
+import { describeTarget, type SecretTarget } from './publicKeys.js';
+import { type BatchOutcome, type PlannedSecret, pushBatch } from './push.js';
+import { fingerprintKey, readPushes, recordPushes } from './records.js';
+
+/** Secrets sealed and sent at once in one batch. GitHub allows far more; this keeps a batch polite. */
+export const DEFAULT_PUSH_CONCURRENCY = 4;
+
+/** What the GitHub service is built from. */
+export interface GithubServiceDependencies {
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly vault: SecretReader;
+  readonly redactor: Redactor;
+  readonly notifier: Notifier;
+  readonly log: ScopedLogger;
+  /** Read at every call, so a changed setting applies to the next push. */
+  readonly connection: () => GithubConnectionSettings;
+  readonly targets: DeployTargetSource;
+  readonly concurrency?: number;
+  /** Base of the 5xx backoff in ms (tests shorten it; rate-limit waits always follow GitHub's headers). */
+  readonly serverRetryBaseMs?: number;
+}
+
+/** Who is asking, for the audit log and vault loans; `signal` cancels the GitHub calls. */
+export interface GithubCaller {
+  readonly client: string;
+  readonly requestId: string;
+  readonly log?: ScopedLogger;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * GitHub Actions secrets: seals vault values for a repository (or environment), pushes a project's deploy secrets,
+ * and compares what GitHub holds with what Zavhoz pushed. Every push is audited (names, handles, request ids).
+ */
+export class GithubService {
+  constructor(private readonly dependencies: GithubServiceDependencies) {}
+
+  /** Seals the value behind `handle` and stores it as secret `name` of the repository (or environment). */
+  async setSecret(params: { repo: string; name: string; handle: string; environment?: string | undefined; use: GithubCaller }): Promise<GithubPushResult> {
+    return this.setSecrets({ ...params, secrets: [{ name: params.name, handle: params.handle }] });
+  }
+
+  /** Like {@link setSecret} for several secrets at once: one key fetch, sent with bounded concurrency. */
+  async setSecrets(params: {
+    repo: string;
+    secrets: readonly { readonly name: string; readonly handle: string }[];
+    environment?: string | undefined;
+    use: GithubCaller;
+  }): Promise<GithubPushResult> {
+    const target = this.target(params.repo, params.environment);
+    const planned = params.secrets.map(({ name, handle }): PlannedSecret => {
+      if (!this.dependencies.vault.has(handle)) {
+        throw notFound(`Secret ${handle}`, 'List secrets with `zavhoz secret list`, or store one with `zavhoz secret set`.');
+      }
+      return { name: normaliseSecretName(name), source: { kind: 'vault', handle } };
+    });
+    return this.push(target, planned, null, params.use);
+  }
+
+  /**
+   * Pushes the deploy secrets of a project (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, DEPLOY_PORT,
+   * DEPLOY_PROJECT_PATH, DEPLOY_COMPOSE_FILES) so CI can redeploy it. The deploy pipeline calls this after a
+   * successful deploy, passing the server it deployed to; otherwise the inventory says where the project lives.
+   */
+  async pushDeploySecrets(params: {
+    repo: string;
+    project: string;
+    environment?: string | undefined;
+    target?: DeployTarget | undefined;
+    composeFiles?: string | undefined;
+    use: GithubCaller;
+  }): Promise<GithubPushResult> {
+    const target = this.target(params.repo, params.environment);
+    const project = checkProject(params.project);
+    const server = params.target ?? this.dependencies.targets.deployTarget(project);
+    return this.push(target, deploySecretSet(project, server, params.composeFiles), project, params.use);
+  }
+
+  /** GitHub's secret names and times beside what Zavhoz last pushed, with missing and stale ones flagged. */
+  async status(params: { repo: string; environment?: string | undefined; use: GithubCaller }): Promise<GithubStatusResult> {
+    const target = this.target(params.repo, params.environment);
+    const { log, secretUse, gate } = this.context(target, params.use, 'github-status');
+    const listed = await withAuthenticatedClient(this.clientOptions(target, params.use, log, secretUse, gate), ({ api, credentials }) =>
+      listSecrets(api, target, { credentials, baseUrl: this.dependencies.connection().apiBase, gate }),
+    );
+    const records = readPushes(this.dependencies.store, target);
+    const checks = await valueChecks(records, listed, {
+      vault: this.dependencies.vault,
+      targets: this.dependencies.targets,
+      fingerprintKey: fingerprintKey(this.dependencies.store),
+      use: secretUse,
+    });
+    const secrets = compareSecrets(listed, records, checks);
+    return {
+      repo: target.repository.fullName,
+      environment: target.environment ?? null,
+      drift: secrets.some((secret) => secret.state === 'missing' || secret.state === 'stale'),
+      secrets,
+    };
+  }
+
+  private target(repo: string, environment: string | undefined): SecretTarget {
+    if (environment !== undefined && !isEnvironmentName(environment)) {
+      throw invalidInput(`"${environment}" is not a valid environment name.`);
+    }
+    return { repository: parseRepository(repo), ...(environment === undefined ? {} : { environment }) };
+  }
+
+  private context(target: SecretTarget, use: GithubCaller, action: string): { log: ScopedLogger; secretUse: SecretUse; gate: RateLimitGate } {
+    const log = (use.log ?? this.dependencies.log).child({ component: 'github', repo: target.repository.fullName });
+    const secretUse: SecretUse = {
+      client: use.client,
+      requestId: use.requestId,
+      action,
+      detail: { repo: target.repository.fullName, environment: target.environment ?? '' },
+    };
+    return { log, secretUse, gate: new RateLimitGate() };
+  }
+
+  private clientOptions(target: SecretTarget, use: GithubCaller, log: ScopedLogger, secretUse: SecretUse, gate: RateLimitGate): Parameters<typeof withAuthenticatedClient>[0] {
+    return {
+      settings: this.dependencies.connection(),
+      repository: target.repository,
+      vault: this.dependencies.vault,
+      redactor: this.dependencies.redactor,
+      use: secretUse,
+      log,
+      gate,
+      ...(use.signal ? { signal: use.signal } : {}),
+      ...(this.dependencies.serverRetryBaseMs === undefined ? {} : { serverRetryBaseMs: this.dependencies.serverRetryBaseMs }),
+    };
+  }
+
+  private async push(target: SecretTarget, secrets: readonly PlannedSecret[], project: string | null, use: GithubCaller): Promise<GithubPushResult> {
+    const names = new Set<string>();
+    for (const secret of secrets) {
+      if (names.has(secret.name)) throw invalidInput(`Secret ${secret.name} appears twice in one push.`);
+      names.add(secret.name);
+    }
+    const { log, secretUse, gate } = this.context(target, use, 'github-push');
+    const key = fingerprintKey(this.dependencies.store);
+    const outcome = await withAuthenticatedClient(this.clientOptions(target, use, log, secretUse, gate), ({ api, credentials }) =>
+      pushBatch({
+        api,
+        credentials,
+        baseUrl: this.dependencies.connection().apiBase,
+        target,
+        secrets,
+        vault: this.dependencies.vault,
+        use: secretUse,
+        log,
+        gate,
+        concurrency: this.dependencies.concurrency ?? DEFAULT_PUSH_CONCURRENCY,
+        fingerprintKey: key,
+        ...(use.signal ? { signal: use.signal } : {}),
+      }),
+    );
+    this.remember(target, secrets, outcome, project, use);
+    const result: GithubPushResult = {
+      repo: target.repository.fullName,
+      environment: target.environment ?? null,
+      requestId: use.requestId,
+      pushed: outcome.pushed.map(({ name, source, fingerprint, status, pushedAt, githubRequestId }) => ({
+        name,
+        source,
+        fingerprint,
+        status,
+        pushedAt,
+        githubRequestId,
+      })),
+    };
+    if (outcome.failed.length > 0) throw partialFailure(target, outcome);
+    return result;
+  }
+
+  /** Records what GitHub accepted and audits the push (names, handles, request ids) in one transaction. */
+  private remember(target: SecretTarget, secrets: readonly PlannedSecret[], outcome: BatchOutcome, project: string | null, use: GithubCaller): void {
+    const pushedNames = new Set(outcome.pushed.map((secret) => secret.name));
+    const handles = secrets.flatMap((secret) => (secret.source.kind === 'vault' && pushedNames.has(secret.name) ? [secret.source.handle] : []));
+    this.dependencies.store.transaction((tx) => {
+      recordPushes(tx, target, outcome.pushed, { project, requestId: use.requestId });
+      this.dependencies.audit.record(
+        {
+          client: use.client,
+          requestId: use.requestId,
+          action: 'github-push',
+          subject: `github:${target.repository.fullName}`,
+          detail: {
+            repo: target.repository.fullName,
+            environment: target.environment ?? '',
+            ...(project === null ? {} : { project }),
+            names: outcome.pushed.map((secret) => secret.name),
+            handles,
+            failed: outcome.failed.map((secret) => secret.name),
+            githubRequestIds: outcome.pushed.map((secret) => secret.githubRequestId).filter((id) => id !== ''),
+          },
+        },
+        tx,
+      );
+    });
+    if (outcome.pushed.length > 0) {
+      this.dependencies.notifier.notify(GithubDidChange, {
+        repo: target.repository.fullName,
+        environment: target.environment ?? null,
+        names: [...pushedNames],
+      });
+    }
+  }
+}
+
+function partialFailure(target: SecretTarget, outcome: BatchOutcome): ZavhozError {
+  const first = outcome.failed.find((secret) => secret.attempted) ?? outcome.failed[0];
+  const cause = first?.error;
+  const where = describeTarget(target);
+  const failedNames = outcome.failed.map((secret) => secret.name).join(', ');
+  const summary =
+    outcome.pushed.length === 0
+      ? `Nothing was pushed to ${where}.`
+      : `Pushed ${outcome.pushed.length} of ${outcome.pushed.length + outcome.failed.length} secrets to ${where} (${outcome.pushed
+          .map((secret) => secret.name)
+          .join(', ')}); not pushed: ${failedNames}. Run the same command again once fixed.`;
+  return new ZavhozError(cause?.code ?? ErrorCodes.ProviderError, `${summary} ${cause?.message ?? ''}`.trim(), {
+    ...cause?.data,
+    pushed: outcome.pushed.map((secret) => secret.name),
+    failed: outcome.failed.map((secret) => ({ name: secret.name, code: secret.error.code, message: secret.error.message })),
+  });
+}

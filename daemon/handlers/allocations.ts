@@ -1,0 +1,19 @@
+import { AllocationsAllocate, AllocationsList, AllocationsRelease } from '../protocol/allocations.js';
+import type { Router } from '../server/router.js';
+import type { Services } from '../services.js';
+
+/** Registers `allocations/allocate`, `allocations/list` and `allocations/release`. */
+export function registerAllocationHandlers(router: Router, services: Services): void {
+  const { allocator } = services;
+  router.handle(AllocationsAllocate, (params, context) => {
+    const result = allocator.allocate(params);
+    if (result.created.length > 0) context.log.info('allocated', { project: params.project, server: result.server, modules: result.created });
+    return result;
+  });
+  router.handle(AllocationsList, (params) => ({ allocations: allocator.list(params.project) }));
+  router.handle(AllocationsRelease, (params, context) => {
+    const released = allocator.release(params.project, params.module);
+    context.log.info('allocations released', { project: params.project, count: released.length });
+    return { released };
+  });
+}

@@ -1,0 +1,35 @@
+import { EnvPlanRequest } from '../protocol/env.js';
+import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
+import type { Router } from '../server/router.js';
+import type { Services } from '../services.js';
+
+/** Registers `env/plan`, `deploy/start` and `runs/*`. */
+export function registerDeployHandlers(router: Router, services: Services): void {
+  const deploy = services.deploy;
+  router.handle(EnvPlanRequest, (params) => deploy.plan(params.folder, params.project, params.bindings));
+  router.handle(DeployStart, async (params, context) => {
+    const { wait, ...request } = params;
+    const caller = { client: context.client.name, requestId: context.requestId };
+    // A waiting caller also gets the run's log as `runs/log` notifications, from its first line.
+    const run = deploy.start(request, caller, wait ? { connectionId: context.client.connectionId } : undefined);
+    if (!wait) return run;
+    const controller = new AbortController();
+    const subscription = context.cancellation.onCancellationRequested(() => controller.abort());
+    if (context.cancellation.isCancellationRequested) controller.abort();
+    try {
+      return await deploy.waitFor(run.id, controller.signal);
+    } finally {
+      subscription.dispose();
+    }
+  });
+  router.handle(RunsList, (params) => ({ runs: deploy.list(params.project, params.limit) }));
+  router.handle(RunsGet, (params) => deploy.get(params.id));
+  router.handle(RunsLog, (params, context) =>
+    deploy.log(params.id, params.from, params.follow ? { connectionId: context.client.connectionId } : undefined),
+  );
+  router.handle(RunsCancel, async (params, context) => {
+    const run = await deploy.cancel(params.id);
+    context.log.info('deploy run cancelled', { run: params.id });
+    return run;
+  });
+}

@@ -1,0 +1,23 @@
+import type { GithubCaller } from '../github/service.js';
+import { GithubPushSecrets, GithubSetSecret, GithubStatus } from '../protocol/github.js';
+import type { RequestContext, Router } from '../server/router.js';
+import type { Services } from '../services.js';
+
+/** The caller of a request as the GitHub service needs it; a cancelled request aborts its GitHub calls. */
+function callerOf(context: RequestContext): GithubCaller {
+  const controller = new AbortController();
+  context.cancellation.onCancellationRequested(() => controller.abort());
+  return { client: context.client.name, requestId: context.requestId, log: context.log, signal: controller.signal };
+}
+
+/** Registers `github/setSecret`, `github/pushSecrets` and `github/status`. */
+export function registerGithubHandlers(router: Router, services: Services): void {
+  const { github } = services;
+  router.handle(GithubSetSecret, (params, context) =>
+    github.setSecret({ repo: params.repo, name: params.name, handle: params.handle, environment: params.environment, use: callerOf(context) }),
+  );
+  router.handle(GithubPushSecrets, (params, context) =>
+    github.pushDeploySecrets({ repo: params.repo, project: params.project, environment: params.environment, use: callerOf(context) }),
+  );
+  router.handle(GithubStatus, (params, context) => github.status({ repo: params.repo, environment: params.environment, use: callerOf(context) }));
+}

@@ -1,0 +1,59 @@
+import type { CancellationToken } from 'vscode-jsonrpc';
+import {
+  ServersAcceptHostKey,
+  ServersAdd,
+  ServersCheck,
+  ServersGhost,
+  ServersList,
+  ServersManage,
+  ServersRemove,
+  ServersShow,
+  ServersSync,
+  ServersUpdate,
+} from '../protocol/servers.js';
+import type { Router } from '../server/router.js';
+import type { Services } from '../services.js';
+
+/** An AbortSignal that fires when the client cancels the request. */
+export function signalOf(token: CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}
+
+/** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys. */
+export function registerServerHandlers(router: Router, services: Services): void {
+  const { inventory } = services;
+  router.handle(ServersList, (params) => ({ servers: inventory.inventory.list({ all: params.all }) }));
+  router.handle(ServersShow, (params) => inventory.inventory.show(params.handle));
+  router.handle(ServersAdd, (params, context) => {
+    const server = inventory.inventory.add(params);
+    context.log.info('server added', { server: params.handle });
+    return server;
+  });
+  router.handle(ServersUpdate, (params, context) => {
+    const { handle, ...changes } = params;
+    const server = inventory.inventory.update(handle, changes);
+    context.log.info('server updated', { server: handle, fields: Object.keys(changes) });
+    return server;
+  });
+  router.handle(ServersRemove, (params, context) => {
+    const removed = inventory.inventory.remove(params.handle, params.force);
+    context.log.info('server removed', { server: params.handle, releasedAllocations: removed.releasedAllocations });
+    return removed;
+  });
+  router.handle(ServersManage, (params) => inventory.inventory.manage(params.handle));
+  router.handle(ServersGhost, (params) => inventory.inventory.ghost(params.handle, params.force));
+  router.handle(ServersSync, (_params, context) =>
+    inventory.sync({ client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
+  );
+  router.handle(ServersCheck, (params, context) =>
+    inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
+  );
+  router.handle(ServersAcceptHostKey, (params, context) => {
+    const accepted = inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });
+    context.log.info('host key accepted', { server: params.handle, fingerprint: accepted.accepted });
+    return accepted;
+  });
+}

@@ -1,0 +1,223 @@
+import { ZavhozError, notFound } from '../core/errors.js';
+import type { Notifier } from '../core/notifier.js';
+import type { Allocation } from '../protocol/allocations.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { type ServerInfo, ServersDidChange } from '../protocol/servers.js';
+import type { SettingsService } from '../settings/settings.js';
+import type { Store, Transaction } from '../store/store.js';
+import type { SecretReader } from '../vault/api.js';
+import { type ServerRow, insertServer, readServer, toServerInfo, updateServer } from './records.js';
+
+/** A server added by hand. */
+export interface NewServer {
+  readonly handle: string;
+  readonly host: string;
+  readonly sshPort: number;
+  readonly sshUser: string;
+  readonly sshKeySecret?: string | undefined;
+  readonly ramMb?: number | undefined;
+  readonly diskMb?: number | undefined;
+  readonly cpuCores?: number | undefined;
+  readonly labels: readonly string[];
+}
+
+/** Fields of a server the user may change. `sshKeySecret: null` removes the key. */
+export interface ServerChanges {
+  readonly host?: string | undefined;
+  readonly sshPort?: number | undefined;
+  readonly sshUser?: string | undefined;
+  readonly sshKeySecret?: string | null | undefined;
+  readonly ramMb?: number | undefined;
+  readonly diskMb?: number | undefined;
+  readonly cpuCores?: number | undefined;
+  readonly labels?: readonly string[] | undefined;
+}
+
+/** What the inventory needs from the allocation ledger to remove or ghost a server that hosts modules. */
+export interface ServerAllocations {
+  /** Deletes every allocation on `server` inside `tx`; returns what it released. */
+  releaseServerIn(tx: Transaction, server: string): Allocation[];
+  /** Called after the transaction above committed, to drop cached state and tell clients. */
+  afterServerReleased(server: string, released: readonly Allocation[]): void;
+}
+
+/** True if `row` is named by the ghost list, by handle or by provider id. */
+export function isGhost(row: Pick<ServerRow, 'handle' | 'provider_id'>, ghosts: readonly string[]): boolean {
+  return ghosts.includes(row.handle) || (row.provider_id !== null && ghosts.includes(row.provider_id));
+}
+
+/**
+ * The server inventory: servers added by hand or found by a provider, with their managed flag kept in line with
+ * the `ghostServers` setting. Ghost servers are stored but never offered to automation.
+ */
+export class Inventory {
+  constructor(
+    private readonly store: Store,
+    private readonly settings: SettingsService,
+    private readonly notifier: Notifier,
+    private readonly allocations: ServerAllocations,
+    private readonly secrets: Pick<SecretReader, 'has'>,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Servers by handle; managed ones only unless `all`. */
+  list(options: { all?: boolean } = {}): ServerInfo[] {
+    const rows = options.all
+      ? this.store.all<ServerRow>('SELECT * FROM servers ORDER BY handle')
+      : this.store.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
+    return rows.map(toServerInfo);
+  }
+
+  /** One server, or NotFound with a hint. */
+  show(handle: string): ServerInfo {
+    return toServerInfo(this.row(handle));
+  }
+
+  /** The stored row of one server, or NotFound. */
+  row(handle: string): ServerRow {
+    const row = readServer(this.store, handle);
+    if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
+    return row;
+  }
+
+  /** Adds a server by hand; `discovered` until a health check reaches it. */
+  add(server: NewServer): ServerInfo {
+    this.requireSecret(server.sshKeySecret);
+    const ghosts = this.settings.get('ghostServers');
+    const now = this.clock().toISOString();
+    this.store.transaction((tx) => {
+      if (readServer(tx, server.handle)) {
+        throw new ZavhozError(ErrorCodes.AlreadyExists, `A server named ${server.handle} already exists. Pick another handle or change it with \`zavhoz server update\`.`);
+      }
+      insertServer(
+        tx,
+        server.handle,
+        {
+          name: server.handle,
+          host: server.host,
+          ssh_port: server.sshPort,
+          ssh_user: server.sshUser,
+          ssh_key_secret: server.sshKeySecret ?? null,
+          ram_mb: server.ramMb ?? null,
+          disk_mb: server.diskMb ?? null,
+          cpu_cores: server.cpuCores ?? null,
+          labels: JSON.stringify([...new Set(server.labels)]),
+          managed: isGhost({ handle: server.handle, provider_id: null }, ghosts) ? 0 : 1,
+          status: 'discovered',
+        },
+        now,
+      );
+    });
+    this.changed([server.handle]);
+    return this.show(server.handle);
+  }
+
+  /** Changes how a server is reached or described. A new host or port keeps the pinned host key: a changed key is refused. */
+  update(handle: string, changes: ServerChanges): ServerInfo {
+    this.requireSecret(changes.sshKeySecret);
+    const now = this.clock().toISOString();
+    const wrote = this.store.transaction((tx) => {
+      const row = readServer(tx, handle);
+      if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
+      return updateServer(
+        tx,
+        row,
+        {
+          host: changes.host,
+          ssh_port: changes.sshPort,
+          ssh_user: changes.sshUser,
+          ssh_key_secret: changes.sshKeySecret,
+          ram_mb: changes.ramMb,
+          disk_mb: changes.diskMb,
+          cpu_cores: changes.cpuCores,
+          labels: changes.labels === undefined ? undefined : JSON.stringify([...new Set(changes.labels)]),
+        },
+        now,
+      );
+    });
+    if (wrote) this.changed([handle]);
+    return this.show(handle);
+  }
+
+  /** Removes a server. Refused while modules are allocated on it unless `force`, which releases them first. */
+  remove(handle: string, force: boolean): { removed: string; releasedAllocations: number } {
+    let released: Allocation[] = [];
+    this.store.transaction((tx) => {
+      const row = readServer(tx, handle);
+      if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
+      if (Number(row.allocation_count) > 0 && !force) {
+        throw new ZavhozError(
+          ErrorCodes.Conflict,
+          `Server ${handle} hosts ${row.allocation_count} allocated module(s). Release them first (\`zavhoz allocation list\` shows which), or remove with --force to release them.`,
+          { server: handle, allocations: Number(row.allocation_count) },
+        );
+      }
+      released = this.allocations.releaseServerIn(tx, handle);
+      tx.run('DELETE FROM servers WHERE handle = ?', [handle]);
+    });
+    this.allocations.afterServerReleased(handle, released);
+    this.changed([handle]);
+    return { removed: handle, releasedAllocations: released.length };
+  }
+
+  /** Makes a server managed: takes its handle and provider id off the ghost list. */
+  manage(handle: string): ServerInfo {
+    const row = this.row(handle);
+    const ghosts = this.settings.get('ghostServers');
+    const kept = ghosts.filter((entry) => entry !== row.handle && entry !== row.provider_id);
+    if (kept.length !== ghosts.length) this.settings.set('ghostServers', kept);
+    this.reevaluateGhosts();
+    return this.show(handle);
+  }
+
+  /** Makes a server a ghost. Refused while modules are allocated on it unless `force`, which releases them. */
+  ghost(handle: string, force: boolean): ServerInfo {
+    const row = this.row(handle);
+    if (Number(row.allocation_count) > 0) {
+      if (!force) {
+        throw new ZavhozError(
+          ErrorCodes.Conflict,
+          `Server ${handle} hosts ${row.allocation_count} allocated module(s); a ghost server is never offered to automation. Release them first, or use --force to release them.`,
+          { server: handle, allocations: Number(row.allocation_count) },
+        );
+      }
+      const released = this.store.transaction((tx) => this.allocations.releaseServerIn(tx, handle));
+      this.allocations.afterServerReleased(handle, released);
+    }
+    const ghosts = this.settings.get('ghostServers');
+    if (!isGhost(row, ghosts)) this.settings.set('ghostServers', [...ghosts, handle]);
+    this.reevaluateGhosts();
+    return this.show(handle);
+  }
+
+  /** Brings every row's managed flag in line with the ghost list; writes only rows that change. */
+  reevaluateGhosts(): string[] {
+    const ghosts = this.settings.get('ghostServers');
+    const rows = this.store.all<Pick<ServerRow, 'handle' | 'provider_id' | 'managed'>>('SELECT handle, provider_id, managed FROM servers');
+    const flips = rows.filter((row) => (isGhost(row, ghosts) ? 0 : 1) !== Number(row.managed));
+    if (flips.length === 0) return [];
+    const now = this.clock().toISOString();
+    this.store.transaction((tx) => {
+      for (const row of flips) {
+        tx.run('UPDATE servers SET managed = ?, updated_at = ? WHERE handle = ?', [Number(row.managed) === 1 ? 0 : 1, now, row.handle]);
+      }
+    });
+    const handles = flips.map((row) => row.handle);
+    this.changed(handles);
+    return handles;
+  }
+
+  private requireSecret(handle: string | null | undefined): void {
+    if (handle && !this.secrets.has(handle)) {
+      throw new ZavhozError(
+        ErrorCodes.NotFound,
+        `No secret with handle ${handle}. Store the SSH private key with \`zavhoz secret set NAME --type private_key < keyfile\` and pass the handle it prints (\`zavhoz secret list\` shows them).`,
+      );
+    }
+  }
+
+  /** Tells every client that these servers changed. */
+  changed(handles: readonly string[]): void {
+    if (handles.length > 0) this.notifier.notify(ServersDidChange, { handles: [...handles] });
+  }
+}

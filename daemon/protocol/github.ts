@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { defineNotification, defineRequest, result } from './define.js';
+import { secretHandle } from './secrets.js';
+
+/**
+ * GitHub Actions secrets: sealed pushes and drift. Requests carry repository names, secret names and vault handles;
+ * values are read by the daemon from the vault and leave it only sealed for GitHub.
+ */
+
+/** `OWNER/NAME` as GitHub allows them (owner up to 39 characters, name up to 100). */
+export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+
+/** GitHub's rule for Actions secret names: letters, digits and underscores, not starting with a digit. */
+export const GITHUB_SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/** A project name: the rule the vault and the allocator use. */
+export const GITHUB_PROJECT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+const projectName = z.string().regex(GITHUB_PROJECT_PATTERN, 'a project name (letters, digits, . _ -)');
+const repository = z.string().regex(REPOSITORY_PATTERN, 'a repository as OWNER/NAME');
+const githubSecretName = z.string().regex(GITHUB_SECRET_NAME_PATTERN, 'a secret name of letters, digits and "_", not starting with a digit');
+/** A deployment environment's name as GitHub allows it, and safe inside a URL path: 1–255 characters, no slashes or control characters. */
+export function isEnvironmentName(name: string): boolean {
+  if (name.length === 0 || name.length > 255 || name.includes('/') || name.includes('\\')) return false;
+  return ![...name].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
+}
+
+const environment = z.string().refine(isEnvironmentName, 'an environment name of 1–255 characters without slashes or control characters');
+
+/** One secret GitHub accepted. */
+export interface GithubPushedSecret {
+  readonly name: string;
+  /** The vault handle the value came from, or `computed` (host, user, port, paths). */
+  readonly source: string;
+  readonly fingerprint: string;
+  readonly status: 'created' | 'updated';
+  readonly pushedAt: string;
+  readonly githubRequestId: string;
+}
+
+/** The answer to a push. A push that fails part-way throws, with `{ pushed, failed }` in the error's data. */
+export interface GithubPushResult {
+  readonly repo: string;
+  readonly environment: string | null;
+  readonly requestId: string;
+  readonly pushed: readonly GithubPushedSecret[];
+}
+
+/** How one secret compares: see {@link GithubStatusResult}. */
+export type GithubSecretState = 'in-sync' | 'missing' | 'stale' | 'unmanaged';
+
+/** One line of the drift report. */
+export interface GithubSecretStatus {
+  readonly name: string;
+  readonly state: GithubSecretState;
+  readonly reasons: readonly string[];
+  /** As GitHub lists it; absent when it is not on GitHub. */
+  readonly github?: { readonly createdAt: string; readonly updatedAt: string };
+  /** What Zavhoz last pushed; absent when Zavhoz never pushed it. */
+  readonly zavhoz?: { readonly source: string; readonly fingerprint: string; readonly pushedAt: string; readonly project: string | null };
+}
+
+/**
+ * GitHub's secret names and times beside Zavhoz's push records. `drift` is true when something Zavhoz pushed is
+ * missing on GitHub or stale (changed there since, or the value Zavhoz holds now differs).
+ */
+export interface GithubStatusResult {
+  readonly repo: string;
+  readonly environment: string | null;
+  readonly drift: boolean;
+  readonly secrets: readonly GithubSecretStatus[];
+}
+
+/** Seals one vault secret for a repository (or environment) and stores it as an Actions secret. */
+export const GithubSetSecret = defineRequest(
+  'github/setSecret',
+  z.strictObject({ repo: repository, name: githubSecretName, handle: secretHandle, environment: environment.optional() }),
+  result<GithubPushResult>(),
+);
+
+/** Pushes a project's deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) to a repository. */
+export const GithubPushSecrets = defineRequest(
+  'github/pushSecrets',
+  z.strictObject({ repo: repository, project: projectName, environment: environment.optional() }),
+  result<GithubPushResult>(),
+);
+
+/** Lists a repository's secrets beside what Zavhoz last pushed, flagging missing and stale ones. */
+export const GithubStatus = defineRequest(
+  'github/status',
+  z.strictObject({ repo: repository, environment: environment.optional() }),
+  result<GithubStatusResult>(),
+);
+
+/** Sent to every client after secrets were pushed to a repository. */
+export const GithubDidChange = defineNotification(
+  'github/didChange',
+  z.strictObject({ repo: z.string(), environment: z.string().nullable(), names: z.array(z.string()) }),
+);

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { defineNotification, defineRequest, result } from './define.js';
+import { deployProject, envBindings, type EnvPlan } from './env.js';
+import { secretHandle } from './secrets.js';
+
+/** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+/** One of {@link RUN_STATUSES}. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** The phases of a deploy, in order. */
+export const RUN_STEPS = ['allocate', 'plan', 'secrets', 'preflight', 'playbook', 'health'] as const;
+/** One of {@link RUN_STEPS}. */
+export type RunStepName = (typeof RUN_STEPS)[number];
+
+/** One phase of a run and how it went. */
+export interface RunStep {
+  readonly name: RunStepName;
+  readonly status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** e.g. the Ansible task running now, or why the step failed. */
+  readonly detail?: string;
+}
+
+/** Where the run deploys to: the allocation it used. Names and numbers only. */
+export interface RunAllocation {
+  readonly server: string;
+  readonly host: string;
+  readonly port: number;
+  readonly modulePorts: Readonly<Record<string, number>>;
+}
+
+/** A deploy run as lists show it. */
+export interface RunSummary {
+  readonly id: string;
+  readonly project: string;
+  readonly status: RunStatus;
+  /** `OWNER/NAME`. */
+  readonly repository: string;
+  readonly ref: string;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** ansible-playbook's exit code, when it ran. */
+  readonly exitCode: number | null;
+  /** What went wrong and what to do, for failed, cancelled and interrupted runs. */
+  readonly error: string | null;
+  readonly allocation: RunAllocation | null;
+  /** Who started it. */
+  readonly client: string;
+  readonly requestId: string;
+}
+
+/** A run with its steps and env plan (names, kinds and handles: never values). */
+export interface RunDetail extends RunSummary {
+  readonly steps: readonly RunStep[];
+  readonly plan: EnvPlan | null;
+  /** The run's private folder: run.log, the playbook used and an inventory without secrets. */
+  readonly folder: string;
+  readonly timeoutSeconds: number;
+  /** Times the playbook was started (more than 1 when the host was unreachable and retried). */
+  readonly attempts: number;
+}
+
+/** Run ids: `run_` and 10 lowercase base32 characters. */
+export const runId = z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7f3k9x2mab');
+
+/** Default and bounds of a run's timeout, in seconds. */
+export const RUN_TIMEOUT = { default: 30 * 60, min: 1, max: 6 * 60 * 60 } as const;
+
+const gitRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
+  .refine((ref) => !ref.includes('..'), 'a ref without ".."');
+const repository = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository like owner/name');
+/** Where the server clones from: an https or ssh URL, or an absolute path on the server (tests, mirrors). */
+const repoUrl = z
+  .string()
+  .max(2048)
+  .regex(/^(https:\/\/[^\s@]+|ssh:\/\/[^\s]+|git@[^\s]+|file:\/\/\/[^\s]+|\/[^\s]+)$/, 'an https://, ssh://, git@… or file:/// URL, or an absolute path');
+
+/** Starts a deploy of a project folder; answers at once with the run (queued if the project already deploys). */
+export const DeployStart = defineRequest(
+  'deploy/start',
+  z.strictObject({
+    /** Absolute path of the project folder on this machine (its env templates and compose files are read). */
+    folder: z.string().min(1).max(4096),
+    project: deployProject,
+    repository,
+    ref: gitRef.default('main'),
+    bindings: envBindings.default({}),
+    /** Clone from here instead of https://github.com/OWNER/NAME.git (no credentials in it: use gitToken). */
+    repoUrl: repoUrl.optional(),
+    /** Vault handle of a token git uses for an https clone. */
+    gitToken: secretHandle.optional(),
+    /** Vault handle of a registry token; when set, the server logs in to the registry before pulling. */
+    registryToken: secretHandle.optional(),
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a registry host like ghcr.io').default('ghcr.io'),
+    registryUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a registry user name').optional(),
+    timeoutSeconds: z.number().int().min(RUN_TIMEOUT.min).max(RUN_TIMEOUT.max).default(RUN_TIMEOUT.default),
+    /**
+     * Keep the request open until the run ends and answer with its final state. Cancelling the request cancels
+     * the run (answer -32800).
+     */
+    wait: z.boolean().default(false),
+  }),
+  result<RunDetail>(),
+);
+
+/** Lists runs, newest first. */
+export const RunsList = defineRequest(
+  'runs/list',
+  z.strictObject({ project: deployProject.optional(), limit: z.number().int().min(1).max(1000).default(50) }),
+  result<{ readonly runs: readonly RunSummary[] }>(),
+);
+
+/** One run with its steps and env plan. */
+export const RunsGet = defineRequest('runs/get', z.strictObject({ id: runId }), result<RunDetail>());
+
+/**
+ * The run's log lines (redacted) from line `from`. With `follow`, this connection also gets every later line as
+ * `runs/log` notifications until the run ends.
+ */
+export const RunsLog = defineRequest(
+  'runs/log',
+  z.strictObject({ id: runId, from: z.number().int().min(0).default(0), follow: z.boolean().default(false) }),
+  result<{ readonly lines: readonly string[]; readonly next: number; readonly status: RunStatus }>(),
+);
+
+/** Cancels a queued or running run: the playbook's process group is killed. */
+export const RunsCancel = defineRequest('runs/cancel', z.strictObject({ id: runId }), result<RunSummary>());
+
+/** Sent to every client when a run is created or changes status or step. */
+export const RunsDidChange = defineNotification(
+  'runs/didChange',
+  z.strictObject({ id: z.string(), project: z.string(), status: z.enum(RUN_STATUSES) }),
+);
+
+/** New log lines of a run (redacted), sent to the connections that asked with `runs/log` `follow`. */
+export const RunsLogLines = defineNotification(
+  'runs/log',
+  z.strictObject({ id: z.string(), from: z.number().int(), lines: z.array(z.string()), done: z.boolean() }),
+);

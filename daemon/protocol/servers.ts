@@ -1,0 +1,157 @@
+import { z } from 'zod';
+import { defineNotification, defineRequest, result } from './define.js';
+import { secretHandle } from './secrets.js';
+
+/** Where a server stands: found by a provider, usable, hosting services, gone from its provider, or not answering. */
+export const SERVER_STATUSES = ['discovered', 'ready', 'in_use', 'missing', 'unreachable'] as const;
+
+/** One of {@link SERVER_STATUSES}. */
+export type ServerStatus = (typeof SERVER_STATUSES)[number];
+
+/** A server handle: lowercase, digits, `_` and `-`, e.g. `prod_vps_1`. Handles name servers everywhere. */
+export const serverHandle = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a handle like "prod_vps_1": lowercase letters, digits, "_" or "-", starting with a letter');
+
+
+const hostName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
+const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a label of letters, digits and "_.:-"');
+const megabytes = z.number().int().min(0).max(1_000_000_000);
+
+/** A server as every client sees it. Carries handles and names, never a secret value. */
+export interface ServerInfo {
+  readonly handle: string;
+  /** The provider's name for it (or the handle for servers added by hand). */
+  readonly name: string;
+  readonly host: string;
+  readonly sshPort: number;
+  readonly sshUser: string;
+  /** Vault handle of the SSH private key, if one is set. */
+  readonly sshKeySecret: string | null;
+  readonly ramMb: number | null;
+  readonly diskMb: number | null;
+  readonly cpuCores: number | null;
+  /** From the last health check. */
+  readonly availableRamMb: number | null;
+  readonly availableDiskMb: number | null;
+  /** RAM promised to allocations on this server. */
+  readonly reservedRamMb: number;
+  /** Number of allocated modules (services) on this server. */
+  readonly services: number;
+  /** TCP ports seen listening at the last health check. */
+  readonly listeningPorts: readonly number[];
+  readonly labels: readonly string[];
+  readonly provider: string | null;
+  readonly providerId: string | null;
+  readonly providerStatus: string | null;
+  readonly os: string | null;
+  /** False for ghost servers (personal machines): stored, never offered to automation. */
+  readonly managed: boolean;
+  readonly status: ServerStatus;
+  readonly missingSince: string | null;
+  /** SHA256 fingerprint pinned at first contact. */
+  readonly hostKeyFingerprint: string | null;
+  /** A different key the server presented and that was refused; `server accept-host-key` pins it. */
+  readonly offeredHostKeyFingerprint: string | null;
+  readonly lastCheckAt: string | null;
+  readonly lastCheckError: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** Lists servers: managed ones only unless `all`. */
+export const ServersList = defineRequest(
+  'servers/list',
+  z.strictObject({ all: z.boolean().default(false) }),
+  result<{ readonly servers: readonly ServerInfo[] }>(),
+);
+
+/** One server by handle. */
+export const ServersShow = defineRequest('servers/show', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+
+/** Adds a server by hand. It is `discovered` until a health check reaches it. */
+export const ServersAdd = defineRequest(
+  'servers/add',
+  z.strictObject({
+    handle: serverHandle,
+    host: hostName,
+    sshPort: z.number().int().min(1).max(65_535).default(22),
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').default('root'),
+    sshKeySecret: secretHandle.optional(),
+    ramMb: megabytes.optional(),
+    diskMb: megabytes.optional(),
+    cpuCores: z.number().int().min(1).max(4096).optional(),
+    labels: z.array(label).max(32).default([]),
+  }),
+  result<ServerInfo>(),
+);
+
+/** Changes how a server is reached or described (host, SSH settings, capacity, labels). */
+export const ServersUpdate = defineRequest(
+  'servers/update',
+  z.strictObject({
+    handle: serverHandle,
+    host: hostName.optional(),
+    sshPort: z.number().int().min(1).max(65_535).optional(),
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').optional(),
+    sshKeySecret: secretHandle.nullable().optional(),
+    ramMb: megabytes.optional(),
+    diskMb: megabytes.optional(),
+    cpuCores: z.number().int().min(1).max(4096).optional(),
+    labels: z.array(label).max(32).optional(),
+  }),
+  result<ServerInfo>(),
+);
+
+/** Removes a server; refused while it has allocations unless `force`, which releases them. */
+export const ServersRemove = defineRequest(
+  'servers/remove',
+  z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
+  result<{ readonly removed: string; readonly releasedAllocations: number }>(),
+);
+
+/** Makes a server managed again (takes it off the `ghostServers` setting). */
+export const ServersManage = defineRequest('servers/manage', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+
+/** Makes a server a ghost (adds it to `ghostServers`); refused while it has allocations unless `force`. */
+export const ServersGhost = defineRequest(
+  'servers/ghost',
+  z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
+  result<ServerInfo>(),
+);
+
+/** What one provider sync changed. */
+export interface SyncResult {
+  readonly provider: string;
+  readonly total: number;
+  readonly added: readonly string[];
+  readonly updated: readonly string[];
+  readonly missing: readonly string[];
+  readonly restored: readonly string[];
+  readonly unchanged: number;
+  /** Server details fetched (`GET /server/{id}`): new and changed servers only. */
+  readonly detailsFetched: number;
+}
+
+/** Syncs the inventory with the configured provider now. */
+export const ServersSync = defineRequest('servers/sync', z.strictObject({}), result<SyncResult>());
+
+/** Health-checks one server now (TCP, then SSH with its vault key) and returns it updated. */
+export const ServersCheck = defineRequest('servers/check', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+
+/** Pins the host key a server presented at its last refused contact. */
+export const ServersAcceptHostKey = defineRequest(
+  'servers/acceptHostKey',
+  z.strictObject({ handle: serverHandle }),
+  result<{ readonly server: ServerInfo; readonly previous: string | null; readonly accepted: string }>(),
+);
+
+/** Sent to every client after servers were added, changed or removed. */
+export const ServersDidChange = defineNotification(
+  'servers/didChange',
+  z.strictObject({ handles: z.array(z.string()) }),
+);

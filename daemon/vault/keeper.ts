@@ -1,0 +1,334 @@
+import crypto from 'node:crypto';
+import { describeError, ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Redactor } from '../core/redactor.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { Store, Transaction } from '../store/store.js';
+import { accountOf, accountsOf, type SecretBackend } from './backend.js';
+import { newFolderId } from './generate.js';
+import type { SecretRecord, SecretRecords } from './records.js';
+
+/** A change whose value must land in the backend and whose metadata must land in the store, both or neither. */
+export type Change =
+  | { readonly kind: 'create'; readonly record: SecretRecord; readonly value: string; readonly passphrase?: string }
+  /** `record` is the metadata after the change, previous-version fields included. */
+  | { readonly kind: 'replace'; readonly record: SecretRecord; readonly value: string; readonly passphrase?: string };
+
+/** What the keeper needs. */
+export interface KeeperOptions {
+  readonly store: Store;
+  readonly records: SecretRecords;
+  readonly redactor: Redactor;
+  readonly log: ScopedLogger;
+  /** Opens the backend; called once, its outcome (value or error) kept. */
+  readonly openBackend: () => Promise<SecretBackend>;
+  /** Test-only crash hook (`ZAVHOZ_TEST_FAULT`): the daemon kills itself with SIGKILL at the named point. */
+  readonly testFault?: string;
+}
+
+/**
+ * Keeps the backend and the store in step. Every write follows one protocol: a pending row first (durable), then
+ * the backend, then one store transaction that is the commit point; a rotation stages its new value under
+ * `#next` so the committed value is never touched before the commit. Start-up (and any call that finds pending
+ * rows) rolls prepared writes back and committed ones forward, so a crash at any point leaves both sides agreeing.
+ * It also masks every value it holds with the redactor.
+ */
+export class Keeper {
+  private backendOpening: Promise<SecretBackend> | undefined;
+  private fingerprintKey: Buffer | undefined;
+  private ready = false;
+  /** account → value registered with the redactor, so each value is unregistered exactly when it leaves. */
+  private readonly masked = new Map<string, string>();
+
+  constructor(private readonly options: KeeperOptions) {}
+
+  /**
+   * Makes the vault usable and returns the backend: opens it, checks it is the one this folder uses, loads the
+   * fingerprint key, finishes interrupted writes, and (once) masks every stored value. Throws the backend's error
+   * (locked, unavailable, wrong key) if it cannot; the next call tries again.
+   */
+  async prepare(): Promise<SecretBackend> {
+    this.backendOpening ??= this.options.openBackend();
+    const backend = await this.backendOpening;
+    if (!this.ready) {
+      const started = performance.now();
+      this.checkBackendKind(backend);
+      await this.loadFingerprintKey(backend);
+      await this.reconcile(backend);
+      const counts = await this.maskAll(backend);
+      this.ready = true;
+      this.options.log.info('vault ready', { backend: backend.kind, ...counts, ms: Math.round(performance.now() - started) });
+    } else if (this.options.records.pending().length > 0) {
+      await this.reconcile(backend);
+    }
+    return backend;
+  }
+
+  /** True once every stored value is masked. */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The keyed fingerprint of a value (prepare first). */
+  fingerprint(value: string): string {
+    if (!this.fingerprintKey) throw new Error('vault: fingerprint key not loaded');
+    return crypto.createHmac('sha256', this.fingerprintKey).update(value, 'utf8').digest('hex');
+  }
+
+  /** Reads one account, failing clearly if a value the metadata promises is missing. */
+  async readRequired(backend: SecretBackend, record: SecretRecord, slot: 'current' | 'previous', part: 'value' | 'passphrase'): Promise<string> {
+    const value = await backend.read(accountOf(record.handle, slot, part));
+    if (value === undefined) {
+      throw new ZavhozError(
+        ErrorCodes.NotFound,
+        `The ${slot === 'previous' ? 'previous ' : ''}${part} of ${record.handle} (${record.name}) is missing from the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}: it was removed outside Zavhoz. Give it a new value with: zavhoz secret rotate ${record.handle}`,
+      );
+    }
+    this.mask(accountOf(record.handle, slot, part), value);
+    if (part === 'value' && slot === 'current' && this.fingerprint(value) !== record.fingerprint) {
+      this.options.log.warn('secret value changed outside Zavhoz', { handle: record.handle, name: record.name });
+    }
+    return value;
+  }
+
+  /** Applies changes all-or-nothing (see the class comment); `commit` adds its own rows (audit) to the commit. */
+  async apply(backend: SecretBackend, changes: readonly Change[], commit: (tx: Transaction) => void): Promise<void> {
+    const { store, records } = this.options;
+    const at = new Date().toISOString();
+    const ids = store.transaction((tx) => changes.map((change) => records.addPending(tx, change.record.handle, change.kind, 'prepared', at)));
+    const staged: string[] = [];
+    try {
+      for (const change of changes) {
+        const slot = change.kind === 'create' ? 'current' : 'next';
+        const parts: ['value' | 'passphrase', string | undefined][] = [['value', change.value], ['passphrase', change.passphrase]];
+        for (const [part, value] of parts) {
+          if (value === undefined) continue;
+          const account = accountOf(change.record.handle, slot, part);
+          this.mask(account, value); // before the write: from here on a log line could carry it
+          staged.push(account);
+          await backend.write(account, value);
+        }
+      }
+      this.fault('vault-after-keychain');
+      store.transaction((tx) => {
+        changes.forEach((change, index) => {
+          const id = ids[index] ?? -1;
+          if (change.kind === 'create') {
+            records.insert(tx, change.record);
+            records.removePending(tx, id);
+          } else {
+            records.update(tx, change.record);
+            records.commitPending(tx, id);
+          }
+        });
+        commit(tx);
+      });
+    } catch (error) {
+      await this.rollBack(backend, staged, ids);
+      throw error;
+    }
+    this.fault('vault-after-commit');
+    for (const [index, change] of changes.entries()) {
+      if (change.kind !== 'replace') continue;
+      try {
+        await this.finishReplace(backend, change.record);
+        store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
+      } catch (error) {
+        // Committed already: the pending row makes the next vault call finish the job before reading anything.
+        this.options.log.warn('rotation committed but not finished; will finish on next use', { handle: change.record.handle, error: describeError(error) });
+      }
+    }
+  }
+
+  /** Deletes secrets: metadata first (the commit), then every backend account. */
+  async remove(backend: SecretBackend, handles: readonly string[], commit: (tx: Transaction) => void): Promise<void> {
+    const { store, records } = this.options;
+    const at = new Date().toISOString();
+    const ids = store.transaction((tx) => {
+      const added = handles.map((handle) => {
+        records.remove(tx, handle);
+        return records.addPending(tx, handle, 'delete', 'committed', at);
+      });
+      commit(tx);
+      return added;
+    });
+    this.fault('vault-delete-after-commit');
+    for (const [index, handle] of handles.entries()) {
+      await this.removeAccounts(backend, accountsOf(handle));
+      store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
+    }
+  }
+
+  /** Forgets previous versions: metadata first (the commit), then the `#previous` accounts. */
+  async dropPrevious(backend: SecretBackend, updated: readonly SecretRecord[], commit: (tx: Transaction) => void): Promise<void> {
+    const { store, records } = this.options;
+    const at = new Date().toISOString();
+    const ids = store.transaction((tx) => {
+      const added = updated.map((record) => {
+        records.update(tx, record);
+        return records.addPending(tx, record.handle, 'drop-previous', 'committed', at);
+      });
+      commit(tx);
+      return added;
+    });
+    for (const [index, record] of updated.entries()) {
+      await this.removeAccounts(backend, [accountOf(record.handle, 'previous', 'value'), accountOf(record.handle, 'previous', 'passphrase')]);
+      store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
+    }
+  }
+
+  private async rollBack(backend: SecretBackend, staged: readonly string[], ids: readonly number[]): Promise<void> {
+    try {
+      await this.removeAccounts(backend, staged);
+      this.options.store.transaction((tx) => ids.forEach((id) => this.options.records.removePending(tx, id)));
+    } catch (error) {
+      // The pending rows stay; the next start or vault call rolls the rest back.
+      this.options.log.warn('could not undo a failed vault write yet', { error: describeError(error) });
+    }
+  }
+
+  /**
+   * Moves a committed rotation into place: current → previous, next → current, then drops `#next`. Safe to run
+   * again after a crash at any step: fingerprints tell which value each account holds.
+   */
+  private async finishReplace(backend: SecretBackend, record: SecretRecord): Promise<void> {
+    const handle = record.handle;
+    const next = await backend.read(accountOf(handle, 'next'));
+    if (next !== undefined) {
+      const current = await backend.read(accountOf(handle));
+      if (current !== undefined && record.previousFingerprint !== null && this.fingerprint(current) === record.previousFingerprint) {
+        const previousPassphrase = record.previousHasPassphrase ? await backend.read(accountOf(handle, 'current', 'passphrase')) : undefined;
+        await this.put(backend, accountOf(handle, 'previous', 'passphrase'), previousPassphrase);
+        await this.put(backend, accountOf(handle, 'previous'), current);
+      }
+      await this.put(backend, accountOf(handle), next);
+    }
+    const nextPassphrase = await backend.read(accountOf(handle, 'next', 'passphrase'));
+    // Without a staged passphrase while one is expected, it was already moved (it is dropped only after the move).
+    if (!record.hasPassphrase) await this.put(backend, accountOf(handle, 'current', 'passphrase'), undefined);
+    else if (nextPassphrase !== undefined) await this.put(backend, accountOf(handle, 'current', 'passphrase'), nextPassphrase);
+    await this.removeAccounts(backend, [accountOf(handle, 'next', 'passphrase'), accountOf(handle, 'next')]);
+  }
+
+  /** Writes (or with `undefined`, removes) an account, keeping the redactor in step. */
+  private async put(backend: SecretBackend, account: string, value: string | undefined): Promise<void> {
+    if (value === undefined) {
+      await backend.remove(account);
+      this.unmask(account);
+      return;
+    }
+    this.mask(account, value);
+    await backend.write(account, value);
+  }
+
+  private async removeAccounts(backend: SecretBackend, accounts: readonly string[]): Promise<void> {
+    for (const account of accounts) {
+      await backend.remove(account);
+      this.unmask(account);
+    }
+  }
+
+  /** Finishes every interrupted write: prepared ones are undone, committed ones completed. */
+  private async reconcile(backend: SecretBackend): Promise<void> {
+    const { store, records, log } = this.options;
+    for (const pending of records.pending()) {
+      const { handle, operation, state } = pending;
+      let outcome: 'rolled back' | 'completed';
+      if (state === 'prepared') {
+        const slot = operation === 'create' ? 'current' : 'next';
+        await this.removeAccounts(backend, [accountOf(handle, slot, 'value'), accountOf(handle, slot, 'passphrase')]);
+        outcome = 'rolled back';
+      } else {
+        const record = records.get(handle);
+        if (operation === 'replace' && record) await this.finishReplace(backend, record);
+        else if (operation === 'drop-previous') await this.removeAccounts(backend, [accountOf(handle, 'previous'), accountOf(handle, 'previous', 'passphrase')]);
+        else if (operation === 'delete' || !record) await this.removeAccounts(backend, accountsOf(handle));
+        outcome = 'completed';
+      }
+      store.transaction((tx) => records.removePending(tx, pending.id));
+      log.info('finished an interrupted vault write', { handle, operation, state, outcome });
+    }
+  }
+
+  private async maskAll(backend: SecretBackend): Promise<{ secrets: number; values: number; missing: number }> {
+    const all = this.options.records.list();
+    const accounts: string[] = [];
+    for (const record of all) {
+      accounts.push(accountOf(record.handle));
+      if (record.hasPassphrase) accounts.push(accountOf(record.handle, 'current', 'passphrase'));
+      if (record.previousFingerprint !== null) accounts.push(accountOf(record.handle, 'previous'));
+      if (record.previousHasPassphrase) accounts.push(accountOf(record.handle, 'previous', 'passphrase'));
+    }
+    const values = await backend.readMany(accounts);
+    let missing = 0;
+    for (const record of all) {
+      const value = values.get(accountOf(record.handle));
+      if (value === undefined) {
+        missing++;
+        this.options.log.warn('secret value missing from the backend', { handle: record.handle, name: record.name });
+      } else if (this.fingerprint(value) !== record.fingerprint) {
+        this.options.log.warn('secret value changed outside Zavhoz', { handle: record.handle, name: record.name });
+      }
+    }
+    for (const [account, value] of values) this.mask(account, value);
+    return { secrets: all.length, values: values.size, missing };
+  }
+
+  private checkBackendKind(backend: SecretBackend): void {
+    const { store, records } = this.options;
+    const recorded = records.meta('backend');
+    if (recorded === backend.kind) return;
+    if (recorded !== undefined && records.list().length > 0) {
+      const wanted = recorded === 'file' ? 'ZAVHOZ_VAULT=file and its ZAVHOZ_MASTER_KEY' : 'no ZAVHOZ_VAULT (the OS keychain)';
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `This data folder keeps its secrets in the ${recorded === 'file' ? 'vault file' : 'OS keychain'}, but the daemon runs with the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}. Restart the daemon with ${wanted}.`,
+      );
+    }
+    store.transaction((tx) => records.setMeta(tx, 'backend', backend.kind));
+  }
+
+  private async loadFingerprintKey(backend: SecretBackend): Promise<void> {
+    if (this.fingerprintKey) return;
+    const { store, records } = this.options;
+    let folderId = records.meta('folder_id');
+    if (folderId === undefined) {
+      const id = newFolderId();
+      store.transaction((tx) => records.setMeta(tx, 'folder_id', id));
+      folderId = id;
+    }
+    // Named per data folder: two folders may share one login keychain.
+    const account = `fingerprint-key.${folderId}`;
+    let encoded = await backend.read(account);
+    if (encoded === undefined) {
+      if (records.list().length > 0) this.options.log.warn('fingerprint key missing; fingerprints of existing secrets will read as changed');
+      encoded = crypto.randomBytes(32).toString('base64');
+      await backend.write(account, encoded);
+    }
+    this.mask(account, encoded);
+    this.fingerprintKey = Buffer.from(encoded, 'base64');
+  }
+
+  private mask(account: string, value: string): void {
+    const held = this.masked.get(account);
+    if (held === value) return;
+    if (held !== undefined) this.options.redactor.unregister(held);
+    this.options.redactor.register(value);
+    this.masked.set(account, value);
+  }
+
+  private unmask(account: string): void {
+    const held = this.masked.get(account);
+    if (held === undefined) return;
+    this.options.redactor.unregister(held);
+    this.masked.delete(account);
+  }
+
+  private fault(point: string): void {
+    if (this.options.testFault !== point) return;
+    this.options.log.warn('test fault hook: killing the daemon', { point });
+    process.kill(process.pid, 'SIGKILL');
+    // SIGKILL lands asynchronously: block until it does, so not one more statement runs.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
+  }
+}

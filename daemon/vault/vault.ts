@@ -1,0 +1,337 @@
+import type { AuditEntry, AuditLog } from '../core/audit.js';
+import { describeError, invalidInput, notFound, ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Notifier } from '../core/notifier.js';
+import type { Redactor } from '../core/redactor.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import {
+  GENERATED_LENGTH,
+  type ImportResult,
+  type RevealedSecret,
+  type SecretCategory,
+  type SecretMetadata,
+  SecretsDidChange,
+  type SecretType,
+} from '../protocol/secrets.js';
+import type { Store, Transaction } from '../store/store.js';
+import type { SecretReader, SecretUse } from './api.js';
+import { accountOf, type SecretBackend } from './backend.js';
+import { atLine, detectType, newRecord, newValueFor, passphraseOf, replacementRecord, type SecretDescription } from './changes.js';
+import { planImport } from './importPlan.js';
+import { parseDotenv } from './dotenv.js';
+import { generateValue, newHandle } from './generate.js';
+import { Keeper } from './keeper.js';
+import { Mutex } from './mutex.js';
+import { SecretRecords, type SecretRecord, toMetadata } from './records.js';
+import { checkName, checkTypedValue } from './validate.js';
+
+export { PREVIOUS_KEPT_DAYS, type SecretDescription } from './changes.js';
+
+/** Who asked, for the audit log. */
+export interface VaultCaller {
+  readonly client: string;
+  readonly requestId: string;
+}
+
+/** What the vault is built from. */
+export interface VaultOptions {
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly redactor: Redactor;
+  readonly notifier: Notifier;
+  readonly log: ScopedLogger;
+  readonly openBackend: () => Promise<SecretBackend>;
+  readonly testFault?: string;
+}
+
+const EXPIRY_CHECK_MS = 3_600_000;
+
+/**
+ * The secrets vault: values in the backend (OS keychain or encrypted file), metadata in the store, handles
+ * everywhere else. Implements {@link SecretReader} for the rest of the daemon and the operations behind the
+ * `secrets/*` requests. Every value it holds is masked by the redactor; every reveal, rotation, deletion, import
+ * and use is audited.
+ */
+export class Vault implements SecretReader {
+  private readonly records: SecretRecords;
+  private readonly keeper: Keeper;
+  private readonly mutex = new Mutex();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: VaultOptions) {
+    this.records = new SecretRecords(options.store);
+    this.keeper = new Keeper({
+      store: options.store,
+      records: this.records,
+      redactor: options.redactor,
+      log: options.log,
+      openBackend: options.openBackend,
+      ...(options.testFault === undefined ? {} : { testFault: options.testFault }),
+    });
+  }
+
+  /**
+   * Starts the vault in the background: finishes interrupted writes and masks every stored value. A locked or
+   * missing keychain does not stop the daemon; vault calls then fail clearly, and the first one that succeeds
+   * does this work.
+   */
+  start(): void {
+    void this.exclusive(() => this.keeper.prepare()).then(
+      () => this.expirePrevious(),
+      (error: unknown) => this.options.log.warn('vault not ready', { error: describeError(error), code: error instanceof ZavhozError ? error.code : null }),
+    );
+    this.timer = setInterval(() => void this.expirePrevious(), EXPIRY_CHECK_MS);
+    this.timer.unref();
+  }
+
+  /** Stops background work. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Whether every stored value is masked yet (false while the keychain is locked or unreachable). */
+  get ready(): boolean {
+    return this.keeper.isReady;
+  }
+
+  has(handle: string): boolean {
+    return this.records.get(handle) !== undefined;
+  }
+
+  /** Metadata of every secret, filtered. */
+  list(filter: { project?: string; category?: string; tag?: string } = {}): SecretMetadata[] {
+    return this.records.list(filter).map(toMetadata);
+  }
+
+  /** Metadata of one secret. */
+  get(handle: string): SecretMetadata {
+    return toMetadata(this.require(handle));
+  }
+
+  /** Stores a user's value under a new handle. */
+  async set(input: SecretDescription & { type: SecretType; value: string; passphrase?: string }, caller: VaultCaller): Promise<SecretMetadata> {
+    checkName(input.name);
+    checkTypedValue(input.name, input.type, input.value, input.passphrase);
+    return this.create(input, input.type, input.value, input.passphrase, { origin: 'user', generatedLength: null }, caller);
+  }
+
+  /** Generates and stores a strong random value; the value is not returned. */
+  async generate(input: SecretDescription & { type: 'password' | 'token'; length?: number }, caller: VaultCaller): Promise<SecretMetadata> {
+    checkName(input.name);
+    const length = input.length ?? GENERATED_LENGTH.default;
+    return this.create(input, input.type, generateValue(input.type, length), undefined, { origin: 'generated', generatedLength: length }, caller);
+  }
+
+  /**
+   * Gives a secret a new value, keeping the old one as the previous version. With `value`, that one; with
+   * `generate` or `length`, a generated one (passwords and tokens); with neither, a generated one only if Zavhoz
+   * generated the current value (a typed-in token, like a bot token, cannot be made up).
+   */
+  async rotate(
+    input: { handle: string; value?: string; passphrase?: string; generate?: boolean; length?: number },
+    caller: VaultCaller,
+  ): Promise<SecretMetadata> {
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const record = this.require(input.handle);
+      const { value, origin, generatedLength } = newValueFor(record, input);
+      const updated = replacementRecord(record, this.keeper.fingerprint(value), input.passphrase, { origin, generatedLength }, await this.hasCurrent(backend, record));
+      await this.keeper.apply(backend, [{ kind: 'replace', record: updated, value, ...passphraseOf(input.passphrase) }], (tx) =>
+        this.audit(tx, caller, 'rotate', record, { origin }),
+      );
+      this.options.log.info('secret rotated', { handle: record.handle, name: record.name });
+      this.options.notifier.notify(SecretsDidChange, { handles: [record.handle], change: 'updated' });
+      return toMetadata(updated);
+    });
+  }
+
+  /** Deletes a secret: value, passphrase and previous version from the backend, metadata from the store. */
+  async remove(handle: string, caller: VaultCaller): Promise<{ handle: string; name: string; deleted: true }> {
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const record = this.require(handle);
+      await this.keeper.remove(backend, [handle], (tx) => this.audit(tx, caller, 'delete', record));
+      this.options.log.info('secret deleted', { handle, name: record.name });
+      this.options.notifier.notify(SecretsDidChange, { handles: [handle], change: 'deleted' });
+      return { handle, name: record.name, deleted: true };
+    });
+  }
+
+  /** Imports a `.env` file all-or-nothing: new names are created, changed ones rotated, equal ones left alone. */
+  async importDotenv(input: { content: string; project?: string; category?: SecretCategory }, caller: VaultCaller): Promise<ImportResult> {
+    const entries = parseDotenv(input.content);
+    if (entries.length === 0) throw invalidInput('The .env file has no variables (only comments or blank lines); nothing was imported.');
+    for (const entry of entries) {
+      atLine(entry.line, () => checkTypedValue(entry.name, detectType(entry.value), entry.value, undefined));
+    }
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const { changes, result } = await planImport(entries, input, {
+        byName: (name, project) => this.records.byName(name, project),
+        fingerprint: (value) => this.keeper.fingerprint(value),
+        hasCurrent: (record) => this.hasCurrent(backend, record),
+        uniqueHandle: (taken) => this.uniqueHandle(taken),
+      });
+      if (changes.length > 0) {
+        await this.keeper.apply(backend, changes, (tx) => {
+          for (const change of changes) {
+            this.audit(tx, caller, 'import', change.record, { outcome: change.kind === 'create' ? 'created' : 'updated' });
+          }
+        });
+      }
+      this.options.log.info('secrets imported', { created: result.created.length, updated: result.updated.length, unchanged: result.unchanged.length });
+      const created = changes.filter((change) => change.kind === 'create').map((change) => change.record.handle);
+      const updated = changes.filter((change) => change.kind === 'replace').map((change) => change.record.handle);
+      if (created.length > 0) this.options.notifier.notify(SecretsDidChange, { handles: created, change: 'created' });
+      if (updated.length > 0) this.options.notifier.notify(SecretsDidChange, { handles: updated, change: 'updated' });
+      return result;
+    });
+  }
+
+  /** Reads a value back for a person who confirmed it; audited. */
+  async reveal(handle: string, caller: VaultCaller): Promise<RevealedSecret> {
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const record = this.require(handle);
+      const value = await this.keeper.readRequired(backend, record, 'current', 'value');
+      const passphrase = record.hasPassphrase ? await this.keeper.readRequired(backend, record, 'current', 'passphrase') : undefined;
+      this.options.store.transaction((tx) => this.audit(tx, caller, 'reveal', record));
+      this.options.log.info('secret revealed', { handle, name: record.name, client: caller.client });
+      return { handle, name: record.name, value, ...(passphrase === undefined ? {} : { passphrase }) };
+    });
+  }
+
+  async withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {
+    const value = await this.lend(handle, use, 'value');
+    return work(value ?? '');
+  }
+
+  /** Like {@link withValue}, for the passphrase of a `private_key` (`undefined` when it has none). */
+  async withPassphrase<T>(handle: string, use: SecretUse, work: (passphrase: string | undefined) => Promise<T> | T): Promise<T> {
+    return work(await this.lend(handle, use, 'passphrase'));
+  }
+
+  /** True if `candidate` is the current value of `handle` (drift check against a deployed value), by fingerprint. */
+  async matches(handle: string, candidate: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      await this.keeper.prepare();
+      return this.keeper.fingerprint(candidate) === this.require(handle).fingerprint;
+    });
+  }
+
+  /** Forgets the previous versions of these secrets: a deploy with their current values succeeded. */
+  async confirmDeployed(handles: readonly string[], caller: VaultCaller = { client: 'daemon', requestId: 'deploy' }): Promise<void> {
+    const wanted = new Set(handles);
+    await this.dropPrevious((record) => wanted.has(record.handle), caller, 'deployed');
+  }
+
+  /** Forgets previous versions kept longer than {@link PREVIOUS_KEPT_DAYS}. */
+  async expirePrevious(): Promise<void> {
+    const now = new Date().toISOString();
+    try {
+      await this.dropPrevious((record) => record.previousKeptUntil !== null && record.previousKeptUntil < now, { client: 'daemon', requestId: 'expiry' }, 'expired');
+    } catch (error) {
+      this.options.log.debug('previous versions not expired yet', { error: describeError(error) });
+    }
+  }
+
+  private async dropPrevious(select: (record: SecretRecord) => boolean, caller: VaultCaller, reason: string): Promise<void> {
+    await this.exclusive(async () => {
+      const chosen = this.records.list().filter((record) => record.previousFingerprint !== null && select(record));
+      if (chosen.length === 0) return;
+      const backend = await this.keeper.prepare();
+      const updated = chosen.map((record) => ({ ...record, previousFingerprint: null, previousHasPassphrase: false, previousKeptUntil: null }));
+      await this.keeper.dropPrevious(backend, updated, (tx) => {
+        for (const record of updated) this.audit(tx, caller, 'drop-previous', record, { reason });
+      });
+      this.options.log.info('previous versions dropped', { handles: updated.map((record) => record.handle), reason });
+    });
+  }
+
+  private async lend(handle: string, use: SecretUse, part: 'value' | 'passphrase'): Promise<string | undefined> {
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const record = this.require(handle);
+      const value = part === 'value' || record.hasPassphrase ? await this.keeper.readRequired(backend, record, 'current', part) : undefined;
+      this.options.store.transaction((tx) => {
+        this.records.touch(tx, handle, new Date().toISOString());
+        this.options.audit.record(
+          { client: use.client, requestId: use.requestId, action: use.action, subject: handle, detail: { name: record.name, ...(part === 'passphrase' ? { part } : {}), ...use.detail } },
+          tx,
+        );
+      });
+      return value;
+    });
+  }
+
+  private async create(
+    input: SecretDescription,
+    type: SecretType,
+    value: string,
+    passphrase: string | undefined,
+    origin: Pick<SecretRecord, 'origin' | 'generatedLength'>,
+    caller: VaultCaller,
+  ): Promise<SecretMetadata> {
+    return this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const existing = this.records.byName(input.name, input.project ?? null);
+      if (existing) {
+        throw new ZavhozError(
+          ErrorCodes.AlreadyExists,
+          `${input.name} already exists${input.project ? ` in project ${input.project}` : ''} as ${existing.handle}. To change its value run: zavhoz secret rotate ${existing.handle}`,
+          { handle: existing.handle },
+        );
+      }
+      const handle = this.uniqueHandle(new Set());
+      const record = newRecord(input, handle, type, new Date().toISOString(), {
+        fingerprint: this.keeper.fingerprint(value),
+        hasPassphrase: passphrase !== undefined,
+        ...origin,
+      });
+      await this.keeper.apply(backend, [{ kind: 'create', record, value, ...passphraseOf(passphrase) }], (tx) =>
+        this.audit(tx, caller, 'create', record, { origin: record.origin }),
+      );
+      this.options.log.info('secret stored', { handle, name: record.name, type, origin: record.origin });
+      this.options.notifier.notify(SecretsDidChange, { handles: [handle], change: 'created' });
+      return toMetadata(record);
+    });
+  }
+
+  /** Whether the current value is in the backend (one removed outside Zavhoz cannot become the previous one). */
+  private async hasCurrent(backend: SecretBackend, record: SecretRecord): Promise<boolean> {
+    return (await backend.read(accountOf(record.handle))) !== undefined;
+  }
+
+  private audit(tx: Transaction, caller: VaultCaller, action: string, record: SecretRecord, extra: AuditEntry['detail'] = {}): void {
+    this.options.audit.record(
+      {
+        client: caller.client,
+        requestId: caller.requestId,
+        action,
+        subject: record.handle,
+        detail: { name: record.name, ...(record.project === null ? {} : { project: record.project }), ...extra },
+      },
+      tx,
+    );
+  }
+
+  private require(handle: string): SecretRecord {
+    const record = this.records.get(handle);
+    if (!record) throw notFound(`Secret ${handle}`, 'List the secrets with: zavhoz secret list');
+    return record;
+  }
+
+  private uniqueHandle(taken: Set<string>): string {
+    for (;;) {
+      const handle = newHandle();
+      if (!taken.has(handle) && !this.records.handleTaken(handle)) {
+        taken.add(handle);
+        return handle;
+      }
+    }
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(work);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Every command id the extension registers, in one place: package.json declares the same set (a unit test
+ * compares them), and menus match tree items by these ids.
+ */
+export const CommandIds = {
+  // Palette commands (issue 7).
+  deployProject: 'zavhoz.deploy.start',
+  allocateResources: 'zavhoz.allocation.create',
+  addServer: 'zavhoz.server.add',
+  syncServers: 'zavhoz.server.sync',
+  checkServerHealth: 'zavhoz.server.checkHealth',
+  addSecret: 'zavhoz.secret.add',
+  importEnv: 'zavhoz.secret.importEnv',
+  rotateSecret: 'zavhoz.secret.rotate',
+  pushCiSecrets: 'zavhoz.github.pushSecrets',
+  showDeployLog: 'zavhoz.deploy.showLog',
+  cancelDeploy: 'zavhoz.deploy.cancel',
+  restartDaemon: 'zavhoz.daemon.restart',
+  showLog: 'zavhoz.log.show',
+  // Tree item and view title actions.
+  copySecretHandle: 'zavhoz.secret.copyHandle',
+  revealSecret: 'zavhoz.secret.reveal',
+  deleteSecret: 'zavhoz.secret.delete',
+  pushSecretToGithub: 'zavhoz.github.pushSecret',
+  openServerTerminal: 'zavhoz.server.openTerminal',
+  markServerGhost: 'zavhoz.server.markGhost',
+  unmarkServerGhost: 'zavhoz.server.unmarkGhost',
+  removeServer: 'zavhoz.server.remove',
+  showGhostServers: 'zavhoz.server.showGhosts',
+  hideGhostServers: 'zavhoz.server.hideGhosts',
+  filterServers: 'zavhoz.server.filter',
+  clearServerFilter: 'zavhoz.server.clearFilter',
+  releaseAllocation: 'zavhoz.allocation.release',
+} as const;
+
+/** One of the extension's command ids. */
+export type CommandId = (typeof CommandIds)[keyof typeof CommandIds];

@@ -1,0 +1,36 @@
+import type { EnvPlan } from '../../daemon/protocol/env.js';
+import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
+import type { PlanView, RunView } from '../../webview/messages.js';
+import { isActive, STEP_TITLES, runUrls } from './runs.js';
+
+/** The env plan as the deploy panel's table shows it: names, kinds, handles and rules — never a value. */
+export function planView(plan: EnvPlan): PlanView {
+  const suggested = new Map(plan.missing.map((missing) => [missing.name, missing.type]));
+  return {
+    ready: plan.ready,
+    files: plan.files,
+    rows: plan.variables.map((variable) => ({
+      name: variable.name,
+      kind: variable.kind,
+      status: variable.status,
+      sources: variable.sources,
+      ...(variable.handle ? { handle: variable.handle } : {}),
+      ...(variable.rule ? { rule: variable.rule } : {}),
+      ...(suggested.has(variable.name) ? { suggestedType: suggested.get(variable.name) } : {}),
+    })),
+  };
+}
+
+/** A run as the deploy panel shows it: status, steps, error and where the project answers. */
+export function runView(run: RunDetail | RunSummary): RunView {
+  const steps = 'steps' in run ? run.steps : [];
+  return {
+    id: run.id,
+    status: run.status,
+    active: isActive(run.status),
+    steps: steps.map((step) => ({ name: step.name, title: STEP_TITLES[step.name], status: step.status, ...(step.detail ? { detail: step.detail } : {}) })),
+    ...(run.error ? { error: run.error } : {}),
+    urls: run.status === 'succeeded' ? runUrls(run) : [],
+    ...(run.allocation ? { target: `${run.allocation.server} (${run.allocation.host})` } : {}),
+  };
+}

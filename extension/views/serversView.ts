@@ -1,0 +1,110 @@
+import * as vscode from 'vscode';
+import { type ServerInfo, ServersDidChange, ServersList } from '../../daemon/protocol/servers.js';
+import { SettingsDidChange } from '../../daemon/protocol/settings.js';
+import { describeServer, groupServers, type ServerGroup, serverDetails, serverLabels } from '../model/servers.js';
+import type { ExtensionServices } from '../services.js';
+import { DaemonTreeProvider, TreeNode } from './tree.js';
+
+const showGhostsKey = 'zavhoz.showGhostServers';
+const filterKey = 'zavhoz.serverLabelFilter';
+
+/** A status group of the Servers view. */
+export class ServerGroupNode extends TreeNode {
+  constructor(group: ServerGroup) {
+    super(`${group.title} (${group.servers.length})`, vscode.TreeItemCollapsibleState.Expanded);
+    this.id = `servers/${group.key}`;
+    this.iconPath = new vscode.ThemeIcon(group.icon);
+    this.contextValue = 'serverGroup';
+    this.accessibilityInformation = { label: `${group.title}: ${group.servers.length} servers` };
+    this.children = group.servers.map((server) => new ServerNode(server));
+  }
+}
+
+/** One server: host, available RAM/disk and allocation count; menus match `server.managed` / `server.ghost`. */
+export class ServerNode extends TreeNode {
+  constructor(readonly server: ServerInfo) {
+    super(server.name, vscode.TreeItemCollapsibleState.None);
+    this.id = `server/${server.handle}`;
+    this.description = describeServer(server);
+    this.tooltip = new vscode.MarkdownString(serverDetails(server).map(escapeMarkdown).join('  \n'));
+    this.contextValue = server.managed ? 'server.managed' : 'server.ghost';
+    this.iconPath = new vscode.ThemeIcon(server.managed ? 'server' : 'eye-closed', statusColour(server));
+    this.accessibilityInformation = { label: `Server ${server.name}, ${server.status.replace('_', ' ')}, ${this.description}` };
+  }
+}
+
+function statusColour(server: ServerInfo): vscode.ThemeColor | undefined {
+  if (server.status === 'unreachable' || server.offeredHostKeyFingerprint) return new vscode.ThemeColor('list.errorForeground');
+  if (server.status === 'missing') return new vscode.ThemeColor('list.warningForeground');
+  if (server.status === 'ready') return new vscode.ThemeColor('testing.iconPassed');
+  return undefined;
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+!<>|-]/g, '\\$&');
+}
+
+/** The Servers view's data: every server (ghosts included, hidden by the view) grouped by status. */
+export class ServersProvider extends DaemonTreeProvider {
+  private labels: string[] = [];
+
+  constructor(
+    services: ExtensionServices,
+    private readonly memento: vscode.Memento,
+  ) {
+    super(services.connection);
+    this.refreshOn(ServersDidChange);
+    // Marking a server as a ghost changes the `ghostServers` setting.
+    this.refreshOn(SettingsDidChange);
+  }
+
+  /** Whether ghost servers are listed. */
+  get showGhosts(): boolean {
+    return this.memento.get<boolean>(showGhostsKey, false);
+  }
+
+  /** The label the view is narrowed to, if any. */
+  get labelFilter(): string | undefined {
+    return this.memento.get<string>(filterKey);
+  }
+
+  /** Labels seen at the last load, for the filter picker. */
+  get knownLabels(): readonly string[] {
+    return this.labels;
+  }
+
+  /** Shows or hides ghost servers (remembered per workspace). */
+  async setShowGhosts(show: boolean): Promise<void> {
+    await this.memento.update(showGhostsKey, show);
+    this.refresh();
+  }
+
+  /** Narrows the view to one label, or clears the filter. */
+  async setLabelFilter(label: string | undefined): Promise<void> {
+    await this.memento.update(filterKey, label);
+    this.refresh();
+  }
+
+  protected async loadRoots(): Promise<readonly TreeNode[]> {
+    const { servers } = await this.connection.request(ServersList, { all: true });
+    this.labels = serverLabels(servers);
+    const label = this.labelFilter;
+    return groupServers(servers, { showGhosts: this.showGhosts, ...(label ? { label } : {}) }).map((group) => new ServerGroupNode(group));
+  }
+}
+
+/** Registers the Servers view and keeps its title description and context keys in step with its options. */
+export function registerServersView(context: vscode.ExtensionContext, services: ExtensionServices): ServersProvider {
+  const provider = new ServersProvider(services, context.workspaceState);
+  const view = vscode.window.createTreeView('zavhoz.servers', { treeDataProvider: provider, showCollapseAll: true });
+  context.subscriptions.push(provider, view);
+  const sync = (): void => {
+    const label = provider.labelFilter;
+    view.description = label ? `label: ${label}` : undefined;
+    void vscode.commands.executeCommand('setContext', 'zavhoz.showGhostServers', provider.showGhosts);
+    void vscode.commands.executeCommand('setContext', 'zavhoz.serverFilterActive', label !== undefined);
+  };
+  sync();
+  context.subscriptions.push(provider.onDidChangeTreeData(sync));
+  return provider;
+}

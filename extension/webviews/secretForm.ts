@@ -1,0 +1,212 @@
+import fs from 'node:fs/promises';
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import {
+  GENERATABLE_TYPES,
+  GENERATED_LENGTH,
+  MAX_SECRET_BYTES,
+  SECRET_CATEGORIES,
+  SECRET_TYPES,
+  type SecretMetadata,
+  SecretsGenerate,
+  SecretsList,
+  SecretsRotate,
+  SecretsSet,
+} from '../../daemon/protocol/secrets.js';
+import type { SecretDraft, SecretFormInit, SecretFormRequests } from '../../webview/messages.js';
+import { CATEGORY_TITLES, TYPE_TITLES } from '../model/secrets.js';
+import type { ExtensionServices } from '../services.js';
+import { WebviewHost } from './host.js';
+
+/** The view type of the secret form (its serializer restores it after a reload). */
+export const SECRET_FORM_VIEW_TYPE = 'zavhoz.secretForm';
+
+/** A draft is restored from webview state: only these non-secret fields survive, whatever else the state held. */
+const draftSchema = z.object({
+  mode: z.enum(['create', 'rotate']).catch('create'),
+  handle: z.string().max(64).catch(''),
+  name: z.string().max(128).catch(''),
+  type: z.enum(SECRET_TYPES).catch('password'),
+  category: z.enum(SECRET_CATEGORIES).catch('other'),
+  project: z.string().max(64).catch(''),
+  expiresAt: z.string().regex(/^(\d{4}-\d{2}-\d{2})?$/).catch(''),
+  rotationDays: z.string().regex(/^\d{0,4}$/).catch(''),
+  generate: z.boolean().catch(false),
+  length: z.string().regex(/^\d{0,3}$/).catch(String(GENERATED_LENGTH.default)),
+});
+
+const saveSchema = z.strictObject({
+  draft: draftSchema,
+  value: z.string().max(2 * MAX_SECRET_BYTES).optional(),
+  passphrase: z.string().max(2 * MAX_SECRET_BYTES).optional(),
+});
+
+/** A fresh draft for "Add Secret" with workspace defaults. */
+export function newSecretDraft(defaults: Partial<SecretDraft> = {}): SecretDraft {
+  return draftSchema.parse({ mode: 'create', length: String(GENERATED_LENGTH.default), ...defaults });
+}
+
+/** A draft for rotating an existing secret to a value typed in the form. */
+export function rotationDraft(secret: SecretMetadata): SecretDraft {
+  return newSecretDraft({
+    mode: 'rotate',
+    handle: secret.handle,
+    name: secret.name,
+    type: secret.type,
+    category: secret.category,
+    project: secret.project ?? '',
+  });
+}
+
+/** The draft saved in a restored panel's state, reduced to its non-secret fields. */
+export function draftFromState(state: unknown): SecretDraft {
+  const saved = typeof state === 'object' && state !== null && 'draft' in state ? (state as { draft: unknown }).draft : undefined;
+  return draftSchema.parse(typeof saved === 'object' && saved !== null ? saved : {});
+}
+
+/**
+ * The secret form: name, type-specific value fields, category, project, expiry and rotation. The value is sent
+ * to the daemon in one request and forgotten; the page keeps only the draft in its state.
+ */
+export class SecretFormPanel implements vscode.Disposable {
+  private static current: SecretFormPanel | undefined;
+  private readonly host: WebviewHost<SecretFormInit, SecretFormRequests, Record<string, never>>;
+  private draft: SecretDraft;
+  private onSaved: ((saved: { readonly handle: string; readonly name: string }) => void) | undefined;
+
+  /** Opens the form (replacing an open one) with a draft; `onSaved` hears the new handle (the deploy panel binds it). */
+  static show(
+    context: vscode.ExtensionContext,
+    services: ExtensionServices,
+    draft: SecretDraft,
+    onSaved?: (saved: { readonly handle: string; readonly name: string }) => void,
+  ): void {
+    SecretFormPanel.current?.panel.dispose();
+    const panel = vscode.window.createWebviewPanel(SECRET_FORM_VIEW_TYPE, panelTitle(draft), vscode.ViewColumn.Active, { retainContextWhenHidden: false });
+    SecretFormPanel.current = new SecretFormPanel(panel, context, services, draft);
+    SecretFormPanel.current.onSaved = onSaved;
+  }
+
+  /** Re-attaches a panel VS Code restored after a reload. */
+  static restore(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, services: ExtensionServices, state: unknown): void {
+    SecretFormPanel.current?.panel.dispose();
+    SecretFormPanel.current = new SecretFormPanel(panel, context, services, draftFromState(state));
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    context: vscode.ExtensionContext,
+    private readonly services: ExtensionServices,
+    draft: SecretDraft,
+  ) {
+    this.draft = draft;
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'zavhoz.svg');
+    this.host = new WebviewHost<SecretFormInit, SecretFormRequests, Record<string, never>>(panel, context.extensionUri, 'secretForm', {
+      log: services.log,
+      init: () => this.initialState(),
+      handlers: {
+        readFile: { params: z.strictObject({ purpose: z.enum(['privateKey', 'text']) }), handle: (params) => this.readFile(params.purpose) },
+        save: { params: saveSchema, handle: (params) => this.save(params.draft, params.value, params.passphrase) },
+        close: { params: z.strictObject({}), handle: () => (panel.dispose(), {}) },
+      },
+    });
+    panel.onDidDispose(() => {
+      this.host.dispose();
+      if (SecretFormPanel.current === this) SecretFormPanel.current = undefined;
+    });
+  }
+
+  dispose(): void {
+    this.panel.dispose();
+  }
+
+  private async initialState(): Promise<SecretFormInit> {
+    let projects: string[] = [];
+    try {
+      const { secrets } = await this.services.connection.request(SecretsList, {});
+      projects = [...new Set(secrets.map((secret) => secret.project).filter((project): project is string => project !== null))].sort();
+    } catch {
+      projects = [];
+    }
+    if (this.draft.project && !projects.includes(this.draft.project)) projects.unshift(this.draft.project);
+    return {
+      draft: this.draft,
+      types: SECRET_TYPES.map((value) => ({ value, label: TYPE_TITLES[value] })),
+      categories: SECRET_CATEGORIES.map((value) => ({ value, label: CATEGORY_TITLES[value] })),
+      projects,
+      generatable: [...GENERATABLE_TYPES],
+      generatedLength: GENERATED_LENGTH,
+    };
+  }
+
+  /** "Paste from file": the user picks a file; its text goes to the form field it was asked for. */
+  private async readFile(purpose: 'privateKey' | 'text'): Promise<{ text?: string }> {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      openLabel: purpose === 'privateKey' ? 'Use This Key' : 'Use This File',
+      title: purpose === 'privateKey' ? 'Private key file' : 'File with the secret text',
+      ...(purpose === 'privateKey' ? { defaultUri: vscode.Uri.file(`${process.env.HOME ?? '/'}/.ssh`) } : {}),
+    });
+    const file = picked?.[0];
+    if (!file) return {};
+    const stat = await fs.stat(file.fsPath);
+    if (stat.size > MAX_SECRET_BYTES) throw new Error(`${file.fsPath} is larger than ${MAX_SECRET_BYTES / 1024} KB, the most a secret can hold.`);
+    return { text: await fs.readFile(file.fsPath, 'utf8') };
+  }
+
+  /** Sends the secret to the daemon once. The value is a parameter of this call only. */
+  private async save(draft: SecretDraft, value: string | undefined, passphrase: string | undefined): Promise<{ handle: string; name: string }> {
+    const describing = {
+      category: draft.category as SecretMetadata['category'],
+      ...(draft.project ? { project: draft.project } : {}),
+      ...(draft.expiresAt ? { expiresAt: `${draft.expiresAt}T00:00:00Z` } : {}),
+      ...(draft.rotationDays ? { rotationDays: Number(draft.rotationDays) } : {}),
+    };
+    let saved: SecretMetadata;
+    if (draft.mode === 'rotate') {
+      if (!value && !draft.generate) throw new Error('Enter the new value, or choose Generate.');
+      saved = await this.services.connection.request(SecretsRotate, {
+        handle: draft.handle,
+        ...(value ? { value } : { length: Number(draft.length) || GENERATED_LENGTH.default }),
+        ...(passphrase ? { passphrase } : {}),
+      });
+    } else if (draft.generate) {
+      const type = draft.type;
+      if (type !== 'password' && type !== 'token') throw new Error(`Zavhoz can generate passwords and tokens, not ${TYPE_TITLES[draft.type as SecretMetadata['type']] ?? draft.type}.`);
+      saved = await this.services.connection.request(SecretsGenerate, {
+        name: draft.name,
+        type,
+        length: Number(draft.length) || GENERATED_LENGTH.default,
+        ...describing,
+      });
+    } else {
+      if (!value) throw new Error('Enter the value.');
+      saved = await this.services.connection.request(SecretsSet, {
+        name: draft.name,
+        type: draft.type as SecretMetadata['type'],
+        value,
+        ...(passphrase ? { passphrase } : {}),
+        ...describing,
+      });
+    }
+    this.services.log.info(`secret ${saved.name} saved as ${saved.handle}`);
+    this.onSaved?.({ handle: saved.handle, name: saved.name });
+    this.onSaved = undefined;
+    this.draft = newSecretDraft({ category: draft.category, project: draft.project, type: draft.type });
+    this.panel.title = panelTitle(this.draft);
+    return { handle: saved.handle, name: saved.name };
+  }
+}
+
+function panelTitle(draft: SecretDraft): string {
+  return draft.mode === 'rotate' ? `Rotate ${draft.name}` : 'Add Secret';
+}
+
+/** Registers the serializer that restores the form's non-secret draft after a window reload. */
+export function registerSecretFormSerializer(context: vscode.ExtensionContext, services: ExtensionServices): void {
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(SECRET_FORM_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: unknown) => SecretFormPanel.restore(panel, context, services, state),
+    }),
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * Installs the `docker` TEST DOUBLE (test/fakes/docker) in a private bin folder, and reads back what it recorded.
+ * No container engine runs on the test machines; everything else in the deploy tests is real.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SCRIPT = path.resolve(import.meta.dirname, 'docker');
+
+/** One recorded `docker …` call. */
+export interface DockerCall {
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly at: string;
+  /** For `login --password-stdin`: SHA-256 of what arrived on stdin (never the value). */
+  readonly stdinSha256?: string;
+}
+
+/** A docker double installed in its own folder. */
+export interface DockerDouble {
+  /** Put this first on the target's PATH. */
+  readonly binFolder: string;
+  /** Every call so far, oldest first. */
+  calls(): DockerCall[];
+  /** Makes `docker compose pull` take this long (0: instant). */
+  setPullDelay(seconds: number): void;
+  /** Stops the stand-in HTTP servers `compose up` started. */
+  stopServers(): void;
+  /** Stops the servers and removes the folder. */
+  remove(): void;
+}
+
+/** Copies the double into a new private folder as `docker`. */
+export function installDockerDouble(): DockerDouble {
+  const binFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-docker-double-'));
+  fs.chmodSync(binFolder, 0o755);
+  fs.copyFileSync(SCRIPT, path.join(binFolder, 'docker'));
+  fs.chmodSync(path.join(binFolder, 'docker'), 0o755);
+  const state = path.join(binFolder, 'docker-state');
+  fs.mkdirSync(state, { recursive: true });
+  const stopServers = (): void => {
+    const folder = path.join(state, 'servers');
+    for (const name of fs.existsSync(folder) ? fs.readdirSync(folder) : []) {
+      try {
+        process.kill(Number(fs.readFileSync(path.join(folder, name), 'utf8')), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      fs.rmSync(path.join(folder, name), { force: true });
+    }
+  };
+  return {
+    binFolder,
+    calls() {
+      const file = path.join(state, 'calls.jsonl');
+      if (!fs.existsSync(file)) return [];
+      return fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as DockerCall);
+    },
+    setPullDelay(seconds) {
+      fs.writeFileSync(path.join(state, 'config.json'), JSON.stringify({ pullDelaySeconds: seconds }));
+    },
+    stopServers,
+    remove() {
+      stopServers();
+      fs.rmSync(binFolder, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * Shared set-up of the deploy tests: a real daemon with the real vault on a private keychain, a real sshd on
+ * loopback as the target (logging in as the test user, so the playbook writes /opt/services/<project> on this
+ * machine), a local bare git repository holding the fixture project, and the `docker` test double first on the
+ * target's PATH.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
+import { type DockerDouble, installDockerDouble } from '../fakes/dockerDouble.js';
+import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { type KeyringSession, startKeyring } from '../harness/keyring.js';
+import { delay } from '../harness/processes.js';
+import { type SshdServer, startSshd } from '../harness/sshd.js';
+
+/** The fixture project the tests deploy. */
+export const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/project');
+
+/** Runs the CLI and parses its --json output, failing with stderr if it exited non-zero. */
+export async function cliJson<T>(daemon: TestDaemon, args: readonly string[], input?: string): Promise<T> {
+  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
+  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(100);
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Puts `folder` first on the PATH of every session of the harness's sshd: an sshd `SetEnv` line, then SIGHUP, on
+ * which sshd re-executes itself with the new config under the same pid.
+ */
+export async function prependRemotePath(sshd: SshdServer, folder: string): Promise<void> {
+  const config = path.join(sshd.dir, 'sshd_config');
+  fs.appendFileSync(config, `SetEnv PATH=${folder}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`);
+  const pid = Number(fs.readFileSync(path.join(sshd.dir, 'sshd.pid'), 'utf8'));
+  process.kill(pid, 'SIGHUP');
+  await delay(200);
+  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.port)) ? true : undefined), 10_000);
+}
+
+/** A bare git repository holding the fixture project on branch main, in a folder of its own. */
+export function bareRepository(): { url: string; commit: string; remove(): void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-repo-'));
+  const work = path.join(root, 'work');
+  const bare = path.join(root, 'project.git');
+  fs.cpSync(FIXTURE, work, { recursive: true });
+  const git = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', ['-c', 'user.email=test@zavhoz.invalid', '-c', 'user.name=zavhoz test', ...args], { cwd, encoding: 'utf8' }).trim();
+  git(root, 'init', '--quiet', '--bare', bare);
+  git(work, 'init', '--quiet', '--initial-branch', 'main');
+  git(work, 'add', '--all');
+  git(work, 'commit', '--quiet', '--message', 'fixture project');
+  git(work, 'push', '--quiet', bare, 'main');
+  return { url: bare, commit: git(work, 'rev-parse', 'HEAD'), remove: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Everything a deploy test needs, set up once per file. */
+export interface DeployWorld {
+  readonly keyring: KeyringSession;
+  readonly sshd: SshdServer;
+  readonly docker: DockerDouble;
+  readonly repository: { url: string; commit: string };
+  readonly daemon: TestDaemon;
+  readonly server: string;
+  readonly sshKeyHandle: string;
+  /** Secret values the tests stored, to look for where they must not be. */
+  readonly values: Map<string, string>;
+  /** A fresh project name; its /opt/services folder is removed by `dispose`. */
+  newProject(prefix: string): string;
+  /** Stores a project secret from stdin and returns its handle. */
+  storeSecret(name: string, type: string, value: string, project?: string): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** Starts the keychain, sshd, docker double, git repository and daemon, and registers the sshd as a ready server. */
+export async function setUpDeployWorld(): Promise<DeployWorld> {
+  const keyring = await startKeyring();
+  const sshd = await startSshd();
+  const docker = installDockerDouble();
+  const repository = bareRepository();
+  await prependRemotePath(sshd, docker.binFolder);
+  const daemon = await startTestDaemon({ env: keyring.env });
+  const projects: string[] = [];
+  const values = new Map<string, string>();
+
+  const storeSecret = async (name: string, type: string, value: string, project?: string): Promise<string> => {
+    const stored = await cliJson<{ handle: string }>(
+      daemon,
+      ['secret', 'set', name, '--type', type, ...(project ? ['--project', project] : [])],
+      value,
+    );
+    values.set(stored.handle, value);
+    return stored.handle;
+  };
+
+  // Periodic checks and syncs would race the assertions; these tests drive the server by hand.
+  await cliJson(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
+  await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
+  const sshKeyHandle = await storeSecret('DEPLOY_SSH_KEY', 'private_key', sshd.clientKey.privateKeyPem);
+  const server = 'deploy_target';
+  await cliJson(daemon, ['server', 'add', server, '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', sshKeyHandle]);
+  const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', server]);
+  assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'server check failed');
+
+  return {
+    keyring,
+    sshd,
+    docker,
+    repository,
+    daemon,
+    server,
+    sshKeyHandle,
+    values,
+    newProject(prefix) {
+      const name = `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+      projects.push(name);
+      return name;
+    },
+    storeSecret,
+    async dispose() {
+      await daemon.dispose();
+      // A cancelled or killed deploy leaves its remote `docker compose pull` sleeping (as a real one would keep
+      // pulling); end every process of the double, not just the servers it started.
+      for (const pid of processesMentioning(docker.binFolder)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      docker.remove();
+      repository.remove();
+      for (const project of projects) fs.rmSync(path.join('/opt/services', project), { recursive: true, force: true });
+      await sshd.stop();
+      await keyring.stop();
+    },
+  };
+}
+
+/** Command lines of every process, sampled until `stop()`; to prove no secret ever shows up in `ps`. */
+export function sampleProcessList(): { stop(): Promise<string> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        for (const line of execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n')) seen.add(line);
+      } catch {
+        // ps raced a process exit; the next sample covers it.
+      }
+      await delay(50);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen].join('\n');
+    },
+  };
+}
+
+/** Pids of live processes whose command line mentions `text` (e.g. a run folder). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const commandLine = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      const state = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const zombie = state.slice(state.lastIndexOf(')') + 2).startsWith('Z');
+      if (!zombie && commandLine.includes(text)) pids.push(Number(name));
+    } catch {
+      // Gone while listing.
+    }
+  }
+  return pids;
+}
+
+/** Parses a .env file written by the deploy into name → value (values as the file holds them, quotes removed). */
+export function readDotenv(file: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!match?.[1] || match[2] === undefined) continue;
+    let value = match[2];
+    if (value.startsWith("'") && value.endsWith("'")) value = value.slice(1, -1);
+    else if (value.startsWith('"') && value.endsWith('"')) value = JSON.parse(value.replace(/\\\$/g, '$')) as string;
+    values.set(match[1], value);
+  }
+  return values;
+}

@@ -1,0 +1,248 @@
+/**
+ * Provider sync against the Time4VPS test double on loopback: in-process with a real store (to watch exactly what is
+ * written), and through a real daemon with the real vault holding the API login.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { ZavhozError } from '../../daemon/core/errors.js';
+import { ProviderSync } from '../../daemon/inventory/sync.js';
+import { ErrorCodes } from '../../daemon/protocol/errors.js';
+import { ServersDidChange, type ServerInfo, type SyncResult } from '../../daemon/protocol/servers.js';
+import { Time4vpsProvider } from '../../daemon/providers/time4vps.js';
+import { type FakeTime4vps, makeServers, startFakeTime4vps } from '../fakes/time4vps.js';
+import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { type KeyringSession, startKeyring } from '../harness/keyring.js';
+import { MemorySecrets, type TestInventory, openTestInventory } from '../unit/allocationSupport.js';
+
+const LOGIN = 'api-user@example.test';
+const PASSWORD = 'correct horse battery staple';
+const call = { client: 'test', requestId: 'test-sync' };
+
+async function rejectsWith(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ZavhozError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe('provider sync in-process: what a sync writes', () => {
+  let fake: FakeTime4vps;
+  let t: TestInventory;
+  let secrets: MemorySecrets;
+  let sync: ProviderSync;
+  const provider = (options: { password?: string; maxWaitSeconds?: number; sleeps?: number[] } = {}): Time4vpsProvider =>
+    new Time4vpsProvider({
+      apiBase: fake.url,
+      loginSecret: 'sec_login000',
+      passwordSecret: options.password ?? 'sec_passw000',
+      secrets,
+      ...(options.maxWaitSeconds === undefined ? {} : { maxWaitSeconds: options.maxWaitSeconds }),
+      ...(options.sleeps
+        ? {
+            sleep: async (milliseconds: number) => {
+              options.sleeps?.push(milliseconds);
+              await new Promise((resolve) => setTimeout(resolve, milliseconds));
+            },
+          }
+        : {}),
+    });
+
+  beforeEach(async () => {
+    fake = await startFakeTime4vps({ login: LOGIN, password: PASSWORD, servers: makeServers(1200) });
+    t = await openTestInventory();
+    secrets = new MemorySecrets(new Map([['sec_login000', LOGIN], ['sec_passw000', PASSWORD], ['sec_wrong000', 'nope']]));
+    sync = new ProviderSync(t.store, () => t.settings.get('ghostServers'), t.notifier);
+  });
+  afterEach(async () => {
+    t.close();
+    await fake.stop();
+  });
+
+  test('1,200 new servers are discovered with their details; a second sync fetches no details and writes nothing', async () => {
+    const first = await sync.sync(provider(), call);
+    assert.equal(first.total, 1200);
+    assert.equal(first.added.length, 1200);
+    assert.equal(first.detailsFetched, 1200);
+    assert.equal(fake.counts.list, 1);
+    const one = t.inventory.show('time4vps_1001');
+    assert.deepEqual(
+      { status: one.status, host: one.host, ramMb: one.ramMb, diskMb: one.diskMb, cpuCores: one.cpuCores, os: one.os, providerId: one.providerId },
+      { status: 'discovered', host: '127.0.0.2', ramMb: 8192, diskMb: 160 * 1024, cpuCores: 4, os: 'debian-12', providerId: '1001' },
+    );
+    assert.equal(secrets.loans.length, 2, 'login and password are lent once for the whole sync');
+
+    fake.resetCounts();
+    const sequence = t.store.sequence;
+    t.notifier.sent.length = 0;
+    const second = await sync.sync(provider(), call);
+    assert.equal(second.unchanged, 1200);
+    assert.equal(second.detailsFetched, 0);
+    assert.equal(fake.counts.detail, 0);
+    assert.equal(t.store.sequence, sequence, 'a sync that changes nothing writes nothing');
+    assert.deepEqual(t.notifier.sent, [], 'and tells nobody');
+  });
+
+  test('changed servers are updated, vanished ones go missing with their allocations flagged, and come back restored', async () => {
+    fake.servers.clear();
+    for (const server of makeServers(3)) fake.servers.set(server.id, server);
+    await sync.sync(provider(), call);
+    t.store.transaction((tx) => tx.run("UPDATE servers SET status = 'ready', available_ram_mb = 4000, available_disk_mb = 9000 WHERE handle = 'time4vps_1001'"));
+    t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
+    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use');
+
+    const changed = fake.servers.get(1000);
+    assert.ok(changed);
+    changed.ip = '127.9.9.9';
+    fake.servers.delete(1001);
+    const [extra] = makeServers(1, 5000);
+    assert.ok(extra);
+    fake.servers.set(extra.id, extra);
+    fake.resetCounts();
+    const result = await sync.sync(provider(), call);
+    assert.deepEqual(
+      { added: result.added, updated: result.updated, missing: result.missing, restored: result.restored, unchanged: result.unchanged },
+      { added: ['time4vps_5000'], updated: ['time4vps_1000'], missing: ['time4vps_1001'], restored: [], unchanged: 1 },
+    );
+    assert.equal(fake.counts.detail, 2, 'details only for the new and the changed server');
+    assert.equal(t.inventory.show('time4vps_1000').host, '127.9.9.9');
+    const gone = t.inventory.show('time4vps_1001');
+    assert.equal(gone.status, 'missing');
+    assert.ok(gone.missingSince);
+    assert.deepEqual(t.allocator.list('shop').map((allocation) => allocation.flags), [['server-missing']]);
+
+    const back = makeServers(2).find((server) => server.id === 1001);
+    assert.ok(back);
+    fake.servers.set(1001, back);
+    const restored = await sync.sync(provider(), call);
+    assert.deepEqual(restored.restored, ['time4vps_1001']);
+    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use', 'the status it had before it went missing');
+    assert.deepEqual(t.allocator.list('shop').map((allocation) => allocation.flags), [[]]);
+  });
+
+  test('a throttle answer is waited out, then the sync goes on', async () => {
+    fake.servers.clear();
+    for (const server of makeServers(20)) fake.servers.set(server.id, server);
+    const sleeps: number[] = [];
+    fake.throttleNext(1);
+    const result = await sync.sync(provider({ sleeps }), call);
+    assert.equal(result.added.length, 20);
+    assert.ok(fake.counts.throttled >= 1);
+    assert.ok(sleeps.length >= 1 && sleeps.every((milliseconds) => milliseconds <= 1000), `waited ${sleeps.join(',')} ms`);
+  });
+
+  test('a throttle longer than the cap fails with RateLimited instead of hanging', async () => {
+    fake.throttleNext(3600);
+    await rejectsWith(sync.sync(provider({ maxWaitSeconds: 30 }), call), ErrorCodes.RateLimited, /asked to wait 3600 s/);
+    assert.deepEqual(t.inventory.list({ all: true }), []);
+  });
+
+  test('an IP missing from the allow-list and a wrong password are told apart', async () => {
+    fake.setIpAllowed(false);
+    await rejectsWith(sync.sync(provider(), call), ErrorCodes.ProviderError, /your IP is not on the Time4VPS API allow-list; add it in the billing panel/);
+    fake.setIpAllowed(true);
+    await rejectsWith(sync.sync(provider({ password: 'sec_wrong000' }), call), ErrorCodes.AuthenticationFailed, /did not accept the API login/);
+  });
+
+  test('servers named in ghostServers by provider id are stored unmanaged', async () => {
+    fake.servers.clear();
+    for (const server of makeServers(3)) fake.servers.set(server.id, server);
+    t.settings.set('ghostServers', ['1002']);
+    await sync.sync(provider(), call);
+    assert.deepEqual(t.inventory.list().map((server) => server.handle), ['time4vps_1000', 'time4vps_1001']);
+    assert.equal(t.inventory.show('time4vps_1002').managed, false);
+  });
+});
+
+describe('provider sync through the daemon, with the API login in the vault', () => {
+  let keyring: KeyringSession;
+  let fake: FakeTime4vps;
+  let daemon: TestDaemon;
+
+  const cli = async <T>(args: string[], input?: string): Promise<T> => {
+    const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
+    assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  };
+
+  before(async () => {
+    keyring = await startKeyring();
+    fake = await startFakeTime4vps({ login: LOGIN, password: PASSWORD, servers: makeServers(1000) });
+    daemon = await startTestDaemon({ env: keyring.env });
+  });
+  after(async () => {
+    await daemon?.dispose();
+    await fake?.stop();
+    await keyring?.stop();
+  });
+
+  test('without a provider, sync says how to configure one', async () => {
+    const result = await daemon.cli(['server', 'sync']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /No provider is configured.*time4vpsLoginSecret.*\[PreconditionFailed\]/);
+  });
+
+  test('on demand: 1,000 servers arrive as discovered, and the password never shows', async () => {
+    const login = await cli<{ handle: string }>(['secret', 'set', 'T4V_LOGIN', '--type', 'text', '--category', 'provider'], LOGIN);
+    const password = await cli<{ handle: string }>(['secret', 'set', 'T4V_PASSWORD', '--type', 'password', '--category', 'provider'], PASSWORD);
+    await cli(['config', 'set', 'syncIntervalSeconds', '0']);
+    await cli(['config', 'set', 'time4vpsApiBase', JSON.stringify(fake.url)]);
+    await cli(['config', 'set', 'time4vpsLoginSecret', login.handle]);
+    await cli(['config', 'set', 'time4vpsPasswordSecret', password.handle]);
+
+    const result = await cli<SyncResult>(['server', 'sync']);
+    assert.equal(result.added.length, 1000);
+    const all = await cli<ServerInfo[]>(['server', 'list', '--all']);
+    assert.equal(all.length, 1000);
+    assert.ok(all.every((server) => server.status === 'discovered' && server.provider === 'time4vps'));
+    const again = await cli<SyncResult>(['server', 'sync']);
+    assert.equal(again.unchanged, 1000);
+    assert.equal(again.detailsFetched, 0);
+
+    const human = await daemon.cli(['server', 'sync']);
+    assert.match(human.stdout, /Synced 1000 server\(s\) from time4vps: 0 new, 0 changed, 0 missing, 0 back, 1000 unchanged\./);
+    for (const output of [human.stdout, human.stderr, JSON.stringify(all)]) assert.ok(!output.includes(PASSWORD));
+  });
+
+  test('the allow-list error reaches the user as written', async () => {
+    fake.setIpAllowed(false);
+    try {
+      const result = await daemon.cli(['server', 'sync']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /your IP is not on the Time4VPS API allow-list; add it in the billing panel.*\[ProviderError\]/);
+    } finally {
+      fake.setIpAllowed(true);
+    }
+  });
+
+  test('the periodic sync picks up a new server and tells connected clients', async () => {
+    const client = await daemon.connect('watcher');
+    try {
+      const [extra] = makeServers(1, 9000);
+      assert.ok(extra);
+      fake.servers.set(extra.id, extra);
+      const announced = new Promise<string[]>((resolve) => {
+        client.onNotification(ServersDidChange, (params) => {
+          if (params.handles.includes('time4vps_9000')) resolve(params.handles);
+        });
+      });
+      await cli(['config', 'set', 'syncIntervalSeconds', '1']);
+      assert.deepEqual(await announced, ['time4vps_9000']);
+      await cli(['config', 'set', 'syncIntervalSeconds', '0']);
+      assert.equal((await cli<ServerInfo>(['server', 'show', 'time4vps_9000'])).status, 'discovered');
+    } finally {
+      client.close();
+    }
+  });
+
+  test('the daemon stops cleanly with the periodic sync armed', async () => {
+    await cli(['config', 'set', 'syncIntervalSeconds', '1']);
+    const stopped = await daemon.cli(['daemon', 'stop', '--json']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(JSON.parse(stopped.stdout), { stopped: true });
+    await daemon.start();
+    const shown = await cli<ServerInfo>(['server', 'show', 'time4vps_9000']);
+    assert.equal(shown.provider, 'time4vps');
+  });
+});

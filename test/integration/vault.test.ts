@@ -1,0 +1,272 @@
+/**
+ * The vault through a real daemon process, on both backends: the CLI and protocol operations, bad input,
+ * crash-safety (the daemon SIGKILLs itself between the keychain write and the store commit), start-up masking,
+ * and the keychain's failure modes (locked, locked at start, missing) and the file vault's (wrong key, tampering).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ErrorCodes, errorCodeName } from '../../daemon/protocol/errors.js';
+import { DaemonStatus } from '../../daemon/protocol/lifecycle.js';
+import { type SecretMetadata, SecretsGenerate, SecretsList, SecretsReveal, SecretsSet } from '../../daemon/protocol/secrets.js';
+import { startTestDaemon } from '../harness/daemon.js';
+import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, logRecords, responseError, startVaultDaemon, waitForExit } from './vault-support.js';
+
+for (const backend of BACKENDS) {
+  describe(`vault through the daemon (${backend} backend)`, () => {
+    let vault: VaultDaemon;
+
+    before(async () => {
+      vault = await startVaultDaemon(backend);
+    });
+    after(async () => {
+      await vault.dispose();
+    });
+
+    const cli = (args: string[], input?: string): ReturnType<VaultDaemon['daemon']['cli']> =>
+      vault.daemon.cli(args, input === undefined ? {} : { input });
+    const json = async <T>(args: string[], input?: string): Promise<T> => {
+      const result = await cli([...args, '--json'], input);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout) as T;
+    };
+    const reveal = async (handle: string): Promise<string> => {
+      const result = await cli(['secret', 'reveal', handle, '--yes']);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout;
+    };
+
+    test('set, list, get, reveal, rotate, import, delete and audit list work from the CLI', async () => {
+      const set = await cli(['secret', 'set', 'TELEGRAM_BOT_TOKEN', '--type', 'token', '--category', 'telegram_bot', '--project', 'bot', '--tag', 'prod'], 'first-token-value\n');
+      assert.equal(set.code, 0, set.stderr);
+      const handle = set.stdout.trim();
+      assert.match(handle, /^sec_[a-z2-7]{8}$/);
+      assert.equal(await reveal(handle), 'first-token-value', 'the newline echo adds is not part of the value');
+
+      const listed = await json<SecretMetadata[]>(['secret', 'list', '--project', 'bot']);
+      assert.deepEqual(listed.map((secret) => [secret.handle, secret.name, secret.category, secret.tags]), [[handle, 'TELEGRAM_BOT_TOKEN', 'telegram_bot', ['prod']]]);
+      assert.match((await cli(['secret', 'get', handle])).stdout, /name\s+TELEGRAM_BOT_TOKEN/);
+
+      const rotated = await cli(['secret', 'rotate', handle], 'second-token-value\n');
+      assert.equal(rotated.code, 0, rotated.stderr);
+      assert.equal(await reveal(handle), 'second-token-value');
+
+      const generated = await json<SecretMetadata>(['secret', 'set', 'DB_PASSWORD', '--type', 'password', '--project', 'bot', '--generate', '--length', '48']);
+      const password = await reveal(generated.handle);
+      assert.match(password, /^[A-Za-z0-9]{48}$/);
+      assert.equal((await cli(['secret', 'rotate', generated.handle])).code, 0);
+      assert.notEqual(await reveal(generated.handle), password);
+
+      const envFile = path.join(vault.daemon.home, 'import.env');
+      fs.writeFileSync(envFile, '# imported\r\nexport API_KEY=key-from-file\r\nMULTI="line one\nline two"\r\n');
+      const imported = await cli(['secret', 'import', envFile, '--project', 'bot']);
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(imported.stdout, /^API_KEY → sec_[a-z2-7]{8} \(created\)\nMULTI → sec_[a-z2-7]{8} \(created\)\n$/);
+      const multi = (await json<SecretMetadata[]>(['secret', 'list'])).find((secret) => secret.name === 'MULTI');
+      assert.equal(await reveal(multi?.handle ?? ''), 'line one\nline two');
+
+      const deleted = await cli(['secret', 'delete', handle]);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      const gone = await cli(['secret', 'reveal', handle, '--yes']);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /not found.*\[NotFound\]/);
+
+      const audit = await json<{ action: string; subject: string; client: string }[]>(['audit', 'list', '--subject', handle]);
+      assert.deepEqual(audit.map((entry) => entry.action), ['delete', 'reveal', 'rotate', 'reveal', 'create']);
+      assert.ok(audit.every((entry) => entry.client === 'cli'));
+    });
+
+    test('reveal without --yes and set without a value are refused as usage errors', async () => {
+      const noYes = await cli(['secret', 'reveal', 'sec_aaaaaaaa']);
+      assert.equal(noYes.code, 2);
+      assert.match(noYes.stderr, /--yes/);
+      const noType = await cli(['secret', 'set', 'X_VALUE'], 'value');
+      assert.equal(noType.code, 2);
+      assert.match(noType.stderr, /--type is required/);
+    });
+
+    test('bad input over the protocol is refused with a clear code and nothing is stored', async () => {
+      const client = await vault.daemon.connect('test');
+      try {
+        const before = { secrets: (await client.request(SecretsList, {})).secrets.length, accounts: await vault.accounts() };
+        const cases: [Promise<unknown>, number, RegExp][] = [
+          [client.request(SecretsSet, { name: 'EMPTY_VALUE', type: 'text', value: '' }), ErrorCodes.InvalidInput, /empty/],
+          [client.request(SecretsSet, { name: 'TINY_VALUE', type: 'text', value: 'abc' }), ErrorCodes.InvalidInput, /shorter than 4/],
+          [client.request(SecretsSet, { name: 'HUGE_VALUE', type: 'text', value: 'h'.repeat(70_000) }), ErrorCodes.InvalidInput, /64 KiB/],
+          [client.request(SecretsSet, { name: 'NOT_A_KEY', type: 'private_key', value: 'just some text' }), ErrorCodes.InvalidInput, /not a private key/],
+          [client.request(SecretsSet, { name: 'bad name', type: 'text', value: 'valid value' }), ErrorCodes.InvalidParams, /environment variable name/],
+          [client.request(SecretsReveal, { handle: 'sec_aaaaaaaa', confirm: true }), ErrorCodes.NotFound, /not found/],
+          [client.request(SecretsReveal, { handle: 'sec_aaaaaaaa', confirm: false as true }), ErrorCodes.InvalidParams, /confirm/],
+          [client.request(SecretsGenerate, { name: 'SHORT_GEN', type: 'password', length: 8 }), ErrorCodes.InvalidParams, /length/],
+        ];
+        for (const [request, code, pattern] of cases) {
+          const error = await responseError(() => request);
+          assert.equal(errorCodeName(error.code), errorCodeName(code), error.message);
+          assert.match(error.message, pattern);
+        }
+        assert.equal((await client.request(SecretsList, {})).secrets.length, before.secrets);
+        assert.deepEqual(await vault.accounts(), before.accounts);
+      } finally {
+        client.close();
+      }
+    });
+
+    test('a crash between the keychain write and the store commit leaves no secret and no keychain entry', async () => {
+      const before = await vault.accounts();
+      await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-after-keychain' });
+      const pid = vault.daemon.pid();
+      const crashed = await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token'], 'half-written-value');
+      assert.notEqual(crashed.code, 0);
+      await waitForExit(pid);
+      await vault.restart();
+      assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((secret) => secret.name === 'HALF_WRITTEN'));
+      assert.deepEqual(await vault.accounts(), before);
+      assert.ok(logRecords(vault.daemon.home).some((line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back'));
+      // The name is free again: the failed write left nothing behind.
+      assert.equal((await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token'], 'second-try-value')).code, 0);
+    });
+
+    test('a crash after a rotation commits finishes the rotation on restart, previous value kept', async () => {
+      const secret = await json<SecretMetadata>(['secret', 'set', 'ROTATED', '--type', 'text'], 'value-before-rotation');
+      await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-after-commit' });
+      const pid = vault.daemon.pid();
+      assert.notEqual((await cli(['secret', 'rotate', secret.handle], 'value-after-rotation')).code, 0);
+      await waitForExit(pid);
+      await vault.restart();
+      assert.equal(await reveal(secret.handle), 'value-after-rotation');
+      const after = await json<SecretMetadata>(['secret', 'get', secret.handle]);
+      assert.equal(after.previous?.fingerprint, secret.fingerprint);
+      const accounts = await vault.accounts();
+      assert.ok(accounts.includes(`${secret.handle}#previous`));
+      assert.ok(!accounts.some((account) => account.endsWith('#next')));
+    });
+
+    test('a crash after a delete commits removes the keychain entries on restart', async () => {
+      const secret = await json<SecretMetadata>(['secret', 'set', 'DELETED_SOON', '--type', 'text'], 'value-to-delete');
+      assert.ok((await vault.accounts()).includes(secret.handle));
+      await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-delete-after-commit' });
+      const pid = vault.daemon.pid();
+      assert.notEqual((await cli(['secret', 'delete', secret.handle])).code, 0);
+      await waitForExit(pid);
+      await vault.restart();
+      await json<SecretMetadata[]>(['secret', 'list']); // any vault call finishes pending work
+      assert.ok(!(await vault.accounts()).some((account) => account.startsWith(secret.handle)));
+    });
+
+    test('after a restart every stored value is masked again, before any request touches it', async () => {
+      // A value shaped like a project name, so an error message can be made to quote it on purpose.
+      const value = `MaskedAfterRestart${Date.now()}`;
+      await json<SecretMetadata>(['secret', 'set', 'MASK_CHECK', '--type', 'text'], value);
+      await vault.restart();
+      const ready = logRecords(vault.daemon.home).filter((line) => line.message === 'vault ready').at(-1);
+      assert.ok(ready && Number(ready.secrets) > 0, 'the daemon logged how many secrets it masked at start');
+      assert.equal((await cli(['secret', 'set', 'ECHOED', '--type', 'text', '--project', value], 'some-value')).code, 0);
+      const again = await cli(['secret', 'set', 'ECHOED', '--type', 'text', '--project', value], 'other-value');
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /already exists in project \[REDACTED\]/);
+    });
+  });
+}
+
+describe('vault with a locked or missing OS keychain', () => {
+  let vault: VaultDaemon;
+
+  before(async () => {
+    vault = await startVaultDaemon('keychain');
+  });
+  after(async () => {
+    await vault.dispose();
+  });
+
+  test('a locked keychain fails operations with KeychainLocked and how to unlock; after unlock they work', async () => {
+    const stored = await vault.daemon.cli(['secret', 'set', 'LOCK_TEST', '--type', 'token'], { input: 'value-while-unlocked' });
+    const handle = stored.stdout.trim();
+    await vault.keyring?.lock();
+    const revealed = await vault.daemon.cli(['secret', 'reveal', handle, '--yes']);
+    assert.equal(revealed.code, 1);
+    assert.match(revealed.stderr, /keychain is locked: unlock your login keyring.*\[KeychainLocked\]/);
+    const set = await vault.daemon.cli(['secret', 'set', 'WHILE_LOCKED', '--type', 'token'], { input: 'value-while-locked' });
+    assert.match(set.stderr, /\[KeychainLocked\]/);
+    const listed = await vault.daemon.cli(['secret', 'list']);
+    assert.equal(listed.code, 0, 'metadata needs no keychain');
+    assert.doesNotMatch(listed.stdout, /WHILE_LOCKED/);
+    await vault.keyring?.unlock();
+    assert.equal((await vault.daemon.cli(['secret', 'reveal', handle, '--yes'])).stdout, 'value-while-unlocked');
+  });
+
+  test('a keychain locked at start does not stop the daemon; values are masked once it is unlocked', async () => {
+    const value = `LockedAtStart${Date.now()}`;
+    assert.equal((await vault.daemon.cli(['secret', 'set', 'LOCKED_START', '--type', 'text'], { input: value })).code, 0);
+    await vault.keyring?.lock();
+    await vault.restart();
+    const client = await vault.daemon.connect('test');
+    try {
+      assert.ok((await client.request(DaemonStatus, {})).pid > 0);
+      const error = await responseError(() => client.request(SecretsSet, { name: 'AFTER_LOCKED_START', type: 'text', value: 'another-value' }));
+      assert.equal(error.code, ErrorCodes.KeychainLocked);
+      await vault.keyring?.unlock();
+      await client.request(SecretsList, {});
+      await client.request(SecretsSet, { name: 'MASK_PROBE', type: 'text', value: 'probe-value', project: value });
+      const echoed = await responseError(() => client.request(SecretsSet, { name: 'MASK_PROBE', type: 'text', value: 'probe-value', project: value }));
+      assert.match(echoed.message, /in project \[REDACTED\]/);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('without a Secret Service the daemon says so and how to opt in to the file vault; nothing falls back silently', async () => {
+    const daemon = await startTestDaemon({ env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(vault.daemon.home, 'no-such-bus')}`, ZAVHOZ_VAULT: undefined } });
+    try {
+      const result = await daemon.cli(['secret', 'set', 'NO_KEYCHAIN', '--type', 'token'], { input: 'value-without-keychain' });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /no OS keychain reachable: start a Secret Service \(gnome-keyring\) or opt in to the file vault with ZAVHOZ_VAULT=file and ZAVHOZ_MASTER_KEY.*\[KeychainUnavailable\]/);
+      assert.doesNotMatch((await daemon.cli(['secret', 'list'])).stdout, /NO_KEYCHAIN/);
+      assert.ok(!fs.existsSync(path.join(daemon.home, 'vault.enc')));
+    } finally {
+      await daemon.dispose();
+    }
+  });
+});
+
+describe('file vault failure modes', () => {
+  let vault: VaultDaemon;
+
+  before(async () => {
+    vault = await startVaultDaemon('file');
+    assert.equal((await vault.daemon.cli(['secret', 'set', 'FILE_SECRET', '--type', 'token'], { input: 'file-secret-value' })).code, 0);
+  });
+  after(async () => {
+    await vault.dispose();
+  });
+
+  test('a wrong master key gives VaultKeyInvalid, a missing one says what to set', async () => {
+    await vault.restart({ ZAVHOZ_MASTER_KEY: `${TEST_MASTER_KEY}-but-wrong` });
+    const wrong = await vault.daemon.cli(['secret', 'set', 'OTHER', '--type', 'token'], { input: 'other-value' });
+    assert.match(wrong.stderr, /ZAVHOZ_MASTER_KEY does not open the vault file.*\[VaultKeyInvalid\]/);
+    await vault.restart({ ZAVHOZ_MASTER_KEY: undefined });
+    const missing = await vault.daemon.cli(['secret', 'set', 'OTHER', '--type', 'token'], { input: 'other-value' });
+    assert.match(missing.stderr, /ZAVHOZ_VAULT=file needs ZAVHOZ_MASTER_KEY.*\[VaultKeyInvalid\]/);
+  });
+
+  test('a tampered vault file gives VaultTampered', async () => {
+    await vault.daemon.stop();
+    const file = path.join(vault.daemon.home, 'vault.enc');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: Record<string, { data: string }> };
+    const [account, entry] = Object.entries(json.entries).find(([name]) => name.startsWith('sec_')) ?? [];
+    assert.ok(account && entry);
+    const bytes = Buffer.from(entry.data, 'base64');
+    bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+    entry.data = bytes.toString('base64');
+    fs.writeFileSync(file, JSON.stringify(json));
+    await vault.restart();
+    const result = await vault.daemon.cli(['secret', 'reveal', account, '--yes']);
+    assert.match(result.stderr, /was changed outside Zavhoz.*\[VaultTampered\]/);
+  });
+
+  test('a folder whose secrets are in the file vault refuses to run on the keychain', async () => {
+    await vault.restart({ ZAVHOZ_VAULT: undefined, ZAVHOZ_MASTER_KEY: undefined });
+    const result = await vault.daemon.cli(['secret', 'set', 'OTHER', '--type', 'token'], { input: 'other-value' });
+    assert.match(result.stderr, /keeps its secrets in the vault file.*Restart the daemon with ZAVHOZ_VAULT=file.*\[PreconditionFailed\]/);
+  });
+});

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { PortMap } from '../../daemon/allocation/ports.js';
+import { ZavhozError } from '../../daemon/core/errors.js';
+import { ErrorCodes } from '../../daemon/protocol/errors.js';
+import { type TestInventory, openTestInventory } from './allocationSupport.js';
+
+function rejects(work: () => unknown, code: number, pattern: RegExp): void {
+  assert.throws(work, (error: unknown) => {
+    assert.ok(error instanceof ZavhozError, String(error));
+    assert.equal(error.code, code, error.message);
+    assert.match(error.message, pattern);
+    return true;
+  });
+}
+
+describe('allocation: deterministic choice of server and ports', () => {
+  let t: TestInventory;
+  beforeEach(async () => {
+    t = await openTestInventory();
+  });
+  afterEach(() => t.close());
+
+  test('the server with the most available RAM wins; ties go to fewer services, then to the handle', () => {
+    t.addReady('small', { ramMb: 2000 });
+    t.addReady('big', { ramMb: 8000 });
+    t.addReady('also_big', { ramMb: 8000 });
+    const first = t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
+    assert.equal(first.server, 'also_big', 'equal RAM and no services: the handle decides');
+    assert.deepEqual(
+      first.allocations.map(({ module, server, port }) => ({ module, server, port })),
+      [{ module: 'app', server: 'also_big', port: 8000 }],
+    );
+    // also_big now has 7900 MB left; big has 8000 and wins on RAM.
+    assert.equal(t.allocator.allocate({ project: 'blog', minRamMb: 100, minDiskMb: 0 }).server, 'big');
+    // Both at 7900 MB with one service each: the handle decides again.
+    assert.equal(t.allocator.allocate({ project: 'wiki', minRamMb: 0, minDiskMb: 0 }).server, 'also_big');
+    // RAM tied at 7900, also_big has two services, big one: fewer services wins.
+    assert.equal(t.allocator.allocate({ project: 'chat', minRamMb: 0, minDiskMb: 0 }).server, 'big');
+    assert.equal(t.inventory.show('also_big').status, 'in_use');
+    assert.equal(t.inventory.show('small').status, 'ready');
+  });
+
+  test('a project stays on one server; adding a module allocates only that module', () => {
+    t.addReady('one', { ramMb: 4000 });
+    const first = t.allocator.allocate({ project: 'shop', modules: ['backend', 'tg-bot'], minRamMb: 500, minDiskMb: 0 });
+    assert.deepEqual(first.created, ['backend', 'tg-bot']);
+    t.addReady('two', { ramMb: 64_000 });
+    const more = t.allocator.allocate({ project: 'shop', modules: ['backend', 'worker'], minRamMb: 500, minDiskMb: 0 });
+    assert.equal(more.server, 'one', 'never split, even though two now has far more RAM');
+    assert.deepEqual(more.created, ['worker']);
+    assert.deepEqual(
+      more.allocations.map(({ module, port }) => `${module}:${port}`),
+      ['backend:8000', 'tg-bot:8001', 'worker:8002'],
+    );
+    assert.equal(t.inventory.show('one').reservedRamMb, 1500);
+    assert.equal(t.inventory.show('one').services, 3);
+  });
+
+  test('asking again is idempotent and writes nothing', () => {
+    t.addReady('one', { ramMb: 4000 });
+    const first = t.allocator.allocate({ project: 'shop', modules: ['backend'], minRamMb: 256, minDiskMb: 0 });
+    const sequence = t.store.sequence;
+    const again = t.allocator.allocate({ project: 'shop', modules: ['backend'], minRamMb: 256, minDiskMb: 0 });
+    const bare = t.allocator.allocate({ project: 'shop', minRamMb: 256, minDiskMb: 0 });
+    assert.deepEqual(again.allocations, first.allocations);
+    assert.deepEqual(bare.allocations, first.allocations);
+    assert.deepEqual(again.created, []);
+    assert.equal(t.store.sequence, sequence);
+    assert.equal(t.allocator.list().length, 1);
+  });
+
+  test('ports start at 8000 and skip allocated ports and ports seen listening; released ports come back', () => {
+    t.addReady('one', { ramMb: 64_000, listening: [22, 8000, 8002] });
+    const ports = (project: string): number[] =>
+      t.allocator.allocate({ project, modules: ['a', 'b'], minRamMb: 1, minDiskMb: 0 }).allocations.map((allocation) => allocation.port);
+    assert.deepEqual(ports('p1'), [8001, 8003]);
+    assert.deepEqual(ports('p2'), [8004, 8005]);
+    t.allocator.release('p1', 'a');
+    assert.deepEqual(ports('p3'), [8001, 8006]);
+    t.allocator.release('p2');
+    assert.equal(t.inventory.show('one').services, 3);
+    assert.deepEqual(ports('p4'), [8004, 8005]);
+  });
+
+  test('reserved RAM moves the next project to another server, and releasing gives it back', () => {
+    t.addReady('alpha', { ramMb: 3000 });
+    t.addReady('beta', { ramMb: 2000 });
+    assert.equal(t.allocator.allocate({ project: 'p1', modules: ['a', 'b'], minRamMb: 750, minDiskMb: 0 }).server, 'alpha');
+    assert.equal(t.inventory.show('alpha').reservedRamMb, 1500);
+    assert.equal(t.allocator.allocate({ project: 'p2', minRamMb: 600, minDiskMb: 0 }).server, 'beta');
+    t.allocator.release('p1');
+    assert.equal(t.inventory.show('alpha').reservedRamMb, 0);
+    assert.equal(t.inventory.show('alpha').status, 'ready', 'no services left: back to ready');
+    assert.equal(t.allocator.allocate({ project: 'p3', minRamMb: 600, minDiskMb: 0 }).server, 'alpha');
+  });
+
+  test('no suitable server: the error names which constraint failed on which server', () => {
+    t.addReady('tiny', { ramMb: 300 });
+    t.addReady('full_disk', { ramMb: 9000, diskMb: 100 });
+    t.addReady('laptop', { ramMb: 32_000 });
+    t.inventory.add({ handle: 'fresh', host: '10.0.0.9', sshPort: 22, sshUser: 'root', labels: [] });
+    t.inventory.ghost('laptop', false);
+    const sequence = t.store.sequence;
+    rejects(
+      () => t.allocator.allocate({ project: 'shop', modules: ['a', 'b'], minRamMb: 256, minDiskMb: 1024 }),
+      ErrorCodes.PreconditionFailed,
+      /fresh: its status is discovered.*zavhoz server check fresh.*full_disk: it has 100 MB disk free \(needs 1024 MB\).*laptop: it is a ghost server.*tiny: it has 300 MB RAM free after reservations \(needs 512 MB\)/,
+    );
+    assert.equal(t.store.sequence, sequence, 'a refused allocation writes nothing');
+  });
+
+  test('an empty inventory says how to add a server', () => {
+    rejects(() => t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 }), ErrorCodes.PreconditionFailed, /inventory is empty.*zavhoz server add/);
+  });
+
+  test('ghost servers are never chosen, and the ghostServers setting re-evaluates managed flags', () => {
+    t.addReady('laptop', { ramMb: 32_000 });
+    t.addReady('vps', { ramMb: 1000 });
+    t.settings.set('ghostServers', ['laptop']);
+    assert.equal(t.inventory.show('laptop').managed, false);
+    assert.deepEqual(t.inventory.list().map((server) => server.handle), ['vps'], 'list shows managed servers only');
+    assert.deepEqual(t.inventory.list({ all: true }).map((server) => server.handle), ['laptop', 'vps']);
+    assert.equal(t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 }).server, 'vps');
+    t.inventory.manage('laptop');
+    assert.deepEqual(t.settings.get('ghostServers'), []);
+    assert.equal(t.inventory.show('laptop').managed, true);
+    assert.equal(t.allocator.allocate({ project: 'blog', minRamMb: 1, minDiskMb: 0 }).server, 'laptop');
+    rejects(() => t.inventory.ghost('laptop', false), ErrorCodes.Conflict, /hosts 1 allocated module.*--force/);
+    t.inventory.ghost('laptop', true);
+    assert.deepEqual(t.allocator.list('blog'), []);
+    assert.equal(t.inventory.show('laptop').managed, false);
+    const sequence = t.store.sequence;
+    assert.deepEqual(t.inventory.reevaluateGhosts(), [], 'nothing to change: nothing written');
+    assert.equal(t.store.sequence, sequence);
+  });
+
+  test('a project whose server went missing keeps its allocations, flagged, and cannot grow', () => {
+    t.addReady('one', { ramMb: 4000 });
+    t.allocator.allocate({ project: 'shop', modules: ['backend'], minRamMb: 100, minDiskMb: 0 });
+    t.store.transaction((tx) => tx.run("UPDATE servers SET status = 'missing' WHERE handle = 'one'"));
+    const again = t.allocator.allocate({ project: 'shop', modules: ['backend'], minRamMb: 100, minDiskMb: 0 });
+    assert.deepEqual(again.allocations[0]?.flags, ['server-missing']);
+    assert.deepEqual(t.allocator.list('shop')[0]?.flags, ['server-missing']);
+    rejects(
+      () => t.allocator.allocate({ project: 'shop', modules: ['backend', 'bot'], minRamMb: 100, minDiskMb: 0 }),
+      ErrorCodes.PreconditionFailed,
+      /modules live on one and its status is missing.*never split/,
+    );
+  });
+
+  test('removing a server is refused while it hosts modules, unless --force releases them', () => {
+    t.addReady('one', { ramMb: 4000 });
+    t.allocator.allocate({ project: 'shop', modules: ['a', 'b'], minRamMb: 100, minDiskMb: 0 });
+    rejects(() => t.inventory.remove('one', false), ErrorCodes.Conflict, /hosts 2 allocated module\(s\)/);
+    assert.deepEqual(t.inventory.remove('one', true), { removed: 'one', releasedAllocations: 2 });
+    assert.deepEqual(t.allocator.list(), []);
+    t.addReady('one', { ramMb: 4000 });
+    assert.deepEqual(
+      t.allocator.allocate({ project: 'blog', minRamMb: 1, minDiskMb: 0 }).allocations.map((allocation) => allocation.port),
+      [8000],
+      'the ports of the removed server are free again',
+    );
+  });
+
+  test('after a restart the next free port continues where the table says', async () => {
+    t.addReady('one', { ramMb: 64_000 });
+    for (const project of ['a', 'b', 'c']) t.allocator.allocate({ project, minRamMb: 1, minDiskMb: 0 });
+    t.allocator.release('b');
+    t = await t.reopen();
+    assert.deepEqual(t.allocator.allocate({ project: 'd', modules: ['x', 'y'], minRamMb: 1, minDiskMb: 0 }).allocations.map((a) => a.port), [8001, 8003]);
+    assert.equal(t.inventory.show('one').services, 4);
+  });
+
+  test('allocations are announced to clients', () => {
+    t.addReady('one', { ramMb: 4000 });
+    t.notifier.sent.length = 0;
+    t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 });
+    assert.deepEqual(t.notifier.sent, [
+      { method: 'allocations/didChange', params: { projects: ['shop'] } },
+      { method: 'servers/didChange', params: { handles: ['one'] } },
+    ]);
+  });
+});
+
+describe('allocation: the port map', () => {
+  test('finds the lowest free port past thousands of allocated ones and takes freed ports back first', () => {
+    const ports = new PortMap();
+    ports.load(Array.from({ length: 10_000 }, (_, index) => ({ server: 's', port: 8000 + index })));
+    assert.equal(ports.firstFree('s', () => false), 18_000);
+    assert.equal(ports.firstFree('s', (port) => port === 18_000), 18_001);
+    ports.free('s', 9_000);
+    assert.equal(ports.firstFree('s', () => false), 9_000);
+    ports.take('s', 9_000);
+    assert.equal(ports.firstFree('s', () => false), 18_000);
+    assert.equal(ports.firstFree('other', () => false), 8000);
+  });
+
+  test('reports when a server has no port left', () => {
+    const ports = new PortMap();
+    ports.load(Array.from({ length: 65_536 - 8000 }, (_, index) => ({ server: 's', port: 8000 + index })));
+    assert.equal(ports.firstFree('s', () => false), undefined);
+  });
+});

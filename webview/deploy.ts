@@ -1,0 +1,298 @@
+// @entry — the deploy panel webview, bundled to dist/webview/deploy.js.
+import './elements.js';
+import './forms.css';
+import { Bridge } from './bridge.js';
+import { element, formRow, option, valueOf } from './dom.js';
+import type { DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanRow, PlanView, RunView, SecretChoice } from './messages.js';
+
+/** Value of the picker entry that opens the secret form. */
+const NEW_SECRET = '__new__';
+
+let state: DeployPanelState | undefined;
+let secrets: readonly SecretChoice[] = [];
+let plan: PlanView | undefined;
+let run: RunView | undefined;
+let lines: string[] = [];
+let planTimer: ReturnType<typeof setTimeout> | undefined;
+const app = document.getElementById('app') as HTMLElement;
+document.body.classList.add('wide');
+
+const bridge = new Bridge<DeployInit, DeployRequests>({
+  onInit: (init) => {
+    state = init.state;
+    secrets = init.secrets;
+    plan = init.plan;
+    run = init.run;
+    lines = [...init.lines];
+    render(init.folder);
+  },
+  onEvent: (event, data) => {
+    if (event === 'run') {
+      run = data as RunView;
+      if (state) save({ ...state, runId: run.id });
+      renderRun();
+    } else if (event === 'log') {
+      const update = data as { runId: string; from: number; lines: string[] };
+      if (update.runId !== run?.id) return;
+      lines = [...lines.slice(0, update.from), ...update.lines];
+      renderLog();
+    } else if (event === 'secrets') {
+      secrets = data as SecretChoice[];
+      // A deploy creates infra secrets, and a new secret may match a variable by name: plan again.
+      schedulePlan(300);
+    } else if (event === 'bound') {
+      const bound = data as { variable: string; handle: string };
+      if (state) save({ ...state, bindings: { ...state.bindings, [bound.variable]: bound.handle } });
+      schedulePlan(0);
+    }
+  },
+});
+bridge.ready();
+
+function save(next: DeployPanelState): void {
+  state = next;
+  bridge.saveState(next);
+}
+
+function byId(id: string): HTMLElement | null {
+  return document.getElementById(id);
+}
+
+function setStatus(text: string, kind: 'info' | 'error' | 'success' = 'info'): void {
+  const status = byId('status');
+  if (!status) return;
+  status.textContent = text;
+  status.className = `status ${kind}`;
+}
+
+function formField(id: keyof DeployForm, label: string, help?: string, type = 'text'): HTMLElement {
+  const value = state?.form[id] ?? '';
+  return formRow(
+    id,
+    label,
+    element('vscode-textfield', {
+      type,
+      value,
+      oninput: (event) => {
+        if (!state) return;
+        save({ ...state, form: { ...state.form, [id]: valueOf(event.target as Element).trim() } });
+        if (id === 'project') schedulePlan(500);
+      },
+    }),
+    help,
+  );
+}
+
+function render(folder: string): void {
+  app.replaceChildren(
+    element('h1', {}, ['Deploy Project']),
+    element('p', { class: 'lead' }, [folder ? `Deploys ${folder} to one of your servers.` : 'Open the project folder in VS Code to deploy it.']),
+    element('form', { id: 'deploy-form', 'aria-label': 'Deploy settings', novalidate: true, onsubmit: (event) => void deploy(event) }, [
+      element('div', { class: 'row' }, [
+        formField('project', 'Project'),
+        formField('repository', 'Repository', 'OWNER/REPO on GitHub'),
+        formField('ref', 'Ref', 'Branch, tag or commit'),
+      ]),
+      element('div', { class: 'row' }, [
+        formField('modules', 'Modules', 'Separated by commas'),
+        formField('minRamMb', 'Minimum RAM (MB)', 'Reserved per module', 'number'),
+        formField('minDiskMb', 'Minimum disk (MB)', 'Free on the server', 'number'),
+      ]),
+      element('h2', {}, ['Environment']),
+      element('section', { id: 'plan', 'aria-label': 'Environment plan' }),
+      element('div', { class: 'actions' }, [
+        element('vscode-button', { id: 'deploy', onclick: (event) => void deploy(event) }, ['Deploy']),
+        element('vscode-button', { id: 'cancel', secondary: true, hidden: true, onclick: () => void cancel() }, ['Cancel Deploy']),
+        element('vscode-button', { id: 'replan', secondary: true, onclick: () => schedulePlan(0) }, ['Refresh Plan']),
+      ]),
+      element('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+    ]),
+    element('section', { id: 'run', 'aria-label': 'Deploy run' }),
+  );
+  renderPlan();
+  renderRun();
+  app.removeAttribute('aria-busy');
+}
+
+function schedulePlan(delay: number): void {
+  clearTimeout(planTimer);
+  planTimer = setTimeout(() => void refreshPlan(), delay);
+}
+
+async function refreshPlan(): Promise<void> {
+  if (!state) return;
+  try {
+    plan = await bridge.request('plan', { form: state.form, bindings: state.bindings });
+  } catch (error) {
+    plan = { ready: false, files: [], rows: [], error: error instanceof Error ? error.message : String(error) };
+  }
+  renderPlan();
+}
+
+function statusText(row: PlanRow): string {
+  switch (row.status) {
+    case 'bound':
+      return row.handle ? `secret ${row.handle}` : 'secret';
+    case 'generate':
+      return 'generated at deploy';
+    case 'missing':
+      return 'missing: bind a secret';
+    case 'optional':
+      return 'optional (compose default)';
+    default:
+      return row.rule ?? row.status;
+  }
+}
+
+function picker(row: PlanRow): HTMLElement {
+  if (row.kind !== 'user') return element('span', { class: 'muted' }, ['—']);
+  const project = state?.form.project ?? '';
+  const chosen = state?.bindings[row.name] ?? row.handle ?? '';
+  const ordered = [...secrets].sort(
+    (a, b) => Number(b.name === row.name) - Number(a.name === row.name) || Number(b.project === project) - Number(a.project === project) || a.name.localeCompare(b.name),
+  );
+  return element(
+    'vscode-single-select',
+    {
+      'aria-label': `Secret for ${row.name}`,
+      'data-variable': row.name,
+      onchange: (event) => {
+        const value = valueOf(event.target as Element);
+        if (!state) return;
+        if (value === NEW_SECRET) {
+          void bridge.request('newSecret', { variable: row.name, type: row.suggestedType ?? 'token', project });
+          renderPlan();
+          return;
+        }
+        const bindings = { ...state.bindings };
+        if (value) bindings[row.name] = value;
+        else delete bindings[row.name];
+        save({ ...state, bindings });
+        schedulePlan(0);
+      },
+    },
+    [
+      option('', '(not bound)', chosen === ''),
+      option(NEW_SECRET, 'New secret…', false),
+      ...ordered.map((secret) => option(secret.handle, `${secret.name} · ${secret.handle}${secret.project ? ` · ${secret.project}` : ''}`, secret.handle === chosen)),
+    ],
+  );
+}
+
+/** "New Secret…" beside a missing variable: opens the secret form with its name, type and project filled in. */
+function newSecretButton(row: PlanRow): HTMLElement {
+  return element(
+    'vscode-button',
+    {
+      secondary: true,
+      'aria-label': `New secret for ${row.name}`,
+      'data-new-secret': row.name,
+      onclick: () => void bridge.request('newSecret', { variable: row.name, type: row.suggestedType ?? 'token', project: state?.form.project ?? '' }),
+    },
+    ['New Secret…'],
+  );
+}
+
+function renderPlan(): void {
+  const section = byId('plan');
+  if (!section) return;
+  if (!plan) return void section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s env templates…']));
+  if (plan.error) return void section.replaceChildren(element('p', { class: 'status error' }, [plan.error]));
+  const missing = plan.rows.filter((row) => row.status === 'missing').length;
+  section.replaceChildren(
+    element('p', { class: 'muted' }, [
+      plan.files.length > 0 ? `From ${plan.files.join(', ')}. ` : 'No env template or compose file found. ',
+      plan.ready ? 'Every value can be resolved.' : `${missing} variable${missing === 1 ? '' : 's'} need${missing === 1 ? 's' : ''} a secret.`,
+    ]),
+    element('vscode-table', { id: 'env-table', 'aria-label': 'Environment variables', zebra: true, 'bordered-rows': true, columns: '["22%", "12%", "30%", "36%"]' }, [
+      element('vscode-table-header', { slot: 'header' }, ['Variable', 'Kind', 'Value from', 'Secret'].map((title) => element('vscode-table-header-cell', {}, [title]))),
+      element(
+        'vscode-table-body',
+        { slot: 'body' },
+        plan.rows.map((row) =>
+          element('vscode-table-row', { 'data-variable': row.name, 'data-status': row.status }, [
+            element('vscode-table-cell', {}, [element('code', {}, [row.name])]),
+            element('vscode-table-cell', {}, [element('span', { class: 'badge' }, [row.kind])]),
+            element('vscode-table-cell', { class: row.status === 'missing' ? 'status error' : '' }, [statusText(row)]),
+            element('vscode-table-cell', {}, [element('div', { class: 'binding' }, [picker(row), ...(row.status === 'missing' ? [newSecretButton(row)] : [])])]),
+          ]),
+        ),
+      ),
+    ]),
+  );
+}
+
+function renderRun(): void {
+  const section = byId('run');
+  const cancelButton = byId('cancel');
+  if (cancelButton) cancelButton.hidden = !run?.active;
+  if (!section) return;
+  if (!run) return void section.replaceChildren();
+  const current = run;
+  section.replaceChildren(
+    element('h2', {}, [`Run ${current.id}: ${current.status}`]),
+    ...(current.target ? [element('p', { class: 'muted' }, [`On ${current.target}`])] : []),
+    element(
+      'ul',
+      { class: 'steps', 'aria-label': 'Deploy steps' },
+      current.steps.map((step) => element('li', { 'data-state': step.status === 'succeeded' ? 'done' : step.status }, [`${stepMark(step.status)} ${step.title}${step.detail ? ` — ${step.detail}` : ''}`])),
+    ),
+    ...(current.error ? [element('p', { class: 'status error', role: 'alert' }, [current.error])] : []),
+    ...(current.urls.length > 0
+      ? [
+          element('p', { id: 'result', class: 'status success' }, [
+            'Deployed: ',
+            ...current.urls.map((entry) => element('a', { href: '#', 'data-url': entry.url, onclick: (event) => (event.preventDefault(), void bridge.request('openUrl', { url: entry.url })) }, [`${entry.module} ${entry.url} `])),
+          ]),
+        ]
+      : []),
+    element('div', { class: 'row' }, [element('vscode-button', { secondary: true, onclick: () => void bridge.request('openLog', { runId: current.id }) }, ['Open Log in Editor'])]),
+    element('pre', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Deploy log', 'aria-live': 'off' }),
+  );
+  renderLog();
+}
+
+function stepMark(status: string): string {
+  return status === 'succeeded' ? '✓' : status === 'failed' ? '✗' : status === 'running' ? '▶' : status === 'skipped' ? '–' : '○';
+}
+
+function renderLog(): void {
+  const log = byId('log');
+  if (!log) return;
+  const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 20;
+  log.textContent = lines.length > 0 ? lines.join('\n') : 'Waiting for output…';
+  if (atEnd) log.scrollTop = log.scrollHeight;
+}
+
+let deploying = false;
+
+async function deploy(event: Event): Promise<void> {
+  event.preventDefault();
+  if (!state || deploying) return;
+  deploying = true;
+  const button = byId('deploy');
+  button?.setAttribute('disabled', '');
+  setStatus('Starting the deploy…');
+  try {
+    const { runId } = await bridge.request('deploy', { form: state.form, bindings: state.bindings });
+    lines = [];
+    save({ ...state, runId });
+    setStatus(`Deploy ${runId} started.`, 'success');
+    byId('run')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  } catch (error) {
+    setStatus(error instanceof Error ? error.message : String(error), 'error');
+  } finally {
+    deploying = false;
+    button?.removeAttribute('disabled');
+  }
+}
+
+async function cancel(): Promise<void> {
+  if (!run) return;
+  try {
+    await bridge.request('cancel', { runId: run.id });
+    setStatus(`Cancelling ${run.id}…`);
+  } catch (error) {
+    setStatus(error instanceof Error ? error.message : String(error), 'error');
+  }
+}
