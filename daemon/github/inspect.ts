@@ -31,7 +31,6 @@ export async function listSecrets(
 export interface ValueCheckOptions {
   readonly vault: SecretReader;
   readonly targets: DeployTargetSource;
-  readonly fingerprintKey: Uint8Array;
   readonly use: SecretUse;
 }
 
@@ -74,7 +73,7 @@ async function checkOne(record: PushRecord, options: ValueCheckOptions): Promise
       return { kind: 'changed', why: `its vault secret ${source.handle} was deleted` };
     }
     const use = { ...options.use, detail: { ...options.use.detail, name: record.name } };
-    const fingerprint = await withSourceValue(options.vault, source, use, (value) => Promise.resolve(fingerprintValue(value, options.fingerprintKey)));
+    const fingerprint = await withSourceValue(options.vault, source, use, (value) => fingerprintValue(value, options.vault));
     if (fingerprint === record.fingerprint) return { kind: 'same' };
     return {
       kind: 'changed',

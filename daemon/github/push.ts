@@ -59,7 +59,6 @@ export interface BatchOptions {
   readonly log: ScopedLogger;
   readonly gate: RateLimitGate;
   readonly concurrency: number;
-  readonly fingerprintKey: Uint8Array;
   readonly signal?: AbortSignal;
 }
 
@@ -171,7 +170,7 @@ async function pushOne(options: BatchOptions, keys: PublicKeyCache, secret: Plan
   const seal = async (key: PublicKey): Promise<{ sealed: SealedValue; fingerprint: string }> =>
     withSourceValue(options.vault, secret.source, use, async (value) => ({
       sealed: await sealValue(value, key),
-      fingerprint: fingerprintValue(value, options.fingerprintKey),
+      fingerprint: await fingerprintValue(value, options.vault),
     }));
 
   let key = await loadKey(options, () => keys.get());

@@ -79,20 +79,3 @@ export function readPushes(store: Store, target: SecretTarget): PushRecord[] {
     githubRequestId: row.github_request_id,
   }));
 }
-
-/**
- * The key of push fingerprints, made once per data folder. Kept in the store (0600, like everything the daemon
- * writes): it only stops a fingerprint shown in a CLI or a log from being reversed by guessing short values.
- */
-export function fingerprintKey(store: Store): Uint8Array {
-  const read = (): string | undefined => store.get<{ value: string }>("SELECT value FROM github_state WHERE key = 'fingerprint_key'")?.value;
-  let hex = read();
-  if (hex === undefined) {
-    const fresh = crypto.randomBytes(32).toString('hex');
-    store.transaction((tx) => {
-      tx.run("INSERT OR IGNORE INTO github_state (key, value) VALUES ('fingerprint_key', ?)", [fresh]);
-    });
-    hex = read() ?? fresh;
-  }
-  return Buffer.from(hex, 'hex');
-}

@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import type { SecretReader } from '../vault/api.js';
 import sodium from 'libsodium-wrappers';
 import { invalidInput } from '../core/errors.js';
 
@@ -52,10 +52,10 @@ export async function sealValue(value: string, publicKey: PublicKey): Promise<Se
 }
 
 /**
- * A fingerprint of a value as pushed, for drift checks: an HMAC with a per-data-folder key, so the fingerprint of a
- * short value cannot be reversed by guessing without that key.
+ * A fingerprint of a value as pushed, for drift checks: the vault's keyed HMAC of the normalised value, so the
+ * fingerprint of a short value cannot be reversed by guessing without the vault's key.
  */
-export function fingerprintValue(value: string, fingerprintKey: Uint8Array): string {
-  const digest = crypto.createHmac('sha256', fingerprintKey).update(normaliseValue(value)).digest('hex');
+export async function fingerprintValue(value: string, vault: Pick<SecretReader, 'fingerprint'>): Promise<string> {
+  const digest = await vault.fingerprint(normaliseValue(value));
   return `hmac-sha256:${digest.slice(0, 24)}`;
 }

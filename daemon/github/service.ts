@@ -15,7 +15,7 @@ import { listSecrets, valueChecks } from './inspect.js';
 import { checkProject, normaliseSecretName, parseRepository } from './names.js';
 import { describeTarget, type SecretTarget } from './publicKeys.js';
 import { type BatchOutcome, type PlannedSecret, pushBatch } from './push.js';
-import { fingerprintKey, readPushes, recordPushes } from './records.js';
+import { readPushes, recordPushes } from './records.js';
 
 /** Secrets sealed and sent at once in one batch. GitHub allows far more; this keeps a batch polite. */
 export const DEFAULT_PUSH_CONCURRENCY = 4;
@@ -103,7 +103,6 @@ export class GithubService {
     const checks = await valueChecks(records, listed, {
       vault: this.dependencies.vault,
       targets: this.dependencies.targets,
-      fingerprintKey: fingerprintKey(this.dependencies.store),
       use: secretUse,
     });
     const secrets = compareSecrets(listed, records, checks);
@@ -154,7 +153,6 @@ export class GithubService {
       names.add(secret.name);
     }
     const { log, secretUse, gate } = this.context(target, use, 'github-push');
-    const key = fingerprintKey(this.dependencies.store);
     const outcome = await withAuthenticatedClient(this.clientOptions(target, use, log, secretUse, gate), ({ api, credentials }) =>
       pushBatch({
         api,
@@ -167,7 +165,6 @@ export class GithubService {
         log,
         gate,
         concurrency: this.dependencies.concurrency ?? DEFAULT_PUSH_CONCURRENCY,
-        fingerprintKey: key,
         ...(use.signal ? { signal: use.signal } : {}),
       }),
     );

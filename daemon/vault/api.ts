@@ -24,4 +24,10 @@ export interface SecretReader {
   withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
   /** True if the handle exists (no keychain access). */
   has(handle: string): boolean;
+  /**
+   * The vault's keyed fingerprint (HMAC-SHA256, hex) of a value, for drift checks by other modules. The key lives
+   * in the keychain (or the encrypted file) beside the values, never in the store, so a copied data folder does
+   * not let anyone test guesses of short values against fingerprints.
+   */
+  fingerprint(value: string): Promise<string>;
 }

@@ -211,6 +211,14 @@ export class Vault implements SecretReader {
     return work(await this.lend(handle, use, 'passphrase'));
   }
 
+  /** The keyed fingerprint of any value, with the vault's own key (see SecretReader.fingerprint). */
+  async fingerprint(value: string): Promise<string> {
+    return this.exclusive(async () => {
+      await this.keeper.prepare();
+      return this.keeper.fingerprint(value);
+    });
+  }
+
   /** True if `candidate` is the current value of `handle` (drift check against a deployed value), by fingerprint. */
   async matches(handle: string, candidate: string): Promise<boolean> {
     return this.exclusive(async () => {

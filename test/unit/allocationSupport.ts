@@ -25,23 +25,9 @@ export class RecordingNotifier implements Notifier {
   }
 }
 
-/**
- * TEST DOUBLE of the vault's SecretReader for in-process tests: values in a Map, every loan recorded. Tests that run
- * the real daemon use the real vault and keychain instead.
- */
-export class MemorySecrets implements SecretReader {
-  readonly loans: { handle: string; use: SecretUse }[] = [];
-  constructor(private readonly values: Map<string, string>) {}
-  async withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {
-    const value = this.values.get(handle);
-    if (value === undefined) throw new ZavhozError(ErrorCodes.NotFound, `Secret ${handle} not found.`);
-    this.loans.push({ handle, use });
-    return work(value);
-  }
-  has(handle: string): boolean {
-    return this.values.has(handle);
-  }
-}
+import { MemorySecrets } from '../fakes/memorySecrets.js';
+
+export { MemorySecrets };
 
 /** An inventory and allocator over a fresh store. */
 export interface TestInventory {

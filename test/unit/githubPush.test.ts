@@ -60,7 +60,7 @@ describe('GitHub sealed secrets: what arrives', () => {
     assert.equal(harness.fake.keyFetches('octo-org/shop'), 1);
     const loans = harness.vault.loans.slice(loansBefore).filter((loan) => loan.action === 'github-push');
     assert.equal(loans.length, 1);
-    assert.equal(loans[0]?.detail?.name, 'DEPLOY_SSH_KEY');
+    assert.equal(loans[0]?.use.detail?.name, 'DEPLOY_SSH_KEY');
     assert.deepEqual(harness.notifications.map((notification) => notification.method), ['github/didChange']);
   });
 

@@ -21,32 +21,10 @@ import { Store } from '../../daemon/store/store.js';
 import type { SecretReader, SecretUse } from '../../daemon/vault/api.js';
 import { FakeGithub } from '../fakes/github.js';
 
-/** TEST DOUBLE for the vault: values in a map, every loan recorded. */
-export class MemoryVault implements SecretReader {
-  private readonly values = new Map<string, string>();
-  readonly loans: SecretUse[] = [];
+import { MemorySecrets as MemoryVault } from '../fakes/memorySecrets.js';
 
-  /** Stores (or replaces) a value under a handle. */
-  set(handle: string, value: string): void {
-    this.values.set(handle, value);
-  }
-
-  /** Forgets a handle. */
-  delete(handle: string): void {
-    this.values.delete(handle);
-  }
-
-  has(handle: string): boolean {
-    return this.values.has(handle);
-  }
-
-  async withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {
-    const value = this.values.get(handle);
-    if (value === undefined) throw notFound(`Secret ${handle}`);
-    this.loans.push(use);
-    return work(value);
-  }
-}
+/** The vault test double, under the name these tests use. */
+export { MemoryVault };
 
 /** Everything a GitHub unit test works with. */
 export interface GithubHarness {
