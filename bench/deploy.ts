@@ -41,6 +41,7 @@ function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv): Promise<void> {
 export async function benchDeploy(): Promise<BenchSection> {
   const world = await setUpDeployWorld();
   const bench = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-deploy-'));
+  const bareFolders: RunFolder[] = [];
   try {
     const project = world.newProject('bench');
     await world.storeSecret('API_TOKEN', 'token', 'bench-api-token-value', project);
@@ -93,10 +94,12 @@ export async function benchDeploy(): Promise<BenchSection> {
     const hostKey = fs.readFileSync(path.join(world.sshd.dir, 'host_key.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
     const bareFolder = (name: string, config: string): { folder: RunFolder; env: NodeJS.ProcessEnv } => {
       const folder = new RunFolder(path.join(bench, name));
+      bareFolders.push(folder);
       fs.mkdirSync(folder.path, { mode: 0o700 });
       fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.playbook), folder.file(RUN_FILES.playbook));
       fs.writeFileSync(folder.file(RUN_FILES.config), config);
-      for (const sub of [RUN_FILES.tmp, RUN_FILES.controlDir]) fs.mkdirSync(folder.file(sub), { mode: 0o700 });
+      fs.mkdirSync(folder.file(RUN_FILES.tmp), { mode: 0o700 });
+      folder.writePrivate(RUN_FILES.controlPointer, fs.mkdtempSync(path.join('/tmp', 'zavhoz-cp-')));
       folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
       folder.writePrivate(RUN_FILES.extraVars, JSON.stringify(extraVars));
       folder.writePrivate(RUN_FILES.sshKey, world.sshd.clientKey.privateKeyPem);
@@ -140,6 +143,7 @@ export async function benchDeploy(): Promise<BenchSection> {
       ],
     };
   } finally {
+    for (const folder of bareFolders) folder.removeSecrets();
     fs.rmSync(bench, { recursive: true, force: true });
     await world.dispose();
   }

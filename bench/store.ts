@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Migration } from '../daemon/store/migrations.js';
 import { type SqlValue, Store } from '../daemon/store/store.js';
-import { type BenchRow, type BenchSection, formatMs, formatRatio, ratioRow } from './report.js';
+import { type BenchRow, type BenchSection, formatRatio, ratioRow } from './report.js';
 import { interleaved, median, summarize, timeSync } from './stats.js';
 
 /** Row counts the write cost is measured at. */

@@ -23,6 +23,7 @@ import { InventoryService } from './inventory/service.js';
 import { DeployService } from './deploy/service.js';
 import { deploySecretsFrom, deployTargetsFrom } from './deploy/wiring.js';
 import { createGithubService } from './github/wiring.js';
+import { pushSecretsAfterDeploy } from './github/afterDeploy.js';
 
 /** Raised when another live daemon already owns the data folder. */
 export class AlreadyRunningError extends Error {
@@ -150,6 +151,8 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     log.error('deploy run recovery failed', { error: (error as Error).message });
   }
   const github = createGithubService({ store, audit, vault, redactor, notifier: server, settings, inventory, log: logger.child({ component: 'github' }) });
+  // After every successful deploy, CI gets what it needs to redeploy on push (issue 6).
+  deploy.afterSuccess((run, note) => pushSecretsAfterDeploy(github, settings.all(), run, note));
   const services: Services = {
     paths,
     store,

@@ -37,6 +37,7 @@ import { registerDaemonView } from './views/daemonView.js';
 import { registerSecretsView } from './views/secretsView.js';
 import { registerServersView } from './views/serversView.js';
 import { registerSecretFormSerializer } from './webviews/secretForm.js';
+import { registerAgentTools } from './agentTools/register.js';
 
 /**
  * Activation stays light: create the UI pieces and start connecting in the background. Views ask the daemon
@@ -91,6 +92,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerDeployProject(context, services, logDocuments, deployPanel);
   registerShowDeployLog(context, services, logDocuments);
   registerCancelDeploy(context, services);
+  registerAgentTools(context, services);
 
   connection.start();
 }

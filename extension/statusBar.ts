@@ -15,6 +15,7 @@ export class StatusBar implements vscode.Disposable {
   private run: RunDetail | undefined;
   private project: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private tickPeriod = 0;
 
   constructor(
     private readonly connection: DaemonConnection,
@@ -71,11 +72,12 @@ export class StatusBar implements vscode.Disposable {
 
   private render(): void {
     const state: ConnectionState = this.connection.state;
-    const running = state.kind === 'connected' && this.run !== undefined && isActive(this.run.status);
-    if (running && !this.ticker) this.ticker = setInterval(() => this.render(), 1000);
-    if (!running && this.ticker) {
+    // The clock only redraws text (elapsed time, "5 min ago"); it never asks the daemon anything.
+    const period = state.kind !== 'connected' || !this.run ? 0 : isActive(this.run.status) ? 1000 : 60_000;
+    if (period !== this.tickPeriod) {
       clearInterval(this.ticker);
-      this.ticker = undefined;
+      this.ticker = period > 0 ? setInterval(() => this.render(), period) : undefined;
+      this.tickPeriod = period;
     }
     this.item.backgroundColor = undefined;
     switch (state.kind) {

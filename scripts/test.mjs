@@ -26,5 +26,7 @@ run(process.execPath, ['scripts/build.mjs']);
 run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b']);
 run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
 const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles);
+// The end-to-end suite runs in code-server with Node 24, installed into .test-tools/ (skipped when present).
+if (files.some((file) => file.startsWith(path.join(root, 'test', 'e2e') + path.sep))) run(process.execPath, ['scripts/e2e-tools.mjs']);
 // Suites start real daemons, keychains and sshd: two at a time fits a 2-core machine without starving them.
 run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files]);

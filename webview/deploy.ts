@@ -2,11 +2,9 @@
 import './elements.js';
 import './forms.css';
 import { Bridge } from './bridge.js';
-import { element, formRow, option, valueOf } from './dom.js';
-import type { DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanRow, PlanView, RunView, SecretChoice } from './messages.js';
-
-/** Value of the picker entry that opens the secret form. */
-const NEW_SECRET = '__new__';
+import { element, formRow, valueOf } from './dom.js';
+import { renderPlanSection } from './deployPlan.js';
+import type { DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, RunView, SecretChoice } from './messages.js';
 
 let state: DeployPanelState | undefined;
 let secrets: readonly SecretChoice[] = [];
@@ -19,12 +17,15 @@ document.body.classList.add('wide');
 
 const bridge = new Bridge<DeployInit, DeployRequests>({
   onInit: (init) => {
-    state = init.state;
+    // A page hidden and shown again starts over: its own saved form and bindings are newer than the extension's.
+    const saved = bridge.restoreState<Partial<DeployPanelState>>();
+    state = saved?.form && saved.bindings ? { form: saved.form, bindings: saved.bindings, runId: init.state.runId || (saved.runId ?? '') } : init.state;
     secrets = init.secrets;
     plan = init.plan;
     run = init.run;
     lines = [...init.lines];
     render(init.folder);
+    if (state !== init.state) schedulePlan(0);
   },
   onEvent: (event, data) => {
     if (event === 'run') {
@@ -129,97 +130,26 @@ async function refreshPlan(): Promise<void> {
   renderPlan();
 }
 
-function statusText(row: PlanRow): string {
-  switch (row.status) {
-    case 'bound':
-      return row.handle ? `secret ${row.handle}` : 'secret';
-    case 'generate':
-      return 'generated at deploy';
-    case 'missing':
-      return 'missing: bind a secret';
-    case 'optional':
-      return 'optional (compose default)';
-    default:
-      return row.rule ?? row.status;
-  }
-}
-
-function picker(row: PlanRow): HTMLElement {
-  if (row.kind !== 'user') return element('span', { class: 'muted' }, ['—']);
-  const project = state?.form.project ?? '';
-  const chosen = state?.bindings[row.name] ?? row.handle ?? '';
-  const ordered = [...secrets].sort(
-    (a, b) => Number(b.name === row.name) - Number(a.name === row.name) || Number(b.project === project) - Number(a.project === project) || a.name.localeCompare(b.name),
-  );
-  return element(
-    'vscode-single-select',
-    {
-      'aria-label': `Secret for ${row.name}`,
-      'data-variable': row.name,
-      onchange: (event) => {
-        const value = valueOf(event.target as Element);
-        if (!state) return;
-        if (value === NEW_SECRET) {
-          void bridge.request('newSecret', { variable: row.name, type: row.suggestedType ?? 'token', project });
-          renderPlan();
-          return;
-        }
-        const bindings = { ...state.bindings };
-        if (value) bindings[row.name] = value;
-        else delete bindings[row.name];
-        save({ ...state, bindings });
-        schedulePlan(0);
-      },
-    },
-    [
-      option('', '(not bound)', chosen === ''),
-      option(NEW_SECRET, 'New secret…', false),
-      ...ordered.map((secret) => option(secret.handle, `${secret.name} · ${secret.handle}${secret.project ? ` · ${secret.project}` : ''}`, secret.handle === chosen)),
-    ],
-  );
-}
-
-/** "New Secret…" beside a missing variable: opens the secret form with its name, type and project filled in. */
-function newSecretButton(row: PlanRow): HTMLElement {
-  return element(
-    'vscode-button',
-    {
-      secondary: true,
-      'aria-label': `New secret for ${row.name}`,
-      'data-new-secret': row.name,
-      onclick: () => void bridge.request('newSecret', { variable: row.name, type: row.suggestedType ?? 'token', project: state?.form.project ?? '' }),
-    },
-    ['New Secret…'],
-  );
-}
-
 function renderPlan(): void {
   const section = byId('plan');
-  if (!section) return;
-  if (!plan) return void section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s env templates…']));
-  if (plan.error) return void section.replaceChildren(element('p', { class: 'status error' }, [plan.error]));
-  const missing = plan.rows.filter((row) => row.status === 'missing').length;
-  section.replaceChildren(
-    element('p', { class: 'muted' }, [
-      plan.files.length > 0 ? `From ${plan.files.join(', ')}. ` : 'No env template or compose file found. ',
-      plan.ready ? 'Every value can be resolved.' : `${missing} variable${missing === 1 ? '' : 's'} need${missing === 1 ? 's' : ''} a secret.`,
-    ]),
-    element('vscode-table', { id: 'env-table', 'aria-label': 'Environment variables', zebra: true, 'bordered-rows': true, columns: '["22%", "12%", "30%", "36%"]' }, [
-      element('vscode-table-header', { slot: 'header' }, ['Variable', 'Kind', 'Value from', 'Secret'].map((title) => element('vscode-table-header-cell', {}, [title]))),
-      element(
-        'vscode-table-body',
-        { slot: 'body' },
-        plan.rows.map((row) =>
-          element('vscode-table-row', { 'data-variable': row.name, 'data-status': row.status }, [
-            element('vscode-table-cell', {}, [element('code', {}, [row.name])]),
-            element('vscode-table-cell', {}, [element('span', { class: 'badge' }, [row.kind])]),
-            element('vscode-table-cell', { class: row.status === 'missing' ? 'status error' : '' }, [statusText(row)]),
-            element('vscode-table-cell', {}, [element('div', { class: 'binding' }, [picker(row), ...(row.status === 'missing' ? [newSecretButton(row)] : [])])]),
-          ]),
-        ),
-      ),
-    ]),
-  );
+  if (!section || !state) return;
+  const project = state.form.project;
+  renderPlanSection(section, plan, secrets, {
+    project,
+    bindings: state.bindings,
+    bind: (variable, handle) => {
+      if (!state) return;
+      const bindings = { ...state.bindings };
+      if (handle) bindings[variable] = handle;
+      else delete bindings[variable];
+      save({ ...state, bindings });
+      schedulePlan(0);
+    },
+    newSecret: (row) => {
+      void bridge.request('newSecret', { variable: row.name, type: row.suggestedType ?? 'token', project });
+      renderPlan();
+    },
+  });
 }
 
 function renderRun(): void {

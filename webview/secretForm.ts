@@ -16,7 +16,9 @@ const app = document.getElementById('app') as HTMLElement;
 const bridge = new Bridge<SecretFormInit, SecretFormRequests>({
   onInit: (state) => {
     init = state;
-    draft = state.draft;
+    // A page hidden and shown again starts over: its own saved draft is newer than the extension's.
+    const saved = bridge.restoreState<{ draft?: SecretDraft }>()?.draft;
+    draft = saved && saved.mode === state.draft.mode && saved.handle === state.draft.handle ? saved : state.draft;
     render();
   },
 });

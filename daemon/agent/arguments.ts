@@ -18,13 +18,13 @@ export function guardArguments(tool: AgentTool, raw: unknown): GuardVerdict {
   for (const [key, value] of Object.entries(raw)) {
     if (looksLikeSecret(key)) return refuse('an argument name', 'looks like a secret value');
     if (tool.handleArguments.includes(key)) {
-      if (typeof value === 'string' && !isHandle(value)) return refuse(key, 'takes a vault handle like sec_7f3k9x2m, never a value');
+      if (typeof value === 'string' && !isHandle(value)) return refuse(key, 'takes a vault handle like sec_7f3k4x2m, never a value');
       continue;
     }
     if (tool.bindingArguments?.includes(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
       for (const [name, handle] of Object.entries(value)) {
         if (looksLikeSecret(name)) return refuse(`${key} (a variable name)`, 'looks like a secret value');
-        if (typeof handle === 'string' && !isHandle(handle)) return refuse(`${key}.${name}`, 'takes a vault handle like sec_7f3k9x2m, never a value');
+        if (typeof handle === 'string' && !isHandle(handle)) return refuse(`${key}.${name}`, 'takes a vault handle like sec_7f3k4x2m, never a value');
       }
       continue;
     }

@@ -17,7 +17,7 @@ const CREDENTIAL_SHAPES: readonly RegExp[] = [
   /\bxox[abposr]-[A-Za-z0-9-]{10,}/,
   /\bxapp-[A-Za-z0-9-]{10,}/,
   // Telegram bot tokens: the bot id, a colon and 35 characters.
-  /\b\d{5,}:[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/,
+  /\b\d+:[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-])/,
   /\bglpat-[A-Za-z0-9_-]{20,}/,
   /\b(AKIA|ASIA)[0-9A-Z]{16}\b/,
   /\bsk-(proj-|ant-)?[A-Za-z0-9_-]{20,}/,

@@ -31,6 +31,8 @@ export class DaemonNotRunningError extends Error {
  * request id that the daemon writes into its log lines, so one action can be followed across processes.
  */
 export class DaemonClient {
+  private readonly listeners = new Map<string, Set<(params: unknown) => void>>();
+
   private constructor(
     private readonly connection: MessageConnection,
     private readonly stream: Duplex,
@@ -94,10 +96,24 @@ export class DaemonClient {
     return this.connection.sendRequest(type, wire as object, options.token ?? CancellationToken.None);
   }
 
-  /** Listens for a typed notification. */
+  /**
+   * Listens for a typed notification. Any number of listeners per method: vscode-jsonrpc keeps one handler per
+   * method (a second registration silently replaces the first), so this fans each notification out.
+   */
   onNotification<P>(definition: NotificationDefinition<P>, handler: (params: P) => void): Disposable {
-    const type = definition.type as unknown as NotificationType<object>;
-    return this.connection.onNotification(type, handler as (params: object) => void);
+    let listeners = this.listeners.get(definition.method);
+    if (!listeners) {
+      const created = new Set<(params: unknown) => void>();
+      listeners = created;
+      this.listeners.set(definition.method, created);
+      const type = definition.type as unknown as NotificationType<object>;
+      this.connection.onNotification(type, (params: object) => {
+        for (const listener of [...created]) listener(params);
+      });
+    }
+    const listener = handler as (params: unknown) => void;
+    listeners.add(listener);
+    return { dispose: () => listeners.delete(listener) };
   }
 
   /** Called once when the connection ends (daemon exit, crash or {@link close}). */

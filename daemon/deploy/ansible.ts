@@ -39,6 +39,8 @@ export function childEnvironment(folder: RunFolder, ids: { runId: string; reques
     ANSIBLE_FORCE_COLOR: '0',
     PYTHONUNBUFFERED: '1',
     TMPDIR: folder.file(RUN_FILES.tmp),
+    // Overrides ansible.cfg's relative default: the socket folder must be short (see RunFolder.controlDir).
+    ANSIBLE_SSH_CONTROL_PATH_DIR: folder.controlDir,
     ZAVHOZ_RUN_ID: ids.runId,
     ZAVHOZ_REQUEST_ID: ids.requestId,
   };

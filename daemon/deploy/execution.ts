@@ -116,7 +116,7 @@ export async function executeRun(context: ExecutionContext): Promise<ExecutionRe
     }
     await checkLogin(
       target,
-      { key: folder.file(RUN_FILES.sshKey), knownHosts: folder.file(RUN_FILES.knownHosts), controlDir: folder.file(RUN_FILES.controlDir) },
+      { key: folder.file(RUN_FILES.sshKey), knownHosts: folder.file(RUN_FILES.knownHosts), controlDir: folder.controlDir },
       env,
       signal,
     );

@@ -10,7 +10,7 @@ export function inventoryFor(target: DeployTarget, folder: RunFolder): string {
   const files = {
     key: folder.file(RUN_FILES.sshKey),
     knownHosts: folder.file(RUN_FILES.knownHosts),
-    controlDir: folder.file(RUN_FILES.controlDir),
+    controlDir: folder.controlDir,
   };
   const inventory = {
     all: {

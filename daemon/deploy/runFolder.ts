@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ZavhozError } from '../core/errors.js';
@@ -20,14 +21,25 @@ export const RUN_FILES = {
   sshKey: 'id_key',
   /** The pinned host key for OpenSSH. Removed with the temporary folders below. */
   knownHosts: 'known_hosts',
-  /** Ansible's temp, home and SSH control sockets (see playbooks/ansible.cfg). */
-  controlDir: 'cp',
+  /**
+   * Where this run's SSH control sockets live: a file holding the path of a short private folder outside the
+   * data folder, because a socket path may not exceed 104–108 bytes and `<data folder>/runs/<id>/cp/<hash>` plus
+   * ssh's temporary suffix does for any data folder longer than ~34 characters.
+   */
+  controlPointer: 'control-dir',
+  /** Ansible's temp and home (see playbooks/ansible.cfg). */
   tmp: 'tmp',
   home: 'ansible-home',
 } as const;
 
 /** Everything removed when a run ends, whatever the outcome: secrets first. */
-const REMOVED_AT_END = [RUN_FILES.extraVars, RUN_FILES.sshKey, RUN_FILES.knownHosts, RUN_FILES.tmp, RUN_FILES.home, RUN_FILES.controlDir];
+const REMOVED_AT_END = [RUN_FILES.extraVars, RUN_FILES.sshKey, RUN_FILES.knownHosts, RUN_FILES.tmp, RUN_FILES.home];
+
+/** A short base for control-socket folders: the temp folder when its path is short (not macOS's), else /tmp. */
+function controlBase(): string {
+  const temporary = os.tmpdir();
+  return temporary.length <= 24 || process.platform === 'win32' ? temporary : '/tmp';
+}
 
 /** The folder holding `deploy_project.yml` and `ansible.cfg`: beside the bundle (dist/..) or the repository's. */
 export function playbooksFolder(): string {
@@ -56,7 +68,10 @@ export class RunFolder {
       fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);
     }
     fs.closeSync(fs.openSync(folder.file(RUN_FILES.log), 'a', PRIVATE_FILE_MODE));
-    for (const name of [RUN_FILES.tmp, RUN_FILES.controlDir]) fs.mkdirSync(folder.file(name), { mode: PRIVATE_FOLDER_MODE });
+    fs.mkdirSync(folder.file(RUN_FILES.tmp), { mode: PRIVATE_FOLDER_MODE });
+    const controlDir = fs.mkdtempSync(path.join(controlBase(), 'zavhoz-cp-'));
+    fs.chmodSync(controlDir, PRIVATE_FOLDER_MODE);
+    folder.writePrivate(RUN_FILES.controlPointer, controlDir);
     return folder;
   }
 
@@ -91,9 +106,20 @@ export class RunFolder {
     return { lines: all.slice(from), total: all.length };
   }
 
+  /** The run's private folder of SSH control sockets (see RUN_FILES.controlPointer). */
+  get controlDir(): string {
+    try {
+      const recorded = fs.readFileSync(this.file(RUN_FILES.controlPointer), 'utf8').trim();
+      if (path.isAbsolute(recorded) && path.basename(recorded).startsWith('zavhoz-cp-')) return recorded;
+    } catch {
+      // A run folder from before control folders moved out: its sockets were inside it.
+    }
+    return this.file('cp');
+  }
+
   /** Control sockets of SSH masters still open for this run. */
   controlSockets(): string[] {
-    const folder = this.file(RUN_FILES.controlDir);
+    const folder = this.controlDir;
     try {
       return fs.readdirSync(folder).map((name) => path.join(folder, name));
     } catch {
@@ -103,7 +129,8 @@ export class RunFolder {
 
   /** Removes the secret and temporary files; what stays is run.log, the playbook, ansible.cfg and the inventory. */
   removeSecrets(): void {
-    for (const name of REMOVED_AT_END) fs.rmSync(this.file(name), { recursive: true, force: true });
+    fs.rmSync(this.controlDir, { recursive: true, force: true });
+    for (const name of [...REMOVED_AT_END, RUN_FILES.controlPointer]) fs.rmSync(this.file(name), { recursive: true, force: true });
   }
 
   /** True if the file exists in the folder. */

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { RUN_STEPS, type RunAllocation, type RunDetail, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
@@ -63,6 +64,12 @@ const COLUMNS: Record<keyof RunChanges, string> = {
   pid: 'pid',
   attempts: 'attempts',
 };
+
+/** A new run id: `run_` and 10 random base32 characters. */
+export function newRunId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  return `run_${[...crypto.randomBytes(10)].map((byte) => alphabet[byte % 32]).join('')}`;
+}
 
 /** Every step pending: the shape of a new run. */
 export function initialSteps(): RunStep[] {

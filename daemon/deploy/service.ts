@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import path from 'node:path';
 import type { AuditLog } from '../core/audit.js';
 import { ZavhozError } from '../core/errors.js';
@@ -13,11 +12,12 @@ import { childEnvironment } from './ansible.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { readProjectTemplate } from './envTemplate.js';
 import { cleanUpRun, executeRun, type ExecutionHooks } from './execution.js';
+import { type AbortReason, failureOutcome, playbookOutcome, type RunOutcome, StepTracker } from './outcome.js';
 import type { DeploySecrets, DeployTargets } from './ports.js';
 import { recoverRuns } from './recovery.js';
 import { RunFolder } from './runFolder.js';
 import { type ConnectionNotifier, LogFollowers, RunLog } from './runLog.js';
-import { type RunOptions, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
+import { newRunId, type RunOptions, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
 
 /** What the deploy service is built from. */
 export interface DeployServiceOptions {
@@ -56,8 +56,8 @@ export interface Caller {
   readonly requestId: string;
 }
 
-/** Why a run was aborted. */
-type AbortReason = 'cancelled' | 'timeout' | 'shutdown';
+/** Work that follows every successful deploy (the GitHub push of CI secrets); `note` writes to the run's log. */
+export type SuccessHook = (run: RunDetail, note: (message: string) => void) => Promise<void>;
 
 interface ActiveRun {
   readonly controller: AbortController;
@@ -74,6 +74,7 @@ export class DeployService {
   private readonly active = new Map<string, ActiveRun>();
   private readonly busyProjects = new Set<string>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly successHooks: SuccessHook[] = [];
   private stopping = false;
 
   constructor(private readonly options: DeployServiceOptions) {
@@ -182,6 +183,11 @@ export class DeployService {
     return this.get(id);
   }
 
+  /** Registers work to run after each successful deploy; its failure is noted in the run's log, the run stays succeeded. */
+  afterSuccess(hook: SuccessHook): void {
+    this.successHooks.push(hook);
+  }
+
   /** Runs newest first. */
   list(project: string | undefined, limit: number): RunSummary[] {
     return this.runs.list({ project, limit }).map(toSummary);
@@ -259,9 +265,11 @@ export class DeployService {
   }
 
   private async execute(id: string, controller: AbortController): Promise<void> {
-    let run = this.runs.get(id);
-    const steps = new Map(run.steps.map((step) => [step.name, step]));
-    const saveSteps = (): void => this.runs.update(id, { steps: [...steps.values()] });
+    const run = this.runs.get(id);
+    const steps = new StepTracker(run.steps, (changed) => {
+      this.runs.update(id, { steps: changed });
+      this.changed(id, run.project, 'running');
+    });
     const folder = RunFolder.create(this.options.runsFolder, id);
     const log = new RunLog(id, folder, this.options.redactor, this.followers);
     const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
@@ -270,19 +278,7 @@ export class DeployService {
 
     let failedTask: string | undefined;
     const hooks: ExecutionHooks = {
-      step: (name, status, detail) => {
-        const now = new Date().toISOString();
-        const previous = steps.get(name);
-        steps.set(name, {
-          name,
-          status,
-          startedAt: previous?.startedAt ?? now,
-          ...(status === 'running' ? {} : { finishedAt: now }),
-          ...(detail === undefined ? {} : { detail }),
-        });
-        saveSteps();
-        this.changed(id, run.project, 'running');
-      },
+      step: (name, status, detail) => steps.set(name, status, detail),
       planned: (plan, target) =>
         this.runs.update(id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } }),
       started: (pid, attempt) => this.runs.update(id, { pid, attempts: attempt }),
@@ -290,8 +286,7 @@ export class DeployService {
         failedTask ??= task;
       },
     };
-
-    let outcome: { status: RunStatus; error: string | null; exitCode: number | null };
+    let outcome: RunOutcome;
     try {
       const result = await executeRun({
         run,
@@ -303,49 +298,22 @@ export class DeployService {
         hooks,
         backoffMs: this.options.backoffMs ?? ((attempt) => 1000 * 2 ** (attempt - 1)),
       });
-      if (result.exitCode === 0) {
-        outcome = { status: 'succeeded', error: null, exitCode: 0 };
-        hooks.step('health', 'succeeded');
+      outcome = playbookOutcome(id, result.exitCode, failedTask);
+      if (outcome.status === 'succeeded') {
+        steps.set('health', 'succeeded');
         await this.confirm(result.handles, log);
-      } else {
-        const task = failedTask ?? [...steps.values()].find((step) => step.status === 'running')?.detail ?? 'a task';
-        outcome = {
-          status: 'failed',
-          exitCode: result.exitCode,
-          error: `The task "${task}" failed (ansible-playbook exit ${result.exitCode}). Its output is in the run log: zavhoz run log ${id}`,
-        };
+        await this.followUp(id, log);
       }
     } catch (error) {
-      outcome = this.describeFailure(error, controller.signal, run.timeoutSeconds, id);
+      outcome = failureOutcome(error, controller.signal, run.timeoutSeconds, id, this.options.log);
     } finally {
       clearTimeout(timer);
     }
     await cleanUpRun(folder, childEnvironment(folder, { runId: id, requestId: run.requestId }));
-    for (const step of steps.values()) {
-      if (step.status === 'running') steps.set(step.name, { ...step, status: 'failed', finishedAt: new Date().toISOString() });
-      else if (step.status === 'pending') steps.set(step.name, { ...step, status: 'skipped' });
-    }
-    saveSteps();
-    run = this.runs.get(id);
+    steps.close();
     log.note(`run ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
     log.close();
     this.finish(run, outcome);
-  }
-
-  private describeFailure(error: unknown, signal: AbortSignal, timeoutSeconds: number, id: string): { status: RunStatus; error: string; exitCode: null } {
-    if (signal.aborted) {
-      const reason = signal.reason as AbortReason;
-      if (reason === 'cancelled') return { status: 'cancelled', error: 'Cancelled by the user.', exitCode: null };
-      if (reason === 'shutdown') return { status: 'interrupted', error: 'The daemon shut down during the run; deploy again.', exitCode: null };
-      return {
-        status: 'failed',
-        error: `Timed out after ${timeoutSeconds} s and was stopped. Deploy again with a longer --timeout if the server is just slow.`,
-        exitCode: null,
-      };
-    }
-    if (error instanceof ZavhozError) return { status: 'failed', error: error.message, exitCode: null };
-    this.options.log.error('deploy run crashed', { run: id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    return { status: 'failed', error: `Internal error in run ${id}; the daemon log has the details. Please report it.`, exitCode: null };
   }
 
   private async confirm(handles: readonly string[], log: RunLog): Promise<void> {
@@ -356,7 +324,18 @@ export class DeployService {
     }
   }
 
-  private finish(run: RunRecord, outcome: { status: RunStatus; error: string | null; exitCode: number | null }): void {
+  private async followUp(id: string, log: RunLog): Promise<void> {
+    for (const hook of this.successHooks) {
+      try {
+        await hook(toDetail(this.runs.get(id)), (message) => log.note(message));
+      } catch (error) {
+        log.note(`after the deploy: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.log.warn('after-deploy step failed', { run: id, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private finish(run: RunRecord, outcome: RunOutcome): void {
     this.runs.update(run.id, { ...outcome, finishedAt: new Date().toISOString(), pid: null });
     this.options.log.info('deploy finished', { run: run.id, project: run.project, status: outcome.status, requestId: run.requestId });
     this.changed(run.id, run.project, outcome.status);
@@ -375,12 +354,6 @@ export class DeployService {
   private changed(id: string, project: string, status: RunStatus): void {
     this.options.notifier.notify(RunsDidChange, { id, project, status });
   }
-}
-
-/** A new run id: `run_` and 10 random base32 characters. */
-export function newRunId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  return `run_${[...crypto.randomBytes(10)].map((byte) => alphabet[byte % 32]).join('')}`;
 }
 
 function absolute(folder: string): string {

@@ -59,6 +59,7 @@ export function deploySecretsFrom(vault: Vault): DeploySecrets {
   return {
     withValue: (handle, use, work) => vault.withValue(handle, use, work),
     has: (handle) => vault.has(handle),
+    fingerprint: (value) => vault.fingerprint(value),
     handleFor,
     async ensureGenerated(project, name, use) {
       const existing = handleFor(project, name);

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Row, Store, Transaction } from '../store/store.js';
 import type { PushedSecret } from './push.js';
 import type { SecretTarget } from './publicKeys.js';

@@ -7,6 +7,7 @@ import { CommandIds } from './ids.js';
 import { registerCommand } from './register.js';
 import { pickCategory, pickSecretProject } from './secretPickers.js';
 import { fieldValidator, integerValidator } from './validate.js';
+import { askSecretValue } from './secretInput.js';
 
 /** What "Add Secret…" offers first: typed in the palette, generated, or the form (multi-line values). */
 interface AddChoice extends vscode.QuickPickItem {
@@ -51,13 +52,7 @@ export function registerAddSecret(context: vscode.ExtensionContext, services: Ex
     let value: string | undefined;
     let length: number | undefined;
     if (choice.mode === 'typed') {
-      value = await vscode.window.showInputBox({
-        title,
-        prompt: `Value of ${name.toUpperCase()} (sent to the daemon once, stored in the OS keychain)`,
-        password: true,
-        ignoreFocusOut: true,
-        validateInput: (text) => (text === '' ? 'Enter the value (or press Escape).' : undefined),
-      });
+      value = await askSecretValue({ title, prompt: `Value of ${name.toUpperCase()} (sent to the daemon once, stored in the OS keychain)` });
       if (!value) return;
     } else {
       const typed = await vscode.window.showInputBox({

@@ -5,15 +5,9 @@ import { CommandIds } from './ids.js';
 import { registerCommand } from './register.js';
 import { fieldValidator, integerValidator, toList } from './validate.js';
 import { pickSshKeySecret } from './secretPickers.js';
+import { handleFromHost } from '../model/servers.js';
 
 const base = { handle: 'server', host: 'localhost' };
-
-/** A server handle suggested from its host name: `203.0.113.5` → `s203_0_113_5`, `Web-1.example.com` → `web-1`. */
-export function handleFromHost(host: string): string {
-  const first = /^\d+(\.\d+){3}$/.test(host) ? host : (host.split('.')[0] ?? host);
-  const handle = first.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').slice(0, 63);
-  return /^[a-z]/.test(handle) ? handle : `s${handle}`.slice(0, 64);
-}
 
 /** `zavhoz.server.add`: host, handle, SSH user/port/key and labels, then offers a health check. */
 export function registerAddServer(context: vscode.ExtensionContext, services: ExtensionServices): void {

@@ -10,6 +10,7 @@ import { workspaceDefaults, type WorkspaceDefaults } from '../workspace.js';
 import { CommandIds } from './ids.js';
 import { registerCommand } from './register.js';
 import { fieldValidator } from './validate.js';
+import { askSecretValue } from './secretInput.js';
 
 const base = { folder: '/', project: 'p', repository: 'o/r', ref: 'main' };
 
@@ -121,13 +122,7 @@ async function createSecretFor(services: ExtensionServices, missing: MissingVari
     void vscode.window.showInformationMessage(`${missing.name} is multi-line: bind it in the deploy panel, where "New secret…" opens the secret form.`);
     return undefined;
   }
-  const value = await vscode.window.showInputBox({
-    title,
-    prompt: `Value of ${missing.name} (stored in the OS keychain for project ${project})`,
-    password: true,
-    ignoreFocusOut: true,
-    validateInput: (text) => (text === '' ? 'Enter the value (or press Escape).' : undefined),
-  });
+  const value = await askSecretValue({ title, prompt: `Value of ${missing.name} (stored in the OS keychain for project ${project})` });
   if (!value) return undefined;
   const saved = await services.connection.request(SecretsSet, { name: missing.name, type, value, project, category: 'other' });
   return saved.handle;

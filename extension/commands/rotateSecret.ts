@@ -6,6 +6,7 @@ import { CommandIds } from './ids.js';
 import { withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 import { secretFromArgument } from './secretPickers.js';
+import { askSecretValue } from './secretInput.js';
 
 /**
  * `zavhoz.secret.rotate`: a generated secret gets a new generated value; a typed password or token gets a new
@@ -32,13 +33,7 @@ export function registerRotateSecret(context: vscode.ExtensionContext, services:
       SecretFormPanel.show(context, services, rotationDraft(secret));
       return;
     }
-    let value = await vscode.window.showInputBox({
-      title: `Rotate ${secret.name}`,
-      prompt: `New value of ${secret.name} (${secret.handle})`,
-      password: true,
-      ignoreFocusOut: true,
-      validateInput: (text) => (text === '' ? 'Enter the new value (or press Escape).' : undefined),
-    });
+    let value = await askSecretValue({ title: `Rotate ${secret.name}`, prompt: `New value of ${secret.name} (${secret.handle})` });
     if (!value) return;
     const rotated = await services.connection.request(SecretsRotate, { handle: secret.handle, value });
     value = undefined;

@@ -88,7 +88,7 @@ export function deployStatusText(run: RunDetail | RunSummary, now: Date): Deploy
   const when = relativeTime(run.finishedAt ?? run.createdAt, now);
   const urls = runUrls(run).map((entry) => entry.url);
   return {
-    text: `$(${look.icon}) ${run.project}: ${look.word}`,
+    text: `$(${look.icon}) ${run.project}: ${look.word} ${when}`,
     tooltip: `Last deploy of ${run.project} ${look.word} ${when} (${run.repository}@${run.ref}, ${run.id})${run.error ? `\n${run.error}` : ''}${urls.length > 0 ? `\n${urls.join('\n')}` : ''}\nClick to open its log.`,
     error: run.status === 'failed' || run.status === 'interrupted',
   };

@@ -80,3 +80,10 @@ export function serverDetails(server: ServerInfo): string[] {
   if (server.offeredHostKeyFingerprint) lines.push(`Host key changed: offered ${server.offeredHostKeyFingerprint}, pinned ${server.hostKeyFingerprint ?? 'none'}`);
   return lines;
 }
+
+/** A server handle suggested from its host name: `203.0.113.5` → `s203_0_113_5`, `Web-1.example.com` → `web-1`. */
+export function handleFromHost(host: string): string {
+  const first = /^\d+(\.\d+){3}$/.test(host) ? host : (host.split('.')[0] ?? host);
+  const handle = first.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').slice(0, 63);
+  return /^[a-z]/.test(handle) ? handle : `s${handle}`.slice(0, 64);
+}

@@ -70,20 +70,23 @@ export async function packageExtension(outputFolder: string): Promise<string> {
   return vsix;
 }
 
-/** Creates the folder layout and the quiet user settings. */
-export function prepareFolders(root: string): CodeServerFolders {
-  const folders: CodeServerFolders = {
+/** Names the folders of an instance inside `root`. */
+export function codeServerFolders(root: string): CodeServerFolders {
+  return {
     root,
     home: path.join(root, 'home'),
     userData: path.join(root, 'user-data'),
     extensions: path.join(root, 'extensions'),
     logFile: path.join(root, 'code-server.log'),
   };
+}
+
+/** Creates the folder layout and the quiet user settings. */
+export function prepareFolders(folders: CodeServerFolders): void {
   for (const folder of [folders.home, path.join(folders.userData, 'User'), folders.extensions]) {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
   }
   writeFileSync(path.join(folders.userData, 'User', 'settings.json'), `${JSON.stringify(quietSettings, null, 2)}\n`);
-  return folders;
 }
 
 /** Environment for code-server: its own HOME and XDG folders over `base` (which carries the keychain session). */

@@ -16,7 +16,9 @@ import {
   packageExtension,
   prepareFolders,
   startCodeServer,
+  codeServerFolders,
   type CodeServer,
+  type CodeServerFolders,
 } from './codeServer.js';
 import { RESULTS_FOLDER, Workbench } from './workbench.js';
 
@@ -47,7 +49,7 @@ export interface E2eSession {
   filesContaining(needle: string): string[];
   /** Ends the browser, code-server with its extension host, the daemon and the keychain. Idempotent. */
   stop(): Promise<void>;
-  /** Copies code-server's logs (extension host, output channels) and the daemon's logs to test-results/<name>/. */
+  /** Copies code-server's logs (extension host, output channels), the daemon's log and run logs to test-results/<name>/. */
   saveLogs(name: string): string;
   /** `stop()`, then removes every folder of the session. */
   dispose(): Promise<void>;
@@ -74,13 +76,33 @@ function running(pid: number): boolean {
 }
 
 /**
+ * Daemons serving `home`: the pid in its lock file, and any process running a daemon.cjs with that ZAVHOZ_HOME
+ * (a daemon whose lock file is gone, e.g. one that lost a start-up race, must not outlive the test either).
+ */
+function daemonPids(home: string): number[] {
+  const pids = new Set<number>();
+  const locked = readDaemonPid(home);
+  if (locked !== undefined) pids.add(locked);
+  const marker = `ZAVHOZ_HOME=${home}\0`;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('daemon.cjs') && readFileSync(`/proc/${name}/environ`, 'utf8').includes(marker)) {
+        pids.add(Number(name));
+      }
+    } catch {
+      // Ended while listing, or not ours to read.
+    }
+  }
+  return [...pids].filter(running);
+}
+
+/**
  * Ends the daemon the extension started. It runs detached (its own session, outliving VS Code by design), so
  * killing code-server's group leaves it: SIGTERM it and its children, SIGKILL after a grace period.
  */
-async function stopDaemon(home: string): Promise<void> {
-  const pid = readDaemonPid(home);
-  if (pid === undefined || !running(pid)) return;
-  const family = [...descendants(pid), pid];
+export async function stopDaemon(home: string): Promise<void> {
+  const family = daemonPids(home).flatMap((pid) => [...descendants(pid), pid]);
   for (const member of family) signalQuietly(member, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (family.some(running) && Date.now() < deadline) await delay(100);
@@ -127,12 +149,11 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
   };
 
   const root = mkdtempSync(path.join(tmpdir(), 'zavhoz-e2e-'));
+  // About as long as a user's own data folder (/home/<user>/.local/share/zavhoz is 31+ characters), so paths the
+  // daemon derives from it (run folders, ssh ControlPath sockets limited to 107 bytes) are tested at real length.
   const zavhozHome = path.join(root, 'zavhoz-home');
   const workspace = path.join(root, options.workspaceName);
-  mkdirSync(zavhozHome, { mode: 0o700 });
-  mkdirSync(workspace);
-  options.prepareWorkspace?.(workspace);
-  const folders = prepareFolders(path.join(root, 'code-server'));
+  const folders: CodeServerFolders = codeServerFolders(path.join(root, 'code-server'));
 
   let keyring: KeyringSession | undefined;
   let codeServer: CodeServer | undefined;
@@ -150,6 +171,10 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
   };
 
   try {
+    mkdirSync(zavhozHome, { mode: 0o700 });
+    mkdirSync(workspace);
+    options.prepareWorkspace?.(workspace);
+    prepareFolders(folders);
     const vsix = await time('package', () => packageExtension(root));
     keyring = await time('keyring', () => startKeyring());
     env = { ...keyring.env, ZAVHOZ_HOME: zavhozHome };
@@ -194,6 +219,12 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
       if (existsSync(folders.logFile)) cpSync(folders.logFile, path.join(target, 'code-server.log'));
       const daemonLog = dataPaths(zavhozHome).log;
       if (existsSync(daemonLog)) cpSync(daemonLog, path.join(target, 'daemon.log'));
+      // Each deploy run's log (what "Show Deploy Log" shows); the rest of a run folder may hold secret files.
+      const runs = dataPaths(zavhozHome).runs;
+      for (const run of existsSync(runs) ? readdirSync(runs) : []) {
+        const runLog = path.join(runs, run, 'run.log');
+        if (existsSync(runLog)) cpSync(runLog, path.join(target, `${run}.log`));
+      }
       return target;
     },
     async dispose(): Promise<void> {

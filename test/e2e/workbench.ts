@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { ROOT } from '../harness/daemon.js';
 
 /** Where screenshots go (gitignored; CI keeps the folder as an artifact). */
@@ -18,23 +18,28 @@ const chromiumArguments = ['--headless', '--no-sandbox', '--disable-gpu', '--dis
 export const UI_TIMEOUT_MS = 60_000;
 
 /**
- * Script run inside each frame: every visible text, the markup (attributes included) and every form field value,
- * shadow roots included. A string because the test project compiles without the DOM library.
+ * Script run inside a frame: where `needle` occurs in the document — visible text, attributes, form field values,
+ * open shadow roots included. A string because the test project compiles without the DOM library.
  */
-const collectPageText = `(() => {
-  const parts = [document.documentElement.innerText || '', document.documentElement.outerHTML];
-  const visit = (root) => {
-    for (const element of root.querySelectorAll('*')) {
-      if (typeof element.value === 'string') parts.push(element.value);
-      if (element.shadowRoot) {
-        parts.push(element.shadowRoot.innerHTML);
-        visit(element.shadowRoot);
+function findInFrameScript(needle: string): string {
+  return `((needle) => {
+    const found = [];
+    const describe = (element) => element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') +
+      (typeof element.className === 'string' && element.className ? '.' + element.className.trim().split(/\\s+/).slice(0, 3).join('.') : '');
+    const visit = (root) => {
+      for (const element of root.querySelectorAll('*')) {
+        if (typeof element.value === 'string' && element.value.includes(needle)) found.push('value of ' + describe(element));
+        for (const attribute of element.attributes) {
+          if (attribute.value.includes(needle)) found.push('attribute ' + attribute.name + ' of ' + describe(element));
+        }
+        if (element.shadowRoot) visit(element.shadowRoot);
       }
-    }
-  };
-  visit(document);
-  return parts.join('\\n');
-})()`;
+    };
+    if ((document.documentElement.innerText || '').includes(needle) || (document.documentElement.textContent || '').includes(needle)) found.push('text');
+    visit(document);
+    return found;
+  })(${JSON.stringify(needle)})`;
+}
 
 /** An open workbench in a headless browser. */
 export class Workbench {
@@ -72,13 +77,11 @@ export class Workbench {
 
   /** Opens a view container from the activity bar (leaves it open when it already is) and waits for its side bar. */
   async openContainer(title: string): Promise<Locator> {
-    const item = this.activityItem(title);
-    await item.waitFor({ state: 'visible' });
-    const checked = await item.locator('xpath=..').getAttribute('aria-checked').catch(() => null)
-      ?? await item.getAttribute('aria-checked');
-    if (checked !== 'true') await item.click();
     const sideBar = this.page.locator('.part.sidebar');
-    await sideBar.locator('.composite.title h2', { hasText: title }).first().waitFor({ state: 'visible' });
+    const heading = sideBar.locator('.composite.title h2', { hasText: title }).first();
+    // Clicking the entry of the container already shown would close the side bar.
+    if (!(await heading.isVisible())) await this.activityItem(title).click();
+    await heading.waitFor({ state: 'visible' });
     return sideBar;
   }
 
@@ -130,11 +133,6 @@ export class Workbench {
       await this.page.waitForTimeout(100);
     }
     throw new Error(`the command palette still shows "${title}" after choosing it`);
-  }
-
-  /** The quick-input widget (QuickPick / InputBox) when a command asks something. */
-  quickInput(): Locator {
-    return this.page.locator('.quick-input-widget');
   }
 
   /**
@@ -194,26 +192,18 @@ export class Workbench {
     return text.replace(/\u00a0/g, ' ');
   }
 
-  /** Text shown in notifications toasts right now. */
-  async notifications(): Promise<string[]> {
-    return this.page.locator('.notifications-toasts .notification-toast').allInnerTexts();
-  }
-
-  /** Every frame of the page whose document is a webview's content (inner iframes of webview hosts). */
-  webviewFrames(): Frame[] {
-    return this.page.frames().filter((frame) => frame !== this.page.mainFrame() && frame.url().includes('vscode-webview'));
-  }
-
   /**
-   * Every text, attribute and field value in the page and all its frames (webviews included), shadow DOM included:
-   * what a secret value must never be part of.
+   * Where `needle` occurs in the page and all its frames (webviews included): text, attributes and field values,
+   * shadow DOM included. Empty when it is nowhere, which is what a secret value must be.
    */
-  async allText(): Promise<string> {
-    const texts: string[] = [];
+  async findInPage(needle: string): Promise<string[]> {
+    const found: string[] = [];
     for (const frame of this.page.frames()) {
-      texts.push(await frame.evaluate<string>(collectPageText).catch(() => ''));
+      const places = await frame.evaluate<string[]>(findInFrameScript(needle)).catch(() => []);
+      const where = frame === this.page.mainFrame() ? 'workbench' : frame.url().replace(/[?#].*$/, '').split('/').slice(-1)[0];
+      found.push(...places.map((place) => `${where}: ${place}`));
     }
-    return texts.join('\n');
+    return found;
   }
 
   /**

@@ -98,69 +98,77 @@ export interface DeployWorld {
   dispose(): Promise<void>;
 }
 
+/** Kills every process of the docker double (servers, and pulls a cancelled deploy left sleeping), then removes it. */
+function removeDockerDouble(docker: DockerDouble): void {
+  for (const pid of processesMentioning(docker.binFolder)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  docker.remove();
+}
+
 /** Starts the keychain, sshd, docker double, git repository and daemon, and registers the sshd as a ready server. */
 export async function setUpDeployWorld(): Promise<DeployWorld> {
-  const keyring = await startKeyring();
-  const sshd = await startSshd();
-  const docker = installDockerDouble();
-  const repository = bareRepository();
-  await prependRemotePath(sshd, docker.binFolder);
-  const daemon = await startTestDaemon({ env: keyring.env });
+  // Torn down in reverse order, also when a later step of the set-up fails.
+  const teardown: (() => Promise<void> | void)[] = [];
   const projects: string[] = [];
-  const values = new Map<string, string>();
+  const tearDown = async (): Promise<void> => {
+    for (const step of teardown.reverse()) await step();
+    for (const project of projects) fs.rmSync(path.join('/opt/services', project), { recursive: true, force: true });
+  };
+  try {
+    const keyring = await startKeyring();
+    teardown.push(() => keyring.stop());
+    const sshd = await startSshd();
+    teardown.push(() => sshd.stop());
+    const docker = installDockerDouble();
+    teardown.push(() => removeDockerDouble(docker));
+    const repository = bareRepository();
+    teardown.push(() => repository.remove());
+    await prependRemotePath(sshd, docker.binFolder);
+    const daemon = await startTestDaemon({ env: keyring.env });
+    teardown.push(() => daemon.dispose());
+    const values = new Map<string, string>();
 
-  const storeSecret = async (name: string, type: string, value: string, project?: string): Promise<string> => {
-    const stored = await cliJson<{ handle: string }>(
+    const storeSecret = async (name: string, type: string, value: string, project?: string): Promise<string> => {
+      const stored = await cliJson<{ handle: string }>(daemon, ['secret', 'set', name, '--type', type, ...(project ? ['--project', project] : [])], value);
+      values.set(stored.handle, value);
+      return stored.handle;
+    };
+
+    // Periodic checks and syncs would race the assertions; these tests drive the server by hand.
+    await cliJson(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
+    await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
+    const sshKeyHandle = await storeSecret('DEPLOY_SSH_KEY', 'private_key', sshd.clientKey.privateKeyPem);
+    const server = 'deploy_target';
+    await cliJson(daemon, ['server', 'add', server, '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', sshKeyHandle]);
+    const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', server]);
+    assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'server check failed');
+
+    return {
+      keyring,
+      sshd,
+      docker,
+      repository,
       daemon,
-      ['secret', 'set', name, '--type', type, ...(project ? ['--project', project] : [])],
-      value,
-    );
-    values.set(stored.handle, value);
-    return stored.handle;
-  };
-
-  // Periodic checks and syncs would race the assertions; these tests drive the server by hand.
-  await cliJson(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
-  await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
-  const sshKeyHandle = await storeSecret('DEPLOY_SSH_KEY', 'private_key', sshd.clientKey.privateKeyPem);
-  const server = 'deploy_target';
-  await cliJson(daemon, ['server', 'add', server, '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', sshKeyHandle]);
-  const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', server]);
-  assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'server check failed');
-
-  return {
-    keyring,
-    sshd,
-    docker,
-    repository,
-    daemon,
-    server,
-    sshKeyHandle,
-    values,
-    newProject(prefix) {
-      const name = `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
-      projects.push(name);
-      return name;
-    },
-    storeSecret,
-    async dispose() {
-      await daemon.dispose();
-      // A cancelled or killed deploy leaves its remote `docker compose pull` sleeping (as a real one would keep
-      // pulling); end every process of the double, not just the servers it started.
-      for (const pid of processesMentioning(docker.binFolder)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      docker.remove();
-      repository.remove();
-      for (const project of projects) fs.rmSync(path.join('/opt/services', project), { recursive: true, force: true });
-      await sshd.stop();
-      await keyring.stop();
-    },
-  };
+      server,
+      sshKeyHandle,
+      values,
+      newProject(prefix) {
+        const name = `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+        projects.push(name);
+        return name;
+      },
+      storeSecret,
+      dispose: tearDown,
+    };
+  } catch (error) {
+    await tearDown();
+    throw error;
+  }
 }
 
 /** Command lines of every process, sampled until `stop()`; to prove no secret ever shows up in `ps`. */

@@ -7,15 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Allocator } from '../../daemon/allocation/allocator.js';
-import { ZavhozError } from '../../daemon/core/errors.js';
 import type { Notifier } from '../../daemon/core/notifier.js';
 import { Inventory, type NewServer } from '../../daemon/inventory/inventory.js';
 import type { NotificationDefinition } from '../../daemon/protocol/define.js';
-import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { SettingsService } from '../../daemon/settings/settings.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
-import type { SecretReader, SecretUse } from '../../daemon/vault/api.js';
 
 /** A notifier that keeps every notification, for assertions. */
 export class RecordingNotifier implements Notifier {

@@ -208,10 +208,10 @@ describe('Deploy runs and the status bar', () => {
 
   test('succeeded shows the result and the URLs; failed is in the error colour with the reason', () => {
     const done = deployStatusText(run({ status: 'succeeded', finishedAt: now.toISOString() }), now);
-    assert.equal(done.text, '$(pass) shop: succeeded');
+    assert.equal(done.text, '$(pass) shop: succeeded just now');
     assert.match(done.tooltip, /http:\/\/203\.0\.113\.10:8001/);
     const failed = deployStatusText(run({ status: 'failed', finishedAt: now.toISOString(), error: 'Port 8000 is taken on vps_1.' }), now);
-    assert.equal(failed.text, '$(error) shop: failed');
+    assert.equal(failed.text, '$(error) shop: failed just now');
     assert.equal(failed.error, true);
     assert.match(failed.tooltip, /Port 8000 is taken/);
   });

@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AllocationsAllocate } from '../../daemon/protocol/allocations.js';
+import { ServersAdd } from '../../daemon/protocol/servers.js';
+import { fieldValidator, integerValidator, toList } from '../../extension/commands/validate.js';
 import { formatDaemonLine } from '../../extension/model/daemonLog.js';
+import { handleFromHost } from '../../extension/model/servers.js';
 import { formatBytes, formatElapsed, formatMegabytes, relativeTime } from '../../extension/model/format.js';
 import { contentSecurityPolicy, webviewHtml } from '../../extension/model/webviewHtml.js';
 import {
@@ -110,5 +113,29 @@ describe('formatters', () => {
     assert.equal(relativeTime('2026-11-26T12:00:00Z', now), 'in 4 days');
     assert.equal(formatElapsed(65_000), '1:05');
     assert.equal(formatElapsed(3_725_000), '1:02:05');
+  });
+});
+
+describe('palette input checks', () => {
+  test('InputBoxes check a field with the request schema the daemon enforces, and say so plainly for numbers', () => {
+    const handle = fieldValidator(ServersAdd, { handle: 'x', host: 'localhost' }, 'handle');
+    assert.equal(handle('prod_vps_1'), undefined);
+    assert.match(handle('Prod VPS') ?? '', /handle like "prod_vps_1"/);
+    const port = integerValidator(ServersAdd, { handle: 'x', host: 'localhost' }, 'sshPort');
+    assert.equal(port('2222'), undefined);
+    assert.equal(port('22a'), 'Enter a whole number.');
+    assert.ok(port('70000'), 'a port above 65535 is refused');
+    assert.deepEqual(toList(' web, db ,,eu '), ['web', 'db', 'eu']);
+  });
+
+  test('a suggested server handle is one the daemon accepts', () => {
+    for (const [host, expected] of [
+      ['203.0.113.5', 's203_0_113_5'],
+      ['Web-1.example.com', 'web-1'],
+      ['1host.example', 's1host'],
+    ] as const) {
+      assert.equal(handleFromHost(host), expected);
+      assert.equal(fieldValidator(ServersAdd, { host: 'localhost' }, 'handle')(handleFromHost(host)), undefined, host);
+    }
   });
 });

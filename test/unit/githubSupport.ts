@@ -18,7 +18,6 @@ import { GithubService } from '../../daemon/github/service.js';
 import type { NotificationDefinition } from '../../daemon/protocol/define.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
-import type { SecretReader, SecretUse } from '../../daemon/vault/api.js';
 import { FakeGithub } from '../fakes/github.js';
 
 import { MemorySecrets as MemoryVault } from '../fakes/memorySecrets.js';

@@ -155,6 +155,25 @@ describe('protocol over an in-memory stream pair', () => {
     });
   });
 
+  test('several listeners of one notification on one client all hear it', async () => {
+    const connected = await client();
+    const heard: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      connected.onNotification(Changed, (params) => heard.push(`a:${params.what}`));
+      const second = connected.onNotification(Changed, (params) => {
+        heard.push(`b:${params.what}`);
+        second.dispose();
+        resolve();
+      });
+    });
+    sessions.at(-1)!.notify(Changed, { what: 'x' });
+    await done;
+    sessions.at(-1)!.notify(Changed, { what: 'y' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(heard, ['a:x', 'b:x', 'a:y']);
+    connected.close();
+  });
+
   test('notifications reach every initialized client', async () => {
     const first = await client();
     const second = await client();

@@ -7,6 +7,7 @@ import { serverCommands } from './server.js';
 import { allocationCommands } from './allocation.js';
 import { deployCommands } from './deploy.js';
 import { githubCommands } from './github.js';
+import { mcpCommands } from './mcp.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...githubCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...githubCommands, ...mcpCommands];

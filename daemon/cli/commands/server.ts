@@ -83,7 +83,7 @@ function optional<T>(name: string, value: T | undefined): Record<string, T> {
 export const serverCommands: Command[] = [
   {
     path: ['server', 'add'],
-    usage: 'zavhoz server add HANDLE --host H [--ssh-port 22] [--ssh-user root] [--ssh-key-secret NAME] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
+    usage: 'zavhoz server add HANDLE --host H [--ssh-port 22] [--ssh-user root] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
     summary: 'Add a server by hand (the SSH key is a vault handle, never the key).',
     options: sshOptions,
     positionals: [1, 1],
@@ -106,7 +106,7 @@ export const serverCommands: Command[] = [
   },
   {
     path: ['server', 'update'],
-    usage: 'zavhoz server update HANDLE [--host H] [--ssh-port N] [--ssh-user U] [--ssh-key-secret NAME] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
+    usage: 'zavhoz server update HANDLE [--host H] [--ssh-port N] [--ssh-user U] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
     summary: 'Change how a server is reached or described.',
     options: sshOptions,
     positionals: [1, 1],

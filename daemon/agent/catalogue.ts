@@ -1,0 +1,110 @@
+import { CancellationTokenSource } from 'vscode-jsonrpc';
+import { newClientRequestId } from '../client/client.js';
+import { AgentToolCalled } from '../protocol/agent.js';
+import { argumentNames, auditLines, describeInvalid, guardArguments } from './arguments.js';
+import { describeToolError } from './format.js';
+import { type AgentEnvironment, type AgentTool, type ToolCall, type ToolConfirmation, ToolRefusal } from './tool.js';
+import { deployStatusTool, deployTool } from './tools/deploy.js';
+import { pushCiSecretsTool } from './tools/github.js';
+import { allocateTool, listManagedServersTool } from './tools/inventory.js';
+import { envPlanTool, requestSecretTool } from './tools/secrets.js';
+
+/** Every agent tool, in the order front ends list them. */
+export const AGENT_TOOLS: readonly AgentTool[] = [
+  listManagedServersTool,
+  allocateTool,
+  envPlanTool,
+  requestSecretTool,
+  deployTool,
+  deployStatusTool,
+  pushCiSecretsTool,
+];
+
+/** A tool by name. */
+export function findTool(name: string): AgentTool | undefined {
+  return AGENT_TOOLS.find((tool) => tool.name === name);
+}
+
+/** What a tool call answers: text for the model, and whether it is an error (refusal or failure). */
+export interface ToolOutcome {
+  readonly text: string;
+  readonly isError: boolean;
+}
+
+/** Client name the agent front ends connect to the daemon with, so the audit log says "agent". */
+export const AGENT_CLIENT_NAME = 'agent';
+
+function newCall(environment: AgentEnvironment, signal: AbortSignal): ToolCall {
+  const requestId = newClientRequestId(AGENT_CLIENT_NAME);
+  const source = new CancellationTokenSource();
+  if (signal.aborted) source.cancel();
+  else signal.addEventListener('abort', () => source.cancel(), { once: true });
+  return {
+    environment,
+    requestId,
+    signal,
+    request: (definition, params) => environment.daemon.request(definition, params, { token: source.token, requestId }),
+  };
+}
+
+/** Guard, then schema: the input as the tool's handler takes it, or the refusal the model is told. */
+function checkInput(tool: AgentTool, raw: unknown): { ok: true; input: unknown } | { ok: false; message: string } {
+  const verdict = guardArguments(tool, raw ?? {});
+  if (!verdict.ok) return verdict;
+  const parsed = tool.input.safeParse(raw ?? {});
+  if (!parsed.success) return { ok: false, message: `Invalid arguments for ${tool.name}: ${describeInvalid(parsed.error)}.` };
+  return { ok: true, input: parsed.data };
+}
+
+/**
+ * Runs one tool call from either front end: the secret guard and the schema first (nothing that fails them is
+ * sent anywhere but the audit log, and then by argument name only), the tool's own policy, an audit entry under
+ * the `agent` client, then the work. Failures become text the model can act on, never exceptions.
+ */
+export async function runTool(name: string, raw: unknown, environment: AgentEnvironment, signal: AbortSignal): Promise<ToolOutcome> {
+  const tool = findTool(name);
+  if (!tool) return { isError: true, text: `Unknown tool ${name}. Zavhoz tools: ${AGENT_TOOLS.map((item) => item.name).join(', ')}.` };
+  const call = newCall(environment, signal);
+  const audit = (outcome: 'called' | 'refused', lines: string[], reason?: string): Promise<unknown> =>
+    call.request(AgentToolCalled, { tool: tool.name, outcome, arguments: lines, ...(reason === undefined ? {} : { reason: reason.slice(0, 500) }) });
+  try {
+    const checked = checkInput(tool, raw);
+    if (!checked.ok) {
+      await audit('refused', argumentNames(raw), checked.message);
+      return { isError: true, text: checked.message };
+    }
+    try {
+      await tool.authorize?.(checked.input, call);
+    } catch (error) {
+      if (!(error instanceof ToolRefusal)) throw error;
+      await audit('refused', auditLines(raw), error.message);
+      return { isError: true, text: error.message };
+    }
+    await audit('called', auditLines(raw));
+    return { isError: false, text: await tool.run(checked.input, call) };
+  } catch (error) {
+    return { isError: true, text: describeToolError(error) };
+  }
+}
+
+/**
+ * The confirmation the human answers before a tool that changes things runs (VS Code `prepareInvocation`). Reads
+ * only. Undefined for read-only tools, and for input the tool will refuse anyway (the refusal then explains).
+ */
+export async function confirmationFor(
+  name: string,
+  raw: unknown,
+  environment: AgentEnvironment,
+  signal: AbortSignal,
+): Promise<ToolConfirmation | undefined> {
+  const tool = findTool(name);
+  if (!tool?.confirmation) return undefined;
+  const checked = checkInput(tool, raw);
+  if (!checked.ok) return undefined;
+  try {
+    return await tool.confirmation(checked.input, newCall(environment, signal));
+  } catch (error) {
+    // A tool that changes things is always confirmed, even when the details could not be read.
+    return { title: `${tool.title}?`, message: `Zavhoz could not read the details of this call (${describeToolError(error)}). Run it anyway?` };
+  }
+}

@@ -1,0 +1,176 @@
+import { z } from 'zod';
+import { DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
+import { SettingsGet } from '../../protocol/settings.js';
+import { blocks, bullets, fields, projectUrl } from '../format.js';
+import { defineTool, ToolRefusal } from '../tool.js';
+import {
+  bindingsProperty,
+  deployProjectArgument,
+  folderArgument,
+  folderOf,
+  folderProperty,
+  markdownCode,
+  placementOf,
+  projectProperty,
+  repositoryArgument,
+  repositoryOf,
+} from './fields.js';
+
+const handle = z.string().regex(/^sec_[a-z2-7]{8}$/, 'a vault handle like sec_7f3k4x2m');
+const runId = z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7f3k9x2mab');
+const gitRef = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
+  .refine((ref) => !ref.includes('..'), 'a ref without ".."');
+const repoUrl = z
+  .string()
+  .max(2048)
+  .regex(/^(https:\/\/[^\s@]+|ssh:\/\/[^\s]+|git@[^\s]+|file:\/\/\/[^\s]+|\/[^\s]+)$/, 'an https://, ssh://, git@… or file:/// URL, or an absolute path');
+
+/** Log lines a failed run's status shows, so the model can say why without reading the whole log. */
+const FAILED_LOG_TAIL = 12;
+
+function describeRun(run: RunDetail): string {
+  const target = run.allocation;
+  return blocks(
+    fields([
+      ['run', run.id],
+      ['project', run.project],
+      ['status', `${run.status}${run.exitCode === null ? '' : ` (exit ${run.exitCode})`}`],
+      ['repository', `${run.repository}@${run.ref}`],
+      ['server', target?.server],
+      ['host', target?.host],
+      ['port', target?.port],
+      ['url', target ? projectUrl(target.host, target.port) : undefined],
+      ['module ports', target ? Object.entries(target.modulePorts).map(([module, port]) => `${module} ${port}`).join(', ') : undefined],
+      ['requested by', `${run.client} (${run.requestId})`],
+      ['created', run.createdAt],
+      ['finished', run.finishedAt],
+      ['error', run.error],
+    ]),
+    `steps:\n${bullets(run.steps.map((step) => `${step.name}: ${step.status}${step.detail ? ` (${step.detail})` : ''}`))}`,
+  );
+}
+
+/** `zavhoz_deploy`: starts a deploy of a project folder to its allocated server and answers at once with the run. */
+export const deployTool = defineTool({
+  name: 'zavhoz_deploy',
+  title: 'Deploy Project',
+  description:
+    'Deploy a project folder to its allocated managed server (allocating one if needed): clone the repository there, write its .env ' +
+    'from vault handles, start it with docker compose, check its health. Answers at once with the run id; follow it with ' +
+    'zavhoz_deploy_status. Refused while a user variable is missing (see zavhoz_env_plan). Secret arguments are handles only.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      project: projectProperty(true),
+      repository: { type: 'string', description: 'GitHub repository as owner/name. Default: the workspace\'s GitHub remote.' },
+      ref: { type: 'string', description: 'Branch, tag or commit to deploy. Default: main.' },
+      folder: folderProperty,
+      bindings: bindingsProperty,
+      repoUrl: { type: 'string', description: 'Clone from this URL or absolute server path instead of GitHub (no credentials in it).' },
+      gitToken: { type: 'string', description: 'Vault handle (sec_…) of a token for cloning a private repository over https.' },
+      registryToken: { type: 'string', description: 'Vault handle (sec_…) of a container registry token; the server logs in before pulling.' },
+      registryUser: { type: 'string', description: 'Registry user name. Default: the repository owner.' },
+      timeoutSeconds: { type: 'integer', minimum: RUN_TIMEOUT.min, maximum: RUN_TIMEOUT.max, description: `Run timeout. Default ${RUN_TIMEOUT.default}.` },
+    },
+    required: ['project'],
+    additionalProperties: false,
+  },
+  hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  handleArguments: ['gitToken', 'registryToken'],
+  bindingArguments: ['bindings'],
+  input: z.strictObject({
+    project: deployProjectArgument,
+    repository: repositoryArgument.optional(),
+    ref: gitRef.optional(),
+    folder: folderArgument.optional(),
+    bindings: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'), handle).optional(),
+    repoUrl: repoUrl.optional(),
+    gitToken: handle.optional(),
+    registryToken: handle.optional(),
+    registryUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a registry user name').optional(),
+    timeoutSeconds: z.number().int().min(RUN_TIMEOUT.min).max(RUN_TIMEOUT.max).optional(),
+  }),
+  async authorize(input, call) {
+    // An MCP client may run without anyone watching, so the human allows agent deploys per project beforehand.
+    if (call.environment.frontEnd !== 'mcp') return;
+    const settings = await call.request(SettingsGet, {});
+    if (settings.agentDeployProjects.includes(input.project)) return;
+    throw new ToolRefusal(
+      `Refused: agent deploys of ${input.project} are not allowed. An MCP client cannot ask the human to confirm a deploy, so the human ` +
+        `allows it per project: zavhoz config set agentDeployProjects '${JSON.stringify([...settings.agentDeployProjects, input.project])}'. ` +
+        'Until then, ask the human to deploy (zavhoz deploy, or Deploy Project in VS Code).',
+    );
+  },
+  async confirmation(input, call) {
+    const placement = await placementOf(input.project, call);
+    const repository = input.repository ?? call.environment.defaults.repository ?? '(no repository)';
+    const where = placement
+      ? `to server ${markdownCode(placement.server)} (${markdownCode(placement.host)}), port **${placement.port}**`
+      : 'to a managed server Zavhoz picks now (the project has no allocation yet)';
+    return {
+      title: `Deploy ${input.project}?`,
+      message: `Deploy project **${input.project}** from ${markdownCode(`${repository}@${input.ref ?? 'main'}`)} ${where}. The running version is replaced.`,
+    };
+  },
+  async run(input, call) {
+    const gitToken = input.gitToken ?? call.environment.defaults.gitToken;
+    const repoUrlToUse = input.repoUrl ?? call.environment.defaults.repoUrl;
+    const run = await call.request(DeployStart, {
+      folder: folderOf(input, call),
+      project: input.project,
+      repository: repositoryOf(input, call),
+      ref: input.ref ?? 'main',
+      bindings: input.bindings ?? {},
+      registry: 'ghcr.io',
+      timeoutSeconds: input.timeoutSeconds ?? RUN_TIMEOUT.default,
+      wait: false,
+      ...(repoUrlToUse === undefined ? {} : { repoUrl: repoUrlToUse }),
+      ...(gitToken === undefined ? {} : { gitToken }),
+      ...(input.registryToken === undefined ? {} : { registryToken: input.registryToken }),
+      ...(input.registryUser === undefined ? {} : { registryUser: input.registryUser }),
+    });
+    return blocks(
+      describeRun(run),
+      `next: call zavhoz_deploy_status with run ${run.id} until the status is succeeded, failed or cancelled.`,
+    );
+  },
+});
+
+/** `zavhoz_deploy_status`: a run's status, target, URL and steps; a failed run adds the end of its (redacted) log. */
+export const deployStatusTool = defineTool({
+  name: 'zavhoz_deploy_status',
+  title: 'Deploy Status',
+  description:
+    'Status of a deploy run: queued, running, succeeded, failed, cancelled or interrupted, with its server, host, port, URL and steps. ' +
+    'Give a run id, or a project for its latest run, or nothing for the latest runs. A failed run includes the end of its log. Read-only.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      run: { type: 'string', description: 'Run id like run_7f3k9x2mab (from zavhoz_deploy).' },
+      project: { type: 'string', description: 'Project name: its latest run.' },
+    },
+    additionalProperties: false,
+  },
+  hints: { readOnlyHint: true, openWorldHint: false },
+  handleArguments: [],
+  input: z.strictObject({ run: runId.optional(), project: deployProjectArgument.optional() }),
+  async run(input, call) {
+    let id = input.run;
+    if (id === undefined) {
+      const { runs } = await call.request(RunsList, { ...(input.project === undefined ? {} : { project: input.project }), limit: 5 });
+      if (input.project === undefined) {
+        return `latest runs:\n${bullets(runs.map((run) => `${run.id}: ${run.project} ${run.status}${run.allocation ? ` on ${run.allocation.server} port ${run.allocation.port}` : ''} (${run.createdAt})`))}`;
+      }
+      id = runs[0]?.id;
+      if (id === undefined) return `No deploy runs of ${input.project} yet.`;
+    }
+    const run = await call.request(RunsGet, { id });
+    if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run);
+    const { lines } = await call.request(RunsLog, { id, from: 0, follow: false });
+    return blocks(describeRun(run), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
+  },
+});

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, AllocationsAllocate } from '../../protocol/allocations.js';
+import { type ServerInfo, ServersList, ServersShow } from '../../protocol/servers.js';
+import { blocks, bullets, fields } from '../format.js';
+import { defineTool } from '../tool.js';
+import { projectArgument, projectProperty } from './fields.js';
+
+const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a module name (letters, digits, . _ -)');
+
+function describeServer(server: ServerInfo): string {
+  const ram =
+    server.ramMb === null
+      ? undefined
+      : `${server.availableRamMb ?? '?'} of ${server.ramMb} MB free, ${server.reservedRamMb} MB reserved by allocations`;
+  const details = [
+    `status ${server.status}`,
+    `host ${server.host}`,
+    `ssh ${server.sshUser}@${server.host}:${server.sshPort}`,
+    ram === undefined ? undefined : `RAM ${ram}`,
+    server.availableDiskMb === null ? undefined : `disk ${server.availableDiskMb} MB free`,
+    `${server.services} service(s)`,
+    server.listeningPorts.length === 0 ? undefined : `ports in use ${server.listeningPorts.join(', ')}`,
+    server.labels.length === 0 ? undefined : `labels ${server.labels.join(', ')}`,
+    server.provider === null ? undefined : `provider ${server.provider}`,
+    server.lastCheckError === null ? undefined : `last check failed: ${server.lastCheckError}`,
+  ].filter((part): part is string => part !== undefined);
+  return `${server.handle}: ${details.join('; ')}`;
+}
+
+/** `zavhoz_list_managed_servers`: the servers automation may use. Ghost servers (personal machines) never appear. */
+export const listManagedServersTool = defineTool({
+  name: 'zavhoz_list_managed_servers',
+  title: 'List Managed Servers',
+  description:
+    'List the servers Zavhoz manages and may deploy to: handle, status, host, free RAM and disk, number of services, ports in use, labels. ' +
+    'Personal machines the human marked as ghosts are never listed. Read-only.',
+  inputSchema: {
+    type: 'object',
+    properties: { label: { type: 'string', description: 'Only servers with this label.' } },
+    additionalProperties: false,
+  },
+  hints: { readOnlyHint: true, openWorldHint: false },
+  handleArguments: [],
+  input: z.strictObject({ label: z.string().max(64).optional() }),
+  async run(input, call) {
+    const { servers } = await call.request(ServersList, { all: false });
+    // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
+    const managed = servers.filter((server) => server.managed && (input.label === undefined || server.labels.includes(input.label)));
+    const heading = `${managed.length} managed server(s)${input.label === undefined ? '' : ` with label ${input.label}`}:`;
+    return `${heading}\n${bullets(managed.map(describeServer), '- none: the human adds servers in the Zavhoz Servers view or with `zavhoz server add`')}`;
+  },
+});
+
+/** `zavhoz_allocate`: places a project's modules on one managed server with free ports; calling it again changes nothing. */
+export const allocateTool = defineTool({
+  name: 'zavhoz_allocate',
+  title: 'Allocate Server and Ports',
+  description:
+    'Reserve a managed server and a free port for each module of a project (default module "app"). Idempotent: a project that is ' +
+    'already allocated keeps its server and ports. Answers with the server, its host and each module\'s port.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      project: projectProperty(false),
+      modules: { type: 'array', items: { type: 'string' }, description: 'Module names, e.g. ["backend", "worker"]. Default: ["app"].' },
+      minRamMb: { type: 'integer', minimum: 0, maximum: 1_000_000, description: `RAM each new module reserves, in MB. Default ${DEFAULT_MIN_RAM_MB}.` },
+      minDiskMb: { type: 'integer', minimum: 0, maximum: 100_000_000, description: `Free disk the server needs, in MB. Default ${DEFAULT_MIN_DISK_MB}.` },
+    },
+    required: ['project'],
+    additionalProperties: false,
+  },
+  hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  handleArguments: [],
+  input: z.strictObject({
+    project: projectArgument,
+    modules: z.array(moduleName).min(1).max(64).optional(),
+    minRamMb: z.number().int().min(0).max(1_000_000).optional(),
+    minDiskMb: z.number().int().min(0).max(100_000_000).optional(),
+  }),
+  async run(input, call) {
+    const result = await call.request(AllocationsAllocate, {
+      project: input.project,
+      ...(input.modules ? { modules: input.modules } : {}),
+      minRamMb: input.minRamMb ?? DEFAULT_MIN_RAM_MB,
+      minDiskMb: input.minDiskMb ?? DEFAULT_MIN_DISK_MB,
+    });
+    const server = await call.request(ServersShow, { handle: result.server });
+    const modules = result.allocations.map(
+      (allocation) =>
+        `${allocation.module}: port ${allocation.port}, ${allocation.ramMb} MB RAM reserved${result.created.includes(allocation.module) ? ' (new)' : ''}` +
+        `${allocation.flags.length > 0 ? `, attention: ${allocation.flags.join(', ')}` : ''}`,
+    );
+    return blocks(
+      fields([
+        ['project', result.project],
+        ['server', result.server],
+        ['host', server.host],
+        ['status', result.created.length > 0 ? `allocated ${result.created.join(', ')}` : 'already allocated, nothing changed'],
+      ]),
+      `modules:\n${bullets(modules)}`,
+    );
+  },
+});

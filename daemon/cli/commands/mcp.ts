@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { AGENT_CLIENT_NAME, AGENT_TOOLS, runTool } from '../../agent/catalogue.js';
+import { AgentDaemonLink } from '../../agent/link.js';
+import type { AgentEnvironment } from '../../agent/tool.js';
+import { DaemonClient } from '../../client/client.js';
+import { ZAVHOZ_VERSION } from '../../core/version.js';
+import { type Command, CliError, stringFlag } from '../command.js';
+
+/** What the model is told about the server as a whole. */
+const INSTRUCTIONS =
+  'Zavhoz deploys the user\'s projects to their own servers. Secrets live in the OS keychain and are referred to by handles ' +
+  '(sec_ and 8 characters): tools take and return handles, names, servers, ports and URLs, never values. When a value is ' +
+  'missing, call zavhoz_request_secret and let the human store it; never ask for a value in chat.';
+
+/** The daemon script shipped beside the CLI (`dist/daemon.cjs`), or the built one when running from source. */
+function daemonScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const beside = path.join(here, 'daemon.cjs');
+  return fs.existsSync(beside) ? beside : path.resolve(here, '../../../dist/daemon.cjs');
+}
+
+/** The tool list as MCP publishes it: tools that change things say so in their annotations. */
+export function mcpToolList(): Tool[] {
+  return AGENT_TOOLS.map((tool) => ({
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: {
+      type: 'object' as const,
+      properties: { ...tool.inputSchema.properties },
+      ...(tool.inputSchema.required ? { required: [...tool.inputSchema.required] } : {}),
+      additionalProperties: false,
+    },
+    annotations: { title: tool.title, ...tool.hints },
+  }));
+}
+
+/** Writes one line to stderr: stdout carries the MCP protocol and nothing else. */
+function note(message: string): void {
+  process.stderr.write(`zavhoz mcp: ${message}\n`);
+}
+
+/** `zavhoz mcp`: the agent tools over MCP on stdio, for agents outside VS Code. */
+export const mcpCommands: Command[] = [
+  {
+    path: ['mcp'],
+    usage: 'zavhoz mcp [--folder DIR]',
+    summary:
+      'Serve the Zavhoz agent tools over MCP (stdin/stdout) for AI agents outside VS Code. DIR is the default project folder (default: the current folder). Deploys need the project in the agentDeployProjects setting.',
+    options: { folder: { type: 'string' } },
+    async run(context) {
+      if (context.json) throw new CliError('zavhoz mcp speaks MCP on stdout; --json does not apply.', 2);
+      const folder = path.resolve(stringFlag(context.flags, 'folder') ?? process.cwd());
+      const daemon = new AgentDaemonLink(() =>
+        DaemonClient.connect({
+          folder: context.folder,
+          clientName: AGENT_CLIENT_NAME,
+          clientVersion: ZAVHOZ_VERSION,
+          autoStart: { daemonScript: daemonScript() },
+        }),
+      );
+      const environment: AgentEnvironment = { daemon, frontEnd: 'mcp', defaults: { folder } };
+      // Loaded here, not at the top: every other zavhoz command would pay for parsing the SDK. The low-level Server,
+      // not McpServer: the tools' JSON schemas are declared once for MCP and VS Code alike, and the secret guard must
+      // see raw arguments before any schema validation could echo them.
+      const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
+      const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
+      const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+      const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+      server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: mcpToolList() }));
+      server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+        const outcome = await runTool(request.params.name, request.params.arguments ?? {}, environment, extra.signal);
+        return { content: [{ type: 'text' as const, text: outcome.text }], isError: outcome.isError };
+      });
+      server.onerror = (error) => note(`protocol error: ${error.message}`);
+
+      const closed = new Promise<void>((resolve) => {
+        server.onclose = () => resolve();
+      });
+      const stop = (): void => void server.close();
+      process.stdin.once('end', stop);
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await server.connect(new StdioServerTransport());
+      note(`serving ${AGENT_TOOLS.length} tools; project folder ${folder}; data folder ${context.folder}`);
+      try {
+        await closed;
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+        daemon.close();
+      }
+    },
+  },
+];

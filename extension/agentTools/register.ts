@@ -1,0 +1,64 @@
+import * as vscode from 'vscode';
+import { AGENT_CLIENT_NAME, AGENT_TOOLS, confirmationFor, runTool } from '../../daemon/agent/catalogue.js';
+import { AgentDaemonLink } from '../../daemon/agent/link.js';
+import type { AgentDefaults, AgentEnvironment } from '../../daemon/agent/tool.js';
+import { DaemonClient } from '../../daemon/client/client.js';
+import { resolveDataFolder } from '../../daemon/core/paths.js';
+import { ZAVHOZ_VERSION } from '../../daemon/core/version.js';
+import type { ExtensionServices } from '../services.js';
+import { workspaceDefaults } from '../workspace.js';
+import { askHumanThroughForm } from './secretRequest.js';
+
+/** An AbortSignal that follows a VS Code cancellation token. */
+function signalOf(token: vscode.CancellationToken): AbortSignal {
+  const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
+  else token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}
+
+/** What the open workspace gives the tools as defaults: its folder, GitHub repository, clone URL and token handle. */
+async function defaults(): Promise<AgentDefaults> {
+  const workspace = await workspaceDefaults();
+  return {
+    ...(workspace.folder?.scheme === 'file' ? { folder: workspace.folder.fsPath } : {}),
+    ...(workspace.repository ? { repository: workspace.repository } : {}),
+    ...(workspace.repoUrl ? { repoUrl: workspace.repoUrl } : {}),
+    ...(workspace.gitTokenSecret ? { gitToken: workspace.gitTokenSecret } : {}),
+  };
+}
+
+/**
+ * Registers the Zavhoz language model tools (declared in package.json `languageModelTools`). They share the tool
+ * catalogue with `zavhoz mcp`, talk to the daemon on a connection of their own named `agent` (so the audit log says
+ * who acted), ask the human before a deploy or a CI secret push, and ask for secret values through the secret form.
+ */
+export function registerAgentTools(context: vscode.ExtensionContext, services: ExtensionServices): void {
+  const daemon = new AgentDaemonLink(async () => {
+    // The extension's own connection starts the daemon when none runs; the agent connection then joins it.
+    await services.connection.client();
+    return DaemonClient.connect({ folder: resolveDataFolder(), clientName: AGENT_CLIENT_NAME, clientVersion: ZAVHOZ_VERSION });
+  });
+  context.subscriptions.push({ dispose: () => daemon.close() });
+  const askHuman = askHumanThroughForm(context, services);
+  const environment = async (): Promise<AgentEnvironment> => ({ daemon, frontEnd: 'vscode', defaults: await defaults(), askHuman });
+
+  for (const tool of AGENT_TOOLS) {
+    context.subscriptions.push(
+      vscode.lm.registerTool<object>(tool.name, {
+        async prepareInvocation(options, token) {
+          const confirmation = await confirmationFor(tool.name, options.input, await environment(), signalOf(token));
+          return {
+            invocationMessage: `Zavhoz: ${tool.title}`,
+            ...(confirmation ? { confirmationMessages: { title: confirmation.title, message: new vscode.MarkdownString(confirmation.message) } } : {}),
+          };
+        },
+        async invoke(options, token) {
+          const outcome = await runTool(tool.name, options.input, await environment(), signalOf(token));
+          if (outcome.isError) services.log.warn(`agent tool ${tool.name}: ${outcome.text.split('\n')[0] ?? ''}`);
+          return new vscode.LanguageModelToolResult([new vscode.LanguageModelTextPart(outcome.text)]);
+        },
+      }),
+    );
+  }
+}
