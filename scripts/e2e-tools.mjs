@@ -80,8 +80,11 @@ function ensureCodeServer(node) {
     path.join(codeServerFolder, 'package.json'),
     `${JSON.stringify({ name: 'zavhoz-e2e-code-server', private: true, allowScripts: codeServerInstallScripts }, null, 2)}\n`,
   );
+  // Under `npm test` the outer npm exports its own config as npm_* variables (npm_config_user_agent names Node 20,
+  // and code-server's postinstall reads its Node version from there): the inner npm must not inherit them.
+  const outside = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')));
   const env = {
-    ...process.env,
+    ...outside,
     // npm runs install scripts with the first `node` on PATH; node-gyp builds against this Node's own headers.
     PATH: `${path.dirname(nodeBinary)}${path.delimiter}${process.env.PATH ?? ''}`,
     npm_config_nodedir: nodeHome,
