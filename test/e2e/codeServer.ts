@@ -81,6 +81,14 @@ export function codeServerFolders(root: string): CodeServerFolders {
   };
 }
 
+/** Packages a test-only extension folder (no dependencies) into `<outputFolder>/<name>.vsix`. */
+export async function packageTestExtension(folder: string, outputFolder: string): Promise<string> {
+  const vsix = path.join(outputFolder, `${path.basename(folder)}.vsix`);
+  const vsce = path.join(ROOT, 'node_modules/@vscode/vsce/vsce');
+  await execFileAsync(process.execPath, [vsce, 'package', '--no-dependencies', '--out', vsix], { cwd: folder, maxBuffer: 16 * 1024 * 1024 });
+  return vsix;
+}
+
 /** Creates the folder layout and the quiet user settings. */
 export function prepareFolders(folders: CodeServerFolders): void {
   for (const folder of [folders.home, path.join(folders.userData, 'User'), folders.extensions]) {
@@ -109,13 +117,13 @@ function profileArguments(folders: CodeServerFolders): string[] {
 }
 
 /** Installs the vsix into the profile (code-server does this and exits). */
-export async function installExtension(folders: CodeServerFolders, vsix: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function installExtension(folders: CodeServerFolders, vsix: string, env: NodeJS.ProcessEnv, installedPrefix = 'zavhoz.zavhoz-'): Promise<void> {
   const { stdout } = await execFileAsync(
     NODE24,
     [CODE_SERVER_ENTRY, ...profileArguments(folders), '--force', '--install-extension', vsix],
     { env: serverEnvironment(folders, env), timeout: 120_000 },
   );
-  const installed = readdirSync(folders.extensions).filter((name) => name.startsWith('zavhoz.zavhoz-'));
+  const installed = readdirSync(folders.extensions).filter((name) => name.startsWith(installedPrefix));
   if (installed.length === 0) throw new Error(`code-server did not install ${vsix}:\n${stdout}`);
 }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDeployTarget, type DeployTarget } from './deployTarget.js';
@@ -17,6 +17,22 @@ const VIEWS = ['Servers', 'Allocations', 'Secrets', 'Deploy Runs', 'Daemon'];
 /** A value nobody else could produce, so finding it anywhere means it leaked from this run. */
 function uniqueValue(label: string): string {
   return `${label}-${randomBytes(12).toString('hex')}`;
+}
+
+/** Waits for a JSON file another process writes. */
+async function waitForFile(file: string, timeoutMs = 60_000): Promise<{ tools: string[]; text: string; error: string | null }> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as { tools: string[]; text: string; error: string | null };
+      } catch {
+        // Half written: read again.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${file} did not appear within ${timeoutMs / 1000} s`);
 }
 
 describe('Zavhoz in VS Code (code-server + Chromium)', () => {
@@ -44,7 +60,11 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
 
   before(async () => {
     target = await startDeployTarget(() => [project]);
-    session = await startSession({ workspaceName: project, prepareWorkspace: (folder) => target.prepareWorkspace(folder) });
+    session = await startSession({
+      workspaceName: project,
+      prepareWorkspace: (folder) => target.prepareWorkspace(folder),
+      testExtensions: [{ folder: path.join(import.meta.dirname, 'lm-probe'), installedPrefix: 'zavhoz-tests.zavhoz-lm-probe-' }],
+    });
     console.log(`e2e start-up (ms): ${JSON.stringify(session.timings)}`);
   });
 
@@ -210,6 +230,34 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const env = readFileSync(path.join('/opt/services', project, '.env'), 'utf8');
     assert.ok(env.includes(apiToken) && env.includes(webhook), 'the bound secrets should be in the deployed .env');
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
+  });
+
+  step('the agent tools are registered with VS Code (vscode.lm.tools) and one answers through vscode.lm.invokeTool', async () => {
+    const { workbench } = session;
+    const output = path.join(session.workspace, '.zavhoz-lm-probe.json');
+    // The test-only probe extension plays the agent host: Playwright cannot call extension APIs itself.
+    await workbench.runCommand('Zavhoz Test Probe: Invoke Agent Tools');
+    const probe = await waitForFile(output);
+    assert.equal(probe.error, null, `the tool call failed: ${String(probe.error)}`);
+    assert.deepEqual(probe.tools, [
+      'zavhoz_allocate',
+      'zavhoz_deploy',
+      'zavhoz_deploy_status',
+      'zavhoz_env_plan',
+      'zavhoz_list_managed_servers',
+      'zavhoz_push_ci_secrets',
+      'zavhoz_request_secret',
+    ]);
+    assert.match(probe.text, /deploy_target/, 'the managed server added above is listed');
+    for (const value of typedValues) assert.ok(!probe.text.includes(value), 'a secret value reached the tool result');
+    const audit = await session.cli(['audit', 'list', '--json']);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.ok(
+      (JSON.parse(audit.stdout) as { client: string; action: string; subject: string }[]).some(
+        (entry) => entry.client === 'agent' && entry.subject.includes('zavhoz_list_managed_servers'),
+      ),
+      'the tool call is in the audit log as client "agent"',
+    );
   });
 
   step('after the session ends, no file it wrote holds a secret value', async () => {

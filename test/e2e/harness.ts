@@ -14,6 +14,7 @@ import {
   assertToolsInstalled,
   installExtension,
   packageExtension,
+  packageTestExtension,
   prepareFolders,
   startCodeServer,
   codeServerFolders,
@@ -28,6 +29,8 @@ export interface SessionOptions {
   readonly workspaceName: string;
   /** Fills the (empty) workspace folder before VS Code opens it. */
   readonly prepareWorkspace?: (folder: string) => void;
+  /** Test-only extension folders to package and install beside Zavhoz (e.g. the language-model tools probe). */
+  readonly testExtensions?: readonly { readonly folder: string; readonly installedPrefix: string }[];
 }
 
 /** A running end-to-end session. */
@@ -178,7 +181,12 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
     const vsix = await time('package', () => packageExtension(root));
     keyring = await time('keyring', () => startKeyring());
     env = { ...keyring.env, ZAVHOZ_HOME: zavhozHome };
-    await time('install', () => installExtension(folders, vsix, env));
+    await time('install', async () => {
+      await installExtension(folders, vsix, env);
+      for (const extra of options.testExtensions ?? []) {
+        await installExtension(folders, await packageTestExtension(extra.folder, root), env, extra.installedPrefix);
+      }
+    });
     codeServer = await time('codeServer', () => startCodeServer(folders, workspace, env));
     const server = codeServer;
     workbench = await time('workbench', () => Workbench.open(server.url, path.join(root, 'chromium-profile')));
