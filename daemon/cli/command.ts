@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { DaemonClient } from '../client/client.js';
+import type { RequestDefinition } from '../protocol/define.js';
 
 /** Parsed flags of one command. */
 export type Flags = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -60,4 +61,19 @@ export function integerFlag(flags: Flags, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value)) throw new CliError(`--${name} must be a whole number, got "${value}".`, 2);
   return Number(value);
+}
+
+/** Connects, runs `work` with the client, and always closes the connection. */
+export async function withClient<T>(context: CommandContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
+  const client = await context.connect();
+  try {
+    return await work(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Sends one typed request on a connection of its own. */
+export function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
+  return withClient(context, (client) => client.request(definition, params));
 }

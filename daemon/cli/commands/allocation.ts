@@ -6,17 +6,7 @@ import {
   DEFAULT_MIN_DISK_MB,
   DEFAULT_MIN_RAM_MB,
 } from '../../protocol/allocations.js';
-import type { RequestDefinition } from '../../protocol/define.js';
-import { CliError, type Command, type CommandContext, integerFlag, stringFlag } from '../command.js';
-
-async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
-  const client = await context.connect();
-  try {
-    return await client.request(definition, params);
-  } finally {
-    client.close();
-  }
-}
+import { CliError, type Command, type CommandContext, integerFlag, stringFlag, call } from '../command.js';
 
 function requiredProject(context: CommandContext): string {
   const project = stringFlag(context.flags, 'project');

@@ -3,7 +3,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { type DaemonClient, isCancelled } from '../../client/client.js';
 import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
 import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
-import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag } from '../command.js';
+import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
 function parseBindings(context: CommandContext): Record<string, string> {
@@ -20,15 +20,6 @@ function requiredFlag(context: CommandContext, name: string): string {
   const value = stringFlag(context.flags, name);
   if (value === undefined || value === '') throw new CliError(`--${name} is required.`, 2);
   return value;
-}
-
-async function withClient<T>(context: CommandContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
-  const client = await context.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.close();
-  }
 }
 
 function formatPlan(plan: EnvPlan): string {

@@ -1,4 +1,3 @@
-import type { RequestDefinition } from '../../protocol/define.js';
 import {
   type GithubPushResult,
   GithubPushSecrets,
@@ -6,16 +5,7 @@ import {
   GithubStatus,
   type GithubStatusResult,
 } from '../../protocol/github.js';
-import { CliError, type Command, type CommandContext, stringFlag } from '../command.js';
-
-async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
-  const client = await context.connect();
-  try {
-    return await client.request(definition, params);
-  } finally {
-    client.close();
-  }
-}
+import { CliError, type Command, type CommandContext, stringFlag, call } from '../command.js';
 
 function required(context: CommandContext, name: string, usage: string): string {
   const value = stringFlag(context.flags, name);

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import type { DaemonClient } from '../../client/client.js';
 import {
   SECRET_CATEGORIES,
   SECRET_TYPES,
@@ -15,16 +14,7 @@ import {
   SecretsSet,
   type SecretType,
 } from '../../protocol/secrets.js';
-import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag } from '../command.js';
-
-async function withClient<T>(context: CommandContext, work: (client: DaemonClient) => Promise<T>): Promise<T> {
-  const client = await context.connect();
-  try {
-    return await work(client);
-  } finally {
-    client.close();
-  }
-}
+import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 
 /** `echo value | zavhoz …` adds a newline the user did not mean; a key file keeps its own. */
 function stripFinalNewline(text: string): string {

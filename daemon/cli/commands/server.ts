@@ -1,5 +1,3 @@
-import type { DaemonClient } from '../../client/client.js';
-import type { RequestDefinition } from '../../protocol/define.js';
 import {
   type ServerInfo,
   ServersAcceptHostKey,
@@ -13,16 +11,7 @@ import {
   ServersSync,
   ServersUpdate,
 } from '../../protocol/servers.js';
-import { CliError, type Command, type CommandContext, integerFlag, listFlag, stringFlag } from '../command.js';
-
-async function call<P, R>(context: CommandContext, definition: RequestDefinition<P, R>, params: P): Promise<R> {
-  const client: DaemonClient = await context.connect();
-  try {
-    return await client.request(definition, params);
-  } finally {
-    client.close();
-  }
-}
+import { CliError, type Command, integerFlag, listFlag, stringFlag, call } from '../command.js';
 
 function megabytes(value: number | null): string {
   if (value === null) return '?';
