@@ -50,23 +50,34 @@ export function usableFor(server: ServerRow, need: Need): string | undefined {
 
 const LISTED_IN_MESSAGE = 10;
 
-/** The error for "no server fits", naming which constraint failed on which server. */
+/** How ghost servers appear in a refusal: counted, never named, since the error reaches agents and automation. */
+function ghostNote(ghosts: number): string {
+  if (ghosts === 0) return '';
+  return ` ${ghosts} ghost server(s) (personal machines) were left out; automation never uses them.`;
+}
+
+/**
+ * The error for "no server fits", naming which constraint failed on which managed server. Ghost servers are only
+ * counted: the message and its data reach agent tools, and automation is never told which personal machines exist.
+ */
 export function explainRefusals(reader: Reader, project: string, need: Need): ZavhozError {
-  const servers = reader.all<ServerRow>('SELECT * FROM servers ORDER BY handle');
+  const servers = reader.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
+  const ghosts = Number(reader.get<{ count: number }>('SELECT COUNT(*) AS count FROM servers WHERE managed != 1')?.count ?? 0);
   const refusals = servers.map((server) => refusalOf(server, need) ?? { server: server.handle, constraint: 'ports' as const, detail: 'no free TCP port from 8000 up' });
   const wants = `${need.modules} module(s), ${need.ramMb} MB RAM, ${need.diskMb} MB free disk`;
   if (refusals.length === 0) {
+    const why = ghosts === 0 ? 'the inventory is empty.' : 'the inventory has no managed server.';
     return new ZavhozError(
       ErrorCodes.PreconditionFailed,
-      `No server can take project ${project} (${wants}): the inventory is empty. Add one with \`zavhoz server add HANDLE --host H --ssh-key-secret KEY\` and check it with \`zavhoz server check HANDLE\`.`,
-      { project, refusals: [] },
+      `No server can take project ${project} (${wants}): ${why}${ghostNote(ghosts)} Add one with \`zavhoz server add HANDLE --host H --ssh-key-secret KEY\` and check it with \`zavhoz server check HANDLE\`.`,
+      { project, refusals: [], ghostServers: ghosts },
     );
   }
   const shown = refusals.slice(0, LISTED_IN_MESSAGE).map((refusal) => `${refusal.server}: ${refusal.detail}`);
   if (refusals.length > LISTED_IN_MESSAGE) shown.push(`and ${refusals.length - LISTED_IN_MESSAGE} more`);
   return new ZavhozError(
     ErrorCodes.PreconditionFailed,
-    `No server can take project ${project} (${wants}). ${shown.join('; ')}. Free capacity, add a server, or ask for less with --min-ram-mb / --min-disk-mb.`,
-    { project, refusals: refusals.slice(0, 1000).map((refusal) => ({ ...refusal })) },
+    `No server can take project ${project} (${wants}). ${shown.join('; ')}.${ghostNote(ghosts)} Free capacity, add a server, or ask for less with --min-ram-mb / --min-disk-mb.`,
+    { project, refusals: refusals.slice(0, 1000).map((refusal) => ({ ...refusal })), ghostServers: ghosts },
   );
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Notifier } from '../core/notifier.js';
 import type { Provider, ProviderCallOptions, ProviderServerDetail, ProviderServerSummary } from '../providers/provider.js';
-import { ServersDidChange, type SyncResult } from '../protocol/servers.js';
+import { type ServerStatus, ServersDidChange, type SyncResult } from '../protocol/servers.js';
 import type { Store, Transaction } from '../store/store.js';
 import { mapWithLimit } from './concurrency.js';
 import { isGhost } from './inventory.js';
@@ -42,10 +42,29 @@ function providerColumns(summary: ProviderServerSummary, detail: ProviderServerD
 }
 
 /**
+ * The status a `missing` server gets when its provider lists it again. Whether it answers is what the last health
+ * check said (one run while it was missing is newer than the status it had before); whether it is `in_use` or
+ * `ready` is what its allocations say now, since some may have been released while it was missing. A server no
+ * check ever reached stays `discovered`.
+ */
+export function restoredStatus(
+  row: Pick<ServerRow, 'status_before_missing' | 'missing_since' | 'last_check_at' | 'last_check_error' | 'allocation_count'>,
+): ServerStatus {
+  // Both are ISO timestamps from the same clock, so text order is time order.
+  const checkedWhileMissing = row.last_check_at !== null && row.missing_since !== null && row.last_check_at > row.missing_since;
+  const answered = checkedWhileMissing
+    ? row.last_check_error === null
+    : row.status_before_missing === 'ready' || row.status_before_missing === 'in_use';
+  if (answered) return Number(row.allocation_count) > 0 ? 'in_use' : 'ready';
+  if (checkedWhileMissing || row.status_before_missing === 'unreachable') return 'unreachable';
+  return 'discovered';
+}
+
+/**
  * Brings the inventory in line with a provider's account: new servers become `discovered`, servers gone from the
- * list become `missing` (never deleted; their allocations stay and are flagged), servers that come back get their
- * old status again. Details are fetched only for new or changed servers, and only rows that change are written,
- * all in one transaction.
+ * list become `missing` (never deleted; their allocations stay and are flagged), servers that come back are restored
+ * (see {@link restoredStatus}). Details are fetched only for new or changed servers, and only rows that change are
+ * written, all in one transaction.
  */
 export class ProviderSync {
   constructor(
@@ -107,7 +126,7 @@ export class ProviderSync {
         }
         const columns = providerColumns(summary, detail);
         if (row.status === 'missing') {
-          columns.status = row.status_before_missing ?? 'discovered';
+          columns.status = restoredStatus(row);
           columns.status_before_missing = null;
           columns.missing_since = null;
         }

@@ -3,6 +3,42 @@ import { defineNotification, defineRequest, result } from './define.js';
 import { secretHandle } from './secrets.js';
 import { SECRET_HANDLE_PATTERN } from './secrets.js';
 
+/** True for hosts that never leave this machine: 127.0.0.0/8, `localhost` and `[::1]` (as `URL` spells them). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * The base URL of a provider API that receives the account's Basic auth header: https, or http on loopback only (a
+ * test stand-in), and no `user:pass@` part, since a login belongs in the vault and would be sent in the clear.
+ */
+const providerApiBase = z
+  .string()
+  .max(512)
+  .superRefine((value, context) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      context.addIssue({ code: 'custom', message: 'not a URL; give the API base, e.g. https://billing.time4vps.com/api' });
+      return;
+    }
+    if (url.username !== '' || url.password !== '') {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'the URL must not contain a login (user:pass@). Store the API login and password with `zavhoz secret set` and set time4vpsLoginSecret / time4vpsPasswordSecret instead',
+      });
+    } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      context.addIssue({
+        code: 'custom',
+        message: `http is allowed only for a loopback host (127.0.0.1, localhost, [::1]), because the API login would cross the network unencrypted; use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`,
+      });
+    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      context.addIssue({ code: 'custom', message: `${url.protocol} is not an API scheme; use an https:// URL, e.g. https://billing.time4vps.com/api` });
+    }
+  });
+
 /**
  * Daemon-wide settings, shared by every client. Each key has a schema and a default so a fresh data folder works
  * with no configuration; later capabilities add their keys here.
@@ -16,8 +52,8 @@ export const SettingSchemas = {
   healthCheckIntervalSeconds: z.number().int().min(0).max(86_400),
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
   agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
-  /** Base URL of the Time4VPS API (tests point it at a loopback stand-in). */
-  time4vpsApiBase: z.string().url().max(512).regex(/^https?:\/\//, 'an http(s) URL'),
+  /** Base URL of the Time4VPS API: https, or http on loopback (tests point it at a loopback stand-in). */
+  time4vpsApiBase: providerApiBase,
   /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
   time4vpsLoginSecret: z.union([z.literal(''), secretHandle]),
   /** Vault handle of the Time4VPS API password. */

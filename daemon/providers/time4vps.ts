@@ -118,11 +118,18 @@ export class Time4vpsProvider implements Provider {
               );
             }
             const cap = this.options.maxWaitSeconds ?? 60;
-            if (reason.waitSeconds > cap || attempt >= maxAttempts) {
+            if (reason.waitSeconds > cap) {
               throw new ZavhozError(
                 ErrorCodes.RateLimited,
-                `Time4VPS is rate limiting this account (asked to wait ${reason.waitSeconds} s, attempt ${attempt}). Try \`zavhoz server sync\` again later.`,
-                { waitSeconds: reason.waitSeconds },
+                `Time4VPS is rate limiting this account and asked to wait ${reason.waitSeconds} s, longer than Zavhoz waits (${cap} s). Run \`zavhoz server sync\` again after that.`,
+                { waitSeconds: reason.waitSeconds, attempts: attempt },
+              );
+            }
+            if (attempt >= maxAttempts) {
+              throw new ZavhozError(
+                ErrorCodes.RateLimited,
+                `Time4VPS kept rate limiting this account: GET ${path} was refused ${attempt} times in a row (last asked to wait ${reason.waitSeconds} s), so Zavhoz gave up. Wait a minute and run \`zavhoz server sync\` again; if it keeps happening, something else may be using the same API login.`,
+                { waitSeconds: reason.waitSeconds, attempts: attempt },
               );
             }
             // Every request of the session waits: the limit is per account, not per request.
@@ -160,10 +167,18 @@ export class Time4vpsProvider implements Provider {
     try {
       response = await fetch(`${this.base}${path}`, {
         headers: { authorization, accept: 'application/json', 'x-request-id': call.requestId },
+        // A redirect would carry the Basic auth header to wherever it points: refuse it instead of following.
+        redirect: 'error',
         signal,
       });
     } catch (error) {
       if (call.signal?.aborted) throw cancelled();
+      if (isRedirectRefusal(error)) {
+        throw new ZavhozError(
+          ErrorCodes.ProviderError,
+          `Time4VPS at ${this.base} answered GET ${path} with a redirect. Zavhoz does not follow it, so the API login is never sent to another address; set time4vpsApiBase to the address the API answers on directly (by default https://billing.time4vps.com/api).`,
+        );
+      }
       const reason = timeout.aborted ? 'no answer in time' : (error as Error).message;
       throw new ZavhozError(
         ErrorCodes.ProviderError,
@@ -196,6 +211,12 @@ export class Time4vpsProvider implements Provider {
       `Time4VPS answered GET ${path} with data Zavhoz does not understand (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'malformed'}). Check the time4vpsApiBase setting.`,
     );
   }
+}
+
+/** True for the error fetch throws when `redirect: 'error'` meets a 3xx answer (undici: "fetch failed", cause "unexpected redirect"). */
+function isRedirectRefusal(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && /redirect/i.test(cause.message);
 }
 
 function toSummary(data: z.infer<typeof summarySchema>): ProviderServerSummary {

@@ -2,8 +2,9 @@
  * TEST DOUBLE: a loopback stand-in for the Time4VPS API (https://billing.time4vps.com/api), used because the real
  * provider cannot be reached from tests. It behaves as the real one does where Zavhoz depends on it: HTTP Basic auth,
  * `GET /server` (one list, no pagination, thousands of entries), `GET /server/{id}` with details, throttling answered
- * as 401 `{"error":[["wait_x_between_action",N],"unauthorized"]}`, and 401 `{"error":["ipnotallowed","unauthorized"]}`
- * for a client IP that is not on the allow-list.
+ * as 401 `{"error":[["wait_x_between_action",N],"unauthorized"]}` (on demand, or by an optional rate limit of N
+ * requests per window), and 401 `{"error":["ipnotallowed","unauthorized"]}` for a client IP that is not on the
+ * allow-list. It can also answer with a redirect, to test that the client never follows one with its login.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,12 @@ export interface FakeServer {
   os: string;
 }
 
+/** At most `requests` answered per window of `windowSeconds`; the rest are throttled until the window ends. */
+export interface FakeRateLimit {
+  readonly requests: number;
+  readonly windowSeconds: number;
+}
+
 /** A running fake Time4VPS API. */
 export interface FakeTime4vps {
   /** Base URL to put in the `time4vpsApiBase` setting. */
@@ -31,6 +38,10 @@ export interface FakeTime4vps {
   readonly counts: { list: number; detail: number; throttled: number; unauthorized: number };
   /** Makes the next request start a throttle window of `seconds` (requests inside it are refused with the remaining wait). */
   throttleNext(seconds: number): void;
+  /** Turns the rate limit on (or off with undefined); a new limit starts a fresh window. */
+  setRateLimit(limit: FakeRateLimit | undefined): void;
+  /** Answers every request with a 302 to `location` (or stops with undefined). */
+  redirectTo(location: string | undefined): void;
   /** Refuses every request as coming from an IP not on the allow-list, until set back to false. */
   setIpAllowed(allowed: boolean): void;
   /** Resets the counters. */
@@ -58,13 +69,36 @@ export function makeServers(count: number, firstId = 1000): FakeServer[] {
 }
 
 /** Starts the fake on 127.0.0.1 with the given account credentials and servers. */
-export async function startFakeTime4vps(options: { login: string; password: string; servers?: FakeServer[] }): Promise<FakeTime4vps> {
+export async function startFakeTime4vps(options: {
+  login: string;
+  password: string;
+  servers?: FakeServer[];
+  rateLimit?: FakeRateLimit;
+}): Promise<FakeTime4vps> {
   const servers = new Map<number, FakeServer>((options.servers ?? []).map((server) => [server.id, server]));
   const counts = { list: 0, detail: 0, throttled: 0, unauthorized: 0 };
   const expected = `Basic ${Buffer.from(`${options.login}:${options.password}`).toString('base64')}`;
   let throttleArmed = 0;
   let blockedUntil = 0;
   let ipAllowed = true;
+  let redirect: string | undefined;
+  let rateLimit = options.rateLimit;
+  let windowEnds = 0;
+  let windowUsed = 0;
+
+  /** The seconds to wait if the rate limit refuses a request now, or 0 if it lets it through (and counts it). */
+  const rateLimitWait = (now: number): number => {
+    if (!rateLimit) return 0;
+    if (now >= windowEnds) {
+      windowEnds = now + rateLimit.windowSeconds * 1000;
+      windowUsed = 0;
+    }
+    if (windowUsed < rateLimit.requests) {
+      windowUsed++;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((windowEnds - now) / 1000));
+  };
 
   const send = (response: http.ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
@@ -73,6 +107,10 @@ export async function startFakeTime4vps(options: { login: string; password: stri
   };
 
   const server = http.createServer((request, response) => {
+    if (redirect !== undefined) {
+      response.writeHead(302, { location: redirect, 'content-length': 0 });
+      return response.end();
+    }
     if (!ipAllowed) {
       counts.unauthorized++;
       return send(response, 401, { error: ['ipnotallowed', 'unauthorized'] });
@@ -86,9 +124,10 @@ export async function startFakeTime4vps(options: { login: string; password: stri
       blockedUntil = now + throttleArmed * 1000;
       throttleArmed = 0;
     }
-    if (now < blockedUntil) {
+    const wait = now < blockedUntil ? Math.max(1, Math.ceil((blockedUntil - now) / 1000)) : rateLimitWait(now);
+    if (wait > 0) {
       counts.throttled++;
-      return send(response, 401, { error: [['wait_x_between_action', Math.max(1, Math.ceil((blockedUntil - now) / 1000))], 'unauthorized'] });
+      return send(response, 401, { error: [['wait_x_between_action', wait], 'unauthorized'] });
     }
     const path = new URL(request.url ?? '/', 'http://fake').pathname.replace(/\/+$/, '');
     if (request.method === 'GET' && path === '/api/server') {
@@ -115,6 +154,13 @@ export async function startFakeTime4vps(options: { login: string; password: stri
     counts,
     throttleNext(seconds) {
       throttleArmed = seconds;
+    },
+    setRateLimit(limit) {
+      rateLimit = limit;
+      windowEnds = 0;
+    },
+    redirectTo(location) {
+      redirect = location;
     },
     setIpAllowed(allowed) {
       ipAllowed = allowed;

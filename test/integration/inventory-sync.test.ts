@@ -3,6 +3,8 @@
  * written), and through a real daemon with the real vault holding the API login.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { ProviderSync } from '../../daemon/inventory/sync.js';
@@ -32,7 +34,8 @@ describe('provider sync in-process: what a sync writes', () => {
   let t: TestInventory;
   let secrets: MemorySecrets;
   let sync: ProviderSync;
-  const provider = (options: { password?: string; maxWaitSeconds?: number; sleeps?: number[] } = {}): Time4vpsProvider =>
+  /** The client under test; `sleeps` records each wait (really waited unless `noWaiting`). */
+  const provider = (options: { password?: string; maxWaitSeconds?: number; sleeps?: number[]; noWaiting?: boolean } = {}): Time4vpsProvider =>
     new Time4vpsProvider({
       apiBase: fake.url,
       loginSecret: 'sec_login000',
@@ -43,7 +46,7 @@ describe('provider sync in-process: what a sync writes', () => {
         ? {
             sleep: async (milliseconds: number) => {
               options.sleeps?.push(milliseconds);
-              await new Promise((resolve) => setTimeout(resolve, milliseconds));
+              if (!options.noWaiting) await new Promise((resolve) => setTimeout(resolve, milliseconds));
             },
           }
         : {}),
@@ -117,8 +120,34 @@ describe('provider sync in-process: what a sync writes', () => {
     fake.servers.set(1001, back);
     const restored = await sync.sync(provider(), call);
     assert.deepEqual(restored.restored, ['time4vps_1001']);
-    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use', 'the status it had before it went missing');
+    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use', 'it still hosts shop');
     assert.deepEqual(t.allocator.list('shop').map((allocation) => allocation.flags), [[]]);
+  });
+
+  test('a server whose modules were released while it was missing comes back ready, not in_use with no services', async () => {
+    fake.servers.clear();
+    for (const server of makeServers(2)) fake.servers.set(server.id, server);
+    await sync.sync(provider(), call);
+    // time4vps_1000 passed a health check and hosts shop; time4vps_1001 was never checked.
+    t.store.transaction((tx) => tx.run("UPDATE servers SET status = 'ready', available_ram_mb = 4000, available_disk_mb = 9000 WHERE handle = 'time4vps_1000'"));
+    t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
+    assert.equal(t.inventory.show('time4vps_1000').status, 'in_use');
+
+    fake.servers.clear();
+    assert.deepEqual((await sync.sync(provider(), call)).missing, ['time4vps_1000', 'time4vps_1001']);
+    t.allocator.release('shop');
+    assert.equal(t.inventory.show('time4vps_1000').status, 'missing', 'releasing does not bring a missing server back');
+
+    for (const server of makeServers(2)) fake.servers.set(server.id, server);
+    const back = await sync.sync(provider(), call);
+    assert.deepEqual(back.restored, ['time4vps_1000', 'time4vps_1001']);
+    const status = (handle: string): { status: string; services: number; missingSince: string | null } => {
+      const server = t.inventory.show(handle);
+      return { status: server.status, services: server.services, missingSince: server.missingSince };
+    };
+    assert.deepEqual(status('time4vps_1000'), { status: 'ready', services: 0, missingSince: null });
+    assert.deepEqual(status('time4vps_1001'), { status: 'discovered', services: 0, missingSince: null }, 'never checked: still discovered');
+    assert.equal(t.allocator.allocate({ project: 'blog', minRamMb: 100, minDiskMb: 0 }).server, 'time4vps_1000', 'and it takes projects again');
   });
 
   test('a throttle answer is waited out, then the sync goes on', async () => {
@@ -132,9 +161,69 @@ describe('provider sync in-process: what a sync writes', () => {
     assert.ok(sleeps.length >= 1 && sleeps.every((milliseconds) => milliseconds <= 1000), `waited ${sleeps.join(',')} ms`);
   });
 
+  test('a rate limit hit during the parallel detail calls is waited out, once for all of them, and the sync completes', async () => {
+    fake.servers.clear();
+    for (const server of makeServers(24)) fake.servers.set(server.id, server);
+    // The list and 9 details fit the first window; the other 8-way parallel detail calls run into the limit.
+    fake.setRateLimit({ requests: 10, windowSeconds: 1 });
+    const sleeps: number[] = [];
+    const result = await sync.sync(provider({ sleeps }), call);
+    assert.equal(result.added.length, 24);
+    assert.equal(result.detailsFetched, 24);
+    assert.ok(
+      t.inventory.list().every((server) => server.ramMb !== null && server.cpuCores !== null),
+      'every server has its details',
+    );
+    assert.equal(fake.counts.list, 1);
+    assert.equal(fake.counts.detail, 24, 'every throttled detail call was retried until answered, none twice');
+    assert.ok(fake.counts.throttled >= 1, 'the limit was hit during the detail calls');
+    // Every throttled answer makes the session wait before that call's retry; the wait is what the fake asked (1 s)
+    // measured from the latest throttle answer, never more.
+    assert.ok(sleeps.length >= fake.counts.throttled, `${sleeps.length} waits for ${fake.counts.throttled} throttled answers`);
+    assert.ok(sleeps.every((milliseconds) => milliseconds > 0 && milliseconds <= 1000), `waited ${sleeps.join(',')} ms`);
+  });
+
+  test('a throttle that does not lift gives up after the allowed attempts with RateLimited, saying what to do', async () => {
+    fake.throttleNext(30);
+    const sleeps: number[] = [];
+    // Waits are recorded, not slept: each retry lands inside the 30 s throttle again.
+    await rejectsWith(
+      sync.sync(provider({ sleeps, noWaiting: true }), call),
+      ErrorCodes.RateLimited,
+      /GET \/server was refused 4 times in a row \(last asked to wait \d+ s\), so Zavhoz gave up\. Wait a minute and run `zavhoz server sync` again/,
+    );
+    assert.equal(fake.counts.throttled, 4, 'four throttled attempts (the default), then no more requests');
+    assert.equal(fake.counts.list, 0);
+    assert.equal(sleeps.length, 3, 'a wait between attempts, none after the last');
+    assert.deepEqual(t.inventory.list({ all: true }), []);
+  });
+
+  test('a redirect is refused, so the API login never reaches another address', async () => {
+    const seen: (string | undefined)[] = [];
+    const elsewhere = http.createServer((request, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('[]');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    try {
+      fake.redirectTo(`http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/api/server`);
+      await rejectsWith(
+        sync.sync(provider(), call),
+        ErrorCodes.ProviderError,
+        /answered GET \/server with a redirect\. Zavhoz does not follow it, so the API login is never sent to another address; set time4vpsApiBase/,
+      );
+      assert.deepEqual(seen, [], 'nothing reached the redirect target');
+    } finally {
+      elsewhere.closeAllConnections();
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+    }
+  });
+
   test('a throttle longer than the cap fails with RateLimited instead of hanging', async () => {
     fake.throttleNext(3600);
-    await rejectsWith(sync.sync(provider({ maxWaitSeconds: 30 }), call), ErrorCodes.RateLimited, /asked to wait 3600 s/);
+    await rejectsWith(sync.sync(provider({ maxWaitSeconds: 30 }), call), ErrorCodes.RateLimited, /asked to wait 3600 s, longer than Zavhoz waits \(30 s\)/);
+    assert.equal(fake.counts.throttled, 1, 'no retry when the wait is longer than the cap');
     assert.deepEqual(t.inventory.list({ all: true }), []);
   });
 
@@ -181,6 +270,17 @@ describe('provider sync through the daemon, with the API login in the vault', ()
     const result = await daemon.cli(['server', 'sync']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /No provider is configured.*time4vpsLoginSecret.*\[PreconditionFailed\]/);
+  });
+
+  test('the API base takes https, or http on loopback only, and never a login in the URL', async () => {
+    const plain = await daemon.cli(['config', 'set', 'time4vpsApiBase', JSON.stringify('http://billing.time4vps.com/api')]);
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /time4vpsApiBase: http is allowed only for a loopback host .*use https:\/\/billing\.time4vps\.com\/api/);
+    const login = await daemon.cli(['config', 'set', 'time4vpsApiBase', JSON.stringify('https://me:pw@billing.time4vps.com/api')]);
+    assert.notEqual(login.code, 0);
+    assert.match(login.stderr, /must not contain a login \(user:pass@\)/);
+    assert.ok(!login.stderr.includes('me:pw'), 'the refused value is not echoed back');
+    assert.equal(await cli<string>(['config', 'get', 'time4vpsApiBase']), 'https://billing.time4vps.com/api', 'the default stays');
   });
 
   test('on demand: 1,000 servers arrive as discovered, and the password never shows', async () => {

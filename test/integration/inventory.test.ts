@@ -7,8 +7,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { isResponseError } from '../../daemon/client/client.js';
 import { dataPaths } from '../../daemon/core/paths.js';
+import { AuditList } from '../../daemon/protocol/audit.js';
+import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ServersDidChange, type ServerInfo } from '../../daemon/protocol/servers.js';
+import { ShellClose, ShellOpen } from '../../daemon/protocol/shell.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
@@ -122,7 +126,8 @@ describe('inventory: servers, health checks and host keys against a real sshd', 
     assert.equal((await cliJson<ServerInfo>(daemon, ['server', 'check', 'prod_vps_1'])).status, 'ready');
 
     const audit = await daemon.cli(['audit', 'list', '--json']);
-    if (audit.code === 0) assert.match(audit.stdout, /accept-host-key/);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /accept-host-key/);
   });
 
   test('a server nobody answers for is marked unreachable with the reason', async () => {
@@ -220,5 +225,39 @@ describe('inventory: servers, health checks and host keys against a real sshd', 
     const result = await daemon.cli(['allocate', '--project', 'huge', '--min-ram-mb', '900000']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /No server can take project huge.*my_laptop: it has \d+ MB RAM free after reservations \(needs 900000 MB\).*\[PreconditionFailed\]/);
+  });
+
+  test('SSH for automation refuses a server with no pinned host key, and a ghost server, before the key leaves the vault', async () => {
+    const reach = ['--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', keyHandle];
+    await cliJson(daemon, ['server', 'add', 'fresh_box', ...reach]);
+    await cliJson(daemon, ['server', 'add', 'ghost_box', ...reach]);
+    // Checked first, so its host key is pinned and being a ghost is the only reason left to refuse it.
+    await cliJson(daemon, ['server', 'check', 'ghost_box']);
+    await cliJson(daemon, ['server', 'ghost', 'ghost_box']);
+    const client = await daemon.connect('vscode');
+    const keyLoans = async (server: string): Promise<number> =>
+      (await client.request(AuditList, { limit: 10_000 })).entries.filter((entry) => entry.action === 'ssh-terminal' && entry.detail.server === server).length;
+    try {
+      await assert.rejects(client.request(ShellOpen, { server: 'fresh_box', cols: 80, rows: 24 }), (error) => {
+        assert.ok(isResponseError(error, ErrorCodes.PreconditionFailed), String(error));
+        assert.match(error.message, /Server fresh_box has no pinned host key yet\. Run `zavhoz server check fresh_box` once to record it\./);
+        return true;
+      });
+      await assert.rejects(client.request(ShellOpen, { server: 'ghost_box', cols: 80, rows: 24 }), (error) => {
+        assert.ok(isResponseError(error, ErrorCodes.PreconditionFailed), String(error));
+        assert.match(error.message, /Server ghost_box is a ghost server \(not managed\); automation does not touch it\. Run `zavhoz server manage ghost_box`/);
+        return true;
+      });
+      assert.equal(await keyLoans('fresh_box'), 0, 'no key was lent for the unpinned server');
+      assert.equal(await keyLoans('ghost_box'), 0, 'no key was lent for the ghost server');
+
+      // Pinning the host key was all fresh_box lacked.
+      await cliJson(daemon, ['server', 'check', 'fresh_box']);
+      const opened = await client.request(ShellOpen, { server: 'fresh_box', cols: 80, rows: 24 });
+      await client.request(ShellClose, { session: opened.session });
+      assert.equal(await keyLoans('fresh_box'), 1);
+    } finally {
+      client.close();
+    }
   });
 });

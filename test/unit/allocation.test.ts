@@ -14,6 +14,19 @@ function rejects(work: () => unknown, code: number, pattern: RegExp): void {
   });
 }
 
+/** Runs an allocation that must be refused for want of a server, and returns the error. */
+function refusedAllocation(work: () => unknown): ZavhozError {
+  let caught: unknown;
+  try {
+    work();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ZavhozError, String(caught));
+  assert.equal(caught.code, ErrorCodes.PreconditionFailed, caught.message);
+  return caught;
+}
+
 describe('allocation: deterministic choice of server and ports', () => {
   let t: TestInventory;
   beforeEach(async () => {
@@ -95,23 +108,41 @@ describe('allocation: deterministic choice of server and ports', () => {
     assert.equal(t.allocator.allocate({ project: 'p3', minRamMb: 600, minDiskMb: 0 }).server, 'alpha');
   });
 
-  test('no suitable server: the error names which constraint failed on which server', () => {
+  test('no suitable server: the error names which constraint failed on which managed server, and only counts ghosts', () => {
     t.addReady('tiny', { ramMb: 300 });
     t.addReady('full_disk', { ramMb: 9000, diskMb: 100 });
     t.addReady('laptop', { ramMb: 32_000 });
     t.inventory.add({ handle: 'fresh', host: '10.0.0.9', sshPort: 22, sshUser: 'root', labels: [] });
     t.inventory.ghost('laptop', false);
     const sequence = t.store.sequence;
-    rejects(
-      () => t.allocator.allocate({ project: 'shop', modules: ['a', 'b'], minRamMb: 256, minDiskMb: 1024 }),
-      ErrorCodes.PreconditionFailed,
-      /fresh: its status is discovered.*zavhoz server check fresh.*full_disk: it has 100 MB disk free \(needs 1024 MB\).*laptop: it is a ghost server.*tiny: it has 300 MB RAM free after reservations \(needs 512 MB\)/,
+    const error = refusedAllocation(() => t.allocator.allocate({ project: 'shop', modules: ['a', 'b'], minRamMb: 256, minDiskMb: 1024 }));
+    assert.match(
+      error.message,
+      /fresh: its status is discovered.*zavhoz server check fresh.*full_disk: it has 100 MB disk free \(needs 1024 MB\).*tiny: it has 300 MB RAM free after reservations \(needs 512 MB\)\. 1 ghost server\(s\) \(personal machines\) were left out/,
     );
+    // The error reaches agent tools: a personal machine is never named to automation, in the text or the data.
+    assert.ok(!error.message.includes('laptop'), error.message);
+    assert.ok(!JSON.stringify(error.data).includes('laptop'), JSON.stringify(error.data));
+    assert.deepEqual(
+      (error.data?.refusals as { server: string }[]).map((refusal) => refusal.server),
+      ['fresh', 'full_disk', 'tiny'],
+    );
+    assert.equal(error.data?.ghostServers, 1);
     assert.equal(t.store.sequence, sequence, 'a refused allocation writes nothing');
   });
 
   test('an empty inventory says how to add a server', () => {
     rejects(() => t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 }), ErrorCodes.PreconditionFailed, /inventory is empty.*zavhoz server add/);
+  });
+
+  test('an inventory of ghosts only is "no managed server", with the ghosts counted and not named', () => {
+    t.addReady('laptop', { ramMb: 32_000 });
+    t.addReady('desktop', { ramMb: 64_000 });
+    t.settings.set('ghostServers', ['laptop', 'desktop']);
+    const error = refusedAllocation(() => t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 }));
+    assert.match(error.message, /no managed server\. 2 ghost server\(s\) \(personal machines\) were left out.*zavhoz server add/);
+    assert.ok(!/laptop|desktop/.test(`${error.message} ${JSON.stringify(error.data)}`));
+    assert.deepEqual(error.data?.refusals, []);
   });
 
   test('ghost servers are never chosen, and the ghostServers setting re-evaluates managed flags', () => {
@@ -194,6 +225,31 @@ describe('allocation: the port map', () => {
     ports.take('s', 9_000);
     assert.equal(ports.firstFree('s', () => false), 18_000);
     assert.equal(ports.firstFree('other', () => false), 8000);
+  });
+
+  test('the search looks at as many candidates with 50,000 allocations as with 100', () => {
+    const looked = (allocated: number, listening: readonly number[]): { port: number | undefined; steps: number } => {
+      const ports = new PortMap();
+      ports.load(Array.from({ length: allocated }, (_, index) => ({ server: 's', port: 8000 + index })));
+      const port = ports.firstFree('s', (candidate) => listening.includes(candidate));
+      return { port, steps: ports.lastSearchSteps };
+    };
+    const few = looked(100, []);
+    const many = looked(50_000, []);
+    assert.deepEqual([few.port, many.port], [8100, 58_000]);
+    assert.equal(many.steps, few.steps, `${many.steps} candidates at 50,000 vs ${few.steps} at 100`);
+    assert.equal(few.steps, 1, 'the lowest unallocated port is known without looking');
+    // Ports seen listening cost one look each, whatever the allocations.
+    assert.equal(looked(100, [8100, 8101]).steps, looked(50_000, [58_000, 58_001]).steps);
+  });
+
+  test('ports taken out of order still leave the search starting at the lowest free one', () => {
+    const ports = new PortMap();
+    // Every other port of 20,000 taken first (as a restart may load them), then the gaps of the low half.
+    ports.load(Array.from({ length: 10_000 }, (_, index) => ({ server: 's', port: 8000 + index * 2 })));
+    for (let port = 8001; port < 18_000; port += 2) ports.take('s', port);
+    assert.equal(ports.firstFree('s', () => false), 18_001);
+    assert.equal(ports.lastSearchSteps, 1);
   });
 
   test('reports when a server has no port left', () => {

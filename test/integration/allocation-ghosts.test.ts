@@ -1,0 +1,55 @@
+/**
+ * Ghost servers (personal machines) never reach automation, not even by name in an error: `zavhoz_allocate`, run as
+ * an agent runs it against a real daemon, explains a refused allocation with the managed servers only and counts the
+ * ghosts it left out.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { AGENT_CLIENT_NAME, runTool } from '../../daemon/agent/catalogue.js';
+import { AgentDaemonLink } from '../../daemon/agent/link.js';
+import type { AgentEnvironment } from '../../daemon/agent/tool.js';
+import { DaemonClient } from '../../daemon/client/client.js';
+import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { type KeyringSession, startKeyring } from '../harness/keyring.js';
+
+describe('allocation: ghost servers are not named to agents', () => {
+  let keyring: KeyringSession;
+  let daemon: TestDaemon;
+  let link: AgentDaemonLink;
+
+  const run = async (args: string[]): Promise<void> => {
+    const result = await daemon.cli(args);
+    assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
+  };
+
+  before(async () => {
+    keyring = await startKeyring();
+    daemon = await startTestDaemon({ env: keyring.env });
+    await run(['config', 'set', 'healthCheckIntervalSeconds', '0']);
+    // Never checked, so neither can take a project; the laptop is also a ghost.
+    await run(['server', 'add', 'vps_new', '--host', '127.0.0.1', '--ram-mb', '4096', '--disk-mb', '40960']);
+    await run(['server', 'add', 'my_laptop', '--host', '127.0.0.1', '--ram-mb', '32768', '--disk-mb', '500000']);
+    await run(['config', 'set', 'ghostServers', '["my_laptop"]']);
+    link = new AgentDaemonLink(() => DaemonClient.connect({ folder: daemon.home, clientName: AGENT_CLIENT_NAME }));
+  });
+  after(async () => {
+    link?.close();
+    await daemon?.dispose();
+    await keyring?.stop();
+  });
+
+  test('zavhoz_allocate names the managed servers that refused and only counts the ghost one', async () => {
+    const environment: AgentEnvironment = { daemon: link, frontEnd: 'mcp', defaults: {} };
+    const outcome = await runTool('zavhoz_allocate', { project: 'shop' }, environment, new AbortController().signal);
+    assert.equal(outcome.isError, true, outcome.text);
+    assert.match(outcome.text, /No server can take project shop .*vps_new: its status is discovered .*zavhoz server check vps_new/);
+    assert.match(outcome.text, /1 ghost server\(s\) \(personal machines\) were left out; automation never uses them\./);
+    assert.ok(!outcome.text.includes('my_laptop'), outcome.text);
+
+    // The human at the CLI gets the same answer: the ghost stays unnamed there too, `server list --all` shows it.
+    const cli = await daemon.cli(['allocate', '--project', 'shop']);
+    assert.equal(cli.code, 1);
+    assert.ok(!cli.stderr.includes('my_laptop'), cli.stderr);
+    assert.match(cli.stderr, /1 ghost server\(s\)/);
+  });
+});
