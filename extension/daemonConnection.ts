@@ -4,15 +4,13 @@ import { resolveDataFolder } from '../daemon/core/paths.js';
 import { ZAVHOZ_VERSION } from '../daemon/core/version.js';
 import type { NotificationDefinition, RequestDefinition } from '../daemon/protocol/define.js';
 import { CommandIds } from './commands/ids.js';
+import { ReconnectPolicy } from './model/reconnect.js';
 
 /** Connection state shown by the status bar and the views. */
 export type ConnectionState =
   | { readonly kind: 'connecting' }
   | { readonly kind: 'connected'; readonly client: DaemonClient }
   | { readonly kind: 'down'; readonly reason: string; readonly retrying: boolean };
-
-/** After this many failures in a row the extension stops restarting the daemon and asks the user. */
-const MAX_ATTEMPTS = 5;
 
 /**
  * Keeps one connection to the user's daemon, starting it with VS Code's own runtime when none runs, and
@@ -21,7 +19,7 @@ const MAX_ATTEMPTS = 5;
 export class DaemonConnection implements vscode.Disposable {
   private current: ConnectionState = { kind: 'connecting' };
   private readonly emitter = new vscode.EventEmitter<ConnectionState>();
-  private failures = 0;
+  private readonly reconnect = new ReconnectPolicy();
   private retryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
   /**
@@ -111,7 +109,7 @@ export class DaemonConnection implements vscode.Disposable {
 
   /** Forgets past failures and connects again (the "Restart Daemon" command). */
   async restart(): Promise<void> {
-    this.failures = 0;
+    this.reconnect.reset();
     if (this.current.kind === 'connected') this.current.client.close();
     await this.connect();
   }
@@ -148,7 +146,7 @@ export class DaemonConnection implements vscode.Disposable {
         },
       });
       if (this.disposed) return client.close();
-      this.failures = 0;
+      this.reconnect.connected(Date.now());
       this.log.info(`connected to daemon pid ${client.info.pid} (${client.info.dataFolder})`);
       client.onClose(() => {
         if (this.disposed || this.current.kind !== 'connected' || this.current.client !== client) return;
@@ -165,8 +163,8 @@ export class DaemonConnection implements vscode.Disposable {
 
   private scheduleRetry(reason: string): void {
     if (this.disposed) return;
-    this.failures++;
-    if (this.failures >= MAX_ATTEMPTS) {
+    const delay = this.reconnect.failed(Date.now());
+    if (delay === undefined) {
       this.setState({ kind: 'down', reason, retrying: false });
       void vscode.window
         .showErrorMessage(`Zavhoz: the daemon keeps failing (${reason}).`, 'Restart Daemon', 'Show Log')
@@ -177,7 +175,6 @@ export class DaemonConnection implements vscode.Disposable {
       return;
     }
     this.setState({ kind: 'down', reason, retrying: true });
-    const delay = Math.min(500 * 2 ** (this.failures - 1), 8_000);
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
 }

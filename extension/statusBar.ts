@@ -82,7 +82,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.backgroundColor = undefined;
     switch (state.kind) {
       case 'connecting':
-        this.item.text = '$(sync~spin) Zavhoz';
+        this.item.text = '$(sync~spin) Zavhoz: connecting…';
         this.item.tooltip = 'Connecting to the Zavhoz daemon…';
         this.item.command = CommandIds.showLog;
         break;

@@ -7,7 +7,7 @@ import { resolveDataFolder } from '../../daemon/core/paths.js';
 import { ZAVHOZ_VERSION } from '../../daemon/core/version.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
-import { askHumanThroughForm } from './secretRequest.js';
+import { askHumanThroughForm } from '../webviews/secretRequest.js';
 
 /** An AbortSignal that follows a VS Code cancellation token. */
 function signalOf(token: vscode.CancellationToken): AbortSignal {

@@ -49,6 +49,11 @@ export function registerAddSecret(context: vscode.ExtensionContext, services: Ex
       validateInput: fieldValidator(SecretsSet, nameBase, 'name', (text) => text.toUpperCase()),
     });
     if (!name) return;
+    const category = await pickCategory(title, choice.type === 'token' ? 'api_key' : 'other');
+    if (!category) return;
+    const scope = await pickSecretProject(title, defaults.project);
+    if (!scope) return;
+    // The value is asked for last, so it sits in this process only for the request that stores it.
     let value: string | undefined;
     let length: number | undefined;
     if (choice.mode === 'typed') {
@@ -65,10 +70,6 @@ export function registerAddSecret(context: vscode.ExtensionContext, services: Ex
       if (!typed) return;
       length = Number(typed);
     }
-    const category = await pickCategory(title, choice.type === 'token' ? 'api_key' : 'other');
-    if (!category) return;
-    const scope = await pickSecretProject(title, defaults.project);
-    if (!scope) return;
     const described = { name: name.trim().toUpperCase(), category, ...scope };
     const saved =
       value !== undefined

@@ -6,6 +6,7 @@ import type { RunLogDocuments } from '../deploy/logDocument.js';
 import { planDeploy, rememberBindings, rememberedBindings, startDeploy } from '../deploy/deployStarter.js';
 import type { ExtensionServices } from '../services.js';
 import type { DeployPanelOpener } from '../webviews/deployPanel.js';
+import { askHumanThroughForm } from '../webviews/secretRequest.js';
 import { workspaceDefaults, type WorkspaceDefaults } from '../workspace.js';
 import { CommandIds } from './ids.js';
 import { registerCommand } from './register.js';
@@ -13,6 +14,9 @@ import { fieldValidator } from './validate.js';
 import { askSecretValue } from './secretInput.js';
 
 const base = { folder: '/', project: 'p', repository: 'o/r', ref: 'main' };
+
+/** Opens the secret form for one variable and answers the handle the human saved there. */
+type AskForm = ReturnType<typeof askHumanThroughForm>;
 
 /**
  * `zavhoz.deploy.start`: deploys the workspace folder with defaults from the workspace (project from the folder,
@@ -25,6 +29,7 @@ export function registerDeployProject(
   logs: RunLogDocuments,
   panel: DeployPanelOpener,
 ): void {
+  const askForm = askHumanThroughForm(context, services);
   registerCommand(context, services.log, CommandIds.deployProject, async () => {
     const defaults = await workspaceDefaults();
     if (!defaults.folder) {
@@ -46,7 +51,7 @@ export function registerDeployProject(
     let bindings = rememberedBindings(context.workspaceState, target.project);
     let plan = await planDeploy(services, defaults.folder.fsPath, target.project, bindings);
     while (!plan.ready) {
-      const added = await bindMissing(services, plan, target.project);
+      const added = await bindMissing(services, askForm, plan, target.project);
       if (added === 'panel') return panel.open({ project: target.project, repository: target.repository, ref: target.ref });
       if (!added) return;
       bindings = { ...bindings, ...added };
@@ -79,7 +84,7 @@ async function askTarget(defaults: WorkspaceDefaults, ref: string): Promise<{ pr
  * Asks, for each missing user variable, which vault secret to bind (or creates one through a masked InputBox).
  * Answers the new bindings, `panel` to continue in the deploy panel, or undefined if dismissed.
  */
-async function bindMissing(services: ExtensionServices, plan: EnvPlan, project: string): Promise<Record<string, string> | 'panel' | undefined> {
+async function bindMissing(services: ExtensionServices, askForm: AskForm, plan: EnvPlan, project: string): Promise<Record<string, string> | 'panel' | undefined> {
   const { secrets } = await services.connection.request(SecretsList, {});
   const added: Record<string, string> = {};
   for (const [index, missing] of plan.missing.entries()) {
@@ -109,18 +114,26 @@ async function bindMissing(services: ExtensionServices, plan: EnvPlan, project: 
       added[missing.name] = picked.handle;
       continue;
     }
-    const created = await createSecretFor(services, missing, project, title);
+    const created = await createSecretFor(services, askForm, missing, project, title);
     if (!created) return undefined;
     added[missing.name] = created;
   }
   return added;
 }
 
-async function createSecretFor(services: ExtensionServices, missing: MissingVariable, project: string, title: string): Promise<string | undefined> {
+async function createSecretFor(
+  services: ExtensionServices,
+  askForm: AskForm,
+  missing: MissingVariable,
+  project: string,
+  title: string,
+): Promise<string | undefined> {
   const type: SecretType = (SECRET_TYPES as readonly string[]).includes(missing.type) ? (missing.type as SecretType) : 'token';
   if (type === 'text' || type === 'private_key') {
-    void vscode.window.showInformationMessage(`${missing.name} is multi-line: bind it in the deploy panel, where "New secret…" opens the secret form.`);
-    return undefined;
+    // An InputBox is one line: multi-line values (keys, certificates) go through the secret form, and the deploy
+    // goes on once the human saved it there.
+    const answer = await askForm({ name: missing.name, type, project, category: 'other' }, new AbortController().signal);
+    return answer.kind === 'saved' ? answer.handle : undefined;
   }
   const value = await askSecretValue({ title, prompt: `Value of ${missing.name} (stored in the OS keychain for project ${project})` });
   if (!value) return undefined;

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { SecretAnswer, SecretAsk } from '../../daemon/agent/tool.js';
 import type { ExtensionServices } from '../services.js';
-import { newSecretDraft, SECRET_FORM_VIEW_TYPE, SecretFormPanel } from '../webviews/secretForm.js';
+import { newSecretDraft, SECRET_FORM_VIEW_TYPE, SecretFormPanel } from './secretForm.js';
 
 /** True for the tab of a secret form panel (VS Code may prefix the view type of webview tabs). */
 function isSecretFormTab(tab: vscode.Tab): boolean {
