@@ -29,4 +29,6 @@ const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles);
 // The end-to-end suite runs in code-server with Node 24, installed into .test-tools/ (skipped when present).
 if (files.some((file) => file.startsWith(path.join(root, 'test', 'e2e') + path.sep))) run(process.execPath, ['scripts/e2e-tools.mjs']);
 // Suites start real daemons, keychains and sshd: two at a time fits a 2-core machine without starving them.
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files]);
+// The timeout bounds each test file as a whole (node runs each in a process of its own): the Ansible suites run a
+// dozen real deploys, which took 10 minutes on a busy 2-core machine, so a hung file is cut off at 20.
+run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1200000', ...files]);
