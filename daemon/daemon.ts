@@ -99,7 +99,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
           log.warn('stopping background work failed', { error: (error as Error).message });
         }
       }
-      const idle = await router.whenIdle(SHUTDOWN_GRACE_MS);
+      const idle = await router.drain(SHUTDOWN_GRACE_MS);
       if (!idle) log.warn('requests still running at shutdown', { inFlight: router.inFlight });
       await server.close();
       // Store writes are synchronous transactions: none can be half-done here. Fold the journal and close.

@@ -46,8 +46,7 @@ export class DaemonClient {
     let socket = await tryConnect(paths.socket);
     if (!socket) {
       if (!options.autoStart) throw new DaemonNotRunningError(options.folder);
-      await spawnDaemon({ ...options.autoStart, folder: options.folder });
-      socket = await connectWithRetry(paths.socket, 5_000);
+      socket = await startAndConnect({ ...options.autoStart, folder: options.folder }, paths.socket, paths.lock);
     }
     let token: string;
     try {
@@ -158,11 +157,30 @@ async function tryConnect(socketPath: string): Promise<net.Socket | undefined> {
   });
 }
 
-async function connectWithRetry(socketPath: string, timeoutMs: number): Promise<net.Socket> {
+/** How many times a start is tried when the daemon that owned the folder turns out to be stopping. */
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts the daemon and connects to it. A daemon that is shutting down (e.g. just after `zavhoz daemon stop`) has
+ * closed its socket but still holds the folder lock for a moment, so a new one exits "already running"; once that
+ * lock is gone, the start is tried again instead of waiting for a socket nobody will open.
+ */
+async function startAndConnect(spawnOptions: SpawnDaemonOptions, socketPath: string, lockFile: string): Promise<net.Socket> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await spawnDaemon(spawnOptions);
+    const ownerGone = (): boolean => outcome === 'already-running' && attempt < START_ATTEMPTS && !fs.existsSync(lockFile);
+    const socket = await connectWithRetry(socketPath, 5_000, ownerGone);
+    if (socket) return socket;
+  }
+}
+
+/** Connects, retrying until the deadline; undefined as soon as `giveUp` says no daemon will open the socket. */
+async function connectWithRetry(socketPath: string, timeoutMs: number, giveUp: () => boolean): Promise<net.Socket | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
     const socket = await tryConnect(socketPath);
     if (socket) return socket;
+    if (giveUp()) return undefined;
     if (Date.now() > deadline) throw new Error(`The daemon started but its socket ${socketPath} does not answer.`);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }

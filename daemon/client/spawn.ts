@@ -17,11 +17,15 @@ export interface SpawnDaemonOptions {
 /** Raised when the daemon could not start; the message is the daemon's own explanation. */
 export class DaemonStartError extends Error {}
 
+/** How a start ended: this daemon is ready, or another one already owned the folder. */
+export type SpawnOutcome = 'started' | 'already-running';
+
 /**
  * Starts a detached daemon and waits until it says it is ready. If another daemon won the race for the folder,
- * that is success too: the caller connects to whichever one is running.
+ * that is success too: the caller connects to whichever one is running (but see `already-running`: that one may
+ * be on its way out).
  */
-export async function spawnDaemon(options: SpawnDaemonOptions): Promise<void> {
+export async function spawnDaemon(options: SpawnDaemonOptions): Promise<SpawnOutcome> {
   const child = spawn(options.execPath ?? process.execPath, [options.daemonScript], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,7 +34,7 @@ export async function spawnDaemon(options: SpawnDaemonOptions): Promise<void> {
   });
   let stdout = '';
   let stderr = '';
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<SpawnOutcome>((resolve, reject) => {
     const timer = setTimeout(() => {
       finish();
       reject(new DaemonStartError(`The Zavhoz daemon did not become ready within ${(options.timeoutMs ?? 15_000) / 1000} s.`));
@@ -46,7 +50,7 @@ export async function spawnDaemon(options: SpawnDaemonOptions): Promise<void> {
       stdout += chunk;
       if (stdout.includes(READY_LINE)) {
         finish();
-        resolve();
+        resolve('started');
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -58,7 +62,7 @@ export async function spawnDaemon(options: SpawnDaemonOptions): Promise<void> {
     });
     child.once('exit', (code) => {
       finish();
-      if (code === EXIT_ALREADY_RUNNING) resolve();
+      if (code === EXIT_ALREADY_RUNNING) resolve('already-running');
       else reject(new DaemonStartError(stderr.trim() || `The Zavhoz daemon exited with code ${code} while starting.`));
     });
   });

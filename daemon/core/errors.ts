@@ -1,4 +1,5 @@
 import { ErrorCodes, type ErrorCode } from '../protocol/errors.js';
+import type { TextRedactor } from './redactor.js';
 
 /**
  * The one error type domain modules throw. It carries a wire code and a message written for the user (what went
@@ -25,8 +26,11 @@ export function invalidInput(message: string): ZavhozError {
   return new ZavhozError(ErrorCodes.InvalidInput, message);
 }
 
-/** Narrows an unknown thrown value to a message, for logs (which are redacted separately). */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/**
+ * Narrows an unknown thrown value to a message. Logs are redacted separately; text that is stored or answered
+ * (a server's last check error, a run's error) must pass a redactor here.
+ */
+export function describeError(error: unknown, redactor?: TextRedactor): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return redactor ? redactor.redact(message) : message;
 }

@@ -7,12 +7,17 @@ export const MIN_REDACTABLE_LENGTH = 4;
 /** Lines of a multi-line value at least this long are masked on their own too (a key logged line by line). */
 const MIN_LINE_LENGTH = 16;
 
+/** The masking half of {@link Redactor}: what code that only needs to mask text is handed. */
+export interface TextRedactor {
+  redact(text: string): string;
+}
+
 /**
  * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url,
  * URL-encoded, JSON-escaped, and line by line for multi-line values. Every log line and every error message
  * leaving the daemon passes through here.
  */
-export class Redactor {
+export class Redactor implements TextRedactor {
   private readonly forms = new Map<string, number>();
   /** Forms indexed by their first characters, longest first, so matching needs no rebuild per registration. */
   private readonly byPrefix = new Map<string, string[]>();

@@ -253,7 +253,7 @@ export class DeployService {
     new RunFolder(run.folder).removeSecrets();
     if (run.status !== 'running') return;
     const message = error instanceof ZavhozError ? error.message : `Internal error in run ${id}: ${error instanceof Error ? error.message : String(error)}. The daemon log has the details.`;
-    this.finish(run, { status: 'failed', error: message, exitCode: null });
+    this.finish(run, { status: 'failed', error: this.options.redactor.redact(message), exitCode: null });
   }
 
   private startNext(project: string): void {

@@ -141,7 +141,7 @@ export class HealthChecker {
       const offered = error instanceof ZavhozError && error.code === ErrorCodes.HostKeyMismatch ? String(error.data?.offered ?? '') : null;
       this.record(handle, (current) => ({
         status: current.status === 'missing' ? 'missing' : 'unreachable',
-        last_check_error: describeError(error).slice(0, 1000),
+        last_check_error: describeError(error, this.secrets.redactor).slice(0, 1000),
         ...(offered ? { offered_host_key_fingerprint: offered } : {}),
       }));
       throw error;

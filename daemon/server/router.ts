@@ -46,6 +46,7 @@ export function throwIfCancelled(context: RequestContext): void {
 export class Router {
   private readonly routes = new Map<string, Route>();
   private active = 0;
+  private draining = false;
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(
@@ -86,8 +87,18 @@ export class Router {
     });
   }
 
+  /**
+   * Refuses every new request from now on (ShuttingDown) and resolves once the running ones are done, or after the
+   * timeout. Shutdown calls it so that busy clients cannot keep the daemon from ever becoming idle.
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    return this.whenIdle(timeoutMs);
+  }
+
   /** Runs one request: validate, call, map errors. `rawParams` is what arrived on the wire. */
   async dispatch(method: string, rawParams: unknown, client: ClientInfo, cancellation: CancellationToken): Promise<unknown> {
+    if (this.draining) throw new ResponseError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; send the request again once it has restarted.');
     const route = this.routes.get(method);
     if (!route) throw new ResponseError(ErrorCodes.MethodNotFound, `Unknown method ${method}.`);
     const { params, requestId } = splitRequestId(rawParams);

@@ -4,6 +4,8 @@
  * written to the audit log.
  */
 
+import type { TextRedactor } from '../core/redactor.js';
+
 /** Who is using a secret and why: goes to the audit log (never the value). */
 export interface SecretUse {
   readonly client: string;
@@ -30,4 +32,10 @@ export interface SecretReader {
    * not let anyone test guesses of short values against fingerprints.
    */
   fingerprint(value: string): Promise<string>;
+  /**
+   * Masks every value the vault holds, in every form the redactor knows. Error text from work that handled values
+   * (an SSH contact, a probe's output) passes through it before it is stored or answered. Optional only so test
+   * doubles holding no real values may leave it out; the daemon's vault always has it.
+   */
+  readonly redactor?: TextRedactor;
 }

@@ -5,6 +5,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretBackend } from './backend.js';
 import { FileBackend } from './fileBackend.js';
 import { KeychainBackend } from './keychainBackend.js';
+import { chooseMasterKey } from './masterKey.js';
 
 /** The vault file of a data folder (file backend only). */
 export function vaultFilePath(folder: string): string {
@@ -20,14 +21,18 @@ export interface VaultConfig {
 }
 
 /**
- * Reads `ZAVHOZ_VAULT` (unset or `keychain`: the OS keychain; `file`: the encrypted file, opt-in) and
- * `ZAVHOZ_MASTER_KEY`. The master key is removed from the environment at once, so no child process the daemon
- * starts inherits it, and registered with the redactor.
+ * Reads `ZAVHOZ_VAULT` (unset or `keychain`: the OS keychain; `file`: the encrypted file, opt-in) and the file
+ * vault's master key: `ZAVHOZ_MASTER_KEY_FILE`, the path of a private file holding it (preferred: a value in the
+ * environment stays readable in /proc/<pid>/environ and passes to every child of whoever set it), or
+ * `ZAVHOZ_MASTER_KEY`. Both are removed from the environment at once, so no child the daemon starts inherits them
+ * (ansible and ssh get an environment of their own besides), and the key is registered with the redactor.
  */
 export function vaultConfigFromEnvironment(folder: string, redactor: Redactor, env: NodeJS.ProcessEnv = process.env): VaultConfig {
   const choice = env.ZAVHOZ_VAULT?.trim() ?? '';
   const masterKey = env.ZAVHOZ_MASTER_KEY;
+  const masterKeyFile = env.ZAVHOZ_MASTER_KEY_FILE;
   delete env.ZAVHOZ_MASTER_KEY;
+  delete env.ZAVHOZ_MASTER_KEY_FILE;
   if (masterKey !== undefined) redactor.register(masterKey);
   const testFault = env.ZAVHOZ_TEST_FAULT;
   const faultPart = testFault ? { testFault } : {};
@@ -37,16 +42,12 @@ export function vaultConfigFromEnvironment(folder: string, redactor: Redactor, e
   }
   if (choice === 'file') {
     return {
-      openBackend: () => {
-        if (masterKey === undefined || masterKey.length === 0) {
-          return Promise.reject(
-            new ZavhozError(
-              ErrorCodes.VaultKeyInvalid,
-              'ZAVHOZ_VAULT=file needs ZAVHOZ_MASTER_KEY in the daemon\'s environment: stop the daemon (zavhoz daemon stop) and start it again with both set.',
-            ),
-          );
-        }
-        return FileBackend.open(vaultFilePath(folder), masterKey);
+      // The key file is read when the vault first opens, so a refusal reaches the user as the answer to a vault
+      // request rather than as a daemon that will not start.
+      openBackend: async () => {
+        const key = chooseMasterKey(masterKey, masterKeyFile);
+        redactor.register(key.value);
+        return FileBackend.open(vaultFilePath(folder), key.value, key.source);
       },
       ...faultPart,
     };
@@ -56,7 +57,7 @@ export function vaultConfigFromEnvironment(folder: string, redactor: Redactor, e
       Promise.reject(
         new ZavhozError(
           ErrorCodes.PreconditionFailed,
-          `ZAVHOZ_VAULT="${choice}" is not a vault backend: leave it unset for the OS keychain, or set it to "file" (with ZAVHOZ_MASTER_KEY) for the encrypted file.`,
+          `ZAVHOZ_VAULT="${choice}" is not a vault backend: leave it unset for the OS keychain, or set it to "file" (with ZAVHOZ_MASTER_KEY_FILE or ZAVHOZ_MASTER_KEY) for the encrypted file.`,
         ),
       ),
     ...faultPart,

@@ -50,12 +50,15 @@ export class FileBackend implements SecretBackend {
     private readonly entries: Map<string, Sealed>,
   ) {}
 
-  /** Opens the vault file (creating it on first use) and verifies the key and the whole file. */
-  static async open(file: string, masterKey: string): Promise<FileBackend> {
+  /**
+   * Opens the vault file (creating it on first use) and verifies the key and the whole file. `keySource` names
+   * where the key came from in messages (`ZAVHOZ_MASTER_KEY`, or the key file).
+   */
+  static async open(file: string, masterKey: string, keySource = 'ZAVHOZ_MASTER_KEY'): Promise<FileBackend> {
     if (masterKey.length < MIN_MASTER_KEY_LENGTH) {
       throw new ZavhozError(
         ErrorCodes.VaultKeyInvalid,
-        `ZAVHOZ_MASTER_KEY is too short (${masterKey.length} characters): use at least ${MIN_MASTER_KEY_LENGTH}, e.g. the output of "openssl rand -base64 32", and start the daemon again.`,
+        `${keySource} is too short (${masterKey.length} characters): use at least ${MIN_MASTER_KEY_LENGTH}, e.g. the output of "openssl rand -base64 32", and start the daemon again.`,
       );
     }
     let text: string | undefined;
@@ -78,7 +81,7 @@ export class FileBackend implements SecretBackend {
     if (unseal(encryptionKey, 'check', parsed.check) !== CHECK_PLAINTEXT) {
       throw new ZavhozError(
         ErrorCodes.VaultKeyInvalid,
-        `ZAVHOZ_MASTER_KEY does not open the vault file ${file}: it is not the key the file was made with. Start the daemon with the right ZAVHOZ_MASTER_KEY.`,
+        `${keySource} does not open the vault file ${file}: it is not the key the file was made with. Start the daemon with the right key.`,
       );
     }
     const backend = new FileBackend(file, encryptionKey, macKey, parsed.kdf, parsed.check, new Map(Object.entries(parsed.entries)));

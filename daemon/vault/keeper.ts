@@ -279,7 +279,7 @@ export class Keeper {
     const recorded = records.meta('backend');
     if (recorded === backend.kind) return;
     if (recorded !== undefined && records.list().length > 0) {
-      const wanted = recorded === 'file' ? 'ZAVHOZ_VAULT=file and its ZAVHOZ_MASTER_KEY' : 'no ZAVHOZ_VAULT (the OS keychain)';
+      const wanted = recorded === 'file' ? 'ZAVHOZ_VAULT=file and its master key (ZAVHOZ_MASTER_KEY_FILE or ZAVHOZ_MASTER_KEY)' : 'no ZAVHOZ_VAULT (the OS keychain)';
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
         `This data folder keeps its secrets in the ${recorded === 'file' ? 'vault file' : 'OS keychain'}, but the daemon runs with the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}. Restart the daemon with ${wanted}.`,

@@ -19,7 +19,7 @@ const CALL_TIMEOUT_MS = 30_000;
 
 /** What the user is told when no keychain can be reached. */
 export const KEYCHAIN_UNAVAILABLE_HINT =
-  'no OS keychain reachable: start a Secret Service (gnome-keyring) or opt in to the file vault with ZAVHOZ_VAULT=file and ZAVHOZ_MASTER_KEY';
+  'no OS keychain reachable: start a Secret Service (gnome-keyring) or opt in to the file vault with ZAVHOZ_VAULT=file and ZAVHOZ_MASTER_KEY_FILE (or ZAVHOZ_MASTER_KEY)';
 
 /** What the user is told when the keychain is locked. */
 export const KEYCHAIN_LOCKED_HINT =
@@ -161,7 +161,7 @@ export function keychainError(error: unknown, what: 'read' | 'write' | 'delete')
   }
   return new ZavhozError(
     ErrorCodes.KeychainUnavailable,
-    `The OS keychain refused a ${what}: ${message}. Check that your keychain works (e.g. with "secret-tool"), or use the file vault (ZAVHOZ_VAULT=file with ZAVHOZ_MASTER_KEY).`,
+    `The OS keychain refused a ${what}: ${message}. Check that your keychain works (e.g. with "secret-tool"), or use the file vault (ZAVHOZ_VAULT=file with ZAVHOZ_MASTER_KEY_FILE).`,
     { cause: message },
   );
 }

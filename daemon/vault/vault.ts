@@ -2,7 +2,7 @@ import type { AuditEntry, AuditLog } from '../core/audit.js';
 import { describeError, invalidInput, notFound, ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
-import type { Redactor } from '../core/redactor.js';
+import type { Redactor, TextRedactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import {
   GENERATED_LENGTH,
@@ -57,8 +57,11 @@ export class Vault implements SecretReader {
   private readonly keeper: Keeper;
   private readonly mutex = new Mutex();
   private timer: NodeJS.Timeout | undefined;
+  /** Masks every value the vault holds (see SecretReader.redactor); lends masking only, not registration. */
+  readonly redactor: TextRedactor;
 
   constructor(private readonly options: VaultOptions) {
+    this.redactor = { redact: (text) => options.redactor.redact(text) };
     this.records = new SecretRecords(options.store);
     this.keeper = new Keeper({
       store: options.store,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
@@ -8,7 +9,8 @@ import { EXIT_ALREADY_RUNNING } from '../../daemon/core/startup.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { DaemonLog, DaemonLogSubscribe, DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES } from '../../daemon/protocol/lifecycle.js';
 import { SettingsDidChange, SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
-import { DAEMON_SCRIPT, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { DaemonClient } from '../../daemon/client/client.js';
+import { DAEMON_SCRIPT, type TestDaemon, runCli, startTestDaemon } from '../harness/daemon.js';
 import { RawSocket } from '../harness/rawSocket.js';
 
 /** Runs the daemon script directly and reports how it exited. */
@@ -22,6 +24,66 @@ function runDaemonProcess(home: string): Promise<{ code: number | null; stderr: 
     });
     child.once('exit', (code) => resolve({ code, stderr }));
   });
+}
+
+/** A daemon process this test started itself, so that it can see how the process ends. */
+interface OwnDaemon {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the daemon script as a direct child and resolves once it is ready. */
+async function startOwnDaemon(home: string): Promise<OwnDaemon> {
+  const child = spawn(process.execPath, [DAEMON_SCRIPT], { env: { ...process.env, ZAVHOZ_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (chunk.includes('ready')) resolve();
+    });
+    void exited.then(({ code }) => reject(new Error(`the daemon exited with ${code} while starting: ${stderr}`)));
+  });
+  return { child, exited };
+}
+
+/** Pids of the daemon processes (starting, running or exiting) serving `home`, found through /proc. */
+function daemonProcessesFor(home: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // exited, not yet reaped
+      if (!fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(DAEMON_SCRIPT)) continue;
+      if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(`ZAVHOZ_HOME=${home}`)) pids.push(Number(name));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Polls until `condition` holds; throws (rather than hang the suite) if it never does. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited > 60_000) throw new Error(`gave up waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Resolves once every writer of a burst has had a write acknowledged. */
+async function everyWriterAcknowledged(acknowledged: readonly number[]): Promise<void> {
+  while (acknowledged.some((count) => count === 0)) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** Resolves once the lock file is gone: a daemon releases it as the last thing before it exits. */
+async function lockReleased(home: string): Promise<void> {
+  const { lock } = dataPaths(home);
+  for (let waited = 0; fs.existsSync(lock); waited += 25) {
+    if (waited > 20_000) throw new Error(`${lock} is still there`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 describe('daemon process', () => {
@@ -236,6 +298,8 @@ describe('daemon lifecycle', () => {
           }
         }
       });
+      // Every writer has a write of this round acknowledged (else the last round's value would still be there).
+      await everyWriterAcknowledged(acknowledged);
       await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 120));
       await daemon.kill9();
       stop = true;
@@ -254,5 +318,144 @@ describe('daemon lifecycle', () => {
       assert.ok(acknowledged.some((count) => count > 0), 'writes were acknowledged before the kill');
     }
     await daemon.dispose();
+  });
+
+  test('a stale lock whose pid now belongs to another program (a *-daemon) is taken over', async () => {
+    const daemon = await startTestDaemon();
+    const paths = dataPaths(daemon.home);
+    await daemon.kill9();
+    // Stands in for the program that got the dead daemon's pid: a live process with "daemon" in its command line.
+    const impostor = spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => undefined, 1000)', 'dbus-daemon', '--session'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((resolve) => impostor.stdout.setEncoding('utf8').once('data', () => resolve()));
+      const stale = JSON.parse(fs.readFileSync(paths.lock, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(paths.lock, JSON.stringify({ ...stale, pid: impostor.pid }), { mode: 0o600 });
+
+      const started = await runDaemonProcess(daemon.home);
+      assert.equal(started.code, null, started.stderr);
+      const client = await daemon.connect();
+      const status = await client.request(DaemonStatus, {});
+      assert.notEqual(status.pid, impostor.pid);
+      assert.equal(status.pid, daemon.pid());
+      client.close();
+    } finally {
+      impostor.kill('SIGKILL');
+    }
+    await daemon.dispose();
+  });
+
+  test('the CLI starts the daemon on demand: after daemon stop, secret list and daemon start --json bring one up', async () => {
+    const daemon = await startTestDaemon();
+    const paths = dataPaths(daemon.home);
+    const firstPid = daemon.pid();
+    const stopped = await daemon.cli(['daemon', 'stop']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+
+    // No waiting for the old daemon to finish: the CLI copes with one that is still on its way out.
+    const listed = await daemon.cli(['secret', 'list', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout), []);
+    const secondPid = daemon.pid();
+    assert.notEqual(secondPid, firstPid);
+    const status = await daemon.cli(['daemon', 'status', '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { pid: number }).pid, secondPid);
+
+    process.kill(secondPid, 'SIGTERM');
+    await lockReleased(daemon.home);
+    const started = await daemon.cli(['daemon', 'start', '--json']);
+    assert.equal(started.code, 0, started.stderr);
+    const running = JSON.parse(started.stdout) as { pid: number; dataFolder: string; protocolVersion: number };
+    assert.equal(running.pid, daemon.pid());
+    assert.notEqual(running.pid, secondPid);
+    assert.equal(running.dataFolder, daemon.home);
+    assert.equal(running.protocolVersion, 1);
+    const again = await daemon.cli(['daemon', 'start', '--json']);
+    assert.equal((JSON.parse(again.stdout) as { pid: number }).pid, running.pid, 'a second start finds the running daemon');
+
+    // The CLI's children outlive it and are reaped late, so their pid lingers: the lock tells when one is done.
+    process.kill(running.pid, 'SIGTERM');
+    await lockReleased(daemon.home);
+    assert.equal(fs.existsSync(paths.socket), false);
+    await daemon.dispose();
+  });
+
+  test('a client that finds a daemon on its way out (socket closed, lock still held) starts a new one once it is gone', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-test-'));
+    const paths = dataPaths(home);
+    // Stands in for a daemon between closing its socket and releasing the lock, as just after `daemon stop`.
+    const leaving = spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => undefined, 1000)', '/opt/zavhoz/daemon.cjs'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      await new Promise<void>((resolve) => leaving.stdout.setEncoding('utf8').once('data', () => resolve()));
+      fs.writeFileSync(paths.lock, JSON.stringify({ pid: leaving.pid, startedAt: new Date().toISOString() }), { mode: 0o600 });
+
+      const listing = runCli(['secret', 'list', '--json'], { ...process.env, ZAVHOZ_HOME: home });
+      // The CLI's first start finds the folder taken and exits "already running"; then the old daemon finishes.
+      let starter = 0;
+      await until(() => (starter = daemonProcessesFor(home)[0] ?? 0) !== 0, 'the CLI started a daemon');
+      await until(() => !daemonProcessesFor(home).includes(starter), 'that daemon found the folder taken and exited');
+      fs.rmSync(paths.lock);
+
+      const listed = await listing;
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(JSON.parse(listed.stdout), []);
+      const owner = JSON.parse(fs.readFileSync(paths.lock, 'utf8')) as { pid: number };
+      assert.notEqual(owner.pid, leaving.pid);
+      assert.notEqual(owner.pid, starter);
+      process.kill(owner.pid, 'SIGTERM');
+      await lockReleased(home);
+    } finally {
+      leaving.kill('SIGKILL');
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  test('SIGTERM in the middle of a burst of writes exits 0, cleans up, and loses no acknowledged write (repeated)', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-test-'));
+    const paths = dataPaths(home);
+    const rounds = 6;
+    for (let round = 0; round < rounds; round++) {
+      const daemon = await startOwnDaemon(home);
+      const writers = await Promise.all(['a', 'b', 'c'].map((name) => DaemonClient.connect({ folder: home, clientName: `writer-${name}` })));
+      const acknowledged = [0, 0, 0];
+      const loops = writers.map(async (client, index) => {
+        for (let value = 1; ; value++) {
+          try {
+            if (index === 0) await client.request(SettingsSet, { key: 'syncIntervalSeconds', value });
+            else if (index === 1) await client.request(SettingsSet, { key: 'healthCheckIntervalSeconds', value });
+            else await client.request(SettingsSet, { key: 'agentDeployProjects', value: [`p${value}`] });
+            acknowledged[index] = value;
+          } catch {
+            return; // refused (shutting down) or cut off: this one was never acknowledged
+          }
+        }
+      });
+      await everyWriterAcknowledged(acknowledged);
+      await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 120));
+      daemon.child.kill('SIGTERM');
+      const exit = await daemon.exited;
+      await Promise.all(loops);
+      for (const client of writers) client.close();
+      assert.deepEqual(exit, { code: 0, signal: null }, `round ${round}`);
+      for (const file of [paths.socket, paths.lock, paths.token]) assert.equal(fs.existsSync(file), false, `round ${round}: ${file}`);
+      assert.ok(acknowledged.some((count) => count > 0), 'writes were acknowledged before the signal');
+
+      const reader = await startOwnDaemon(home);
+      const client = await DaemonClient.connect({ folder: home, clientName: 'reader' });
+      const settings = await client.request(SettingsGet, {});
+      client.close();
+      reader.child.kill('SIGTERM');
+      assert.deepEqual(await reader.exited, { code: 0, signal: null });
+      const stored = [settings.syncIntervalSeconds, settings.healthCheckIntervalSeconds, Number(settings.agentDeployProjects[0]?.slice(1) ?? 0)];
+      for (let index = 0; index < 3; index++) {
+        // Every acknowledged write is there; at most the one whose answer the shutdown cut off may also have landed.
+        assert.ok(stored[index]! >= acknowledged[index]! && stored[index]! <= acknowledged[index]! + 1, `round ${round} writer ${index}: stored ${stored[index]} acknowledged ${acknowledged[index]}`);
+      }
+    }
+    fs.rmSync(home, { recursive: true, force: true });
   });
 });

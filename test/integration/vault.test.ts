@@ -4,12 +4,17 @@
  * and the keychain's failure modes (locked, locked at start, missing) and the file vault's (wrong key, tampering).
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { dataPaths } from '../../daemon/core/paths.js';
 import { ErrorCodes, errorCodeName } from '../../daemon/protocol/errors.js';
 import { DaemonStatus } from '../../daemon/protocol/lifecycle.js';
 import { type SecretMetadata, SecretsGenerate, SecretsList, SecretsReveal, SecretsSet } from '../../daemon/protocol/secrets.js';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { startTestDaemon } from '../harness/daemon.js';
 import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, logRecords, responseError, startVaultDaemon, waitForExit } from './vault-support.js';
 
@@ -84,6 +89,32 @@ for (const backend of BACKENDS) {
       const noType = await cli(['secret', 'set', 'X_VALUE'], 'value');
       assert.equal(noType.code, 2);
       assert.match(noType.stderr, /--type is required/);
+    });
+
+    test('secret set --expires and --rotate-every round-trip through get and list', async () => {
+      const set = await json<SecretMetadata>(['secret', 'set', 'EXPIRING_TOKEN', '--type', 'token', '--project', 'dated', '--expires', '2027-01-31', '--rotate-every', '90'], 'expiring-token-value');
+      assert.equal(set.expiresAt, '2027-01-31T00:00:00.000Z');
+      assert.equal(set.rotationDays, 90);
+      const got = await json<SecretMetadata>(['secret', 'get', set.handle]);
+      assert.equal(got.expiresAt, '2027-01-31T00:00:00.000Z');
+      assert.equal(got.rotationDays, 90);
+      const listed = (await json<SecretMetadata[]>(['secret', 'list', '--project', 'dated'])).find((secret) => secret.handle === set.handle);
+      assert.deepEqual([listed?.expiresAt, listed?.rotationDays], ['2027-01-31T00:00:00.000Z', 90]);
+      const human = await cli(['secret', 'get', set.handle]);
+      assert.match(human.stdout, /expires\s+2027-01-31T00:00:00\.000Z/);
+      assert.match(human.stdout, /rotate every 90 days/);
+
+      const plain = await json<SecretMetadata>(['secret', 'set', 'UNDATED_TOKEN', '--type', 'token', '--project', 'dated'], 'undated-token-value');
+      assert.deepEqual([plain.expiresAt, plain.rotationDays], [null, null]);
+
+      const badDate = await cli(['secret', 'set', 'BAD_DATE', '--type', 'token', '--expires', 'next tuesday'], 'bad-date-value');
+      assert.equal(badDate.code, 2);
+      assert.match(badDate.stderr, /--expires must be a date/);
+      const badInterval = await cli(['secret', 'set', 'BAD_INTERVAL', '--type', 'token', '--rotate-every', '0'], 'bad-interval-value');
+      assert.notEqual(badInterval.code, 0);
+      assert.match(badInterval.stderr, /rotationDays/);
+      const names = (await json<SecretMetadata[]>(['secret', 'list'])).map((secret) => secret.name);
+      assert.ok(!names.includes('BAD_DATE') && !names.includes('BAD_INTERVAL'), 'refused secrets are not stored');
     });
 
     test('bad input over the protocol is refused with a clear code and nothing is stored', async () => {
@@ -268,5 +299,92 @@ describe('file vault failure modes', () => {
     await vault.restart({ ZAVHOZ_VAULT: undefined, ZAVHOZ_MASTER_KEY: undefined });
     const result = await vault.daemon.cli(['secret', 'set', 'OTHER', '--type', 'token'], { input: 'other-value' });
     assert.match(result.stderr, /keeps its secrets in the vault file.*Restart the daemon with ZAVHOZ_VAULT=file.*\[PreconditionFailed\]/);
+  });
+});
+
+describe('file vault with its master key in a file', () => {
+  let keyFolder: string;
+  let keyFile: string;
+  let vault: VaultDaemon;
+
+  before(async () => {
+    keyFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-key-'));
+    keyFile = path.join(keyFolder, 'master-key');
+    fs.writeFileSync(keyFile, `${TEST_MASTER_KEY}\n`, { mode: 0o600 });
+    vault = await startVaultDaemon('file', { ZAVHOZ_MASTER_KEY: undefined, ZAVHOZ_MASTER_KEY_FILE: keyFile });
+  });
+  after(async () => {
+    await vault.dispose();
+    fs.rmSync(keyFolder, { recursive: true, force: true });
+  });
+
+  test('the vault works with ZAVHOZ_MASTER_KEY_FILE, and the key is nowhere in the daemon\'s environment', async () => {
+    const set = await vault.daemon.cli(['secret', 'set', 'KEY_FILE_SECRET', '--type', 'token'], { input: 'value-under-a-key-file' });
+    assert.equal(set.code, 0, set.stderr);
+    const handle = set.stdout.trim();
+    assert.equal((await vault.daemon.cli(['secret', 'reveal', handle, '--yes'])).stdout, 'value-under-a-key-file');
+    assert.ok((await vault.accounts()).includes(handle), 'the value is in vault.enc');
+    const environ = fs.readFileSync(`/proc/${vault.daemon.pid()}/environ`, 'utf8');
+    assert.ok(environ.includes(`ZAVHOZ_MASTER_KEY_FILE=${keyFile}`));
+    assert.ok(!environ.includes(TEST_MASTER_KEY), 'only the path is in the environment');
+
+    // The file holds the key itself (its final newline aside): the same key given the old way opens the vault.
+    await vault.restart({ ZAVHOZ_MASTER_KEY: TEST_MASTER_KEY, ZAVHOZ_MASTER_KEY_FILE: undefined });
+    assert.equal((await vault.daemon.cli(['secret', 'reveal', handle, '--yes'])).stdout, 'value-under-a-key-file');
+  });
+
+  test('a key file others can read (0644) is refused with what to do, and nothing is stored', async () => {
+    fs.chmodSync(keyFile, 0o644);
+    await vault.restart({ ZAVHOZ_MASTER_KEY: undefined, ZAVHOZ_MASTER_KEY_FILE: keyFile });
+    const refused = await vault.daemon.cli(['secret', 'set', 'LOOSE_KEY', '--type', 'token'], { input: 'value-never-stored' });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, new RegExp(`master key file ${keyFile} has mode 0644: .*It must be 0600 or stricter\\. Run \`chmod 600 ${keyFile}\`.*\\[VaultKeyInvalid\\]`));
+
+    fs.chmodSync(keyFile, 0o600);
+    await vault.restart({ ZAVHOZ_MASTER_KEY: undefined, ZAVHOZ_MASTER_KEY_FILE: keyFile });
+    const names = JSON.parse((await vault.daemon.cli(['secret', 'list', '--json'])).stdout) as SecretMetadata[];
+    assert.deepEqual(names.map((secret) => secret.name), ['KEY_FILE_SECRET']);
+  });
+});
+
+describe('error text the daemon stores is masked like its answers', () => {
+  let vault: VaultDaemon;
+
+  before(async () => {
+    vault = await startVaultDaemon('file');
+  });
+  after(async () => {
+    await vault.dispose();
+  });
+
+  test('a failed health check stores and returns its error with the vault\'s values masked', async () => {
+    // A port nothing listens on: the check fails at once with "Nothing answers on 127.0.0.1:PORT".
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const address = `127.0.0.1:${port}`;
+
+    const { privateKey } = crypto.generateKeyPairSync('ed25519', { privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const key = await vault.daemon.cli(['secret', 'set', 'CHECK_KEY', '--type', 'private_key'], { input: privateKey });
+    assert.equal(key.code, 0, key.stderr);
+    // A secret whose value the error text will quote: the address stands in for a value an SSH error might echo.
+    assert.equal((await vault.daemon.cli(['secret', 'set', 'QUOTED_VALUE', '--type', 'text'], { input: address })).code, 0);
+    const added = await vault.daemon.cli(['server', 'add', 'masked_check', '--host', '127.0.0.1', '--ssh-port', String(port), '--ssh-user', 'root', '--ssh-key-secret', key.stdout.trim()]);
+    assert.equal(added.code, 0, added.stderr);
+
+    const checked = await vault.daemon.cli(['server', 'check', 'masked_check']);
+    assert.equal(checked.code, 1);
+    assert.match(checked.stderr, /Nothing answers on \[REDACTED\]/);
+    const shown = JSON.parse((await vault.daemon.cli(['server', 'show', 'masked_check', '--json'])).stdout) as ServerInfo;
+    assert.match(shown.lastCheckError ?? '', /^Nothing answers on \[REDACTED\] \(ECONNREFUSED\)/);
+    const listed = (await vault.daemon.cli(['server', 'list', '--json'])).stdout;
+    assert.ok(!listed.includes(address), 'servers/list answers the masked text');
+
+    await vault.daemon.stop();
+    const paths = dataPaths(vault.daemon.home);
+    for (const file of [paths.database, paths.journal, `${paths.database}.prev`]) {
+      if (fs.existsSync(file)) assert.ok(!fs.readFileSync(file, 'latin1').includes(address), `${file} holds the masked text only`);
+    }
   });
 });

@@ -46,7 +46,10 @@ export const daemonCommands: Command[] = [
       }
       const closed = new Promise<void>((resolve) => client.onClose(resolve));
       await client.request(DaemonShutdown, {});
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      // Wait for the daemon to close the connection, 15 s at most; the timer must not keep the CLI alive after that.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+      clearTimeout(timer);
       client.close();
       context.print({ stopped: true }, () => 'Zavhoz daemon stopped.');
     },
