@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDeployTarget, type DeployTarget } from './deployTarget.js';
@@ -20,12 +20,12 @@ function uniqueValue(label: string): string {
 }
 
 /** Waits for a JSON file another process writes. */
-async function waitForFile(file: string, timeoutMs = 60_000): Promise<{ tools: string[]; text: string; error: string | null }> {
+async function waitForFile<T = { tools: string[]; text: string; error: string | null }>(file: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (existsSync(file)) {
       try {
-        return JSON.parse(readFileSync(file, 'utf8')) as { tools: string[]; text: string; error: string | null };
+        return JSON.parse(readFileSync(file, 'utf8')) as T;
       } catch {
         // Half written: read again.
       }
@@ -142,6 +142,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       assert.deepEqual(await workbench.findInPage(line), [], 'the value must be nowhere in the page (text, attributes, fields, webviews)');
       assert.ok(!log.includes(line), 'the value must not be in the Zavhoz log');
     }
+    await workbench.closeEditors();
   });
 
   step('a reloaded secret form restores its draft and no value, and stored state holds no value', async () => {
@@ -206,6 +207,36 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await workbench.screenshot('view-servers-with-server', workbench.view('Servers'));
   });
 
+  step('ghost servers stay out of the Servers view until "Show Ghost Servers", and the label filter narrows it', async () => {
+    const { workbench } = session;
+    // A personal machine: added and marked as a ghost from the CLI, as a user would from a terminal.
+    const added = await session.cli(['server', 'add', 'my_laptop', '--host', '127.0.0.9', '--label', 'personal']);
+    assert.equal(added.code, 0, added.stderr);
+    const ghosted = await session.cli(['server', 'ghost', 'my_laptop']);
+    assert.equal(ghosted.code, 0, ghosted.stderr);
+    await workbench.expandView('Servers');
+    await workbench.waitForTreeRow('Servers', 'deploy_target');
+    assert.ok(!(await workbench.treeRows('Servers')).some((row) => row.includes('my_laptop')), 'a ghost server is hidden by default');
+
+    await workbench.runCommand('Zavhoz: Show Ghost Servers');
+    await workbench.waitForTreeRow('Servers', /Ghost \(not managed\)/);
+    await workbench.waitForTreeRow('Servers', 'my_laptop');
+    await workbench.screenshot('view-servers-with-ghosts', workbench.view('Servers'));
+
+    await workbench.runCommand('Zavhoz: Filter Servers by Label…');
+    await workbench.pickQuickItem('personal');
+    await workbench.view('Servers').filter({ hasText: 'label: personal' }).waitFor({ state: 'visible' });
+    await workbench.view('Servers').locator('.monaco-list-row', { hasText: 'deploy_target' }).waitFor({ state: 'detached' });
+    const filtered = await workbench.treeRows('Servers');
+    assert.ok(filtered.some((row) => row.includes('my_laptop')), `the labelled server stays: ${JSON.stringify(filtered)}`);
+    assert.ok(!filtered.some((row) => row.includes('deploy_target')), `servers without the label go: ${JSON.stringify(filtered)}`);
+
+    await workbench.runCommand('Zavhoz: Clear Server Filter');
+    await workbench.runCommand('Zavhoz: Hide Ghost Servers');
+    await workbench.waitForTreeRow('Servers', 'deploy_target');
+    await workbench.view('Servers').locator('.monaco-list-row', { hasText: 'my_laptop' }).waitFor({ state: 'detached' });
+  });
+
   step('"Deploy Project…" from the palette binds missing secrets in masked boxes, and the status bar reaches succeeded', async () => {
     const { workbench } = session;
     const apiToken = uniqueValue('e2e-api-token');
@@ -230,6 +261,31 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const env = readFileSync(path.join('/opt/services', project, '.env'), 'utf8');
     assert.ok(env.includes(apiToken) && env.includes(webhook), 'the bound secrets should be in the deployed .env');
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
+  });
+
+  step('the deploy panel shows the env plan by name and handle, deploys again, and shows the live log and the URL', async () => {
+    const { workbench } = session;
+    await workbench.runCommand('Zavhoz: Deploy Project…');
+    await workbench.pickQuickItem('Open Deploy Panel');
+    const panel = workbench.webview();
+    const plan = panel.locator('#plan');
+    // The bindings made in the palette are remembered for the project: the table shows them as handles.
+    await plan.filter({ hasText: /API_TOKEN/ }).filter({ hasText: /secret sec_\w+/ }).waitFor({ state: 'visible' });
+    const table = await plan.innerText();
+    assert.match(table, /WEBHOOK_SECRET/);
+    assert.doesNotMatch(table, /missing: bind a secret/, 'every variable resolves');
+    await workbench.screenshot('deploy-panel-plan');
+
+    await panel.locator('#deploy').click();
+    const heading = panel.locator('#run h2');
+    await heading.filter({ hasText: /: (succeeded|failed|cancelled|interrupted)$/ }).waitFor({ state: 'visible', timeout: 300_000 });
+    await workbench.screenshot('deploy-panel-finished');
+    assert.match(await heading.innerText(), /: succeeded$/);
+    assert.match(await panel.locator('#result').innerText(), /http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(await panel.locator('#log').innerText(), /PLAY RECAP/, 'the live log reached the end of the playbook');
+    assert.match(await panel.locator('ul.steps').innerText(), /✓/);
+    for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
+    await workbench.closeEditors();
   });
 
   step('the agent tools are registered with VS Code (vscode.lm.tools) and one answers through vscode.lm.invokeTool', async () => {
@@ -258,6 +314,80 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       ),
       'the tool call is in the audit log as client "agent"',
     );
+  });
+
+  step('zavhoz_request_secret opens the secret form pre-filled and answers the handle the human saved, or "declined"', async () => {
+    const { workbench } = session;
+    const output = path.join(session.workspace, '.zavhoz-request-secret.json');
+    const value = uniqueValue('e2e-agent-token');
+    typedValues.push(value);
+
+    rmSync(output, { force: true });
+    await workbench.runCommand('Zavhoz Test Probe: Request Secret');
+    await workbench.answerQuickInput('Probe: secret name', 'AGENT_API_KEY');
+    let form = workbench.webview();
+    await form.locator('#name input').waitFor({ state: 'visible' });
+    assert.equal(await form.locator('#name input').inputValue(), 'AGENT_API_KEY', 'the name comes from the agent');
+    await form.locator('#value input').fill(value);
+    await workbench.screenshot('agent-secret-request');
+    await form.locator('#save').click();
+    const saved = await waitForFile<{ text: string; error: string | null }>(output);
+    assert.equal(saved.error, null);
+    assert.match(saved.text, /stored/);
+    assert.match(saved.text, /sec_\w+/);
+    assert.ok(!saved.text.includes(value), 'the value never reaches the agent');
+
+    rmSync(output, { force: true });
+    await workbench.runCommand('Zavhoz Test Probe: Request Secret');
+    await workbench.answerQuickInput('Probe: secret name', 'AGENT_DECLINED_KEY');
+    // The new request replaces the first form: wait for the page that carries the new name.
+    for (let waited = 0; waited < 60_000; waited += 250) {
+      form = workbench.webview();
+      if ((await form.locator('#name input').inputValue({ timeout: 1000 }).catch(() => '')) === 'AGENT_DECLINED_KEY') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(await form.locator('#name input').inputValue(), 'AGENT_DECLINED_KEY');
+    await form.locator('#cancel').click();
+    const declined = await waitForFile<{ text: string; error: string | null }>(output);
+    assert.match(declined.text, /declined/);
+    assert.doesNotMatch(declined.text, /sec_\w+/);
+  });
+
+  step('every command in package.json is registered at run time, and every registered zavhoz command is declared', async () => {
+    const output = path.join(session.workspace, '.zavhoz-commands.json');
+    await session.workbench.runCommand('Zavhoz Test Probe: List Commands');
+    const { commands } = await waitForFile<{ commands: string[] }>(output);
+    const manifest = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      contributes: { commands: { command: string }[]; views: Record<string, { id: string }[]> };
+    };
+    // The workbench adds commands of its own for each view (zavhoz.servers.focus, …): not ours to declare.
+    const viewCommands = new Set(
+      Object.values(manifest.contributes.views)
+        .flat()
+        .flatMap((view) => ['focus', 'resetViewLocation', 'toggleVisibility', 'removeView', 'open'].map((suffix) => `${view.id}.${suffix}`)),
+    );
+    const registered = commands.filter((id) => !viewCommands.has(id)).sort();
+    const declared = manifest.contributes.commands.map((entry) => entry.command).sort();
+    assert.deepEqual(registered, declared);
+  });
+
+  step('a daemon killed with SIGKILL is restarted by the extension, and the views and status bar come back', async () => {
+    const { workbench } = session;
+    const before = session.daemonPid();
+    assert.ok(before !== undefined);
+    process.kill(before, 'SIGKILL');
+    let after: number | undefined;
+    for (let waited = 0; waited < 60_000 && (after === undefined || after === before); waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = session.daemonPid();
+    }
+    assert.ok(after !== undefined && after !== before, 'the extension should have started a new daemon');
+    await workbench.expandView('Daemon');
+    await workbench.waitForTreeRow('Daemon', new RegExp(`pid\\s+${after}\\b`));
+    const text = await workbench.waitForStatusBar(new RegExp(`${project}: succeeded`));
+    assert.doesNotMatch(text, /down|connecting/i);
+    await workbench.expandView('Secrets');
+    await workbench.waitForTreeRow('Secrets', 'E2E_CERT');
   });
 
   step('after the session ends, no file it wrote holds a secret value', async () => {

@@ -135,6 +135,11 @@ export class Workbench {
     throw new Error(`the command palette still shows "${title}" after choosing it`);
   }
 
+  /** Closes every editor and panel tab ("View: Close All Editors"). */
+  async closeEditors(): Promise<void> {
+    await this.runCommand('View: Close All Editors');
+  }
+
   /**
    * Answers an open InputBox or QuickPick with `text` and Enter, once the widget shows `expected` (its title or
    * prompt): multi-step flows reuse the widget, and typing into the previous step would answer it twice.
