@@ -9,35 +9,37 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * The base URL of a provider API that receives the account's Basic auth header: https, or http on loopback only (a
- * test stand-in), and no `user:pass@` part, since a login belongs in the vault and would be sent in the clear.
+ * The base URL of an API that receives credentials (Time4VPS's Basic auth, a GitHub token): https, or http on
+ * loopback only (a test stand-in), and no `user:pass@` part, since a login belongs in the vault and would be sent
+ * in the clear. `example` is shown in messages; `credentialSettings` names where the login goes instead.
  */
-const providerApiBase = z
-  .string()
-  .max(512)
-  .superRefine((value, context) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      context.addIssue({ code: 'custom', message: 'not a URL; give the API base, e.g. https://billing.time4vps.com/api' });
-      return;
-    }
-    if (url.username !== '' || url.password !== '') {
-      context.addIssue({
-        code: 'custom',
-        message:
-          'the URL must not contain a login (user:pass@). Store the API login and password with `zavhoz secret set` and set time4vpsLoginSecret / time4vpsPasswordSecret instead',
-      });
-    } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      context.addIssue({
-        code: 'custom',
-        message: `http is allowed only for a loopback host (127.0.0.1, localhost, [::1]), because the API login would cross the network unencrypted; use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`,
-      });
-    } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      context.addIssue({ code: 'custom', message: `${url.protocol} is not an API scheme; use an https:// URL, e.g. https://billing.time4vps.com/api` });
-    }
-  });
+function credentialedApiBase(example: string, credentialSettings: string) {
+  return z
+    .string()
+    .max(512)
+    .superRefine((value, context) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        context.addIssue({ code: 'custom', message: `not a URL; give the API base, e.g. ${example}` });
+        return;
+      }
+      if (url.username !== '' || url.password !== '') {
+        context.addIssue({
+          code: 'custom',
+          message: `the URL must not contain a login (user:pass@). Store the credentials with \`zavhoz secret set\` and set ${credentialSettings} instead`,
+        });
+      } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+        context.addIssue({
+          code: 'custom',
+          message: `http is allowed only for a loopback host (127.0.0.1, localhost, [::1]), because the credentials would cross the network unencrypted; use https://${url.host}${url.pathname === '/' ? '' : url.pathname}`,
+        });
+      } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+        context.addIssue({ code: 'custom', message: `${url.protocol} is not an API scheme; use an https:// URL, e.g. ${example}` });
+      }
+    });
+}
 
 /**
  * Daemon-wide settings, shared by every client. Each key has a schema and a default so a fresh data folder works
@@ -53,13 +55,16 @@ export const SettingSchemas = {
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
   agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
   /** Base URL of the Time4VPS API: https, or http on loopback (tests point it at a loopback stand-in). */
-  time4vpsApiBase: providerApiBase,
+  time4vpsApiBase: credentialedApiBase('https://billing.time4vps.com/api', 'time4vpsLoginSecret / time4vpsPasswordSecret'),
   /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
   time4vpsLoginSecret: z.union([z.literal(''), secretHandle]),
   /** Vault handle of the Time4VPS API password. */
   time4vpsPasswordSecret: z.union([z.literal(''), secretHandle]),
-  /** Base URL of the GitHub REST API: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a test stand-in. */
-  githubApiBase: z.string().url().max(512).regex(/^https?:\/\//, 'an http(s) URL'),
+  /**
+   * Base URL of the GitHub REST API: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a loopback test
+   * stand-in; it receives the token, so https (or loopback http) only.
+   */
+  githubApiBase: credentialedApiBase('https://api.github.com', 'githubTokenSecret (or githubAppId and githubAppKeySecret)'),
   /** Vault handle of a GitHub token allowed to write Actions secrets; empty means none. */
   githubTokenSecret: z.union([z.literal(''), z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m')]),
   /** GitHub App id; with githubAppKeySecret it is used instead of the token. 0 means no App. */

@@ -93,3 +93,21 @@ describe('settings: time4vpsApiBase', () => {
     });
   });
 });
+
+describe('settings: githubApiBase', () => {
+  const refusalOf = (value: string): string | undefined => {
+    const parsed = SettingSchemas.githubApiBase.safeParse(value);
+    return parsed.success ? undefined : (parsed.error.issues[0]?.message ?? 'refused without a message');
+  };
+
+  test('api.github.com, a GitHub Enterprise Server over https and a loopback stand-in are accepted', () => {
+    for (const value of [DEFAULT_SETTINGS.githubApiBase, 'https://github.example.test/api/v3', 'http://127.0.0.1:41234']) {
+      assert.equal(refusalOf(value), undefined, value);
+    }
+  });
+
+  test('the token never goes over plain http off this machine, nor in the URL', () => {
+    assert.match(refusalOf('http://github.example.test/api/v3') ?? '', /credentials would cross the network unencrypted; use https:\/\/github\.example\.test\/api\/v3$/);
+    assert.match(refusalOf('https://x-access-token:ghp_abc@github.example.test/api/v3') ?? '', /must not contain a login.*githubTokenSecret/);
+  });
+});
