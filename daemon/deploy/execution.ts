@@ -152,9 +152,11 @@ export async function executeRun(context: ExecutionContext): Promise<ExecutionRe
   hooks.step('playbook', 'running');
   const exitCode = await withRetries(context, 'playbook', async (attempt) => {
     let current = '';
+    // Reported once the attempt ends: the task an unreachable attempt stopped at must not name a later failure.
+    let failedTask: string | undefined;
     const started = startPlaybook(folder, env, signal, (line) => {
       log.write(line);
-      if (/^(fatal|failed): \[/.test(line)) hooks.taskFailed(current);
+      if (/^(fatal|failed): \[/.test(line)) failedTask ??= current;
       const task = /^TASK \[(.*)\]/.exec(line)?.[1];
       if (task === undefined) return;
       current = task;
@@ -171,6 +173,7 @@ export async function executeRun(context: ExecutionContext): Promise<ExecutionRe
     if (exit.code === ANSIBLE_EXIT.unreachable) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Ansible could not reach ${target.server} (${target.host}:${target.sshPort}); run.log has its message.`);
     }
+    if (failedTask !== undefined) hooks.taskFailed(failedTask);
     return exit.code ?? -1;
   });
   return { exitCode, handles: extraHandles };

@@ -25,6 +25,8 @@ export interface DockerDouble {
   calls(): DockerCall[];
   /** Makes `docker compose pull` take this long (0: instant). */
   setPullDelay(seconds: number): void;
+  /** Servers that later `compose up` calls start answer 503 to their first `count` requests, then 200. */
+  setUnhealthyRequests(count: number): void;
   /** Stops the stand-in HTTP servers `compose up` started. */
   stopServers(): void;
   /** Stops the servers and removes the folder. */
@@ -39,6 +41,12 @@ export function installDockerDouble(): DockerDouble {
   fs.chmodSync(path.join(binFolder, 'docker'), 0o755);
   const state = path.join(binFolder, 'docker-state');
   fs.mkdirSync(state, { recursive: true });
+  // One file for every setting: each setter changes its own key and keeps the others.
+  const configFile = path.join(state, 'config.json');
+  const configure = (settings: Readonly<Record<string, number>>): void => {
+    const current = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, number>) : {};
+    fs.writeFileSync(configFile, JSON.stringify({ ...current, ...settings }));
+  };
   const stopServers = (): void => {
     const folder = path.join(state, 'servers');
     for (const name of fs.existsSync(folder) ? fs.readdirSync(folder) : []) {
@@ -62,7 +70,10 @@ export function installDockerDouble(): DockerDouble {
         .map((line) => JSON.parse(line) as DockerCall);
     },
     setPullDelay(seconds) {
-      fs.writeFileSync(path.join(state, 'config.json'), JSON.stringify({ pullDelaySeconds: seconds }));
+      configure({ pullDelaySeconds: seconds });
+    },
+    setUnhealthyRequests(count) {
+      configure({ unhealthyRequests: count });
     },
     stopServers,
     remove() {

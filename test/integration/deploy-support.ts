@@ -1,8 +1,8 @@
 /**
  * Shared set-up of the deploy tests: a real daemon with the real vault on a private keychain, a real sshd on
  * loopback as the target (logging in as the test user, so the playbook writes /opt/services/<project> on this
- * machine), a local bare git repository holding the fixture project, and the `docker` test double first on the
- * target's PATH.
+ * machine), a local bare git repository holding the fixture project, and the `docker` and `ufw` test doubles first
+ * on the target's PATH.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,9 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { type DockerDouble, installDockerDouble } from '../fakes/dockerDouble.js';
+import { installUfwDouble, type UfwDouble } from '../fakes/ufwDouble.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
-import { delay } from '../harness/processes.js';
+import { delay, descendants, signalQuietly } from '../harness/processes.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 
 /** The fixture project the tests deploy. */
@@ -51,17 +52,44 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** The pid of the harness sshd's listener (the same across SIGHUP, on which sshd re-executes itself). */
+function sshdPid(sshd: SshdServer): number {
+  return Number(fs.readFileSync(path.join(sshd.dir, 'sshd.pid'), 'utf8'));
+}
+
 /**
- * Puts `folder` first on the PATH of every session of the harness's sshd: an sshd `SetEnv` line, then SIGHUP, on
- * which sshd re-executes itself with the new config under the same pid.
+ * Puts `folders`, in order, first on the PATH of every session of the harness's sshd: an sshd `SetEnv` line, then
+ * SIGHUP, on which sshd re-executes itself with the new config under the same pid. Call it once, with every folder.
  */
-export async function prependRemotePath(sshd: SshdServer, folder: string): Promise<void> {
+export async function prependRemotePath(sshd: SshdServer, ...folders: string[]): Promise<void> {
   const config = path.join(sshd.dir, 'sshd_config');
-  fs.appendFileSync(config, `SetEnv PATH=${folder}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`);
-  const pid = Number(fs.readFileSync(path.join(sshd.dir, 'sshd.pid'), 'utf8'));
-  process.kill(pid, 'SIGHUP');
+  fs.appendFileSync(config, `SetEnv PATH=${[...folders, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')}\n`);
+  process.kill(sshdPid(sshd), 'SIGHUP');
   await delay(200);
   await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.port)) ? true : undefined), 10_000);
+}
+
+/**
+ * Ends every SSH connection to the harness's sshd at once, as a network failure does, while sshd itself keeps
+ * listening: each connection's session process (and what runs under it) is killed.
+ */
+export function dropSshConnections(sshd: SshdServer): void {
+  for (const pid of descendants(sshdPid(sshd))) signalQuietly(pid, 'SIGKILL');
+}
+
+/** Where the playbook writes git credentials on the target (it prefers tmpfs). */
+const CREDENTIAL_BASES = ['/dev/shm', '/tmp'] as const;
+
+/** The name prefix of a project's git credentials folders, as the playbook derives it (`git_credentials_prefix`). */
+export function gitCredentialsPrefix(project: string): string {
+  return `zavhoz-git-${crypto.createHash('sha1').update(project).digest('hex').slice(0, 12)}-`;
+}
+
+/** Paths of the target's git credentials folders (of any project) that are there now. */
+export function gitCredentialFolders(): string[] {
+  return CREDENTIAL_BASES.flatMap((base) =>
+    fs.existsSync(base) ? fs.readdirSync(base).filter((name) => name.startsWith('zavhoz-git-')).map((name) => path.join(base, name)) : [],
+  );
 }
 
 /** A bare git repository holding the fixture project on branch main, in a folder of its own. */
@@ -85,6 +113,7 @@ export interface DeployWorld {
   readonly keyring: KeyringSession;
   readonly sshd: SshdServer;
   readonly docker: DockerDouble;
+  readonly ufw: UfwDouble;
   readonly repository: { url: string; commit: string };
   readonly daemon: TestDaemon;
   readonly server: string;
@@ -126,9 +155,11 @@ export async function setUpDeployWorld(): Promise<DeployWorld> {
     teardown.push(() => sshd.stop());
     const docker = installDockerDouble();
     teardown.push(() => removeDockerDouble(docker));
+    const ufw = installUfwDouble();
+    teardown.push(() => ufw.remove());
     const repository = bareRepository();
     teardown.push(() => repository.remove());
-    await prependRemotePath(sshd, docker.binFolder);
+    await prependRemotePath(sshd, docker.binFolder, ufw.binFolder);
     const daemon = await startTestDaemon({ env: keyring.env });
     teardown.push(() => daemon.dispose());
     const values = new Map<string, string>();
@@ -152,6 +183,7 @@ export async function setUpDeployWorld(): Promise<DeployWorld> {
       keyring,
       sshd,
       docker,
+      ufw,
       repository,
       daemon,
       server,
@@ -223,4 +255,18 @@ export function readDotenv(file: string): Map<string, string> {
     values.set(match[1], value);
   }
   return values;
+}
+
+/** `zavhoz deploy FIXTURE --project P …` of the world's fixture repository, as an argument array. */
+export function deployArguments(world: DeployWorld, project: string, extra: readonly string[] = []): string[] {
+  return ['deploy', FIXTURE, '--project', project, '--repo', 'Acme/Demo', '--repo-url', world.repository.url, ...extra];
+}
+
+/** Stores the two user secrets the fixture asks for, with fresh random values. */
+export async function storeUserSecrets(world: DeployWorld, project: string): Promise<{ apiToken: string; webhook: string }> {
+  const apiToken = `api-${crypto.randomBytes(12).toString('hex')}`;
+  const webhook = `hook ${crypto.randomBytes(12).toString('hex')} 'quoted' #`;
+  await world.storeSecret('API_TOKEN', 'token', apiToken, project);
+  await world.storeSecret('WEBHOOK_SECRET', 'text', webhook, project);
+  return { apiToken, webhook };
 }

@@ -16,12 +16,17 @@ import type { EnvPlan } from '../../daemon/protocol/env.js';
 import { DeployStart, type RunDetail, RunsDidChange, RunsLogLines, type RunSummary } from '../../daemon/protocol/runs.js';
 import {
   cliJson,
+  deployArguments,
   type DeployWorld,
+  dropSshConnections,
   FIXTURE,
+  gitCredentialFolders,
+  gitCredentialsPrefix,
   processesMentioning,
   readDotenv,
   sampleProcessList,
   setUpDeployWorld,
+  storeUserSecrets as storeSecretsOfFixture,
   waitUntil,
 } from './deploy-support.js';
 
@@ -38,19 +43,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     await world?.dispose();
   });
 
-  /** `zavhoz deploy FIXTURE --project P …` as argument array. */
-  const deployArgs = (project: string, extra: readonly string[] = []): string[] => [
-    'deploy', FIXTURE, '--project', project, '--repo', 'Acme/Demo', '--repo-url', world.repository.url, ...extra,
-  ];
-
-  /** Stores the two user secrets the fixture asks for. */
-  const storeUserSecrets = async (project: string): Promise<{ apiToken: string; webhook: string }> => {
-    const apiToken = `api-${crypto.randomBytes(12).toString('hex')}`;
-    const webhook = `hook ${crypto.randomBytes(12).toString('hex')} 'quoted' #`;
-    await world.storeSecret('API_TOKEN', 'token', apiToken, project);
-    await world.storeSecret('WEBHOOK_SECRET', 'text', webhook, project);
-    return { apiToken, webhook };
-  };
+  const deployArgs = (project: string, extra: readonly string[] = []): string[] => deployArguments(world, project, extra);
+  const storeUserSecrets = (project: string): Promise<{ apiToken: string; webhook: string }> => storeSecretsOfFixture(world, project);
 
   const runDetail = (id: string): Promise<RunDetail> => cliJson<RunDetail>(world.daemon, ['run', 'show', id]);
 
@@ -170,7 +164,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.equal(fs.statSync(run.folder).mode & 0o777, 0o700);
     assert.ok(!fs.readFileSync(path.join(run.folder, 'inventory.yml'), 'utf8').includes('PRIVATE KEY'));
     assert.deepEqual(processesMentioning(run.folder), [], 'no ansible-playbook or ssh master outlives the run');
-    assert.ok(!fs.readdirSync('/tmp').some((name) => name.startsWith('zavhoz-git-')), 'the git credentials folder is gone');
+    const prefix = gitCredentialsPrefix(project);
+    assert.deepEqual(gitCredentialFolders().filter((folder) => path.basename(folder).startsWith(prefix)), [], 'the git credentials folder is gone');
 
     // The CLI shows it.
     const list = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
@@ -278,6 +273,45 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     } finally {
       await cliJson(world.daemon, ['server', 'update', world.server, '--ssh-port', String(world.sshd.port)]);
     }
+  });
+
+  test('a connection lost mid-playbook (ansible-playbook exit 4) is retried; the next attempt succeeds', async () => {
+    const project = world.newProject('drop');
+    await storeUserSecrets(project);
+    // The playbook waits in `compose pull` while the test cuts every SSH connection (sshd keeps listening), so the
+    // task's connection dies under it, as in a network failure, and Ansible reports the host UNREACHABLE.
+    world.docker.setPullDelay(60);
+    let run: RunDetail;
+    try {
+      run = await cliJson<RunDetail>(world.daemon, deployArgs(project));
+      await waitUntil(
+        'the playbook to be in the pull',
+        () => (world.docker.calls().some((call) => call.args.includes('pull') && call.args.includes(project)) ? true : undefined),
+        300_000,
+      );
+    } finally {
+      // Read when a pull starts: the retry's pull is instant.
+      world.docker.setPullDelay(0);
+    }
+    dropSshConnections(world.sshd);
+    const finished = await waitUntil(
+      'the run to end',
+      async () => {
+        const detail = await runDetail(run.id);
+        return detail.status === 'running' ? undefined : detail;
+      },
+      300_000,
+    );
+    const log = fs.readFileSync(path.join(finished.folder, 'run.log'), 'utf8');
+    assert.equal(finished.status, 'succeeded', `${finished.error ?? ''}\n${log}`);
+    assert.equal(finished.attempts, 2, 'one retry');
+    assert.match(log, /TASK \[Pull images\][^\n]*\nfatal: \[target\]: UNREACHABLE!/, 'the first attempt lost the host in the pull');
+    assert.match(log, /playbook: Ansible could not reach deploy_target .*Retrying in 1 s \(attempt 2 of 4\)/);
+    assert.deepEqual(log.match(/attempt \d of 4/g), ['attempt 2 of 4']);
+    assert.match(log, /PLAY RECAP[^\n]*\n[^\n]*unreachable=0 +failed=0/, 'the second attempt ran to its end');
+    assert.equal(fs.statSync(path.join('/opt/services', project, '.env')).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(finished.folder).sort(), KEPT_FILES);
+    assert.deepEqual(processesMentioning(finished.folder), [], 'no ansible-playbook or ssh master of either attempt outlives the run');
   });
 
   test('a timeout fails the run and kills the playbook', async () => {

@@ -1,0 +1,52 @@
+/**
+ * Installs the `ufw` TEST DOUBLE (test/fakes/ufw) in a private bin folder, and reads back what it recorded. The
+ * deploy tests must not touch the test machine's real firewall; everything else in them is real.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SCRIPT = path.resolve(import.meta.dirname, 'ufw');
+
+/** What `ufw status` reports: inactive, active, or (as for a user without root) an error. */
+export type UfwState = 'inactive' | 'active' | 'needs-root';
+
+/** A ufw double installed in its own folder. */
+export interface UfwDouble {
+  /** Put this on the target's PATH. */
+  readonly binFolder: string;
+  /** The arguments of every call so far, oldest first. */
+  calls(): string[][];
+  /** What later calls report; the double starts `inactive`. */
+  setState(state: UfwState): void;
+  /** Removes the folder. */
+  remove(): void;
+}
+
+/** Copies the double into a new private folder as `ufw`. */
+export function installUfwDouble(): UfwDouble {
+  const binFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-ufw-double-'));
+  fs.chmodSync(binFolder, 0o755);
+  fs.copyFileSync(SCRIPT, path.join(binFolder, 'ufw'));
+  fs.chmodSync(path.join(binFolder, 'ufw'), 0o755);
+  const state = path.join(binFolder, 'ufw-state');
+  fs.mkdirSync(state, { recursive: true });
+  return {
+    binFolder,
+    calls() {
+      const file = path.join(state, 'calls.jsonl');
+      if (!fs.existsSync(file)) return [];
+      return fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => (JSON.parse(line) as { args: string[] }).args);
+    },
+    setState(firewall) {
+      fs.writeFileSync(path.join(state, 'config.json'), JSON.stringify({ state: firewall }));
+    },
+    remove() {
+      fs.rmSync(binFolder, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * What the deploy playbook does on the target beyond the happy path: a backend that answers 503 while it boots,
+ * the firewall (UFW active, inactive, or unreadable without root), and git tokens a killed run left behind. A real
+ * daemon, keychain, sshd, ansible-playbook and git; the container engine and UFW are test doubles
+ * (test/fakes/docker, test/fakes/ufw) because neither may run or be changed on the test machines.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
+import {
+  deployArguments,
+  type DeployWorld,
+  gitCredentialFolders,
+  gitCredentialsPrefix,
+  setUpDeployWorld,
+  storeUserSecrets,
+} from './deploy-support.js';
+
+describe('deploy playbook: health retries, UFW, stale git credentials', () => {
+  let world: DeployWorld;
+
+  before(async () => {
+    world = await setUpDeployWorld();
+  });
+  after(async () => {
+    await world?.dispose();
+  });
+
+  /** Deploys `project` with `--wait`, asserts it succeeded, and returns the run and its log. */
+  const deploy = async (project: string, extra: readonly string[] = []): Promise<{ run: RunDetail; log: string }> => {
+    const result = await world.daemon.cli([...deployArguments(world, project, extra), '--wait', '--json']);
+    const run = JSON.parse(result.stdout) as RunDetail;
+    const log = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
+    assert.equal(result.code, 0, `${result.stderr}\n${log}`);
+    assert.equal(run.status, 'succeeded');
+    return { run, log };
+  };
+
+  /** The `ufw` calls that opened `port`. */
+  const allowCalls = (port: number): string[][] => world.ufw.calls().filter((args) => args[0] === 'allow' && args[1] === `${port}/tcp`);
+
+  test('a backend that answers 503 while it boots is retried until it answers, and the deploy succeeds', async () => {
+    const project = world.newProject('booting');
+    await storeUserSecrets(world, project);
+    world.docker.setUnhealthyRequests(2);
+    try {
+      const { run, log } = await deploy(project);
+      assert.equal(run.exitCode, 0);
+      assert.equal(log.match(/FAILED - RETRYING: \[target -> localhost\]: Health check/g)?.length, 2, 'one retry per 503');
+      assert.match(log, /TASK \[Health check[^\n]*\n(FAILED - RETRYING[^\n]*\n){2}ok: \[target -> localhost\]/);
+      assert.ok(run.steps.some((step) => step.name === 'health' && step.status === 'succeeded'));
+    } finally {
+      world.docker.setUnhealthyRequests(0);
+    }
+  });
+
+  test('UFW active: the allocated port is opened; UFW inactive: it is left alone', async () => {
+    const project = world.newProject('firewall');
+    await storeUserSecrets(world, project);
+    world.ufw.setState('active');
+    try {
+      const { run, log } = await deploy(project);
+      const port = run.allocation?.port ?? 0;
+      assert.deepEqual(allowCalls(port), [['allow', `${port}/tcp`]]);
+      assert.match(log, new RegExp(`TASK \\[Open port ${port} in UFW\\][^\\n]*\\nchanged: \\[target\\]`));
+
+      world.ufw.setState('inactive');
+      const again = await deploy(project);
+      assert.equal(again.run.allocation?.port, port);
+      assert.equal(allowCalls(port).length, 1, 'no allow while UFW is inactive');
+      assert.match(again.log, new RegExp(`TASK \\[Open port ${port} in UFW\\][^\\n]*\\nskipping: \\[target\\]`));
+      assert.doesNotMatch(again.log, /WARNING: could not read the UFW state/);
+    } finally {
+      world.ufw.setState('inactive');
+    }
+  });
+
+  test('a UFW state that cannot be read (no root) does not fail the deploy, and the log says what to run by hand', async () => {
+    const project = world.newProject('noroot');
+    await storeUserSecrets(world, project);
+    world.ufw.setState('needs-root');
+    try {
+      const { run, log } = await deploy(project);
+      const port = run.allocation?.port ?? 0;
+      assert.match(log, /WARNING: could not read the UFW state as \S+ \(ERROR: You need to be root to run this script\)/);
+      assert.match(log, new RegExp(`UFW needs root or passwordless sudo\\. If UFW is active on this server, open the port yourself: sudo ufw allow ${port}/tcp`));
+      assert.deepEqual(allowCalls(port), []);
+    } finally {
+      world.ufw.setState('inactive');
+    }
+  });
+
+  test('git credentials a killed run left on the target are removed by the next deploy; live ones are kept', async () => {
+    const project = world.newProject('stale');
+    await storeUserSecrets(world, project);
+    const gitToken = await world.storeSecret('GIT_TOKEN', 'token', `ghp_${crypto.randomBytes(16).toString('hex')}`);
+    const prefix = gitCredentialsPrefix(project);
+    const sevenHoursAgo = new Date(Date.now() - 7 * 3600 * 1000);
+    /** A credentials folder with a token file, as the playbook writes one. */
+    const plant = (folder: string, options: { mtime?: Date; uid?: number } = {}): string => {
+      fs.mkdirSync(folder, { mode: 0o700 });
+      fs.writeFileSync(path.join(folder, 'token'), 'ghp_planted', { mode: 0o600 });
+      if (options.uid !== undefined) fs.chownSync(folder, options.uid, options.uid);
+      if (options.mtime) fs.utimesSync(folder, options.mtime, options.mtime);
+      return folder;
+    };
+    const random = (): string => crypto.randomBytes(4).toString('hex');
+    // Stale: this project's, from earlier runs (one run per project at a time), and another project's old one.
+    const stale = [
+      plant(`/tmp/${prefix}${random()}`),
+      plant(`/dev/shm/${prefix}${random()}`),
+      plant(`/tmp/zavhoz-git-${random()}`, { mtime: sevenHoursAgo }),
+    ];
+    // Not ours to remove: another project's young folder (its deploy may be cloning) and another user's folder.
+    const kept = [plant(`/dev/shm/${gitCredentialsPrefix(`other-${random()}`)}${random()}`), plant(`/tmp/${prefix}${random()}`, { uid: 65534 })];
+    try {
+      const { log } = await deploy(project, ['--git-token', gitToken]);
+      assert.match(log, /TASK \[Remove stale git credentials\][^\n]*\nchanged: \[target\]/);
+      assert.deepEqual(stale.filter((folder) => fs.existsSync(folder)), [], 'the stale folders are gone');
+      assert.deepEqual(kept.filter((folder) => fs.existsSync(folder)), kept, 'the others are untouched');
+      assert.deepEqual(
+        gitCredentialFolders().filter((folder) => path.basename(folder).startsWith(prefix) && !kept.includes(folder)),
+        [],
+        "this run's own credentials folder is gone too",
+      );
+    } finally {
+      for (const folder of [...stale, ...kept]) fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
