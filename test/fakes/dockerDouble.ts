@@ -3,8 +3,8 @@
  * No container engine runs on the test machines; everything else in the deploy tests is real.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { installScript } from './scriptDouble.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'docker');
 
@@ -35,12 +35,8 @@ export interface DockerDouble {
 
 /** Copies the double into a new private folder as `docker`. */
 export function installDockerDouble(): DockerDouble {
-  const binFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-docker-double-'));
-  fs.chmodSync(binFolder, 0o755);
-  fs.copyFileSync(SCRIPT, path.join(binFolder, 'docker'));
-  fs.chmodSync(path.join(binFolder, 'docker'), 0o755);
-  const state = path.join(binFolder, 'docker-state');
-  fs.mkdirSync(state, { recursive: true });
+  const installed = installScript(SCRIPT, 'docker');
+  const { binFolder, stateFolder: state } = installed;
   // One file for every setting: each setter changes its own key and keeps the others.
   const configFile = path.join(state, 'config.json');
   const configure = (settings: Readonly<Record<string, number>>): void => {
@@ -60,15 +56,7 @@ export function installDockerDouble(): DockerDouble {
   };
   return {
     binFolder,
-    calls() {
-      const file = path.join(state, 'calls.jsonl');
-      if (!fs.existsSync(file)) return [];
-      return fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as DockerCall);
-    },
+    calls: () => installed.calls<DockerCall>(),
     setPullDelay(seconds) {
       configure({ pullDelaySeconds: seconds });
     },

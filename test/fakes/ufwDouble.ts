@@ -3,8 +3,8 @@
  * deploy tests must not touch the test machine's real firewall; everything else in them is real.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { installScript } from './scriptDouble.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, 'ufw');
 
@@ -25,23 +25,11 @@ export interface UfwDouble {
 
 /** Copies the double into a new private folder as `ufw`. */
 export function installUfwDouble(): UfwDouble {
-  const binFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-ufw-double-'));
-  fs.chmodSync(binFolder, 0o755);
-  fs.copyFileSync(SCRIPT, path.join(binFolder, 'ufw'));
-  fs.chmodSync(path.join(binFolder, 'ufw'), 0o755);
-  const state = path.join(binFolder, 'ufw-state');
-  fs.mkdirSync(state, { recursive: true });
+  const installed = installScript(SCRIPT, 'ufw');
+  const { binFolder, stateFolder: state } = installed;
   return {
     binFolder,
-    calls() {
-      const file = path.join(state, 'calls.jsonl');
-      if (!fs.existsSync(file)) return [];
-      return fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => (JSON.parse(line) as { args: string[] }).args);
-    },
+    calls: () => installed.calls<{ args: string[] }>().map((call) => call.args),
     setState(firewall) {
       fs.writeFileSync(path.join(state, 'config.json'), JSON.stringify({ state: firewall }));
     },

@@ -8,7 +8,7 @@ import { dataPaths } from '../../daemon/core/paths.js';
 import { EXIT_ALREADY_RUNNING } from '../../daemon/core/startup.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { DaemonLog, DaemonLogSubscribe, DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES } from '../../daemon/protocol/lifecycle.js';
-import { SettingsDidChange, SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
+import { type Settings, SettingsDidChange, SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { DaemonClient } from '../../daemon/client/client.js';
 import { DAEMON_SCRIPT, type TestDaemon, runCli, startTestDaemon } from '../harness/daemon.js';
 import { RawSocket } from '../harness/rawSocket.js';
@@ -75,6 +75,35 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 /** Resolves once every writer of a burst has had a write acknowledged. */
 async function everyWriterAcknowledged(acknowledged: readonly number[]): Promise<void> {
   while (acknowledged.some((count) => count === 0)) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/**
+ * Three clients writing three settings as fast as the daemon acknowledges, until `stopped()` or a request fails
+ * (the daemon died or refused): `acknowledged[i]` is the last value writer i had acknowledged.
+ */
+function writeBurst(writers: readonly DaemonClient[], stopped: () => boolean): { readonly acknowledged: number[]; readonly done: Promise<void> } {
+  const acknowledged = writers.map(() => 0);
+  const loops = writers.map(async (client, index) => {
+    for (let value = 1; !stopped(); value++) {
+      try {
+        if (index === 0) await client.request(SettingsSet, { key: 'syncIntervalSeconds', value });
+        else if (index === 1) await client.request(SettingsSet, { key: 'healthCheckIntervalSeconds', value });
+        else await client.request(SettingsSet, { key: 'agentDeployProjects', value: [`p${value}`] });
+        acknowledged[index] = value;
+      } catch {
+        return; // the daemon died or refused mid-request: this one was never acknowledged
+      }
+    }
+  });
+  return { acknowledged, done: Promise.all(loops).then(() => undefined) };
+}
+
+/** Every acknowledged write of a burst is stored; at most the one in flight when it was cut off may also be. */
+function assertBurstStored(settings: Settings, acknowledged: readonly number[], round: number): void {
+  const stored = [settings.syncIntervalSeconds, settings.healthCheckIntervalSeconds, Number(settings.agentDeployProjects[0]?.slice(1) ?? 0)];
+  for (let index = 0; index < 3; index++) {
+    assert.ok(stored[index]! >= acknowledged[index]! && stored[index]! <= acknowledged[index]! + 1, `round ${round} writer ${index}: stored ${stored[index]} acknowledged ${acknowledged[index]}`);
+  }
 }
 
 /** Resolves once the lock file is gone: a daemon releases it as the last thing before it exits. */
@@ -284,37 +313,21 @@ describe('daemon lifecycle', () => {
     const rounds = 12;
     for (let round = 0; round < rounds; round++) {
       const writers = await Promise.all(['a', 'b', 'c'].map((name) => daemon.connect(`writer-${name}`)));
-      const acknowledged = [0, 0, 0];
       let stop = false;
-      const loops = writers.map(async (client, index) => {
-        for (let value = 1; !stop; value++) {
-          try {
-            if (index === 0) await client.request(SettingsSet, { key: 'syncIntervalSeconds', value });
-            else if (index === 1) await client.request(SettingsSet, { key: 'healthCheckIntervalSeconds', value });
-            else await client.request(SettingsSet, { key: 'agentDeployProjects', value: [`p${value}`] });
-            acknowledged[index] = value;
-          } catch {
-            return; // the daemon died mid-request: this one was never acknowledged
-          }
-        }
-      });
+      const { acknowledged, done } = writeBurst(writers, () => stop);
       // Every writer has a write of this round acknowledged (else the last round's value would still be there).
       await everyWriterAcknowledged(acknowledged);
       await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 120));
       await daemon.kill9();
       stop = true;
-      await Promise.all(loops);
+      await done;
       for (const client of writers) client.close();
 
       await daemon.start();
       const reader = await daemon.connect();
       const settings = await reader.request(SettingsGet, {});
       reader.close();
-      const stored = [settings.syncIntervalSeconds, settings.healthCheckIntervalSeconds, Number(settings.agentDeployProjects[0]?.slice(1) ?? 0)];
-      for (let index = 0; index < 3; index++) {
-        // Every acknowledged write is there; at most the one in flight at the kill may also have landed.
-        assert.ok(stored[index]! >= acknowledged[index]! && stored[index]! <= acknowledged[index]! + 1, `round ${round} writer ${index}: stored ${stored[index]} acknowledged ${acknowledged[index]}`);
-      }
+      assertBurstStored(settings, acknowledged, round);
       assert.ok(acknowledged.some((count) => count > 0), 'writes were acknowledged before the kill');
     }
     await daemon.dispose();
@@ -421,24 +434,13 @@ describe('daemon lifecycle', () => {
     for (let round = 0; round < rounds; round++) {
       const daemon = await startOwnDaemon(home);
       const writers = await Promise.all(['a', 'b', 'c'].map((name) => DaemonClient.connect({ folder: home, clientName: `writer-${name}` })));
-      const acknowledged = [0, 0, 0];
-      const loops = writers.map(async (client, index) => {
-        for (let value = 1; ; value++) {
-          try {
-            if (index === 0) await client.request(SettingsSet, { key: 'syncIntervalSeconds', value });
-            else if (index === 1) await client.request(SettingsSet, { key: 'healthCheckIntervalSeconds', value });
-            else await client.request(SettingsSet, { key: 'agentDeployProjects', value: [`p${value}`] });
-            acknowledged[index] = value;
-          } catch {
-            return; // refused (shutting down) or cut off: this one was never acknowledged
-          }
-        }
-      });
+      // No stop flag: the burst ends when the shutting-down daemon refuses or cuts off a request.
+      const { acknowledged, done } = writeBurst(writers, () => false);
       await everyWriterAcknowledged(acknowledged);
       await new Promise((resolve) => setTimeout(resolve, 40 + Math.random() * 120));
       daemon.child.kill('SIGTERM');
       const exit = await daemon.exited;
-      await Promise.all(loops);
+      await done;
       for (const client of writers) client.close();
       assert.deepEqual(exit, { code: 0, signal: null }, `round ${round}`);
       for (const file of [paths.socket, paths.lock, paths.token]) assert.equal(fs.existsSync(file), false, `round ${round}: ${file}`);
@@ -450,11 +452,7 @@ describe('daemon lifecycle', () => {
       client.close();
       reader.child.kill('SIGTERM');
       assert.deepEqual(await reader.exited, { code: 0, signal: null });
-      const stored = [settings.syncIntervalSeconds, settings.healthCheckIntervalSeconds, Number(settings.agentDeployProjects[0]?.slice(1) ?? 0)];
-      for (let index = 0; index < 3; index++) {
-        // Every acknowledged write is there; at most the one whose answer the shutdown cut off may also have landed.
-        assert.ok(stored[index]! >= acknowledged[index]! && stored[index]! <= acknowledged[index]! + 1, `round ${round} writer ${index}: stored ${stored[index]} acknowledged ${acknowledged[index]}`);
-      }
+      assertBurstStored(settings, acknowledged, round);
     }
     fs.rmSync(home, { recursive: true, force: true });
   });
