@@ -8,6 +8,7 @@ import { describeMissing, planEnvironment } from './envPlan.js';
 import { readProjectTemplate } from './envTemplate.js';
 import { environmentValues, formatDotenv, planHandles, withValues } from './envValues.js';
 import { inventoryFor } from './inventoryFile.js';
+import { explainTaskFailure } from './outcome.js';
 import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
 import { checkLogin, closeMasters, pinnedKnownHosts } from './preflight.js';
 import { RUN_FILES, type RunFolder } from './runFolder.js';
@@ -22,8 +23,8 @@ export interface ExecutionHooks {
   step(name: RunStepName, status: 'running' | 'succeeded' | 'failed' | 'skipped', detail?: string): void;
   planned(plan: EnvPlan, target: DeployTarget): void;
   started(pid: number, attempt: number): void;
-  /** An Ansible task reported a failure (`fatal:` / `failed:`). */
-  taskFailed(task: string): void;
+  /** An Ansible task reported a failure (`fatal:` / `failed:`), with its cause when it is one we recognise. */
+  taskFailed(task: string, reason: string | undefined): void;
 }
 
 /** What an execution needs. */
@@ -154,9 +155,13 @@ export async function executeRun(context: ExecutionContext): Promise<ExecutionRe
     let current = '';
     // Reported once the attempt ends: the task an unreachable attempt stopped at must not name a later failure.
     let failedTask: string | undefined;
+    let failureReason: string | undefined;
     const started = startPlaybook(folder, env, signal, (line) => {
       log.write(line);
-      if (/^(fatal|failed): \[/.test(line)) failedTask ??= current;
+      if (failedTask === undefined && /^(fatal|failed): \[/.test(line)) {
+        failedTask = current;
+        failureReason = explainTaskFailure(line);
+      }
       const task = /^TASK \[(.*)\]/.exec(line)?.[1];
       if (task === undefined) return;
       current = task;
@@ -173,7 +178,7 @@ export async function executeRun(context: ExecutionContext): Promise<ExecutionRe
     if (exit.code === ANSIBLE_EXIT.unreachable) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Ansible could not reach ${target.server} (${target.host}:${target.sshPort}); run.log has its message.`);
     }
-    if (failedTask !== undefined) hooks.taskFailed(failedTask);
+    if (failedTask !== undefined) hooks.taskFailed(failedTask, failureReason);
     return exit.code ?? -1;
   });
   return { exitCode, handles: extraHandles };

@@ -12,8 +12,29 @@ export interface RunOutcome {
   readonly exitCode: number | null;
 }
 
-/** The outcome of a playbook that ran to its end. */
-export function playbookOutcome(runId: string, exitCode: number, failedTask: string | undefined): RunOutcome {
+/** Causes of a failed task that its `fatal:` line shows, each with what the user should do about it. */
+const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: string }[] = [
+  {
+    // git's words when the server refused the credentials the playbook's credential helper gave it.
+    pattern: /Authentication failed for '/,
+    reason:
+      'git authentication failed: the repository refused the git token. Check that the token given with --git-token is ' +
+      'valid, not expired and allowed to read the repository; store a working one with `zavhoz secret rotate HANDLE`.',
+  },
+  {
+    // The server asked for credentials and there were none (no --git-token), with prompts off (GIT_TERMINAL_PROMPT=0).
+    pattern: /could not read Username for '[^']*': terminal prompts disabled/,
+    reason: 'git authentication failed: the repository asked for credentials and none were given. A private repository needs a token from the vault: deploy with --git-token HANDLE.',
+  },
+];
+
+/** Why a task failed, in the user's terms, when its `fatal:` / `failed:` output line shows a cause we know. */
+export function explainTaskFailure(line: string): string | undefined {
+  return KNOWN_FAILURES.find((failure) => failure.pattern.test(line))?.reason;
+}
+
+/** The outcome of a playbook that ran to its end; `reason` is what {@link explainTaskFailure} made of the failure. */
+export function playbookOutcome(runId: string, exitCode: number, failedTask: string | undefined, reason?: string): RunOutcome {
   if (exitCode === 0) return { status: 'succeeded', error: null, exitCode };
   if (failedTask === undefined) {
     return { status: 'failed', exitCode, error: `ansible-playbook exited with ${exitCode} before any task failed. The run log has its message: zavhoz run log ${runId}` };
@@ -21,7 +42,7 @@ export function playbookOutcome(runId: string, exitCode: number, failedTask: str
   return {
     status: 'failed',
     exitCode,
-    error: `The task "${failedTask}" failed (ansible-playbook exit ${exitCode}). Its output is in the run log: zavhoz run log ${runId}`,
+    error: `The task "${failedTask}" failed (ansible-playbook exit ${exitCode})${reason ? `: ${reason}` : '.'} Its output is in the run log: zavhoz run log ${runId}`,
   };
 }
 

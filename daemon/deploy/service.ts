@@ -277,13 +277,16 @@ export class DeployService {
     log.note(`run ${id}: deploy ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
     let failedTask: string | undefined;
+    let failureReason: string | undefined;
     const hooks: ExecutionHooks = {
       step: (name, status, detail) => steps.set(name, status, detail),
       planned: (plan, target) =>
         this.runs.update(id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } }),
       started: (pid, attempt) => this.runs.update(id, { pid, attempts: attempt }),
-      taskFailed: (task) => {
-        failedTask ??= task;
+      taskFailed: (task, reason) => {
+        if (failedTask !== undefined) return;
+        failedTask = task;
+        failureReason = reason;
       },
     };
     let outcome: RunOutcome;
@@ -298,7 +301,7 @@ export class DeployService {
         hooks,
         backoffMs: this.options.backoffMs ?? ((attempt) => 1000 * 2 ** (attempt - 1)),
       });
-      outcome = playbookOutcome(id, result.exitCode, failedTask);
+      outcome = playbookOutcome(id, result.exitCode, failedTask, failureReason);
       if (outcome.status === 'succeeded') {
         steps.set('health', 'succeeded');
         await this.confirm(result.handles, log);

@@ -62,8 +62,21 @@ function sshdPid(sshd: SshdServer): number {
  * SIGHUP, on which sshd re-executes itself with the new config under the same pid. Call it once, with every folder.
  */
 export async function prependRemotePath(sshd: SshdServer, ...folders: string[]): Promise<void> {
+  await setRemoteEnvironment(sshd, {}, ...folders);
+}
+
+/**
+ * {@link prependRemotePath}, and `environment` set in every session too. sshd keeps only its first `SetEnv` line,
+ * so call one of the two once, with everything.
+ */
+export async function setRemoteEnvironment(sshd: SshdServer, environment: Readonly<Record<string, string>>, ...folders: string[]): Promise<void> {
+  const entries = Object.entries({ ...environment, PATH: [...folders, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':') });
+  for (const [name, value] of entries) {
+    // sshd_config splits on blanks and treats quotes specially: keep every entry a single plain word.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\s"'\\]/.test(value)) throw new Error(`cannot pass ${name}=${value} through sshd's SetEnv`);
+  }
   const config = path.join(sshd.dir, 'sshd_config');
-  fs.appendFileSync(config, `SetEnv PATH=${[...folders, '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'].join(':')}\n`);
+  fs.appendFileSync(config, `SetEnv ${entries.map(([name, value]) => `${name}=${value}`).join(' ')}\n`);
   process.kill(sshdPid(sshd), 'SIGHUP');
   await delay(200);
   await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.port)) ? true : undefined), 10_000);
@@ -139,8 +152,14 @@ function removeDockerDouble(docker: DockerDouble): void {
   docker.remove();
 }
 
+/** Options of {@link setUpDeployWorld}. */
+export interface DeployWorldOptions {
+  /** Set in every SSH session on the target (as the server's login environment would), e.g. `GIT_SSL_CAINFO`. */
+  readonly remoteEnvironment?: Readonly<Record<string, string>>;
+}
+
 /** Starts the keychain, sshd, docker double, git repository and daemon, and registers the sshd as a ready server. */
-export async function setUpDeployWorld(): Promise<DeployWorld> {
+export async function setUpDeployWorld(options: DeployWorldOptions = {}): Promise<DeployWorld> {
   // Torn down in reverse order, also when a later step of the set-up fails.
   const teardown: (() => Promise<void> | void)[] = [];
   const projects: string[] = [];
@@ -159,7 +178,7 @@ export async function setUpDeployWorld(): Promise<DeployWorld> {
     teardown.push(() => ufw.remove());
     const repository = bareRepository();
     teardown.push(() => repository.remove());
-    await prependRemotePath(sshd, docker.binFolder, ufw.binFolder);
+    await setRemoteEnvironment(sshd, options.remoteEnvironment ?? {}, docker.binFolder, ufw.binFolder);
     const daemon = await startTestDaemon({ env: keyring.env });
     teardown.push(() => daemon.dispose());
     const values = new Map<string, string>();
