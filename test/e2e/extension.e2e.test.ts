@@ -203,7 +203,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await workbench.expandView('Servers');
     await workbench.waitForTreeRow('Servers', /^\s*Ready/);
     const row = await workbench.waitForTreeRow('Servers', 'deploy_target');
-    assert.match(await row.innerText(), /127\.0\.0\.1/);
+    assert.ok((await row.innerText()).includes(sshd.host), `the row shows the host ${sshd.host}`);
     await workbench.screenshot('view-servers-with-server', workbench.view('Servers'));
   });
 
@@ -281,7 +281,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await heading.filter({ hasText: /: (succeeded|failed|cancelled|interrupted)$/ }).waitFor({ state: 'visible', timeout: 300_000 });
     await workbench.screenshot('deploy-panel-finished');
     assert.match(await heading.innerText(), /: succeeded$/);
-    assert.match(await panel.locator('#result').innerText(), /http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(await panel.locator('#result').innerText(), new RegExp(`http://${target.sshd.host.replaceAll('.', '\\.')}:\\d+`));
     assert.match(await panel.locator('#log').innerText(), /PLAY RECAP/, 'the live log reached the end of the playbook');
     assert.match(await panel.locator('ul.steps').innerText(), /✓/);
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');

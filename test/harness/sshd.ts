@@ -1,8 +1,15 @@
 /**
- * A private OpenSSH server on 127.0.0.1 for tests: own host key, own client key, key-only login as the current
- * user, everything in one folder that `stop()` removes.
+ * A private OpenSSH server on a loopback address of its own for tests: own host key, own client key, key-only login
+ * as the current user, everything in one folder that `stop()` removes.
+ *
+ * Why an address of its own: the test files run two at a time, and each deploy test allocates ports from 8000 up
+ * on "its" server. With every sshd on 127.0.0.1, two files' stand-in containers (test/fakes/docker) shared one port
+ * space, and a health check could reach the other file's server (a CI run failed that way). Each sshd now listens
+ * on a random address of 127.0.0.0/8, and the docker double binds the address its SSH session came in on, so every
+ * test server is a host of its own, as a real VPS is.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -14,7 +21,8 @@ const execFileAsync = promisify(execFile);
 
 /** A running private sshd and the key that may log in to it. */
 export interface SshdServer {
-  host: '127.0.0.1';
+  /** A loopback address of this server's own (127.x.y.z, never 127.0.0.1). */
+  host: string;
   port: number;
   /** The account to log in as: the user running the tests. */
   user: string;
@@ -31,13 +39,19 @@ export interface SshdServer {
 const startTimeoutMs = 10_000;
 const sshdPath = '/usr/sbin/sshd';
 
-/** Asks the kernel for a free loopback port by binding port 0; sshd then binds it (a small race, retried by the caller). */
-function findFreePort(): Promise<number> {
+/** A random address of 127.0.0.0/8 other than 127.0.0.1 (Linux answers on all of them through `lo`). */
+function loopbackAddress(): string {
+  const bytes = randomBytes(3);
+  return `127.${1 + ((bytes[0] ?? 0) % 254)}.${bytes[1] ?? 0}.${1 + ((bytes[2] ?? 0) % 254)}`;
+}
+
+/** Asks the kernel for a free port on `host` by binding port 0; sshd then binds it (a small race, retried by the caller). */
+function findFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       server.close(() => {
         if (address !== null && typeof address === 'object') resolve(address.port);
@@ -47,10 +61,10 @@ function findFreePort(): Promise<number> {
   });
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-function portAcceptsConnections(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on host:port. */
+function portAcceptsConnections(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = createConnection({ host, port });
     socket.setTimeout(1_000);
     socket.once('connect', () => {
       socket.destroy();
@@ -73,9 +87,9 @@ async function generateKey(path: string, comment: string): Promise<void> {
 }
 
 /** The server config: loopback only, key login only, and no PAM or strict modes because the folder lives in /tmp. */
-function sshdConfig(dir: string, port: number): string {
+function sshdConfig(dir: string, host: string, port: number): string {
   return [
-    'ListenAddress 127.0.0.1',
+    `ListenAddress ${host}`,
     `Port ${port}`,
     `HostKey ${join(dir, 'host_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
@@ -93,7 +107,7 @@ function sshdConfig(dir: string, port: number): string {
 }
 
 /** Starts sshd on the given port; resolves once the port accepts connections, rejects with sshd's log otherwise. */
-async function launch(dir: string, configPath: string, port: number): Promise<ChildProcess> {
+async function launch(dir: string, configPath: string, host: string, port: number): Promise<ChildProcess> {
   const logPath = join(dir, 'sshd.log');
   const log = openSync(logPath, 'w', 0o600);
   let child: ChildProcess;
@@ -112,11 +126,11 @@ async function launch(dir: string, configPath: string, port: number): Promise<Ch
     if (hasExited(child)) {
       throw new Error(`sshd exited with ${String(child.exitCode ?? child.signalCode)} before listening on port ${port}:\n${tailOf(logPath)}`);
     }
-    if (await portAcceptsConnections(port)) return child;
+    if (await portAcceptsConnections(host, port)) return child;
     await delay(50);
   }
   await terminateTree(child);
-  throw new Error(`sshd did not accept connections on 127.0.0.1:${port} within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
+  throw new Error(`sshd did not accept connections on ${host}:${port} within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
 }
 
 /** Starts a private sshd on a free loopback port that accepts the generated client key plus `authorizedKeys`. */
@@ -148,13 +162,14 @@ export async function startSshd(options?: { authorizedKeys?: string[] }): Promis
 
     // Another process may grab the probed port before sshd binds it: try a few ports before giving up.
     const configPath = join(dir, 'sshd_config');
+    const host = loopbackAddress();
     let port = 0;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
-      port = await findFreePort();
-      writeFileSync(configPath, sshdConfig(dir, port), { mode: 0o600 });
+      port = await findFreePort(host);
+      writeFileSync(configPath, sshdConfig(dir, host, port), { mode: 0o600 });
       try {
-        child = await launch(dir, configPath, port);
+        child = await launch(dir, configPath, host, port);
       } catch (error) {
         lastError = error;
         if (!tailOf(join(dir, 'sshd.log')).includes('Address already in use')) break;
@@ -165,7 +180,7 @@ export async function startSshd(options?: { authorizedKeys?: string[] }): Promis
 
     let stopped = false;
     return {
-      host: '127.0.0.1',
+      host,
       port,
       user: userInfo().username,
       clientKey: { privateKeyPem, publicKey, path: clientKeyPath },

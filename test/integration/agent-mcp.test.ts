@@ -80,7 +80,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     const answer = await mcp.call('zavhoz_list_managed_servers', {});
     assert.equal(answer.isError, false, answer.text);
     assert.match(answer.text, /^1 managed server\(s\):/);
-    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; host 127\\.0\\.0\\.1`));
+    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; host ${world.sshd.host.replaceAll('.', '\\.')};`));
     assert.ok(!answer.text.includes('personal_laptop'), 'the ghost server is not listed');
   });
 
@@ -155,7 +155,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     }, 300_000);
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
     const url = field(done.text, 'url') ?? '';
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.match(url, new RegExp(`^http://${world.sshd.host.replaceAll('.', '\\.')}:\\d+/$`));
     assert.equal((await fetch(url)).status, 200, 'the project answers on its URL');
     assert.match(done.text, /- health: succeeded/);
 
@@ -170,7 +170,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     assert.match(answer.text, new RegExp(`- DEPLOY_SSH_KEY: created, from ${world.sshKeyHandle}`));
     assert.match(answer.text, /- DEPLOY_HOST: created, from computed/);
     assert.equal(github.plaintext(REPO, 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
-    assert.equal(github.plaintext(REPO, 'DEPLOY_HOST'), '127.0.0.1');
+    assert.equal(github.plaintext(REPO, 'DEPLOY_HOST'), world.sshd.host);
   });
 
   test('a value where a handle belongs, or a secret-looking free-text argument, is refused without echoing it', async () => {

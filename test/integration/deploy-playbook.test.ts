@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import {
-  deployArguments,
+  deployAndWait,
   type DeployWorld,
   gitCredentialFolders,
   gitCredentialsPrefix,
@@ -30,14 +30,7 @@ describe('deploy playbook: health retries, UFW, stale git credentials', () => {
   });
 
   /** Deploys `project` with `--wait`, asserts it succeeded, and returns the run and its log. */
-  const deploy = async (project: string, extra: readonly string[] = []): Promise<{ run: RunDetail; log: string }> => {
-    const result = await world.daemon.cli([...deployArguments(world, project, extra), '--wait', '--json']);
-    const run = JSON.parse(result.stdout) as RunDetail;
-    const log = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
-    assert.equal(result.code, 0, `${result.stderr}\n${log}`);
-    assert.equal(run.status, 'succeeded');
-    return { run, log };
-  };
+  const deploy = (project: string, extra: readonly string[] = []): Promise<{ run: RunDetail; log: string }> => deployAndWait(world, project, extra);
 
   /** The `ufw` calls that opened `port`. */
   const allowCalls = (port: number): string[][] => world.ufw.calls().filter((args) => args[0] === 'allow' && args[1] === `${port}/tcp`);

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { type DockerDouble, installDockerDouble } from '../fakes/dockerDouble.js';
 import { installUfwDouble, type UfwDouble } from '../fakes/ufwDouble.js';
@@ -40,10 +41,10 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | Pr
   }
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:port. */
-function accepts(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on host:port. */
+function accepts(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.createConnection({ host: '127.0.0.1', port });
+    const socket = net.createConnection({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -79,7 +80,7 @@ export async function setRemoteEnvironment(sshd: SshdServer, environment: Readon
   fs.appendFileSync(config, `SetEnv ${entries.map(([name, value]) => `${name}=${value}`).join(' ')}\n`);
   process.kill(sshdPid(sshd), 'SIGHUP');
   await delay(200);
-  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.port)) ? true : undefined), 10_000);
+  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.host, sshd.port)) ? true : undefined), 10_000);
 }
 
 /**
@@ -279,6 +280,34 @@ export function readDotenv(file: string): Map<string, string> {
 /** `zavhoz deploy FIXTURE --project P …` of the world's fixture repository, as an argument array. */
 export function deployArguments(world: DeployWorld, project: string, extra: readonly string[] = []): string[] {
   return ['deploy', FIXTURE, '--project', project, '--repo', 'Acme/Demo', '--repo-url', world.repository.url, ...extra];
+}
+
+/** The last lines of a run's log, for a failure message; empty when the run left none. */
+function runLogTail(run: RunDetail | undefined, lines = 40): string {
+  if (!run?.folder) return '';
+  try {
+    return fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `zavhoz deploy … --wait --json` of the fixture; asserts the run succeeded and returns it with its log. A failure
+ * message carries the run's error and the end of run.log, so a CI log alone tells why a deploy failed.
+ */
+export async function deployAndWait(world: DeployWorld, project: string, extra: readonly string[] = []): Promise<{ run: RunDetail; log: string }> {
+  const result = await world.daemon.cli([...deployArguments(world, project, extra), '--wait', '--json']);
+  let run: RunDetail | undefined;
+  try {
+    run = JSON.parse(result.stdout) as RunDetail;
+  } catch {
+    run = undefined;
+  }
+  const why = `deploy of ${project} exited ${String(result.code)}, run ${run?.status ?? 'unknown'}: ${run?.error ?? result.stderr}\n--- run.log (end) ---\n${runLogTail(run)}`;
+  assert.equal(result.code, 0, why);
+  assert.equal(run?.status, 'succeeded', why);
+  return { run, log: fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8') };
 }
 
 /** Stores the two user secrets the fixture asks for, with fresh random values. */

@@ -16,6 +16,7 @@ import type { EnvPlan } from '../../daemon/protocol/env.js';
 import { DeployStart, type RunDetail, RunsDidChange, RunsLogLines, type RunSummary } from '../../daemon/protocol/runs.js';
 import {
   cliJson,
+  deployAndWait,
   deployArguments,
   type DeployWorld,
   dropSshConnections,
@@ -146,7 +147,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.deepEqual(login?.args, ['login', 'ghcr.io', '--username', 'Acme', '--password-stdin']);
     assert.equal(login?.stdinSha256, crypto.createHash('sha256').update(registryToken).digest('hex'), 'the registry token arrived on stdin');
     assert.ok(world.docker.calls().some((call) => call.args.join(' ') === 'image prune --force'));
-    const answer = await fetch(`http://127.0.0.1:${port}/`);
+    const answer = await fetch(`http://${world.sshd.host}:${port}/`);
     assert.equal(answer.status, 200);
 
     // Secrets: never in run.log, the daemon log, notifications or ps; the run folder keeps no secret file.
@@ -177,19 +178,14 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('a second deploy of the same project is idempotent: same values, same commit, no new secrets', async () => {
     const project = world.newProject('again');
     await storeUserSecrets(project);
-    const first = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
-    assert.equal(first.code, 0, first.stderr);
+    await deployAndWait(world, project);
     const envFile = path.join('/opt/services', project, '.env');
     const firstEnv = fs.readFileSync(envFile, 'utf8');
     const secretsBefore = (await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length;
 
-    const second = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
-    assert.equal(second.code, 0, second.stderr);
-    const run = JSON.parse(second.stdout) as RunDetail;
-    assert.equal(run.status, 'succeeded');
+    const { log: runLog } = await deployAndWait(world, project);
     assert.equal(fs.readFileSync(envFile, 'utf8'), firstEnv, '.env is the same');
     assert.equal((await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length, secretsBefore, 'no secret was generated again');
-    const runLog = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
     assert.match(runLog, /TASK \[Clone or update the repository\][^\n]*\nok: \[target\]/, 'the clone is unchanged');
     assert.match(runLog, /TASK \[Environment file \.env\][^\n]*\nok: \[target\]/, 'the .env is unchanged');
     assert.match(runLog, /failed=0/);
@@ -198,10 +194,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('after a successful deploy the repository gets its CI secrets, sealed; without GitHub credentials the log says how', async () => {
     const project = world.newProject('ci');
     await storeUserSecrets(project);
-    const unconfigured = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
-    assert.equal(unconfigured.code, 0, unconfigured.stderr);
-    const firstRun = JSON.parse(unconfigured.stdout) as RunDetail;
-    assert.match(fs.readFileSync(path.join(firstRun.folder, 'run.log'), 'utf8'), /CI secrets were not pushed: no GitHub credentials.*github push-secrets --repo Acme\/Demo/);
+    const unconfigured = await deployAndWait(world, project);
+    assert.match(unconfigured.log, /CI secrets were not pushed: no GitHub credentials.*github push-secrets --repo Acme\/Demo/);
 
     const github = await FakeGithub.start();
     try {
@@ -211,13 +205,10 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       const tokenHandle = await world.storeSecret('GITHUB_TOKEN', 'token', token);
       await cliJson(world.daemon, ['config', 'set', 'githubApiBase', github.url]);
       await cliJson(world.daemon, ['config', 'set', 'githubTokenSecret', tokenHandle]);
-      const configured = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
-      assert.equal(configured.code, 0, configured.stderr);
-      const run = JSON.parse(configured.stdout) as RunDetail;
-      assert.equal(run.status, 'succeeded');
-      assert.match(fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8'), /Pushed 6 CI secrets to Acme\/Demo: .*DEPLOY_SSH_KEY/);
+      const configured = await deployAndWait(world, project);
+      assert.match(configured.log, /Pushed 6 CI secrets to Acme\/Demo: .*DEPLOY_SSH_KEY/);
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
-      assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_HOST'), '127.0.0.1');
+      assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_HOST'), world.sshd.host);
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_PROJECT_PATH'), `/opt/services/${project}`);
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_COMPOSE_FILES'), 'infra/compose.base.yml infra/compose.prod.yml');
     } finally {
