@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DaemonClient } from '../../daemon/client/client.js';
 import { spawnDaemon } from '../../daemon/client/spawn.js';
 import { dataPaths } from '../../daemon/core/paths.js';
+import { onProcessExit } from './processes.js';
 
 /** The repository root. */
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -89,6 +90,15 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
   };
 
   await start();
+  // A test file that ends without its after() hooks (a timeout, an uncaught error) must not leave a daemon behind:
+  // it would keep a keychain session and an sshd master alive on a CI machine. SIGTERM is what `stop` sends.
+  const unregister = onProcessExit(() => {
+    try {
+      process.kill(readPid(), 'SIGTERM');
+    } catch {
+      // Not running, or its lock is gone already.
+    }
+  });
   return {
     home,
     env,
@@ -99,6 +109,7 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     stop: () => signal('SIGTERM'),
     kill9: () => signal('SIGKILL'),
     async dispose() {
+      unregister();
       await signal('SIGTERM');
       fs.rmSync(home, { recursive: true, force: true });
     },
