@@ -21,7 +21,7 @@ const execFileAsync = promisify(execFile);
 
 /** A running private sshd and the key that may log in to it. */
 export interface SshdServer {
-  /** A loopback address of this server's own (127.x.y.z, never 127.0.0.1). */
+  /** The loopback address it listens on: one of its own (127.x.y.z, not 127.0.0.1) unless `host` was given. */
   host: string;
   port: number;
   /** The account to log in as: the user running the tests. */
@@ -133,8 +133,11 @@ async function launch(dir: string, configPath: string, host: string, port: numbe
   throw new Error(`sshd did not accept connections on ${host}:${port} within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
 }
 
-/** Starts a private sshd on a free loopback port that accepts the generated client key plus `authorizedKeys`. */
-export async function startSshd(options?: { authorizedKeys?: string[] }): Promise<SshdServer> {
+/**
+ * Starts a private sshd on a free port of a new loopback address (or of `host`: a second sshd on the same "machine",
+ * e.g. the same server with a new host key) that accepts the generated client key plus `authorizedKeys`.
+ */
+export async function startSshd(options?: { authorizedKeys?: string[]; host?: string }): Promise<SshdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'zavhoz-sshd-'));
   let child: ChildProcess | undefined;
   const unregister = onProcessExit(() => {
@@ -162,7 +165,7 @@ export async function startSshd(options?: { authorizedKeys?: string[] }): Promis
 
     // Another process may grab the probed port before sshd binds it: try a few ports before giving up.
     const configPath = join(dir, 'sshd_config');
-    const host = loopbackAddress();
+    const host = options?.host ?? loopbackAddress();
     let port = 0;
     let lastError: unknown;
     for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {

@@ -47,8 +47,8 @@ describe('inventory: servers, health checks and host keys against a real sshd', 
   before(async () => {
     keyring = await startKeyring();
     sshd = await startSshd();
-    // A second server that accepts the same client key but has its own host key.
-    otherSshd = await startSshd({ authorizedKeys: [sshd.clientKey.publicKey] });
+    // The same host answering on another port with its own host key (as after a reinstall), same client key.
+    otherSshd = await startSshd({ authorizedKeys: [sshd.clientKey.publicKey], host: sshd.host });
     daemon = await startTestDaemon({ env: keyring.env });
     const stored = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'PROD_SSH_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
     keyHandle = stored.handle;

@@ -120,3 +120,23 @@ export function logRecords(home: string): Record<string, unknown>[] {
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
+
+/**
+ * Waits until the daemon log in `home` holds a record that `matches`, and returns it. The vault finishes interrupted
+ * writes in the background after a start, and metadata-only calls (`secret list`) do not wait for that, so a test
+ * that looks at the backend afterwards waits for the log line that says the work is done.
+ */
+export async function waitForLogRecord(
+  home: string,
+  what: string,
+  matches: (record: Record<string, unknown>) => boolean,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = logRecords(home).find(matches);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the daemon to log ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -16,7 +16,7 @@ import { DaemonStatus } from '../../daemon/protocol/lifecycle.js';
 import { type SecretMetadata, SecretsGenerate, SecretsList, SecretsReveal, SecretsSet } from '../../daemon/protocol/secrets.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { startTestDaemon } from '../harness/daemon.js';
-import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, logRecords, responseError, startVaultDaemon, waitForExit } from './vault-support.js';
+import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, logRecords, responseError, startVaultDaemon, waitForExit, waitForLogRecord } from './vault-support.js';
 
 for (const backend of BACKENDS) {
   describe(`vault through the daemon (${backend} backend)`, () => {
@@ -152,8 +152,8 @@ for (const backend of BACKENDS) {
       await waitForExit(pid);
       await vault.restart();
       assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((secret) => secret.name === 'HALF_WRITTEN'));
+      await waitForLogRecord(vault.daemon.home, 'the rolled-back create', (line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back');
       assert.deepEqual(await vault.accounts(), before);
-      assert.ok(logRecords(vault.daemon.home).some((line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back'));
       // The name is free again: the failed write left nothing behind.
       assert.equal((await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token'], 'second-try-value')).code, 0);
     });
@@ -181,7 +181,8 @@ for (const backend of BACKENDS) {
       assert.notEqual((await cli(['secret', 'delete', secret.handle])).code, 0);
       await waitForExit(pid);
       await vault.restart();
-      await json<SecretMetadata[]>(['secret', 'list']); // any vault call finishes pending work
+      assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((listed) => listed.handle === secret.handle), 'the delete was committed');
+      await waitForLogRecord(vault.daemon.home, 'the finished delete', (line) => line.message === 'finished an interrupted vault write' && line.handle === secret.handle);
       assert.ok(!(await vault.accounts()).some((account) => account.startsWith(secret.handle)));
     });
 
