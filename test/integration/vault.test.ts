@@ -16,7 +16,7 @@ import { DaemonStatus } from '../../daemon/protocol/lifecycle.js';
 import { type SecretMetadata, SecretsGenerate, SecretsList, SecretsReveal, SecretsSet } from '../../daemon/protocol/secrets.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { startTestDaemon } from '../harness/daemon.js';
-import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, logRecords, responseError, startVaultDaemon, waitForExit, waitForLogRecord } from './vault-support.js';
+import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, responseError, startVaultDaemon, waitForExit, waitForLogRecord } from './vault-support.js';
 
 for (const backend of BACKENDS) {
   describe(`vault through the daemon (${backend} backend)`, () => {
@@ -150,9 +150,10 @@ for (const backend of BACKENDS) {
       const crashed = await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token'], 'half-written-value');
       assert.notEqual(crashed.code, 0);
       await waitForExit(pid);
+      const restarted = new Date().toISOString();
       await vault.restart();
       assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((secret) => secret.name === 'HALF_WRITTEN'));
-      await waitForLogRecord(vault.daemon.home, 'the rolled-back create', (line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back');
+      await waitForLogRecord(vault.daemon.home, 'the rolled-back create', (line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back' && String(line.time) >= restarted);
       assert.deepEqual(await vault.accounts(), before);
       // The name is free again: the failed write left nothing behind.
       assert.equal((await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token'], 'second-try-value')).code, 0);
@@ -190,9 +191,11 @@ for (const backend of BACKENDS) {
       // A value shaped like a project name, so an error message can be made to quote it on purpose.
       const value = `MaskedAfterRestart${Date.now()}`;
       await json<SecretMetadata>(['secret', 'set', 'MASK_CHECK', '--type', 'text'], value);
+      const restarted = new Date().toISOString();
       await vault.restart();
-      const ready = logRecords(vault.daemon.home).filter((line) => line.message === 'vault ready').at(-1);
-      assert.ok(ready && Number(ready.secrets) > 0, 'the daemon logged how many secrets it masked at start');
+      // The vault masks in the background at start; its log line says when that is done, and how many it masked.
+      const ready = await waitForLogRecord(vault.daemon.home, '"vault ready" after the restart', (line) => line.message === 'vault ready' && String(line.time) >= restarted);
+      assert.ok(Number(ready.secrets) > 0, 'the daemon logged how many secrets it masked at start');
       assert.equal((await cli(['secret', 'set', 'ECHOED', '--type', 'text', '--project', value], 'some-value')).code, 0);
       const again = await cli(['secret', 'set', 'ECHOED', '--type', 'text', '--project', value], 'other-value');
       assert.equal(again.code, 1);
