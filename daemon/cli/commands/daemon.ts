@@ -1,6 +1,25 @@
 import { DaemonNotRunningError } from '../../client/client.js';
+import { isDaemonAlive, readOwner } from '../../core/lock.js';
+import { dataPaths } from '../../core/paths.js';
 import { DaemonShutdown, DaemonStatus, type DaemonStatusResult } from '../../protocol/lifecycle.js';
 import { type Command, CliError } from '../command.js';
+
+/** How long `daemon stop` waits for in-flight work to end before it says the daemon is still stopping. */
+const STOP_WAIT_MS = 15_000;
+
+/**
+ * Resolves true once no live daemon holds the data folder's lock (it releases it as the last thing before it
+ * exits), false if one still does at `deadline`. A zombie or a reused pid counts as gone (see isDaemonAlive).
+ */
+async function daemonGone(folder: string, deadline: number): Promise<boolean> {
+  const lock = dataPaths(folder).lock;
+  for (;;) {
+    const owner = readOwner(lock);
+    if (owner === undefined || !isDaemonAlive(owner)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 function formatStatus(status: DaemonStatusResult): string {
   const clients = status.clients.map((client) => `${client.name}#${client.id}`).join(', ') || 'none';
@@ -44,14 +63,24 @@ export const daemonCommands: Command[] = [
         }
         throw error;
       }
+      const deadline = Date.now() + STOP_WAIT_MS;
       const closed = new Promise<void>((resolve) => client.onClose(resolve));
       await client.request(DaemonShutdown, {});
-      // Wait for the daemon to close the connection, 15 s at most; the timer must not keep the CLI alive after that.
+      // The daemon closes connections first and exits after it has stored its state; "stopped" means exited, so a
+      // `daemon start` right after this never meets the old one. The timer must not keep the CLI alive.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
       clearTimeout(timer);
       client.close();
-      context.print({ stopped: true }, () => 'Zavhoz daemon stopped.');
+      if (await daemonGone(context.folder, deadline)) {
+        context.print({ stopped: true }, () => 'Zavhoz daemon stopped.');
+        return;
+      }
+      const pid = readOwner(dataPaths(context.folder).lock)?.pid;
+      context.print(
+        { stopped: false, stopping: true, pid },
+        () => `The Zavhoz daemon (pid ${String(pid)}) is still finishing in-flight work after ${STOP_WAIT_MS / 1000} s; it exits when that is done. \`zavhoz daemon status\` tells when it has.`,
+      );
     },
   },
   {
