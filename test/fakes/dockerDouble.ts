@@ -41,7 +41,10 @@ export function installDockerDouble(): DockerDouble {
   const configFile = path.join(state, 'config.json');
   const configure = (settings: Readonly<Record<string, number>>): void => {
     const current = fs.existsSync(configFile) ? (JSON.parse(fs.readFileSync(configFile, 'utf8')) as Record<string, number>) : {};
-    fs.writeFileSync(configFile, JSON.stringify({ ...current, ...settings }));
+    // Written aside and renamed into place: a double starting now reads the old settings or the new, never half.
+    const staged = `${configFile}.${process.pid}.tmp`;
+    fs.writeFileSync(staged, JSON.stringify({ ...current, ...settings }));
+    fs.renameSync(staged, configFile);
   };
   const stopServers = (): void => {
     const folder = path.join(state, 'servers');

@@ -61,7 +61,8 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     return owner.pid;
   };
   const start = async (): Promise<void> => {
-    await spawnDaemon({ folder: home, daemonScript: DAEMON_SCRIPT, env });
+    // 60 s, not the 15 s a user waits: two test files start daemons, keychains and sshds at once on 2 cores.
+    await spawnDaemon({ folder: home, daemonScript: DAEMON_SCRIPT, env, timeoutMs: 60_000 });
   };
   const waitForExit = async (pid: number): Promise<void> => {
     for (let waited = 0; waited < 20_000; waited += 25) {

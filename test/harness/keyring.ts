@@ -32,7 +32,8 @@ export interface KeyringSession {
 
 /** Fixed password of every test keychain: they are throwaway and never hold real secrets. */
 const keyringPassword = 'zavhoz-test-keyring';
-const startTimeoutMs = 10_000;
+// Generous: the test files start keychains, sshds and daemons side by side on a 2-core machine.
+const startTimeoutMs = 30_000;
 const loginCollection = '/org/freedesktop/secrets/collection/login';
 
 /** gnome-keyring control protocol (daemon/control/gkd-control-codes.h). */

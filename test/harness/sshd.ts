@@ -36,7 +36,8 @@ export interface SshdServer {
   stop(): Promise<void>;
 }
 
-const startTimeoutMs = 10_000;
+// Generous: the test files start keychains, sshds and daemons side by side on a 2-core machine.
+const startTimeoutMs = 30_000;
 const sshdPath = '/usr/sbin/sshd';
 
 /** A random address of 127.0.0.0/8 other than 127.0.0.1 (Linux answers on all of them through `lo`). */

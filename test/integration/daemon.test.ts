@@ -255,9 +255,12 @@ describe('daemon log', () => {
     await watcher.request(DaemonLogSubscribe, { level: 'debug' });
     const actor = await daemon.connect('actor');
     await actor.request(SettingsSet, { key: 'syncIntervalSeconds', value: 90 }, { requestId: 'trace-me-123' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const traced = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((record) => record.requestId === 'trace-me-123');
-    assert.ok(traced.some((record) => record.message === 'setting changed' && record.client === 'actor'), lines.join('\n'));
+    // The streamed line travels on the watcher's connection, which may deliver it after the actor's answer.
+    const isTraced = (record: Record<string, unknown>): boolean => record.requestId === 'trace-me-123' && record.message === 'setting changed' && record.client === 'actor';
+    for (let waited = 0; !lines.some((line) => isTraced(JSON.parse(line) as Record<string, unknown>)) && waited < 10_000; waited += 25) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    assert.ok(lines.some((line) => isTraced(JSON.parse(line) as Record<string, unknown>)), lines.join('\n'));
     const file = fs.readFileSync(dataPaths(daemon.home).log, 'utf8').trim().split('\n');
     assert.ok(file.every((line) => typeof (JSON.parse(line) as { time?: unknown }).time === 'string'), 'one JSON object a line');
     assert.ok(file.some((line) => line.includes('trace-me-123')));

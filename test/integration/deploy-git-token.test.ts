@@ -34,17 +34,26 @@ import {
 /** Files a finished run folder may hold: the log, the playbook and config used, and the inventory. */
 const KEPT_FILES = ['ansible.cfg', 'deploy_project.yml', 'inventory.yml', 'run.log'];
 
+/** Runs `read`, or answers `gone` when the file went away meanwhile (another test file's deploy removed it). */
+function unlessGone<T>(read: () => T, gone: T): T {
+  try {
+    return read();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return gone;
+    throw error;
+  }
+}
+
 /** Every regular file under `folder` (following no links), or none when it does not exist. */
 function filesUnder(folder: string): string[] {
-  if (!fs.existsSync(folder)) return [];
-  return fs.readdirSync(folder, { recursive: true, encoding: 'utf8' })
+  return unlessGone(() => fs.readdirSync(folder, { recursive: true, encoding: 'utf8' }), [])
     .map((name) => path.join(folder, name))
-    .filter((file) => fs.lstatSync(file).isFile());
+    .filter((file) => unlessGone(() => fs.lstatSync(file).isFile(), false));
 }
 
 /** The files under `folders` whose content holds `secret`. */
 function filesHolding(secret: string, folders: readonly string[]): string[] {
-  return folders.flatMap(filesUnder).filter((file) => fs.readFileSync(file).includes(secret));
+  return folders.flatMap(filesUnder).filter((file) => unlessGone(() => fs.readFileSync(file).includes(secret), false));
 }
 
 /** `git ARGS…` in `cwd` on the target (this machine), trimmed. */

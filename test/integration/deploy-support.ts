@@ -78,9 +78,14 @@ export async function setRemoteEnvironment(sshd: SshdServer, environment: Readon
   }
   const config = path.join(sshd.dir, 'sshd_config');
   fs.appendFileSync(config, `SetEnv ${entries.map(([name, value]) => `${name}=${value}`).join(' ')}\n`);
+  // The old listener answers until sshd has handled the signal: wait for the re-executed sshd's own
+  // "Server listening on" line in its log, then for it to accept.
+  const log = path.join(sshd.dir, 'sshd.log');
+  const listening = (): number => (fs.readFileSync(log, 'utf8').match(/^Server listening on /gm) ?? []).length;
+  const before = listening();
   process.kill(sshdPid(sshd), 'SIGHUP');
-  await delay(200);
-  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.host, sshd.port)) ? true : undefined), 10_000);
+  await waitUntil('sshd to restart after SIGHUP', () => (listening() > before ? true : undefined), 30_000);
+  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.host, sshd.port)) ? true : undefined), 30_000);
 }
 
 /**

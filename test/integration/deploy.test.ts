@@ -332,8 +332,11 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     try {
       first = await cliJson<RunDetail>(world.daemon, deployArgs(project));
       assert.equal(first.status, 'running');
-      await waitUntil('the playbook to reach the pull', () =>
-        fs.existsSync(path.join(first.folder, 'run.log')) && fs.readFileSync(path.join(first.folder, 'run.log'), 'utf8').includes('TASK [Pull images]') ? true : undefined,
+      // The pull itself, not its TASK line: Ansible prints that before the slow pull has read its delay.
+      await waitUntil(
+        'the playbook to be in the pull',
+        () => (world.docker.calls().some((call) => call.args.includes('pull') && call.args.includes(project)) ? true : undefined),
+        300_000,
       );
       second = await cliJson<RunDetail>(world.daemon, deployArgs(project));
       assert.equal(second.status, 'queued', 'one run per project at a time');

@@ -169,7 +169,8 @@ describe('protocol over an in-memory stream pair', () => {
     sessions.at(-1)!.notify(Changed, { what: 'x' });
     await done;
     sessions.at(-1)!.notify(Changed, { what: 'y' });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Both handlers of one notification run in the same dispatch: once a has heard y, b would have too.
+    for (let waited = 0; !heard.includes('a:y') && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(heard, ['a:x', 'b:x', 'a:y']);
     connected.close();
   });
