@@ -25,7 +25,9 @@ function activate(context) {
     // What an agent gets from zavhoz_request_secret once the human saved (or closed) the form it opens.
     vscode.commands.registerCommand('zavhozProbe.requestSecret', async () => {
       const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      const name = await vscode.window.showInputBox({ title: 'Probe: secret name' });
+      // ignoreFocusOut, as the extension's own inputs have: the secret form of a previous request may still be open,
+      // and a webview that takes focus back would otherwise close this box before the test can type (seen in CI).
+      const name = await vscode.window.showInputBox({ title: 'Probe: secret name', ignoreFocusOut: true });
       const outcome = { text: '', error: null };
       try {
         const project = folder ? path.basename(folder) : undefined;
