@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startDeployTarget, type DeployTarget } from './deployTarget.js';
 import { startSession, type E2eSession } from './harness.js';
+import { escapeRegExp } from '../harness/text.js';
 
 /** The views of the Zavhoz container, in package.json order. */
 const VIEWS = ['Servers', 'Allocations', 'Secrets', 'Deploy Runs', 'Daemon'];
@@ -283,7 +284,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await heading.filter({ hasText: /: (succeeded|failed|cancelled|interrupted)$/ }).waitFor({ state: 'visible', timeout: 300_000 });
     await workbench.screenshot('deploy-panel-finished');
     assert.match(await heading.innerText(), /: succeeded$/);
-    assert.match(await panel.locator('#result').innerText(), new RegExp(`http://${target.sshd.host.replaceAll('.', '\\.')}:\\d+`));
+    assert.match(await panel.locator('#result').innerText(), new RegExp(`http://${escapeRegExp(target.sshd.host)}:\\d+`));
     assert.match(await panel.locator('#log').innerText(), /PLAY RECAP/, 'the live log reached the end of the playbook');
     assert.match(await panel.locator('ul.steps').innerText(), /✓/);
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');

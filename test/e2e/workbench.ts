@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import { ROOT } from '../harness/daemon.js';
+import { escapeRegExp } from '../harness/text.js';
 
 /** Where screenshots go (gitignored; CI keeps the folder as an artifact). */
 export const RESULTS_FOLDER = path.join(ROOT, 'test-results');
@@ -270,9 +271,4 @@ export class Workbench {
     await this.page.goto('about:blank', { timeout: 15_000 }).catch(() => undefined);
     await this.context.close();
   }
-}
-
-/** Escapes regular-expression syntax in a literal string. */
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -5,13 +5,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
 import { Client } from 'ssh2';
 import { startKeyring } from './keyring.js';
-import { sshArgs, startSshd, type SshdServer } from './sshd.js';
+import { portAcceptsConnections, sshArgs, startSshd, type SshdServer } from './sshd.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -128,18 +127,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-/** Resolves true when a TCP connection to the port is refused. */
-function portIsClosed(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
-
 test('sshd: ssh and ssh2 log in with the client key; stop() closes the port', { timeout: 60_000 }, async (t) => {
   const server = await startSshd();
   t.after(() => server.stop());
@@ -168,6 +155,6 @@ test('sshd: ssh and ssh2 log in with the client key; stop() closes the port', { 
   await server.stop();
   await hangingExit;
   assert.equal(sleepRunning(marker), false, 'the remote session ended with the server');
-  assert.equal(await portIsClosed(server.host, server.port), true, 'the port is closed after stop()');
+  assert.equal(await portAcceptsConnections(server.host, server.port), false, 'the port is closed after stop()');
   assert.equal(existsSync(server.dir), false, 'stop() removes the folder');
 });

@@ -62,8 +62,8 @@ function findFreePort(host: string): Promise<number> {
   });
 }
 
-/** True when something accepts TCP connections on host:port. */
-function portAcceptsConnections(host: string, port: number): Promise<boolean> {
+/** True when something accepts TCP connections on host:port (no answer within 1 s counts as no). */
+export function portAcceptsConnections(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     socket.setTimeout(1_000);

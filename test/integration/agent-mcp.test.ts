@@ -13,8 +13,10 @@ import { dataPaths } from '../../daemon/core/paths.js';
 import type { AuditEntryView } from '../../daemon/protocol/audit.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import { FakeGithub } from '../fakes/github.js';
-import { cliJson, type DeployWorld, FIXTURE, setUpDeployWorld, waitUntil } from './deploy-support.js';
+import { waitUntil } from '../harness/processes.js';
+import { cliJson, type DeployWorld, FIXTURE, setUpDeployWorld } from './deploy-support.js';
 import { assertNoCanary, field, type McpSession, startMcp } from './agent-support.js';
+import { escapeRegExp } from '../harness/text.js';
 
 const REPO = 'acme/shop';
 const TOOLS = [
@@ -80,7 +82,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     const answer = await mcp.call('zavhoz_list_managed_servers', {});
     assert.equal(answer.isError, false, answer.text);
     assert.match(answer.text, /^1 managed server\(s\):/);
-    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; host ${world.sshd.host.replaceAll('.', '\\.')};`));
+    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; host ${escapeRegExp(world.sshd.host)};`));
     assert.ok(!answer.text.includes('personal_laptop'), 'the ghost server is not listed');
   });
 
@@ -155,7 +157,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     }, 300_000);
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
     const url = field(done.text, 'url') ?? '';
-    assert.match(url, new RegExp(`^http://${world.sshd.host.replaceAll('.', '\\.')}:\\d+/$`));
+    assert.match(url, new RegExp(`^http://${escapeRegExp(world.sshd.host)}:\\d+/$`));
     assert.equal((await fetch(url)).status, 200, 'the project answers on its URL');
     assert.match(done.text, /- health: succeeded/);
 

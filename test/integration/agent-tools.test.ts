@@ -18,6 +18,7 @@ import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 import { field } from './agent-support.js';
 import { cliJson, FIXTURE } from './deploy-support.js';
+import { escapeRegExp } from '../harness/text.js';
 
 describe('agent tools in the VS Code front end: confirmations, the secret form, audit', () => {
   let keyring: KeyringSession;
@@ -79,7 +80,7 @@ describe('agent tools in the VS Code front end: confirmations, the secret form, 
     assert.equal(deploy?.title, 'Deploy shop?');
     assert.equal(deploy?.message, `Deploy project **shop** from \`acme/shop@v1.2.0\` to server \`vps_one\` (\`${sshd.host}\`), port **${port}**. The running version is replaced.`);
     const push = await confirmationFor('zavhoz_push_ci_secrets', { project: 'shop', environment: 'production' }, environment(), signal);
-    assert.match(push?.message ?? '', new RegExp(`project \\*\\*shop\\*\\* on server \`vps_one\` \\(\`${sshd.host.replaceAll('.', '\\.')}\`\\), port \\*\\*${port}\\*\\* to the GitHub Actions secrets of \`acme/shop\` \\(environment \`production\`\\)`));
+    assert.match(push?.message ?? '', new RegExp(`project \\*\\*shop\\*\\* on server \`vps_one\` \\(\`${escapeRegExp(sshd.host)}\`\\), port \\*\\*${port}\\*\\* to the GitHub Actions secrets of \`acme/shop\` \\(environment \`production\`\\)`));
     assert.equal(await confirmationFor('zavhoz_list_managed_servers', {}, environment(), signal), undefined);
     assert.equal(await confirmationFor('zavhoz_deploy', { project: 'shop', gitToken: 'a-plain-value' }, environment(), signal), undefined, 'input the tool refuses is not offered for confirmation');
   });
@@ -118,7 +119,7 @@ describe('agent tools in the VS Code front end: confirmations, the secret form, 
     await daemon.start();
     const listed = await call('zavhoz_list_managed_servers', {});
     assert.equal(listed.isError, false, listed.text);
-    assert.match(listed.text, new RegExp(`- vps_one: status in_use; host ${sshd.host.replaceAll('.', '\\.')};.* 1 service\\(s\\)`));
+    assert.match(listed.text, new RegExp(`- vps_one: status in_use; host ${escapeRegExp(sshd.host)};.* 1 service\\(s\\)`));
 
     const entries = await cliJson<AuditEntryView[]>(daemon, ['audit', 'list', '--limit', '200']);
     const calls = entries.filter((entry) => entry.action === 'agent-tool');

@@ -12,6 +12,7 @@ import { type Settings, SettingsDidChange, SettingsGet, SettingsSet } from '../.
 import { DaemonClient } from '../../daemon/client/client.js';
 import { DAEMON_SCRIPT, type TestDaemon, runCli, startTestDaemon } from '../harness/daemon.js';
 import { RawSocket } from '../harness/rawSocket.js';
+import { waitUntil } from '../harness/processes.js';
 
 /** Runs the daemon script directly and reports how it exited. */
 function runDaemonProcess(home: string): Promise<{ code: number | null; stderr: string }> {
@@ -257,10 +258,7 @@ describe('daemon log', () => {
     await actor.request(SettingsSet, { key: 'syncIntervalSeconds', value: 90 }, { requestId: 'trace-me-123' });
     // The streamed line travels on the watcher's connection, which may deliver it after the actor's answer.
     const isTraced = (record: Record<string, unknown>): boolean => record.requestId === 'trace-me-123' && record.message === 'setting changed' && record.client === 'actor';
-    for (let waited = 0; !lines.some((line) => isTraced(JSON.parse(line) as Record<string, unknown>)) && waited < 10_000; waited += 25) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    assert.ok(lines.some((line) => isTraced(JSON.parse(line) as Record<string, unknown>)), lines.join('\n'));
+    await waitUntil('the traced line on the watcher\'s stream', () => (lines.some((line) => isTraced(JSON.parse(line) as Record<string, unknown>)) ? true : undefined), 10_000);
     const file = fs.readFileSync(dataPaths(daemon.home).log, 'utf8').trim().split('\n');
     assert.ok(file.every((line) => typeof (JSON.parse(line) as { time?: unknown }).time === 'string'), 'one JSON object a line');
     assert.ok(file.some((line) => line.includes('trace-me-123')));

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
@@ -17,8 +16,8 @@ import { type DockerDouble, installDockerDouble } from '../fakes/dockerDouble.js
 import { installUfwDouble, type UfwDouble } from '../fakes/ufwDouble.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
-import { delay, descendants, signalQuietly } from '../harness/processes.js';
-import { type SshdServer, startSshd } from '../harness/sshd.js';
+import { delay, descendants, signalQuietly, waitUntil } from '../harness/processes.js';
+import { portAcceptsConnections, type SshdServer, startSshd } from '../harness/sshd.js';
 
 /** The fixture project the tests deploy. */
 export const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/project');
@@ -28,29 +27,6 @@ export async function cliJson<T>(daemon: TestDaemon, args: readonly string[], in
   const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
   assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
-}
-
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(100);
-  }
-}
-
-/** True when something accepts TCP connections on host:port. */
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** The pid of the harness sshd's listener (the same across SIGHUP, on which sshd re-executes itself). */
@@ -85,7 +61,7 @@ export async function setRemoteEnvironment(sshd: SshdServer, environment: Readon
   const before = listening();
   process.kill(sshdPid(sshd), 'SIGHUP');
   await waitUntil('sshd to restart after SIGHUP', () => (listening() > before ? true : undefined), 30_000);
-  await waitUntil('sshd to listen again after SIGHUP', async () => ((await accepts(sshd.host, sshd.port)) ? true : undefined), 30_000);
+  await waitUntil('sshd to listen again after SIGHUP', async () => ((await portAcceptsConnections(sshd.host, sshd.port)) ? true : undefined), 30_000);
 }
 
 /**

@@ -28,8 +28,8 @@ import {
   sampleProcessList,
   setUpDeployWorld,
   storeUserSecrets as storeSecretsOfFixture,
-  waitUntil,
 } from './deploy-support.js';
+import { waitUntil } from '../harness/processes.js';
 
 /** Files a finished run folder may hold: the log, the playbook and config used, and the inventory. */
 const KEPT_FILES = ['ansible.cfg', 'deploy_project.yml', 'inventory.yml', 'run.log'];

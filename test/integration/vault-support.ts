@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { ResponseError } from 'vscode-jsonrpc';
 import { ROOT, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
+import { waitUntil } from '../harness/processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -132,11 +133,5 @@ export async function waitForLogRecord(
   matches: (record: Record<string, unknown>) => boolean,
   timeoutMs = 30_000,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = logRecords(home).find(matches);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the daemon to log ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return waitUntil(`the daemon to log ${what}`, () => logRecords(home).find(matches), timeoutMs);
 }

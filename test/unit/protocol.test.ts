@@ -15,6 +15,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../daemon/protocol/lifecycle.js';
 import { Router } from '../../daemon/server/router.js';
 import { Session } from '../../daemon/server/session.js';
+import { waitUntil } from '../harness/processes.js';
 
 // Test-only requests: they exercise the mechanism (validation, errors, cancellation) without adding to the product.
 const Echo = defineRequest('test/echo', z.strictObject({ text: z.string().max(10), count: z.number().int() }), result<{ text: string; count: number }>());
@@ -170,7 +171,7 @@ describe('protocol over an in-memory stream pair', () => {
     await done;
     sessions.at(-1)!.notify(Changed, { what: 'y' });
     // Both handlers of one notification run in the same dispatch: once a has heard y, b would have too.
-    for (let waited = 0; !heard.includes('a:y') && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil('a to hear y', () => (heard.includes('a:y') ? true : undefined), 5_000);
     assert.deepEqual(heard, ['a:x', 'b:x', 'a:y']);
     connected.close();
   });

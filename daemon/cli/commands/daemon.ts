@@ -1,5 +1,5 @@
 import { DaemonNotRunningError } from '../../client/client.js';
-import { isDaemonAlive, readOwner } from '../../core/lock.js';
+import { isDaemonAlive, type LockOwner, readOwner } from '../../core/lock.js';
 import { dataPaths } from '../../core/paths.js';
 import { DaemonShutdown, DaemonStatus, type DaemonStatusResult } from '../../protocol/lifecycle.js';
 import { type Command, CliError } from '../command.js';
@@ -8,15 +8,16 @@ import { type Command, CliError } from '../command.js';
 const STOP_WAIT_MS = 15_000;
 
 /**
- * Resolves true once no live daemon holds the data folder's lock (it releases it as the last thing before it
- * exits), false if one still does at `deadline`. A zombie or a reused pid counts as gone (see isDaemonAlive).
+ * Waits until no live daemon holds the data folder's lock (it releases it as the last thing before it exits) and
+ * resolves undefined, or resolves the owner still running at `deadline`. A zombie or a reused pid counts as gone
+ * (see isDaemonAlive).
  */
-async function daemonGone(folder: string, deadline: number): Promise<boolean> {
+async function ownerStillRunning(folder: string, deadline: number): Promise<LockOwner | undefined> {
   const lock = dataPaths(folder).lock;
   for (;;) {
     const owner = readOwner(lock);
-    if (owner === undefined || !isDaemonAlive(owner)) return true;
-    if (Date.now() >= deadline) return false;
+    if (owner === undefined || !isDaemonAlive(owner)) return undefined;
+    if (Date.now() >= deadline) return owner;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -72,14 +73,15 @@ export const daemonCommands: Command[] = [
       await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
       clearTimeout(timer);
       client.close();
-      if (await daemonGone(context.folder, deadline)) {
+      const running = await ownerStillRunning(context.folder, deadline);
+      if (running === undefined) {
         context.print({ stopped: true }, () => 'Zavhoz daemon stopped.');
         return;
       }
-      const pid = readOwner(dataPaths(context.folder).lock)?.pid;
+      const { pid } = running;
       context.print(
         { stopped: false, stopping: true, pid },
-        () => `The Zavhoz daemon (pid ${String(pid)}) is still finishing in-flight work after ${STOP_WAIT_MS / 1000} s; it exits when that is done. \`zavhoz daemon status\` tells when it has.`,
+        () => `The Zavhoz daemon (pid ${pid}) is still finishing in-flight work after ${STOP_WAIT_MS / 1000} s; it exits when that is done. \`zavhoz daemon status\` tells when it has.`,
       );
     },
   },
