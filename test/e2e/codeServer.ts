@@ -139,8 +139,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/** True once `/healthz` answers. */
-async function healthy(url: string): Promise<boolean> {
+/** True once code-server at `url` answers `/healthz`. */
+export async function healthy(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
     return response.ok;
@@ -150,7 +150,7 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /** Pids whose process group is `group` (read from /proc; the process may vanish while we read). */
-function processGroupMembers(group: number): number[] {
+export function processGroupMembers(group: number): number[] {
   const members: number[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -178,11 +178,18 @@ async function stopProcessGroup(child: ChildProcess, graceMs = 10_000): Promise<
   while (processGroupMembers(group).length > 0 && Date.now() < deadline + 5_000) await delay(100);
 }
 
-/** Starts code-server on a free loopback port with the workspace `folder` open; `env` reaches the extension host. */
-export async function startCodeServer(folders: CodeServerFolders, folder: string, env: NodeJS.ProcessEnv): Promise<CodeServer> {
+/** How to start code-server. */
+export interface StartOptions {
+  /** A fixed loopback port (one attempt; a busy port is an error). Default: a free port the kernel picks. */
+  readonly port?: number;
+}
+
+/** Starts code-server on a loopback port with the workspace `folder` open; `env` reaches the extension host. */
+export async function startCodeServer(folders: CodeServerFolders, folder: string, env: NodeJS.ProcessEnv, options: StartOptions = {}): Promise<CodeServer> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  const attempts = options.port === undefined ? 3 : 1;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const port = options.port ?? (await freePort());
     const log = openSync(folders.logFile, 'a', 0o600);
     let child: ChildProcess;
     try {
