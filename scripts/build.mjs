@@ -29,23 +29,46 @@ const node = {
   external: nativeExternals,
 };
 
+/**
+ * Writes `contents` to `file` by rename, and not at all when the file already holds them: test files run side by
+ * side, and one of them (npm start, packaging) may rebuild while another is starting dist/cli.cjs or daemon.cjs,
+ * which must never read a half-written bundle.
+ */
+function replaceFile(file, contents) {
+  try {
+    if (fs.readFileSync(file).equals(contents)) return;
+  } catch {
+    // Not there yet.
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, contents);
+  fs.renameSync(temporary, file);
+}
+
+/** Builds with esbuild in memory, then replaces the changed outputs. */
+async function build(options) {
+  const result = await esbuild.build({ ...options, write: false });
+  for (const output of result.outputFiles) replaceFile(output.path, Buffer.from(output.contents));
+}
+
 fs.mkdirSync(dist, { recursive: true });
 const started = Date.now();
 await Promise.all([
-  esbuild.build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon.cjs') }),
-  esbuild.build({
+  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon.cjs') }),
+  build({
     ...node,
     entryPoints: [path.join(root, 'daemon/cli/main.ts')],
     outfile: path.join(dist, 'cli.cjs'),
     banner: { js: `#!/usr/bin/env node\n${node.banner.js}` },
   }),
-  esbuild.build({
+  build({
     ...node,
     entryPoints: [path.join(root, 'extension/extension.ts')],
     outfile: path.join(dist, 'extension.cjs'),
     external: ['vscode', ...nativeExternals],
   }),
-  esbuild.build({
+  build({
     bundle: true,
     platform: 'browser',
     target: 'es2022',
@@ -61,6 +84,6 @@ await Promise.all([
     outdir: path.join(dist, 'webview'),
   }),
 ]);
-fs.copyFileSync(require.resolve('sql.js/dist/sql-wasm.wasm'), path.join(dist, 'sql-wasm.wasm'));
+replaceFile(path.join(dist, 'sql-wasm.wasm'), fs.readFileSync(require.resolve('sql.js/dist/sql-wasm.wasm')));
 fs.chmodSync(path.join(dist, 'cli.cjs'), 0o755);
 console.log(`built dist/ in ${Date.now() - started} ms`);
