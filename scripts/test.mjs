@@ -1,15 +1,25 @@
-// The whole test suite: build, type-check, then every test file with node's test runner.
-// `npm test -- test/unit` runs one folder (or file) only. Suites that need system packages (keychain, sshd,
-// ansible, chromium) are installed by .ci/run; see README.md.
+// The test suite, in two tiers.
+//   npm run test:unit   (node scripts/test.mjs --unit): the fast tier, run it first. Build, type-check (tsc -b is
+//                       incremental: under a second when little changed), then test/unit: unit tests and the
+//                       in-memory protocol tests. No keychain, sshd, Ansible or daemon process; about half a minute.
+//   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
+//                       suite (integration, e2e, harness).
+//   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
+//                       skips the lint).
+// Suites that need system packages (keychain, sshd, ansible, chromium) are installed by .ci/run; see README.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
+const started = Date.now();
 const root = path.resolve(import.meta.dirname, '..');
+const unitFolder = path.join(root, 'test', 'unit');
 const run = (command, args) => {
   const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 };
+const tool = (relative, args) => run(process.execPath, [path.join(root, relative), ...args]);
 
 function testFiles(target) {
   const full = path.resolve(root, target);
@@ -21,14 +31,41 @@ function testFiles(target) {
     .sort();
 }
 
-const targets = process.argv.slice(2);
-run(process.execPath, ['scripts/build.mjs']);
-run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-b']);
-run(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
-const files = (targets.length > 0 ? targets : ['test']).flatMap(testFiles);
-// The end-to-end suite runs in code-server with Node 24, installed into .test-tools/ (skipped when present).
-if (files.some((file) => file.startsWith(path.join(root, 'test', 'e2e') + path.sep))) run(process.execPath, ['scripts/e2e-tools.mjs']);
+const isUnder = (file, folder) => file.startsWith(folder + path.sep);
+
+// Unit test files keep to temporary folders and loopback, so they can use every core; a hung one is cut off at two
+// minutes (the slowest takes a few seconds).
+function runUnitTests(files) {
+  const concurrency = Math.max(2, os.availableParallelism());
+  run(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files]);
+}
+
 // Suites start real daemons, keychains and sshd: two at a time fits a 2-core machine without starving them.
 // The timeout bounds each test file as a whole (node runs each in a process of its own): the Ansible suites run a
 // dozen real deploys, which took 10 minutes on a busy 2-core machine, so a hung file is cut off at 20.
-run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1200000', ...files]);
+function runSystemTests(files) {
+  // The end-to-end suite runs in code-server with Node 24, installed into .test-tools/ (skipped when present).
+  if (files.some((file) => isUnder(file, path.join(root, 'test', 'e2e')))) tool('scripts/e2e-tools.mjs', []);
+  run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=1200000', ...files]);
+}
+
+const args = process.argv.slice(2);
+const unitTier = args.includes('--unit');
+const targets = args.filter((arg) => arg !== '--unit');
+
+tool('scripts/build.mjs', []);
+// tsx runs tests without checking types, so the type-check belongs to the first signal.
+tool('node_modules/typescript/bin/tsc', ['-b']);
+
+if (unitTier) {
+  runUnitTests((targets.length > 0 ? targets : [unitFolder]).flatMap(testFiles));
+  console.log(`\nThe fast tier passed in ${Math.round((Date.now() - started) / 1000)} s.`);
+} else if (targets.length > 0) {
+  tool('node_modules/eslint/bin/eslint.js', ['.']);
+  runSystemTests(targets.flatMap(testFiles));
+} else {
+  runUnitTests(testFiles(unitFolder));
+  console.log(`\nThe fast tier (npm run test:unit) passed in ${Math.round((Date.now() - started) / 1000)} s; now lint and the system suites.\n`);
+  tool('node_modules/eslint/bin/eslint.js', ['.']);
+  runSystemTests(testFiles('test').filter((file) => !isUnder(file, unitFolder)));
+}
