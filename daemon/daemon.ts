@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
-import { AuditLog } from './core/audit.js';
 import { ZavhozError } from './core/errors.js';
 import { ensurePrivateFolder, removeIfExists, writeFileAtomic } from './core/files.js';
 import { acquireLock, type LockOwner } from './core/lock.js';
-import { Logger } from './core/logger.js';
+import { Logger, type ScopedLogger } from './core/logger.js';
 import { type DataPaths, dataPaths } from './core/paths.js';
 import { Redactor } from './core/redactor.js';
 import { ZAVHOZ_VERSION } from './core/version.js';
@@ -13,17 +12,10 @@ import { ErrorCodes } from './protocol/errors.js';
 import { DaemonWillShutdown, PROTOCOL_VERSION } from './protocol/lifecycle.js';
 import { Router } from './server/router.js';
 import { DaemonServer } from './server/server.js';
-import { SettingsService } from './settings/settings.js';
-import type { Lifecycle, Services } from './services.js';
 import { MIGRATIONS } from './store/schema.js';
 import { Store } from './store/store.js';
-import { vaultConfigFromEnvironment } from './vault/config.js';
-import { Vault } from './vault/vault.js';
-import { InventoryService } from './inventory/service.js';
-import { DeployService } from './deploy/service.js';
-import { deploySecretsFrom, deployTargetsFrom } from './deploy/wiring.js';
-import { createGithubService } from './github/wiring.js';
-import { pushSecretsAfterDeploy } from './github/afterDeploy.js';
+import { wireServices } from './wiring/index.js';
+import type { Lifecycle, Services } from './wiring/services.js';
 
 /** Raised when another live daemon already owns the data folder. */
 export class AlreadyRunningError extends Error {
@@ -46,43 +38,98 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Starts the daemon for one data folder: takes the folder lock, opens the log and the store, writes a fresh
- * token and listens. Throws {@link AlreadyRunningError} if a live daemon owns the folder, and a ZavhozError with a
- * message for the user if the store cannot be opened.
+ * token, builds the capabilities (daemon/wiring/) and listens. Throws {@link AlreadyRunningError} if a live daemon
+ * owns the folder, and a ZavhozError with a message for the user if the store cannot be opened.
  */
 export async function startDaemon(folder: string): Promise<RunningDaemon> {
+  const { paths, lock } = claimDataFolder(folder);
+  const logging = openLogging(paths);
+  const startedAt = new Date();
+  logging.log.info('daemon starting', { pid: process.pid, version: ZAVHOZ_VERSION, folder: paths.folder });
+  const store = await openStore(paths, logging, lock);
+  const router = new Router(logging.redactor, logging.logger.child({ component: 'rpc' }));
+  const server = createServer(paths, router, logging);
+  const daemon: DaemonProcess = { paths, lock, logging, store, router, server };
+  const stopping = prepareShutdown(daemon);
+  const services = await wireServices({ ...logging, paths, store, server, lifecycle: stopping.lifecycle });
+  registerAllHandlers(daemon, services, stopping.lifecycle, startedAt);
+  await listen(daemon);
+  logging.log.info('daemon ready', { socket: paths.socket });
+  startBackgroundWork(services);
+  return { paths, services, stopped: stopping.stopped, shutdown: stopping.shutdown };
+}
+
+/** The data folder's lock, held while the daemon runs. */
+interface FolderLock {
+  release(): void;
+}
+
+/** The log of one daemon: every line passes the redactor. */
+interface Logging {
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  readonly log: ScopedLogger;
+}
+
+/** What the daemon process holds open: released, closed or removed at shutdown (or when starting fails). */
+interface DaemonProcess {
+  readonly paths: DataPaths;
+  readonly lock: FolderLock;
+  readonly logging: Logging;
+  readonly store: Store;
+  readonly router: Router;
+  readonly server: DaemonServer;
+}
+
+/** Creates the data folder if needed and takes its lock, so that one daemon at most works on it. */
+function claimDataFolder(folder: string): { paths: DataPaths; lock: FolderLock } {
   const paths = dataPaths(folder);
   ensurePrivateFolder(paths.folder);
   const lock = acquireLock(paths.lock);
   if (!lock.acquired) throw new AlreadyRunningError(lock.owner);
+  return { paths, lock };
+}
 
+function openLogging(paths: DataPaths): Logging {
   const redactor = new Redactor();
   const fileLevel = process.env.ZAVHOZ_LOG_LEVEL === 'debug' ? 'debug' : 'info';
   const logger = new Logger({ file: paths.log, redactor, fileLevel });
-  const log = logger.child({ component: 'daemon' });
-  const startedAt = new Date();
-  log.info('daemon starting', { pid: process.pid, version: ZAVHOZ_VERSION, folder: paths.folder });
+  return { redactor, logger, log: logger.child({ component: 'daemon' }) };
+}
 
-  let store: Store;
+/** Opens the store (replaying its journal and migrating); if that fails, the log is closed and the lock released. */
+async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<Store> {
   try {
-    store = await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS });
+    return await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS });
   } catch (error) {
-    log.error('store could not be opened', { error: (error as Error).message });
-    logger.close();
+    logging.log.error('store could not be opened', { error: (error as Error).message });
+    logging.logger.close();
     lock.release();
     throw error;
   }
+}
 
+/** The RPC server, with a fresh token on disk for clients to authenticate with, forwarding log lines to subscribers. */
+function createServer(paths: DataPaths, router: Router, logging: Logging): DaemonServer {
   const token = crypto.randomBytes(32).toString('hex');
   writeFileAtomic(paths.token, token);
-
-  const router = new Router(redactor, logger.child({ component: 'rpc' }));
   const describe = (): { daemonVersion: string; pid: number; dataFolder: string } => ({
     daemonVersion: ZAVHOZ_VERSION,
     pid: process.pid,
     dataFolder: paths.folder,
   });
-  const server = new DaemonServer({ socketPath: paths.socket, token, router, log, describe });
-  logger.subscribe((line, level) => server.forwardLog(line, level));
+  const server = new DaemonServer({ socketPath: paths.socket, token, router, log: logging.log, describe });
+  logging.logger.subscribe((line, level) => server.forwardLog(line, level));
+  return server;
+}
+
+/**
+ * The shutdown sequence, run once whatever asks for it: tell clients, stop background work (latest registered
+ * first), let requests drain, close the server and the store, remove the token, release the lock.
+ */
+function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdown: (reason: string) => Promise<void>; stopped: Promise<void> } {
+  const { paths, lock, logging, store, router, server } = daemon;
+  const { log, logger } = logging;
   const stoppers: (() => Promise<void> | void)[] = [];
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
@@ -117,59 +164,12 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     onShutdown: (stop) => stoppers.push(stop),
     requestShutdown: (reason) => void shutdown(reason),
   };
+  return { lifecycle, shutdown, stopped };
+}
 
-  const settings = new SettingsService(store, server);
-  const audit = new AuditLog(store);
-  const vault = new Vault({
-    store,
-    audit,
-    redactor,
-    notifier: server,
-    log: logger.child({ component: 'vault' }),
-    ...vaultConfigFromEnvironment(paths.folder, redactor),
-  });
-  lifecycle.onShutdown(() => vault.stop());
-  const inventory = new InventoryService({ store, settings, notifier: server, secrets: vault, audit, log: logger.child({ component: 'inventory' }) });
-  lifecycle.onShutdown(() => inventory.stop());
-  const deploy = new DeployService({
-    store,
-    runsFolder: paths.runs,
-    redactor,
-    log: logger.child({ component: 'deploy' }),
-    notifier: server,
-    connections: server,
-    audit,
-    secrets: deploySecretsFrom(vault),
-    targets: deployTargetsFrom(inventory.inventory, inventory.allocator, vault),
-  });
-  // Registered last, so it stops first: running playbooks are killed (runs end `interrupted`) while the vault is up.
-  lifecycle.onShutdown(() => deploy.shutdown());
-  try {
-    // Runs a crash left `running` become `interrupted`, and their secret files go, before any client can look.
-    await deploy.recover();
-  } catch (error) {
-    log.error('deploy run recovery failed', { error: (error as Error).message });
-  }
-  const github = createGithubService({ store, audit, vault, redactor, notifier: server, settings, inventory, log: logger.child({ component: 'github' }) });
-  // After every successful deploy, CI gets what it needs to redeploy on push (issue 6).
-  deploy.afterSuccess((run, note) => pushSecretsAfterDeploy(github, settings.all(), run, note));
-  const services: Services = {
-    paths,
-    store,
-    redactor,
-    logger,
-    log,
-    notifier: server,
-    settings,
-    audit,
-    vault,
-    inventory,
-    allocator: inventory.allocator,
-    deploy,
-    github,
-    lifecycle,
-  };
-
+/** The daemon's own requests (status, log subscription, shutdown), then every capability's. */
+function registerAllHandlers(daemon: DaemonProcess, services: Services, lifecycle: Lifecycle, startedAt: Date): void {
+  const { paths, router, server } = daemon;
   registerLifecycleHandlers(
     router,
     {
@@ -187,19 +187,25 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
     lifecycle,
   );
   registerHandlers(router, services);
+}
 
+/** Listens on the data folder's socket; if that fails, the store and log are closed and the lock released. */
+async function listen(daemon: DaemonProcess): Promise<void> {
+  const { paths, store, logging, lock, server } = daemon;
   try {
     await server.listen();
   } catch (error) {
     store.close();
-    logger.close();
+    logging.logger.close();
     lock.release();
     throw new ZavhozError(ErrorCodes.StoreUnavailable, `Could not listen on ${paths.socket}: ${(error as Error).message}`);
   }
-  log.info('daemon ready', { socket: paths.socket });
+}
+
+/** Starts what runs on its own once clients can connect; each part is stopped through the lifecycle at shutdown. */
+function startBackgroundWork(services: Services): void {
   // In the background: a locked keychain must not keep the daemon from starting.
-  vault.start();
-  // Periodic provider sync and health checks; stopped through the lifecycle at shutdown.
-  inventory.start();
-  return { paths, services, stopped, shutdown };
+  services.vault.start();
+  // Periodic provider sync and health checks.
+  services.inventory.start();
 }

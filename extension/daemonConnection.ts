@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { DaemonClient } from '../daemon/client/client.js';
-import { resolveDataFolder } from '../daemon/core/paths.js';
-import { ZAVHOZ_VERSION } from '../daemon/core/version.js';
+import { resolveDataFolder, ZAVHOZ_VERSION } from '../daemon/client/defaults.js';
 import type { NotificationDefinition, RequestDefinition } from '../daemon/protocol/define.js';
 import { CommandIds } from './commands/ids.js';
 import { ReconnectPolicy } from './model/reconnect.js';

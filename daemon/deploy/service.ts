@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AuditLog } from '../core/audit.js';
+import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';

@@ -1,4 +1,4 @@
-import type { AuditLog } from '../core/audit.js';
+import type { AuditLog } from '../audit/auditLog.js';
 import { invalidInput, notFound, ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';

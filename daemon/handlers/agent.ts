@@ -1,6 +1,6 @@
 import { AgentToolCalled } from '../protocol/agent.js';
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /**
  * Registers `agent/toolCalled`. The front ends already refuse values, but the daemon masks every value the vault

@@ -1,6 +1,6 @@
 import { AllocationsAllocate, AllocationsList, AllocationsRelease } from '../protocol/allocations.js';
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /** Registers `allocations/allocate`, `allocations/list` and `allocations/release`. */
 export function registerAllocationHandlers(router: Router, services: Services): void {

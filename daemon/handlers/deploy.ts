@@ -1,7 +1,7 @@
 import { EnvPlanRequest } from '../protocol/env.js';
 import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {

@@ -1,7 +1,7 @@
 import type { GithubCaller } from '../github/service.js';
 import { GithubPushSecrets, GithubSetSecret, GithubStatus } from '../protocol/github.js';
 import type { RequestContext, Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /** The caller of a request as the GitHub service needs it; a cancelled request aborts its GitHub calls. */
 function callerOf(context: RequestContext): GithubCaller {

@@ -1,5 +1,5 @@
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 import { registerSecretsHandlers } from './secrets.js';
 import { registerSettingsHandlers } from './settings.js';
 import { registerServerHandlers } from './servers.js';

@@ -1,7 +1,7 @@
 import type { LogLevel } from '../core/logger.js';
 import { DaemonLogSubscribe, DaemonPing, DaemonShutdown, DaemonStatus, type DaemonStatusResult } from '../protocol/lifecycle.js';
 import type { Router } from '../server/router.js';
-import type { Lifecycle } from '../services.js';
+import type { Lifecycle } from '../wiring/services.js';
 
 /** What the lifecycle handlers need from the daemon around them. */
 export interface DaemonControl {

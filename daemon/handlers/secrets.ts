@@ -10,7 +10,7 @@ import {
   SecretsSet,
 } from '../protocol/secrets.js';
 import type { RequestContext, Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 import type { VaultCaller } from '../vault/vault.js';
 
 function callerOf(context: RequestContext): VaultCaller {

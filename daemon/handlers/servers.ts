@@ -12,7 +12,7 @@ import {
   ServersUpdate,
 } from '../protocol/servers.js';
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /** An AbortSignal that fires when the client cancels the request. */
 export function signalOf(token: CancellationToken): AbortSignal {

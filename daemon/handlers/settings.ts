@@ -1,6 +1,6 @@
 import { SettingsGet, SettingsSet } from '../protocol/settings.js';
 import type { Router } from '../server/router.js';
-import type { Services } from '../services.js';
+import type { Services } from '../wiring/services.js';
 
 /** Registers `settings/get` and `settings/set`. */
 export function registerSettingsHandlers(router: Router, services: Services): void {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { AuditLog } from '../core/audit.js';
+import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError, describeError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { ServerInfo } from '../protocol/servers.js';

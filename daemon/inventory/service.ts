@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { Allocator } from '../allocation/allocator.js';
-import type { AuditLog } from '../core/audit.js';
+import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError, describeError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
@@ -13,7 +12,7 @@ import type { Store } from '../store/store.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { mapWithLimit } from './concurrency.js';
 import { type CheckCall, HealthChecker, type HealthOptions, sshTargetOf } from './health.js';
-import { Inventory } from './inventory.js';
+import { Inventory, type ServerAllocations } from './inventory.js';
 import { PeriodicTask } from './periodic.js';
 import { type SshConnection, type SshOptions, openSsh } from './ssh.js';
 import { ProviderSync } from './sync.js';
@@ -28,6 +27,8 @@ export interface InventoryDependencies {
   readonly notifier: Notifier;
   readonly secrets: SecretReader;
   readonly audit: AuditLog;
+  /** The allocation ledger, which removing or ghosting a server releases (built by the wiring, not here). */
+  readonly allocations: ServerAllocations;
   readonly log: ScopedLogger;
   readonly clock?: () => Date;
   /** Builds the provider from the settings; the default reads the Time4VPS keys. Undefined = none configured. */
@@ -48,12 +49,11 @@ export function providerFromSettings(settings: SettingsService, secrets: SecretR
 }
 
 /**
- * The inventory capability as the daemon holds it: servers, provider sync, health checks and allocation, plus the
+ * The inventory capability as the daemon holds it: servers, provider sync and health checks, plus the
  * periodic sync and check timers (started by {@link start}, stopped by {@link stop} at shutdown).
  */
 export class InventoryService {
   readonly inventory: Inventory;
-  readonly allocator: Allocator;
   readonly health: HealthChecker;
   private readonly providerSync: ProviderSync;
   private readonly syncTask: PeriodicTask;
@@ -62,9 +62,8 @@ export class InventoryService {
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly dependencies: InventoryDependencies) {
-    const { store, settings, notifier, secrets, audit, log, clock } = dependencies;
-    this.allocator = new Allocator(store, notifier, clock);
-    this.inventory = new Inventory(store, settings, notifier, this.allocator, secrets, clock);
+    const { store, settings, notifier, secrets, audit, allocations, log, clock } = dependencies;
+    this.inventory = new Inventory(store, settings, notifier, allocations, secrets, clock);
     this.health = new HealthChecker(store, this.inventory, secrets, audit, dependencies.health, clock);
     this.providerSync = new ProviderSync(store, () => settings.get('ghostServers'), notifier, clock);
     this.syncTask = new PeriodicTask(

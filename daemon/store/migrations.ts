@@ -1,6 +1,14 @@
 import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { Store } from './store.js';
+
+/**
+ * The part of the store that migrating uses: a read and durable transactions. Declared here rather than importing
+ * `Store`, because the store runs the migrations when it opens (store.ts imports this file, not the reverse).
+ */
+export interface MigrationTarget {
+  get(sql: string): { readonly [column: string]: unknown } | undefined;
+  transaction(work: (tx: { run(sql: string): void }) => void): void;
+}
 
 /** One numbered schema change. Versions start at 1 and have no gaps; statements must be deterministic. */
 export interface Migration {
@@ -13,12 +21,12 @@ export interface Migration {
  * Brings the schema up to the newest migration, each in its own durable transaction. A database made by a newer
  * Zavhoz is refused rather than guessed at.
  */
-export function applyMigrations(store: Store, migrations: readonly Migration[], file: string): void {
+export function applyMigrations(store: MigrationTarget, migrations: readonly Migration[], file: string): void {
   const latest = migrations.length;
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) throw new Error(`migration ${migration.version} is out of order`);
   });
-  const current = Number(store.get<{ user_version: number }>('PRAGMA user_version')?.user_version ?? 0);
+  const current = Number(store.get('PRAGMA user_version')?.user_version ?? 0);
   if (current > latest) {
     throw new ZavhozError(
       ErrorCodes.StoreUnavailable,

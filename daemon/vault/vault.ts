@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditLog } from '../core/audit.js';
+import type { AuditEntry, AuditLog } from '../audit/auditLog.js';
 import { describeError, invalidInput, notFound, ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';

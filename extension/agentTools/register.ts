@@ -3,8 +3,7 @@ import { AGENT_CLIENT_NAME, AGENT_TOOLS, confirmationFor, runTool } from '../../
 import { AgentDaemonLink } from '../../daemon/agent/link.js';
 import type { AgentDefaults, AgentEnvironment } from '../../daemon/agent/tool.js';
 import { DaemonClient } from '../../daemon/client/client.js';
-import { resolveDataFolder } from '../../daemon/core/paths.js';
-import { ZAVHOZ_VERSION } from '../../daemon/core/version.js';
+import { resolveDataFolder, ZAVHOZ_VERSION } from '../../daemon/client/defaults.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
 import { askHumanThroughForm } from '../webviews/secretRequest.js';

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AuditLog } from '../../daemon/core/audit.js';
+import { AuditLog } from '../../daemon/audit/auditLog.js';
 import { notFound } from '../../daemon/core/errors.js';
 import { Logger, type ScopedLogger } from '../../daemon/core/logger.js';
 import type { Notifier } from '../../daemon/core/notifier.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
-import { AuditLog } from '../../daemon/core/audit.js';
+import { AuditLog } from '../../daemon/audit/auditLog.js';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { Logger } from '../../daemon/core/logger.js';
 import type { Notifier } from '../../daemon/core/notifier.js';

@@ -1,14 +1,52 @@
 /**
- * Adapters from the inventory, the allocator and the vault to the narrow ports the deploy pipeline uses
- * (see ports.ts). `daemon.ts` builds the deploy service with these.
+ * The deploy service, and the adapters from the inventory, the allocator and the vault to the narrow ports the
+ * deploy pipeline uses (deploy/ports.ts).
  */
+import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { Allocator } from '../allocation/allocator.js';
+import type { DeploySecrets, DeployTarget, DeployTargets } from '../deploy/ports.js';
+import { DeployService } from '../deploy/service.js';
 import type { Inventory } from '../inventory/inventory.js';
+import type { InventoryService } from '../inventory/service.js';
 import { DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../protocol/allocations.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Vault } from '../vault/vault.js';
-import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
+import type { Foundation } from './services.js';
+
+/** What the deploy service is built from, besides the foundation. */
+export interface DeployNeeds {
+  readonly audit: AuditLog;
+  readonly vault: Vault;
+  readonly inventory: InventoryService;
+  readonly allocator: Allocator;
+}
+
+/**
+ * Builds the deploy service and settles what a crash left behind: runs left `running` become `interrupted`, and their
+ * secret files go, before any client can look. At shutdown running playbooks are killed (runs end `interrupted`).
+ */
+export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Promise<DeployService> {
+  const { store, paths, redactor, logger, log, server, lifecycle } = foundation;
+  const deploy = new DeployService({
+    store,
+    runsFolder: paths.runs,
+    redactor,
+    log: logger.child({ component: 'deploy' }),
+    notifier: server,
+    connections: server,
+    audit: needs.audit,
+    secrets: deploySecretsFrom(needs.vault),
+    targets: deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault),
+  });
+  lifecycle.onShutdown(() => deploy.shutdown());
+  try {
+    await deploy.recover();
+  } catch (error) {
+    log.error('deploy run recovery failed', { error: (error as Error).message });
+  }
+  return deploy;
+}
 
 /** Where a project deploys: its allocation (made now if it has none) on an inventory server. */
 export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, vault: Pick<Vault, 'has' | 'get'>): DeployTargets {

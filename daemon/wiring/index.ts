@@ -1,0 +1,29 @@
+/**
+ * The composition root of the capabilities: builds each one's service from the daemon's foundation, in dependency
+ * order. A new capability adds `wiring/<capability>.ts` with a `wire<Capability>` function, calls it here and adds
+ * its service to `Services` (services.ts).
+ */
+import { AuditLog } from '../audit/auditLog.js';
+import { SettingsService } from '../settings/settings.js';
+import { wireDeploy } from './deploy.js';
+import { wireGithub } from './github.js';
+import { wireInventory } from './inventory.js';
+import type { Foundation, Services } from './services.js';
+import { wireTerminal } from './terminal.js';
+import { wireVault } from './vault.js';
+
+/**
+ * Builds every capability's service and registers its background work with the lifecycle. Stoppers run in reverse
+ * order at shutdown, so the order here matters: shells close first, then deploys, the inventory's timers, the vault.
+ */
+export async function wireServices(foundation: Foundation): Promise<Services> {
+  const { paths, store, redactor, logger, log, server, lifecycle } = foundation;
+  const settings = new SettingsService(store, server);
+  const audit = new AuditLog(store);
+  const vault = wireVault(foundation, { audit });
+  const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
+  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator });
+  const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
+  const terminal = wireTerminal(foundation, { inventory });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, lifecycle };
+}

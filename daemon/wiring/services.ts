@@ -1,0 +1,63 @@
+import type { AuditLog } from '../audit/auditLog.js';
+import type { Logger, ScopedLogger } from '../core/logger.js';
+import type { Notifier } from '../core/notifier.js';
+import type { DataPaths } from '../core/paths.js';
+import type { Redactor } from '../core/redactor.js';
+import type { SettingsService } from '../settings/settings.js';
+import type { Store } from '../store/store.js';
+import type { Vault } from '../vault/vault.js';
+import type { Allocator } from '../allocation/allocator.js';
+import type { InventoryService } from '../inventory/service.js';
+import type { DeployService } from '../deploy/service.js';
+import type { GithubService } from '../github/service.js';
+import type { DaemonServer } from '../server/server.js';
+import type { ShellSessions } from '../terminal/sessions.js';
+
+/**
+ * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
+ * it in `wiring/<capability>.ts` (called from `wiring/index.ts`) and registers its handlers in `handlers/index.ts`.
+ */
+export interface Services {
+  readonly paths: DataPaths;
+  readonly store: Store;
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  readonly log: ScopedLogger;
+  readonly notifier: Notifier;
+  readonly settings: SettingsService;
+  readonly audit: AuditLog;
+  /** The secrets vault; other capabilities use it as a `SecretReader` (vault/api.ts). */
+  readonly vault: Vault;
+  /** Servers, provider sync, health checks and SSH to managed servers (`inventory.openSsh`). */
+  readonly inventory: InventoryService;
+  /** Which server and ports each module of a project gets. */
+  readonly allocator: Allocator;
+  /** Deploy runs: env plans, Ansible runs with live logs, cancel. */
+  readonly deploy: DeployService;
+  /** GitHub Actions secrets: sealed pushes (`github.pushDeploySecrets` after a deploy) and drift. */
+  readonly github: GithubService;
+  /** Interactive SSH shells (`shell/*`), each owned by the connection that opened it. */
+  readonly terminal: ShellSessions;
+  /** Register background work (timers, child processes) that shutdown must stop. */
+  readonly lifecycle: Lifecycle;
+}
+
+/** A daemon-wide hook for background work (timers, child processes) that shutdown must stop first. */
+export interface Lifecycle {
+  /** Registers a function that stops background work; called in reverse order on shutdown. */
+  onShutdown(stop: () => Promise<void> | void): void;
+  /** Asks the daemon to shut down. */
+  requestShutdown(reason: string): void;
+}
+
+/** What the daemon process sets up before any capability: its files, store, log, RPC server and shutdown hooks. */
+export interface Foundation {
+  readonly paths: DataPaths;
+  readonly store: Store;
+  readonly redactor: Redactor;
+  readonly logger: Logger;
+  readonly log: ScopedLogger;
+  /** Announces changes to every client (`Notifier`) and sends deploy logs to the connections that follow them. */
+  readonly server: DaemonServer;
+  readonly lifecycle: Lifecycle;
+}
