@@ -51,7 +51,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   const server = createServer(paths, router, logging);
   const daemon: DaemonProcess = { paths, lock, logging, store, router, server };
   const stopping = prepareShutdown(daemon);
-  const services = await wireServices({ ...logging, paths, store, server, lifecycle: stopping.lifecycle });
+  const services = await wireServices({ ...logging, paths, store, server, lifecycle: stopping.lifecycle, environment: process.env });
   registerAllHandlers(daemon, services, stopping.lifecycle, startedAt);
   await listen(daemon);
   logging.log.info('daemon ready', { socket: paths.socket });

@@ -10,7 +10,7 @@ import type { Allocator } from '../allocation/allocator.js';
 import type { InventoryService } from '../inventory/service.js';
 import type { DeployService } from '../deploy/service.js';
 import type { GithubService } from '../github/service.js';
-import type { DaemonServer } from '../server/server.js';
+import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
 
 /**
@@ -58,6 +58,8 @@ export interface Foundation {
   readonly logger: Logger;
   readonly log: ScopedLogger;
   /** Announces changes to every client (`Notifier`) and sends deploy logs to the connections that follow them. */
-  readonly server: DaemonServer;
+  readonly server: Notifier & ConnectionNotifier;
   readonly lifecycle: Lifecycle;
+  /** Where the vault's backend choice and master key are read from (and removed): the daemon's own environment. */
+  readonly environment: NodeJS.ProcessEnv;
 }

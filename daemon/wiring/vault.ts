@@ -12,7 +12,7 @@ export function wireVault(foundation: Foundation, needs: { readonly audit: Audit
     redactor,
     notifier: server,
     log: logger.child({ component: 'vault' }),
-    ...vaultConfigFromEnvironment(paths.folder, redactor),
+    ...vaultConfigFromEnvironment(paths.folder, redactor, foundation.environment),
   });
   lifecycle.onShutdown(() => vault.stop());
   return vault;

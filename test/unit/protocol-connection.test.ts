@@ -14,18 +14,13 @@ import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { CancellationTokenSource, type MessageConnection, RequestType, ResponseError } from 'vscode-jsonrpc/node';
 import { DaemonClient } from '../../daemon/client/client.js';
-import { AuditLog } from '../../daemon/core/audit.js';
 import { Logger } from '../../daemon/core/logger.js';
 import type { LogLevel } from '../../daemon/core/logger.js';
 import type { Notifier } from '../../daemon/core/notifier.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { Redactor } from '../../daemon/core/redactor.js';
-import { DeployService } from '../../daemon/deploy/service.js';
-import { deploySecretsFrom, deployTargetsFrom } from '../../daemon/deploy/wiring.js';
-import { createGithubService } from '../../daemon/github/wiring.js';
 import { registerHandlers } from '../../daemon/handlers/index.js';
 import { registerLifecycleHandlers } from '../../daemon/handlers/lifecycle.js';
-import { InventoryService } from '../../daemon/inventory/service.js';
 import * as protocol from '../../daemon/protocol/index.js';
 import {
   DaemonPing,
@@ -44,13 +39,11 @@ import {
 } from '../../daemon/protocol/index.js';
 import { Router } from '../../daemon/server/router.js';
 import { Session } from '../../daemon/server/session.js';
-import type { Lifecycle, Services } from '../../daemon/services.js';
-import { SettingsService } from '../../daemon/settings/settings.js';
+import type { Lifecycle } from '../../daemon/wiring/services.js';
+import { wireServices } from '../../daemon/wiring/index.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { connectionOverStream } from '../../daemon/transport/connection.js';
-import { FileBackend } from '../../daemon/vault/fileBackend.js';
-import { Vault } from '../../daemon/vault/vault.js';
 import { waitUntil } from '../harness/processes.js';
 
 const TOKEN = 'c'.repeat(64);
@@ -133,46 +126,17 @@ async function buildStack(folder: string): Promise<Stack> {
   const sessions = new InMemorySessions({ router, log: logger, folder });
   const stoppers: (() => unknown)[] = [];
   const lifecycle: Lifecycle = { onShutdown: (stop) => stoppers.push(stop), requestShutdown: () => undefined };
-  const settings = new SettingsService(store, sessions);
-  const audit = new AuditLog(store);
-  // The real encrypted-file backend: the one vault backend that needs nothing from the OS.
-  const vault = new Vault({
-    store,
-    audit,
-    redactor,
-    notifier: sessions,
-    log: logger.child({ component: 'vault' }),
-    openBackend: () => FileBackend.open(path.join(folder, 'vault.enc'), MASTER_KEY),
-  });
-  const inventory = new InventoryService({ store, settings, notifier: sessions, secrets: vault, audit, log: logger.child({ component: 'inventory' }) });
-  const deploy = new DeployService({
-    store,
-    runsFolder: paths.runs,
-    redactor,
-    log: logger.child({ component: 'deploy' }),
-    notifier: sessions,
-    connections: sessions,
-    audit,
-    secrets: deploySecretsFrom(vault),
-    targets: deployTargetsFrom(inventory.inventory, inventory.allocator, vault),
-  });
-  const github = createGithubService({ store, audit, vault, redactor, notifier: sessions, settings, inventory, log: logger.child({ component: 'github' }) });
-  const services: Services = {
+  // The daemon's own composition, over the encrypted-file vault: the one vault backend that needs nothing from the OS.
+  const services = await wireServices({
     paths,
     store,
     redactor,
     logger,
     log,
-    notifier: sessions,
-    settings,
-    audit,
-    vault,
-    inventory,
-    allocator: inventory.allocator,
-    deploy,
-    github,
+    server: sessions,
     lifecycle,
-  };
+    environment: { ZAVHOZ_VAULT: 'file', ZAVHOZ_MASTER_KEY: MASTER_KEY },
+  });
   registerLifecycleHandlers(
     router,
     {
