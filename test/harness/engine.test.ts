@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEngine, type Engine } from './engine.js';
-import { engineAnswers, engineProcesses, mountsUnder, processStartTime } from './engineState.js';
+import { cleanUpAbandonedEngines, engineAnswers, engineCgroups, engineProcesses, mountsUnder, processStartTime } from './engineState.js';
 import { buildWebImage, type TestImage } from './images.js';
 import { delay, removeFolder, waitForExit, waitUntil } from './processes.js';
 import { sshArgs, startSshd, type SshdServer } from './sshd.js';
@@ -217,14 +217,16 @@ describe('a private test engine, its registry and compose over SSH', { timeout: 
     assert.match(page.body, /test-web 2\.0\.0\nmessage: hello-v2/);
   });
 
-  test('stop: no dockerd, containerd, shim, docker-proxy or registry left, no mount, no bridge, no folder', async () => {
+  test('stop: no dockerd, containerd, shim, docker-proxy, container or registry process left, no cgroup, mount, bridge or folder', async () => {
     const { dir, pids, addressPool } = engine;
     assert.ok(mountsUnder(dir).length > 0, 'the running engine has mounts (so the check below means something)');
+    assert.ok(engineCgroups(dir).length > 0, 'the running engine has cgroups (so the check below means something)');
     const started = Date.now();
     await engine.release();
     console.log(`engine stop with four containers running ${seconds(Date.now() - started)} s`);
     for (const [name, pid] of Object.entries(pids)) assert.equal(processStartTime(pid), undefined, `${name} (${pid}) is gone`);
     assert.deepEqual(engineProcesses(dir, addressPool), []);
+    assert.deepEqual(engineCgroups(dir), []);
     assert.deepEqual(mountsUnder(dir), []);
     const prefix = `${addressPool.split('.').slice(0, 2).join('.')}.`;
     assert.doesNotMatch(readFileSync('/proc/net/fib_trie', 'utf8'), new RegExp(`\\b${prefix.replace(/\./g, '\\.')}`));
@@ -310,6 +312,29 @@ test('a run shares one engine: files join it, a file killed with -9 stops nothin
   await waitUntil('the supervisor to stop the engine', () => (processStartTime(firstView.supervisor) === undefined ? true : undefined), 60_000);
   assert.equal(processStartTime(firstView.dockerd), undefined, 'dockerd is gone');
   assert.deepEqual(engineProcesses(firstView.dir, undefined), []);
+  assert.deepEqual(engineCgroups(firstView.dir), []);
   assert.deepEqual(mountsUnder(firstView.dir), []);
   assert.equal(existsSync(firstView.dir), false);
+});
+
+test('an engine whose supervisor was killed with -9 is cleaned up by the next engine start, its containers included', { timeout: 300_000 }, async (t) => {
+  const engine = await startEngine({ scope: 'private' });
+  t.after(() => engine.release());
+  const image = await buildWebImage(engine, { name: 'acme/orphan', tag: '1' });
+  await engine.docker(['network', 'create', 'orphans']);
+  const container = (await engine.docker(['run', '--detach', '--network', 'orphans', image.reference])).stdout.trim();
+  const containerPid = Number(await inspect(engine, container, '{{.State.Pid}}'));
+  assert.ok(processStartTime(containerPid) !== undefined, 'the container runs');
+
+  process.kill(engine.pids.supervisor, 'SIGKILL');
+  await waitUntil('the supervisor to die', () => (processStartTime(engine.pids.supervisor) === undefined ? true : undefined), 10_000);
+  assert.ok(processStartTime(engine.pids.dockerd) !== undefined, 'dockerd outlives its supervisor (what the clean-up is for)');
+
+  // What startEngine() does first, every time.
+  cleanUpAbandonedEngines(tmpdir());
+  for (const pid of [engine.pids.dockerd, engine.pids.registry, containerPid]) assert.equal(processStartTime(pid), undefined, `${pid} is gone`);
+  assert.deepEqual(engineProcesses(engine.dir, engine.addressPool), []);
+  assert.deepEqual(engineCgroups(engine.dir), []);
+  assert.deepEqual(mountsUnder(engine.dir), []);
+  assert.equal(existsSync(engine.dir), false);
 });

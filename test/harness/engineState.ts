@@ -3,7 +3,8 @@
  * process is still the one we knew, and the clean-up that leaves no process, mount or bridge of an engine behind.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { request } from 'node:http';
 import { removeFolder, signalQuietly } from './processes.js';
 
@@ -82,6 +83,39 @@ export function mountsUnder(folder: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/**
+ * The cgroup under which the engine in `engineDir` puts its containers (dockerd's `--cgroup-parent`): the default
+ * `/docker` is every engine's, and a container's processes are found through their cgroup when their engine is gone.
+ */
+export function cgroupParentOf(engineDir: string): string {
+  return `zavhoz-test-${basename(engineDir)}`;
+}
+
+const cgroupRoot = '/sys/fs/cgroup';
+
+/** Folders of the engine's cgroup in every cgroup hierarchy that has one (cgroup v1 has one per controller). */
+export function engineCgroups(engineDir: string): string[] {
+  const parent = cgroupParentOf(engineDir);
+  const roots = existsSync(join(cgroupRoot, 'cgroup.procs')) ? [cgroupRoot] : readdirSync(cgroupRoot).map((name) => join(cgroupRoot, name));
+  return roots.map((root) => join(root, parent)).filter((folder) => existsSync(folder));
+}
+
+/** Removes a cgroup folder and the cgroups under it, deepest first (only empty cgroups can go: rmdir, not rm). */
+function removeCgroup(folder: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  } catch {
+    return;
+  }
+  for (const name of entries) removeCgroup(join(folder, name));
+  try {
+    rmdirSync(folder);
+  } catch {
+    // Still has a process (it is being killed): the next round tries again.
+  }
+}
+
 /** `10.x.` of a `10.x.0.0/16` pool: what addresses and docker-proxy arguments of that engine start with. */
 function poolPrefix(addressPool: string): string {
   return `${addressPool.split('.').slice(0, 2).join('.')}.`;
@@ -89,10 +123,12 @@ function poolPrefix(addressPool: string): string {
 
 /**
  * Pids of the processes an engine in `engineDir` left: anything whose command line names the folder (dockerd,
- * containerd, its shims, the registry) and the docker-proxy processes that publish into its address pool.
+ * containerd, its shims, the registry), the docker-proxy processes that publish into its address pool, and the
+ * processes of its containers (found by their cgroup).
  */
 export function engineProcesses(engineDir: string, addressPool: string | undefined): number[] {
   const found: number[] = [];
+  const cgroup = `/${cgroupParentOf(engineDir)}/`;
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     let commandLine: string;
@@ -104,18 +140,33 @@ export function engineProcesses(engineDir: string, addressPool: string | undefin
     if (processStartTime(Number(name)) === undefined) continue;
     const namesFolder = commandLine.includes(`${engineDir}/`) || commandLine.includes(`${engineDir} `);
     const proxiesPool = addressPool !== undefined && commandLine.includes('docker-proxy') && commandLine.includes(`-container-ip ${poolPrefix(addressPool)}`);
-    if (namesFolder || proxiesPool) found.push(Number(name));
+    let inCgroup = false;
+    try {
+      inCgroup = readFileSync(`/proc/${name}/cgroup`, 'utf8').includes(cgroup);
+    } catch {
+      // Ended meanwhile.
+    }
+    if (namesFolder || proxiesPool || inCgroup) found.push(Number(name));
   }
   return found;
 }
 
-/** Ends whatever an engine left running, unmounts what it left mounted, deletes its bridges and (unless kept) its folder. */
+/**
+ * Ends whatever an engine left running, removes its cgroups, unmounts what it left mounted, deletes its bridges and
+ * (unless kept) its folder.
+ */
 export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | undefined, options: { keepFolder: boolean }): void {
   for (let round = 0; round < 50; round += 1) {
     const left = engineProcesses(engineDir, addressPool);
     if (left.length === 0) break;
     for (const pid of left) signalQuietly(pid, 'SIGKILL');
     spawnSync('sleep', ['0.1']);
+  }
+  for (let round = 0; round < 20; round += 1) {
+    const cgroups = engineCgroups(engineDir);
+    if (cgroups.length === 0) break;
+    for (const folder of cgroups) removeCgroup(folder);
+    if (round > 0) spawnSync('sleep', ['0.1']);
   }
   for (let round = 0; round < 5; round += 1) {
     const mounts = mountsUnder(engineDir);

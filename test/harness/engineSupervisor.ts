@@ -16,6 +16,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync }
 import { join } from 'node:path';
 import { delay, hasExited, tailOf, waitForExit } from './processes.js';
 import {
+  cgroupParentOf,
   cleanUpEngineLeftovers,
   engineAnswers,
   isProcessAlive,
@@ -63,6 +64,8 @@ function startDockerd(addressPool: string): ChildProcess {
       // No docker0: a second engine on the machine (another run) would fight over it. Compose makes its own networks.
       '--bridge=none',
       '--default-address-pool', `base=${addressPool},size=24`,
+      // Containers in a cgroup of this engine's own, so that their processes can be found if the engine dies.
+      `--cgroup-parent=/${cgroupParentOf(engineDir)}`,
       // busybox servers that ignore SIGTERM must not hold the stop for docker's default 15 s.
       '--shutdown-timeout=3',
       '--log-level=warn',
