@@ -60,6 +60,22 @@ export interface EngineOptions {
 }
 
 const startTimeoutMs = 120_000;
+
+/** Where the compose v2 plugin may be: test/harness/install-compose-v2.sh's default first, then the system's. */
+const composeV2Candidates = [
+  fileURLToPath(new URL('../../.test-tools/cli-plugins/docker-compose', import.meta.url)),
+  '/usr/local/lib/docker/cli-plugins/docker-compose',
+  '/usr/libexec/docker/cli-plugins/docker-compose',
+];
+
+/**
+ * The compose v2 plugin (`docker compose`) when this machine has one, for test hosts that should have v2
+ * (sshd.ts `docker.composeV2`); undefined when only v1 (`docker-compose`) is installed.
+ * test/harness/install-compose-v2.sh installs it from Debian trixie's package.
+ */
+export function composeV2Plugin(): string | undefined {
+  return composeV2Candidates.find((path) => existsSync(path));
+}
 const supervisorScript = fileURLToPath(new URL('./engineSupervisor.ts', import.meta.url));
 
 /**

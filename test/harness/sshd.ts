@@ -10,7 +10,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -150,8 +150,9 @@ export interface SshdOptions {
   /**
    * Give every SSH session this container engine (`DOCKER_HOST`, e.g. `Engine.dockerHost` of engine.ts) and a
    * docker config folder of this host's own (`DOCKER_CONFIG`), as a server with docker installed would have.
+   * `composeV2`: the compose v2 plugin (engine.ts `composeV2Plugin()`) this host has as `docker compose`.
    */
-  docker?: { host: string };
+  docker?: { host: string; composeV2?: string };
 }
 
 /**
@@ -189,6 +190,10 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
     if (options?.docker !== undefined) {
       dockerConfigDir = join(dir, 'docker');
       mkdirSync(dockerConfigDir, { mode: 0o700 });
+      if (options.docker.composeV2 !== undefined) {
+        mkdirSync(join(dockerConfigDir, 'cli-plugins'), { mode: 0o700 });
+        symlinkSync(options.docker.composeV2, join(dockerConfigDir, 'cli-plugins', 'docker-compose'));
+      }
       sessionEnvironment.DOCKER_HOST = options.docker.host;
       sessionEnvironment.DOCKER_CONFIG = dockerConfigDir;
     }
