@@ -14,6 +14,7 @@
  * (`--bridge=none`) and each cuts its networks from a 10.x.0.0/16 no other engine of the machine uses.
  */
 import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,6 +157,8 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
   cleanUpAbandonedEngines(parent);
 
   const ownStart = startTimeOf(process.pid);
+  // One registration per handle (a file may hold two): `PID-STARTTIME-RANDOM`, read by liveUsers().
+  const userName = `${process.pid}-${ownStart}-${randomBytes(4).toString('hex')}`;
   let dir: string;
   if (scope === 'private') {
     dir = mkdtempSync(join(parent, 'zavhoz-engine-'));
@@ -173,10 +176,10 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     }
     // Registered before the engine is ready, so that the supervisor never sees a run with no user.
     mkdirSync(join(dir, 'users'), { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, 'users', `${process.pid}-${ownStart}`), '', { mode: 0o600 });
+    writeFileSync(join(dir, 'users', userName), '', { mode: 0o600 });
     if (first) spawnSupervisor(dir, owner, ownerStart);
   }
-  const userFile = join(dir, 'users', `${process.pid}-${ownStart}`);
+  const userFile = join(dir, 'users', userName);
   const leave = (): void => rmSync(userFile, { force: true });
   const unregister = onProcessExit(leave);
 

@@ -47,7 +47,7 @@ export function isProcessAlive(pid: number, startTime: string): boolean {
   return processStartTime(pid) === startTime;
 }
 
-/** `PID-STARTTIME` names of the test processes registered in DIR/users that still run. */
+/** `PID-STARTTIME-RANDOM` names of the registrations in DIR/users whose test process still runs. */
 export function liveUsers(engineDir: string): string[] {
   let names: string[];
   try {
