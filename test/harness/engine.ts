@@ -38,7 +38,7 @@ export interface Engine {
    */
   readonly env: NodeJS.ProcessEnv;
   /** PIDs of the processes the supervisor owns, for tests that check they are gone. */
-  readonly pids: { supervisor: number; dockerd: number; registry: number };
+  readonly pids: { supervisor: number; dockerd: number; containerd: number; registry: number };
   /** The 10.x.0.0/16 the engine's networks come from. */
   readonly addressPool: string;
   /** How long the engine and then the registry took to answer, measured by the supervisor. */
@@ -211,7 +211,7 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     dockerHost: state.dockerHost,
     registry: state.registry,
     env,
-    pids: { supervisor: state.supervisorPid, dockerd: state.dockerdPid, registry: state.registryPid },
+    pids: { supervisor: state.supervisorPid, dockerd: state.dockerdPid, containerd: state.containerdPid, registry: state.registryPid },
     addressPool: state.addressPool,
     timings: state.timings,
     docker,

@@ -20,6 +20,7 @@ export interface RegistryAccess {
 export interface EngineState {
   supervisorPid: number;
   dockerdPid: number;
+  containerdPid: number;
   registryPid: number;
   /** `unix://DIR/docker.sock`: the value for DOCKER_HOST. */
   dockerHost: string;

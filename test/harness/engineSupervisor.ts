@@ -2,10 +2,10 @@
  * The process that owns a test run's container engine and registry (started by engine.ts, never imported).
  *
  * Why a process of its own: node's test runner runs every test file in a process of its own, and a file may die
- * (a timeout, a crash, `kill -9`) without running any cleanup. This process outlives the files, and stops dockerd
- * (by its PID) and the registry once the process it watches (the test runner, or the one test file that asked for a
- * private engine) is gone and no test file still uses the engine. It then removes every mount, bridge and folder
- * the engine left, so nothing survives the run.
+ * (a timeout, a crash, `kill -9`) without running any cleanup. This process outlives the files, and stops dockerd,
+ * its containerd and the registry (by their PIDs) once the process it watches (the test runner, or the one test
+ * file that asked for a private engine) is gone and no test file still uses the engine. It then removes every
+ * process, cgroup, mount, bridge and folder the engine left, so nothing survives the run.
  *
  * Usage: node --import tsx engineSupervisor.ts DIR WATCH_PID WATCH_START_TIME
  * It writes DIR/state.json once the engine and the registry answer, or DIR/failed.txt when they cannot start.
@@ -13,6 +13,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { delay, hasExited, tailOf, waitForExit } from './processes.js';
 import {
@@ -35,6 +36,7 @@ const engineDir: string = dir;
 
 const readyTimeoutMs = 90_000;
 const socketPath = join(engineDir, 'docker.sock');
+const containerdSocket = join(engineDir, 'exec/containerd/containerd.sock');
 
 /** A /16 of 10.0.0.0/8 that no interface of this machine uses yet: the engine's networks are cut from it. */
 function freeAddressPool(): string {
@@ -46,9 +48,67 @@ function freeAddressPool(): string {
   throw new Error('no free 10.x.0.0/16 for the test engine: too many interfaces in 10.64.0.0/10');
 }
 
+/** Creates the engine's folders: data root and exec root, each 0700 like the folder that holds them. */
+function makeFolders(): void {
+  for (const folder of ['root', 'exec', 'root/containerd', 'exec/containerd']) mkdirSync(join(engineDir, folder), { mode: 0o700 });
+}
+
+/**
+ * Starts a containerd of the engine's own. dockerd would otherwise use the system's containerd whenever one runs
+ * (/run/containerd/containerd.sock, e.g. on a machine where the docker.io package started its services), which
+ * would put the test containers' state outside the engine's folder and next to the machine's own containers.
+ */
+function startContainerd(): ChildProcess {
+  const configPath = join(engineDir, 'containerd.toml');
+  writeFileSync(configPath, [
+    'version = 2',
+    `root = "${join(engineDir, 'root/containerd')}"`,
+    `state = "${join(engineDir, 'exec/containerd')}"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]',
+    `  address = "${containerdSocket}"`,
+    '[debug]',
+    '  level = "warn"',
+    // Where containerd installs plugin binaries: /opt/containerd by default, i.e. outside the engine's folder.
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = "${join(engineDir, 'root/containerd/opt')}"`,
+    '',
+  ].join('\n'), { mode: 0o600 });
+  const log = openSync(join(engineDir, 'containerd.log'), 'w', 0o600);
+  try {
+    return spawn('containerd', ['--config', configPath], { stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** True when something accepts connections on a unix socket. */
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once containerd listens; throws with its log when it exits or takes too long. */
+async function waitForContainerd(containerd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited(containerd)) {
+      throw new Error(`containerd exited with ${String(containerd.exitCode ?? containerd.signalCode)}:\n${tailOf(join(engineDir, 'containerd.log'))}`);
+    }
+    if (await socketAccepts(containerdSocket)) return;
+    await delay(50);
+  }
+  throw new Error(`containerd did not listen within ${readyTimeoutMs} ms:\n${tailOf(join(engineDir, 'containerd.log'))}`);
+}
+
 /** Starts dockerd as our child: its own data root, exec root, socket, pid file and config, no host firewall changes. */
 function startDockerd(addressPool: string): ChildProcess {
-  for (const folder of ['root', 'exec']) mkdirSync(join(engineDir, folder), { mode: 0o700 });
   // An empty config file, so a developer's /etc/docker/daemon.json does not change what the tests see.
   writeFileSync(join(engineDir, 'daemon.json'), '{}\n', { mode: 0o600 });
   const log = openSync(join(engineDir, 'dockerd.log'), 'w', 0o600);
@@ -59,6 +119,7 @@ function startDockerd(addressPool: string): ChildProcess {
       '--exec-root', join(engineDir, 'exec'),
       '--pidfile', join(engineDir, 'dockerd.pid'),
       '--host', `unix://${socketPath}`,
+      '--containerd', containerdSocket,
       // The machine's firewall and forwarding stay untouched; published ports go through docker-proxy.
       '--iptables=false', '--ip-forward=false', '--ip-masq=false',
       // No docker0: a second engine on the machine (another run) would fight over it. Compose makes its own networks.
@@ -95,6 +156,7 @@ function writeAtomically(name: string, text: string): void {
   renameSync(temporary, join(engineDir, name));
 }
 
+let containerd: ChildProcess | undefined;
 let dockerd: ChildProcess | undefined;
 let registry: RegistryProcess | undefined;
 let addressPool: string | undefined;
@@ -117,6 +179,11 @@ function shutDown(keep: boolean): Promise<void> {
       if (!(await waitForExit(dockerd, 20_000))) dockerd.kill('SIGKILL');
       await waitForExit(dockerd, 5_000);
     }
+    if (containerd !== undefined && !hasExited(containerd)) {
+      containerd.kill('SIGTERM');
+      if (!(await waitForExit(containerd, 10_000))) containerd.kill('SIGKILL');
+      await waitForExit(containerd, 5_000);
+    }
     // containerd, its shims and docker-proxy when dockerd could not end them; mounts; bridges of the address pool.
     cleanUpEngineLeftovers(engineDir, addressPool, { keepFolder: keep });
   })();
@@ -133,6 +200,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     addressPool = freeAddressPool();
+    makeFolders();
+    containerd = startContainerd();
+    await waitForContainerd(containerd);
     dockerd = startDockerd(addressPool);
     await waitForEngine(dockerd);
     const engineReadyMs = Date.now() - started;
@@ -140,6 +210,7 @@ async function main(): Promise<void> {
     const state: EngineState = {
       supervisorPid: process.pid,
       dockerdPid: dockerd.pid ?? 0,
+      containerdPid: containerd.pid ?? 0,
       registryPid: registry.pid,
       dockerHost: `unix://${socketPath}`,
       addressPool,
@@ -156,7 +227,7 @@ async function main(): Promise<void> {
   // Stop once the watched process is gone and no test file uses the engine any more; or when dockerd dies.
   for (;;) {
     await delay(250);
-    if (dockerd !== undefined && hasExited(dockerd)) break;
+    if ((dockerd !== undefined && hasExited(dockerd)) || (containerd !== undefined && hasExited(containerd))) break;
     if (isProcessAlive(watchPid, watchStart)) continue;
     if (liveUsers(engineDir).length === 0) break;
   }
