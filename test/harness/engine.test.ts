@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { composeV2Plugin, startEngine, type Engine } from './engine.js';
-import { cleanUpAbandonedEngines, engineAnswers, engineCgroups, engineProcesses, mountsUnder, processStartTime } from './engineState.js';
+import { cleanUpAbandonedEngines, engineAnswers, engineCgroups, engineProcesses, mountsUnder, processStartTime, shimSocketOf } from './engineState.js';
 import { buildWebImage, type TestImage } from './images.js';
 import { delay, removeFolder, waitForExit, waitUntil } from './processes.js';
 import { sshArgs, startSshd, type SshdServer } from './sshd.js';
@@ -332,6 +332,8 @@ test('an engine whose supervisor was killed with -9 is cleaned up by the next en
   const container = (await engine.docker(['run', '--detach', '--network', 'orphans', image.reference])).stdout.trim();
   const containerPid = Number(await inspect(engine, container, '{{.State.Pid}}'));
   assert.ok(processStartTime(containerPid) !== undefined, 'the container runs');
+  const shimSocket = shimSocketOf(engine.dir, container);
+  assert.ok(existsSync(shimSocket), `the container's shim listens on ${shimSocket}`);
 
   process.kill(engine.pids.supervisor, 'SIGKILL');
   await waitUntil('the supervisor to die', () => (processStartTime(engine.pids.supervisor) === undefined ? true : undefined), 10_000);
@@ -344,4 +346,5 @@ test('an engine whose supervisor was killed with -9 is cleaned up by the next en
   assert.deepEqual(engineCgroups(engine.dir), []);
   assert.deepEqual(mountsUnder(engine.dir), []);
   assert.equal(existsSync(engine.dir), false);
+  assert.equal(existsSync(shimSocket), false, "the killed shim's socket is gone");
 });

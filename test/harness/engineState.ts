@@ -3,7 +3,8 @@
  * process is still the one we knew, and the clean-up that leaves no process, mount or bridge of an engine behind.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { request } from 'node:http';
 import { removeFolder, signalQuietly } from './processes.js';
@@ -182,7 +183,29 @@ export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | 
       if (device !== undefined && address?.startsWith(prefix)) spawnSync('ip', ['link', 'delete', device.split('@')[0] ?? device]);
     }
   }
+  removeShimSockets(engineDir);
   if (!options.keepFolder) removeFolder(engineDir);
+}
+
+/**
+ * A containerd shim keeps its socket in /run/containerd/s/ whatever containerd's own folders are, named by a hash
+ * of containerd's address, the namespace and the container id; a killed shim leaves it there. Removes those of
+ * the engine's containers (listed in its data root), read before the folder goes.
+ */
+function removeShimSockets(engineDir: string): void {
+  let containers: string[];
+  try {
+    containers = readdirSync(join(engineDir, 'root', 'containers'));
+  } catch {
+    return;
+  }
+  for (const id of containers) rmSync(shimSocketOf(engineDir, id), { force: true });
+}
+
+/** Where the containerd shim of the engine's container `id` (full id) keeps its socket. */
+export function shimSocketOf(engineDir: string, id: string): string {
+  const containerdAddress = join(engineDir, 'exec', 'containerd', 'containerd.sock');
+  return join('/run/containerd/s', createHash('sha256').update(join(containerdAddress, 'moby', id)).digest('hex'));
 }
 
 /** Folders of engines whose supervisor is gone (killed with -9, machine-wide): cleaned before a new engine starts. */
