@@ -10,7 +10,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,11 @@ export interface SshdServer {
   hostKeyFingerprint: string;
   /** The server's private folder (keys, config, log); removed by `stop()`. */
   dir: string;
+  /**
+   * With the `docker` option: the DOCKER_CONFIG folder of this host's sessions (its `config.json` is the host's
+   * `~/.docker/config.json`, where a `docker login` over SSH lands).
+   */
+  dockerConfigDir?: string;
   /** Stops sshd and its session processes, then removes `dir`. */
   stop(): Promise<void>;
 }
@@ -88,8 +93,10 @@ async function generateKey(path: string, comment: string): Promise<void> {
 }
 
 /** The server config: loopback only, key login only, and no PAM or strict modes because the folder lives in /tmp. */
-function sshdConfig(dir: string, host: string, port: number): string {
+function sshdConfig(dir: string, host: string, port: number, sessionEnvironment: Record<string, string>): string {
+  const setEnv = Object.entries(sessionEnvironment).map(([name, value]) => `${name}=${value}`);
   return [
+    ...(setEnv.length > 0 ? [`SetEnv ${setEnv.join(' ')}`] : []),
     `ListenAddress ${host}`,
     `Port ${port}`,
     `HostKey ${join(dir, 'host_key')}`,
@@ -134,11 +141,25 @@ async function launch(dir: string, configPath: string, host: string, port: numbe
   throw new Error(`sshd did not accept connections on ${host}:${port} within ${startTimeoutMs} ms:\n${tailOf(logPath)}`);
 }
 
+/** Options for {@link startSshd}. */
+export interface SshdOptions {
+  /** More public keys that may log in. */
+  authorizedKeys?: string[];
+  /** Listen on this loopback address instead of a new one. */
+  host?: string;
+  /**
+   * Give every SSH session this container engine (`DOCKER_HOST`, e.g. `Engine.dockerHost` of engine.ts) and a
+   * docker config folder of this host's own (`DOCKER_CONFIG`), as a server with docker installed would have.
+   * `composeV2`: the compose v2 plugin (engine.ts `composeV2Plugin()`) this host has as `docker compose`.
+   */
+  docker?: { host: string; composeV2?: string };
+}
+
 /**
  * Starts a private sshd on a free port of a new loopback address (or of `host`: a second sshd on the same "machine",
  * e.g. the same server with a new host key) that accepts the generated client key plus `authorizedKeys`.
  */
-export async function startSshd(options?: { authorizedKeys?: string[]; host?: string }): Promise<SshdServer> {
+export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'zavhoz-sshd-'));
   let child: ChildProcess | undefined;
   const unregister = onProcessExit(() => {
@@ -164,6 +185,19 @@ export async function startSshd(options?: { authorizedKeys?: string[]; host?: st
     // sshd refuses to start without its privilege separation folder; the package does not create it.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
+    const sessionEnvironment: Record<string, string> = {};
+    let dockerConfigDir: string | undefined;
+    if (options?.docker !== undefined) {
+      dockerConfigDir = join(dir, 'docker');
+      mkdirSync(dockerConfigDir, { mode: 0o700 });
+      if (options.docker.composeV2 !== undefined) {
+        mkdirSync(join(dockerConfigDir, 'cli-plugins'), { mode: 0o700 });
+        symlinkSync(options.docker.composeV2, join(dockerConfigDir, 'cli-plugins', 'docker-compose'));
+      }
+      sessionEnvironment.DOCKER_HOST = options.docker.host;
+      sessionEnvironment.DOCKER_CONFIG = dockerConfigDir;
+    }
+
     // Another process may grab the probed port before sshd binds it: try a few ports before giving up.
     const configPath = join(dir, 'sshd_config');
     const host = options?.host ?? loopbackAddress();
@@ -171,7 +205,7 @@ export async function startSshd(options?: { authorizedKeys?: string[]; host?: st
     let lastError: unknown;
     for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
       port = await findFreePort(host);
-      writeFileSync(configPath, sshdConfig(dir, host, port), { mode: 0o600 });
+      writeFileSync(configPath, sshdConfig(dir, host, port, sessionEnvironment), { mode: 0o600 });
       try {
         child = await launch(dir, configPath, host, port);
       } catch (error) {
@@ -190,6 +224,7 @@ export async function startSshd(options?: { authorizedKeys?: string[]; host?: st
       clientKey: { privateKeyPem, publicKey, path: clientKeyPath },
       hostKeyFingerprint,
       dir,
+      ...(dockerConfigDir !== undefined ? { dockerConfigDir } : {}),
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;

@@ -1,0 +1,238 @@
+/**
+ * The process that owns a test run's container engine and registry (started by engine.ts, never imported).
+ *
+ * Why a process of its own: node's test runner runs every test file in a process of its own, and a file may die
+ * (a timeout, a crash, `kill -9`) without running any cleanup. This process outlives the files, and stops dockerd,
+ * its containerd and the registry (by their PIDs) once the process it watches (the test runner, or the one test
+ * file that asked for a private engine) is gone and no test file still uses the engine. It then removes every
+ * process, cgroup, mount, bridge and folder the engine left, so nothing survives the run.
+ *
+ * Usage: node --import tsx engineSupervisor.ts DIR WATCH_PID WATCH_START_TIME
+ * It writes DIR/state.json once the engine and the registry answer, or DIR/failed.txt when they cannot start.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { delay, hasExited, tailOf, waitForExit } from './processes.js';
+import {
+  cgroupParentOf,
+  cleanUpEngineLeftovers,
+  engineAnswers,
+  isProcessAlive,
+  liveUsers,
+  type EngineState,
+} from './engineState.js';
+import { startRegistry, type RegistryProcess } from './registry.js';
+
+const [dir, watchPidText, watchStartText] = process.argv.slice(2);
+if (dir === undefined || watchPidText === undefined || watchStartText === undefined) {
+  throw new Error('usage: engineSupervisor.ts DIR WATCH_PID WATCH_START_TIME');
+}
+const watchPid = Number(watchPidText);
+const watchStart = watchStartText;
+const engineDir: string = dir;
+
+const readyTimeoutMs = 90_000;
+const socketPath = join(engineDir, 'docker.sock');
+const containerdSocket = join(engineDir, 'exec/containerd/containerd.sock');
+
+/** A /16 of 10.0.0.0/8 that no interface of this machine uses yet: the engine's networks are cut from it. */
+function freeAddressPool(): string {
+  const used = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const second = 64 + ((randomBytes(1)[0] ?? 0) % 128);
+    if (!used.includes(` 10.${second}.`)) return `10.${second}.0.0/16`;
+  }
+  throw new Error('no free 10.x.0.0/16 for the test engine: too many interfaces in 10.64.0.0/10');
+}
+
+/** Creates the engine's folders: data root and exec root, each 0700 like the folder that holds them. */
+function makeFolders(): void {
+  for (const folder of ['root', 'exec', 'root/containerd', 'exec/containerd']) mkdirSync(join(engineDir, folder), { mode: 0o700 });
+}
+
+/**
+ * Starts a containerd of the engine's own. dockerd would otherwise use the system's containerd whenever one runs
+ * (/run/containerd/containerd.sock, e.g. on a machine where the docker.io package started its services), which
+ * would put the test containers' state outside the engine's folder and next to the machine's own containers.
+ */
+function startContainerd(): ChildProcess {
+  const configPath = join(engineDir, 'containerd.toml');
+  writeFileSync(configPath, [
+    'version = 2',
+    `root = "${join(engineDir, 'root/containerd')}"`,
+    `state = "${join(engineDir, 'exec/containerd')}"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]',
+    `  address = "${containerdSocket}"`,
+    '[debug]',
+    '  level = "warn"',
+    // Where containerd installs plugin binaries: /opt/containerd by default, i.e. outside the engine's folder.
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = "${join(engineDir, 'root/containerd/opt')}"`,
+    '',
+  ].join('\n'), { mode: 0o600 });
+  const log = openSync(join(engineDir, 'containerd.log'), 'w', 0o600);
+  try {
+    return spawn('containerd', ['--config', configPath], { stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** True when something accepts connections on a unix socket. */
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once containerd listens; throws with its log when it exits or takes too long. */
+async function waitForContainerd(containerd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited(containerd)) {
+      throw new Error(`containerd exited with ${String(containerd.exitCode ?? containerd.signalCode)}:\n${tailOf(join(engineDir, 'containerd.log'))}`);
+    }
+    if (await socketAccepts(containerdSocket)) return;
+    await delay(50);
+  }
+  throw new Error(`containerd did not listen within ${readyTimeoutMs} ms:\n${tailOf(join(engineDir, 'containerd.log'))}`);
+}
+
+/** Starts dockerd as our child: its own data root, exec root, socket, pid file and config, no host firewall changes. */
+function startDockerd(addressPool: string): ChildProcess {
+  // An empty config file, so a developer's /etc/docker/daemon.json does not change what the tests see.
+  writeFileSync(join(engineDir, 'daemon.json'), '{}\n', { mode: 0o600 });
+  const log = openSync(join(engineDir, 'dockerd.log'), 'w', 0o600);
+  try {
+    return spawn('dockerd', [
+      '--config-file', join(engineDir, 'daemon.json'),
+      '--data-root', join(engineDir, 'root'),
+      '--exec-root', join(engineDir, 'exec'),
+      '--pidfile', join(engineDir, 'dockerd.pid'),
+      '--host', `unix://${socketPath}`,
+      '--containerd', containerdSocket,
+      // The machine's firewall and forwarding stay untouched; published ports go through docker-proxy.
+      '--iptables=false', '--ip-forward=false', '--ip-masq=false',
+      // No docker0: a second engine on the machine (another run) would fight over it. Compose makes its own networks.
+      '--bridge=none',
+      '--default-address-pool', `base=${addressPool},size=24`,
+      // Containers in a cgroup of this engine's own, so that their processes can be found if the engine dies.
+      `--cgroup-parent=/${cgroupParentOf(engineDir)}`,
+      // busybox servers that ignore SIGTERM must not hold the stop for docker's default 15 s.
+      '--shutdown-timeout=3',
+      '--log-level=warn',
+    ], { stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Resolves once the engine answers on its socket; throws with its log when it exits or takes too long. */
+async function waitForEngine(dockerd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + readyTimeoutMs;
+  while (Date.now() < deadline) {
+    if (hasExited(dockerd)) {
+      throw new Error(`dockerd exited with ${String(dockerd.exitCode ?? dockerd.signalCode)}:\n${tailOf(join(engineDir, 'dockerd.log'))}`);
+    }
+    if (await engineAnswers(socketPath)) return;
+    await delay(50);
+  }
+  throw new Error(`dockerd did not answer within ${readyTimeoutMs} ms:\n${tailOf(join(engineDir, 'dockerd.log'))}`);
+}
+
+/** Writes a file whole or not at all (readers poll for it). */
+function writeAtomically(name: string, text: string): void {
+  const temporary = join(engineDir, `.${name}.tmp`);
+  writeFileSync(temporary, text, { mode: 0o600 });
+  renameSync(temporary, join(engineDir, name));
+}
+
+let containerd: ChildProcess | undefined;
+let dockerd: ChildProcess | undefined;
+let registry: RegistryProcess | undefined;
+let addressPool: string | undefined;
+let stopping: Promise<void> | undefined;
+
+/** Ends containers, the registry and the engine, then everything they left behind; removes the folder unless `keep`. */
+function shutDown(keep: boolean): Promise<void> {
+  stopping ??= (async () => {
+    if (dockerd !== undefined && !hasExited(dockerd) && existsSync(socketPath)) {
+      // Containers first (dockerd would too, but removing them also lets the networks and their bridges go).
+      const docker = (args: string[]): string =>
+        spawnSync('docker', args, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DOCKER_HOST: `unix://${socketPath}` } }).stdout ?? '';
+      const containers = docker(['ps', '-aq']).split('\n').filter((id) => id !== '');
+      if (containers.length > 0) docker(['rm', '-f', '-v', ...containers]);
+      docker(['network', 'prune', '-f']);
+    }
+    if (registry !== undefined) await registry.stop();
+    if (dockerd !== undefined && !hasExited(dockerd)) {
+      dockerd.kill('SIGTERM');
+      if (!(await waitForExit(dockerd, 20_000))) dockerd.kill('SIGKILL');
+      await waitForExit(dockerd, 5_000);
+    }
+    if (containerd !== undefined && !hasExited(containerd)) {
+      containerd.kill('SIGTERM');
+      if (!(await waitForExit(containerd, 10_000))) containerd.kill('SIGKILL');
+      await waitForExit(containerd, 5_000);
+    }
+    // containerd, its shims and docker-proxy when dockerd could not end them; mounts; bridges of the address pool.
+    cleanUpEngineLeftovers(engineDir, addressPool, { keepFolder: keep });
+  })();
+  return stopping;
+}
+
+async function main(): Promise<void> {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      void shutDown(false).finally(() => process.exit(0));
+    });
+  }
+  mkdirSync(join(engineDir, 'users'), { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  try {
+    addressPool = freeAddressPool();
+    makeFolders();
+    containerd = startContainerd();
+    await waitForContainerd(containerd);
+    dockerd = startDockerd(addressPool);
+    await waitForEngine(dockerd);
+    const engineReadyMs = Date.now() - started;
+    registry = await startRegistry(join(engineDir, 'registry'));
+    const state: EngineState = {
+      supervisorPid: process.pid,
+      dockerdPid: dockerd.pid ?? 0,
+      containerdPid: containerd.pid ?? 0,
+      registryPid: registry.pid,
+      dockerHost: `unix://${socketPath}`,
+      addressPool,
+      registry: registry.access,
+      timings: { engineReadyMs, registryReadyMs: Date.now() - started - engineReadyMs },
+    };
+    writeAtomically('state.json', `${JSON.stringify(state, null, 2)}\n`);
+  } catch (error) {
+    await shutDown(true);
+    writeAtomically('failed.txt', error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+
+  // Stop once the watched process is gone and no test file uses the engine any more; or when dockerd dies.
+  for (;;) {
+    await delay(250);
+    if ((dockerd !== undefined && hasExited(dockerd)) || (containerd !== undefined && hasExited(containerd))) break;
+    if (isProcessAlive(watchPid, watchStart)) continue;
+    if (liveUsers(engineDir).length === 0) break;
+  }
+  await shutDown(false);
+  process.exit(0);
+}
+
+void main();
