@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseDocument } from 'yaml';
 import { invalidInput } from '../core/errors.js';
 
 /** Where a variable was found in the project. */
@@ -54,53 +55,86 @@ export interface ComposeReference {
   readonly hasDefault: boolean;
 }
 
+/** What the plan reads from one compose file. */
+export interface ComposeFile {
+  /** The variable references of every value, in order, with `$$` escapes skipped. */
+  readonly references: readonly ComposeReference[];
+  /** Service name → image, for services that name one (directly, through a merge key or `extends`). */
+  readonly services: ReadonlyMap<string, string>;
+}
+
+/** Most aliases a compose file may expand: a file with more is a YAML bomb, not a compose file. */
+const MAX_ALIASES = 1000;
+
+/**
+ * Parses a compose file as YAML, the way compose does: flow style, anchors and aliases, `<<` merge keys, and
+ * `extends` of a service in the same file (one in another file is not followed). `source` names the file in errors.
+ */
+export function parseComposeFile(text: string, source = 'the compose file'): ComposeFile {
+  const document = parseDocument(text, { merge: true });
+  const [error] = document.errors;
+  if (error) {
+    const where = (error.message.split('\n')[0] ?? error.code).replace(/:$/, '');
+    throw invalidInput(`${source} is not valid YAML (${where}). Fix it; compose would refuse it too.`);
+  }
+  let root: unknown;
+  try {
+    root = document.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (cause) {
+    throw invalidInput(`${source} could not be read: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+  return { references: referencesIn(root), services: servicesIn(root) };
+}
+
 /** The variable references of a compose file, in order, with `$$` escapes skipped. */
 export function parseComposeReferences(text: string): ComposeReference[] {
-  const references: ComposeReference[] = [];
-  const pattern = /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-?+])[^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
-  for (const line of text.split(/\r?\n/)) {
-    // A YAML comment: `#` at the start or after whitespace (inside a value `a#b` is not a comment).
-    const code = line.replace(/(^|\s)#.*$/, '');
-    for (const match of code.matchAll(pattern)) {
+  return [...parseComposeFile(text).references];
+}
+
+/** Compose services with an `image:`, also when it comes from a merge key or `extends`. */
+export function parseComposeServices(text: string): Map<string, string> {
+  return new Map(parseComposeFile(text).services);
+}
+
+const REFERENCE = /\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)((?::?[-?+])[^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))/g;
+
+/** References in every string value (compose interpolates values, not keys), depth first in document order. */
+function referencesIn(value: unknown): ComposeReference[] {
+  if (typeof value === 'string') {
+    const references: ComposeReference[] = [];
+    for (const match of value.matchAll(REFERENCE)) {
       if (match[1] === '$') continue;
       const name = match[2] ?? match[4];
       if (name === undefined) continue;
       const modifier = match[3] ?? '';
       references.push({ name, hasDefault: modifier.startsWith(':-') || modifier.startsWith('-') });
     }
+    return references;
   }
-  return references;
+  if (Array.isArray(value)) return value.flatMap(referencesIn);
+  if (isRecord(value)) return Object.values(value).flatMap(referencesIn);
+  return [];
 }
 
-/**
- * Compose services with an `image:`, found by indentation (no YAML library: only the `services:` block's direct
- * children and their `image` keys matter here).
- */
-export function parseComposeServices(text: string): Map<string, string> {
+function servicesIn(root: unknown): Map<string, string> {
   const services = new Map<string, string>();
-  let inServices = false;
-  let serviceIndent = -1;
-  let current: string | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    if (raw.trim() === '' || raw.trim().startsWith('#')) continue;
-    const indent = raw.length - raw.trimStart().length;
-    const line = raw.trim();
-    if (indent === 0) {
-      inServices = line === 'services:';
-      serviceIndent = -1;
-      current = undefined;
-      continue;
-    }
-    if (!inServices) continue;
-    if (serviceIndent === -1) serviceIndent = indent;
-    const key = /^([A-Za-z0-9_.-]+):\s*(.*)$/.exec(line);
-    if (indent === serviceIndent) {
-      current = key?.[1];
-    } else if (current !== undefined && key?.[1] === 'image' && key[2]) {
-      services.set(current, key[2].replace(/^["']|["']$/g, ''));
-    }
+  const declared = isRecord(root) && isRecord(root.services) ? root.services : {};
+  const imageOf = (name: string, seen: ReadonlySet<string>): string | undefined => {
+    const service = declared[name];
+    if (!isRecord(service)) return undefined;
+    if (typeof service.image === 'string') return service.image;
+    const base = typeof service.extends === 'string' ? service.extends : isRecord(service.extends) && service.extends.file === undefined ? service.extends.service : undefined;
+    return typeof base === 'string' && !seen.has(base) ? imageOf(base, new Set([...seen, base])) : undefined;
+  };
+  for (const name of Object.keys(declared)) {
+    const image = imageOf(name, new Set([name]));
+    if (image !== undefined) services.set(name, image);
   }
   return services;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -140,8 +174,9 @@ export function readProjectTemplate(folder: string): ProjectTemplate {
     const text = readOptional(folder, relative);
     if (text === undefined) continue;
     files.push(relative);
-    for (const reference of parseComposeReferences(text)) note(reference.name, 'compose', reference.hasDefault);
-    for (const [service, image] of parseComposeServices(text)) services.set(service, image);
+    const compose = parseComposeFile(text, path.join(folder, relative));
+    for (const reference of compose.references) note(reference.name, 'compose', reference.hasDefault);
+    for (const [service, image] of compose.services) services.set(service, image);
   }
   if (!files.some((file) => TEMPLATE_FILES.compose.includes(file as (typeof TEMPLATE_FILES.compose)[number]))) {
     throw invalidInput(

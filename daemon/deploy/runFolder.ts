@@ -13,6 +13,8 @@ export const RUN_FILES = {
   /** Kept: the playbook and Ansible settings used. */
   playbook: 'deploy_project.yml',
   config: 'ansible.cfg',
+  /** Kept: the callback plugin that reports each task's declared step (found by Ansible beside the playbook). */
+  stepsPlugin: 'callback_plugins/zavhoz_steps.py',
   /** Kept: host, port, user and file paths; no secret. */
   inventory: 'inventory.yml',
   /** Secret (0600): every value the playbook writes. Removed when the run ends. */
@@ -56,14 +58,15 @@ export function playbooksFolder(): string {
 export class RunFolder {
   constructor(readonly path: string) {}
 
-  /** Creates the folder (0700) with a copy of the playbook and its ansible.cfg, and an empty run.log. */
+  /** Creates the folder (0700) with a copy of the playbook, its ansible.cfg and plugin, and an empty run.log. */
   static create(runsRoot: string, runId: string): RunFolder {
     ensurePrivateFolder(runsRoot);
     const folder = new RunFolder(path.join(runsRoot, runId));
     fs.mkdirSync(folder.path, { mode: PRIVATE_FOLDER_MODE });
     fs.chmodSync(folder.path, PRIVATE_FOLDER_MODE);
     const source = playbooksFolder();
-    for (const name of [RUN_FILES.playbook, RUN_FILES.config]) {
+    for (const name of [RUN_FILES.playbook, RUN_FILES.config, RUN_FILES.stepsPlugin]) {
+      fs.mkdirSync(path.dirname(folder.file(name)), { recursive: true, mode: PRIVATE_FOLDER_MODE });
       fs.copyFileSync(path.join(source, name), folder.file(name));
       fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);
     }

@@ -31,8 +31,8 @@ import {
   storeUserSecrets,
 } from './deploy-support.js';
 
-/** Files a finished run folder may hold: the log, the playbook and config used, and the inventory. */
-const KEPT_FILES = ['ansible.cfg', 'deploy_project.yml', 'inventory.yml', 'run.log'];
+/** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
+const KEPT_FILES = ['ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'run.log'];
 
 /** Runs `read`, or answers `gone` when the file went away meanwhile (another test file's deploy removed it). */
 function unlessGone<T>(read: () => T, gone: T): T {

@@ -31,8 +31,8 @@ import {
 } from './deploy-support.js';
 import { waitUntil } from '../harness/processes.js';
 
-/** Files a finished run folder may hold: the log, the playbook and config used, and the inventory. */
-const KEPT_FILES = ['ansible.cfg', 'deploy_project.yml', 'inventory.yml', 'run.log'];
+/** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
+const KEPT_FILES = ['ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'run.log'];
 
 describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   let world: DeployWorld;

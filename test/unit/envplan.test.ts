@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { planEnvironment, type SecretCatalog } from '../../daemon/deploy/envPlan.js';
-import { parseComposeReferences, parseComposeServices, parseEnvTemplate, readProjectTemplate } from '../../daemon/deploy/envTemplate.js';
+import { parseComposeFile, parseComposeReferences, parseComposeServices, parseEnvTemplate, readProjectTemplate } from '../../daemon/deploy/envTemplate.js';
 import { environmentValues, formatDotenv } from '../../daemon/deploy/envValues.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 
@@ -53,6 +53,102 @@ describe('env templates and compose references', () => {
       ['web', 'ghcr.io/a/b:1'],
       ['database', 'postgres:16'],
     ]);
+  });
+
+  test('flow style: `environment: {A: 1}` and `[A=1]` set values in compose; references inside them are found', () => {
+    const text = [
+      'services: {web: {image: "ghcr.io/a/web:1", environment: {A: 1, B: "${B_VALUE}"}}, worker: {image: worker:2, environment: [A=1, "C=${C_VALUE:-c}"]}}',
+      'volumes: {data: {}}',
+    ].join('\n');
+    const compose = parseComposeFile(text);
+    assert.deepEqual(compose.references, [
+      { name: 'B_VALUE', hasDefault: false },
+      { name: 'C_VALUE', hasDefault: true },
+    ]);
+    assert.deepEqual([...compose.services], [
+      ['web', 'ghcr.io/a/web:1'],
+      ['worker', 'worker:2'],
+    ]);
+  });
+
+  test('a `#` inside a quoted value is text, not a comment: the reference after it counts', () => {
+    const compose = parseComposeFile('services:\n  web:\n    image: web:1\n    command: "serve --banner #${BANNER}" # ${COMMENTED}\n');
+    assert.deepEqual(compose.references, [{ name: 'BANNER', hasDefault: false }]);
+  });
+
+  test('anchors, aliases and `<<` merge keys: a service gets its image and references from the anchor', () => {
+    const text = [
+      'x-database: &database',
+      '  image: postgres:16',
+      '  environment: &database-env',
+      '    POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}',
+      'services:',
+      '  main-db:',
+      '    <<: *database',
+      '  replica:',
+      '    <<: *database',
+      '    environment:',
+      '      <<: *database-env',
+      '      REPLICA_OF: ${PRIMARY_HOST:-main-db}',
+      '  app:',
+      '    image: app:1',
+      '    environment: *database-env',
+    ].join('\n');
+    const compose = parseComposeFile(text);
+    assert.deepEqual([...compose.services], [
+      ['main-db', 'postgres:16'],
+      ['replica', 'postgres:16'],
+      ['app', 'app:1'],
+    ]);
+    assert.deepEqual(new Set(compose.references.map((reference) => `${reference.name}:${reference.hasDefault}`)), new Set(['POSTGRES_PASSWORD:false', 'PRIMARY_HOST:true']));
+  });
+
+  test('`extends` within the file: a service takes the image of the one it extends; one in another file is not followed', () => {
+    const text = [
+      'services:',
+      '  base: {image: "redis:7"}',
+      '  cache:',
+      '    extends: base',
+      '  cache-eu:',
+      '    extends: {service: cache}',
+      '  elsewhere:',
+      '    extends: {file: common.yml, service: base}',
+      '  loop-a: {extends: loop-b}',
+      '  loop-b: {extends: loop-a}',
+    ].join('\n');
+    assert.deepEqual([...parseComposeFile(text).services], [
+      ['base', 'redis:7'],
+      ['cache', 'redis:7'],
+      ['cache-eu', 'redis:7'],
+    ]);
+  });
+
+  test('a compose file that is not valid YAML is refused with its name, as compose would refuse it', () => {
+    assert.throws(
+      () => parseComposeFile('services:\n  web: {image: ${IMAGE}}\n', 'infra/compose.base.yml'),
+      (error: unknown) => error instanceof ZavhozError && error.code === ErrorCodes.InvalidInput && /^infra\/compose\.base\.yml is not valid YAML/.test(error.message),
+    );
+  });
+
+  test('the plan finds the database service through an anchor: POSTGRES_HOST is its name', () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-envplan-'));
+    try {
+      fs.mkdirSync(path.join(folder, 'infra'));
+      fs.writeFileSync(
+        path.join(folder, 'infra/compose.base.yml'),
+        'x-pg: &pg {image: "postgres:16-alpine"}\nservices:\n  api: {image: "${API_IMAGE}", environment: ["DB_HOST=${POSTGRES_HOST}"]}\n  store:\n    <<: *pg\n',
+      );
+      const template = readProjectTemplate(folder);
+      assert.deepEqual(template.files, ['infra/compose.base.yml']);
+      const environment = environmentValues(
+        planEnvironment(template, { project: 'shop', bindings: {}, catalog: catalog({}) }),
+        { project: 'shop', repository: 'acme/shop', port: 8100, modulePorts: { main: 8100 }, services: template.services },
+        new Map(),
+      );
+      assert.equal(environment.get('POSTGRES_HOST'), 'store');
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('the fixture project: every variable with where it was found; a compose default makes it optional', () => {

@@ -1,0 +1,76 @@
+import path from 'node:path';
+import { ZavhozError } from '../core/errors.js';
+import type { EnvPlan } from '../protocol/env.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { describeMissing, planEnvironment } from './envPlan.js';
+import { readProjectTemplate } from './envTemplate.js';
+import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
+import type { RunOptions } from './runStore.js';
+
+/** A deploy as asked for by a client (params of `deploy/start`, defaults applied). */
+export interface DeployRequest {
+  readonly folder: string;
+  readonly project: string;
+  readonly repository: string;
+  readonly ref: string;
+  readonly bindings: Readonly<Record<string, string>>;
+  readonly repoUrl?: string | undefined;
+  readonly gitToken?: string | undefined;
+  readonly registryToken?: string | undefined;
+  readonly registry: string;
+  readonly registryUser?: string | undefined;
+  readonly timeoutSeconds: number;
+}
+
+/** A request found deployable: where it goes, its env plan, and what the run remembers of it. */
+export interface AcceptedRequest {
+  readonly target: DeployTarget;
+  readonly plan: EnvPlan;
+  readonly options: RunOptions;
+}
+
+/**
+ * Checks a request before any run exists: the folder is absolute, every variable has a value (else the commands
+ * that fix it), and the token handles exist. Allocates the project if it has no allocation yet.
+ */
+export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): AcceptedRequest {
+  const folder = absoluteFolder(request.folder);
+  const target = targets.targetFor(request.project);
+  const plan = planEnvironment(readProjectTemplate(folder), {
+    project: request.project,
+    bindings: request.bindings,
+    catalog: secrets,
+    modules: Object.keys(target.modulePorts),
+  });
+  if (!plan.ready) {
+    throw new ZavhozError(
+      ErrorCodes.PreconditionFailed,
+      `${plan.missing.length} variable(s) of ${request.project} have no value. Store them, then deploy again:\n${describeMissing(plan)}`,
+      { missing: plan.missing },
+    );
+  }
+  for (const [flag, handle] of [['--git-token', request.gitToken], ['--registry-token', request.registryToken]] as const) {
+    if (handle !== undefined && !secrets.has(handle)) {
+      throw new ZavhozError(ErrorCodes.NotFound, `${flag} ${handle}: the vault has no such handle. List handles with: zavhoz secret list`);
+    }
+  }
+  const [owner] = request.repository.split('/');
+  const options: RunOptions = {
+    projectFolder: folder,
+    bindings: request.bindings,
+    repoUrl: request.repoUrl ?? `https://github.com/${request.repository}.git`,
+    registry: request.registry,
+    registryUser: request.registryUser ?? owner ?? request.repository,
+    ...(request.gitToken ? { gitToken: request.gitToken } : {}),
+    ...(request.registryToken ? { registryToken: request.registryToken } : {}),
+  };
+  return { target, plan, options };
+}
+
+/** The project folder, refused unless absolute (the daemon's working folder means nothing to the caller). */
+export function absoluteFolder(folder: string): string {
+  if (!path.isAbsolute(folder)) {
+    throw new ZavhozError(ErrorCodes.InvalidInput, `The project folder must be an absolute path, got "${folder}".`);
+  }
+  return folder;
+}

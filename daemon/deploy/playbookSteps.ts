@@ -1,0 +1,98 @@
+import type { RunStepName } from '../protocol/runs.js';
+import { explainTaskFailure } from './outcome.js';
+
+/**
+ * The steps of a run that the playbook's tasks carry out, in order. Each task declares its step with a tag
+ * `step_<name>`; the run's callback plugin (playbooks/callback_plugins/zavhoz_steps.py) reports it.
+ */
+export const PLAYBOOK_STEPS = ['playbook', 'health'] as const satisfies readonly RunStepName[];
+/** One of {@link PLAYBOOK_STEPS}. */
+export type PlaybookStep = (typeof PLAYBOOK_STEPS)[number];
+
+/** The tag prefix by which a task declares its step (`step_playbook`). */
+export const STEP_TAG_PREFIX = 'step_';
+
+/** What the callback plugin puts before each of its JSON lines. */
+export const PLAYBOOK_EVENT_PREFIX = 'ZAVHOZ_EVENT ';
+
+/** What a step's detail says once the playbook moved on to the next one. */
+const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { playbook: 'containers started' };
+
+/** A task starting or a task's result, as the callback plugin reports it. */
+export interface PlaybookEvent {
+  readonly event: 'start' | 'ok' | 'failed' | 'skipped' | 'unreachable';
+  /** The task's name as Ansible shows it (templated). */
+  readonly task: string;
+  /** The step the task declares; undefined when it declares none the daemon knows. */
+  readonly step: PlaybookStep | undefined;
+  /** A failure the task ignores (`ignore_errors`), which does not fail the run. */
+  readonly ignored: boolean;
+}
+
+const EVENTS: readonly string[] = ['start', 'ok', 'failed', 'skipped', 'unreachable'] satisfies PlaybookEvent['event'][];
+
+/** The step named by a `step_<name>` tag, if the daemon knows it. */
+export function stepOfTag(tag: string): PlaybookStep | undefined {
+  if (!tag.startsWith(STEP_TAG_PREFIX)) return undefined;
+  const name = tag.slice(STEP_TAG_PREFIX.length);
+  return PLAYBOOK_STEPS.find((step) => step === name);
+}
+
+/** The event on an output line of the callback plugin; undefined for every other line. */
+export function parsePlaybookEvent(line: string): PlaybookEvent | undefined {
+  if (!line.startsWith(PLAYBOOK_EVENT_PREFIX)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line.slice(PLAYBOOK_EVENT_PREFIX.length));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { event, task, step, ignored } = value as Record<string, unknown>;
+  if (typeof event !== 'string' || !EVENTS.includes(event) || typeof task !== 'string') return undefined;
+  return {
+    event: event as PlaybookEvent['event'],
+    task,
+    step: typeof step === 'string' ? PLAYBOOK_STEPS.find((known) => known === step) : undefined,
+    ignored: ignored === true,
+  };
+}
+
+/** How a step is reported: the same signature as the run's step hook. */
+export type StepReport = (name: PlaybookStep, status: 'running' | 'succeeded', detail?: string) => void;
+
+/**
+ * Follows one ansible-playbook attempt's output: reports the step each task declares as the tasks start, and
+ * remembers the first task that failed (with its cause, when its `fatal:` line shows one we know).
+ */
+export class PlaybookProgress {
+  private step: PlaybookStep | undefined;
+  private lastFailureLine = '';
+  private failure: { task: string; reason: string | undefined } | undefined;
+
+  constructor(private readonly report: StepReport) {}
+
+  /** Takes one output line; false when it is the callback plugin's line for the daemon rather than for the log. */
+  take(line: string): boolean {
+    const event = parsePlaybookEvent(line);
+    if (event === undefined) {
+      if (/^(fatal|failed): \[/.test(line)) this.lastFailureLine = line;
+      return true;
+    }
+    if (event.event === 'start' && event.step !== undefined) this.started(event.step, event.task);
+    const failed = (event.event === 'failed' && !event.ignored) || event.event === 'unreachable';
+    if (failed && this.failure === undefined) this.failure = { task: event.task, reason: explainTaskFailure(this.lastFailureLine) };
+    return false;
+  }
+
+  /** The first task that failed in this attempt, if any. */
+  get failedTask(): { task: string; reason: string | undefined } | undefined {
+    return this.failure;
+  }
+
+  private started(step: PlaybookStep, task: string): void {
+    if (this.step !== undefined && this.step !== step) this.report(this.step, 'succeeded', FINISHED_DETAIL[this.step]);
+    this.step = step;
+    this.report(step, 'running', task);
+  }
+}
