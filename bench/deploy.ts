@@ -97,6 +97,8 @@ export async function benchDeploy(): Promise<BenchSection> {
       bareFolders.push(folder);
       fs.mkdirSync(folder.path, { mode: 0o700 });
       fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.playbook), folder.file(RUN_FILES.playbook));
+      fs.mkdirSync(path.dirname(folder.file(RUN_FILES.stepsPlugin)), { recursive: true });
+      fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.stepsPlugin), folder.file(RUN_FILES.stepsPlugin));
       fs.writeFileSync(folder.file(RUN_FILES.config), config);
       fs.mkdirSync(folder.file(RUN_FILES.tmp), { mode: 0o700 });
       folder.writePrivate(RUN_FILES.controlPointer, fs.mkdtempSync(path.join('/tmp', 'zavhoz-cp-')));

@@ -1,6 +1,6 @@
 /**
  * What the deploy pipeline needs from the other capabilities, kept narrow so the pipeline can be read (and
- * tested) on its own. `daemon.ts` wires these to the inventory, the allocator and the vault.
+ * tested) on its own. `wiring/deploy.ts` wires these to the inventory, the allocator and the vault.
  */
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import type { SecretCatalog } from './envPlan.js';
