@@ -73,14 +73,20 @@ export const ServersList = defineRequest(
 /** One server by handle. */
 export const ServersShow = defineRequest('servers/show', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
 
+/** SSH port of a server added without one. */
+export const DEFAULT_SSH_PORT = 22;
+
+/** SSH user of a server added without one. */
+export const DEFAULT_SSH_USER = 'root';
+
 /** Adds a server by hand. It is `discovered` until a health check reaches it. */
 export const ServersAdd = defineRequest(
   'servers/add',
   z.strictObject({
     handle: serverHandle,
     host: hostName,
-    sshPort: z.number().int().min(1).max(65_535).default(22),
-    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').default('root'),
+    sshPort: z.number().int().min(1).max(65_535).default(DEFAULT_SSH_PORT),
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').default(DEFAULT_SSH_USER),
     sshKeySecret: secretHandle.optional(),
     ramMb: megabytes.optional(),
     diskMb: megabytes.optional(),

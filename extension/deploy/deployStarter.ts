@@ -1,7 +1,7 @@
 import type * as vscode from 'vscode';
 import { AllocationsAllocate } from '../../daemon/protocol/allocations.js';
 import { EnvPlanRequest, type EnvPlan } from '../../daemon/protocol/env.js';
-import { DeployStart, RUN_TIMEOUT, type RunDetail } from '../../daemon/protocol/runs.js';
+import { DeployStart, type RunDetail } from '../../daemon/protocol/runs.js';
 import type { ExtensionServices } from '../services.js';
 import type { WorkspaceDefaults } from '../workspace.js';
 
@@ -51,9 +51,6 @@ export async function startDeploy(services: ExtensionServices, defaults: Workspa
     repository: choice.repository,
     ref: choice.ref,
     bindings: { ...choice.bindings },
-    registry: 'ghcr.io',
-    timeoutSeconds: RUN_TIMEOUT.default,
-    wait: false,
     ...(defaults.repoUrl ? { repoUrl: defaults.repoUrl } : {}),
     ...(defaults.gitTokenSecret ? { gitToken: defaults.gitTokenSecret } : {}),
   });

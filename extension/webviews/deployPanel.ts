@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
-import { type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
+import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import { SecretsDidChange, SecretsList } from '../../daemon/protocol/secrets.js';
 import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, SecretChoice } from '../../webview/messages.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
@@ -20,7 +20,7 @@ export const DEPLOY_VIEW_TYPE = 'zavhoz.deploy';
 const formSchema = z.object({
   project: z.string().max(64).catch(''),
   repository: z.string().max(200).catch(''),
-  ref: z.string().max(200).catch('main'),
+  ref: z.string().max(200).catch(DEFAULT_REF),
   modules: z.string().max(2000).catch(DEFAULT_MODULE),
   minRamMb: z.string().max(12).catch(String(DEFAULT_MIN_RAM_MB)),
   minDiskMb: z.string().max(12).catch(String(DEFAULT_MIN_DISK_MB)),
@@ -102,7 +102,7 @@ export class DeployPanel {
     const defaults = await workspaceDefaults();
     const project = form.project ?? defaults.project ?? '';
     const state: DeployPanelState = {
-      form: formSchema.parse({ project, repository: defaults.repository ?? '', ref: defaults.branch ?? 'main', ...form }),
+      form: formSchema.parse({ project, repository: defaults.repository ?? '', ref: defaults.branch ?? DEFAULT_REF, ...form }),
       bindings: rememberedBindings(context.workspaceState, project),
       runId: '',
     };

@@ -170,7 +170,7 @@ export const deployStatusTool = defineTool({
     }
     const run = await call.request(RunsGet, { id });
     if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run);
-    const { lines } = await call.request(RunsLog, { id, from: 0, follow: false });
+    const { lines } = await call.request(RunsLog, { id });
     return blocks(describeRun(run), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
   },
 });

@@ -43,7 +43,7 @@ export const listManagedServersTool = defineTool({
   handleArguments: [],
   input: z.strictObject({ label: z.string().max(64).optional() }),
   async run(input, call) {
-    const { servers } = await call.request(ServersList, { all: false });
+    const { servers } = await call.request(ServersList, {});
     // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
     const managed = servers.filter((server) => server.managed && (input.label === undefined || server.labels.includes(input.label)));
     const heading = `${managed.length} managed server(s)${input.label === undefined ? '' : ` with label ${input.label}`}:`;
