@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
+import { repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
@@ -81,7 +82,6 @@ const gitRef = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
   .refine((ref) => !ref.includes('..'), 'a ref without ".."');
-const repository = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository like owner/name');
 /** Where the server clones from: an https or ssh URL, or an absolute path on the server (tests, mirrors). */
 const repoUrl = z
   .string()

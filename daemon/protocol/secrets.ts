@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { projectName } from './fields.js';
 
 /**
  * The vault's requests. Values travel in exactly three places: `secrets/set`, `secrets/rotate` and
@@ -35,7 +36,6 @@ export const SECRET_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 /** A secret handle in params. */
 export const secretHandle = z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m');
 const secretName = z.string().max(128).regex(SECRET_NAME_PATTERN, 'an environment variable name like TELEGRAM_BOT_TOKEN');
-const projectName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a project name (letters, digits, . _ -)');
 const tag = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,31}$/, 'a lowercase tag (letters, digits, . _ : -)');
 const isoTime = z.iso.datetime({ offset: true });
 // Values are checked by the vault (size, length, key parsing) so that no schema message ever quotes one; the cap
