@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
 import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
-import { SecretsDidChange, SecretsList } from '../../daemon/protocol/secrets.js';
+import { SECRET_TYPES, SecretsDidChange, type SecretType, SecretsList } from '../../daemon/protocol/secrets.js';
 import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, SecretChoice } from '../../webview/messages.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
 import type { RunLogs } from '../deploy/runLogs.js';
@@ -61,7 +61,7 @@ export class DeployPanel {
       handlers: {
         plan: { params: deployParams, handle: (params) => this.plan(params.form, params.bindings) },
         newSecret: {
-          params: z.strictObject({ variable: z.string().max(128), type: z.string().max(32), project: z.string().max(64) }),
+          params: z.strictObject({ variable: z.string().max(128), type: z.enum(SECRET_TYPES).catch('password'), project: z.string().max(64) }),
           handle: (params) => this.newSecret(params.variable, params.type, params.project),
         },
         deploy: { params: deployParams, handle: (params) => this.deploy(params.form, params.bindings) },
@@ -152,7 +152,7 @@ export class DeployPanel {
     }
   }
 
-  private newSecret(variable: string, type: string, project: string): Record<string, never> {
+  private newSecret(variable: string, type: SecretType, project: string): Record<string, never> {
     const draft = newSecretDraft({ name: variable, type, project, category: 'other' });
     SecretFormPanel.show(this.context, this.services, draft, (saved) => {
       this.state = { ...this.state, bindings: { ...this.state.bindings, [variable]: saved.handle } };
