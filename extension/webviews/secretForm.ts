@@ -37,8 +37,8 @@ const draftSchema = z.object({
 
 const saveSchema = z.strictObject({
   draft: draftSchema,
-  value: z.string().max(2 * MAX_SECRET_BYTES).optional(),
-  passphrase: z.string().max(2 * MAX_SECRET_BYTES).optional(),
+  value: SecretsSet.params.shape.value.optional(),
+  passphrase: SecretsSet.params.shape.passphrase,
 });
 
 /** A fresh draft for "Add Secret" with workspace defaults. */
