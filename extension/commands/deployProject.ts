@@ -128,7 +128,8 @@ async function createSecretFor(
   project: string,
   title: string,
 ): Promise<string | undefined> {
-  const type: SecretType = (SECRET_TYPES as readonly string[]).includes(missing.type) ? (missing.type as SecretType) : 'token';
+  // A daemon of another version may suggest a type this one does not know.
+  const type: SecretType = SECRET_TYPES.includes(missing.type) ? missing.type : 'token';
   if (type === 'text' || type === 'private_key') {
     // An InputBox is one line: multi-line values (keys, certificates) go through the secret form, and the deploy
     // goes on once the human saved it there.
