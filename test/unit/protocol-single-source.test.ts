@@ -16,9 +16,11 @@ import { AllocationsAllocate } from '../../daemon/protocol/allocations.js';
 import type { RequestParams, ValidatedParams } from '../../daemon/protocol/define.js';
 import * as protocol from '../../daemon/protocol/index.js';
 import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsLog } from '../../daemon/protocol/runs.js';
+import type { SecretsGenerate } from '../../daemon/protocol/secrets.js';
 import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, ServersAdd, ServersUpdate } from '../../daemon/protocol/servers.js';
 import { Router } from '../../daemon/server/router.js';
 import { Session } from '../../daemon/server/session.js';
+import type { SecretDescription } from '../../daemon/vault/changes.js';
 
 // Clients send a request schema's input (defaulted fields may be left out); the daemon's router validates and its
 // handler gets the schema's output, defaults applied. So a default is written once, in daemon/protocol/.
@@ -40,15 +42,16 @@ const incomplete: RequestParams<typeof DeployStart> = { folder: '/srv/shop', pro
 void received;
 void incomplete;
 
-// The domain's request types restate the validated params (the handlers pass one as the other, so the types must
-// fit); until they are derived from the protocol, the type checker holds their fields equal, so a field added on
-// one side only fails the build.
+// The domain's inputs (deploy, allocation, inventory, vault) restate the validated params: the handlers pass one as
+// the other, so the types must fit. Until they are derived from the protocol, the type checker holds their field
+// names equal, so a field added on one side only fails the build.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameDeploy: Same<keyof DeployRequest, keyof Omit<ValidatedParams<typeof DeployStart>, 'wait'>> = true;
 const sameAllocation: Same<keyof AllocationRequest, keyof ValidatedParams<typeof AllocationsAllocate>> = true;
 const sameServer: Same<keyof NewServer, keyof ValidatedParams<typeof ServersAdd>> = true;
 const sameChanges: Same<keyof ServerChanges, keyof Omit<ValidatedParams<typeof ServersUpdate>, 'handle'>> = true;
-void [sameDeploy, sameAllocation, sameServer, sameChanges];
+const sameDescription: Same<keyof SecretDescription, Exclude<keyof ValidatedParams<typeof SecretsGenerate>, 'type' | 'length'>> = true;
+void [sameDeploy, sameAllocation, sameServer, sameChanges, sameDescription];
 
 describe('protocol defaults are applied by the daemon, not restated by clients', () => {
   let folder: string;
