@@ -63,7 +63,7 @@ export class DaemonConnection implements vscode.Disposable {
     throw new Error(`The Zavhoz daemon is not available: ${waited.kind === 'down' ? waited.reason : 'still connecting'}`);
   }
 
-  /** Sends a typed request on the current connection, waiting for (or starting) one if needed. */
+  /** Sends a typed request on the current connection, waiting for (or starting) one if needed; defaults are the daemon's. */
   async request<P, R>(definition: RequestDefinition<P, R>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const client = await this.client();
     return client.request(definition, params, token ? { token } : {});

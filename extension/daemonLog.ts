@@ -18,7 +18,7 @@ export function forwardDaemonLog(context: vscode.ExtensionContext, connection: D
     connection.onNotification(DaemonWillShutdown, ({ reason }) => log.info(`[daemon] stopping: ${reason}`)),
     connection.onDidChangeState((state) => {
       if (state.kind !== 'connected') return;
-      state.client.request(DaemonLogSubscribe, { level: 'info' }).catch((error: unknown) => {
+      state.client.request(DaemonLogSubscribe, {}).catch((error: unknown) => {
         if (isMethodNotFound(error)) log.debug('this daemon does not stream its log; see daemon.log in its data folder');
         else log.warn(`could not subscribe to the daemon log: ${errorMessage(error)}`);
       });

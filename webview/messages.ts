@@ -1,3 +1,9 @@
+// Type-only imports: the shapes the daemon's protocol declares are used here, never restated, and nothing of the
+// protocol's code reaches the browser bundle.
+import type { PlannedVariable } from '../daemon/protocol/env.js';
+import type { RunStatus, RunStep } from '../daemon/protocol/runs.js';
+import type { GENERATED_LENGTH, SecretCategory, SecretMetadata, SecretType } from '../daemon/protocol/secretFields.js';
+
 /**
  * Messages between a webview and the extension, typed on both sides. Every panel starts with `ready` from the
  * webview; the extension answers with `init` carrying the panel's initial (non-secret) state. After that the
@@ -45,9 +51,9 @@ export type ToWebview = InitMessage | EventMessage | WebviewReply;
 /** A panel's request table: method → params and result. */
 export type RequestTable = Record<string, { readonly params: unknown; readonly result: unknown }>;
 
-/** A select option sent by the extension (the webview knows no protocol enums of its own). */
-export interface Choice {
-  readonly value: string;
+/** A select option sent by the extension (the webview gets the protocol's enums as options, with their titles). */
+export interface Choice<V extends string = string> {
+  readonly value: V;
   readonly label: string;
 }
 
@@ -62,8 +68,8 @@ export interface SecretDraft {
   /** The secret being rotated (rotate mode). */
   readonly handle: string;
   readonly name: string;
-  readonly type: string;
-  readonly category: string;
+  readonly type: SecretType;
+  readonly category: SecretCategory;
   /** Empty: shared by every project. */
   readonly project: string;
   /** `YYYY-MM-DD` or empty. */
@@ -79,13 +85,13 @@ export interface SecretDraft {
 /** What the secret form starts with. */
 export interface SecretFormInit {
   readonly draft: SecretDraft;
-  readonly types: readonly Choice[];
-  readonly categories: readonly Choice[];
+  readonly types: readonly Choice<SecretType>[];
+  readonly categories: readonly Choice<SecretCategory>[];
   /** Known project names, for suggestions. */
   readonly projects: readonly string[];
   /** Types Zavhoz can generate. */
-  readonly generatable: readonly string[];
-  readonly generatedLength: { readonly min: number; readonly max: number; readonly default: number };
+  readonly generatable: readonly SecretType[];
+  readonly generatedLength: typeof GENERATED_LENGTH;
 }
 
 /** What the secret form's Save sends: the draft plus the value, once. */
@@ -128,25 +134,15 @@ export interface DeployPanelState {
   readonly runId: string;
 }
 
-/** A secret offered by the binding pickers: metadata only. */
-export interface SecretChoice {
-  readonly handle: string;
-  readonly name: string;
+/** A secret offered by the binding pickers: metadata only, the project empty when shared. */
+export interface SecretChoice extends Pick<SecretMetadata, 'handle' | 'name' | 'type'> {
   readonly project: string;
-  readonly type: string;
 }
 
-/** One row of the env plan table. */
-export interface PlanRow {
-  readonly name: string;
-  /** `infra`, `computed` or `user`. */
-  readonly kind: string;
-  readonly status: string;
-  readonly handle?: string;
-  readonly rule?: string;
-  readonly sources: readonly string[];
+/** One row of the env plan table: a planned variable (names, kinds, handles, rules; never a value). */
+export interface PlanRow extends Pick<PlannedVariable, 'name' | 'kind' | 'status' | 'handle' | 'rule' | 'sources'> {
   /** For missing user variables: the secret type a new one should have. */
-  readonly suggestedType?: string;
+  readonly suggestedType?: SecretType;
 }
 
 /** The env plan as the panel shows it. */
@@ -159,17 +155,14 @@ export interface PlanView {
 }
 
 /** A deploy step as the panel shows it. */
-export interface StepView {
-  readonly name: string;
+export interface StepView extends Pick<RunStep, 'name' | 'status' | 'detail'> {
   readonly title: string;
-  readonly status: string;
-  readonly detail?: string;
 }
 
 /** The run the panel follows. */
 export interface RunView {
   readonly id: string;
-  readonly status: string;
+  readonly status: RunStatus;
   readonly active: boolean;
   readonly steps: readonly StepView[];
   readonly error?: string;
@@ -193,7 +186,7 @@ export interface DeployInit {
 export interface DeployRequests extends RequestTable {
   readonly plan: { readonly params: { readonly form: DeployForm; readonly bindings: Readonly<Record<string, string>> }; readonly result: PlanView };
   /** Opens the secret form for a variable; the new secret is bound when saved (a `bound` event). */
-  readonly newSecret: { readonly params: { readonly variable: string; readonly type: string; readonly project: string }; readonly result: Record<string, never> };
+  readonly newSecret: { readonly params: { readonly variable: string; readonly type: SecretType; readonly project: string }; readonly result: Record<string, never> };
   readonly deploy: { readonly params: { readonly form: DeployForm; readonly bindings: Readonly<Record<string, string>> }; readonly result: { readonly runId: string } };
   readonly cancel: { readonly params: { readonly runId: string }; readonly result: Record<string, never> };
   readonly openUrl: { readonly params: { readonly url: string }; readonly result: Record<string, never> };

@@ -3,7 +3,7 @@ import './elements.js';
 import './forms.css';
 import { Bridge } from './bridge.js';
 import { element, formRow, option, setValue, valueOf } from './dom.js';
-import type { SecretDraft, SecretFormInit, SecretFormRequests } from './messages.js';
+import type { Choice, SecretDraft, SecretFormInit, SecretFormRequests } from './messages.js';
 
 /**
  * The page keeps the draft (non-secret fields) in memory and in webview state; value, passphrase and file
@@ -29,6 +29,12 @@ function update(change: Partial<SecretDraft>): void {
   draft = { ...draft, ...change };
   // Only the draft, never a field's value.
   bridge.saveState({ draft });
+}
+
+/** The option a select's change picked, as one of the values the extension offered. */
+function picked<V extends string>(choices: readonly Choice<V>[], event: Event): V | undefined {
+  const value = valueOf(event.target as Element);
+  return choices.find((choice) => choice.value === value)?.value;
 }
 
 function field(id: string): Element | null {
@@ -69,7 +75,8 @@ function render(): void {
           {
             disabled: rotating,
             onchange: (event) => {
-              update({ type: valueOf(event.target as Element), generate: false });
+              const type = picked(state.types, event);
+              if (type) update({ type, generate: false });
               renderValueSection();
             },
           },
@@ -82,7 +89,13 @@ function render(): void {
         'Category',
         element(
           'vscode-single-select',
-          { disabled: rotating, onchange: (event) => update({ category: valueOf(event.target as Element) }) },
+          {
+            disabled: rotating,
+            onchange: (event) => {
+              const category = picked(state.categories, event);
+              if (category) update({ category });
+            },
+          },
           state.categories.map((choice) => option(choice.value, choice.label, choice.value === current.category)),
         ),
       ),

@@ -1,7 +1,7 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import type { z } from 'zod';
-import type { RequestDefinition } from '../protocol/define.js';
-import type { SecretCategory, SecretType } from '../protocol/secrets.js';
+import type { RequestDefinition, RequestParams } from '../protocol/define.js';
+import type { SecretsSet } from '../protocol/secrets.js';
 
 /**
  * The shape of an agent tool, shared by the two front ends (`zavhoz mcp` and the VS Code language model tools):
@@ -29,13 +29,8 @@ export interface AgentDefaults {
   readonly gitToken?: string;
 }
 
-/** What `zavhoz_request_secret` asks the human for: a name and a type, never a value. */
-export interface SecretAsk {
-  readonly name: string;
-  readonly type: SecretType;
-  readonly project?: string;
-  readonly category?: SecretCategory;
-}
+/** What `zavhoz_request_secret` asks the human for: a name and a type (as `secrets/set` takes them), never a value. */
+export type SecretAsk = Readonly<Pick<RequestParams<typeof SecretsSet>, 'name' | 'type' | 'project' | 'category'>>;
 
 /** The human's answer: the handle of what they saved, or that they closed the form. */
 export type SecretAnswer = { readonly kind: 'saved'; readonly handle: string; readonly name: string } | { readonly kind: 'declined' };

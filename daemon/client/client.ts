@@ -82,7 +82,10 @@ export class DaemonClient {
     }
   }
 
-  /** Sends a typed request. `requestId` lets the caller tie several requests to one user action. */
+  /**
+   * Sends a typed request. `params` is the schema's input: leave out what the schema defaults and the daemon applies
+   * it. `requestId` lets the caller tie several requests to one user action.
+   */
   request<P, R>(
     definition: RequestDefinition<P, R>,
     params: P,

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
-
-/** A project name, e.g. `shop` or `tg-bot` (the same rule the vault uses for projects). */
-const projectName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a project name (letters, digits, . _ -)');
-
-/** A module of a project, e.g. `backend`. */
-const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a module name (letters, digits, . _ -)');
+import { moduleName, projectName } from './fields.js';
 
 /** The module a project gets when the request names none. */
 export const DEFAULT_MODULE = 'app';
@@ -15,6 +10,12 @@ export const DEFAULT_MIN_RAM_MB = 256;
 
 /** Free disk (MB) a server needs unless the request says otherwise. */
 export const DEFAULT_MIN_DISK_MB = 1024;
+
+/** Bounds of the RAM (MB) a request may ask each module to reserve. */
+export const RAM_MB_BOUNDS = { min: 0, max: 1_000_000 } as const;
+
+/** Bounds of the free disk (MB) a request may ask a server to have. */
+export const DISK_MB_BOUNDS = { min: 0, max: 100_000_000 } as const;
 
 /** First port handed out on every server. */
 export const FIRST_ALLOCATED_PORT = 8000;
@@ -51,8 +52,8 @@ export const AllocationsAllocate = defineRequest(
     project: projectName,
     modules: z.array(moduleName).min(1).max(64).optional(),
     /** RAM each new module needs and reserves, in MB. */
-    minRamMb: z.number().int().min(0).max(1_000_000).default(DEFAULT_MIN_RAM_MB),
-    minDiskMb: z.number().int().min(0).max(100_000_000).default(DEFAULT_MIN_DISK_MB),
+    minRamMb: z.number().int().min(RAM_MB_BOUNDS.min).max(RAM_MB_BOUNDS.max).default(DEFAULT_MIN_RAM_MB),
+    minDiskMb: z.number().int().min(DISK_MB_BOUNDS.min).max(DISK_MB_BOUNDS.max).default(DEFAULT_MIN_DISK_MB),
   }),
   result<AllocateResult>(),
 );

@@ -11,12 +11,23 @@ export function result<R>(): ResultOf<R> {
   return {};
 }
 
-/** A request declared once and imported by the daemon, the CLI and the extension. */
-export interface RequestDefinition<P, R> {
+/**
+ * A request declared once and imported by the daemon, the CLI and the extension. `P` is what a client sends: the
+ * schema's input, so a field the schema defaults may be left out. The daemon validates with `params` and its
+ * handler gets the schema's output ({@link ValidatedParams}), with every default applied. `S` keeps the schema's
+ * own type, so a client can build its argument checks from it (`.pick()`, `.shape`) instead of restating them.
+ */
+export interface RequestDefinition<P, R, S extends z.ZodType = z.ZodType<unknown, P>> {
   readonly method: string;
   readonly type: RequestType<P, R, void>;
-  readonly params: z.ZodType<P>;
+  readonly params: S;
 }
+
+/** What a client sends for a request: the params schema's input type. */
+export type RequestParams<D> = D extends { readonly type: RequestType<infer P, unknown, void> } ? P : never;
+
+/** What a handler gets for a request: the params schema's output type, defaults applied. */
+export type ValidatedParams<D> = D extends { readonly params: infer S extends z.ZodType } ? z.output<S> : never;
 
 /** A notification declared once and imported by every side. */
 export interface NotificationDefinition<P> {
@@ -32,13 +43,9 @@ function checkMethod(method: string): void {
 }
 
 /** Declares a request: its `area/verb` method name, its params schema and its result type. */
-export function defineRequest<S extends z.ZodType, R>(
-  method: string,
-  params: S,
-  _result: ResultOf<R>,
-): RequestDefinition<z.infer<S>, R> {
+export function defineRequest<S extends z.ZodType, R>(method: string, params: S, _result: ResultOf<R>): RequestDefinition<z.input<S>, R, S> {
   checkMethod(method);
-  return { method, type: new RequestType<z.infer<S>, R, void>(method), params: params as z.ZodType<z.infer<S>> };
+  return { method, type: new RequestType<z.input<S>, R, void>(method), params };
 }
 
 /** Declares a notification: its `area/verb` method name and its params schema. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
-import { secretHandle } from './secrets.js';
+import { type SecretType, secretHandle } from './secretFields.js';
 
 /**
  * A project name as deploys use it: it names the server folder `/opt/services/<project>` and the compose project,
@@ -46,7 +46,7 @@ export interface PlannedVariable {
 /** An unbound user variable and the command that fixes it. */
 export interface MissingVariable {
   readonly name: string;
-  readonly type: string;
+  readonly type: SecretType;
   /** e.g. `zavhoz secret set API_TOKEN --type token --project shop` (the value then comes from stdin). */
   readonly command: string;
 }

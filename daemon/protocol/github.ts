@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { PROJECT_NAME_PATTERN, projectName, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /**
@@ -7,17 +8,12 @@ import { secretHandle } from './secrets.js';
  * values are read by the daemon from the vault and leave it only sealed for GitHub.
  */
 
-/** `OWNER/NAME` as GitHub allows them (owner up to 39 characters, name up to 100). */
-export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
-
 /** GitHub's rule for Actions secret names: letters, digits and underscores, not starting with a digit. */
 export const GITHUB_SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
 /** A project name: the rule the vault and the allocator use. */
-export const GITHUB_PROJECT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const GITHUB_PROJECT_PATTERN = PROJECT_NAME_PATTERN;
 
-const projectName = z.string().regex(GITHUB_PROJECT_PATTERN, 'a project name (letters, digits, . _ -)');
-const repository = z.string().regex(REPOSITORY_PATTERN, 'a repository as OWNER/NAME');
 const githubSecretName = z.string().regex(GITHUB_SECRET_NAME_PATTERN, 'a secret name of letters, digits and "_", not starting with a digit');
 /** A deployment environment's name as GitHub allows it, and safe inside a URL path: 1–255 characters, no slashes or control characters. */
 export function isEnvironmentName(name: string): boolean {

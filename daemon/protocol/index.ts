@@ -3,6 +3,7 @@
  * the extension. No method name is spelled anywhere else.
  */
 export * from './define.js';
+export * from './fields.js';
 export * from './errors.js';
 export * from './lifecycle.js';
 export * from './settings.js';

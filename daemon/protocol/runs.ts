@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
+import { repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
@@ -69,13 +70,18 @@ export const runId = z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7
 /** Default and bounds of a run's timeout, in seconds. */
 export const RUN_TIMEOUT = { default: 30 * 60, min: 1, max: 6 * 60 * 60 } as const;
 
+/** The branch deployed when a request names no ref. */
+export const DEFAULT_REF = 'main';
+
+/** The container registry a server logs in to when a request names none. */
+export const DEFAULT_REGISTRY = 'ghcr.io';
+
 const gitRef = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
   .refine((ref) => !ref.includes('..'), 'a ref without ".."');
-const repository = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository like owner/name');
 /** Where the server clones from: an https or ssh URL, or an absolute path on the server (tests, mirrors). */
 const repoUrl = z
   .string()
@@ -90,7 +96,7 @@ export const DeployStart = defineRequest(
     folder: z.string().min(1).max(4096),
     project: deployProject,
     repository,
-    ref: gitRef.default('main'),
+    ref: gitRef.default(DEFAULT_REF),
     bindings: envBindings.default({}),
     /** Clone from here instead of https://github.com/OWNER/NAME.git (no credentials in it: use gitToken). */
     repoUrl: repoUrl.optional(),
@@ -98,7 +104,7 @@ export const DeployStart = defineRequest(
     gitToken: secretHandle.optional(),
     /** Vault handle of a registry token; when set, the server logs in to the registry before pulling. */
     registryToken: secretHandle.optional(),
-    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a registry host like ghcr.io').default('ghcr.io'),
+    registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a registry host like ghcr.io').default(DEFAULT_REGISTRY),
     registryUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a registry user name').optional(),
     timeoutSeconds: z.number().int().min(RUN_TIMEOUT.min).max(RUN_TIMEOUT.max).default(RUN_TIMEOUT.default),
     /**

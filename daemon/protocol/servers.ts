@@ -21,6 +21,10 @@ const hostName = z
   .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
 const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a label of letters, digits and "_.:-"');
 const megabytes = z.number().int().min(0).max(1_000_000_000);
+const sshPort = z.number().int().min(1).max(65_535);
+const sshUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name');
+const labels = z.array(label).max(32);
+const cpuCores = z.number().int().min(1).max(4096);
 
 /** A server as every client sees it. Carries handles and names, never a secret value. */
 export interface ServerInfo {
@@ -73,19 +77,25 @@ export const ServersList = defineRequest(
 /** One server by handle. */
 export const ServersShow = defineRequest('servers/show', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
 
+/** SSH port of a server added without one. */
+export const DEFAULT_SSH_PORT = 22;
+
+/** SSH user of a server added without one. */
+export const DEFAULT_SSH_USER = 'root';
+
 /** Adds a server by hand. It is `discovered` until a health check reaches it. */
 export const ServersAdd = defineRequest(
   'servers/add',
   z.strictObject({
     handle: serverHandle,
     host: hostName,
-    sshPort: z.number().int().min(1).max(65_535).default(22),
-    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').default('root'),
+    sshPort: sshPort.default(DEFAULT_SSH_PORT),
+    sshUser: sshUser.default(DEFAULT_SSH_USER),
     sshKeySecret: secretHandle.optional(),
     ramMb: megabytes.optional(),
     diskMb: megabytes.optional(),
-    cpuCores: z.number().int().min(1).max(4096).optional(),
-    labels: z.array(label).max(32).default([]),
+    cpuCores: cpuCores.optional(),
+    labels: labels.default([]),
   }),
   result<ServerInfo>(),
 );
@@ -96,13 +106,13 @@ export const ServersUpdate = defineRequest(
   z.strictObject({
     handle: serverHandle,
     host: hostName.optional(),
-    sshPort: z.number().int().min(1).max(65_535).optional(),
-    sshUser: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name').optional(),
+    sshPort: sshPort.optional(),
+    sshUser: sshUser.optional(),
     sshKeySecret: secretHandle.nullable().optional(),
     ramMb: megabytes.optional(),
     diskMb: megabytes.optional(),
-    cpuCores: z.number().int().min(1).max(4096).optional(),
-    labels: z.array(label).max(32).optional(),
+    cpuCores: cpuCores.optional(),
+    labels: labels.optional(),
   }),
   result<ServerInfo>(),
 );

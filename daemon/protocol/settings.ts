@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { secretHandle } from './secrets.js';
-import { SECRET_HANDLE_PATTERN } from './secrets.js';
 
 /** True for hosts that never leave this machine: 127.0.0.0/8, `localhost` and `[::1]` (as `URL` spells them). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -66,11 +65,11 @@ export const SettingSchemas = {
    */
   githubApiBase: credentialedApiBase('https://api.github.com', 'githubTokenSecret (or githubAppId and githubAppKeySecret)'),
   /** Vault handle of a GitHub token allowed to write Actions secrets; empty means none. */
-  githubTokenSecret: z.union([z.literal(''), z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m')]),
+  githubTokenSecret: z.union([z.literal(''), secretHandle]),
   /** GitHub App id; with githubAppKeySecret it is used instead of the token. 0 means no App. */
   githubAppId: z.number().int().min(0).max(1_000_000_000_000),
   /** Vault handle of the GitHub App's private key (PEM); empty means none. */
-  githubAppKeySecret: z.union([z.literal(''), z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m')]),
+  githubAppKeySecret: z.union([z.literal(''), secretHandle]),
 } as const;
 
 /** The name of a setting. */

@@ -54,8 +54,8 @@ export class Router {
     private readonly log: ScopedLogger,
   ) {}
 
-  /** Registers the handler of one request. */
-  handle<P, R>(definition: RequestDefinition<P, R>, handler: Handler<P, R>): void {
+  /** Registers the handler of one request; it gets the params as the schema outputs them, defaults applied. */
+  handle<P, R, S extends z.ZodType>(definition: RequestDefinition<P, R, S>, handler: Handler<z.output<S>, R>): void {
     if (this.routes.has(definition.method)) throw new Error(`router: ${definition.method} registered twice`);
     this.routes.set(definition.method, { definition, handler } as unknown as Route);
   }

@@ -1,5 +1,5 @@
 import { invalidInput, ZavhozError } from '../core/errors.js';
-import { GENERATED_LENGTH, type SecretCategory, type SecretType } from '../protocol/secrets.js';
+import { GENERATED_LENGTH, type SecretCategory, type SecretType } from '../protocol/secretFields.js';
 import { generateValue } from './generate.js';
 import type { SecretRecord } from './records.js';
 import { checkTypedValue } from './validate.js';

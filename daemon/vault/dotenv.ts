@@ -1,5 +1,5 @@
 import { invalidInput } from '../core/errors.js';
-import { SECRET_NAME_PATTERN } from '../protocol/secrets.js';
+import { SECRET_NAME_PATTERN } from '../protocol/secretFields.js';
 
 /** One variable read from a `.env` file. */
 export interface DotenvEntry {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { GENERATED_LENGTH } from '../protocol/secrets.js';
+import { GENERATED_LENGTH, type GeneratableType } from '../protocol/secretFields.js';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 /** Letters and digits only: a generated password must survive URLs, shells and config files unquoted. */
@@ -18,7 +18,7 @@ export function newHandle(): string {
 }
 
 /** A strong random value for a password (letters, digits) or a token (base64url alphabet), without modulo bias. */
-export function generateValue(type: 'password' | 'token', length: number = GENERATED_LENGTH.default): string {
+export function generateValue(type: GeneratableType, length: number = GENERATED_LENGTH.default): string {
   const alphabet = type === 'password' ? PASSWORD_ALPHABET : TOKEN_ALPHABET;
   let value = '';
   for (let index = 0; index < length; index++) value += alphabet[crypto.randomInt(alphabet.length)];

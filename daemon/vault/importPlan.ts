@@ -1,4 +1,4 @@
-import type { ImportResult, SecretCategory } from '../protocol/secrets.js';
+import type { ImportResult, SecretCategory } from '../protocol/secretFields.js';
 import { atLine, detectType, newRecord, replacementRecord } from './changes.js';
 import type { DotenvEntry } from './dotenv.js';
 import type { Change } from './keeper.js';

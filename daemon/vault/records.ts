@@ -1,4 +1,4 @@
-import type { SecretCategory, SecretMetadata, SecretType } from '../protocol/secrets.js';
+import type { SecretCategory, SecretMetadata, SecretType } from '../protocol/secretFields.js';
 import type { Row, SqlValue, Store, Transaction } from '../store/store.js';
 
 /**
@@ -6,23 +6,12 @@ import type { Row, SqlValue, Store, Transaction } from '../store/store.js';
  * Only handles, names, times and keyed fingerprints go through here: the journal records every param.
  */
 
-/** A secret's metadata row, typed. */
-export interface SecretRecord {
-  readonly handle: string;
-  readonly name: string;
-  readonly type: SecretType;
-  readonly category: SecretCategory;
-  readonly project: string | null;
-  readonly tags: readonly string[];
-  readonly origin: 'user' | 'generated';
+/**
+ * A secret's metadata row, typed: what clients see ({@link SecretMetadata}, declared once in the protocol) with the
+ * previous version flattened into columns, plus what only the vault keeps.
+ */
+export interface SecretRecord extends Omit<SecretMetadata, 'previous'> {
   readonly generatedLength: number | null;
-  readonly hasPassphrase: boolean;
-  readonly fingerprint: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly lastUsedAt: string | null;
-  readonly expiresAt: string | null;
-  readonly rotationDays: number | null;
   readonly previousFingerprint: string | null;
   readonly previousHasPassphrase: boolean;
   readonly previousKeptUntil: string | null;

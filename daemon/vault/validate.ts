@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import ssh2 from 'ssh2';
 import { invalidInput } from '../core/errors.js';
 import { MIN_REDACTABLE_LENGTH } from '../core/redactor.js';
-import { MAX_SECRET_BYTES, SECRET_NAME_PATTERN, type SecretType } from '../protocol/secrets.js';
+import { MAX_SECRET_BYTES, SECRET_NAME_PATTERN, type SecretType } from '../protocol/secretFields.js';
 
 /**
  * Checks on what goes into the vault. Error messages name the secret and the rule, never the value (nor any

@@ -6,13 +6,14 @@ import type { Redactor, TextRedactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import {
   GENERATED_LENGTH,
+  type GeneratableType,
   type ImportResult,
   type RevealedSecret,
   type SecretCategory,
   type SecretMetadata,
-  SecretsDidChange,
   type SecretType,
-} from '../protocol/secrets.js';
+} from '../protocol/secretFields.js';
+import { SecretsDidChange } from '../protocol/secrets.js';
 import type { Store, Transaction } from '../store/store.js';
 import type { SecretReader, SecretUse } from './api.js';
 import { accountOf, type SecretBackend } from './backend.js';
@@ -119,7 +120,7 @@ export class Vault implements SecretReader {
   }
 
   /** Generates and stores a strong random value; the value is not returned. */
-  async generate(input: SecretDescription & { type: 'password' | 'token'; length?: number }, caller: VaultCaller): Promise<SecretMetadata> {
+  async generate(input: SecretDescription & { type: GeneratableType; length?: number }, caller: VaultCaller): Promise<SecretMetadata> {
     checkName(input.name);
     const length = input.length ?? GENERATED_LENGTH.default;
     return this.create(input, input.type, generateValue(input.type, length), undefined, { origin: 'generated', generatedLength: length }, caller);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ServersAdd } from '../../daemon/protocol/servers.js';
+import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, ServersAdd } from '../../daemon/protocol/servers.js';
 import type { ExtensionServices } from '../services.js';
 import { CommandIds } from './ids.js';
 import { registerCommand } from './register.js';
@@ -32,7 +32,7 @@ export function registerAddServer(context: vscode.ExtensionContext, services: Ex
     const sshUser = await vscode.window.showInputBox({
       title: `${title} (3/6)`,
       prompt: 'SSH user',
-      value: 'root',
+      value: DEFAULT_SSH_USER,
       ignoreFocusOut: true,
       validateInput: fieldValidator(ServersAdd, base, 'sshUser'),
     });
@@ -40,7 +40,7 @@ export function registerAddServer(context: vscode.ExtensionContext, services: Ex
     const sshPort = await vscode.window.showInputBox({
       title: `${title} (4/6)`,
       prompt: 'SSH port',
-      value: '22',
+      value: String(DEFAULT_SSH_PORT),
       ignoreFocusOut: true,
       validateInput: integerValidator(ServersAdd, base, 'sshPort'),
     });

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { EnvPlan, MissingVariable } from '../../daemon/protocol/env.js';
-import { DeployStart } from '../../daemon/protocol/runs.js';
+import { DEFAULT_REF, DeployStart } from '../../daemon/protocol/runs.js';
 import { SECRET_TYPES, type SecretType, SecretsList, SecretsSet } from '../../daemon/protocol/secrets.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
 import { planDeploy, rememberBindings, rememberedBindings, startDeploy } from '../deploy/deployStarter.js';
@@ -13,7 +13,7 @@ import { registerCommand } from './register.js';
 import { fieldValidator } from './validate.js';
 import { askSecretValue } from './secretInput.js';
 
-const base = { folder: '/', project: 'p', repository: 'o/r', ref: 'main' };
+const base = { folder: '/', project: 'p', repository: 'o/r' };
 
 /** Opens the secret form for one variable and answers the handle the human saved there. */
 type AskForm = ReturnType<typeof askHumanThroughForm>;
@@ -36,7 +36,7 @@ export function registerDeployProject(
       void vscode.window.showWarningMessage('Zavhoz deploys the open workspace folder: open your project folder first.');
       return;
     }
-    const ref = defaults.branch ?? 'main';
+    const ref = defaults.branch ?? DEFAULT_REF;
     const quick = defaults.project && defaults.repository;
     const items = [
       ...(quick ? [{ label: `$(rocket) Deploy ${defaults.project}`, description: `${defaults.repository}@${ref}`, action: 'quick' as const }] : []),
@@ -128,7 +128,8 @@ async function createSecretFor(
   project: string,
   title: string,
 ): Promise<string | undefined> {
-  const type: SecretType = (SECRET_TYPES as readonly string[]).includes(missing.type) ? (missing.type as SecretType) : 'token';
+  // A daemon of another version may suggest a type this one does not know.
+  const type: SecretType = SECRET_TYPES.includes(missing.type) ? missing.type : 'token';
   if (type === 'text' || type === 'private_key') {
     // An InputBox is one line: multi-line values (keys, certificates) go through the secret form, and the deploy
     // goes on once the human saved it there.

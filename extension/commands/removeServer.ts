@@ -22,7 +22,7 @@ export function registerRemoveServer(context: vscode.ExtensionContext, services:
     if (confirmed !== remove) return;
     let result;
     try {
-      result = await services.connection.request(ServersRemove, { handle: server.handle, force: false });
+      result = await services.connection.request(ServersRemove, { handle: server.handle });
     } catch (error) {
       if (!isResponseError(error, ErrorCodes.Conflict) && !isResponseError(error, ErrorCodes.PreconditionFailed)) throw error;
       const force = 'Remove and Release Allocations';

@@ -17,7 +17,7 @@ export function registerServerGhost(context: vscode.ExtensionContext, services: 
     const server = await serverFromArgument(services, argument, { placeHolder: 'Server to mark as a ghost (not managed)' });
     if (!server) return;
     try {
-      await services.connection.request(ServersGhost, { handle: server.handle, force: false });
+      await services.connection.request(ServersGhost, { handle: server.handle });
     } catch (error) {
       if (!isResponseError(error, ErrorCodes.Conflict) && !isResponseError(error, ErrorCodes.PreconditionFailed)) throw error;
       const force = 'Mark as Ghost and Release';

@@ -1,7 +1,8 @@
 import type * as vscode from 'vscode';
 import { AllocationsAllocate } from '../../daemon/protocol/allocations.js';
+import type { RequestParams } from '../../daemon/protocol/define.js';
 import { EnvPlanRequest, type EnvPlan } from '../../daemon/protocol/env.js';
-import { DeployStart, RUN_TIMEOUT, type RunDetail } from '../../daemon/protocol/runs.js';
+import { DeployStart, type RunDetail } from '../../daemon/protocol/runs.js';
 import type { ExtensionServices } from '../services.js';
 import type { WorkspaceDefaults } from '../workspace.js';
 
@@ -12,7 +13,7 @@ export interface DeployChoice {
   readonly ref: string;
   readonly bindings: Readonly<Record<string, string>>;
   /** When given, the project's modules are allocated first with these needs (idempotent). */
-  readonly allocation?: { readonly modules: readonly string[]; readonly minRamMb: number; readonly minDiskMb: number };
+  readonly allocation?: Omit<RequestParams<typeof AllocationsAllocate>, 'project'>;
 }
 
 const bindingsKey = (project: string): string => `zavhoz.deploy.bindings.${project}`;
@@ -38,12 +39,7 @@ export function planDeploy(services: ExtensionServices, folder: string, project:
 export async function startDeploy(services: ExtensionServices, defaults: WorkspaceDefaults, choice: DeployChoice): Promise<RunDetail> {
   if (!defaults.folder) throw new Error('Open the project folder in VS Code first: Zavhoz deploys the workspace folder.');
   if (choice.allocation) {
-    await services.connection.request(AllocationsAllocate, {
-      project: choice.project,
-      modules: [...choice.allocation.modules],
-      minRamMb: choice.allocation.minRamMb,
-      minDiskMb: choice.allocation.minDiskMb,
-    });
+    await services.connection.request(AllocationsAllocate, { ...choice.allocation, project: choice.project });
   }
   const run = await services.connection.request(DeployStart, {
     folder: defaults.folder.fsPath,
@@ -51,9 +47,6 @@ export async function startDeploy(services: ExtensionServices, defaults: Workspa
     repository: choice.repository,
     ref: choice.ref,
     bindings: { ...choice.bindings },
-    registry: 'ghcr.io',
-    timeoutSeconds: RUN_TIMEOUT.default,
-    wait: false,
     ...(defaults.repoUrl ? { repoUrl: defaults.repoUrl } : {}),
     ...(defaults.gitTokenSecret ? { gitToken: defaults.gitTokenSecret } : {}),
   });

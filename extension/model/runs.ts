@@ -1,3 +1,4 @@
+import { DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
 import type { RunDetail, RunStatus, RunStep, RunSummary } from '../../daemon/protocol/runs.js';
 import { formatElapsed, relativeTime } from './format.js';
 
@@ -61,7 +62,7 @@ export function runUrls(run: Pick<RunSummary, 'allocation'>): { readonly module:
   const allocation = run.allocation;
   if (!allocation) return [];
   const modules = Object.entries(allocation.modulePorts).sort(([a], [b]) => a.localeCompare(b));
-  if (modules.length === 0) return [{ module: 'app', url: `http://${allocation.host}:${allocation.port}` }];
+  if (modules.length === 0) return [{ module: DEFAULT_MODULE, url: `http://${allocation.host}:${allocation.port}` }];
   return modules.map(([module, port]) => ({ module, url: `http://${allocation.host}:${port}` }));
 }
 

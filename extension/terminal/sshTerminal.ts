@@ -56,8 +56,8 @@ export class SshTerminal implements vscode.Pseudoterminal {
     try {
       const opened = await this.client.request(ShellOpen, {
         server: this.server,
-        cols: dimensions?.columns ?? 80,
-        rows: dimensions?.rows ?? 24,
+        // Without dimensions, the daemon opens a terminal of the protocol's default size.
+        ...(dimensions ? { cols: dimensions.columns, rows: dimensions.rows } : {}),
       });
       this.session = opened.session;
       this.log.info(`ssh terminal to ${opened.server} (${opened.user}@${opened.host}) opened`);

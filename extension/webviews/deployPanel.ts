@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
-import { type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
-import { SecretsDidChange, SecretsList } from '../../daemon/protocol/secrets.js';
+import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
+import { SECRET_TYPES, SecretsDidChange, type SecretType, SecretsList } from '../../daemon/protocol/secrets.js';
 import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, SecretChoice } from '../../webview/messages.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
 import type { RunLogs } from '../deploy/runLogs.js';
@@ -20,7 +20,7 @@ export const DEPLOY_VIEW_TYPE = 'zavhoz.deploy';
 const formSchema = z.object({
   project: z.string().max(64).catch(''),
   repository: z.string().max(200).catch(''),
-  ref: z.string().max(200).catch('main'),
+  ref: z.string().max(200).catch(DEFAULT_REF),
   modules: z.string().max(2000).catch(DEFAULT_MODULE),
   minRamMb: z.string().max(12).catch(String(DEFAULT_MIN_RAM_MB)),
   minDiskMb: z.string().max(12).catch(String(DEFAULT_MIN_DISK_MB)),
@@ -61,7 +61,7 @@ export class DeployPanel {
       handlers: {
         plan: { params: deployParams, handle: (params) => this.plan(params.form, params.bindings) },
         newSecret: {
-          params: z.strictObject({ variable: z.string().max(128), type: z.string().max(32), project: z.string().max(64) }),
+          params: z.strictObject({ variable: z.string().max(128), type: z.enum(SECRET_TYPES).catch('password'), project: z.string().max(64) }),
           handle: (params) => this.newSecret(params.variable, params.type, params.project),
         },
         deploy: { params: deployParams, handle: (params) => this.deploy(params.form, params.bindings) },
@@ -102,7 +102,7 @@ export class DeployPanel {
     const defaults = await workspaceDefaults();
     const project = form.project ?? defaults.project ?? '';
     const state: DeployPanelState = {
-      form: formSchema.parse({ project, repository: defaults.repository ?? '', ref: defaults.branch ?? 'main', ...form }),
+      form: formSchema.parse({ project, repository: defaults.repository ?? '', ref: defaults.branch ?? DEFAULT_REF, ...form }),
       bindings: rememberedBindings(context.workspaceState, project),
       runId: '',
     };
@@ -152,7 +152,7 @@ export class DeployPanel {
     }
   }
 
-  private newSecret(variable: string, type: string, project: string): Record<string, never> {
+  private newSecret(variable: string, type: SecretType, project: string): Record<string, never> {
     const draft = newSecretDraft({ name: variable, type, project, category: 'other' });
     SecretFormPanel.show(this.context, this.services, draft, (saved) => {
       this.state = { ...this.state, bindings: { ...this.state.bindings, [variable]: saved.handle } };

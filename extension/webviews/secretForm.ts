@@ -37,8 +37,8 @@ const draftSchema = z.object({
 
 const saveSchema = z.strictObject({
   draft: draftSchema,
-  value: z.string().max(2 * MAX_SECRET_BYTES).optional(),
-  passphrase: z.string().max(2 * MAX_SECRET_BYTES).optional(),
+  value: SecretsSet.params.shape.value.optional(),
+  passphrase: SecretsSet.params.shape.passphrase,
 });
 
 /** A fresh draft for "Add Secret" with workspace defaults. */
@@ -157,7 +157,7 @@ export class SecretFormPanel implements vscode.Disposable {
   /** Sends the secret to the daemon once. The value is a parameter of this call only. */
   private async save(draft: SecretDraft, value: string | undefined, passphrase: string | undefined): Promise<{ handle: string; name: string }> {
     const describing = {
-      category: draft.category as SecretMetadata['category'],
+      category: draft.category,
       ...(draft.project ? { project: draft.project } : {}),
       ...(draft.expiresAt ? { expiresAt: `${draft.expiresAt}T00:00:00Z` } : {}),
       ...(draft.rotationDays ? { rotationDays: Number(draft.rotationDays) } : {}),
@@ -172,7 +172,7 @@ export class SecretFormPanel implements vscode.Disposable {
       });
     } else if (draft.generate) {
       const type = draft.type;
-      if (type !== 'password' && type !== 'token') throw new Error(`Zavhoz can generate passwords and tokens, not ${TYPE_TITLES[draft.type as SecretMetadata['type']] ?? draft.type}.`);
+      if (type !== 'password' && type !== 'token') throw new Error(`Zavhoz can generate passwords and tokens, not ${TYPE_TITLES[draft.type]}.`);
       saved = await this.services.connection.request(SecretsGenerate, {
         name: draft.name,
         type,
@@ -183,7 +183,7 @@ export class SecretFormPanel implements vscode.Disposable {
       if (!value) throw new Error('Enter the value.');
       saved = await this.services.connection.request(SecretsSet, {
         name: draft.name,
-        type: draft.type as SecretMetadata['type'],
+        type: draft.type,
         value,
         ...(passphrase ? { passphrase } : {}),
         ...describing,

@@ -1,33 +1,20 @@
 import { z } from 'zod';
-import { DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
+import { DEFAULT_REF, DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
 import { SettingsGet } from '../../protocol/settings.js';
 import { blocks, bullets, fields, projectUrl } from '../format.js';
 import { defineTool, ToolRefusal } from '../tool.js';
-import {
-  bindingsProperty,
-  deployProjectArgument,
-  folderArgument,
-  folderOf,
-  folderProperty,
-  markdownCode,
-  placementOf,
-  projectProperty,
-  repositoryArgument,
-  repositoryOf,
-} from './fields.js';
+import { bindingsProperty, folderArgument, folderOf, folderProperty, markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
 
-const handle = z.string().regex(/^sec_[a-z2-7]{8}$/, 'a vault handle like sec_7f3k4x2m');
-const runId = z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7f3k9x2mab');
-const gitRef = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
-  .refine((ref) => !ref.includes('..'), 'a ref without ".."');
-const repoUrl = z
-  .string()
-  .max(2048)
-  .regex(/^(https:\/\/[^\s@]+|ssh:\/\/[^\s]+|git@[^\s]+|file:\/\/\/[^\s]+|\/[^\s]+)$/, 'an https://, ssh://, git@… or file:/// URL, or an absolute path');
+/**
+ * The deploy tool's arguments: the protocol's own rules and defaults (ref, bindings, timeout), with the folder and
+ * the repository optional because the front end knows the workspace's.
+ */
+const deployArguments = DeployStart.params
+  .pick({ project: true, ref: true, bindings: true, repoUrl: true, gitToken: true, registryToken: true, registryUser: true, timeoutSeconds: true })
+  .extend({ repository: DeployStart.params.shape.repository.optional(), folder: folderArgument.optional() });
+
+/** The status tool's arguments: a run id or a project, as `runs/get` and `runs/list` take them. */
+const statusArguments = z.strictObject({ run: RunsGet.params.shape.id.optional(), project: RunsList.params.shape.project });
 
 /** Log lines a failed run's status shows, so the model can say why without reading the whole log. */
 const FAILED_LOG_TAIL = 12;
@@ -67,7 +54,7 @@ export const deployTool = defineTool({
     properties: {
       project: projectProperty(true),
       repository: { type: 'string', description: 'GitHub repository as owner/name. Default: the workspace\'s GitHub remote.' },
-      ref: { type: 'string', description: 'Branch, tag or commit to deploy. Default: main.' },
+      ref: { type: 'string', description: `Branch, tag or commit to deploy. Default: ${DEFAULT_REF}.` },
       folder: folderProperty,
       bindings: bindingsProperty,
       repoUrl: { type: 'string', description: 'Clone from this URL or absolute server path instead of GitHub (no credentials in it).' },
@@ -82,18 +69,7 @@ export const deployTool = defineTool({
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   handleArguments: ['gitToken', 'registryToken'],
   bindingArguments: ['bindings'],
-  input: z.strictObject({
-    project: deployProjectArgument,
-    repository: repositoryArgument.optional(),
-    ref: gitRef.optional(),
-    folder: folderArgument.optional(),
-    bindings: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'), handle).optional(),
-    repoUrl: repoUrl.optional(),
-    gitToken: handle.optional(),
-    registryToken: handle.optional(),
-    registryUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a registry user name').optional(),
-    timeoutSeconds: z.number().int().min(RUN_TIMEOUT.min).max(RUN_TIMEOUT.max).optional(),
-  }),
+  input: deployArguments,
   async authorize(input, call) {
     // An MCP client may run without anyone watching, so the human allows agent deploys per project beforehand.
     if (call.environment.frontEnd !== 'mcp') return;
@@ -113,25 +89,19 @@ export const deployTool = defineTool({
       : 'to a managed server Zavhoz picks now (the project has no allocation yet)';
     return {
       title: `Deploy ${input.project}?`,
-      message: `Deploy project **${input.project}** from ${markdownCode(`${repository}@${input.ref ?? 'main'}`)} ${where}. The running version is replaced.`,
+      message: `Deploy project **${input.project}** from ${markdownCode(`${repository}@${input.ref}`)} ${where}. The running version is replaced.`,
     };
   },
   async run(input, call) {
+    const { folder: _folder, repository: _repository, ...chosen } = input;
     const gitToken = input.gitToken ?? call.environment.defaults.gitToken;
-    const repoUrlToUse = input.repoUrl ?? call.environment.defaults.repoUrl;
+    const repoUrl = input.repoUrl ?? call.environment.defaults.repoUrl;
     const run = await call.request(DeployStart, {
+      ...chosen,
       folder: folderOf(input, call),
-      project: input.project,
       repository: repositoryOf(input, call),
-      ref: input.ref ?? 'main',
-      bindings: input.bindings ?? {},
-      registry: 'ghcr.io',
-      timeoutSeconds: input.timeoutSeconds ?? RUN_TIMEOUT.default,
-      wait: false,
-      ...(repoUrlToUse === undefined ? {} : { repoUrl: repoUrlToUse }),
+      ...(repoUrl === undefined ? {} : { repoUrl }),
       ...(gitToken === undefined ? {} : { gitToken }),
-      ...(input.registryToken === undefined ? {} : { registryToken: input.registryToken }),
-      ...(input.registryUser === undefined ? {} : { registryUser: input.registryUser }),
     });
     return blocks(
       describeRun(run),
@@ -157,7 +127,7 @@ export const deployStatusTool = defineTool({
   },
   hints: { readOnlyHint: true, openWorldHint: false },
   handleArguments: [],
-  input: z.strictObject({ run: runId.optional(), project: deployProjectArgument.optional() }),
+  input: statusArguments,
   async run(input, call) {
     let id = input.run;
     if (id === undefined) {
@@ -170,7 +140,7 @@ export const deployStatusTool = defineTool({
     }
     const run = await call.request(RunsGet, { id });
     if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run);
-    const { lines } = await call.request(RunsLog, { id, from: 0, follow: false });
+    const { lines } = await call.request(RunsLog, { id });
     return blocks(describeRun(run), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
   },
 });

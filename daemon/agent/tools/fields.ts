@@ -1,31 +1,16 @@
 import path from 'node:path';
-import { z } from 'zod';
 import { type Allocation, AllocationsList } from '../../protocol/allocations.js';
+import { EnvPlanRequest } from '../../protocol/env.js';
 import { ServersShow } from '../../protocol/servers.js';
 import { ToolRefusal, type JsonSchemaProperty, type ToolCall } from '../tool.js';
 
 /**
- * Argument rules and look-ups several tools share. The zod rules repeat the daemon's own (so a bad argument is
- * answered before any request), and the JSON schema properties describe them to the model.
+ * Argument rules and look-ups several tools share. The zod rules are the protocol's own (so a bad argument is
+ * answered before any request, in the daemon's words), and the JSON schema properties describe them to the model.
  */
 
-/** A project name as allocations, secrets and GitHub use it. */
-export const projectArgument = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a project name (letters, digits, . _ -)');
-
-/** A project name as deploys use it (it names the compose project, which must be lowercase). */
-export const deployProjectArgument = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a project name of lowercase letters, digits, "_" or "-"');
-
-/** An absolute folder path on this machine. */
-export const folderArgument = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((folder) => path.isAbsolute(folder), 'an absolute path of the project folder');
-
-/** `OWNER/NAME` of a GitHub repository. */
-export const repositoryArgument = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'a GitHub repository like owner/name');
+/** The protocol's folder rule, and absolute: a relative path would be read from wherever the daemon runs. */
+export const folderArgument = EnvPlanRequest.params.shape.folder.refine((folder) => path.isAbsolute(folder), 'an absolute path of the project folder');
 
 /** JSON schema of the `project` argument. */
 export function projectProperty(lowercase: boolean): JsonSchemaProperty {

@@ -1,9 +1,11 @@
-import { z } from 'zod';
 import { DEPLOY_SECRET_NAMES } from '../../github/deploySecrets.js';
-import { GithubPushSecrets, isEnvironmentName } from '../../protocol/github.js';
+import { GithubPushSecrets } from '../../protocol/github.js';
 import { blocks, bullets, fields } from '../format.js';
 import { defineTool } from '../tool.js';
-import { markdownCode, placementOf, projectArgument, projectProperty, repositoryArgument, repositoryOf } from './fields.js';
+import { markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
+
+/** The push tool's arguments: `github/pushSecrets`' own rules, the repository optional (the workspace's remote). */
+const pushArguments = GithubPushSecrets.params.pick({ project: true, environment: true }).extend({ repository: GithubPushSecrets.params.shape.repo.optional() });
 
 /** `zavhoz_push_ci_secrets`: writes a project's deploy secrets to a repository's GitHub Actions secrets, sealed. */
 export const pushCiSecretsTool = defineTool({
@@ -24,11 +26,7 @@ export const pushCiSecretsTool = defineTool({
   },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
   handleArguments: [],
-  input: z.strictObject({
-    project: projectArgument,
-    repository: repositoryArgument.optional(),
-    environment: z.string().refine(isEnvironmentName, 'an environment name of 1–255 characters without slashes').optional(),
-  }),
+  input: pushArguments,
   async confirmation(input, call) {
     const placement = await placementOf(input.project, call);
     const repository = input.repository ?? call.environment.defaults.repository ?? '(no repository)';

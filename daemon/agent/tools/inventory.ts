@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, AllocationsAllocate } from '../../protocol/allocations.js';
+import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE, DISK_MB_BOUNDS, RAM_MB_BOUNDS } from '../../protocol/allocations.js';
 import { type ServerInfo, ServersList, ServersShow } from '../../protocol/servers.js';
 import { blocks, bullets, fields } from '../format.js';
 import { defineTool } from '../tool.js';
-import { projectArgument, projectProperty } from './fields.js';
-
-const moduleName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a module name (letters, digits, . _ -)');
+import { projectProperty } from './fields.js';
 
 function describeServer(server: ServerInfo): string {
   const ram =
@@ -43,7 +41,7 @@ export const listManagedServersTool = defineTool({
   handleArguments: [],
   input: z.strictObject({ label: z.string().max(64).optional() }),
   async run(input, call) {
-    const { servers } = await call.request(ServersList, { all: false });
+    const { servers } = await call.request(ServersList, {});
     // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
     const managed = servers.filter((server) => server.managed && (input.label === undefined || server.labels.includes(input.label)));
     const heading = `${managed.length} managed server(s)${input.label === undefined ? '' : ` with label ${input.label}`}:`;
@@ -56,34 +54,25 @@ export const allocateTool = defineTool({
   name: 'zavhoz_allocate',
   title: 'Allocate Server and Ports',
   description:
-    'Reserve a managed server and a free port for each module of a project (default module "app"). Idempotent: a project that is ' +
+    `Reserve a managed server and a free port for each module of a project (default module "${DEFAULT_MODULE}"). Idempotent: a project that is ` +
     'already allocated keeps its server and ports. Answers with the server, its host and each module\'s port.',
   inputSchema: {
     type: 'object',
     properties: {
       project: projectProperty(false),
-      modules: { type: 'array', items: { type: 'string' }, description: 'Module names, e.g. ["backend", "worker"]. Default: ["app"].' },
-      minRamMb: { type: 'integer', minimum: 0, maximum: 1_000_000, description: `RAM each new module reserves, in MB. Default ${DEFAULT_MIN_RAM_MB}.` },
-      minDiskMb: { type: 'integer', minimum: 0, maximum: 100_000_000, description: `Free disk the server needs, in MB. Default ${DEFAULT_MIN_DISK_MB}.` },
+      modules: { type: 'array', items: { type: 'string' }, description: `Module names, e.g. ["backend", "worker"]. Default: ["${DEFAULT_MODULE}"].` },
+      minRamMb: { type: 'integer', minimum: RAM_MB_BOUNDS.min, maximum: RAM_MB_BOUNDS.max, description: `RAM each new module reserves, in MB. Default ${DEFAULT_MIN_RAM_MB}.` },
+      minDiskMb: { type: 'integer', minimum: DISK_MB_BOUNDS.min, maximum: DISK_MB_BOUNDS.max, description: `Free disk the server needs, in MB. Default ${DEFAULT_MIN_DISK_MB}.` },
     },
     required: ['project'],
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handleArguments: [],
-  input: z.strictObject({
-    project: projectArgument,
-    modules: z.array(moduleName).min(1).max(64).optional(),
-    minRamMb: z.number().int().min(0).max(1_000_000).optional(),
-    minDiskMb: z.number().int().min(0).max(100_000_000).optional(),
-  }),
+  // The tool takes exactly what `allocations/allocate` takes, with its rules and defaults.
+  input: AllocationsAllocate.params,
   async run(input, call) {
-    const result = await call.request(AllocationsAllocate, {
-      project: input.project,
-      ...(input.modules ? { modules: input.modules } : {}),
-      minRamMb: input.minRamMb ?? DEFAULT_MIN_RAM_MB,
-      minDiskMb: input.minDiskMb ?? DEFAULT_MIN_DISK_MB,
-    });
+    const result = await call.request(AllocationsAllocate, input);
     const server = await call.request(ServersShow, { handle: result.server });
     const modules = result.allocations.map(
       (allocation) =>

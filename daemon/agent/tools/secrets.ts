@@ -1,12 +1,14 @@
-import { z } from 'zod';
 import { EnvPlanRequest, type PlannedVariable } from '../../protocol/env.js';
-import { SECRET_CATEGORIES, SECRET_NAME_PATTERN, SECRET_TYPES, type SecretMetadata, SecretsList } from '../../protocol/secrets.js';
+import { SECRET_CATEGORIES, SECRET_TYPES, type SecretMetadata, SecretsList, SecretsSet } from '../../protocol/secrets.js';
 import { blocks, bullets, fields, missingLine } from '../format.js';
 import { defineTool, type SecretAsk, type ToolCall } from '../tool.js';
-import { bindingsProperty, deployProjectArgument, folderArgument, folderOf, folderProperty, projectArgument, projectProperty } from './fields.js';
+import { bindingsProperty, folderArgument, folderOf, folderProperty, projectProperty } from './fields.js';
 
-const bindingName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name like API_TOKEN');
-const handle = z.string().regex(/^sec_[a-z2-7]{8}$/, 'a vault handle like sec_7f3k4x2m');
+/** The plan tool's arguments: `env/plan`'s own rules and defaults, the folder optional (the workspace's). */
+const planArguments = EnvPlanRequest.params.pick({ project: true, bindings: true }).extend({ folder: folderArgument.optional() });
+
+/** What the human is asked to store: the name, type, project and category rules of `secrets/set`. */
+const askArguments = SecretsSet.params.pick({ name: true, type: true, project: true, category: true });
 
 function describeVariable(variable: PlannedVariable): string {
   const source =
@@ -39,13 +41,9 @@ export const envPlanTool = defineTool({
   hints: { readOnlyHint: true, openWorldHint: false },
   handleArguments: [],
   bindingArguments: ['bindings'],
-  input: z.strictObject({
-    project: deployProjectArgument,
-    folder: folderArgument.optional(),
-    bindings: z.record(bindingName, handle).optional(),
-  }),
+  input: planArguments,
   async run(input, call) {
-    const plan = await call.request(EnvPlanRequest, { folder: folderOf(input, call), project: input.project, bindings: input.bindings ?? {} });
+    const plan = await call.request(EnvPlanRequest, { folder: folderOf(input, call), project: input.project, bindings: input.bindings });
     return blocks(
       fields([
         ['project', plan.project],
@@ -106,12 +104,7 @@ export const requestSecretTool = defineTool({
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handleArguments: [],
-  input: z.strictObject({
-    name: z.string().max(128).regex(SECRET_NAME_PATTERN, 'an environment variable name like TELEGRAM_BOT_TOKEN'),
-    type: z.enum(SECRET_TYPES),
-    project: projectArgument.optional(),
-    category: z.enum(SECRET_CATEGORIES).optional(),
-  }),
+  input: askArguments,
   async run(input, call) {
     const existing = await existingSecret(input, call);
     if (existing) return describeExisting(existing);

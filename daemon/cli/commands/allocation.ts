@@ -38,11 +38,13 @@ export const allocationCommands: Command[] = [
         ?.split(',')
         .map((module) => module.trim())
         .filter((module) => module.length > 0);
+      const minRamMb = integerFlag(context.flags, 'min-ram-mb');
+      const minDiskMb = integerFlag(context.flags, 'min-disk-mb');
       const result = await call(context, AllocationsAllocate, {
         project,
         ...(modules && modules.length > 0 ? { modules } : {}),
-        minRamMb: integerFlag(context.flags, 'min-ram-mb') ?? DEFAULT_MIN_RAM_MB,
-        minDiskMb: integerFlag(context.flags, 'min-disk-mb') ?? DEFAULT_MIN_DISK_MB,
+        ...(minRamMb === undefined ? {} : { minRamMb }),
+        ...(minDiskMb === undefined ? {} : { minDiskMb }),
       });
       const output = {
         project: result.project,

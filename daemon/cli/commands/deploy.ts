@@ -2,7 +2,8 @@ import path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { type DaemonClient, isCancelled } from '../../client/client.js';
 import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
-import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
+import type { RequestParams } from '../../protocol/define.js';
+import { DEFAULT_REF, DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
@@ -117,7 +118,7 @@ export const deployCommands: Command[] = [
   {
     path: ['deploy'],
     usage:
-      'zavhoz deploy DIR --project P --repo OWNER/NAME [--ref main] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]',
+      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]`,
     summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
     positionals: [1, 1],
     options: {
@@ -138,13 +139,13 @@ export const deployCommands: Command[] = [
         return value === undefined ? {} : { [key]: value };
       };
       const timeoutSeconds = integerFlag(context.flags, 'timeout');
-      const params = {
+      // Left-out options take the protocol's defaults (ref, registry, timeout), applied by the daemon.
+      const params: RequestParams<typeof DeployStart> = {
         folder: path.resolve(context.positionals[0] ?? '.'),
         project: requiredFlag(context, 'project'),
         repository: requiredFlag(context, 'repo'),
-        ref: stringFlag(context.flags, 'ref') ?? 'main',
+        ...optional('ref', 'ref'),
         bindings: parseBindings(context),
-        registry: 'ghcr.io',
         ...optional('repoUrl', 'repo-url'),
         ...optional('gitToken', 'git-token'),
         ...optional('registryToken', 'registry-token'),
@@ -154,7 +155,7 @@ export const deployCommands: Command[] = [
       const client = await context.connect();
       try {
         if (context.flags.wait !== true) {
-          const run = await client.request(DeployStart, { ...params, timeoutSeconds: params.timeoutSeconds ?? 1800, wait: false });
+          const run = await client.request(DeployStart, params);
           context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running deploy of this project)' : ''}`);
           return 0;
         }
@@ -166,7 +167,7 @@ export const deployCommands: Command[] = [
           if (!context.json) for (const line of notification.lines) process.stdout.write(`${line}\n`);
         });
         try {
-          const run = await client.request(DeployStart, { ...params, timeoutSeconds: params.timeoutSeconds ?? 1800, wait: true }, { token: source.token });
+          const run = await client.request(DeployStart, { ...params, wait: true }, { token: source.token });
           context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
           return runExitCode(run);
         } catch (error) {
@@ -187,8 +188,10 @@ export const deployCommands: Command[] = [
     options: { project: { type: 'string' }, limit: { type: 'string' } },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
-      const limit = integerFlag(context.flags, 'limit') ?? 50;
-      const { runs } = await withClient(context, (client) => client.request(RunsList, { ...(project === undefined ? {} : { project }), limit }));
+      const limit = integerFlag(context.flags, 'limit');
+      const { runs } = await withClient(context, (client) =>
+        client.request(RunsList, { ...(project === undefined ? {} : { project }), ...(limit === undefined ? {} : { limit }) }),
+      );
       context.print(runs, () => formatRuns(runs));
     },
   },
@@ -218,7 +221,7 @@ export const deployCommands: Command[] = [
           else process.stdout.write(`${line}\n`);
         };
         const followed = follow ? followLog(client, id, print) : undefined;
-        const answer = await client.request(RunsLog, { id, from: 0, follow });
+        const answer = await client.request(RunsLog, { id, follow });
         for (const line of answer.lines) print(line);
         const live = answer.status === 'queued' || answer.status === 'running';
         if (followed && live) {

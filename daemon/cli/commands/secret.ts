@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import {
   SECRET_CATEGORIES,
   SECRET_TYPES,
-  type SecretCategory,
   type SecretMetadata,
   SecretsDelete,
   SecretsGenerate,
@@ -14,6 +13,7 @@ import {
   SecretsSet,
   type SecretType,
 } from '../../protocol/secrets.js';
+import type { RequestParams } from '../../protocol/define.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 
 /** `echo value | zavhoz …` adds a newline the user did not mean; a key file keeps its own. */
@@ -43,7 +43,8 @@ function choice<T extends string>(context: CommandContext, flag: string, allowed
   return value as T;
 }
 
-function describing(context: CommandContext): { category?: SecretCategory; project?: string; tags?: string[]; expiresAt?: string; rotationDays?: number } {
+/** The describing flags, as `secrets/set` and `secrets/generate` take them. */
+function describing(context: CommandContext): Pick<RequestParams<typeof SecretsSet>, 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays'> {
   const category = choice(context, 'category', SECRET_CATEGORIES);
   const project = stringFlag(context.flags, 'project');
   const tags = listFlag(context.flags, 'tag');

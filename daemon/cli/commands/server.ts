@@ -1,4 +1,6 @@
 import {
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_USER,
   type ServerInfo,
   ServersAcceptHostKey,
   ServersAdd,
@@ -72,7 +74,7 @@ function optional<T>(name: string, value: T | undefined): Record<string, T> {
 export const serverCommands: Command[] = [
   {
     path: ['server', 'add'],
-    usage: 'zavhoz server add HANDLE --host H [--ssh-port 22] [--ssh-user root] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
+    usage: `zavhoz server add HANDLE --host H [--ssh-port ${DEFAULT_SSH_PORT}] [--ssh-user ${DEFAULT_SSH_USER}] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…`,
     summary: 'Add a server by hand (the SSH key is a vault handle, never the key).',
     options: sshOptions,
     positionals: [1, 1],
@@ -82,8 +84,8 @@ export const serverCommands: Command[] = [
       const server = await call(context, ServersAdd, {
         handle: context.positionals[0] as string,
         host,
-        sshPort: integerFlag(context.flags, 'ssh-port') ?? 22,
-        sshUser: stringFlag(context.flags, 'ssh-user') ?? 'root',
+        ...optional('sshPort', integerFlag(context.flags, 'ssh-port')),
+        ...optional('sshUser', stringFlag(context.flags, 'ssh-user')),
         labels: listFlag(context.flags, 'label'),
         ...optional('sshKeySecret', stringFlag(context.flags, 'ssh-key-secret')),
         ...optional('ramMb', integerFlag(context.flags, 'ram-mb')),

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * Field rules that requests of several areas share, declared once. This file imports zod only (no
+ * vscode-jsonrpc), so domain modules and the webview's type-only imports may use it as well.
+ */
+
+/** A project name as the vault, the allocator and GitHub pushes use it. */
+export const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** `OWNER/NAME` as GitHub allows them (owner up to 39 characters, name up to 100). */
+export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+
+/** A project name in params. */
+export const projectName = z.string().regex(PROJECT_NAME_PATTERN, 'a project name (letters, digits, . _ -)');
+
+/** A module of a project, e.g. `backend`. */
+export const moduleName = z.string().regex(PROJECT_NAME_PATTERN, 'a module name (letters, digits, . _ -)');
+
+/** A GitHub repository in params. */
+export const repository = z.string().regex(REPOSITORY_PATTERN, 'a GitHub repository like owner/name');
