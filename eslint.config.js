@@ -4,9 +4,22 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.test-tools/**', 'test-results/**', 'bench-results/**', '**/*.mjs', '**/*.js'] },
+  {
+    ignores: ['dist/**', 'out/**', 'node_modules/**', '.test-tools/**', 'test-results/**', 'bench-results/**', '**/*.js', '**/*.mjs', '!scripts/*.mjs'],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The build and test scripts are plain Node ES modules: linted with the JavaScript rules (no type information).
+    files: ['scripts/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'node:child_process', importNames: ['exec', 'execSync'], message: 'Use spawn/execFile with an argument array, never a shell string.' }] }],
+    },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

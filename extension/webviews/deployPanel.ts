@@ -50,7 +50,7 @@ export class DeployPanel {
     private readonly context: vscode.ExtensionContext,
     private readonly services: ExtensionServices,
     private readonly runLogs: RunLogs,
-    private readonly documents: RunLogDocuments,
+    documents: RunLogDocuments,
     state: DeployPanelState,
   ) {
     this.state = state;
