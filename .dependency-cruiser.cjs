@@ -26,11 +26,12 @@ module.exports = {
     {
       name: 'no-folder-cycle',
       comment:
-        "Nor do the daemon's folders: when allocation/ uses inventory/, inventory/ must not use allocation/ (the wiring " +
-        'joins them through a port that inventory/ declares).',
+        "Nor do the folders of the daemon and the extension: when allocation/ uses inventory/, inventory/ must not use " +
+        "allocation/ (the wiring joins them through a port that inventory/ declares); the extension's commands use its " +
+        'views, and both name commands through extension/commandIds.ts.',
       severity: 'error',
       scope: 'folder',
-      from: { path: '^daemon/' },
+      from: { path: '^(daemon|extension)/' },
       to: { circular: true },
     },
     {

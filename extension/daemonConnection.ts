@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { DaemonClient } from '../daemon/client/client.js';
 import { resolveDataFolder, ZAVHOZ_VERSION } from '../daemon/client/defaults.js';
 import type { NotificationDefinition, RequestDefinition } from '../daemon/protocol/define.js';
-import { CommandIds } from './commands/ids.js';
+import { CommandIds } from './commandIds.js';
 import { ReconnectPolicy } from './model/reconnect.js';
 
 /** Connection state shown by the status bar and the views. */

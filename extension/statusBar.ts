@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { type RunDetail, RunsDidChange, RunsGet, RunsList } from '../daemon/protocol/runs.js';
-import { CommandIds } from './commands/ids.js';
+import { CommandIds } from './commandIds.js';
 import type { ConnectionState, DaemonConnection } from './daemonConnection.js';
 import { deployStatusText, isActive } from './model/runs.js';
 

@@ -3,7 +3,7 @@ import { GENERATED_LENGTH, type SecretType, SecretsGenerate, SecretsSet } from '
 import type { ExtensionServices } from '../services.js';
 import { newSecretDraft, SecretFormPanel } from '../webviews/secretForm.js';
 import { workspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 import { pickCategory, pickSecretProject } from './secretPickers.js';
 import { fieldValidator, integerValidator } from './validate.js';

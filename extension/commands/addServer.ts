@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, ServersAdd } from '../../daemon/protocol/servers.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 import { fieldValidator, integerValidator, toList } from './validate.js';
 import { pickSshKeySecret } from './secretPickers.js';

@@ -7,7 +7,7 @@ import {
 } from '../../daemon/protocol/allocations.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 import { fieldValidator, integerValidator, toList } from './validate.js';

@@ -3,7 +3,7 @@ import { RunsCancel, RunsList } from '../../daemon/protocol/runs.js';
 import { describeRun, isActive } from '../model/runs.js';
 import type { ExtensionServices } from '../services.js';
 import { RunNode } from '../views/runsView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 
 /** `zavhoz.deploy.cancel`: cancels a queued or running deploy (its playbook is stopped). */

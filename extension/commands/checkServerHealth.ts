@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ServersAcceptHostKey, ServersCheck } from '../../daemon/protocol/servers.js';
 import { describeServer } from '../model/servers.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { serverFromArgument, withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 

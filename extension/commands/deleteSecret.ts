@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { SecretsDelete } from '../../daemon/protocol/secrets.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 import { secretFromArgument } from './secretPickers.js';
 

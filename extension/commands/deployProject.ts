@@ -8,7 +8,7 @@ import type { ExtensionServices } from '../services.js';
 import type { DeployPanelOpener } from '../webviews/deployPanel.js';
 import { askHumanThroughForm } from '../webviews/secretRequest.js';
 import { workspaceDefaults, type WorkspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 import { fieldValidator } from './validate.js';
 import { askSecretValue } from './secretInput.js';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ExtensionServices } from '../services.js';
 import type { ServersProvider } from '../views/serversView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 
 /** `zavhoz.server.filter` / `zavhoz.server.clearFilter`: narrows the Servers view to one label. */

@@ -1,7 +1,7 @@
 import type * as vscode from 'vscode';
 import type { ExtensionServices } from '../services.js';
 import type { ServersProvider } from '../views/serversView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 
 /** `zavhoz.server.showGhosts` / `zavhoz.server.hideGhosts`: the Servers view's "Show Ghost Servers" toggle. */

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { SecretsImport } from '../../daemon/protocol/secrets.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 import { pickCategory, pickSecretProject } from './secretPickers.js';

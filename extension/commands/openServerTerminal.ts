@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { ExtensionServices } from '../services.js';
 import { SshTerminal } from '../terminal/sshTerminal.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { serverFromArgument } from './pickers.js';
 import { registerCommand } from './register.js';
 

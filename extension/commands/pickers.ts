@@ -3,7 +3,7 @@ import { type ServerInfo, ServersList, ServersShow } from '../../daemon/protocol
 import type { ExtensionServices } from '../services.js';
 import { describeServer } from '../model/servers.js';
 import { ServerNode } from '../views/serversView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 
 /**
  * The server a command was invoked on (tree context menu, or a handle from another command), or one the user

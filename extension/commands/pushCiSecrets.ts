@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { GithubPushSecrets } from '../../daemon/protocol/github.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 import { fieldValidator } from './validate.js';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { errorMessage, isCancellation } from '../model/errors.js';
-import { CommandIds, type CommandId } from './ids.js';
+import { CommandIds, type CommandId } from '../commandIds.js';
 
 /**
  * Registers a command whose failures reach the user as one error notification (with "Show Log") and one log

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { AllocationsList, AllocationsRelease } from '../../daemon/protocol/allocations.js';
 import type { ExtensionServices } from '../services.js';
 import { AllocationModuleNode, AllocationProjectNode } from '../views/allocationsView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 
 /** Which allocations to release: a whole project, or one module. */

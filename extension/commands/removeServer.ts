@@ -4,7 +4,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ServersRemove } from '../../daemon/protocol/servers.js';
 import { errorMessage } from '../model/errors.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { serverFromArgument } from './pickers.js';
 import { registerCommand } from './register.js';
 

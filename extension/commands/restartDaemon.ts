@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DaemonShutdown } from '../../daemon/protocol/lifecycle.js';
 import type { DaemonConnection } from '../daemonConnection.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 
 /** `zavhoz.daemon.restart`: stops the daemon if it answers, then connects again (starting a fresh one). */
 export function registerRestartDaemon(context: vscode.ExtensionContext, connection: DaemonConnection): void {

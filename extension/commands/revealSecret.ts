@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { SecretsReveal } from '../../daemon/protocol/secrets.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 import { secretFromArgument } from './secretPickers.js';
 

@@ -9,7 +9,7 @@ import {
 import { CATEGORY_TITLES, TYPE_TITLES } from '../model/secrets.js';
 import type { ExtensionServices } from '../services.js';
 import { SecretNode } from '../views/secretsView.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 
 /** The secret a command was invoked on (tree item or handle), or one the user picks; undefined if dismissed. */
 export async function secretFromArgument(

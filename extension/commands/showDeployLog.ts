@@ -5,7 +5,7 @@ import { describeRun } from '../model/runs.js';
 import type { ExtensionServices } from '../services.js';
 import { RunNode } from '../views/runsView.js';
 import { workspaceDefaults } from '../workspace.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { registerCommand } from './register.js';
 
 /** `zavhoz.deploy.showLog`: opens a run's live log (the run clicked, else one picked from recent runs). */

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 
 /** `zavhoz.log.show`: reveals the Zavhoz output channel. */
 export function registerShowLog(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ServersSync } from '../../daemon/protocol/servers.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from './ids.js';
+import { CommandIds } from '../commandIds.js';
 import { withProgress } from './pickers.js';
 import { registerCommand } from './register.js';
 

@@ -3,7 +3,7 @@ import { type RunStep, type RunSummary, RunsDidChange, RunsGet, RunsList } from 
 import { formatElapsed } from '../model/format.js';
 import { describeRun, isActive, RUN_STATUS_LOOK, STEP_ICONS, STEP_TITLES } from '../model/runs.js';
 import type { ExtensionServices } from '../services.js';
-import { CommandIds } from '../commands/ids.js';
+import { CommandIds } from '../commandIds.js';
 import { DaemonTreeProvider, TreeNode } from './tree.js';
 
 /** How many recent runs the view lists. */

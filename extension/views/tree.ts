@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { NotificationDefinition } from '../../daemon/protocol/define.js';
-import { CommandIds } from '../commands/ids.js';
+import { CommandIds } from '../commandIds.js';
 import type { DaemonConnection } from '../daemonConnection.js';
 import { errorMessage } from '../model/errors.js';
 

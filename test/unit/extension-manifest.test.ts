@@ -1,13 +1,13 @@
 /**
  * The extension's package.json against its code: every declared command is registered and every registered one is
  * declared; menus, welcome views and activation events point at things that exist. No VS Code needed: the
- * command ids come from extension/commands/ids.ts and registrations are read from the sources.
+ * command ids come from extension/commandIds.ts and registrations are read from the sources.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { CommandIds } from '../../extension/commands/ids.js';
+import { CommandIds } from '../../extension/commandIds.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { CommandIds } from '../../extension/commands/ids.js';
+import { CommandIds } from '../../extension/commandIds.js';
 import { ROOT } from '../harness/daemon.js';
 
 interface MenuEntry {
@@ -55,7 +55,7 @@ function registeredCommandIds(): Map<string, string[]> {
       const head = rest.split(/=>|\bfunction\b|\basync\b/)[0] ?? '';
       for (const reference of head.matchAll(/CommandIds\.(\w+)/g)) {
         const key = reference[1] as keyof typeof CommandIds;
-        assert.ok(key in CommandIds, `${file} registers CommandIds.${key}, which extension/commands/ids.ts does not define`);
+        assert.ok(key in CommandIds, `${file} registers CommandIds.${key}, which extension/commandIds.ts does not define`);
         add(CommandIds[key], file);
       }
       for (const literal of head.matchAll(/['"`](zavhoz\.[\w.]+)['"`]/g)) add(literal[1] ?? '', file);
@@ -84,7 +84,7 @@ function exampleOf(pattern: RegExp): string {
 }
 
 describe('package.json contributes', () => {
-  test('declares exactly the commands of extension/commands/ids.ts', () => {
+  test('declares exactly the commands of extension/commandIds.ts', () => {
     assert.deepEqual([...declared].sort(), [...central].sort());
     assert.equal(new Set(declared).size, declared.length, 'a command is declared twice');
   });
