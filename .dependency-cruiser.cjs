@@ -67,6 +67,15 @@ module.exports = {
       to: { path: '^daemon/', pathNot: ['^daemon/(protocol|client)/', '^daemon/agent/[^/]+\\.ts$'] },
     },
     {
+      name: 'agent-through-protocol',
+      comment:
+        'The agent tool catalogue runs in the extension host and in `zavhoz mcp`: like any client it reaches the daemon ' +
+        'through daemon/protocol/ and daemon/client/ only, never a capability or core/.',
+      severity: 'error',
+      from: { path: '^daemon/agent/' },
+      to: { path: '^daemon/', pathNot: '^daemon/(agent|protocol|client)/' },
+    },
+    {
       name: 'webview-is-browser-code',
       comment: 'A webview talks only to the extension, by messages: it imports no extension/ or daemon/ code but the protocol shapes.',
       severity: 'error',

@@ -24,15 +24,6 @@ export interface DeployTargetSource {
 /** The compose files a CI redeploy uses, as the deploy playbook does. */
 export const DEPLOY_COMPOSE_FILES = 'infra/compose.base.yml infra/compose.prod.yml';
 
-/** The secret names a deploy gives a repository, in the order they are pushed. */
-export const DEPLOY_SECRET_NAMES = [
-  'DEPLOY_HOST',
-  'DEPLOY_USER',
-  'DEPLOY_SSH_KEY',
-  'DEPLOY_PORT',
-  'DEPLOY_PROJECT_PATH',
-  'DEPLOY_COMPOSE_FILES',
-] as const;
 
 /** Where a project lives on its server. */
 export function projectPath(project: string): string {

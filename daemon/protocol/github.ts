@@ -8,6 +8,16 @@ import { secretHandle } from './secrets.js';
  * values are read by the daemon from the vault and leave it only sealed for GitHub.
  */
 
+/** The secret names a deploy gives a repository, in the order they are pushed (results name them). */
+export const DEPLOY_SECRET_NAMES = [
+  'DEPLOY_HOST',
+  'DEPLOY_USER',
+  'DEPLOY_SSH_KEY',
+  'DEPLOY_PORT',
+  'DEPLOY_PROJECT_PATH',
+  'DEPLOY_COMPOSE_FILES',
+] as const;
+
 /** GitHub's rule for Actions secret names: letters, digits and underscores, not starting with a digit. */
 export const GITHUB_SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 

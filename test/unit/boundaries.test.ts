@@ -108,6 +108,7 @@ const PLANTED: readonly Plant[] = [
   { rule: 'store-knows-no-capability', files: { 'daemon/store/seed.ts': "import '../settings/settings.js';\n" }, from: 'daemon/store/seed.ts', to: 'daemon/settings/settings.ts' },
   { rule: 'extension-through-client', files: { 'extension/paths.ts': "import '../daemon/core/paths.js';\n" }, from: 'extension/paths.ts', to: 'daemon/core/paths.ts' },
   { rule: 'extension-through-client', files: { 'extension/tools.ts': "import '../daemon/agent/tools/secrets.js';\n" }, from: 'extension/tools.ts', to: 'daemon/agent/tools/secrets.ts' },
+  { rule: 'agent-through-protocol', files: { 'daemon/agent/tools/github.ts': "import '../../github/service.js';\n" }, from: 'daemon/agent/tools/github.ts', to: 'daemon/github/service.ts' },
   { rule: 'webview-is-browser-code', files: { 'webview/host.ts': "import '../extension/panel.js';\n" }, from: 'webview/host.ts', to: 'extension/panel.ts' },
   { rule: 'webview-is-browser-code', files: { 'webview/client.ts': "import '../daemon/client/client.js';\n" }, from: 'webview/client.ts', to: 'daemon/client/client.ts' },
   { rule: 'daemon-not-extension', files: { 'daemon/cli/panel.ts': "import '../../extension/panel.js';\n" }, from: 'daemon/cli/panel.ts', to: 'extension/panel.ts' },

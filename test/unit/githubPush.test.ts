@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { DEPLOY_SECRET_NAMES } from '../../daemon/github/deploySecrets.js';
+import { DEPLOY_SECRET_NAMES } from '../../daemon/protocol/github.js';
 import { type GithubHarness, caller, handle, multiLineKey, startGithubHarness } from './githubSupport.js';
 
 describe('GitHub sealed secrets: what arrives', () => {

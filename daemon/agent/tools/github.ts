@@ -1,5 +1,4 @@
-import { DEPLOY_SECRET_NAMES } from '../../github/deploySecrets.js';
-import { GithubPushSecrets } from '../../protocol/github.js';
+import { DEPLOY_SECRET_NAMES, GithubPushSecrets } from '../../protocol/github.js';
 import { blocks, bullets, fields } from '../format.js';
 import { defineTool } from '../tool.js';
 import { markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
