@@ -83,6 +83,15 @@ module.exports = {
       to: { path: '^(daemon|extension)/', pathNot: '^daemon/protocol/' },
     },
     {
+      name: 'webview-protocol-types-only',
+      comment:
+        "The webview bundle runs in a browser frame: it takes the protocol's shapes as types only, so no zod, " +
+        'vscode-jsonrpc or protocol code lands in the bundle.',
+      severity: 'error',
+      from: { path: '^webview/' },
+      to: { path: '^daemon/protocol/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'daemon-not-extension',
       comment: 'The daemon runs without VS Code: nothing in daemon/ imports extension/ or webview/.',
       severity: 'error',

@@ -111,6 +111,7 @@ const PLANTED: readonly Plant[] = [
   { rule: 'agent-through-protocol', files: { 'daemon/agent/tools/github.ts': "import '../../github/service.js';\n" }, from: 'daemon/agent/tools/github.ts', to: 'daemon/github/service.ts' },
   { rule: 'webview-is-browser-code', files: { 'webview/host.ts': "import '../extension/panel.js';\n" }, from: 'webview/host.ts', to: 'extension/panel.ts' },
   { rule: 'webview-is-browser-code', files: { 'webview/client.ts': "import '../daemon/client/client.js';\n" }, from: 'webview/client.ts', to: 'daemon/client/client.ts' },
+  { rule: 'webview-protocol-types-only', files: { 'webview/limits.ts': "import { ErrorCodes } from '../daemon/protocol/errors.js';\nexport const codes = ErrorCodes;\n" }, from: 'webview/limits.ts', to: 'daemon/protocol/errors.ts' },
   { rule: 'daemon-not-extension', files: { 'daemon/cli/panel.ts': "import '../../extension/panel.js';\n" }, from: 'daemon/cli/panel.ts', to: 'extension/panel.ts' },
 ];
 
