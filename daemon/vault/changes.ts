@@ -1,20 +1,15 @@
 import { invalidInput, ZavhozError } from '../core/errors.js';
-import { GENERATED_LENGTH, type SecretCategory, type SecretType } from '../protocol/secretFields.js';
+import type { ValidatedParams } from '../protocol/define.js';
+import { GENERATED_LENGTH, type SecretType } from '../protocol/secretFields.js';
+import type { SecretsSet } from '../protocol/secrets.js';
 import { generateValue } from './generate.js';
 import type { SecretRecord } from './records.js';
 import { checkTypedValue } from './validate.js';
 
 /** Pure pieces of the vault's operations: new records, replacement records, rotation values, import typing. */
 
-/** Describing fields of a new secret. */
-export interface SecretDescription {
-  readonly name: string;
-  readonly category?: SecretCategory;
-  readonly project?: string;
-  readonly tags?: readonly string[];
-  readonly expiresAt?: string;
-  readonly rotationDays?: number;
-}
+/** Describing fields of a new secret: those `secrets/set` declares (and validates) on the wire, declared there once. */
+export type SecretDescription = Readonly<Pick<ValidatedParams<typeof SecretsSet>, 'name' | 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays'>>;
 
 /** How long a previous value is kept after a rotation when no deploy confirms the new one. */
 export const PREVIOUS_KEPT_DAYS = 7;
