@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { codeServerFolders, installExtension, packageExtension, prepareFolders, startCodeServer } from '../test/e2e/codeServer.js';
-import { canListen, clearInstance, parsePort, readRunningInstance, writeInstance } from './startInstance.js';
+import { codeServerFolders, installExtension, packageExtension, prepareFolders, startCodeServer, type CodeServer } from '../test/e2e/codeServer.js';
+import { canListen, claimProfile, parsePort, recordServer, releaseProfile } from './startInstance.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 // npm sets INIT_CWD to the folder `npm start` was typed in: that is the workspace to open.
@@ -52,20 +52,47 @@ if (onPath('code') && process.env['ZAVHOZ_USE_CODE_SERVER'] === undefined) {
 const profile = process.env['ZAVHOZ_START_PROFILE'] ?? path.join(root, '.test-tools', 'start');
 mkdirSync(profile, { recursive: true, mode: 0o700 });
 
-const running = await readRunningInstance(profile);
-if (running !== undefined) {
-  console.log(`Zavhoz is already running in code-server: ${running.url}/?folder=${encodeURIComponent(running.workspace)}`);
-  console.log(`It was started by npm start (pid ${running.pid}); stop it with Ctrl+C in its terminal, or: kill -INT ${running.pid}`);
-  process.exit(0);
-}
-
 let port: number | undefined;
 const requestedPort = process.env['ZAVHOZ_START_PORT'];
 if (requestedPort !== undefined && requestedPort !== '') {
   port = parsePort(requestedPort);
   if (port === undefined) fail(`ZAVHOZ_START_PORT=${requestedPort} is not a port number: use a number from 1024 to 65535, or unset it for a free port.`, 2);
-  // Checked before the minute of packaging, so a busy port is said at once.
-  if (!(await canListen(port))) fail(`port ${port} (ZAVHOZ_START_PORT) is in use by another program: choose another port, or unset ZAVHOZ_START_PORT for a free one.`);
+}
+
+const holder = await claimProfile(profile, workspace);
+if (holder !== undefined) {
+  if (holder.server === undefined) {
+    console.log(`Another npm start (pid ${holder.pid}) is starting code-server on ${holder.workspace}: its URL follows in its terminal.`);
+  } else {
+    console.log(`Zavhoz is already running in code-server: ${holder.server.url}/?folder=${encodeURIComponent(holder.workspace)}`);
+  }
+  console.log(`It was started by npm start (pid ${holder.pid}); stop it with Ctrl+C in its terminal, or: kill -INT ${holder.pid}`);
+  process.exit(0);
+}
+// Whatever way this process ends, the profile is free again.
+process.on('exit', () => releaseProfile(profile));
+
+let server: CodeServer | undefined = undefined;
+let stopping = false;
+/** Stops code-server if it runs (or as soon as it has started), then exits. */
+async function stop(exitCode: number): Promise<void> {
+  // A terminal's Ctrl+C reaches npm and this process both, and npm forwards it again: stop once.
+  if (stopping) return;
+  stopping = true;
+  if (server === undefined) return; // Still starting: the start-up below sees `stopping` and stops what it started.
+  step('stopping code-server');
+  await server.stop();
+  process.exit(exitCode);
+}
+// Installed before anything is started, so a Ctrl+C while code-server boots cannot leave it behind (it runs
+// detached, in a process group of its own, out of the terminal's reach).
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+
+// Checked before the minute of packaging, so a busy port is said at once.
+if (port !== undefined && !(await canListen(port))) {
+  fail(`port ${port} (ZAVHOZ_START_PORT) is in use by another program: choose another port, or unset ZAVHOZ_START_PORT for a free one.`);
 }
 
 buildAndStartDaemon();
@@ -74,28 +101,25 @@ runOrExit(process.execPath, ['scripts/e2e-tools.mjs']);
 const folders = codeServerFolders(profile);
 prepareFolders(folders);
 step('packaging and installing the extension');
-const vsix = await packageExtension(profile);
-await installExtension(folders, vsix, process.env);
-const server = await startCodeServer(folders, workspace, process.env, port === undefined ? {} : { port }).catch((error: unknown) =>
+try {
+  await installExtension(folders, await packageExtension(profile), process.env);
+} catch (error) {
+  // Ctrl+C reaches the packaging tools too (same terminal group): that is a stop, not a failure to report.
+  if (stopping) process.exit(0);
+  fail(`packaging or installing the extension failed: ${error instanceof Error ? error.message : String(error)}`);
+}
+if (stopping) process.exit(0);
+const started = await startCodeServer(folders, workspace, process.env, port === undefined ? {} : { port }).catch((error: unknown) =>
   fail(`code-server did not start: ${error instanceof Error ? error.message : String(error)}`),
 );
-writeInstance(profile, { pid: process.pid, serverPid: server.process.pid ?? 0, url: server.url, workspace });
-console.log(`\nZavhoz is running in code-server: ${server.url}/?folder=${encodeURIComponent(workspace)}\nPress Ctrl+C to stop.`);
-
-let stopping = false;
-async function stop(exitCode: number): Promise<void> {
-  // A terminal's Ctrl+C reaches npm and this process both, and npm forwards it again: stop once.
-  if (stopping) return;
-  stopping = true;
-  step('stopping code-server');
-  await server.stop();
-  clearInstance(profile);
-  process.exit(exitCode);
+server = started;
+if (stopping) {
+  stopping = false;
+  await stop(0);
 }
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
-process.on('SIGHUP', () => void stop(0));
-server.process.once('exit', (code, signal) => {
+recordServer(profile, { pid: process.pid, workspace, server: { pid: started.process.pid ?? 0, url: started.url } });
+console.log(`\nZavhoz is running in code-server: ${started.url}/?folder=${encodeURIComponent(workspace)}\nPress Ctrl+C to stop.`);
+started.process.once('exit', (code, signal) => {
   if (stopping) return;
   console.error(`zavhoz start: code-server exited (${signal ?? `code ${String(code)}`}); its log: ${folders.logFile}`);
   void stop(1);

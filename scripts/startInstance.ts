@@ -9,10 +9,9 @@ import { healthy } from '../test/e2e/codeServer.js';
 export interface StartInstance {
   /** The `npm start` process (Ctrl+C or SIGINT to it stops code-server). */
   readonly pid: number;
-  /** code-server's own pid, the leader of its process group. */
-  readonly serverPid: number;
-  readonly url: string;
   readonly workspace: string;
+  /** Set once code-server answers: its own pid (the leader of its process group) and its URL. */
+  readonly server?: { readonly pid: number; readonly url: string };
 }
 
 function instanceFile(profile: string): string {
@@ -33,36 +32,59 @@ function alive(pid: number): boolean {
 function parseInstance(text: string): StartInstance | undefined {
   const value: unknown = JSON.parse(text);
   if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const { pid, serverPid, url, workspace } = record;
-  if (typeof pid !== 'number' || typeof serverPid !== 'number' || typeof url !== 'string' || typeof workspace !== 'string') return undefined;
-  return { pid, serverPid, url, workspace };
+  const { pid, workspace, server } = value as Record<string, unknown>;
+  if (typeof pid !== 'number' || typeof workspace !== 'string') return undefined;
+  if (server === undefined) return { pid, workspace };
+  const { pid: serverPid, url } = (server ?? {}) as Record<string, unknown>;
+  if (typeof serverPid !== 'number' || typeof url !== 'string') return undefined;
+  return { pid, workspace, server: { pid: serverPid, url } };
 }
 
-/**
- * The instance recorded in `profile` when it still runs and answers; a record left by one that ended (killed,
- * machine restarted) is removed and undefined returned.
- */
-export async function readRunningInstance(profile: string): Promise<StartInstance | undefined> {
-  let instance: StartInstance | undefined;
+function readInstance(profile: string): StartInstance | undefined {
   try {
-    instance = parseInstance(readFileSync(instanceFile(profile), 'utf8'));
+    return parseInstance(readFileSync(instanceFile(profile), 'utf8'));
   } catch {
     return undefined;
   }
-  if (instance !== undefined && alive(instance.pid) && alive(instance.serverPid) && (await healthy(instance.url))) return instance;
-  clearInstance(profile);
-  return undefined;
 }
 
-/** Records the running instance (0600: it names the user's workspace). */
-export function writeInstance(profile: string, instance: StartInstance): void {
+/** The instance recorded in `profile` while it is still starting, or runs and answers. */
+async function liveInstance(profile: string): Promise<StartInstance | undefined> {
+  const instance = readInstance(profile);
+  if (instance === undefined || !alive(instance.pid)) return undefined;
+  if (instance.server === undefined) return instance;
+  return alive(instance.server.pid) && (await healthy(instance.server.url)) ? instance : undefined;
+}
+
+/**
+ * Makes this process the one `npm start` of `profile` (an exclusive create, so two starts typed at once cannot both
+ * win), or returns the live instance that holds it. A record left by one that ended (killed, machine restarted)
+ * is replaced.
+ */
+export async function claimProfile(profile: string, workspace: string): Promise<StartInstance | undefined> {
+  const record = `${JSON.stringify({ pid: process.pid, workspace } satisfies StartInstance)}\n`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(instanceFile(profile), record, { mode: 0o600, flag: 'wx' });
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await liveInstance(profile);
+    if (holder !== undefined) return holder;
+    rmSync(instanceFile(profile), { force: true });
+  }
+  throw new Error(`could not claim ${instanceFile(profile)}: another npm start keeps replacing it`);
+}
+
+/** Records that code-server answers (0600: it names the user's workspace). */
+export function recordServer(profile: string, instance: StartInstance): void {
   writeFileSync(instanceFile(profile), `${JSON.stringify(instance)}\n`, { mode: 0o600 });
 }
 
-/** Forgets the instance record. */
-export function clearInstance(profile: string): void {
-  rmSync(instanceFile(profile), { force: true });
+/** Forgets the record, if it is this process's. */
+export function releaseProfile(profile: string): void {
+  if (readInstance(profile)?.pid === process.pid) rmSync(instanceFile(profile), { force: true });
 }
 
 /** The port in `text`, or undefined when it is not a whole number in the unprivileged range. */

@@ -102,6 +102,15 @@ function processesMentioning(needle: string): number[] {
   return found;
 }
 
+/** The command line of `pid`, arguments joined by spaces ('' once it has ended). */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
+
 describe('npm start, as the README says', () => {
   let keyring: KeyringSession;
   let folder: string;
@@ -149,8 +158,8 @@ describe('npm start, as the README says', () => {
     assert.ok(url.startsWith(`http://127.0.0.1:${port}/`), `URL ${url} is not on port ${port}`);
     assert.match(url, new RegExp(`folder=${escapeRegExp(encodeURIComponent(ROOT))}$`), 'the workspace is the folder npm start was typed in');
     assert.ok(await healthy(`http://127.0.0.1:${port}`));
-    const instance = JSON.parse(readFileSync(path.join(profile, 'instance.json'), 'utf8')) as { serverPid: number };
-    serverPid = instance.serverPid;
+    const instance = JSON.parse(readFileSync(path.join(profile, 'instance.json'), 'utf8')) as { server: { pid: number } };
+    serverPid = instance.server.pid;
   });
 
   test('the workbench at that URL shows the Zavhoz views with the extension activated and connected', async () => {
@@ -211,6 +220,29 @@ describe('npm start, as the README says', () => {
     assert.equal(await healthy(`http://127.0.0.1:${port}`), false);
     assert.equal(existsSync(path.join(profile, 'instance.json')), false, 'the instance record is removed');
     serverPid = undefined;
+  });
+
+  test('Ctrl+C while code-server is still booting stops it too, and frees the profile for the next start', async () => {
+    const bootingProfile = path.join(folder, 'booting-profile');
+    const booting = new NpmStart([], ROOT, { ...env, ZAVHOZ_START_PROFILE: bootingProfile, ZAVHOZ_START_PORT: String(await freePort()) });
+    try {
+      // code-server runs detached, out of the terminal's reach: the window where only npm start can stop it.
+      await waitUntil('code-server to be spawned', () => {
+        if (hasExited(booting.child)) throw new Error(`npm start exited early:\n${booting.output}`);
+        // The server itself (the earlier --install-extension run of code-server has no --bind-addr).
+        const serving = processesMentioning(path.join(bootingProfile, 'user-data')).filter((pid) => commandLine(pid).includes('--bind-addr'));
+        return serving.length > 0 ? true : undefined;
+      }, START_TIMEOUT_MS);
+      booting.interrupt();
+      const ended = await booting.finished(60_000);
+      assert.doesNotMatch(ended.output, /Zavhoz is running in code-server/);
+      assert.doesNotMatch(ended.output, /\n\s+at /, 'no stack trace');
+      await waitUntil('every process of the booting profile to exit', () => (processesMentioning(bootingProfile).length === 0 ? true : undefined), 30_000);
+      assert.equal(existsSync(path.join(bootingProfile, 'instance.json')), false, 'the profile is free again');
+    } finally {
+      if (booting.child.pid !== undefined) signalQuietly(-booting.child.pid, 'SIGKILL');
+      for (const pid of processesMentioning(bootingProfile)) signalQuietly(pid, 'SIGKILL');
+    }
   });
 
   test('with a `code` command on PATH, npm start hands the extension to desktop VS Code with the folder it was typed in', async () => {
