@@ -81,6 +81,7 @@ describe('shell completion', () => {
     assert.deepEqual(bash('zavhoz', 'secret', 'set', 'NAME', '--type', ''), ['password', 'token', 'text', 'private_key']);
     assert.deepEqual(bash('zavhoz', 'secret', 'list', '--category', 'te'), ['telegram_bot']);
     assert.deepEqual(bash('zavhoz', 'completion', ''), ['bash', 'zsh']);
+    assert.ok(bash('zavhoz', 'config', 'get', 'agent').includes('agentDeployProjects'), 'setting names');
     assert.deepEqual(bash('zavhoz', 'secret', 'get', ''), [], 'a handle has nothing to complete from');
     assert.deepEqual(bash('zavhoz', 'help', 'ser'), ['server']);
   });

@@ -16,6 +16,7 @@ export const configCommands: Command[] = [
     usage: 'zavhoz config get [KEY] [--json]',
     summary: 'Show all settings, or one.',
     examples: ['zavhoz config get', 'zavhoz config get agentDeployProjects'],
+    complete: Object.keys(SettingSchemas),
     positionals: [0, 1],
     async run(context) {
       const client = await context.connect();
