@@ -1,4 +1,3 @@
-import type { ParseArgsConfig } from 'node:util';
 import type { DaemonClient } from '../client/client.js';
 import type { RequestDefinition } from '../protocol/define.js';
 
@@ -15,18 +14,44 @@ export interface CommandContext {
   connect(options?: { autoStart?: boolean }): Promise<DaemonClient>;
   /** Reads all of stdin (secret values come this way, never through argv). */
   readStdin(): Promise<string>;
+  /** True when stdin is a terminal: a secret value is then typed at a hidden prompt, not piped. */
+  readonly interactive: boolean;
+  /**
+   * Asks for a secret value at a prompt that echoes nothing (stdin must be a terminal); with `confirm`, asks twice and
+   * refuses two different answers.
+   */
+  promptSecret(label: string, options?: { confirm?: boolean }): Promise<string>;
   /** Prints a result: JSON with `--json`, else the human form. */
   print(value: unknown, human: () => string): void;
   /** The data folder this CLI talks to. */
   readonly folder: string;
 }
 
+/** One flag of a command: how `util.parseArgs` reads it, and what `--help` says about it. */
+export interface CommandOption {
+  readonly type: 'string' | 'boolean';
+  readonly multiple?: boolean;
+  readonly short?: string;
+  /** One line for `--help`: what the flag does. */
+  readonly description: string;
+  /** The placeholder shown after a string flag in `--help` (`--project P`); `VALUE` when left out. */
+  readonly value?: string;
+  /** The values the flag accepts, when it is a fixed list: shell completion offers them. */
+  readonly choices?: readonly string[];
+}
+
 /** One `zavhoz <area> <verb>` command. */
 export interface Command {
   readonly path: readonly string[];
+  /** The synopsis: `zavhoz secret get HANDLE [--json]`. */
   readonly usage: string;
+  /** One sentence: what the command does. */
   readonly summary: string;
-  readonly options?: NonNullable<ParseArgsConfig['options']>;
+  /** Whole command lines a user can copy, for `--help`; at least one. */
+  readonly examples: readonly string[];
+  readonly options?: Readonly<Record<string, CommandOption>>;
+  /** What shell completion offers for the positional arguments: file names, or fixed words; nothing when left out. */
+  readonly complete?: 'file' | readonly string[];
   /** Smallest and largest number of positional arguments. */
   readonly positionals?: readonly [min: number, max: number];
   run(context: CommandContext): Promise<number | void>;

@@ -5,6 +5,7 @@ import {
   AllocationsRelease,
   DEFAULT_MIN_DISK_MB,
   DEFAULT_MIN_RAM_MB,
+  DEFAULT_MODULE,
 } from '../../protocol/allocations.js';
 import { CliError, type Command, type CommandContext, integerFlag, stringFlag, call } from '../command.js';
 
@@ -30,7 +31,13 @@ export const allocationCommands: Command[] = [
     path: ['allocate'],
     usage: `zavhoz allocate --project P [--modules backend,tg-bot] [--min-ram-mb ${DEFAULT_MIN_RAM_MB}] [--min-disk-mb ${DEFAULT_MIN_DISK_MB}] [--json]`,
     summary: 'Pick a server and free ports for a project\'s modules (idempotent; one server per project; RAM is per module).',
-    options: { project: { type: 'string' }, modules: { type: 'string' }, 'min-ram-mb': { type: 'string' }, 'min-disk-mb': { type: 'string' } },
+    examples: ['zavhoz allocate --project shop --modules backend,tg-bot', 'zavhoz allocate --project shop --min-ram-mb 1024 --json'],
+    options: {
+      project: { type: 'string', value: 'PROJECT', description: 'The project to place (required).' },
+      modules: { type: 'string', value: 'LIST', description: `Comma-separated module names, each gets a port (default: one module, "${DEFAULT_MODULE}").` },
+      'min-ram-mb': { type: 'string', value: 'MB', description: `RAM each module needs on the server (default ${DEFAULT_MIN_RAM_MB}).` },
+      'min-disk-mb': { type: 'string', value: 'MB', description: `Free disk the server must have (default ${DEFAULT_MIN_DISK_MB}).` },
+    },
     async run(context) {
       const project = requiredProject(context);
       const modulesText = stringFlag(context.flags, 'modules');
@@ -59,7 +66,8 @@ export const allocationCommands: Command[] = [
     path: ['allocation', 'list'],
     usage: 'zavhoz allocation list [--project P] [--json]',
     summary: 'List allocations (flagged when their server went missing or unreachable).',
-    options: { project: { type: 'string' } },
+    examples: ['zavhoz allocation list', 'zavhoz allocation list --project shop --json'],
+    options: { project: { type: 'string', value: 'PROJECT', description: "Only this project's allocations." } },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
       const { allocations } = await call(context, AllocationsList, project ? { project } : {});
@@ -70,7 +78,11 @@ export const allocationCommands: Command[] = [
     path: ['allocation', 'release'],
     usage: 'zavhoz allocation release --project P [--module M]',
     summary: 'Release a project\'s allocations, or one module\'s; the ports and RAM become free.',
-    options: { project: { type: 'string' }, module: { type: 'string' } },
+    examples: ['zavhoz allocation release --project shop', 'zavhoz allocation release --project shop --module tg-bot'],
+    options: {
+      project: { type: 'string', value: 'PROJECT', description: 'The project whose allocations to release (required).' },
+      module: { type: 'string', value: 'MODULE', description: 'Release only this module (default: all of the project).' },
+    },
     async run(context) {
       const project = requiredProject(context);
       const module = stringFlag(context.flags, 'module');

@@ -7,7 +7,11 @@ export const auditCommands: Command[] = [
     path: ['audit', 'list'],
     usage: 'zavhoz audit list [--subject HANDLE] [--limit N] [--json]',
     summary: 'Show the audit log, newest first (never values).',
-    options: { subject: { type: 'string' }, limit: { type: 'string' } },
+    examples: ['zavhoz audit list --limit 20', 'zavhoz audit list --subject sec_ab12cd34 --json'],
+    options: {
+      subject: { type: 'string', value: 'HANDLE', description: 'Only entries about this secret (or other subject).' },
+      limit: { type: 'string', value: 'N', description: 'Show at most N entries.' },
+    },
     async run(context) {
       const subject = stringFlag(context.flags, 'subject');
       const limit = integerFlag(context.flags, 'limit');

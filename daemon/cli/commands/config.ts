@@ -15,6 +15,8 @@ export const configCommands: Command[] = [
     path: ['config', 'get'],
     usage: 'zavhoz config get [KEY] [--json]',
     summary: 'Show all settings, or one.',
+    examples: ['zavhoz config get', 'zavhoz config get agentDeployProjects'],
+    complete: Object.keys(SettingSchemas),
     positionals: [0, 1],
     async run(context) {
       const client = await context.connect();
@@ -41,6 +43,7 @@ export const configCommands: Command[] = [
     path: ['config', 'set'],
     usage: 'zavhoz config set KEY VALUE   (VALUE is JSON, e.g. 30 or \'["my-laptop"]\')',
     summary: 'Change a setting.',
+    examples: ['zavhoz config set agentDeployProjects \'["shop"]\''],
     positionals: [2, 2],
     async run(context) {
       const [key, text] = context.positionals as [string, string];

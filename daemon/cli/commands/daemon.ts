@@ -39,6 +39,7 @@ export const daemonCommands: Command[] = [
     path: ['daemon', 'start'],
     usage: 'zavhoz daemon start [--json]',
     summary: 'Start the daemon for this data folder (does nothing if it already runs).',
+    examples: ['zavhoz daemon start', 'ZAVHOZ_HOME=~/zavhoz-test zavhoz daemon start'],
     async run(context) {
       const client = await context.connect({ autoStart: true });
       try {
@@ -53,6 +54,7 @@ export const daemonCommands: Command[] = [
     path: ['daemon', 'stop'],
     usage: 'zavhoz daemon stop [--json]',
     summary: 'Ask the daemon to finish in-flight work and exit.',
+    examples: ['zavhoz daemon stop'],
     async run(context) {
       let client;
       try {
@@ -88,7 +90,8 @@ export const daemonCommands: Command[] = [
   {
     path: ['daemon', 'status'],
     usage: 'zavhoz daemon status [--json]',
-    summary: 'Show pid, versions, data folder, uptime and connected clients.',
+    summary: 'Show pid, versions, data folder, uptime and connected clients (exit 3 when it is not running).',
+    examples: ['zavhoz daemon status', 'zavhoz daemon status --json'],
     async run(context) {
       let client;
       try {

@@ -3,7 +3,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { type DaemonClient, isCancelled } from '../../client/client.js';
 import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
 import type { RequestParams } from '../../protocol/define.js';
-import { DEFAULT_REF, DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
+import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
@@ -98,14 +98,19 @@ function runExitCode(run: RunSummary): number {
   return run.status === 'succeeded' ? 0 : 1;
 }
 
+const projectOption = { type: 'string', value: 'PROJECT', description: 'The project name (required).' } as const;
+const bindOption = { type: 'string', multiple: true, value: 'NAME=HANDLE', description: 'Give the variable NAME the value of a vault secret.' } as const;
+
 /** `zavhoz env plan`, `zavhoz deploy` and `zavhoz run …`. */
 export const deployCommands: Command[] = [
   {
     path: ['env', 'plan'],
     usage: 'zavhoz env plan DIR --project P [--bind NAME=HANDLE]… [--json]',
     summary: 'Classify the variables of a project folder (infra, computed, user): names, kinds and handles, never values.',
+    examples: ['zavhoz env plan . --project shop', 'zavhoz env plan ./shop --project shop --bind BOT_TOKEN=sec_ab12cd34 --json'],
     positionals: [1, 1],
-    options: { project: { type: 'string' }, bind: { type: 'string', multiple: true } },
+    complete: 'file',
+    options: { project: projectOption, bind: bindOption },
     async run(context) {
       const folder = path.resolve(context.positionals[0] ?? '.');
       const plan = await withClient(context, (client) =>
@@ -120,18 +125,23 @@ export const deployCommands: Command[] = [
     usage:
       `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]`,
     summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
+    examples: [
+      'zavhoz deploy . --project shop --repo acme/shop --wait',
+      'zavhoz deploy ./shop --project shop --repo acme/shop --ref v1.4.0 --bind BOT_TOKEN=sec_ab12cd34',
+    ],
     positionals: [1, 1],
+    complete: 'file',
     options: {
-      project: { type: 'string' },
-      repo: { type: 'string' },
-      ref: { type: 'string' },
-      bind: { type: 'string', multiple: true },
-      'repo-url': { type: 'string' },
-      'git-token': { type: 'string' },
-      'registry-token': { type: 'string' },
-      'registry-user': { type: 'string' },
-      timeout: { type: 'string' },
-      wait: { type: 'boolean' },
+      project: projectOption,
+      repo: { type: 'string', value: 'OWNER/NAME', description: 'The GitHub repository the server clones (required).' },
+      ref: { type: 'string', value: 'REF', description: `Branch, tag or commit to deploy (default ${DEFAULT_REF}).` },
+      bind: bindOption,
+      'repo-url': { type: 'string', value: 'URL', description: 'Clone from this URL instead of GitHub (no credentials in it: use --git-token).' },
+      'git-token': { type: 'string', value: 'HANDLE', description: 'Vault handle of a token git uses for an https clone.' },
+      'registry-token': { type: 'string', value: 'HANDLE', description: `Vault handle of a registry token; the server logs in to ${DEFAULT_REGISTRY} before pulling.` },
+      'registry-user': { type: 'string', value: 'USER', description: 'The user name for the registry login.' },
+      timeout: { type: 'string', value: 'SECONDS', description: `Give up after this many seconds (default ${RUN_TIMEOUT.default}).` },
+      wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
     },
     async run(context) {
       const optional = (key: string, flag: string): Record<string, string> => {
@@ -185,7 +195,11 @@ export const deployCommands: Command[] = [
     path: ['run', 'list'],
     usage: 'zavhoz run list [--project P] [--limit N] [--json]',
     summary: 'List deploy runs, newest first.',
-    options: { project: { type: 'string' }, limit: { type: 'string' } },
+    examples: ['zavhoz run list --project shop --limit 10'],
+    options: {
+      project: { ...projectOption, description: "Only this project's runs." },
+      limit: { type: 'string', value: 'N', description: 'Show at most N runs.' },
+    },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
       const limit = integerFlag(context.flags, 'limit');
@@ -199,6 +213,7 @@ export const deployCommands: Command[] = [
     path: ['run', 'show'],
     usage: 'zavhoz run show ID [--json]',
     summary: 'Show one run: status, steps, target and env plan (names and handles).',
+    examples: ['zavhoz run show run_ab12cd34'],
     positionals: [1, 1],
     async run(context) {
       const run = await withClient(context, (client) => client.request(RunsGet, { id: context.positionals[0] ?? '' }));
@@ -209,8 +224,9 @@ export const deployCommands: Command[] = [
     path: ['run', 'log'],
     usage: 'zavhoz run log ID [--follow]',
     summary: "Print a run's log (redacted); --follow keeps printing until the run ends.",
+    examples: ['zavhoz run log run_ab12cd34 --follow'],
     positionals: [1, 1],
-    options: { follow: { type: 'boolean' } },
+    options: { follow: { type: 'boolean', description: 'Keep printing new lines until the run ends; exit with its result.' } },
     async run(context) {
       const id = context.positionals[0] ?? '';
       const follow = context.flags.follow === true;
@@ -238,6 +254,7 @@ export const deployCommands: Command[] = [
     path: ['run', 'cancel'],
     usage: 'zavhoz run cancel ID [--json]',
     summary: 'Cancel a queued or running deploy (its Ansible process group is killed).',
+    examples: ['zavhoz run cancel run_ab12cd34'],
     positionals: [1, 1],
     async run(context) {
       const run = await withClient(context, (client) => client.request(RunsCancel, { id: context.positionals[0] ?? '' }));

@@ -53,7 +53,10 @@ function formatStatus(result: GithubStatusResult): string {
   return [columns(rows), ...(notes.length > 0 ? ['', ...notes] : []), '', summary].join('\n');
 }
 
-const repoOption = { repo: { type: 'string' }, env: { type: 'string' } } as const;
+const repoOption = {
+  repo: { type: 'string', value: 'OWNER/NAME', description: 'The GitHub repository (required).' },
+  env: { type: 'string', value: 'ENVIRONMENT', description: "A deployment environment's secrets instead of the repository's." },
+} as const;
 
 /** `zavhoz github set-secret|push-secrets|status`: sealed Actions secrets and drift. */
 export const githubCommands: Command[] = [
@@ -61,7 +64,8 @@ export const githubCommands: Command[] = [
     path: ['github', 'set-secret'],
     usage: 'zavhoz github set-secret --repo OWNER/NAME NAME --from HANDLE [--env ENVIRONMENT] [--json]',
     summary: 'Seal a vault secret for a repository (or environment) and store it as an Actions secret.',
-    options: { ...repoOption, from: { type: 'string' } },
+    examples: ['zavhoz github set-secret --repo acme/shop BOT_TOKEN --from sec_ab12cd34', 'zavhoz github set-secret --repo acme/shop DB_URL --from sec_ab12cd34 --env production'],
+    options: { ...repoOption, from: { type: 'string', value: 'HANDLE', description: 'The vault secret whose value is sealed and sent (required).' } },
     positionals: [1, 1],
     async run(context) {
       const usage = this.usage;
@@ -76,7 +80,8 @@ export const githubCommands: Command[] = [
     path: ['github', 'push-secrets'],
     usage: 'zavhoz github push-secrets --repo OWNER/NAME --project P [--env ENVIRONMENT] [--json]',
     summary: 'Push a project\'s deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) so CI can redeploy it.',
-    options: { ...repoOption, project: { type: 'string' } },
+    examples: ['zavhoz github push-secrets --repo acme/shop --project shop'],
+    options: { ...repoOption, project: { type: 'string', value: 'PROJECT', description: 'The project whose deploy secrets to push (required).' } },
     async run(context) {
       const usage = this.usage;
       const repo = required(context, 'repo', usage);
@@ -89,6 +94,7 @@ export const githubCommands: Command[] = [
     path: ['github', 'status'],
     usage: 'zavhoz github status --repo OWNER/NAME [--env ENVIRONMENT] [--json]',
     summary: 'List the repository\'s secrets beside what Zavhoz last pushed; flag missing and stale ones.',
+    examples: ['zavhoz github status --repo acme/shop', 'zavhoz github status --repo acme/shop --env production --json'],
     options: repoOption,
     async run(context) {
       const repo = required(context, 'repo', this.usage);

@@ -49,8 +49,9 @@ export const mcpCommands: Command[] = [
     path: ['mcp'],
     usage: 'zavhoz mcp [--folder DIR]',
     summary:
-      'Serve the Zavhoz agent tools over MCP (stdin/stdout) for AI agents outside VS Code. DIR is the default project folder (default: the current folder). Deploys need the project in the agentDeployProjects setting.',
-    options: { folder: { type: 'string' } },
+      'Serve the Zavhoz agent tools over MCP (stdin/stdout) for AI agents outside VS Code; deploys need the project in the agentDeployProjects setting.',
+    examples: ['zavhoz mcp --folder ~/projects/shop'],
+    options: { folder: { type: 'string', value: 'DIR', description: 'The default project folder for the tools (default: the current folder).' } },
     async run(context) {
       if (context.json) throw new CliError('zavhoz mcp speaks MCP on stdout; --json does not apply.', 2);
       const folder = path.resolve(stringFlag(context.flags, 'folder') ?? process.cwd());

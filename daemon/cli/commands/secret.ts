@@ -21,7 +21,14 @@ function stripFinalNewline(text: string): string {
   return text.replace(/\r?\n$/, '');
 }
 
-async function readValue(context: CommandContext, type: SecretType): Promise<string> {
+/**
+ * The value to store: typed at a hidden prompt when stdin is a terminal (twice for a password), else all of stdin as
+ * before. A private key has many lines, so it always comes through stdin (`< key-file`).
+ */
+async function readValue(context: CommandContext, type: SecretType, name: string): Promise<string> {
+  if (context.interactive && type !== 'private_key') {
+    return context.promptSecret(`Value of ${name} (${type}; typing is not shown): `, { confirm: type === 'password' });
+  }
   const text = await context.readStdin();
   return type === 'private_key' ? text : stripFinalNewline(text);
 }
@@ -97,22 +104,40 @@ function details(secret: SecretMetadata): string {
   ].join('\n');
 }
 
+const categoryOption = { type: 'string', value: 'CATEGORY', choices: SECRET_CATEGORIES, description: `What the secret is for: ${SECRET_CATEGORIES.join(', ')}.` } as const;
+const projectOption = { type: 'string', value: 'PROJECT', description: 'The project the secret belongs to.' } as const;
+
 const describingOptions = {
-  category: { type: 'string' },
-  project: { type: 'string' },
-  tag: { type: 'string', multiple: true },
-  expires: { type: 'string' },
-  'rotate-every': { type: 'string' },
+  category: categoryOption,
+  project: projectOption,
+  tag: { type: 'string', multiple: true, value: 'TAG', description: 'A free-form tag for finding the secret later.' },
+  expires: { type: 'string', value: 'DATE', description: 'When the value stops working (e.g. 2027-01-31); shown as a warning before then.' },
+  'rotate-every': { type: 'string', value: 'DAYS', description: 'Remind to rotate the value every DAYS days.' },
+} as const;
+
+const generateOptions = {
+  generate: { type: 'boolean', description: 'Generate a random password or token instead of reading a value.' },
+  length: { type: 'string', value: 'N', description: 'Length of the generated value (with --generate).' },
+  'passphrase-file': { type: 'string', value: 'FILE', description: "A file holding the private key's passphrase (never on the command line)." },
 } as const;
 
 /** `zavhoz secret …`: values go in through stdin (or are generated) and come out only through `reveal --yes`. */
 export const secretCommands: Command[] = [
   {
     path: ['secret', 'set'],
-    usage: 'zavhoz secret set NAME --type password|token|text|private_key [--category C] [--project P] [--tag x]… [--generate [--length N]] [--passphrase-file F] [--expires DATE] [--rotate-every DAYS]   (value on stdin)',
-    summary: 'Store a secret (value read from stdin, or generated) and print its handle.',
+    usage: 'zavhoz secret set NAME --type password|token|text|private_key [--category C] [--project P] [--tag x]… [--generate [--length N]] [--passphrase-file F] [--expires DATE] [--rotate-every DAYS]   (value typed at a hidden prompt on a terminal, else read from stdin)',
+    summary: 'Store a secret (typed at a hidden prompt, piped on stdin, or generated) and print its handle.',
+    examples: [
+      'zavhoz secret set DB_PASSWORD --type password --project shop      # asks twice, shows nothing',
+      'zavhoz secret set DB_PASSWORD --type password --project shop --generate --length 32',
+      'zavhoz secret set DEPLOY_KEY --type private_key --category server < ~/.ssh/id_ed25519',
+    ],
     positionals: [1, 1],
-    options: { ...describingOptions, type: { type: 'string' }, generate: { type: 'boolean' }, length: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+    options: {
+      ...describingOptions,
+      type: { type: 'string', value: 'TYPE', choices: SECRET_TYPES, description: `What kind of value: ${SECRET_TYPES.join(', ')} (required).` },
+      ...generateOptions,
+    },
     async run(context) {
       const name = context.positionals[0] ?? '';
       const type = choice(context, 'type', SECRET_TYPES);
@@ -125,7 +150,7 @@ export const secretCommands: Command[] = [
         secret = await withClient(context, (client) => client.request(SecretsGenerate, { ...common, type, ...(length === undefined ? {} : { length }) }));
       } else {
         if (context.flags.length !== undefined) throw new CliError('--length goes with --generate.', 2);
-        const value = await readValue(context, type);
+        const value = await readValue(context, type, name);
         const passphrase = readPassphrase(context);
         secret = await withClient(context, (client) => client.request(SecretsSet, { ...common, type, value, ...(passphrase === undefined ? {} : { passphrase }) }));
       }
@@ -136,7 +161,12 @@ export const secretCommands: Command[] = [
     path: ['secret', 'list'],
     usage: 'zavhoz secret list [--project P] [--category C] [--tag x] [--json]',
     summary: 'List secrets: handles and metadata, never values.',
-    options: { project: { type: 'string' }, category: { type: 'string' }, tag: { type: 'string' } },
+    examples: ['zavhoz secret list --project shop', 'zavhoz secret list --category telegram_bot --json'],
+    options: {
+      project: { ...projectOption, description: "Only this project's secrets." },
+      category: { ...categoryOption, description: `Only this category: ${SECRET_CATEGORIES.join(', ')}.` },
+      tag: { type: 'string', value: 'TAG', description: 'Only secrets with this tag.' },
+    },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
       const category = choice(context, 'category', SECRET_CATEGORIES);
@@ -151,6 +181,7 @@ export const secretCommands: Command[] = [
     path: ['secret', 'get'],
     usage: 'zavhoz secret get HANDLE [--json]',
     summary: "Show one secret's metadata (not its value).",
+    examples: ['zavhoz secret get sec_ab12cd34'],
     positionals: [1, 1],
     async run(context) {
       const secret = await withClient(context, (client) => client.request(SecretsGet, { handle: context.positionals[0] ?? '' }));
@@ -161,8 +192,9 @@ export const secretCommands: Command[] = [
     path: ['secret', 'reveal'],
     usage: 'zavhoz secret reveal HANDLE --yes [--json]',
     summary: 'Print a secret value (written to the audit log). --yes confirms you mean it.',
+    examples: ['zavhoz secret reveal sec_ab12cd34 --yes'],
     positionals: [1, 1],
-    options: { yes: { type: 'boolean' } },
+    options: { yes: { type: 'boolean', description: 'Confirm that the value may be printed in clear.' } },
     async run(context) {
       if (context.flags.yes !== true) throw new CliError('reveal prints the secret value in clear; add --yes to confirm (the reveal is written to the audit log).', 2);
       const revealed = await withClient(context, (client) => client.request(SecretsReveal, { handle: context.positionals[0] ?? '', confirm: true }));
@@ -172,10 +204,11 @@ export const secretCommands: Command[] = [
   },
   {
     path: ['secret', 'rotate'],
-    usage: 'zavhoz secret rotate HANDLE [--generate] [--length N] [--passphrase-file F]   (generated secrets get a new value; others read it from stdin unless --generate)',
+    usage: 'zavhoz secret rotate HANDLE [--generate] [--length N] [--passphrase-file F]   (generated secrets get a new value; others ask for it on a terminal, else read stdin, unless --generate)',
     summary: 'Replace a value; the old one is kept until the next successful deploy or 7 days.',
+    examples: ['zavhoz secret rotate sec_ab12cd34                 # asks for the new value on a terminal', 'zavhoz secret rotate sec_ab12cd34 --generate --length 40'],
     positionals: [1, 1],
-    options: { generate: { type: 'boolean' }, length: { type: 'string' }, 'passphrase-file': { type: 'string' } },
+    options: generateOptions,
     async run(context) {
       const handle = context.positionals[0] ?? '';
       const length = integerFlag(context.flags, 'length');
@@ -187,7 +220,7 @@ export const secretCommands: Command[] = [
           return client.request(SecretsRotate, { handle, ...(generate ? { generate } : {}), ...(length === undefined ? {} : { length }) });
         }
         if (length !== undefined) throw new CliError(`${handle} holds a value you gave; --length goes with --generate.`, 2);
-        const value = await readValue(context, current.type);
+        const value = await readValue(context, current.type, current.name);
         const passphrase = readPassphrase(context);
         return client.request(SecretsRotate, { handle, value, ...(passphrase === undefined ? {} : { passphrase }) });
       });
@@ -198,6 +231,7 @@ export const secretCommands: Command[] = [
     path: ['secret', 'delete'],
     usage: 'zavhoz secret delete HANDLE [--json]',
     summary: 'Delete a secret from the keychain and the store.',
+    examples: ['zavhoz secret delete sec_ab12cd34'],
     positionals: [1, 1],
     async run(context) {
       const deleted = await withClient(context, (client) => client.request(SecretsDelete, { handle: context.positionals[0] ?? '' }));
@@ -208,8 +242,10 @@ export const secretCommands: Command[] = [
     path: ['secret', 'import'],
     usage: 'zavhoz secret import FILE.env [--project P] [--category C] [--json]',
     summary: 'Import every variable of a .env file (all or nothing); prints NAME → handle.',
+    examples: ['zavhoz secret import .env.production --project shop'],
     positionals: [1, 1],
-    options: { project: { type: 'string' }, category: { type: 'string' } },
+    complete: 'file',
+    options: { project: { ...projectOption, description: 'The project the imported secrets belong to.' }, category: categoryOption },
     async run(context) {
       const file = context.positionals[0] ?? '';
       let content: string;

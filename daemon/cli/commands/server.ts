@@ -56,15 +56,17 @@ function details(server: ServerInfo): string {
 }
 
 const sshOptions = {
-  host: { type: 'string' },
-  'ssh-port': { type: 'string' },
-  'ssh-user': { type: 'string' },
-  'ssh-key-secret': { type: 'string' },
-  'ram-mb': { type: 'string' },
-  'disk-mb': { type: 'string' },
-  'cpu-cores': { type: 'string' },
-  label: { type: 'string', multiple: true },
+  host: { type: 'string', value: 'HOST', description: 'Address or host name SSH connects to.' },
+  'ssh-port': { type: 'string', value: 'PORT', description: `SSH port (default ${DEFAULT_SSH_PORT}).` },
+  'ssh-user': { type: 'string', value: 'USER', description: `SSH user (default ${DEFAULT_SSH_USER}).` },
+  'ssh-key-secret': { type: 'string', value: 'HANDLE', description: 'Vault handle of the private key SSH uses (never the key itself).' },
+  'ram-mb': { type: 'string', value: 'MB', description: 'RAM of the server, when no check has measured it.' },
+  'disk-mb': { type: 'string', value: 'MB', description: 'Disk of the server, when no check has measured it.' },
+  'cpu-cores': { type: 'string', value: 'N', description: 'CPU cores of the server.' },
+  label: { type: 'string', multiple: true, value: 'LABEL', description: 'A free-form label (replaces all labels on update).' },
 } as const;
+
+const forceOption = { type: 'boolean', description: 'Release the modules allocated on the server instead of refusing.' } as const;
 
 function optional<T>(name: string, value: T | undefined): Record<string, T> {
   return value === undefined ? {} : { [name]: value };
@@ -76,6 +78,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'add'],
     usage: `zavhoz server add HANDLE --host H [--ssh-port ${DEFAULT_SSH_PORT}] [--ssh-user ${DEFAULT_SSH_USER}] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…`,
     summary: 'Add a server by hand (the SSH key is a vault handle, never the key).',
+    examples: ['zavhoz server add web-1 --host 203.0.113.7 --ssh-key-secret sec_ab12cd34', 'zavhoz server add pi --host pi.local --ssh-user pi --ssh-port 2222 --label home'],
     options: sshOptions,
     positionals: [1, 1],
     async run(context) {
@@ -99,6 +102,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'update'],
     usage: 'zavhoz server update HANDLE [--host H] [--ssh-port N] [--ssh-user U] [--ssh-key-secret HANDLE] [--ram-mb N] [--disk-mb N] [--cpu-cores N] [--label x]…',
     summary: 'Change how a server is reached or described.',
+    examples: ['zavhoz server update web-1 --ssh-port 2222', 'zavhoz server update web-1 --label eu --label prod'],
     options: sshOptions,
     positionals: [1, 1],
     async run(context) {
@@ -121,7 +125,8 @@ export const serverCommands: Command[] = [
     path: ['server', 'list'],
     usage: 'zavhoz server list [--all] [--json]',
     summary: 'List managed servers (with --all, ghost servers too).',
-    options: { all: { type: 'boolean' } },
+    examples: ['zavhoz server list', 'zavhoz server list --all --json'],
+    options: { all: { type: 'boolean', description: 'List ghost servers (personal machines) too.' } },
     async run(context) {
       const { servers } = await call(context, ServersList, { all: context.flags.all === true });
       context.print(servers, () => table(servers));
@@ -131,6 +136,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'show'],
     usage: 'zavhoz server show HANDLE [--json]',
     summary: 'Show one server: status, capacity, host key, provider.',
+    examples: ['zavhoz server show web-1'],
     positionals: [1, 1],
     async run(context) {
       const server = await call(context, ServersShow, { handle: context.positionals[0] as string });
@@ -141,7 +147,8 @@ export const serverCommands: Command[] = [
     path: ['server', 'remove'],
     usage: 'zavhoz server remove HANDLE [--force]',
     summary: 'Remove a server; refused while modules are allocated on it unless --force releases them.',
-    options: { force: { type: 'boolean' } },
+    examples: ['zavhoz server remove web-1', 'zavhoz server remove web-1 --force'],
+    options: { force: forceOption },
     positionals: [1, 1],
     async run(context) {
       const removed = await call(context, ServersRemove, { handle: context.positionals[0] as string, force: context.flags.force === true });
@@ -152,6 +159,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'manage'],
     usage: 'zavhoz server manage HANDLE',
     summary: 'Let automation use a server again (takes it off the ghost list).',
+    examples: ['zavhoz server manage my-laptop'],
     positionals: [1, 1],
     async run(context) {
       const server = await call(context, ServersManage, { handle: context.positionals[0] as string });
@@ -162,7 +170,8 @@ export const serverCommands: Command[] = [
     path: ['server', 'ghost'],
     usage: 'zavhoz server ghost HANDLE [--force]',
     summary: 'Mark a server as a ghost (a personal machine automation never uses).',
-    options: { force: { type: 'boolean' } },
+    examples: ['zavhoz server ghost my-laptop'],
+    options: { force: { type: 'boolean', description: 'Make it a ghost even while modules are allocated on it.' } },
     positionals: [1, 1],
     async run(context) {
       const server = await call(context, ServersGhost, { handle: context.positionals[0] as string, force: context.flags.force === true });
@@ -173,6 +182,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'sync'],
     usage: 'zavhoz server sync [--json]',
     summary: 'Sync the inventory with the configured provider (Time4VPS) now.',
+    examples: ['zavhoz server sync'],
     async run(context) {
       const result = await call(context, ServersSync, {});
       context.print(result, () =>
@@ -184,6 +194,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'check'],
     usage: 'zavhoz server check HANDLE [--json]',
     summary: 'Health-check a server: TCP, then SSH with its vault key (free RAM, disk, listening ports).',
+    examples: ['zavhoz server check web-1'],
     positionals: [1, 1],
     async run(context) {
       const server = await call(context, ServersCheck, { handle: context.positionals[0] as string });
@@ -194,6 +205,7 @@ export const serverCommands: Command[] = [
     path: ['server', 'accept-host-key'],
     usage: 'zavhoz server accept-host-key HANDLE',
     summary: 'Pin the new SSH host key a server presented (after it was refused as changed).',
+    examples: ['zavhoz server accept-host-key web-1'],
     positionals: [1, 1],
     async run(context) {
       const result = await call(context, ServersAcceptHostKey, { handle: context.positionals[0] as string });

@@ -1,0 +1,12 @@
+/** What each command group is for, shown by `zavhoz --help` and `zavhoz <group> --help`. */
+export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  daemon: 'Start, stop and inspect the local daemon that holds the store and talks to the keychain.',
+  config: 'Read and change daemon-wide settings.',
+  secret: 'Secrets in the OS keychain: store, list, reveal, rotate, import. Values never go on the command line.',
+  audit: 'The audit log: who revealed, rotated, deleted, imported or used which secret, and when.',
+  server: 'The server inventory: add servers, check them, sync them from a provider, mark personal machines as ghosts.',
+  allocation: 'Where projects run: list and release allocations (`zavhoz allocate` makes them).',
+  env: "A project folder's variables: which come from the infrastructure, which are computed, which you bind.",
+  run: 'Deploy runs: list them, show one, follow its log, cancel it.',
+  github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
+};

@@ -1,0 +1,104 @@
+/**
+ * `zavhoz completion bash|zsh`: the scripts are generated from the command table. The bash one runs for real: it is
+ * sourced in `bash -c` and its completion function called with COMP_WORDS/COMP_CWORD set, as bash does on Tab. The
+ * zsh one is checked the same way when zsh is installed (its compadd and _files stood in for by functions that print).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { bashCompletion, zshCompletion } from '../../daemon/cli/completion.js';
+import { GLOBAL_OPTIONS, groupCommands, topLevel } from '../../daemon/cli/help.js';
+import { CLI_COMMANDS } from '../../daemon/cli/table.js';
+
+const cliScript = path.resolve(import.meta.dirname, '../../dist/cli.cjs');
+const hasZsh = spawnSync('zsh', ['-fc', 'true']).status === 0;
+
+describe('shell completion', () => {
+  let folder: string;
+  let bashScript: string;
+  let zshScript: string;
+
+  before(() => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-completion-'));
+    bashScript = path.join(folder, 'zavhoz.bash');
+    zshScript = path.join(folder, 'zavhoz.zsh');
+    fs.writeFileSync(bashScript, bashCompletion(CLI_COMMANDS));
+    fs.writeFileSync(zshScript, zshCompletion(CLI_COMMANDS));
+    fs.writeFileSync(path.join(folder, 'app.env'), '');
+  });
+  after(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  /** What bash offers for the command line `words`, the last one being completed. */
+  function bash(...words: string[]): string[] {
+    const result = spawnSync('bash', ['-c', `source "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _zavhoz; printf '%s\\n' "\${COMPREPLY[@]}"`, bashScript, ...words], {
+      cwd: folder,
+      encoding: 'utf8',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    return result.stdout.split('\n').filter((line) => line !== '');
+  }
+
+  test('the built CLI prints the same scripts, and refuses another shell with exit 2', () => {
+    const printed = spawnSync(process.execPath, [cliScript, 'completion', 'bash'], { encoding: 'utf8' });
+    assert.equal(printed.status, 0);
+    assert.equal(printed.stdout, fs.readFileSync(bashScript, 'utf8'));
+    assert.equal(spawnSync(process.execPath, [cliScript, 'completion', 'zsh'], { encoding: 'utf8' }).stdout, fs.readFileSync(zshScript, 'utf8'));
+    const fish = spawnSync(process.execPath, [cliScript, 'completion', 'fish'], { encoding: 'utf8' });
+    assert.equal(fish.status, 2);
+    assert.match(fish.stderr, /bash, zsh/);
+  });
+
+  test('bash: groups and one-word commands first, filtered by what is typed', () => {
+    const { groups, single } = topLevel(CLI_COMMANDS);
+    assert.deepEqual(bash('zavhoz', ''), [...groups, ...single.map((command) => command.path.join(' ')), 'help']);
+    assert.deepEqual(bash('zavhoz', 'se'), ['secret', 'server']);
+    assert.deepEqual(bash('zavhoz', '--'), ['--help', '--version']);
+  });
+
+  test("bash: a group's commands", () => {
+    for (const group of topLevel(CLI_COMMANDS).groups) {
+      assert.deepEqual(bash('zavhoz', group, ''), groupCommands(CLI_COMMANDS, group).map((command) => command.path.slice(1).join(' ')));
+    }
+    assert.deepEqual(bash('zavhoz', 'secret', 'r'), ['reveal', 'rotate']);
+  });
+
+  test("bash: every command's flags, after words and flag values", () => {
+    for (const command of CLI_COMMANDS) {
+      const flags = Object.keys({ ...command.options, ...GLOBAL_OPTIONS }).map((name) => `--${name}`);
+      assert.deepEqual(bash('zavhoz', ...command.path, '--'), flags, command.path.join(' '));
+    }
+    // --project's value is not taken for a command word; --generate takes none.
+    assert.deepEqual(bash('zavhoz', 'secret', 'set', 'NAME', '--project', 'shop', '--generate', '--t'), ['--tag', '--type']);
+    assert.deepEqual(bash('zavhoz', '--json', 'server', '--all', 'li'), ['list'], 'flags do not count as words');
+    assert.deepEqual(bash('zavhoz', 'server', 'list', '--a'), ['--all']);
+  });
+
+  test('bash: the values of flags with a fixed list, and positional words', () => {
+    assert.deepEqual(bash('zavhoz', 'secret', 'set', 'NAME', '--type', ''), ['password', 'token', 'text', 'private_key']);
+    assert.deepEqual(bash('zavhoz', 'secret', 'list', '--category', 'te'), ['telegram_bot']);
+    assert.deepEqual(bash('zavhoz', 'completion', ''), ['bash', 'zsh']);
+    assert.ok(bash('zavhoz', 'config', 'get', 'agent').includes('agentDeployProjects'), 'setting names');
+    assert.deepEqual(bash('zavhoz', 'secret', 'get', ''), [], 'a handle has nothing to complete from');
+    assert.deepEqual(bash('zavhoz', 'help', 'ser'), ['server']);
+  });
+
+  test('zsh: the same candidates', { skip: hasZsh ? false : 'zsh is not installed' }, () => {
+    const zsh = (...words: string[]): string[] => {
+      const program = `autoload -U compinit && compinit -u -d "$1/zcompdump"; source "$1/zavhoz.zsh"
+compadd() { [[ "$1" == -- ]] && shift; print -rl -- "$@"; }
+_files() { print -r -- '(files)'; }
+shift; words=("$@"); CURRENT=$#; _zavhoz`;
+      const result = spawnSync('zsh', ['-fc', program, 'zsh', folder, ...words], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      return result.stdout.split('\n').filter((line) => line !== '');
+    };
+    assert.deepEqual(zsh('zavhoz', 'secret', ''), groupCommands(CLI_COMMANDS, 'secret').map((command) => command.path[1]));
+    assert.deepEqual(zsh('zavhoz', 'secret', 'set', 'X', '--type', ''), ['password', 'token', 'text', 'private_key']);
+    assert.ok(zsh('zavhoz', 'deploy', '--').includes('--wait'));
+    assert.deepEqual(zsh('zavhoz', 'deploy', ''), ['(files)']);
+  });
+});
