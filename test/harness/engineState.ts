@@ -180,7 +180,9 @@ export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | 
     const addresses = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout ?? '';
     for (const line of addresses.split('\n')) {
       const [, device, , address] = line.split(/\s+/);
-      if (device !== undefined && address?.startsWith(prefix)) spawnSync('ip', ['link', 'delete', device.split('@')[0] ?? device]);
+      // Only the bridges docker names for its networks (br-<id>): never an interface of the machine's own.
+      const name = device?.split('@')[0];
+      if (name !== undefined && /^br-[0-9a-f]{12}$/.test(name) && address?.startsWith(prefix)) spawnSync('ip', ['link', 'delete', name]);
     }
   }
   removeShimSockets(engineDir);

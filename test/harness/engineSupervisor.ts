@@ -38,14 +38,40 @@ const readyTimeoutMs = 90_000;
 const socketPath = join(engineDir, 'docker.sock');
 const containerdSocket = join(engineDir, 'exec/containerd/containerd.sock');
 
-/** A /16 of 10.0.0.0/8 that no interface of this machine uses yet: the engine's networks are cut from it. */
+/** Second octets of 10.x.0.0/16 blocks that an address or route of this machine touches (a 10.128.0.0/9 touches 128). */
+function usedTenBlocks(): Set<number> {
+  // Addresses and routes both: a VPN or a cloud network may route a 10.x range that no local interface carries.
+  const text = ['addr', 'route'].map((what) => spawnSync('ip', ['-o', '-4', what, 'show'], { encoding: 'utf8' }).stdout ?? '').join('\n');
+  const used = new Set<number>();
+  for (const match of text.matchAll(/(?:^|[\s])10\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?:\/(\d{1,2}))?/gm)) {
+    const second = Number(match[1]);
+    const prefix = match[2] === undefined ? 32 : Number(match[2]);
+    const span = prefix >= 16 ? 1 : 2 ** (16 - Math.max(prefix, 8));
+    const first = second - (second % span);
+    for (let block = first; block < first + span; block += 1) used.add(block);
+  }
+  return used;
+}
+
+/** A /16 of 10.0.0.0/8 that no address or route of this machine uses yet: the engine's networks are cut from it. */
 function freeAddressPool(): string {
-  const used = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout;
+  const used = usedTenBlocks();
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const second = 64 + ((randomBytes(1)[0] ?? 0) % 128);
-    if (!used.includes(` 10.${second}.`)) return `10.${second}.0.0/16`;
+    if (!used.has(second)) return `10.${second}.0.0/16`;
   }
-  throw new Error('no free 10.x.0.0/16 for the test engine: too many interfaces in 10.64.0.0/10');
+  throw new Error('no free 10.x.0.0/16 for the test engine: addresses or routes of this machine cover 10.64.0.0/9');
+}
+
+/** Fails with what to install when a program the engine needs is missing (a spawn would only say ENOENT). */
+function requireCommands(): void {
+  const folders = (process.env['PATH'] ?? '').split(':').filter((folder) => folder !== '');
+  const missing = ['containerd', 'dockerd', 'docker', 'docker-registry', 'htpasswd'].filter(
+    (command) => !folders.some((folder) => existsSync(join(folder, command))),
+  );
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not found: install docker.io docker-registry apache2-utils (README.md, set-up), then run the tests again`);
+  }
 }
 
 /** Creates the engine's folders: data root and exec root, each 0700 like the folder that holds them. */
@@ -125,7 +151,10 @@ function startDockerd(addressPool: string): ChildProcess {
       // No docker0: a second engine on the machine (another run) would fight over it. Compose makes its own networks.
       '--bridge=none',
       '--default-address-pool', `base=${addressPool},size=24`,
-      // Containers in a cgroup of this engine's own, so that their processes can be found if the engine dies.
+      // Containers in a cgroup of this engine's own, so that their processes can be found if the engine dies. The
+      // cgroupfs driver, always: on a systemd host with cgroup v2 (a stock Debian 12) dockerd would pick the systemd
+      // driver, which refuses any cgroup parent not named `*.slice`.
+      '--exec-opt', 'native.cgroupdriver=cgroupfs',
       `--cgroup-parent=/${cgroupParentOf(engineDir)}`,
       // busybox servers that ignore SIGTERM must not hold the stop for docker's default 15 s.
       '--shutdown-timeout=3',
@@ -199,6 +228,7 @@ async function main(): Promise<void> {
   mkdirSync(join(engineDir, 'users'), { recursive: true, mode: 0o700 });
   const started = Date.now();
   try {
+    requireCommands();
     addressPool = freeAddressPool();
     makeFolders();
     containerd = startContainerd();
