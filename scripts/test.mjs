@@ -1,7 +1,8 @@
 // The test suite, in two tiers.
 //   npm run test:unit   (node scripts/test.mjs --unit): the fast tier, run it first. Build, type-check (tsc -b is
 //                       incremental: under a second when little changed), then test/unit: unit tests and the
-//                       in-memory protocol tests. No keychain, sshd, Ansible or daemon process; about half a minute.
+//                       in-memory protocol tests. No keychain, sshd or daemon process (the playbook's lint and
+//                       step tests run ansible-lint and a local ansible-playbook); about half a minute.
 //   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
 //                       suite (integration, e2e, harness).
 //   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
