@@ -15,7 +15,7 @@ import {
 import { dataPaths } from '../core/paths.js';
 import type { NotificationDefinition, RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
+import { Initialize, type InitializeResult, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
 import { connectionOverStream } from '../transport/connection.js';
 import { type SpawnDaemonOptions, spawnDaemon } from './spawn.js';
 
@@ -62,8 +62,8 @@ function isConnectionFailure(error: unknown): boolean {
   );
 }
 
-/** A list request: takes an opaque `cursor` and answers with the next one while more rows follow. */
-type PagedDefinition<P, R> = RequestDefinition<P, R> & { readonly type: RequestType<P & { cursor?: string | undefined }, R & { readonly nextCursor?: string | undefined }, void> };
+/** A list request (`servers/list`, …): takes an opaque `cursor` and answers with the next one while more rows follow. */
+export type PagedDefinition<P, R> = RequestDefinition<P, R> & { readonly type: RequestType<P & { cursor?: string | undefined }, R & { readonly nextCursor?: string | undefined }, void> };
 
 /**
  * A connection to the daemon, used by the CLI, the extension and the agent tools alike. Every request carries a
@@ -178,6 +178,14 @@ export class DaemonClient {
   }
 
   private async send<R>(type: RequestType<object, R, void>, params: object, token: CancellationToken): Promise<R> {
+    // The daemon would refuse it and hang up, failing every other request on this connection too.
+    const bytes = Buffer.byteLength(JSON.stringify(params), 'utf8');
+    if (bytes > MAX_MESSAGE_BYTES - 1024) {
+      throw new ResponseError(
+        ErrorCodes.MessageTooLarge,
+        `The ${type.method} request is ${bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit the daemon accepts; send less at once (e.g. a smaller file).`,
+      );
+    }
     try {
       return await this.connection.sendRequest(type, params, token);
     } catch (error) {
