@@ -58,7 +58,10 @@ function isConnectionFailure(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
   return (
     error instanceof ResponseError &&
-    (error.code === JsonRpcErrorCodes.PendingResponseRejected || error.code === JsonRpcErrorCodes.ConnectionInactive)
+    (error.code === JsonRpcErrorCodes.PendingResponseRejected ||
+      error.code === JsonRpcErrorCodes.ConnectionInactive ||
+      error.code === JsonRpcErrorCodes.MessageWriteError ||
+      error.code === JsonRpcErrorCodes.MessageReadError)
   );
 }
 
