@@ -11,6 +11,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { DaemonPing } from '../../daemon/protocol/lifecycle.js';
 import { type ServerInfo, ServersAdd, ServersList } from '../../daemon/protocol/servers.js';
 import { CLI_SCRIPT, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { startMcp } from './agent-support.js';
 
 const SERVERS = 3_000;
 
@@ -124,6 +125,27 @@ describe('lists with 3,000 servers', () => {
     assertOneLine(stderr);
     assert.match(stderr, /connection to the Zavhoz daemon was lost/);
     await daemon.start();
+  });
+
+  test('the MCP server lists every managed server, and survives a killed daemon', async () => {
+    const mcp = await startMcp(daemon, daemon.home);
+    try {
+      const listed = await mcp.call('zavhoz_list_managed_servers', {});
+      assert.equal(listed.isError, false, listed.text.slice(0, 300));
+      assert.match(listed.text, new RegExp(`^${SERVERS} managed server\\(s\\)`));
+      assert.ok(listed.text.includes(handleOf(SERVERS - 1)));
+      await daemon.kill9();
+      // The link notices the lost connection: the next call starts the daemon again (or, if that failed, says so in
+      // one line); either way the server stays up and prints no stack trace.
+      const after = await mcp.call('zavhoz_list_managed_servers', {});
+      if (after.isError) assert.equal(after.text.split('\n').length, 1, after.text);
+      else assert.match(after.text, new RegExp(`^${SERVERS} managed server\\(s\\)`));
+      assert.doesNotMatch(mcp.stderr(), /\n\s+at |Error \[/);
+      assert.deepEqual(mcp.protocolErrors, []);
+    } finally {
+      await mcp.close();
+      await daemon.start();
+    }
   });
 
   test('a client paging when the daemon dies gets DaemonConnectionLostError, not a hang or a crash', async () => {
