@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DaemonClient } from '../daemon/client/client.js';
+import { DaemonClient, type PagedDefinition } from '../daemon/client/client.js';
 import { resolveDataFolder, ZAVHOZ_VERSION } from '../daemon/client/defaults.js';
 import type { NotificationDefinition, RequestDefinition } from '../daemon/protocol/define.js';
 import { CommandIds } from './commandIds.js';
@@ -67,6 +67,12 @@ export class DaemonConnection implements vscode.Disposable {
   async request<P, R>(definition: RequestDefinition<P, R>, params: P, token?: vscode.CancellationToken): Promise<R> {
     const client = await this.client();
     return client.request(definition, params, token ? { token } : {});
+  }
+
+  /** Every row of a list request, fetched page by page on the current connection; `rows` picks a page's rows. */
+  async listAll<P, R, T>(definition: PagedDefinition<P, R>, params: P, rows: (page: R) => readonly T[], token?: vscode.CancellationToken): Promise<T[]> {
+    const client = await this.client();
+    return client.listAll(definition, params, rows, token ? { token } : {});
   }
 
   /**

@@ -98,6 +98,21 @@ export class Allocator implements ServerAllocations {
     return rows.map((row) => toAllocation(row, row.server_status));
   }
 
+  /** Up to `limit` allocations by project and module, starting after `after`: one page of `allocations/list`. */
+  listPage(options: { project: string | undefined; after: readonly [string, string] | undefined; limit: number }): Allocation[] {
+    const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;
+    const [afterProject, afterModule] = options.after ?? ['', ''];
+    const rows = options.project
+      ? this.store.all<ListedRow>(`${select} WHERE a.project = ? AND (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [
+          options.project,
+          afterProject,
+          afterModule,
+          options.limit,
+        ])
+      : this.store.all<ListedRow>(`${select} WHERE (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [afterProject, afterModule, options.limit]);
+    return rows.map((row) => toAllocation(row, row.server_status));
+  }
+
   /** Releases a project's allocations (or one module's) and gives their ports and RAM back. */
   release(project: string, module?: string): Allocation[] {
     const released = this.store.transaction((tx) => {

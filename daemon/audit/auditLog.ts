@@ -39,11 +39,14 @@ export class AuditLog {
   }
 
   /** The newest entries first, optionally for one subject. */
-  list(options: { subject?: string; limit?: number } = {}): AuditRecord[] {
-    const limit = Math.min(options.limit ?? 100, 10_000);
+  list(options: { subject?: string | undefined; limit?: number; beforeId?: number | undefined } = {}): AuditRecord[] {
+    // One more than the largest page `audit/list` asks for, so it can tell whether more follow.
+    const limit = Math.min(options.limit ?? 100, 10_001);
+    // `beforeId` resumes a page after that entry, in the same newest-first order.
+    const beforeId = options.beforeId ?? Number.MAX_SAFE_INTEGER;
     const rows = options.subject
-      ? this.store.all('SELECT * FROM audit_log WHERE subject = ? ORDER BY id DESC LIMIT ?', [options.subject, limit])
-      : this.store.all('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?', [limit]);
+      ? this.store.all('SELECT * FROM audit_log WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?', [options.subject, beforeId, limit])
+      : this.store.all('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?', [beforeId, limit]);
     return rows.map((row) => ({
       id: Number(row.id),
       at: String(row.at),

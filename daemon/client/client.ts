@@ -2,11 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { CancellationToken, type Disposable, type MessageConnection, type NotificationType, type RequestType, ResponseError } from 'vscode-jsonrpc/node';
+import {
+  CancellationToken,
+  ConnectionError,
+  type Disposable,
+  ErrorCodes as JsonRpcErrorCodes,
+  type MessageConnection,
+  type NotificationType,
+  type RequestType,
+  ResponseError,
+} from 'vscode-jsonrpc/node';
 import { dataPaths } from '../core/paths.js';
 import type { NotificationDefinition, RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
+import { Initialize, type InitializeResult, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
 import { connectionOverStream } from '../transport/connection.js';
 import { type SpawnDaemonOptions, spawnDaemon } from './spawn.js';
 
@@ -27,6 +36,39 @@ export class DaemonNotRunningError extends Error {
 }
 
 /**
+ * Raised when the connection to the daemon ends before an answer: the daemon stopped or crashed, the socket broke,
+ * or one side refused a message (e.g. too large). Its message is one line saying what happened and what to do.
+ */
+export class DaemonConnectionLostError extends Error {}
+
+/** Why a connection ended, as far as this side knows. */
+interface ConnectionState {
+  refused: string | undefined;
+}
+
+function lostMessage(state: ConnectionState): string {
+  if (state.refused) {
+    return `The daemon sent a message this client refused (${state.refused}), so the connection was closed. Run the command again; if it repeats, update Zavhoz or report it with the daemon log.`;
+  }
+  return 'The connection to the Zavhoz daemon was lost before it answered (the daemon stopped or crashed). Run the command again: the daemon starts on demand, and `zavhoz daemon status` shows it.';
+}
+
+/** True for the errors vscode-jsonrpc raises when a connection ends under a pending or new request. */
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true;
+  return (
+    error instanceof ResponseError &&
+    (error.code === JsonRpcErrorCodes.PendingResponseRejected ||
+      error.code === JsonRpcErrorCodes.ConnectionInactive ||
+      error.code === JsonRpcErrorCodes.MessageWriteError ||
+      error.code === JsonRpcErrorCodes.MessageReadError)
+  );
+}
+
+/** A list request (`servers/list`, …): takes an opaque `cursor` and answers with the next one while more rows follow. */
+export type PagedDefinition<P, R> = RequestDefinition<P, R> & { readonly type: RequestType<P & { cursor?: string | undefined }, R & { readonly nextCursor?: string | undefined }, void> };
+
+/**
  * A connection to the daemon, used by the CLI, the extension and the agent tools alike. Every request carries a
  * request id that the daemon writes into its log lines, so one action can be followed across processes.
  */
@@ -38,6 +80,7 @@ export class DaemonClient {
     private readonly stream: Duplex,
     readonly info: InitializeResult,
     private readonly clientName: string,
+    private readonly state: ConnectionState,
   ) {}
 
   /** Connects and initializes, starting the daemon first if asked to and needed. */
@@ -62,7 +105,12 @@ export class DaemonClient {
     stream: Duplex,
     options: { readonly clientName: string; readonly clientVersion?: string; readonly token: string },
   ): Promise<DaemonClient> {
-    const connection = connectionOverStream(stream);
+    const state: ConnectionState = { refused: undefined };
+    const connection = connectionOverStream(stream, undefined, {
+      onFatalViolation: (violation) => {
+        state.refused ??= violation.message;
+      },
+    });
     // vscode-jsonrpc leaves requests pending when the peer goes away; disposing rejects them, so callers
     // hear "connection closed" instead of waiting forever.
     connection.onClose(() => setTimeout(() => connection.dispose(), 10));
@@ -74,11 +122,11 @@ export class DaemonClient {
         ...(options.clientVersion ? { clientVersion: options.clientVersion } : {}),
         token: options.token,
       });
-      return new DaemonClient(connection, stream, info, options.clientName);
+      return new DaemonClient(connection, stream, info, options.clientName, state);
     } catch (error) {
       connection.dispose();
       stream.destroy();
-      throw error;
+      throw isConnectionFailure(error) ? new DaemonConnectionLostError(lostMessage(state)) : error;
     }
   }
 
@@ -95,7 +143,57 @@ export class DaemonClient {
     const wire = { ...(params as object), _requestId: requestId } as unknown as P;
     // vscode-jsonrpc's overloads cannot see through a generic P; the definition already ties P to R.
     const type = definition.type as unknown as RequestType<object, R, void>;
-    return this.connection.sendRequest(type, wire as object, options.token ?? CancellationToken.None);
+    return this.send(type, wire as object, options.token ?? CancellationToken.None);
+  }
+
+  /**
+   * Fetches a list request page by page: each page is the daemon's answer, and the next request carries its
+   * `nextCursor`, until there is none. A caller that stops iterating sends no more requests.
+   */
+  async *pages<P, R>(
+    definition: PagedDefinition<P, R>,
+    params: P,
+    options: { token?: CancellationToken; requestId?: string } = {},
+  ): AsyncGenerator<R, void, undefined> {
+    const requestId = options.requestId ?? newClientRequestId(this.clientName);
+    let cursor: string | undefined;
+    do {
+      const page: R & { readonly nextCursor?: string | undefined } = await this.request(
+        definition as RequestDefinition<P & { cursor?: string | undefined }, R & { readonly nextCursor?: string | undefined }>,
+        { ...params, ...(cursor === undefined ? {} : { cursor }) },
+        { ...options, requestId },
+      );
+      yield page as Awaited<R>;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  }
+
+  /** Every row of a list request, fetched page by page; `rows` picks a page's rows. */
+  async listAll<P, R, T>(
+    definition: PagedDefinition<P, R>,
+    params: P,
+    rows: (page: R) => readonly T[],
+    options: { token?: CancellationToken; requestId?: string } = {},
+  ): Promise<T[]> {
+    const all: T[] = [];
+    for await (const page of this.pages(definition, params, options)) all.push(...rows(page));
+    return all;
+  }
+
+  private async send<R>(type: RequestType<object, R, void>, params: object, token: CancellationToken): Promise<R> {
+    // The daemon would refuse it and hang up, failing every other request on this connection too.
+    const bytes = Buffer.byteLength(JSON.stringify(params), 'utf8');
+    if (bytes > MAX_MESSAGE_BYTES - 1024) {
+      throw new ResponseError(
+        ErrorCodes.MessageTooLarge,
+        `The ${type.method} request is ${bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit the daemon accepts; send less at once (e.g. a smaller file).`,
+      );
+    }
+    try {
+      return await this.connection.sendRequest(type, params, token);
+    } catch (error) {
+      throw isConnectionFailure(error) ? new DaemonConnectionLostError(lostMessage(this.state)) : error;
+    }
   }
 
   /**

@@ -127,10 +127,13 @@ export class RunStore {
   }
 
   /** Runs newest first, optionally of one project. */
-  list(options: { project?: string | undefined; limit: number }): RunRecord[] {
+  list(options: { project?: string | undefined; limit: number; before?: string | undefined }): RunRecord[] {
+    // `before` (a run id) resumes a page after that run, in the same newest-first order.
+    const after = options.before === undefined ? '' : ' AND (created_at, rowid) < (SELECT created_at, rowid FROM deploy_runs WHERE id = ?)';
+    const resume = options.before === undefined ? [] : [options.before];
     const rows = options.project
-      ? this.store.all('SELECT * FROM deploy_runs WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.project, options.limit])
-      : this.store.all('SELECT * FROM deploy_runs ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.limit]);
+      ? this.store.all(`SELECT * FROM deploy_runs WHERE project = ?${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [options.project, ...resume, options.limit])
+      : this.store.all(`SELECT * FROM deploy_runs WHERE 1 = 1${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [...resume, options.limit]);
     return rows.map(toRecord);
   }
 

@@ -154,8 +154,8 @@ export class DeployService {
   }
 
   /** Runs newest first. */
-  list(project: string | undefined, limit: number): RunSummary[] {
-    return this.runs.list({ project, limit }).map(toSummary);
+  list(project: string | undefined, limit: number, before?: string): RunSummary[] {
+    return this.runs.list({ project, limit, before }).map(toSummary);
   }
 
   /** One run with its steps and plan. */

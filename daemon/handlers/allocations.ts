@@ -1,5 +1,6 @@
 import { AllocationsAllocate, AllocationsList, AllocationsRelease } from '../protocol/allocations.js';
 import type { Router } from '../server/router.js';
+import { cutPage, decodeCursor } from './paging.js';
 import type { Services } from '../wiring/services.js';
 
 /** Registers `allocations/allocate`, `allocations/list` and `allocations/release`. */
@@ -10,7 +11,12 @@ export function registerAllocationHandlers(router: Router, services: Services): 
     if (result.created.length > 0) context.log.info('allocated', { project: params.project, server: result.server, modules: result.created });
     return result;
   });
-  router.handle(AllocationsList, (params) => ({ allocations: allocator.list(params.project) }));
+  router.handle(AllocationsList, (params) => {
+    const after = decodeCursor(params.cursor, ['string', 'string']) as readonly [string, string] | undefined;
+    const rows = allocator.listPage({ project: params.project, after, limit: params.limit + 1 });
+    const { rows: allocations, nextCursor } = cutPage(rows, params.limit, (allocation) => [allocation.project, allocation.module]);
+    return { allocations, ...(nextCursor ? { nextCursor } : {}) };
+  });
   router.handle(AllocationsRelease, (params, context) => {
     const released = allocator.release(params.project, params.module);
     context.log.info('allocations released', { project: params.project, count: released.length });

@@ -2,6 +2,7 @@ import { EnvPlanRequest } from '../protocol/env.js';
 import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
+import { cutPage, decodeCursor } from './paging.js';
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
@@ -22,7 +23,11 @@ export function registerDeployHandlers(router: Router, services: Services): void
       subscription.dispose();
     }
   });
-  router.handle(RunsList, (params) => ({ runs: deploy.list(params.project, params.limit) }));
+  router.handle(RunsList, (params) => {
+    const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
+    const { rows: runs, nextCursor } = cutPage(deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    return { runs, ...(nextCursor ? { nextCursor } : {}) };
+  });
   router.handle(RunsGet, (params) => deploy.get(params.id));
   router.handle(RunsLog, (params, context) =>
     deploy.log(params.id, params.from, params.follow ? { connectionId: context.client.connectionId } : undefined),

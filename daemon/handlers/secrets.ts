@@ -11,6 +11,7 @@ import {
 } from '../protocol/secrets.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
+import { cutPage, decodeCursor, pageInMemory } from './paging.js';
 import type { VaultCaller } from '../vault/vault.js';
 
 function callerOf(context: RequestContext): VaultCaller {
@@ -25,11 +26,20 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   const { vault } = services;
   router.handle(SecretsSet, (params, context) => vault.set(params, callerOf(context)));
   router.handle(SecretsGenerate, (params, context) => vault.generate(params, callerOf(context)));
-  router.handle(SecretsList, (params) => ({ secrets: vault.list(params) }));
+  router.handle(SecretsList, (params) => {
+    const { limit, cursor, ...filter } = params;
+    const page = pageInMemory(vault.list(filter), { limit, cursor }, (secret) => [secret.name, secret.project ?? ''], ['string', 'string']);
+    return { secrets: page.rows, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  });
   router.handle(SecretsGet, (params) => vault.get(params.handle));
   router.handle(SecretsReveal, (params, context) => vault.reveal(params.handle, callerOf(context)));
   router.handle(SecretsRotate, (params, context) => vault.rotate(params, callerOf(context)));
   router.handle(SecretsDelete, (params, context) => vault.remove(params.handle, callerOf(context)));
   router.handle(SecretsImport, (params, context) => vault.importDotenv(params, callerOf(context)));
-  router.handle(AuditList, (params) => ({ entries: services.audit.list(params) }));
+  router.handle(AuditList, (params) => {
+    const beforeId = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
+    const rows = services.audit.list({ subject: params.subject, limit: params.limit + 1, beforeId });
+    const { rows: entries, nextCursor } = cutPage(rows, params.limit, (entry) => [entry.id]);
+    return { entries, ...(nextCursor ? { nextCursor } : {}) };
+  });
 }

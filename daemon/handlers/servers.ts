@@ -12,6 +12,7 @@ import {
   ServersUpdate,
 } from '../protocol/servers.js';
 import type { Router } from '../server/router.js';
+import { cutPage, decodeCursor } from './paging.js';
 import type { Services } from '../wiring/services.js';
 
 /** An AbortSignal that fires when the client cancels the request. */
@@ -25,7 +26,12 @@ export function signalOf(token: CancellationToken): AbortSignal {
 /** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys. */
 export function registerServerHandlers(router: Router, services: Services): void {
   const { inventory } = services;
-  router.handle(ServersList, (params) => ({ servers: inventory.inventory.list({ all: params.all }) }));
+  router.handle(ServersList, (params) => {
+    const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
+    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
+    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
+    return { servers, ...(nextCursor ? { nextCursor } : {}) };
+  });
   router.handle(ServersShow, (params) => inventory.inventory.show(params.handle));
   router.handle(ServersAdd, (params, context) => {
     const server = inventory.inventory.add(params);

@@ -68,6 +68,13 @@ export class Inventory {
     return rows.map(toServerInfo);
   }
 
+  /** Up to `limit` servers by handle, starting after the handle `after`: one page of `servers/list`. */
+  listPage(options: { all: boolean; after: string | undefined; limit: number }): ServerInfo[] {
+    const managed = options.all ? '' : ' AND managed = 1';
+    const rows = this.store.all<ServerRow>(`SELECT * FROM servers WHERE handle > ?${managed} ORDER BY handle LIMIT ?`, [options.after ?? '', options.limit]);
+    return rows.map(toServerInfo);
+  }
+
   /** One server, or NotFound with a hint. */
   show(handle: string): ServerInfo {
     return toServerInfo(this.row(handle));

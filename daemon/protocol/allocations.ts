@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
-import { moduleName, projectName } from './fields.js';
+import { moduleName, type PageInfo, pageFields, projectName } from './fields.js';
 
 /** The module a project gets when the request names none. */
 export const DEFAULT_MODULE = 'app';
@@ -58,11 +58,11 @@ export const AllocationsAllocate = defineRequest(
   result<AllocateResult>(),
 );
 
-/** Lists allocations, all or one project's. */
+/** Lists allocations by project and module, a page at a time: all or one project's. */
 export const AllocationsList = defineRequest(
   'allocations/list',
-  z.strictObject({ project: projectName.optional() }),
-  result<{ readonly allocations: readonly Allocation[] }>(),
+  z.strictObject({ project: projectName.optional(), ...pageFields }),
+  result<{ readonly allocations: readonly Allocation[] } & PageInfo>(),
 );
 
 /** Releases a project's allocations, or one module's. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { type PageInfo, pageFields } from './fields.js';
 
 /** One audit log entry as sent to clients: who did what to which subject, when. Never a value. */
 export interface AuditEntryView {
@@ -12,12 +13,16 @@ export interface AuditEntryView {
   readonly detail: Readonly<Record<string, string | number | boolean | readonly string[]>>;
 }
 
-/** Reads the audit log, newest first, optionally for one subject (e.g. a secret handle). */
+/**
+ * Reads the audit log, newest first, a page at a time (`limit` entries, then `cursor` for older ones), optionally
+ * for one subject (e.g. a secret handle).
+ */
 export const AuditList = defineRequest(
   'audit/list',
   z.strictObject({
     subject: z.string().min(1).max(128).optional(),
-    limit: z.number().int().min(1).max(10_000).optional(),
+    limit: z.number().int().min(1).max(10_000).default(100),
+    cursor: pageFields.cursor,
   }),
-  result<{ readonly entries: readonly AuditEntryView[] }>(),
+  result<{ readonly entries: readonly AuditEntryView[] } & PageInfo>(),
 );

@@ -19,3 +19,21 @@ export const moduleName = z.string().regex(PROJECT_NAME_PATTERN, 'a module name 
 
 /** A GitHub repository in params. */
 export const repository = z.string().regex(REPOSITORY_PATTERN, 'a GitHub repository like owner/name');
+
+/** Rows a list request answers per page when the client does not say, and the most it may ask for. */
+export const LIST_PAGE = { default: 200, max: 1000 } as const;
+
+/**
+ * The paging fields of a list request. `cursor` is the opaque `nextCursor` of the previous page; pages follow a
+ * stable order, so a row is never skipped or repeated across pages while rows are added. The daemon may answer
+ * fewer than `limit` rows to keep a page under the message limit: only a missing `nextCursor` means the end.
+ */
+export const pageFields = {
+  limit: z.number().int().min(1).max(LIST_PAGE.max).default(LIST_PAGE.default),
+  cursor: z.string().min(1).max(512).optional(),
+};
+
+/** What every list answer adds to its rows: where the next page starts, absent on the last page. */
+export interface PageInfo {
+  readonly nextCursor?: string;
+}

@@ -5,7 +5,7 @@ import { defineNotification, defineRequest, result } from './define.js';
  * The protocol version. Bump it on any incompatible change; `initialize` refuses a client whose version differs,
  * so an old extension never talks past a newer daemon.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Cap on one JSON-RPC message body; anything larger is refused before it is parsed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

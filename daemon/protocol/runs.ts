@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
-import { repository } from './fields.js';
+import { LIST_PAGE, type PageInfo, pageFields, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
@@ -116,11 +116,15 @@ export const DeployStart = defineRequest(
   result<RunDetail>(),
 );
 
-/** Lists runs, newest first. */
+/** Lists runs, newest first, a page at a time (`limit` rows, then `cursor` for older ones). */
 export const RunsList = defineRequest(
   'runs/list',
-  z.strictObject({ project: deployProject.optional(), limit: z.number().int().min(1).max(1000).default(50) }),
-  result<{ readonly runs: readonly RunSummary[] }>(),
+  z.strictObject({
+    project: deployProject.optional(),
+    limit: z.number().int().min(1).max(LIST_PAGE.max).default(50),
+    cursor: pageFields.cursor,
+  }),
+  result<{ readonly runs: readonly RunSummary[] } & PageInfo>(),
 );
 
 /** One run with its steps and env plan. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
-import { projectName } from './fields.js';
+import { type PageInfo, pageFields, projectName } from './fields.js';
 import { GENERATABLE_TYPES, GENERATED_LENGTH, MAX_SECRET_BYTES, SECRET_CATEGORIES, SECRET_NAME_PATTERN, SECRET_TYPES, type ImportResult, type RevealedSecret, type SecretMetadata, secretHandle } from './secretFields.js';
 
 export * from './secretFields.js';
@@ -53,15 +53,16 @@ export const SecretsGenerate = defineRequest(
   result<SecretMetadata>(),
 );
 
-/** Lists secrets (metadata only), optionally for one project (which includes secrets with no project). */
+/** Lists secrets (metadata only) by name and project, a page at a time, optionally for one project (which includes secrets with no project). */
 export const SecretsList = defineRequest(
   'secrets/list',
   z.strictObject({
     project: projectName.optional(),
     category: z.enum(SECRET_CATEGORIES).optional(),
     tag: tag.optional(),
+    ...pageFields,
   }),
-  result<{ readonly secrets: readonly SecretMetadata[] }>(),
+  result<{ readonly secrets: readonly SecretMetadata[] } & PageInfo>(),
 );
 
 /** One secret's metadata. */

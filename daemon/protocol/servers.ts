@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { type PageInfo, pageFields } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /** Where a server stands: found by a provider, usable, hosting services, gone from its provider, or not answering. */
@@ -67,11 +68,11 @@ export interface ServerInfo {
   readonly updatedAt: string;
 }
 
-/** Lists servers: managed ones only unless `all`. */
+/** Lists servers by handle, a page at a time: managed ones only unless `all`. */
 export const ServersList = defineRequest(
   'servers/list',
-  z.strictObject({ all: z.boolean().default(false) }),
-  result<{ readonly servers: readonly ServerInfo[] }>(),
+  z.strictObject({ all: z.boolean().default(false), ...pageFields }),
+  result<{ readonly servers: readonly ServerInfo[] } & PageInfo>(),
 );
 
 /** One server by handle. */

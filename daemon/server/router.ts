@@ -6,6 +6,13 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
 import type { RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/lifecycle.js';
+
+/**
+ * The largest result an answer may carry: what clients accept ({@link MAX_MESSAGE_BYTES}, enforced by their
+ * reader) minus room for the JSON-RPC envelope around it.
+ */
+export const MAX_RESULT_BYTES = MAX_MESSAGE_BYTES - 1024;
 
 /** Who is calling: set by a successful `initialize`. */
 export interface ClientInfo {
@@ -112,6 +119,7 @@ export class Router {
       const started = performance.now();
       const value = await route.handler(parsed.data, { requestId, client, log, cancellation });
       log.debug('request done', { ms: Math.round((performance.now() - started) * 10) / 10 });
+      checkResultSize(method, value, log);
       return value;
     } catch (error) {
       throw this.toResponseError(error, method, requestId, log);
@@ -137,6 +145,23 @@ export class Router {
       `Internal error in ${method} (request ${requestId}). The daemon log has the details; please report it.`,
     );
   }
+}
+
+/**
+ * Refuses an answer its client would drop the connection over. Lists page by size, so this is a backstop
+ * for a bug (or one huge row), logged as a refusal with the method and the size.
+ */
+function checkResultSize(method: string, value: unknown, log: ScopedLogger): void {
+  if (value === undefined) return;
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes <= MAX_RESULT_BYTES) return;
+  log.warn('answer too large', { bytes, limit: MAX_RESULT_BYTES });
+  throw new ResponseError(
+    ErrorCodes.MessageTooLarge,
+    `The answer to ${method} would be ${bytes} bytes, over the ${MAX_RESULT_BYTES}-byte limit clients accept. ` +
+      'Ask for fewer rows (a smaller limit, then the next cursor); if it repeats, report it with the daemon log.',
+    { bytes, limit: MAX_RESULT_BYTES },
+  );
 }
 
 function splitRequestId(raw: unknown): { params: unknown; requestId: string } {

@@ -3,18 +3,32 @@ import { type MessageConnection, ResponseError, StreamMessageWriter, createMessa
 import { MAX_MESSAGE_BYTES } from '../protocol/lifecycle.js';
 import { FramedMessageReader, type ProtocolViolation } from './framedReader.js';
 
+/** What a caller may want to hear about besides messages. */
+export interface ConnectionHooks {
+  /** Called once when the peer sent something that made this side close the connection (e.g. an oversize message). */
+  readonly onFatalViolation?: (violation: ProtocolViolation) => void;
+}
+
 /**
  * Wraps a socket (or any duplex stream, e.g. an in-memory pair in tests) in a JSON-RPC connection with the size
  * cap and bad-input answers of {@link FramedMessageReader}. The daemon and its clients both use this, so both
- * sides enforce the same limits.
+ * sides enforce the same limits. Writing to a stream that has ended or broken never throws or rejects unhandled
+ * here: the connection's close tells its owner what happened.
  */
-export function connectionOverStream(stream: Duplex, maxMessageBytes = MAX_MESSAGE_BYTES): MessageConnection {
+export function connectionOverStream(stream: Duplex, maxMessageBytes = MAX_MESSAGE_BYTES, hooks: ConnectionHooks = {}): MessageConnection {
   const writer = new StreamMessageWriter(stream, 'utf-8');
+  // A peer that vanishes mid-write makes the socket emit EPIPE/ECONNRESET; the reader reports the close.
+  stream.on('error', () => undefined);
   const answer = (violation: ProtocolViolation): void => {
+    if (violation.fatal) hooks.onFatalViolation?.(violation);
+    if (!stream.writable) return;
     const error = new ResponseError(violation.code, violation.message).toJson();
-    void writer.write({ jsonrpc: '2.0', id: violation.id, error } as never).finally(() => {
-      if (violation.fatal) stream.end();
-    });
+    writer
+      .write({ jsonrpc: '2.0', id: violation.id, error } as never)
+      .catch(() => undefined)
+      .finally(() => {
+        if (violation.fatal && stream.writable) stream.end();
+      });
   };
   const reader = new FramedMessageReader(stream, maxMessageBytes, answer);
   return createMessageConnection(reader, writer);

@@ -22,6 +22,8 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 export class FramedMessageReader extends AbstractMessageReader {
   private buffer: Buffer = Buffer.alloc(0);
   private expected = -1;
+  /** Set by a fatal violation: the rest of the stream cannot be framed, so it is ignored until the close. */
+  private broken = false;
 
   constructor(
     private readonly readable: NodeJS.ReadableStream,
@@ -48,6 +50,7 @@ export class FramedMessageReader extends AbstractMessageReader {
   }
 
   private onData(chunk: Buffer, callback: DataCallback): void {
+    if (this.broken) return;
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     while (true) {
       if (this.expected === -1) {
@@ -91,6 +94,7 @@ export class FramedMessageReader extends AbstractMessageReader {
   }
 
   private fatal(message: string, code: number = ErrorCodes.ParseError): void {
+    this.broken = true;
     this.buffer = Buffer.alloc(0);
     this.onViolation({ code, message, id: null, fatal: true });
   }

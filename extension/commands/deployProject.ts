@@ -85,7 +85,7 @@ async function askTarget(defaults: WorkspaceDefaults, ref: string): Promise<{ pr
  * Answers the new bindings, `panel` to continue in the deploy panel, or undefined if dismissed.
  */
 async function bindMissing(services: ExtensionServices, askForm: AskForm, plan: EnvPlan, project: string): Promise<Record<string, string> | 'panel' | undefined> {
-  const { secrets } = await services.connection.request(SecretsList, {});
+  const secrets = await services.connection.listAll(SecretsList, {}, (page) => page.secrets);
   const added: Record<string, string> = {};
   for (const [index, missing] of plan.missing.entries()) {
     const title = `Bind ${missing.name} (${index + 1}/${plan.missing.length})`;

@@ -16,7 +16,7 @@ export async function serverFromArgument(
 ): Promise<ServerInfo | undefined> {
   if (argument instanceof ServerNode) return argument.server;
   if (typeof argument === 'string') return services.connection.request(ServersShow, { handle: argument });
-  const { servers } = await services.connection.request(ServersList, options.includeGhosts === undefined ? {} : { all: options.includeGhosts });
+  const servers = await services.connection.listAll(ServersList, options.includeGhosts === undefined ? {} : { all: options.includeGhosts }, (page) => page.servers);
   if (servers.length === 0) {
     const choice = await vscode.window.showInformationMessage('Zavhoz has no servers yet.', 'Add Server…', 'Sync Servers');
     if (choice === 'Add Server…') await vscode.commands.executeCommand(CommandIds.addServer);

@@ -35,7 +35,7 @@ export function registerReleaseAllocation(context: vscode.ExtensionContext, serv
 async function releaseTarget(services: ExtensionServices, argument: unknown): Promise<ReleaseTarget | undefined> {
   if (argument instanceof AllocationProjectNode) return { project: argument.group.project };
   if (argument instanceof AllocationModuleNode) return { project: argument.allocation.project, module: argument.allocation.module };
-  const { allocations } = await services.connection.request(AllocationsList, {});
+  const allocations = await services.connection.listAll(AllocationsList, {}, (page) => page.allocations);
   if (allocations.length === 0) {
     void vscode.window.showInformationMessage('Zavhoz: nothing is allocated.');
     return undefined;

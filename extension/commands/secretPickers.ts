@@ -20,7 +20,7 @@ export async function secretFromArgument(
 ): Promise<SecretMetadata | undefined> {
   if (argument instanceof SecretNode) return argument.secret;
   if (typeof argument === 'string') return services.connection.request(SecretsGet, { handle: argument });
-  const { secrets } = await services.connection.request(SecretsList, {});
+  const secrets = await services.connection.listAll(SecretsList, {}, (page) => page.secrets);
   const candidates = secrets.filter(filter);
   if (candidates.length === 0) {
     const choice = await vscode.window.showInformationMessage('Zavhoz: no secret fits here yet.', 'Add Secret…');
@@ -41,7 +41,7 @@ export async function secretFromArgument(
 
 /** The SSH key secret for a server: `{ handle }` picked, `{}` for none, undefined if dismissed. */
 export async function pickSshKeySecret(services: ExtensionServices, title: string): Promise<{ readonly handle?: string } | undefined> {
-  const { secrets } = await services.connection.request(SecretsList, {});
+  const secrets = await services.connection.listAll(SecretsList, {}, (page) => page.secrets);
   const keys = secrets.filter((secret) => secret.type === 'private_key');
   const items: (vscode.QuickPickItem & { readonly handle?: string })[] = [
     ...keys.map((secret) => ({ label: secret.name, description: secret.handle, detail: secret.project ?? 'shared', handle: secret.handle })),

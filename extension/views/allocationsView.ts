@@ -50,7 +50,7 @@ export class AllocationsProvider extends DaemonTreeProvider {
   }
 
   protected async loadRoots(): Promise<readonly TreeNode[]> {
-    const { allocations } = await this.connection.request(AllocationsList, {});
+    const allocations = await this.connection.listAll(AllocationsList, {}, (page) => page.allocations);
     return groupAllocations(allocations).map((group) => new AllocationProjectNode(group));
   }
 }

@@ -67,7 +67,7 @@ export class SecretsProvider extends DaemonTreeProvider {
   }
 
   protected async loadRoots(): Promise<readonly TreeNode[]> {
-    const { secrets } = await this.connection.request(SecretsList, {});
+    const secrets = await this.connection.listAll(SecretsList, {}, (page) => page.secrets);
     const now = new Date();
     return groupSecrets(secrets, now).map((group) => new SecretProjectNode(group, now));
   }

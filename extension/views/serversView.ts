@@ -86,7 +86,7 @@ export class ServersProvider extends DaemonTreeProvider {
   }
 
   protected async loadRoots(): Promise<readonly TreeNode[]> {
-    const { servers } = await this.connection.request(ServersList, { all: true });
+    const servers = await this.connection.listAll(ServersList, { all: true }, (page) => page.servers);
     this.labels = serverLabels(servers);
     const label = this.labelFilter;
     return groupServers(servers, { showGhosts: this.showGhosts, ...(label ? { label } : {}) }).map((group) => new ServerGroupNode(group));

@@ -133,7 +133,7 @@ export class DeployPanel {
 
   private async secretChoices(): Promise<SecretChoice[]> {
     try {
-      const { secrets } = await this.services.connection.request(SecretsList, {});
+      const secrets = await this.services.connection.listAll(SecretsList, {}, (page) => page.secrets);
       return secrets.map((secret) => ({ handle: secret.handle, name: secret.name, project: secret.project ?? '', type: secret.type }));
     } catch {
       return [];

@@ -123,7 +123,7 @@ export class SecretFormPanel implements vscode.Disposable {
   private async initialState(): Promise<SecretFormInit> {
     let projects: string[] = [];
     try {
-      const { secrets } = await this.services.connection.request(SecretsList, {});
+      const secrets = await this.services.connection.listAll(SecretsList, {}, (page) => page.secrets);
       projects = [...new Set(secrets.map((secret) => secret.project).filter((project): project is string => project !== null))].sort();
     } catch {
       projects = [];

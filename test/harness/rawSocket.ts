@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import { PROTOCOL_VERSION } from '../../daemon/protocol/lifecycle.js';
 
 /** A JSON-RPC answer as read off the wire. */
 export interface RawResponse {
@@ -57,7 +58,7 @@ export class RawSocket {
   }
 
   /** Authenticates with the folder's token. */
-  async initialize(tokenFile: string, protocolVersion = 1): Promise<RawResponse> {
+  async initialize(tokenFile: string, protocolVersion = PROTOCOL_VERSION): Promise<RawResponse> {
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
     return this.request(0, 'initialize', { protocolVersion, clientName: 'raw', token });
   }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { EXIT_ALREADY_RUNNING } from '../../daemon/core/startup.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
-import { DaemonLog, DaemonLogSubscribe, DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES } from '../../daemon/protocol/lifecycle.js';
+import { DaemonLog, DaemonLogSubscribe, DaemonPing, DaemonStatus, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from '../../daemon/protocol/lifecycle.js';
 import { type Settings, SettingsDidChange, SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { DaemonClient } from '../../daemon/client/client.js';
 import { DAEMON_SCRIPT, type TestDaemon, runCli, startTestDaemon } from '../harness/daemon.js';
@@ -140,7 +140,7 @@ describe('daemon process', () => {
     assert.equal(result.code, 0, result.stderr);
     const status = JSON.parse(result.stdout) as { pid: number; protocolVersion: number; dataFolder: string; clients: { name: string }[] };
     assert.equal(status.pid, daemon.pid());
-    assert.equal(status.protocolVersion, 1);
+    assert.equal(status.protocolVersion, PROTOCOL_VERSION);
     assert.equal(status.dataFolder, daemon.home);
     assert.ok(status.clients.some((client) => client.name === 'cli'));
   });
@@ -179,7 +179,7 @@ describe('daemon process', () => {
     const raw = await RawSocket.open(dataPaths(daemon.home).socket);
     const answer = await raw.initialize(dataPaths(daemon.home).token, 99);
     assert.equal(answer.error?.code, ErrorCodes.ProtocolMismatch);
-    assert.match(answer.error?.message ?? '', /client speaks 99, this daemon speaks 1/);
+    assert.match(answer.error?.message ?? '', new RegExp(`client speaks 99, this daemon speaks ${PROTOCOL_VERSION}`));
     raw.destroy();
   });
 
@@ -385,7 +385,7 @@ describe('daemon lifecycle', () => {
     assert.equal(running.pid, daemon.pid());
     assert.notEqual(running.pid, secondPid);
     assert.equal(running.dataFolder, daemon.home);
-    assert.equal(running.protocolVersion, 1);
+    assert.equal(running.protocolVersion, PROTOCOL_VERSION);
     const again = await daemon.cli(['daemon', 'start', '--json']);
     assert.equal((JSON.parse(again.stdout) as { pid: number }).pid, running.pid, 'a second start finds the running daemon');
 

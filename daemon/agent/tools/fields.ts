@@ -3,6 +3,7 @@ import { type Allocation, AllocationsList } from '../../protocol/allocations.js'
 import { EnvPlanRequest } from '../../protocol/env.js';
 import { ServersShow } from '../../protocol/servers.js';
 import { ToolRefusal, type JsonSchemaProperty, type ToolCall } from '../tool.js';
+import { listAll } from '../paging.js';
 
 /**
  * Argument rules and look-ups several tools share. The zod rules are the protocol's own (so a bad argument is
@@ -60,7 +61,7 @@ export interface Placement {
 
 /** The project's current placement, or undefined when it has no allocation yet. Reads only. */
 export async function placementOf(project: string, call: ToolCall): Promise<Placement | undefined> {
-  const { allocations } = await call.request(AllocationsList, { project });
+  const allocations = await listAll(call, AllocationsList, { project }, (page) => page.allocations);
   const first = allocations[0];
   if (!first) return undefined;
   const server = await call.request(ServersShow, { handle: first.server });

@@ -4,6 +4,7 @@ import { type ServerInfo, ServersList, ServersShow } from '../../protocol/server
 import { blocks, bullets, fields } from '../format.js';
 import { defineTool } from '../tool.js';
 import { projectProperty } from './fields.js';
+import { listAll } from '../paging.js';
 
 function describeServer(server: ServerInfo): string {
   const ram =
@@ -41,7 +42,7 @@ export const listManagedServersTool = defineTool({
   handleArguments: [],
   input: z.strictObject({ label: z.string().max(64).optional() }),
   async run(input, call) {
-    const { servers } = await call.request(ServersList, {});
+    const servers = await listAll(call, ServersList, {}, (page) => page.servers);
     // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
     const managed = servers.filter((server) => server.managed && (input.label === undefined || server.labels.includes(input.label)));
     const heading = `${managed.length} managed server(s)${input.label === undefined ? '' : ` with label ${input.label}`}:`;

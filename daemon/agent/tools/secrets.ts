@@ -3,6 +3,7 @@ import { SECRET_CATEGORIES, SECRET_TYPES, type SecretMetadata, SecretsList, Secr
 import { blocks, bullets, fields, missingLine } from '../format.js';
 import { defineTool, type SecretAsk, type ToolCall } from '../tool.js';
 import { bindingsProperty, folderArgument, folderOf, folderProperty, projectProperty } from './fields.js';
+import { listAll } from '../paging.js';
 
 /** The plan tool's arguments: `env/plan`'s own rules and defaults, the folder optional (the workspace's). */
 const planArguments = EnvPlanRequest.params.pick({ project: true, bindings: true }).extend({ folder: folderArgument.optional() });
@@ -58,7 +59,7 @@ export const envPlanTool = defineTool({
 
 /** The secret a name resolves to in a project, the way deploys pick it: the project's own first, then a global one. */
 export async function existingSecret(ask: { readonly name: string; readonly project?: string | undefined }, call: ToolCall): Promise<SecretMetadata | undefined> {
-  const { secrets } = await call.request(SecretsList, ask.project === undefined ? {} : { project: ask.project });
+  const secrets = await listAll(call, SecretsList, ask.project === undefined ? {} : { project: ask.project }, (page) => page.secrets);
   const named = secrets.filter((secret) => secret.name === ask.name);
   return named.find((secret) => secret.project === (ask.project ?? null)) ?? named.find((secret) => secret.project === null);
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_MODULE,
 } from '../../protocol/allocations.js';
 import { CliError, type Command, type CommandContext, integerFlag, stringFlag, call } from '../command.js';
+import { listPages, printPages } from '../listing.js';
 
 function requiredProject(context: CommandContext): string {
   const project = stringFlag(context.flags, 'project');
@@ -70,8 +71,8 @@ export const allocationCommands: Command[] = [
     options: { project: { type: 'string', value: 'PROJECT', description: "Only this project's allocations." } },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
-      const { allocations } = await call(context, AllocationsList, project ? { project } : {});
-      context.print(allocations, () => lines(allocations));
+      const pages = listPages(context, AllocationsList, project ? { project } : {}, (page) => page.allocations);
+      await printPages(context, pages, { empty: 'No allocations.', lines: (allocations) => lines(allocations) });
     },
   },
   {

@@ -1,5 +1,6 @@
 import { AuditList } from '../../protocol/audit.js';
 import { type Command, integerFlag, stringFlag } from '../command.js';
+import { firstPage, listPages, printPages } from '../listing.js';
 
 /** `zavhoz audit list`: who revealed, rotated, deleted, imported or used which secret, and when. */
 export const auditCommands: Command[] = [
@@ -15,27 +16,21 @@ export const auditCommands: Command[] = [
     async run(context) {
       const subject = stringFlag(context.flags, 'subject');
       const limit = integerFlag(context.flags, 'limit');
-      const client = await context.connect();
-      try {
-        const { entries } = await client.request(AuditList, {
-          ...(subject === undefined ? {} : { subject }),
-          ...(limit === undefined ? {} : { limit }),
-        });
-        context.print(entries, () =>
-          entries.length === 0
-            ? 'The audit log is empty.'
-            : entries
-                .map((entry) => {
-                  const detail = Object.entries(entry.detail)
-                    .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`)
-                    .join(' ');
-                  return `${entry.at.slice(0, 19).replace('T', ' ')}  ${entry.action.padEnd(14)} ${entry.subject.padEnd(12)} ${entry.client} (${entry.requestId})${detail ? `  ${detail}` : ''}`;
-                })
-                .join('\n'),
-        );
-      } finally {
-        client.close();
-      }
+      const filter = subject === undefined ? {} : { subject };
+      // Without --limit, the newest page (the schema's default size); with it, pages until that many entries.
+      const pages = limit === undefined ? firstPage(context, AuditList, filter, (page) => page.entries) : listPages(context, AuditList, filter, (page) => page.entries, limit);
+      await printPages(context, pages, {
+        empty: 'The audit log is empty.',
+        lines: (entries) =>
+          entries
+            .map((entry) => {
+              const detail = Object.entries(entry.detail)
+                .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`)
+                .join(' ');
+              return `${entry.at.slice(0, 19).replace('T', ' ')}  ${entry.action.padEnd(14)} ${entry.subject.padEnd(12)} ${entry.client} (${entry.requestId})${detail ? `  ${detail}` : ''}`;
+            })
+            .join('\n'),
+      });
     },
   },
 ];

@@ -5,6 +5,7 @@ import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
 import type { RequestParams } from '../../protocol/define.js';
 import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
+import { firstPage, listPages, printPages } from '../listing.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
 function parseBindings(context: CommandContext): Record<string, string> {
@@ -33,8 +34,10 @@ function formatPlan(plan: EnvPlan): string {
   return [`Env plan of ${plan.project} (from ${plan.files.join(', ')})`, ...lines, ...missing].join('\n');
 }
 
+const NO_RUNS = 'No runs yet. Start one with: zavhoz deploy DIR --project P --repo OWNER/NAME';
+
 function formatRuns(runs: readonly RunSummary[]): string {
-  if (runs.length === 0) return 'No runs yet. Start one with: zavhoz deploy DIR --project P --repo OWNER/NAME';
+  if (runs.length === 0) return NO_RUNS;
   return runs
     .map((run) => {
       const where = run.allocation ? `${run.allocation.server}:${run.allocation.port}` : '-';
@@ -203,10 +206,9 @@ export const deployCommands: Command[] = [
     async run(context) {
       const project = stringFlag(context.flags, 'project');
       const limit = integerFlag(context.flags, 'limit');
-      const { runs } = await withClient(context, (client) =>
-        client.request(RunsList, { ...(project === undefined ? {} : { project }), ...(limit === undefined ? {} : { limit }) }),
-      );
-      context.print(runs, () => formatRuns(runs));
+      // Without --limit, the newest page (the schema's default size); with it, pages until that many runs.
+      const pages = limit === undefined ? firstPage(context, RunsList, project === undefined ? {} : { project }, (page) => page.runs) : listPages(context, RunsList, project === undefined ? {} : { project }, (page) => page.runs, limit);
+      await printPages(context, pages, { empty: NO_RUNS, lines: (runs) => formatRuns(runs) });
     },
   },
   {

@@ -15,6 +15,7 @@ import {
 } from '../../protocol/secrets.js';
 import type { RequestParams } from '../../protocol/define.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
+import { PagedTable, listPages, printPages } from '../listing.js';
 
 /** `echo value | zavhoz …` adds a newline the user did not mean; a key file keeps its own. */
 function stripFinalNewline(text: string): string {
@@ -72,18 +73,15 @@ function describing(context: CommandContext): Pick<RequestParams<typeof SecretsS
   };
 }
 
-function table(secrets: readonly SecretMetadata[]): string {
-  if (secrets.length === 0) return 'No secrets.';
-  const rows = [['HANDLE', 'NAME', 'TYPE', 'CATEGORY', 'PROJECT', 'UPDATED'], ...secrets.map((secret) => [
+function secretTable(): PagedTable<SecretMetadata> {
+  return new PagedTable(['HANDLE', 'NAME', 'TYPE', 'CATEGORY', 'PROJECT', 'UPDATED'], (secret) => [
     secret.handle,
     secret.name,
     secret.type,
     secret.category,
     secret.project ?? '-',
     secret.updatedAt.slice(0, 19).replace('T', ' '),
-  ])];
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+  ]);
 }
 
 function details(secret: SecretMetadata): string {
@@ -171,10 +169,9 @@ export const secretCommands: Command[] = [
       const project = stringFlag(context.flags, 'project');
       const category = choice(context, 'category', SECRET_CATEGORIES);
       const tag = stringFlag(context.flags, 'tag');
-      const { secrets } = await withClient(context, (client) =>
-        client.request(SecretsList, { ...(project === undefined ? {} : { project }), ...(category === undefined ? {} : { category }), ...(tag === undefined ? {} : { tag }) }),
-      );
-      context.print(secrets, () => table(secrets));
+      const filter = { ...(project === undefined ? {} : { project }), ...(category === undefined ? {} : { category }), ...(tag === undefined ? {} : { tag }) };
+      const table = secretTable();
+      await printPages(context, listPages(context, SecretsList, filter, (page) => page.secrets), { empty: 'No secrets.', lines: (secrets, first) => table.lines(secrets, first) });
     },
   },
   {

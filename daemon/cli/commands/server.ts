@@ -14,24 +14,23 @@ import {
   ServersUpdate,
 } from '../../protocol/servers.js';
 import { CliError, type Command, integerFlag, listFlag, stringFlag, call } from '../command.js';
+import { PagedTable, listPages, printPages } from '../listing.js';
 
 function megabytes(value: number | null): string {
   if (value === null) return '?';
   return value >= 10_240 ? `${(value / 1024).toFixed(1)} GB` : `${value} MB`;
 }
 
-function table(servers: readonly ServerInfo[]): string {
-  if (servers.length === 0) return 'No servers. Add one with `zavhoz server add HANDLE --host H`, or configure a provider and run `zavhoz server sync`.';
-  const rows = servers.map((server) => [
+const NO_SERVERS = 'No servers. Add one with `zavhoz server add HANDLE --host H`, or configure a provider and run `zavhoz server sync`.';
+
+function serverTable(): PagedTable<ServerInfo> {
+  return new PagedTable(['HANDLE', 'STATUS', 'ADDRESS', 'RAM', 'SERVICES'], (server) => [
     server.handle + (server.managed ? '' : ' (ghost)'),
     server.status,
     `${server.host}:${server.sshPort}`,
     `${megabytes(server.availableRamMb)} free / ${megabytes(server.ramMb)}`,
     String(server.services),
   ]);
-  const header = ['HANDLE', 'STATUS', 'ADDRESS', 'RAM', 'SERVICES'];
-  const widths = header.map((title, index) => Math.max(title.length, ...rows.map((row) => (row[index] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
 function details(server: ServerInfo): string {
@@ -128,8 +127,9 @@ export const serverCommands: Command[] = [
     examples: ['zavhoz server list', 'zavhoz server list --all --json'],
     options: { all: { type: 'boolean', description: 'List ghost servers (personal machines) too.' } },
     async run(context) {
-      const { servers } = await call(context, ServersList, { all: context.flags.all === true });
-      context.print(servers, () => table(servers));
+      const table = serverTable();
+      const pages = listPages(context, ServersList, { all: context.flags.all === true }, (page) => page.servers);
+      await printPages(context, pages, { empty: NO_SERVERS, lines: (servers, first) => table.lines(servers, first) });
     },
   },
   {
