@@ -22,8 +22,8 @@ const MAX_START_RATIO = 2;
 /** Replaying a full journal takes seconds: a few runs show its cost well enough. */
 const REPLAY_RUNS = 3;
 const ROWS = 100_000;
-/** The store folds its journal into a snapshot past 16 MiB (Store's default): the most a start can replay. */
-const JOURNAL_BYTES = 16 * 1024 * 1024;
+/** The store folds its journal into a snapshot past 4 MiB (Store's default): the most a start can replay. */
+const JOURNAL_BYTES = 4 * 1024 * 1024;
 
 const INSERT_AUDIT = 'INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)';
 
