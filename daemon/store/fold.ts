@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { removeIfExists, syncFolder } from '../core/files.js';
 import { Journal } from './journal.js';
-import { type FoldRequest, foldingJournalOf, keepPrevious } from './snapshotFile.js';
+import { type FoldRequest, foldOutputOf, foldingJournalOf, keepPrevious } from './snapshotFile.js';
 
 /** What the fold worker answers. */
 interface FoldAnswer {
@@ -68,7 +68,7 @@ export class BackgroundFold {
     }
     journal.close();
 
-    const output = `${this.files.database}.${process.pid}.${++this.outputs}.fold`;
+    const output = foldOutputOf(this.files.database, `${process.pid}.${++this.outputs}`);
     const request: FoldRequest = { database: this.files.database, journals: [folding], output };
     const worker = startWorker(request);
     worker.unref();

@@ -25,6 +25,24 @@ export function foldingJournalOf(journal: string): string {
   return `${journal}.folding`;
 }
 
+/** Where a fold worker writes the snapshot it builds, before it is renamed into place. */
+export function foldOutputOf(database: string, unique: string): string {
+  return `${database}.${unique}.fold`;
+}
+
+/** Removes what a fold cut short by the process ending left behind (never renamed into place, so never needed). */
+export function removeAbandonedFolds(database: string): void {
+  const folder = path.dirname(database);
+  const prefix = `${path.basename(database)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith(prefix) && name.endsWith('.fold')) removeIfExists(path.join(folder, name));
+}
+
 /** Keeps the current snapshot as `<file>.prev` (a hard link) before a new one replaces it. */
 export function keepPrevious(file: string): void {
   if (fs.existsSync(file) && fs.statSync(file).size > 0) {

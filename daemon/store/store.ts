@@ -7,7 +7,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
-import { damaged, foldingJournalOf, keepPrevious, loadSnapshot, loadSqlJs, markSnapshotSequence, replay, snapshotSequence } from './snapshotFile.js';
+import { damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, replay, snapshotSequence } from './snapshotFile.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -64,6 +64,7 @@ export class Store {
   /** Opens the store, replaying the journal(s) and applying migrations; refuses damaged or newer files. */
   static async open(options: StoreOptions): Promise<Store> {
     const SQL = await loadSqlJs();
+    removeAbandonedFolds(options.database);
     const db = loadSnapshot(SQL, options.database);
     let seq = snapshotSequence(db);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
