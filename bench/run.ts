@@ -35,6 +35,7 @@ const ENTRIES: readonly Entry[] = [
     file: 'store-profile.ts',
     load: async () => (await import('./store-profile.js')).benchStoreProfile,
   },
+  { key: 'fold', title: 'durable writes across a journal fold', file: 'fold.ts', load: async () => (await import('./fold.js')).benchFold },
   { key: 'startup', title: 'daemon cold start', file: 'startup.ts', load: async () => (await import('./startup.js')).benchStartup },
   ...['vault', 'inventory', 'deploy', 'github'].map(
     (key): Entry => ({

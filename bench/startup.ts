@@ -17,11 +17,13 @@ import { type BenchSection, formatMs, formatRatio, ratioRow } from './report.js'
 import { elapsedMs, median } from './stats.js';
 
 const RUNS = 10;
+/** Issue 17: a cold start (empty folder, and 100k rows) within 2× of the bare echo server's, in the same run. */
+const MAX_START_RATIO = 2;
 /** Replaying a full journal takes seconds: a few runs show its cost well enough. */
 const REPLAY_RUNS = 3;
 const ROWS = 100_000;
-/** The store folds its journal into a snapshot past 16 MiB (Store's default): the most a start can replay. */
-const JOURNAL_BYTES = 16 * 1024 * 1024;
+/** The store folds its journal into a snapshot past 4 MiB (Store's default): the most a start can replay. */
+const JOURNAL_BYTES = 4 * 1024 * 1024;
 
 const INSERT_AUDIT = 'INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)';
 
@@ -137,12 +139,13 @@ export async function benchStartup(): Promise<BenchSection> {
   try {
     const templates = await prepareTemplates(root);
     const variants = [
-      { name: 'empty folder', template: undefined, count: RUNS, runs: [] as StartTiming[] },
-      { name: `${ROWS / 1000}k rows in snapshot`, template: templates.snapshot, count: RUNS, runs: [] as StartTiming[] },
+      { name: 'empty folder', template: undefined, count: RUNS, goal: true, runs: [] as StartTiming[] },
+      { name: `${ROWS / 1000}k rows in snapshot`, template: templates.snapshot, count: RUNS, goal: true, runs: [] as StartTiming[] },
       {
         name: `${ROWS / 1000}k rows + ${templates.journalRecords} journal records to replay (${REPLAY_RUNS} runs)`,
         template: templates.replay,
         count: REPLAY_RUNS,
+        goal: false,
         runs: [] as StartTiming[],
       },
     ];
@@ -163,7 +166,7 @@ export async function benchStartup(): Promise<BenchSection> {
     const rows = variants.flatMap((variant) => {
       const total = median(variant.runs.map((run) => run.total));
       return [
-        ratioRow(`${variant.name}: spawn → status`, total, baselineMedian),
+        ratioRow(`${variant.name}: spawn → status`, total, baselineMedian, variant.goal ? MAX_START_RATIO : undefined),
         {
           name: `${variant.name}: of which after ready (connect, initialize, status)`,
           value: formatMs(median(variant.runs.map((run) => run.afterReady))),

@@ -192,8 +192,9 @@ export class Allocator implements ServerAllocations {
       }
       server = found;
     } else {
+      // INDEXED BY: the planner would pick servers_choice and sort every server (3.9 ms at 10,000 servers).
       const best = tx.get<ServerRow>(
-        `SELECT * FROM servers
+        `SELECT * FROM servers INDEXED BY servers_by_room
            WHERE managed = 1 AND status IN ('ready', 'in_use')
              AND COALESCE(available_ram_mb, ram_mb, 0) - reserved_ram_mb >= ?
              AND COALESCE(available_disk_mb, disk_mb, 0) >= ?

@@ -146,7 +146,8 @@ function checksum(json: string): string {
   return crypto.createHash('sha256').update(json).digest('hex').slice(0, 16);
 }
 
-function readJournal(file: string): JournalContents {
+/** Reads a journal file: its valid records, and how much of a torn tail follows them. */
+export function readJournal(file: string): JournalContents {
   let raw: Buffer;
   try {
     raw = fs.readFileSync(file);

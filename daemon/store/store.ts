@@ -1,12 +1,13 @@
 import fs from 'node:fs';
-import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
-import { locateAsset } from '../core/assets.js';
-import { ZavhozError } from '../core/errors.js';
-import { PRIVATE_FILE_MODE, removeIfExists, syncFolder, writeFileAtomic } from '../core/files.js';
-import { ErrorCodes } from '../protocol/errors.js';
-import { Journal, JournalCorruptError, type JournalOperation, type SqlValue } from './journal.js';
-import { applyMigrations, type Migration } from './migrations.js';
 import path from 'node:path';
+import type { Database, Statement } from 'sql.js';
+import { ZavhozError } from '../core/errors.js';
+import { syncFolder, writeFileAtomic } from '../core/files.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { BackgroundFold } from './fold.js';
+import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
+import { applyMigrations, type Migration } from './migrations.js';
+import { damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, replay, snapshotSequence } from './snapshotFile.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -25,77 +26,75 @@ export interface StoreOptions {
   readonly database: string;
   readonly journal: string;
   readonly migrations: readonly Migration[];
-  /** Fold the journal into a snapshot once it passes this many bytes. */
+  /** Fold the journal into a snapshot (in the background) once it passes this many bytes. */
   readonly snapshotAfterBytes?: number;
 }
 
-let sqlJs: Promise<SqlJsStatic> | undefined;
-
-function loadSqlJs(): Promise<SqlJsStatic> {
-  sqlJs ??= initSqlJs({ locateFile: () => locateAsset('sql-wasm.wasm', 'sql.js/dist/sql-wasm.wasm') });
-  return sqlJs;
-}
+/**
+ * The journal size past which it is folded into a snapshot, unless the options say otherwise: the most a start
+ * replays after a crash (16 MiB took ~2.5 s to replay). Folds run in a worker, so folding more often costs writes
+ * nothing.
+ */
+const DEFAULT_FOLD_AFTER_BYTES = 4 * 1024 * 1024;
 
 /**
  * The daemon's database: SQLite (sql.js) in memory, made durable by a journal of committed transactions.
  * A transaction runs in SQLite first (so constraint errors surface before anything is written), then its
  * statements are appended to the journal and fdatasync'ed, then it commits. On start the last snapshot is loaded
- * and the journal replayed; now and then the journal is folded into a new snapshot, written atomically.
+ * and the journal replayed. When the journal grows past a limit it is folded into a new snapshot off the daemon's
+ * thread (fold.ts): the journal is renamed aside and a new one started, a worker builds the snapshot from the files,
+ * and this thread only renames it into place, so writes never wait for the database to be exported.
  */
 export class Store {
   private readonly statements = new Map<string, Statement>();
   private inTransaction = false;
-  private snapshotScheduled = false;
   private closed = false;
+  private foldScheduled = false;
+  private readonly fold: BackgroundFold;
 
   private constructor(
     private readonly db: Database,
-    private readonly journal: Journal,
+    private journal: Journal,
     private seq: number,
     private readonly options: StoreOptions,
-  ) {}
+  ) {
+    this.fold = new BackgroundFold({ database: options.database, journal: options.journal });
+  }
 
-  /** Opens the store, replaying the journal and applying migrations; refuses damaged or newer files. */
+  /** Opens the store, replaying the journal(s) and applying migrations; refuses damaged or newer files. */
   static async open(options: StoreOptions): Promise<Store> {
     const SQL = await loadSqlJs();
+    removeAbandonedFolds(options.database);
     const db = loadSnapshot(SQL, options.database);
-    db.run('CREATE TABLE IF NOT EXISTS zavhoz_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-    const snapshotSeq = Number(db.exec("SELECT value FROM zavhoz_meta WHERE key = 'journal_seq'")[0]?.values[0]?.[0] ?? 0);
-
+    let seq = snapshotSequence(db);
+    // A fold that was interrupted left its journal aside: its records come before the active journal's.
+    const folding = foldingJournalOf(options.journal);
+    const interruptedFold = fs.existsSync(folding);
     let opened: ReturnType<typeof Journal.open>;
+    try {
+      if (interruptedFold) seq = replay(db, readJournal(folding).records, seq);
+    } catch (error) {
+      db.close();
+      throw damaged(folding, options.database, error);
+    }
     try {
       opened = Journal.open(options.journal);
     } catch (error) {
       db.close();
       throw damaged(options.journal, options.database, error);
     }
-    let seq = snapshotSeq;
-    // One transaction and cached statements for the whole replay: a failed replay refuses to start anyway,
-    // and per-record commits made a 65,000-record journal take 6–10 s instead of well under one.
-    const replayStatements = new Map<string, Statement>();
     try {
-      db.run('BEGIN');
-      for (const record of opened.contents.records) {
-        if (record.seq <= snapshotSeq) continue;
-        if (record.seq !== seq + 1) throw new JournalCorruptError(`sequence ${record.seq} follows ${seq}`);
-        for (const [sql, params] of record.operations) {
-          let statement = replayStatements.get(sql);
-          if (!statement) replayStatements.set(sql, (statement = db.prepare(sql)));
-          statement.run(params as SqlValue[]);
-        }
-        seq = record.seq;
-      }
-      db.run('COMMIT');
+      seq = replay(db, opened.contents.records, seq);
     } catch (error) {
-      for (const statement of replayStatements.values()) statement.free();
       opened.journal.close();
       db.close();
       throw damaged(options.journal, options.database, error);
     }
-    for (const statement of replayStatements.values()) statement.free();
     const store = new Store(db, opened.journal, seq, options);
     applyMigrations(store, options.migrations, options.database);
-    if (opened.journal.size > 0) store.snapshot();
+    // A short journal is cheap to replay and stays: folding it here cost every start an export and three fsyncs.
+    if (interruptedFold) store.snapshot();
+    else store.maybeFold();
     return store;
   }
 
@@ -150,7 +149,7 @@ export class Store {
         this.seq++;
       }
       this.db.run('COMMIT');
-      this.maybeScheduleSnapshot();
+      this.maybeFold();
       return value;
     } catch (error) {
       this.db.run('ROLLBACK');
@@ -161,26 +160,35 @@ export class Store {
   }
 
   /**
-   * Writes the whole database to its file atomically and empties the journal. The previous snapshot is kept
-   * as `<file>.prev`, the last good copy named in damage reports.
+   * Writes the whole database to its file atomically and empties the journal, here and now (a fold running in the
+   * background is abandoned: this one holds more). The previous snapshot is kept as `<file>.prev`, the last good
+   * copy named in damage reports.
    */
   snapshot(): void {
     this.assertOpen();
-    this.db.run("INSERT OR REPLACE INTO zavhoz_meta (key, value) VALUES ('journal_seq', ?)", [String(this.seq)]);
+    this.fold.abandon();
+    markSnapshotSequence(this.db, this.seq);
     const bytes = this.db.export();
     const file = this.options.database;
-    if (fs.existsSync(file) && fs.statSync(file).size > 0) {
-      removeIfExists(`${file}.prev`);
-      fs.linkSync(file, `${file}.prev`);
-    }
+    keepPrevious(file);
     writeFileAtomic(file, bytes);
+    const folding = foldingJournalOf(this.options.journal);
+    if (fs.existsSync(folding)) {
+      fs.unlinkSync(folding);
+      syncFolder(path.dirname(folding));
+    }
     this.journal.reset();
+  }
+
+  /** Resolves once no fold is running in the background (tests and the benchmark wait on it). */
+  foldSettled(): Promise<void> {
+    return this.fold.settled();
   }
 
   /** Folds the journal into a snapshot and closes. Safe to call twice. */
   close(): void {
     if (this.closed) return;
-    if (this.journal.size > 0) this.snapshot();
+    if (this.journal.size > 0 || this.fold.running) this.snapshot();
     this.closed = true;
     for (const statement of this.statements.values()) statement.free();
     this.statements.clear();
@@ -202,14 +210,35 @@ export class Store {
     return statement;
   }
 
-  private maybeScheduleSnapshot(): void {
-    const limit = this.options.snapshotAfterBytes ?? 16 * 1024 * 1024;
-    if (this.snapshotScheduled || this.journal.size < limit) return;
-    this.snapshotScheduled = true;
+  /**
+   * Starts a background fold once the journal passes the limit. Called between transactions only: the rename of
+   * the journal must not split one. If the last fold never finished, its journal is still aside and this one
+   * folds here and now instead (rare: a worker that failed).
+   */
+  private maybeFold(): void {
+    const limit = this.options.snapshotAfterBytes ?? DEFAULT_FOLD_AFTER_BYTES;
+    if (this.foldScheduled || this.fold.running || this.journal.size < limit) return;
+    this.foldScheduled = true;
     // Not on the acknowledging path: the write that crossed the limit is already durable.
     setImmediate(() => {
-      this.snapshotScheduled = false;
-      if (!this.closed && !this.inTransaction) this.snapshot();
+      this.foldScheduled = false;
+      if (this.closed || this.inTransaction || this.fold.running) return;
+      if (fs.existsSync(foldingJournalOf(this.options.journal))) {
+        this.snapshot();
+        return;
+      }
+      try {
+        this.journal = this.fold.start(this.journal, this.seq, (installed) => (installed ? this.maybeFold() : this.foldHereSoon()));
+      } catch {
+        // No fold this time (the folder could not take the rename): the journal goes on growing, durably.
+      }
+    });
+  }
+
+  /** After a fold that failed in the worker: fold here, once, so the renamed journal does not stay behind. */
+  private foldHereSoon(): void {
+    setImmediate(() => {
+      if (!this.closed && !this.inTransaction && !this.fold.running) this.snapshot();
     });
   }
 
@@ -218,42 +247,3 @@ export class Store {
   }
 }
 
-function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw damaged(file, file, error);
-  }
-  if (!bytes) {
-    // A new data folder. Create the empty snapshot file now so it is private from the start.
-    fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
-    syncFolder(path.dirname(file));
-    return new SQL.Database();
-  }
-  if (bytes.length === 0) return new SQL.Database();
-  try {
-    const db = new SQL.Database(bytes);
-    const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
-    if (check !== 'ok') {
-      db.close();
-      throw new Error(`integrity check says: ${String(check)}`);
-    }
-    return db;
-  } catch (error) {
-    throw damaged(file, file, error);
-  }
-}
-
-function damaged(brokenFile: string, database: string, cause: unknown): ZavhozError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  const previous = `${database}.prev`;
-  const fallback = fs.existsSync(previous)
-    ? `The last good snapshot is ${previous}; to go back to it, stop Zavhoz, move ${brokenFile} aside and copy that file to ${database}.`
-    : 'No earlier snapshot exists.';
-  return new ZavhozError(
-    ErrorCodes.StoreUnavailable,
-    `The Zavhoz database file ${brokenFile} is damaged or unreadable (${reason}). Zavhoz will not start over with an empty database. ${fallback}`,
-    { file: brokenFile, previous },
-  );
-}
