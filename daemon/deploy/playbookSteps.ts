@@ -5,7 +5,7 @@ import { explainTaskFailure } from './outcome.js';
  * The steps of a run that the playbook's tasks carry out, in order. Each task declares its step with a tag
  * `step_<name>`; the run's callback plugin (playbooks/callback_plugins/zavhoz_steps.py) reports it.
  */
-export const PLAYBOOK_STEPS = ['playbook', 'health'] as const satisfies readonly RunStepName[];
+export const PLAYBOOK_STEPS = ['preflight', 'playbook', 'health'] as const satisfies readonly RunStepName[];
 /** One of {@link PLAYBOOK_STEPS}. */
 export type PlaybookStep = (typeof PLAYBOOK_STEPS)[number];
 
