@@ -21,6 +21,13 @@ const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: stri
     reason: (match) => unescapeJson(match[1] ?? ''),
   },
   {
+    // The registry wants a login the pull did not have (a private image, or a token for another registry).
+    pattern: /no basic auth credentials|unauthorized: authentication required|denied: requested access to the resource is denied/,
+    reason:
+      'the registry refused to serve an image without a login. Deploy with --registry-token HANDLE (and --registry-user) for ' +
+      'the registry the compose files name their images in, or check that the token may read those images.',
+  },
+  {
     // docker's and compose's words for an image the registry does not have (or will not show without a login).
     pattern: /manifest for (\S+) not found|manifest unknown|pull access denied for (\S+?),|repository does not exist/,
     reason: (match) => {

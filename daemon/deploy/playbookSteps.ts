@@ -16,7 +16,7 @@ export const STEP_TAG_PREFIX = 'step_';
 export const PLAYBOOK_EVENT_PREFIX = 'ZAVHOZ_EVENT ';
 
 /** What a step's detail says once the playbook moved on to the next one. */
-const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { playbook: 'containers started' };
+const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { preflight: 'SSH login and compose checked', playbook: 'containers started' };
 
 /** A task starting or a task's result, as the callback plugin reports it. */
 export interface PlaybookEvent {
