@@ -351,7 +351,8 @@ export async function setUpRealDeployWorld(options: RealDeployWorldOptions): Pro
 
 /**
  * Branches of the fixture repository whose deploy fails for real: `exits` (the backend exits with code 3 at
- * start), `unhealthy` (its image's health check never passes), `missing-image` (a tag the registry does not have).
+ * start), `unhealthy` (its image's health check never passes), `missing-image` (a tag the registry does not have),
+ * `slow-up` (`compose up` waits for a database that takes ten minutes to be healthy).
  */
 function failingBranches(reference: string): Record<string, (folder: string) => void> {
   const edit = (folder: string, from: string, to: string): void => {
@@ -365,6 +366,15 @@ function failingBranches(reference: string): Record<string, (folder: string) => 
     exits: (folder) => edit(folder, logLevel, `${logLevel}      EXIT_CODE: "3"\n`),
     unhealthy: (folder) => edit(folder, logLevel, `${logLevel}      FAIL_HEALTH: "1"\n`),
     'missing-image': (folder) => edit(folder, `image: ${reference}`, `image: ${reference.replace(/:[^:/]+$/, ':no-such-release')}`),
+    // `compose up` waits for the database to be healthy, which it is not for minutes: a deploy that stays in `up`.
+    'slow-up': (folder) => {
+      edit(folder, '    depends_on:\n      - db\n', '    depends_on:\n      db:\n        condition: service_healthy\n');
+      edit(
+        folder,
+        '      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n',
+        '      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD}\n      START_DELAY_SECONDS: "600"\n    healthcheck:\n      start_period: 600s\n',
+      );
+    },
   };
 }
 

@@ -618,6 +618,29 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
   });
 
+  test('kill -9 of the daemon during `compose up`: the run is interrupted, and the next deploy recovers the project', async () => {
+    const project = world.newProject('upcrash');
+    await storeUserSecrets(project);
+    const run = await cliJson<RunDetail>(world.daemon, deployArgs(project, ['--ref', 'slow-up']));
+    // In `up`: its task started and compose created the database's container, which it now waits on.
+    await waitUntil('the playbook to be in compose up', async () => {
+      const log = fs.existsSync(path.join(run.folder, 'run.log')) ? fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8') : '';
+      if (!log.includes('TASK [Start containers]')) return undefined;
+      return (await containersOf(project)).some((container) => container.service === 'db' && container.state === 'running') ? true : undefined;
+    }, 300_000);
+    await world.daemon.kill9();
+    await world.daemon.start();
+    const after = await runDetail(run.id);
+    assert.equal(after.status, 'interrupted');
+    assert.match(after.error ?? '', /daemon stopped while this run was running/);
+    assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
+    await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
+    // The next deploy (main) replaces the half-started project with a working one.
+    const { run: next } = await deployAndWait(world, project);
+    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+  });
+
   test('a daemon shutdown mid-run kills the playbook; the run ends interrupted', async () => {
     const project = world.newProject('stop');
     await storeUserSecrets(project);
