@@ -89,8 +89,9 @@ async function generateInfraSecrets(context: ExecutionContext, plan: EnvPlan, ta
 }
 
 /**
- * Step `preflight`: the server's host key matches the inventory's pin and the key logs in (again, after a
- * backoff, while the host is unreachable). The SSH master it opens is reused by the playbook.
+ * Step `preflight`, the daemon's part: the server's host key matches the inventory's pin and the key logs in
+ * (again, after a backoff, while the host is unreachable). The SSH master it opens is reused by the playbook, whose
+ * first tasks (`step_preflight`) check the server itself.
  */
 async function checkServerLogin(context: ExecutionContext, target: DeployTarget, env: NodeJS.ProcessEnv, use: SecretUse): Promise<void> {
   const { folder, secrets, signal, hooks } = context;
@@ -110,7 +111,8 @@ async function checkServerLogin(context: ExecutionContext, target: DeployTarget,
       signal,
     );
   });
-  hooks.step('preflight', 'succeeded', `${target.sshUser}@${target.host}:${target.sshPort}`);
+  // Still running: the playbook's first tasks finish the pre-flight on the server (compose installed?) and end it.
+  hooks.step('preflight', 'running', `logged in as ${target.sshUser}@${target.host}:${target.sshPort}; checking the server`);
 }
 
 /** Ends the run's SSH masters and removes its secret and temporary files. Never throws. */

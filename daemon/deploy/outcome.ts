@@ -13,7 +13,31 @@ export interface RunOutcome {
 }
 
 /** Causes of a failed task that its `fatal:` line shows, each with what the user should do about it. */
-const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: string }[] = [
+const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: string | ((match: RegExpExecArray) => string) }[] = [
+  {
+    // The playbook's own checks (compose missing, a login refused, a service that exited or is unhealthy) say what
+    // to do themselves, in a line that starts with `Zavhoz: ` (a `fail` message or a script's output).
+    pattern: /Zavhoz: ((?:[^"\\]|\\[^n])*)/,
+    reason: (match) => unescapeJson(match[1] ?? ''),
+  },
+  {
+    // The registry wants a login the pull did not have (a private image, or a token for another registry).
+    pattern: /no basic auth credentials|unauthorized: authentication required|denied: requested access to the resource is denied/,
+    reason:
+      'the registry refused to serve an image without a login. Deploy with --registry-token HANDLE (and --registry-user) for ' +
+      'the registry the compose files name their images in, or check that the token may read those images.',
+  },
+  {
+    // docker's and compose's words for an image the registry does not have (or will not show without a login).
+    pattern: /manifest for (\S+) not found|manifest unknown|pull access denied for (\S+?),|repository does not exist/,
+    reason: (match) => {
+      const image = match[1] ?? match[2];
+      return (
+        `an image of the project could not be pulled${image ? ` (${image})` : ''}: the registry does not have it, or will not show it ` +
+        'without a login. Check the image names in the compose files (and the *_IMAGE variables), push the image, or deploy with --registry-token HANDLE.'
+      );
+    },
+  },
   {
     // git's words when the server refused the credentials the playbook's credential helper gave it.
     pattern: /Authentication failed for '/,
@@ -28,9 +52,22 @@ const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: stri
   },
 ];
 
+/** A JSON string's content (as a `fatal:` line holds it) as text; the raw text when it is not valid JSON. */
+function unescapeJson(content: string): string {
+  try {
+    return (JSON.parse(`"${content}"`) as string).trim();
+  } catch {
+    return content.trim();
+  }
+}
+
 /** Why a task failed, in the user's terms, when its `fatal:` / `failed:` output line shows a cause we know. */
 export function explainTaskFailure(line: string): string | undefined {
-  return KNOWN_FAILURES.find((failure) => failure.pattern.test(line))?.reason;
+  for (const failure of KNOWN_FAILURES) {
+    const match = failure.pattern.exec(line);
+    if (match) return typeof failure.reason === 'string' ? failure.reason : failure.reason(match);
+  }
+  return undefined;
 }
 
 /** The outcome of a playbook that ran to its end; `reason` is what {@link explainTaskFailure} made of the failure. */

@@ -12,7 +12,7 @@ import { withRetries } from './retries.js';
  */
 export async function runPlaybook(context: ExecutionContext, target: DeployTarget, env: NodeJS.ProcessEnv): Promise<number> {
   const { folder, log, signal, hooks } = context;
-  hooks.step('playbook', 'running');
+  // No step is started here: each task reports the step it declares (the first ones end the pre-flight).
   return withRetries(retriesOf(context, 'playbook'), async (attempt) => {
     // One per attempt: the task an unreachable attempt stopped at must not name a later failure.
     const progress = new PlaybookProgress((step, status, detail) => hooks.step(step, status, detail));

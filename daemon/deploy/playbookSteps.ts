@@ -5,7 +5,7 @@ import { explainTaskFailure } from './outcome.js';
  * The steps of a run that the playbook's tasks carry out, in order. Each task declares its step with a tag
  * `step_<name>`; the run's callback plugin (playbooks/callback_plugins/zavhoz_steps.py) reports it.
  */
-export const PLAYBOOK_STEPS = ['playbook', 'health'] as const satisfies readonly RunStepName[];
+export const PLAYBOOK_STEPS = ['preflight', 'playbook', 'health'] as const satisfies readonly RunStepName[];
 /** One of {@link PLAYBOOK_STEPS}. */
 export type PlaybookStep = (typeof PLAYBOOK_STEPS)[number];
 
@@ -16,7 +16,7 @@ export const STEP_TAG_PREFIX = 'step_';
 export const PLAYBOOK_EVENT_PREFIX = 'ZAVHOZ_EVENT ';
 
 /** What a step's detail says once the playbook moved on to the next one. */
-const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { playbook: 'containers started' };
+const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { preflight: 'SSH login and compose checked', playbook: 'containers started' };
 
 /** A task starting or a task's result, as the callback plugin reports it. */
 export interface PlaybookEvent {

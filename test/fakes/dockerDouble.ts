@@ -1,6 +1,8 @@
 /**
  * Installs the `docker` TEST DOUBLE (test/fakes/docker) in a private bin folder, and reads back what it recorded.
- * No container engine runs on the test machines; everything else in the deploy tests is real.
+ * The deploy tests run on the real container engine (test/harness/engine.ts); the double remains for what the
+ * engine cannot be made to do (a backend that answers 503 to its first requests, in deploy-playbook.test.ts) and
+ * for the end-to-end tests' deploy target (test/e2e/deployTarget.ts), not moved yet.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * `zavhoz mcp` driven by the MCP SDK's own client, end to end: a real daemon with the real vault on a private
- * keychain, a real sshd as the deploy target, real ansible-playbook and git; only the container engine (test/fakes/
- * docker) and GitHub's API (test/fakes/github.ts) are test doubles. Canary secrets sit in the vault; every tool
+ * keychain, a real sshd as the deploy target, real ansible-playbook and git, the run's real container engine and
+ * registry (the deploy starts the project's containers); GitHub's API (test/fakes/github.ts) is a test double. Canary secrets sit in the vault; every tool
  * answer, the server's stderr, the daemon log, the run log and the audit log are scanned for them.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import type { AuditEntryView } from '../../daemon/protocol/audit.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import { FakeGithub } from '../fakes/github.js';
 import { waitUntil } from '../harness/processes.js';
-import { cliJson, type DeployWorld, FIXTURE, setUpDeployWorld } from './deploy-support.js';
+import { cliJson, type RealDeployWorld, setUpRealDeployWorld } from './deploy-support.js';
 import { assertNoCanary, field, type McpSession, startMcp } from './agent-support.js';
 import { escapeRegExp } from '../harness/text.js';
 
@@ -31,7 +31,7 @@ const TOOLS = [
 const REFUSAL = /pass a handle; call zavhoz_request_secret to ask the human for the value/;
 
 describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent', () => {
-  let world: DeployWorld;
+  let world: RealDeployWorld;
   let github: FakeGithub;
   let mcp: McpSession;
   let project: string;
@@ -40,7 +40,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
   let runId = '';
 
   before(async () => {
-    world = await setUpDeployWorld();
+    world = await setUpRealDeployWorld({ name: 'agent-mcp' });
     github = await FakeGithub.start();
     github.createRepository(REPO);
     const githubToken = `ghp_${crypto.randomBytes(18).toString('hex')}`;
@@ -54,7 +54,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     project = world.newProject('agent');
     canaries.set('github token', githubToken);
     canaries.set('ssh key', world.sshd.clientKey.privateKeyPem);
-    mcp = await startMcp(world.daemon, FIXTURE);
+    mcp = await startMcp(world.daemon, world.fixture);
   });
   after(async () => {
     await mcp?.close();
@@ -158,7 +158,9 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
     const url = field(done.text, 'url') ?? '';
     assert.match(url, new RegExp(`^http://${escapeRegExp(world.sshd.host)}:\\d+/$`));
-    assert.equal((await fetch(url)).status, 200, 'the project answers on its URL');
+    const page = await fetch(url);
+    assert.equal(page.status, 200, 'the project answers on its URL');
+    assert.match(await page.text(), /^test-web 1\.0\.0$/m, "the project's container serves it");
     assert.match(done.text, /- health: succeeded/);
 
     const latest = await mcp.call('zavhoz_deploy_status', { project });

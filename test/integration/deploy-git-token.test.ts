@@ -2,7 +2,8 @@
  * The git token path of a deploy, end to end: the repository is private and served over HTTPS on loopback by a
  * test double of GitHub's git endpoint (test/fakes/gitHttps.ts: `git http-backend` behind HTTP Basic auth), so git
  * on the target must ask the playbook's credential helper for the token the daemon took from the vault. Everything
- * else is as in deploy.test.ts: a real daemon, keychain, sshd, ansible-playbook and git; docker and UFW doubles.
+ * else is as in deploy.test.ts: a real daemon, keychain, sshd, ansible-playbook and git, the run's real container
+ * engine and registry; a UFW double.
  *
  * The target's SSH sessions get two variables, as a server's login environment would: GIT_SSL_CAINFO (trust the
  * fake's self-signed certificate) and GIT_CONFIG_GLOBAL, a throwaway gitconfig standing in for the SSH user's own
@@ -22,12 +23,11 @@ import { FakeGitHttps, type GitHttpsRequest } from '../fakes/gitHttps.js';
 import {
   bareRepository,
   cliJson,
-  type DeployWorld,
-  FIXTURE,
   gitCredentialFolders,
   gitCredentialsPrefix,
+  type RealDeployWorld,
   sampleProcessList,
-  setUpDeployWorld,
+  setUpRealDeployWorld,
   storeUserSecrets,
 } from './deploy-support.js';
 
@@ -68,18 +68,23 @@ describe('deploy: clone a private repository over HTTPS with a git token from th
   /** Holds the SSH user's stand-in gitconfig and the `store` helper's file. */
   let remoteGit: string;
   let credentialStore: string;
-  let world: DeployWorld;
+  let world: RealDeployWorld;
   let repoUrl: string;
 
   before(async () => {
-    repository = bareRepository();
-    github = await FakeGitHttps.start({ projectRoot: path.dirname(repository.url), token });
-    repoUrl = github.repositoryUrl(path.basename(repository.url));
     remoteGit = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-remote-git-'));
     credentialStore = path.join(remoteGit, 'git-credentials');
     const gitconfig = path.join(remoteGit, 'gitconfig');
     fs.writeFileSync(gitconfig, `[credential]\n\thelper = store --file ${credentialStore}\n`);
-    world = await setUpDeployWorld({ remoteEnvironment: { GIT_SSL_CAINFO: github.caFile, GIT_CONFIG_GLOBAL: gitconfig } });
+    // The fake serves what lands in its project root: the world's fixture (which names this file's test image)
+    // exists only once the world does, and the world needs the fake's certificate first.
+    const projectRoot = path.join(remoteGit, 'served');
+    fs.mkdirSync(projectRoot);
+    github = await FakeGitHttps.start({ projectRoot, token });
+    world = await setUpRealDeployWorld({ name: 'git-token', remoteEnvironment: { GIT_SSL_CAINFO: github.caFile, GIT_CONFIG_GLOBAL: gitconfig } });
+    repository = bareRepository(world.fixture);
+    fs.cpSync(repository.url, path.join(projectRoot, path.basename(repository.url)), { recursive: true });
+    repoUrl = github.repositoryUrl(path.basename(repository.url));
   });
   after(async () => {
     await world?.dispose();
@@ -94,7 +99,7 @@ describe('deploy: clone a private repository over HTTPS with a git token from th
    */
   const deploy = async (project: string, gitTokenHandle: string | undefined): Promise<{ run: RunDetail; code: number; output: string; log: string }> => {
     const tokenFlag = gitTokenHandle === undefined ? [] : ['--git-token', gitTokenHandle];
-    const args = ['deploy', FIXTURE, '--project', project, '--repo', 'Acme/Demo', '--repo-url', repoUrl, ...tokenFlag, '--timeout', '900', '--wait'];
+    const args = ['deploy', world.fixture, '--project', project, '--repo', 'Acme/Demo', '--repo-url', repoUrl, ...tokenFlag, '--timeout', '900', '--wait'];
     const result = await world.daemon.cli(args);
     const [summary] = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
     assert.ok(summary, `no run of ${project}: ${result.stderr}`);

@@ -1,8 +1,10 @@
 /**
- * What the deploy playbook does on the target beyond the happy path: a backend that answers 503 while it boots,
- * the firewall (UFW active, inactive, or unreadable without root), and git tokens a killed run left behind. A real
- * daemon, keychain, sshd, ansible-playbook and git; the container engine and UFW are test doubles
- * (test/fakes/docker, test/fakes/ufw) because neither may run or be changed on the test machines.
+ * What the deploy playbook does on the target beyond the happy path: the firewall (UFW active, inactive, or
+ * unreadable without root), git tokens a killed run left behind, and a backend that answers 503 while it boots. A
+ * real daemon, keychain, sshd, ansible-playbook and git, and the run's real container engine; UFW is a test double
+ * (test/fakes/ufw: the machine's firewall may not be changed). STAND-IN: the 503-while-booting test keeps the
+ * `docker` test double (test/fakes/docker, its own world below): the test image cannot answer 503 to its first
+ * requests and then 200, and the playbook's container check waits for the image's health check before the HTTP one.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -15,15 +17,43 @@ import {
   type DeployWorld,
   gitCredentialFolders,
   gitCredentialsPrefix,
+  type RealDeployWorld,
   setUpDeployWorld,
+  setUpRealDeployWorld,
   storeUserSecrets,
 } from './deploy-support.js';
 
-describe('deploy playbook: health retries, UFW, stale git credentials', () => {
+describe('deploy playbook (docker test double): health retries', () => {
   let world: DeployWorld;
 
   before(async () => {
     world = await setUpDeployWorld();
+  });
+  after(async () => {
+    await world?.dispose();
+  });
+
+  test('STAND-IN (docker double): a backend that answers 503 while it boots is retried until it answers, and the deploy succeeds', async () => {
+    const project = world.newProject('booting');
+    await storeUserSecrets(world, project);
+    world.docker.setUnhealthyRequests(2);
+    try {
+      const { run, log } = await deployAndWait(world, project);
+      assert.equal(run.exitCode, 0);
+      assert.equal(log.match(/FAILED - RETRYING: \[target -> localhost\]: Health check/g)?.length, 2, 'one retry per 503');
+      assert.match(log, /TASK \[Health check[^\n]*\n(FAILED - RETRYING[^\n]*\n){2}ok: \[target -> localhost\]/);
+      assert.ok(run.steps.some((step) => step.name === 'health' && step.status === 'succeeded'));
+    } finally {
+      world.docker.setUnhealthyRequests(0);
+    }
+  });
+});
+
+describe('deploy playbook: UFW, stale git credentials', () => {
+  let world: RealDeployWorld;
+
+  before(async () => {
+    world = await setUpRealDeployWorld({ name: 'deploy-playbook' });
   });
   after(async () => {
     await world?.dispose();
@@ -34,21 +64,6 @@ describe('deploy playbook: health retries, UFW, stale git credentials', () => {
 
   /** The `ufw` calls that opened `port`. */
   const allowCalls = (port: number): string[][] => world.ufw.calls().filter((args) => args[0] === 'allow' && args[1] === `${port}/tcp`);
-
-  test('a backend that answers 503 while it boots is retried until it answers, and the deploy succeeds', async () => {
-    const project = world.newProject('booting');
-    await storeUserSecrets(world, project);
-    world.docker.setUnhealthyRequests(2);
-    try {
-      const { run, log } = await deploy(project);
-      assert.equal(run.exitCode, 0);
-      assert.equal(log.match(/FAILED - RETRYING: \[target -> localhost\]: Health check/g)?.length, 2, 'one retry per 503');
-      assert.match(log, /TASK \[Health check[^\n]*\n(FAILED - RETRYING[^\n]*\n){2}ok: \[target -> localhost\]/);
-      assert.ok(run.steps.some((step) => step.name === 'health' && step.status === 'succeeded'));
-    } finally {
-      world.docker.setUnhealthyRequests(0);
-    }
-  });
 
   test('UFW active: the allocated port is opened; UFW inactive: it is left alone', async () => {
     const project = world.newProject('firewall');
@@ -111,7 +126,7 @@ describe('deploy playbook: health retries, UFW, stale git credentials', () => {
     const kept = [plant(`/dev/shm/${gitCredentialsPrefix(`other-${random()}`)}${random()}`), plant(`/tmp/${prefix}${random()}`, { uid: 65534 })];
     try {
       const { log } = await deploy(project, ['--git-token', gitToken]);
-      assert.match(log, /TASK \[Remove stale git credentials\][^\n]*\nchanged: \[target\]/);
+      assert.match(log, /TASK \[Remove stale credentials\][^\n]*\nchanged: \[target\]/);
       assert.deepEqual(stale.filter((folder) => fs.existsSync(folder)), [], 'the stale folders are gone');
       assert.deepEqual(kept.filter((folder) => fs.existsSync(folder)), kept, 'the others are untouched');
       assert.deepEqual(

@@ -1,15 +1,19 @@
 /**
  * The deploy pipeline end to end: a real daemon, the real vault on a private keychain, a real sshd on loopback as
- * the target, real ansible-playbook and a real git clone from a local bare repository. Only the container engine
- * is a test double (test/fakes/docker), which serves HTTP on the allocated port once `compose up` ran.
+ * the target, real ansible-playbook, a real git clone from a local bare repository, and the run's real container
+ * engine with its registry and compose (v1, and v2 for one deploy): the project's containers start, serve and fail
+ * for real. Stand-ins: the firewall (test/fakes/ufw: it may not be changed here) and a TCP relay in front of the
+ * registry that can hold a pull (deploy-support.ts `RegistryRelay`), standing for a slow network.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../daemon/client/client.js';
+import { composeV2Plugin } from '../harness/engine.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { FakeGithub } from '../fakes/github.js';
 import type { EnvPlan } from '../../daemon/protocol/env.js';
@@ -18,15 +22,14 @@ import {
   cliJson,
   deployAndWait,
   deployArguments,
-  type DeployWorld,
   dropSshConnections,
-  FIXTURE,
   gitCredentialFolders,
   gitCredentialsPrefix,
   processesMentioning,
   readDotenv,
+  type RealDeployWorld,
   sampleProcessList,
-  setUpDeployWorld,
+  setUpRealDeployWorld,
   storeUserSecrets as storeSecretsOfFixture,
 } from './deploy-support.js';
 import { waitUntil } from '../harness/processes.js';
@@ -34,11 +37,38 @@ import { waitUntil } from '../harness/processes.js';
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
 const KEPT_FILES = ['ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'run.log'];
 
-describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
-  let world: DeployWorld;
+/** One of a compose project's containers, as the engine reports it. */
+interface Container {
+  readonly id: string;
+  readonly service: string;
+  readonly state: string;
+  readonly startedAt: string;
+  readonly image: string;
+  /** The compose that created it (`com.docker.compose.version`: 1.x for v1, 2.x for v2). */
+  readonly composeVersion: string;
+}
+
+/** Where the playbook keeps a run's registry login on the target (it prefers tmpfs), while the run pulls. */
+function registryCredentialFolders(): string[] {
+  return ['/dev/shm', '/tmp'].flatMap((base) =>
+    fs.existsSync(base) ? fs.readdirSync(base).filter((name) => name.startsWith('zavhoz-registry-')).map((name) => path.join(base, name)) : [],
+  );
+}
+
+/** Every file of a folder (recursively) as text, to look for secrets in. */
+function folderText(folder: string): string {
+  return fs
+    .readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8'))
+    .join('\n');
+}
+
+describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real containers', () => {
+  let world: RealDeployWorld;
 
   before(async () => {
-    world = await setUpDeployWorld();
+    world = await setUpRealDeployWorld({ name: 'deploy' });
   });
   after(async () => {
     await world?.dispose();
@@ -49,22 +79,59 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
 
   const runDetail = (id: string): Promise<RunDetail> => cliJson<RunDetail>(world.daemon, ['run', 'show', id]);
 
+  /** The project's containers on the engine (by its compose project label), sorted by service. */
+  const containersOf = async (project: string): Promise<Container[]> => {
+    const { engine } = world.target;
+    const ids = (await engine.docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`])).stdout.split('\n').filter(Boolean);
+    if (ids.length === 0) return [];
+    const format = '{{.Id}}|{{index .Config.Labels "com.docker.compose.service"}}|{{.State.Status}}|{{.State.StartedAt}}|{{.Image}}|{{index .Config.Labels "com.docker.compose.version"}}';
+    const { stdout } = await engine.docker(['inspect', '--format', format, ...ids]);
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id = '', service = '', state = '', startedAt = '', image = '', composeVersion = ''] = line.split('|');
+        return { id, service, state, startedAt, image, composeVersion };
+      })
+      .sort((a, b) => a.service.localeCompare(b.service));
+  };
+
+  /** The page of the project's published port. */
+  const page = async (port: number): Promise<{ status: number; body: string }> => {
+    const answer = await fetch(`http://${world.sshd.host}:${port}/`, { signal: AbortSignal.timeout(10_000) });
+    return { status: answer.status, body: await answer.text() };
+  };
+
+  /** The registry's login, as a user stores it: the token handle and the request fields that go with it. */
+  const registryLogin = async (token: string, project: string): Promise<{ registryToken: string; registry: string; registryUser: string }> => ({
+    registryToken: await world.storeSecret('REGISTRY_TOKEN', 'token', token, project),
+    registry: world.target.relay.address,
+    registryUser: world.target.engine.registry.username,
+  });
+
+  /** Holds the next pulls (the relay in front of the registry stalls) until the returned function is called. */
+  const holdPulls = (): (() => void) => {
+    world.target.relay.stall(true);
+    return () => world.target.relay.stall(false);
+  };
+  const pullWaiting = (): true | undefined => (world.target.relay.held > 0 ? true : undefined);
+
   test('env plan: names, kinds and handles; a missing variable comes with the exact command', async () => {
     const project = world.newProject('plan');
-    const before = await world.daemon.cli(['env', 'plan', FIXTURE, '--project', project, '--json']);
+    const before = await world.daemon.cli(['env', 'plan', world.fixture, '--project', project, '--json']);
     assert.equal(before.code, 1, 'a plan with missing variables exits 1');
     const plan = JSON.parse(before.stdout) as EnvPlan;
     assert.deepEqual(
       plan.missing.map((entry) => entry.command),
       [`zavhoz secret set API_TOKEN --type token --project ${project}`, `zavhoz secret set WEBHOOK_SECRET --type token --project ${project}`],
     );
-    const human = await world.daemon.cli(['env', 'plan', FIXTURE, '--project', project]);
+    const human = await world.daemon.cli(['env', 'plan', world.fixture, '--project', project]);
     assert.match(human.stdout, /POSTGRES_PASSWORD\s+infra\s+generate/);
     assert.match(human.stdout, /PORT\s+computed\s+computed\s+the allocated port/);
     assert.match(human.stdout, /API_TOKEN\s+user\s+missing/);
 
     const handle = await world.storeSecret('API_TOKEN', 'token', 'plan-only-token-value', project);
-    const after = await world.daemon.cli(['env', 'plan', FIXTURE, '--project', project, '--json']);
+    const after = await world.daemon.cli(['env', 'plan', world.fixture, '--project', project, '--json']);
     const bound = (JSON.parse(after.stdout) as EnvPlan).variables.find((variable) => variable.name === 'API_TOKEN');
     assert.deepEqual(bound && { kind: bound.kind, status: bound.status, handle: bound.handle }, { kind: 'user', status: 'bound', handle });
     assert.ok(!after.stdout.includes('plan-only-token-value'), 'the plan carries the handle, never the value');
@@ -75,13 +142,17 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.match(refused.stderr, /\[PreconditionFailed\]/);
   });
 
-  test('a deploy writes .env (0600) with every planned variable, starts the project and answers on its port; no secret leaks', async () => {
+  test('a deploy writes .env (0600), starts the project\'s containers from the registry with a token, serves its page; no secret leaks', async () => {
     const project = world.newProject('shop');
     const { apiToken, webhook } = await storeUserSecrets(project);
     const gitToken = `ghp_${crypto.randomBytes(16).toString('hex')}`;
-    const registryToken = `ghcr_${crypto.randomBytes(16).toString('hex')}`;
     const gitHandle = await world.storeSecret('GIT_TOKEN', 'token', gitToken);
-    const registryHandle = await world.storeSecret('REGISTRY_TOKEN', 'token', registryToken);
+    // The registry's only login is the engine's password: the right token. The run logs in with a docker config
+    // of its own, so the target's own login (what an administrator did once) is neither used nor changed.
+    const registryToken = world.target.engine.registry.password;
+    const registry = await registryLogin(registryToken, project);
+    const hostConfig = path.join(world.target.configDir, 'config.json');
+    const hostConfigBefore = fs.readFileSync(hostConfig, 'utf8');
 
     const client = await world.daemon.connect('deploy-test');
     const notified: string[] = [];
@@ -90,17 +161,17 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     client.onNotification(RunsDidChange, (params) => changes.push(`${params.id}:${params.status}`));
     const processes = sampleProcessList();
     let run: RunDetail;
+    const started = Date.now();
     try {
       run = await client.request(DeployStart, {
-        folder: FIXTURE,
+        folder: world.fixture,
         project,
         repository: 'Acme/Demo',
         ref: 'main',
         bindings: {},
         repoUrl: world.repository.url,
         gitToken: gitHandle,
-        registryToken: registryHandle,
-        registry: 'ghcr.io',
+        ...registry,
         timeoutSeconds: 600,
         wait: true,
       });
@@ -108,6 +179,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       client.close();
     }
     const psOutput = await processes.stop();
+    console.log(`first deploy (compose v1, real engine): ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.equal(run.status, 'succeeded', `${run.error ?? ''}\n${fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8')}`);
     assert.equal(run.exitCode, 0);
     assert.deepEqual(run.steps.map((step) => `${step.name}:${step.status}`), [
@@ -131,7 +203,6 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.equal(env.get('PORT'), String(port));
     assert.equal(env.get('APP_NAME'), project);
     assert.equal(env.get('ENVIRONMENT'), 'production');
-    assert.equal(env.get('BACKEND_IMAGE'), 'ghcr.io/acme/demo-backend:latest');
     const passwordHandle = run.plan?.variables.find((variable) => variable.name === 'POSTGRES_PASSWORD')?.handle ?? '';
     const revealed = await cliJson<{ value: string }>(world.daemon, ['secret', 'reveal', passwordHandle, '--yes']);
     const password = revealed.value;
@@ -139,27 +210,44 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.equal(env.get('DATABASE_URL'), `postgresql://${project.replace(/-/g, '_')}:${encodeURIComponent(password)}@db:5432/${project.replace(/-/g, '_')}`);
     assert.equal(fs.readlinkSync(path.join(projectFolder, 'infra/.env.prod')), '../.env');
 
-    // The container engine was driven as the playbook says, and the project answers on the allocated port.
-    const calls = world.docker.calls().filter((call) => call.cwd === projectFolder || call.args.includes(project));
-    const compose = ['compose', '-p', project, '--env-file', '.env', '-f', 'infra/compose.base.yml', '-f', 'infra/compose.prod.yml'];
-    assert.deepEqual(calls.map((call) => call.args.join(' ')), [`${compose.join(' ')} pull`, `${compose.join(' ')} up -d --remove-orphans`]);
-    const login = world.docker.calls().find((call) => call.args[0] === 'login');
-    assert.deepEqual(login?.args, ['login', 'ghcr.io', '--username', 'Acme', '--password-stdin']);
-    assert.equal(login?.stdinSha256, crypto.createHash('sha256').update(registryToken).digest('hex'), 'the registry token arrived on stdin');
-    assert.ok(world.docker.calls().some((call) => call.args.join(' ') === 'image prune --force'));
-    const answer = await fetch(`http://${world.sshd.host}:${port}/`);
+    // The project's containers run on the engine under its compose project, from the image the registry holds.
+    const containers = await containersOf(project);
+    assert.deepEqual(containers.map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+    assert.ok(containers.every((container) => container.composeVersion.startsWith('1.')), `compose v1 made them: ${containers.map((c) => c.composeVersion).join(', ')}`);
+    const backend = containers.find((container) => container.service === 'backend');
+    assert.ok(backend);
+    const digests = JSON.parse((await world.target.engine.docker(['image', 'inspect', '--format', '{{json .RepoDigests}}', backend.image])).stdout) as string[];
+    const pushedDigest = world.target.image.digest.split('@')[1] ?? '';
+    assert.ok(digests.some((digest) => digest.endsWith(`@${pushedDigest}`)), `the image pulled is the one pushed (${pushedDigest}): ${digests.join(', ')}`);
+    const answer = await page(port);
     assert.equal(answer.status, 200);
+    assert.match(answer.body, /^test-web 1\.0\.0$/m);
+    // The values the plan gave reach the service's environment (through infra/.env.prod, the compose env_file;
+    // PORT is the published port, and the fixture's compose file tells the service to listen on 8000 inside).
+    for (const name of ['API_TOKEN', 'WEBHOOK_SECRET', 'APP_NAME', 'DATABASE_URL', 'POSTGRES_PASSWORD']) {
+      const inside: string = (await world.target.engine.docker(['exec', backend.id, 'sh', '-c', `printf %s "$${name}"`])).stdout;
+      assert.equal(inside, env.get(name), `${name} inside the container is the planned value`);
+    }
 
-    // Secrets: never in run.log, the daemon log, notifications or ps; the run folder keeps no secret file.
+    // The registry login: done, then gone from the target; the target's own docker config untouched.
     const runLog = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
+    assert.match(runLog, /TASK \[Registry login \(127\.0\.0\.1:\d+\)\][^\n]*\nok: \[target\]/);
+    assert.equal(fs.readFileSync(hostConfig, 'utf8'), hostConfigBefore, "the target's ~/.docker/config.json is as it was");
+    assert.deepEqual(registryCredentialFolders(), [], "the run's docker config folder is gone");
+
+    // Secrets: never in run.log, the daemon log, notifications, ps or the run folder; the run folder keeps no secret file.
     assert.match(runLog, /TASK \[Health check/);
     assert.ok(notified.some((line) => line.includes('TASK [Start containers]')), 'log lines were streamed');
     const daemonLog = fs.readFileSync(dataPaths(world.daemon.home).log, 'utf8');
+    const runFolderText = folderText(run.folder);
+    const hostConfigText = fs.readFileSync(hostConfig, 'utf8');
     for (const [label, secret] of Object.entries({ apiToken, webhook, gitToken, registryToken, password, sshKey: world.sshd.clientKey.privateKeyPem.split('\n')[1] ?? 'x' })) {
       assert.ok(!runLog.includes(secret), `${label} is not in run.log`);
       assert.ok(!daemonLog.includes(secret), `${label} is not in the daemon log`);
       assert.ok(!notified.join('\n').includes(secret), `${label} is not in notifications`);
       assert.ok(!psOutput.includes(secret), `${label} is not in any process's arguments`);
+      assert.ok(!runFolderText.includes(secret), `${label} is not in the run folder`);
+      assert.ok(!hostConfigText.includes(secret), `${label} is not in the target's ~/.docker/config.json`);
     }
     assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
     assert.equal(fs.statSync(run.folder).mode & 0o777, 0o700);
@@ -175,20 +263,139 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
     assert.match(logged.stdout, /PLAY RECAP/);
   });
 
-  test('a second deploy of the same project is idempotent: same values, same commit, no new secrets', async () => {
+  test('a second deploy of the same project is idempotent: same values, same commit, no new secrets, no container recreated', async () => {
     const project = world.newProject('again');
     await storeUserSecrets(project);
     await deployAndWait(world, project);
     const envFile = path.join('/opt/services', project, '.env');
     const firstEnv = fs.readFileSync(envFile, 'utf8');
     const secretsBefore = (await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length;
+    const containersBefore = await containersOf(project);
+    assert.equal(containersBefore.length, 2);
 
-    const { log: runLog } = await deployAndWait(world, project);
+    const started = Date.now();
+    const { run, log: runLog } = await deployAndWait(world, project);
+    console.log(`redeploy of an unchanged project (compose v1, real engine): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    assert.deepEqual(
+      (await containersOf(project)).map((container) => [container.service, container.id, container.startedAt, container.state]),
+      containersBefore.map((container) => [container.service, container.id, container.startedAt, container.state]),
+      'the same containers, never restarted',
+    );
+    assert.match((await page(run.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
     assert.equal(fs.readFileSync(envFile, 'utf8'), firstEnv, '.env is the same');
     assert.equal((await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length, secretsBefore, 'no secret was generated again');
     assert.match(runLog, /TASK \[Clone or update the repository\][^\n]*\nok: \[target\]/, 'the clone is unchanged');
     assert.match(runLog, /TASK \[Environment file \.env\][^\n]*\nok: \[target\]/, 'the .env is unchanged');
     assert.match(runLog, /failed=0/);
+  });
+
+  test('a server with the compose v2 plugin deploys with `docker compose`, the same arguments', async (t) => {
+    if (composeV2Plugin() === undefined) {
+      t.skip('compose v2 is not installed here (test/harness/install-compose-v2.sh installs it; CI runs it)');
+      return;
+    }
+    const project = world.newProject('vtwo');
+    await storeUserSecrets(project);
+    world.target.setComposeV2(true);
+    try {
+      const started = Date.now();
+      const { run } = await deployAndWait(world, project);
+      console.log(`first deploy (compose v2, real engine): ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const containers = await containersOf(project);
+      assert.deepEqual(containers.map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+      assert.ok(containers.every((container) => container.composeVersion.startsWith('2.')), `compose v2 made them: ${containers.map((c) => c.composeVersion).join(', ')}`);
+      assert.match((await page(run.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+    } finally {
+      world.target.setComposeV2(false);
+    }
+  });
+
+  test('a server with neither compose v2 nor docker-compose fails the run at pre-flight, saying what to install; nothing changes there', async () => {
+    const project = world.newProject('nocompose');
+    await storeUserSecrets(project);
+    // This server's PATH has every program of /usr/bin but docker-compose (and no compose plugin): a server with
+    // docker alone. /bin is /usr/bin here, so it is left out.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-no-compose-'));
+    for (const name of fs.readdirSync('/usr/bin')) if (name !== 'docker-compose') fs.symlinkSync(path.join('/usr/bin', name), path.join(bin, name));
+    await world.setRemoteSystemPath(`${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin`);
+    try {
+      const result = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
+      assert.equal(result.code, 1, result.stderr);
+      const run = JSON.parse(result.stdout) as RunDetail;
+      assert.equal(run.status, 'failed');
+      assert.deepEqual(run.steps.map((step) => `${step.name}:${step.status}`).slice(-3), ['preflight:failed', 'playbook:skipped', 'health:skipped']);
+      assert.match(run.error ?? '', /The task "Compose is installed" failed .*: neither the compose v2 plugin \(docker compose\) nor docker-compose v1 is installed .*apt-get install docker-compose-plugin, or docker-compose\), then deploy again\./);
+      assert.equal(fs.existsSync(path.join('/opt/services', project)), false, 'nothing was written on the server');
+    } finally {
+      await world.setRemoteSystemPath(undefined);
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  /** Deploys a branch of the fixture that fails for real; returns the failed run. */
+  const failingDeploy = async (project: string, ref: string): Promise<RunDetail> => {
+    await storeUserSecrets(project);
+    const result = await world.daemon.cli([...deployArgs(project, ['--ref', ref]), '--wait', '--json']);
+    assert.equal(result.code, 1, result.stderr);
+    const run = JSON.parse(result.stdout) as RunDetail;
+    assert.equal(run.status, 'failed');
+    assert.equal(run.attempts, 1, 'a failed task is not retried');
+    assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
+    return run;
+  };
+  const stepStatuses = (run: RunDetail): string[] => run.steps.map((step) => `${step.name}:${step.status}`);
+
+  test('a service that exits at start fails the run at the health step, naming the service, its exit code and its log', async () => {
+    const project = world.newProject('exits');
+    const run = await failingDeploy(project, 'exits');
+    assert.deepEqual(stepStatuses(run).slice(-2), ['playbook:succeeded', 'health:failed']);
+    assert.match(run.error ?? '', /The task "Containers running and healthy" failed .*: the service backend \(exit code 3\) of \S+ exited at start\. Its log tells why \(in \/opt\/services\/\S+\): docker-compose -p \S+ .* logs; fix the service/);
+  });
+
+  test('a service whose health check never passes fails the run at the health step, saying where to look', async () => {
+    const project = world.newProject('sick');
+    const run = await failingDeploy(project, 'unhealthy');
+    assert.deepEqual(stepStatuses(run).slice(-2), ['playbook:succeeded', 'health:failed']);
+    assert.match(run.error ?? '', /the service backend of \S+ runs but its health check fails\. Its log and docker inspect \(State\.Health\) tell why/);
+  });
+
+  test('an image the registry does not have fails the run at the pull, naming the image and what to check', async () => {
+    const project = world.newProject('noimage');
+    const run = await failingDeploy(project, 'missing-image');
+    assert.deepEqual(stepStatuses(run).slice(-2), ['playbook:failed', 'health:skipped']);
+    assert.match(run.error ?? '', /The task "Pull images" failed .*: an image of the project could not be pulled \(\S+:no-such-release\)[^]*push the image, or deploy with --registry-token/);
+    assert.deepEqual(await containersOf(project), [], 'nothing was started');
+  });
+
+  test('a wrong registry token fails the login with a clear message; the token is nowhere after the run', async () => {
+    const project = world.newProject('badtoken');
+    await storeUserSecrets(project);
+    const wrongToken = `wrong-${crypto.randomBytes(12).toString('hex')}`;
+    const registry = await registryLogin(wrongToken, project);
+    const hostConfig = path.join(world.target.configDir, 'config.json');
+    const hostConfigBefore = fs.readFileSync(hostConfig, 'utf8');
+    const processes = sampleProcessList();
+    const client = await world.daemon.connect('deploy-test');
+    let run: RunDetail;
+    try {
+      run = await client.request(DeployStart, {
+        folder: world.fixture, project, repository: 'Acme/Demo', ref: 'main', bindings: {}, repoUrl: world.repository.url, ...registry, timeoutSeconds: 600, wait: true,
+      });
+    } finally {
+      client.close();
+    }
+    const psOutput = await processes.stop();
+    assert.equal(run.status, 'failed');
+    assert.deepEqual(stepStatuses(run).slice(-2), ['playbook:failed', 'health:skipped']);
+    assert.match(run.error ?? '', /The task "Registry login refused" failed .*: 127\.0\.0\.1:\d+ refused the login of zavhoz-test with the registry token \([^)]*\)\. Check that the token is valid/);
+    const runLog = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
+    const daemonLog = fs.readFileSync(dataPaths(world.daemon.home).log, 'utf8');
+    for (const [where, text] of Object.entries({ runLog, daemonLog, psOutput, runFolder: folderText(run.folder), hostConfig: fs.readFileSync(hostConfig, 'utf8') })) {
+      assert.ok(!text.includes(wrongToken), `the token is not in ${where}`);
+    }
+    assert.equal(fs.readFileSync(hostConfig, 'utf8'), hostConfigBefore);
+    assert.deepEqual(registryCredentialFolders(), [], "the run's docker config folder is gone");
+    assert.deepEqual(await containersOf(project), [], 'nothing was pulled or started');
   });
 
   test('after a successful deploy the repository gets its CI secrets, sealed; without GitHub credentials the log says how', async () => {
@@ -269,22 +476,19 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('a connection lost mid-playbook (ansible-playbook exit 4) is retried; the next attempt succeeds', async () => {
     const project = world.newProject('drop');
     await storeUserSecrets(project);
-    // The playbook waits in `compose pull` while the test cuts every SSH connection (sshd keeps listening), so the
-    // task's connection dies under it, as in a network failure, and Ansible reports the host UNREACHABLE.
-    world.docker.setPullDelay(60);
+    // The playbook waits in `compose pull` (the registry relay holds it) while the test cuts every SSH connection
+    // (sshd keeps listening), so the task's connection dies under it, as in a network failure, and Ansible reports
+    // the host UNREACHABLE.
+    const release = holdPulls();
     let run: RunDetail;
     try {
       run = await cliJson<RunDetail>(world.daemon, deployArgs(project));
-      await waitUntil(
-        'the playbook to be in the pull',
-        () => (world.docker.calls().some((call) => call.args.includes('pull') && call.args.includes(project)) ? true : undefined),
-        300_000,
-      );
+      await waitUntil('the playbook to be in the pull', pullWaiting, 300_000);
+      dropSshConnections(world.sshd);
     } finally {
-      // Read when a pull starts: the retry's pull is instant.
-      world.docker.setPullDelay(0);
+      // The retry's pull goes through.
+      release();
     }
-    dropSshConnections(world.sshd);
     const finished = await waitUntil(
       'the run to end',
       async () => {
@@ -308,7 +512,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('a timeout fails the run and kills the playbook', async () => {
     const project = world.newProject('slow');
     await storeUserSecrets(project);
-    world.docker.setPullDelay(60);
+    const release = holdPulls();
     try {
       const result = await world.daemon.cli([...deployArgs(project, ['--timeout', '8']), '--wait', '--json']);
       assert.equal(result.code, 1);
@@ -318,14 +522,14 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       assert.deepEqual(processesMentioning(run.folder), [], 'the playbook and its ssh processes are gone');
       assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
     } finally {
-      world.docker.setPullDelay(0);
+      release();
     }
   });
 
   test('cancel kills the process group; a second deploy of the project queues behind the first and runs after it', async () => {
     const project = world.newProject('cancel');
     await storeUserSecrets(project);
-    world.docker.setPullDelay(60);
+    const release = holdPulls();
     let first: RunDetail;
     let second: RunDetail;
     let following: ReturnType<typeof world.daemon.cli>;
@@ -333,18 +537,14 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       first = await cliJson<RunDetail>(world.daemon, deployArgs(project));
       assert.equal(first.status, 'running');
       // The pull itself, not its TASK line: Ansible prints that before the slow pull has read its delay.
-      await waitUntil(
-        'the playbook to be in the pull',
-        () => (world.docker.calls().some((call) => call.args.includes('pull') && call.args.includes(project)) ? true : undefined),
-        300_000,
-      );
+      await waitUntil('the playbook to be in the pull', pullWaiting, 300_000);
       second = await cliJson<RunDetail>(world.daemon, deployArgs(project));
       assert.equal(second.status, 'queued', 'one run per project at a time');
       // Follows the queued run's log from before it starts to its end.
       following = world.daemon.cli(['run', 'log', second.id, '--follow']);
       assert.ok(processesMentioning(first.folder).length > 0, 'the playbook runs');
     } finally {
-      world.docker.setPullDelay(0);
+      release();
     }
     const cancelled = await cliJson<RunSummary>(world.daemon, ['run', 'cancel', first.id]);
     assert.equal(cancelled.status, 'cancelled');
@@ -364,7 +564,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('cancelling a waiting deploy/start request answers -32800 and cancels the run', async () => {
     const project = world.newProject('abort');
     await storeUserSecrets(project);
-    world.docker.setPullDelay(60);
+    const release = holdPulls();
     const client = await world.daemon.connect('deploy-test');
     try {
       const source = new CancellationTokenSource();
@@ -375,7 +575,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       });
       const request = client.request(
         DeployStart,
-        { folder: FIXTURE, project, repository: 'Acme/Demo', ref: 'main', bindings: {}, repoUrl: world.repository.url, registry: 'ghcr.io', timeoutSeconds: 600, wait: true },
+        { folder: world.fixture, project, repository: 'Acme/Demo', ref: 'main', bindings: {}, repoUrl: world.repository.url, registry: 'ghcr.io', timeoutSeconds: 600, wait: true },
         { token: source.token },
       );
       await assert.rejects(request, (error: unknown) => isCancelled(error));
@@ -387,7 +587,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       assert.equal(run.status, 'cancelled');
       assert.deepEqual(processesMentioning(run.folder), []);
     } finally {
-      world.docker.setPullDelay(0);
+      release();
       client.close();
     }
   });
@@ -395,12 +595,10 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
   test('kill -9 of the daemon mid-run: after a restart the run is interrupted, its playbook gone, its secret files removed', async () => {
     const project = world.newProject('crash');
     await storeUserSecrets(project);
-    world.docker.setPullDelay(60);
+    const release = holdPulls();
     try {
       const run = await cliJson<RunDetail>(world.daemon, deployArgs(project));
-      await waitUntil('the playbook to reach the pull', () =>
-        fs.existsSync(path.join(run.folder, 'run.log')) && fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8').includes('TASK [Pull images]') ? true : undefined,
-      );
+      await waitUntil('the playbook to be in the pull', pullWaiting, 300_000);
       assert.ok(fs.existsSync(path.join(run.folder, 'extra-vars.json')), 'the secret files exist while the run runs');
       assert.equal(fs.statSync(path.join(run.folder, 'extra-vars.json')).mode & 0o777, 0o600);
       assert.equal(fs.statSync(path.join(run.folder, 'id_key')).mode & 0o777, 0o600);
@@ -412,19 +610,44 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
       await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
     } finally {
-      world.docker.setPullDelay(0);
+      release();
     }
+    // The next deploy recovers: the project runs and serves.
+    const { run: next } = await deployAndWait(world, project);
+    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+  });
+
+  test('kill -9 of the daemon during `compose up`: the run is interrupted, and the next deploy recovers the project', async () => {
+    const project = world.newProject('upcrash');
+    await storeUserSecrets(project);
+    const run = await cliJson<RunDetail>(world.daemon, deployArgs(project, ['--ref', 'slow-up']));
+    // In `up`: its task started and compose created the database's container, which it now waits on.
+    await waitUntil('the playbook to be in compose up', async () => {
+      const log = fs.existsSync(path.join(run.folder, 'run.log')) ? fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8') : '';
+      if (!log.includes('TASK [Start containers]')) return undefined;
+      return (await containersOf(project)).some((container) => container.service === 'db' && container.state === 'running') ? true : undefined;
+    }, 300_000);
+    await world.daemon.kill9();
+    await world.daemon.start();
+    const after = await runDetail(run.id);
+    assert.equal(after.status, 'interrupted');
+    assert.match(after.error ?? '', /daemon stopped while this run was running/);
+    assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
+    await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
+    // The next deploy (main) replaces the half-started project with a working one.
+    const { run: next } = await deployAndWait(world, project);
+    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
   });
 
   test('a daemon shutdown mid-run kills the playbook; the run ends interrupted', async () => {
     const project = world.newProject('stop');
     await storeUserSecrets(project);
-    world.docker.setPullDelay(60);
+    const release = holdPulls();
     try {
       const run = await cliJson<RunDetail>(world.daemon, deployArgs(project));
-      await waitUntil('the playbook to reach the pull', () =>
-        fs.existsSync(path.join(run.folder, 'run.log')) && fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8').includes('TASK [Pull images]') ? true : undefined,
-      );
+      await waitUntil('the playbook to be in the pull', pullWaiting, 300_000);
       await world.daemon.stop();
       assert.deepEqual(processesMentioning(run.folder), [], 'shutdown killed the playbook and closed its SSH master');
       assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
@@ -433,7 +656,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle', () => {
       assert.equal(after.status, 'interrupted');
       assert.match(after.error ?? '', /daemon shut down during the run/);
     } finally {
-      world.docker.setPullDelay(0);
+      release();
     }
   });
 });

@@ -22,3 +22,18 @@ test('other failures keep the plain message', () => {
   assert.equal(playbookOutcome('run_2', 2, 'Start containers').error, 'The task "Start containers" failed (ansible-playbook exit 2). Its output is in the run log: zavhoz run log run_2');
   assert.deepEqual(playbookOutcome('run_3', 0, undefined), { status: 'succeeded', error: null, exitCode: 0 });
 });
+
+test("the playbook's own checks say what to do in a `Zavhoz: ` line, which becomes the reason", () => {
+  const compose = 'fatal: [target]: FAILED! => {"changed": false, "msg": "Zavhoz: neither the compose v2 plugin (docker compose) nor docker-compose v1 is installed. Install one."}';
+  assert.equal(explainTaskFailure(compose), 'neither the compose v2 plugin (docker compose) nor docker-compose v1 is installed. Install one.');
+  // A script's output: the text up to the end of its line; the script itself (in "cmd", before it) holds no such line.
+  const script = 'fatal: [target]: FAILED! => {"cmd": ["sh", "-c", "echo \\"$5 the service\\"", "Zavhoz:"], "stdout": "Zavhoz: the service backend (exit code 3) exited at start.\\nmore", "rc": 3}';
+  assert.equal(explainTaskFailure(script), 'the service backend (exit code 3) exited at start.');
+});
+
+test('a pull refused for want of a login, and an image the registry does not have, are named with what to do', () => {
+  const login = 'fatal: [target]: FAILED! => {"stderr": "ERROR: for backend  Head \\"http://127.0.0.1:5000/v2/acme/backend/manifests/1\\": no basic auth credentials"}';
+  assert.match(explainTaskFailure(login) ?? '', /refused to serve an image without a login\. Deploy with --registry-token HANDLE/);
+  const missing = 'fatal: [target]: FAILED! => {"stderr": "ERROR: for backend  manifest for 127.0.0.1:5000/acme/backend:9 not found: manifest unknown: manifest unknown"}';
+  assert.match(explainTaskFailure(missing) ?? '', /could not be pulled \(127\.0\.0\.1:5000\/acme\/backend:9\): the registry does not have it.*push the image/);
+});
