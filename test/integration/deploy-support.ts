@@ -301,7 +301,7 @@ export async function removeComposeProject(engine: Engine, project: string): Pro
 
 /** Starts the keychain, sshd, docker double, git repository and daemon, and registers the sshd as a ready server. */
 export async function setUpDeployWorld(options: DeployWorldOptions = {}): Promise<DeployWorld> {
-  const world = await setUpWorld(options, async (sshd, teardown) => {
+  const world = await setUpWorld(options, async (_sshd, teardown) => {
     const docker = installDockerDouble();
     teardown.push(() => removeDockerDouble(docker));
     return { fixture: FIXTURE, environment: {}, path: [docker.binFolder], extra: { docker } };
