@@ -71,8 +71,10 @@ function replaceFile(file, contents) {
     // Not there yet.
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, contents);
+  // Outside dist/webview/ (which the package ships whole), and with the final mode, so the file is never seen
+  // without it: the CLI bundle is executable.
+  const temporary = path.join(dist, `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(temporary, contents, { mode: path.basename(file) === 'cli.cjs' ? 0o755 : 0o644 });
   fs.renameSync(temporary, file);
 }
 
