@@ -126,7 +126,7 @@ export const deployCommands: Command[] = [
   {
     path: ['deploy'],
     usage:
-      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]`,
+      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]`,
     summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
     examples: [
       'zavhoz deploy . --project shop --repo acme/shop --wait',
@@ -141,7 +141,8 @@ export const deployCommands: Command[] = [
       bind: bindOption,
       'repo-url': { type: 'string', value: 'URL', description: 'Clone from this URL instead of GitHub (no credentials in it: use --git-token).' },
       'git-token': { type: 'string', value: 'HANDLE', description: 'Vault handle of a token git uses for an https clone.' },
-      'registry-token': { type: 'string', value: 'HANDLE', description: `Vault handle of a registry token; the server logs in to ${DEFAULT_REGISTRY} before pulling.` },
+      registry: { type: 'string', value: 'HOST', description: `The container registry the server logs in to (default ${DEFAULT_REGISTRY}).` },
+      'registry-token': { type: 'string', value: 'HANDLE', description: 'Vault handle of a registry token; the server logs in to the registry before pulling.' },
       'registry-user': { type: 'string', value: 'USER', description: 'The user name for the registry login.' },
       timeout: { type: 'string', value: 'SECONDS', description: `Give up after this many seconds (default ${RUN_TIMEOUT.default}).` },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
@@ -161,6 +162,7 @@ export const deployCommands: Command[] = [
         bindings: parseBindings(context),
         ...optional('repoUrl', 'repo-url'),
         ...optional('gitToken', 'git-token'),
+        ...optional('registry', 'registry'),
         ...optional('registryToken', 'registry-token'),
         ...optional('registryUser', 'registry-user'),
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
