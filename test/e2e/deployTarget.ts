@@ -1,15 +1,17 @@
 /**
  * What a deploy from the e2e workbench needs besides VS Code: the test sshd on loopback as the target server (it
- * logs in as the test user, so the playbook writes /opt/services/<project> on this machine), the `docker` TEST
- * DOUBLE first on the target's PATH, a bare git repository holding the fixture project that servers clone from,
- * and a workspace folder that is a checkout of it with a GitHub remote (for the OWNER/REPO default).
+ * logs in as the test user, so the playbook writes /opt/services/<project> on this machine) whose sessions reach the
+ * run's real container engine (test/harness/engine.ts), the fixture project's image built and pushed to the engine's
+ * registry, a bare git repository holding the fixture project (naming that image) that servers clone from, and a
+ * workspace folder that is a checkout of it with a GitHub remote (for the OWNER/REPO default).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { installDockerDouble, type DockerDouble } from '../fakes/dockerDouble.js';
+import { type Engine, startEngine } from '../harness/engine.js';
+import { buildWebImage } from '../harness/images.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
-import { bareRepository, FIXTURE, prependRemotePath } from '../integration/deploy-support.js';
+import { bareRepository, fixtureWithImage, removeComposeProject, setRemoteEnvironment } from '../integration/deploy-support.js';
 
 /** The GitHub repository the workspace's remote names; servers clone from the local bare copy instead. */
 export const REPOSITORY = 'Acme/Demo';
@@ -17,49 +19,63 @@ export const REPOSITORY = 'Acme/Demo';
 /** A running deploy target and the repository it clones. */
 export interface DeployTarget {
   readonly sshd: SshdServer;
-  readonly docker: DockerDouble;
+  readonly engine: Engine;
   /** Path of the bare repository (`zavhoz.deploy.repoUrl` of the workspace). */
   readonly repositoryUrl: string;
   /** Makes `folder` a checkout of the fixture project on branch main, remote origin on GitHub, repoUrl set. */
   prepareWorkspace(folder: string): void;
-  /** Stops sshd, removes the docker double, the repository and the deployed project folders. */
+  /** Removes the deployed projects' containers and folders, the repository, then stops sshd and leaves the engine. */
   dispose(): Promise<void>;
 }
 
-/** Starts sshd, installs the docker double on its PATH and creates the bare repository. */
+/** Starts sshd with sessions that reach the engine, builds the fixture's image and creates the bare repository. */
 export async function startDeployTarget(projects: () => readonly string[]): Promise<DeployTarget> {
-  const sshd = await startSshd();
-  const docker = installDockerDouble();
-  const repository = bareRepository();
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
   try {
-    await prependRemotePath(sshd, docker.binFolder);
+    const engine = await startEngine();
+    cleanup.push(() => engine.release());
+    const sshd = await startSshd();
+    cleanup.push(() => sshd.stop());
+    const image = await buildWebImage(engine, { name: 'zavhoz-e2e/backend', tag: '1.0.0' });
+    const fixture = fixtureWithImage(image.reference, sshd.host);
+    cleanup.push(() => fixture.remove());
+    // The server's own docker config, logged in to the test registry, as a server that pulls private images is.
+    const configDir = path.join(sshd.dir, 'docker');
+    mkdirSync(configDir, { mode: 0o700 });
+    const { registry } = engine;
+    await engine.docker(['--config', configDir, 'login', '--username', registry.username, '--password-stdin', registry.address], { input: registry.password });
+    await setRemoteEnvironment(sshd, { DOCKER_HOST: engine.dockerHost, DOCKER_CONFIG: configDir });
+    const repository = bareRepository(fixture.folder);
+    cleanup.push(() => repository.remove());
+    cleanup.push(async () => {
+      for (const project of projects()) {
+        await removeComposeProject(engine, project).catch(() => undefined);
+        rmSync(path.join('/opt/services', project), { recursive: true, force: true });
+      }
+    });
+    return {
+      sshd,
+      engine,
+      repositoryUrl: repository.url,
+      prepareWorkspace(folder: string): void {
+        cpSync(fixture.folder, folder, { recursive: true });
+        const git = (...args: string[]): void => {
+          execFileSync('git', ['-c', 'user.email=test@zavhoz.invalid', '-c', 'user.name=zavhoz test', ...args], { cwd: folder, stdio: 'ignore' });
+        };
+        git('init', '--quiet', '--initial-branch', 'main');
+        git('remote', 'add', 'origin', `https://github.com/${REPOSITORY}.git`);
+        git('add', '--all');
+        git('commit', '--quiet', '--message', 'fixture project');
+        mkdirSync(path.join(folder, '.vscode'), { recursive: true });
+        writeFileSync(path.join(folder, '.vscode', 'settings.json'), `${JSON.stringify({ 'zavhoz.deploy.repoUrl': repository.url }, null, 2)}\n`);
+      },
+      dispose: undo,
+    };
   } catch (error) {
-    docker.remove();
-    repository.remove();
-    await sshd.stop();
+    await undo();
     throw error;
   }
-  return {
-    sshd,
-    docker,
-    repositoryUrl: repository.url,
-    prepareWorkspace(folder: string): void {
-      cpSync(FIXTURE, folder, { recursive: true });
-      const git = (...args: string[]): void => {
-        execFileSync('git', ['-c', 'user.email=test@zavhoz.invalid', '-c', 'user.name=zavhoz test', ...args], { cwd: folder, stdio: 'ignore' });
-      };
-      git('init', '--quiet', '--initial-branch', 'main');
-      git('remote', 'add', 'origin', `https://github.com/${REPOSITORY}.git`);
-      git('add', '--all');
-      git('commit', '--quiet', '--message', 'fixture project');
-      mkdirSync(path.join(folder, '.vscode'), { recursive: true });
-      writeFileSync(path.join(folder, '.vscode', 'settings.json'), `${JSON.stringify({ 'zavhoz.deploy.repoUrl': repository.url }, null, 2)}\n`);
-    },
-    async dispose(): Promise<void> {
-      docker.remove();
-      repository.remove();
-      for (const project of projects()) rmSync(path.join('/opt/services', project), { recursive: true, force: true });
-      await sshd.stop();
-    },
-  };
 }

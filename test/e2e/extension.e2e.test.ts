@@ -284,7 +284,10 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await heading.filter({ hasText: /: (succeeded|failed|cancelled|interrupted)$/ }).waitFor({ state: 'visible', timeout: 300_000 });
     await workbench.screenshot('deploy-panel-finished');
     assert.match(await heading.innerText(), /: succeeded$/);
-    assert.match(await panel.locator('#result').innerText(), new RegExp(`http://${escapeRegExp(target.sshd.host)}:\\d+`));
+    const url = /http:\/\/[\d.]+:\d+\/?/.exec(await panel.locator('#result').innerText())?.[0] ?? '';
+    assert.match(url, new RegExp(`^http://${escapeRegExp(target.sshd.host)}:\\d+`));
+    // The URL the panel shows is the project's page, served by the real container the deploy started.
+    assert.match(await (await fetch(url)).text(), /test-web 1\.0\.0/);
     assert.match(await panel.locator('#log').innerText(), /PLAY RECAP/, 'the live log reached the end of the playbook');
     assert.match(await panel.locator('ul.steps').innerText(), /✓/);
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
