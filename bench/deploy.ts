@@ -1,9 +1,13 @@
 /**
- * Deploy: one redeploy of the fixture project through the daemon (deploy/start with wait: allocation, plan, vault
- * loans, pre-flight, ansible-playbook, clean-up) against a bare `ansible-playbook` run of the same playbook,
- * inventory and extra vars — the daemon's overhead — and the same bare run with our ansible.cfg against Ansible's
- * defaults (no pipelining, Ansible's own ControlPersist). Target: the test sshd on loopback with the docker test
- * double; every run starts with no SSH master alive, as a deploy does.
+ * Deploy: one redeploy of the unchanged fixture project through the daemon (deploy/start with wait: allocation,
+ * plan, vault loans, pre-flight, ansible-playbook, clean-up) against
+ * - the floor: one SSH session running the same steps as a plain shell script (git fetch + reset, write .env,
+ *   compose pull, compose up -d, curl), with a per-task breakdown of the playbook (from the step plugin's task
+ *   starts, timed as they arrive);
+ * - a bare `ansible-playbook` run of the same playbook, inventory and extra vars: the daemon's overhead;
+ * - the same bare run with Ansible's defaults (no pipelining, Ansible's own ControlPersist): what our ansible.cfg buys.
+ * Target: the test sshd on loopback with the run's real container engine and registry (test/harness/engine.ts);
+ * every run starts with no SSH master alive, as a deploy does.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,32 +18,112 @@ import { inventoryFor } from '../daemon/deploy/inventoryFile.js';
 import { closeMasters } from '../daemon/deploy/preflight.js';
 import { playbooksFolder, RUN_FILES, RunFolder } from '../daemon/deploy/runFolder.js';
 import { DeployStart, type RunDetail } from '../daemon/protocol/runs.js';
-import { cliJson, FIXTURE, setUpDeployWorld } from '../test/integration/deploy-support.js';
+import { PLAYBOOK_EVENT_PREFIX } from '../daemon/deploy/playbookSteps.js';
+import { cliJson, setUpRealDeployWorld } from '../test/integration/deploy-support.js';
 import { type BenchSection, formatMs, formatRatio, ratioRow } from './report.js';
 import { interleaved, median } from './stats.js';
 
 const SAMPLES = 5;
 /** Daemon deploy / bare ansible-playbook, at most. */
 const MAX_OVERHEAD = 1.05;
+/** Daemon redeploy / the floor script, at most (issue 13). */
+const MAX_OVER_FLOOR = 2;
+/** How many of the slowest playbook tasks the breakdown lists. */
+const BREAKDOWN_TASKS = 8;
 
 /** Ansible's defaults, except that its files stay in the bench folder rather than ~/.ansible. */
 const DEFAULTS_CONFIG = ['[defaults]', 'home = ./ansible-home', 'local_tmp = ./tmp', 'retry_files_enabled = False', '[ssh_connection]', 'control_path_dir = ./cp', ''].join('\n');
 
-/** Runs ansible-playbook to the end; rejects if it fails. */
-function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv): Promise<void> {
+/** Task name → milliseconds from its start to the next task's start (the last one: to the playbook's end). */
+type TaskTimes = Map<string, number>;
+
+/** Turns the step plugin's task starts, timed as they arrived, into per-task durations. */
+function taskTimes(starts: readonly { task: string; at: number }[], end: number): TaskTimes {
+  const times: TaskTimes = new Map();
+  starts.forEach((start, index) => {
+    const next = starts[index + 1]?.at ?? end;
+    times.set(start.task, (times.get(start.task) ?? 0) + (next - start.at));
+  });
+  return times;
+}
+
+/** Runs ansible-playbook to the end and returns its per-task times; rejects if it fails. */
+function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv): Promise<TaskTimes> {
   return new Promise((resolve, reject) => {
     const child = spawn('ansible-playbook', playbookArguments(folder), { cwd: folder.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let pending = '';
+    const starts: { task: string; at: number }[] = [];
+    child.stdout.on('data', (chunk: Buffer) => {
+      const at = performance.now();
+      output += chunk.toString();
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith(PLAYBOOK_EVENT_PREFIX)) continue;
+        const event = JSON.parse(line.slice(PLAYBOOK_EVENT_PREFIX.length)) as { event: string; task: string };
+        if (event.event === 'start') starts.push({ task: event.task, at });
+      }
+    });
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ansible-playbook exited ${String(code)}:\n${output.slice(-2000)}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(taskTimes(starts, performance.now())) : reject(new Error(`ansible-playbook exited ${String(code)}:\n${output.slice(-2000)}`)),
+    );
+  });
+}
+
+/** What the floor script needs to know about the project on the target. */
+interface FloorTarget {
+  readonly project: string;
+  readonly host: string;
+  readonly port: number;
+  readonly sshPort: number;
+  readonly user: string;
+  readonly keyFile: string;
+  readonly knownHosts: string;
+  readonly envContent: string;
+}
+
+/**
+ * The floor: the deploy's steps as one plain shell script over one SSH session (no Ansible, no daemon): git fetch
+ * and reset, write .env, compose pull, compose up -d, and one HTTP request to the page.
+ */
+function floorDeploy(target: FloorTarget): Promise<number> {
+  const compose = `$(if docker compose version >/dev/null 2>&1; then echo docker compose; else echo docker-compose; fi) -p ${target.project} --env-file .env -f infra/compose.base.yml -f infra/compose.prod.yml`;
+  const script = [
+    'set -e',
+    `cd /opt/services/${target.project}`,
+    'git fetch -q origin main && git reset -q --hard FETCH_HEAD',
+    "umask 077 && cat > .env <<'ZAVHOZ_FLOOR_ENV'",
+    `${target.envContent.replace(/\n$/, '')}`,
+    'ZAVHOZ_FLOOR_ENV',
+    `${compose} pull -q`,
+    `${compose} up -d --remove-orphans 2>/dev/null`,
+    `curl -fsS -o /dev/null http://${target.host}:${target.port}/`,
+    '',
+  ].join('\n');
+  const started = performance.now();
+  // Asynchronous: the registry relay the fixture's images go through runs in this process's event loop.
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'ssh',
+      ['-F', '/dev/null', '-i', target.keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${target.knownHosts}`,
+        '-o', 'StrictHostKeyChecking=yes', '-p', String(target.sshPort), `${target.user}@${target.host}`, 'sh', '-s'],
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    );
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`the floor script exited ${String(code)}:\n${errors}`))));
+    child.stdin.end(script);
   });
 }
 
 /** Benchmarks a daemon deploy against bare ansible-playbook, and our ansible.cfg against Ansible's defaults. */
 export async function benchDeploy(): Promise<BenchSection> {
-  const world = await setUpDeployWorld();
+  const world = await setUpRealDeployWorld({ name: 'bench' });
   const bench = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-deploy-'));
   const bareFolders: RunFolder[] = [];
   try {
@@ -48,7 +132,7 @@ export async function benchDeploy(): Promise<BenchSection> {
     await world.storeSecret('WEBHOOK_SECRET', 'text', 'bench-webhook-value', project);
     const client = await world.daemon.connect('bench');
     const params = {
-      folder: FIXTURE,
+      folder: world.fixture,
       project,
       repository: 'Acme/Demo',
       ref: 'main',
@@ -110,16 +194,30 @@ export async function benchDeploy(): Promise<BenchSection> {
     };
     const ours = bareFolder('ours', fs.readFileSync(path.join(playbooksFolder(), RUN_FILES.config), 'utf8'));
     const defaults = bareFolder('defaults', DEFAULTS_CONFIG);
+    const oursTasks: TaskTimes[] = [];
     const bare = (setup: { folder: RunFolder; env: NodeJS.ProcessEnv }) => async (): Promise<number> => {
       const started = performance.now();
-      await runAnsible(setup.folder, setup.env);
+      const tasks = await runAnsible(setup.folder, setup.env);
       const elapsed = performance.now() - started;
+      if (setup === ours) oursTasks.push(tasks);
       // Untimed: every run starts without a master, like a deploy (whose own clean-up is inside its time).
       await closeMasters(setup.folder.controlSockets(), setup.env);
       return elapsed;
     };
 
-    const [daemonTimes = [], oursTimes = [], defaultTimes = []] = await interleaved([daemonDeploy, bare(ours), bare(defaults)], {
+    const floorTarget: FloorTarget = {
+      project,
+      host: target.host,
+      port: target.port,
+      sshPort: target.sshPort,
+      user: target.sshUser,
+      keyFile: ours.folder.file(RUN_FILES.sshKey),
+      knownHosts: ours.folder.file(RUN_FILES.knownHosts),
+      envContent: extraVars.env_file_content,
+    };
+    const floor = (): Promise<number> => floorDeploy(floorTarget);
+
+    const [daemonTimes = [], oursTimes = [], defaultTimes = [], floorTimes = []] = await interleaved([daemonDeploy, bare(ours), bare(defaults), floor], {
       count: SAMPLES,
       warmup: 1,
       block: 1,
@@ -129,9 +227,21 @@ export async function benchDeploy(): Promise<BenchSection> {
     const daemonMedian = median(daemonTimes);
     const oursMedian = median(oursTimes);
     const defaultsMedian = median(defaultTimes);
+    const floorMedian = median(floorTimes);
+    // Per task: the median over the timed bare runs (ours), slowest first.
+    const taskNames = [...new Set(oursTasks.flatMap((tasks) => [...tasks.keys()]))];
+    const perTask = taskNames
+      .map((name) => ({ name, ms: median(oursTasks.map((tasks) => tasks.get(name) ?? 0)) }))
+      .sort((a, b) => b.ms - a.ms);
     return {
-      title: `deploy: redeploy of the fixture project over SSH (medians of ${SAMPLES}, interleaved; ${runs.length} daemon runs)`,
+      title: `deploy: redeploy of the unchanged fixture project over SSH, real engine (medians of ${SAMPLES}, interleaved; ${runs.length} daemon runs)`,
       rows: [
+        ratioRow('daemon redeploy vs floor (one SSH session: git fetch, .env, compose pull, up -d, curl)', daemonMedian, floorMedian, MAX_OVER_FLOOR),
+        ...perTask.slice(0, BREAKDOWN_TASKS).map((task) => ({
+          name: `  playbook task: ${task.name}`,
+          value: formatMs(task.ms),
+          baseline: `${((task.ms / oursMedian) * 100).toFixed(0)} % of the playbook`,
+        })),
         ratioRow('daemon deploy vs bare ansible-playbook (same playbook, inventory, vars)', daemonMedian, oursMedian, MAX_OVERHEAD),
         {
           name: 'our ansible.cfg (pipelining, ControlPersist) vs Ansible defaults: speed-up',
