@@ -6,9 +6,11 @@ import {
   type AllocateResult,
   type Allocation,
   type AllocationFlag,
+  type AllocationsAllocate,
   AllocationsDidChange,
   DEFAULT_MODULE,
 } from '../protocol/allocations.js';
+import type { ValidatedParams } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { ServersDidChange } from '../protocol/servers.js';
 import type { Store, Transaction } from '../store/store.js';
@@ -16,12 +18,7 @@ import { explainRefusals, usableFor } from './constraints.js';
 import { PortMap } from './ports.js';
 
 /** What a caller asks for: a project, optionally its modules, and what each new module needs. */
-export interface AllocationRequest {
-  readonly project: string;
-  readonly modules?: readonly string[] | undefined;
-  readonly minRamMb: number;
-  readonly minDiskMb: number;
-}
+export type AllocationRequest = Readonly<ValidatedParams<typeof AllocationsAllocate>>;
 
 interface AllocationRow {
   [column: string]: string | number | null | Uint8Array;

@@ -1,26 +1,16 @@
 import path from 'node:path';
 import { ZavhozError } from '../core/errors.js';
+import type { ValidatedParams } from '../protocol/define.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import type { DeployStart } from '../protocol/runs.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { readProjectTemplate } from './envTemplate.js';
 import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
 import type { RunOptions } from './runStore.js';
 
 /** A deploy as asked for by a client (params of `deploy/start`, defaults applied). */
-export interface DeployRequest {
-  readonly folder: string;
-  readonly project: string;
-  readonly repository: string;
-  readonly ref: string;
-  readonly bindings: Readonly<Record<string, string>>;
-  readonly repoUrl?: string | undefined;
-  readonly gitToken?: string | undefined;
-  readonly registryToken?: string | undefined;
-  readonly registry: string;
-  readonly registryUser?: string | undefined;
-  readonly timeoutSeconds: number;
-}
+export type DeployRequest = Readonly<Omit<ValidatedParams<typeof DeployStart>, 'wait'>>;
 
 /** A request found deployable: where it goes, its env plan, and what the run remembers of it. */
 export interface AcceptedRequest {

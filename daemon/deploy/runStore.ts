@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
-import { RUN_STEPS, type RunAllocation, type RunDetail, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
+import { DEFAULT_REGISTRY, RUN_STEPS, type RunAllocation, type RunDetail, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
 import type { Row, Store } from '../store/store.js';
 
 /** What a run remembers of its request, to start it later if it was queued. Handles and paths only. */
@@ -201,7 +201,7 @@ function toRecord(row: Row): RunRecord {
     allocation: json<RunAllocation | null>(row.allocation, null),
     plan: json<EnvPlan | null>(row.env_plan, null),
     steps: json<RunStep[]>(row.steps, initialSteps()),
-    options: json<RunOptions>(row.options, { projectFolder: '', bindings: {}, repoUrl: '', registry: 'ghcr.io', registryUser: '' }),
+    options: json<RunOptions>(row.options, { projectFolder: '', bindings: {}, repoUrl: '', registry: DEFAULT_REGISTRY, registryUser: '' }),
     folder: String(row.folder),
     pid: row.pid === null || row.pid === undefined ? null : Number(row.pid),
     attempts: Number(row.attempts ?? 0),

@@ -2,36 +2,18 @@ import { ZavhozError, notFound } from '../core/errors.js';
 import type { Notifier } from '../core/notifier.js';
 import type { Allocation } from '../protocol/allocations.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import { type ServerInfo, ServersDidChange } from '../protocol/servers.js';
+import type { ValidatedParams } from '../protocol/define.js';
+import { type ServerInfo, type ServersAdd, ServersDidChange, type ServersUpdate } from '../protocol/servers.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { Store, Transaction } from '../store/store.js';
 import type { SecretReader } from '../vault/api.js';
 import { type ServerRow, insertServer, readServer, toServerInfo, updateServer } from './records.js';
 
 /** A server added by hand. */
-export interface NewServer {
-  readonly handle: string;
-  readonly host: string;
-  readonly sshPort: number;
-  readonly sshUser: string;
-  readonly sshKeySecret?: string | undefined;
-  readonly ramMb?: number | undefined;
-  readonly diskMb?: number | undefined;
-  readonly cpuCores?: number | undefined;
-  readonly labels: readonly string[];
-}
+export type NewServer = Readonly<ValidatedParams<typeof ServersAdd>>;
 
 /** Fields of a server the user may change. `sshKeySecret: null` removes the key. */
-export interface ServerChanges {
-  readonly host?: string | undefined;
-  readonly sshPort?: number | undefined;
-  readonly sshUser?: string | undefined;
-  readonly sshKeySecret?: string | null | undefined;
-  readonly ramMb?: number | undefined;
-  readonly diskMb?: number | undefined;
-  readonly cpuCores?: number | undefined;
-  readonly labels?: readonly string[] | undefined;
-}
+export type ServerChanges = Readonly<Omit<ValidatedParams<typeof ServersUpdate>, 'handle'>>;
 
 /** What the inventory needs from the allocation ledger to remove or ghost a server that hosts modules. */
 export interface ServerAllocations {

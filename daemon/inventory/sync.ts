@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Notifier } from '../core/notifier.js';
 import type { Provider, ProviderCallOptions, ProviderServerDetail, ProviderServerSummary } from '../providers/provider.js';
-import { type ServerStatus, ServersDidChange, type SyncResult } from '../protocol/servers.js';
+import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, type ServerStatus, ServersDidChange, type SyncResult } from '../protocol/servers.js';
 import type { Store, Transaction } from '../store/store.js';
 import { mapWithLimit } from './concurrency.js';
 import { isGhost } from './inventory.js';
@@ -112,8 +112,8 @@ export class ProviderSync {
             handle,
             {
               ...providerColumns(summary, detail),
-              ssh_port: 22,
-              ssh_user: 'root',
+              ssh_port: DEFAULT_SSH_PORT,
+              ssh_user: DEFAULT_SSH_USER,
               provider,
               provider_id: summary.id,
               managed: isGhost({ handle, provider_id: summary.id }, ghosts) ? 0 : 1,
