@@ -11,11 +11,11 @@ import path from 'node:path';
 export interface BenchRow {
   name: string;
   value: string;
-  baseline?: string;
+  baseline?: string | undefined;
   /** ours / baseline, or another dimensionless comparison the row names. */
-  ratio?: number;
+  ratio?: number | undefined;
   /** The goal in words, e.g. "ratio ≤ 2×". */
-  goal?: string;
+  goal?: string | undefined;
   /** Whether the goal was met; absent for rows that only inform. */
   ok?: boolean;
 }

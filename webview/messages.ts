@@ -98,8 +98,8 @@ export interface SecretFormInit {
 export interface SecretSaveParams {
   readonly draft: SecretDraft;
   /** Absent when generating. */
-  readonly value?: string;
-  readonly passphrase?: string;
+  readonly value?: string | undefined;
+  readonly passphrase?: string | undefined;
 }
 
 /** The secret form's requests. */
@@ -142,7 +142,7 @@ export interface SecretChoice extends Pick<SecretMetadata, 'handle' | 'name' | '
 /** One row of the env plan table: a planned variable (names, kinds, handles, rules; never a value). */
 export interface PlanRow extends Pick<PlannedVariable, 'name' | 'kind' | 'status' | 'handle' | 'rule' | 'sources'> {
   /** For missing user variables: the secret type a new one should have. */
-  readonly suggestedType?: SecretType;
+  readonly suggestedType?: SecretType | undefined;
 }
 
 /** The env plan as the panel shows it. */

@@ -43,7 +43,7 @@ export function replacementRecord(
 /** The value a rotation installs: the one given, or a generated one when asked for or when Zavhoz made the last. */
 export function newValueFor(
 record: SecretRecord,
-  input: { value?: string; passphrase?: string; generate?: boolean; length?: number },
+  input: { value?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined; length?: number | undefined },
 ): { value: string; origin: SecretRecord['origin']; generatedLength: number | null } {
   const generate = input.generate === true || input.length !== undefined;
   if (input.value !== undefined) {

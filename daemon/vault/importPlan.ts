@@ -19,7 +19,7 @@ export interface ImportContext {
  */
 export async function planImport(
   entries: readonly DotenvEntry[],
-  scope: { project?: string; category?: SecretCategory },
+  scope: { project?: string | undefined; category?: SecretCategory | undefined },
   context: ImportContext,
 ): Promise<{ changes: Change[]; result: ImportResult }> {
   const now = new Date().toISOString();

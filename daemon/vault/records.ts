@@ -120,7 +120,7 @@ export class SecretRecords {
   }
 
   /** Every secret, by name; with `project`, that project's and the unscoped ones. */
-  list(filter: { project?: string; category?: string; tag?: string } = {}): SecretRecord[] {
+  list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): SecretRecord[] {
     const where: string[] = [];
     const params: SqlValue[] = [];
     if (filter.project !== undefined) {

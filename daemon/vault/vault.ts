@@ -103,7 +103,7 @@ export class Vault implements SecretReader {
   }
 
   /** Metadata of every secret, filtered. */
-  list(filter: { project?: string; category?: string; tag?: string } = {}): SecretMetadata[] {
+  list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): SecretMetadata[] {
     return this.records.list(filter).map(toMetadata);
   }
 
@@ -113,14 +113,14 @@ export class Vault implements SecretReader {
   }
 
   /** Stores a user's value under a new handle. */
-  async set(input: SecretDescription & { type: SecretType; value: string; passphrase?: string }, caller: VaultCaller): Promise<SecretMetadata> {
+  async set(input: SecretDescription & { type: SecretType; value: string; passphrase?: string | undefined }, caller: VaultCaller): Promise<SecretMetadata> {
     checkName(input.name);
     checkTypedValue(input.name, input.type, input.value, input.passphrase);
     return this.create(input, input.type, input.value, input.passphrase, { origin: 'user', generatedLength: null }, caller);
   }
 
   /** Generates and stores a strong random value; the value is not returned. */
-  async generate(input: SecretDescription & { type: GeneratableType; length?: number }, caller: VaultCaller): Promise<SecretMetadata> {
+  async generate(input: SecretDescription & { type: GeneratableType; length?: number | undefined }, caller: VaultCaller): Promise<SecretMetadata> {
     checkName(input.name);
     const length = input.length ?? GENERATED_LENGTH.default;
     return this.create(input, input.type, generateValue(input.type, length), undefined, { origin: 'generated', generatedLength: length }, caller);
@@ -132,7 +132,7 @@ export class Vault implements SecretReader {
    * generated the current value (a typed-in token, like a bot token, cannot be made up).
    */
   async rotate(
-    input: { handle: string; value?: string; passphrase?: string; generate?: boolean; length?: number },
+    input: { handle: string; value?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined; length?: number | undefined },
     caller: VaultCaller,
   ): Promise<SecretMetadata> {
     return this.exclusive(async () => {
@@ -162,7 +162,7 @@ export class Vault implements SecretReader {
   }
 
   /** Imports a `.env` file all-or-nothing: new names are created, changed ones rotated, equal ones left alone. */
-  async importDotenv(input: { content: string; project?: string; category?: SecretCategory }, caller: VaultCaller): Promise<ImportResult> {
+  async importDotenv(input: { content: string; project?: string | undefined; category?: SecretCategory | undefined }, caller: VaultCaller): Promise<ImportResult> {
     const entries = parseDotenv(input.content);
     if (entries.length === 0) throw invalidInput('The .env file has no variables (only comments or blank lines); nothing was imported.');
     for (const entry of entries) {

@@ -100,7 +100,7 @@ export function registerServersView(context: vscode.ExtensionContext, services: 
   context.subscriptions.push(provider, view);
   const sync = (): void => {
     const label = provider.labelFilter;
-    view.description = label ? `label: ${label}` : undefined;
+    view.description = label ? `label: ${label}` : '';
     void vscode.commands.executeCommand('setContext', 'zavhoz.showGhostServers', provider.showGhosts);
     void vscode.commands.executeCommand('setContext', 'zavhoz.serverFilterActive', label !== undefined);
   };
