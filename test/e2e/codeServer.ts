@@ -5,9 +5,9 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freeLoopbackPort } from '../harness/net.js';
 import { delay, hasExited, signalQuietly, tailOf, waitForExit } from '../harness/processes.js';
 import { ROOT } from '../harness/daemon.js';
 
@@ -127,17 +127,6 @@ export async function installExtension(folders: CodeServerFolders, vsix: string,
   if (installed.length === 0) throw new Error(`code-server did not install ${vsix}:\n${stdout}`);
 }
 
-/** Asks the kernel for a free loopback port; the tiny race with another process is handled by retrying the start. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address !== null && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** True once code-server at `url` answers `/healthz`. */
 export async function healthy(url: string): Promise<boolean> {
@@ -189,7 +178,7 @@ export async function startCodeServer(folders: CodeServerFolders, folder: string
   let lastError: unknown;
   const attempts = options.port === undefined ? 3 : 1;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    const port = options.port ?? (await freePort());
+    const port = options.port ?? (await freeLoopbackPort());
     const log = openSync(folders.logFile, 'a', 0o600);
     let child: ChildProcess;
     try {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
+import { freeLoopbackPort } from '../harness/net.js';
 import { hasExited, removeFolder, signalQuietly, waitForExit, waitUntil } from '../harness/processes.js';
 import { escapeRegExp } from '../harness/text.js';
 import { healthy, processGroupMembers } from './codeServer.js';
@@ -76,17 +77,6 @@ function shellEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Pids of processes whose command line mentions `needle` (code-server and its helpers name their profile). */
 function processesMentioning(needle: string): number[] {
@@ -128,7 +118,7 @@ describe('npm start, as the README says', () => {
     profile = path.join(folder, 'profile');
     mkdirSync(zavhozHome, { mode: 0o700 });
     keyring = await startKeyring();
-    port = await freePort();
+    port = await freeLoopbackPort();
     env = shellEnvironment({ ...keyring.env, PATH: pathWithoutCode(), ZAVHOZ_HOME: zavhozHome, ZAVHOZ_START_PROFILE: profile, ZAVHOZ_START_PORT: String(port) });
   });
 
@@ -224,7 +214,7 @@ describe('npm start, as the README says', () => {
 
   test('Ctrl+C while code-server is still booting stops it too, and frees the profile for the next start', async () => {
     const bootingProfile = path.join(folder, 'booting-profile');
-    const booting = new NpmStart([], ROOT, { ...env, ZAVHOZ_START_PROFILE: bootingProfile, ZAVHOZ_START_PORT: String(await freePort()) });
+    const booting = new NpmStart([], ROOT, { ...env, ZAVHOZ_START_PROFILE: bootingProfile, ZAVHOZ_START_PORT: String(await freeLoopbackPort()) });
     try {
       // code-server runs detached, out of the terminal's reach: the window where only npm start can stop it.
       await waitUntil('code-server to be spawned', () => {

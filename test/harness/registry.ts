@@ -6,8 +6,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freeLoopbackPort } from './net.js';
 import { delay, hasExited, tailOf, waitForExit } from './processes.js';
 import type { RegistryAccess } from './engineState.js';
 
@@ -20,20 +20,6 @@ export interface RegistryProcess {
 
 const readyTimeoutMs = 30_000;
 
-/** A port of 127.0.0.1 free right now (the registry binds it a moment later: a small race, retried by the caller). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the port of a probe server'));
-      });
-    });
-  });
-}
 
 /** A bcrypt htpasswd line; the password goes through stdin (`-i`), never argv, as a real secret would. */
 function htpasswdLine(username: string, password: string): string {
@@ -110,7 +96,7 @@ export async function startRegistry(folder: string): Promise<RegistryProcess> {
   let port = 0;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
-    port = await freePort();
+    port = await freeLoopbackPort();
     try {
       child = await launch(folder, port);
     } catch (error) {

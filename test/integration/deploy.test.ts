@@ -102,6 +102,22 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     return { status: answer.status, body: await answer.text() };
   };
 
+  /** After the daemon was killed and restarted under a run: it ended `interrupted`, kept only its log, and no playbook of it is left. */
+  const assertInterruptedByCrash = async (run: RunDetail): Promise<void> => {
+    const after = await runDetail(run.id);
+    assert.equal(after.status, 'interrupted');
+    assert.match(after.error ?? '', /daemon stopped while this run was running/);
+    assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
+    await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
+  };
+
+  /** The next deploy (main) recovers the project: both services run and the page answers with the release. */
+  const assertNextDeployServes = async (project: string): Promise<void> => {
+    const { run: next } = await deployAndWait(world, project);
+    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
+    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+  };
+
   /** The registry's login, as a user stores it: the token handle and the request fields that go with it. */
   const registryLogin = async (token: string, project: string): Promise<{ registryToken: string; registry: string; registryUser: string }> => ({
     registryToken: await world.storeSecret('REGISTRY_TOKEN', 'token', token, project),
@@ -604,18 +620,12 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
       assert.equal(fs.statSync(path.join(run.folder, 'id_key')).mode & 0o777, 0o600);
       await world.daemon.kill9();
       await world.daemon.start();
-      const after = await runDetail(run.id);
-      assert.equal(after.status, 'interrupted');
-      assert.match(after.error ?? '', /daemon stopped while this run was running/);
-      assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
-      await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
+      await assertInterruptedByCrash(run);
     } finally {
       release();
     }
     // The next deploy recovers: the project runs and serves.
-    const { run: next } = await deployAndWait(world, project);
-    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
-    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+    await assertNextDeployServes(project);
   });
 
   test('kill -9 of the daemon during `compose up`: the run is interrupted, and the next deploy recovers the project', async () => {
@@ -630,15 +640,9 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     }, 300_000);
     await world.daemon.kill9();
     await world.daemon.start();
-    const after = await runDetail(run.id);
-    assert.equal(after.status, 'interrupted');
-    assert.match(after.error ?? '', /daemon stopped while this run was running/);
-    assert.deepEqual(fs.readdirSync(run.folder).sort(), KEPT_FILES);
-    await waitUntil('the orphaned playbook to be gone', () => (processesMentioning(run.folder).length === 0 ? true : undefined), 10_000);
+    await assertInterruptedByCrash(run);
     // The next deploy (main) replaces the half-started project with a working one.
-    const { run: next } = await deployAndWait(world, project);
-    assert.deepEqual((await containersOf(project)).map((container) => `${container.service}:${container.state}`), ['backend:running', 'db:running']);
-    assert.match((await page(next.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
+    await assertNextDeployServes(project);
   });
 
   test('a daemon shutdown mid-run kills the playbook; the run ends interrupted', async () => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { CancellationTokenSource, type MessageConnection, RequestType, ResponseError } from 'vscode-jsonrpc/node';
@@ -45,6 +45,7 @@ import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { connectionOverStream } from '../../daemon/transport/connection.js';
 import { waitUntil } from '../harness/processes.js';
+import { streamPair } from './streamPair.js';
 
 const TOKEN = 'c'.repeat(64);
 const MASTER_KEY = 'protocol-connection test master key, long enough';
@@ -53,17 +54,6 @@ const CANARY = 'canary-wire-value-4q8z1p';
 /** The params type of a request definition, for sending what a typed client never would. */
 type ParamsOf<D> = D extends protocol.RequestDefinition<infer P, unknown> ? P : never;
 
-/**
- * Two connected in-memory stream ends, as vscode-languageserver-node's connection tests make them: what one writes,
- * the other reads. Like a socket, an end whose peer has finished writing finishes too, so either side hears a close.
- */
-function streamPair(): [Duplex, Duplex] {
-  const toDaemon = new PassThrough();
-  const toClient = new PassThrough();
-  const ends: [Duplex, Duplex] = [Duplex.from({ readable: toClient, writable: toDaemon }), Duplex.from({ readable: toDaemon, writable: toClient })];
-  for (const end of ends) end.once('end', () => end.end());
-  return ends;
-}
 
 /**
  * Stands in for the daemon's socket server (daemon/server/server.ts), which only adds a listening socket: it holds

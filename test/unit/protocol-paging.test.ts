@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Duplex, PassThrough } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { DaemonClient, DaemonConnectionLostError } from '../../daemon/client/client.js';
@@ -36,17 +36,10 @@ import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { connectionOverStream } from '../../daemon/transport/connection.js';
 import { wireServices } from '../../daemon/wiring/index.js';
+import { streamPair } from './streamPair.js';
 
 const TOKEN = 'p'.repeat(64);
 
-/** Two connected in-memory stream ends: what one writes, the other reads; an end whose peer finished finishes too. */
-function streamPair(): [Duplex, Duplex] {
-  const toDaemon = new PassThrough();
-  const toClient = new PassThrough();
-  const ends: [Duplex, Duplex] = [Duplex.from({ readable: toClient, writable: toDaemon }), Duplex.from({ readable: toDaemon, writable: toClient })];
-  for (const end of ends) end.once('end', () => end.end());
-  return ends;
-}
 
 /** A request no client sends, registered only here: it answers a result of the asked size. */
 const Oversize = defineRequest('test/oversize', z.strictObject({ bytes: z.number().int() }), result<{ readonly filler: string }>());
