@@ -10,9 +10,9 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { delay, hasExited, killTreeSync, onProcessExit, removeFolder, tailOf, terminateTree } from './processes.js';
@@ -230,6 +230,7 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
         stopped = true;
         // Session processes call setsid(), so a process-group kill would miss them: terminateTree walks /proc.
         await terminateTree(server);
+        releaseLocksOfKilledSessions();
         removeFolder(dir);
         unregister();
       },
@@ -240,6 +241,25 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
     unregister();
     throw error;
   }
+}
+
+/**
+ * The test user's login shell may run `pyenv init` (pyenv's own rehash, guarded by a lock file in its shims folder).
+ * A session killed while it holds that lock, as a test that drops connections or stops sshd does, leaves the lock
+ * behind, and every later login then waits 60 s for it. Removes such a lock when no rehash is running any more.
+ */
+export function releaseLocksOfKilledSessions(): void {
+  const lock = join(process.env['PYENV_ROOT'] ?? join(homedir(), '.pyenv'), 'shims', '.pyenv-shim');
+  if (!existsSync(lock)) return;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('pyenv-rehash')) return;
+    } catch {
+      // Ended while listing.
+    }
+  }
+  rmSync(lock, { force: true });
 }
 
 /** `ssh` options for a non-interactive login to `server` (append `user@host` and the command yourself). */

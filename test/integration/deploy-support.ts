@@ -21,7 +21,7 @@ import { composeV2Plugin, type Engine, startEngine } from '../harness/engine.js'
 import { buildWebImage, type TestImage } from '../harness/images.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { delay, descendants, signalQuietly, waitUntil } from '../harness/processes.js';
-import { portAcceptsConnections, type SshdServer, startSshd } from '../harness/sshd.js';
+import { portAcceptsConnections, releaseLocksOfKilledSessions, type SshdServer, startSshd } from '../harness/sshd.js';
 
 /** The fixture project the tests deploy. */
 export const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/project');
@@ -79,6 +79,7 @@ export async function setRemoteEnvironment(sshd: SshdServer, environment: Readon
  */
 export function dropSshConnections(sshd: SshdServer): void {
   for (const pid of descendants(sshdPid(sshd))) signalQuietly(pid, 'SIGKILL');
+  releaseLocksOfKilledSessions();
 }
 
 /** Where the playbook writes git credentials on the target (it prefers tmpfs). */
