@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const ECHO_SCRIPT = path.join(import.meta.dirname, 'echo-server.mjs');
+/** The bare vscode-jsonrpc server (`daemon/ping` only): what the daemon's RPC layer is measured against. */
+export const JSONRPC_ECHO_SCRIPT = path.join(import.meta.dirname, 'jsonrpc-echo-server.mjs');
 
 /** A running echo server. */
 export interface EchoServer {
@@ -19,13 +21,13 @@ export interface EchoServer {
   stop(): Promise<void>;
 }
 
-/** Starts the echo server in `folder` (a new private temp folder if omitted) and waits until it listens. */
-export async function startEchoServer(folder?: string): Promise<EchoServer> {
+/** Starts an echo server (`script`, NDJSON by default) in `folder` (a new private temp folder if omitted) and waits until it listens. */
+export async function startEchoServer(folder?: string, script: string = ECHO_SCRIPT): Promise<EchoServer> {
   const owned = folder === undefined;
   const home = folder ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-echo-'));
   fs.chmodSync(home, 0o700);
   const socketPath = path.join(home, 'echo.sock');
-  const child = spawn(process.execPath, [ECHO_SCRIPT, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   await waitForLine(child, 'ready');
   return {
     folder: home,

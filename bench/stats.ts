@@ -85,12 +85,3 @@ export async function interleaved(
   }
   return samples;
 }
-
-/** {@link interleaved} for the common case of ours against one baseline. */
-export async function sideBySide(
-  contenders: { readonly ours: () => Promise<number> | number; readonly baseline: () => Promise<number> | number },
-  options: { readonly count: number; readonly warmup: number; readonly block?: number },
-): Promise<{ ours: number[]; baseline: number[] }> {
-  const [ours = [], baseline = []] = await interleaved([contenders.ours, contenders.baseline], options);
-  return { ours, baseline };
-}
