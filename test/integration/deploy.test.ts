@@ -641,8 +641,10 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     await world.daemon.kill9();
     await world.daemon.start();
     await assertInterruptedByCrash(run);
-    // The next deploy (main) replaces the half-started project with a working one.
+    // The next deploy (main) replaces the half-started project with a working one, and stops the interrupted run's
+    // compose, which outlived its SSH session and would otherwise race this deploy for the project's port.
     await assertNextDeployServes(project);
+    assert.deepEqual(processesMentioning(`-p\0${project}\0`), [], 'no compose process of the interrupted run is left');
   });
 
   test('a daemon shutdown mid-run kills the playbook; the run ends interrupted', async () => {
