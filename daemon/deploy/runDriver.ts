@@ -1,4 +1,5 @@
 import type { ScopedLogger } from '../core/logger.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
 import type { RunStatus } from '../protocol/runs.js';
 import type { AfterSuccess } from './afterSuccess.js';
@@ -21,6 +22,8 @@ export interface RunDriverOptions {
   readonly targets: DeployTargets;
   readonly afterSuccess: AfterSuccess;
   readonly backoffMs: (attempt: number) => number;
+  /** Held for the project while the run executes, so day-2 work on it (restart, undeploy) waits, and it waits for them. */
+  readonly locks: ProjectLocks;
   /** A run's status or steps changed. */
   readonly changed: (runId: string, project: string, status: RunStatus) => void;
 }
@@ -45,7 +48,10 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
 
   let outcome: RunOutcome;
   try {
-    outcome = await executeAndJudge(options, run, { folder, log, steps, signal: controller.signal });
+    outcome = await options.locks.hold(run.project, `deploy ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
+      signal: controller.signal,
+      waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
+    });
   } catch (error) {
     outcome = failureOutcome(error, controller.signal, run.timeoutSeconds, runId, options.log);
   } finally {

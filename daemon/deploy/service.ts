@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
@@ -37,6 +38,8 @@ export interface DeployServiceOptions {
   readonly audit: AuditLog;
   readonly secrets: DeploySecrets;
   readonly targets: DeployTargets;
+  /** One piece of work per project at a time, shared with day-2 operations. */
+  readonly locks: ProjectLocks;
   /** Wait before retry `attempt` of an unreachable host; default 1 s, 2 s, 4 s. */
   readonly backoffMs?: (attempt: number) => number;
 }
@@ -73,6 +76,7 @@ export class DeployService {
       targets: options.targets,
       afterSuccess: this.afterSuccessWork,
       backoffMs: options.backoffMs ?? ((attempt) => 1000 * 2 ** (attempt - 1)),
+      locks: options.locks,
       changed: (id, project, status) => this.changed(id, project, status),
     };
     this.queue = new ProjectQueue({

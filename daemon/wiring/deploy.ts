@@ -4,6 +4,7 @@
  */
 import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { DeploySecrets, DeployTarget, DeployTargets } from '../deploy/ports.js';
 import { DeployService } from '../deploy/service.js';
@@ -20,6 +21,7 @@ export interface DeployNeeds {
   readonly vault: Vault;
   readonly inventory: InventoryService;
   readonly allocator: Allocator;
+  readonly locks: ProjectLocks;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
     audit: needs.audit,
     secrets: deploySecretsFrom(needs.vault),
     targets: deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault),
+    locks: needs.locks,
   });
   lifecycle.onShutdown(() => deploy.shutdown());
   try {

@@ -9,6 +9,7 @@ import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import type { Foundation, Services } from './services.js';
+import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
 import { wireVault } from './vault.js';
 
@@ -18,12 +19,13 @@ import { wireVault } from './vault.js';
  */
 export async function wireServices(foundation: Foundation): Promise<Services> {
   const { paths, store, redactor, logger, log, server, lifecycle } = foundation;
+  const locks = new ProjectLocks();
   const settings = new SettingsService(store, server);
   const audit = new AuditLog(store);
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
-  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator });
+  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, lifecycle };
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, lifecycle, locks };
 }

@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import type { Logger, ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
 import type { DataPaths } from '../core/paths.js';
 import type { Redactor } from '../core/redactor.js';
 import type { SettingsService } from '../settings/settings.js';
@@ -40,6 +41,8 @@ export interface Services {
   readonly terminal: ShellSessions;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
+  /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */
+  readonly locks: ProjectLocks;
 }
 
 /** A daemon-wide hook for background work (timers, child processes) that shutdown must stop first. */
