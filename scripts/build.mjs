@@ -87,7 +87,9 @@ async function build(options) {
 fs.mkdirSync(dist, { recursive: true });
 const started = Date.now();
 await Promise.all([
-  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon.cjs'), plugins: [lazySsh2] }),
+  // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts).
+  build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
+  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2] }),
   // The store's fold worker (daemon/store/fold.ts finds it beside daemon.cjs).
   build({ ...node, entryPoints: [path.join(root, 'daemon/store/foldWorker.ts')], outfile: path.join(dist, 'store-worker.cjs') }),
   build({
