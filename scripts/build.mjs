@@ -87,17 +87,19 @@ async function build(options) {
 fs.mkdirSync(dist, { recursive: true });
 const started = Date.now();
 await Promise.all([
-  // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts).
+  // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts, core/codeCache.ts).
   build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
   build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2] }),
   // The store's fold worker (daemon/store/fold.ts finds it beside daemon.cjs).
   build({ ...node, entryPoints: [path.join(root, 'daemon/store/foldWorker.ts')], outfile: path.join(dist, 'store-worker.cjs') }),
+  // The CLI's entry, likewise (daemon/cli/boot.ts).
   build({
     ...node,
-    entryPoints: [path.join(root, 'daemon/cli/main.ts')],
+    entryPoints: [path.join(root, 'daemon/cli/boot.ts')],
     outfile: path.join(dist, 'cli.cjs'),
     banner: { js: `#!/usr/bin/env node\n${node.banner.js}` },
   }),
+  build({ ...node, entryPoints: [path.join(root, 'daemon/cli/main.ts')], outfile: path.join(dist, 'cli-app.cjs') }),
   build({
     ...node,
     entryPoints: [path.join(root, 'extension/extension.ts')],
