@@ -170,7 +170,7 @@ for (const backend of BACKENDS) {
       const after = await json<SecretMetadata>(['secret', 'get', secret.handle]);
       assert.equal(after.previous?.fingerprint, secret.fingerprint);
       const accounts = await vault.accounts();
-      assert.ok(accounts.includes(`${secret.handle}#previous`));
+      assert.ok(accounts.includes(`${secret.handle}@v1`));
       assert.ok(!accounts.some((account) => account.endsWith('#next')));
     });
 
