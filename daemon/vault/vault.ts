@@ -130,9 +130,9 @@ export class Vault implements SecretReader, SecretVersions {
   }
 
   /**
-   * Gives a secret a new value as its next version, keeping the old one (see {@link SecretVersions}). With `value`, that one; with
-   * `generate` or `length`, a generated one (passwords and tokens); with neither, a generated one only if Zavhoz
-   * generated the current value (a typed-in token, like a bot token, cannot be made up).
+   * Gives a secret a new value as its next version, keeping the old one (see {@link SecretVersions}). With
+   * `value`, that one; with `generate` or `length`, a generated one (passwords and tokens); with neither, a
+   * generated one only if Zavhoz generated the current value (a typed-in token, like a bot token, cannot be made up).
    */
   async rotate(
     input: { handle: string; value?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined; length?: number | undefined },
