@@ -6,7 +6,7 @@ import type { Services } from '../wiring/services.js';
 export function registerSettingsHandlers(router: Router, services: Services): void {
   router.handle(SettingsGet, () => services.settings.all());
   router.handle(SettingsSet, (params, context) => {
-    const settings = services.settings.set(params.key, params.value);
+    const settings = services.settings.change(params.key, params.value, { dropGhosts: params.dropGhosts });
     context.log.info('setting changed', { key: params.key });
     return settings;
   });

@@ -125,10 +125,12 @@ export class HealthChecker {
       const probe = parseProbe(result.stdout);
       this.record(handle, (current) => ({
         status: current.status === 'missing' ? 'missing' : Number(current.allocation_count) > 0 ? 'in_use' : 'ready',
-        available_ram_mb: probe.memAvailableMb,
+        // Free RAM is only shown against the total of the same reading: the probe's MemTotal replaces a provider's
+        // or a hand-given figure, and without one the free figure is dropped rather than set against another total.
+        available_ram_mb: probe.memTotalMb === null ? null : probe.memAvailableMb,
         available_disk_mb: probe.diskAvailableMb,
         listening_ports: JSON.stringify(probe.listeningPorts),
-        ram_mb: current.ram_mb ?? probe.memTotalMb,
+        ram_mb: probe.memTotalMb ?? current.ram_mb,
         disk_mb: current.disk_mb ?? probe.diskTotalMb,
         cpu_cores: current.cpu_cores ?? probe.cpuCores,
         host_key_fingerprint: result.firstContact ? result.fingerprint : current.host_key_fingerprint,

@@ -117,6 +117,8 @@ export class Inventory {
           ssh_user: changes.sshUser,
           ssh_key_secret: changes.sshKeySecret,
           ram_mb: changes.ramMb,
+          // A total given by hand has no free figure of the same source until the next health check measures both.
+          available_ram_mb: changes.ramMb === undefined || changes.ramMb === row.ram_mb ? undefined : null,
           disk_mb: changes.diskMb,
           cpu_cores: changes.cpuCores,
           labels: changes.labels === undefined ? undefined : JSON.stringify([...new Set(changes.labels)]),

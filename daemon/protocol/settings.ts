@@ -98,10 +98,13 @@ const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...Setting
 /** Reads every setting. */
 export const SettingsGet = defineRequest('settings/get', z.strictObject({}), result<Settings>());
 
-/** Changes one setting; the value is validated against that key's schema. */
+/**
+ * Changes one setting; the value is validated against that key's schema. A `ghostServers` list that leaves out an
+ * entry of the current one is refused unless `dropGhosts`: ghosts become managed one by one with `servers/manage`.
+ */
 export const SettingsSet = defineRequest(
   'settings/set',
-  z.strictObject({ key: settingKey, value: z.unknown() }),
+  z.strictObject({ key: settingKey, value: z.unknown(), dropGhosts: z.boolean().default(false) }),
   result<Settings>(),
 );
 

@@ -1,6 +1,7 @@
-import { invalidInput } from '../core/errors.js';
+import { ZavhozError, invalidInput } from '../core/errors.js';
 import type { Notifier } from '../core/notifier.js';
 import { DEFAULT_SETTINGS, type SettingKey, SettingSchemas, type Settings, SettingsDidChange } from '../protocol/settings.js';
+import { ErrorCodes } from '../protocol/errors.js';
 import type { Store } from '../store/store.js';
 
 /** Daemon-wide settings: defaults overlaid with what the user stored. */
@@ -45,9 +46,38 @@ export class SettingsService {
     return this.all();
   }
 
+  /**
+   * A change a client asks for (`settings/set`): as {@link set}, except that a `ghostServers` list leaving out a
+   * current ghost is refused unless `dropGhosts`. `server ghost` and `server manage` edit the same list, so a list
+   * typed without an entry someone ghosted must never quietly make that machine available to automation again.
+   */
+  change(key: SettingKey, value: unknown, options: { readonly dropGhosts: boolean }): Settings {
+    if (key === 'ghostServers' && !options.dropGhosts) {
+      const parsed = SettingSchemas.ghostServers.safeParse(value);
+      if (parsed.success) refuseDroppedGhosts(this.get('ghostServers'), parsed.data);
+    }
+    return this.set(key, value);
+  }
+
   /** Calls `listener` after a setting changed, so daemon services can react (re-evaluate ghosts, reschedule timers). */
   onDidChange(listener: (key: SettingKey) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** Throws when `next` leaves out entries of `current`, saying which and how to add or drop ghosts instead. */
+function refuseDroppedGhosts(current: readonly string[], next: readonly string[]): void {
+  const dropped = current.filter((entry) => !next.includes(entry));
+  if (dropped.length === 0) return;
+  const kept = JSON.stringify([...new Set([...current, ...next])]).replace(/'/g, "'\\''");
+  const names = dropped.join(', ');
+  throw new ZavhozError(
+    ErrorCodes.Conflict,
+    `Not changed: the new ghostServers list leaves out ${names}, which ${dropped.length === 1 ? 'is a ghost' : 'are ghosts'} now. ` +
+      `Setting it would make ${dropped.length === 1 ? 'that server' : 'those servers'} managed again, so automation and agents could deploy there. ` +
+      `To add ghosts, keep the current ones: zavhoz config set ghostServers '${kept}' (or zavhoz server ghost HANDLE). ` +
+      `To make a ghost managed again: zavhoz server manage ${dropped.find((entry) => /^[a-z][a-z0-9_-]{0,63}$/.test(entry)) ?? 'HANDLE'}; to drop entries from the list anyway, repeat the command with --drop-ghosts.`,
+    { dropped },
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * Ghost servers (personal machines) never reach automation, not even by name in an error: `zavhoz_allocate`, run as
  * an agent runs it against a real daemon, explains a refused allocation with the managed servers only and counts the
- * ghosts it left out.
+ * ghosts it left out. And a ghost stays a ghost whichever command edits the one ghost list: `config set ghostServers`
+ * never quietly drops one that `server ghost` added.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -9,6 +10,7 @@ import { AGENT_CLIENT_NAME, runTool } from '../../daemon/agent/catalogue.js';
 import { AgentDaemonLink } from '../../daemon/agent/link.js';
 import type { AgentEnvironment } from '../../daemon/agent/tool.js';
 import { DaemonClient } from '../../daemon/client/client.js';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 
@@ -51,5 +53,46 @@ describe('allocation: ghost servers are not named to agents', () => {
     assert.equal(cli.code, 1);
     assert.ok(!cli.stderr.includes('my_laptop'), cli.stderr);
     assert.match(cli.stderr, /1 ghost server\(s\)/);
+  });
+
+  test('config set ghostServers never quietly makes a ghost managed: it says which ghosts the list leaves out and how', async () => {
+    const json = async <T>(args: string[]): Promise<T> => {
+      const result = await daemon.cli([...args, '--json']);
+      assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    };
+    const managed = async (handle: string): Promise<boolean> => (await json<ServerInfo>(['server', 'show', handle])).managed;
+    await run(['server', 'add', 'old_desktop', '--host', '127.0.0.1']);
+    await run(['server', 'ghost', 'old_desktop']);
+    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
+
+    // A list typed without old_desktop (say, to add another machine) is refused, and nothing changes.
+    const refused = await daemon.cli(['config', 'set', 'ghostServers', '["my_laptop","new_box"]']);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /leaves out old_desktop, which is a ghost now/);
+    assert.match(refused.stderr, /make that server managed again, so automation and agents could deploy there/);
+    assert.match(refused.stderr, /zavhoz config set ghostServers '\["my_laptop","old_desktop","new_box"\]'/);
+    assert.match(refused.stderr, /zavhoz server manage old_desktop/);
+    assert.match(refused.stderr, /--drop-ghosts/);
+    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
+    assert.equal(await managed('old_desktop'), false, 'still a ghost');
+    const help = await daemon.cli(['config', 'set', '--help']);
+    assert.match(help.stdout, /--drop-ghosts/);
+
+    // The command the error suggests adds the new machine and keeps both ghosts.
+    await run(['config', 'set', 'ghostServers', '["my_laptop","old_desktop","new_box"]']);
+    assert.equal(await managed('old_desktop'), false);
+    const environment: AgentEnvironment = { daemon: link, frontEnd: 'mcp', defaults: {} };
+    const listed = await runTool('zavhoz_list_managed_servers', {}, environment, new AbortController().signal);
+    assert.ok(!listed.text.includes('old_desktop') && !listed.text.includes('my_laptop'), listed.text);
+
+    // Ghosts leave the list only when the user says so: one by one with server manage, or all at once with --drop-ghosts.
+    await run(['server', 'manage', 'old_desktop']);
+    assert.equal(await managed('old_desktop'), true);
+    await run(['server', 'ghost', 'old_desktop']);
+    await run(['config', 'set', 'ghostServers', '["my_laptop"]', '--drop-ghosts']);
+    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop']);
+    assert.equal(await managed('old_desktop'), true);
+    assert.equal(await managed('my_laptop'), false);
   });
 });

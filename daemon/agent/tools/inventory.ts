@@ -7,10 +7,12 @@ import { projectProperty } from './fields.js';
 import { listAll } from '../paging.js';
 
 function describeServer(server: ServerInfo): string {
+  // Free and total come from the same health check; before one, only the provider's (or the human's) total is known.
   const ram =
     server.ramMb === null
       ? undefined
-      : `${server.availableRamMb ?? '?'} of ${server.ramMb} MB free, ${server.reservedRamMb} MB reserved by allocations`;
+      : `${server.availableRamMb === null ? `${server.ramMb} MB total (free not measured yet)` : `${server.availableRamMb} of ${server.ramMb} MB free`}, ` +
+        `${server.reservedRamMb} MB reserved by allocations`;
   const details = [
     `status ${server.status}`,
     `host ${server.host}`,

@@ -41,16 +41,25 @@ export const configCommands: Command[] = [
   },
   {
     path: ['config', 'set'],
-    usage: 'zavhoz config set KEY VALUE   (VALUE is JSON, e.g. 30 or \'["my-laptop"]\')',
-    summary: 'Change a setting.',
-    examples: ['zavhoz config set agentDeployProjects \'["shop"]\''],
+    usage: 'zavhoz config set KEY VALUE [--drop-ghosts]   (VALUE is JSON, e.g. 30 or \'["my-laptop"]\')',
+    summary:
+      'Change a setting. ghostServers is the list `server ghost` and `server manage` edit: a new list that leaves out a current ghost is refused ' +
+      'unless --drop-ghosts, so no ghost quietly becomes managed.',
+    examples: ['zavhoz config set agentDeployProjects \'["shop"]\'', 'zavhoz config set ghostServers \'["my-laptop","old-desktop"]\''],
+    options: {
+      'drop-ghosts': {
+        type: 'boolean',
+        description: 'With ghostServers: let the new list leave out current ghosts, which become managed (offered to automation) again.',
+      },
+    },
     positionals: [2, 2],
     async run(context) {
       const [key, text] = context.positionals as [string, string];
       if (!(key in SettingSchemas)) throw new CliError(`Unknown setting "${key}". Known: ${Object.keys(SettingSchemas).join(', ')}.`, 2);
       const client = await context.connect();
       try {
-        const settings = await client.request(SettingsSet, { key: key as SettingKey, value: parseValue(text) });
+        const dropGhosts = context.flags['drop-ghosts'] === true;
+        const settings = await client.request(SettingsSet, { key: key as SettingKey, value: parseValue(text), ...(dropGhosts ? { dropGhosts } : {}) });
         context.print(settings, () => `${key} = ${JSON.stringify(settings[key as SettingKey])}`);
       } finally {
         client.close();
