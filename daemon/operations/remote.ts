@@ -78,6 +78,14 @@ export function controlScript(project: string, action: ServiceAction, services: 
   return [...composePrelude(project), `$compose ${words.map(shellQuote).join(' ')} 2>&1`].join('\n');
 }
 
+/**
+ * A service name as both prefix forms print it alike (sed would read `\\`, `/` and `&`; the loop would not):
+ * compose allows only letters, digits, `.`, `_` and `-` in service names, so this changes no real one.
+ */
+function plainName(service: string): string {
+  return service.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
 /** What a logs script reads. */
 export interface LogsScriptOptions {
   /** Container id → its compose service, in the order to read them. */
@@ -95,13 +103,16 @@ export interface LogsScriptOptions {
  */
 export function logsScript(options: LogsScriptOptions): string {
   const flags = ['--timestamps', '--tail', String(options.tail), ...(options.since ? ['--since', options.since] : []), ...(options.follow ? ['--follow'] : [])];
-  const lines: string[] = [];
+  // The prefix is added line by line as lines come: a pipe to the SSH channel is block-buffered, and a followed
+  // line must not wait for 4 KiB more. GNU sed -u reads and writes unbuffered (mawk would hold its input back);
+  // where sed has no -u (busybox), a shell loop does it, slower.
+  const lines: string[] = [
+    `if echo | sed -u 's/^//' >/dev/null 2>&1; then prefix() { sed -u "s/^/$1/"; }; else prefix() { while IFS= read -r line || [ -n "$line" ]; do printf '%s%s\\n' "$1" "$line"; done; }; fi`,
+  ];
   // A background list's stdin is /dev/null in a non-interactive shell: the watcher reads the channel through fd 3.
   if (options.follow) lines.push('exec 3<&0', '( cat <&3 >/dev/null 2>&1; kill 0 ) >/dev/null 2>&1 &', 'watcher=$!', 'pids=""');
   for (const { id, service } of options.containers) {
-    // awk's fflush(): a pipe to the SSH channel is block-buffered, and a followed line must not wait for 4 KiB more.
-    const prefix = `awk -v s=${shellQuote(service + FIELD)} '{ print s $0; fflush() }'`;
-    const read = `docker logs ${flags.map(shellQuote).join(' ')} ${shellQuote(id)} 2>&1 | ${prefix}`;
+    const read = `docker logs ${flags.map(shellQuote).join(' ')} ${shellQuote(id)} 2>&1 | prefix ${shellQuote(plainName(service) + FIELD)}`;
     if (options.follow) lines.push(`${read} &`, 'pids="$pids $!"');
     else lines.push(read);
   }

@@ -100,7 +100,7 @@ export class OperationsService {
     return this.withServer(placement, caller, 'service-logs', follow.signal, async (ssh) => {
       const status = await this.readStatus(ssh, placement, follow.signal);
       const chosen = this.choose(status, request.module);
-      if (chosen.length === 0) throw this.noContainers(status);
+      if (chosen.length === 0) throw this.noContainers(status, request.module);
       const services = [...new Set(chosen.map((service) => service.service))];
       const containers = chosen.map((service) => ({ id: service.container, service: service.service }));
       this.options.log.info('service logs', { project: placement.project, server: placement.server, containers: containers.length, follow: request.follow, requestId: caller.requestId });
