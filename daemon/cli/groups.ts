@@ -7,6 +7,7 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   server: 'The server inventory: add servers, check them, sync them from a provider, mark personal machines as ghosts.',
   allocation: 'Where projects run: list and release allocations (`zavhoz allocate` makes them).',
   env: "A project folder's variables: which come from the infrastructure, which are computed, which you bind.",
+  service: "Deployed projects' containers: status, redacted logs, restart, stop and start.",
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
 };

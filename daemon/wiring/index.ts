@@ -8,6 +8,7 @@ import { SettingsService } from '../settings/settings.js';
 import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
+import { wireOperations } from './operations.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
@@ -27,5 +28,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, lifecycle, locks };
+  const operations = wireOperations(foundation, { audit, inventory, allocator, locks });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, lifecycle, locks };
 }

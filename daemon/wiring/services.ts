@@ -13,6 +13,8 @@ import type { DeployService } from '../deploy/service.js';
 import type { GithubService } from '../github/service.js';
 import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
+import type { OperationsService } from '../operations/service.js';
+import type { ConnectedClient } from '../protocol/lifecycle.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -39,6 +41,8 @@ export interface Services {
   readonly github: GithubService;
   /** Interactive SSH shells (`shell/*`), each owned by the connection that opened it. */
   readonly terminal: ShellSessions;
+  /** Day-2 operations of deployed projects: status, redacted logs, restart/stop/start (`services/*`). */
+  readonly operations: OperationsService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */
@@ -60,8 +64,11 @@ export interface Foundation {
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly log: ScopedLogger;
-  /** Announces changes to every client (`Notifier`) and sends deploy logs to the connections that follow them. */
-  readonly server: Notifier & ConnectionNotifier;
+  /**
+   * Announces changes to every client (`Notifier`) and sends deploy and service logs to the connections that follow
+   * them; `clients` tells a follow whether its connection is still there (left out by in-memory test servers).
+   */
+  readonly server: Notifier & ConnectionNotifier & { clients?(): readonly ConnectedClient[] };
   readonly lifecycle: Lifecycle;
   /** Where the vault's backend choice and master key are read from (and removed): the daemon's own environment. */
   readonly environment: NodeJS.ProcessEnv;

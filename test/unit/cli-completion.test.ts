@@ -55,7 +55,7 @@ describe('shell completion', () => {
   test('bash: groups and one-word commands first, filtered by what is typed', () => {
     const { groups, single } = topLevel(CLI_COMMANDS);
     assert.deepEqual(bash('zavhoz', ''), [...groups, ...single.map((command) => command.path.join(' ')), 'help']);
-    assert.deepEqual(bash('zavhoz', 'se'), ['secret', 'server']);
+    assert.deepEqual(bash('zavhoz', 'se'), ['secret', 'server', 'service']);
     assert.deepEqual(bash('zavhoz', '--'), ['--help', '--version']);
   });
 
@@ -83,7 +83,7 @@ describe('shell completion', () => {
     assert.deepEqual(bash('zavhoz', 'completion', ''), ['bash', 'zsh']);
     assert.ok(bash('zavhoz', 'config', 'get', 'agent').includes('agentDeployProjects'), 'setting names');
     assert.deepEqual(bash('zavhoz', 'secret', 'get', ''), [], 'a handle has nothing to complete from');
-    assert.deepEqual(bash('zavhoz', 'help', 'ser'), ['server']);
+    assert.deepEqual(bash('zavhoz', 'help', 'ser'), ['server', 'service']);
   });
 
   test('zsh: the same candidates', { skip: hasZsh ? false : 'zsh is not installed' }, () => {

@@ -1,0 +1,26 @@
+import { ZavhozError } from '../core/errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import { ServicesControl, ServicesLogs, ServicesStatus } from '../protocol/services.js';
+import type { RequestContext, Router } from '../server/router.js';
+import type { Services } from '../wiring/services.js';
+
+/** An AbortSignal that fires when the client cancels the request, with a `RequestCancelled` error as its reason. */
+function cancelSignal(context: RequestContext): AbortSignal {
+  const controller = new AbortController();
+  const cancel = (): void => controller.abort(new ZavhozError(ErrorCodes.RequestCancelled, 'The request was cancelled.'));
+  if (context.cancellation.isCancellationRequested) cancel();
+  else context.cancellation.onCancellationRequested(cancel);
+  return controller.signal;
+}
+
+function callerOf(context: RequestContext): { client: string; requestId: string; connectionId: number } {
+  return { client: context.client.name, requestId: context.requestId, connectionId: context.client.connectionId };
+}
+
+/** Registers `services/*`: status, redacted logs and restart/stop/start of deployed projects (daemon/operations/). */
+export function registerServicesHandlers(router: Router, services: Services): void {
+  const operations = services.operations;
+  router.handle(ServicesStatus, async (params, context) => ({ projects: await operations.status(params.project, callerOf(context)) }));
+  router.handle(ServicesLogs, (params, context) => operations.logs(params, callerOf(context), cancelSignal(context)));
+  router.handle(ServicesControl, (params, context) => operations.control(params, callerOf(context), cancelSignal(context)));
+}

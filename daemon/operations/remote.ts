@@ -1,0 +1,121 @@
+/**
+ * The shell scripts day-2 operations run on a server, one SSH exec each. Every name in them is quoted here; the
+ * names are checked by the protocol too (project and module patterns), so quoting is a second line, not the only one.
+ */
+import type { ServiceAction } from '../protocol/services.js';
+
+/** Where a deploy puts a project on its server (playbooks/deploy_project.yml `project_dir`). */
+export function projectFolder(project: string): string {
+  return `/opt/services/${project}`;
+}
+
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Markers the scripts print for what the daemon turns into clear errors. */
+export const MARK = { noDocker: 'ZAVHOZ_NO_DOCKER', noFolder: 'ZAVHOZ_NO_FOLDER', noCompose: 'ZAVHOZ_NO_COMPOSE' } as const;
+
+/** Field separator of the status lines: a byte no label, name or time contains. */
+export const FIELD = '\u001f';
+
+// One line per container (docker's Go template). PortBindings, not NetworkSettings.Ports: a stopped container
+// keeps its bindings, so its module (and URL) are still known.
+const CONTAINER_TEMPLATE = [
+  'C',
+  '{{index .Config.Labels "com.docker.compose.project"}}',
+  '{{index .Config.Labels "com.docker.compose.service"}}',
+  '{{.Name}}',
+  '{{.State.Status}}',
+  '{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+  '{{.RestartCount}}',
+  '{{.Config.Image}}',
+  '{{.Image}}',
+  '{{.State.StartedAt}}',
+  '{{.State.FinishedAt}}',
+  '{{.State.ExitCode}}',
+  '{{range $port, $bindings := .HostConfig.PortBindings}}{{range $bindings}}{{.HostPort}} {{end}}{{end}}',
+  '{{.Id}}',
+].join(FIELD);
+
+const IMAGE_TEMPLATE = ['I', '{{.Id}}', '{{range .RepoDigests}}{{.}} {{end}}'].join(FIELD);
+
+/**
+ * Reports, in one exec, which of `projects` have a folder on the server and every compose container there (any
+ * project: one `docker ps` and one `docker inspect` serve all of them, the daemon keeps the ones it asked for), with
+ * the registry digests of their images.
+ */
+export function statusScript(projects: readonly string[]): string {
+  const folders = projects.map((project) => `[ -d ${shellQuote(projectFolder(project))} ] && echo ${shellQuote(`D${FIELD}${project}`)}`);
+  return [
+    `command -v docker >/dev/null 2>&1 || { echo ${MARK.noDocker}; exit 0; }`,
+    ...folders,
+    'ids=$(docker ps -aq --no-trunc --filter label=com.docker.compose.project) || exit 3',
+    '[ -n "$ids" ] || exit 0',
+    // A container removed between ps and inspect makes inspect fail for it alone: keep what the others printed.
+    `out=$(docker inspect --format ${shellQuote(CONTAINER_TEMPLATE)} $ids 2>/dev/null)`,
+    'printf "%s\\n" "$out"',
+    `images=$(printf "%s\\n" "$out" | cut -d ${shellQuote(FIELD)} -f 9 | sort -u)`,
+    `[ -z "$images" ] || docker image inspect --format ${shellQuote(IMAGE_TEMPLATE)} $images 2>/dev/null`,
+    'exit 0',
+  ].join('\n');
+}
+
+/** The lines that find compose (v2 plugin, else v1) in the project's folder, as the deploy playbook does. */
+function composePrelude(project: string): string[] {
+  return [
+    `cd ${shellQuote(projectFolder(project))} 2>/dev/null || { echo ${MARK.noFolder}; exit 4; }`,
+    `if docker compose version >/dev/null 2>&1; then compose="docker compose";`,
+    `elif command -v docker-compose >/dev/null 2>&1; then compose="docker-compose";`,
+    `else echo ${MARK.noCompose}; exit 5; fi`,
+  ];
+}
+
+/** `compose restart|stop|start [services…]` of a deployed project, with the files and .env the deploy used. */
+export function controlScript(project: string, action: ServiceAction, services: readonly string[]): string {
+  const words = ['-p', project, '--env-file', '.env', '-f', 'infra/compose.base.yml', '-f', 'infra/compose.prod.yml', action, ...services];
+  return [...composePrelude(project), `$compose ${words.map(shellQuote).join(' ')} 2>&1`].join('\n');
+}
+
+/**
+ * A service name as both prefix forms print it alike (sed would read `\\`, `/` and `&`; the loop would not):
+ * compose allows only letters, digits, `.`, `_` and `-` in service names, so this changes no real one.
+ */
+function plainName(service: string): string {
+  return service.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** What a logs script reads. */
+export interface LogsScriptOptions {
+  /** Container id → its compose service, in the order to read them. */
+  readonly containers: readonly { readonly id: string; readonly service: string }[];
+  readonly tail: number;
+  readonly since?: string | undefined;
+  readonly follow: boolean;
+}
+
+/**
+ * `docker logs --timestamps` of each container, each line prefixed with its service and {@link FIELD}. Without
+ * follow the containers are read one after the other (each one's lines stay in order); with follow they run side by
+ * side, and a watcher on stdin kills the whole process group once the daemon closes the channel's input (a cancelled
+ * follow, a lost connection), so no `docker logs --follow` outlives its reader.
+ */
+export function logsScript(options: LogsScriptOptions): string {
+  const flags = ['--timestamps', '--tail', String(options.tail), ...(options.since ? ['--since', options.since] : []), ...(options.follow ? ['--follow'] : [])];
+  // The prefix is added line by line as lines come: a pipe to the SSH channel is block-buffered, and a followed
+  // line must not wait for 4 KiB more. GNU sed -u reads and writes unbuffered (mawk would hold its input back);
+  // where sed has no -u (busybox), a shell loop does it, slower.
+  const lines: string[] = [
+    `if echo | sed -u 's/^//' >/dev/null 2>&1; then prefix() { sed -u "s/^/$1/"; }; else prefix() { while IFS= read -r line || [ -n "$line" ]; do printf '%s%s\\n' "$1" "$line"; done; }; fi`,
+  ];
+  // A background list's stdin is /dev/null in a non-interactive shell: the watcher reads the channel through fd 3.
+  if (options.follow) lines.push('exec 3<&0', '( cat <&3 >/dev/null 2>&1; kill 0 ) >/dev/null 2>&1 &', 'watcher=$!', 'pids=""');
+  for (const { id, service } of options.containers) {
+    const read = `docker logs ${flags.map(shellQuote).join(' ')} ${shellQuote(id)} 2>&1 | prefix ${shellQuote(plainName(service) + FIELD)}`;
+    if (options.follow) lines.push(`${read} &`, 'pids="$pids $!"');
+    else lines.push(read);
+  }
+  if (options.follow) lines.push('wait $pids', 'kill $watcher 2>/dev/null', 'exit 0');
+  return lines.join('\n');
+}

@@ -1,0 +1,57 @@
+/** Day-2 operations of deployed projects, over the allocator (where each project lives) and the inventory's SSH. */
+import type { AuditLog } from '../audit/auditLog.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
+import type { Allocator } from '../allocation/allocator.js';
+import type { InventoryService } from '../inventory/service.js';
+import type { OperationsHost, Placement } from '../operations/ports.js';
+import { OperationsService } from '../operations/service.js';
+import type { Foundation } from './services.js';
+
+/** What the operations service is built from, besides the foundation. */
+export interface OperationsNeeds {
+  readonly audit: AuditLog;
+  readonly inventory: InventoryService;
+  readonly allocator: Allocator;
+  readonly locks: ProjectLocks;
+}
+
+/** Builds the operations service (`services/*`). */
+export function wireOperations(foundation: Foundation, needs: OperationsNeeds): OperationsService {
+  const { server } = foundation;
+  return new OperationsService({
+    host: operationsHostFrom(needs.inventory, needs.allocator),
+    redactor: foundation.redactor,
+    log: foundation.logger.child({ component: 'operations' }),
+    notifier: server,
+    locks: needs.locks,
+    audit: needs.audit,
+    connections: {
+      notifyConnection: (connectionId, definition, params) => server.notifyConnection(connectionId, definition, params),
+      isConnected: (connectionId) => server.clients?.().some((client) => client.id === connectionId) ?? true,
+    },
+  });
+}
+
+/** Placements from the allocator's rows (one server per project) and the inventory's addresses. */
+export function operationsHostFrom(inventory: InventoryService, allocator: Allocator): OperationsHost {
+  return {
+    placements(project) {
+      const byProject = new Map<string, { server: string; modules: { module: string; port: number }[] }>();
+      for (const allocation of allocator.list(project)) {
+        const entry = byProject.get(allocation.project) ?? { server: allocation.server, modules: [] };
+        entry.modules.push({ module: allocation.module, port: allocation.port });
+        byProject.set(allocation.project, entry);
+      }
+      return [...byProject.entries()].map(([name, entry]): Placement => {
+        try {
+          const row = inventory.inventory.row(entry.server);
+          return { project: name, server: entry.server, host: row.host, modules: entry.modules };
+        } catch {
+          const problem = `Server ${entry.server} of ${name} is no longer in the inventory. Add it back (zavhoz server add), or release the project's allocation (zavhoz allocation release --project ${name}).`;
+          return { project: name, server: entry.server, host: '', modules: entry.modules, problem };
+        }
+      });
+    },
+    openSsh: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
+  };
+}

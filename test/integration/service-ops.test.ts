@@ -1,0 +1,211 @@
+/**
+ * Operating deployed projects end to end: real daemon, real vault on a private keychain, real sshd, real Ansible
+ * deploys and the run's real container engine with compose. `zavhoz service status|logs|restart|stop|start` are run
+ * as a user runs them (the CLI), and the engine is asked directly what they did.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { isCancelled } from '../../daemon/client/client.js';
+import { dataPaths } from '../../daemon/core/paths.js';
+import { type ProjectStatus, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
+import { CLI_SCRIPT } from '../harness/daemon.js';
+import { waitUntil } from '../harness/processes.js';
+import { bareRepository, cliJson, deployAndWait, processesMentioning, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+
+/** Prints a line to a container's log the way the app would: on its main process's stdout. */
+async function printInContainer(world: RealDeployWorld, container: string, line: string): Promise<void> {
+  await world.target.engine.docker(['exec', container, 'sh', '-c', 'printf "%s\\n" "$1" > /proc/1/fd/1', 'sh', line]);
+}
+
+describe('service status, logs, restart, stop and start of deployed projects', () => {
+  let world: RealDeployWorld;
+  /** Two projects deployed on the world's one server, and their allocated ports. */
+  const deployed: { project: string; port: number }[] = [];
+  /** The vault value the first project's backend prints at start (its API_TOKEN), through the compose file's LOG_LINE. */
+  let canary = '';
+  let canaryRepository: { url: string; remove(): void } | undefined;
+
+  before(async () => {
+    world = await setUpRealDeployWorld({ name: 'service-ops' });
+    // The app prints the vault value of API_TOKEN (from .env) to its log at every start.
+    canaryRepository = bareRepository(world.fixture, {
+      canary: (folder) => {
+        const file = path.join(folder, 'infra/compose.base.yml');
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('      LOG_LEVEL:', '      LOG_LINE: "started with token ${API_TOKEN} ok"\n      LOG_LEVEL:'));
+      },
+    });
+    for (const prefix of ['ops-a', 'ops-b']) {
+      const project = world.newProject(prefix);
+      const { apiToken } = await storeUserSecrets(world, project);
+      if (!canary) canary = apiToken;
+      const extra = deployed.length === 0 ? ['--repo-url', canaryRepository.url, '--ref', 'canary'] : [];
+      const { run } = await deployAndWait(world, project, extra);
+      deployed.push({ project, port: run.allocation?.port ?? 0 });
+    }
+  });
+  after(async () => {
+    await world?.dispose();
+    canaryRepository?.remove();
+  });
+
+  /** The container of a project's service, by the engine's compose labels. */
+  const containerOf = async (project: string, service: string): Promise<string> => {
+    const filters = ['--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`];
+    const id = (await world.target.engine.docker(['ps', '-q', ...filters])).stdout.trim();
+    assert.ok(id, `a running ${service} container of ${project}`);
+    return id;
+  };
+
+  /** `docker logs --follow` processes of the first project's containers (the target's SSH sessions run on this machine). */
+  const followers = (): number[] =>
+    processesMentioning(`${deployed[0]?.project ?? '-'}_`).filter((pid) => {
+      try {
+        const words = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return words.includes('logs') && words.includes('--follow');
+      } catch {
+        return false;
+      }
+    });
+
+  /** Lines of the daemon's log that record one status exec on a server. */
+  const statusExecs = (): number =>
+    fs
+      .readFileSync(dataPaths(world.daemon.home).log, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"service status read"')).length;
+
+  const statusOf = async (project?: string): Promise<ProjectStatus[]> => cliJson<ProjectStatus[]>(world.daemon, ['service', 'status', ...(project ? ['--project', project] : [])]);
+
+  test('status: every module running with its image, digest, start time and URL; one SSH exec for two projects on one server', async () => {
+    const execsBefore = statusExecs();
+    const rows = await statusOf();
+    assert.equal(statusExecs() - execsBefore, 1, 'one status exec on the one server, for both projects');
+    assert.deepEqual(
+      rows.map((row) => `${row.project}:${row.state}`),
+      deployed.map(({ project }) => `${project}:deployed`).sort(),
+    );
+    for (const { project, port } of deployed) {
+      const row = rows.find((candidate) => candidate.project === project);
+      assert.ok(row);
+      assert.equal(row.server, world.server);
+      assert.deepEqual(row.services.map((service) => `${service.service}:${service.state}`), ['backend:running', 'db:running']);
+      const backend = row.services.find((service) => service.service === 'backend');
+      assert.ok(backend);
+      assert.equal(backend.module, 'app');
+      assert.equal(backend.url, `http://${world.sshd.host}:${port}`);
+      assert.equal(backend.image, world.target.reference);
+      assert.equal(backend.health, 'healthy', 'the test image has a health check that passes');
+      assert.equal(backend.restarts, 0);
+      assert.ok(backend.digest?.includes('@sha256:'), `a registry digest, got ${String(backend.digest)}`);
+      assert.ok(backend.startedAt && Date.parse(backend.startedAt) <= Date.now() && Date.parse(backend.startedAt) > Date.now() - 30 * 60_000);
+      const answer = await fetch(backend.url ?? '', { signal: AbortSignal.timeout(10_000) });
+      assert.equal(answer.status, 200, 'the URL status shows answers');
+    }
+    const table = await world.daemon.cli(['service', 'status', '--project', deployed[0]?.project ?? '']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /PROJECT\s+SERVICE\s+MODULE\s+STATE\s+HEALTH/);
+    assert.match(table.stdout, new RegExp(`${deployed[0]?.project}\\s+backend\\s+app\\s+running\\s+healthy\\s+0\\s+\\d+[smh]`));
+  });
+
+  test('status of a project that was never deployed, and of an unknown one, say what to do', async () => {
+    const project = world.newProject('ops-never');
+    await cliJson(world.daemon, ['allocate', '--project', project]);
+    const [row] = await statusOf(project);
+    assert.equal(row?.state, 'not-deployed');
+    assert.match(row?.error ?? '', /never deployed.*zavhoz deploy/);
+    const unknown = await world.daemon.cli(['service', 'status', '--project', 'ops-nothing-here', '--json']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no allocation.*zavhoz deploy/);
+    await cliJson(world.daemon, ['allocation', 'release', '--project', project]);
+  });
+
+  test('status of a server that cannot be reached: its rows say so, the answer still comes', async () => {
+    // The server's SSH port changed to one nobody listens on: its projects' rows say why, the command still answers.
+    await cliJson(world.daemon, ['server', 'update', world.server, '--ssh-port', '1']);
+    try {
+      const rows = await statusOf();
+      assert.deepEqual(rows.map((row) => row.state), ['unreachable', 'unreachable']);
+      assert.match(rows[0]?.error ?? '', new RegExp(`Could not read the containers on ${world.server}: .*port 1`));
+    } finally {
+      await cliJson(world.daemon, ['server', 'update', world.server, '--ssh-port', String(world.sshd.port)]);
+    }
+    assert.deepEqual((await statusOf()).map((row) => row.state), ['deployed', 'deployed']);
+  });
+
+  test('logs: the canary the app printed is masked in the CLI output, merged over both services, tail and module honoured', async () => {
+    const project = deployed[0]?.project ?? '';
+    const backend = await containerOf(project, 'backend');
+    const marker = `marker-${crypto.randomBytes(4).toString('hex')}`;
+    await printInContainer(world, backend, `${marker} says ${canary} twice ${canary}`);
+    const text = await world.daemon.cli(['service', 'logs', '--project', project]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(!text.stdout.includes(canary), 'no vault value in the output');
+    assert.match(text.stdout, /^backend \| \S+ started with token \[REDACTED\] ok$/m);
+    assert.match(text.stdout, new RegExp(`^backend \\| \\S+ ${marker} says \\[REDACTED\\] twice \\[REDACTED\\]$`, 'm'));
+    const logs = await cliJson<ServiceLogs>(world.daemon, ['service', 'logs', '--project', project, '--module', 'app', '--tail', '1']);
+    assert.deepEqual(logs.services, ['backend'], 'module app is the backend service (it publishes the allocated port)');
+    assert.equal(logs.lines.length, 1);
+    assert.equal(logs.lines[0]?.text, `${marker} says [REDACTED] twice [REDACTED]`);
+    const both = await cliJson<ServiceLogs>(world.daemon, ['service', 'logs', '--project', project, '--since', '1h']);
+    assert.deepEqual(both.services, ['backend', 'db']);
+    const times = both.lines.map((line) => Date.parse(line.at));
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'lines of both services in time order');
+    const unknown = await world.daemon.cli(['service', 'logs', '--project', project, '--module', 'nope']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no module or service nope .* It has: app, backend, db/);
+  });
+
+  test('logs --follow: later lines come as notifications, masked; cancelling stops the remote docker logs', async () => {
+    const project = deployed[0]?.project ?? '';
+    const backend = await containerOf(project, 'backend');
+    const client = await world.daemon.connect('follow-test');
+    try {
+      const received: ServiceLogLine[] = [];
+      const requestId = `follow-${crypto.randomBytes(4).toString('hex')}`;
+      client.onNotification(ServicesLogLines, (notification) => {
+        if (notification.requestId === requestId) received.push(...notification.lines);
+      });
+      const source = new CancellationTokenSource();
+      const followed = client.request(ServicesLogs, { project, module: 'backend', tail: 0, follow: true }, { token: source.token, requestId });
+      followed.catch(() => undefined);
+      await waitUntil('the remote docker logs --follow', () => (followers().length > 0 ? true : undefined), 30_000);
+      const marker = `live-${crypto.randomBytes(4).toString('hex')}`;
+      await printInContainer(world, backend, `${marker} ${canary}`);
+      await waitUntil('the followed line', () => (received.some((line) => line.text.startsWith(marker)) ? true : undefined), 30_000);
+      assert.deepEqual(received.filter((line) => line.text.startsWith(marker)).map((line) => [line.service, line.text]), [['backend', `${marker} [REDACTED]`]]);
+      assert.ok(!JSON.stringify(received).includes(canary));
+      source.cancel();
+      await assert.rejects(followed, (error: unknown) => isCancelled(error));
+      await waitUntil('the remote docker logs to end', () => (followers().length === 0 ? true : undefined), 30_000);
+    } finally {
+      client.close();
+    }
+  });
+
+  test('logs --follow: a client that disconnects stops the remote docker logs too; the CLI ends cleanly on Ctrl-C', async () => {
+    const project = deployed[0]?.project ?? '';
+    const client = await world.daemon.connect('follow-gone');
+    const followed = client.request(ServicesLogs, { project, tail: 1, follow: true });
+    followed.catch(() => undefined);
+    await waitUntil('the remote docker logs --follow', () => (followers().length > 0 ? true : undefined), 30_000);
+    client.close();
+    await waitUntil('the remote docker logs to end after the disconnect', () => (followers().length === 0 ? true : undefined), 30_000);
+
+    const cli = spawn(process.execPath, [CLI_SCRIPT, 'service', 'logs', '--project', project, '--follow', '--tail', '5'], { env: world.daemon.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    cli.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => cli.once('close', (code) => resolve(code)));
+    await waitUntil('the CLI to print the tail', () => (stdout.includes('started with token [REDACTED] ok') ? true : undefined), 30_000);
+    assert.ok(!stdout.includes(canary));
+    cli.kill('SIGINT');
+    assert.equal(await exited, 0, `Ctrl-C ends the follow with exit 0 (${stderr})`);
+    await waitUntil('the remote docker logs to end after Ctrl-C', () => (followers().length === 0 ? true : undefined), 30_000);
+  });
+});
