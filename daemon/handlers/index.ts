@@ -8,6 +8,7 @@ import { registerDeployHandlers } from './deploy.js';
 import { registerShellHandlers } from './shell.js';
 import { registerGithubHandlers } from './github.js';
 import { registerAgentHandlers } from './agent.js';
+import { registerUndeployHandlers } from './undeploy.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -19,4 +20,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerShellHandlers(router, services);
   registerGithubHandlers(router, services);
   registerAgentHandlers(router, services);
+  registerUndeployHandlers(router, services);
 }

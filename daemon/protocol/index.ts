@@ -16,3 +16,4 @@ export * from './runs.js';
 export * from './shell.js';
 export * from './github.js';
 export * from './agent.js';
+export * from './undeploy.js';

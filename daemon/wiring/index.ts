@@ -11,6 +11,7 @@ import { wireInventory } from './inventory.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
+import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
 
 /**
@@ -27,5 +28,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, lifecycle, locks };
+  const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, undeploy, lifecycle, locks };
 }

@@ -13,6 +13,7 @@ import type { DeployService } from '../deploy/service.js';
 import type { GithubService } from '../github/service.js';
 import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
+import type { UndeployService } from '../undeploy/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -39,6 +40,8 @@ export interface Services {
   readonly github: GithubService;
   /** Interactive SSH shells (`shell/*`), each owned by the connection that opened it. */
   readonly terminal: ShellSessions;
+  /** Takes projects off their servers (`undeploy/*`). */
+  readonly undeploy: UndeployService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */

@@ -8,6 +8,7 @@ import { allocationCommands } from './allocation.js';
 import { deployCommands } from './deploy.js';
 import { githubCommands } from './github.js';
 import { mcpCommands } from './mcp.js';
+import { undeployCommands } from './undeploy.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...githubCommands, ...undeployCommands, ...mcpCommands];
