@@ -16,6 +16,7 @@ import { checkProject, normaliseSecretName, parseRepository } from './names.js';
 import { describeTarget, type SecretTarget } from './publicKeys.js';
 import { type BatchOutcome, type PlannedSecret, pushBatch } from './push.js';
 import { readPushes, recordPushes } from './records.js';
+import { type ProjectSecretRemoval, removeProjectSecrets } from './removeSecrets.js';
 
 /** Secrets sealed and sent at once in one batch. GitHub allows far more; this keeps a batch polite. */
 export const DEFAULT_PUSH_CONCURRENCY = 4;
@@ -90,6 +91,25 @@ export class GithubService {
     const project = checkProject(params.project);
     const server = params.target ?? this.dependencies.targets.deployTarget(project);
     return this.push(target, deploySecretSet(project, server, params.composeFiles), project, params.use);
+  }
+
+  /**
+   * Deletes from GitHub every Actions secret Zavhoz pushed for a project (an undeploy), with their records. Nothing
+   * pushed: no GitHub call. What could not be deleted comes back as warnings that say how to do it by hand.
+   */
+  removeProjectSecrets(project: string, use: GithubCaller): Promise<ProjectSecretRemoval> {
+    return removeProjectSecrets({
+      store: this.dependencies.store,
+      audit: this.dependencies.audit,
+      notifier: this.dependencies.notifier,
+      project,
+      client: use.client,
+      requestId: use.requestId,
+      withApi: (target, work) => {
+        const { log, secretUse, gate } = this.context(target, use, 'github-delete');
+        return withAuthenticatedClient(this.clientOptions(target, use, log, secretUse, gate), ({ api }) => work(api, log));
+      },
+    });
   }
 
   /** GitHub's secret names and times beside what Zavhoz last pushed, with missing and stale ones flagged. */

@@ -9,6 +9,7 @@ import { registerShellHandlers } from './shell.js';
 import { registerGithubHandlers } from './github.js';
 import { registerAgentHandlers } from './agent.js';
 import { registerServicesHandlers } from './services.js';
+import { registerUndeployHandlers } from './undeploy.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -21,4 +22,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerGithubHandlers(router, services);
   registerAgentHandlers(router, services);
   registerServicesHandlers(router, services);
+  registerUndeployHandlers(router, services);
 }

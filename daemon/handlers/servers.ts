@@ -3,6 +3,7 @@ import {
   ServersAcceptHostKey,
   ServersAdd,
   ServersCheck,
+  ServersFetch,
   ServersGhost,
   ServersList,
   ServersManage,
@@ -10,6 +11,7 @@ import {
   ServersShow,
   ServersSync,
   ServersUpdate,
+  ServersUpload,
 } from '../protocol/servers.js';
 import type { Router } from '../server/router.js';
 import { cutPage, decodeCursor } from './paging.js';
@@ -23,7 +25,7 @@ export function signalOf(token: CancellationToken): AbortSignal {
   return controller.signal;
 }
 
-/** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys. */
+/** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys, file copies. */
 export function registerServerHandlers(router: Router, services: Services): void {
   const { inventory } = services;
   router.handle(ServersList, (params) => {
@@ -61,5 +63,18 @@ export function registerServerHandlers(router: Router, services: Services): void
     const accepted = inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });
     context.log.info('host key accepted', { server: params.handle, fingerprint: accepted.accepted });
     return accepted;
+  });
+  router.handle(ServersUpload, async (params, context) => {
+    const mode = params.mode === undefined ? undefined : Number.parseInt(params.mode, 8);
+    const call = { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) };
+    const copied = await inventory.files.upload(params.handle, params.local, params.remote, mode, call);
+    context.log.info('file uploaded', { server: params.handle, remote: copied.remote, bytes: copied.bytes, mode: copied.mode });
+    return copied;
+  });
+  router.handle(ServersFetch, async (params, context) => {
+    const call = { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) };
+    const copied = await inventory.files.fetch(params.handle, params.remote, params.local, call);
+    context.log.info('file fetched', { server: params.handle, remote: copied.remote, bytes: copied.bytes });
+    return copied;
   });
 }

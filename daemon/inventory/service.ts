@@ -16,6 +16,7 @@ import { Inventory, type ServerAllocations } from './inventory.js';
 import { PeriodicTask } from './periodic.js';
 import { type SshConnection, type SshOptions, openSsh } from './ssh.js';
 import { ProviderSync } from './sync.js';
+import { RemoteFiles } from './remoteFiles.js';
 
 /** How many servers the periodic health check contacts at once. */
 const CHECK_CONCURRENCY = 4;
@@ -55,6 +56,8 @@ export function providerFromSettings(settings: SettingsService, secrets: SecretR
 export class InventoryService {
   readonly inventory: Inventory;
   readonly health: HealthChecker;
+  /** `server upload` / `server fetch` over SFTP. */
+  readonly files: RemoteFiles;
   private readonly providerSync: ProviderSync;
   private readonly syncTask: PeriodicTask;
   private readonly checkTask: PeriodicTask;
@@ -65,6 +68,7 @@ export class InventoryService {
     const { store, settings, notifier, secrets, audit, allocations, log, clock } = dependencies;
     this.inventory = new Inventory(store, settings, notifier, allocations, secrets, clock);
     this.health = new HealthChecker(store, this.inventory, secrets, audit, dependencies.health, clock);
+    this.files = new RemoteFiles({ audit, openSsh: (handle, use, options) => this.openSsh(handle, use, options) });
     this.providerSync = new ProviderSync(store, () => settings.get('ghostServers'), notifier, clock);
     this.syncTask = new PeriodicTask(
       'provider sync',

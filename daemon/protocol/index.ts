@@ -17,3 +17,4 @@ export * from './shell.js';
 export * from './github.js';
 export * from './agent.js';
 export * from './services.js';
+export * from './undeploy.js';

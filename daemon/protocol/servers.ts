@@ -166,3 +166,43 @@ export const ServersDidChange = defineNotification(
   'servers/didChange',
   z.strictObject({ handles: z.array(z.string()) }),
 );
+
+/** What one `servers/upload` or `servers/fetch` copied (paths and size: never contents). */
+export interface ServerFileTransfer {
+  readonly server: string;
+  /** Absolute path on this machine. */
+  readonly local: string;
+  /** Absolute path on the server. */
+  readonly remote: string;
+  readonly bytes: number;
+  /** The destination's permission bits, e.g. `0640`. */
+  readonly mode: string;
+}
+
+const absolutePath = z.string().min(1).max(4096).regex(/^\//, 'an absolute path (starting with /)');
+const localPath = z.string().min(1).max(4096).refine((text) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(text), 'an absolute path on this machine');
+
+/** Permission bits as octal text: `640` or `0640`. */
+export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'octal permission bits like 0640');
+
+/**
+ * Uploads a file of this machine (read by the daemon, as the user) to a managed server over SFTP: streamed, written
+ * to a temporary file beside `remote` and renamed over it, with `mode` (default: the local file's bits). A `remote`
+ * that is a folder gets the file under its local name. Audited (paths, size). Cancellable.
+ */
+export const ServersUpload = defineRequest(
+  'servers/upload',
+  z.strictObject({ handle: serverHandle, local: localPath, remote: absolutePath, mode: fileMode.optional() }),
+  result<ServerFileTransfer>(),
+);
+
+/**
+ * Downloads a file of a managed server over SFTP to this machine (written by the daemon, as the user): streamed,
+ * written to a temporary file beside `local` and renamed over it, with the remote file's bits. A `local` that is a
+ * folder gets the file under its remote name. Audited (paths, size). Cancellable.
+ */
+export const ServersFetch = defineRequest(
+  'servers/fetch',
+  z.strictObject({ handle: serverHandle, remote: absolutePath, local: localPath }),
+  result<ServerFileTransfer>(),
+);

@@ -12,6 +12,7 @@ import { wireOperations } from './operations.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
+import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
 
 /**
@@ -29,5 +30,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, lifecycle, locks };
+  const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, undeploy, lifecycle, locks };
 }

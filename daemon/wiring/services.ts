@@ -15,6 +15,7 @@ import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
 import type { OperationsService } from '../operations/service.js';
 import type { ConnectedClient } from '../protocol/lifecycle.js';
+import type { UndeployService } from '../undeploy/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -43,6 +44,8 @@ export interface Services {
   readonly terminal: ShellSessions;
   /** Day-2 operations of deployed projects: status, redacted logs, restart/stop/start (`services/*`). */
   readonly operations: OperationsService;
+  /** Takes projects off their servers (`undeploy/*`). */
+  readonly undeploy: UndeployService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */

@@ -238,6 +238,10 @@ export class FakeGithub {
     }
     if (rest === undefined && method === 'GET') return listSecrets(store, url);
     if (rest !== undefined && method === 'PUT') return putSecret(store, rest, body);
+    if (rest !== undefined && method === 'DELETE') {
+      // GitHub answers 204 No Content, or 404 for a secret that does not exist.
+      return store.secrets.delete(decodeURIComponent(rest).toUpperCase()) ? { status: 204, headers: {} } : notFoundAnswer();
+    }
     return notFoundAnswer();
   }
 

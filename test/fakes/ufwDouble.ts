@@ -17,6 +17,8 @@ export interface UfwDouble {
   readonly binFolder: string;
   /** The arguments of every call so far, oldest first. */
   calls(): string[][];
+  /** The `allow PORT/tcp` rules it holds now (added by `allow`, removed by `delete allow`). */
+  rules(): string[];
   /** What later calls report; the double starts `inactive`. */
   setState(state: UfwState): void;
   /** Removes the folder. */
@@ -30,6 +32,13 @@ export function installUfwDouble(): UfwDouble {
   return {
     binFolder,
     calls: () => installed.calls<{ args: string[] }>().map((call) => call.args),
+    rules() {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(state, 'rules.json'), 'utf8')) as string[];
+      } catch {
+        return [];
+      }
+    },
     setState(firewall) {
       fs.writeFileSync(path.join(state, 'config.json'), JSON.stringify({ state: firewall }));
     },

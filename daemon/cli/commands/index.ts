@@ -9,6 +9,7 @@ import { deployCommands } from './deploy.js';
 import { githubCommands } from './github.js';
 import { mcpCommands } from './mcp.js';
 import { serviceCommands } from './service.js';
+import { undeployCommands } from './undeploy.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...serviceCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];

@@ -5,6 +5,7 @@ import {
   ServersAcceptHostKey,
   ServersAdd,
   ServersCheck,
+  ServersFetch,
   ServersGhost,
   ServersList,
   ServersManage,
@@ -12,7 +13,10 @@ import {
   ServersShow,
   ServersSync,
   ServersUpdate,
+  ServersUpload,
+  fileMode,
 } from '../../protocol/servers.js';
+import path from 'node:path';
 import { CliError, type Command, integerFlag, listFlag, stringFlag, call } from '../command.js';
 import { PagedTable, listPages, printPages } from '../listing.js';
 
@@ -210,6 +214,37 @@ export const serverCommands: Command[] = [
     async run(context) {
       const result = await call(context, ServersAcceptHostKey, { handle: context.positionals[0] as string });
       context.print(result, () => `Pinned ${result.accepted} for ${result.server.handle}${result.previous ? ` (was ${result.previous})` : ''}.`);
+    },
+  },
+  {
+    path: ['server', 'upload'],
+    usage: 'zavhoz server upload HANDLE LOCAL REMOTE [--mode 0640] [--json]',
+    summary: 'Copy a file of this machine to a server over SFTP (replaced atomically, with the given permissions).',
+    examples: ['zavhoz server upload web-1 ./nginx.conf /etc/nginx/conf.d/shop.conf', 'zavhoz server upload web-1 ./app.env /opt/services/shop/app.env --mode 0600'],
+    options: { mode: { type: 'string', value: 'MODE', description: "The file's permission bits on the server, in octal (default: the local file's)." } },
+    complete: 'file',
+    positionals: [3, 3],
+    async run(context) {
+      const [handle = '', local = '', remote = ''] = context.positionals;
+      const mode = stringFlag(context.flags, 'mode');
+      if (mode !== undefined && !fileMode.safeParse(mode).success) throw new CliError(`--mode must be octal permission bits like 0640, got "${mode}".`, 2);
+      if (!remote.startsWith('/')) throw new CliError(`REMOTE must be an absolute path on the server, got "${remote}".`, 2);
+      const copied = await call(context, ServersUpload, { handle, local: path.resolve(local), remote, ...optional('mode', mode) });
+      context.print(copied, () => `Uploaded ${copied.local} to ${copied.server}:${copied.remote} (${copied.bytes} bytes, mode ${copied.mode}).`);
+    },
+  },
+  {
+    path: ['server', 'fetch'],
+    usage: 'zavhoz server fetch HANDLE REMOTE LOCAL [--json]',
+    summary: 'Copy a file of a server to this machine over SFTP (written atomically, with its permissions).',
+    examples: ['zavhoz server fetch web-1 /opt/services/shop/.env.prod ./prod.env', 'zavhoz server fetch web-1 /var/log/syslog .'],
+    complete: 'file',
+    positionals: [3, 3],
+    async run(context) {
+      const [handle = '', remote = '', local = ''] = context.positionals;
+      if (!remote.startsWith('/')) throw new CliError(`REMOTE must be an absolute path on the server, got "${remote}".`, 2);
+      const copied = await call(context, ServersFetch, { handle, remote, local: path.resolve(local) });
+      context.print(copied, () => `Fetched ${copied.server}:${copied.remote} to ${copied.local} (${copied.bytes} bytes, mode ${copied.mode}).`);
     },
   },
 ];
