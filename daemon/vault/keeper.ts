@@ -290,7 +290,9 @@ export class Keeper {
         outcome = 'completed';
       }
       store.transaction((tx) => records.removePending(tx, pending.id));
-      log.info('finished an interrupted vault write', { handle, operation, state, outcome });
+      // A move-previous row is not an interrupted write but the upgrade of an old layout (migration 8).
+      if (operation === 'move-previous') log.info('moved a previous version to its numbered account', { handle, version: pending.version });
+      else log.info('finished an interrupted vault write', { handle, operation, state, outcome });
     }
   }
 
