@@ -8,5 +8,6 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   allocation: 'Where projects run: list and release allocations (`zavhoz allocate` makes them).',
   env: "A project folder's variables: which come from the infrastructure, which are computed, which you bind.",
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
+  release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
 };

@@ -183,4 +183,30 @@ export const MIGRATIONS: readonly Migration[] = [
          WHERE managed = 1 AND status IN ('ready', 'in_use')`,
     ],
   },
+  {
+    version: 7,
+    description: 'releases: what each successful deploy left running, and the kind of every run',
+    statements: [
+      // Names, handles, digests and fingerprints only. `detail` holds the allocation, images, env plan, secret
+      // versions, health paths and the run's options (handles), as JSON.
+      `CREATE TABLE releases (
+         id TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         number INTEGER NOT NULL,
+         server TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         repository TEXT NOT NULL,
+         ref TEXT NOT NULL,
+         commit_sha TEXT NOT NULL,
+         run_id TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         rolled_back_to TEXT,
+         detail TEXT NOT NULL,
+         UNIQUE (project, number)
+       )`,
+      `ALTER TABLE deploy_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'deploy'`,
+      'ALTER TABLE deploy_runs ADD COLUMN release_id TEXT',
+      'ALTER TABLE deploy_runs ADD COLUMN rollback_to TEXT',
+    ],
+  },
 ];
