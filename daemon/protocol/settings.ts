@@ -75,6 +75,8 @@ export const SettingSchemas = {
   githubAppId: z.number().int().min(0).max(1_000_000_000_000),
   /** Vault handle of the GitHub App's private key (PEM); empty means none. */
   githubAppKeySecret: z.union([z.literal(''), secretHandle]),
+  /** Releases kept per project (the newest ones); older ones are deleted and the vault lets go of their secret versions. */
+  releasesKept: z.number().int().min(1).max(1000),
 } as const;
 
 /** The name of a setting. */
@@ -97,6 +99,7 @@ export const DEFAULT_SETTINGS: Settings = {
   githubTokenSecret: '',
   githubAppId: 0,
   githubAppKeySecret: '',
+  releasesKept: 10,
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);
