@@ -42,6 +42,7 @@ export const secretHandle = z.string().regex(SECRET_HANDLE_PATTERN, 'a secret ha
 
 /** A previous value kept after a rotation, until the next successful deploy or its `keptUntil`. */
 export interface PreviousVersion {
+  readonly version: number;
   readonly fingerprint: string;
   readonly keptUntil: string;
 }
@@ -63,6 +64,8 @@ export interface SecretMetadata {
   readonly lastUsedAt: string | null;
   readonly expiresAt: string | null;
   readonly rotationDays: number | null;
+  /** 1 when created, +1 on every rotation or replacement; a release records it to roll back to exactly that value. */
+  readonly version: number;
   readonly previous: PreviousVersion | null;
 }
 

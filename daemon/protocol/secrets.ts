@@ -76,8 +76,8 @@ export const SecretsReveal = defineRequest(
 );
 
 /**
- * Replaces a value, keeping the old one as the previous version until the next successful deploy or 7 days.
- * With `value`, that is the new value. With `generate` (or a `length`), a password or token gets a new generated
+ * Replaces a value with the next version (its `version` one up). The replaced version is kept until the next
+ * successful deploy or 7 days, and for as long as a kept release uses it. With `value`, that is the new value. With `generate` (or a `length`), a password or token gets a new generated
  * value. With neither, a secret Zavhoz generated gets a new generated value and a typed-in one is refused.
  */
 export const SecretsRotate = defineRequest(
@@ -92,7 +92,7 @@ export const SecretsRotate = defineRequest(
   result<SecretMetadata>(),
 );
 
-/** Deletes a secret: its value (and previous version) from the keychain and its metadata. */
+/** Deletes a secret: every version of its value from the keychain, and its metadata (releases that used it can no longer restore it). */
 export const SecretsDelete = defineRequest(
   'secrets/delete',
   z.strictObject({ handle: secretHandle }),

@@ -209,4 +209,41 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE deploy_runs ADD COLUMN rollback_to TEXT',
     ],
   },
+  {
+    version: 8,
+    description: 'vault: numbered secret versions, kept versions, and the releases that hold them',
+    statements: [
+      'ALTER TABLE secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1',
+      // Versions other than the current one whose values the backend still holds (account `<handle>@v<version>`).
+      // `kept_until`: the grace a version gets when it stops being current (until the next successful deploy or
+      // that time); null once that is over, when only holders keep it.
+      `CREATE TABLE secret_versions (
+         handle TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         fingerprint TEXT NOT NULL,
+         has_passphrase INTEGER NOT NULL DEFAULT 0,
+         kept_until TEXT,
+         PRIMARY KEY (handle, version)
+       )`,
+      // Who keeps which version (a release id keeps the versions it deployed).
+      `CREATE TABLE secret_holds (
+         holder TEXT NOT NULL,
+         handle TEXT NOT NULL,
+         version INTEGER NOT NULL,
+         PRIMARY KEY (holder, handle, version)
+       )`,
+      'CREATE INDEX secret_holds_version ON secret_holds (handle, version)',
+      'ALTER TABLE vault_pending ADD COLUMN version INTEGER',
+      // The old single previous version becomes version 1 (the current one version 2); its value moves from the
+      // `#previous` account to `@v1` when the vault next starts, through a committed pending row.
+      `INSERT INTO secret_versions (handle, version, fingerprint, has_passphrase, kept_until)
+         SELECT handle, 1, previous_fingerprint, previous_has_passphrase, previous_kept_until FROM secrets WHERE previous_fingerprint IS NOT NULL`,
+      `INSERT INTO vault_pending (handle, operation, state, created_at, version)
+         SELECT handle, 'move-previous', 'committed', updated_at, 1 FROM secrets WHERE previous_fingerprint IS NOT NULL`,
+      'UPDATE secrets SET version = 2 WHERE previous_fingerprint IS NOT NULL',
+      'ALTER TABLE secrets DROP COLUMN previous_fingerprint',
+      'ALTER TABLE secrets DROP COLUMN previous_has_passphrase',
+      'ALTER TABLE secrets DROP COLUMN previous_kept_until',
+    ],
+  },
 ];

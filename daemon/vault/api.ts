@@ -39,3 +39,25 @@ export interface SecretReader {
    */
   readonly redactor?: TextRedactor;
 }
+
+/** One version of one secret, as a release records it. */
+export interface SecretVersionRef {
+  readonly handle: string;
+  readonly version: number;
+  readonly fingerprint: string;
+}
+
+/**
+ * Versions a release pins; implemented by Vault. A version other than the current one is kept while a holder
+ * retains it, or during its grace after a rotation (until the next successful deploy or PREVIOUS_KEPT_DAYS).
+ */
+export interface SecretVersions {
+  /** The current version of each handle (number and keyed fingerprint), for a release to record. NotFound for an unknown handle. */
+  currentVersions(handles: readonly string[]): SecretVersionRef[];
+  /** Lends the value of exactly that version (current or kept); NotFound saying what to do if the vault no longer keeps it. Audited like withValue. */
+  withVersion<T>(ref: SecretVersionRef, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
+  /** Keeps these versions for as long as `holder` (a release id like rel_…) holds them; replaces what `holder` held before. */
+  retain(holder: string, refs: readonly SecretVersionRef[]): Promise<void>;
+  /** Lets go of what `holder` kept; versions nobody keeps any more and that are not current are removed from the keychain. */
+  releaseHolder(holder: string): Promise<void>;
+}

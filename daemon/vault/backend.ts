@@ -25,14 +25,15 @@ export type BackendKind = 'keychain' | 'file';
 export type SecretPart = 'value' | 'passphrase';
 
 /**
- * Which version of a secret an account holds: the current one, the previous one kept after a rotation, or the
- * next one staged by a rotation that has not finished yet.
+ * Which version of a secret an account holds: the current one, the next one staged by a rotation that has not
+ * finished yet, or (old layout only, moved to a numbered account on start) the previous one kept after a rotation.
+ * Versions other than the current one live under {@link versionAccountOf}.
  */
 export type SecretSlot = 'current' | 'previous' | 'next';
 
 /**
  * Names the keychain account of one part of one version of a secret: `sec_x`, `sec_x#passphrase`,
- * `sec_x#previous`, `sec_x#previous#passphrase`, `sec_x#next`, `sec_x#next#passphrase`.
+ * `sec_x#next`, `sec_x#next#passphrase` (and the old layout's `sec_x#previous`, `sec_x#previous#passphrase`).
  */
 export function accountOf(handle: string, slot: SecretSlot = 'current', part: SecretPart = 'value'): string {
   const slotSuffix = slot === 'current' ? '' : `#${slot}`;
@@ -40,11 +41,21 @@ export function accountOf(handle: string, slot: SecretSlot = 'current', part: Se
   return `${handle}${slotSuffix}${partSuffix}`;
 }
 
-/** Every account a secret can have, for deletion and clean-up. */
+/** Names the account of one part of a kept version other than the current one: `sec_x@v3`, `sec_x@v3#passphrase`. */
+export function versionAccountOf(handle: string, version: number, part: SecretPart = 'value'): string {
+  return `${handle}@v${version}${part === 'passphrase' ? '#passphrase' : ''}`;
+}
+
+/** Every account of a secret outside its numbered versions, for deletion and clean-up. */
 export function accountsOf(handle: string): string[] {
   const accounts: string[] = [];
   for (const slot of ['current', 'previous', 'next'] as const) {
     for (const part of ['value', 'passphrase'] as const) accounts.push(accountOf(handle, slot, part));
   }
   return accounts;
+}
+
+/** Both accounts of one kept version. */
+export function versionAccountsOf(handle: string, version: number): string[] {
+  return [versionAccountOf(handle, version, 'value'), versionAccountOf(handle, version, 'passphrase')];
 }

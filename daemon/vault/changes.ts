@@ -3,7 +3,7 @@ import type { ValidatedParams } from '../protocol/define.js';
 import { GENERATED_LENGTH, type SecretType } from '../protocol/secretFields.js';
 import type { SecretsSet } from '../protocol/secrets.js';
 import { generateValue } from './generate.js';
-import type { SecretRecord } from './records.js';
+import type { KeptVersion, SecretRecord } from './records.js';
 import { checkTypedValue } from './validate.js';
 
 /** Pure pieces of the vault's operations: new records, replacement records, rotation values, import typing. */
@@ -11,14 +11,15 @@ import { checkTypedValue } from './validate.js';
 /** Describing fields of a new secret: those `secrets/set` declares (and validates) on the wire, declared there once. */
 export type SecretDescription = Readonly<Pick<ValidatedParams<typeof SecretsSet>, 'name' | 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays'>>;
 
-/** How long a previous value is kept after a rotation when no deploy confirms the new one. */
+/** How long a replaced value is kept after a rotation when no deploy confirms the new one (and no release holds it). */
 export const PREVIOUS_KEPT_DAYS = 7;
 const DAY_MS = 86_400_000;
 const PRIVATE_KEY_PATTERN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
 /**
- * The metadata after replacing a value: the current version becomes the previous one, kept for
- * {@link PREVIOUS_KEPT_DAYS} (unless the current value was removed outside Zavhoz: then there is none to keep).
+ * The metadata after replacing a value: the next version number becomes current, and the current version is kept
+ * (until the next successful deploy or {@link PREVIOUS_KEPT_DAYS}, or longer while a release holds it), unless its
+ * value was removed outside Zavhoz: then there is none to keep.
  */
 export function replacementRecord(
   record: SecretRecord,
@@ -26,17 +27,19 @@ export function replacementRecord(
   passphrase: string | undefined,
   origin: Pick<SecretRecord, 'origin' | 'generatedLength'>,
   hasCurrent: boolean,
-): SecretRecord {
+): { record: SecretRecord; retired: KeptVersion | null } {
   const now = new Date();
   return {
-    ...record,
-    ...origin,
-    fingerprint,
-    hasPassphrase: passphrase !== undefined,
-    updatedAt: now.toISOString(),
-    previousFingerprint: hasCurrent ? record.fingerprint : null,
-    previousHasPassphrase: hasCurrent && record.hasPassphrase,
-    previousKeptUntil: hasCurrent ? new Date(now.getTime() + PREVIOUS_KEPT_DAYS * DAY_MS).toISOString() : null,
+    record: { ...record, ...origin, fingerprint, hasPassphrase: passphrase !== undefined, updatedAt: now.toISOString(), version: record.version + 1 },
+    retired: hasCurrent
+      ? {
+          handle: record.handle,
+          version: record.version,
+          fingerprint: record.fingerprint,
+          hasPassphrase: record.hasPassphrase,
+          keptUntil: new Date(now.getTime() + PREVIOUS_KEPT_DAYS * DAY_MS).toISOString(),
+        }
+      : null,
   };
 }
 
@@ -85,9 +88,7 @@ export function newRecord(
     lastUsedAt: null,
     expiresAt: input.expiresAt === undefined ? null : new Date(input.expiresAt).toISOString(),
     rotationDays: input.rotationDays ?? null,
-    previousFingerprint: null,
-    previousHasPassphrase: false,
-    previousKeptUntil: null,
+    version: 1,
   };
 }
 

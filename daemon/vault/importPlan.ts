@@ -42,8 +42,8 @@ export async function planImport(
     } else {
       // The existing secret keeps its type: the new value must fit it.
       atLine(entry.line, () => checkTypedValue(existing.name, existing.type, entry.value, undefined));
-      const updated = replacementRecord(existing, fingerprint, undefined, { origin: 'user', generatedLength: null }, await context.hasCurrent(existing));
-      changes.push({ kind: 'replace', record: updated, value: entry.value });
+      const { record, retired } = replacementRecord(existing, fingerprint, undefined, { origin: 'user', generatedLength: null }, await context.hasCurrent(existing));
+      changes.push({ kind: 'replace', record, retired, value: entry.value });
       result.handles[entry.name] = existing.handle;
       result.updated.push(entry.name);
     }

@@ -4,15 +4,18 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Store, Transaction } from '../store/store.js';
-import { accountOf, accountsOf, type SecretBackend } from './backend.js';
+import { accountOf, accountsOf, type SecretBackend, versionAccountOf, versionAccountsOf } from './backend.js';
 import { newFolderId } from './generate.js';
-import type { SecretRecord, SecretRecords } from './records.js';
+import type { KeptVersion, SecretRecord, SecretRecords, VersionKey } from './records.js';
 
 /** A change whose value must land in the backend and whose metadata must land in the store, both or neither. */
 export type Change =
   | { readonly kind: 'create'; readonly record: SecretRecord; readonly value: string; readonly passphrase?: string }
-  /** `record` is the metadata after the change, previous-version fields included. */
-  | { readonly kind: 'replace'; readonly record: SecretRecord; readonly value: string; readonly passphrase?: string };
+  /**
+   * `record` is the metadata after the change (its version one up); `retired` the version leaving the current
+   * slot, whose value moves to its numbered account (null when its value is gone from the backend).
+   */
+  | { readonly kind: 'replace'; readonly record: SecretRecord; readonly retired: KeptVersion | null; readonly value: string; readonly passphrase?: string };
 
 /** What the keeper needs. */
 export interface KeeperOptions {
@@ -29,7 +32,8 @@ export interface KeeperOptions {
 /**
  * Keeps the backend and the store in step. Every write follows one protocol: a pending row first (durable), then
  * the backend, then one store transaction that is the commit point; a rotation stages its new value under
- * `#next` so the committed value is never touched before the commit. Start-up (and any call that finds pending
+ * `#next` so the committed value is never touched before the commit, and after it moves the replaced value to
+ * its numbered account (`@v<n>`). Removals commit the metadata first, then remove the accounts. Start-up (and any call that finds pending
  * rows) rolls prepared writes back and committed ones forward, so a crash at any point leaves both sides agreeing.
  * It also masks every value it holds with the redactor.
  */
@@ -75,18 +79,22 @@ export class Keeper {
     return crypto.createHmac('sha256', this.fingerprintKey).update(value, 'utf8').digest('hex');
   }
 
-  /** Reads one account, failing clearly if a value the metadata promises is missing. */
-  async readRequired(backend: SecretBackend, record: SecretRecord, slot: 'current' | 'previous', part: 'value' | 'passphrase'): Promise<string> {
-    const value = await backend.read(accountOf(record.handle, slot, part));
+  /**
+   * Reads one account of the current version (`kept` undefined) or of a kept one, failing clearly if a value the
+   * metadata promises is missing.
+   */
+  async readRequired(backend: SecretBackend, record: SecretRecord, kept: KeptVersion | undefined, part: 'value' | 'passphrase'): Promise<string> {
+    const account = kept ? versionAccountOf(record.handle, kept.version, part) : accountOf(record.handle, 'current', part);
+    const value = await backend.read(account);
     if (value === undefined) {
       throw new ZavhozError(
         ErrorCodes.NotFound,
-        `The ${slot === 'previous' ? 'previous ' : ''}${part} of ${record.handle} (${record.name}) is missing from the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}: it was removed outside Zavhoz. Give it a new value with: zavhoz secret rotate ${record.handle}`,
+        `The ${part} of ${record.handle} (${record.name})${kept ? ` version ${kept.version}` : ''} is missing from the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}: it was removed outside Zavhoz. ${kept ? `Deploy with the current version instead, or give the value again with: zavhoz secret rotate ${record.handle}` : `Give it a new value with: zavhoz secret rotate ${record.handle}`}`,
       );
     }
-    this.mask(accountOf(record.handle, slot, part), value);
-    if (part === 'value' && slot === 'current' && this.fingerprint(value) !== record.fingerprint) {
-      this.options.log.warn('secret value changed outside Zavhoz', { handle: record.handle, name: record.name });
+    this.mask(account, value);
+    if (part === 'value' && this.fingerprint(value) !== (kept ?? record).fingerprint) {
+      this.options.log.warn('secret value changed outside Zavhoz', { handle: record.handle, name: record.name, ...(kept ? { version: kept.version } : {}) });
     }
     return value;
   }
@@ -118,6 +126,7 @@ export class Keeper {
             records.removePending(tx, id);
           } else {
             records.update(tx, change.record);
+            if (change.retired) records.insertVersion(tx, change.retired);
             records.commitPending(tx, id);
           }
         });
@@ -140,40 +149,54 @@ export class Keeper {
     }
   }
 
-  /** Deletes secrets: metadata first (the commit), then every backend account. */
+  /**
+   * Deletes secrets: metadata first (the commit: the secret, its kept versions and every holder's pins on them),
+   * then every backend account.
+   */
   async remove(backend: SecretBackend, handles: readonly string[], commit: (tx: Transaction) => void): Promise<void> {
     const { store, records } = this.options;
     const at = new Date().toISOString();
-    const ids = store.transaction((tx) => {
-      const added = handles.map((handle) => {
+    const pending = store.transaction((tx) => {
+      const added: { id: number; accounts: string[] }[] = [];
+      for (const handle of handles) {
+        for (const kept of records.versions(handle, tx)) {
+          added.push({ id: records.addPending(tx, handle, 'drop-version', 'committed', at, kept.version), accounts: versionAccountsOf(handle, kept.version) });
+        }
+        records.removeAllVersions(tx, handle);
         records.remove(tx, handle);
-        return records.addPending(tx, handle, 'delete', 'committed', at);
-      });
+        added.push({ id: records.addPending(tx, handle, 'delete', 'committed', at), accounts: accountsOf(handle) });
+      }
       commit(tx);
       return added;
     });
     this.fault('vault-delete-after-commit');
-    for (const [index, handle] of handles.entries()) {
-      await this.removeAccounts(backend, accountsOf(handle));
-      store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
-    }
+    await this.finishRemovals(backend, pending);
   }
 
-  /** Forgets previous versions: metadata first (the commit), then the `#previous` accounts. */
-  async dropPrevious(backend: SecretBackend, updated: readonly SecretRecord[], commit: (tx: Transaction) => void): Promise<void> {
+  /**
+   * Drops kept versions: `decide` makes its metadata changes (holds, grace) inside the commit and returns the
+   * versions nobody keeps any more; their metadata goes in the same commit, then their accounts. Returns those.
+   */
+  async dropVersions(backend: SecretBackend, decide: (tx: Transaction) => readonly VersionKey[]): Promise<VersionKey[]> {
     const { store, records } = this.options;
     const at = new Date().toISOString();
-    const ids = store.transaction((tx) => {
-      const added = updated.map((record) => {
-        records.update(tx, record);
-        return records.addPending(tx, record.handle, 'drop-previous', 'committed', at);
+    const { dropped, pending } = store.transaction((tx) => {
+      const chosen = [...decide(tx)];
+      const added = chosen.map((key) => {
+        records.removeVersion(tx, key);
+        return { id: records.addPending(tx, key.handle, 'drop-version', 'committed', at, key.version), accounts: versionAccountsOf(key.handle, key.version) };
       });
-      commit(tx);
-      return added;
+      return { dropped: chosen, pending: added };
     });
-    for (const [index, record] of updated.entries()) {
-      await this.removeAccounts(backend, [accountOf(record.handle, 'previous', 'value'), accountOf(record.handle, 'previous', 'passphrase')]);
-      store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
+    this.fault('vault-drop-after-commit');
+    await this.finishRemovals(backend, pending);
+    return dropped;
+  }
+
+  private async finishRemovals(backend: SecretBackend, pending: readonly { id: number; accounts: readonly string[] }[]): Promise<void> {
+    for (const { id, accounts } of pending) {
+      await this.removeAccounts(backend, accounts);
+      this.options.store.transaction((tx) => this.options.records.removePending(tx, id));
     }
   }
 
@@ -188,18 +211,19 @@ export class Keeper {
   }
 
   /**
-   * Moves a committed rotation into place: current → previous, next → current, then drops `#next`. Safe to run
-   * again after a crash at any step: fingerprints tell which value each account holds.
+   * Moves a committed rotation into place: current → its numbered account (`@v<n>`), next → current, then drops
+   * `#next`. Safe to run again after a crash at any step: fingerprints tell which value each account holds.
    */
   private async finishReplace(backend: SecretBackend, record: SecretRecord): Promise<void> {
     const handle = record.handle;
+    const retired = this.options.records.version({ handle, version: record.version - 1 });
     const next = await backend.read(accountOf(handle, 'next'));
     if (next !== undefined) {
       const current = await backend.read(accountOf(handle));
-      if (current !== undefined && record.previousFingerprint !== null && this.fingerprint(current) === record.previousFingerprint) {
-        const previousPassphrase = record.previousHasPassphrase ? await backend.read(accountOf(handle, 'current', 'passphrase')) : undefined;
-        await this.put(backend, accountOf(handle, 'previous', 'passphrase'), previousPassphrase);
-        await this.put(backend, accountOf(handle, 'previous'), current);
+      if (current !== undefined && retired !== undefined && this.fingerprint(current) === retired.fingerprint) {
+        const retiredPassphrase = retired.hasPassphrase ? await backend.read(accountOf(handle, 'current', 'passphrase')) : undefined;
+        await this.put(backend, versionAccountOf(handle, retired.version, 'passphrase'), retiredPassphrase);
+        await this.put(backend, versionAccountOf(handle, retired.version), current);
       }
       await this.put(backend, accountOf(handle), next);
     }
@@ -208,6 +232,22 @@ export class Keeper {
     if (!record.hasPassphrase) await this.put(backend, accountOf(handle, 'current', 'passphrase'), undefined);
     else if (nextPassphrase !== undefined) await this.put(backend, accountOf(handle, 'current', 'passphrase'), nextPassphrase);
     await this.removeAccounts(backend, [accountOf(handle, 'next', 'passphrase'), accountOf(handle, 'next')]);
+  }
+
+  /**
+   * Moves the old layout's `#previous` value (and passphrase) to the numbered account of the version migration 8
+   * made of it, then removes `#previous`. Safe to run again: a numbered account already written is not touched.
+   */
+  private async movePrevious(backend: SecretBackend, key: VersionKey): Promise<void> {
+    const kept = this.options.records.version(key);
+    if (kept && (await backend.read(versionAccountOf(key.handle, key.version))) === undefined) {
+      const value = await backend.read(accountOf(key.handle, 'previous'));
+      if (value !== undefined) {
+        if (kept.hasPassphrase) await this.put(backend, versionAccountOf(key.handle, key.version, 'passphrase'), await backend.read(accountOf(key.handle, 'previous', 'passphrase')));
+        await this.put(backend, versionAccountOf(key.handle, key.version), value);
+      }
+    }
+    await this.removeAccounts(backend, [accountOf(key.handle, 'previous', 'passphrase'), accountOf(key.handle, 'previous')]);
   }
 
   /** Writes (or with `undefined`, removes) an account, keeping the redactor in step. */
@@ -240,7 +280,11 @@ export class Keeper {
         outcome = 'rolled back';
       } else {
         const record = records.get(handle);
+        const version = pending.version ?? 0;
         if (operation === 'replace' && record) await this.finishReplace(backend, record);
+        else if (operation === 'drop-version') await this.removeAccounts(backend, versionAccountsOf(handle, version));
+        else if (operation === 'move-previous') await this.movePrevious(backend, { handle, version });
+        // Written by Zavhoz before numbered versions: the single previous version was dropped.
         else if (operation === 'drop-previous') await this.removeAccounts(backend, [accountOf(handle, 'previous'), accountOf(handle, 'previous', 'passphrase')]);
         else if (operation === 'delete' || !record) await this.removeAccounts(backend, accountsOf(handle));
         outcome = 'completed';
@@ -256,8 +300,10 @@ export class Keeper {
     for (const record of all) {
       accounts.push(accountOf(record.handle));
       if (record.hasPassphrase) accounts.push(accountOf(record.handle, 'current', 'passphrase'));
-      if (record.previousFingerprint !== null) accounts.push(accountOf(record.handle, 'previous'));
-      if (record.previousHasPassphrase) accounts.push(accountOf(record.handle, 'previous', 'passphrase'));
+    }
+    for (const kept of this.options.records.versions()) {
+      accounts.push(versionAccountOf(kept.handle, kept.version));
+      if (kept.hasPassphrase) accounts.push(versionAccountOf(kept.handle, kept.version, 'passphrase'));
     }
     const values = await backend.readMany(accounts);
     let missing = 0;

@@ -2,23 +2,38 @@ import type { SecretCategory, SecretMetadata, SecretType } from '../protocol/sec
 import type { Row, SqlValue, Store, Transaction } from '../store/store.js';
 
 /**
- * The vault's tables (migration 2): secret metadata, keychain writes in flight, and a few vault-wide keys.
- * Only handles, names, times and keyed fingerprints go through here: the journal records every param.
+ * The vault's tables (migrations 2 and 8): secret metadata, kept versions and who holds them, keychain writes in
+ * flight, and a few vault-wide keys. Only handles, names, times and keyed fingerprints go through here: the journal
+ * records every param.
  */
 
 /**
- * A secret's metadata row, typed: what clients see ({@link SecretMetadata}, declared once in the protocol) with the
- * previous version flattened into columns, plus what only the vault keeps.
+ * A secret's metadata row, typed: what clients see ({@link SecretMetadata}, declared once in the protocol) without
+ * the previous version (a {@link KeptVersion}), plus what only the vault keeps.
  */
 export interface SecretRecord extends Omit<SecretMetadata, 'previous'> {
   readonly generatedLength: number | null;
-  readonly previousFingerprint: string | null;
-  readonly previousHasPassphrase: boolean;
-  readonly previousKeptUntil: string | null;
 }
 
-/** What a pending row was written for. */
-export type PendingOperation = 'create' | 'replace' | 'delete' | 'drop-previous';
+/** One version and one secret, as keys. */
+export interface VersionKey {
+  readonly handle: string;
+  readonly version: number;
+}
+
+/** A version other than the current one that the backend still holds (under `versionAccountOf`). */
+export interface KeptVersion extends VersionKey {
+  readonly fingerprint: string;
+  readonly hasPassphrase: boolean;
+  /** The grace it got on leaving the current slot: until the next successful deploy or this time; null when over. */
+  readonly keptUntil: string | null;
+}
+
+/**
+ * What a pending row was written for. `drop-version` removes a kept version's accounts; `move-previous` moves the
+ * old layout's `#previous` value to its numbered account (written by migration 8).
+ */
+export type PendingOperation = 'create' | 'replace' | 'delete' | 'drop-previous' | 'drop-version' | 'move-previous';
 
 /** A keychain write in flight. `prepared`: not committed, roll back. `committed`: metadata says done, roll forward. */
 export interface PendingRecord {
@@ -26,10 +41,13 @@ export interface PendingRecord {
   readonly handle: string;
   readonly operation: PendingOperation;
   readonly state: 'prepared' | 'committed';
+  /** The version a `drop-version` or `move-previous` row is about. */
+  readonly version: number | null;
 }
 
 const COLUMNS =
-  'handle, name, type, category, project, tags, origin, generated_length, has_passphrase, fingerprint, created_at, updated_at, last_used_at, expires_at, rotation_days, previous_fingerprint, previous_has_passphrase, previous_kept_until';
+  'handle, name, type, category, project, tags, origin, generated_length, has_passphrase, fingerprint, created_at, updated_at, last_used_at, expires_at, rotation_days, version';
+const VERSION_COLUMNS = 'handle, version, fingerprint, has_passphrase, kept_until';
 
 function toRecord(row: Row): SecretRecord {
   const text = (key: string): string | null => (row[key] === null || row[key] === undefined ? null : String(row[key]));
@@ -50,9 +68,17 @@ function toRecord(row: Row): SecretRecord {
     lastUsedAt: text('last_used_at'),
     expiresAt: text('expires_at'),
     rotationDays: number('rotation_days'),
-    previousFingerprint: text('previous_fingerprint'),
-    previousHasPassphrase: Number(row.previous_has_passphrase) === 1,
-    previousKeptUntil: text('previous_kept_until'),
+    version: Number(row.version),
+  };
+}
+
+function toVersion(row: Row): KeptVersion {
+  return {
+    handle: String(row.handle),
+    version: Number(row.version),
+    fingerprint: String(row.fingerprint),
+    hasPassphrase: Number(row.has_passphrase) === 1,
+    keptUntil: row.kept_until === null || row.kept_until === undefined ? null : String(row.kept_until),
   };
 }
 
@@ -73,14 +99,19 @@ function toParams(record: SecretRecord): SqlValue[] {
     record.lastUsedAt,
     record.expiresAt,
     record.rotationDays,
-    record.previousFingerprint,
-    record.previousHasPassphrase ? 1 : 0,
-    record.previousKeptUntil,
+    record.version,
   ];
 }
 
-/** The metadata a client sees. */
-export function toMetadata(record: SecretRecord): SecretMetadata {
+/**
+ * The metadata a client sees. `previous` is the newest kept version still in its grace after a rotation (versions
+ * kept only because a release holds them are not shown as previous).
+ */
+export function toMetadata(record: SecretRecord, kept: readonly KeptVersion[]): SecretMetadata {
+  let previous: KeptVersion | undefined;
+  for (const version of kept) {
+    if (version.keptUntil !== null && (previous === undefined || version.version > previous.version)) previous = version;
+  }
   return {
     handle: record.handle,
     name: record.name,
@@ -96,10 +127,8 @@ export function toMetadata(record: SecretRecord): SecretMetadata {
     lastUsedAt: record.lastUsedAt,
     expiresAt: record.expiresAt,
     rotationDays: record.rotationDays,
-    previous:
-      record.previousFingerprint !== null && record.previousKeptUntil !== null
-        ? { fingerprint: record.previousFingerprint, keptUntil: record.previousKeptUntil }
-        : null,
+    version: record.version,
+    previous: previous?.keptUntil ? { version: previous.version, fingerprint: previous.fingerprint, keptUntil: previous.keptUntil } : null,
   };
 }
 
@@ -165,9 +194,66 @@ export class SecretRecords {
     tx.run('UPDATE secrets SET last_used_at = ? WHERE handle = ?', [at, handle]);
   }
 
+  /** Kept versions (other than the current) of one secret, or of all, oldest first. */
+  versions(handle?: string, reader: Pick<Transaction, 'all'> = this.store): KeptVersion[] {
+    const sql = `SELECT ${VERSION_COLUMNS} FROM secret_versions${handle === undefined ? '' : ' WHERE handle = ?'} ORDER BY handle, version`;
+    return reader.all(sql, handle === undefined ? [] : [handle]).map(toVersion);
+  }
+
+  /** One kept version, or undefined. */
+  version(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): KeptVersion | undefined {
+    const row = reader.get(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE handle = ? AND version = ?`, [key.handle, key.version]);
+    return row ? toVersion(row) : undefined;
+  }
+
+  /** Records a version that left the current slot and whose value is kept. */
+  insertVersion(tx: Transaction, version: KeptVersion): void {
+    tx.run(`INSERT OR REPLACE INTO secret_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [
+      version.handle,
+      version.version,
+      version.fingerprint,
+      version.hasPassphrase ? 1 : 0,
+      version.keptUntil,
+    ]);
+  }
+
+  /** Ends a kept version's grace (holders may still keep it). */
+  endGrace(tx: Transaction, key: VersionKey): void {
+    tx.run('UPDATE secret_versions SET kept_until = NULL WHERE handle = ? AND version = ?', [key.handle, key.version]);
+  }
+
+  /** Forgets a kept version's metadata (its accounts go through a pending row). */
+  removeVersion(tx: Transaction, key: VersionKey): void {
+    tx.run('DELETE FROM secret_versions WHERE handle = ? AND version = ?', [key.handle, key.version]);
+  }
+
+  /** The versions `holder` keeps. */
+  heldBy(holder: string, reader: Pick<Transaction, 'all'> = this.store): VersionKey[] {
+    return reader
+      .all('SELECT handle, version FROM secret_holds WHERE holder = ? ORDER BY handle, version', [holder])
+      .map((row) => ({ handle: String(row.handle), version: Number(row.version) }));
+  }
+
+  /** True if any holder keeps this version. */
+  isHeld(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): boolean {
+    return reader.get('SELECT 1 AS held FROM secret_holds WHERE handle = ? AND version = ? LIMIT 1', [key.handle, key.version]) !== undefined;
+  }
+
+  /** Replaces what `holder` keeps. */
+  setHolds(tx: Transaction, holder: string, keys: readonly VersionKey[]): void {
+    tx.run('DELETE FROM secret_holds WHERE holder = ?', [holder]);
+    for (const key of keys) tx.run('INSERT OR IGNORE INTO secret_holds (holder, handle, version) VALUES (?, ?, ?)', [holder, key.handle, key.version]);
+  }
+
+  /** Every holder's pins on a secret, and its kept versions' metadata (the secret is being deleted). */
+  removeAllVersions(tx: Transaction, handle: string): void {
+    tx.run('DELETE FROM secret_holds WHERE handle = ?', [handle]);
+    tx.run('DELETE FROM secret_versions WHERE handle = ?', [handle]);
+  }
+
   /** Writes a pending row and returns its id. */
-  addPending(tx: Transaction, handle: string, operation: PendingOperation, state: PendingRecord['state'], at: string): number {
-    tx.run('INSERT INTO vault_pending (handle, operation, state, created_at) VALUES (?, ?, ?, ?)', [handle, operation, state, at]);
+  addPending(tx: Transaction, handle: string, operation: PendingOperation, state: PendingRecord['state'], at: string, version: number | null = null): number {
+    tx.run('INSERT INTO vault_pending (handle, operation, state, created_at, version) VALUES (?, ?, ?, ?, ?)', [handle, operation, state, at, version]);
     return Number(tx.get<{ id: number }>('SELECT last_insert_rowid() AS id')?.id);
   }
 
@@ -183,11 +269,12 @@ export class SecretRecords {
 
   /** Every pending row, oldest first. */
   pending(): PendingRecord[] {
-    return this.store.all('SELECT id, handle, operation, state FROM vault_pending ORDER BY id').map((row) => ({
+    return this.store.all('SELECT id, handle, operation, state, version FROM vault_pending ORDER BY id').map((row) => ({
       id: Number(row.id),
       handle: String(row.handle),
       operation: String(row.operation) as PendingOperation,
       state: String(row.state) === 'committed' ? 'committed' : 'prepared',
+      version: row.version === null || row.version === undefined ? null : Number(row.version),
     }));
   }
 

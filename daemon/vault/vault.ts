@@ -15,7 +15,7 @@ import {
 } from '../protocol/secretFields.js';
 import { SecretsDidChange } from '../protocol/secrets.js';
 import type { Store, Transaction } from '../store/store.js';
-import type { SecretReader, SecretUse } from './api.js';
+import type { SecretReader, SecretUse, SecretVersionRef, SecretVersions } from './api.js';
 import { accountOf, type SecretBackend } from './backend.js';
 import { atLine, detectType, newRecord, newValueFor, passphraseOf, replacementRecord, type SecretDescription } from './changes.js';
 import { planImport } from './importPlan.js';
@@ -23,8 +23,9 @@ import { parseDotenv } from './dotenv.js';
 import { generateValue, newHandle } from './generate.js';
 import { Keeper } from './keeper.js';
 import { Mutex } from './mutex.js';
-import { SecretRecords, type SecretRecord, toMetadata } from './records.js';
+import { SecretRecords, type SecretRecord, toMetadata, type VersionKey } from './records.js';
 import { checkName, checkTypedValue } from './validate.js';
+import { byHandle, unkept, versionFor } from './versions.js';
 
 export { PREVIOUS_KEPT_DAYS, type SecretDescription } from './changes.js';
 
@@ -50,10 +51,11 @@ const EXPIRY_CHECK_MS = 3_600_000;
 /**
  * The secrets vault: values in the backend (OS keychain or encrypted file), metadata in the store, handles
  * everywhere else. Implements {@link SecretReader} for the rest of the daemon and the operations behind the
- * `secrets/*` requests. Every value it holds is masked by the redactor; every reveal, rotation, deletion, import
- * and use is audited.
+ * `secrets/*` requests, and {@link SecretVersions} for releases: every rotation makes a numbered version, and a
+ * replaced one is kept while a release holds it or during its grace. Every value it holds (kept versions too) is
+ * masked by the redactor; every reveal, rotation, deletion, import and use is audited.
  */
-export class Vault implements SecretReader {
+export class Vault implements SecretReader, SecretVersions {
   private readonly records: SecretRecords;
   private readonly keeper: Keeper;
   private readonly mutex = new Mutex();
@@ -104,12 +106,13 @@ export class Vault implements SecretReader {
 
   /** Metadata of every secret, filtered. */
   list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): SecretMetadata[] {
-    return this.records.list(filter).map(toMetadata);
+    const kept = byHandle(this.records.versions());
+    return this.records.list(filter).map((record) => toMetadata(record, kept.get(record.handle) ?? []));
   }
 
   /** Metadata of one secret. */
   get(handle: string): SecretMetadata {
-    return toMetadata(this.require(handle));
+    return this.metadata(this.require(handle));
   }
 
   /** Stores a user's value under a new handle. */
@@ -127,9 +130,9 @@ export class Vault implements SecretReader {
   }
 
   /**
-   * Gives a secret a new value, keeping the old one as the previous version. With `value`, that one; with
-   * `generate` or `length`, a generated one (passwords and tokens); with neither, a generated one only if Zavhoz
-   * generated the current value (a typed-in token, like a bot token, cannot be made up).
+   * Gives a secret a new value as its next version, keeping the old one (see {@link SecretVersions}). With
+   * `value`, that one; with `generate` or `length`, a generated one (passwords and tokens); with neither, a
+   * generated one only if Zavhoz generated the current value (a typed-in token, like a bot token, cannot be made up).
    */
   async rotate(
     input: { handle: string; value?: string | undefined; passphrase?: string | undefined; generate?: boolean | undefined; length?: number | undefined },
@@ -139,17 +142,20 @@ export class Vault implements SecretReader {
       const backend = await this.keeper.prepare();
       const record = this.require(input.handle);
       const { value, origin, generatedLength } = newValueFor(record, input);
-      const updated = replacementRecord(record, this.keeper.fingerprint(value), input.passphrase, { origin, generatedLength }, await this.hasCurrent(backend, record));
-      await this.keeper.apply(backend, [{ kind: 'replace', record: updated, value, ...passphraseOf(input.passphrase) }], (tx) =>
-        this.audit(tx, caller, 'rotate', record, { origin }),
+      const { record: updated, retired } = replacementRecord(record, this.keeper.fingerprint(value), input.passphrase, { origin, generatedLength }, await this.hasCurrent(backend, record));
+      await this.keeper.apply(backend, [{ kind: 'replace', record: updated, retired, value, ...passphraseOf(input.passphrase) }], (tx) =>
+        this.audit(tx, caller, 'rotate', record, { origin, version: updated.version }),
       );
-      this.options.log.info('secret rotated', { handle: record.handle, name: record.name });
+      this.options.log.info('secret rotated', { handle: record.handle, name: record.name, version: updated.version });
       this.options.notifier.notify(SecretsDidChange, { handles: [record.handle], change: 'updated' });
-      return toMetadata(updated);
+      return this.metadata(updated);
     });
   }
 
-  /** Deletes a secret: value, passphrase and previous version from the backend, metadata from the store. */
+  /**
+   * Deletes a secret: every version's value and passphrase from the backend, its metadata from the store, and every
+   * release's pin on it (such a release can no longer restore its value).
+   */
   async remove(handle: string, caller: VaultCaller): Promise<{ handle: string; name: string; deleted: true }> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
@@ -197,8 +203,8 @@ export class Vault implements SecretReader {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
       const record = this.require(handle);
-      const value = await this.keeper.readRequired(backend, record, 'current', 'value');
-      const passphrase = record.hasPassphrase ? await this.keeper.readRequired(backend, record, 'current', 'passphrase') : undefined;
+      const value = await this.keeper.readRequired(backend, record, undefined, 'value');
+      const passphrase = record.hasPassphrase ? await this.keeper.readRequired(backend, record, undefined, 'passphrase') : undefined;
       this.options.store.transaction((tx) => this.audit(tx, caller, 'reveal', record));
       this.options.log.info('secret revealed', { handle, name: record.name, client: caller.client });
       return { handle, name: record.name, value, ...(passphrase === undefined ? {} : { passphrase }) };
@@ -231,48 +237,112 @@ export class Vault implements SecretReader {
     });
   }
 
-  /** Forgets the previous versions of these secrets: a deploy with their current values succeeded. */
+  /**
+   * Ends the grace of the replaced versions of these secrets: a deploy with their current values succeeded. Those
+   * no release holds are dropped.
+   */
   async confirmDeployed(handles: readonly string[], caller: VaultCaller = { client: 'daemon', requestId: 'deploy' }): Promise<void> {
     const wanted = new Set(handles);
-    await this.dropPrevious((record) => wanted.has(record.handle), caller, 'deployed');
+    await this.endGrace((kept) => wanted.has(kept.handle), caller, 'deployed');
   }
 
-  /** Forgets previous versions kept longer than {@link PREVIOUS_KEPT_DAYS}. */
+  /** Ends the grace of replaced versions kept longer than {@link PREVIOUS_KEPT_DAYS}; those no release holds are dropped. */
   async expirePrevious(): Promise<void> {
     const now = new Date().toISOString();
     try {
-      await this.dropPrevious((record) => record.previousKeptUntil !== null && record.previousKeptUntil < now, { client: 'daemon', requestId: 'expiry' }, 'expired');
+      await this.endGrace((kept) => kept.keptUntil !== null && kept.keptUntil < now, { client: 'daemon', requestId: 'expiry' }, 'expired');
     } catch (error) {
       this.options.log.debug('previous versions not expired yet', { error: describeError(error) });
     }
   }
 
-  private async dropPrevious(select: (record: SecretRecord) => boolean, caller: VaultCaller, reason: string): Promise<void> {
+  currentVersions(handles: readonly string[]): SecretVersionRef[] {
+    return handles.map((handle) => {
+      const record = this.require(handle);
+      return { handle, version: record.version, fingerprint: record.fingerprint };
+    });
+  }
+
+  async withVersion<T>(ref: SecretVersionRef, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {
+    const value = await this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      const { record, kept } = this.versionOf(ref);
+      const lent = await this.keeper.readRequired(backend, record, kept, 'value');
+      this.recordUse(record, use, { version: ref.version });
+      return lent;
+    });
+    return work(value);
+  }
+
+  async retain(holder: string, refs: readonly SecretVersionRef[]): Promise<void> {
     await this.exclusive(async () => {
-      const chosen = this.records.list().filter((record) => record.previousFingerprint !== null && select(record));
+      const backend = await this.keeper.prepare();
+      for (const ref of refs) this.versionOf(ref);
+      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', (tx) => {
+        const before = this.records.heldBy(holder, tx);
+        this.records.setHolds(tx, holder, refs);
+        return before;
+      });
+    });
+  }
+
+  async releaseHolder(holder: string): Promise<void> {
+    await this.exclusive(async () => {
+      const backend = await this.keeper.prepare();
+      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', (tx) => {
+        const before = this.records.heldBy(holder, tx);
+        this.records.setHolds(tx, holder, []);
+        return before;
+      });
+    });
+  }
+
+  private async endGrace(select: (kept: { handle: string; keptUntil: string | null }) => boolean, caller: VaultCaller, reason: string): Promise<void> {
+    await this.exclusive(async () => {
+      const chosen = this.records.versions().filter((kept) => kept.keptUntil !== null && select(kept));
       if (chosen.length === 0) return;
       const backend = await this.keeper.prepare();
-      const updated = chosen.map((record) => ({ ...record, previousFingerprint: null, previousHasPassphrase: false, previousKeptUntil: null }));
-      await this.keeper.dropPrevious(backend, updated, (tx) => {
-        for (const record of updated) this.audit(tx, caller, 'drop-previous', record, { reason });
+      await this.settle(backend, caller, reason, (tx) => {
+        for (const kept of chosen) this.records.endGrace(tx, kept);
+        return chosen;
       });
-      this.options.log.info('previous versions dropped', { handles: updated.map((record) => record.handle), reason });
     });
+  }
+
+  /**
+   * Makes a metadata change (`change`, which returns the versions it may have left unkept) and drops, in the same
+   * commit, those versions nobody keeps any more; then their accounts leave the backend.
+   */
+  private async settle(backend: SecretBackend, caller: VaultCaller, reason: string, change: (tx: Transaction) => readonly VersionKey[]): Promise<void> {
+    const dropped = await this.keeper.dropVersions(backend, (tx) => {
+      const chosen = unkept(this.records, tx, change(tx));
+      for (const key of chosen) {
+        const record = this.records.get(key.handle, tx);
+        if (record) this.audit(tx, caller, 'drop-previous', record, { version: key.version, reason });
+      }
+      return chosen;
+    });
+    if (dropped.length > 0) this.options.log.info('kept versions dropped', { versions: dropped.map((key) => `${key.handle}@v${key.version}`), reason });
   }
 
   private async lend(handle: string, use: SecretUse, part: 'value' | 'passphrase'): Promise<string | undefined> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
       const record = this.require(handle);
-      const value = part === 'value' || record.hasPassphrase ? await this.keeper.readRequired(backend, record, 'current', part) : undefined;
-      this.options.store.transaction((tx) => {
-        this.records.touch(tx, handle, new Date().toISOString());
-        this.options.audit.record(
-          { client: use.client, requestId: use.requestId, action: use.action, subject: handle, detail: { name: record.name, ...(part === 'passphrase' ? { part } : {}), ...use.detail } },
-          tx,
-        );
-      });
+      const value = part === 'value' || record.hasPassphrase ? await this.keeper.readRequired(backend, record, undefined, part) : undefined;
+      this.recordUse(record, use, part === 'passphrase' ? { part } : {});
       return value;
+    });
+  }
+
+  /** Audits a loan and records when the secret was last used. */
+  private recordUse(record: SecretRecord, use: SecretUse, extra: AuditEntry['detail']): void {
+    this.options.store.transaction((tx) => {
+      this.records.touch(tx, record.handle, new Date().toISOString());
+      this.options.audit.record(
+        { client: use.client, requestId: use.requestId, action: use.action, subject: record.handle, detail: { name: record.name, ...extra, ...use.detail } },
+        tx,
+      );
     });
   }
 
@@ -305,7 +375,7 @@ export class Vault implements SecretReader {
       );
       this.options.log.info('secret stored', { handle, name: record.name, type, origin: record.origin });
       this.options.notifier.notify(SecretsDidChange, { handles: [handle], change: 'created' });
-      return toMetadata(record);
+      return this.metadata(record);
     });
   }
 
@@ -325,6 +395,16 @@ export class Vault implements SecretReader {
       },
       tx,
     );
+  }
+
+  /** The secret and kept version a release's reference names (see {@link versionFor}). */
+  private versionOf(ref: SecretVersionRef): ReturnType<typeof versionFor> {
+    const record = this.records.get(ref.handle);
+    return versionFor(ref, record, record && ref.version !== record.version ? this.records.version(ref) : undefined);
+  }
+
+  private metadata(record: SecretRecord): SecretMetadata {
+    return toMetadata(record, this.records.versions(record.handle));
   }
 
   private require(handle: string): SecretRecord {

@@ -55,7 +55,9 @@ for (const backend of BACKENDS) {
 
       const rotated = await cli(['secret', 'rotate', handle], 'second-token-value\n');
       assert.equal(rotated.code, 0, rotated.stderr);
+      assert.match(rotated.stdout, /to version 2;/);
       assert.equal(await reveal(handle), 'second-token-value');
+      assert.match((await cli(['secret', 'get', handle])).stdout, /version\s+2\nfingerprint[\s\S]*previous\s+version 1, kept until /);
 
       const generated = await json<SecretMetadata>(['secret', 'set', 'DB_PASSWORD', '--type', 'password', '--project', 'bot', '--generate', '--length', '48']);
       const password = await reveal(generated.handle);
@@ -170,7 +172,7 @@ for (const backend of BACKENDS) {
       const after = await json<SecretMetadata>(['secret', 'get', secret.handle]);
       assert.equal(after.previous?.fingerprint, secret.fingerprint);
       const accounts = await vault.accounts();
-      assert.ok(accounts.includes(`${secret.handle}#previous`));
+      assert.ok(accounts.includes(`${secret.handle}@v1`));
       assert.ok(!accounts.some((account) => account.endsWith('#next')));
     });
 

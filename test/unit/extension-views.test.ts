@@ -66,6 +66,7 @@ function secret(name: string, changes: Partial<SecretMetadata> = {}): SecretMeta
     lastUsedAt: null,
     expiresAt: null,
     rotationDays: null,
+    version: 1,
     previous: null,
     ...changes,
   };

@@ -18,7 +18,7 @@ import type { NotificationDefinition } from '../../daemon/protocol/define.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
-import { accountOf, type SecretBackend } from '../../daemon/vault/backend.js';
+import { accountOf, type SecretBackend, versionAccountOf } from '../../daemon/vault/backend.js';
 import { FileBackend } from '../../daemon/vault/fileBackend.js';
 import { Vault } from '../../daemon/vault/vault.js';
 
@@ -176,24 +176,25 @@ describe('vault (store + encrypted file backend)', () => {
     assert.notEqual(fresh, old);
     assert.equal(rotated.previous?.fingerprint, generated.fingerprint);
     assert.ok(Date.parse(rotated.previous?.keptUntil ?? '') > Date.now() + 6 * 86_400_000);
-    assert.equal(await backend.read(accountOf(generated.handle, 'previous')), old);
+    assert.deepEqual([generated.version, rotated.version, rotated.previous?.version], [1, 2, 1]);
+    assert.equal(await backend.read(versionAccountOf(generated.handle, 1)), old);
     assert.equal(redactor.redact(old), REDACTED, 'the previous value stays masked while kept');
     assert.ok(!accounts().some((account) => account.includes('#next')));
     assert.equal(pendingRows(), 0);
 
     await vault.confirmDeployed([generated.handle]);
     assert.equal(vault.get(generated.handle).previous, null);
-    assert.equal(await backend.read(accountOf(generated.handle, 'previous')), undefined);
+    assert.equal(await backend.read(versionAccountOf(generated.handle, 1)), undefined);
     assert.equal(redactor.redact(old), old, 'a dropped value is no longer masked');
   });
 
   test('previous versions older than 7 days are dropped', async () => {
     const secret = await vault.generate({ name: 'OLD_TOKEN', type: 'token' }, CALLER);
     await vault.rotate({ handle: secret.handle }, CALLER);
-    store.transaction((tx) => tx.run('UPDATE secrets SET previous_kept_until = ? WHERE handle = ?', ['2000-01-01T00:00:00.000Z', secret.handle]));
+    store.transaction((tx) => tx.run('UPDATE secret_versions SET kept_until = ? WHERE handle = ?', ['2000-01-01T00:00:00.000Z', secret.handle]));
     await vault.expirePrevious();
     assert.equal(vault.get(secret.handle).previous, null);
-    assert.equal(await backend.read(accountOf(secret.handle, 'previous')), undefined);
+    assert.equal(await backend.read(versionAccountOf(secret.handle, 1)), undefined);
     assert.ok(new AuditLog(store).list({ subject: secret.handle }).some((entry) => entry.action === 'drop-previous'));
   });
 
@@ -250,13 +251,13 @@ describe('vault (store + encrypted file backend)', () => {
     // Put the backend back where a crash right after the commit leaves it: current still old, new one staged.
     await backend.inner.write(accountOf(secret.handle), old);
     await backend.inner.write(accountOf(secret.handle, 'next'), fresh);
-    await backend.inner.remove(accountOf(secret.handle, 'previous'));
+    await backend.inner.remove(versionAccountOf(secret.handle, 1));
     store.transaction((tx) => tx.run("INSERT INTO vault_pending (handle, operation, state, created_at) VALUES (?, 'replace', 'committed', ?)", [secret.handle, new Date().toISOString()]));
 
     redactor = new Redactor();
     vault = newVault();
     assert.equal(await valueOf(secret.handle), fresh);
-    assert.equal(await backend.read(accountOf(secret.handle, 'previous')), old);
+    assert.equal(await backend.read(versionAccountOf(secret.handle, 1)), old);
     assert.equal(await backend.read(accountOf(secret.handle, 'next')), undefined);
     assert.equal(pendingRows(), 0);
     assert.equal(redactor.redact(`${old} ${fresh}`), `${REDACTED} ${REDACTED}`);

@@ -93,12 +93,13 @@ function details(secret: SecretMetadata): string {
     `project      ${secret.project ?? '-'}`,
     `tags         ${secret.tags.join(', ') || '-'}`,
     `origin       ${secret.origin}`,
+    `version      ${secret.version}`,
     `fingerprint  ${secret.fingerprint.slice(0, 16)}`,
     `updated      ${secret.updatedAt}`,
     `last used    ${secret.lastUsedAt ?? 'never'}`,
     ...(secret.expiresAt ? [`expires      ${secret.expiresAt}`] : []),
     ...(secret.rotationDays ? [`rotate every ${secret.rotationDays} days`] : []),
-    ...(secret.previous ? [`previous     kept until ${secret.previous.keptUntil} (or the next successful deploy)`] : []),
+    ...(secret.previous ? [`previous     version ${secret.previous.version}, kept until ${secret.previous.keptUntil} (or the next successful deploy)`] : []),
   ].join('\n');
 }
 
@@ -221,7 +222,7 @@ export const secretCommands: Command[] = [
         const passphrase = readPassphrase(context);
         return client.request(SecretsRotate, { handle, value, ...(passphrase === undefined ? {} : { passphrase }) });
       });
-      context.print(secret, () => `rotated ${secret.handle} (${secret.name}); the previous value is kept until the next successful deploy or 7 days`);
+      context.print(secret, () => `rotated ${secret.handle} (${secret.name}) to version ${secret.version}; the previous value is kept until the next successful deploy or 7 days (longer while a release uses it)`);
     },
   },
   {
