@@ -21,14 +21,16 @@ export const MARK = { noDocker: 'ZAVHOZ_NO_DOCKER', noFolder: 'ZAVHOZ_NO_FOLDER'
 export const FIELD = '\u001f';
 
 // One line per container (docker's Go template). PortBindings, not NetworkSettings.Ports: a stopped container
-// keeps its bindings, so its module (and URL) are still known.
+// keeps its bindings, so its module (and URL) are still known. Optional keys are read with `index`: the client
+// formats the engine's raw JSON, where `.State.Health` of a container without a health check is an error ("map has
+// no entry"), which drops that container from the output; `index` gives "<no value>" instead.
 const CONTAINER_TEMPLATE = [
   'C',
   '{{index .Config.Labels "com.docker.compose.project"}}',
   '{{index .Config.Labels "com.docker.compose.service"}}',
   '{{.Name}}',
   '{{.State.Status}}',
-  '{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+  '{{with index .State "Health"}}{{index . "Status"}}{{end}}',
   '{{.RestartCount}}',
   '{{.Config.Image}}',
   '{{.Image}}',

@@ -47,6 +47,13 @@ test('status rows: module by published port, URL, digest of the named repository
   );
 });
 
+test('a label or key the container lacks ("<no value>" from docker\'s template) is empty, not a name', () => {
+  const line = container({ project: 'shop', service: '<no value>', health: '<no value>' });
+  const [service] = projectStatusOf(shop, parseServerReport(line)).services;
+  assert.equal(service?.service, '');
+  assert.equal(service?.health, 'none');
+});
+
 test('status of a project with no containers says whether it was ever deployed; no docker says to install it', () => {
   assert.match(projectStatusOf(shop, parseServerReport('')).error ?? '', /never deployed there \(no \/opt\/services\/shop\)/);
   assert.match(projectStatusOf(shop, parseServerReport(`D${FIELD}shop`)).error ?? '', /exists on vps1 but no container/);
