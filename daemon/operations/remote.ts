@@ -88,6 +88,12 @@ function plainName(service: string): string {
   return service.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+/** `--since` as the engine takes it: a Go duration has no days, so `2d` becomes `48h`; times pass unchanged. */
+export function engineSince(since: string): string {
+  const days = /^(\d+)d$/.exec(since);
+  return days ? `${Number(days[1]) * 24}h` : since;
+}
+
 /** What a logs script reads. */
 export interface LogsScriptOptions {
   /** Container id → its compose service, in the order to read them. */
@@ -104,7 +110,8 @@ export interface LogsScriptOptions {
  * follow, a lost connection), so no `docker logs --follow` outlives its reader.
  */
 export function logsScript(options: LogsScriptOptions): string {
-  const flags = ['--timestamps', '--tail', String(options.tail), ...(options.since ? ['--since', options.since] : []), ...(options.follow ? ['--follow'] : [])];
+  const since = options.since === undefined ? [] : ['--since', engineSince(options.since)];
+  const flags = ['--timestamps', '--tail', String(options.tail), ...since, ...(options.follow ? ['--follow'] : [])];
   // The prefix is added line by line as lines come: a pipe to the SSH channel is block-buffered, and a followed
   // line must not wait for 4 KiB more. GNU sed -u reads and writes unbuffered (mawk would hold its input back);
   // where sed has no -u (busybox), a shell loop does it, slower.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLogLine } from '../../daemon/operations/logs.js';
 import type { Placement } from '../../daemon/operations/ports.js';
-import { controlScript, FIELD, logsScript, MARK, shellQuote, statusScript } from '../../daemon/operations/remote.js';
+import { controlScript, engineSince, FIELD, logsScript, MARK, shellQuote, statusScript } from '../../daemon/operations/remote.js';
 import { parseServerReport, projectStatusOf } from '../../daemon/operations/status.js';
 import { execFileSync } from 'node:child_process';
 
@@ -72,6 +72,13 @@ test('scripts are valid sh, quote every name, and read what they say', () => {
   }
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
   assert.match(controlScript('shop', 'stop', []), /'-p' 'shop' '--env-file' '\.env' '-f' 'infra\/compose\.base\.yml' '-f' 'infra\/compose\.prod\.yml' 'stop' 2>&1$/);
+});
+
+test('--since in days becomes hours (the engine takes Go durations); other forms pass unchanged', () => {
+  assert.equal(engineSince('2d'), '48h');
+  assert.equal(engineSince('10m'), '10m');
+  assert.equal(engineSince('2026-12-06T18:00:00Z'), '2026-12-06T18:00:00Z');
+  assert.match(logsScript({ containers: [{ id: 'abc', service: 'backend' }], tail: 5, since: '1d', follow: false }), /'--since' '24h'/);
 });
 
 test('log lines: service, engine time and text', () => {
