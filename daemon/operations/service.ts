@@ -177,17 +177,22 @@ export class OperationsService {
     const problem = group.find((placement) => placement.problem)?.problem;
     if (problem) return group.map((placement) => unreachableStatus(placement, problem));
     let ssh: SshConnection | undefined;
+    // One deadline for the handshake and the script together: a server that hangs must not hold the whole answer.
+    const deadline = AbortSignal.timeout(STATUS_TIMEOUT_MS);
     try {
       const use = { client: caller.client, requestId: caller.requestId, action: 'service-status', detail: { server } };
-      ssh = await this.options.host.openSsh(server, use, AbortSignal.timeout(STATUS_TIMEOUT_MS));
-      const outcome = await ssh.exec(statusScript(group.map((placement) => placement.project)), { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS), maxOutputBytes: 16 * 1024 * 1024 });
+      ssh = await this.options.host.openSsh(server, use, deadline);
+      const outcome = await ssh.exec(statusScript(group.map((placement) => placement.project)), { signal: deadline, maxOutputBytes: 16 * 1024 * 1024 });
       // One line per exec: tests count them (one status exec per server, whatever the number of its projects).
       this.options.log.info('service status read', { server, projects: group.length, requestId: caller.requestId });
       if (outcome.code !== 0) throw new Error(`the status script exited ${String(outcome.code)}: ${outcome.stderr.trim().slice(0, 500)}`);
       const report = parseServerReport(outcome.stdout);
       return group.map((placement) => projectStatusOf(placement, report));
     } catch (error) {
-      const reason = `Could not read the containers on ${server}: ${describeError(error, this.options.redactor)}`;
+      const why = deadline.aborted
+        ? `no answer within ${STATUS_TIMEOUT_MS / 1000} s (is the server or its Docker engine overloaded? \`docker ps\` there tells)`
+        : describeError(error, this.options.redactor);
+      const reason = `Could not read the containers on ${server}: ${why}`;
       return group.map((placement) => unreachableStatus(placement, reason));
     } finally {
       ssh?.close();
@@ -196,7 +201,11 @@ export class OperationsService {
 
   /** One project's status over an open connection; an error if docker is missing. */
   private async readStatus(ssh: SshConnection, placement: Placement, signal: AbortSignal): Promise<ProjectStatus> {
-    const outcome = await ssh.exec(statusScript([placement.project]), { signal: AbortSignal.any([signal, AbortSignal.timeout(STATUS_TIMEOUT_MS)]), maxOutputBytes: 16 * 1024 * 1024 });
+    const deadline = AbortSignal.timeout(STATUS_TIMEOUT_MS);
+    const outcome = await ssh.exec(statusScript([placement.project]), { signal: AbortSignal.any([signal, deadline]), maxOutputBytes: 16 * 1024 * 1024 }).catch((error: unknown) => {
+      if (!deadline.aborted) throw error;
+      throw new ZavhozError(ErrorCodes.Timeout, `The containers on ${placement.server} could not be read within ${STATUS_TIMEOUT_MS / 1000} s (is its Docker engine overloaded? \`docker ps\` there tells).`);
+    });
     if (outcome.code !== 0) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Could not read the containers on ${placement.server}: ${this.options.redactor.redact(outcome.stderr.trim().slice(0, 500))}`);
     }

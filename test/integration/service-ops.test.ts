@@ -210,6 +210,23 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     await waitUntil('the remote docker logs to end after Ctrl-C', () => (followers().length === 0 ? true : undefined), 30_000);
   });
 
+  test('logs answer within the message limit: a tail larger than it keeps the newest lines and says older ones were left out', async () => {
+    const project = deployed[1]?.project ?? '';
+    const backend = await containerOf(project, 'backend');
+    // 12 000 lines of ~100 bytes: 1.2 MB, more than one answer may carry.
+    const script = 'i=0; while [ $i -lt 12000 ]; do printf "bulk %06d %s\\n" $i "$1"; i=$((i+1)); done > /proc/1/fd/1';
+    await world.target.engine.docker(['exec', backend, 'sh', '-c', script, 'sh', 'x'.repeat(80)]);
+    const result = await world.daemon.cli(['service', 'logs', '--project', project, '--module', 'backend', '--tail', '10000', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Buffer.byteLength(result.stdout) < 1024 * 1024, `the answer fits in a message (${Buffer.byteLength(result.stdout)} bytes)`);
+    const logs = JSON.parse(result.stdout) as ServiceLogs;
+    assert.equal(logs.truncated, true);
+    assert.match(logs.lines.at(-1)?.text ?? '', /^bulk 011999 x+$/, 'the newest line is kept');
+    assert.ok(logs.lines.length > 3000 && logs.lines.length < 10_000, `${logs.lines.length} lines`);
+    const human = await world.daemon.cli(['service', 'logs', '--project', project, '--module', 'backend', '--tail', '10000']);
+    assert.match(human.stdout, /^\(older lines left out: use --tail or --since\)$/m);
+  });
+
   /** Start time of each of a project's services, from `service status`. */
   const startTimes = async (project: string): Promise<Record<string, string>> => {
     const [row] = await statusOf(project);
