@@ -36,6 +36,7 @@ export const CommandIds = {
   restartService: 'zavhoz.service.restart',
   stopService: 'zavhoz.service.stop',
   startService: 'zavhoz.service.start',
+  showServiceLogs: 'zavhoz.service.showLogs',
   openServiceUrl: 'zavhoz.service.openUrl',
   undeployProject: 'zavhoz.service.undeploy',
 } as const;

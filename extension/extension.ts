@@ -41,6 +41,7 @@ import { registerAgentTools } from './agentTools/register.js';
 import { registerControlServices } from './commands/controlServices.js';
 import { registerOpenServiceUrl } from './commands/openServiceUrl.js';
 import { registerRefreshServices } from './commands/refreshServices.js';
+import { registerShowServiceLogs } from './commands/showServiceLogs.js';
 import { registerUndeployProject } from './commands/undeployProject.js';
 import { ServiceStatusTracker } from './operations/serviceStatus.js';
 import { ServicesStatusBar } from './servicesStatusBar.js';
@@ -81,6 +82,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerServicesView(context, services, serviceStatus);
   registerRefreshServices(context, services, serviceStatus);
   registerControlServices(context, services, serviceStatus);
+  registerShowServiceLogs(context, services, serviceStatus);
   registerOpenServiceUrl(context, services, serviceStatus);
   registerUndeployProject(context, services, serviceStatus);
 
