@@ -170,7 +170,7 @@ export async function benchDeploy(): Promise<BenchSection> {
       repo_url: world.repository.url,
       git_ref: 'main',
       app_port: target.port,
-      health_url: `http://${target.host}:${target.port}`,
+      health_checks: Object.entries(target.modulePorts).map(([module, port]) => ({ module, url: `http://${target.host}:${port}/`, strict: false })),
       env_file_content: fs.readFileSync(path.join('/opt/services', project, '.env'), 'utf8'),
       registry: 'ghcr.io',
       registry_user: 'Acme',

@@ -1,9 +1,10 @@
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { newClientRequestId } from '../client/client.js';
 import { AgentToolCalled } from '../protocol/agent.js';
+import { readAddressView } from './addresses.js';
 import { argumentNames, auditLines, describeInvalid, guardArguments } from './arguments.js';
 import { describeToolError } from './format.js';
-import { type AgentEnvironment, type AgentTool, type ToolCall, type ToolConfirmation, ToolRefusal } from './tool.js';
+import { type AddressView, type AgentEnvironment, type AgentTool, type ToolCall, type ToolConfirmation, ToolRefusal } from './tool.js';
 import { deployStatusTool, deployTool } from './tools/deploy.js';
 import { pushCiSecretsTool } from './tools/github.js';
 import { allocateTool, listManagedServersTool } from './tools/inventory.js';
@@ -43,12 +44,26 @@ function newCall(environment: AgentEnvironment, signal: AbortSignal): ToolCall {
   const source = new CancellationTokenSource();
   if (signal.aborted) source.cancel();
   else signal.addEventListener('abort', () => source.cancel(), { once: true });
-  return {
+  let view: Promise<AddressView> | undefined;
+  const call: ToolCall = {
     environment,
     requestId,
     signal,
     request: (definition, params) => environment.daemon.request(definition, params, { token: source.token, requestId }),
+    addresses: () => (view ??= readAddressView(call)),
   };
+  return call;
+}
+
+/** The one way out of the catalogue: every answer, refusal, error and confirmation is written through the call's address view. */
+async function hidden<T extends { readonly text?: string; readonly title?: string; readonly message?: string }>(outcome: T, call: ToolCall): Promise<T> {
+  const view = await call.addresses();
+  const copy: Record<string, unknown> = { ...outcome };
+  for (const key of ['text', 'title', 'message'] as const) {
+    const value = outcome[key];
+    if (typeof value === 'string') copy[key] = view.hide(value);
+  }
+  return copy as T;
 }
 
 /** Guard, then schema: the input as the tool's handler takes it, or the refusal the model is told. */
@@ -66,9 +81,13 @@ function checkInput(tool: AgentTool, raw: unknown): { ok: true; input: unknown }
  * the `agent` client, then the work. Failures become text the model can act on, never exceptions.
  */
 export async function runTool(name: string, raw: unknown, environment: AgentEnvironment, signal: AbortSignal): Promise<ToolOutcome> {
+  const call = newCall(environment, signal);
+  return hidden(await runUnhidden(name, raw, call), call);
+}
+
+async function runUnhidden(name: string, raw: unknown, call: ToolCall): Promise<ToolOutcome> {
   const tool = findTool(name);
   if (!tool) return { isError: true, text: `Unknown tool ${name}. Zavhoz tools: ${AGENT_TOOLS.map((item) => item.name).join(', ')}.` };
-  const call = newCall(environment, signal);
   const audit = (outcome: 'called' | 'refused', lines: string[], reason?: string): Promise<unknown> =>
     call.request(AgentToolCalled, { tool: tool.name, outcome, arguments: lines, ...(reason === undefined ? {} : { reason: reason.slice(0, 500) }) });
   try {
@@ -105,10 +124,11 @@ export async function confirmationFor(
   if (!tool?.confirmation) return undefined;
   const checked = checkInput(tool, raw);
   if (!checked.ok) return undefined;
+  const call = newCall(environment, signal);
   try {
-    return await tool.confirmation(checked.input, newCall(environment, signal));
+    return await hidden(await tool.confirmation(checked.input, call), call);
   } catch (error) {
     // A tool that changes things is always confirmed, even when the details could not be read.
-    return { title: `${tool.title}?`, message: `Zavhoz could not read the details of this call (${describeToolError(error)}). Run it anyway?` };
+    return hidden({ title: `${tool.title}?`, message: `Zavhoz could not read the details of this call (${describeToolError(error)}). Run it anyway?` }, call);
   }
 }

@@ -4,7 +4,8 @@ import { ToolRefusal } from './tool.js';
 
 /**
  * Text helpers for tool results: short `key: value` lines and lists a model reads easily. Everything formatted here
- * comes from daemon answers, which carry names, handles and numbers only.
+ * comes from daemon answers, which carry no secret values; `catalogue.ts` then writes server addresses out of it
+ * (`addresses.ts`).
  */
 
 /** `label: value` lines, skipping empty values. */

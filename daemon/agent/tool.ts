@@ -6,7 +6,7 @@ import type { SecretsSet } from '../protocol/secrets.js';
 /**
  * The shape of an agent tool, shared by the two front ends (`zavhoz mcp` and the VS Code language model tools):
  * a name, a description for the model, a JSON schema for its input, hints about what it changes, and a handler that
- * talks to the daemon and answers with small structured text (names, handles, servers, ports, URLs, statuses).
+ * talks to the daemon and answers with small structured text (names, handles, servers, ports, statuses).
  */
 
 /** What a tool needs from the daemon connection: typed requests. A `DaemonClient` is one. */
@@ -44,6 +44,17 @@ export interface AgentEnvironment {
   readonly askHuman?: (ask: SecretAsk, signal: AbortSignal) => Promise<SecretAnswer>;
 }
 
+/**
+ * How servers appear to the agent in one call (see `addresses.ts`): by handle, their addresses, SSH users, ports and
+ * key handles written out of every text, unless the human set `agentSeesAddresses`.
+ */
+export interface AddressView {
+  /** True when the human lets agents see server addresses. */
+  readonly shown: boolean;
+  /** The text with every server address (and `user@`, SSH port, SSH key handle) replaced by the server's handle. */
+  hide(text: string): string;
+}
+
 /** One call of a tool: its environment, the request id every daemon request of the call carries, cancellation. */
 export interface ToolCall {
   readonly environment: AgentEnvironment;
@@ -51,6 +62,8 @@ export interface ToolCall {
   readonly signal: AbortSignal;
   /** Sends a daemon request as part of this call (same request id, cancelled with the call). */
   request<P, R>(definition: RequestDefinition<P, R>, params: P): Promise<R>;
+  /** The call's view of server addresses, read once per call. Tools leave out what it hides; the catalogue enforces it. */
+  addresses(): Promise<AddressView>;
 }
 
 /** MCP tool annotations (the VS Code front end shows confirmations for the same tools that change things). */

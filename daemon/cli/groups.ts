@@ -9,5 +9,6 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   env: "A project folder's variables: which come from the infrastructure, which are computed, which you bind.",
   service: "Deployed projects' containers: status, redacted logs, restart, stop and start.",
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
+  release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
 };

@@ -6,40 +6,97 @@ import { childEnvironment } from './ansible.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { type ProjectTemplate, readProjectTemplate } from './envTemplate.js';
 import { planHandles } from './envValues.js';
-import { type ExecutionContext, retriesOf } from './executionContext.js';
+import { type ExecutionContext, type ExecutionHooks, retriesOf } from './executionContext.js';
 import { writeExtraVars } from './extraVars.js';
 import { inventoryFor } from './inventoryFile.js';
-import { runPlaybook } from './playbookRun.js';
+import { releaseOptionsOf, releasePass, type PassSpec } from './passSpec.js';
+import { type PlaybookResult, runPlaybook } from './playbookRun.js';
 import type { DeployTarget } from './ports.js';
+import type { ReleaseRecord } from './releaseStore.js';
 import { checkLogin, closeMasters, pinnedKnownHosts } from './preflight.js';
 import { withRetries } from './retries.js';
 import { RUN_FILES, type RunFolder } from './runFolder.js';
 
 export type { ExecutionContext, ExecutionHooks } from './executionContext.js';
 
-/** How the playbook ended; `handles` are the vault handles delivered, for `confirmDeployed`. */
+/** How a run's playbook pass ended, and what a second pass in the same run (an automatic rollback) needs. */
 export interface ExecutionResult {
-  readonly exitCode: number;
+  readonly target: DeployTarget;
+  /** What the pass deployed. */
+  readonly spec: PassSpec;
+  readonly playbook: PlaybookResult;
+  /** The vault handles delivered, for `confirmDeployed`. */
   readonly handles: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly use: SecretUse;
 }
 
 /**
- * Runs one deploy from allocation to health check. Secret values exist only inside the vault's callbacks while
- * they are written to the run's 0600 files; the caller removes those files when this settles, whatever happened.
+ * Runs one deploy from allocation to health check: of the run's project folder and ref, or (a rollback run) of
+ * `release` exactly. Secret values exist only inside the vault's callbacks while they are written to the run's 0600
+ * files; the caller removes those files when this settles, whatever happened.
  */
-export async function executeRun(context: ExecutionContext): Promise<ExecutionResult> {
+export async function executeRun(context: ExecutionContext, release?: ReleaseRecord): Promise<ExecutionResult> {
   const { run, folder } = context;
-  const use: SecretUse = { client: run.client, requestId: run.requestId, action: 'deploy', detail: { project: run.project, run: run.id } };
+  const use: SecretUse = { client: run.client, requestId: run.requestId, action: run.kind, detail: { project: run.project, run: run.id } };
   const env = childEnvironment(folder, { runId: run.id, requestId: run.requestId });
 
   const target = allocateTarget(context);
-  const { template, plan: checked } = planVariables(context, target);
-  const plan = await generateInfraSecrets(context, checked, target, use);
+  const spec = release === undefined ? await deploySpec(context, target, use) : rollbackSpec(context, target, release);
   folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
   await checkServerLogin(context, target, env, use);
-  const handles = await writeExtraVars(folder, context.secrets, { run, target, plan, template, use });
-  const exitCode = await runPlaybook(context, target, env);
-  return { exitCode, handles };
+  const handles = await writeExtraVars(folder, context.secrets, { run, target, spec, use });
+  const playbook = await runPlaybook(context, target, env);
+  return { target, spec, playbook, handles, env, use };
+}
+
+/**
+ * A second playbook pass in the same run, after the first one's: puts `spec` (the previous release) back on the
+ * server. Its tasks' steps go to `hooks`, not to the run's steps, which keep showing why the first pass failed.
+ */
+export async function executePass(
+  context: ExecutionContext,
+  first: Pick<ExecutionResult, 'target' | 'env' | 'use'>,
+  spec: PassSpec,
+  hooks: Pick<ExecutionHooks, 'step' | 'started'>,
+): Promise<PlaybookResult> {
+  await writeExtraVars(context.folder, context.secrets, { run: context.run, target: first.target, spec, use: first.use });
+  return runPlaybook(context, first.target, first.env, hooks);
+}
+
+/** Steps `plan` and `secrets` of a deploy: what the project folder asks for, with the secrets' current versions. */
+async function deploySpec(context: ExecutionContext, target: DeployTarget, use: SecretUse): Promise<PassSpec> {
+  const { run, secrets } = context;
+  const { template, plan: checked } = planVariables(context, target);
+  const plan = await generateInfraSecrets(context, checked, target, use);
+  return {
+    ref: run.ref,
+    plan,
+    services: template.services,
+    port: target.port,
+    modulePorts: target.modulePorts,
+    healthPaths: run.options.healthPaths ?? {},
+    versions: secrets.currentVersions([...new Set(planHandles(plan))]),
+    pins: [],
+    options: releaseOptionsOf(run.options),
+  };
+}
+
+/** Steps `plan` and `secrets` of a rollback: the release's plan and secret versions, on the server it ran on. */
+function rollbackSpec({ run, hooks }: ExecutionContext, target: DeployTarget, release: ReleaseRecord): PassSpec {
+  hooks.step('plan', 'running');
+  if (release.server !== target.server) {
+    throw new ZavhozError(
+      ErrorCodes.PreconditionFailed,
+      `Release ${release.number} of ${run.project} ran on ${release.server}, but ${run.project} is now allocated to ${target.server}. Deploy the version you want there instead.`,
+    );
+  }
+  hooks.step('plan', 'succeeded', `release ${release.number} (${release.commit.slice(0, 12)}), ${release.plan.variables.length} variables`);
+  hooks.step('secrets', 'running');
+  const spec = releasePass(release);
+  hooks.planned(release.plan, { ...target, port: spec.port, modulePorts: spec.modulePorts });
+  hooks.step('secrets', 'succeeded', `${release.secrets.length} secret versions of release ${release.number}`);
+  return spec;
 }
 
 /** Step `allocate`: where the project deploys (its allocation is made now if it has none). */

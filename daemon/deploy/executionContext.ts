@@ -11,8 +11,6 @@ export interface ExecutionHooks {
   step(name: RunStepName, status: 'running' | 'succeeded' | 'failed' | 'skipped', detail?: string): void;
   planned(plan: EnvPlan, target: DeployTarget): void;
   started(pid: number, attempt: number): void;
-  /** An Ansible task reported a failure (`fatal:` / `failed:`), with its cause when it is one we recognise. */
-  taskFailed(task: string, reason: string | undefined): void;
 }
 
 /** What an execution needs. */

@@ -1,17 +1,29 @@
 import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { ANSIBLE_EXIT, startPlaybook } from './ansible.js';
-import { type ExecutionContext, retriesOf } from './executionContext.js';
-import { PlaybookProgress } from './playbookSteps.js';
+import { type ExecutionContext, type ExecutionHooks, retriesOf } from './executionContext.js';
+import { type PlaybookFailure, PlaybookProgress } from './playbookSteps.js';
 import type { DeployTarget } from './ports.js';
 import { withRetries } from './retries.js';
 
+/** How a playbook pass ended: its exit code, its first failed task and what its `zavhoz_report` task reported. */
+export interface PlaybookResult {
+  readonly exitCode: number;
+  readonly failure: PlaybookFailure | undefined;
+  readonly report: unknown;
+}
+
 /**
- * Runs the playbook (again, after a backoff, while the host is unreachable) and returns its exit code. Its output
- * goes to the run's log; the steps its tasks declare go to the run's steps.
+ * Runs the playbook (again, after a backoff, while the host is unreachable) and returns how it ended. Its output
+ * goes to the run's log; the steps its tasks declare go to `hooks` (the run's, unless a pass reports elsewhere).
  */
-export async function runPlaybook(context: ExecutionContext, target: DeployTarget, env: NodeJS.ProcessEnv): Promise<number> {
-  const { folder, log, signal, hooks } = context;
+export async function runPlaybook(
+  context: ExecutionContext,
+  target: DeployTarget,
+  env: NodeJS.ProcessEnv,
+  hooks: Pick<ExecutionHooks, 'step' | 'started'> = context.hooks,
+): Promise<PlaybookResult> {
+  const { folder, log, signal } = context;
   // No step is started here: each task reports the step it declares (the first ones end the pre-flight).
   return withRetries(retriesOf(context, 'playbook'), async (attempt) => {
     // One per attempt: the task an unreachable attempt stopped at must not name a later failure.
@@ -25,8 +37,6 @@ export async function runPlaybook(context: ExecutionContext, target: DeployTarge
     if (exit.code === ANSIBLE_EXIT.unreachable) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Ansible could not reach ${target.server} (${target.host}:${target.sshPort}); run.log has its message.`);
     }
-    const failed = progress.failedTask;
-    if (failed !== undefined) hooks.taskFailed(failed.task, failed.reason);
-    return exit.code ?? -1;
+    return { exitCode: exit.code ?? -1, failure: progress.failedTask, report: progress.reported };
   });
 }

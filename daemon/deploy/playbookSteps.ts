@@ -20,16 +20,21 @@ const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { prefl
 
 /** A task starting or a task's result, as the callback plugin reports it. */
 export interface PlaybookEvent {
-  readonly event: 'start' | 'ok' | 'failed' | 'skipped' | 'unreachable';
+  /** `report`: the facts of the release a `zavhoz_report` task printed (see {@link PlaybookProgress.report}). */
+  readonly event: 'start' | 'ok' | 'failed' | 'skipped' | 'unreachable' | 'report';
   /** The task's name as Ansible shows it (templated). */
   readonly task: string;
   /** The step the task declares; undefined when it declares none the daemon knows. */
   readonly step: PlaybookStep | undefined;
   /** A failure the task ignores (`ignore_errors`), which does not fail the run. */
   readonly ignored: boolean;
+  /** The task changes what runs on the server (tag `zavhoz_rollback`): its failure is rolled back from. */
+  readonly rollback: boolean;
+  /** A `report` event's data. */
+  readonly data?: unknown;
 }
 
-const EVENTS: readonly string[] = ['start', 'ok', 'failed', 'skipped', 'unreachable'] satisfies PlaybookEvent['event'][];
+const EVENTS: readonly string[] = ['start', 'ok', 'failed', 'skipped', 'unreachable', 'report'] satisfies PlaybookEvent['event'][];
 
 /** The step named by a `step_<name>` tag, if the daemon knows it. */
 export function stepOfTag(tag: string): PlaybookStep | undefined {
@@ -48,14 +53,25 @@ export function parsePlaybookEvent(line: string): PlaybookEvent | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { event, task, step, ignored } = value as Record<string, unknown>;
+  const { event, task, step, ignored, rollback, data } = value as Record<string, unknown>;
   if (typeof event !== 'string' || !EVENTS.includes(event) || typeof task !== 'string') return undefined;
   return {
     event: event as PlaybookEvent['event'],
     task,
     step: typeof step === 'string' ? PLAYBOOK_STEPS.find((known) => known === step) : undefined,
     ignored: ignored === true,
+    rollback: rollback === true,
+    ...(data === undefined ? {} : { data }),
   };
+}
+
+/** The first task that failed in a playbook run. */
+export interface PlaybookFailure {
+  readonly task: string;
+  /** Its cause in the user's terms, when its `fatal:` line shows one we know. */
+  readonly reason: string | undefined;
+  /** It changed what runs on the server (tag `zavhoz_rollback`): the previous release should be restored. */
+  readonly rollback: boolean;
 }
 
 /** How a step is reported: the same signature as the run's step hook. */
@@ -68,7 +84,8 @@ export type StepReport = (name: PlaybookStep, status: 'running' | 'succeeded', d
 export class PlaybookProgress {
   private step: PlaybookStep | undefined;
   private lastFailureLine = '';
-  private failure: { task: string; reason: string | undefined } | undefined;
+  private failure: PlaybookFailure | undefined;
+  private reportedData: unknown;
 
   constructor(private readonly report: StepReport) {}
 
@@ -80,14 +97,22 @@ export class PlaybookProgress {
       return true;
     }
     if (event.event === 'start' && event.step !== undefined) this.started(event.step, event.task);
+    if (event.event === 'report') this.reportedData = event.data;
     const failed = (event.event === 'failed' && !event.ignored) || event.event === 'unreachable';
-    if (failed && this.failure === undefined) this.failure = { task: event.task, reason: explainTaskFailure(this.lastFailureLine) };
+    if (failed && this.failure === undefined) {
+      this.failure = { task: event.task, reason: explainTaskFailure(this.lastFailureLine), rollback: event.rollback && event.event === 'failed' };
+    }
     return false;
   }
 
   /** The first task that failed in this attempt, if any. */
-  get failedTask(): { task: string; reason: string | undefined } | undefined {
+  get failedTask(): PlaybookFailure | undefined {
     return this.failure;
+  }
+
+  /** What the playbook's `zavhoz_report` task reported (the release's commit and images), if it ran. */
+  get reported(): unknown {
+    return this.reportedData;
   }
 
   private started(step: PlaybookStep, task: string): void {

@@ -4,9 +4,13 @@ import type { Redactor } from '../core/redactor.js';
 import type { RunStatus } from '../protocol/runs.js';
 import type { AfterSuccess } from './afterSuccess.js';
 import { childEnvironment } from './ansible.js';
-import { cleanUpRun, executeRun, type ExecutionHooks } from './execution.js';
+import { cleanUpRun, type ExecutionContext, executePass, executeRun, type ExecutionHooks, type ExecutionResult } from './execution.js';
 import { type AbortReason, failureOutcome, playbookOutcome, type RunOutcome, StepTracker } from './outcome.js';
+import { releasePass } from './passSpec.js';
 import type { DeploySecrets, DeployTargets } from './ports.js';
+import { releaseFacts } from './releaseFacts.js';
+import type { Releases } from './releases.js';
+import type { ReleaseRecord } from './releaseStore.js';
 import { RunFolder } from './runFolder.js';
 import { type LogFollowers, RunLog } from './runLog.js';
 import { type RunRecord, type RunStore, toDetail } from './runStore.js';
@@ -21,6 +25,8 @@ export interface RunDriverOptions {
   readonly secrets: DeploySecrets;
   readonly targets: DeployTargets;
   readonly afterSuccess: AfterSuccess;
+  /** Where successful runs record their release, and rollbacks find theirs. */
+  readonly releases: Releases;
   readonly backoffMs: (attempt: number) => number;
   /** Held for the project while the run executes, so day-2 work on it (restart, undeploy) waits, and it waits for them. */
   readonly locks: ProjectLocks;
@@ -44,11 +50,11 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
   const log = new RunLog(runId, folder, options.redactor, options.followers);
   const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
   runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
-  log.note(`run ${runId}: deploy ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
+  log.note(`run ${runId}: ${run.kind} ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
   let outcome: RunOutcome;
   try {
-    outcome = await options.locks.hold(run.project, `deploy ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
+    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
       signal: controller.signal,
       waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
     });
@@ -64,24 +70,27 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
   return { run, outcome };
 }
 
-/** Executes the run and turns the playbook's exit into an outcome; a success is followed by the after-success work. */
-async function executeAndJudge(
-  options: RunDriverOptions,
-  run: RunRecord,
-  parts: { folder: RunFolder; log: RunLog; steps: StepTracker; signal: AbortSignal },
-): Promise<RunOutcome> {
+/** The parts of a run being carried out. */
+interface RunParts {
+  readonly folder: RunFolder;
+  readonly log: RunLog;
+  readonly steps: StepTracker;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Executes the run and turns the playbook's exit into an outcome. A success records a release and is followed by the
+ * after-success work; a deploy whose new release fails on the server is rolled back to the previous release.
+ */
+async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts: RunParts): Promise<RunOutcome> {
   const { runs } = options;
-  let failure: { task: string; reason: string | undefined } | undefined;
   const hooks: ExecutionHooks = {
     step: (name, status, detail) => parts.steps.set(name, status, detail),
     planned: (plan, target) =>
       runs.update(run.id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } }),
     started: (pid, attempt) => runs.update(run.id, { pid, attempts: attempt }),
-    taskFailed: (task, reason) => {
-      failure ??= { task, reason };
-    },
   };
-  const result = await executeRun({
+  const context: ExecutionContext = {
     run,
     folder: parts.folder,
     log: parts.log,
@@ -90,11 +99,79 @@ async function executeAndJudge(
     signal: parts.signal,
     hooks,
     backoffMs: options.backoffMs,
-  });
-  const outcome = playbookOutcome(run.id, result.exitCode, failure?.task, failure?.reason);
+  };
+  const redeployed = run.kind === 'rollback' && run.rollbackTo !== null ? options.releases.get(run.rollbackTo) : undefined;
+  const result = await executeRun(context, redeployed);
+  const { failure } = result.playbook;
+  const outcome = playbookOutcome(run.id, result.playbook.exitCode, failure?.task, failure?.reason);
   if (outcome.status === 'succeeded') {
     parts.steps.set('health', 'succeeded');
+    try {
+      await recordRelease(options, run, result, redeployed, parts.log);
+    } catch (error) {
+      parts.log.note(`the release could not be recorded (${error instanceof Error ? error.message : String(error)}); a later rollback cannot return to it`);
+      options.log.error('release not recorded', { run: run.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    }
     await options.afterSuccess.carryOut(run.id, result.handles, () => toDetail(runs.get(run.id)), parts.log);
+    return outcome;
   }
-  return outcome;
+  const previous = run.kind === 'deploy' && failure?.rollback === true ? options.releases.current(run.project) : undefined;
+  if (previous === undefined) return outcome;
+  if (run.options.noRollback === true) {
+    return {
+      ...outcome,
+      error: `${outcome.error ?? ''} The failing release was left running (--no-rollback); go back to release ${previous.number} with: zavhoz rollback --project ${run.project} --to ${previous.id}`,
+    };
+  }
+  return rollBack(context, result, previous, outcome, parts);
+}
+
+/** The same run puts the previous release back after its new one failed on the server; the run stays failed. */
+async function rollBack(context: ExecutionContext, first: ExecutionResult, previous: ReleaseRecord, outcome: RunOutcome, parts: RunParts): Promise<RunOutcome> {
+  const { run, log } = context;
+  const to = `release ${previous.number} (${previous.id}, commit ${previous.commit.slice(0, 12)})`;
+  log.note(`the new release failed on the server; rolling back to ${to}`);
+  parts.steps.set('health', 'failed', `failed; rolling back to release ${previous.number}`);
+  const second = await executePass(context, first, releasePass(previous), {
+    step: () => undefined,
+    started: context.hooks.started,
+  });
+  if (second.exitCode === 0) {
+    log.note(`rolled back to ${to}: it runs and answers its health check again`);
+    parts.steps.set('health', 'failed', `failed; rolled back to release ${previous.number}`);
+    return { ...outcome, error: `${outcome.error ?? ''} Zavhoz rolled back to release ${previous.number} (${previous.id}), which runs again.` };
+  }
+  const why = second.failure ? `the task "${second.failure.task}" failed${second.failure.reason ? `: ${second.failure.reason}` : ''}` : `ansible-playbook exited ${second.exitCode}`;
+  return {
+    ...outcome,
+    error: `${outcome.error ?? ''} Rolling back to release ${previous.number} (${previous.id}) failed too (${why}); the server may run neither release. Check it with zavhoz run log ${run.id}, then deploy or roll back again.`,
+  };
+}
+
+/** Records the release a successful run left running; a run whose playbook reported none is noted in its log. */
+async function recordRelease(options: RunDriverOptions, run: RunRecord, result: ExecutionResult, redeployed: ReleaseRecord | undefined, log: RunLog): Promise<void> {
+  const facts = releaseFacts(result.playbook.report);
+  if (facts === undefined) {
+    log.note('the playbook reported no commit for this release, so none was recorded; a later rollback cannot return to it');
+    return;
+  }
+  const { spec, target } = result;
+  const release = await options.releases.record({
+    project: run.project,
+    kind: run.kind,
+    repository: run.repository,
+    ref: redeployed?.ref ?? run.ref,
+    commit: facts.commit,
+    runId: run.id,
+    createdAt: new Date().toISOString(),
+    rolledBackTo: redeployed?.id ?? null,
+    allocation: { server: target.server, host: target.host, port: spec.port, modulePorts: spec.modulePorts },
+    images: facts.images,
+    plan: spec.plan,
+    secrets: spec.versions,
+    healthPaths: spec.healthPaths,
+    options: spec.options,
+  });
+  options.runs.update(run.id, { releaseId: release.id });
+  log.note(`release ${release.number} (${release.id}): commit ${facts.commit}, ${facts.images.map((image) => `${image.service} ${image.digest}`).join(', ') || 'no images'}`);
 }

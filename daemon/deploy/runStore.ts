@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
-import { DEFAULT_REGISTRY, RUN_STEPS, type RunAllocation, type RunDetail, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
+import { DEFAULT_REGISTRY, RUN_STEPS, type RunAllocation, type RunDetail, type RunKind, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
 import type { Row, Store } from '../store/store.js';
 
 /** What a run remembers of its request, to start it later if it was queued. Handles and paths only. */
@@ -13,6 +13,10 @@ export interface RunOptions {
   readonly registryToken?: string;
   readonly registry: string;
   readonly registryUser: string;
+  /** Module → HTTP path of its health check (default `/`). */
+  readonly healthPaths?: Readonly<Record<string, string>>;
+  /** Keep a release that fails its health check instead of rolling back to the previous one. */
+  readonly noRollback?: boolean;
 }
 
 /** A run as stored. */
@@ -25,6 +29,9 @@ export interface RunRecord extends RunDetail {
 export interface NewRun {
   readonly id: string;
   readonly project: string;
+  readonly kind: RunKind;
+  /** A rollback: the release it redeploys. */
+  readonly rollbackTo?: string;
   readonly status: 'queued' | 'running';
   readonly repository: string;
   readonly ref: string;
@@ -50,6 +57,7 @@ export interface RunChanges {
   readonly steps?: readonly RunStep[];
   readonly pid?: number | null;
   readonly attempts?: number;
+  readonly releaseId?: string;
 }
 
 const COLUMNS: Record<keyof RunChanges, string> = {
@@ -63,6 +71,7 @@ const COLUMNS: Record<keyof RunChanges, string> = {
   steps: 'steps',
   pid: 'pid',
   attempts: 'attempts',
+  releaseId: 'release_id',
 };
 
 /** A new run id: `run_` and 10 random base32 characters. */
@@ -84,11 +93,13 @@ export class RunStore {
   insert(run: NewRun): void {
     this.store.transaction((tx) => {
       tx.run(
-        `INSERT INTO deploy_runs (id, project, status, repository, ref, client, request_id, created_at, folder, timeout_seconds,
-           options, allocation, env_plan, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deploy_runs (id, project, kind, rollback_to, status, repository, ref, client, request_id, created_at, folder,
+           timeout_seconds, options, allocation, env_plan, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           run.id,
           run.project,
+          run.kind,
+          run.rollbackTo ?? null,
           run.status,
           run.repository,
           run.ref,
@@ -149,6 +160,7 @@ export function toSummary(run: RunRecord): RunSummary {
   return {
     id: run.id,
     project: run.project,
+    kind: run.kind,
     status: run.status,
     repository: run.repository,
     ref: run.ref,
@@ -160,6 +172,8 @@ export function toSummary(run: RunRecord): RunSummary {
     allocation: run.allocation,
     client: run.client,
     requestId: run.requestId,
+    releaseId: run.releaseId,
+    rollbackTo: run.rollbackTo,
   };
 }
 
@@ -188,6 +202,9 @@ function toRecord(row: Row): RunRecord {
   return {
     id: String(row.id),
     project: String(row.project),
+    kind: row.kind === 'rollback' ? 'rollback' : 'deploy',
+    releaseId: text(row.release_id),
+    rollbackTo: text(row.rollback_to),
     status: String(row.status) as RunStatus,
     repository: String(row.repository),
     ref: String(row.ref),

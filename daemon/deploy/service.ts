@@ -7,7 +7,7 @@ import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import { type RunDetail, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
+import { RUN_TIMEOUT, type RunDetail, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
 import type { Store } from '../store/store.js';
 import { AfterSuccess, type SuccessHook } from './afterSuccess.js';
 import { absoluteFolder, acceptRequest, type DeployRequest } from './deployRequest.js';
@@ -17,6 +17,7 @@ import type { RunOutcome } from './outcome.js';
 import type { DeploySecrets, DeployTargets } from './ports.js';
 import { ProjectQueue } from './projectQueue.js';
 import { recoverRuns } from './recovery.js';
+import { Releases } from './releases.js';
 import { driveRun, type RunDriverOptions } from './runDriver.js';
 import { RunEndWaiters } from './runEndWaiters.js';
 import { RunFolder } from './runFolder.js';
@@ -40,6 +41,8 @@ export interface DeployServiceOptions {
   readonly targets: DeployTargets;
   /** One piece of work per project at a time, shared with day-2 operations. */
   readonly locks: ProjectLocks;
+  /** How many releases per project to keep (the `releasesKept` setting). */
+  readonly releasesKept: () => number;
   /** Wait before retry `attempt` of an unreachable host; default 1 s, 2 s, 4 s. */
   readonly backoffMs?: (attempt: number) => number;
 }
@@ -61,11 +64,14 @@ export class DeployService {
   private readonly afterSuccessWork: AfterSuccess;
   private readonly queue: ProjectQueue;
   private readonly driver: RunDriverOptions;
+  /** Every project's releases: recorded by successful runs, redeployed by rollbacks. */
+  readonly releases: Releases;
 
   constructor(private readonly options: DeployServiceOptions) {
     this.runs = new RunStore(options.store);
     this.followers = new LogFollowers(options.connections);
     this.afterSuccessWork = new AfterSuccess(options.secrets, options.log);
+    this.releases = new Releases({ store: options.store, secrets: options.secrets, notifier: options.notifier, log: options.log, kept: options.releasesKept });
     this.driver = {
       runs: this.runs,
       runsFolder: options.runsFolder,
@@ -75,6 +81,7 @@ export class DeployService {
       secrets: options.secrets,
       targets: options.targets,
       afterSuccess: this.afterSuccessWork,
+      releases: this.releases,
       backoffMs: options.backoffMs ?? ((attempt) => 1000 * 2 ** (attempt - 1)),
       locks: options.locks,
       changed: (id, project, status) => this.changed(id, project, status),
@@ -110,6 +117,7 @@ export class DeployService {
     this.runs.insert({
       id,
       project: request.project,
+      kind: 'deploy',
       status: queued ? 'queued' : 'running',
       repository: request.repository,
       ref: request.ref,
@@ -132,6 +140,46 @@ export class DeployService {
     this.options.log.info(queued ? 'deploy queued' : 'deploy started', { run: id, project: request.project, requestId: caller.requestId });
     this.changed(id, request.project, queued ? 'queued' : 'running');
     // Before the launch, so a follower gets the run's first line too.
+    if (follow) this.followers.add(id, follow.connectionId);
+    if (!queued) this.queue.launch(id, request.project);
+    return toDetail(this.runs.get(id));
+  }
+
+  /**
+   * Starts a rollback run that redeploys a release exactly (default: the one before the current release), or queues
+   * it behind the project's running deploy.
+   */
+  rollback(request: { project: string; to?: string | undefined }, caller: Caller, follow?: { connectionId: number }): RunDetail {
+    if (this.queue.stopped) throw new ZavhozError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; roll back again in a moment.');
+    const release = this.releases.rollbackTarget(request.project, request.to);
+    const id = newRunId();
+    const queued = this.queue.isBusy(request.project);
+    this.runs.insert({
+      id,
+      project: request.project,
+      kind: 'rollback',
+      rollbackTo: release.id,
+      status: queued ? 'queued' : 'running',
+      repository: release.repository,
+      ref: release.commit,
+      client: caller.client,
+      requestId: caller.requestId,
+      createdAt: new Date().toISOString(),
+      folder: path.join(this.options.runsFolder, id),
+      timeoutSeconds: RUN_TIMEOUT.default,
+      options: { projectFolder: '', bindings: {}, ...release.options, healthPaths: release.healthPaths },
+      allocation: release.allocation,
+      plan: release.plan,
+    });
+    this.options.audit.record({
+      client: caller.client,
+      requestId: caller.requestId,
+      action: 'rollback',
+      subject: request.project,
+      detail: { run: id, release: release.id, number: release.number, commit: release.commit, server: release.server },
+    });
+    this.options.log.info(queued ? 'rollback queued' : 'rollback started', { run: id, project: request.project, release: release.id, requestId: caller.requestId });
+    this.changed(id, request.project, queued ? 'queued' : 'running');
     if (follow) this.followers.add(id, follow.connectionId);
     if (!queued) this.queue.launch(id, request.project);
     return toDetail(this.runs.get(id));

@@ -5,6 +5,7 @@ import { registerSettingsHandlers } from './settings.js';
 import { registerServerHandlers } from './servers.js';
 import { registerAllocationHandlers } from './allocations.js';
 import { registerDeployHandlers } from './deploy.js';
+import { registerReleaseHandlers } from './releases.js';
 import { registerShellHandlers } from './shell.js';
 import { registerGithubHandlers } from './github.js';
 import { registerAgentHandlers } from './agent.js';
@@ -18,6 +19,7 @@ export function registerHandlers(router: Router, services: Services): void {
   registerServerHandlers(router, services);
   registerAllocationHandlers(router, services);
   registerDeployHandlers(router, services);
+  registerReleaseHandlers(router, services);
   registerShellHandlers(router, services);
   registerGithubHandlers(router, services);
   registerAgentHandlers(router, services);

@@ -7,12 +7,14 @@ import {
   ServersGhost,
   ServersList,
   ServersManage,
+  ServersReboot,
   ServersRemove,
   ServersShow,
   ServersSync,
   ServersUpdate,
   ServersUpload,
 } from '../protocol/servers.js';
+import { holdingAll } from '../inventory/reboot.js';
 import type { Router } from '../server/router.js';
 import { cutPage, decodeCursor } from './paging.js';
 import type { Services } from '../wiring/services.js';
@@ -63,6 +65,21 @@ export function registerServerHandlers(router: Router, services: Services): void
     const accepted = inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });
     context.log.info('host key accepted', { server: params.handle, fingerprint: accepted.accepted });
     return accepted;
+  });
+  router.handle(ServersReboot, async (params, context) => {
+    const signal = signalOf(context.cancellation);
+    const call = { client: context.client.name, requestId: context.requestId, signal };
+    // A reboot stops every container on the server: it waits for, and then holds off, work on each project there.
+    const projects = services.allocator.list().filter((allocation) => allocation.server === params.handle).map((allocation) => allocation.project);
+    const hold = holdingAll(services.locks, projects, `reboot of ${params.handle}`, {
+      signal,
+      waiting: (project, holder) => inventory.reboots.progress(params.handle, 'waiting', `waiting for ${holder} (project ${project})`),
+    });
+    inventory.inventory.show(params.handle);
+    context.log.info('server reboot requested', { server: params.handle, projects: projects.length });
+    const result = await inventory.reboots.reboot(params.handle, params.timeoutSeconds, call, hold);
+    context.log.info('server rebooted', { server: params.handle, upAfterSeconds: result.upAfterSeconds });
+    return result;
   });
   router.handle(ServersUpload, async (params, context) => {
     const mode = params.mode === undefined ? undefined : Number.parseInt(params.mode, 8);

@@ -17,6 +17,7 @@ import { PeriodicTask } from './periodic.js';
 import { type SshConnection, type SshOptions, openSsh } from './ssh.js';
 import { ProviderSync } from './sync.js';
 import { RemoteFiles } from './remoteFiles.js';
+import { ServerReboots } from './reboot.js';
 
 /** How many servers the periodic health check contacts at once. */
 const CHECK_CONCURRENCY = 4;
@@ -58,6 +59,8 @@ export class InventoryService {
   readonly health: HealthChecker;
   /** `server upload` / `server fetch` over SFTP. */
   readonly files: RemoteFiles;
+  /** `server reboot`. */
+  readonly reboots: ServerReboots;
   private readonly providerSync: ProviderSync;
   private readonly syncTask: PeriodicTask;
   private readonly checkTask: PeriodicTask;
@@ -69,6 +72,16 @@ export class InventoryService {
     this.inventory = new Inventory(store, settings, notifier, allocations, secrets, clock);
     this.health = new HealthChecker(store, this.inventory, secrets, audit, dependencies.health, clock);
     this.files = new RemoteFiles({ audit, openSsh: (handle, use, options) => this.openSsh(handle, use, options) });
+    this.reboots = new ServerReboots({
+      audit,
+      notifier,
+      openSsh: (handle, use, options) => this.openSsh(handle, use, options),
+      address: (handle) => {
+        const target = sshTargetOf(this.inventory.row(handle));
+        return { host: target.host, port: target.port };
+      },
+      check: (handle, call) => this.check(handle, call),
+    });
     this.providerSync = new ProviderSync(store, () => settings.get('ghostServers'), notifier, clock);
     this.syncTask = new PeriodicTask(
       'provider sync',

@@ -13,6 +13,7 @@ export * from './servers.js';
 export * from './allocations.js';
 export * from './env.js';
 export * from './runs.js';
+export * from './releases.js';
 export * from './shell.js';
 export * from './github.js';
 export * from './agent.js';

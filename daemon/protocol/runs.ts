@@ -1,13 +1,18 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
-import { LIST_PAGE, type PageInfo, pageFields, repository } from './fields.js';
+import { LIST_PAGE, moduleName, type PageInfo, pageFields, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
 /** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 /** One of {@link RUN_STATUSES}. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** What a run does: deploy a project folder's ref, or redeploy a recorded release (`zavhoz rollback`). */
+export const RUN_KINDS = ['deploy', 'rollback'] as const;
+/** One of {@link RUN_KINDS}. */
+export type RunKind = (typeof RUN_KINDS)[number];
 
 /** The phases of a deploy, in order. */
 export const RUN_STEPS = ['allocate', 'plan', 'secrets', 'preflight', 'playbook', 'health'] as const;
@@ -36,6 +41,8 @@ export interface RunAllocation {
 export interface RunSummary {
   readonly id: string;
   readonly project: string;
+  /** `deploy`, or `rollback` for a run that redeploys a release (runs from before releases are `deploy`). */
+  readonly kind: RunKind;
   readonly status: RunStatus;
   /** `OWNER/NAME`. */
   readonly repository: string;
@@ -51,6 +58,10 @@ export interface RunSummary {
   /** Who started it. */
   readonly client: string;
   readonly requestId: string;
+  /** The release this run recorded when it succeeded (`releases/get`); null otherwise. */
+  readonly releaseId: string | null;
+  /** A rollback run: the release it redeploys. */
+  readonly rollbackTo: string | null;
 }
 
 /** A run with its steps and env plan (names, kinds and handles: never values). */
@@ -75,6 +86,9 @@ export const DEFAULT_REF = 'main';
 
 /** The container registry a server logs in to when a request names none. */
 export const DEFAULT_REGISTRY = 'ghcr.io';
+
+/** An HTTP path a health check requests, like `/health` or `/healthz?full=1`. */
+export const healthPath = z.string().max(512).regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/, 'an HTTP path starting with "/", like /health');
 
 const gitRef = z
   .string()
@@ -107,6 +121,16 @@ export const DeployStart = defineRequest(
     registry: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, 'a registry host like ghcr.io').default(DEFAULT_REGISTRY),
     registryUser: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a registry user name').optional(),
     timeoutSeconds: z.number().int().min(RUN_TIMEOUT.min).max(RUN_TIMEOUT.max).default(RUN_TIMEOUT.default),
+    /**
+     * The HTTP path each module with a port is health-checked at after `up`, by module (`app` is the main one);
+     * default `/`. A module with a path given here must answer 2xx or 3xx; at `/`, anything below 500 passes.
+     */
+    healthPaths: z.record(moduleName, healthPath).default({}),
+    /**
+     * Keep a release that fails its health check running (for debugging) instead of rolling back to the previous
+     * release.
+     */
+    noRollback: z.boolean().default(false),
     /**
      * Keep the request open until the run ends and answer with its final state. Cancelling the request cancels
      * the run (answer -32800).

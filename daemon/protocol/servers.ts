@@ -206,3 +206,30 @@ export const ServersFetch = defineRequest(
   z.strictObject({ handle: serverHandle, remote: absolutePath, local: localPath }),
   result<ServerFileTransfer>(),
 );
+
+/** Bounds and default of how long `servers/reboot` waits for SSH to answer again, in seconds. */
+export const REBOOT_TIMEOUT = { default: 300, min: 10, max: 3600 } as const;
+
+/** The phases of a reboot, in order, as `servers/rebootProgress` reports them. */
+export const REBOOT_PHASES = ['waiting', 'rebooting', 'down', 'up', 'checking'] as const;
+
+/**
+ * Reboots a managed server: `reboot` over SSH (as root, else `sudo -n`), then waits for SSH to go away and to answer
+ * again (up to `timeoutSeconds`), then health-checks it. Waits for running work (deploys, undeploys) of the projects
+ * on it, and holds them off until done. `confirm` must be true. Audited. Cancellable (the reboot itself is not undone).
+ */
+export const ServersReboot = defineRequest(
+  'servers/reboot',
+  z.strictObject({
+    handle: serverHandle,
+    confirm: z.literal(true),
+    timeoutSeconds: z.number().int().min(REBOOT_TIMEOUT.min).max(REBOOT_TIMEOUT.max).default(REBOOT_TIMEOUT.default),
+  }),
+  result<{ readonly server: ServerInfo; readonly downAfterSeconds: number; readonly upAfterSeconds: number }>(),
+);
+
+/** Sent to every client as a reboot moves on (`detail`: e.g. what it waits for). */
+export const ServersRebootProgress = defineNotification(
+  'servers/rebootProgress',
+  z.strictObject({ handle: z.string(), phase: z.enum(REBOOT_PHASES), detail: z.string().optional() }),
+);

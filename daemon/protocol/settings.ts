@@ -53,6 +53,11 @@ export const SettingSchemas = {
   healthCheckIntervalSeconds: z.number().int().min(0).max(86_400),
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
   agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
+  /**
+   * Lets agent tools show server addresses, SSH users, ports and key handles. Off: agents see servers by handle only,
+   * in every answer, error and confirmation.
+   */
+  agentSeesAddresses: z.boolean(),
   /** Base URL of the Time4VPS API: https, or http on loopback (tests point it at a loopback stand-in). */
   time4vpsApiBase: credentialedApiBase('https://billing.time4vps.com/api', 'time4vpsLoginSecret / time4vpsPasswordSecret'),
   /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
@@ -70,6 +75,8 @@ export const SettingSchemas = {
   githubAppId: z.number().int().min(0).max(1_000_000_000_000),
   /** Vault handle of the GitHub App's private key (PEM); empty means none. */
   githubAppKeySecret: z.union([z.literal(''), secretHandle]),
+  /** Releases kept per project (the newest ones); older ones are deleted and the vault lets go of their secret versions. */
+  releasesKept: z.number().int().min(1).max(1000),
 } as const;
 
 /** The name of a setting. */
@@ -84,6 +91,7 @@ export const DEFAULT_SETTINGS: Settings = {
   syncIntervalSeconds: 60,
   healthCheckIntervalSeconds: 300,
   agentDeployProjects: [],
+  agentSeesAddresses: false,
   time4vpsApiBase: 'https://billing.time4vps.com/api',
   time4vpsLoginSecret: '',
   time4vpsPasswordSecret: '',
@@ -91,6 +99,7 @@ export const DEFAULT_SETTINGS: Settings = {
   githubTokenSecret: '',
   githubAppId: 0,
   githubAppKeySecret: '',
+  releasesKept: 10,
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

@@ -184,10 +184,30 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Placeholder so block 8 applies in order on this branch; the releases branch's block 7 replaces it at merge.
     version: 7,
-    description: 'reserved for releases (block 7 of another branch)',
-    statements: [],
+    description: 'releases: what each successful deploy left running, and the kind of every run',
+    statements: [
+      // Names, handles, digests and fingerprints only. `detail` holds the allocation, images, env plan, secret
+      // versions, health paths and the run's options (handles), as JSON.
+      `CREATE TABLE releases (
+         id TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         number INTEGER NOT NULL,
+         server TEXT NOT NULL,
+         kind TEXT NOT NULL,
+         repository TEXT NOT NULL,
+         ref TEXT NOT NULL,
+         commit_sha TEXT NOT NULL,
+         run_id TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         rolled_back_to TEXT,
+         detail TEXT NOT NULL,
+         UNIQUE (project, number)
+       )`,
+      `ALTER TABLE deploy_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'deploy'`,
+      'ALTER TABLE deploy_runs ADD COLUMN release_id TEXT',
+      'ALTER TABLE deploy_runs ADD COLUMN rollback_to TEXT',
+    ],
   },
   {
     version: 8,

@@ -12,6 +12,7 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { InventoryService } from '../inventory/service.js';
 import { DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../protocol/allocations.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import type { SettingsService } from '../settings/settings.js';
 import type { Vault } from '../vault/vault.js';
 import type { Foundation } from './services.js';
 
@@ -22,6 +23,7 @@ export interface DeployNeeds {
   readonly inventory: InventoryService;
   readonly allocator: Allocator;
   readonly locks: ProjectLocks;
+  readonly settings: SettingsService;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
     secrets: deploySecretsFrom(needs.vault),
     targets: deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault),
     locks: needs.locks,
+    releasesKept: () => needs.settings.get('releasesKept'),
   });
   lifecycle.onShutdown(() => deploy.shutdown());
   try {
@@ -112,5 +115,11 @@ export function deploySecretsFrom(vault: Vault): DeploySecrets {
       return created.handle;
     },
     confirmDeployed: (handles) => vault.confirmDeployed(handles),
+    // Until the vault keeps versions (vault/api.ts SecretVersions): a release pins nothing, and a rollback delivers
+    // the current values.
+    currentVersions: (handles) => handles.map((handle) => ({ handle, version: 0, fingerprint: '' })),
+    withVersion: (ref, use, work) => vault.withValue(ref.handle, use, work),
+    retain: () => Promise.resolve(),
+    releaseHolder: () => Promise.resolve(),
   };
 }

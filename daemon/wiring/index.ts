@@ -26,7 +26,7 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const audit = new AuditLog(store);
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
-  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks });
+  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks });

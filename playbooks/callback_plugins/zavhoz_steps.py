@@ -4,7 +4,13 @@
 # (callbacks_enabled); the default output stays as it is beside it. Standard library and Ansible only.
 #
 # A line: `ZAVHOZ_EVENT {"event": "start" | "ok" | "failed" | "skipped" | "unreachable", "task": NAME,
-# "step": STEP or null, "ignored": BOOL}`. Results carry no module output: task names only, never a value.
+# "step": STEP or null, "ignored": BOOL, "rollback": BOOL}`. Results carry no module output: task names only, never a
+# value. `rollback` is true for a task tagged `zavhoz_rollback`: once it ran, the release on the server has changed,
+# so its failure is one the daemon rolls back from.
+#
+# The one exception is a task tagged `zavhoz_report` (a `debug` whose `msg` is the release's facts: the commit and
+# the images' digests, never a secret): its ok result also prints `ZAVHOZ_EVENT {"event": "report", "task": NAME,
+# "step": STEP, "ignored": false, "rollback": false, "data": MSG}`.
 from __future__ import annotations
 
 import json
@@ -24,6 +30,8 @@ DOCUMENTATION = """
 
 PREFIX = "ZAVHOZ_EVENT "
 STEP_TAG = "step_"
+REPORT_TAG = "zavhoz_report"
+ROLLBACK_TAG = "zavhoz_rollback"
 
 
 def _step(task):
@@ -37,15 +45,19 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "zavhoz_steps"
     CALLBACK_NEEDS_ENABLED = True
 
-    def _emit(self, event, task, ignored=False):
-        line = json.dumps({"event": event, "task": task.get_name().strip(), "step": _step(task), "ignored": ignored})
-        self._display.display(PREFIX + line)
+    def _emit(self, event, task, ignored=False, **extra):
+        fields = {"event": event, "task": task.get_name().strip(), "step": _step(task), "ignored": ignored}
+        fields["rollback"] = ROLLBACK_TAG in (task.tags or [])
+        fields.update(extra)
+        self._display.display(PREFIX + json.dumps(fields))
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._emit("start", task)
 
     def v2_runner_on_ok(self, result):
         self._emit("ok", result._task)
+        if REPORT_TAG in (result._task.tags or []):
+            self._emit("report", result._task, data=result._result.get("msg"))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._emit("failed", result._task, ignored=bool(ignore_errors))

@@ -16,7 +16,6 @@ import { FakeGithub } from '../fakes/github.js';
 import { waitUntil } from '../harness/processes.js';
 import { cliJson, type RealDeployWorld, setUpRealDeployWorld } from './deploy-support.js';
 import { assertNoCanary, field, type McpSession, startMcp } from './agent-support.js';
-import { escapeRegExp } from '../harness/text.js';
 
 const REPO = 'acme/shop';
 const TOOLS = [
@@ -81,11 +80,12 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     assert.ok(deploy?.inputSchema.properties && 'gitToken' in deploy.inputSchema.properties);
   });
 
-  test('list managed servers: the deploy target with its status and host; the ghost never appears', async () => {
+  test('list managed servers: the deploy target by handle with its status, no address; the ghost never appears', async () => {
     const answer = await mcp.call('zavhoz_list_managed_servers', {});
     assert.equal(answer.isError, false, answer.text);
     assert.match(answer.text, /^1 managed server\(s\):/);
-    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; host ${escapeRegExp(world.sshd.host)};`));
+    assert.match(answer.text, new RegExp(`- ${world.server}: status ready; RAM `));
+    assert.ok(!answer.text.includes(world.sshd.host), 'no address');
     assert.ok(!answer.text.includes('personal_laptop'), 'the ghost server is not listed');
   });
 
@@ -159,9 +159,10 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
       return undefined;
     }, 300_000);
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
-    const url = field(done.text, 'url') ?? '';
-    assert.match(url, new RegExp(`^http://${escapeRegExp(world.sshd.host)}:\\d+/$`));
-    const page = await fetch(url);
+    // The agent learns the server and port; the URL on the server's address is the human's (agentSeesAddresses shows it).
+    assert.match(field(done.text, 'url') ?? '', new RegExp(`^port \\d+ of server ${world.server} \\(server addresses are hidden from agents\\)$`));
+    const run = await cliJson<RunDetail>(world.daemon, ['run', 'show', runId]);
+    const page = await fetch(`http://${run.allocation?.host ?? ''}:${run.allocation?.port ?? 0}/`);
     assert.equal(page.status, 200, 'the project answers on its URL');
     assert.match(await page.text(), /^test-web 1\.0\.0$/m, "the project's container serves it");
     assert.match(done.text, /- health: succeeded/);
@@ -174,7 +175,8 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     const answer = await mcp.call('zavhoz_push_ci_secrets', { project, repository: REPO });
     assert.equal(answer.isError, false, answer.text);
     assert.equal(field(answer.text, 'status'), 'pushed 6 secret(s)');
-    assert.match(answer.text, new RegExp(`- DEPLOY_SSH_KEY: created, from ${world.sshKeyHandle}`));
+    assert.match(answer.text, new RegExp(`- DEPLOY_SSH_KEY: created, from \\(the SSH key of ${world.server}\\)`));
+    assert.ok(!answer.text.includes(world.sshKeyHandle), 'the SSH key handle is not shown');
     assert.match(answer.text, /- DEPLOY_HOST: created, from computed/);
     assert.equal(github.plaintext(REPO, 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
     assert.equal(github.plaintext(REPO, 'DEPLOY_HOST'), world.sshd.host);

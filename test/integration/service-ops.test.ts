@@ -12,10 +12,11 @@ import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../daemon/client/client.js';
 import { dataPaths } from '../../daemon/core/paths.js';
-import { type ProjectStatus, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
+import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
+import { type ProjectStatus, type ServiceControlResult, ServicesControl, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
 import { CLI_SCRIPT } from '../harness/daemon.js';
 import { waitUntil } from '../harness/processes.js';
-import { bareRepository, cliJson, deployAndWait, processesMentioning, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+import { bareRepository, cliJson, deployAndWait, deployArguments, processesMentioning, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
 
 /** Prints a line to a container's log the way the app would: on its main process's stdout. */
 async function printInContainer(world: RealDeployWorld, container: string, line: string): Promise<void> {
@@ -207,5 +208,107 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     cli.kill('SIGINT');
     assert.equal(await exited, 0, `Ctrl-C ends the follow with exit 0 (${stderr})`);
     await waitUntil('the remote docker logs to end after Ctrl-C', () => (followers().length === 0 ? true : undefined), 30_000);
+  });
+
+  /** Start time of each of a project's services, from `service status`. */
+  const startTimes = async (project: string): Promise<Record<string, string>> => {
+    const [row] = await statusOf(project);
+    return Object.fromEntries((row?.services ?? []).map((service) => [service.service, `${service.state}@${String(service.startedAt)}`]));
+  };
+
+  test('restart changes the start time (of one module only with --module); stop leaves it exited, start runs it again; all audited', async () => {
+    const project = deployed[1]?.project ?? '';
+    const before = await startTimes(project);
+    const restarted = await cliJson<ServiceControlResult>(world.daemon, ['service', 'restart', '--project', project, '--module', 'app']);
+    assert.deepEqual(restarted.services, ['backend']);
+    assert.equal(restarted.waitedFor, undefined);
+    const afterRestart = await startTimes(project);
+    assert.notEqual(afterRestart.backend, before.backend, 'the backend started again');
+    assert.match(afterRestart.backend ?? '', /^running@/);
+    assert.equal(afterRestart.db, before.db, 'the db was left alone');
+
+    const stopped = await cliJson<ServiceControlResult>(world.daemon, ['service', 'stop', '--project', project]);
+    assert.deepEqual(stopped.status.services.map((service) => `${service.service}:${service.state}`), ['backend:exited', 'db:exited']);
+    const table = await world.daemon.cli(['service', 'status', '--project', project]);
+    assert.match(table.stdout, new RegExp(`${project}\\s+backend\\s+app\\s+exited \\(\\d+\\)`));
+
+    const started = await cliJson<ServiceControlResult>(world.daemon, ['service', 'start', '--project', project]);
+    assert.deepEqual(started.status.services.map((service) => `${service.service}:${service.state}`), ['backend:running', 'db:running']);
+    const port = deployed[1]?.port ?? 0;
+    await waitUntil('the page to answer again', async () => ((await fetch(`http://${world.sshd.host}:${port}/`).then((answer) => answer.status, () => 0)) === 200 ? true : undefined), 30_000);
+
+    const audit = await cliJson<{ action: string; subject: string; client: string }[]>(world.daemon, ['audit', 'list', '--subject', project]);
+    assert.deepEqual(audit.map((entry) => entry.action).slice(0, 3), ['service-start', 'service-stop', 'service-restart']);
+  });
+
+  test('a restart issued while a deploy of the project runs waits for it (and says for whom); a cancelled wait gives up', async () => {
+    const project = deployed[1]?.project ?? '';
+    // The deploy's pull hangs (the registry relay holds it) until released: the project is held by that run.
+    world.target.relay.stall(true);
+    let released = false;
+    try {
+      const run = await cliJson<RunSummary>(world.daemon, deployArguments(world, project));
+      await waitUntil('the deploy to reach its pull', () => (world.target.relay.held > 0 ? true : undefined), 120_000);
+
+      const cancelled = await world.daemon.connect('restart-cancel');
+      const source = new CancellationTokenSource();
+      const gaveUp = cancelled.request(ServicesControl, { project, action: 'restart' }, { token: source.token });
+      gaveUp.catch(() => undefined);
+
+      const cli = spawn(process.execPath, [CLI_SCRIPT, 'service', 'restart', '--project', project, '--json'], { env: world.daemon.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      cli.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      cli.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => cli.once('close', (code) => resolve(code)));
+      await waitUntil('the restart to say it waits', () => (stderr.includes(`waiting for the deploy ${run.id} of ${project}`) ? true : undefined), 30_000);
+      source.cancel();
+      await assert.rejects(gaveUp, (error: unknown) => isCancelled(error));
+      cancelled.close();
+
+      world.target.relay.stall(false);
+      released = true;
+      assert.equal(await exited, 0, stderr);
+      const result = JSON.parse(stdout) as ServiceControlResult;
+      assert.equal(result.waitedFor, `deploy ${run.id}`);
+      const finished = await cliJson<RunDetail>(world.daemon, ['run', 'show', run.id]);
+      assert.equal(finished.status, 'succeeded');
+      const backend = result.status.services.find((service) => service.service === 'backend');
+      assert.equal(backend?.state, 'running');
+      assert.ok(Date.parse(backend?.startedAt ?? '') >= Date.parse(finished.finishedAt ?? ''), 'the restart ran after the deploy ended');
+      const restarts = (await cliJson<{ action: string }[]>(world.daemon, ['audit', 'list', '--subject', project])).filter((entry) => entry.action === 'service-restart');
+      assert.equal(restarts.length, 2, 'the earlier restart and this one; the cancelled one never ran');
+    } finally {
+      if (!released) world.target.relay.stall(false);
+    }
+  });
+
+  test('restart with the compose v2 plugin on the server (the deploys used v1): found and used the same way', async () => {
+    const project = deployed[1]?.project ?? '';
+    const before = await startTimes(project);
+    world.target.setComposeV2(true);
+    try {
+      const restarted = await cliJson<ServiceControlResult>(world.daemon, ['service', 'restart', '--project', project]);
+      assert.deepEqual(restarted.services, ['backend', 'db']);
+      const after = await startTimes(project);
+      assert.notEqual(after.backend, before.backend);
+      assert.notEqual(after.db, before.db);
+    } finally {
+      world.target.setComposeV2(false);
+    }
+  });
+
+  test('restart of a project that was never deployed, and of an unknown module, say what to do', async () => {
+    const project = world.newProject('ops-bare');
+    await cliJson(world.daemon, ['allocate', '--project', project]);
+    const never = await world.daemon.cli(['service', 'restart', '--project', project]);
+    assert.equal(never.code, 1);
+    assert.match(never.stderr, /was never deployed to deploy_target \(no \/opt\/services\/.*\)\. Deploy it first: zavhoz deploy/);
+    await cliJson(world.daemon, ['allocation', 'release', '--project', project]);
+    const unknown = await world.daemon.cli(['service', 'stop', '--project', deployed[1]?.project ?? '', '--module', 'nope']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no module or service nope/);
+    const none = await world.daemon.cli(['service', 'start', '--project', 'ops-nothing-here']);
+    assert.match(none.stderr, /no allocation.*zavhoz deploy/);
   });
 });

@@ -176,6 +176,9 @@ describe('Deploy runs and the status bar', () => {
   const run = (changes: Partial<RunDetail>): RunDetail => ({
     id: 'run_abcdefghij',
     project: 'shop',
+    kind: 'deploy',
+    releaseId: null,
+    rollbackTo: null,
     status: 'running',
     repository: 'me/shop',
     ref: 'main',

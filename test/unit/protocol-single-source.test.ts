@@ -97,6 +97,8 @@ describe('protocol defaults are applied by the daemon, not restated by clients',
       bindings: {},
       registry: DEFAULT_REGISTRY,
       timeoutSeconds: RUN_TIMEOUT.default,
+      healthPaths: {},
+      noRollback: false,
       wait: false,
     });
     connected.close();

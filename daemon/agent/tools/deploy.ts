@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_REF, DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
 import { SettingsGet } from '../../protocol/settings.js';
 import { blocks, bullets, fields, projectUrl } from '../format.js';
-import { defineTool, ToolRefusal } from '../tool.js';
+import { type AddressView, defineTool, ToolRefusal } from '../tool.js';
 import { bindingsProperty, folderArgument, folderOf, folderProperty, markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
 
 /**
@@ -19,8 +19,10 @@ const statusArguments = z.strictObject({ run: RunsGet.params.shape.id.optional()
 /** Log lines a failed run's status shows, so the model can say why without reading the whole log. */
 const FAILED_LOG_TAIL = 12;
 
-function describeRun(run: RunDetail): string {
+function describeRun(run: RunDetail, addresses: AddressView): string {
   const target = run.allocation;
+  // The URL is built on the address Zavhoz reaches the server at; hidden, the agent gets the server and port.
+  const url = target && (addresses.shown ? projectUrl(target.host, target.port) : `port ${target.port} of server ${target.server} (server addresses are hidden from agents)`);
   return blocks(
     fields([
       ['run', run.id],
@@ -28,9 +30,9 @@ function describeRun(run: RunDetail): string {
       ['status', `${run.status}${run.exitCode === null ? '' : ` (exit ${run.exitCode})`}`],
       ['repository', `${run.repository}@${run.ref}`],
       ['server', target?.server],
-      ['host', target?.host],
+      ['host', addresses.shown ? target?.host : undefined],
       ['port', target?.port],
-      ['url', target ? projectUrl(target.host, target.port) : undefined],
+      ['url', url],
       ['module ports', target ? Object.entries(target.modulePorts).map(([module, port]) => `${module} ${port}`).join(', ') : undefined],
       ['requested by', `${run.client} (${run.requestId})`],
       ['created', run.createdAt],
@@ -84,8 +86,9 @@ export const deployTool = defineTool({
   async confirmation(input, call) {
     const placement = await placementOf(input.project, call);
     const repository = input.repository ?? call.environment.defaults.repository ?? '(no repository)';
+    const addresses = await call.addresses();
     const where = placement
-      ? `to server ${markdownCode(placement.server)} (${markdownCode(placement.host)}), port **${placement.port}**`
+      ? `to server ${markdownCode(placement.server)}${addresses.shown ? ` (${markdownCode(placement.host)})` : ''}, port **${placement.port}**`
       : 'to a managed server Zavhoz picks now (the project has no allocation yet)';
     return {
       title: `Deploy ${input.project}?`,
@@ -104,7 +107,7 @@ export const deployTool = defineTool({
       ...(gitToken === undefined ? {} : { gitToken }),
     });
     return blocks(
-      describeRun(run),
+      describeRun(run, await call.addresses()),
       `next: call zavhoz_deploy_status with run ${run.id} until the status is succeeded, failed or cancelled.`,
     );
   },
@@ -115,7 +118,7 @@ export const deployStatusTool = defineTool({
   name: 'zavhoz_deploy_status',
   title: 'Deploy Status',
   description:
-    'Status of a deploy run: queued, running, succeeded, failed, cancelled or interrupted, with its server, host, port, URL and steps. ' +
+    'Status of a deploy run: queued, running, succeeded, failed, cancelled or interrupted, with its server, port, URL (if the human lets agents see addresses) and steps. ' +
     'Give a run id, or a project for its latest run, or nothing for the latest runs. A failed run includes the end of its log. Read-only.',
   inputSchema: {
     type: 'object',
@@ -139,8 +142,9 @@ export const deployStatusTool = defineTool({
       if (id === undefined) return `No deploy runs of ${input.project} yet.`;
     }
     const run = await call.request(RunsGet, { id });
-    if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run);
+    const addresses = await call.addresses();
+    if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run, addresses);
     const { lines } = await call.request(RunsLog, { id });
-    return blocks(describeRun(run), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
+    return blocks(describeRun(run, addresses), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
   },
 });

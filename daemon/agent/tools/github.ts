@@ -30,8 +30,9 @@ export const pushCiSecretsTool = defineTool({
     const placement = await placementOf(input.project, call);
     const repository = input.repository ?? call.environment.defaults.repository ?? '(no repository)';
     const target = input.environment === undefined ? '' : ` (environment ${markdownCode(input.environment)})`;
+    const addresses = await call.addresses();
     const where = placement
-      ? `server ${markdownCode(placement.server)} (${markdownCode(placement.host)}), port **${placement.port}**`
+      ? `server ${markdownCode(placement.server)}${addresses.shown ? ` (${markdownCode(placement.host)})` : ''}, port **${placement.port}**`
       : 'no server yet (the project is not allocated: the push will fail)';
     return {
       title: `Push CI secrets of ${input.project}?`,

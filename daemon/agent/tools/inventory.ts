@@ -1,26 +1,29 @@
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE, DISK_MB_BOUNDS, RAM_MB_BOUNDS } from '../../protocol/allocations.js';
 import { type ServerInfo, ServersList, ServersShow } from '../../protocol/servers.js';
+import { ADDRESSES_HIDDEN_NOTE } from '../addresses.js';
 import { blocks, bullets, fields } from '../format.js';
-import { defineTool } from '../tool.js';
+import { type AddressView, defineTool } from '../tool.js';
 import { projectProperty } from './fields.js';
 import { listAll } from '../paging.js';
 
-function describeServer(server: ServerInfo): string {
+function describeServer(server: ServerInfo, addresses: AddressView): string {
   // Free and total come from the same health check; before one, only the provider's (or the human's) total is known.
   const ram =
     server.ramMb === null
       ? undefined
       : `${server.availableRamMb === null ? `${server.ramMb} MB total (free not measured yet)` : `${server.availableRamMb} of ${server.ramMb} MB free`}, ` +
         `${server.reservedRamMb} MB reserved by allocations`;
+  // The SSH port is how the server is reached, not a port a module could take: it is listed only with addresses.
+  const ports = addresses.shown ? server.listeningPorts : server.listeningPorts.filter((port) => port !== server.sshPort);
   const details = [
     `status ${server.status}`,
-    `host ${server.host}`,
-    `ssh ${server.sshUser}@${server.host}:${server.sshPort}`,
+    addresses.shown ? `host ${server.host}` : undefined,
+    addresses.shown ? `ssh ${server.sshUser}@${server.host}:${server.sshPort}` : undefined,
     ram === undefined ? undefined : `RAM ${ram}`,
     server.availableDiskMb === null ? undefined : `disk ${server.availableDiskMb} MB free`,
     `${server.services} service(s)`,
-    server.listeningPorts.length === 0 ? undefined : `ports in use ${server.listeningPorts.join(', ')}`,
+    ports.length === 0 ? undefined : `ports in use ${ports.join(', ')}`,
     server.labels.length === 0 ? undefined : `labels ${server.labels.join(', ')}`,
     server.provider === null ? undefined : `provider ${server.provider}`,
     server.lastCheckError === null ? undefined : `last check failed: ${server.lastCheckError}`,
@@ -33,8 +36,8 @@ export const listManagedServersTool = defineTool({
   name: 'zavhoz_list_managed_servers',
   title: 'List Managed Servers',
   description:
-    'List the servers Zavhoz manages and may deploy to: handle, status, host, free RAM and disk, number of services, ports in use, labels. ' +
-    'Personal machines the human marked as ghosts are never listed. Read-only.',
+    'List the servers Zavhoz manages and may deploy to: handle, status, free RAM and disk, number of services, ports in use, labels. ' +
+    'Servers are named by handle; their addresses are shown only if the human allows it. Personal machines the human marked as ghosts are never listed. Read-only.',
   inputSchema: {
     type: 'object',
     properties: { label: { type: 'string', description: 'Only servers with this label.' } },
@@ -48,7 +51,11 @@ export const listManagedServersTool = defineTool({
     // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
     const managed = servers.filter((server) => server.managed && (input.label === undefined || server.labels.includes(input.label)));
     const heading = `${managed.length} managed server(s)${input.label === undefined ? '' : ` with label ${input.label}`}:`;
-    return `${heading}\n${bullets(managed.map(describeServer), '- none: the human adds servers in the Zavhoz Servers view or with `zavhoz server add`')}`;
+    const addresses = await call.addresses();
+    return blocks(
+      `${heading}\n${bullets(managed.map((server) => describeServer(server, addresses)), '- none: the human adds servers in the Zavhoz Servers view or with `zavhoz server add`')}`,
+      !addresses.shown && managed.length > 0 && `note: ${ADDRESSES_HIDDEN_NOTE}.`,
+    );
   },
 });
 
@@ -58,7 +65,7 @@ export const allocateTool = defineTool({
   title: 'Allocate Server and Ports',
   description:
     `Reserve a managed server and a free port for each module of a project (default module "${DEFAULT_MODULE}"). Idempotent: a project that is ` +
-    'already allocated keeps its server and ports. Answers with the server, its host and each module\'s port.',
+    'already allocated keeps its server and ports. Answers with the server\'s handle and each module\'s port.',
   inputSchema: {
     type: 'object',
     properties: {
@@ -76,7 +83,8 @@ export const allocateTool = defineTool({
   input: AllocationsAllocate.params,
   async run(input, call) {
     const result = await call.request(AllocationsAllocate, input);
-    const server = await call.request(ServersShow, { handle: result.server });
+    const addresses = await call.addresses();
+    const host = addresses.shown ? (await call.request(ServersShow, { handle: result.server })).host : undefined;
     const modules = result.allocations.map(
       (allocation) =>
         `${allocation.module}: port ${allocation.port}, ${allocation.ramMb} MB RAM reserved${result.created.includes(allocation.module) ? ' (new)' : ''}` +
@@ -86,7 +94,7 @@ export const allocateTool = defineTool({
       fields([
         ['project', result.project],
         ['server', result.server],
-        ['host', server.host],
+        ['host', host],
         ['status', result.created.length > 0 ? `allocated ${result.created.join(', ')}` : 'already allocated, nothing changed'],
       ]),
       `modules:\n${bullets(modules)}`,

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { type DaemonClient, isCancelled } from '../../client/client.js';
 import { type EnvPlan, EnvPlanRequest } from '../../protocol/env.js';
-import type { RequestParams } from '../../protocol/define.js';
+import { DEFAULT_MODULE } from '../../protocol/allocations.js';
+import type { RequestDefinition, RequestParams } from '../../protocol/define.js';
 import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 import { firstPage, listPages, printPages } from '../listing.js';
@@ -18,7 +19,61 @@ function parseBindings(context: CommandContext): Record<string, string> {
   return bindings;
 }
 
-function requiredFlag(context: CommandContext, name: string): string {
+/** `--health-path [MODULE=]PATH …` as module → path (a bare PATH is the main module's); nothing when none is given. */
+function healthPathsParam(context: CommandContext): { healthPaths?: Record<string, string> } {
+  const paths: Record<string, string> = {};
+  for (const item of listFlag(context.flags, 'health-path')) {
+    const equals = item.indexOf('=');
+    const slash = item.indexOf('/');
+    const named = equals > 0 && (slash === -1 || equals < slash);
+    const module = named ? item.slice(0, equals) : DEFAULT_MODULE;
+    const value = named ? item.slice(equals + 1) : item;
+    if (!value.startsWith('/')) throw new CliError(`--health-path takes [MODULE=]PATH with PATH starting with "/", got "${item}".`, 2);
+    paths[module] = value;
+  }
+  return Object.keys(paths).length === 0 ? {} : { healthPaths: paths };
+}
+
+/**
+ * Starts a run (a deploy or a rollback) and prints its id; with `--wait`, follows its log until it ends and exits
+ * with its result (Ctrl-C cancels the request and the run).
+ */
+export async function startRun<P extends { readonly wait?: boolean | undefined }>(
+  context: CommandContext,
+  definition: RequestDefinition<P, RunDetail>,
+  params: P,
+  what: string,
+): Promise<number> {
+  const client = await context.connect();
+  try {
+    if (context.flags.wait !== true) {
+      const run = await client.request(definition, params);
+      context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running work of this project)' : ''}`);
+      return 0;
+    }
+    // Log lines arrive as notifications while the request stays open; Ctrl-C cancels the request and the run.
+    const source = new CancellationTokenSource();
+    const onInterrupt = (): void => source.cancel();
+    process.once('SIGINT', onInterrupt);
+    client.onNotification(RunsLogLines, (notification) => {
+      if (!context.json) for (const line of notification.lines) process.stdout.write(`${line}\n`);
+    });
+    try {
+      const run = await client.request(definition, { ...params, wait: true }, { token: source.token });
+      context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+      return runExitCode(run);
+    } catch (error) {
+      if (isCancelled(error)) throw new CliError(`${what} cancelled.`, 130);
+      throw error;
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+export function requiredFlag(context: CommandContext, name: string): string {
   const value = stringFlag(context.flags, name);
   if (value === undefined || value === '') throw new CliError(`--${name} is required.`, 2);
   return value;
@@ -41,16 +96,17 @@ function formatRuns(runs: readonly RunSummary[]): string {
   return runs
     .map((run) => {
       const where = run.allocation ? `${run.allocation.server}:${run.allocation.port}` : '-';
-      return `${run.id}  ${run.project.padEnd(16)}  ${run.status.padEnd(11)}  ${run.createdAt}  ${where}  ${run.repository}@${run.ref}`;
+      return `${run.id}  ${run.project.padEnd(16)}  ${run.kind.padEnd(8)}  ${run.status.padEnd(11)}  ${run.createdAt}  ${where}  ${run.repository}@${run.ref}`;
     })
     .join('\n');
 }
 
 function formatRun(run: RunDetail): string {
   return [
-    `run          ${run.id}`,
+    `run          ${run.id} (${run.kind}${run.rollbackTo ? ` to ${run.rollbackTo}` : ''})`,
     `project      ${run.project} (${run.repository}@${run.ref})`,
     `status       ${run.status}${run.exitCode === null ? '' : ` (exit ${run.exitCode})`}`,
+    ...(run.releaseId ? [`release      ${run.releaseId}`] : []),
     ...(run.error ? [`error        ${run.error}`] : []),
     `target       ${run.allocation ? `${run.allocation.server} ${run.allocation.host}:${run.allocation.port}` : '-'}`,
     `created      ${run.createdAt}`,
@@ -126,11 +182,12 @@ export const deployCommands: Command[] = [
   {
     path: ['deploy'],
     usage:
-      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--wait] [--json]`,
+      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--json]`,
     summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
     examples: [
       'zavhoz deploy . --project shop --repo acme/shop --wait',
       'zavhoz deploy ./shop --project shop --repo acme/shop --ref v1.4.0 --bind BOT_TOKEN=sec_ab12cd34',
+      'zavhoz deploy . --project shop --repo acme/shop --health-path /healthz --health-path admin=/status --wait',
     ],
     positionals: [1, 1],
     complete: 'file',
@@ -145,6 +202,13 @@ export const deployCommands: Command[] = [
       'registry-token': { type: 'string', value: 'HANDLE', description: 'Vault handle of a registry token; the server logs in to the registry before pulling.' },
       'registry-user': { type: 'string', value: 'USER', description: 'The user name for the registry login.' },
       timeout: { type: 'string', value: 'SECONDS', description: `Give up after this many seconds (default ${RUN_TIMEOUT.default}).` },
+      'health-path': {
+        type: 'string',
+        multiple: true,
+        value: '[MODULE=]PATH',
+        description: `The HTTP path a module is health-checked at after the containers start (default /; without MODULE=, the main module ${DEFAULT_MODULE}).`,
+      },
+      'no-rollback': { type: 'boolean', description: 'Keep a new release that fails its health check running, for debugging, instead of rolling back to the previous one.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
     },
     async run(context) {
@@ -166,34 +230,10 @@ export const deployCommands: Command[] = [
         ...optional('registryToken', 'registry-token'),
         ...optional('registryUser', 'registry-user'),
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+        ...healthPathsParam(context),
+        ...(context.flags['no-rollback'] === true ? { noRollback: true } : {}),
       };
-      const client = await context.connect();
-      try {
-        if (context.flags.wait !== true) {
-          const run = await client.request(DeployStart, params);
-          context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running deploy of this project)' : ''}`);
-          return 0;
-        }
-        // Log lines arrive as notifications while the request stays open; Ctrl-C cancels the request and the run.
-        const source = new CancellationTokenSource();
-        const onInterrupt = (): void => source.cancel();
-        process.once('SIGINT', onInterrupt);
-        client.onNotification(RunsLogLines, (notification) => {
-          if (!context.json) for (const line of notification.lines) process.stdout.write(`${line}\n`);
-        });
-        try {
-          const run = await client.request(DeployStart, { ...params, wait: true }, { token: source.token });
-          context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
-          return runExitCode(run);
-        } catch (error) {
-          if (isCancelled(error)) throw new CliError('Deploy cancelled.', 130);
-          throw error;
-        } finally {
-          process.off('SIGINT', onInterrupt);
-        }
-      } finally {
-        client.close();
-      }
+      return startRun(context, DeployStart, params, 'Deploy');
     },
   },
   {

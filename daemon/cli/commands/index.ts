@@ -6,10 +6,11 @@ import { secretCommands } from './secret.js';
 import { serverCommands } from './server.js';
 import { allocationCommands } from './allocation.js';
 import { deployCommands } from './deploy.js';
+import { releaseCommands } from './release.js';
 import { githubCommands } from './github.js';
 import { mcpCommands } from './mcp.js';
 import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];

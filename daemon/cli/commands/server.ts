@@ -9,6 +9,8 @@ import {
   ServersGhost,
   ServersList,
   ServersManage,
+  ServersReboot,
+  ServersRebootProgress,
   ServersRemove,
   ServersShow,
   ServersSync,
@@ -17,6 +19,9 @@ import {
   fileMode,
 } from '../../protocol/servers.js';
 import path from 'node:path';
+import readline from 'node:readline';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { isCancelled } from '../../client/client.js';
 import { CliError, type Command, integerFlag, listFlag, stringFlag, call } from '../command.js';
 import { PagedTable, listPages, printPages } from '../listing.js';
 
@@ -214,6 +219,48 @@ export const serverCommands: Command[] = [
     async run(context) {
       const result = await call(context, ServersAcceptHostKey, { handle: context.positionals[0] as string });
       context.print(result, () => `Pinned ${result.accepted} for ${result.server.handle}${result.previous ? ` (was ${result.previous})` : ''}.`);
+    },
+  },
+  {
+    path: ['server', 'reboot'],
+    usage: 'zavhoz server reboot HANDLE --yes [--timeout SECONDS] [--json]',
+    summary: 'Reboot a server, wait until SSH answers again, then health-check it.',
+    examples: ['zavhoz server reboot web-1 --yes', 'zavhoz server reboot web-1 --yes --timeout 600'],
+    options: {
+      yes: { type: 'boolean', description: 'Reboot without asking (needed when not on a terminal).' },
+      timeout: { type: 'string', value: 'SECONDS', description: 'How long to wait for SSH to answer again (default 300).' },
+    },
+    positionals: [1, 1],
+    async run(context) {
+      const handle = context.positionals[0] as string;
+      const timeoutSeconds = integerFlag(context.flags, 'timeout');
+      if (context.flags.yes !== true) {
+        if (!context.interactive) throw new CliError(`Rebooting stops every service on ${handle} for a while; pass --yes to confirm when not on a terminal.`, 2);
+        const lines = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+        const answer = await new Promise<string | undefined>((resolve) => {
+          lines.once('close', () => resolve(undefined));
+          lines.question(`Reboot ${handle}? Every service on it stops until it is back. [y/N] `, resolve);
+        });
+        lines.close();
+        if (answer === undefined || !/^\s*y(es)?\s*$/i.test(answer)) throw new CliError('Nothing was changed.', 1);
+      }
+      const client = await context.connect();
+      const source = new CancellationTokenSource();
+      const onInterrupt = (): void => source.cancel();
+      process.once('SIGINT', onInterrupt);
+      try {
+        client.onNotification(ServersRebootProgress, (progress) => {
+          if (!context.json && progress.handle === handle) process.stderr.write(`${progress.phase}${progress.detail ? `: ${progress.detail}` : ''}\n`);
+        });
+        const result = await client.request(ServersReboot, { handle, confirm: true, ...optional('timeoutSeconds', timeoutSeconds) }, { token: source.token });
+        context.print(result, () => `${handle} rebooted: down after ${result.downAfterSeconds} s, SSH back after ${result.upAfterSeconds} s; health check ${result.server.status}.`);
+      } catch (error) {
+        if (isCancelled(error)) throw new CliError(`Stopped waiting for ${handle}; a reboot already started goes on. Check it later with: zavhoz server check ${handle}`, 130);
+        throw error;
+      } finally {
+        process.off('SIGINT', onInterrupt);
+        client.close();
+      }
     },
   },
   {

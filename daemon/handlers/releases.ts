@@ -1,0 +1,31 @@
+import { toReleaseDetail, toReleaseSummary } from '../deploy/releaseStore.js';
+import { DeployRollback, ReleasesGet, ReleasesList } from '../protocol/releases.js';
+import type { Router } from '../server/router.js';
+import type { Services } from '../wiring/services.js';
+import { cutPage, decodeCursor } from './paging.js';
+
+/** Registers `releases/*` and `deploy/rollback`. */
+export function registerReleaseHandlers(router: Router, services: Services): void {
+  const deploy = services.deploy;
+  router.handle(ReleasesList, (params) => {
+    const before = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
+    const rows = deploy.releases.list(params.project, params.limit + 1, before).map(toReleaseSummary);
+    const { rows: releases, nextCursor } = cutPage(rows, params.limit, (release) => [release.number]);
+    return { releases, ...(nextCursor ? { nextCursor } : {}) };
+  });
+  router.handle(ReleasesGet, (params) => toReleaseDetail(deploy.releases.get(params.id)));
+  router.handle(DeployRollback, async (params, context) => {
+    const { wait, ...request } = params;
+    const caller = { client: context.client.name, requestId: context.requestId };
+    const run = deploy.rollback(request, caller, wait ? { connectionId: context.client.connectionId } : undefined);
+    if (!wait) return run;
+    const controller = new AbortController();
+    const subscription = context.cancellation.onCancellationRequested(() => controller.abort());
+    if (context.cancellation.isCancellationRequested) controller.abort();
+    try {
+      return await deploy.waitFor(run.id, controller.signal);
+    } finally {
+      subscription.dispose();
+    }
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * `zavhoz server reboot` end to end: a real daemon and vault, a real sshd as the server, a project deployed with
+ * real Ansible onto the run's real container engine. The machine cannot really reboot, so `reboot` on the server's
+ * PATH is a test double (test/fakes/reboot) that only records the call, and the test plays the machine: it freezes
+ * sshd (new logins hang as on a machine that is down), drops every SSH connection, and kills the containers'
+ * processes as a power cut does. The compose file's restart policy (`unless-stopped`) brings them back; a real reboot
+ * restarts dockerd instead, which cannot be done here without disturbing the other test files sharing the engine.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AuditRecord } from '../../daemon/audit/auditLog.js';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
+import { type InstalledScript, installScript } from '../fakes/scriptDouble.js';
+import { waitUntil } from '../harness/processes.js';
+import { sshArgs } from '../harness/sshd.js';
+import { cliJson, deployAndWait, dropSshConnections, type RealDeployWorld, setRemoteEnvironment, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+
+const REBOOT_DOUBLE = path.resolve(import.meta.dirname, '../fakes/reboot');
+
+describe('server reboot: reboot over SSH, wait for SSH, health check; the services come back', () => {
+  let world: RealDeployWorld;
+  let reboot: InstalledScript;
+
+  before(async () => {
+    world = await setUpRealDeployWorld({ name: 'reboot' });
+    reboot = installScript(REBOOT_DOUBLE, 'reboot');
+    const { engine, configDir } = world.target;
+    await setRemoteEnvironment(world.sshd, { DOCKER_HOST: engine.dockerHost, DOCKER_CONFIG: configDir }, reboot.binFolder, world.ufw.binFolder);
+    // Never let the test reboot this machine: the server's `reboot`, found as Zavhoz finds it, must be the double.
+    const found = execFileSync('ssh', [...sshArgs(world.sshd), `${world.sshd.user}@${world.sshd.host}`, 'PATH="$PATH:/usr/sbin:/sbin"; command -v reboot'], { encoding: 'utf8' }).trim();
+    assert.equal(found, path.join(reboot.binFolder, 'reboot'));
+  });
+  after(async () => {
+    await world?.dispose();
+    if (reboot) fs.rmSync(reboot.binFolder, { recursive: true, force: true });
+  });
+
+  const docker = async (...args: string[]): Promise<string[]> => (await world.target.engine.docker(args)).stdout.split('\n').filter(Boolean);
+  const sshdPid = (): number => Number(fs.readFileSync(path.join(world.sshd.dir, 'sshd.pid'), 'utf8'));
+
+  test('without --yes off a terminal it refuses; a server that will not reboot says why', async () => {
+    const refused = await world.daemon.cli(['server', 'reboot', world.server]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /pass --yes/);
+    assert.equal(reboot.calls().length, 0);
+
+    fs.writeFileSync(path.join(reboot.stateFolder, 'config.json'), JSON.stringify({ refuse: true }));
+    try {
+      const result = await world.daemon.cli(['server', 'reboot', world.server, '--yes']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`${world.server} refused to reboot \\(exit 1: .*Interactive authentication required.*root or passwordless sudo`));
+    } finally {
+      fs.rmSync(path.join(reboot.stateFolder, 'config.json'), { force: true });
+    }
+  });
+
+  test('the server goes down and comes back, is health-checked, and the project answers again', async () => {
+    const project = world.newProject('boot');
+    await storeUserSecrets(world, project);
+    const { run } = await deployAndWait(world, project);
+    const port = run.allocation?.port ?? 0;
+    const page = async (): Promise<string> => (await fetch(`http://${world.sshd.host}:${port}/`, { signal: AbortSignal.timeout(5_000) })).text();
+    assert.match(await page(), /^test-web 1\.0\.0$/m);
+    const containers = await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`);
+    assert.equal(containers.length, 2);
+    const calls = reboot.calls().length;
+    const startedAt = new Date();
+
+    const rebooting = world.daemon.cli(['server', 'reboot', world.server, '--yes', '--timeout', '120']);
+    await waitUntil('reboot to be called on the server', () => (reboot.calls().length > calls ? true : undefined), 60_000);
+    // The machine goes down: sshd stops answering, every connection drops, every process dies.
+    process.kill(sshdPid(), 'SIGSTOP');
+    try {
+      dropSshConnections(world.sshd);
+      for (const pid of await docker('inspect', '--format', '{{.State.Pid}}', ...containers)) process.kill(Number(pid), 'SIGKILL');
+      // It stays down until its services have come back up by their restart policy.
+      await waitUntil(
+        'the containers to be restarted by their restart policy',
+        async () => {
+          const states = await docker('inspect', '--format', '{{.State.Running}} {{.RestartCount}}', ...containers);
+          return states.every((state) => state.startsWith('true ') && Number(state.split(' ')[1]) >= 1) ? true : undefined;
+        },
+        60_000,
+      );
+    } finally {
+      process.kill(sshdPid(), 'SIGCONT');
+    }
+
+    const result = await rebooting;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^rebooting$/m);
+    assert.match(result.stderr, /^down: went down after \d+ s; waiting up to 120 s for SSH$/m);
+    assert.match(result.stderr, /^up: SSH answers again after \d+ s$/m);
+    assert.match(result.stderr, /^checking$/m);
+    assert.match(result.stdout, new RegExp(`${world.server} rebooted: down after \\d+ s, SSH back after \\d+ s; health check in_use\\.`));
+    const server = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
+    assert.ok(server.lastCheckAt !== null && new Date(server.lastCheckAt) >= startedAt, 'the health check ran after the reboot');
+    assert.equal(server.lastCheckError, null);
+    assert.match(await page(), /^test-web 1\.0\.0$/m);
+
+    const audit = await cliJson<AuditRecord[]>(world.daemon, ['audit', 'list', '--subject', `server:${world.server}`]);
+    const entry = audit.find((candidate) => candidate.action === 'server-reboot' && candidate.detail.outcome === 'done');
+    assert.ok(entry, JSON.stringify(audit));
+  });
+});
