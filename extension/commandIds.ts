@@ -31,6 +31,14 @@ export const CommandIds = {
   filterServers: 'zavhoz.server.filter',
   clearServerFilter: 'zavhoz.server.clearFilter',
   releaseAllocation: 'zavhoz.allocation.release',
+  // Day-2 operations of deployed projects (issue 14).
+  refreshServices: 'zavhoz.service.refresh',
+  restartService: 'zavhoz.service.restart',
+  stopService: 'zavhoz.service.stop',
+  startService: 'zavhoz.service.start',
+  showServiceLogs: 'zavhoz.service.showLogs',
+  openServiceUrl: 'zavhoz.service.openUrl',
+  undeployProject: 'zavhoz.service.undeploy',
 } as const;
 
 /** One of the extension's command ids. */

@@ -38,6 +38,14 @@ import { registerSecretsView } from './views/secretsView.js';
 import { registerServersView } from './views/serversView.js';
 import { registerSecretFormSerializer } from './webviews/secretForm.js';
 import { registerAgentTools } from './agentTools/register.js';
+import { registerControlServices } from './commands/controlServices.js';
+import { registerOpenServiceUrl } from './commands/openServiceUrl.js';
+import { registerRefreshServices } from './commands/refreshServices.js';
+import { registerShowServiceLogs } from './commands/showServiceLogs.js';
+import { registerUndeployProject } from './commands/undeployProject.js';
+import { ServiceStatusTracker } from './operations/serviceStatus.js';
+import { ServicesStatusBar } from './servicesStatusBar.js';
+import { registerServicesView } from './views/servicesView.js';
 
 /**
  * Activation stays light: create the UI pieces and start connecting in the background. Views ask the daemon
@@ -68,6 +76,15 @@ export function activate(context: vscode.ExtensionContext): void {
   registerGhostServersToggle(context, services, servers);
   registerFilterServers(context, services, servers);
   registerOpenServerTerminal(context, services);
+
+  const serviceStatus = new ServiceStatusTracker(connection);
+  context.subscriptions.push(serviceStatus, new ServicesStatusBar(serviceStatus));
+  registerServicesView(context, services, serviceStatus);
+  registerRefreshServices(context, services, serviceStatus);
+  registerControlServices(context, services, serviceStatus);
+  registerShowServiceLogs(context, services, serviceStatus);
+  registerOpenServiceUrl(context, services, serviceStatus);
+  registerUndeployProject(context, services, serviceStatus);
 
   registerAllocationsView(context, services);
   registerAllocateResources(context, services);

@@ -9,6 +9,7 @@ import { deployStatusTool, deployTool } from './tools/deploy.js';
 import { pushCiSecretsTool } from './tools/github.js';
 import { allocateTool, listManagedServersTool } from './tools/inventory.js';
 import { envPlanTool, requestSecretTool } from './tools/secrets.js';
+import { restartServiceTool, serviceLogsTool, serviceStatusTool } from './tools/services.js';
 
 /** Every agent tool, in the order front ends list them. */
 export const AGENT_TOOLS: readonly AgentTool[] = [
@@ -19,6 +20,9 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   deployTool,
   deployStatusTool,
   pushCiSecretsTool,
+  serviceStatusTool,
+  serviceLogsTool,
+  restartServiceTool,
 ];
 
 /** A tool by name. */

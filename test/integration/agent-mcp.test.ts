@@ -26,6 +26,9 @@ const TOOLS = [
   'zavhoz_deploy',
   'zavhoz_deploy_status',
   'zavhoz_push_ci_secrets',
+  'zavhoz_service_status',
+  'zavhoz_service_logs',
+  'zavhoz_restart_service',
 ];
 const REFUSAL = /pass a handle; call zavhoz_request_secret to ask the human for the value/;
 
@@ -61,7 +64,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     await world?.dispose();
   });
 
-  test('tools/list: the seven tools, with annotations that say which change things', async () => {
+  test('tools/list: every tool, with annotations that say which change things', async () => {
     const { tools } = await mcp.client.listTools();
     assert.deepEqual(tools.map((tool) => tool.name), TOOLS);
     const hints = Object.fromEntries(tools.map((tool) => [tool.name, tool.annotations]));

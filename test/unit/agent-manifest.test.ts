@@ -58,12 +58,12 @@ describe('agent tool catalogue and manifest', () => {
   test('tools that change things are marked so, and deploy and push ask the human first', () => {
     const hints = Object.fromEntries(AGENT_TOOLS.map((tool) => [tool.name, tool.hints]));
     const readOnly = AGENT_TOOLS.filter((tool) => tool.hints.readOnlyHint).map((tool) => tool.name);
-    assert.deepEqual(readOnly, ['zavhoz_list_managed_servers', 'zavhoz_env_plan', 'zavhoz_deploy_status']);
+    assert.deepEqual(readOnly, ['zavhoz_list_managed_servers', 'zavhoz_env_plan', 'zavhoz_deploy_status', 'zavhoz_service_status', 'zavhoz_service_logs']);
     assert.equal(hints.zavhoz_allocate?.idempotentHint, true);
     assert.equal(hints.zavhoz_deploy?.destructiveHint, true);
     assert.equal(hints.zavhoz_push_ci_secrets?.destructiveHint, true);
     const confirmed = AGENT_TOOLS.filter((tool) => tool.confirmation !== undefined).map((tool) => tool.name);
-    assert.deepEqual(confirmed, ['zavhoz_deploy', 'zavhoz_push_ci_secrets']);
+    assert.deepEqual(confirmed, ['zavhoz_deploy', 'zavhoz_push_ci_secrets', 'zavhoz_restart_service']);
     for (const tool of mcpToolList()) {
       assert.equal(tool.annotations?.readOnlyHint, hints[tool.name]?.readOnlyHint, `${tool.name} MCP annotations`);
     }

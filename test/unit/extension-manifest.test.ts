@@ -113,7 +113,7 @@ describe('extension manifest', () => {
   });
 
   test('every Zavhoz tree view has a welcome for a daemon that is down and one with the next action when empty', () => {
-    const trees = ['zavhoz.servers', 'zavhoz.allocations', 'zavhoz.secrets', 'zavhoz.runs'];
+    const trees = ['zavhoz.servers', 'zavhoz.services', 'zavhoz.allocations', 'zavhoz.secrets', 'zavhoz.runs'];
     for (const view of trees) {
       const entries = manifest.contributes.viewsWelcome.filter((entry) => entry.view === view);
       assert.ok(entries.some((entry) => entry.when?.includes('zavhoz.daemonState == down') && entry.contents.includes('command:zavhoz.daemon.restart')), `${view}: no daemon-down welcome`);
