@@ -89,7 +89,7 @@ export const serviceLogsTool = defineTool({
   handleArguments: [],
   input: logsArguments,
   async run(input, call) {
-    const logs = await call.request(ServicesLogs, { ...input, follow: false });
+    const logs = await call.request(ServicesLogs, input);
     const lines = logs.lines.map((line) => `${line.service} | ${line.text}`);
     let start = lines.length;
     for (let size = 0; start > 0; start--) {
