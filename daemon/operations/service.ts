@@ -63,6 +63,10 @@ export interface LogsRequest {
   readonly follow: boolean;
 }
 
+/**
+ * Status, logs and restart/stop/start of deployed projects, for `services/*`: reads the allocator's placements,
+ * talks to each server over the inventory's SSH, masks every vault value in what it answers.
+ */
 export class OperationsService {
   constructor(private readonly options: OperationsOptions) {}
 
