@@ -13,7 +13,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../daemon/client/client.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
-import { type ProjectStatus, type ServiceControlResult, ServicesControl, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
+import { type ProjectStatus, type ServiceControlResult, ServicesControl, ServicesDidChange, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
 import { CLI_SCRIPT } from '../harness/daemon.js';
 import { waitUntil } from '../harness/processes.js';
 import { bareRepository, cliJson, deployAndWait, deployArguments, processesMentioning, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
@@ -236,6 +236,9 @@ describe('service status, logs, restart, stop and start of deployed projects', (
   test('restart changes the start time (of one module only with --module); stop leaves it exited, start runs it again; all audited', async () => {
     const project = deployed[1]?.project ?? '';
     const before = await startTimes(project);
+    const watcher = await world.daemon.connect('did-change');
+    const changes: string[] = [];
+    watcher.onNotification(ServicesDidChange, (change) => changes.push(`${change.project}:${change.action}:${change.services.join(',')}`));
     const restarted = await cliJson<ServiceControlResult>(world.daemon, ['service', 'restart', '--project', project, '--module', 'app']);
     assert.deepEqual(restarted.services, ['backend']);
     assert.equal(restarted.waitedFor, undefined);
@@ -256,6 +259,9 @@ describe('service status, logs, restart, stop and start of deployed projects', (
 
     const audit = await cliJson<{ action: string; subject: string; client: string }[]>(world.daemon, ['audit', 'list', '--subject', project]);
     assert.deepEqual(audit.map((entry) => entry.action).slice(0, 3), ['service-start', 'service-stop', 'service-restart']);
+    await waitUntil('three services/didChange', () => (changes.length >= 3 ? true : undefined), 10_000);
+    watcher.close();
+    assert.deepEqual(changes, [`${project}:restart:backend`, `${project}:stop:backend,db`, `${project}:start:backend,db`]);
   });
 
   test('a restart issued while a deploy of the project runs waits for it (and says for whom); a cancelled wait gives up', async () => {
