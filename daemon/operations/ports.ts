@@ -4,6 +4,7 @@
  */
 import type { SshConnection } from '../inventory/ssh.js';
 import type { NotificationDefinition } from '../protocol/define.js';
+import type { CurrentRelease } from '../protocol/services.js';
 import type { SecretUse } from '../vault/api.js';
 
 /** One allocated module of a project: the port its server publishes it on. */
@@ -21,6 +22,8 @@ export interface Placement {
   readonly modules: readonly PlacedModule[];
   /** Why the server cannot be used (it left the inventory), if it cannot. */
   readonly problem?: string;
+  /** The project's newest release, if one was recorded. */
+  readonly release: CurrentRelease | null;
 }
 
 /** The ports of {@link OperationsService}. */

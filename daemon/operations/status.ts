@@ -111,7 +111,7 @@ export function servicesOf(placement: Placement, report: ServerReport): ServiceS
 
 /** One project's row from its server's report. */
 export function projectStatusOf(placement: Placement, report: ServerReport): ProjectStatus {
-  const base = { project: placement.project, server: placement.server, host: placement.host };
+  const base = { project: placement.project, server: placement.server, host: placement.host, release: placement.release };
   if (report.noDocker) {
     return { ...base, state: 'no-docker', error: `Docker is not installed on ${placement.server} (no \`docker\` on the SSH user's PATH). Install Docker there, then deploy again.`, services: [] };
   }
@@ -127,5 +127,5 @@ export function projectStatusOf(placement: Placement, report: ServerReport): Pro
 
 /** Every project of a server that could not be asked, each saying why. */
 export function unreachableStatus(placement: Placement, reason: string): ProjectStatus {
-  return { project: placement.project, server: placement.server, host: placement.host, state: 'unreachable', error: reason, services: [] };
+  return { project: placement.project, server: placement.server, host: placement.host, release: placement.release, state: 'unreachable', error: reason, services: [] };
 }

@@ -44,12 +44,24 @@ export interface ServiceStatus {
   readonly url: string | null;
 }
 
+/** The release a project's server runs, as far as Zavhoz knows: the newest recorded by a deploy or rollback. */
+export interface CurrentRelease {
+  readonly id: string;
+  /** 1, 2, 3… per project. */
+  readonly number: number;
+  /** The commit SHA it deployed. */
+  readonly commit: string;
+  readonly createdAt: string;
+}
+
 /** One project on its server: its state there and its containers. */
 export interface ProjectStatus {
   readonly project: string;
   readonly server: string;
   readonly host: string;
   readonly state: ProjectState;
+  /** Its newest release, null when no deploy of it succeeded (or it was undeployed since). */
+  readonly release: CurrentRelease | null;
   /** Why the state is not `deployed`, and what to do. */
   readonly error?: string;
   readonly services: readonly ServiceStatus[];

@@ -29,7 +29,7 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
-  const operations = wireOperations(foundation, { audit, inventory, allocator, locks });
+  const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, undeploy, lifecycle, locks };
 }

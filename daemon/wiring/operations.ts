@@ -5,6 +5,7 @@ import type { Allocator } from '../allocation/allocator.js';
 import type { InventoryService } from '../inventory/service.js';
 import type { OperationsHost, Placement } from '../operations/ports.js';
 import { OperationsService } from '../operations/service.js';
+import type { Releases } from '../deploy/releases.js';
 import type { Foundation } from './services.js';
 
 /** What the operations service is built from, besides the foundation. */
@@ -13,13 +14,15 @@ export interface OperationsNeeds {
   readonly inventory: InventoryService;
   readonly allocator: Allocator;
   readonly locks: ProjectLocks;
+  /** The newest release of each project, for status. */
+  readonly releases: Pick<Releases, 'current'>;
 }
 
 /** Builds the operations service (`services/*`). */
 export function wireOperations(foundation: Foundation, needs: OperationsNeeds): OperationsService {
   const { server } = foundation;
   return new OperationsService({
-    host: operationsHostFrom(needs.inventory, needs.allocator),
+    host: operationsHostFrom(needs.inventory, needs.allocator, needs.releases),
     redactor: foundation.redactor,
     log: foundation.logger.child({ component: 'operations' }),
     notifier: server,
@@ -33,7 +36,7 @@ export function wireOperations(foundation: Foundation, needs: OperationsNeeds): 
 }
 
 /** Placements from the allocator's rows (one server per project) and the inventory's addresses. */
-export function operationsHostFrom(inventory: InventoryService, allocator: Allocator): OperationsHost {
+export function operationsHostFrom(inventory: InventoryService, allocator: Allocator, releases: Pick<Releases, 'current'>): OperationsHost {
   return {
     placements(project) {
       const byProject = new Map<string, { server: string; modules: { module: string; port: number }[] }>();
@@ -43,12 +46,14 @@ export function operationsHostFrom(inventory: InventoryService, allocator: Alloc
         byProject.set(allocation.project, entry);
       }
       return [...byProject.entries()].map(([name, entry]): Placement => {
+        const newest = releases.current(name);
+        const release = newest ? { id: newest.id, number: newest.number, commit: newest.commit, createdAt: newest.createdAt } : null;
         try {
           const row = inventory.inventory.row(entry.server);
-          return { project: name, server: entry.server, host: row.host, modules: entry.modules };
+          return { project: name, server: entry.server, host: row.host, modules: entry.modules, release };
         } catch {
           const problem = `Server ${entry.server} of ${name} is no longer in the inventory. Add it back (zavhoz server add), or release the project's allocation (zavhoz allocation release --project ${name}).`;
-          return { project: name, server: entry.server, host: '', modules: entry.modules, problem };
+          return { project: name, server: entry.server, host: '', modules: entry.modules, problem, release };
         }
       });
     },

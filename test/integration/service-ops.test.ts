@@ -94,6 +94,8 @@ describe('service status, logs, restart, stop and start of deployed projects', (
       const row = rows.find((candidate) => candidate.project === project);
       assert.ok(row);
       assert.equal(row.server, world.server);
+      assert.equal(row.release?.number, 1, 'the release the deploy recorded');
+      assert.match(row.release?.commit ?? '', /^[0-9a-f]{40}$/);
       assert.deepEqual(row.services.map((service) => `${service.service}:${service.state}`), ['backend:running', 'db:running']);
       const backend = row.services.find((service) => service.service === 'backend');
       assert.ok(backend);
@@ -109,7 +111,7 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     }
     const table = await world.daemon.cli(['service', 'status', '--project', deployed[0]?.project ?? '']);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /PROJECT\s+SERVICE\s+MODULE\s+STATE\s+HEALTH/);
+    assert.match(table.stdout, /PROJECT\s+SERVICE\s+MODULE\s+STATE\s+HEALTH.*SERVER\s+RELEASE/);
     assert.match(table.stdout, new RegExp(`${deployed[0]?.project}\\s+backend\\s+app\\s+running\\s+healthy\\s+0\\s+\\d+[smh]`));
   });
 

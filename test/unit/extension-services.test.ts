@@ -39,7 +39,7 @@ function service(name: string, changes: Partial<ServiceStatus> = {}): ServiceSta
 }
 
 function project(name: string, services: ServiceStatus[], changes: Partial<ProjectStatus> = {}): ProjectStatus {
-  return { project: name, server: 'prod_vps_1', host: '203.0.113.10', state: 'deployed', services, ...changes };
+  return { project: name, server: 'prod_vps_1', host: '203.0.113.10', state: 'deployed', release: null, services, ...changes };
 }
 
 describe('services view model', () => {

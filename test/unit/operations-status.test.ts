@@ -6,7 +6,7 @@ import { controlScript, engineSince, FIELD, logsScript, MARK, shellQuote, status
 import { parseServerReport, projectStatusOf } from '../../daemon/operations/status.js';
 import { execFileSync } from 'node:child_process';
 
-const shop: Placement = { project: 'shop', server: 'vps1', host: '10.0.0.5', modules: [{ module: 'app', port: 8003 }] };
+const shop: Placement = { project: 'shop', server: 'vps1', host: '10.0.0.5', modules: [{ module: 'app', port: 8003 }], release: null };
 
 /** A container line as the status script's docker template prints it. */
 function container(fields: { project: string; service: string; state?: string; health?: string; ports?: string; image?: string; imageId?: string; started?: string }): string {

@@ -37,12 +37,14 @@ function since(iso: string | null, now = Date.now()): string {
 /** The status table: one row per container, a project's problem on a row of its own. */
 export function formatStatus(projects: readonly ProjectStatus[], now = Date.now()): string {
   if (projects.length === 0) return 'No deployed projects (no allocations). Deploy one with `zavhoz deploy`.';
-  const table = new PagedTable<readonly string[]>(['PROJECT', 'SERVICE', 'MODULE', 'STATE', 'HEALTH', 'RESTARTS', 'UPTIME', 'IMAGE', 'URL', 'SERVER'], (row) => row);
+  const table = new PagedTable<readonly string[]>(['PROJECT', 'SERVICE', 'MODULE', 'STATE', 'HEALTH', 'RESTARTS', 'UPTIME', 'IMAGE', 'URL', 'SERVER', 'RELEASE'], (row) => row);
   const rows: string[][] = [];
   const problems: string[] = [];
   for (const project of projects) {
+    // The release number and its commit's short SHA: what a rollback would be measured against.
+    const release = project.release ? `${project.release.number} (${project.release.commit.slice(0, 7)})` : '-';
     if (project.services.length === 0) {
-      rows.push([project.project, '-', '-', project.state, '-', '-', '-', '-', '-', project.server]);
+      rows.push([project.project, '-', '-', project.state, '-', '-', '-', '-', '-', project.server, release]);
       if (project.error) problems.push(`${project.project}: ${project.error}`);
       continue;
     }
@@ -59,6 +61,7 @@ export function formatStatus(projects: readonly ProjectStatus[], now = Date.now(
         service.image,
         service.url ?? '-',
         project.server,
+        release,
       ]);
     }
   }
