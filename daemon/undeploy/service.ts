@@ -144,7 +144,15 @@ export class UndeployService {
       subject: `project:${project}`,
       detail: { server: target.server, keepData },
     });
-    const done = this.run(state, { ...caller, signal: controller.signal }).finally(() => this.running.delete(project));
+    const done = this.run(state, { ...caller, signal: controller.signal })
+      // Nobody may be waiting (start without `wait`): a failure of the bookkeeping itself must not go unhandled.
+      .catch((error: unknown) => {
+        this.dependencies.log.error('undeploy bookkeeping failed', { project, error: describeError(error) });
+        state.status = 'failed';
+        state.error ??= `The undeploy of ${project} could not be recorded: ${describeError(error)}`;
+        return state.snapshot();
+      })
+      .finally(() => this.running.delete(project));
     this.running.set(project, { controller, state, done });
     return { state: state.snapshot(), done };
   }

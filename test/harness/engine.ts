@@ -201,6 +201,9 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
         if (error) reject(new Error(`docker ${args.join(' ')} failed: ${stderr.trim() || error.message}`));
         else resolve({ stdout, stderr });
       });
+      // A command that exits before reading its stdin (most do not read it) makes this write fail with EPIPE: that is
+      // no failure of the command, whose outcome the callback above reports.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(runOptions.input ?? '');
     });
   let loggedIn: Promise<unknown> | undefined;

@@ -5,6 +5,7 @@
  * (test/fakes/github.ts, which now also deletes secrets).
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +15,35 @@ import type { Allocation } from '../../daemon/protocol/allocations.js';
 import type { RunSummary } from '../../daemon/protocol/runs.js';
 import type { UndeployResult } from '../../daemon/protocol/undeploy.js';
 import { FakeGithub } from '../fakes/github.js';
+import { CLI_SCRIPT } from '../harness/daemon.js';
 import { waitUntil } from '../harness/processes.js';
 import { cliJson, deployAndWait, deployArguments, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), answers the first question with `answer`, and returns its screen. */
+async function onTerminal(args: readonly string[], env: NodeJS.ProcessEnv, question: RegExp, answer: string): Promise<{ code: number; screen: string }> {
+  const command = [process.execPath, CLI_SCRIPT, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env, stdio: 'pipe' });
+  let screen = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (screen += chunk));
+  const done = new Promise<{ code: number; screen: string }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, screen }));
+  });
+  // readline redraws a prompt wider than the terminal with cursor moves: compare the text without them.
+  const escape = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, 'g');
+  const text = (): string => screen.replace(escape, '').replace(/[\r\n]/g, '');
+  try {
+    await waitUntil(`the terminal to show ${String(question)}`, () => (question.test(text()) ? true : undefined), 60_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}; it shows ${JSON.stringify(screen)}`);
+  }
+  child.stdin.write(answer);
+  return done;
+}
 
 describe('undeploy: nothing of the project is left on the server, its allocation and CI secrets go', () => {
   let world: RealDeployWorld;
@@ -92,23 +120,43 @@ describe('undeploy: nothing of the project is left on the server, its allocation
     }
   });
 
-  test('--keep-data keeps the named volume (and only it); the folder and the containers still go', async () => {
-    const project = world.newProject('keep');
-    await storeUserSecrets(world, project);
-    await deployAndWait(world, project);
-    const volumes = (await leftOf(project)).volumes;
-    assert.ok(volumes.some((volume) => volume.endsWith('db-data')), volumes.join(','));
+  test('--keep-data keeps the named volume (and only it) with compose v2; an image another project runs stays; UFW without root is a warning', async () => {
+    world.target.setComposeV2(true);
+    try {
+      const project = world.newProject('keep');
+      const neighbour = world.newProject('next');
+      for (const name of [project, neighbour]) {
+        await storeUserSecrets(world, name);
+        await deployAndWait(world, name);
+      }
+      const volumes = (await leftOf(project)).volumes;
+      assert.ok(volumes.some((volume) => volume.endsWith('db-data')), volumes.join(','));
 
-    const result = await undeploy(project, '--keep-data');
-    assert.equal(result.status, 'succeeded', result.error ?? '');
-    const left = await leftOf(project);
-    assert.deepEqual(left.containers, []);
-    assert.deepEqual(left.networks, []);
-    assert.deepEqual(left.volumes.sort(), volumes.sort(), 'the named volume is still there');
-    assert.deepEqual(result.removed.keptVolumes, volumes.sort());
-    assert.equal(fs.existsSync(path.join('/opt/services', project)), false);
-    assert.deepEqual(await allocationsOf(project), []);
-    await docker('volume', 'rm', ...volumes);
+      world.ufw.setState('needs-root');
+      const result = await undeploy(project, '--keep-data');
+      world.ufw.setState('inactive');
+      assert.equal(result.status, 'succeeded', result.error ?? '');
+      const left = await leftOf(project);
+      assert.deepEqual(left.containers, []);
+      assert.deepEqual(left.networks, []);
+      assert.deepEqual(left.volumes.sort(), volumes.sort(), 'the named volume is still there');
+      assert.deepEqual(result.removed.keptVolumes, volumes.sort());
+      assert.deepEqual(result.removed.volumes, []);
+      assert.equal(fs.existsSync(path.join('/opt/services', project)), false);
+      assert.deepEqual(await allocationsOf(project), []);
+      assert.deepEqual(result.removed.images, [], 'the neighbour still runs the image');
+      assert.match(result.steps.find((step) => step.name === 'images')?.detail ?? '', /kept .*used by another container/);
+      assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
+      assert.match(result.warnings[0] ?? '', /UFW on deploy_target could not be changed \(ERROR: You need to be root.*\); delete the rule by hand: sudo ufw delete allow \d+\/tcp/);
+      assert.equal((await leftOf(neighbour)).containers.length, 2, 'the neighbour is untouched');
+      await docker('volume', 'rm', ...volumes);
+
+      const last = await undeploy(neighbour);
+      assert.deepEqual(last.removed.images, [world.target.reference], 'once nothing runs it, the image goes');
+    } finally {
+      world.ufw.setState('inactive');
+      world.target.setComposeV2(false);
+    }
   });
 
   test('without --yes and a terminal it refuses; a project already gone from its server is still released; one never allocated is an error', async () => {
@@ -120,16 +168,31 @@ describe('undeploy: nothing of the project is left on the server, its allocation
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /pass --yes/);
     assert.equal((await allocationsOf(project)).length, 1, 'nothing changed');
+    const question = new RegExp(`Undeploy ${project} from server ${world.server}\\? This removes its containers, networks, volumes \\(its data\\) .*/opt/services/${project}.*port\\(s\\) \\d+.*\\[y/N\\] ?$`);
+    if (hasScript) {
+      const declined = await onTerminal(['undeploy', '--project', project], world.daemon.env, question, 'n\r');
+      assert.equal(declined.code, 1, declined.screen);
+      assert.match(declined.screen, /Nothing was changed/);
+      assert.equal((await allocationsOf(project)).length, 1, 'nothing changed');
+    }
 
-    // Someone cleaned the server by hand: only the allocation is left.
+    // Someone cleaned the server by hand, but for the named volume: the allocation and the volume are left.
     await docker('rm', '--force', '--volumes', ...(await leftOf(project)).containers);
     for (const network of (await leftOf(project)).networks) await docker('network', 'rm', network);
     fs.rmSync(path.join('/opt/services', project), { recursive: true, force: true });
-    const result = await undeploy(project);
-    assert.equal(result.status, 'succeeded', result.error ?? '');
-    assert.equal(result.removed.folder, false);
-    assert.equal(result.removed.containers, 0);
+    if (hasScript) {
+      const confirmed = await onTerminal(['undeploy', '--project', project], world.daemon.env, question, 'y\r');
+      assert.equal(confirmed.code, 0, confirmed.screen);
+      assert.match(confirmed.screen, new RegExp(`Undeployed ${project} from ${world.server}: 0 container\\(s\\), 1 volume\\(s\\), 0 image\\(s\\) removed\\.`));
+      assert.match(confirmed.screen, /^release: succeeded \(released app\)/m);
+    } else {
+      const result = await undeploy(project);
+      assert.equal(result.status, 'succeeded', result.error ?? '');
+      assert.equal(result.removed.folder, false);
+      assert.equal(result.removed.containers, 0);
+    }
     assert.deepEqual(await allocationsOf(project), []);
+    assert.deepEqual(await leftOf(project), { containers: [], networks: [], volumes: [] }, 'the named volume left behind went too');
 
     const again = await world.daemon.cli(['undeploy', '--project', project, '--yes']);
     assert.equal(again.code, 1);
@@ -149,5 +212,36 @@ describe('undeploy: nothing of the project is left on the server, its allocation
     assert.equal(run.status, 'succeeded', 'the deploy was not disturbed');
     assert.deepEqual(await leftOf(project), { containers: [], networks: [], volumes: [] });
     assert.deepEqual(await allocationsOf(project), []);
+  });
+
+  test('an undeploy waiting for a deploy can be cancelled: nothing is removed and the allocation stays', async () => {
+    const project = world.newProject('stay');
+    await storeUserSecrets(world, project);
+    await deployAndWait(world, project);
+    const started = await cliJson<RunSummary>(world.daemon, deployArguments(world, project));
+    await waitUntil('the redeploy to run', async () => ((await cliJson<RunSummary>(world.daemon, ['run', 'show', started.id])).status === 'running' ? true : undefined), 30_000);
+    const undeploying = world.daemon.cli(['undeploy', '--project', project, '--yes', '--json']);
+    const cancelled = await waitUntil(
+      'the waiting undeploy to be cancelled',
+      async () => {
+        const attempt = await world.daemon.cli(['undeploy', '--project', project, '--cancel', '--json']);
+        return attempt.code === 0 ? (JSON.parse(attempt.stdout) as UndeployResult) : undefined;
+      },
+      30_000,
+    );
+    assert.equal(cancelled.status, 'cancelled');
+    const result = await undeploying;
+    assert.equal(result.code, 1);
+    const answer = JSON.parse(result.stdout) as UndeployResult;
+    assert.equal(answer.status, 'cancelled');
+    assert.match(answer.error ?? '', /cancelled during wait; its allocation is kept/);
+    const ended = await waitUntil('the redeploy to end', async () => {
+      const run = await cliJson<RunSummary>(world.daemon, ['run', 'show', started.id]);
+      return run.status === 'running' || run.status === 'queued' ? undefined : run;
+    }, 300_000);
+    assert.equal(ended.status, 'succeeded', 'the deploy went on undisturbed');
+    assert.equal((await allocationsOf(project)).length, 1);
+    assert.equal((await leftOf(project)).containers.length, 2, 'nothing was removed');
+    assert.equal((await undeploy(project)).status, 'succeeded');
   });
 });
