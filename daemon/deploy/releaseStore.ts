@@ -77,13 +77,24 @@ export class ReleaseStore {
     return toRecord(row);
   }
 
-  /** A project's releases, newest first; `before` (a release number) resumes after that release. */
-  list(project: string, limit: number, before?: number): ReleaseRecord[] {
+  /**
+   * A project's releases, newest first; `before` (a release number) resumes after that release. Archived releases
+   * (an undeploy's) only with `archived`.
+   */
+  list(project: string, limit: number, before?: number, archived = false): ReleaseRecord[] {
+    const which = archived ? '' : ' AND archived_at IS NULL';
     const rows =
       before === undefined
-        ? this.store.all('SELECT * FROM releases WHERE project = ? ORDER BY number DESC LIMIT ?', [project, limit])
-        : this.store.all('SELECT * FROM releases WHERE project = ? AND number < ? ORDER BY number DESC LIMIT ?', [project, before, limit]);
+        ? this.store.all(`SELECT * FROM releases WHERE project = ?${which} ORDER BY number DESC LIMIT ?`, [project, limit])
+        : this.store.all(`SELECT * FROM releases WHERE project = ?${which} AND number < ? ORDER BY number DESC LIMIT ?`, [project, before, limit]);
     return rows.map(toRecord);
+  }
+
+  /** Archives every release of the project not archived yet, at `at`; returns their ids. */
+  archive(project: string, at: string): string[] {
+    const ids = this.store.all('SELECT id FROM releases WHERE project = ? AND archived_at IS NULL', [project]).map((row) => String(row.id));
+    if (ids.length > 0) this.store.transaction((tx) => tx.run('UPDATE releases SET archived_at = ? WHERE project = ? AND archived_at IS NULL', [at, project]));
+    return ids;
   }
 
   /** Deletes the given releases. */
@@ -109,6 +120,7 @@ export function toReleaseSummary(release: ReleaseRecord): ReleaseSummary {
     runId: release.runId,
     createdAt: release.createdAt,
     rolledBackTo: release.rolledBackTo,
+    archivedAt: release.archivedAt,
   };
 }
 
@@ -141,6 +153,7 @@ function toRecord(row: Row): ReleaseRecord {
     runId: String(row.run_id),
     createdAt: String(row.created_at),
     rolledBackTo: row.rolled_back_to === null || row.rolled_back_to === undefined ? null : String(row.rolled_back_to),
+    archivedAt: row.archived_at === null || row.archived_at === undefined ? null : String(row.archived_at),
     allocation: detail.allocation,
     images: detail.images,
     plan: detail.plan,

@@ -44,9 +44,29 @@ export class Releases {
     return recorded;
   }
 
-  /** A project's releases, newest first; `before` (a release number) resumes after that one. */
-  list(project: string, limit: number, before?: number): ReleaseRecord[] {
-    return this.releases.list(project, limit, before);
+  /** A project's releases, newest first; `before` (a release number) resumes after that one; archived ones on request. */
+  list(project: string, limit: number, before?: number, archived = false): ReleaseRecord[] {
+    return this.releases.list(project, limit, before, archived);
+  }
+
+  /**
+   * After an undeploy: the project's releases are archived (kept for the record, never current or redeployable
+   * again) and the vault lets go of the secret versions they kept. Returns how many were archived.
+   */
+  async archive(project: string): Promise<number> {
+    const ids = this.releases.archive(project, new Date().toISOString());
+    for (const id of ids) {
+      try {
+        await this.options.secrets.releaseHolder(id);
+      } catch (error) {
+        this.options.log.warn('the vault could not let go of an archived release', { release: id, error: (error as Error).message });
+      }
+    }
+    if (ids.length > 0) {
+      this.options.log.info('releases archived', { project, releases: ids });
+      this.options.notifier.notify(ReleasesDidChange, { project });
+    }
+    return ids.length;
   }
 
   /** One release, or NotFound. */
@@ -65,6 +85,12 @@ export class Releases {
       const release = this.releases.get(to);
       if (release.project !== project) {
         throw new ZavhozError(ErrorCodes.InvalidInput, `Release ${to} is a release of ${release.project}, not of ${project}. List ${project}'s with: zavhoz release list --project ${project}`);
+      }
+      if (release.archivedAt !== null) {
+        throw new ZavhozError(
+          ErrorCodes.PreconditionFailed,
+          `Release ${to} of ${project} was archived when ${project} was undeployed (${release.archivedAt}); its secret versions may be gone. Deploy ${project} again instead: zavhoz deploy DIR --project ${project} --repo OWNER/NAME`,
+        );
       }
       return release;
     }

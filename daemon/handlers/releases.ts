@@ -9,7 +9,7 @@ export function registerReleaseHandlers(router: Router, services: Services): voi
   const deploy = services.deploy;
   router.handle(ReleasesList, (params) => {
     const before = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
-    const rows = deploy.releases.list(params.project, params.limit + 1, before).map(toReleaseSummary);
+    const rows = deploy.releases.list(params.project, params.limit + 1, before, params.archived).map(toReleaseSummary);
     const { rows: releases, nextCursor } = cutPage(rows, params.limit, (release) => [release.number]);
     return { releases, ...(nextCursor ? { nextCursor } : {}) };
   });

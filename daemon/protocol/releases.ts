@@ -46,6 +46,8 @@ export interface ReleaseSummary {
   readonly createdAt: string;
   /** A rollback's release: the release it redeployed. */
   readonly rolledBackTo: string | null;
+  /** When an undeploy archived it: kept for the record, no longer the current release nor a rollback target. */
+  readonly archivedAt: string | null;
 }
 
 /** A release with everything a rollback redeploys: ports, images by digest, the env plan and secret versions. */
@@ -60,11 +62,15 @@ export interface ReleaseDetail extends ReleaseSummary {
   readonly healthPaths: Readonly<Record<string, string>>;
 }
 
-/** Lists a project's releases, newest first, a page at a time (`limit` rows, then `cursor` for older ones). */
+/**
+ * Lists a project's releases, newest first, a page at a time (`limit` rows, then `cursor` for older ones). Releases
+ * an undeploy archived are left out unless `archived`.
+ */
 export const ReleasesList = defineRequest(
   'releases/list',
   z.strictObject({
     project: deployProject,
+    archived: z.boolean().default(false),
     limit: pageFields.limit,
     cursor: pageFields.cursor,
   }),

@@ -246,4 +246,9 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE secrets DROP COLUMN previous_kept_until',
     ],
   },
+  {
+    version: 9,
+    description: 'releases: an undeploy archives a project\'s releases (kept for the record, no longer redeployable)',
+    statements: ['ALTER TABLE releases ADD COLUMN archived_at TEXT'],
+  },
 ];

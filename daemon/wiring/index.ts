@@ -30,6 +30,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
   const terminal = wireTerminal(foundation, { inventory });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
-  const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks });
+  const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, undeploy, lifecycle, locks };
 }

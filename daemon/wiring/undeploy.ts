@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
+import type { Releases } from '../deploy/releases.js';
 import type { GithubService } from '../github/service.js';
 import type { InventoryService } from '../inventory/service.js';
 import type { UndeployTargets } from '../undeploy/ports.js';
@@ -14,12 +15,14 @@ export interface UndeployNeeds {
   readonly allocator: Allocator;
   readonly github: GithubService;
   readonly locks: ProjectLocks;
+  /** The release store: an undeploy archives the project's releases. */
+  readonly releases: Pick<Releases, 'archive'>;
 }
 
 /**
  * Builds the undeploy service over the allocator (where a project lives, released at the end), the inventory's SSH
  * and the GitHub service (the CI secrets pushed for the project). Running undeploys are cancelled at shutdown.
- * After-undeploy hooks (the release store's archive) are added here with `undeploy.afterUndeploy(…)`.
+ * After an undeploy the project's releases are archived (its `afterUndeploy` hook).
  */
 export function wireUndeploy(foundation: Foundation, needs: UndeployNeeds): UndeployService {
   const { allocator, inventory, github } = needs;
@@ -31,6 +34,10 @@ export function wireUndeploy(foundation: Foundation, needs: UndeployNeeds): Unde
     notifier: foundation.server,
     redactor: foundation.redactor,
     log: foundation.logger.child({ component: 'undeploy' }),
+  });
+  // Its hooks' notes are warnings: a successful archive says nothing (the releases list shows it), a failure does.
+  undeploy.afterUndeploy(async (result) => {
+    await needs.releases.archive(result.project);
   });
   foundation.lifecycle.onShutdown(() => undeploy.shutdown());
   return undeploy;

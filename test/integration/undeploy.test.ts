@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../daemon/audit/auditLog.js';
 import type { Allocation } from '../../daemon/protocol/allocations.js';
+import type { ReleaseSummary } from '../../daemon/protocol/releases.js';
 import type { RunSummary } from '../../daemon/protocol/runs.js';
 import type { UndeployResult } from '../../daemon/protocol/undeploy.js';
 import { FakeGithub } from '../fakes/github.js';
@@ -109,9 +110,20 @@ describe('undeploy: nothing of the project is left on the server, its allocation
       const audit = await cliJson<AuditRecord[]>(world.daemon, ['audit', 'list', '--subject', `project:${project}`]);
       assert.deepEqual(audit.map((entry) => `${entry.action}:${String(entry.detail.outcome ?? '')}`), ['undeploy:succeeded', 'undeploy-start:']);
 
-      // The project can come back: the same deploy works again from nothing.
+      // Its release is archived: gone from the list and from rollback, kept for the record.
+      assert.deepEqual(await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]), []);
+      const archived = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project, '--archived']);
+      assert.deepEqual(archived.map((release) => release.number), [1]);
+      assert.ok(archived[0]?.archivedAt, 'the archived release says when');
+      const refused = await world.daemon.cli(['rollback', '--project', project, '--to', archived[0]?.id ?? '']);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /archived when .* was undeployed/);
+
+      // The project can come back: the same deploy works again from nothing, as its next release.
       const again = await deployAndWait(world, project);
       assert.match(await page(again.run.allocation?.port ?? 0), /^test-web 1\.0\.0$/m);
+      const current = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]);
+      assert.deepEqual(current.map((release) => release.number), [2]);
       assert.equal((await undeploy(project)).status, 'succeeded');
     } finally {
       world.ufw.setState('inactive');

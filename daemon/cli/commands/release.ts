@@ -8,7 +8,8 @@ function formatReleases(releases: readonly ReleaseSummary[]): string {
   return releases
     .map((release) => {
       const how = release.kind === 'rollback' ? `rollback to ${release.rolledBackTo ?? '?'}` : `${release.repository}@${release.ref}`;
-      return `${String(release.number).padStart(4)}  ${release.id}  ${release.createdAt}  ${release.server}  ${release.commit.slice(0, 12)}  ${release.runId}  ${how}`;
+      const archived = release.archivedAt ? `  (archived ${release.archivedAt})` : '';
+      return `${String(release.number).padStart(4)}  ${release.id}  ${release.createdAt}  ${release.server}  ${release.commit.slice(0, 12)}  ${release.runId}  ${how}${archived}`;
     })
     .join('\n');
 }
@@ -16,7 +17,7 @@ function formatReleases(releases: readonly ReleaseSummary[]): string {
 function formatRelease(release: ReleaseDetail): string {
   const ports = Object.entries(release.allocation.modulePorts).map(([module, port]) => `${module}:${port}`).join(', ');
   return [
-    `release      ${release.number} of ${release.project} (${release.id})`,
+    `release      ${release.number} of ${release.project} (${release.id})${release.archivedAt ? `, archived ${release.archivedAt} by an undeploy` : ''}`,
     `made by      ${release.kind} run ${release.runId}${release.rolledBackTo ? ` (rollback to ${release.rolledBackTo})` : ''} at ${release.createdAt}`,
     `source       ${release.repository}@${release.ref} = commit ${release.commit}`,
     `server       ${release.server} ${release.allocation.host}, ports ${ports}`,
@@ -37,16 +38,18 @@ const projectOption = { type: 'string', value: 'PROJECT', description: 'The proj
 export const releaseCommands: Command[] = [
   {
     path: ['release', 'list'],
-    usage: 'zavhoz release list --project P [--limit N] [--json]',
+    usage: 'zavhoz release list --project P [--archived] [--limit N] [--json]',
     summary: "List a project's releases, newest (the current one) first.",
-    examples: ['zavhoz release list --project shop'],
+    examples: ['zavhoz release list --project shop', 'zavhoz release list --project shop --archived'],
     options: {
       project: projectOption,
+      archived: { type: 'boolean', description: 'Include the releases an undeploy archived (kept for the record, not redeployable).' },
       limit: { type: 'string', value: 'N', description: 'Show at most N releases.' },
     },
     async run(context) {
       const project = requiredFlag(context, 'project');
-      const pages = listPages(context, ReleasesList, { project }, (page) => page.releases, integerFlag(context.flags, 'limit'));
+      const archived = context.flags.archived === true;
+      const pages = listPages(context, ReleasesList, { project, ...(archived ? { archived } : {}) }, (page) => page.releases, integerFlag(context.flags, 'limit'));
       await printPages(context, pages, {
         empty: `${project} has no release yet: every successful deploy records one. Deploy with: zavhoz deploy DIR --project ${project} --repo OWNER/NAME`,
         lines: (releases) => formatReleases(releases),
