@@ -309,6 +309,8 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await workbench.runCommand('Zavhoz: Show Service Logs');
     await workbench.pickQuickItem(`${project}/backend`);
     await workbench.page.locator('.part.panel', { hasText: `Logs ${project}/backend` }).first().waitFor({ state: 'visible' });
+    // The app printed its API_TOKEN at start: the terminal shows the line with the value masked.
+    await workbench.page.locator('.part.panel .xterm-rows', { hasText: 'started with token [REDACTED] ok' }).first().waitFor({ state: 'visible' });
     await workbench.screenshot('service-logs-terminal');
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
     await workbench.runCommand('Terminal: Kill All Terminals');
