@@ -18,9 +18,12 @@ import { inventoryFor } from '../daemon/deploy/inventoryFile.js';
 import { closeMasters } from '../daemon/deploy/preflight.js';
 import { playbooksFolder, RUN_FILES, RunFolder } from '../daemon/deploy/runFolder.js';
 import { DeployStart, type RunDetail } from '../daemon/protocol/runs.js';
+import { DeployRollback } from '../daemon/protocol/releases.js';
+import type { DaemonClient } from '../daemon/client/client.js';
+import { buildWebImage, pushImage } from '../test/harness/images.js';
 import { PLAYBOOK_EVENT_PREFIX } from '../daemon/deploy/playbookSteps.js';
-import { cliJson, setUpRealDeployWorld } from '../test/integration/deploy-support.js';
-import { type BenchSection, formatMs, formatRatio, ratioRow } from './report.js';
+import { cliJson, type RealDeployWorld, setUpRealDeployWorld } from '../test/integration/deploy-support.js';
+import { type BenchRow, type BenchSection, formatMs, formatRatio, ratioRow } from './report.js';
 import { interleaved, median } from './stats.js';
 
 const SAMPLES = 5;
@@ -28,6 +31,10 @@ const SAMPLES = 5;
 const MAX_OVERHEAD = 1.05;
 /** Daemon redeploy / the floor script, at most (issue 13). */
 const MAX_OVER_FLOOR = 2;
+/** Rollback / a fresh deploy of the same release, at most (issue 14). */
+const MAX_ROLLBACK_OVER_DEPLOY = 1;
+/** Timed rollbacks (and fresh deploys): each needs an untimed deploy of the other release before it. */
+const ROLLBACK_SAMPLES = 3;
 /** How many of the slowest playbook tasks the breakdown lists. */
 const BREAKDOWN_TASKS = 8;
 
@@ -119,6 +126,66 @@ function floorDeploy(target: FloorTarget): Promise<number> {
     child.once('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`the floor script exited ${String(code)}:\n${errors}`))));
     child.stdin.end(script);
   });
+}
+
+/**
+ * Rollback wall time against a fresh deploy of the same release (issue 14): the server runs release B (a new image
+ * under the fixture's tag), then either `deploy/rollback` to release A (its image by digest) or the tag is pointed
+ * back at A's image and A is deployed again. Both replace the backend's container; only the timed call is counted.
+ */
+async function rollbackRows(world: RealDeployWorld, client: DaemonClient, base: { readonly folder: string; readonly repoUrl: string }): Promise<BenchRow[]> {
+  const project = world.newProject('rollback');
+  await world.storeSecret('API_TOKEN', 'token', 'bench-rollback-api-token', project);
+  await world.storeSecret('WEBHOOK_SECRET', 'text', 'bench-rollback-webhook', project);
+  const { engine, image } = world.target;
+  // Local tags keep both images from the playbook's prune; the fixture's tag is moved between them.
+  const keptA = `${image.repository}:bench-release-a`;
+  await engine.docker(['tag', image.reference, keptA]);
+  const imageB = await buildWebImage(engine, { name: image.repository.slice(image.repository.indexOf('/') + 1), tag: 'bench-release-b', version: '2.0.0' });
+  const tagAt = async (source: string): Promise<void> => {
+    await engine.docker(['tag', source, image.reference]);
+    await pushImage(engine, image.reference);
+  };
+  const deploy = async (): Promise<RunDetail> => {
+    const run = await client.request(DeployStart, { ...base, project, repository: 'Acme/Demo', timeoutSeconds: 600, wait: true });
+    if (run.status !== 'succeeded') throw new Error(`bench deploy ${run.id} ${run.status}: ${run.error ?? ''}`);
+    return run;
+  };
+  try {
+    await tagAt(keptA);
+    const releaseA = (await deploy()).releaseId;
+    if (releaseA === null) throw new Error('the first deploy recorded no release');
+    const toB = async (): Promise<void> => {
+      await tagAt(imageB.reference);
+      await deploy();
+    };
+    const rollback = async (): Promise<number> => {
+      await toB();
+      const started = performance.now();
+      const run = await client.request(DeployRollback, { project, to: releaseA, wait: true });
+      const elapsed = performance.now() - started;
+      if (run.status !== 'succeeded') throw new Error(`bench rollback ${run.id} ${run.status}: ${run.error ?? ''}`);
+      return elapsed;
+    };
+    const freshDeploy = async (): Promise<number> => {
+      await toB();
+      await tagAt(keptA);
+      const started = performance.now();
+      await deploy();
+      return performance.now() - started;
+    };
+    const [rollbackTimes = [], deployTimes = []] = await interleaved([rollback, freshDeploy], { count: ROLLBACK_SAMPLES, warmup: 1, block: 1 });
+    return [
+      ratioRow(
+        `rollback to the previous release vs a fresh deploy of it (B running; medians of ${ROLLBACK_SAMPLES})`,
+        median(rollbackTimes),
+        median(deployTimes),
+        MAX_ROLLBACK_OVER_DEPLOY,
+      ),
+    ];
+  } finally {
+    await tagAt(keptA).catch(() => undefined);
+  }
 }
 
 /** Benchmarks a daemon deploy against bare ansible-playbook, and our ansible.cfg against Ansible's defaults. */
@@ -222,6 +289,7 @@ export async function benchDeploy(): Promise<BenchSection> {
       warmup: 1,
       block: 1,
     });
+    const rollback = await rollbackRows(world, client, params);
     client.close();
     const runs = await cliJson<unknown[]>(world.daemon, ['run', 'list', '--project', project]);
     const daemonMedian = median(daemonTimes);
@@ -252,6 +320,7 @@ export async function benchDeploy(): Promise<BenchSection> {
           ok: defaultsMedian / oursMedian > 1,
         },
         { name: 'daemon overhead per deploy (median difference)', value: formatMs(Math.max(0, daemonMedian - oursMedian)), baseline: formatRatio(daemonMedian / oursMedian) },
+        ...rollback,
       ],
     };
   } finally {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- word …]`: runs the benchmark sections in sequence, prints one table per section and writes
  * the same as JSON to bench-results/latest.json. Words filter the sections by key or title (`npm run bench -- store`).
- * Sections of capabilities still being written (vault, inventory, deploy, github) are loaded only if their file
+ * Sections of capabilities still being written (vault, inventory, deploy, github, services) are loaded only if their file
  * exists, so the bench runs at every stage of the work.
  */
 import fs from 'node:fs';
@@ -37,7 +37,7 @@ const ENTRIES: readonly Entry[] = [
   },
   { key: 'fold', title: 'durable writes across a journal fold', file: 'fold.ts', load: async () => (await import('./fold.js')).benchFold },
   { key: 'startup', title: 'daemon cold start', file: 'startup.ts', load: async () => (await import('./startup.js')).benchStartup },
-  ...['vault', 'inventory', 'deploy', 'github'].map(
+  ...['vault', 'inventory', 'deploy', 'github', 'services'].map(
     (key): Entry => ({
       key,
       title: key,

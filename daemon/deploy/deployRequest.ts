@@ -53,6 +53,8 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
     registryUser: request.registryUser ?? owner ?? request.repository,
     ...(request.gitToken ? { gitToken: request.gitToken } : {}),
     ...(request.registryToken ? { registryToken: request.registryToken } : {}),
+    ...(Object.keys(request.healthPaths).length > 0 ? { healthPaths: request.healthPaths } : {}),
+    ...(request.noRollback ? { noRollback: true } : {}),
   };
   return { target, plan, options };
 }

@@ -2,27 +2,16 @@
  * What the deploy pipeline needs from the other capabilities, kept narrow so the pipeline can be read (and
  * tested) on its own. `wiring/deploy.ts` wires these to the inventory, the allocator and the vault.
  */
-import type { ReleaseSecret } from '../protocol/releases.js';
-import type { SecretReader, SecretUse } from '../vault/api.js';
+import type { SecretReader, SecretUse, SecretVersions } from '../vault/api.js';
 import type { SecretCatalog } from './envPlan.js';
 
-/** A secret pinned to one of its versions (the vault's `SecretVersionRef`): what a release records. */
-export type SecretVersionRef = ReleaseSecret;
+export type { SecretVersionRef } from '../vault/api.js';
 
 /**
- * The vault's secret versions as releases use them (vault/api.ts `SecretVersions`): a release records the version of
- * each secret it delivered, a rollback delivers exactly those, and the vault keeps every version a kept release holds.
+ * The vault's secret versions as releases use them: a release records the version of each secret it delivered, a
+ * rollback delivers exactly those, and the vault keeps every version a kept release holds.
  */
-export interface DeploySecretVersions {
-  /** The current version of each handle. */
-  currentVersions(handles: readonly string[]): SecretVersionRef[];
-  /** Lends the value of that version of the secret, like `withValue`. */
-  withVersion<T>(ref: SecretVersionRef, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
-  /** Keeps these versions for as long as `holder` (a release id) holds them. */
-  retain(holder: string, refs: readonly SecretVersionRef[]): Promise<void>;
-  /** Lets go of every version `holder` kept. */
-  releaseHolder(holder: string): Promise<void>;
-}
+export type DeploySecretVersions = SecretVersions;
 
 /** Where a project deploys: its allocated server and ports, and how to log in. Handles and names, no values. */
 export interface DeployTarget {

@@ -32,6 +32,9 @@ export function releaseFacts(report: unknown): ReleaseFacts | undefined {
  * pull goes where the deploy's went), else the image id (an image built on the server has no registry digest).
  */
 export function pinnedDigest(image: string, id: string, repoDigests: readonly string[]): string {
+  // A container made from `repository@sha256:…` (a rollback's pins) runs exactly that: the engine does not always
+  // list that digest among the image's RepoDigests when the image was already there under another reference.
+  if (/@sha256:[0-9a-f]{64}$/.test(image)) return image;
   const repository = normalise(repositoryOf(image));
   return repoDigests.find((digest) => normalise(repositoryOf(digest)) === repository) ?? id;
 }

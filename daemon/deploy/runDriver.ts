@@ -156,6 +156,9 @@ async function recordRelease(options: RunDriverOptions, run: RunRecord, result: 
     return;
   }
   const { spec, target } = result;
+  // A rollback ran its images by digest: each keeps the name the compose files gave it in the release it redeployed.
+  const named = new Map(redeployed?.images.map((image) => [image.service, image.image]));
+  const images = facts.images.map((image) => ({ ...image, image: named.get(image.service) ?? image.image }));
   const release = await options.releases.record({
     project: run.project,
     kind: run.kind,
@@ -166,7 +169,7 @@ async function recordRelease(options: RunDriverOptions, run: RunRecord, result: 
     createdAt: new Date().toISOString(),
     rolledBackTo: redeployed?.id ?? null,
     allocation: { server: target.server, host: target.host, port: spec.port, modulePorts: spec.modulePorts },
-    images: facts.images,
+    images,
     plan: spec.plan,
     secrets: spec.versions,
     healthPaths: spec.healthPaths,

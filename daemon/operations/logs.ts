@@ -30,9 +30,9 @@ export function parseLogLine(line: string): ServiceLogLine {
   return match ? { service, at: match[1] ?? '', text: rest.slice(match[0].length) } : { service, at: '', text: rest };
 }
 
-/** The size a line takes in the answer, roughly as JSON encodes it. */
+/** The bytes a line takes in the answer, as JSON encodes it (the message limit counts UTF-8 bytes). */
 function sizeOf(line: ServiceLogLine): number {
-  return JSON.stringify(line).length + 1;
+  return Buffer.byteLength(JSON.stringify(line)) + 1;
 }
 
 /** A sortable form of the engine's RFC 3339 time (its fraction has no trailing zeros: pad it to nanoseconds). */

@@ -21,14 +21,16 @@ export const MARK = { noDocker: 'ZAVHOZ_NO_DOCKER', noFolder: 'ZAVHOZ_NO_FOLDER'
 export const FIELD = '\u001f';
 
 // One line per container (docker's Go template). PortBindings, not NetworkSettings.Ports: a stopped container
-// keeps its bindings, so its module (and URL) are still known.
+// keeps its bindings, so its module (and URL) are still known. Optional keys are read with `index`: the client
+// formats the engine's raw JSON, where `.State.Health` of a container without a health check is an error ("map has
+// no entry"), which drops that container from the output; `index` gives "<no value>" instead.
 const CONTAINER_TEMPLATE = [
   'C',
   '{{index .Config.Labels "com.docker.compose.project"}}',
   '{{index .Config.Labels "com.docker.compose.service"}}',
   '{{.Name}}',
   '{{.State.Status}}',
-  '{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+  '{{with index .State "Health"}}{{index . "Status"}}{{end}}',
   '{{.RestartCount}}',
   '{{.Config.Image}}',
   '{{.Image}}',
@@ -86,6 +88,12 @@ function plainName(service: string): string {
   return service.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
+/** `--since` as the engine takes it: a Go duration has no days, so `2d` becomes `48h`; times pass unchanged. */
+export function engineSince(since: string): string {
+  const days = /^(\d+)d$/.exec(since);
+  return days ? `${Number(days[1]) * 24}h` : since;
+}
+
 /** What a logs script reads. */
 export interface LogsScriptOptions {
   /** Container id → its compose service, in the order to read them. */
@@ -102,7 +110,8 @@ export interface LogsScriptOptions {
  * follow, a lost connection), so no `docker logs --follow` outlives its reader.
  */
 export function logsScript(options: LogsScriptOptions): string {
-  const flags = ['--timestamps', '--tail', String(options.tail), ...(options.since ? ['--since', options.since] : []), ...(options.follow ? ['--follow'] : [])];
+  const since = options.since === undefined ? [] : ['--since', engineSince(options.since)];
+  const flags = ['--timestamps', '--tail', String(options.tail), ...since, ...(options.follow ? ['--follow'] : [])];
   // The prefix is added line by line as lines come: a pipe to the SSH channel is block-buffered, and a followed
   // line must not wait for 4 KiB more. GNU sed -u reads and writes unbuffered (mawk would hold its input back);
   // where sed has no -u (busybox), a shell loop does it, slower.

@@ -63,6 +63,10 @@ export interface LogsRequest {
   readonly follow: boolean;
 }
 
+/**
+ * Status, logs and restart/stop/start of deployed projects, for `services/*`: reads the allocator's placements,
+ * talks to each server over the inventory's SSH, masks every vault value in what it answers.
+ */
 export class OperationsService {
   constructor(private readonly options: OperationsOptions) {}
 
@@ -112,7 +116,7 @@ export class OperationsService {
   /**
    * Restarts, stops or starts the project's containers (or one module's) with compose, holding the project: while a
    * deploy or another operation of it runs, this waits (telling the caller for whom, as `services/progress`) or
-   * gives up when `signal` aborts.
+   * gives up when `signal` aborts. Once compose runs, it runs to the end (or its timeout).
    */
   async control(
     request: { readonly project: string; readonly action: ServiceAction; readonly module?: string | undefined },
@@ -131,8 +135,9 @@ export class OperationsService {
           const chosen = request.module === undefined ? [] : this.choose(before, request.module);
           if (request.module !== undefined && chosen.length === 0) throw this.noContainers(before, request.module);
           const named = [...new Set(chosen.map((service) => service.service))];
-          const bounded = AbortSignal.any([signal, AbortSignal.timeout(CONTROL_TIMEOUT_MS)]);
-          const outcome = await ssh.exec(controlScript(project, action, named), { signal: bounded });
+          // From here on the request's cancellation no longer applies: a compose stop or restart cut off half-way
+          // leaves the project half done, and compose would go on on the server anyway. Only the timeout ends it.
+          const outcome = await ssh.exec(controlScript(project, action, named), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
           const output = this.options.redactor.redact(outcome.stdout + outcome.stderr).trim();
           this.options.audit.record({
             client: caller.client,
@@ -142,7 +147,7 @@ export class OperationsService {
             detail: { server: placement.server, services: named.length > 0 ? named : ['all'], outcome: outcome.code === 0 ? 'ok' : 'failed' },
           });
           if (outcome.code !== 0) throw this.controlFailed(placement, action, output);
-          const after = await this.readStatus(ssh, placement, signal);
+          const after = await this.readStatus(ssh, placement);
           const services = named.length > 0 ? named : [...new Set(after.services.map((service) => service.service))];
           this.options.log.info(`service ${action}`, { project, server: placement.server, services, requestId: caller.requestId });
           this.options.notifier.notify(ServicesDidChange, { project, action, services });
@@ -177,17 +182,22 @@ export class OperationsService {
     const problem = group.find((placement) => placement.problem)?.problem;
     if (problem) return group.map((placement) => unreachableStatus(placement, problem));
     let ssh: SshConnection | undefined;
+    // One deadline for the handshake and the script together: a server that hangs must not hold the whole answer.
+    const deadline = AbortSignal.timeout(STATUS_TIMEOUT_MS);
     try {
       const use = { client: caller.client, requestId: caller.requestId, action: 'service-status', detail: { server } };
-      ssh = await this.options.host.openSsh(server, use, AbortSignal.timeout(STATUS_TIMEOUT_MS));
-      const outcome = await ssh.exec(statusScript(group.map((placement) => placement.project)), { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS), maxOutputBytes: 16 * 1024 * 1024 });
+      ssh = await this.options.host.openSsh(server, use, deadline);
+      const outcome = await ssh.exec(statusScript(group.map((placement) => placement.project)), { signal: deadline, maxOutputBytes: 16 * 1024 * 1024 });
       // One line per exec: tests count them (one status exec per server, whatever the number of its projects).
       this.options.log.info('service status read', { server, projects: group.length, requestId: caller.requestId });
       if (outcome.code !== 0) throw new Error(`the status script exited ${String(outcome.code)}: ${outcome.stderr.trim().slice(0, 500)}`);
       const report = parseServerReport(outcome.stdout);
       return group.map((placement) => projectStatusOf(placement, report));
     } catch (error) {
-      const reason = `Could not read the containers on ${server}: ${describeError(error, this.options.redactor)}`;
+      const why = deadline.aborted
+        ? `no answer within ${STATUS_TIMEOUT_MS / 1000} s (is the server or its Docker engine overloaded? \`docker ps\` there tells)`
+        : describeError(error, this.options.redactor);
+      const reason = `Could not read the containers on ${server}: ${why}`;
       return group.map((placement) => unreachableStatus(placement, reason));
     } finally {
       ssh?.close();
@@ -195,8 +205,12 @@ export class OperationsService {
   }
 
   /** One project's status over an open connection; an error if docker is missing. */
-  private async readStatus(ssh: SshConnection, placement: Placement, signal: AbortSignal): Promise<ProjectStatus> {
-    const outcome = await ssh.exec(statusScript([placement.project]), { signal: AbortSignal.any([signal, AbortSignal.timeout(STATUS_TIMEOUT_MS)]), maxOutputBytes: 16 * 1024 * 1024 });
+  private async readStatus(ssh: SshConnection, placement: Placement, signal?: AbortSignal): Promise<ProjectStatus> {
+    const deadline = AbortSignal.timeout(STATUS_TIMEOUT_MS);
+    const outcome = await ssh.exec(statusScript([placement.project]), { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, maxOutputBytes: 16 * 1024 * 1024 }).catch((error: unknown) => {
+      if (!deadline.aborted) throw error;
+      throw new ZavhozError(ErrorCodes.Timeout, `The containers on ${placement.server} could not be read within ${STATUS_TIMEOUT_MS / 1000} s (is its Docker engine overloaded? \`docker ps\` there tells).`);
+    });
     if (outcome.code !== 0) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Could not read the containers on ${placement.server}: ${this.options.redactor.redact(outcome.stderr.trim().slice(0, 500))}`);
     }

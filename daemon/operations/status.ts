@@ -37,6 +37,9 @@ function engineTime(text: string | undefined): string | null {
   return !text || text.startsWith('0001-01-01') ? null : text;
 }
 
+/** What docker's template prints for a label or key the container does not have. */
+const NO_VALUE = '<no value>';
+
 /** Parses the status script's output. */
 export function parseServerReport(stdout: string): ServerReport {
   const folders = new Set<string>();
@@ -45,7 +48,7 @@ export function parseServerReport(stdout: string): ServerReport {
   let noDocker = false;
   for (const line of stdout.split('\n')) {
     if (line.trim() === MARK.noDocker) noDocker = true;
-    const fields = line.split(FIELD);
+    const fields = line.split(FIELD).map((field) => (field === NO_VALUE ? '' : field));
     const kind = fields[0];
     if (kind === 'D' && fields[1]) folders.add(fields[1]);
     if (kind === 'I' && fields[1]) digests.set(fields[1], (fields[2] ?? '').split(' ').filter(Boolean));

@@ -133,7 +133,8 @@ export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
 /**
  * Restarts, stops or starts a project's containers (or one module's) with compose on its server. Holds the project
  * like a deploy does: issued while a deploy (or another operation) of the project runs, it waits for it to end
- * (the log says for what), and cancelling it while it waits gives up. Audited; announced with `services/didChange`.
+ * (`services/progress` says for what), and cancelling it while it waits gives up; once compose runs, it runs to
+ * the end. Audited; announced with `services/didChange`.
  */
 export const ServicesControl = defineRequest(
   'services/control',

@@ -115,11 +115,9 @@ export function deploySecretsFrom(vault: Vault): DeploySecrets {
       return created.handle;
     },
     confirmDeployed: (handles) => vault.confirmDeployed(handles),
-    // Until the vault keeps versions (vault/api.ts SecretVersions): a release pins nothing, and a rollback delivers
-    // the current values.
-    currentVersions: (handles) => handles.map((handle) => ({ handle, version: 0, fingerprint: '' })),
-    withVersion: (ref, use, work) => vault.withValue(ref.handle, use, work),
-    retain: () => Promise.resolve(),
-    releaseHolder: () => Promise.resolve(),
+    currentVersions: (handles) => vault.currentVersions(handles),
+    withVersion: (ref, use, work) => vault.withVersion(ref, use, work),
+    retain: (holder, refs) => vault.retain(holder, refs),
+    releaseHolder: (holder) => vault.releaseHolder(holder),
   };
 }

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ReleaseDetail, ReleaseSummary } from '../../daemon/protocol/releases.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { versionAccountOf } from '../../daemon/vault/backend.js';
 import { buildWebImage } from '../harness/images.js';
 import { cliJson, deployAndWait, deployArguments, type RealDeployWorld, readDotenv, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+import { keychainAccounts } from './vault-support.js';
 
 describe('releases: recorded by every successful deploy, listed, shown and pruned', () => {
   let world: RealDeployWorld;
@@ -44,7 +46,7 @@ describe('releases: recorded by every successful deploy, listed, shown and prune
   /** `zavhoz deploy … --wait --json` expected to fail: the run and the exit code. */
   const failingDeploy = async (project: string, extra: readonly string[]): Promise<RunDetail> => {
     const result = await world.daemon.cli([...deployArguments(world, project, extra), '--wait', '--json']);
-    assert.equal(result.code, 1, `the deploy fails: ${result.stderr}`);
+    assert.equal(result.code, 1, `the deploy with ${extra.join(' ')} fails: ${result.stderr}${result.stdout.slice(0, 2000)}`);
     return JSON.parse(result.stdout) as RunDetail;
   };
 
@@ -83,18 +85,39 @@ describe('releases: recorded by every successful deploy, listed, shown and prune
     assert.match(rollback.stderr, /has one release \(1, rel_\w+\) and none before it to roll back to/);
   });
 
-  test('releasesKept: the oldest releases go beyond it', async () => {
+  test('releasesKept: the oldest releases go, and the vault drops the secret versions only they kept', async () => {
     const project = world.newProject('prune');
-    await storeUserSecrets(world, project);
+    const { apiToken } = await storeUserSecrets(world, project);
     await cliJson(world.daemon, ['config', 'set', 'releasesKept', '2']);
     try {
-      const runs: RunDetail[] = [];
-      for (let index = 0; index < 3; index++) runs.push((await deployAndWait(world, project)).run);
+      const first = (await deployAndWait(world, project)).run;
+      const token = first.plan?.variables.find((variable) => variable.name === 'API_TOKEN')?.handle ?? '';
+      const versionAccounts = async (): Promise<string[]> =>
+        (await keychainAccounts(world.keyring.env)).filter((account) => account.startsWith(`${token}@`)).sort();
+      const values = [apiToken];
+      const runs = [first];
+      for (const round of [2, 3]) {
+        const value = `api-round-${round}-${crypto.randomBytes(8).toString('hex')}`;
+        await cliJson(world.daemon, ['secret', 'rotate', token], value);
+        world.values.set(`${token}-v${round}`, value);
+        values.push(value);
+        runs.push((await deployAndWait(world, project)).run);
+        if (round === 2) {
+          // The deploy ended version 1's grace, but release 1 still holds it.
+          assert.deepEqual(await versionAccounts(), [versionAccountOf(token, 1)]);
+        }
+      }
       const releases = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]);
       assert.deepEqual(releases.map((release) => [release.number, release.runId]), [[3, runs[2]?.id], [2, runs[1]?.id]]);
-      const gone = await world.daemon.cli(['release', 'show', runs[0]?.releaseId ?? '', '--json']);
+      const gone = await world.daemon.cli(['release', 'show', first.releaseId ?? '', '--json']);
       assert.equal(gone.code, 1);
-      assert.match(gone.stderr, /Release rel_\w+ .*not found|NotFound/i);
+      assert.match(gone.stderr, /Release rel_\w+/);
+      // Release 1 went, and with it version 1; version 2 stays for release 2, which can still be rolled back to.
+      assert.deepEqual(await versionAccounts(), [versionAccountOf(token, 2)]);
+      const rolled = await cliJson<RunDetail>(world.daemon, ['rollback', '--project', project, '--wait']);
+      assert.equal(rolled.status, 'succeeded', rolled.error ?? '');
+      assert.equal(rolled.rollbackTo, runs[1]?.releaseId);
+      assert.equal(readDotenv(path.join('/opt/services', project, '.env')).get('API_TOKEN'), values[1]);
     } finally {
       await cliJson(world.daemon, ['config', 'set', 'releasesKept', '10']);
     }

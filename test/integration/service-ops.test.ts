@@ -13,7 +13,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../daemon/client/client.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
-import { type ProjectStatus, type ServiceControlResult, ServicesControl, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
+import { type ProjectStatus, type ServiceControlResult, ServicesControl, ServicesDidChange, type ServiceLogLine, type ServiceLogs, ServicesLogLines, ServicesLogs } from '../../daemon/protocol/services.js';
 import { CLI_SCRIPT } from '../harness/daemon.js';
 import { waitUntil } from '../harness/processes.js';
 import { bareRepository, cliJson, deployAndWait, deployArguments, processesMentioning, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
@@ -210,6 +210,23 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     await waitUntil('the remote docker logs to end after Ctrl-C', () => (followers().length === 0 ? true : undefined), 30_000);
   });
 
+  test('logs answer within the message limit: a tail larger than it keeps the newest lines and says older ones were left out', async () => {
+    const project = deployed[1]?.project ?? '';
+    const backend = await containerOf(project, 'backend');
+    // 12 000 lines of ~100 bytes: 1.2 MB, more than one answer may carry.
+    const script = 'i=0; while [ $i -lt 12000 ]; do printf "bulk %06d %s\\n" $i "$1"; i=$((i+1)); done > /proc/1/fd/1';
+    await world.target.engine.docker(['exec', backend, 'sh', '-c', script, 'sh', 'x'.repeat(80)]);
+    const result = await world.daemon.cli(['service', 'logs', '--project', project, '--module', 'backend', '--tail', '10000', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(Buffer.byteLength(result.stdout) < 1024 * 1024, `the answer fits in a message (${Buffer.byteLength(result.stdout)} bytes)`);
+    const logs = JSON.parse(result.stdout) as ServiceLogs;
+    assert.equal(logs.truncated, true);
+    assert.match(logs.lines.at(-1)?.text ?? '', /^bulk 011999 x+$/, 'the newest line is kept');
+    assert.ok(logs.lines.length > 3000 && logs.lines.length < 10_000, `${logs.lines.length} lines`);
+    const human = await world.daemon.cli(['service', 'logs', '--project', project, '--module', 'backend', '--tail', '10000']);
+    assert.match(human.stdout, /^\(older lines left out: use --tail or --since\)$/m);
+  });
+
   /** Start time of each of a project's services, from `service status`. */
   const startTimes = async (project: string): Promise<Record<string, string>> => {
     const [row] = await statusOf(project);
@@ -219,6 +236,9 @@ describe('service status, logs, restart, stop and start of deployed projects', (
   test('restart changes the start time (of one module only with --module); stop leaves it exited, start runs it again; all audited', async () => {
     const project = deployed[1]?.project ?? '';
     const before = await startTimes(project);
+    const watcher = await world.daemon.connect('did-change');
+    const changes: string[] = [];
+    watcher.onNotification(ServicesDidChange, (change) => changes.push(`${change.project}:${change.action}:${change.services.join(',')}`));
     const restarted = await cliJson<ServiceControlResult>(world.daemon, ['service', 'restart', '--project', project, '--module', 'app']);
     assert.deepEqual(restarted.services, ['backend']);
     assert.equal(restarted.waitedFor, undefined);
@@ -239,6 +259,9 @@ describe('service status, logs, restart, stop and start of deployed projects', (
 
     const audit = await cliJson<{ action: string; subject: string; client: string }[]>(world.daemon, ['audit', 'list', '--subject', project]);
     assert.deepEqual(audit.map((entry) => entry.action).slice(0, 3), ['service-start', 'service-stop', 'service-restart']);
+    await waitUntil('three services/didChange', () => (changes.length >= 3 ? true : undefined), 10_000);
+    watcher.close();
+    assert.deepEqual(changes, [`${project}:restart:backend`, `${project}:stop:backend,db`, `${project}:start:backend,db`]);
   });
 
   test('a restart issued while a deploy of the project runs waits for it (and says for whom); a cancelled wait gives up', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLogLine } from '../../daemon/operations/logs.js';
 import type { Placement } from '../../daemon/operations/ports.js';
-import { controlScript, FIELD, logsScript, MARK, shellQuote, statusScript } from '../../daemon/operations/remote.js';
+import { controlScript, engineSince, FIELD, logsScript, MARK, shellQuote, statusScript } from '../../daemon/operations/remote.js';
 import { parseServerReport, projectStatusOf } from '../../daemon/operations/status.js';
 import { execFileSync } from 'node:child_process';
 
@@ -47,6 +47,13 @@ test('status rows: module by published port, URL, digest of the named repository
   );
 });
 
+test('a label or key the container lacks ("<no value>" from docker\'s template) is empty, not a name', () => {
+  const line = container({ project: 'shop', service: '<no value>', health: '<no value>' });
+  const [service] = projectStatusOf(shop, parseServerReport(line)).services;
+  assert.equal(service?.service, '');
+  assert.equal(service?.health, 'none');
+});
+
 test('status of a project with no containers says whether it was ever deployed; no docker says to install it', () => {
   assert.match(projectStatusOf(shop, parseServerReport('')).error ?? '', /never deployed there \(no \/opt\/services\/shop\)/);
   assert.match(projectStatusOf(shop, parseServerReport(`D${FIELD}shop`)).error ?? '', /exists on vps1 but no container/);
@@ -65,6 +72,13 @@ test('scripts are valid sh, quote every name, and read what they say', () => {
   }
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
   assert.match(controlScript('shop', 'stop', []), /'-p' 'shop' '--env-file' '\.env' '-f' 'infra\/compose\.base\.yml' '-f' 'infra\/compose\.prod\.yml' 'stop' 2>&1$/);
+});
+
+test('--since in days becomes hours (the engine takes Go durations); other forms pass unchanged', () => {
+  assert.equal(engineSince('2d'), '48h');
+  assert.equal(engineSince('10m'), '10m');
+  assert.equal(engineSince('2026-12-06T18:00:00Z'), '2026-12-06T18:00:00Z');
+  assert.match(logsScript({ containers: [{ id: 'abc', service: 'backend' }], tail: 5, since: '1d', follow: false }), /'--since' '24h'/);
 });
 
 test('log lines: service, engine time and text', () => {
