@@ -39,6 +39,7 @@ export const CommandIds = {
   showServiceLogs: 'zavhoz.service.showLogs',
   openServiceUrl: 'zavhoz.service.openUrl',
   undeployProject: 'zavhoz.service.undeploy',
+  rollbackRelease: 'zavhoz.release.rollback',
 } as const;
 
 /** One of the extension's command ids. */

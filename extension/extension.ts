@@ -42,6 +42,7 @@ import { registerControlServices } from './commands/controlServices.js';
 import { registerOpenServiceUrl } from './commands/openServiceUrl.js';
 import { registerRefreshServices } from './commands/refreshServices.js';
 import { registerShowServiceLogs } from './commands/showServiceLogs.js';
+import { registerRollbackRelease } from './commands/rollbackRelease.js';
 import { registerUndeployProject } from './commands/undeployProject.js';
 import { ServiceStatusTracker } from './operations/serviceStatus.js';
 import { ServicesStatusBar } from './servicesStatusBar.js';
@@ -84,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerControlServices(context, services, serviceStatus);
   registerShowServiceLogs(context, services, serviceStatus);
   registerOpenServiceUrl(context, services, serviceStatus);
+  registerRollbackRelease(context, services, serviceStatus);
   registerUndeployProject(context, services, serviceStatus);
 
   registerAllocationsView(context, services);

@@ -176,7 +176,11 @@ function renderRun(): void {
           ]),
         ]
       : []),
-    element('div', { class: 'row' }, [element('vscode-button', { secondary: true, onclick: () => void bridge.request('openLog', { runId: current.id }) }, ['Open Log in Editor'])]),
+    ...(current.release ? [element('p', { id: 'release', class: 'muted' }, [`Release ${current.release.name} recorded.`])] : []),
+    element('div', { class: 'row' }, [
+      element('vscode-button', { secondary: true, onclick: () => void bridge.request('openLog', { runId: current.id }) }, ['Open Log in Editor']),
+      ...(current.release ? [element('vscode-button', { id: 'rollback', secondary: true, onclick: () => void rollback(current.release?.project ?? '') }, ['Roll Back…'])] : []),
+    ]),
     element('pre', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Deploy log', 'aria-live': 'off' }),
   );
   renderLog();
@@ -214,6 +218,19 @@ async function deploy(event: Event): Promise<void> {
   } finally {
     deploying = false;
     button?.removeAttribute('disabled');
+  }
+}
+
+async function rollback(project: string): Promise<void> {
+  if (!state || !project) return;
+  try {
+    const { runId } = await bridge.request('rollback', { project });
+    if (!runId) return;
+    lines = [];
+    save({ ...state, runId });
+    setStatus(`Rollback ${runId} started.`, 'success');
+  } catch (error) {
+    setStatus(error instanceof Error ? error.message : String(error), 'error');
   }
 }
 

@@ -168,6 +168,8 @@ export interface RunView {
   readonly error?: string;
   readonly urls: readonly { readonly module: string; readonly url: string }[];
   readonly target?: string;
+  /** The release a succeeded run recorded (`#3 (1a2b3c4)`), which a rollback can go back from. */
+  readonly release?: { readonly project: string; readonly name: string };
 }
 
 /** What the deploy panel starts with. */
@@ -191,6 +193,8 @@ export interface DeployRequests extends RequestTable {
   readonly cancel: { readonly params: { readonly runId: string }; readonly result: Record<string, never> };
   readonly openUrl: { readonly params: { readonly url: string }; readonly result: Record<string, never> };
   readonly openLog: { readonly params: { readonly runId: string }; readonly result: Record<string, never> };
+  /** Asks the human (modal) and rolls the project back to the release before its current one; the panel follows that run. */
+  readonly rollback: { readonly params: { readonly project: string }; readonly result: { readonly runId?: string } };
 }
 
 /** Events the extension pushes to the deploy panel. */

@@ -9,7 +9,7 @@ import { deployStatusTool, deployTool } from './tools/deploy.js';
 import { pushCiSecretsTool } from './tools/github.js';
 import { allocateTool, listManagedServersTool } from './tools/inventory.js';
 import { envPlanTool, requestSecretTool } from './tools/secrets.js';
-import { restartServiceTool, serviceLogsTool, serviceStatusTool } from './tools/services.js';
+import { restartServiceTool, rollbackTool, serviceLogsTool, serviceStatusTool } from './tools/services.js';
 
 /** Every agent tool, in the order front ends list them. */
 export const AGENT_TOOLS: readonly AgentTool[] = [
@@ -23,6 +23,7 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   serviceStatusTool,
   serviceLogsTool,
   restartServiceTool,
+  rollbackTool,
 ];
 
 /** A tool by name. */

@@ -1,6 +1,8 @@
 import type { EnvPlan } from '../../daemon/protocol/env.js';
+import type { ReleaseSummary } from '../../daemon/protocol/releases.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
 import type { PlanView, RunView } from '../../webview/messages.js';
+import { releaseName, shortCommit } from './releases.js';
 import { isActive, STEP_TITLES, runUrls } from './runs.js';
 
 /** The env plan as the deploy panel's table shows it: names, kinds, handles and rules — never a value. */
@@ -21,8 +23,8 @@ export function planView(plan: EnvPlan): PlanView {
   };
 }
 
-/** A run as the deploy panel shows it: status, steps, error and where the project answers. */
-export function runView(run: RunDetail | RunSummary): RunView {
+/** A run as the deploy panel shows it: status, steps, error, where the project answers and the release it made. */
+export function runView(run: RunDetail | RunSummary, release?: Pick<ReleaseSummary, 'project' | 'number' | 'commit'>): RunView {
   const steps = 'steps' in run ? run.steps : [];
   return {
     id: run.id,
@@ -32,5 +34,6 @@ export function runView(run: RunDetail | RunSummary): RunView {
     ...(run.error ? { error: run.error } : {}),
     urls: run.status === 'succeeded' ? runUrls(run) : [],
     ...(run.allocation ? { target: `${run.allocation.server} (${run.allocation.host})` } : {}),
+    ...(release ? { release: { project: release.project, name: `${releaseName(release)} (${shortCommit(release.commit)})` } } : {}),
   };
 }

@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
+import { type ReleaseSummary, ReleasesDidChange, ReleasesList } from '../../daemon/protocol/releases.js';
 import type { ProjectStatus, ServiceStatus } from '../../daemon/protocol/services.js';
+import { isMethodNotFound } from '../model/errors.js';
+import { describeRelease, releaseName, releaseTooltip } from '../model/releases.js';
 import { conditionIcon, describeProject, describeService, projectCondition, serviceCondition, serviceTooltip } from '../model/services.js';
 import type { ServiceStatusTracker } from '../operations/serviceStatus.js';
 import type { ExtensionServices } from '../services.js';
@@ -55,10 +58,43 @@ export class ServiceNode extends TreeNode {
   }
 }
 
+/** Releases a project's node lists (the newest ones; the CLI lists them all). */
+const RELEASES_SHOWN = 10;
+
+/** A release of a project: what a deploy or rollback left running; Rollback on an older one redeploys it. */
+export class ReleaseNode extends TreeNode {
+  constructor(
+    readonly release: ReleaseSummary,
+    readonly current: boolean,
+    rolledBackTo: ReleaseSummary | undefined,
+  ) {
+    super(`Release ${releaseName(release)}`, vscode.TreeItemCollapsibleState.None);
+    this.id = `services/${release.project}/releases/${release.id}`;
+    this.description = describeRelease(release, current, new Date(), rolledBackTo);
+    this.tooltip = releaseTooltip(release);
+    this.iconPath = current ? themeIcon('tag', 'testing.iconPassed') : new vscode.ThemeIcon('tag');
+    this.contextValue = current ? 'release.current' : 'release.previous';
+    this.accessibilityInformation = { label: `Release ${release.number} of ${release.project}: ${this.description}` };
+  }
+}
+
+/** The releases of a project, newest first, under a folder node of its own. */
+export class ReleasesNode extends TreeNode {
+  constructor(project: string, releases: readonly ReleaseSummary[]) {
+    super('Releases', vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = `services/${project}/releases`;
+    this.iconPath = new vscode.ThemeIcon('history');
+    this.description = releases[0] ? `current ${releaseName(releases[0])}` : 'none yet';
+    this.contextValue = 'release.folder';
+    const byId = new Map(releases.map((release) => [release.id, release]));
+    this.children = releases.map((release, index) => new ReleaseNode(release, index === 0, release.rolledBackTo ? byId.get(release.rolledBackTo) : undefined));
+  }
+}
+
 /** The Services view: project → container with health, uptime and URL, refreshed whenever the tracker reads. */
 export class ServicesProvider extends DaemonTreeProvider {
-  /** Adds children under each project (the releases, once the daemon has them). */
-  projectChildren: ProjectChildren | undefined;
+  /** Adds children under each project: its releases. */
+  private readonly projectChildren: ProjectChildren;
 
   constructor(
     services: ExtensionServices,
@@ -66,6 +102,19 @@ export class ServicesProvider extends DaemonTreeProvider {
   ) {
     super(services.connection);
     this.own(tracker.onDidChange(() => this.refresh()));
+    this.refreshOn(ReleasesDidChange);
+    this.projectChildren = async (project) => {
+      // Only projects a deploy can name have releases.
+      if (!ReleasesList.params.shape.project.safeParse(project.project).success) return [];
+      try {
+        const { releases } = await this.connection.request(ReleasesList, { project: project.project, limit: RELEASES_SHOWN });
+        return releases.length > 0 ? [new ReleasesNode(project.project, releases)] : [];
+      } catch (error) {
+        // A daemon without releases shows containers only.
+        if (isMethodNotFound(error)) return [];
+        throw error;
+      }
+    };
   }
 
   protected async loadRoots(): Promise<readonly TreeNode[]> {

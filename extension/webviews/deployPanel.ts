@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
+import { ReleasesGet } from '../../daemon/protocol/releases.js';
 import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import { SECRET_TYPES, SecretsDidChange, type SecretType, SecretsList } from '../../daemon/protocol/secrets.js';
-import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, SecretChoice } from '../../webview/messages.js';
+import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, RunView, SecretChoice } from '../../webview/messages.js';
+import { CommandIds } from '../commandIds.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
 import type { RunLogs } from '../deploy/runLogs.js';
 import { planDeploy, rememberBindings, rememberedBindings, startDeploy } from '../deploy/deployStarter.js';
@@ -71,6 +73,7 @@ export class DeployPanel {
           handle: async (params) => (await vscode.env.openExternal(vscode.Uri.parse(params.url)), {}),
         },
         openLog: { params: z.strictObject({ runId: z.string().max(64) }), handle: async (params) => (await documents.show(params.runId), {}) },
+        rollback: { params: z.strictObject({ project: z.string().max(64) }), handle: (params) => this.rollback(params.project) },
       },
     });
     const subscriptions = [
@@ -128,7 +131,7 @@ export class DeployPanel {
     ]);
     const lines = run ? (await this.runLogs.ready(run.id)).lines : [];
     this.sentLines = lines.length;
-    return { state: this.state, folder, secrets, plan, ...(run ? { run: runView(run) } : {}), lines: [...lines] };
+    return { state: this.state, folder, secrets, plan, ...(run ? { run: await this.viewOf(run) } : {}), lines: [...lines] };
   }
 
   private async secretChoices(): Promise<SecretChoice[]> {
@@ -187,7 +190,28 @@ export class DeployPanel {
 
   private async pushRun(): Promise<void> {
     const run = await this.fetchRun(this.state.runId);
-    if (run) this.host.notify('run', runView(run));
+    if (run) this.host.notify('run', await this.viewOf(run));
+  }
+
+  /** The run as the panel shows it, with the release it recorded (when the daemon has releases). */
+  private async viewOf(run: RunDetail): Promise<RunView> {
+    if (!run.releaseId) return runView(run);
+    try {
+      return runView(run, await this.services.connection.request(ReleasesGet, { id: run.releaseId }));
+    } catch {
+      return runView(run);
+    }
+  }
+
+  /** Rolls the project back (the command asks the human first) and follows the rollback run here. */
+  private async rollback(project: string): Promise<{ runId?: string }> {
+    const runId = await vscode.commands.executeCommand<string | undefined>(CommandIds.rollbackRelease, { project });
+    if (!runId) return {};
+    this.state = { ...this.state, runId };
+    this.sentLines = 0;
+    this.runLogs.get(runId);
+    await this.pushRun();
+    return { runId };
   }
 
   private async pushSecrets(): Promise<void> {

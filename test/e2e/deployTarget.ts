@@ -6,7 +6,7 @@
  * workspace folder that is a checkout of it with a GitHub remote (for the OWNER/REPO default).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Engine, startEngine } from '../harness/engine.js';
 import { buildWebImage } from '../harness/images.js';
@@ -42,6 +42,9 @@ export async function startDeployTarget(projects: () => readonly string[]): Prom
     const image = await buildWebImage(engine, { name: 'zavhoz-e2e/backend', tag: '1.0.0' });
     const fixture = fixtureWithImage(image.reference, sshd.host);
     cleanup.push(() => fixture.remove());
+    // The app prints its API_TOKEN (a vault value) at every start, as a careless app does: the Logs terminal must mask it.
+    const compose = path.join(fixture.folder, 'infra/compose.base.yml');
+    writeFileSync(compose, readFileSync(compose, 'utf8').replace('      LOG_LEVEL:', '      LOG_LINE: "started with token ${API_TOKEN} ok"\n      LOG_LEVEL:'));
     // The server's own docker config, logged in to the test registry, as a server that pulls private images is.
     const configDir = path.join(sshd.dir, 'docker');
     mkdirSync(configDir, { mode: 0o700 });
@@ -70,7 +73,9 @@ export async function startDeployTarget(projects: () => readonly string[]): Prom
         git('add', '--all');
         git('commit', '--quiet', '--message', 'fixture project');
         mkdirSync(path.join(folder, '.vscode'), { recursive: true });
-        writeFileSync(path.join(folder, '.vscode', 'settings.json'), `${JSON.stringify({ 'zavhoz.deploy.repoUrl': repository.url }, null, 2)}\n`);
+        // The DOM renderer keeps terminal text in the page, where the tests can read it.
+        const settings = { 'zavhoz.deploy.repoUrl': repository.url, 'terminal.integrated.gpuAcceleration': 'off' };
+        writeFileSync(path.join(folder, '.vscode', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
       },
       dispose: undo,
     };

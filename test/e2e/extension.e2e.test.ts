@@ -13,7 +13,7 @@ import { startSession, type E2eSession } from './harness.js';
 import { escapeRegExp } from '../harness/text.js';
 
 /** The views of the Zavhoz container, in package.json order. */
-const VIEWS = ['Servers', 'Allocations', 'Secrets', 'Deploy Runs', 'Daemon'];
+const VIEWS = ['Servers', 'Services', 'Allocations', 'Secrets', 'Deploy Runs', 'Daemon'];
 
 /** A value nobody else could produce, so finding it anywhere means it leaked from this run. */
 function uniqueValue(label: string): string {
@@ -290,8 +290,30 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     assert.match(await (await fetch(url)).text(), /test-web 1\.0\.0/);
     assert.match(await panel.locator('#log').innerText(), /PLAY RECAP/, 'the live log reached the end of the playbook');
     assert.match(await panel.locator('ul.steps').innerText(), /✓/);
+    // The run recorded the project's second release, which the panel offers to roll back from.
+    await panel.locator('#release', { hasText: /Release #2 \(\w+\) recorded/ }).waitFor({ state: 'visible' });
+    await panel.locator('#rollback').waitFor({ state: 'visible' });
     for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
     await workbench.closeEditors();
+  });
+
+  step('the Services view shows the deployed project, its containers and releases; Logs opens a terminal that follows them', async () => {
+    const { workbench } = session;
+    await workbench.expandView('Services');
+    await workbench.waitForTreeRow('Services', new RegExp(`${escapeRegExp(project)}.*2/2 running`));
+    await workbench.waitForTreeRow('Services', /backend.*running/);
+    await workbench.waitForTreeRow('Services', /Releases.*current #2/);
+    await workbench.screenshot('view-services', workbench.view('Services'));
+    // Everything runs well: the services status-bar item stays hidden.
+    assert.equal(await workbench.page.locator('.part.statusbar .statusbar-item[id="zavhoz.zavhoz.zavhoz.services"]').filter({ visible: true }).count(), 0);
+    await workbench.runCommand('Zavhoz: Show Service Logs');
+    await workbench.pickQuickItem(`${project}/backend`);
+    await workbench.page.locator('.part.panel', { hasText: `Logs ${project}/backend` }).first().waitFor({ state: 'visible' });
+    // The app printed its API_TOKEN at start: the terminal shows the line with the value masked.
+    await workbench.page.locator('.part.panel .xterm-rows', { hasText: 'started with token [REDACTED] ok' }).first().waitFor({ state: 'visible' });
+    await workbench.screenshot('service-logs-terminal');
+    for (const value of typedValues) assert.deepEqual(await workbench.findInPage(value), [], 'a secret value is in the page');
+    await workbench.runCommand('Terminal: Kill All Terminals');
   });
 
   step('the agent tools are registered with VS Code (vscode.lm.tools) and one answers through vscode.lm.invokeTool', async () => {
@@ -309,6 +331,10 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       'zavhoz_list_managed_servers',
       'zavhoz_push_ci_secrets',
       'zavhoz_request_secret',
+      'zavhoz_restart_service',
+      'zavhoz_rollback',
+      'zavhoz_service_logs',
+      'zavhoz_service_status',
     ]);
     assert.match(probe.text, /deploy_target/, 'the managed server added above is listed');
     for (const value of typedValues) assert.ok(!probe.text.includes(value), 'a secret value reached the tool result');

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ReleaseSummary } from '../../daemon/protocol/releases.js';
 import { waitUntil } from '../harness/processes.js';
 import { assertNoCanary, field, type McpSession, startMcp } from './agent-support.js';
-import { bareRepository, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+import { bareRepository, cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
 
-describe('agent tools for deployed services over MCP: status, redacted logs, restart', () => {
+describe('agent tools for deployed services over MCP: status, redacted logs, restart, rollback', () => {
   let world: RealDeployWorld;
   let mcp: McpSession;
   let project = '';
@@ -52,12 +53,13 @@ describe('agent tools for deployed services over MCP: status, redacted logs, res
     return (await world.target.engine.docker(['inspect', '--format', '{{.State.StartedAt}}', id])).stdout.trim();
   };
 
-  test('tools/list has the three service tools; status and logs are read-only, restart is not', async () => {
+  test('tools/list has the service tools; status and logs are read-only, restart and rollback are not', async () => {
     const { tools } = await mcp.client.listTools();
     const hints = Object.fromEntries(tools.map((tool) => [tool.name, tool.annotations]));
     assert.equal(hints.zavhoz_service_status?.readOnlyHint, true);
     assert.equal(hints.zavhoz_service_logs?.readOnlyHint, true);
     assert.equal(hints.zavhoz_restart_service?.readOnlyHint, false);
+    assert.deepEqual([hints.zavhoz_rollback?.readOnlyHint, hints.zavhoz_rollback?.destructiveHint], [false, true]);
   });
 
   test('status: the project on its server, each container running and healthy with its URL', async () => {
@@ -66,7 +68,9 @@ describe('agent tools for deployed services over MCP: status, redacted logs, res
     assert.equal(field(answer.text, 'project'), project);
     assert.equal(field(answer.text, 'server'), world.server);
     assert.equal(field(answer.text, 'state'), 'deployed');
-    assert.match(answer.text, new RegExp(`^- backend \\(module app\\): running, healthy, 0 restarts, up since \\S+, image \\S+@sha256:[0-9a-f]{64}, url http://\\S+:${port}$`, 'm'));
+    // Agents see servers by handle: the URL names the server, not its address.
+    assert.match(answer.text, new RegExp(`^- backend \\(module app\\): running, healthy, 0 restarts, up since \\S+, image \\S+@sha256:[0-9a-f]{64}, url http://${world.server}(:${port})?/?$`, 'm'));
+    assert.ok(!answer.text.includes(world.sshd.host), 'no server address reaches the agent');
     assert.match(answer.text, /^- db: running, /m);
     const all = await mcp.call('zavhoz_service_status', {});
     assert.equal(all.isError, false, all.text);
@@ -109,6 +113,36 @@ describe('agent tools for deployed services over MCP: status, redacted logs, res
     assert.equal(page.status, 200);
     const logs = await mcp.call('zavhoz_service_logs', { project, module: 'backend', tail: 10 });
     assert.equal((logs.text.match(/^backend \| started with token \[REDACTED\] ok$/gm) ?? []).length >= 2, true, logs.text);
+  });
+
+  test('rollback: refused over MCP until the human allows agent deploys of the project, then redeploys the earlier release', async () => {
+    // A second release: main, whose app prints no start line.
+    await deployAndWait(world, project, ['--repo-url', canaryRepository?.url ?? '', '--ref', 'main']);
+    const releases = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]);
+    assert.deepEqual(releases.map((release) => [release.number, release.ref]), [[2, 'main'], [1, 'canary']]);
+
+    const refused = await mcp.call('zavhoz_rollback', { project });
+    assert.equal(refused.isError, true, refused.text);
+    assert.match(refused.text, /agent deploys \(and rollbacks\) of .* are not allowed/);
+
+    await cliJson(world.daemon, ['config', 'set', 'agentDeployProjects', JSON.stringify([project])]);
+    const started = await mcp.call('zavhoz_rollback', { project });
+    assert.equal(started.isError, false, started.text);
+    assert.equal(field(started.text, 'kind'), 'rollback');
+    assert.equal(field(started.text, 'rollback to'), releases[1]?.id);
+    const run = field(started.text, 'run') ?? '';
+    const done = await waitUntil('the rollback to end', async () => {
+      const status = await mcp.call('zavhoz_deploy_status', { run });
+      if (!/^(queued|running)/.test(field(status.text, 'status') ?? '')) return status;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return undefined;
+    }, 300_000);
+    assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
+    const after = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]);
+    assert.deepEqual([after[0]?.number, after[0]?.kind, after[0]?.rolledBackTo], [3, 'rollback', releases[1]?.id]);
+    // The canary release is back: its app prints its start line again, masked.
+    const logs = await mcp.call('zavhoz_service_logs', { project, module: 'backend', tail: 5 });
+    assert.match(logs.text, /^backend \| started with token \[REDACTED\] ok$/m);
   });
 
   test('no tool answer and nothing the MCP server printed carries a vault value', () => {

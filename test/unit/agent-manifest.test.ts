@@ -63,7 +63,8 @@ describe('agent tool catalogue and manifest', () => {
     assert.equal(hints.zavhoz_deploy?.destructiveHint, true);
     assert.equal(hints.zavhoz_push_ci_secrets?.destructiveHint, true);
     const confirmed = AGENT_TOOLS.filter((tool) => tool.confirmation !== undefined).map((tool) => tool.name);
-    assert.deepEqual(confirmed, ['zavhoz_deploy', 'zavhoz_push_ci_secrets', 'zavhoz_restart_service']);
+    assert.deepEqual(confirmed, ['zavhoz_deploy', 'zavhoz_push_ci_secrets', 'zavhoz_restart_service', 'zavhoz_rollback']);
+    assert.equal(hints.zavhoz_rollback?.destructiveHint, true);
     for (const tool of mcpToolList()) {
       assert.equal(tool.annotations?.readOnlyHint, hints[tool.name]?.readOnlyHint, `${tool.name} MCP annotations`);
     }

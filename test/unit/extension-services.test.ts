@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ReleaseSummary } from '../../daemon/protocol/releases.js';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { ProjectStatus, ServiceStatus } from '../../daemon/protocol/services.js';
 import type { UndeployResult } from '../../daemon/protocol/undeploy.js';
 import {
@@ -17,6 +19,8 @@ import {
   serviceTooltip,
   terminalLogText,
 } from '../../extension/model/services.js';
+import { describeRelease, previousRelease, releaseName, rollbackQuestion } from '../../extension/model/releases.js';
+import { runView } from '../../extension/model/deployView.js';
 
 const now = new Date('2026-12-06T12:00:00Z');
 
@@ -119,5 +123,60 @@ describe('services view model', () => {
     );
     const failed = describeUndeploy({ ...result, status: 'failed', error: 'prod_vps_1 does not answer' });
     assert.equal(failed.message, 'undeploy of shop failed: prod_vps_1 does not answer');
+  });
+});
+
+function release(number: number, changes: Partial<ReleaseSummary> = {}): ReleaseSummary {
+  return {
+    id: `rel_${String(number).padStart(10, 'a')}`,
+    number,
+    project: 'shop',
+    server: 'prod_vps_1',
+    kind: 'deploy',
+    repository: 'acme/shop',
+    ref: 'main',
+    commit: `${number}`.repeat(40).slice(0, 40),
+    runId: `run_${String(number).padStart(10, 'b')}`,
+    createdAt: '2026-12-06T10:00:00Z',
+    rolledBackTo: null,
+    ...changes,
+  };
+}
+
+describe('releases in the Services view, the rollback command and the deploy panel', () => {
+  test('a release line: short commit, ref, age, what a rollback went back to, and which one runs', () => {
+    assert.equal(releaseName(release(3)), '#3');
+    assert.equal(describeRelease(release(3), true, now), '3333333 · main · 2 h ago · current');
+    const back = release(4, { kind: 'rollback', rolledBackTo: release(2).id });
+    assert.equal(describeRelease(back, true, now, release(2)), '4444444 · main · 2 h ago · rollback to #2 · current');
+  });
+
+  test('a rollback without a release goes to the one before the current; with one release there is none', () => {
+    assert.equal(previousRelease([release(3), release(5), release(4)])?.number, 4);
+    assert.equal(previousRelease([release(1)]), undefined);
+  });
+
+  test('the rollback confirmation names the project, the server and the release', () => {
+    const question = rollbackQuestion(release(2, { ref: 'v1.2.0' }), now);
+    assert.equal(question.title, 'Roll shop on prod_vps_1 back to release #2?');
+    assert.match(question.detail, /^Release #2 \(2222222 of v1\.2\.0, deployed 2 h ago\) is redeployed exactly/);
+  });
+
+  test('the deploy panel shows the release a run made, so it can offer Rollback', () => {
+    const run = {
+      id: 'run_bbbbbbbbb3',
+      project: 'shop',
+      kind: 'deploy',
+      status: 'succeeded',
+      repository: 'acme/shop',
+      ref: 'main',
+      error: null,
+      allocation: null,
+      releaseId: release(3).id,
+      rollbackTo: null,
+      steps: [],
+    } as unknown as RunDetail;
+    assert.deepEqual(runView(run, release(3)).release, { project: 'shop', name: '#3 (3333333)' });
+    assert.equal(runView(run).release, undefined);
   });
 });

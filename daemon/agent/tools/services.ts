@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
 import { type ProjectStatus, type ServiceStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../../protocol/services.js';
 import { blocks, bullets, fields } from '../format.js';
-import { defineTool } from '../tool.js';
+import { SettingsGet } from '../../protocol/settings.js';
+import { defineTool, type ToolCall, ToolRefusal } from '../tool.js';
 import { markdownCode, projectProperty } from './fields.js';
 
 /** Lines per container the logs tool reads at most (an agent's context is small; the daemon allows far more). */
@@ -138,6 +140,71 @@ export const restartServiceTool = defineTool({
         ['waited for', result.waitedFor],
       ]),
       describeProject(result.status),
+    );
+  },
+});
+
+/** The release a rollback goes to: the one named, or the one before the current; undefined when there is none. */
+async function rollbackTarget(input: { readonly project: string; readonly to?: string | undefined }, call: ToolCall): Promise<ReleaseSummary | undefined> {
+  if (input.to !== undefined) return call.request(ReleasesGet, { id: input.to });
+  const { releases } = await call.request(ReleasesList, { project: input.project, limit: 2 });
+  return releases[1];
+}
+
+/** `zavhoz_rollback`: redeploys an earlier release exactly (commit, images by digest, secret versions), asking first. */
+export const rollbackTool = defineTool({
+  name: 'zavhoz_rollback',
+  title: 'Roll Back Project',
+  description:
+    'Roll a deployed project back to an earlier release: its commit, its images by digest and its secret versions are redeployed ' +
+    'exactly, on the same server and ports. Default: the release before the current one; give "to" (a release id like rel_7f3k9x2mab) ' +
+    'for another. Answers at once with the run id; follow it with zavhoz_deploy_status.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      project: projectProperty(true),
+      to: { type: 'string', description: 'Release id (rel_ and 10 characters) to go back to. Default: the release before the current one.' },
+    },
+    required: ['project'],
+    additionalProperties: false,
+  },
+  hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  handleArguments: [],
+  input: DeployRollback.params.pick({ project: true, to: true }),
+  async authorize(input, call) {
+    // Like a deploy: an MCP client cannot ask the human, so the human allows agent deploys of the project beforehand.
+    if (call.environment.frontEnd !== 'mcp') return;
+    const settings = await call.request(SettingsGet, {});
+    if (settings.agentDeployProjects.includes(input.project)) return;
+    throw new ToolRefusal(
+      `Refused: agent deploys (and rollbacks) of ${input.project} are not allowed. The human allows them per project: zavhoz config set ` +
+        `agentDeployProjects '${JSON.stringify([...settings.agentDeployProjects, input.project])}'. Until then, ask the human to roll back ` +
+        `(zavhoz rollback --project ${input.project}, or Roll Back in the Services view).`,
+    );
+  },
+  async confirmation(input, call) {
+    const release = await rollbackTarget(input, call);
+    if (!release) return { title: `Roll back ${input.project}?`, message: `Roll back project **${input.project}** to its previous release (Zavhoz found none: the daemon will say why).` };
+    return {
+      title: `Roll back ${input.project}?`,
+      message:
+        `Roll project **${input.project}** on server ${markdownCode(release.server)} back to release **#${release.number}** ` +
+        `(${markdownCode(release.commit.slice(0, 12))} of ${markdownCode(release.ref)}, deployed ${release.createdAt}). ` +
+        'Its commit, images and secret versions are redeployed; the running version is replaced.',
+    };
+  },
+  async run(input, call) {
+    const run = await call.request(DeployRollback, input);
+    return blocks(
+      fields([
+        ['run', run.id],
+        ['project', run.project],
+        ['kind', run.kind],
+        ['status', run.status],
+        ['rollback to', run.rollbackTo],
+        ['server', run.allocation?.server],
+      ]),
+      `next: call zavhoz_deploy_status with run ${run.id} until the status is succeeded, failed or cancelled.`,
     );
   },
 });
