@@ -139,6 +139,7 @@ function release(number: number, changes: Partial<ReleaseSummary> = {}): Release
     runId: `run_${String(number).padStart(10, 'b')}`,
     createdAt: '2026-12-06T10:00:00Z',
     rolledBackTo: null,
+    archivedAt: null,
     ...changes,
   };
 }
