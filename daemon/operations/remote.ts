@@ -2,16 +2,12 @@
  * The shell scripts day-2 operations run on a server, one SSH exec each. Every name in them is quoted here; the
  * names are checked by the protocol too (project and module patterns), so quoting is a second line, not the only one.
  */
+import { shellQuote } from '../core/shell.js';
 import type { ServiceAction } from '../protocol/services.js';
 
 /** Where a deploy puts a project on its server (playbooks/deploy_project.yml `project_dir`). */
 export function projectFolder(project: string): string {
   return `/opt/services/${project}`;
-}
-
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Markers the scripts print for what the daemon turns into clear errors. */

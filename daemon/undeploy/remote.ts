@@ -7,16 +7,6 @@
  * does (root directly, else `sudo -n`: an error rather than a prompt; sbin added to the PATH).
  */
 
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The command line that runs `script` with `args` as $1…, whatever the login shell is. */
-export function remoteCommand(script: string, args: readonly string[]): string {
-  return ['sh', '-c', script, 'zavhoz', ...args].map(shellQuote).join(' ');
-}
-
 /** `key value` lines of a script's output, in order. */
 export function parseLines(stdout: string): { key: string; value: string }[] {
   return stdout

@@ -15,7 +15,8 @@ import {
   type UndeployStepName,
 } from '../protocol/undeploy.js';
 import type { CiSecrets, RemoteShell, UndeployCaller, UndeployTarget, UndeployTargets } from './ports.js';
-import { CONTAINERS_SCRIPT, FIREWALL_SCRIPT, FOLDER_SCRIPT, IMAGES_SCRIPT, VOLUMES_SCRIPT, parseLines, remoteCommand } from './remote.js';
+import { remoteCommand } from '../core/shell.js';
+import { CONTAINERS_SCRIPT, FIREWALL_SCRIPT, FOLDER_SCRIPT, IMAGES_SCRIPT, VOLUMES_SCRIPT, parseLines } from './remote.js';
 
 /**
  * Work that follows every successful undeploy, e.g. archiving the project's releases; `note` adds a line to the

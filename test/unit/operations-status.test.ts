@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseLogLine } from '../../daemon/operations/logs.js';
 import type { Placement } from '../../daemon/operations/ports.js';
-import { controlScript, engineSince, FIELD, logsScript, MARK, shellQuote, statusScript } from '../../daemon/operations/remote.js';
+import { shellQuote } from '../../daemon/core/shell.js';
+import { controlScript, engineSince, FIELD, logsScript, MARK, statusScript } from '../../daemon/operations/remote.js';
 import { parseServerReport, projectStatusOf } from '../../daemon/operations/status.js';
 import { execFileSync } from 'node:child_process';
 
