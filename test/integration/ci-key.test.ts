@@ -226,6 +226,17 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
     }
     assert.equal((await containers(other)).length, 0, 'nothing of the other project was started');
 
+    // No file transfer either: the sftp subsystem is replaced by the forced command, which refuses it.
+    const sftpKey = path.join(work, 'sftp-key');
+    fs.writeFileSync(sftpKey, `${secret('DEPLOY_SSH_KEY')}\n`, { mode: 0o600 });
+    const sftp = await run('sftp', [
+      '-i', sftpKey, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${path.join(work, 'known_hosts')}`,
+      '-F', '/dev/null', '-b', '-', '-P', secret('DEPLOY_PORT'), `${secret('DEPLOY_USER')}@${secret('DEPLOY_HOST')}`,
+    ]);
+    fs.rmSync(sftpKey, { force: true });
+    assert.notEqual(sftp.code, 0, JSON.stringify(sftp));
+    assert.doesNotMatch(sftp.stdout, /sftp>/);
+
     // A local port forward to the server's own sshd: restrict refuses the channel.
     const listener = net.createServer();
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
