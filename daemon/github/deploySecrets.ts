@@ -21,6 +21,29 @@ export interface DeployTargetSource {
   deployTarget(project: string): DeployTarget;
 }
 
+/** A project's scoped CI credential (daemon/cikey/): its deploy user, the vault handle of its key, the host key line. */
+export interface CiCredential {
+  readonly user: string;
+  readonly keyHandle: string;
+  readonly knownHosts: string | null;
+}
+
+/**
+ * Where CI credentials come from (the CI key service, joined in wiring/): a deploy user on the project's server
+ * whose key can only redeploy the project. Never the server's own key.
+ */
+export interface CiCredentialSource {
+  /** Creates or re-installs the project's credential on its server (`rotate`: a new key beside the old). */
+  ensure(
+    project: string,
+    where: { server: string; host: string; sshPort: number },
+    caller: { client: string; requestId: string; signal?: AbortSignal | undefined },
+    options: { rotate?: boolean },
+  ): Promise<{ credential: CiCredential; rotated: boolean; retire(): Promise<void> }>;
+  /** The credential recorded for the project, without contacting the server (drift checks). */
+  current(project: string): Omit<CiCredential, 'knownHosts'> | undefined;
+}
+
 /** The compose files a CI redeploy uses, as the deploy playbook does. */
 export const DEPLOY_COMPOSE_FILES = 'infra/compose.base.yml infra/compose.prod.yml';
 
@@ -31,17 +54,24 @@ export function projectPath(project: string): string {
 }
 
 /**
- * The secrets CI needs to redeploy a project on every push to main: the server's address, user, port and SSH key
- * (from the vault, by handle), the project folder and the compose files.
+ * The secrets CI needs to redeploy a project on every push to main: the server's address and port, the project's
+ * deploy user and its key (from the vault, by handle: the scoped CI key, never the server's own), the server's
+ * pinned host key for known_hosts (when known), the project folder and the compose files.
  */
-export function deploySecretSet(project: string, target: DeployTarget, composeFiles: string = DEPLOY_COMPOSE_FILES): PlannedSecret[] {
+export function deploySecretSet(
+  project: string,
+  target: DeployTarget,
+  credential: Pick<CiCredential, 'user' | 'keyHandle'> & { knownHosts?: string | null | undefined },
+  composeFiles: string = DEPLOY_COMPOSE_FILES,
+): PlannedSecret[] {
   return [
     { name: 'DEPLOY_HOST', source: { kind: 'computed', value: target.host } },
-    { name: 'DEPLOY_USER', source: { kind: 'computed', value: target.sshUser } },
-    { name: 'DEPLOY_SSH_KEY', source: { kind: 'vault', handle: target.sshKeyHandle } },
+    { name: 'DEPLOY_USER', source: { kind: 'computed', value: credential.user } },
+    { name: 'DEPLOY_SSH_KEY', source: { kind: 'vault', handle: credential.keyHandle } },
     { name: 'DEPLOY_PORT', source: { kind: 'computed', value: String(target.sshPort) } },
     { name: 'DEPLOY_PROJECT_PATH', source: { kind: 'computed', value: projectPath(project) } },
     { name: 'DEPLOY_COMPOSE_FILES', source: { kind: 'computed', value: composeFiles } },
+    ...(typeof credential.knownHosts === 'string' ? [{ name: 'DEPLOY_KNOWN_HOSTS', source: { kind: 'computed', value: credential.knownHosts } } as const] : []),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { describeError } from '../core/errors.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import type { GithubApi, RateLimitGate } from './client.js';
-import { type DeployTargetSource, deploySecretSet } from './deploySecrets.js';
+import { type CiCredentialSource, type DeployTargetSource, deploySecretSet } from './deploySecrets.js';
 import type { ListedSecret, ValueCheck } from './drift.js';
 import { toGithubError } from './errors.js';
 import { describeTarget, type SecretTarget } from './publicKeys.js';
@@ -31,6 +31,7 @@ export async function listSecrets(
 export interface ValueCheckOptions {
   readonly vault: SecretReader;
   readonly targets: DeployTargetSource;
+  readonly credentials: Pick<CiCredentialSource, 'current'>;
   readonly use: SecretUse;
 }
 
@@ -58,7 +59,10 @@ async function checkOne(record: PushRecord, options: ValueCheckOptions): Promise
     let source: SecretSource;
     if (record.project !== null) {
       // A deploy secret: what would the deploy push today, from the inventory's current view of the server?
-      const planned = deploySecretSet(record.project, options.targets.deployTarget(record.project)).find((secret) => secret.name === record.name);
+      if (record.name === 'DEPLOY_KNOWN_HOSTS') return { kind: 'unchecked', why: 'the host key is read from the server only when pushing' };
+      const credential = options.credentials.current(record.project);
+      if (!credential) return { kind: 'unchecked', why: `${record.project} has no CI deploy key any more; push its secrets again` };
+      const planned = deploySecretSet(record.project, options.targets.deployTarget(record.project), credential).find((secret) => secret.name === record.name);
       if (!planned) return { kind: 'unchecked', why: `${record.name} is no longer a deploy secret` };
       if (planned.source.kind === 'vault' && planned.source.handle !== record.source) {
         return { kind: 'changed', why: `it now comes from ${planned.source.handle}, not ${record.source}` };

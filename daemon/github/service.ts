@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { type GithubConnectionSettings, withAuthenticatedClient } from './auth.js';
 import { RateLimitGate } from './client.js';
-import { type DeployTarget, type DeployTargetSource, deploySecretSet } from './deploySecrets.js';
+import { type CiCredentialSource, type DeployTarget, type DeployTargetSource, deploySecretSet } from './deploySecrets.js';
 import { compareSecrets } from './drift.js';
 import { listSecrets, valueChecks } from './inspect.js';
 import { checkProject, normaliseSecretName, parseRepository } from './names.js';
@@ -32,6 +32,8 @@ export interface GithubServiceDependencies {
   /** Read at every call, so a changed setting applies to the next push. */
   readonly connection: () => GithubConnectionSettings;
   readonly targets: DeployTargetSource;
+  /** The scoped CI deploy credential of each project (daemon/cikey/): what DEPLOY_USER and DEPLOY_SSH_KEY are. */
+  readonly credentials: CiCredentialSource;
   readonly concurrency?: number;
   /** Base of the 5xx backoff in ms (tests shorten it; rate-limit waits always follow GitHub's headers). */
   readonly serverRetryBaseMs?: number;
@@ -76,8 +78,11 @@ export class GithubService {
 
   /**
    * Pushes the deploy secrets of a project (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, DEPLOY_PORT,
-   * DEPLOY_PROJECT_PATH, DEPLOY_COMPOSE_FILES) so CI can redeploy it. The deploy pipeline calls this after a
-   * successful deploy, passing the server it deployed to; otherwise the inventory says where the project lives.
+   * DEPLOY_PROJECT_PATH, DEPLOY_COMPOSE_FILES, DEPLOY_KNOWN_HOSTS) so CI can redeploy it. The user and key are the
+   * project's scoped CI credential, created or re-installed on the server first; the server's own key never leaves
+   * the machine. With `rotateKey`, a new key is installed beside the old one, pushed, and the old one removed once
+   * GitHub has the new one. The deploy pipeline calls this after a successful deploy, passing the server it deployed
+   * to; otherwise the inventory says where the project lives.
    */
   async pushDeploySecrets(params: {
     repo: string;
@@ -85,12 +90,18 @@ export class GithubService {
     environment?: string | undefined;
     target?: DeployTarget | undefined;
     composeFiles?: string | undefined;
+    rotateKey?: boolean | undefined;
     use: GithubCaller;
   }): Promise<GithubPushResult> {
     const target = this.target(params.repo, params.environment);
     const project = checkProject(params.project);
     const server = params.target ?? this.dependencies.targets.deployTarget(project);
-    return this.push(target, deploySecretSet(project, server, params.composeFiles), project, params.use);
+    const installed = await this.dependencies.credentials.ensure(project, { server: server.server, host: server.host, sshPort: server.sshPort }, params.use, {
+      rotate: params.rotateKey === true,
+    });
+    const result = await this.push(target, deploySecretSet(project, server, installed.credential, params.composeFiles), project, params.use);
+    await installed.retire();
+    return result;
   }
 
   /**
@@ -123,6 +134,7 @@ export class GithubService {
     const checks = await valueChecks(records, listed, {
       vault: this.dependencies.vault,
       targets: this.dependencies.targets,
+      credentials: this.dependencies.credentials,
       use: secretUse,
     });
     const secrets = compareSecrets(listed, records, checks);

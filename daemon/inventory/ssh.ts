@@ -48,6 +48,8 @@ export interface SshConnection {
   readonly fingerprint: string;
   /** True if no fingerprint was pinned: the caller should record {@link fingerprint}. */
   readonly firstContact: boolean;
+  /** The host key the server presented (raw SSH blob), e.g. for a known_hosts line handed to CI. */
+  readonly hostKey?: Buffer;
   /** Runs one command; `stdin` is written to it and closed (use it for secrets, never the command line). */
   exec(command: string, options?: { stdin?: string; signal?: AbortSignal; maxOutputBytes?: number }): Promise<SshExecResult>;
   close(): void;
@@ -135,6 +137,7 @@ export async function openSsh(target: SshTarget, secrets: SecretReader, use: Sec
     );
   }
   let presented: string | undefined;
+  let presentedKey: Buffer | undefined;
   const keySecret = target.keySecret;
   const connect = (privateKey: string, passphrase?: string): Promise<Client> =>
     new Promise<Client>((resolve, reject) => {
@@ -175,6 +178,7 @@ export async function openSsh(target: SshTarget, secrets: SecretReader, use: Sec
           readyTimeout: options.readyTimeoutMs ?? 10_000,
           hostVerifier: (key: Buffer): boolean => {
             presented = fingerprintOf(key);
+            presentedKey = key;
             return !target.pinnedFingerprint || presented === target.pinnedFingerprint;
           },
         });
@@ -202,6 +206,7 @@ export async function openSsh(target: SshTarget, secrets: SecretReader, use: Sec
     client,
     fingerprint,
     firstContact: !target.pinnedFingerprint,
+    ...(presentedKey === undefined ? {} : { hostKey: presentedKey }),
     exec: (command, execOptions = {}) =>
       new Promise((resolve, reject) => {
         client.exec(command, (error, channel) => {

@@ -16,6 +16,7 @@ export const DEPLOY_SECRET_NAMES = [
   'DEPLOY_PORT',
   'DEPLOY_PROJECT_PATH',
   'DEPLOY_COMPOSE_FILES',
+  'DEPLOY_KNOWN_HOSTS',
 ] as const;
 
 /** GitHub's rule for Actions secret names: letters, digits and underscores, not starting with a digit. */
@@ -84,10 +85,20 @@ export const GithubSetSecret = defineRequest(
   result<GithubPushResult>(),
 );
 
-/** Pushes a project's deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) to a repository. */
+/**
+ * Pushes a project's deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) to a repository. DEPLOY_USER and
+ * DEPLOY_SSH_KEY are the project's CI deploy user and key, created on its server first (the key can only redeploy the
+ * project); the server's own key is never pushed. `rotateKey`: a new key is installed, pushed, and the old one removed.
+ */
 export const GithubPushSecrets = defineRequest(
   'github/pushSecrets',
-  z.strictObject({ repo: repository, project: projectName, environment: environment.optional() }),
+  z.strictObject({
+    repo: repository,
+    project: projectName,
+    environment: environment.optional(),
+    /** Make a new CI deploy key: installed beside the old one, pushed, then the old one removed from the server. */
+    rotateKey: z.boolean().optional(),
+  }),
   result<GithubPushResult>(),
 );
 
@@ -96,6 +107,28 @@ export const GithubStatus = defineRequest(
   'github/status',
   z.strictObject({ repo: repository, environment: environment.optional() }),
   result<GithubStatusResult>(),
+);
+
+/** What `github/workflow` did with `.github/workflows/deploy.yml`. */
+export interface GithubWorkflowResult {
+  readonly path: string;
+  readonly status: 'written' | 'replaced' | 'unchanged';
+}
+
+/**
+ * Writes `.github/workflows/deploy.yml` into a project folder: on every push to main it logs in with the secrets
+ * `github/pushSecrets` gave (DEPLOY_SSH_KEY as DEPLOY_USER, host key from DEPLOY_KNOWN_HOSTS) and asks for
+ * `deploy`. A different existing file is refused (Conflict) unless `force`.
+ */
+export const GithubWorkflow = defineRequest(
+  'github/workflow',
+  z.strictObject({
+    project: projectName,
+    /** Absolute path of the project folder on this machine. */
+    folder: z.string().min(1).max(4096),
+    force: z.boolean().default(false),
+  }),
+  result<GithubWorkflowResult>(),
 );
 
 /** Sent to every client after secrets were pushed to a repository. */

@@ -1,4 +1,5 @@
 import type { AuditLog } from '../audit/auditLog.js';
+import type { CiKeyService } from '../cikey/service.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { DeployService } from '../deploy/service.js';
 import { pushSecretsAfterDeploy } from '../github/afterDeploy.js';
@@ -18,6 +19,7 @@ export interface GithubNeeds {
   readonly inventory: InventoryService;
   readonly allocator: Allocator;
   readonly deploy: DeployService;
+  readonly ciKeys: CiKeyService;
 }
 
 /**
@@ -38,6 +40,7 @@ export function wireGithub(foundation: Foundation, needs: GithubNeeds): GithubSe
       allocations: (project) => allocator.list(project),
       server: (handle) => inventory.inventory.show(handle),
     }),
+    credentials: needs.ciKeys,
   });
   needs.deploy.afterSuccess((run, note) => pushSecretsAfterDeploy(github, settings.all(), run, note));
   return github;

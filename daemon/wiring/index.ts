@@ -5,6 +5,7 @@
  */
 import { AuditLog } from '../audit/auditLog.js';
 import { SettingsService } from '../settings/settings.js';
+import { removeCiKeysAfterUndeploy, wireCiKeys } from './cikey.js';
 import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
@@ -27,9 +28,11 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
-  const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy });
+  const ciKeys = wireCiKeys(foundation, { audit, vault, inventory });
+  const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, terminal, operations, undeploy, lifecycle, locks };
+  removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, lifecycle, locks };
 }

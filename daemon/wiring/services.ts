@@ -11,6 +11,7 @@ import type { Allocator } from '../allocation/allocator.js';
 import type { InventoryService } from '../inventory/service.js';
 import type { DeployService } from '../deploy/service.js';
 import type { GithubService } from '../github/service.js';
+import type { CiKeyService } from '../cikey/service.js';
 import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
 import type { OperationsService } from '../operations/service.js';
@@ -40,6 +41,8 @@ export interface Services {
   readonly deploy: DeployService;
   /** GitHub Actions secrets: sealed pushes (`github.pushDeploySecrets` after a deploy) and drift. */
   readonly github: GithubService;
+  /** Scoped CI deploy users and keys, one per project (what GitHub gets as DEPLOY_USER / DEPLOY_SSH_KEY). */
+  readonly ciKeys: CiKeyService;
   /** Interactive SSH shells (`shell/*`), each owned by the connection that opened it. */
   readonly terminal: ShellSessions;
   /** Day-2 operations of deployed projects: status, redacted logs, restart/stop/start (`services/*`). */

@@ -93,7 +93,7 @@ async function generateKey(path: string, comment: string): Promise<void> {
 }
 
 /** The server config: loopback only, key login only, and no PAM or strict modes because the folder lives in /tmp. */
-function sshdConfig(dir: string, host: string, port: number, sessionEnvironment: Record<string, string>): string {
+function sshdConfig(dir: string, host: string, port: number, sessionEnvironment: Record<string, string>, homeKeys = false): string {
   const setEnv = Object.entries(sessionEnvironment).map(([name, value]) => `${name}=${value}`);
   return [
     ...(setEnv.length > 0 ? [`SetEnv ${setEnv.join(' ')}`] : []),
@@ -101,7 +101,7 @@ function sshdConfig(dir: string, host: string, port: number, sessionEnvironment:
     `Port ${port}`,
     `HostKey ${join(dir, 'host_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}${homeKeys ? ' .ssh/authorized_keys' : ''}`,
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
     'PubkeyAuthentication yes',
@@ -153,6 +153,8 @@ export interface SshdOptions {
    * `composeV2`: the compose v2 plugin (engine.ts `composeV2Plugin()`) this host has as `docker compose`.
    */
   docker?: { host: string; composeV2?: string };
+  /** Also accept each user's own `~/.ssh/authorized_keys`, as a real server does (users Zavhoz creates log in with their keys). */
+  homeAuthorizedKeys?: boolean;
 }
 
 /**
@@ -205,7 +207,7 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3 && child === undefined; attempt += 1) {
       port = await findFreePort(host);
-      writeFileSync(configPath, sshdConfig(dir, host, port, sessionEnvironment), { mode: 0o600 });
+      writeFileSync(configPath, sshdConfig(dir, host, port, sessionEnvironment, options?.homeAuthorizedKeys === true), { mode: 0o600 });
       try {
         child = await launch(dir, configPath, host, port);
       } catch (error) {

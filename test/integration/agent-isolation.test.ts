@@ -16,6 +16,7 @@ import type { AgentEnvironment } from '../../daemon/agent/tool.js';
 import { DaemonClient } from '../../daemon/client/client.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import { FakeGithub } from '../fakes/github.js';
+import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 import { freeLoopbackPort } from '../harness/net.js';
 import { waitUntil } from '../harness/processes.js';
 import { field, type McpSession, type ToolAnswer, startMcp } from './agent-support.js';
@@ -134,6 +135,10 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
   });
   after(async () => {
+    // Pushing CI secrets created deploy users on this machine (the test host): the project's, and the one of the
+    // "project that does not exist", which the allocate tool's variant allocated.
+    if (typeof project === 'string') removeCiDeployUser(project);
+    removeCiDeployUser('no-such-project');
     link?.close();
     await mcp?.close();
     await github?.stop();
@@ -162,8 +167,10 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
       assert.match(url, new RegExp(`^http://${world.sshd.host.replace(/\./g, '\\.')}:\\d+/$`), status.text);
       const page = await fetch(url);
       assert.equal(page.status, 200, 'the project answers on the URL the agent was given');
+      // CI gets the project's own deploy key, never the server's: its handle is what the answer names.
       const push = await mcp.call('zavhoz_push_ci_secrets', { project, repository: REPO });
-      assert.ok(push.text.includes(world.sshKeyHandle), push.text);
+      assert.match(push.text, /- DEPLOY_SSH_KEY: \w+, from sec_[a-z2-7]{8}/, push.text);
+      assert.ok(!push.text.includes(world.sshKeyHandle), push.text);
     } finally {
       await cliJson(world.daemon, ['config', 'set', 'agentSeesAddresses', 'false']);
     }
@@ -234,7 +241,7 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
     const found = seen.flatMap((entry) => leaks(entry.text, entry.sshPort).map((leak) => `${entry.what}: ${leak}\n${entry.text}`));
     assert.deepEqual(found, []);
     assert.ok(seen.some((entry) => entry.text.includes(`- ${world.server}: status`)), 'the server is listed by handle');
-    assert.ok(seen.some((entry) => entry.text.includes(`(the SSH key of ${world.server})`)), 'the pushed SSH key is named by its server');
+    assert.ok(seen.some((entry) => /- DEPLOY_SSH_KEY: \w+, from sec_[a-z2-7]{8}/.test(entry.text)), "the pushed SSH key is the project's own CI key, by its handle");
   });
 
 });

@@ -13,6 +13,7 @@ import { dataPaths } from '../../daemon/core/paths.js';
 import type { AuditEntryView } from '../../daemon/protocol/audit.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import { FakeGithub } from '../fakes/github.js';
+import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 import { waitUntil } from '../harness/processes.js';
 import { cliJson, type RealDeployWorld, setUpRealDeployWorld } from './deploy-support.js';
 import { assertNoCanary, field, type McpSession, startMcp } from './agent-support.js';
@@ -59,6 +60,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     mcp = await startMcp(world.daemon, world.fixture);
   });
   after(async () => {
+    if (typeof project === "string") removeCiDeployUser(project);
     await mcp?.close();
     await github?.stop();
     await world?.dispose();
@@ -174,11 +176,13 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
   test('push CI secrets: GitHub gets the sealed values, the agent gets names and sources', async () => {
     const answer = await mcp.call('zavhoz_push_ci_secrets', { project, repository: REPO });
     assert.equal(answer.isError, false, answer.text);
-    assert.equal(field(answer.text, 'status'), 'pushed 6 secret(s)');
-    assert.match(answer.text, new RegExp(`- DEPLOY_SSH_KEY: created, from \\(the SSH key of ${world.server}\\)`));
+    assert.equal(field(answer.text, 'status'), 'pushed 7 secret(s)');
+    // The project's own CI key (a vault handle of its own), not the server's key.
+    assert.match(answer.text, /- DEPLOY_SSH_KEY: created, from sec_[a-z2-7]{8}/);
     assert.ok(!answer.text.includes(world.sshKeyHandle), 'the SSH key handle is not shown');
     assert.match(answer.text, /- DEPLOY_HOST: created, from computed/);
-    assert.equal(github.plaintext(REPO, 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
+    assert.match(github.plaintext(REPO, 'DEPLOY_SSH_KEY') ?? '', /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    assert.notEqual(github.plaintext(REPO, 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
     assert.equal(github.plaintext(REPO, 'DEPLOY_HOST'), world.sshd.host);
   });
 

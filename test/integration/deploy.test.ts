@@ -13,6 +13,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../daemon/client/client.js';
+import { deployUserOf } from '../../daemon/cikey/remote.js';
+import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 import { composeV2Plugin } from '../harness/engine.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { FakeGithub } from '../fakes/github.js';
@@ -429,14 +431,18 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
       await cliJson(world.daemon, ['config', 'set', 'githubApiBase', github.url]);
       await cliJson(world.daemon, ['config', 'set', 'githubTokenSecret', tokenHandle]);
       const configured = await deployAndWait(world, project);
-      assert.match(configured.log, /Pushed 6 CI secrets to Acme\/Demo: .*DEPLOY_SSH_KEY/);
-      assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
+      assert.match(configured.log, /Pushed 7 CI secrets to Acme\/Demo: .*DEPLOY_SSH_KEY/);
+      // The project's scoped CI key and user (test/integration/ci-key.test.ts shows what it can do), not the server's.
+      assert.match(github.plaintext('Acme/Demo', 'DEPLOY_SSH_KEY') ?? '', /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+      assert.notEqual(github.plaintext('Acme/Demo', 'DEPLOY_SSH_KEY'), world.sshd.clientKey.privateKeyPem);
+      assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_USER'), deployUserOf(project));
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_HOST'), world.sshd.host);
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_PROJECT_PATH'), `/opt/services/${project}`);
       assert.equal(github.plaintext('Acme/Demo', 'DEPLOY_COMPOSE_FILES'), 'infra/compose.base.yml infra/compose.prod.yml');
     } finally {
       await cliJson(world.daemon, ['config', 'set', 'githubTokenSecret', '""']);
       await github.stop();
+      removeCiDeployUser(project);
     }
   });
 

@@ -4,6 +4,7 @@
  * loopback, which opens every sealed value with its private key so the test can compare it with the vault.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
@@ -12,10 +13,14 @@ import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 import { FakeGithub, secondaryRateLimit } from '../fakes/github.js';
+import { deployUserOf } from '../../daemon/cikey/remote.js';
+import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 
 const repo = 'octo-org/shop';
 const token = 'ghp_IntegrationTokenForTheFakeGithub42';
 const apiToken = 'api-token-integration-value-0042';
+/** A project name of this run's own: pushing creates its CI deploy user on this machine (removed in the end). */
+const project = `shop-${crypto.randomBytes(3).toString('hex')}`;
 
 /** Runs the CLI and parses its --json output, failing with stderr if it exited non-zero. */
 async function cliJson<T>(daemon: TestDaemon, args: string[], input?: string): Promise<T> {
@@ -52,9 +57,10 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
       'server', 'add', 'prod_vps_1', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', sshKeyHandle,
     ]);
     await cliJson(daemon, ['server', 'check', 'prod_vps_1']);
-    await cliJson(daemon, ['allocate', '--project', 'shop']);
+    await cliJson(daemon, ['allocate', '--project', project]);
   });
   after(async () => {
+    removeCiDeployUser(project);
     await daemon?.dispose();
     await github?.stop();
     await sshd?.stop();
@@ -62,15 +68,17 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
   });
 
   test('push-secrets sends the deploy secrets sealed; GitHub opens exactly the vault values', async () => {
-    const result = await cliJson<GithubPushResult>(daemon, ['github', 'push-secrets', '--repo', repo, '--project', 'shop']);
+    const result = await cliJson<GithubPushResult>(daemon, ['github', 'push-secrets', '--repo', repo, '--project', project]);
     assert.deepEqual(result.pushed.map((secret) => secret.name).sort(), [
-      'DEPLOY_COMPOSE_FILES', 'DEPLOY_HOST', 'DEPLOY_PORT', 'DEPLOY_PROJECT_PATH', 'DEPLOY_SSH_KEY', 'DEPLOY_USER',
+      'DEPLOY_COMPOSE_FILES', 'DEPLOY_HOST', 'DEPLOY_KNOWN_HOSTS', 'DEPLOY_PORT', 'DEPLOY_PROJECT_PATH', 'DEPLOY_SSH_KEY', 'DEPLOY_USER',
     ]);
-    assert.equal(github.plaintext(repo, 'DEPLOY_SSH_KEY'), sshd.clientKey.privateKeyPem, 'the multi-line key arrives intact, CRLF normalised');
+    // The project's scoped CI key and user (ci-key.test.ts shows what they can do); the server's key stays here.
+    assert.match(github.plaintext(repo, 'DEPLOY_SSH_KEY') ?? '', /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    assert.notEqual(github.plaintext(repo, 'DEPLOY_SSH_KEY'), sshd.clientKey.privateKeyPem);
     assert.equal(github.plaintext(repo, 'DEPLOY_HOST'), sshd.host);
-    assert.equal(github.plaintext(repo, 'DEPLOY_USER'), sshd.user);
+    assert.equal(github.plaintext(repo, 'DEPLOY_USER'), deployUserOf(project));
     assert.equal(github.plaintext(repo, 'DEPLOY_PORT'), String(sshd.port));
-    assert.equal(github.plaintext(repo, 'DEPLOY_PROJECT_PATH'), '/opt/services/shop');
+    assert.equal(github.plaintext(repo, 'DEPLOY_PROJECT_PATH'), `/opt/services/${project}`);
     assert.equal(github.plaintext(repo, 'DEPLOY_COMPOSE_FILES'), 'infra/compose.base.yml infra/compose.prod.yml');
     assert.equal(github.keyFetches(repo), 1);
     assert.ok(!JSON.stringify(result).includes(sshd.clientKey.privateKeyPem.split('\n')[1] ?? '-'), 'the answer holds no key material');
@@ -87,7 +95,7 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
   test('a secondary rate limit is waited out and the push still succeeds', async () => {
     github.resetCounters();
     github.fail({ method: 'PUT', path: /DEPLOY_HOST$/, times: 1, ...secondaryRateLimit(1) });
-    await cliJson<GithubPushResult>(daemon, ['github', 'push-secrets', '--repo', repo, '--project', 'shop']);
+    await cliJson<GithubPushResult>(daemon, ['github', 'push-secrets', '--repo', repo, '--project', project]);
     const [refused, retried] = github.seen('PUT', /DEPLOY_HOST$/);
     assert.equal(refused?.status, 403);
     assert.equal(retried?.status, 204);
@@ -118,7 +126,12 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
     assert.ok(pushes.length >= 3);
     const deploy = pushes.find((entry) => (entry.detail.names as string[]).includes('DEPLOY_SSH_KEY'));
     assert.ok(deploy);
-    assert.deepEqual(deploy.detail.handles, [sshKeyHandle]);
+    const ciKey = (await cliJson<{ name: string; handle: string; project: string | null }[]>(daemon, ['secret', 'list', '--project', project])).find(
+      (secret) => secret.name === 'CI_DEPLOY_KEY' && secret.project === project,
+    );
+    assert.ok(ciKey, "the project's CI deploy key is in the vault");
+    assert.deepEqual(deploy.detail.handles, [ciKey.handle], "the project's CI key was pushed, not the server's");
+    assert.notEqual(ciKey.handle, sshKeyHandle);
     assert.equal(deploy.detail.repo, repo);
     assert.match(deploy.requestId, /^cli-/);
   });
@@ -127,7 +140,7 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
     const revoked = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'OLD_GITHUB_TOKEN', '--type', 'token'], 'ghp_RevokedTokenNobodyKnows');
     await cliJson(daemon, ['config', 'set', 'githubTokenSecret', revoked.handle]);
     try {
-      const result = await daemon.cli(['github', 'push-secrets', '--repo', repo, '--project', 'shop']);
+      const result = await daemon.cli(['github', 'push-secrets', '--repo', repo, '--project', project]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, /GitHub refused the token in sec_\w+ \(setting githubTokenSecret\) \(401 Bad credentials\)/);
       assert.match(result.stderr, /\[AuthenticationFailed\]/);

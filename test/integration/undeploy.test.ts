@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { deployUserOf } from '../../daemon/cikey/remote.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -98,7 +99,8 @@ describe('undeploy: nothing of the project is left on the server, its allocation
       assert.equal(world.ufw.rules().includes(`${port}/tcp`), false, 'the UFW rule is deleted');
       assert.deepEqual(await allocationsOf(project), []);
       assert.deepEqual(github.secretNames('Acme/Demo'), ['SOMETHING_ELSE'], 'only what Zavhoz pushed for the project is deleted');
-      assert.equal(github.seen('DELETE', /\/actions\/secrets\//).length, 6);
+      assert.equal(github.seen('DELETE', /\/actions\/secrets\//).length, 7);
+      assert.notEqual(spawnSync('id', ['-u', deployUserOf(project)]).status, 0, "the project's CI deploy user left the server");
       assert.deepEqual(result.removed.images, [world.target.reference], 'the image no other container uses is removed');
       assert.deepEqual(await docker('image', 'ls', '-q', world.target.reference), []);
       assert.equal(result.removed.containers, 2);
@@ -108,7 +110,8 @@ describe('undeploy: nothing of the project is left on the server, its allocation
       assert.ok(result.steps.every((step) => step.status === 'succeeded'), JSON.stringify(result.steps));
 
       const audit = await cliJson<AuditRecord[]>(world.daemon, ['audit', 'list', '--subject', `project:${project}`]);
-      assert.deepEqual(audit.map((entry) => `${entry.action}:${String(entry.detail.outcome ?? '')}`), ['undeploy:succeeded', 'undeploy-start:']);
+      // The push after the deploy created the project's CI deploy user; the undeploy removed it.
+      assert.deepEqual(audit.map((entry) => `${entry.action}:${String(entry.detail.outcome ?? '')}`), ['undeploy:succeeded', 'ci-key-remove:', 'undeploy-start:', 'ci-key-create:']);
 
       // Its release is archived: gone from the list and from rollback, kept for the record.
       assert.deepEqual(await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project]), []);

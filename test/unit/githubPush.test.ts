@@ -11,7 +11,9 @@ describe('GitHub sealed secrets: what arrives', () => {
   before(async () => {
     harness = await startGithubHarness();
     harness.fake.createRepository('octo-org/shop', { environments: ['production'] });
-    harness.vault.set(handle('sshkey'), sshKey.replace(/\n/g, '\r\n'));
+    // The project's CI key (what CI gets); the server's own key is another secret that must never be pushed.
+    harness.vault.set(handle('cikey'), sshKey.replace(/\n/g, '\r\n'));
+    harness.vault.set(handle('sshkey'), multiLineKey());
     harness.targets.set('shop', { server: 'prod_vps_1', host: '203.0.113.7', sshUser: 'deploy', sshPort: 2222, sshKeyHandle: handle('sshkey') });
   });
   after(async () => {
@@ -24,7 +26,7 @@ describe('GitHub sealed secrets: what arrives', () => {
 
     const plain = (name: string): string | undefined => harness.fake.plaintext('octo-org/shop', name);
     assert.equal(plain('DEPLOY_HOST'), '203.0.113.7');
-    assert.equal(plain('DEPLOY_USER'), 'deploy');
+    assert.equal(plain('DEPLOY_USER'), 'zd-shop', 'the project\'s scoped deploy user, not the server\'s SSH user');
     assert.equal(plain('DEPLOY_SSH_KEY'), sshKey);
     assert.ok(plain('DEPLOY_SSH_KEY')?.includes('\n') && !plain('DEPLOY_SSH_KEY')?.includes('\r'));
     assert.equal(plain('DEPLOY_PORT'), '2222');
@@ -34,7 +36,10 @@ describe('GitHub sealed secrets: what arrives', () => {
 
     assert.deepEqual(result.pushed.map((secret) => secret.name).sort(), [...DEPLOY_SECRET_NAMES].sort());
     assert.ok(result.pushed.every((secret) => secret.status === 'created'));
-    assert.equal(result.pushed.find((secret) => secret.name === 'DEPLOY_SSH_KEY')?.source, handle('sshkey'));
+    assert.equal(result.pushed.find((secret) => secret.name === 'DEPLOY_SSH_KEY')?.source, handle('cikey'));
+    assert.equal(plain('DEPLOY_KNOWN_HOSTS'), '[203.0.113.7]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestServer');
+    assert.ok(!harness.vault.loans.some((loan) => loan.handle === handle('sshkey')), 'the server\'s own key is never read for GitHub');
+    assert.deepEqual(harness.ciKeyCalls.at(-1), { project: 'shop', server: 'prod_vps_1', rotate: false, retired: true });
     assert.ok(harness.fake.requests.every((request) => request.zavhozRequestId === 'req-deploy-1'), 'our request id travels with every call');
   });
 
@@ -44,7 +49,7 @@ describe('GitHub sealed secrets: what arrives', () => {
     assert.equal(entry.action, 'github-push');
     assert.equal(entry.detail.repo, 'octo-org/shop');
     assert.deepEqual([...(entry.detail.names as string[])].sort(), [...DEPLOY_SECRET_NAMES].sort());
-    assert.deepEqual(entry.detail.handles, [handle('sshkey')]);
+    assert.deepEqual(entry.detail.handles, [handle('cikey')]);
     assert.equal((entry.detail.githubRequestIds as string[]).length, DEPLOY_SECRET_NAMES.length);
     const everything = JSON.stringify(harness.audit.list({ limit: 1000 }));
     for (const line of sshKey.split('\n').filter((part) => part.length > 20)) assert.ok(!everything.includes(line));

@@ -16,7 +16,7 @@ describe('GitHub drift: what GitHub holds beside what Zavhoz pushed', () => {
   before(async () => {
     harness = await startGithubHarness();
     harness.fake.createRepository(repo);
-    harness.vault.set(handle('sshkey'), multiLineKey());
+    harness.vault.set(handle('cikey'), multiLineKey());
     harness.vault.set(handle('apitoken'), 'api-token-value-1');
     harness.targets.set('shop', { server: 'prod_vps_1', host: '198.51.100.4', sshUser: 'root', sshPort: 22, sshKeyHandle: handle('sshkey') });
     await harness.service.pushDeploySecrets({ repo, project: 'shop', use: caller() });
@@ -36,7 +36,7 @@ describe('GitHub drift: what GitHub holds beside what Zavhoz pushed', () => {
       assert.ok(secret.github?.updatedAt && secret.zavhoz?.pushedAt && secret.zavhoz.fingerprint.startsWith('hmac-sha256:'));
     }
     assert.equal(byName(status.secrets, 'SOMEONE_ELSES').state, 'unmanaged');
-    assert.equal(byName(status.secrets, 'DEPLOY_SSH_KEY').zavhoz?.source, handle('sshkey'));
+    assert.equal(byName(status.secrets, 'DEPLOY_SSH_KEY').zavhoz?.source, handle('cikey'));
   });
 
   test('changes on either side are flagged: edited on GitHub, deleted on GitHub, rotated in the vault, server moved', async () => {

@@ -40,6 +40,8 @@ export interface GithubHarness {
   readonly connection: { -readonly [K in keyof GithubConnectionSettings]: GithubConnectionSettings[K] };
   /** Mutable: where the inventory says each project lives. */
   readonly targets: Map<string, DeployTarget>;
+  /** Every CI credential the service asked for (project, server, rotate): a stand-in for daemon/cikey/. */
+  readonly ciKeyCalls: { project: string; server: string; rotate: boolean; retired: boolean }[];
   dispose(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
   const targets = new Map<string, DeployTarget>();
   const audit = new AuditLog(store);
   const log = logger.child({ component: 'test' });
+  const ciKeyCalls: GithubHarness['ciKeyCalls'] = [];
   const service = new GithubService({
     store,
     audit,
@@ -91,6 +94,23 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
         return target;
       },
     },
+    // The CI key service's part, without a server: user zd-<project>, key handle sec_cikeyaaa (the test stores it).
+    credentials: {
+      ensure(project, where, _caller, ensureOptions) {
+        const call = { project, server: where.server, rotate: ensureOptions.rotate === true, retired: false };
+        ciKeyCalls.push(call);
+        const knownHosts = `${where.sshPort === 22 ? where.host : `[${where.host}]:${where.sshPort}`} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyOfTheTestServer`;
+        return Promise.resolve({
+          credential: { user: `zd-${project}`, keyHandle: handle('cikey'), knownHosts },
+          rotated: call.rotate,
+          retire: () => {
+            call.retired = true;
+            return Promise.resolve();
+          },
+        });
+      },
+      current: (project) => ({ user: `zd-${project}`, keyHandle: handle('cikey') }),
+    },
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     serverRetryBaseMs: 20,
   });
@@ -105,6 +125,7 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
     notifications,
     connection,
     targets,
+    ciKeyCalls,
     async dispose() {
       await fake.stop();
       store.close();

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import {
   type GithubPushResult,
+  GithubWorkflow,
   GithubPushSecrets,
   GithubSetSecret,
   GithubStatus,
@@ -58,7 +60,7 @@ const repoOption = {
   env: { type: 'string', value: 'ENVIRONMENT', description: "A deployment environment's secrets instead of the repository's." },
 } as const;
 
-/** `zavhoz github set-secret|push-secrets|status`: sealed Actions secrets and drift. */
+/** `zavhoz github set-secret|push-secrets|workflow|status`: sealed Actions secrets, the CI workflow, and drift. */
 export const githubCommands: Command[] = [
   {
     path: ['github', 'set-secret'],
@@ -78,16 +80,44 @@ export const githubCommands: Command[] = [
   },
   {
     path: ['github', 'push-secrets'],
-    usage: 'zavhoz github push-secrets --repo OWNER/NAME --project P [--env ENVIRONMENT] [--json]',
-    summary: 'Push a project\'s deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) so CI can redeploy it.',
-    examples: ['zavhoz github push-secrets --repo acme/shop --project shop'],
-    options: { ...repoOption, project: { type: 'string', value: 'PROJECT', description: 'The project whose deploy secrets to push (required).' } },
+    usage: 'zavhoz github push-secrets --repo OWNER/NAME --project P [--env ENVIRONMENT] [--rotate-key] [--json]',
+    summary:
+      'Push a project\'s deploy secrets (DEPLOY_HOST, DEPLOY_USER, DEPLOY_SSH_KEY, …) so CI can redeploy it. The user and key are a deploy user ' +
+      'Zavhoz creates on the server for the project, whose key can only redeploy it; the server\'s own key stays here.',
+    examples: ['zavhoz github push-secrets --repo acme/shop --project shop', 'zavhoz github push-secrets --repo acme/shop --project shop --rotate-key'],
+    options: {
+      ...repoOption,
+      project: { type: 'string', value: 'PROJECT', description: 'The project whose deploy secrets to push (required).' },
+      'rotate-key': { type: 'boolean', description: 'Make a new CI deploy key: installed beside the old one, pushed, then the old one removed from the server.' },
+    },
     async run(context) {
       const usage = this.usage;
       const repo = required(context, 'repo', usage);
       const project = required(context, 'project', usage);
-      const result = await call(context, GithubPushSecrets, { repo, project, ...environmentParam(context) });
+      const rotate = context.flags['rotate-key'] === true ? { rotateKey: true } : {};
+      const result = await call(context, GithubPushSecrets, { repo, project, ...environmentParam(context), ...rotate });
       context.print(result, () => formatPush(result));
+    },
+  },
+  {
+    path: ['github', 'workflow'],
+    usage: 'zavhoz github workflow --project P [--folder DIR] [--force] [--json]',
+    summary: 'Write .github/workflows/deploy.yml into the project folder: on every push to main, CI redeploys with the pushed deploy secrets.',
+    examples: ['zavhoz github workflow --project shop', 'zavhoz github workflow --project shop --folder ../shop --force'],
+    options: {
+      project: { type: 'string', value: 'PROJECT', description: 'The project the workflow redeploys (required).' },
+      folder: { type: 'string', value: 'DIR', description: 'The project folder (default: the current folder).' },
+      force: { type: 'boolean', description: 'Replace an existing, different deploy.yml.' },
+    },
+    async run(context) {
+      const project = required(context, 'project', this.usage);
+      const folder = path.resolve(stringFlag(context.flags, 'folder') ?? '.');
+      const result = await call(context, GithubWorkflow, { project, folder, force: context.flags.force === true });
+      context.print(result, () =>
+        result.status === 'unchanged'
+          ? `${result.path} is already the workflow Zavhoz writes.`
+          : `${result.status === 'written' ? 'Wrote' : 'Replaced'} ${result.path}. Push the secrets it uses with \`zavhoz github push-secrets --repo OWNER/NAME --project ${project}\`, then commit it.`,
+      );
     },
   },
   {
