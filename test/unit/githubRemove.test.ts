@@ -15,6 +15,8 @@ describe('GitHub: removing a project\'s CI secrets', () => {
     harness.fake.createRepository('octo-org/shop', { environments: ['production'] });
     harness.fake.createRepository('octo-org/blog');
     harness.vault.set(handle('sshkey'), multiLineKey());
+    // The projects' CI deploy key (daemon/cikey/'s part; githubSupport stands in for it under this handle).
+    harness.vault.set(handle('cikey'), multiLineKey());
     harness.vault.set(handle('other'), 'a value set by hand');
     const target = { server: 'prod_vps_1', host: '203.0.113.7', sshUser: 'deploy', sshPort: 22, sshKeyHandle: handle('sshkey') };
     harness.targets.set('shop', target);
