@@ -133,8 +133,10 @@ function floorDeploy(target: FloorTarget): Promise<number> {
  * under the fixture's tag), then either `deploy/rollback` to release A (its image by digest) or the tag is pointed
  * back at A's image and A is deployed again. Both replace the backend's container; only the timed call is counted.
  */
-async function rollbackRows(world: RealDeployWorld, client: DaemonClient, base: { readonly folder: string; readonly repoUrl: string }): Promise<BenchRow[]> {
+export async function rollbackRows(world: RealDeployWorld, client: DaemonClient, base: { readonly folder: string; readonly repoUrl: string }): Promise<BenchRow[]> {
   const project = world.newProject('rollback');
+  // Every sample records releases; release A must outlive them all.
+  await cliJson(world.daemon, ['config', 'set', 'releasesKept', '1000']);
   await world.storeSecret('API_TOKEN', 'token', 'bench-rollback-api-token', project);
   await world.storeSecret('WEBHOOK_SECRET', 'text', 'bench-rollback-webhook', project);
   const { engine, image } = world.target;
@@ -185,6 +187,7 @@ async function rollbackRows(world: RealDeployWorld, client: DaemonClient, base: 
     ];
   } finally {
     await tagAt(keptA).catch(() => undefined);
+    await cliJson(world.daemon, ['config', 'set', 'releasesKept', '10']).catch(() => undefined);
   }
 }
 

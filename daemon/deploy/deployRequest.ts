@@ -39,6 +39,13 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
       { missing: plan.missing },
     );
   }
+  const unknownModules = Object.keys(request.healthPaths).filter((module) => target.modulePorts[module] === undefined);
+  if (unknownModules.length > 0) {
+    throw new ZavhozError(
+      ErrorCodes.InvalidInput,
+      `--health-path names ${unknownModules.join(', ')}, but ${request.project} has no such module; its modules with a port: ${Object.keys(target.modulePorts).join(', ')}.`,
+    );
+  }
   for (const [flag, handle] of [['--git-token', request.gitToken], ['--registry-token', request.registryToken]] as const) {
     if (handle !== undefined && !secrets.has(handle)) {
       throw new ZavhozError(ErrorCodes.NotFound, `${flag} ${handle}: the vault has no such handle. List handles with: zavhoz secret list`);
