@@ -128,10 +128,11 @@ export class HealthChecker {
         // Free RAM is only shown against the total of the same reading: the probe's MemTotal replaces a provider's
         // or a hand-given figure, and without one the free figure is dropped rather than set against another total.
         available_ram_mb: probe.memTotalMb === null ? null : probe.memAvailableMb,
-        available_disk_mb: probe.diskAvailableMb,
+        // Disk likewise: free space against the total of the same filesystem reading.
+        available_disk_mb: probe.diskTotalMb === null ? null : probe.diskAvailableMb,
         listening_ports: JSON.stringify(probe.listeningPorts),
         ram_mb: probe.memTotalMb ?? current.ram_mb,
-        disk_mb: current.disk_mb ?? probe.diskTotalMb,
+        disk_mb: probe.diskTotalMb ?? current.disk_mb,
         cpu_cores: current.cpu_cores ?? probe.cpuCores,
         host_key_fingerprint: result.firstContact ? result.fingerprint : current.host_key_fingerprint,
         offered_host_key_fingerprint: null,

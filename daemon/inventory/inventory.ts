@@ -120,6 +120,7 @@ export class Inventory {
           // A total given by hand has no free figure of the same source until the next health check measures both.
           available_ram_mb: changes.ramMb === undefined || changes.ramMb === row.ram_mb ? undefined : null,
           disk_mb: changes.diskMb,
+          available_disk_mb: changes.diskMb === undefined || changes.diskMb === row.disk_mb ? undefined : null,
           cpu_cores: changes.cpuCores,
           labels: changes.labels === undefined ? undefined : JSON.stringify([...new Set(changes.labels)]),
         },

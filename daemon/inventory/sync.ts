@@ -127,6 +127,7 @@ export class ProviderSync {
         const columns = providerColumns(summary, detail);
         // A health check measured this server's RAM: its total stays beside the free figure of the same reading.
         if (row.available_ram_mb !== null) delete columns.ram_mb;
+        if (row.available_disk_mb !== null) delete columns.disk_mb;
         if (row.status === 'missing') {
           columns.status = restoredStatus(row);
           columns.status_before_missing = null;

@@ -5,6 +5,7 @@
  * probe's MemTotal: never "22748 of 4096 MB free" (this machine's free RAM against the plan's total).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { AGENT_CLIENT_NAME, runTool } from '../../daemon/agent/catalogue.js';
@@ -21,7 +22,7 @@ const LOGIN = 'api-user@example.test';
 const PASSWORD = 'correct horse battery staple';
 const PLAN_RAM_MB = 4096;
 
-describe('server RAM: free and total from the same source', () => {
+describe('server RAM and disk: free and total from the same source', () => {
   let keyring: KeyringSession;
   let sshd: SshdServer;
   let fake: FakeTime4vps;
@@ -41,6 +42,8 @@ describe('server RAM: free and total from the same source', () => {
   };
   /** This machine's MemTotal: the test sshd runs here, so its probe reads the same /proc/meminfo. */
   const memTotalMb = (): number => parseMeminfo(fs.readFileSync('/proc/meminfo', 'utf8')).totalMb ?? 0;
+  /** This machine's `/` size in MB as `df -Pm /` prints it, which the probe reads. */
+  const dfRootTotalMb = (): number => Number(execFileSync('df', ['-Pm', '/'], { encoding: 'utf8' }).trim().split('\n')[1]?.split(/\s+/)[1]);
 
   before(async () => {
     keyring = await startKeyring();
@@ -89,6 +92,9 @@ describe('server RAM: free and total from the same source', () => {
     assert.match(await listed(), new RegExp(`RAM ${checked.availableRamMb} of ${memTotalMb()} MB free`));
     const table = await daemon.cli(['server', 'list']);
     assert.doesNotMatch(table.stdout, new RegExp(`free / ${PLAN_RAM_MB} MB`), table.stdout);
+    // Disk likewise: the probe's `df -Pm /` total beside its free figure, not the plan's disk size.
+    assert.equal(checked.diskMb, dfRootTotalMb(), 'the disk total is the probe\'s, not the plan\'s');
+    assert.ok(checked.availableDiskMb !== null && checked.availableDiskMb <= (checked.diskMb ?? 0));
 
     // The provider reports a change (a new name): its details are fetched again, the measured total stays.
     const server = fake.servers.get(1000);
@@ -98,14 +104,19 @@ describe('server RAM: free and total from the same source', () => {
     assert.deepEqual(sync.updated, [handle]);
     const synced = await cli<ServerInfo>(['server', 'show', handle]);
     assert.deepEqual([synced.name, synced.ramMb, synced.availableRamMb], ['vps-renamed', checked.ramMb, checked.availableRamMb]);
+    assert.equal(synced.diskMb, checked.diskMb, 'a re-sync keeps the measured disk total too');
   });
 
   test('a total typed in by hand drops the free figure until the next check measures both', async () => {
     const typed = await cli<ServerInfo>(['server', 'update', handle, '--ram-mb', String(PLAN_RAM_MB)]);
     assert.deepEqual([typed.ramMb, typed.availableRamMb], [PLAN_RAM_MB, null]);
     assert.match(await listed(), new RegExp(`RAM ${PLAN_RAM_MB} MB total \\(free not measured yet\\)`));
+    const typedDisk = await cli<ServerInfo>(['server', 'update', handle, '--disk-mb', '81920']);
+    assert.deepEqual([typedDisk.diskMb, typedDisk.availableDiskMb], [81920, null]);
     const checked = await cli<ServerInfo>(['server', 'check', handle]);
     assert.equal(checked.ramMb, memTotalMb());
     assert.ok(checked.availableRamMb !== null && checked.availableRamMb <= memTotalMb());
+    assert.equal(checked.diskMb, dfRootTotalMb());
+    assert.ok(checked.availableDiskMb !== null);
   });
 });
