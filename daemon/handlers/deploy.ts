@@ -3,6 +3,7 @@ import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 import { cutPage, decodeCursor } from './paging.js';
+import { startOrWait } from './runRequest.js';
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
@@ -10,18 +11,7 @@ export function registerDeployHandlers(router: Router, services: Services): void
   router.handle(EnvPlanRequest, (params) => deploy.plan(params.folder, params.project, params.bindings));
   router.handle(DeployStart, async (params, context) => {
     const { wait, ...request } = params;
-    const caller = { client: context.client.name, requestId: context.requestId };
-    // A waiting caller also gets the run's log as `runs/log` notifications, from its first line.
-    const run = deploy.start(request, caller, wait ? { connectionId: context.client.connectionId } : undefined);
-    if (!wait) return run;
-    const controller = new AbortController();
-    const subscription = context.cancellation.onCancellationRequested(() => controller.abort());
-    if (context.cancellation.isCancellationRequested) controller.abort();
-    try {
-      return await deploy.waitFor(run.id, controller.signal);
-    } finally {
-      subscription.dispose();
-    }
+    return startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow));
   });
   router.handle(RunsList, (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;

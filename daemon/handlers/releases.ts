@@ -3,6 +3,7 @@ import { DeployRollback, ReleasesGet, ReleasesList } from '../protocol/releases.
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 import { cutPage, decodeCursor } from './paging.js';
+import { startOrWait } from './runRequest.js';
 
 /** Registers `releases/*` and `deploy/rollback`. */
 export function registerReleaseHandlers(router: Router, services: Services): void {
@@ -16,16 +17,6 @@ export function registerReleaseHandlers(router: Router, services: Services): voi
   router.handle(ReleasesGet, (params) => toReleaseDetail(deploy.releases.get(params.id)));
   router.handle(DeployRollback, async (params, context) => {
     const { wait, ...request } = params;
-    const caller = { client: context.client.name, requestId: context.requestId };
-    const run = deploy.rollback(request, caller, wait ? { connectionId: context.client.connectionId } : undefined);
-    if (!wait) return run;
-    const controller = new AbortController();
-    const subscription = context.cancellation.onCancellationRequested(() => controller.abort());
-    if (context.cancellation.isCancellationRequested) controller.abort();
-    try {
-      return await deploy.waitFor(run.id, controller.signal);
-    } finally {
-      subscription.dispose();
-    }
+    return startOrWait(deploy, context, wait, (caller, follow) => deploy.rollback(request, caller, follow));
   });
 }
