@@ -49,7 +49,7 @@ export async function buildWebImage(engine: Engine, options: { name?: string; ta
     cpSync(webFixture, context, { recursive: true });
     copyFileSync(busyboxPath(), join(context, 'busybox'));
     // --network none: the engine has no default bridge, and a build never needs the network here.
-    await engine.docker(['build', '--quiet', '--network', 'none', '--build-arg', `VERSION=${version}`, '--tag', reference, context]);
+    await engine.docker(['build', '--quiet', '--network', 'none', '--build-arg', `VERSION=${version}`, '--build-arg', `IMAGE_NAME=${name}`, '--tag', reference, context]);
   } finally {
     removeFolder(context);
   }
