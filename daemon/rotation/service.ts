@@ -129,7 +129,13 @@ export class RotationService {
         ...ROTATION_CALLER,
         action: 'rotation',
         subject: last.project,
-        detail: { result: outcome.runId ? 'redeploy' : 'redeploy-failed', handles: used, from: last.runId, ...(outcome.runId ? { run: outcome.runId } : {}) },
+        detail: {
+          result: outcome.runId ? 'redeploy' : 'redeploy-failed',
+          handles: used,
+          from: last.runId,
+          ...(outcome.runId ? { run: outcome.runId } : {}),
+          ...(outcome.error ? { error: outcome.error } : {}),
+        },
       });
       if (outcome.error) log.warn('redeploy after rotation not started', { project: last.project, error: outcome.error });
       else log.info('redeploy after rotation started', { project: last.project, run: outcome.runId });

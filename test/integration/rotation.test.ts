@@ -6,6 +6,8 @@
  * (deploy-support.ts); the firewall is the usual test double.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
@@ -56,8 +58,21 @@ describe('rotation: due secrets rotate themselves and their projects are redeplo
     const oldValue = readDotenv(dotenv).get('POSTGRES_PASSWORD');
     assert.ok(oldValue);
 
-    // Both were set to rotate every day and last changed long ago; the daemon was down when they fell due.
-    await editSecretsOffline('UPDATE secrets SET rotation_days = 1, updated_at = ? WHERE handle IN (?, ?)', ['2026-01-01T00:00:00.000Z', password, token]);
+    // A second project, deployed from a folder that is gone by the time its password is due: reported, not redeployed.
+    const gone = world.newProject('gone');
+    const goneFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-rotation-gone-'));
+    fs.cpSync(world.fixture, goneFolder, { recursive: true });
+    await storeUserSecrets(world, gone);
+    const goneRun = await cliJson<{ status: string; error: string | null; plan: { variables: { name: string; handle?: string }[] } | null }>(world.daemon, [
+      ...deployArguments(world, gone).map((argument) => (argument === world.fixture ? goneFolder : argument)),
+      '--wait',
+    ]);
+    assert.equal(goneRun.status, 'succeeded', goneRun.error ?? '');
+    const gonePassword = goneRun.plan?.variables.find((variable) => variable.name === 'POSTGRES_PASSWORD')?.handle ?? '';
+    fs.rmSync(goneFolder, { recursive: true, force: true });
+
+    // All were set to rotate every day and last changed long ago; the daemon was down when they fell due.
+    await editSecretsOffline('UPDATE secrets SET rotation_days = 1, updated_at = ? WHERE handle IN (?, ?, ?)', ['2026-01-01T00:00:00.000Z', password, token, gonePassword]);
     await world.daemon.start();
 
     const rotated = await waitUntil(
@@ -99,6 +114,15 @@ describe('rotation: due secrets rotate themselves and their projects are redeplo
     assert.match(String(rotation.detail.why), /^due since 2026-01-02T00:00:00\.000Z/);
     const projectAudit = await audit(project);
     assert.ok(projectAudit.some((entry) => entry.action === 'rotation' && entry.detail.result === 'redeploy' && entry.detail.run === redeploy.id));
+
+    const goneAudit = await waitUntil('the missing folder to be reported', async () => {
+      const entries = await audit(gone);
+      return entries.find((entry) => entry.action === 'rotation') ? entries : undefined;
+    });
+    const failedRedeploy = goneAudit.find((entry) => entry.action === 'rotation');
+    assert.equal(failedRedeploy?.detail.result, 'redeploy-failed');
+    assert.match(String(failedRedeploy?.detail.error), new RegExp(`project folder .*${path.basename(goneFolder)} of ${gone} no longer exists`));
+    assert.ok(!(await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', gone])).some((run) => run.requestId === 'rotation'));
 
     // The typed-in token is due too: reported, never made up.
     const tokenNow = await cliJson<SecretMetadata>(world.daemon, ['secret', 'get', token]);
