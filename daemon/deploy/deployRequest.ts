@@ -51,6 +51,7 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
       throw new ZavhozError(ErrorCodes.NotFound, `${flag} ${handle}: the vault has no such handle. List handles with: zavhoz secret list`);
     }
   }
+  refuseExpired([...plan.variables.flatMap((variable) => (variable.handle ? [variable.handle] : [])), request.gitToken, request.registryToken], secrets);
   const [owner] = request.repository.split('/');
   const options: RunOptions = {
     projectFolder: folder,
@@ -64,6 +65,21 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
     ...(request.noRollback ? { noRollback: true } : {}),
   };
   return { target, plan, options };
+}
+
+/** Refuses a deploy that would deliver a secret past its `expiresAt`, with the command that gives it a new value. */
+function refuseExpired(handles: readonly (string | undefined)[], secrets: Pick<DeploySecrets, 'expiresAt'>): void {
+  const now = Date.now();
+  const expired = [...new Set(handles)].filter((handle): handle is string => {
+    const expiresAt = handle === undefined ? null : secrets.expiresAt(handle);
+    return expiresAt !== null && Date.parse(expiresAt) < now;
+  });
+  if (expired.length === 0) return;
+  throw new ZavhozError(
+    ErrorCodes.PreconditionFailed,
+    `${expired.length} secret(s) this deploy uses expired. Give each a new value, then deploy again:\n${expired.map((handle) => `  zavhoz secret rotate ${handle}`).join('\n')}`,
+    { expired },
+  );
 }
 
 /** The project folder, refused unless absolute (the daemon's working folder means nothing to the caller). */

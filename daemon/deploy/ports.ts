@@ -42,4 +42,9 @@ export interface DeploySecrets extends SecretReader, SecretCatalog, DeploySecret
   ensureGenerated(project: string, name: string, use: SecretUse): Promise<string>;
   /** Tells the vault these handles reached a server (it drops previous versions kept since a rotation). */
   confirmDeployed(handles: readonly string[]): Promise<void> | void;
+  /**
+   * When the secret's current value stops being valid (ISO time), or null if it does not expire. A value given after
+   * its secret's expiry date is a new one, not the one that expired: null.
+   */
+  expiresAt(handle: string): string | null;
 }

@@ -11,6 +11,7 @@ import { registerGithubHandlers } from './github.js';
 import { registerAgentHandlers } from './agent.js';
 import { registerServicesHandlers } from './services.js';
 import { registerUndeployHandlers } from './undeploy.js';
+import { registerRotationHandlers } from './rotation.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -25,4 +26,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerAgentHandlers(router, services);
   registerServicesHandlers(router, services);
   registerUndeployHandlers(router, services);
+  registerRotationHandlers(router, services);
 }

@@ -19,3 +19,4 @@ export * from './github.js';
 export * from './agent.js';
 export * from './services.js';
 export * from './undeploy.js';
+export * from './rotation.js';

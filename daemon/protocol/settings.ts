@@ -77,6 +77,11 @@ export const SettingSchemas = {
   githubAppKeySecret: z.union([z.literal(''), secretHandle]),
   /** Releases kept per project (the newest ones); older ones are deleted and the vault lets go of their secret versions. */
   releasesKept: z.number().int().min(1).max(1000),
+  /**
+   * Seconds between checks for secrets whose rotation is due (generated ones are rotated and their projects
+   * redeployed, typed-in ones reported); 0 turns the periodic check off (the one at daemon start still runs).
+   */
+  rotationCheckIntervalSeconds: z.number().int().min(0).max(604_800),
 } as const;
 
 /** The name of a setting. */
@@ -100,6 +105,7 @@ export const DEFAULT_SETTINGS: Settings = {
   githubAppId: 0,
   githubAppKeySecret: '',
   releasesKept: 10,
+  rotationCheckIntervalSeconds: 3600,
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

@@ -115,6 +115,11 @@ export function deploySecretsFrom(vault: Vault): DeploySecrets {
       return created.handle;
     },
     confirmDeployed: (handles) => vault.confirmDeployed(handles),
+    expiresAt(handle) {
+      if (!vault.has(handle)) return null;
+      const { expiresAt, updatedAt } = vault.get(handle);
+      return expiresAt !== null && Date.parse(updatedAt) < Date.parse(expiresAt) ? expiresAt : null;
+    },
     currentVersions: (handles) => vault.currentVersions(handles),
     withVersion: (ref, use, work) => vault.withVersion(ref, use, work),
     retain: (holder, refs) => vault.retain(holder, refs),

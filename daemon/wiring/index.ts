@@ -10,6 +10,7 @@ import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
+import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
@@ -34,5 +35,7 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, lifecycle, locks };
+  // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
+  const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, lifecycle, locks };
 }

@@ -63,7 +63,7 @@ describe('shell completion', () => {
     for (const group of topLevel(CLI_COMMANDS).groups) {
       assert.deepEqual(bash('zavhoz', group, ''), groupCommands(CLI_COMMANDS, group).map((command) => command.path.slice(1).join(' ')));
     }
-    assert.deepEqual(bash('zavhoz', 'secret', 'r'), ['reveal', 'rotate']);
+    assert.deepEqual(bash('zavhoz', 'secret', 'r'), ['reveal', 'rotate', 'rotate-due']);
   });
 
   test("bash: every command's flags, after words and flag values", () => {

@@ -11,6 +11,7 @@ import { githubCommands } from './github.js';
 import { mcpCommands } from './mcp.js';
 import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
+import { rotationCommands } from './rotation.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
