@@ -4,16 +4,25 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { didYouMean, editDistance, suggest } from '../../daemon/cli/suggest.js';
 
 const cliScript = path.resolve(import.meta.dirname, '../../dist/cli.cjs');
+// A private data folder: a command that gets past parsing starts a daemon there, which the end of this file stops.
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-cli-suggest-'));
 
 function cli(args: readonly string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliScript, ...args], { encoding: 'utf8', env: { ...process.env, ZAVHOZ_HOME: '/nonexistent-zavhoz-home' } });
+  const result = spawnSync(process.execPath, [cliScript, ...args], { encoding: 'utf8', env: { ...process.env, ZAVHOZ_HOME: home } });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+after(() => {
+  cli(['daemon', 'stop']);
+  fs.rmSync(home, { recursive: true, force: true });
+});
 
 describe('edit distance and suggestions', () => {
   test('counts insertions, deletions, substitutions, and a swap of neighbours as one', () => {
