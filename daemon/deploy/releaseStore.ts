@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
 import type { ReleaseDetail, ReleaseImage, ReleaseSecret, ReleaseSummary } from '../protocol/releases.js';
-import type { RunAllocation, RunKind } from '../protocol/runs.js';
+import type { RunAllocation } from '../protocol/runs.js';
 import type { Row, Store } from '../store/store.js';
 import type { RunOptions } from './runStore.js';
 
@@ -14,23 +14,11 @@ export interface ReleaseRecord extends ReleaseDetail {
   readonly options: ReleaseOptions;
 }
 
-/** A new release's fields; its id and number are given by {@link ReleaseStore.insert}. */
-export interface NewRelease {
-  readonly project: string;
-  readonly kind: RunKind;
-  readonly repository: string;
-  readonly ref: string;
-  readonly commit: string;
-  readonly runId: string;
-  readonly createdAt: string;
-  readonly rolledBackTo: string | null;
-  readonly allocation: RunAllocation;
-  readonly images: readonly ReleaseImage[];
-  readonly plan: EnvPlan;
-  readonly secrets: readonly ReleaseSecret[];
-  readonly healthPaths: Readonly<Record<string, string>>;
-  readonly options: ReleaseOptions;
-}
+/**
+ * A new release's fields: the stored form without what {@link ReleaseStore.insert} gives (id, number), what its
+ * allocation already says (server) and what only an undeploy sets (archivedAt).
+ */
+export type NewRelease = Omit<ReleaseRecord, 'id' | 'number' | 'server' | 'archivedAt'>;
 
 /** A new release id: `rel_` and 10 random base32 characters. */
 export function newReleaseId(): string {
