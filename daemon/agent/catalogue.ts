@@ -1,9 +1,10 @@
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { newClientRequestId } from '../client/client.js';
-import { AgentToolCalled } from '../protocol/agent.js';
+import { AGENT_MODES, AgentToolCalled, modeAllows } from '../protocol/agent.js';
 import { readAddressView } from './addresses.js';
 import { argumentNames, auditLines, describeInvalid, guardArguments } from './arguments.js';
 import { describeToolError } from './format.js';
+import { currentMode, modeRefusal, toolsFor } from './modes.js';
 import { type AddressView, type AgentEnvironment, type AgentTool, type ToolCall, type ToolConfirmation, ToolRefusal } from './tool.js';
 import { deployStatusTool, deployTool } from './tools/deploy.js';
 import { pushCiSecretsTool } from './tools/github.js';
@@ -25,6 +26,21 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   restartServiceTool,
   rollbackTool,
 ];
+
+/** The VS Code context key that holds the agent mode; package.json `when` clauses of the tools read it. */
+export const AGENT_MODE_CONTEXT_KEY = 'zavhoz.agentMode';
+
+/** The `when` clause of a tool in package.json: true in the modes that allow the tool; none for read tools. */
+export function whenClauseFor(tool: Pick<AgentTool, 'mode'>): string | undefined {
+  const modes = AGENT_MODES.filter((mode) => modeAllows(mode, tool.mode));
+  if (modes.length === AGENT_MODES.length) return undefined;
+  return modes.map((mode) => `${AGENT_MODE_CONTEXT_KEY} == '${mode}'`).join(' || ');
+}
+
+/** The tools an agent of this front end sees now: those its mode allows (the setting `agentMode`, capped by the front end's limit). */
+export async function toolsForAgent(environment: AgentEnvironment): Promise<AgentTool[]> {
+  return toolsFor(AGENT_TOOLS, (await currentMode(environment)).mode);
+}
 
 /** A tool by name. */
 export function findTool(name: string): AgentTool | undefined {
@@ -67,6 +83,10 @@ async function hidden<T extends { readonly text?: string; readonly title?: strin
   return copy as T;
 }
 
+function modeLimitOf(environment: AgentEnvironment): Pick<AgentEnvironment, 'modeLimit'> {
+  return environment.modeLimit === undefined ? {} : { modeLimit: environment.modeLimit };
+}
+
 /** Guard, then schema: the input as the tool's handler takes it, or the refusal the model is told. */
 function checkInput(tool: AgentTool, raw: unknown): { ok: true; input: unknown } | { ok: false; message: string } {
   const verdict = guardArguments(tool, raw ?? {});
@@ -78,7 +98,7 @@ function checkInput(tool: AgentTool, raw: unknown): { ok: true; input: unknown }
 
 /**
  * Runs one tool call from either front end: the secret guard and the schema first (nothing that fails them is
- * sent anywhere but the audit log, and then by argument name only), the tool's own policy, an audit entry under
+ * sent anywhere but the audit log, and then by argument name only), the agent mode, the tool's own policy, an audit entry under
  * the `agent` client, then the work. Failures become text the model can act on, never exceptions.
  */
 export async function runTool(name: string, raw: unknown, environment: AgentEnvironment, signal: AbortSignal): Promise<ToolOutcome> {
@@ -96,6 +116,11 @@ async function runUnhidden(name: string, raw: unknown, call: ToolCall): Promise<
     if (!checked.ok) {
       await audit('refused', argumentNames(raw), checked.message);
       return { isError: true, text: checked.message };
+    }
+    const refusedByMode = modeRefusal(tool, await currentMode({ daemon: { request: (definition, params) => call.request(definition, params) }, ...modeLimitOf(call.environment) }));
+    if (refusedByMode !== undefined) {
+      await audit('refused', auditLines(raw), refusedByMode);
+      return { isError: true, text: refusedByMode };
     }
     try {
       await tool.authorize?.(checked.input, call);
@@ -127,6 +152,8 @@ export async function confirmationFor(
   if (!checked.ok) return undefined;
   const call = newCall(environment, signal);
   try {
+    // A call the mode refuses is not confirmed: the refusal explains.
+    if (modeRefusal(tool, await currentMode({ daemon: { request: (definition, params) => call.request(definition, params) }, ...modeLimitOf(environment) }))) return undefined;
     return await hidden(await tool.confirmation(checked.input, call), call);
   } catch (error) {
     // A tool that changes things is always confirmed, even when the details could not be read.

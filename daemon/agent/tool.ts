@@ -1,5 +1,6 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import type { z } from 'zod';
+import type { AgentMode } from '../protocol/agent.js';
 import type { RequestDefinition, RequestParams } from '../protocol/define.js';
 import type { SecretsSet } from '../protocol/secrets.js';
 
@@ -42,6 +43,11 @@ export interface AgentEnvironment {
   readonly defaults: AgentDefaults;
   /** Opens a form where the human types the value (VS Code); absent where nobody can be asked (MCP). */
   readonly askHuman?: (ask: SecretAsk, signal: AbortSignal) => Promise<SecretAnswer>;
+  /**
+   * The most this front end lets agents do, whatever the `agentMode` setting says (`zavhoz mcp --read-only` sets
+   * `read-only`). Absent: the setting alone decides.
+   */
+  readonly modeLimit?: AgentMode;
 }
 
 /**
@@ -109,6 +115,8 @@ export interface AgentTool<I = unknown> {
   readonly description: string;
   readonly inputSchema: JsonSchemaObject;
   readonly hints: ToolHints;
+  /** The least agent mode (setting `agentMode`) that lists and allows the tool. */
+  readonly mode: AgentMode;
   /** Arguments (top-level keys) that take a vault handle and nothing else. */
   readonly handleArguments: readonly string[];
   /** Arguments that are maps of variable name → handle. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { AGENT_MODES } from './agent.js';
 import { secretHandle } from './secrets.js';
 
 /** True for hosts that never leave this machine: 127.0.0.0/8, `localhost` and `[::1]` (as `URL` spells them). */
@@ -51,6 +52,12 @@ export const SettingSchemas = {
   syncIntervalSeconds: z.number().int().min(0).max(86_400),
   /** Seconds between periodic server health checks; 0 turns them off. */
   healthCheckIntervalSeconds: z.number().int().min(0).max(86_400),
+  /**
+   * What agent tools may do (VS Code language model tools and `zavhoz mcp`): `read-only` (status, lists, logs),
+   * `operate` (+ restart, run commands with secrets), `deploy` (+ allocate, deploy, roll back, push CI secrets).
+   * Agents see only the tools their mode allows.
+   */
+  agentMode: z.enum(AGENT_MODES),
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
   agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
   /**
@@ -95,6 +102,9 @@ export const DEFAULT_SETTINGS: Settings = {
   ghostServers: [],
   syncIntervalSeconds: 60,
   healthCheckIntervalSeconds: 300,
+  // `deploy`: every tool agents had before modes existed stays available; deploys over MCP still need a grant per
+  // project and VS Code still asks before each one, so the default widens nothing.
+  agentMode: 'deploy',
   agentDeployProjects: [],
   agentSeesAddresses: false,
   time4vpsApiBase: 'https://billing.time4vps.com/api',

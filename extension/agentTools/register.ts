@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { AGENT_CLIENT_NAME, AGENT_TOOLS, confirmationFor, runTool } from '../../daemon/agent/catalogue.js';
+import { AGENT_CLIENT_NAME, AGENT_TOOLS, AGENT_MODE_CONTEXT_KEY, confirmationFor, runTool } from '../../daemon/agent/catalogue.js';
+import { SettingsDidChange, SettingsGet } from '../../daemon/protocol/settings.js';
 import { AgentDaemonLink } from '../../daemon/agent/link.js';
 import type { AgentDefaults, AgentEnvironment } from '../../daemon/agent/tool.js';
 import { DaemonClient } from '../../daemon/client/client.js';
@@ -28,6 +29,31 @@ async function defaults(): Promise<AgentDefaults> {
 }
 
 /**
+ * Keeps the context key the tools' `when` clauses in package.json read (`zavhoz.agentMode`) equal to the agentMode
+ * setting, so chat offers only the tools the mode allows; until the daemon answers, the key is unset and only read
+ * tools are offered. Calls are checked against the mode again when they run.
+ */
+function followAgentMode(context: vscode.ExtensionContext, services: ExtensionServices): void {
+  const show = async (): Promise<void> => {
+    try {
+      const settings = await services.connection.request(SettingsGet, {});
+      await vscode.commands.executeCommand('setContext', AGENT_MODE_CONTEXT_KEY, settings.agentMode);
+    } catch (error) {
+      services.log.warn(`agent tools: could not read the agent mode (${error instanceof Error ? error.message : String(error)})`);
+    }
+  };
+  context.subscriptions.push(
+    services.connection.onNotification(SettingsDidChange, (change) => {
+      if (change.key === 'agentMode') void show();
+    }),
+    services.connection.onDidChangeState((state) => {
+      if (state.kind === 'connected') void show();
+    }),
+  );
+  void show();
+}
+
+/**
  * Registers the Zavhoz language model tools (declared in package.json `languageModelTools`). They share the tool
  * catalogue with `zavhoz mcp`, talk to the daemon on a connection of their own named `agent` (so the audit log says
  * who acted), ask the human before a deploy or a CI secret push, and ask for secret values through the secret form.
@@ -41,6 +67,7 @@ export function registerAgentTools(context: vscode.ExtensionContext, services: E
   context.subscriptions.push({ dispose: () => daemon.close() });
   const askHuman = askHumanThroughForm(context, services);
   const environment = async (): Promise<AgentEnvironment> => ({ daemon, frontEnd: 'vscode', defaults: await defaults(), askHuman });
+  followAgentMode(context, services);
 
   for (const tool of AGENT_TOOLS) {
     context.subscriptions.push(

@@ -26,14 +26,14 @@ export interface McpSession {
   close(): Promise<void>;
 }
 
-/** Starts `zavhoz mcp --folder FOLDER` against the test daemon and connects the SDK's client to it. */
-export async function startMcp(daemon: TestDaemon, folder: string): Promise<McpSession> {
+/** Starts `zavhoz mcp --folder FOLDER [extra…]` against the test daemon and connects the SDK's client to it. */
+export async function startMcp(daemon: TestDaemon, folder: string, options: { readonly extra?: readonly string[]; readonly client?: Client } = {}): Promise<McpSession> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(daemon.env)) if (value !== undefined) env[key] = value;
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_SCRIPT, 'mcp', '--folder', folder], env, stderr: 'pipe' });
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_SCRIPT, 'mcp', '--folder', folder, ...(options.extra ?? [])], env, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const client = new Client({ name: 'zavhoz-agent-test', version: '1.0.0' });
+  const client = options.client ?? new Client({ name: 'zavhoz-agent-test', version: '1.0.0' });
   const protocolErrors: string[] = [];
   client.onerror = (error) => protocolErrors.push(error.message);
   await client.connect(transport);

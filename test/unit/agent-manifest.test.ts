@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { AGENT_TOOLS } from '../../daemon/agent/catalogue.js';
+import { AGENT_TOOLS, whenClauseFor } from '../../daemon/agent/catalogue.js';
 import { mcpToolList } from '../../daemon/cli/commands/mcp.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -20,6 +20,7 @@ interface LanguageModelToolContribution {
   readonly toolReferenceName: string;
   readonly canBeReferencedInPrompt: boolean;
   readonly inputSchema: unknown;
+  readonly when?: string;
 }
 
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
@@ -68,6 +69,17 @@ describe('agent tool catalogue and manifest', () => {
     for (const tool of mcpToolList()) {
       assert.equal(tool.annotations?.readOnlyHint, hints[tool.name]?.readOnlyHint, `${tool.name} MCP annotations`);
     }
+  });
+
+  test('chat offers a tool only in the agent modes that allow it: read tools always, the others by their when clause', () => {
+    for (const tool of AGENT_TOOLS) {
+      const entry = contributed.find((item) => item.name === tool.name);
+      assert.equal(entry?.when, whenClauseFor(tool), `${tool.name} when`);
+      assert.equal(entry?.when === undefined, tool.mode === 'read-only', `${tool.name}: only read tools are offered in every mode`);
+      if (tool.mode === 'read-only') assert.equal(tool.hints.readOnlyHint, true, `${tool.name} in mode read-only changes nothing`);
+    }
+    const register = fs.readFileSync(path.join(root, 'extension/agentTools/register.ts'), 'utf8');
+    assert.match(register, /setContext', AGENT_MODE_CONTEXT_KEY, settings\.agentMode/);
   });
 
   test('the extension registers every catalogue tool through vscode.lm.registerTool at activation', () => {

@@ -69,6 +69,7 @@ export const deployTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  mode: 'deploy',
   handleArguments: ['gitToken', 'registryToken'],
   bindingArguments: ['bindings'],
   input: deployArguments,
@@ -129,6 +130,7 @@ export const deployStatusTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: true, openWorldHint: false },
+  mode: 'read-only',
   handleArguments: [],
   input: statusArguments,
   async run(input, call) {

@@ -24,6 +24,7 @@ export const pushCiSecretsTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+  mode: 'deploy',
   handleArguments: [],
   input: pushArguments,
   async confirmation(input, call) {

@@ -44,6 +44,7 @@ export const listManagedServersTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: true, openWorldHint: false },
+  mode: 'read-only',
   handleArguments: [],
   input: z.strictObject({ label: z.string().max(64).optional() }),
   async run(input, call) {
@@ -78,6 +79,7 @@ export const allocateTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  mode: 'deploy',
   handleArguments: [],
   // The tool takes exactly what `allocations/allocate` takes, with its rules and defaults.
   input: AllocationsAllocate.params,

@@ -40,6 +40,7 @@ export const envPlanTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: true, openWorldHint: false },
+  mode: 'read-only',
   handleArguments: [],
   bindingArguments: ['bindings'],
   input: planArguments,
@@ -104,6 +105,7 @@ export const requestSecretTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  mode: 'operate',
   handleArguments: [],
   input: askArguments,
   async run(input, call) {

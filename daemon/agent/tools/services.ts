@@ -53,6 +53,7 @@ export const serviceStatusTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: true, openWorldHint: true },
+  mode: 'read-only',
   handleArguments: [],
   input: ServicesStatus.params,
   async run(input, call) {
@@ -88,6 +89,7 @@ export const serviceLogsTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: true, openWorldHint: true },
+  mode: 'read-only',
   handleArguments: [],
   input: logsArguments,
   async run(input, call) {
@@ -126,6 +128,7 @@ export const restartServiceTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  mode: 'operate',
   handleArguments: [],
   input: ServicesControl.params.pick({ project: true, module: true }),
   confirmation(input) {
@@ -169,6 +172,7 @@ export const rollbackTool = defineTool({
     additionalProperties: false,
   },
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+  mode: 'deploy',
   handleArguments: [],
   input: DeployRollback.params.pick({ project: true, to: true }),
   async authorize(input, call) {

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { AGENT_CLIENT_NAME, AGENT_TOOLS, runTool } from '../../agent/catalogue.js';
+import { AGENT_CLIENT_NAME, AGENT_TOOLS, runTool, toolsForAgent } from '../../agent/catalogue.js';
 import { AgentDaemonLink } from '../../agent/link.js';
-import type { AgentEnvironment } from '../../agent/tool.js';
+import { toolsFor } from '../../agent/modes.js';
+import type { AgentEnvironment, AgentTool } from '../../agent/tool.js';
 import { DaemonClient } from '../../client/client.js';
 import { ZAVHOZ_VERSION } from '../../core/version.js';
 import { type Command, CliError, stringFlag } from '../command.js';
@@ -22,9 +23,9 @@ function daemonScript(): string {
   return fs.existsSync(beside) ? beside : path.resolve(here, '../../../dist/daemon.cjs');
 }
 
-/** The tool list as MCP publishes it: tools that change things say so in their annotations. */
-export function mcpToolList(): Tool[] {
-  return AGENT_TOOLS.map((tool) => ({
+/** The tool list as MCP publishes it (default: the whole catalogue): tools that change things say so in their annotations. */
+export function mcpToolList(tools: readonly AgentTool[] = AGENT_TOOLS): Tool[] {
+  return tools.map((tool) => ({
     name: tool.name,
     title: tool.title,
     description: tool.description,
@@ -47,11 +48,15 @@ function note(message: string): void {
 export const mcpCommands: Command[] = [
   {
     path: ['mcp'],
-    usage: 'zavhoz mcp [--folder DIR]',
+    usage: 'zavhoz mcp [--folder DIR] [--read-only]',
     summary:
-      'Serve the Zavhoz agent tools over MCP (stdin/stdout) for AI agents outside VS Code; deploys need the project in the agentDeployProjects setting.',
-    examples: ['zavhoz mcp --folder ~/projects/shop'],
-    options: { folder: { type: 'string', value: 'DIR', description: 'The default project folder for the tools (default: the current folder).' } },
+      'Serve the Zavhoz agent tools over MCP (stdin/stdout) for AI agents outside VS Code. The setting agentMode decides which tools agents get; ' +
+      'deploys need a grant for the project (zavhoz agent grant).',
+    examples: ['zavhoz mcp --folder ~/projects/shop', 'zavhoz mcp --read-only'],
+    options: {
+      folder: { type: 'string', value: 'DIR', description: 'The default project folder for the tools (default: the current folder).' },
+      'read-only': { type: 'boolean', description: 'Offer read tools only (status, lists, logs), whatever the agentMode setting allows.' },
+    },
     async run(context) {
       if (context.json) throw new CliError('zavhoz mcp speaks MCP on stdout; --json does not apply.', 2);
       const folder = path.resolve(stringFlag(context.flags, 'folder') ?? process.cwd());
@@ -63,7 +68,8 @@ export const mcpCommands: Command[] = [
           autoStart: { daemonScript: daemonScript() },
         }),
       );
-      const environment: AgentEnvironment = { daemon, frontEnd: 'mcp', defaults: { folder } };
+      const readOnly = context.flags['read-only'] === true;
+      const environment: AgentEnvironment = { daemon, frontEnd: 'mcp', defaults: { folder }, ...(readOnly ? { modeLimit: 'read-only' as const } : {}) };
       // Loaded here, not at the top: every other zavhoz command would pay for parsing the SDK. The low-level Server,
       // not McpServer: the tools' JSON schemas are declared once for MCP and VS Code alike, and the secret guard must
       // see raw arguments before any schema validation could echo them.
@@ -71,7 +77,11 @@ export const mcpCommands: Command[] = [
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
       const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-      server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: mcpToolList() }));
+      // The mode is read at each listing, so a client that lists again after the human changed agentMode sees the change
+      // (calls are checked against the mode of the moment either way). Without the daemon, read tools only.
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({
+        tools: mcpToolList(await toolsForAgent(environment).catch(() => toolsFor(AGENT_TOOLS, 'read-only'))),
+      }));
       server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
         const outcome = await runTool(request.params.name, request.params.arguments ?? {}, environment, extra.signal);
         return { content: [{ type: 'text' as const, text: outcome.text }], isError: outcome.isError };
@@ -86,7 +96,8 @@ export const mcpCommands: Command[] = [
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
       await server.connect(new StdioServerTransport());
-      note(`serving ${AGENT_TOOLS.length} tools; project folder ${folder}; data folder ${context.folder}`);
+      const offered = readOnly ? toolsFor(AGENT_TOOLS, 'read-only').length : AGENT_TOOLS.length;
+      note(`serving ${offered} tools${readOnly ? ' (read-only)' : ''}; project folder ${folder}; data folder ${context.folder}`);
       try {
         await closed;
       } finally {
