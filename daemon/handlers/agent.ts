@@ -1,10 +1,20 @@
-import { AgentToolCalled } from '../protocol/agent.js';
+import {
+  AgentCommandApprove,
+  AgentCommandRevoke,
+  AgentCommandsList,
+  AgentGrantCheck,
+  AgentGrantCreate,
+  AgentGrantRevoke,
+  AgentGrantsList,
+  AgentToolCalled,
+} from '../protocol/agent.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 
 /**
- * Registers `agent/toolCalled`. The front ends already refuse values, but the daemon masks every value the vault
- * holds in what it writes anyway: the audit log is kept for years and must never hold one.
+ * Registers `agent/*`: the audit record of each tool call, agent grants and approved command lines. The front ends
+ * already refuse values, but the daemon masks every value the vault holds in what it writes anyway: the audit log
+ * is kept for years and must never hold one.
  */
 export function registerAgentHandlers(router: Router, services: Services): void {
   router.handle(AgentToolCalled, (params, context) => {
@@ -23,4 +33,22 @@ export function registerAgentHandlers(router: Router, services: Services): void 
     context.log.info('agent tool called', { tool: params.tool, outcome: params.outcome });
     return { recorded: true as const };
   });
+
+  const { grants, commands } = services.agentAccess;
+  const by = (context: { readonly client: { readonly name: string }; readonly requestId: string }): { client: string; requestId: string } => ({
+    client: context.client.name,
+    requestId: context.requestId,
+  });
+  router.handle(AgentGrantCreate, (params, context) => grants.grant(params, by(context)));
+  router.handle(AgentGrantsList, (params) => ({ grants: grants.list(params) }));
+  router.handle(AgentGrantRevoke, (params, context) => ({ revoked: grants.revoke(params, by(context)) }));
+  router.handle(AgentGrantCheck, (params) => grants.check(params.project, params.action));
+  router.handle(AgentCommandApprove, (params, context) =>
+    commands.approve(params.project, params.command, {
+      requestId: context.requestId,
+      client: params.confirmedThrough === undefined ? context.client.name : `${context.client.name} (${params.confirmedThrough})`,
+    }),
+  );
+  router.handle(AgentCommandsList, (params) => ({ commands: commands.list(params.project) }));
+  router.handle(AgentCommandRevoke, (params, context) => ({ revoked: commands.revoke(params.id, by(context)).id }));
 }

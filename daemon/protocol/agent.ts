@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { projectName } from './fields.js';
 
 /** Tool names as the agent front ends publish them: `zavhoz_` and a lowercase verb phrase. */
 export const AGENT_TOOL_NAME_PATTERN = /^zavhoz_[a-z][a-z_]{1,63}$/;
@@ -42,4 +43,127 @@ export const AgentToolCalled = defineRequest(
     reason: z.string().max(500).optional(),
   }),
   result<{ readonly recorded: true }>(),
+);
+
+/** What a grant lets agents do to a project without a human confirming each time (MCP clients cannot ask). */
+export const AGENT_GRANT_ACTIONS = ['deploy', 'rollback', 'restart'] as const;
+
+/** One grantable action. */
+export type AgentGrantAction = (typeof AGENT_GRANT_ACTIONS)[number];
+
+/** What an entry of the older `agentDeployProjects` setting grants: deploys and rollbacks, with no expiry. */
+export const SETTING_GRANT_ACTIONS: readonly AgentGrantAction[] = ['deploy', 'rollback'];
+
+/** Grant ids: `grt_` and 10 lowercase base32 characters; an `agentDeployProjects` entry shows as `setting:<project>`. */
+export const AGENT_GRANT_ID_PATTERN = /^grt_[a-z2-7]{10}$/;
+
+/** Longest grant: 90 days. A grant without end is the `agentDeployProjects` setting, on purpose a separate, visible step. */
+export const AGENT_GRANT_TTL = { min: 1, max: 90 * 86_400 } as const;
+
+/** A project name as agent grants and approved commands take it. */
+const grantProject = projectName;
+
+/** A grant as clients see it. */
+export interface AgentGrant {
+  readonly id: string;
+  readonly project: string;
+  readonly allow: readonly AgentGrantAction[];
+  /** `grant` from `agent/grant`; `setting` for an entry of `agentDeployProjects` (no expiry). */
+  readonly source: 'grant' | 'setting';
+  readonly createdAt: string | null;
+  /** Null: no expiry (a setting entry). */
+  readonly expiresAt: string | null;
+  readonly status: 'active' | 'expired' | 'revoked';
+  /** The client that made the grant (`cli`, `vscode`); null for a setting entry. */
+  readonly createdBy: string | null;
+}
+
+/** Lets agents deploy / roll back / restart a project for a time, without a human confirming each call. Audited. */
+export const AgentGrantCreate = defineRequest(
+  'agent/grant',
+  z.strictObject({
+    project: grantProject,
+    allow: z.array(z.enum(AGENT_GRANT_ACTIONS)).min(1).max(AGENT_GRANT_ACTIONS.length),
+    /** How long the grant lasts, in seconds. */
+    ttlSeconds: z.number().int().min(AGENT_GRANT_TTL.min).max(AGENT_GRANT_TTL.max),
+  }),
+  result<AgentGrant>(),
+);
+
+/** Every grant: active ones, and with `all` the expired and revoked ones too; `agentDeployProjects` entries included. */
+export const AgentGrantsList = defineRequest(
+  'agent/grants',
+  z.strictObject({ project: grantProject.optional(), all: z.boolean().default(false) }),
+  result<{ readonly grants: readonly AgentGrant[] }>(),
+);
+
+/**
+ * Ends grants at once: one by id, or every grant of a project (which also takes the project out of
+ * `agentDeployProjects`, so nothing lets agents act on it any more). Audited.
+ */
+export const AgentGrantRevoke = defineRequest(
+  'agent/revoke',
+  z.union([z.strictObject({ id: z.string().regex(AGENT_GRANT_ID_PATTERN, 'a grant id like grt_7f3k9x2mab') }), z.strictObject({ project: grantProject })]),
+  result<{ readonly revoked: readonly string[] }>(),
+);
+
+/** Whether an agent may do `action` to `project` now without a human confirming, and if not, whether a grant expired. */
+export const AgentGrantCheck = defineRequest(
+  'agent/checkGrant',
+  z.strictObject({ project: grantProject, action: z.enum(AGENT_GRANT_ACTIONS) }),
+  result<
+    | { readonly allowed: true; readonly grant: string }
+    | { readonly allowed: false; readonly expired: AgentGrant | null; readonly settingProjects: readonly string[] }
+  >(),
+);
+
+/** The longest command line a human approves for agents, in arguments and characters. */
+export const AGENT_COMMAND_LIMITS = { arguments: 64, argumentChars: 1000 } as const;
+
+/** A command line as an argument array (no shell): the program and its arguments. */
+export const agentCommandLine = z
+  .array(z.string().min(1).max(AGENT_COMMAND_LIMITS.argumentChars).refine((part) => !part.includes('\0'), 'no NUL character'))
+  .min(1)
+  .max(AGENT_COMMAND_LIMITS.arguments);
+
+/** Approved-command ids: `cmd_` and 10 lowercase base32 characters. */
+export const AGENT_COMMAND_ID_PATTERN = /^cmd_[a-z2-7]{10}$/;
+
+/** A command line a human approved for agents to run with a project's secrets. */
+export interface ApprovedCommand {
+  readonly id: string;
+  readonly project: string;
+  readonly command: readonly string[];
+  readonly approvedAt: string;
+  /** How the human approved it: `cli`, `vscode` (a modal), `mcp` (an elicitation the MCP client showed). */
+  readonly approvedBy: string;
+}
+
+/**
+ * Remembers that a human approved this exact command line for agents in this project (`zavhoz agent commands
+ * approve`, a VS Code modal, an MCP elicitation). Approving one already approved changes nothing. Audited.
+ */
+export const AgentCommandApprove = defineRequest(
+  'agent/commandsApprove',
+  z.strictObject({
+    project: grantProject,
+    command: agentCommandLine,
+    /** Where an agent front end asked the human (recorded with the approval); absent when the human approved it directly. */
+    confirmedThrough: z.enum(['vscode-modal', 'mcp-elicitation']).optional(),
+  }),
+  result<ApprovedCommand>(),
+);
+
+/** Approved command lines, of one project or all. */
+export const AgentCommandsList = defineRequest(
+  'agent/commands',
+  z.strictObject({ project: grantProject.optional() }),
+  result<{ readonly commands: readonly ApprovedCommand[] }>(),
+);
+
+/** Forgets an approved command line: agents need a human's confirmation for it again. Audited. */
+export const AgentCommandRevoke = defineRequest(
+  'agent/commandsRevoke',
+  z.strictObject({ id: z.string().regex(AGENT_COMMAND_ID_PATTERN, 'an approved command id like cmd_7f3k9x2mab') }),
+  result<{ readonly revoked: string }>(),
 );

@@ -251,4 +251,31 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'releases: an undeploy archives a project\'s releases (kept for the record, no longer redeployable)',
     statements: ['ALTER TABLE releases ADD COLUMN archived_at TEXT'],
   },
+  {
+    version: 10,
+    description: 'agents: time-limited grants per project, and the command lines a human approved for agents to run with secrets',
+    statements: [
+      // `actions`: a JSON array of grant actions. `expires_at` null only for grants made without end (none yet: the
+      // agentDeployProjects setting plays that part). `revoked_at` set by a revoke; rows stay for the record.
+      `CREATE TABLE agent_grants (
+         id TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         actions TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         expires_at TEXT,
+         revoked_at TEXT,
+         created_by TEXT NOT NULL
+       )`,
+      'CREATE INDEX agent_grants_project ON agent_grants (project, expires_at)',
+      // `command`: the argument array as JSON, compared exactly.
+      `CREATE TABLE agent_commands (
+         id TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         command TEXT NOT NULL,
+         approved_at TEXT NOT NULL,
+         approved_by TEXT NOT NULL,
+         UNIQUE (project, command)
+       )`,
+    ],
+  },
 ];

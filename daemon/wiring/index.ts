@@ -5,6 +5,7 @@
  */
 import { AuditLog } from '../audit/auditLog.js';
 import { SettingsService } from '../settings/settings.js';
+import { wireAgentAccess } from './agentAccess.js';
 import { removeCiKeysAfterUndeploy, wireCiKeys } from './cikey.js';
 import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
@@ -37,5 +38,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, lifecycle, locks };
+  const agentAccess = wireAgentAccess(foundation, { settings, audit });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, lifecycle, locks };
 }

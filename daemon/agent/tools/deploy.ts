@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_REF, DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
-import { SettingsGet } from '../../protocol/settings.js';
 import { blocks, bullets, fields, projectUrl } from '../format.js';
-import { type AddressView, defineTool, ToolRefusal } from '../tool.js';
+import { type AddressView, defineTool } from '../tool.js';
+import { requireGrant } from './grants.js';
 import { bindingsProperty, folderArgument, folderOf, folderProperty, markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
 
 /**
@@ -74,15 +74,7 @@ export const deployTool = defineTool({
   bindingArguments: ['bindings'],
   input: deployArguments,
   async authorize(input, call) {
-    // An MCP client may run without anyone watching, so the human allows agent deploys per project beforehand.
-    if (call.environment.frontEnd !== 'mcp') return;
-    const settings = await call.request(SettingsGet, {});
-    if (settings.agentDeployProjects.includes(input.project)) return;
-    throw new ToolRefusal(
-      `Refused: agent deploys of ${input.project} are not allowed. An MCP client cannot ask the human to confirm a deploy, so the human ` +
-        `allows it per project: zavhoz config set agentDeployProjects '${JSON.stringify([...settings.agentDeployProjects, input.project])}'. ` +
-        'Until then, ask the human to deploy (zavhoz deploy, or Deploy Project in VS Code).',
-    );
+    await requireGrant(call, input.project, 'deploy', 'agent deploys', 'ask the human to deploy (zavhoz deploy, or Deploy Project in VS Code)');
   },
   async confirmation(input, call) {
     const placement = await placementOf(input.project, call);

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
 import { type ProjectStatus, type ServiceStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../../protocol/services.js';
 import { blocks, bullets, fields } from '../format.js';
-import { SettingsGet } from '../../protocol/settings.js';
-import { defineTool, type ToolCall, ToolRefusal } from '../tool.js';
+import { defineTool, type ToolCall } from '../tool.js';
 import { markdownCode, projectProperty } from './fields.js';
+import { requireGrant } from './grants.js';
 
 /** Lines per container the logs tool reads at most (an agent's context is small; the daemon allows far more). */
 export const AGENT_LOG_TAIL = { default: 50, max: 200 } as const;
@@ -176,14 +176,13 @@ export const rollbackTool = defineTool({
   handleArguments: [],
   input: DeployRollback.params.pick({ project: true, to: true }),
   async authorize(input, call) {
-    // Like a deploy: an MCP client cannot ask the human, so the human allows agent deploys of the project beforehand.
-    if (call.environment.frontEnd !== 'mcp') return;
-    const settings = await call.request(SettingsGet, {});
-    if (settings.agentDeployProjects.includes(input.project)) return;
-    throw new ToolRefusal(
-      `Refused: agent deploys (and rollbacks) of ${input.project} are not allowed. The human allows them per project: zavhoz config set ` +
-        `agentDeployProjects '${JSON.stringify([...settings.agentDeployProjects, input.project])}'. Until then, ask the human to roll back ` +
-        `(zavhoz rollback --project ${input.project}, or Roll Back in the Services view).`,
+    // Like a deploy: an MCP client cannot ask the human, so the human allows agent rollbacks of the project beforehand.
+    await requireGrant(
+      call,
+      input.project,
+      'rollback',
+      'agent deploys (and rollbacks)',
+      `ask the human to roll back (zavhoz rollback --project ${input.project}, or Roll Back in the Services view)`,
     );
   },
   async confirmation(input, call) {

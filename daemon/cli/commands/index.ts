@@ -9,9 +9,10 @@ import { deployCommands } from './deploy.js';
 import { releaseCommands } from './release.js';
 import { githubCommands } from './github.js';
 import { mcpCommands } from './mcp.js';
+import { agentCommands } from './agent.js';
 import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
 import { rotationCommands } from './rotation.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands, ...agentCommands];

@@ -1,0 +1,8 @@
+import type { ApprovedCommands } from './commands.js';
+import type { AgentGrants } from './grants.js';
+
+/** What agents may do without a human at hand: time-limited grants and approved command lines. */
+export interface AgentAccess {
+  readonly grants: AgentGrants;
+  readonly commands: ApprovedCommands;
+}
