@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { PatternSearch } from './patternSearch.js';
 
 /** One value to mask, with the name its replacement shows (`[masked:NAME]`). */
 export interface MaskedSecret {
@@ -35,11 +36,11 @@ interface Form {
  * Masks secret values in a byte stream: each value as is, its base64 (standard and URL-safe, with and without
  * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. It keeps
  * the last (longest form − 1) bytes back between chunks, so a value split across writes is still masked; `end()`
- * gives back what is left. Matching is one combined regular expression over a latin1 view of the bytes (native
- * speed), and overlapping values are masked as one span, so no secret byte escapes at an overlap.
+ * gives back what is left. Matching is a multi-pattern scan over the bytes ({@link PatternSearch}), and
+ * overlapping values are masked as one span, so no secret byte escapes at an overlap.
  */
 export class Masker {
-  private readonly pattern: RegExp | undefined;
+  private readonly search: PatternSearch | undefined;
   private readonly namesByForm = new Map<string, string[]>();
   private readonly holdBack: number;
   private pending: Buffer = Buffer.alloc(0);
@@ -47,20 +48,18 @@ export class Masker {
   constructor(secrets: readonly MaskedSecret[]) {
     const forms = collectForms(secrets);
     for (const form of forms) this.namesByForm.set(form.text, form.names);
-    const texts = forms.map((form) => form.text).sort((a, b) => b.length - a.length);
-    // Longest first: at one position the regular expression takes the first alternative that matches.
-    this.pattern = texts.length > 0 ? new RegExp(texts.map(escapeLatin1).join('|'), 'g') : undefined;
-    this.holdBack = texts.length > 0 ? texts[0]!.length - 1 : 0;
+    this.search = forms.length > 0 ? new PatternSearch(forms.map((form) => form.text)) : undefined;
+    this.holdBack = this.search === undefined ? 0 : this.search.longest - 1;
   }
 
   /** Whether there is anything to mask at all (no secrets: the stream passes through untouched). */
   get active(): boolean {
-    return this.pattern !== undefined;
+    return this.search !== undefined;
   }
 
   /** Takes the next chunk; returns the masked bytes that can be released now (maybe none). */
   push(chunk: Buffer): Buffer {
-    if (this.pattern === undefined) return chunk;
+    if (this.search === undefined) return chunk;
     const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const { output, rest } = this.scan(buffer, Math.max(0, buffer.length - this.holdBack));
     this.pending = rest;
@@ -69,7 +68,7 @@ export class Masker {
 
   /** Releases (masked) whatever is still held back; call once the input has ended. */
   end(): Buffer {
-    if (this.pattern === undefined) return Buffer.alloc(0);
+    if (this.search === undefined) return Buffer.alloc(0);
     const { output } = this.scan(this.pending, this.pending.length);
     this.pending = Buffer.alloc(0);
     return output;
@@ -81,32 +80,25 @@ export class Masker {
    * overlapping its end may only show up with the next chunk.
    */
   private scan(buffer: Buffer, safe: number): { output: Buffer; rest: Buffer } {
-    const pattern = this.pattern!;
-    const text = buffer.toString('latin1');
     const pieces: Buffer[] = [];
     let copiedUpTo = 0;
     let spanStart = -1;
     let spanEnd = -1;
     let spanNames: string[] = [];
-    pattern.lastIndex = 0;
-    for (let match = pattern.exec(text); match !== null && match.index < safe; match = pattern.exec(text)) {
-      const start = match.index;
-      const end = start + match[0].length;
-      const names = this.namesByForm.get(match[0]) ?? [];
-      if (spanStart >= 0 && start < spanEnd) {
-        spanEnd = Math.max(spanEnd, end);
+    for (const match of this.search!.find(buffer, safe)) {
+      const names = this.namesByForm.get(match.pattern) ?? [];
+      if (spanStart >= 0 && match.start < spanEnd) {
+        spanEnd = Math.max(spanEnd, match.end);
         spanNames = union(spanNames, names);
-      } else {
-        if (spanStart >= 0) {
-          pieces.push(buffer.subarray(copiedUpTo, spanStart), replacementOf(spanNames));
-          copiedUpTo = spanEnd;
-        }
-        spanStart = start;
-        spanEnd = end;
-        spanNames = names;
+        continue;
       }
-      // Look again one byte further rather than after the match: another value may overlap this one.
-      pattern.lastIndex = start + 1;
+      if (spanStart >= 0) {
+        pieces.push(buffer.subarray(copiedUpTo, spanStart), replacementOf(spanNames));
+        copiedUpTo = spanEnd;
+      }
+      spanStart = match.start;
+      spanEnd = match.end;
+      spanNames = names;
     }
     let releaseUpTo = safe;
     if (spanStart >= 0) {
@@ -198,15 +190,4 @@ function formsOf(value: string): Set<string> {
     addText(JSON.stringify(variant).slice(1, -1));
   }
   return forms;
-}
-
-/** A regular-expression source matching exactly this latin1 text. */
-function escapeLatin1(text: string): string {
-  let source = '';
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    const isPlain = (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
-    source += isPlain ? text[index]! : `\\x${code.toString(16).padStart(2, '0')}`;
-  }
-  return source;
 }

@@ -103,6 +103,8 @@ test('short values are masked as they are, their encodings are not', () => {
   const secrets = [{ name: 'PIN', value: '42x' }];
   assert.equal(maskText('pin 42x; base64 NDJ4', secrets), `pin ${maskReplacement('PIN')}; base64 NDJ4`);
   assert.equal(maskText('anything', [{ name: 'EMPTY', value: '' }]), 'anything');
+  // A one-character value leaves the fast scan nothing to skip by; it is masked all the same.
+  assert.equal(maskText('a-Q-b', [{ name: 'ONE', value: 'Q' }, ...secrets]), `a-${maskReplacement('ONE')}-b`);
 });
 
 test('bytes that are not secret pass through unchanged, whatever the chunking', () => {
