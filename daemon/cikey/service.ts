@@ -39,6 +39,8 @@ export interface CiKeyDependencies {
   readonly vault: CiKeyVault;
   readonly audit: AuditLog;
   readonly log: ScopedLogger;
+  /** Days after which a new key rotates itself (read when a key is created); 0 or undefined: never. */
+  readonly rotationDays?: () => number;
   openShell(server: string, use: SecretUse, signal?: AbortSignal): Promise<ServerShell>;
 }
 
@@ -122,6 +124,11 @@ export class CiKeyService {
     });
   }
 
+  private newKeyRotationDays(): number | undefined {
+    const days = this.dependencies.rotationDays?.() ?? 0;
+    return days > 0 ? days : undefined;
+  }
+
   private async install(project: string, where: CiKeyServer, caller: CiKeyCaller, rotate: boolean): Promise<CiKeyInstall> {
     const { vault } = this.dependencies;
     const user = deployUserOf(project);
@@ -153,7 +160,7 @@ export class CiKeyService {
       ? existing
         ? await vault.rotate({ handle: existing.handle, value: fresh.privateKey }, caller)
         : await vault.set(
-            { name: CI_KEY_SECRET_NAME, type: 'private_key', value: fresh.privateKey, category: 'server', project, tags: ['ci'], expiresAt: undefined, rotationDays: undefined },
+            { name: CI_KEY_SECRET_NAME, type: 'private_key', value: fresh.privateKey, category: 'server', project, tags: ['ci'], expiresAt: undefined, rotationDays: this.newKeyRotationDays() },
             caller,
           )
       : existing;

@@ -78,3 +78,13 @@ export function readPushes(store: Store, target: SecretTarget): PushRecord[] {
     githubRequestId: row.github_request_id,
   }));
 }
+
+/** Every repository (or environment) that got a project's CI deploy key, as `owner/name` and environment ('' for none). */
+export function deployKeyTargets(store: Store, project: string): { repo: string; environment: string }[] {
+  return store
+    .all<{ repo_display: string; environment: string } & Row>(
+      `SELECT DISTINCT repo_display, environment FROM github_secret_pushes WHERE name = 'DEPLOY_SSH_KEY' AND project = ? ORDER BY repo_display, environment`,
+      [project],
+    )
+    .map((row) => ({ repo: row.repo_display, environment: row.environment }));
+}

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../audit/auditLog.js';
-import { invalidInput, notFound, ZavhozError } from '../core/errors.js';
+import { describeError, invalidInput, notFound, ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import type { Redactor } from '../core/redactor.js';
@@ -15,7 +15,7 @@ import { listSecrets, valueChecks } from './inspect.js';
 import { checkProject, normaliseSecretName, parseRepository } from './names.js';
 import { describeTarget, type SecretTarget } from './publicKeys.js';
 import { type BatchOutcome, type PlannedSecret, pushBatch } from './push.js';
-import { readPushes, recordPushes } from './records.js';
+import { deployKeyTargets, readPushes, recordPushes } from './records.js';
 import { type ProjectSecretRemoval, removeProjectSecrets } from './removeSecrets.js';
 
 /** Secrets sealed and sent at once in one batch. GitHub allows far more; this keeps a batch polite. */
@@ -102,6 +102,35 @@ export class GithubService {
     const result = await this.push(target, deploySecretSet(project, server, installed.credential, params.composeFiles), project, params.use);
     await installed.retire();
     return result;
+  }
+
+  /**
+   * Rotates a project's CI deploy key where it is used: a new key is installed on the server beside the old one and
+   * pushed to every repository (or environment) that got the project's DEPLOY_SSH_KEY; the old key is removed only
+   * once all of them have the new one, so no CI run finds its key refused in between. A push that fails leaves the
+   * old key installed and fails the rotation, saying how to finish it. Never pushed anywhere: the key is rotated on
+   * the server only. Answers where the new key went, as `owner/name` or `owner/name (environment)`.
+   */
+  async rotateDeployKey(project: string, use: GithubCaller): Promise<string[]> {
+    checkProject(project);
+    const server = this.dependencies.targets.deployTarget(project);
+    const installed = await this.dependencies.credentials.ensure(project, { server: server.server, host: server.host, sshPort: server.sshPort }, use, { rotate: true });
+    const pushedTo: string[] = [];
+    for (const { repo, environment } of deployKeyTargets(this.dependencies.store, project)) {
+      const where = environment === '' ? repo : `${repo} (${environment})`;
+      try {
+        await this.push(this.target(repo, environment === '' ? undefined : environment), deploySecretSet(project, server, installed.credential, undefined), project, use);
+      } catch (error) {
+        throw new ZavhozError(
+          ErrorCodes.PreconditionFailed,
+          `The new CI deploy key of ${project} is installed, but pushing it to ${where} failed: ${describeError(error)}; ` +
+            `the old key stays installed until it is pushed: run \`zavhoz github push-secrets --repo ${repo} --project ${project}${environment === '' ? '' : ` --env ${environment}`}\`.`,
+        );
+      }
+      pushedTo.push(where);
+    }
+    await installed.retire();
+    return pushedTo;
   }
 
   /**

@@ -104,6 +104,11 @@ export interface LogsScriptOptions {
  * follow the containers are read one after the other (each one's lines stay in order); with follow they run side by
  * side, and a watcher on stdin kills the whole process group once the daemon closes the channel's input (a cancelled
  * follow, a lost connection), so no `docker logs --follow` outlives its reader.
+ *
+ * A followed container that stops (a restart, a redeploy that recreates it) ends its `docker logs`: the follow then
+ * says so in the log, waits for the same compose slot (project, service, container number) to run again, and goes on
+ * from the second it stopped, so a restart neither ends the follow nor loses the new container's first lines (a line
+ * of that second may come twice).
  */
 export function logsScript(options: LogsScriptOptions): string {
   const since = options.since === undefined ? [] : ['--since', engineSince(options.since)];
@@ -114,13 +119,46 @@ export function logsScript(options: LogsScriptOptions): string {
   const lines: string[] = [
     `if echo | sed -u 's/^//' >/dev/null 2>&1; then prefix() { sed -u "s/^/$1/"; }; else prefix() { while IFS= read -r line || [ -n "$line" ]; do printf '%s%s\\n' "$1" "$line"; done; }; fi`,
   ];
-  // A background list's stdin is /dev/null in a non-interactive shell: the watcher reads the channel through fd 3.
-  if (options.follow) lines.push('exec 3<&0', '( cat <&3 >/dev/null 2>&1; kill 0 ) >/dev/null 2>&1 &', 'watcher=$!', 'pids=""');
+  if (options.follow) {
+    // A background list's stdin is /dev/null in a non-interactive shell: the watcher reads the channel through fd 3.
+    lines.push('exec 3<&0', '( cat <&3 >/dev/null 2>&1; kill 0 ) >/dev/null 2>&1 &', 'watcher=$!', 'pids=""');
+    lines.push(...FOLLOW_FUNCTIONS);
+  }
   for (const { id, service } of options.containers) {
-    const read = `docker logs ${flags.map(shellQuote).join(' ')} ${shellQuote(id)} 2>&1 | prefix ${shellQuote(plainName(service) + FIELD)}`;
-    if (options.follow) lines.push(`${read} &`, 'pids="$pids $!"');
-    else lines.push(read);
+    const prefix = shellQuote(plainName(service) + FIELD);
+    if (options.follow) {
+      lines.push(`follow ${shellQuote(id)} ${prefix} ${flags.map(shellQuote).join(' ')} &`, 'pids="$pids $!"');
+    } else {
+      lines.push(`docker logs ${flags.map(shellQuote).join(' ')} ${shellQuote(id)} 2>&1 | prefix ${prefix}`);
+    }
   }
   if (options.follow) lines.push('wait $pids', 'kill $watcher 2>/dev/null', 'exit 0');
   return lines.join('\n');
 }
+
+/**
+ * `follow ID PREFIX FLAG…`: follows container ID, and after it stops, the container that runs in its compose slot
+ * next. `note` writes a line of Zavhoz's own in the log's format (engine time first) so the reader sees the gap.
+ */
+const FOLLOW_FUNCTIONS = [
+  `note() { printf '%s [zavhoz] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$2" | prefix "$1"; }`,
+  'follow() {',
+  '  id=$1; pre=$2; shift 2',
+  `  slot=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}|{{index .Config.Labels "com.docker.compose.service"}}|{{index .Config.Labels "com.docker.compose.container-number"}}' "$id" 2>/dev/null)`,
+  '  project=${slot%%|*}; rest=${slot#*|}; service=${rest%%|*}; number=${rest#*|}',
+  '  while :; do',
+  '    docker logs "$@" "$id" 2>&1 | prefix "$pre"',
+  // Not a compose container (or gone before it was read): nothing names the one that would replace it.
+  '    if [ -z "$project" ] || [ -z "$service" ] || [ -z "$number" ]; then return; fi',
+  '    ended=$(date +%s)',
+  '    note "$pre" "the container stopped; following the next one to run"',
+  '    id=""',
+  '    while [ -z "$id" ]; do',
+  '      sleep 1',
+  '      id=$(docker ps -q --no-trunc --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" --filter "label=com.docker.compose.container-number=$number" | head -n 1)',
+  '    done',
+  '    note "$pre" "following the container again"',
+  '    set -- --timestamps --since "$ended" --follow',
+  '  done',
+  '}',
+];

@@ -25,14 +25,14 @@ export interface RotationRedeploy {
 /** What a rotation round did. */
 export interface RotationResult {
   readonly dryRun: boolean;
-  /** Generated secrets whose rotation was due: rotated with a new generated value. */
+  /** Secrets whose rotation was due and that were rotated: generated ones got a new value, CI deploy keys a new key. */
   readonly rotated: readonly RotatedSecret[];
   /**
    * Secrets whose rotation is due but whose value Zavhoz cannot make up (typed in, or a type it does not generate):
    * only reported; `zavhoz secret rotate HANDLE` gives them a new value.
    */
   readonly reported: readonly RotatedSecret[];
-  /** Generated secrets that were due but whose rotation failed, with why. */
+  /** Secrets that were due but whose rotation failed, with why. */
   readonly failed: readonly (RotatedSecret & { readonly error: string })[];
   /** One per project whose last successful deploy used a rotated secret. */
   readonly redeploys: readonly RotationRedeploy[];
@@ -41,7 +41,8 @@ export interface RotationResult {
 /**
  * Rotates now every generated secret whose `rotationDays` are up (the daemon also does this at start and every
  * `rotationCheckIntervalSeconds`), then redeploys each project whose last successful deploy used one, with that
- * deploy's request (health-gated, rolled back on failure). Typed-in secrets that are due are reported. With `dryRun`,
+ * deploy's request (health-gated, rolled back on failure). A project's CI deploy key that is due gets a new key on its
+ * server and in every repository that had the old one. Typed-in secrets that are due are reported. With `dryRun`,
  * only says what it would do.
  */
 export const RotationRun = defineRequest(

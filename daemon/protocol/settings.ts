@@ -89,6 +89,11 @@ export const SettingSchemas = {
    * redeployed, typed-in ones reported); 0 turns the periodic check off (the one at daemon start still runs).
    */
   rotationCheckIntervalSeconds: z.number().int().min(0).max(604_800),
+  /**
+   * Days after which a project's CI deploy key rotates itself (a new key installed on the server and pushed to every
+   * repository that has it, the old one removed); given to each key when it is created. 0: CI keys never rotate.
+   */
+  ciKeyRotationDays: z.number().int().min(0).max(3650),
 } as const;
 
 /** The name of a setting. */
@@ -116,6 +121,7 @@ export const DEFAULT_SETTINGS: Settings = {
   githubAppKeySecret: '',
   releasesKept: 10,
   rotationCheckIntervalSeconds: 3600,
+  ciKeyRotationDays: 90,
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

@@ -35,10 +35,20 @@ export interface RotationDeploys {
   redeploy(runId: string, caller: typeof ROTATION_CALLER): string;
 }
 
+/** Projects' CI deploy keys as the rotation sees them (daemon/cikey/, pushed by daemon/github/). */
+export interface RotationDeployKeys {
+  /** Whether `secret` is a project's CI deploy key. */
+  isDeployKey(secret: SecretMetadata): boolean;
+  /** Installs a new key, pushes it wherever the old one was pushed, removes the old one; answers where it went. */
+  rotate(project: string, caller: typeof ROTATION_CALLER): Promise<readonly string[]>;
+}
+
 /** What the rotation service is built from. */
 export interface RotationOptions {
   readonly secrets: RotationSecrets;
   readonly deploys: RotationDeploys;
+  /** Without it, a due CI deploy key is only reported. */
+  readonly deployKeys?: RotationDeployKeys;
   readonly audit: AuditLog;
   readonly log: ScopedLogger;
   /** The clock; tests pass one that stands later, production uses the system's. */
@@ -48,8 +58,8 @@ export interface RotationOptions {
 /**
  * Rotation that applies itself: generated secrets whose `rotationDays` are up get a new generated value, then every
  * project whose last successful deploy used one is deployed again with the same request (health-gated with rollback,
- * like every deploy; the GitHub re-push follows a successful deploy). Typed-in secrets that are due are reported.
- * Rounds never overlap.
+ * like every deploy; the GitHub re-push follows a successful deploy). A project's CI deploy key that is due is
+ * replaced on its server and in GitHub. Typed-in secrets that are due are reported. Rounds never overlap.
  */
 export class RotationService {
   private running: Promise<unknown> = Promise.resolve();
@@ -72,6 +82,26 @@ export class RotationService {
     for (const { secret, dueSince } of dueSecrets(secrets.list(), now)) {
       const entry: RotatedSecret = { handle: secret.handle, name: secret.name, project: secret.project, dueSince: dueSince.toISOString() };
       const why = `due since ${entry.dueSince} (rotate every ${secret.rotationDays} day(s))`;
+      const { deployKeys } = this.options;
+      const deployKeyProject = secret.project !== null && deployKeys?.isDeployKey(secret) ? secret.project : undefined;
+      if (deployKeys && deployKeyProject !== undefined) {
+        if (dryRun) {
+          rotated.push(entry);
+          continue;
+        }
+        try {
+          const pushedTo = await deployKeys.rotate(deployKeyProject, ROTATION_CALLER);
+          rotated.push(entry);
+          audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'rotated', why, pushedTo: [...pushedTo] } });
+          log.info('CI deploy key rotated because due', { handle: secret.handle, project: deployKeyProject, pushedTo });
+        } catch (error) {
+          const message = describeError(error);
+          failed.push({ ...entry, error: message });
+          audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'failed', why, error: message } });
+          log.warn('due CI deploy key rotation failed', { handle: secret.handle, project: deployKeyProject, error: message });
+        }
+        continue;
+      }
       if (!rotatesItself(secret)) {
         reported.push(entry);
         log.warn('secret due for rotation needs a new value from you', { handle: secret.handle, name: secret.name, dueSince: entry.dueSince, fix: `zavhoz secret rotate ${secret.handle}` });

@@ -2,6 +2,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import { describeError } from '../core/errors.js';
 import { CiKeyService } from '../cikey/service.js';
 import type { InventoryService } from '../inventory/service.js';
+import type { SettingsService } from '../settings/settings.js';
 import type { UndeployService } from '../undeploy/service.js';
 import type { Vault } from '../vault/vault.js';
 import type { Foundation } from './services.js';
@@ -11,6 +12,7 @@ export interface CiKeyNeeds {
   readonly audit: AuditLog;
   readonly vault: Vault;
   readonly inventory: InventoryService;
+  readonly settings: SettingsService;
 }
 
 /**
@@ -22,6 +24,7 @@ export function wireCiKeys(foundation: Foundation, needs: CiKeyNeeds): CiKeyServ
     vault: needs.vault,
     audit: needs.audit,
     log: foundation.logger.child({ component: 'cikey' }),
+    rotationDays: () => needs.settings.get('ciKeyRotationDays'),
     openShell: (server, use, signal) => needs.inventory.openSsh(server, use, { signal }),
   });
 }

@@ -30,14 +30,14 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
-  const ciKeys = wireCiKeys(foundation, { audit, vault, inventory });
+  const ciKeys = wireCiKeys(foundation, { audit, vault, inventory, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
-  const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
+  const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
   const agentAccess = wireAgentAccess(foundation, { settings, audit });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, lifecycle, locks };
 }

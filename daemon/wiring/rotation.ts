@@ -1,6 +1,8 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import { describeError } from '../core/errors.js';
+import { CI_KEY_SECRET_NAME } from '../cikey/service.js';
 import type { DeployService } from '../deploy/service.js';
+import type { GithubService } from '../github/service.js';
 import { RunStore } from '../deploy/runStore.js';
 import { PeriodicTask } from '../inventory/periodic.js';
 import { type LastDeploy, type RotationDeploys, RotationService } from '../rotation/service.js';
@@ -14,6 +16,7 @@ export interface RotationNeeds {
   readonly audit: AuditLog;
   readonly vault: Vault;
   readonly deploy: DeployService;
+  readonly github: GithubService;
 }
 
 /** How many runs, newest first, are read to find each project's last successful deploy. */
@@ -67,6 +70,10 @@ export function wireRotation(foundation: Foundation, needs: RotationNeeds): Rota
       rotateGenerated: (handle, caller) => needs.vault.rotate({ handle, generate: true }, caller),
     },
     deploys,
+    deployKeys: {
+      isDeployKey: (secret) => secret.name === CI_KEY_SECRET_NAME && secret.type === 'private_key' && secret.tags.includes('ci'),
+      rotate: (project, caller) => needs.github.rotateDeployKey(project, caller),
+    },
     audit: needs.audit,
     log,
   });

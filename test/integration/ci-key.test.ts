@@ -16,6 +16,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { deployUserOf } from '../../daemon/cikey/remote.js';
+import { dataPaths } from '../../daemon/core/paths.js';
+import type { AuditEntryView } from '../../daemon/protocol/audit.js';
+import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
+import { MIGRATIONS } from '../../daemon/store/schema.js';
+import { Store } from '../../daemon/store/store.js';
 import type { GithubPushResult } from '../../daemon/protocol/github.js';
 import type { UndeployResult } from '../../daemon/protocol/undeploy.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
@@ -23,6 +28,7 @@ import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 import { type Engine, startEngine } from '../harness/engine.js';
 import { buildWebImage } from '../harness/images.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
+import { waitUntil } from '../harness/processes.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 import { FakeGithub } from '../fakes/github.js';
 
@@ -288,6 +294,54 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
     assert.match(refused.stderr, /Permission denied/);
   });
 
+  test('a CI key whose rotation is due at daemon start rotates itself: new key on the server and in GitHub, the old one refused', async () => {
+    const keyOf = async (): Promise<SecretMetadata> => {
+      const secrets = await cliJson<SecretMetadata[]>(daemon, ['secret', 'list', '--project', project]);
+      const key = secrets.find((entry) => entry.name === 'CI_DEPLOY_KEY');
+      assert.ok(key, 'the project has a CI deploy key');
+      return key;
+    };
+    const before = await keyOf();
+    assert.equal(before.rotationDays, 90, 'a new CI key rotates every ciKeyRotationDays (default 90)');
+    const oldKey = secret('DEPLOY_SSH_KEY');
+
+    // The daemon was down when the key fell due: as time would have, with the store closed.
+    await daemon.stop();
+    const paths = dataPaths(daemon.home);
+    const store = await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS });
+    try {
+      store.transaction((tx) => tx.run('UPDATE secrets SET rotation_days = 1, updated_at = ? WHERE handle = ?', ['2026-01-01T00:00:00.000Z', before.handle]));
+    } finally {
+      store.close();
+    }
+    await daemon.start();
+
+    const after = await waitUntil('the due CI key to rotate at start', async () => {
+      const now = await keyOf();
+      return now.version > before.version ? now : undefined;
+    }, 120_000);
+    assert.notEqual(after.fingerprint, before.fingerprint);
+    const audit = await waitUntil('the rotation to be audited', async () => {
+      const entries = await cliJson<AuditEntryView[]>(daemon, ['audit', 'list', '--subject', before.handle]);
+      return entries.find((entry) => entry.action === 'rotation') ? entries : undefined;
+    });
+    const rotation = audit.find((entry) => entry.action === 'rotation');
+    assert.equal(rotation?.detail.result, 'rotated', JSON.stringify(rotation));
+    assert.deepEqual(rotation?.detail.pushedTo, [repo]);
+    assert.notEqual(secret('DEPLOY_SSH_KEY'), oldKey, 'GitHub got the new key');
+    assert.equal(fs.readFileSync(`/var/lib/zavhoz-ci/${user}/.ssh/authorized_keys`, 'utf8').trim().split('\n').length, 1, 'only the new key is installed');
+    const deployed = await ciSsh([], 'deploy');
+    assert.equal(deployed.code, 0, deployed.stderr);
+    const oldFile = path.join(work, 'old-key-2');
+    fs.writeFileSync(oldFile, `${oldKey}\n`, { mode: 0o600 });
+    const refused = await run('ssh', [
+      '-i', oldFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${path.join(work, 'known_hosts')}`,
+      '-F', '/dev/null', '-p', secret('DEPLOY_PORT'), `${secret('DEPLOY_USER')}@${secret('DEPLOY_HOST')}`, 'deploy',
+    ]);
+    assert.equal(refused.code, 255);
+    assert.ok(!JSON.stringify(audit).includes(secret('DEPLOY_SSH_KEY')) && !JSON.stringify(audit).includes(oldKey), 'no key in the audit log');
+  });
+
   test('an undeploy removes the deploy user and its key', async () => {
     const result = await cliJson<UndeployResult>(daemon, ['undeploy', '--project', project, '--yes']);
     assert.equal(result.status, 'succeeded', JSON.stringify(result));
@@ -299,7 +353,7 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
     const audit = await cliJson<{ action: string; detail: Record<string, unknown> }[]>(daemon, ['audit', 'list', '--subject', `project:${project}`]);
     assert.deepEqual(
       audit.map((entry) => entry.action).filter((action) => action.startsWith('ci-key-')).reverse(),
-      ['ci-key-create', 'ci-key-install', 'ci-key-rotate', 'ci-key-retire', 'ci-key-remove'],
+      ['ci-key-create', 'ci-key-install', 'ci-key-rotate', 'ci-key-retire', 'ci-key-rotate', 'ci-key-retire', 'ci-key-remove'],
     );
   });
 });

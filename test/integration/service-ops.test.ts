@@ -190,6 +190,37 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     }
   });
 
+  test('logs --follow goes on across a restart of the container, saying so, and gets the restarted one\'s lines', async () => {
+    const project = deployed[0]?.project ?? '';
+    const client = await world.daemon.connect('follow-restart');
+    try {
+      const received: ServiceLogLine[] = [];
+      const requestId = `follow-${crypto.randomBytes(4).toString('hex')}`;
+      client.onNotification(ServicesLogLines, (notification) => {
+        if (notification.requestId === requestId) received.push(...notification.lines);
+      });
+      const source = new CancellationTokenSource();
+      const followed = client.request(ServicesLogs, { project, module: 'backend', tail: 0, follow: true }, { token: source.token, requestId });
+      followed.catch(() => undefined);
+      await waitUntil('the remote docker logs --follow', () => (followers().length > 0 ? true : undefined), 30_000);
+      const restarted = await world.daemon.cli(['service', 'restart', '--project', project, '--module', 'backend']);
+      assert.equal(restarted.code, 0, restarted.stderr);
+      await waitUntil('the follow to pick up the restarted container', () => (received.some((line) => line.text === '[zavhoz] following the container again') ? true : undefined), 60_000);
+      const marker = `after-restart-${crypto.randomBytes(4).toString('hex')}`;
+      await printInContainer(world, await containerOf(project, 'backend'), `${marker} ${canary}`);
+      await waitUntil('the restarted container\'s line', () => (received.some((line) => line.text.startsWith(marker)) ? true : undefined), 30_000);
+      const texts = received.map((line) => line.text);
+      assert.ok(texts.indexOf('[zavhoz] the container stopped; following the next one to run') < texts.indexOf('[zavhoz] following the container again'));
+      assert.ok(texts.some((text) => /^started with token \[REDACTED\] ok$/.test(text)), 'the restarted container\'s first lines came too');
+      assert.ok(!JSON.stringify(received).includes(canary));
+      source.cancel();
+      await assert.rejects(followed, (error: unknown) => isCancelled(error));
+      await waitUntil('the remote docker logs to end', () => (followers().length === 0 ? true : undefined), 30_000);
+    } finally {
+      client.close();
+    }
+  });
+
   test('logs --follow: a client that disconnects stops the remote docker logs too; the CLI ends cleanly on Ctrl-C', async () => {
     const project = deployed[0]?.project ?? '';
     const client = await world.daemon.connect('follow-gone');

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import { Masker, createMaskingStream, maskReplacement, maskText, type MaskedSecret } from '../../daemon/exec/masker.js';
+
+const CANARY = 'zv-canary/7Qe+x9K2pL4mW8rT=';
+const SECRETS: MaskedSecret[] = [{ name: 'API_TOKEN', value: CANARY }];
+
+function formsOf(value: string): Record<string, string> {
+  const bytes = Buffer.from(value);
+  return {
+    verbatim: value,
+    base64: bytes.toString('base64'),
+    'base64 without padding': bytes.toString('base64').replace(/=+$/, ''),
+    base64url: bytes.toString('base64url'),
+    'base64url with padding': bytes.toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
+    'URL-encoded': encodeURIComponent(value),
+    'JSON-escaped': JSON.stringify(value).slice(1, -1),
+  };
+}
+
+/** Runs `chunks` through a masker, one push each, and returns everything it released. */
+function run(secrets: readonly MaskedSecret[], chunks: readonly (string | Buffer)[]): string {
+  const masker = new Masker(secrets);
+  const output = chunks.map((chunk) => masker.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+  output.push(masker.end());
+  return Buffer.concat(output).toString('utf8');
+}
+
+test('masks the value in every form, keeping the text around it', () => {
+  for (const [form, text] of Object.entries(formsOf(CANARY))) {
+    assert.equal(maskText(`before ${text} after`, SECRETS), `before ${maskReplacement('API_TOKEN')} after`, form);
+  }
+});
+
+test('masks the value inside a longer base64 text at each of the three byte alignments', () => {
+  for (const prefix of ['', 'a', 'ab', 'abc', 'abcd']) {
+    for (const suffix of ['', 'x', 'xy', 'xyz']) {
+      const encoded = Buffer.from(`${prefix}${CANARY}${suffix}`);
+      for (const text of [encoded.toString('base64'), encoded.toString('base64url')]) {
+        const masked = maskText(text, SECRETS);
+        assert.ok(masked.includes(maskReplacement('API_TOKEN')), `${prefix}|${suffix}: ${masked}`);
+        // What is left around the mask are at most the edge characters that mix value and surrounding bytes.
+        const left = masked.replace(maskReplacement('API_TOKEN'), '');
+        assert.ok(left.length <= text.length - Math.floor((CANARY.length - 2) / 3) * 4, `${prefix}|${suffix}: ${masked}`);
+      }
+    }
+  }
+});
+
+test('masks the value split across two chunks at every split point, in every form', () => {
+  for (const [form, text] of Object.entries(formsOf(CANARY))) {
+    const whole = `<<${text}>>`;
+    for (let split = 0; split <= whole.length; split++) {
+      const output = run(SECRETS, [whole.slice(0, split), whole.slice(split)]);
+      assert.equal(output, `<<${maskReplacement('API_TOKEN')}>>`, `${form} split at ${split}`);
+    }
+  }
+});
+
+test('masks a value that arrives one byte at a time, and a multi-byte UTF-8 value split inside a character', () => {
+  const secrets = [{ name: 'PASS', value: 'pässwörd-ünïcode-✓' }];
+  const text = `x ${secrets[0]!.value} y ${encodeURIComponent(secrets[0]!.value)} z`;
+  const bytes = Buffer.from(text);
+  const oneByteChunks = [...bytes].map((byte) => Buffer.from([byte]));
+  assert.equal(run(secrets, oneByteChunks), `x ${maskReplacement('PASS')} y ${maskReplacement('PASS')} z`);
+});
+
+test('overlapping values are masked as one span, leaving no byte of either', () => {
+  const secrets = [
+    { name: 'FIRST', value: 'alpha-1234-bravo' },
+    { name: 'SECOND', value: 'bravo-charlie-99' },
+  ];
+  assert.equal(maskText('[alpha-1234-bravo-charlie-99]', secrets), `[${maskReplacement('FIRST,SECOND')}]`);
+  // One value inside another.
+  const nested = [
+    { name: 'OUTER', value: 'outer-inner-value-outer' },
+    { name: 'INNER', value: 'inner-value' },
+  ];
+  assert.equal(maskText('a outer-inner-value-outer b inner-value c', nested), `a ${maskReplacement('OUTER,INNER')} b ${maskReplacement('INNER')} c`);
+  for (let split = 0; split < 30; split++) {
+    const text = '[alpha-1234-bravo-charlie-99]';
+    assert.equal(run(secrets, [text.slice(0, split), text.slice(split)]), `[${maskReplacement('FIRST,SECOND')}]`, `split ${split}`);
+  }
+});
+
+test('two secrets with one value name both', () => {
+  const secrets = [
+    { name: 'A', value: 'same-value-here' },
+    { name: 'B', value: 'same-value-here' },
+  ];
+  assert.equal(maskText('same-value-here', secrets), maskReplacement('A,B'));
+});
+
+test('regular-expression characters and bytes above 127 are taken literally', () => {
+  const secrets = [{ name: 'REGEX', value: '.*+?^${}()|[]\\/' }];
+  assert.equal(maskText('a .*+?^${}()|[]\\/ b', secrets), `a ${maskReplacement('REGEX')} b`);
+  assert.equal(maskText('a xxxxxxxxxxxxxxx b', secrets), 'a xxxxxxxxxxxxxxx b');
+});
+
+test('short values are masked as they are, their encodings are not', () => {
+  const secrets = [{ name: 'PIN', value: '42x' }];
+  assert.equal(maskText('pin 42x; base64 NDJ4', secrets), `pin ${maskReplacement('PIN')}; base64 NDJ4`);
+  assert.equal(maskText('anything', [{ name: 'EMPTY', value: '' }]), 'anything');
+  // A one-character value leaves the fast scan nothing to skip by; it is masked all the same.
+  assert.equal(maskText('a-Q-b', [{ name: 'ONE', value: 'Q' }, ...secrets]), `a-${maskReplacement('ONE')}-b`);
+});
+
+test('bytes that are not secret pass through unchanged, whatever the chunking', () => {
+  const secrets = [
+    { name: 'A', value: randomBytes(24).toString('base64') },
+    { name: 'B', value: randomBytes(40).toString('hex') },
+  ];
+  const data = Buffer.concat([randomBytes(200_000), Buffer.from('tail without secrets')]);
+  const chunks: Buffer[] = [];
+  for (let offset = 0; offset < data.length; ) {
+    const size = 1 + Math.floor(Math.random() * 5000);
+    chunks.push(data.subarray(offset, offset + size));
+    offset += size;
+  }
+  const masker = new Masker(secrets);
+  const output = Buffer.concat([...chunks.map((chunk) => masker.push(chunk)), masker.end()]);
+  assert.ok(output.equals(data));
+});
+
+test('random chunking of text full of secrets never releases a secret', () => {
+  const secrets = [
+    { name: 'A', value: 'Aa1-' + randomBytes(12).toString('hex') },
+    { name: 'B', value: 'Bb2-' + randomBytes(9).toString('base64') },
+  ];
+  const parts: string[] = [];
+  for (let index = 0; index < 300; index++) {
+    const secret = secrets[index % 2]!.value;
+    const forms = Object.values(formsOf(secret));
+    parts.push(`line ${index} `, forms[index % forms.length]!, '\n');
+  }
+  const text = parts.join('');
+  for (let round = 0; round < 20; round++) {
+    const chunks: string[] = [];
+    for (let offset = 0; offset < text.length; ) {
+      const size = 1 + Math.floor(Math.random() * 60);
+      chunks.push(text.slice(offset, offset + size));
+      offset += size;
+    }
+    const output = run(secrets, chunks);
+    for (const secret of secrets) {
+      for (const form of Object.values(formsOf(secret.value))) assert.ok(!output.includes(form), form);
+    }
+    assert.equal(output, maskText(text, secrets));
+    assert.equal(output.split('\n').length, text.split('\n').length);
+  }
+});
+
+test('the masking stream masks what flows through it and flushes the held-back tail on end', async () => {
+  const input = Readable.from([Buffer.from(`one ${CANARY.slice(0, 9)}`), Buffer.from(`${CANARY.slice(9)} two`)]);
+  const chunks: Buffer[] = [];
+  for await (const chunk of input.pipe(createMaskingStream(SECRETS))) chunks.push(chunk as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), `one ${maskReplacement('API_TOKEN')} two`);
+  const empty: Buffer[] = [];
+  for await (const chunk of Readable.from([Buffer.from('plain')]).pipe(createMaskingStream([]))) empty.push(chunk as Buffer);
+  assert.equal(Buffer.concat(empty).toString(), 'plain');
+});
