@@ -82,6 +82,13 @@ export const SettingSchemas = {
    * redeployed, typed-in ones reported); 0 turns the periodic check off (the one at daemon start still runs).
    */
   rotationCheckIntervalSeconds: z.number().int().min(0).max(604_800),
+  /** Base URL of the Telegram Bot API (it receives bot tokens): https, or http on loopback (a test stand-in). */
+  telegramApiBase: credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret'),
+  /**
+   * Where Slack incoming webhooks live: a Slack endpoint's URL (a vault secret) must start with it. https, or http on
+   * loopback (a test stand-in).
+   */
+  slackWebhookBase: credentialedApiBase('https://hooks.slack.com', 'the endpoint\'s --url-secret'),
 } as const;
 
 /** The name of a setting. */
@@ -106,6 +113,8 @@ export const DEFAULT_SETTINGS: Settings = {
   githubAppKeySecret: '',
   releasesKept: 10,
   rotationCheckIntervalSeconds: 3600,
+  telegramApiBase: 'https://api.telegram.org',
+  slackWebhookBase: 'https://hooks.slack.com',
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

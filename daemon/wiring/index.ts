@@ -10,6 +10,7 @@ import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
+import { wireNotify } from './notify.js';
 import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
@@ -37,5 +38,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, lifecycle, locks };
+  const notify = wireNotify(foundation, { settings, audit, vault });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, notify, lifecycle, locks };
 }

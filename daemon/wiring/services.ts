@@ -18,6 +18,7 @@ import type { OperationsService } from '../operations/service.js';
 import type { ConnectedClient } from '../protocol/lifecycle.js';
 import type { UndeployService } from '../undeploy/service.js';
 import type { RotationService } from '../rotation/service.js';
+import type { NotifyService } from '../notify/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -52,6 +53,8 @@ export interface Services {
   readonly undeploy: UndeployService;
   /** Rotation that applies itself: due generated secrets rotated, their projects redeployed (`rotation/run`). */
   readonly rotation: RotationService;
+  /** Outbound notifications: endpoints, the delivery queue, and the watchers that raise events (`notify/*`). */
+  readonly notify: NotifyService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */
