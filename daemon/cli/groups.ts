@@ -11,4 +11,5 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
   release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
+  notify: 'Outbound notifications (webhook, Slack, Telegram, email): endpoints, the events each wants, a test message.',
 };
