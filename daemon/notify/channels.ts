@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { EndpointSettings, NotifyEventKind } from '../protocol/notify.js';
 
@@ -139,14 +140,16 @@ async function sendEmail(settings: EmailSettings, message: OutgoingMessage, lend
       throw new DeliveryError(`the CA file of this endpoint cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); fix the path with zavhoz notify remove and add`, true);
     }
   }
+  const host = settings.host.replace(/^\[|\]$/g, '');
   const send = async (password: string | undefined): Promise<void> => {
     const transport = nodemailer.createTransport({
-      host: settings.host.replace(/^\[|\]$/g, ''),
+      host,
       port: settings.port,
       secure: settings.port === 465,
       requireTLS: true,
       auth: settings.user !== undefined && password !== undefined ? { user: settings.user, pass: password } : undefined,
-      tls: { servername: settings.host, ...(ca ? { ca } : {}) },
+      // SNI takes a name, never an address (RFC 6066); the certificate is still checked against the address.
+      tls: { ...(net.isIP(host) === 0 ? { servername: host } : {}), ...(ca ? { ca } : {}) },
       connectionTimeout: SEND_TIMEOUT_MS,
       greetingTimeout: SEND_TIMEOUT_MS,
       socketTimeout: SEND_TIMEOUT_MS,

@@ -29,6 +29,8 @@ export interface HttpReceiver {
   readonly arrived: ReceivedRequest[];
   /** Answers the next requests with these faults, one each. */
   fail(...faults: Fault[]): void;
+  /** Drops the faults still queued: the next requests are judged as usual. */
+  recover(): void;
   /** Resolves once `count` requests were accepted (rejects after `timeoutMs`). */
   waitForAccepted(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startHttpReceiver(judge: (request: ReceivedRequest) => Fau
     accepted: state.accepted,
     arrived: state.arrived,
     fail: (...more) => faults.push(...more),
+    recover: () => faults.splice(0),
     async waitForAccepted(count, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (state.accepted.length < count) {

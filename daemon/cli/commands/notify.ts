@@ -76,7 +76,7 @@ const addOptions: Record<string, CommandOption> = {
   'signing-key-secret': { type: 'string', value: 'HANDLE', description: 'Webhook: vault handle of the key for the X-Zavhoz-Signature HMAC.' },
   'url-secret': { type: 'string', value: 'HANDLE', description: 'Slack: vault handle of the incoming-webhook URL.' },
   'bot-token-secret': { type: 'string', value: 'HANDLE', description: 'Telegram: vault handle of the bot token (category telegram_bot).' },
-  'chat-id': { type: 'string', value: 'ID', description: 'Telegram: the chat id or @channel the bot writes to.' },
+  'chat-id': { type: 'string', value: 'ID', description: 'Telegram: the chat id (--chat-id=-100… for a negative one) or @channel the bot writes to.' },
   host: { type: 'string', value: 'HOST', description: 'Email: the SMTP server (STARTTLS is required).' },
   port: { type: 'string', value: 'PORT', description: 'Email: the SMTP port (default 587; 465 for TLS from the start).' },
   user: { type: 'string', value: 'USER', description: 'Email: the SMTP login.' },
@@ -93,7 +93,7 @@ export const notifyCommands: Command[] = [
     usage: 'zavhoz notify add webhook|slack|telegram|email [--name NAME] [--events E,E] [--rate N] KIND-FLAGS [--json]',
     summary: 'Add a notification endpoint and the events it wants; its credential is a vault handle.',
     examples: [
-      'zavhoz notify add telegram --name ops --bot-token-secret sec_7f3k9x2m --chat-id -1001234567890 --events run.failed,service.unhealthy',
+      'zavhoz notify add telegram --name ops --bot-token-secret sec_7f3k9x2m --chat-id=-1001234567890 --events run.failed,service.unhealthy',
       'zavhoz notify add webhook --url https://hooks.example.com/zavhoz --signing-key-secret sec_a1b2c3d4',
       'zavhoz notify add slack --url-secret sec_q2w3e4r5',
       'zavhoz notify add email --host smtp.example.com --user ops --password-secret sec_z9y8x7w6 --from zavhoz@example.com --to ops@example.com',
