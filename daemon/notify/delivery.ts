@@ -10,6 +10,9 @@ export const MAX_ATTEMPTS = 15;
 /** Longest wait between two attempts. */
 const MAX_BACKOFF_MS = 15 * 60_000;
 
+/** Days delivered and given-up messages stay in the store (for `notify list` counts and the record). */
+const KEPT_DAYS = 30;
+
 /** The rate window. */
 const MINUTE_MS = 60_000;
 
@@ -42,6 +45,8 @@ export class DeliveryLoop {
 
   /** Puts attempts a crash cut short back in the queue and starts delivering. */
   start(): void {
+    const pruned = this.options.records.prune(new Date(this.now().getTime() - KEPT_DAYS * 24 * 60 * MINUTE_MS).toISOString());
+    if (pruned > 0) this.options.log.info('old notification deliveries forgotten', { count: pruned, keptDays: KEPT_DAYS });
     const requeued = this.options.records.requeueInterrupted(this.now().toISOString());
     if (requeued > 0) this.options.log.info('notifications cut short by a restart are sent again', { count: requeued });
     this.started = true;
@@ -108,10 +113,8 @@ export class DeliveryLoop {
       const wait = this.rateWait(endpoint);
       if (wait > 0) {
         // Over the rate: the rest waits for the window to move; nothing is dropped.
-        records.markFailed(delivery.id, 'waiting for the rate limit', new Date(this.now().getTime() + wait).toISOString());
-        for (const later of deliveries.slice(deliveries.indexOf(delivery) + 1)) {
-          records.markFailed(later.id, 'waiting for the rate limit', new Date(this.now().getTime() + wait).toISOString());
-        }
+        const until = new Date(this.now().getTime() + wait).toISOString();
+        for (const later of deliveries.slice(deliveries.indexOf(delivery))) records.postpone(later.id, until);
         return;
       }
       const ok = await this.attempt(endpoint, delivery);

@@ -136,6 +136,16 @@ export class NotifyStore {
     );
   }
 
+  /** Holds a message back until `nextAt` (the endpoint's rate), without counting an attempt. */
+  postpone(id: string, nextAt: string): void {
+    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET next_at = ? WHERE id = ? AND state = 'pending'", [nextAt, id]));
+  }
+
+  /** Forgets delivered and given-up messages created before `before`; answers how many. */
+  prune(before: string): number {
+    return this.store.transaction((tx) => tx.run("DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ?", [before]));
+  }
+
   /** An attempt stopped by shutdown: back to the queue without counting. */
   putBack(id: string): void {
     this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'sending'", [id]));
