@@ -40,6 +40,8 @@ export const CommandIds = {
   openServiceUrl: 'zavhoz.service.openUrl',
   undeployProject: 'zavhoz.service.undeploy',
   rollbackRelease: 'zavhoz.release.rollback',
+  // Outbound notifications (issue 18).
+  testNotification: 'zavhoz.notify.test',
 } as const;
 
 /** One of the extension's command ids. */

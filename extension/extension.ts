@@ -16,6 +16,7 @@ import { registerRotateSecret } from './commands/rotateSecret.js';
 import { registerServerGhost } from './commands/serverGhost.js';
 import { registerShowLog } from './commands/showLog.js';
 import { registerSyncServers } from './commands/syncServers.js';
+import { registerTestNotification } from './commands/testNotification.js';
 import { registerCancelDeploy } from './commands/cancelDeploy.js';
 import { registerDeployProject } from './commands/deployProject.js';
 import { registerOpenServerTerminal } from './commands/openServerTerminal.js';
@@ -71,6 +72,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const servers = registerServersView(context, services);
   registerAddServer(context, services);
   registerSyncServers(context, services);
+  registerTestNotification(context, services);
   registerCheckServerHealth(context, services);
   registerServerGhost(context, services);
   registerRemoveServer(context, services);

@@ -12,4 +12,5 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
   agent: 'What AI agents may do: time-limited grants per project, and the command lines they may run with secrets.',
+  notify: 'Outbound notifications (webhook, Slack, Telegram, email): endpoints, the events each wants, a test message.',
 };

@@ -94,6 +94,13 @@ export const SettingSchemas = {
    * repository that has it, the old one removed); given to each key when it is created. 0: CI keys never rotate.
    */
   ciKeyRotationDays: z.number().int().min(0).max(3650),
+  /** Base URL of the Telegram Bot API (it receives bot tokens): https, or http on loopback (a test stand-in). */
+  telegramApiBase: credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret'),
+  /**
+   * Where Slack incoming webhooks live: a Slack endpoint's URL (a vault secret) must start with it. https, or http on
+   * loopback (a test stand-in).
+   */
+  slackWebhookBase: credentialedApiBase('https://hooks.slack.com', 'the endpoint\'s --url-secret'),
 } as const;
 
 /** The name of a setting. */
@@ -122,6 +129,8 @@ export const DEFAULT_SETTINGS: Settings = {
   releasesKept: 10,
   rotationCheckIntervalSeconds: 3600,
   ciKeyRotationDays: 90,
+  telegramApiBase: 'https://api.telegram.org',
+  slackWebhookBase: 'https://hooks.slack.com',
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

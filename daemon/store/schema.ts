@@ -278,4 +278,48 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  // 11 is another branch's block (domains); this empty stand-in keeps the numbers gapless and is replaced at merge.
+  { version: 11, description: 'reserved for another capability (replaced at merge)', statements: [] },
+  {
+    version: 12,
+    description: 'notifications: endpoints, the delivery queue and what the watchers last saw',
+    statements: [
+      // Settings hold handles only (a credential's value stays in the vault).
+      `CREATE TABLE notify_endpoints (
+         id TEXT PRIMARY KEY,
+         name TEXT NOT NULL UNIQUE,
+         kind TEXT NOT NULL,
+         events TEXT NOT NULL,
+         rate_per_minute INTEGER NOT NULL,
+         settings TEXT NOT NULL,
+         created_at TEXT NOT NULL
+       )`,
+      // One row per message and endpoint. `state`: pending (waits for next_at), sending (an attempt is under way:
+      // found so at start, the daemon died during the send), delivered, failed (given up). Text is redacted.
+      `CREATE TABLE notify_deliveries (
+         id TEXT PRIMARY KEY,
+         endpoint_id TEXT NOT NULL,
+         event TEXT NOT NULL,
+         subject TEXT NOT NULL,
+         title TEXT NOT NULL,
+         body TEXT NOT NULL,
+         detail TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         state TEXT NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0,
+         next_at TEXT NOT NULL,
+         sent_at TEXT,
+         last_error TEXT
+       )`,
+      'CREATE INDEX notify_deliveries_due ON notify_deliveries (state, next_at)',
+      'CREATE INDEX notify_deliveries_endpoint ON notify_deliveries (endpoint_id, state)',
+      // What a watcher last saw of a subject (a service's health, a server's status, a secret's version), so a
+      // change is told once, across restarts.
+      `CREATE TABLE notify_seen (
+         key TEXT PRIMARY KEY,
+         value TEXT NOT NULL,
+         updated_at TEXT NOT NULL
+       )`,
+    ],
+  },
 ];

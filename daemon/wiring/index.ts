@@ -11,6 +11,7 @@ import { wireDeploy } from './deploy.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
+import { tapNotifier, wireNotify } from './notify.js';
 import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
@@ -22,7 +23,10 @@ import { wireVault } from './vault.js';
  * Builds every capability's service and registers its background work with the lifecycle. Stoppers run in reverse
  * order at shutdown, so the order here matters: shells close first, then deploys, the inventory's timers, the vault.
  */
-export async function wireServices(foundation: Foundation): Promise<Services> {
+export async function wireServices(base: Foundation): Promise<Services> {
+  // Every change the capabilities announce is also heard by the notification watchers.
+  const tap = tapNotifier(base);
+  const foundation = tap.foundation;
   const { paths, store, redactor, logger, log, server, lifecycle } = foundation;
   const locks = new ProjectLocks();
   const settings = new SettingsService(store, server);
@@ -39,5 +43,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
   const agentAccess = wireAgentAccess(foundation, { settings, audit });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, lifecycle, locks };
+  const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, lifecycle, locks };
 }

@@ -1,0 +1,226 @@
+import crypto from 'node:crypto';
+import type { EndpointKind, EndpointSettings, NotifyEventKind } from '../protocol/notify.js';
+import type { Row, Store, Transaction } from '../store/store.js';
+
+/** An endpoint as stored: settings hold handles, never values. */
+export interface EndpointRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: EndpointKind;
+  readonly events: readonly NotifyEventKind[];
+  readonly ratePerMinute: number;
+  readonly settings: EndpointSettings;
+  readonly createdAt: string;
+}
+
+/** Where a delivery stands; see migration 12. */
+export type DeliveryState = 'pending' | 'sending' | 'delivered' | 'failed';
+
+/** One message for one endpoint, already redacted. */
+export interface DeliveryRecord {
+  readonly id: string;
+  readonly endpointId: string;
+  readonly event: NotifyEventKind;
+  readonly subject: string;
+  readonly title: string;
+  readonly body: string;
+  readonly detail: Readonly<Record<string, string | number | boolean | null>>;
+  readonly createdAt: string;
+  readonly state: DeliveryState;
+  readonly attempts: number;
+  readonly nextAt: string;
+}
+
+/** A fresh random id with a prefix: `ntf_…` endpoints, `dlv_…` deliveries. */
+export function newNotifyId(prefix: 'ntf' | 'dlv'): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  return `${prefix}_${[...crypto.randomBytes(10)].map((byte) => alphabet[byte % 32]).join('')}`;
+}
+
+/** The notification tables: endpoints, the delivery queue and what the watchers last saw. Every write is durable. */
+export class NotifyStore {
+  constructor(private readonly store: Store) {}
+
+  /** Stores a new endpoint. */
+  addEndpoint(endpoint: EndpointRecord): void {
+    this.store.transaction((tx) =>
+      tx.run('INSERT INTO notify_endpoints (id, name, kind, events, rate_per_minute, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        endpoint.id,
+        endpoint.name,
+        endpoint.kind,
+        JSON.stringify(endpoint.events),
+        endpoint.ratePerMinute,
+        JSON.stringify(endpoint.settings),
+        endpoint.createdAt,
+      ]),
+    );
+  }
+
+  /** Every endpoint, by name. */
+  endpoints(): EndpointRecord[] {
+    return this.store.all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
+  }
+
+  /** One endpoint, or undefined. */
+  endpoint(id: string): EndpointRecord | undefined {
+    const row = this.store.get('SELECT * FROM notify_endpoints WHERE id = ?', [id]);
+    return row ? toEndpoint(row) : undefined;
+  }
+
+  /** True if an endpoint has this name. */
+  hasName(name: string): boolean {
+    return this.store.get('SELECT 1 AS one FROM notify_endpoints WHERE name = ?', [name]) !== undefined;
+  }
+
+  /** Removes an endpoint and the messages still waiting for it; answers how many were dropped. */
+  removeEndpoint(id: string): { removed: boolean; dropped: number } {
+    return this.store.transaction((tx) => {
+      const dropped = tx.run("DELETE FROM notify_deliveries WHERE endpoint_id = ? AND state IN ('pending', 'sending')", [id]);
+      const removed = tx.run('DELETE FROM notify_endpoints WHERE id = ?', [id]) > 0;
+      return { removed, dropped };
+    });
+  }
+
+  /** Queues messages, all in one durable transaction. */
+  enqueue(deliveries: readonly Omit<DeliveryRecord, 'state' | 'attempts'>[]): void {
+    if (deliveries.length === 0) return;
+    this.store.transaction((tx) => {
+      for (const delivery of deliveries) {
+        tx.run(
+          `INSERT INTO notify_deliveries (id, endpoint_id, event, subject, title, body, detail, created_at, state, attempts, next_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
+          [delivery.id, delivery.endpointId, delivery.event, delivery.subject, delivery.title, delivery.body, JSON.stringify(delivery.detail), delivery.createdAt, delivery.nextAt],
+        );
+      }
+    });
+  }
+
+  /**
+   * Attempts a crash cut short (`sending` at start) go back to the queue: whether the receiver got the message is
+   * unknown, and sending it again is better than losing it (webhooks carry the delivery id to tell a repeat).
+   */
+  requeueInterrupted(now: string): number {
+    return this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ? WHERE state = 'sending'", [now]));
+  }
+
+  /** Pending messages due at `now`, oldest first. */
+  due(now: string, limit: number): DeliveryRecord[] {
+    return this.store.all("SELECT * FROM notify_deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY created_at, id LIMIT ?", [now, limit]).map(toDelivery);
+  }
+
+  /** When the next pending message falls due, if any. */
+  nextDue(): string | undefined {
+    const row = this.store.get("SELECT MIN(next_at) AS next FROM notify_deliveries WHERE state = 'pending'");
+    return row?.next === null || row?.next === undefined ? undefined : String(row.next);
+  }
+
+  /** Marks an attempt as started, durably, before anything is sent. */
+  markSending(id: string): number {
+    return this.store.transaction((tx) => {
+      tx.run("UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'", [id]);
+      return Number(tx.get('SELECT attempts FROM notify_deliveries WHERE id = ?', [id])?.attempts ?? 0);
+    });
+  }
+
+  /** The receiver took it. */
+  markDelivered(id: string, at: string): void {
+    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'delivered', sent_at = ?, last_error = NULL WHERE id = ?", [at, id]));
+  }
+
+  /** The attempt failed: try again at `nextAt`, or give up (`nextAt` undefined). */
+  markFailed(id: string, error: string, nextAt: string | undefined): void {
+    this.store.transaction((tx) =>
+      nextAt === undefined
+        ? tx.run("UPDATE notify_deliveries SET state = 'failed', last_error = ? WHERE id = ?", [error, id])
+        : tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?", [nextAt, error, id]),
+    );
+  }
+
+  /** Holds a message back until `nextAt` (the endpoint's rate), without counting an attempt. */
+  postpone(id: string, nextAt: string): void {
+    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET next_at = ? WHERE id = ? AND state = 'pending'", [nextAt, id]));
+  }
+
+  /** Forgets delivered and given-up messages created before `before`; answers how many. */
+  prune(before: string): number {
+    return this.store.transaction((tx) => tx.run("DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ?", [before]));
+  }
+
+  /** An attempt stopped by shutdown: back to the queue without counting. */
+  putBack(id: string): void {
+    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'sending'", [id]));
+  }
+
+  /** Times of the endpoint's deliveries since `since`, oldest first (its rate window). */
+  sentSince(endpointId: string, since: string): string[] {
+    return this.store
+      .all("SELECT sent_at FROM notify_deliveries WHERE endpoint_id = ? AND state = 'delivered' AND sent_at > ? ORDER BY sent_at", [endpointId, since])
+      .map((row) => String(row.sent_at));
+  }
+
+  /** Queue counts and the last outcome of one endpoint. */
+  stats(endpointId: string): { pending: number; failed: number; lastDeliveredAt: string | null; lastError: string | null } {
+    const counts = this.store.get(
+      `SELECT SUM(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END) AS pending,
+              SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
+              MAX(sent_at) AS last
+         FROM notify_deliveries WHERE endpoint_id = ?`,
+      [endpointId],
+    );
+    const error = this.store.get(
+      "SELECT last_error FROM notify_deliveries WHERE endpoint_id = ? AND last_error IS NOT NULL AND state != 'delivered' ORDER BY created_at DESC LIMIT 1",
+      [endpointId],
+    );
+    return {
+      pending: Number(counts?.pending ?? 0),
+      failed: Number(counts?.failed ?? 0),
+      lastDeliveredAt: counts?.last === null || counts?.last === undefined ? null : String(counts.last),
+      lastError: error?.last_error === undefined || error.last_error === null ? null : String(error.last_error),
+    };
+  }
+
+  /** What a watcher last saw of `key`. */
+  seen(key: string): string | undefined {
+    const row = this.store.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
+    return row === undefined ? undefined : String(row.value);
+  }
+
+  /** Records what a watcher saw; answers the value it saw before (undefined the first time). */
+  see(key: string, value: string, at: string, tx?: Transaction): string | undefined {
+    const write = (t: Transaction): string | undefined => {
+      const before = t.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
+      if (before !== undefined && String(before.value) === value) return value;
+      t.run('INSERT INTO notify_seen (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', [key, value, at]);
+      return before === undefined ? undefined : String(before.value);
+    };
+    return tx ? write(tx) : this.store.transaction(write);
+  }
+}
+
+function toEndpoint(row: Row): EndpointRecord {
+  return {
+    id: String(row.id),
+    name: String(row.name),
+    kind: String(row.kind) as EndpointKind,
+    events: JSON.parse(String(row.events)) as NotifyEventKind[],
+    ratePerMinute: Number(row.rate_per_minute),
+    settings: JSON.parse(String(row.settings)) as EndpointSettings,
+    createdAt: String(row.created_at),
+  };
+}
+
+function toDelivery(row: Row): DeliveryRecord {
+  return {
+    id: String(row.id),
+    endpointId: String(row.endpoint_id),
+    event: String(row.event) as NotifyEventKind,
+    subject: String(row.subject),
+    title: String(row.title),
+    body: String(row.body),
+    detail: JSON.parse(String(row.detail)) as DeliveryRecord['detail'],
+    createdAt: String(row.created_at),
+    state: String(row.state) as DeliveryState,
+    attempts: Number(row.attempts),
+    nextAt: String(row.next_at),
+  };
+}

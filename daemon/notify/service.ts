@@ -1,0 +1,205 @@
+import type { AuditLog } from '../audit/auditLog.js';
+import { describeError, invalidInput, notFound } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { TextRedactor } from '../core/redactor.js';
+import { NOTIFY_EVENTS, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../protocol/notify.js';
+import type { SecretMetadata } from '../protocol/secretFields.js';
+import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
+import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
+import { DeliveryLoop } from './delivery.js';
+import { type EndpointRecord, newNotifyId, type NotifyStore } from './records.js';
+
+/** Something worth telling: an event of one kind about one subject (a project, a server, a secret handle). */
+export interface NotifyEvent {
+  readonly kind: NotifyEventKind;
+  /**
+   * A broader kind an endpoint may want instead: a deploy that failed and was rolled back is `run.rolled_back`, and
+   * endpoints that want `run.failed` but not that get it as a failure. Each endpoint gets one message.
+   */
+  readonly alsoAs?: NotifyEventKind;
+  readonly subject: string;
+  readonly title: string;
+  readonly text: string;
+  readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** The vault as notifications see it: credentials by handle, lent for one send. */
+export interface NotifySecrets {
+  has(handle: string): boolean;
+  get(handle: string): Pick<SecretMetadata, 'category'>;
+  withValue<T>(handle: string, use: { client: string; requestId: string; action: string; detail?: Record<string, string> }, work: (value: string) => Promise<T> | T): Promise<T>;
+}
+
+/** Who asked, for the audit log. */
+export interface NotifyCaller {
+  readonly client: string;
+  readonly requestId: string;
+}
+
+/** What the notification service is built from. */
+export interface NotifyOptions {
+  readonly records: NotifyStore;
+  readonly secrets: NotifySecrets;
+  readonly redactor: TextRedactor;
+  readonly audit: AuditLog;
+  readonly log: ScopedLogger;
+  readonly bases: () => ChannelBases;
+  readonly backoffMs?: (attempt: number) => number;
+}
+
+/** Who the deliveries borrow credentials as. */
+const DELIVERY_USE = { client: 'daemon', requestId: 'notify' } as const;
+
+/**
+ * Outbound notifications: endpoints and the events they want, a queue in the store delivered in the background
+ * (retried, rate-limited, surviving restarts), and `raise` for the watchers. Raising never waits for a delivery and
+ * never throws at the code that raised.
+ */
+export class NotifyService {
+  private readonly loop: DeliveryLoop;
+
+  constructor(private readonly options: NotifyOptions) {
+    this.loop = new DeliveryLoop({
+      records: options.records,
+      redactor: options.redactor,
+      log: options.log,
+      bases: options.bases,
+      lend: (endpoint) => this.lender(endpoint),
+      ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}),
+    });
+  }
+
+  /** Starts delivering (call once the daemon is wired). */
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Stops delivering; queued messages stay for the next start. */
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Adds an endpoint after checking its credentials are in the vault (and, for Slack, under the allowed base). */
+  async add(request: { name: string; events?: readonly NotifyEventKind[] | undefined; ratePerMinute: number; endpoint: EndpointSettings }, caller: NotifyCaller): Promise<NotifyEndpoint> {
+    const { records, secrets, audit } = this.options;
+    if (records.hasName(request.name)) throw invalidInput(`An endpoint named ${request.name} exists already; pick another name, or remove it first (zavhoz notify list).`);
+    for (const handle of handlesOf(request.endpoint)) {
+      if (!secrets.has(handle)) throw notFound(`Secret ${handle}`, 'Store the credential first with `zavhoz secret set NAME`, then give its handle.');
+    }
+    const settings = request.endpoint;
+    if (settings.kind === 'telegram' && secrets.get(settings.botTokenSecret).category !== 'telegram_bot') {
+      throw invalidInput(`Secret ${settings.botTokenSecret} is not a Telegram bot token (category telegram_bot). Store the token with \`zavhoz secret set NAME --category telegram_bot\` and give that handle.`);
+    }
+    if (settings.kind === 'email' && (settings.user === undefined) !== (settings.passwordSecret === undefined)) {
+      throw invalidInput('An SMTP login needs both --user and --password-secret (or neither, for a server that takes mail without one).');
+    }
+    if (settings.kind === 'slack') {
+      const base = this.options.bases().slackWebhookBase;
+      await secrets.withValue(settings.urlSecret, { ...caller, action: 'notify-check', detail: { endpoint: request.name } }, (url) => {
+        try {
+          checkSlackUrl(url, base);
+        } catch (error) {
+          throw invalidInput(`Secret ${settings.urlSecret}: ${describeError(error)}.`);
+        }
+      });
+    }
+    const record: EndpointRecord = {
+      id: newNotifyId('ntf'),
+      name: request.name,
+      kind: settings.kind,
+      events: request.events ? NOTIFY_EVENTS.filter((event) => request.events?.includes(event)) : [...NOTIFY_EVENTS],
+      ratePerMinute: request.ratePerMinute,
+      settings,
+      createdAt: new Date().toISOString(),
+    };
+    records.addEndpoint(record);
+    audit.record({ ...caller, action: 'notify-add', subject: record.id, detail: { name: record.name, kind: record.kind, events: record.events } });
+    return this.describe(record);
+  }
+
+  /** Every endpoint with its queue counts. */
+  list(): NotifyEndpoint[] {
+    return this.options.records.endpoints().map((record) => this.describe(record));
+  }
+
+  /** Removes an endpoint and what is still queued for it. */
+  remove(id: string, caller: NotifyCaller): { removed: boolean; dropped: number } {
+    const result = this.options.records.removeEndpoint(id);
+    if (!result.removed) throw notFound(`Endpoint ${id}`, 'See the endpoints with `zavhoz notify list`.');
+    this.options.audit.record({ ...caller, action: 'notify-remove', subject: id, detail: { dropped: result.dropped } });
+    return result;
+  }
+
+  /** Sends a test message now, past the queue, and answers how it went. */
+  async test(id: string, caller: NotifyCaller): Promise<{ delivered: boolean; error: string | null }> {
+    const endpoint = this.options.records.endpoint(id);
+    if (endpoint === undefined) throw notFound(`Endpoint ${id}`, 'See the endpoints with `zavhoz notify list`.');
+    const message: OutgoingMessage = {
+      id: newNotifyId('dlv'),
+      event: 'test',
+      subject: endpoint.name,
+      title: 'Zavhoz test notification',
+      body: `This endpoint (${endpoint.name}) receives: ${endpoint.events.join(', ')}.`,
+      detail: {},
+      createdAt: new Date().toISOString(),
+    };
+    this.options.audit.record({ ...caller, action: 'notify-test', subject: id, detail: { name: endpoint.name } });
+    try {
+      await sendMessage(endpoint.settings, message, this.options.bases(), this.lender(endpoint, caller));
+      return { delivered: true, error: null };
+    } catch (error) {
+      const text = this.options.redactor.redact(error instanceof DeliveryError ? error.message : describeError(error));
+      return { delivered: false, error: text };
+    }
+  }
+
+  /**
+   * Queues a message for every endpoint that wants the event, redacted, and wakes the delivery loop. Never throws
+   * and never waits on a send: a failure to queue is logged.
+   */
+  raise(event: NotifyEvent): void {
+    const { records, redactor, log } = this.options;
+    try {
+      const now = new Date().toISOString();
+      const title = redactor.redact(event.title);
+      const body = redactor.redact(event.text);
+      const subject = redactor.redact(event.subject);
+      const detail = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
+      const deliveries = records
+        .endpoints()
+        .flatMap((endpoint) => {
+          const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
+          return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
+        });
+      records.enqueue(deliveries);
+      if (deliveries.length > 0) {
+        log.info('notification queued', { event: event.kind, subject, endpoints: deliveries.length });
+        this.loop.wake();
+      }
+    } catch (error) {
+      log.warn('notification could not be queued', { event: event.kind, error: describeError(error, redactor) });
+    }
+  }
+
+  private describe(record: EndpointRecord): NotifyEndpoint {
+    return { ...record, ...this.options.records.stats(record.id) };
+  }
+
+  private lender(endpoint: EndpointRecord, caller: NotifyCaller = DELIVERY_USE): CredentialLender {
+    return (handle, work) => this.options.secrets.withValue(handle, { ...caller, action: 'notify', detail: { endpoint: endpoint.id } }, work);
+  }
+}
+
+/** The vault handles an endpoint's settings name. */
+export function handlesOf(settings: EndpointSettings): string[] {
+  switch (settings.kind) {
+    case 'webhook':
+      return [settings.signingKeySecret];
+    case 'slack':
+      return [settings.urlSecret];
+    case 'telegram':
+      return [settings.botTokenSecret];
+    case 'email':
+      return settings.passwordSecret === undefined ? [] : [settings.passwordSecret];
+  }
+}

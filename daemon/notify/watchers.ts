@@ -1,0 +1,180 @@
+import type { RunDetail } from '../protocol/runs.js';
+import type { SecretMetadata } from '../protocol/secretFields.js';
+import type { ServerInfo } from '../protocol/servers.js';
+import type { ProjectStatus, ServiceStatus } from '../protocol/services.js';
+import type { NotifyStore } from './records.js';
+import type { NotifyEvent } from './service.js';
+
+/**
+ * Turn what the daemon announces (run, server and secret changes) and what the periodic checks find (containers'
+ * health, secrets falling due or expiring) into events. Each remembers what it last saw in the store, so a change is
+ * told once, also across restarts; a subject seen for the first time is only recorded (no event for what was so
+ * before notifications were set up), except a server the provider sync has just discovered.
+ */
+export interface Watchers {
+  /** A run changed status (`runs/didChange`). */
+  runChanged(id: string): void;
+  /** Servers changed (`servers/didChange`). */
+  serversChanged(handles: readonly string[]): void;
+  /** Secrets were updated (`secrets/didChange`): a new version is a rotation. */
+  secretsChanged(handles: readonly string[]): void;
+  /** Looks for secrets that fell due for rotation or expired. */
+  checkSecrets(now: Date): void;
+  /** Compares each deployed project's containers with what was seen last. */
+  servicesChecked(projects: readonly ProjectStatus[], busy: (project: string) => boolean): void;
+  /** Records the present state of servers and secrets without raising anything (the first start). */
+  seed(): void;
+}
+
+/** What the watchers read. */
+export interface WatchedSources {
+  run(id: string): RunDetail | undefined;
+  server(handle: string): ServerInfo | undefined;
+  servers(): readonly ServerInfo[];
+  secret(handle: string): SecretMetadata | undefined;
+  secrets(): readonly SecretMetadata[];
+}
+
+const ENDED = new Set(['succeeded', 'failed']);
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Builds the watchers over the sources, recording in `records` and raising through `raise`. */
+export function createWatchers(records: NotifyStore, sources: WatchedSources, raise: (event: NotifyEvent) => void): Watchers {
+  const at = (): string => new Date().toISOString();
+  /** Records `value` for `key`; true when it differs from a value seen before (false the first time). */
+  const changed = (key: string, value: string): { first: boolean; changed: boolean; before: string | undefined } => {
+    const before = records.see(key, value, at());
+    return { first: before === undefined, changed: before !== undefined && before !== value, before };
+  };
+  return {
+    runChanged(id) {
+      const run = sources.run(id);
+      if (run === undefined || !ENDED.has(run.status)) return;
+      if (!changed(`run:${id}`, run.status).first) return;
+      raise(runEvent(run));
+    },
+    serversChanged(handles) {
+      for (const handle of handles) {
+        const server = sources.server(handle);
+        if (server === undefined || !server.managed) continue;
+        const seen = changed(`server:${handle}`, server.status);
+        const name = server.name === server.handle ? server.handle : `${server.handle} (${server.name})`;
+        if (seen.first && server.status === 'discovered') {
+          raise({ kind: 'server.discovered', subject: handle, title: `Server discovered: ${name}`, text: `The provider sync found server ${name}. Check it with: zavhoz server check ${handle}`, detail: { server: handle } });
+        } else if (seen.changed && server.status === 'missing') {
+          raise({ kind: 'server.missing', subject: handle, title: `Server missing: ${name}`, text: `The provider no longer lists server ${name}${server.missingSince ? ` (since ${server.missingSince})` : ''}.`, detail: { server: handle } });
+        } else if (seen.changed && server.status === 'unreachable') {
+          raise({ kind: 'server.unreachable', subject: handle, title: `Server unreachable: ${name}`, text: `Server ${name} did not answer its health check${server.lastCheckError ? `: ${server.lastCheckError}` : '.'}`, detail: { server: handle } });
+        }
+      }
+    },
+    secretsChanged(handles) {
+      for (const handle of handles) {
+        const secret = sources.secret(handle);
+        if (secret === undefined) continue;
+        const seen = changed(`secret-version:${handle}`, String(secret.version));
+        if (seen.changed && Number(seen.before) < secret.version) {
+          raise({
+            kind: 'secret.rotated',
+            subject: handle,
+            title: `Secret rotated: ${secret.name}`,
+            text: `Secret ${secret.name} (${handle}${secret.project ? `, project ${secret.project}` : ''}) has a new value, version ${secret.version}.`,
+            detail: { handle, name: secret.name, project: secret.project, version: secret.version },
+          });
+        }
+      }
+    },
+    checkSecrets(now) {
+      for (const secret of sources.secrets()) {
+        const label = `${secret.name} (${secret.handle}${secret.project ? `, project ${secret.project}` : ''})`;
+        const changedAt = Date.parse(secret.updatedAt);
+        if (secret.rotationDays !== null && secret.rotationDays > 0 && !Number.isNaN(changedAt)) {
+          const dueSince = new Date(changedAt + secret.rotationDays * DAY_MS);
+          // Once per version: the next rotation makes the secret due again some day.
+          if (dueSince <= now && changed(`secret-due:${secret.handle}`, String(secret.version)).before !== String(secret.version)) {
+            raise({
+              kind: 'secret.due',
+              subject: secret.handle,
+              title: `Secret due for rotation: ${secret.name}`,
+              text: `Secret ${label} is due for rotation since ${dueSince.toISOString()}. Rotate it with: zavhoz secret rotate ${secret.handle}`,
+              detail: { handle: secret.handle, name: secret.name, project: secret.project, dueSince: dueSince.toISOString() },
+            });
+          }
+        }
+        if (secret.expiresAt !== null && Date.parse(secret.expiresAt) <= now.getTime()) {
+          if (changed(`secret-expired:${secret.handle}`, secret.expiresAt).before !== secret.expiresAt) {
+            raise({
+              kind: 'secret.expired',
+              subject: secret.handle,
+              title: `Secret expired: ${secret.name}`,
+              text: `Secret ${label} expired at ${secret.expiresAt}. Give it a new value with: zavhoz secret rotate ${secret.handle}`,
+              detail: { handle: secret.handle, name: secret.name, project: secret.project, expiresAt: secret.expiresAt },
+            });
+          }
+        }
+      }
+    },
+    servicesChecked(projects, busy) {
+      for (const project of projects) {
+        // A deploy or a restart under way restarts containers on purpose; the unreachable server has its own event.
+        if (project.state !== 'deployed' || busy(project.project)) continue;
+        for (const service of project.services) {
+          const health = healthOf(service);
+          if (health === undefined) continue;
+          const seen = changed(`service:${project.project}/${service.container}`, health);
+          if (health === 'unhealthy' && (seen.first || seen.changed)) {
+            raise({
+              kind: 'service.unhealthy',
+              subject: `${project.project}/${service.service}`,
+              title: `Service unhealthy: ${project.project}/${service.service}`,
+              text: `Container ${service.container} of ${project.project} on ${project.server} is ${service.state}${service.health === 'unhealthy' ? ' and fails its health check' : ''} (restarts: ${service.restarts}). Its logs: zavhoz service logs ${project.project}`,
+              detail: { project: project.project, service: service.service, container: service.container, server: project.server, state: service.state, health: service.health },
+            });
+          } else if (health === 'healthy' && seen.changed) {
+            raise({
+              kind: 'service.recovered',
+              subject: `${project.project}/${service.service}`,
+              title: `Service recovered: ${project.project}/${service.service}`,
+              text: `Container ${service.container} of ${project.project} on ${project.server} runs${service.health === 'healthy' ? ' and passes its health check' : ''} again.`,
+              detail: { project: project.project, service: service.service, container: service.container, server: project.server },
+            });
+          }
+        }
+      }
+    },
+    seed() {
+      for (const server of sources.servers()) {
+        if (records.seen(`server:${server.handle}`) === undefined) records.see(`server:${server.handle}`, server.status, at());
+      }
+      for (const secret of sources.secrets()) {
+        if (records.seen(`secret-version:${secret.handle}`) === undefined) records.see(`secret-version:${secret.handle}`, String(secret.version), at());
+      }
+    },
+  };
+}
+
+/** `unhealthy` for a container that is down or fails its check, `healthy` for one that runs, undefined while it starts. */
+function healthOf(service: ServiceStatus): 'healthy' | 'unhealthy' | undefined {
+  if (service.health === 'starting') return undefined;
+  if (service.state !== 'running' || service.health === 'unhealthy') return 'unhealthy';
+  return 'healthy';
+}
+
+/** The event of a run that ended: succeeded, failed, or failed and rolled back (a rollback run that succeeded too). */
+function runEvent(run: RunDetail): NotifyEvent {
+  const what = run.kind === 'rollback' ? 'Rollback' : 'Deploy';
+  const detail = { run: run.id, project: run.project, kind: run.kind, repository: run.repository, ref: run.ref, release: run.releaseId };
+  const log = `Its log: zavhoz run log ${run.id}`;
+  if (run.status === 'succeeded') {
+    if (run.kind === 'rollback') {
+      return { kind: 'run.rolled_back', alsoAs: 'run.succeeded', subject: run.project, title: `${run.project} rolled back`, text: `Rollback run ${run.id} of ${run.project} succeeded${run.rollbackTo ? `: release ${run.rollbackTo} runs again` : ''}.`, detail };
+    }
+    return { kind: 'run.succeeded', subject: run.project, title: `${run.project} deployed`, text: `Deploy run ${run.id} of ${run.project} (${run.repository}@${run.ref}) succeeded.`, detail };
+  }
+  const rolledBack = run.steps.some((step) => step.name === 'health' && (step.detail ?? '').includes('rolled back to release'));
+  const error = run.error ?? 'no reason was recorded';
+  if (rolledBack) {
+    return { kind: 'run.rolled_back', alsoAs: 'run.failed', subject: run.project, title: `${run.project}: deploy failed and was rolled back`, text: `${what} run ${run.id} of ${run.project} failed: ${error} ${log}`, detail };
+  }
+  return { kind: 'run.failed', subject: run.project, title: `${run.project}: ${what.toLowerCase()} failed`, text: `${what} run ${run.id} of ${run.project} failed: ${error} ${log}`, detail };
+}

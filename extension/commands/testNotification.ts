@@ -1,0 +1,34 @@
+import * as vscode from 'vscode';
+import { NotifyList, NotifyTest } from '../../daemon/protocol/notify.js';
+import type { ExtensionServices } from '../services.js';
+import { CommandIds } from '../commandIds.js';
+import { withProgress } from './pickers.js';
+import { registerCommand } from './register.js';
+
+/** `zavhoz.notify.test`: picks a notification endpoint and sends it a test message, saying whether it arrived. */
+export function registerTestNotification(context: vscode.ExtensionContext, services: ExtensionServices): void {
+  registerCommand(context, services.log, CommandIds.testNotification, async () => {
+    const { endpoints } = await services.connection.request(NotifyList, {});
+    if (endpoints.length === 0) {
+      void vscode.window.showInformationMessage('Zavhoz: no notification endpoints yet. Add one in a terminal with `zavhoz notify add --help`.');
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(
+      endpoints.map((endpoint) => ({
+        label: endpoint.name,
+        description: endpoint.kind,
+        detail: `${endpoint.pending} pending${endpoint.failed > 0 ? `, ${endpoint.failed} failed` : ''}${endpoint.lastError ? ` · last error: ${endpoint.lastError}` : ''}`,
+        id: endpoint.id,
+      })),
+      { title: 'Zavhoz: Send Test Notification', placeHolder: 'The endpoint to send a test message to' },
+    );
+    if (!picked) return;
+    const result = await withProgress(`Zavhoz: sending a test message to ${picked.label}…`, (token) => services.connection.request(NotifyTest, { id: picked.id }, token));
+    if (result.delivered) {
+      void vscode.window.showInformationMessage(`Zavhoz: ${picked.label} took the test message.`);
+    } else {
+      services.log.warn(`test notification to ${picked.label} failed: ${result.error ?? 'unknown error'}`);
+      void vscode.window.showErrorMessage(`Zavhoz: the test message to ${picked.label} was not delivered: ${result.error ?? 'unknown error'}`);
+    }
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * Notifications end to end: a real daemon with the real vault on a private keychain, endpoints added with the CLI,
+ * delivered to loopback stand-ins of the Telegram Bot API and a Slack webhook (test doubles), a webhook receiver that
+ * checks the signature, and a real SMTP server (aiosmtpd, STARTTLS with a throwaway certificate, login required). A
+ * deploy that fails for real (a branch that does not exist) is the event; its project name is a vault value, so the
+ * canary is in the run's error and in every message, and must reach no receiver unmasked. Then a delivery pending
+ * when the daemon is killed (SIGKILL by its PID) is delivered after the restart, exactly once.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { NotifyEndpoint } from '../../daemon/protocol/notify.js';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
+import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
+import { waitUntil } from '../harness/processes.js';
+import { startSmtpReceiver, type SmtpReceiver } from '../harness/smtp.js';
+import { cliJson, deployArguments, type DeployWorld, setUpDeployWorld } from './deploy-support.js';
+
+const BOT_TOKEN = `4815162342:AA${crypto.randomBytes(16).toString('hex').slice(0, 33)}`;
+const SIGNING_KEY = `whsec-${crypto.randomBytes(16).toString('hex')}`;
+const SMTP_PASSWORD = `smtp-${crypto.randomBytes(12).toString('hex')}`;
+const CHAT = '-1001234567890';
+
+describe('notifications', { timeout: 600_000 }, () => {
+  let world: DeployWorld;
+  let telegram: FakeTelegram;
+  let slack: FakeSlack;
+  let webhook: WebhookReceiver;
+  let smtp: SmtpReceiver;
+  const endpoints = new Map<string, NotifyEndpoint>();
+
+  before(async () => {
+    [telegram, slack, webhook, smtp] = await Promise.all([startFakeTelegram(BOT_TOKEN, [CHAT]), startFakeSlack(), startWebhookReceiver(SIGNING_KEY), startSmtpReceiver('zavhoz', SMTP_PASSWORD)]);
+    world = await setUpDeployWorld();
+    const { daemon } = world;
+    await cliJson(daemon, ['config', 'set', 'telegramApiBase', JSON.stringify(telegram.url)]);
+    await cliJson(daemon, ['config', 'set', 'slackWebhookBase', JSON.stringify(slack.url)]);
+    const token = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'OPS_BOT_TOKEN', '--type', 'token', '--category', 'telegram_bot'], BOT_TOKEN);
+    const slackUrl = await world.storeSecret('OPS_SLACK_URL', 'token', slack.webhookUrl);
+    const signingKey = await world.storeSecret('OPS_WEBHOOK_KEY', 'token', SIGNING_KEY);
+    const smtpPassword = await world.storeSecret('OPS_SMTP_PASSWORD', 'password', SMTP_PASSWORD);
+    const add = async (name: string, args: string[]): Promise<void> => {
+      endpoints.set(name, await cliJson<NotifyEndpoint>(daemon, ['notify', 'add', ...args, '--name', name]));
+    };
+    await add('tg', ['telegram', '--bot-token-secret', token.handle, `--chat-id=${CHAT}`, '--events', 'run.failed']);
+    await add('slack', ['slack', '--url-secret', slackUrl, '--events', 'run.failed,run.succeeded']);
+    await add('hook', ['webhook', '--url', `${webhook.url}/zavhoz`, '--signing-key-secret', signingKey, '--events', 'run.failed,secret.rotated']);
+    await add('mail', ['email', '--host', '127.0.0.1', '--port', String(smtp.port), '--user', 'zavhoz', '--password-secret', smtpPassword, '--from', 'zavhoz@example.test', '--to', 'ops@example.test', '--ca-file', smtp.certificate, '--events', 'run.failed']);
+  });
+
+  after(async () => {
+    await world?.dispose();
+    await Promise.all([telegram?.stop(), slack?.stop(), webhook?.stop(), smtp?.stop()]);
+  });
+
+  test('the CLI lists the endpoints by handle, and a test message reaches each of them', async () => {
+    const listed = await cliJson<NotifyEndpoint[]>(world.daemon, ['notify', 'list']);
+    assert.deepEqual(listed.map((endpoint) => `${endpoint.name}:${endpoint.kind}`), ['hook:webhook', 'mail:email', 'slack:slack', 'tg:telegram']);
+    const text = JSON.stringify(listed);
+    for (const value of [BOT_TOKEN, SIGNING_KEY, SMTP_PASSWORD, slack.webhookUrl]) assert.ok(!text.includes(value), 'a credential is listed');
+    for (const endpoint of listed) {
+      const result = await cliJson<{ delivered: boolean; error: string | null }>(world.daemon, ['notify', 'test', endpoint.id]);
+      assert.deepEqual(result, { delivered: true, error: null }, endpoint.name);
+    }
+    assert.equal(telegram.messages().length, 1);
+    assert.equal(slack.texts().length, 1);
+    assert.equal(webhook.bodies()[0]?.event, 'test');
+    const [mail] = smtp.messages();
+    assert.ok(mail, 'the SMTP server took the test message');
+    assert.equal(mail.tls, true, 'the message came over STARTTLS');
+    assert.match(mail.content, /Subject: \[Zavhoz\] Zavhoz test notification/);
+  });
+
+  test('a failing run is told to every endpoint that wants it, through a 429 and a 503, with the canary masked', async () => {
+    const project = world.newProject('canary');
+    // The project name is in the run's error and in every message: make it a vault value.
+    await world.storeSecret('API_TOKEN', 'token', project, project);
+    await world.storeSecret('WEBHOOK_SECRET', 'text', `hook-${crypto.randomBytes(8).toString('hex')}`, project);
+    telegram.fail({ status: 429, retryAfter: 1 });
+    slack.fail({ status: 503 });
+    const result = await world.daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--wait', '--json']);
+    assert.equal(result.code, 1, result.stderr);
+    const run = JSON.parse(result.stdout) as RunDetail;
+    assert.equal(run.status, 'failed');
+
+    await telegram.waitForAccepted(2);
+    await slack.waitForAccepted(2);
+    await webhook.waitForAccepted(2);
+    await waitUntil('the failure mail', () => (smtp.messages().length >= 2 ? true : undefined));
+    const received = [
+      ...telegram.arrived.map((request) => request.body),
+      ...slack.arrived.map((request) => request.body),
+      ...webhook.arrived.map((request) => request.body),
+      ...smtp.messages().map((mail) => mail.content),
+    ].join('\n');
+    assert.ok(!received.includes(project), 'the canary reached a receiver unmasked');
+    assert.match(telegram.messages()[1]?.text ?? '', /\[REDACTED\]: deploy failed/);
+    assert.match(slack.texts()[1] ?? '', /failed: The task "Clone or update the repository" failed/);
+    const failure = webhook.bodies()[1];
+    assert.equal(failure?.event, 'run.failed');
+    assert.equal(failure?.detail.run, run.id);
+    assert.equal(webhook.rejectedSignatures(), 0, 'every webhook body carried a valid signature');
+    assert.equal(telegram.arrived.length, 3, 'one test, one 429, one delivery');
+  });
+
+  test('a delivery pending when the daemon is killed is delivered after the restart, exactly once', async () => {
+    const secret = await cliJson<{ handle: string }>(world.daemon, ['secret', 'set', 'ROTATING_KEY', '--type', 'token', '--generate']);
+    const before = webhook.accepted.length;
+    // The receiver is down for now: every attempt fails and the message waits in the queue.
+    webhook.fail(...Array.from({ length: 1000 }, () => ({ status: 503 })));
+    const arrivedBefore = webhook.arrived.length;
+    await cliJson(world.daemon, ['secret', 'rotate', secret.handle, '--generate']);
+    await waitUntil('a first failed attempt', () => (webhook.arrived.length > arrivedBefore ? true : undefined));
+    const hook = endpoints.get('hook');
+    assert.ok(hook);
+    await waitUntil('the message to be pending', async () => {
+      const listed = await cliJson<NotifyEndpoint[]>(world.daemon, ['notify', 'list']);
+      return listed.find((endpoint) => endpoint.id === hook.id)?.pending === 1 ? true : undefined;
+    });
+    await world.daemon.kill9();
+    webhook.recover();
+    await world.daemon.start();
+
+    const delivered = (await webhook.waitForAccepted(before + 1))[before];
+    assert.equal(delivered ? (JSON.parse(delivered.body) as { event: string }).event : undefined, 'secret.rotated');
+    const deliveryId = delivered?.headers['x-zavhoz-delivery'];
+    assert.ok(typeof deliveryId === 'string' && deliveryId.startsWith('dlv_'));
+    assert.ok(webhook.arrived.slice(arrivedBefore).every((request) => request.headers['x-zavhoz-delivery'] === deliveryId), 'every attempt was the same delivery');
+    // Once the queue holds nothing for the endpoint, nothing can arrive again.
+    await waitUntil('the queue to be empty', async () => {
+      const listed = await cliJson<NotifyEndpoint[]>(world.daemon, ['notify', 'list']);
+      const entry = listed.find((endpoint) => endpoint.id === hook.id);
+      return entry?.pending === 0 && entry.lastDeliveredAt !== null ? true : undefined;
+    });
+    assert.equal(webhook.accepted.filter((request) => request.headers['x-zavhoz-delivery'] === deliveryId).length, 1, 'delivered exactly once');
+  });
+});

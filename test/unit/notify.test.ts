@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AuditLog } from '../../daemon/audit/auditLog.js';
+import { Logger } from '../../daemon/core/logger.js';
+import { Redactor } from '../../daemon/core/redactor.js';
+import { NotifyStore } from '../../daemon/notify/records.js';
+import { NotifyService } from '../../daemon/notify/service.js';
+import { createWatchers } from '../../daemon/notify/watchers.js';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
+import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
+import type { ProjectStatus } from '../../daemon/protocol/services.js';
+import { MIGRATIONS } from '../../daemon/store/schema.js';
+import { Store } from '../../daemon/store/store.js';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
+import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
+
+const CANARY = 'canary-Zq8vN3xW7pL2rT5y';
+const TOKEN = '123456789:AAH-notify-test-token-abcdefghijklm';
+const SIGNING_KEY = 'whsec-notify-signing-key-0123456789';
+
+/** An in-process notification service over a real store and redactor, with the vault's loans in memory. */
+async function setUp(folder: string, bases: { telegramApiBase: string; slackWebhookBase: string }, values: Record<string, string>) {
+  const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
+  const redactor = new Redactor();
+  for (const value of [...Object.values(values), CANARY]) redactor.register(value);
+  const logger = new Logger({ file: path.join(folder, 'daemon.log'), redactor });
+  const categories: Record<string, string> = { sec_tgtoken1: 'telegram_bot' };
+  const service = new NotifyService({
+    records: new NotifyStore(store),
+    secrets: {
+      has: (handle) => handle in values,
+      get: (handle) => ({ category: (categories[handle] ?? 'other') as SecretMetadata['category'] }),
+      withValue: async (handle, _use, work) => work(values[handle] ?? ''),
+    },
+    redactor,
+    audit: new AuditLog(store),
+    log: logger.child({ component: 'notify' }),
+    bases: () => bases,
+    backoffMs: () => 200,
+  });
+  return { store, service, records: new NotifyStore(store), logger };
+}
+
+/** Waits for a condition the daemon reaches on its own (checked every 50 ms, for up to 10 s). */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(condition(), 'the condition was not reached in 10 s');
+}
+
+describe('notifications (in process)', () => {
+  let folder: string;
+  let telegram: FakeTelegram;
+  let slack: FakeSlack;
+  let webhook: WebhookReceiver;
+  let env: Awaited<ReturnType<typeof setUp>>;
+
+  before(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-'));
+    telegram = await startFakeTelegram(TOKEN, ['-100777']);
+    slack = await startFakeSlack();
+    webhook = await startWebhookReceiver(SIGNING_KEY);
+    env = await setUp(folder, { telegramApiBase: telegram.url, slackWebhookBase: slack.url }, { sec_tgtoken1: TOKEN, sec_slackurl: slack.webhookUrl, sec_whkey001: SIGNING_KEY });
+    env.service.start();
+  });
+
+  after(async () => {
+    await env.service.stop();
+    env.store.close();
+    await Promise.all([telegram.stop(), slack.stop(), webhook.stop()]);
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  test('each endpoint gets the events it wants, redacted, through 429s and 5xx answers, once each', async () => {
+    const caller = { client: 'test', requestId: 'r1' };
+    await env.service.add({ name: 'tg', ratePerMinute: 20, events: ['run.failed'], endpoint: { kind: 'telegram', botTokenSecret: 'sec_tgtoken1', chatId: '-100777' } }, caller);
+    await env.service.add({ name: 'slack', ratePerMinute: 20, endpoint: { kind: 'slack', urlSecret: 'sec_slackurl' } }, caller);
+    await env.service.add({ name: 'hook', ratePerMinute: 20, events: ['run.failed', 'server.missing'], endpoint: { kind: 'webhook', url: `${webhook.url}/in`, signingKeySecret: 'sec_whkey001' } }, caller);
+    telegram.fail({ status: 429, retryAfter: 1 });
+    slack.fail({ status: 503 }, { status: 429, retryAfter: 1 });
+    webhook.fail({ status: 500 });
+
+    env.service.raise({ kind: 'run.failed', subject: 'shop', title: 'shop: deploy failed', text: `the health check printed ${CANARY} and stopped` });
+    env.service.raise({ kind: 'secret.rotated', subject: 'sec_x', title: 'Secret rotated', text: 'ok' });
+
+    const [telegramMessage] = await telegram.waitForAccepted(1);
+    await slack.waitForAccepted(2);
+    await webhook.waitForAccepted(1);
+    assert.ok(telegramMessage);
+    assert.equal(telegram.messages()[0]?.chatId, '-100777');
+    assert.match(telegram.messages()[0]?.text ?? '', /shop: deploy failed/);
+    const everything = [...telegram.arrived, ...slack.arrived, ...webhook.arrived].map((request) => request.body).join('\n');
+    assert.ok(!everything.includes(CANARY), 'the canary reached a receiver unmasked');
+    assert.match(everything, /\[REDACTED\]/);
+    assert.deepEqual(webhook.bodies().map((body) => body.event), ['run.failed']);
+    assert.equal(webhook.rejectedSignatures(), 0);
+    assert.equal(webhook.accepted[0]?.headers['x-zavhoz-delivery'], webhook.bodies()[0]?.id);
+    // Faults were retried, and nothing arrived twice once accepted.
+    assert.equal(telegram.arrived.length, 2);
+    assert.equal(slack.texts().length, 2);
+    // The receiver answered; the daemon marks each delivered right after.
+    await until(() => env.service.list().every((endpoint) => endpoint.pending === 0));
+    const listed = env.service.list();
+    assert.deepEqual(listed.map((endpoint) => [endpoint.name, endpoint.pending, endpoint.failed]), [['hook', 0, 0], ['slack', 0, 0], ['tg', 0, 0]]);
+  });
+
+  test('a refusal that retrying cannot fix is given up at once; `test` says why, redacted', async () => {
+    const caller = { client: 'test', requestId: 'r2' };
+    const wrongChat = await env.service.add({ name: 'tg-wrong', ratePerMinute: 20, events: ['server.missing'], endpoint: { kind: 'telegram', botTokenSecret: 'sec_tgtoken1', chatId: '-100999' } }, caller);
+    const result = await env.service.test(wrongChat.id, caller);
+    assert.equal(result.delivered, false);
+    assert.match(result.error ?? '', /chat not found/);
+    assert.ok(!(result.error ?? '').includes(TOKEN));
+    env.service.raise({ kind: 'server.missing', subject: 'srv_1', title: 'Server missing', text: 'gone' });
+    await webhook.waitForAccepted(2);
+    await until(() => env.service.list().find((endpoint) => endpoint.id === wrongChat.id)?.failed === 1);
+    const endpoint = env.service.list().find((item) => item.id === wrongChat.id);
+    assert.equal(endpoint?.failed, 1);
+    assert.match(endpoint?.lastError ?? '', /HTTP 400/);
+    env.service.remove(wrongChat.id, caller);
+  });
+
+  test('a Slack URL outside slackWebhookBase and a non-bot token are refused when added', async () => {
+    const caller = { client: 'test', requestId: 'r3' };
+    await assert.rejects(env.service.add({ name: 'tg2', ratePerMinute: 20, endpoint: { kind: 'telegram', botTokenSecret: 'sec_whkey001', chatId: '1' } }, caller), /telegram_bot/);
+    await assert.rejects(env.service.add({ name: 'nokey', ratePerMinute: 20, endpoint: { kind: 'webhook', url: 'https://example.com/x', signingKeySecret: 'sec_missing1' } }, caller), /not found/);
+  });
+
+  test('the rate limit holds messages back instead of dropping them', async () => {
+    const caller = { client: 'test', requestId: 'r4' };
+    const receiver = await startWebhookReceiver(SIGNING_KEY);
+    try {
+      await env.service.add({ name: 'slow', ratePerMinute: 2, events: ['secret.due'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
+      for (let i = 0; i < 3; i++) env.service.raise({ kind: 'secret.due', subject: `sec_${i}`, title: `due ${i}`, text: 'due' });
+      await receiver.waitForAccepted(2);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(receiver.accepted.length, 2, 'the third waits for the minute to pass');
+      assert.equal(env.service.list().find((endpoint) => endpoint.name === 'slow')?.pending, 1);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+describe('notification watchers', () => {
+  test('runs, servers, secrets and services raise each change once', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-watch-'));
+    const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
+    try {
+      const records = new NotifyStore(store);
+      const raised: string[] = [];
+      const runs = new Map<string, RunDetail>();
+      const servers = new Map<string, { handle: string; name: string; status: string; managed: boolean; missingSince: null; lastCheckError: string | null }>();
+      const secrets = new Map<string, SecretMetadata>();
+      const watchers = createWatchers(
+        records,
+        {
+          run: (id) => runs.get(id),
+          server: (handle) => servers.get(handle) as never,
+          servers: () => [...servers.values()] as never,
+          secret: (handle) => secrets.get(handle),
+          secrets: () => [...secrets.values()],
+        },
+        (event) => raised.push(`${event.kind}${event.alsoAs ? `|${event.alsoAs}` : ''} ${event.subject}`),
+      );
+      servers.set('srv_a', { handle: 'srv_a', name: 'a', status: 'ready', managed: true, missingSince: null, lastCheckError: null });
+      const secret = { handle: 'sec_a', name: 'API_KEY', project: 'shop', version: 1, rotationDays: 30, updatedAt: '2026-01-01T00:00:00Z', expiresAt: null } as unknown as SecretMetadata;
+      secrets.set('sec_a', secret);
+      watchers.seed();
+
+      const run = (id: string, status: RunDetail['status'], health?: string): RunDetail =>
+        ({ id, project: 'shop', kind: 'deploy', status, repository: 'o/shop', ref: 'main', error: 'boom', releaseId: null, rollbackTo: null, steps: [{ name: 'health', status: 'failed', detail: health }] }) as unknown as RunDetail;
+      runs.set('run_1', run('run_1', 'running'));
+      watchers.runChanged('run_1');
+      runs.set('run_1', run('run_1', 'failed', 'failed; rolled back to release 3'));
+      watchers.runChanged('run_1');
+      watchers.runChanged('run_1');
+      runs.set('run_2', run('run_2', 'succeeded'));
+      watchers.runChanged('run_2');
+
+      servers.set('srv_b', { handle: 'srv_b', name: 'b', status: 'discovered', managed: true, missingSince: null, lastCheckError: null });
+      servers.set('srv_a', { handle: 'srv_a', name: 'a', status: 'unreachable', managed: true, missingSince: null, lastCheckError: 'timed out' });
+      watchers.serversChanged(['srv_a', 'srv_b']);
+      watchers.serversChanged(['srv_a', 'srv_b']);
+
+      secrets.set('sec_a', { ...secret, version: 2, updatedAt: '2026-03-01T00:00:00Z' });
+      watchers.secretsChanged(['sec_a']);
+      watchers.checkSecrets(new Date('2026-06-01T00:00:00Z'));
+      watchers.checkSecrets(new Date('2026-06-02T00:00:00Z'));
+
+      const status = (state: string, health: 'healthy' | 'unhealthy' | 'none'): ProjectStatus[] => [
+        { project: 'shop', server: 'srv_a', host: 'h', state: 'deployed', release: null, services: [{ service: 'web', module: null, container: 'shop-web-1', state, health, restarts: 0, image: 'i', digest: null, startedAt: null, finishedAt: null, exitCode: null, url: null }] },
+      ];
+      watchers.servicesChecked(status('running', 'healthy'), () => false);
+      watchers.servicesChecked(status('running', 'unhealthy'), () => false);
+      watchers.servicesChecked(status('exited', 'none'), () => false);
+      watchers.servicesChecked(status('running', 'healthy'), () => true);
+      watchers.servicesChecked(status('running', 'healthy'), () => false);
+
+      assert.deepEqual(raised, [
+        'run.rolled_back|run.failed shop',
+        'run.succeeded shop',
+        'server.unreachable srv_a',
+        'server.discovered srv_b',
+        'secret.rotated sec_a',
+        'secret.due sec_a',
+        'service.unhealthy shop/web',
+        'service.recovered shop/web',
+      ]);
+    } finally {
+      store.close();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
