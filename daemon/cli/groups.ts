@@ -10,5 +10,6 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   service: "Deployed projects' containers: status, redacted logs, restart, stop and start.",
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
   release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
+  domain: 'Domains of deployed projects: routed by the proxy on their server with automatic HTTPS, and their DNS records.',
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
 };

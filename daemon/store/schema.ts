@@ -251,4 +251,28 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'releases: an undeploy archives a project\'s releases (kept for the record, no longer redeployable)',
     statements: ['ALTER TABLE releases ADD COLUMN archived_at TEXT'],
   },
+  {
+    version: 10,
+    // Another capability's number, given out with this one; the lead puts its block here when the branches meet.
+    description: 'reserved',
+    statements: [],
+  },
+  {
+    version: 11,
+    description: 'domains: names the proxy on a server routes to a project\'s module, with the DNS record Zavhoz made',
+    statements: [
+      // `dns_type`/`dns_content`: the A or AAAA record Zavhoz wrote at Cloudflare (null: none written).
+      `CREATE TABLE domains (
+         domain TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         module TEXT NOT NULL,
+         server TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         dns_type TEXT,
+         dns_content TEXT
+       )`,
+      'CREATE INDEX domains_by_project ON domains (project)',
+      'CREATE INDEX domains_by_server ON domains (server)',
+    ],
+  },
 ];
