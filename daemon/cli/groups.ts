@@ -10,6 +10,7 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   service: "Deployed projects' containers: status, redacted logs, restart, stop and start.",
   run: 'Deploy runs: list them, show one, follow its log, cancel it.',
   release: "What each successful deploy left running (commit, images by digest, secret versions): list them, show one; `zavhoz rollback` redeploys one.",
+  domain: 'Domains of deployed projects: routed by the proxy on their server with automatic HTTPS, and their DNS records.',
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
   agent: 'What AI agents may do: time-limited grants per project, and the command lines they may run with secrets.',
   notify: 'Outbound notifications (webhook, Slack, Telegram, email): endpoints, the events each wants, a test message.',

@@ -101,6 +101,18 @@ export const SettingSchemas = {
    * loopback (a test stand-in).
    */
   slackWebhookBase: credentialedApiBase('https://hooks.slack.com', 'the endpoint\'s --url-secret'),
+  /** The image of the reverse proxy Zavhoz runs on each server that has a domain (Caddy 2). */
+  proxyImage: z.string().min(1).max(256).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference like caddy:2'),
+  /** Certificates of the proxy: `acme` (Let's Encrypt / ZeroSSL, production) or `internal` (Caddy's own CA, for tests). */
+  proxyTls: z.enum(['acme', 'internal']),
+  /** The port the proxy answers HTTP on (and redirects to HTTPS); ACME's HTTP challenge needs 80. */
+  proxyHttpPort: z.number().int().min(1).max(65_535),
+  /** The port the proxy answers HTTPS on. */
+  proxyHttpsPort: z.number().int().min(1).max(65_535),
+  /** Vault handle of a Cloudflare API token (category `domain`) that may edit DNS; empty: Zavhoz writes no DNS record. */
+  dnsTokenSecret: z.union([z.literal(''), secretHandle]),
+  /** Base URL of Cloudflare's API; it receives the DNS token, so https (or loopback http, a test stand-in) only. */
+  cloudflareApiBase: credentialedApiBase('https://api.cloudflare.com/client/v4', 'dnsTokenSecret'),
 } as const;
 
 /** The name of a setting. */
@@ -131,6 +143,12 @@ export const DEFAULT_SETTINGS: Settings = {
   ciKeyRotationDays: 90,
   telegramApiBase: 'https://api.telegram.org',
   slackWebhookBase: 'https://hooks.slack.com',
+  proxyImage: 'caddy:2',
+  proxyTls: 'acme',
+  proxyHttpPort: 80,
+  proxyHttpsPort: 443,
+  dnsTokenSecret: '',
+  cloudflareApiBase: 'https://api.cloudflare.com/client/v4',
 };
 
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);

@@ -278,8 +278,24 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
-  // 11 is another branch's block (domains); this empty stand-in keeps the numbers gapless and is replaced at merge.
-  { version: 11, description: 'reserved for another capability (replaced at merge)', statements: [] },
+  {
+    version: 11,
+    description: 'domains: names the proxy on a server routes to a project\'s module, with the DNS record Zavhoz made',
+    statements: [
+      // `dns_type`/`dns_content`: the A or AAAA record Zavhoz wrote at Cloudflare (null: none written).
+      `CREATE TABLE domains (
+         domain TEXT PRIMARY KEY,
+         project TEXT NOT NULL,
+         module TEXT NOT NULL,
+         server TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         dns_type TEXT,
+         dns_content TEXT
+       )`,
+      'CREATE INDEX domains_by_project ON domains (project)',
+      'CREATE INDEX domains_by_server ON domains (server)',
+    ],
+  },
   {
     version: 12,
     description: 'notifications: endpoints, the delivery queue and what the watchers last saw',

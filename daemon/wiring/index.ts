@@ -8,6 +8,7 @@ import { SettingsService } from '../settings/settings.js';
 import { wireAgentAccess } from './agentAccess.js';
 import { removeCiKeysAfterUndeploy, wireCiKeys } from './cikey.js';
 import { wireDeploy } from './deploy.js';
+import { wireDomains } from './domains.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
@@ -40,9 +41,10 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
+  const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
   const agentAccess = wireAgentAccess(foundation, { settings, audit });
   const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, lifecycle, locks };
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, domains, proxy, lifecycle, locks };
 }

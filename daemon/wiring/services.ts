@@ -20,6 +20,8 @@ import type { UndeployService } from '../undeploy/service.js';
 import type { RotationService } from '../rotation/service.js';
 import type { AgentAccess } from '../agentaccess/access.js';
 import type { NotifyService } from '../notify/service.js';
+import type { DomainService } from '../domains/service.js';
+import type { ProxyService } from '../proxy/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -58,6 +60,10 @@ export interface Services {
   readonly agentAccess: AgentAccess;
   /** Outbound notifications: endpoints, the delivery queue, and the watchers that raise events (`notify/*`). */
   readonly notify: NotifyService;
+  /** Domains of deployed projects: proxy routes with automatic HTTPS, and their DNS records (`domains/*`). */
+  readonly domains: DomainService;
+  /** The reverse proxy Zavhoz runs on each server that has a domain. */
+  readonly proxy: ProxyService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */

@@ -14,6 +14,7 @@ import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
 import { rotationCommands } from './rotation.js';
 import { notifyCommands } from './notify.js';
+import { domainCommands } from './domain.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];

@@ -1,0 +1,297 @@
+import type { AuditLog } from '../audit/auditLog.js';
+import { ZavhozError, describeError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Notifier } from '../core/notifier.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
+import type { TextRedactor } from '../core/redactor.js';
+import { CloudflareDns, recordTypeOf } from '../dns/cloudflare.js';
+import { type DomainChange, type DomainInfo, DomainsDidChange } from '../protocol/domains.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { Settings } from '../protocol/settings.js';
+import type { ProxyRoute } from '../proxy/config.js';
+import type { ProxyService } from '../proxy/service.js';
+import type { SecretUse } from '../vault/api.js';
+import { normalizeDomain } from './names.js';
+import type { DomainRow, DomainStore } from './store.js';
+
+/** Where a deployed project runs: its server, the address Zavhoz reaches it at, and each module's port. */
+export interface DomainPlacement {
+  readonly server: string;
+  readonly host: string;
+  readonly ports: Readonly<Record<string, number>>;
+}
+
+/** The settings the domains read. */
+export type DomainSettings = Pick<Settings, 'proxyTls' | 'proxyHttpPort' | 'proxyHttpsPort' | 'dnsTokenSecret' | 'cloudflareApiBase'>;
+
+/** What the domain service is built from. */
+export interface DomainsDependencies {
+  readonly domains: DomainStore;
+  readonly proxy: ProxyService;
+  readonly locks: ProjectLocks;
+  readonly audit: AuditLog;
+  readonly notifier: Notifier;
+  readonly redactor: TextRedactor;
+  readonly log: ScopedLogger;
+  /** The project's server and module ports, while it has an allocation. */
+  placement(project: string): DomainPlacement | undefined;
+  /** The address Zavhoz reaches a server at (its DNS records point there). */
+  serverHost(server: string): string | undefined;
+  /** True once the project has a release that is not archived. */
+  deployed(project: string): boolean;
+  settings(): DomainSettings;
+  /** Lends a vault value (the DNS token) for one operation. */
+  withSecret<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T>): Promise<T>;
+  /**
+   * The upstream (`host:port`) of a module behind the proxy; left out, its allocated port on the server's address.
+   * The zero-downtime switchover replaces it with the slot that serves.
+   */
+  upstreamOf?(project: string, module: string, placement: DomainPlacement): string;
+}
+
+/** Who asked, for the audit log and the vault's loans. */
+export interface DomainCaller {
+  readonly client: string;
+  readonly requestId: string;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Domains of deployed projects: each one a route of the proxy on the project's server (automatic HTTPS) and, with
+ * a DNS token, a Cloudflare record pointing at that server. The store holds what is routed; every change re-renders
+ * the whole proxy config of the server from it, so the proxy never drifts from the store. Changes hold the project.
+ */
+export class DomainService {
+  constructor(private readonly dependencies: DomainsDependencies) {}
+
+  /** Every domain, or one project's. */
+  list(project?: string): DomainInfo[] {
+    return this.dependencies.domains.list({ project }).map((row) => this.info(row));
+  }
+
+  /** Routes a domain to a module of a deployed project (see `domains/add`). */
+  async add(request: { domain: string; project: string; module?: string | undefined }, caller: DomainCaller): Promise<DomainChange> {
+    const { domains, locks } = this.dependencies;
+    const settings = this.dependencies.settings();
+    const name = normalizeDomain(request.domain);
+    if ('error' in name) throw new ZavhozError(ErrorCodes.InvalidInput, `"${request.domain.slice(0, 254)}" is not a domain Zavhoz can route: ${name.error}.`);
+    const { domain, wildcard } = name;
+    if (wildcard && settings.dnsTokenSecret === '') {
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `A wildcard domain (${domain}) needs DNS credentials: its certificate is proven through DNS. Store a Cloudflare API token (category domain) with \`zavhoz secret set\`, then \`zavhoz config set dnsTokenSecret HANDLE\`.`,
+      );
+    }
+    const taken = domains.get(domain);
+    if (taken && taken.project !== request.project) {
+      throw new ZavhozError(
+        ErrorCodes.Conflict,
+        `${domain} already routes to project ${taken.project} (module ${taken.module}). Remove it there first: zavhoz domain remove ${domain}`,
+      );
+    }
+    return locks.hold(request.project, `domain add of ${domain}`, async () => {
+      if (!this.dependencies.deployed(request.project)) {
+        throw new ZavhozError(
+          ErrorCodes.PreconditionFailed,
+          `Project ${request.project} is not deployed, so there is nothing for ${domain} to route to. Deploy it first: zavhoz deploy DIR --project ${request.project} --repo OWNER/NAME`,
+        );
+      }
+      const placement = this.dependencies.placement(request.project);
+      if (!placement) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Project ${request.project} has no allocation any more. Deploy it again, then add ${domain}.`);
+      const module = chooseModule(request.project, request.module, placement);
+      const previous = domains.get(domain);
+      const row: DomainRow = {
+        domain,
+        project: request.project,
+        module,
+        server: placement.server,
+        created_at: previous?.created_at ?? new Date().toISOString(),
+        dns_type: previous?.dns_type ?? null,
+        dns_content: previous?.dns_content ?? null,
+      };
+      domains.put(row);
+      let proxy: string;
+      try {
+        proxy = await this.applyServer(placement.server, caller);
+        // A domain that moved to another server leaves the old server's proxy.
+        if (previous && previous.server !== placement.server) await this.applyServer(previous.server, caller);
+      } catch (error) {
+        if (previous) domains.put(previous);
+        else domains.delete(domain);
+        throw error;
+      }
+      const warnings: string[] = [];
+      const dnsAction = await this.pointDns(row, placement.host, caller, warnings);
+      this.dependencies.audit.record({
+        client: caller.client,
+        requestId: caller.requestId,
+        action: 'domain-add',
+        subject: `domain:${domain}`,
+        detail: { project: request.project, module, server: placement.server, proxy, dns: dnsAction },
+      });
+      this.dependencies.notifier.notify(DomainsDidChange, { projects: [request.project] });
+      const stored = domains.get(domain) ?? row;
+      return { domain: this.info(stored), proxy, dnsAction, warnings };
+    }, caller.signal ? { signal: caller.signal } : {});
+  }
+
+  /** Removes a domain from its server's proxy, and its DNS record (see `domains/remove`). */
+  async remove(input: string, caller: DomainCaller): Promise<DomainChange> {
+    const { domains } = this.dependencies;
+    const name = normalizeDomain(input);
+    const domain = 'error' in name ? input : name.domain;
+    const row = domains.get(domain);
+    if (!row) throw new ZavhozError(ErrorCodes.NotFound, `${domain} is not a domain Zavhoz routes. \`zavhoz domain list\` shows the ones it does.`);
+    return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
+      domains.delete(domain);
+      let proxy: string;
+      try {
+        proxy = await this.applyServer(row.server, caller);
+      } catch (error) {
+        domains.put(row);
+        throw error;
+      }
+      const warnings: string[] = [];
+      const dnsAction = await this.removeDns(row, caller, warnings);
+      this.dependencies.audit.record({
+        client: caller.client,
+        requestId: caller.requestId,
+        action: 'domain-remove',
+        subject: `domain:${domain}`,
+        detail: { project: row.project, server: row.server, proxy, dns: dnsAction },
+      });
+      this.dependencies.notifier.notify(DomainsDidChange, { projects: [row.project] });
+      return { domain: this.info(row), proxy, dnsAction, warnings };
+    }, caller.signal ? { signal: caller.signal } : {});
+  }
+
+  /**
+   * After an undeploy (which holds the project and released its allocation): its domains leave the proxy and their
+   * DNS records are deleted; what could not be done is noted, not thrown.
+   */
+  async removeProject(project: string, caller: DomainCaller, note: (message: string) => void): Promise<string[]> {
+    const { domains } = this.dependencies;
+    const rows = domains.list({ project });
+    if (rows.length === 0) return [];
+    for (const row of rows) domains.delete(row.domain);
+    for (const server of new Set(rows.map((row) => row.server))) {
+      try {
+        await this.applyServer(server, caller);
+      } catch (error) {
+        note(`the proxy on ${server} still routes ${rows.map((row) => row.domain).join(', ')}: ${describeError(error, this.dependencies.redactor)}`);
+      }
+    }
+    const warnings: string[] = [];
+    for (const row of rows) await this.removeDns(row, caller, warnings);
+    for (const warning of warnings) note(warning);
+    this.dependencies.audit.record({
+      client: caller.client,
+      requestId: caller.requestId,
+      action: 'domain-remove',
+      subject: `project:${project}`,
+      detail: { domains: rows.map((row) => row.domain), reason: 'undeploy' },
+    });
+    this.dependencies.notifier.notify(DomainsDidChange, { projects: [project] });
+    return rows.map((row) => row.domain);
+  }
+
+  /** The routes of a server's proxy, from the store: every domain whose project still has its module there. */
+  routesOf(server: string): ProxyRoute[] {
+    const routes: ProxyRoute[] = [];
+    for (const row of this.dependencies.domains.list({ server })) {
+      const placement = this.dependencies.placement(row.project);
+      if (!placement || placement.server !== server || placement.ports[row.module] === undefined) continue;
+      routes.push({ domain: row.domain, upstream: this.upstream(row.project, row.module, placement) });
+    }
+    return routes;
+  }
+
+  /** Renders the server's routes and puts them on its proxy; returns what was done to the proxy. */
+  async applyServer(server: string, caller: DomainCaller): Promise<string> {
+    const settings = this.dependencies.settings();
+    const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server, purpose: 'proxy' } };
+    const outcome = await this.dependencies.proxy.apply(
+      server,
+      { httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) },
+      use,
+      caller.signal,
+    );
+    this.dependencies.log.info('proxy configured', { server, action: outcome.action });
+    return outcome.action;
+  }
+
+  private upstream(project: string, module: string, placement: DomainPlacement): string {
+    if (this.dependencies.upstreamOf) return this.dependencies.upstreamOf(project, module, placement);
+    const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
+    return `${host}:${String(placement.ports[module])}`;
+  }
+
+  private async pointDns(row: DomainRow, host: string, caller: DomainCaller, warnings: string[]): Promise<DomainChange['dnsAction']> {
+    const settings = this.dependencies.settings();
+    if (settings.dnsTokenSecret === '') return 'none';
+    const type = recordTypeOf(host);
+    if (!type) {
+      warnings.push(`No DNS record was written for ${row.domain}: server ${row.server} is reached by the name ${host}, not an IP address. Point ${row.domain} at it yourself (a CNAME).`);
+      return 'none';
+    }
+    const address = host.replace(/^\[|\]$/g, '');
+    try {
+      const action = await this.withDns(caller, (dns) => dns.upsert(row.domain, type, address));
+      this.dependencies.domains.put({ ...row, dns_type: type, dns_content: address });
+      return action;
+    } catch (error) {
+      warnings.push(`${row.domain} is routed, but its DNS record was not written: ${describeError(error, this.dependencies.redactor)} Add the domain again once that is fixed.`);
+      return 'none';
+    }
+  }
+
+  private async removeDns(row: DomainRow, caller: DomainCaller, warnings: string[]): Promise<DomainChange['dnsAction']> {
+    if (row.dns_type === null) return 'none';
+    if (this.dependencies.settings().dnsTokenSecret === '') {
+      warnings.push(`The DNS record of ${row.domain} (${row.dns_type} ${row.dns_content ?? ''}) stays: no DNS token is set any more. Delete it at Cloudflare.`);
+      return 'none';
+    }
+    const type = row.dns_type;
+    try {
+      await this.withDns(caller, (dns) => dns.remove(row.domain, type));
+      return 'removed';
+    } catch (error) {
+      warnings.push(`The DNS record of ${row.domain} could not be deleted: ${describeError(error, this.dependencies.redactor)} Delete it at Cloudflare.`);
+      return 'none';
+    }
+  }
+
+  private withDns<T>(caller: DomainCaller, work: (dns: CloudflareDns) => Promise<T>): Promise<T> {
+    const settings = this.dependencies.settings();
+    const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'dns', detail: { provider: 'cloudflare' } };
+    return this.dependencies.withSecret(settings.dnsTokenSecret, use, (token) =>
+      work(new CloudflareDns({ apiBase: settings.cloudflareApiBase, token, signal: caller.signal })),
+    );
+  }
+
+  private info(row: DomainRow): DomainInfo {
+    const port = this.dependencies.settings().proxyHttpsPort;
+    return {
+      domain: row.domain,
+      project: row.project,
+      module: row.module,
+      server: row.server,
+      url: `https://${row.domain}${port === 443 ? '' : `:${String(port)}`}`,
+      dns: row.dns_type === null ? null : { type: row.dns_type, content: row.dns_content ?? '' },
+      createdAt: row.created_at,
+    };
+  }
+}
+
+/** The module a domain routes to: the one asked for, or the project's only module with a port. */
+function chooseModule(project: string, asked: string | undefined, placement: DomainPlacement): string {
+  const modules = Object.keys(placement.ports).sort();
+  if (asked !== undefined) {
+    if (placement.ports[asked] === undefined) {
+      throw new ZavhozError(ErrorCodes.InvalidInput, `Project ${project} has no module ${asked} with a port; its modules: ${modules.join(', ') || 'none'}.`);
+    }
+    return asked;
+  }
+  if (modules.length === 1 && modules[0] !== undefined) return modules[0];
+  throw new ZavhozError(ErrorCodes.InvalidInput, `Project ${project} has ${modules.length} modules with a port (${modules.join(', ')}): say which one with --module.`);
+}

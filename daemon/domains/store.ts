@@ -1,0 +1,50 @@
+import type { Store } from '../store/store.js';
+
+/** A row of the `domains` table. */
+// A type, not an interface: the store's rows are records, which an interface is not assignable to.
+export type DomainRow = {
+  readonly domain: string;
+  readonly project: string;
+  readonly module: string;
+  readonly server: string;
+  readonly created_at: string;
+  readonly dns_type: 'A' | 'AAAA' | null;
+  readonly dns_content: string | null;
+};
+
+/** The domains table: one row per routed name. */
+export class DomainStore {
+  constructor(private readonly store: Store) {}
+
+  /** One domain's row, if it is routed. */
+  get(domain: string): DomainRow | undefined {
+    return this.store.get<DomainRow>('SELECT * FROM domains WHERE domain = ?', [domain]);
+  }
+
+  /** Every domain, or one project's, or one server's, sorted by name. */
+  list(filter: { project?: string | undefined; server?: string | undefined } = {}): DomainRow[] {
+    if (filter.project !== undefined) return this.store.all<DomainRow>('SELECT * FROM domains WHERE project = ? ORDER BY domain', [filter.project]);
+    if (filter.server !== undefined) return this.store.all<DomainRow>('SELECT * FROM domains WHERE server = ? ORDER BY domain', [filter.server]);
+    return this.store.all<DomainRow>('SELECT * FROM domains ORDER BY domain');
+  }
+
+  /** Stores a row (replacing one of the same name). */
+  put(row: DomainRow): void {
+    this.store.transaction((tx) => {
+      tx.run('INSERT OR REPLACE INTO domains (domain, project, module, server, created_at, dns_type, dns_content) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        row.domain,
+        row.project,
+        row.module,
+        row.server,
+        row.created_at,
+        row.dns_type,
+        row.dns_content,
+      ]);
+    });
+  }
+
+  /** Deletes a row; true if it was there. */
+  delete(domain: string): boolean {
+    return this.store.transaction((tx) => tx.run('DELETE FROM domains WHERE domain = ?', [domain])) > 0;
+  }
+}

@@ -1,0 +1,99 @@
+import { ZavhozError } from '../core/errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { SecretUse } from '../vault/api.js';
+import { type ProxyModel, caddyConfig } from './config.js';
+import { type ProxyAction, applyCommand, checkCommand, parseOutcome, removeCommand } from './remote.js';
+
+/** An open SSH connection to a server, as the proxy uses it. */
+export interface ProxyShell {
+  exec(command: string, options?: { stdin?: string; signal?: AbortSignal }): Promise<{ stdout: string; stderr: string; code: number | null }>;
+  close(): void;
+}
+
+/** What the proxy service is built from. */
+export interface ProxyDependencies {
+  /** SSH to a managed server with its vault key and pinned host key. */
+  openShell(server: string, use: SecretUse, signal?: AbortSignal): Promise<ProxyShell>;
+  /** The image to run (setting `proxyImage`). */
+  image(): string;
+}
+
+/** What one apply or check did to a server's proxy. */
+export interface ProxyOutcome {
+  readonly server: string;
+  readonly container: string;
+  /** `running`: a check found it up and did nothing. */
+  readonly action: ProxyAction | 'running';
+}
+
+/** The proxy container's name on a server; the handle in it keeps two servers' proxies apart on one test engine. */
+export function proxyContainer(server: string): string {
+  return `zavhoz-proxy-${server}`;
+}
+
+/**
+ * One Caddy reverse proxy per server, run as a container with host networking and configured through a config file
+ * Zavhoz owns, reloaded gracefully through Caddy's admin API on a unix socket (`caddy reload` inside the container).
+ * A file rather than only `/load` over the API: a proxy that restarts (a reboot, a kill) comes back with the last
+ * config by itself, before Zavhoz is there to push one. Work on one server's proxy is serialized.
+ */
+export class ProxyService {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly dependencies: ProxyDependencies) {}
+
+  /** Installs the proxy on first use, writes `model` as its config and reloads it (or starts it with it). */
+  apply(server: string, model: ProxyModel, use: SecretUse, signal?: AbortSignal): Promise<ProxyOutcome> {
+    const config = `${JSON.stringify(caddyConfig(model), null, 2)}\n`;
+    return this.serialize(server, () => this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config));
+  }
+
+  /** Brings a stopped, killed or removed proxy back with the config it had; `running` when it was up. */
+  check(server: string, use: SecretUse, signal?: AbortSignal): Promise<ProxyOutcome> {
+    return this.serialize(server, () => this.run(server, checkCommand(proxyContainer(server), this.dependencies.image()), use, signal));
+  }
+
+  /** Removes the proxy container of a server (nothing routes through it any more). */
+  async remove(server: string, use: SecretUse, signal?: AbortSignal): Promise<void> {
+    await this.serialize(server, async () => {
+      const shell = await this.dependencies.openShell(server, use, signal);
+      try {
+        await shell.exec(removeCommand(proxyContainer(server)), signal ? { signal } : {});
+      } finally {
+        shell.close();
+      }
+    });
+  }
+
+  private async run(server: string, command: string, use: SecretUse, signal: AbortSignal | undefined, stdin?: string): Promise<ProxyOutcome> {
+    const shell = await this.dependencies.openShell(server, use, signal);
+    try {
+      const result = await shell.exec(command, { ...(stdin === undefined ? {} : { stdin }), ...(signal ? { signal } : {}) });
+      const outcome = parseOutcome(result.stdout);
+      if (outcome.noDocker) {
+        throw new ZavhozError(ErrorCodes.PreconditionFailed, `Docker is not installed on ${server}, so Zavhoz cannot run its proxy there. Install Docker, then try again.`);
+      }
+      if (result.code !== 0 || !outcome.action) {
+        const why = outcome.failure ?? (result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${String(result.code)}`);
+        throw new ZavhozError(
+          ErrorCodes.Unreachable,
+          `The proxy on ${server} did not take its configuration: ${why.slice(0, 500)}. Check the setting proxyImage (now ${this.dependencies.image()}) and \`docker logs ${proxyContainer(server)}\` on the server.`,
+        );
+      }
+      return { server, container: proxyContainer(server), action: outcome.action };
+    } finally {
+      shell.close();
+    }
+  }
+
+  private serialize<T>(server: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(server) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(server, settled);
+    void settled.then(() => {
+      if (this.queues.get(server) === settled) this.queues.delete(server);
+    });
+    return next;
+  }
+}

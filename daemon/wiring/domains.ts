@@ -1,0 +1,71 @@
+import type { AuditLog } from '../audit/auditLog.js';
+import type { Allocator } from '../allocation/allocator.js';
+import type { ProjectLocks } from '../core/projectLocks.js';
+import type { Releases } from '../deploy/releases.js';
+import { type DomainPlacement, DomainService } from '../domains/service.js';
+import { DomainStore } from '../domains/store.js';
+import type { InventoryService } from '../inventory/service.js';
+import { ProxyService } from '../proxy/service.js';
+import type { SettingsService } from '../settings/settings.js';
+import type { UndeployService } from '../undeploy/service.js';
+import type { Vault } from '../vault/vault.js';
+import type { Foundation } from './services.js';
+
+/** What the domains are built from, besides the foundation. */
+export interface DomainsNeeds {
+  readonly settings: SettingsService;
+  readonly audit: AuditLog;
+  readonly vault: Vault;
+  readonly inventory: InventoryService;
+  readonly allocator: Allocator;
+  readonly locks: ProjectLocks;
+  readonly releases: Pick<Releases, 'current'>;
+  readonly undeploy: UndeployService;
+}
+
+/**
+ * Builds the proxy (one Caddy per server, over the inventory's SSH) and the domains over it: placements from the
+ * allocator and the inventory, the DNS token from the vault. An undeploy's hook removes the project's domains.
+ */
+export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { domains: DomainService; proxy: ProxyService } {
+  const { settings, inventory, allocator } = needs;
+  const proxy = new ProxyService({
+    openShell: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
+    image: () => settings.get('proxyImage'),
+  });
+  const domains = new DomainService({
+    domains: new DomainStore(foundation.store),
+    proxy,
+    locks: needs.locks,
+    audit: needs.audit,
+    notifier: foundation.server,
+    redactor: foundation.redactor,
+    log: foundation.logger.child({ component: 'domains' }),
+    placement(project): DomainPlacement | undefined {
+      const allocations = allocator.list(project);
+      const first = allocations[0];
+      if (!first) return undefined;
+      let host: string;
+      try {
+        host = inventory.inventory.row(first.server).host;
+      } catch {
+        return undefined;
+      }
+      return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
+    },
+    serverHost(server) {
+      try {
+        return inventory.inventory.row(server).host;
+      } catch {
+        return undefined;
+      }
+    },
+    deployed: (project) => needs.releases.current(project) !== undefined,
+    settings: () => settings.all(),
+    withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),
+  });
+  needs.undeploy.afterUndeploy(async (result, note) => {
+    await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);
+  });
+  return { domains, proxy };
+}

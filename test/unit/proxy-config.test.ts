@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { normalizeDomain } from '../../daemon/domains/names.js';
+import { caddyConfig } from '../../daemon/proxy/config.js';
+import { parseOutcome } from '../../daemon/proxy/remote.js';
+
+describe('proxy: domain names', () => {
+  it('accepts host names and wildcards, lowercased and without a trailing dot', () => {
+    assert.deepEqual(normalizeDomain('Shop.Example.COM.'), { domain: 'shop.example.com', wildcard: false });
+    assert.deepEqual(normalizeDomain('*.example.com'), { domain: '*.example.com', wildcard: true });
+    assert.deepEqual(normalizeDomain('a-b.c1.example.org'), { domain: 'a-b.c1.example.org', wildcard: false });
+  });
+
+  it('refuses what is not a routable name, saying why', () => {
+    for (const bad of ['localhost', '10.0.0.1', 'shop..example.com', '-shop.example.com', 'shop-.example.com', 'sh*p.example.com', 'a.*.example.com', 'shop_1.example.com', `${'a'.repeat(64)}.com`, '']) {
+      const result = normalizeDomain(bad);
+      assert.ok('error' in result, `${bad} should be refused`);
+    }
+    assert.match((normalizeDomain('10.0.0.1') as { error: string }).error, /IP address/);
+  });
+});
+
+describe('proxy: Caddy config', () => {
+  it('routes each domain to its upstream, exact names before wildcards, with retries while an upstream switches', () => {
+    const config = caddyConfig({
+      httpPort: 8080,
+      httpsPort: 8443,
+      tls: 'internal',
+      routes: [
+        { domain: '*.example.com', upstream: '10.0.0.5:8001' },
+        { domain: 'api.example.com', upstream: '10.0.0.5:8002' },
+      ],
+    });
+    const text = JSON.stringify(config);
+    const http = (config.apps as { http: { http_port: number; https_port: number; servers: { zavhoz: { listen: string[]; routes: { match: { host: string[] }[]; handle: { upstreams: { dial: string }[]; load_balancing: { try_duration: string } }[] }[] } } } }).http;
+    assert.equal(http.http_port, 8080);
+    assert.equal(http.https_port, 8443);
+    assert.deepEqual(http.servers.zavhoz.listen, [':8443']);
+    assert.deepEqual(http.servers.zavhoz.routes.map((route) => route.match[0]?.host[0]), ['api.example.com', '*.example.com']);
+    assert.equal(http.servers.zavhoz.routes[0]?.handle[0]?.upstreams[0]?.dial, '10.0.0.5:8002');
+    assert.ok(http.servers.zavhoz.routes[0]?.handle[0]?.load_balancing.try_duration);
+    assert.match(text, /"module":"internal"/);
+    assert.match(text, /"install_trust":false/);
+    // The admin API never listens on TCP: a host-networked proxy would let any local user reconfigure it.
+    assert.match(String((config.admin as { listen: string }).listen), /^unix\//);
+  });
+
+  it('uses ACME (no issuer policy) in production', () => {
+    const text = JSON.stringify(caddyConfig({ httpPort: 80, httpsPort: 443, tls: 'acme', routes: [{ domain: 'shop.example.com', upstream: '10.0.0.5:8001' }] }));
+    assert.doesNotMatch(text, /internal"/);
+  });
+
+  it('reads what the remote script did, or why it failed', () => {
+    assert.deepEqual(parseOutcome('ZAVHOZ_PROXY started\n'), { action: 'started', noDocker: false });
+    assert.equal(parseOutcome('ZAVHOZ_PROXY_FAILED adapting config: bad\n').failure, 'adapting config: bad');
+    assert.equal(parseOutcome('ZAVHOZ_NO_DOCKER\n').noDocker, true);
+  });
+});
