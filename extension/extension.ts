@@ -27,6 +27,7 @@ import { RunLogs } from './deploy/runLogs.js';
 import { registerRunsView } from './views/runsView.js';
 import { registerDeployPanel } from './webviews/deployPanel.js';
 import { workspaceDefaults } from './workspace.js';
+import { ContextKeyTracker } from './contextKeys.js';
 import { DaemonConnection } from './daemonConnection.js';
 import { forwardDaemonLog } from './daemonLog.js';
 import { createLog } from './log.js';
@@ -57,10 +58,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const connection = new DaemonConnection(context, log);
   context.subscriptions.push(connection);
   const services: ExtensionServices = { connection, log };
-  context.subscriptions.push(
-    connection.onDidChangeState((state) => void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', state.kind)),
-  );
-  void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', connection.state.kind);
+  context.subscriptions.push(new ContextKeyTracker(connection, context.globalState));
   forwardDaemonLog(context, connection, log);
   context.subscriptions.push(new StatusBar(connection, async () => (await workspaceDefaults()).project));
 
