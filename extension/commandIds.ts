@@ -40,6 +40,11 @@ export const CommandIds = {
   openServiceUrl: 'zavhoz.service.openUrl',
   undeployProject: 'zavhoz.service.undeploy',
   rollbackRelease: 'zavhoz.release.rollback',
+  // Daily use (issue 20).
+  retryDeploy: 'zavhoz.deploy.retry',
+  filterRuns: 'zavhoz.deploy.filterRuns',
+  clearRunFilter: 'zavhoz.deploy.clearRunFilter',
+  openWalkthrough: 'zavhoz.walkthrough.open',
 } as const;
 
 /** One of the extension's command ids. */
