@@ -29,7 +29,8 @@ export const ContextKeys = {
 } as const;
 
 /** The compose files a deploy reads, and the usual names people start with (shown with how to add the others). */
-const COMPOSE_GLOB = '{infra/compose*.{yml,yaml},compose*.{yml,yaml},docker-compose*.{yml,yaml}}';
+// VS Code's globs take one level of braces only.
+const COMPOSE_GLOB = '{infra/compose*.yml,infra/compose*.yaml,compose*.yml,compose*.yaml,docker-compose*.yml,docker-compose*.yaml}';
 const PUSHED_KEY = 'zavhoz.walkthrough.ciSecretsPushed';
 
 function setContext(key: string, value: unknown): void {

@@ -54,8 +54,12 @@ function setStatus(text: string, kind: 'info' | 'error' | 'success' = 'info'): v
   field('saved')?.replaceChildren();
 }
 
+/** The form's element ids of the request fields whose names differ. */
+const FIELD_IDS: Readonly<Record<string, string>> = { expiresAt: 'expires', rotationDays: 'rotation' };
+
 /** Shows an error under the field it is about (marked invalid for screen readers too); false if no such field. */
-function showFieldError(id: string, text: string): boolean {
+function showFieldError(requestField: string, text: string): boolean {
+  const id = FIELD_IDS[requestField] ?? requestField;
   const group = document.querySelector(`[data-field="${CSS.escape(id)}"]`);
   if (!group) return false;
   const control = field(id);

@@ -106,6 +106,20 @@ describe('errors shown to people', () => {
     for (const shown of [userMessage(unknown), crash, large]) assertForPeople(shown.text, 'special codes');
   });
 
+  test('no title, welcome text or walkthrough step of package.json names a request or says "Invalid params"', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: Record<string, unknown> };
+    const texts: string[] = [];
+    const collect = (value: unknown, key: string): void => {
+      if (typeof value === 'string' && ['title', 'contents', 'description', 'name', 'displayName'].includes(key)) texts.push(value);
+      else if (Array.isArray(value)) for (const item of value) collect(item, key);
+      else if (value && typeof value === 'object') for (const [inner, item] of Object.entries(value)) collect(item, inner);
+    };
+    const { languageModelTools: _tools, ...shown } = manifest.contributes;
+    collect(shown, '');
+    assert.ok(texts.length > 50, `found ${texts.length} texts`);
+    for (const text of texts) assertForPeople(text, 'package.json');
+  });
+
   test("a domain error keeps the daemon's sentence, less any method name; repository names are left alone", () => {
     assert.equal(describeDaemonError(ErrorCodes.NotFound, 'No secret sec_abcdefgh. Pick one from the Secrets view.').text, 'No secret sec_abcdefgh. Pick one from the Secrets view.');
     assert.equal(describeDaemonError(ErrorCodes.NotFound, 'Repository acme/shop-backend was not found.').text, 'Repository acme/shop-backend was not found.');
