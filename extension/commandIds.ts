@@ -42,6 +42,11 @@ export const CommandIds = {
   rollbackRelease: 'zavhoz.release.rollback',
   // Outbound notifications (issue 18).
   testNotification: 'zavhoz.notify.test',
+  // Daily use (issue 20).
+  retryDeploy: 'zavhoz.deploy.retry',
+  filterRuns: 'zavhoz.deploy.filterRuns',
+  clearRunFilter: 'zavhoz.deploy.clearRunFilter',
+  openWalkthrough: 'zavhoz.walkthrough.open',
 } as const;
 
 /** One of the extension's command ids. */

@@ -26,8 +26,13 @@ import { registerShowDeployLog } from './commands/showDeployLog.js';
 import { registerRunLogDocuments } from './deploy/logDocument.js';
 import { RunLogs } from './deploy/runLogs.js';
 import { registerRunsView } from './views/runsView.js';
+import { registerFilterRuns } from './commands/filterRuns.js';
+import { registerRetryDeploy } from './commands/retryDeploy.js';
+import { registerOpenWalkthrough } from './commands/openWalkthrough.js';
+import { registerDeepLinks } from './deepLinks.js';
 import { registerDeployPanel } from './webviews/deployPanel.js';
 import { workspaceDefaults } from './workspace.js';
+import { ContextKeyTracker } from './contextKeys.js';
 import { DaemonConnection } from './daemonConnection.js';
 import { forwardDaemonLog } from './daemonLog.js';
 import { createLog } from './log.js';
@@ -58,12 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const connection = new DaemonConnection(context, log);
   context.subscriptions.push(connection);
   const services: ExtensionServices = { connection, log };
-  context.subscriptions.push(
-    connection.onDidChangeState((state) => void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', state.kind)),
-  );
-  void vscode.commands.executeCommand('setContext', 'zavhoz.daemonState', connection.state.kind);
+  context.subscriptions.push(new ContextKeyTracker(connection, context.globalState));
   forwardDaemonLog(context, connection, log);
-  context.subscriptions.push(new StatusBar(connection, async () => (await workspaceDefaults()).project));
 
   registerShowLog(context, log);
   registerRestartDaemon(context, connection);
@@ -94,7 +95,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAllocateResources(context, services);
   registerReleaseAllocation(context, services);
 
-  registerSecretsView(context, services);
+  const secrets = registerSecretsView(context, services);
   registerSecretFormSerializer(context, services);
   registerAddSecret(context, services);
   registerImportEnv(context, services);
@@ -108,8 +109,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const runLogs = new RunLogs(connection);
   context.subscriptions.push(runLogs);
   const logDocuments = registerRunLogDocuments(context, connection, runLogs);
+  context.subscriptions.push(new StatusBar(connection, async () => (await workspaceDefaults()).project, context.workspaceState, logDocuments.onDidShowRun));
   const deployPanel = registerDeployPanel(context, services, runLogs, logDocuments);
-  registerRunsView(context, services);
+  const runs = registerRunsView(context, services);
+  registerFilterRuns(context, services, runs);
+  registerRetryDeploy(context, services, logDocuments);
+  registerDeepLinks(context, services, logDocuments, { secrets, servers });
+  registerOpenWalkthrough(context, services);
   registerDeployProject(context, services, logDocuments, deployPanel);
   registerShowDeployLog(context, services, logDocuments);
   registerCancelDeploy(context, services);

@@ -4,10 +4,14 @@ import { CommandIds } from './commandIds.js';
 import type { ConnectionState, DaemonConnection } from './daemonConnection.js';
 import { deployStatusText, isActive } from './model/runs.js';
 
+/** Failed runs whose log the person has opened, remembered across windows so a failure is flagged until seen. */
+const SEEN_FAILURES_KEY = 'zavhoz.statusBar.seenFailures';
+
 /**
  * The status-bar item: owns its item and maps the daemon's state and the workspace project's latest deploy to
- * text, icon and colour. Running: spinner, step and elapsed time; finished: the result; clicking opens the run's
- * log (or the deploy flow when the project never deployed). A daemon that is down shows that instead.
+ * text, icon and colour. Daemon starting or down; a running deploy with its step and elapsed time; a failure in
+ * the error colour until its log has been opened (then the item goes quiet); clicking opens the run's log (or the
+ * deploy flow when the project never deployed), or restarts a daemon that is down.
  */
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('zavhoz.status', vscode.StatusBarAlignment.Left, 10);
@@ -20,10 +24,17 @@ export class StatusBar implements vscode.Disposable {
   constructor(
     private readonly connection: DaemonConnection,
     workspaceProject: () => Promise<string | undefined>,
+    private readonly memento: vscode.Memento,
+    onDidShowRun: vscode.Event<string>,
   ) {
     this.item.name = 'Zavhoz';
     this.render();
     this.disposables.push(
+      onDidShowRun((id) => {
+        if (this.run?.id !== id || !isFailure(this.run)) return;
+        const seen = this.memento.get<string[]>(SEEN_FAILURES_KEY, []);
+        if (!seen.includes(id)) void this.memento.update(SEEN_FAILURES_KEY, [...seen, id].slice(-50)).then(() => this.render());
+      }),
       connection.onDidChangeState((state) => {
         this.render();
         if (state.kind === 'connected') void this.loadLatest();
@@ -82,8 +93,8 @@ export class StatusBar implements vscode.Disposable {
     this.item.backgroundColor = undefined;
     switch (state.kind) {
       case 'connecting':
-        this.item.text = '$(sync~spin) Zavhoz: connecting…';
-        this.item.tooltip = 'Connecting to the Zavhoz daemon…';
+        this.item.text = '$(sync~spin) Zavhoz: starting…';
+        this.item.tooltip = 'Starting or connecting to the Zavhoz daemon… Click for its log.';
         this.item.command = CommandIds.showLog;
         break;
       case 'down':
@@ -96,19 +107,24 @@ export class StatusBar implements vscode.Disposable {
         if (!this.run) {
           this.item.text = '$(server-process) Zavhoz';
           this.item.tooltip = this.project
-            ? `Zavhoz daemon pid ${state.client.info.pid}. ${this.project} has not been deployed yet: click to deploy it.`
-            : `Zavhoz daemon pid ${state.client.info.pid}: idle.`;
+            ? `Zavhoz daemon pid ${state.client.info.pid}: connected. ${this.project} has not been deployed yet: click to deploy it.`
+            : `Zavhoz daemon pid ${state.client.info.pid}: connected, idle.`;
           this.item.command = this.project ? CommandIds.deployProject : CommandIds.showLog;
           break;
         }
         const shown = deployStatusText(this.run, new Date());
-        this.item.text = shown.text;
-        this.item.tooltip = shown.tooltip;
-        if (shown.error) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        const seen = isFailure(this.run) && this.memento.get<string[]>(SEEN_FAILURES_KEY, []).includes(this.run.id);
+        this.item.text = seen ? '$(server-process) Zavhoz' : shown.text;
+        this.item.tooltip = seen ? `Zavhoz daemon pid ${state.client.info.pid}: connected.\n${shown.tooltip}` : shown.tooltip;
+        if (shown.error && !seen) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         this.item.command = { command: CommandIds.showDeployLog, title: 'Show Deploy Log', arguments: [this.run.id] };
         break;
       }
     }
     this.item.accessibilityInformation = { label: `Zavhoz: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}`, role: 'button' };
   }
+}
+
+function isFailure(run: RunDetail): boolean {
+  return run.status === 'failed' || run.status === 'interrupted';
 }

@@ -8,6 +8,16 @@ interface VsCodeApi {
 
 declare function acquireVsCodeApi(): VsCodeApi;
 
+/** A request the extension refused: its message is for the person, `field` the form field it is about. */
+export class RequestFailed extends Error {
+  constructor(
+    message: string,
+    readonly field: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * The webview side of the typed message channel: request/reply with ids, the ready handshake, pushed events,
  * and saved state that only ever holds what the caller passes (never a secret value).
@@ -24,7 +34,7 @@ export class Bridge<Init, Requests extends RequestTable> {
       if (data.type === 'reply' && typeof data.id === 'number') {
         const waiter = this.pending.get(data.id);
         this.pending.delete(data.id);
-        if (data.error !== undefined) waiter?.reject(new Error(data.error));
+        if (data.error !== undefined) waiter?.reject(new RequestFailed(data.error, data.errorField));
         else waiter?.resolve(data.result);
       } else if (data.type === 'init') {
         handlers.onInit((data as InitMessage<Init>).state);

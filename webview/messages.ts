@@ -26,7 +26,10 @@ export interface WebviewReply<R = unknown> {
   readonly type: 'reply';
   readonly id: number;
   readonly result?: R;
+  /** What went wrong, in words for a person. */
   readonly error?: string;
+  /** The form field the error is about (`value`, `name`…), so the page shows it next to that field. */
+  readonly errorField?: string;
 }
 
 /** The extension's answer to `ready`: the panel's initial state. */
@@ -108,6 +111,8 @@ export interface SecretFormRequests extends RequestTable {
   readonly readFile: { readonly params: { readonly purpose: 'privateKey' | 'text' }; readonly result: { readonly text?: string } };
   /** Stores the secret; the value is used for this one call and forgotten. */
   readonly save: { readonly params: SecretSaveParams; readonly result: { readonly handle: string; readonly name: string } };
+  /** Copies a saved secret's handle to the clipboard (the page has no clipboard access of its own). */
+  readonly copyHandle: { readonly params: { readonly handle: string }; readonly result: Record<string, never> };
   /** Closes the panel. */
   readonly close: { readonly params: Record<string, never>; readonly result: Record<string, never> };
 }

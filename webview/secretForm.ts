@@ -1,9 +1,10 @@
 // @entry — the secret form webview, bundled to dist/webview/secretForm.js.
 import './elements.js';
 import './forms.css';
-import { Bridge } from './bridge.js';
+import { Bridge, RequestFailed } from './bridge.js';
 import { element, formRow, option, setValue, valueOf } from './dom.js';
 import type { Choice, SecretDraft, SecretFormInit, SecretFormRequests } from './messages.js';
+import { guessSecretKind } from './secretGuess.js';
 
 /**
  * The page keeps the draft (non-secret fields) in memory and in webview state; value, passphrase and file
@@ -11,6 +12,10 @@ import type { Choice, SecretDraft, SecretFormInit, SecretFormRequests } from './
  */
 let init: SecretFormInit | undefined;
 let draft: SecretDraft | undefined;
+/** Set once the person picks a type or category themselves: the name no longer decides them. */
+const chosen = { type: false, category: false };
+/** The project select's choice that opens a text field for a project Zavhoz does not know yet. */
+const NEW_PROJECT = '\u0000new';
 const app = document.getElementById('app') as HTMLElement;
 
 const bridge = new Bridge<SecretFormInit, SecretFormRequests>({
@@ -46,6 +51,73 @@ function setStatus(text: string, kind: 'info' | 'error' | 'success' = 'info'): v
   if (!status) return;
   status.textContent = text;
   status.className = `status ${kind}`;
+  field('saved')?.replaceChildren();
+}
+
+/** The form's element ids of the request fields whose names differ. */
+const FIELD_IDS: Readonly<Record<string, string>> = { expiresAt: 'expires', rotationDays: 'rotation' };
+
+/** Shows an error under the field it is about (marked invalid for screen readers too); false if no such field. */
+function showFieldError(requestField: string, text: string): boolean {
+  const id = FIELD_IDS[requestField] ?? requestField;
+  const group = document.querySelector(`[data-field="${CSS.escape(id)}"]`);
+  if (!group) return false;
+  const control = field(id);
+  control?.setAttribute('invalid', '');
+  control?.setAttribute('aria-invalid', 'true');
+  group.append(element('vscode-form-helper', { class: 'field-error', id: `${id}-error`, role: 'alert' }, [text]));
+  return true;
+}
+
+function clearFieldErrors(): void {
+  for (const error of document.querySelectorAll('.field-error')) error.remove();
+  for (const control of document.querySelectorAll('[aria-invalid]')) {
+    control.removeAttribute('invalid');
+    control.removeAttribute('aria-invalid');
+  }
+}
+
+/** An error for the person: next to its field when it names one, in the status line otherwise. */
+function showError(error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error);
+  if (error instanceof RequestFailed && error.field !== undefined && showFieldError(error.field, text)) {
+    setStatus('Not saved: see the field above.', 'error');
+    return;
+  }
+  setStatus(text, 'error');
+}
+
+/** "Saved NAME as sec_…" with a button that copies the handle (the only thing to keep from a save). */
+function showSaved(text: string, handle: string): void {
+  setStatus(text, 'success');
+  const copy = element('vscode-button', { id: 'copy-handle', secondary: true, icon: 'copy', onclick: () => void copyHandle(handle) }, ['Copy Handle']);
+  field('saved')?.replaceChildren(copy);
+}
+
+async function copyHandle(handle: string): Promise<void> {
+  await bridge.request('copyHandle', { handle });
+  const button = field('copy-handle');
+  if (button) button.textContent = 'Copied';
+}
+
+/** Type and category follow the name until the person picks them. */
+function applyGuess(name: string): void {
+  const guess = guessSecretKind(name);
+  const hint = field('guess');
+  if (hint) hint.textContent = guess ? `${guess.reason}: type and category picked for you; change them if not.` : '';
+  if (!guess || !draft) return;
+  const change: { type?: SecretDraft['type']; category?: SecretDraft['category'] } = {};
+  if (!chosen.type && draft.type !== guess.type) change.type = guess.type;
+  if (!chosen.category && draft.category !== guess.category) change.category = guess.category;
+  if (change.type === undefined && change.category === undefined) return;
+  update({ ...change, ...(change.type ? { generate: false } : {}) });
+  if (change.type) selectOption('type', change.type);
+  if (change.category) selectOption('category', change.category);
+  if (change.type) renderValueSection();
+}
+
+function selectOption(id: string, value: string): void {
+  setValue(field(id), value);
 }
 
 function render(): void {
@@ -64,9 +136,19 @@ function render(): void {
       formRow(
         'name',
         'Name',
-        element('vscode-textfield', { value: current.name, placeholder: 'TELEGRAM_BOT_TOKEN', disabled: rotating, oninput: (event) => update({ name: valueOf(event.target as Element).trim() }) }),
+        element('vscode-textfield', {
+          value: current.name,
+          placeholder: 'TELEGRAM_BOT_TOKEN',
+          disabled: rotating,
+          oninput: (event) => {
+            const name = valueOf(event.target as Element).trim();
+            update({ name });
+            if (!rotating) applyGuess(name);
+          },
+        }),
         'An environment variable name: capitals, digits and underscores.',
       ),
+      element('p', { id: 'guess', class: 'muted guess', 'aria-live': 'polite' }),
       formRow(
         'type',
         'Type',
@@ -76,7 +158,10 @@ function render(): void {
             disabled: rotating,
             onchange: (event) => {
               const type = picked(state.types, event);
-              if (type) update({ type, generate: false });
+              if (type && type !== draft?.type) {
+                chosen.type = true;
+                update({ type, generate: false });
+              }
               renderValueSection();
             },
           },
@@ -93,18 +178,16 @@ function render(): void {
             disabled: rotating,
             onchange: (event) => {
               const category = picked(state.categories, event);
-              if (category) update({ category });
+              if (category && category !== draft?.category) {
+                chosen.category = true;
+                update({ category });
+              }
             },
           },
           state.categories.map((choice) => option(choice.value, choice.label, choice.value === current.category)),
         ),
       ),
-      formRow(
-        'project',
-        'Project',
-        element('vscode-textfield', { value: current.project, placeholder: 'shared (no project)', disabled: rotating, oninput: (event) => update({ project: valueOf(event.target as Element).trim() }) }),
-        state.projects.length > 0 ? `Leave empty to share it with every project. Known: ${state.projects.join(', ')}.` : 'Leave empty to share it with every project.',
-      ),
+      projectRow(state, current, rotating),
       ...(rotating
         ? []
         : [
@@ -117,11 +200,54 @@ function render(): void {
         element('vscode-button', { id: 'save', onclick: (event) => void save(event) }, [rotating ? 'Rotate Secret' : 'Save Secret']),
         element('vscode-button', { id: 'cancel', secondary: true, onclick: () => void bridge.request('close', {}) }, ['Cancel']),
       ]),
-      element('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+      element('div', { class: 'saved-row' }, [
+        element('p', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
+        element('span', { id: 'saved' }),
+      ]),
     ]),
   );
   renderValueSection();
   app.removeAttribute('aria-busy');
+}
+
+/** Project: a pick from the projects Zavhoz knows, "shared" (none), or a new name typed in. */
+function projectRow(state: SecretFormInit, current: SecretDraft, rotating: boolean): HTMLElement {
+  const known = current.project === '' || state.projects.includes(current.project);
+  const typing = !known;
+  const select = element(
+    'vscode-single-select',
+    {
+      disabled: rotating,
+      onchange: (event) => {
+        const value = valueOf(event.target as Element);
+        const newField = field('project-new-row');
+        if (value === NEW_PROJECT) {
+          newField?.removeAttribute('hidden');
+          update({ project: valueOf(field('project-new')).trim() });
+          (field('project-new') as HTMLElement | null)?.focus();
+        } else {
+          newField?.setAttribute('hidden', '');
+          update({ project: value });
+        }
+      },
+    },
+    [
+      option('', 'Shared by every project', current.project === ''),
+      ...state.projects.map((project) => option(project, project, project === current.project)),
+      option(NEW_PROJECT, 'New project…', typing),
+    ],
+  );
+  return element('div', {}, [
+    formRow('project', 'Project', select, 'A shared secret can be bound by any project; a project’s own is offered to it first.'),
+    element('div', { id: 'project-new-row', ...(typing ? {} : { hidden: true }) }, [
+      formRow(
+        'project-new',
+        'New project name',
+        element('vscode-textfield', { value: typing ? current.project : '', placeholder: 'shop', oninput: (event) => update({ project: valueOf(event.target as Element).trim() }) }),
+        'Letters, digits, dot, dash and underscore; usually the repository’s name.',
+      ),
+    ]),
+  ]);
 }
 
 /** The value fields for the chosen type: password/token (masked, or generated), text, or private key + passphrase. */
@@ -187,7 +313,7 @@ async function pasteFromFile(purpose: 'privateKey' | 'text'): Promise<void> {
     const { text } = await bridge.request('readFile', { purpose });
     if (text !== undefined) setValue(field('value'), text);
   } catch (error) {
-    setStatus(error instanceof Error ? error.message : String(error), 'error');
+    showError(error);
   }
 }
 
@@ -200,8 +326,9 @@ async function save(event: Event): Promise<void> {
   const generating = current.generate && (init?.generatable.includes(current.type) ?? false);
   const value = generating ? '' : valueOf(field('value'));
   const passphrase = valueOf(field('passphrase'));
-  if (!current.name) return setStatus('Give the secret a name.', 'error');
-  if (!generating && value === '') return setStatus('Enter the value, or choose to generate one.', 'error');
+  clearFieldErrors();
+  if (!current.name) return showError(new RequestFailed('Give the secret a name, like DEPLOY_SSH_KEY.', 'name'));
+  if (!generating && value === '') return showError(new RequestFailed('Enter the value, or choose to generate one.', 'value'));
   const button = field('save') as HTMLElement | null;
   button?.setAttribute('disabled', '');
   saving = true;
@@ -216,15 +343,17 @@ async function save(event: Event): Promise<void> {
     setValue(field('value'), '');
     setValue(field('passphrase'), '');
     if (current.mode === 'rotate') {
-      setStatus(`Rotated ${saved.name} (${saved.handle}).`, 'success');
+      showSaved(`Rotated ${saved.name} (${saved.handle}).`, saved.handle);
     } else {
       draft = { ...current, name: '', generate: false, expiresAt: '', rotationDays: '' };
+      chosen.type = false;
+      chosen.category = false;
       bridge.saveState({ draft });
       render();
-      setStatus(`Saved ${saved.name} as ${saved.handle}.`, 'success');
+      showSaved(`Saved ${saved.name} as ${saved.handle}.`, saved.handle);
     }
   } catch (error) {
-    setStatus(error instanceof Error ? error.message : String(error), 'error');
+    showError(error);
   } finally {
     saving = false;
     field('save')?.removeAttribute('disabled');

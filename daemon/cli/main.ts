@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ResponseError } from 'vscode-jsonrpc';
 import { DaemonClient, DaemonNotRunningError } from '../client/client.js';
 import { DaemonStartError } from '../client/spawn.js';
+import { userMessage } from '../client/userMessages.js';
 import { resolveDataFolder } from '../core/paths.js';
 import { ZAVHOZ_VERSION } from '../core/version.js';
 import { errorCodeName } from '../protocol/errors.js';
@@ -174,7 +175,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 }
 
 function describeCliError(error: unknown): string {
-  if (error instanceof ResponseError) return `${error.message} [${errorCodeName(error.code)}]`;
+  // Words for a person (the field named, what to do); the code name stays for scripts that grep stderr.
+  if (error instanceof ResponseError) return `${userMessage(error).text} [${errorCodeName(error.code)}]`;
   if (error instanceof CliError || error instanceof DaemonNotRunningError || error instanceof DaemonStartError) {
     return error.message.replace(/\s*\n\s*/g, ' ');
   }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { errorMessage, isCancellation } from '../model/errors.js';
+import { errorDetail, errorMessage, isCancellation } from '../model/errors.js';
 import { CommandIds, type CommandId } from '../commandIds.js';
 
 /**
@@ -18,8 +18,9 @@ export function registerCommand(
         return await handler(...args);
       } catch (error) {
         if (isCancellation(error)) return undefined;
+        // The log keeps the daemon's own wording (method, rule); the person reads theirs.
         const message = errorMessage(error);
-        log.error(`${id}: ${message}`);
+        log.error(`${id}: ${errorDetail(error)}`);
         void vscode.window.showErrorMessage(`Zavhoz: ${message}`, 'Show Log').then((choice) => {
           if (choice === 'Show Log') void vscode.commands.executeCommand(CommandIds.showLog);
         });

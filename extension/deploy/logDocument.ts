@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
+import { type RunDetail, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import type { DaemonConnection } from '../daemonConnection.js';
+import { runLogText } from '../model/runLogText.js';
 import type { RunLogs } from './runLogs.js';
 
 /** URI scheme of read-only run log documents: `zavhoz-run:/run_xxxxxxxxxx.log`. */
@@ -11,18 +12,34 @@ export function runLogUri(id: string): vscode.Uri {
   return vscode.Uri.from({ scheme: RUN_LOG_SCHEME, path: `/${id}.log` });
 }
 
+/** The run id a log document shows, or undefined for another document. */
+export function runIdOfUri(uri: vscode.Uri): string | undefined {
+  return uri.scheme === RUN_LOG_SCHEME ? uri.path.replace(/^\//, '').replace(/\.log$/, '') : undefined;
+}
+
 /**
- * Read-only documents showing a run's live log (redacted by the daemon). They grow as lines arrive, and an
- * editor showing one keeps its last line in view while the run goes on.
+ * Read-only documents showing a run's live log (redacted by the daemon) under a heading, the result and the steps
+ * with their durations (`model/runLogText.ts`); the failed step and the log's error lines are highlighted. They
+ * grow as lines arrive, and an editor showing one keeps its last line in view while the run goes on.
  */
 export class RunLogDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
-  private readonly headers = new Map<string, string>();
+  private readonly shown = new vscode.EventEmitter<string>();
+  private readonly failure = vscode.window.createTextEditorDecorationType({
+    isWholeLine: true,
+    backgroundColor: new vscode.ThemeColor('inputValidation.errorBackground'),
+    overviewRulerColor: new vscode.ThemeColor('editorError.foreground'),
+    overviewRulerLane: vscode.OverviewRulerLane.Right,
+  });
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.shown, this.failure];
+  private readonly runs = new Map<string, RunDetail | undefined>();
+  private readonly failureLines = new Map<string, readonly number[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   /** Fires when a run's document must be read again. */
   readonly onDidChange = this.changed.event;
+  /** Fires with a run id when its log is shown in an editor (the status bar then counts its failure as seen). */
+  readonly onDidShowRun = this.shown.event;
 
   constructor(
     private readonly connection: DaemonConnection,
@@ -31,20 +48,23 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
     this.disposables.push(
       logs.onDidChange((id) => this.schedule(id)),
       connection.onNotification(RunsDidChange, ({ id }) => {
-        if (this.headers.has(id)) void this.loadHeader(id);
+        if (this.runs.has(id)) void this.loadRun(id);
+      }),
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        for (const editor of editors) this.decorate(editor);
       }),
     );
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    const id = uri.path.replace(/^\//, '').replace(/\.log$/, '');
-    if (!this.headers.has(id)) {
-      this.headers.set(id, `# Deploy ${id}\n`);
-      void this.loadHeader(id);
+    const id = runIdOfUri(uri) ?? '';
+    if (!this.runs.has(id)) {
+      this.runs.set(id, undefined);
+      void this.loadRun(id);
     }
-    const log = this.logs.get(id);
-    const body = log.lines.length > 0 ? log.lines.join('\n') : '(waiting for output…)';
-    return `${this.headers.get(id) ?? ''}\n${body}\n`;
+    const shown = runLogText(id, this.runs.get(id), this.logs.get(id).lines, new Date());
+    this.failureLines.set(id, shown.failureLines);
+    return shown.text;
   }
 
   /** Opens a run's log in an editor, following its end while it runs. */
@@ -52,17 +72,28 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
     const document = await vscode.workspace.openTextDocument(runLogUri(id));
     const editor = await vscode.window.showTextDocument(document, { preview: false, preserveFocus: false });
     this.reveal(editor);
+    this.decorate(editor);
+    this.shown.fire(id);
   }
 
-  private async loadHeader(id: string): Promise<void> {
+  private async loadRun(id: string): Promise<void> {
     try {
-      const run = await this.connection.request(RunsGet, { id });
-      const place = run.allocation ? ` on ${run.allocation.server} (${run.allocation.host})` : '';
-      this.headers.set(id, `# Deploy ${run.id}: ${run.project} from ${run.repository}@${run.ref}${place}: ${run.status}${run.error ? `\n# ${run.error}` : ''}\n`);
+      this.runs.set(id, await this.connection.request(RunsGet, { id }));
       this.schedule(id);
     } catch {
-      // Shown without a header until the daemon answers.
+      // Shown without its heading until the daemon answers.
     }
+  }
+
+  /** Highlights the failed step and the log's error lines in an editor showing a run's log. */
+  private decorate(editor: vscode.TextEditor): void {
+    const id = runIdOfUri(editor.document.uri);
+    if (id === undefined) return;
+    const lines = (this.failureLines.get(id) ?? []).filter((line) => line < editor.document.lineCount);
+    editor.setDecorations(
+      this.failure,
+      lines.map((line) => new vscode.Range(line, 0, line, 0)),
+    );
   }
 
   private schedule(id: string): void {
@@ -73,7 +104,13 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
         this.timers.delete(id);
         const uri = runLogUri(id);
         this.changed.fire(uri);
-        for (const editor of vscode.window.visibleTextEditors) if (editor.document.uri.toString() === uri.toString()) setTimeout(() => this.reveal(editor), 50);
+        for (const editor of vscode.window.visibleTextEditors) {
+          if (editor.document.uri.toString() !== uri.toString()) continue;
+          setTimeout(() => {
+            this.reveal(editor);
+            this.decorate(editor);
+          }, 50);
+        }
       }, 150),
     );
   }

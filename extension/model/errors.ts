@@ -1,12 +1,19 @@
 import { ResponseError } from 'vscode-jsonrpc';
+import { userMessage } from '../../daemon/client/userMessages.js';
 import { ErrorCodes, errorCodeName } from '../../daemon/protocol/errors.js';
 
 /**
- * What to tell the user about a failed action. The daemon's messages are already redacted and say what to do;
- * anything else is shown by its message only (never a stack or an object dump, which could carry a value).
+ * What to tell the user about a failed action, in their words (`userMessages.ts`: the field named, what to do;
+ * never a method name or schema wording). The daemon's messages are already redacted; anything else is shown by
+ * its message only (never a stack or an object dump, which could carry a value).
  */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ResponseError) return error.message;
+  return userMessage(error).text;
+}
+
+/** The error as it was raised (the daemon's protocol wording, with its code name), for the log only. */
+export function errorDetail(error: unknown): string {
+  if (error instanceof ResponseError) return `${error.message} [${errorCodeName(error.code)}]`;
   if (error instanceof Error) return error.message;
   return String(error);
 }

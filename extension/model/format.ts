@@ -48,3 +48,8 @@ export function formatElapsed(milliseconds: number): string {
   const seconds = String(total % 60).padStart(2, '0');
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
+
+/** "just now", "5 min ago", "3 h ago", "3 d ago", "in 4 d": {@link relativeTime} short enough for a tree row. */
+export function shortAge(iso: string, now: Date): string {
+  return relativeTime(iso, now).replace(/ days?\b/, ' d');
+}

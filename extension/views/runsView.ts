@@ -1,15 +1,23 @@
 import * as vscode from 'vscode';
-import { type RunStep, type RunSummary, RunsDidChange, RunsGet, RunsList } from '../../daemon/protocol/runs.js';
+import { RUN_STATUSES, type RunStep, type RunSummary, RunsDidChange, RunsGet, RunsList } from '../../daemon/protocol/runs.js';
 import { formatElapsed } from '../model/format.js';
 import { describeRun, isActive, RUN_STATUS_LOOK, STEP_ICONS, STEP_TITLES } from '../model/runs.js';
+import { describeRunFilter, filterRuns, type RunFilter } from '../model/runFilter.js';
 import type { ExtensionServices } from '../services.js';
 import { CommandIds } from '../commandIds.js';
 import { DaemonTreeProvider, TreeNode } from './tree.js';
 
-/** How many recent runs the view lists. */
+/** How many recent runs the view lists (the daemon keeps every run, so the history survives restarts). */
 const RECENT_RUNS = 50;
+/** How far back a state filter looks, so "failed" still finds failures among many successes. */
+const FILTERED_RUNS = 200;
 
-/** One deploy run; `run.active` (queued/running) can be cancelled; clicking opens its live log. */
+const filterKey = 'zavhoz.runFilter';
+
+/**
+ * One deploy run; `run.active` (queued/running) can be cancelled, `run.retryable` (failed, cancelled,
+ * interrupted) retried; clicking opens its log.
+ */
 export class RunNode extends TreeNode {
   constructor(
     readonly run: RunSummary,
@@ -21,7 +29,8 @@ export class RunNode extends TreeNode {
     this.description = describeRun(run, now);
     const look = RUN_STATUS_LOOK[run.status];
     this.iconPath = new vscode.ThemeIcon(look.icon, look.colour ? new vscode.ThemeColor(look.colour) : undefined);
-    this.contextValue = isActive(run.status) ? 'run.active' : 'run.finished';
+    // Active runs can be cancelled; failed, cancelled and interrupted ones retried.
+    this.contextValue = isActive(run.status) ? 'run.active' : run.status === 'succeeded' ? 'run.finished' : 'run.retryable';
     this.tooltip = `${run.id}: ${run.repository}@${run.ref} — ${look.word}${run.error ? `\n${run.error}` : ''}\nstarted by ${run.client}`;
     this.command = { command: CommandIds.showDeployLog, title: 'Show Deploy Log', arguments: [run.id] };
     this.accessibilityInformation = { label: `Deploy of ${run.project} at ${run.ref}, ${this.description}` };
@@ -45,23 +54,64 @@ export class RunStepNode extends TreeNode {
   }
 }
 
-/** The Deploy Runs view: recent runs, newest first. */
+/** The Deploy Runs view: recent runs, newest first, optionally narrowed to a project and a state. */
 export class RunsProvider extends DaemonTreeProvider {
-  constructor(private readonly services: ExtensionServices) {
+  private projects: readonly string[] = [];
+
+  constructor(
+    private readonly services: ExtensionServices,
+    private readonly memento: vscode.Memento,
+  ) {
     super(services.connection);
     this.refreshOn(RunsDidChange);
   }
 
+  /** The current filter (remembered per workspace). */
+  get filter(): RunFilter {
+    const saved = this.memento.get<RunFilter>(filterKey, {});
+    return {
+      ...(typeof saved.project === 'string' ? { project: saved.project } : {}),
+      ...(saved.status && (RUN_STATUSES as readonly string[]).includes(saved.status) ? { status: saved.status } : {}),
+    };
+  }
+
+  /** Projects seen at the last load, for the filter picker. */
+  get knownProjects(): readonly string[] {
+    return this.projects;
+  }
+
+  /** Narrows the view, or clears the filter with `{}`. */
+  async setFilter(filter: RunFilter): Promise<void> {
+    await this.memento.update(filterKey, filter);
+    this.refresh();
+  }
+
   protected async loadRoots(): Promise<readonly TreeNode[]> {
-    const { runs } = await this.connection.request(RunsList, { limit: RECENT_RUNS });
+    const filter = this.filter;
+    const { runs } = await this.connection.request(RunsList, {
+      limit: filter.status ? FILTERED_RUNS : RECENT_RUNS,
+      ...(filter.project ? { project: filter.project } : {}),
+    });
+    if (!filter.project) this.projects = [...new Set(runs.map((run) => run.project))].sort();
     const now = new Date();
-    return runs.map((run) => new RunNode(run, now, this.services));
+    return filterRuns(runs, filter)
+      .slice(0, RECENT_RUNS)
+      .map((run) => new RunNode(run, now, this.services));
   }
 }
 
-/** Registers the Deploy Runs view. */
+/** Registers the Deploy Runs view and keeps its title description and filter context key in step. */
 export function registerRunsView(context: vscode.ExtensionContext, services: ExtensionServices): RunsProvider {
-  const provider = new RunsProvider(services);
-  context.subscriptions.push(provider, vscode.window.createTreeView('zavhoz.runs', { treeDataProvider: provider }));
+  const provider = new RunsProvider(services, context.workspaceState);
+  const view = vscode.window.createTreeView('zavhoz.runs', { treeDataProvider: provider });
+  provider.view = view;
+  context.subscriptions.push(provider, view);
+  const sync = (): void => {
+    const filter = provider.filter;
+    view.description = describeRunFilter(filter);
+    void vscode.commands.executeCommand('setContext', 'zavhoz.runFilterActive', filter.project !== undefined || filter.status !== undefined);
+  };
+  sync();
+  context.subscriptions.push(provider.onDidChangeTreeData(sync));
   return provider;
 }

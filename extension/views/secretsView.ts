@@ -76,6 +76,7 @@ export class SecretsProvider extends DaemonTreeProvider {
 /** Registers the Secrets view. */
 export function registerSecretsView(context: vscode.ExtensionContext, services: ExtensionServices): SecretsProvider {
   const provider = new SecretsProvider(services);
-  context.subscriptions.push(provider, vscode.window.createTreeView('zavhoz.secrets', { treeDataProvider: provider, showCollapseAll: true }));
+  provider.view = vscode.window.createTreeView('zavhoz.secrets', { treeDataProvider: provider, showCollapseAll: true });
+  context.subscriptions.push(provider, provider.view);
   return provider;
 }

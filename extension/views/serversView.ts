@@ -97,6 +97,7 @@ export class ServersProvider extends DaemonTreeProvider {
 export function registerServersView(context: vscode.ExtensionContext, services: ExtensionServices): ServersProvider {
   const provider = new ServersProvider(services, context.workspaceState);
   const view = vscode.window.createTreeView('zavhoz.servers', { treeDataProvider: provider, showCollapseAll: true });
+  provider.view = view;
   context.subscriptions.push(provider, view);
   const sync = (): void => {
     const label = provider.labelFilter;

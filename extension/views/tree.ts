@@ -33,6 +33,11 @@ export abstract class DaemonTreeProvider implements vscode.TreeDataProvider<Tree
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Each shown node's parent, from the last load (VS Code needs it to reveal a node: deep links, `reveal`). */
+  private readonly parents = new WeakMap<TreeNode, TreeNode>();
+  private roots: readonly TreeNode[] | undefined;
+  /** The view showing this tree, once registered. */
+  view: vscode.TreeView<TreeNode> | undefined;
 
   /** Fires when the tree must be read again. */
   readonly onDidChangeTreeData = this.changed.event;
@@ -73,7 +78,16 @@ export abstract class DaemonTreeProvider implements vscode.TreeDataProvider<Tree
     // Connecting or down: an empty tree lets the view's viewsWelcome say so (keyed on zavhoz.daemonState).
     if (this.connection.state.kind !== 'connected') return [];
     try {
-      return [...(await this.loadRoots())];
+      const roots = await this.loadRoots();
+      this.roots = roots;
+      const note = (parent: TreeNode): void => {
+        for (const child of parent.children) {
+          this.parents.set(child, parent);
+          note(child);
+        }
+      };
+      for (const root of roots) note(root);
+      return [...roots];
     } catch (error) {
       return [
         new MessageNode('Could not load', errorMessage(error), 'warning', {
@@ -84,8 +98,28 @@ export abstract class DaemonTreeProvider implements vscode.TreeDataProvider<Tree
     }
   }
 
-  getParent(): undefined {
-    return undefined;
+  getParent(node: TreeNode): TreeNode | undefined {
+    return this.parents.get(node);
+  }
+
+  /**
+   * Shows, selects and focuses the first node (roots and their loaded children, depth first) that `matches`, loading
+   * the tree if it never was; false when no node matches.
+   */
+  async reveal(matches: (node: TreeNode) => boolean): Promise<boolean> {
+    if (!this.roots) await this.getChildren();
+    const find = (nodes: readonly TreeNode[]): TreeNode | undefined => {
+      for (const node of nodes) {
+        if (matches(node)) return node;
+        const inner = find(node.children);
+        if (inner) return inner;
+      }
+      return undefined;
+    };
+    const found = find(this.roots ?? []);
+    if (!found || !this.view) return false;
+    await this.view.reveal(found, { select: true, focus: true, expand: true });
+    return true;
   }
 
   /** Reads the view's data from the daemon and builds its root nodes. */

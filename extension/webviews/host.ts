@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { z } from 'zod';
 import type { EventMessage, InitMessage, RequestTable, WebviewReply } from '../../webview/messages.js';
-import { errorMessage } from '../model/errors.js';
+import { FieldError, describeRule, userMessage } from '../../daemon/client/userMessages.js';
+import { errorDetail } from '../model/errors.js';
 import { webviewHtml } from '../model/webviewHtml.js';
 
 /** How the extension answers one webview request: a schema for its params (the page is a boundary) and a handler. */
@@ -92,12 +93,19 @@ export class WebviewHost<Init, Requests extends RequestTable, Events extends Rec
       if (!Object.prototype.hasOwnProperty.call(this.options.handlers, method)) throw new Error(`Unknown request ${method}.`);
       const handler = this.options.handlers[method as keyof Requests] as RequestHandler<unknown, unknown>;
       const parsed = handler.params.safeParse(candidate.params);
-      // The issue list names fields, never their contents (a value could be in them).
-      if (!parsed.success) throw new Error(`Invalid ${method}: ${parsed.error.issues.map((issue) => issue.path.join('.') || 'params').join(', ')}.`);
+      // Zod's issues name fields and rules, never their contents (a value could be in them). The page's fields are
+      // the request's (a draft's `name` is the form's Name), so the first issue is shown next to its field.
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const path = (issue?.path ?? []).map(String).filter((segment) => segment !== 'draft');
+        const described = describeRule(path.join('.') || 'params', issue?.message ?? 'not valid');
+        throw new FieldError(described.text, described.field);
+      }
       reply = { type: 'reply', id, result: await handler.handle(parsed.data) };
     } catch (error) {
-      this.options.log.warn(`webview ${this.panel.viewType} request ${method} failed: ${errorMessage(error)}`);
-      reply = { type: 'reply', id, error: errorMessage(error) };
+      this.options.log.warn(`webview ${this.panel.viewType} request ${method} failed: ${errorDetail(error)}`);
+      const shown = userMessage(error);
+      reply = { type: 'reply', id, error: shown.text, ...(shown.field === undefined ? {} : { errorField: shown.field }) };
     }
     await this.panel.webview.postMessage(reply);
   }

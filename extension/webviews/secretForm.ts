@@ -6,6 +6,7 @@ import {
   GENERATED_LENGTH,
   MAX_SECRET_BYTES,
   SECRET_CATEGORIES,
+  SECRET_HANDLE_PATTERN,
   SECRET_TYPES,
   type SecretMetadata,
   SecretsGenerate,
@@ -13,6 +14,8 @@ import {
   SecretsRotate,
   SecretsSet,
 } from '../../daemon/protocol/secrets.js';
+import { FieldError, valueTooLargeText } from '../../daemon/client/userMessages.js';
+import { AllocationsList } from '../../daemon/protocol/allocations.js';
 import type { SecretDraft, SecretFormInit, SecretFormRequests } from '../../webview/messages.js';
 import { CATEGORY_TITLES, TYPE_TITLES } from '../model/secrets.js';
 import type { ExtensionServices } from '../services.js';
@@ -107,6 +110,13 @@ export class SecretFormPanel implements vscode.Disposable {
       handlers: {
         readFile: { params: z.strictObject({ purpose: z.enum(['privateKey', 'text']) }), handle: (params) => this.readFile(params.purpose) },
         save: { params: saveSchema, handle: (params) => this.save(params.draft, params.value, params.passphrase) },
+        copyHandle: {
+          params: z.strictObject({ handle: z.string().regex(SECRET_HANDLE_PATTERN) }),
+          handle: async (params) => {
+            await vscode.env.clipboard.writeText(params.handle);
+            return {};
+          },
+        },
         close: { params: z.strictObject({}), handle: () => (panel.dispose(), {}) },
       },
     });
@@ -121,13 +131,17 @@ export class SecretFormPanel implements vscode.Disposable {
   }
 
   private async initialState(): Promise<SecretFormInit> {
-    let projects: string[] = [];
+    // Known projects: those with secrets or allocations (a deployed project has both).
+    const known = new Set<string>();
     try {
       const secrets = await this.services.connection.listAll(SecretsList, {}, (page) => page.secrets);
-      projects = [...new Set(secrets.map((secret) => secret.project).filter((project): project is string => project !== null))].sort();
+      for (const secret of secrets) if (secret.project !== null) known.add(secret.project);
+      const allocations = await this.services.connection.listAll(AllocationsList, {}, (page) => page.allocations);
+      for (const allocation of allocations) known.add(allocation.project);
     } catch {
-      projects = [];
+      // The form still works with a typed project name.
     }
+    const projects = [...known].sort();
     if (this.draft.project && !projects.includes(this.draft.project)) projects.unshift(this.draft.project);
     return {
       draft: this.draft,
@@ -156,6 +170,9 @@ export class SecretFormPanel implements vscode.Disposable {
 
   /** Sends the secret to the daemon once. The value is a parameter of this call only. */
   private async save(draft: SecretDraft, value: string | undefined, passphrase: string | undefined): Promise<{ handle: string; name: string }> {
+    // Measured here, before the value travels: the same words as the vault's refusal, next to the field.
+    if (value !== undefined && Buffer.byteLength(value, 'utf8') > MAX_SECRET_BYTES) throw new FieldError(valueTooLargeText(), 'value');
+    if (passphrase !== undefined && Buffer.byteLength(passphrase, 'utf8') > MAX_SECRET_BYTES) throw new FieldError(`Passphrase is too large: at most ${MAX_SECRET_BYTES / 1024} KiB.`, 'passphrase');
     const describing = {
       category: draft.category,
       ...(draft.project ? { project: draft.project } : {}),
@@ -164,7 +181,7 @@ export class SecretFormPanel implements vscode.Disposable {
     };
     let saved: SecretMetadata;
     if (draft.mode === 'rotate') {
-      if (!value && !draft.generate) throw new Error('Enter the new value, or choose Generate.');
+      if (!value && !draft.generate) throw new FieldError('Enter the new value, or choose Generate.', 'value');
       saved = await this.services.connection.request(SecretsRotate, {
         handle: draft.handle,
         ...(value ? { value } : { length: Number(draft.length) || GENERATED_LENGTH.default }),
@@ -180,7 +197,7 @@ export class SecretFormPanel implements vscode.Disposable {
         ...describing,
       });
     } else {
-      if (!value) throw new Error('Enter the value.');
+      if (!value) throw new FieldError('Enter the value.', 'value');
       saved = await this.services.connection.request(SecretsSet, {
         name: draft.name,
         type: draft.type,

@@ -142,10 +142,13 @@ describe('Secrets view', () => {
     assert.equal(secretWarning(secret('A', { rotationDays: 90, updatedAt: daysFromNow(-80) }), now)?.severity, 'warning');
   });
 
-  test('a secret line shows handle, type, last use and its warning', () => {
+  test('a secret line is short: type and age, or its warning; the handle is in the tooltip', () => {
     const shown = secret('API_KEY', { lastUsedAt: daysFromNow(-2), expiresAt: daysFromNow(5) });
-    assert.equal(describeSecret(shown, now), `${shown.handle} · token · used 2 days ago · ⚠ expires in 5 days`);
-    assert.equal(describeSecret(secret('B'), now), `${secret('B').handle} · token · never used`);
+    assert.equal(describeSecret(shown, now), 'token · ⚠ expires in 5 d');
+    assert.equal(describeSecret(secret('B', { updatedAt: daysFromNow(-3) }), now), 'token · 3 d ago');
+    assert.equal(describeSecret(secret('K', { type: 'private_key', updatedAt: daysFromNow(-1) }), now), 'key · 1 d ago');
+    assert.ok(secretDetails(shown, now).includes(`Handle: ${shown.handle}`));
+    assert.ok(secretDetails(shown, now).some((line) => line === 'Changed 30 days ago; last used 2 days ago'));
     assert.ok(secretDetails(shown, now).some((line) => line.startsWith('Expires 2026-11-27')));
   });
 });
