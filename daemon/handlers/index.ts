@@ -12,6 +12,7 @@ import { registerAgentHandlers } from './agent.js';
 import { registerServicesHandlers } from './services.js';
 import { registerUndeployHandlers } from './undeploy.js';
 import { registerRotationHandlers } from './rotation.js';
+import { registerExecHandlers } from './exec.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -27,4 +28,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerServicesHandlers(router, services);
   registerUndeployHandlers(router, services);
   registerRotationHandlers(router, services);
+  registerExecHandlers(router, services);
 }

@@ -20,3 +20,4 @@ export * from './agent.js';
 export * from './services.js';
 export * from './undeploy.js';
 export * from './rotation.js';
+export * from './exec.js';

@@ -67,6 +67,15 @@ test('masks a value that arrives one byte at a time, and a multi-byte UTF-8 valu
   assert.equal(run(secrets, oneByteChunks), `x ${maskReplacement('PASS')} y ${maskReplacement('PASS')} z`);
 });
 
+test('output is released at once unless its end may begin a value', () => {
+  const masker = new Masker(SECRETS);
+  assert.equal(masker.push(Buffer.from('Password: ')).toString(), 'Password: ');
+  assert.equal(masker.push(Buffer.from(`token ${CANARY.slice(0, 5)}`)).toString(), 'token ');
+  assert.equal(masker.push(Buffer.from(`${CANARY.slice(5)} done!`)).toString(), `${maskReplacement('API_TOKEN')} done!`);
+  assert.equal(masker.push(Buffer.from(`not it: ${CANARY.slice(0, 5)}!`)).toString(), `not it: ${CANARY.slice(0, 5)}!`);
+  assert.equal(masker.end().length, 0);
+});
+
 test('overlapping values are masked as one span, leaving no byte of either', () => {
   const secrets = [
     { name: 'FIRST', value: 'alpha-1234-bravo' },

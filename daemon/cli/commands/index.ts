@@ -12,6 +12,7 @@ import { mcpCommands } from './mcp.js';
 import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
 import { rotationCommands } from './rotation.js';
+import { execCommands } from './exec.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...mcpCommands];
