@@ -173,4 +173,62 @@ describe('zavhoz exec', () => {
     assert.equal(result.stdout, '');
     assert.equal(result.stderr, 'zavhoz: exec: zavhoz-no-such-command: command not found.\n');
   });
+
+  test('secret import --replace leaves no value in the file; exec --env-file gives the command the same values', async () => {
+    const password = `pw-${crypto.randomBytes(12).toString('hex')}`;
+    const envFile = path.join(folder, '.env');
+    const original = ['# shop settings', `DB_PASSWORD="${password}" # rotated monthly`, 'PORT=80', 'NODE_ENV=production', `API_TOKEN=zavhoz:${handle}`, ''].join('\n');
+    fs.writeFileSync(envFile, original, { mode: 0o640 });
+    fs.chmodSync(envFile, 0o640);
+    const imported = await vault.daemon.cli(['secret', 'import', envFile, '--project', 'exec-env', '--replace', '--keep', 'NODE_ENV', '--json']);
+    assert.equal(imported.code, 0, imported.stderr);
+    const handles = (JSON.parse(imported.stdout) as { handles: Record<string, string> }).handles;
+    assert.deepEqual(Object.keys(handles), ['DB_PASSWORD']);
+    const rewritten = fs.readFileSync(envFile, 'utf8');
+    assert.equal(rewritten, original.replace(`"${password}"`, `zavhoz:${handles.DB_PASSWORD}`));
+    assert.ok(!rewritten.includes(password));
+    assert.equal(fs.statSync(envFile).mode & 0o777, 0o640);
+    assert.deepEqual(fs.readdirSync(folder).filter((name) => name.includes('.tmp')), []);
+
+    const digestFile = path.join(folder, 'env-digest');
+    const child = script(
+      'env.cjs',
+      `const { createHash } = require('crypto');
+       const digest = (name) => createHash('sha256').update(process.env[name] ?? '').digest('hex');
+       require('fs').writeFileSync(${JSON.stringify(digestFile)}, JSON.stringify({ DB_PASSWORD: digest('DB_PASSWORD'), API_TOKEN: digest('API_TOKEN'), PORT: process.env.PORT, NODE_ENV: process.env.NODE_ENV }));
+       console.log(process.env.DB_PASSWORD, process.env.API_TOKEN, process.env.PORT);`,
+    );
+    const result = await start(['exec', '--env-file', envFile, '--', ...child]).ended;
+    assert.equal(result.code, 0, result.stderr);
+    const sha = (value: string): string => crypto.createHash('sha256').update(value).digest('hex');
+    assert.deepEqual(JSON.parse(fs.readFileSync(digestFile, 'utf8')), { DB_PASSWORD: sha(password), API_TOKEN: sha(CANARY), PORT: '80', NODE_ENV: 'production' });
+    assert.equal(result.stdout, '[masked:DB_PASSWORD] [masked:API_TOKEN] 80\n');
+
+    const again = await vault.daemon.cli(['secret', 'import', envFile, '--project', 'exec-env', '--replace', '--keep', 'NODE_ENV']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /nothing to import/);
+    assert.equal(fs.readFileSync(envFile, 'utf8'), rewritten);
+  });
+
+  test('an import that fails leaves the original file untouched, also when the daemon dies half-way', async () => {
+    const envFile = path.join(folder, 'broken.env');
+    const badKey = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'bm90IGEga2V5', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+    const refused = [`GOOD_ONE=good-${crypto.randomBytes(8).toString('hex')}`, `BAD_KEY="${badKey}"`, ''].join('\n');
+    fs.writeFileSync(envFile, refused);
+    const result = await vault.daemon.cli(['secret', 'import', envFile, '--project', 'exec-broken', '--replace']);
+    assert.notEqual(result.code, 0);
+    assert.equal(fs.readFileSync(envFile, 'utf8'), refused);
+
+    const halfWay = [`FIRST_ONE=first-${crypto.randomBytes(8).toString('hex')}`, `SECOND_ONE=second-${crypto.randomBytes(8).toString('hex')}`, ''].join('\n');
+    fs.writeFileSync(envFile, halfWay);
+    await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-after-keychain' });
+    try {
+      const crashed = await vault.daemon.cli(['secret', 'import', envFile, '--project', 'exec-broken', '--replace']);
+      assert.notEqual(crashed.code, 0);
+      assert.equal(fs.readFileSync(envFile, 'utf8'), halfWay);
+    } finally {
+      await vault.restart();
+    }
+    assert.deepEqual(fs.readdirSync(folder).filter((name) => name.includes('.tmp')), []);
+  });
 });
