@@ -26,6 +26,9 @@ export const MIN_ENCODED_LENGTH = 4;
  */
 const MIN_ALIGNED_CORE = 8;
 
+/** Lines of a multi-line value at least this long are masked on their own too (as the daemon's redactor does). */
+const MIN_LINE_LENGTH = 16;
+
 /** A masked form (bytes as a latin1 string, so one character is one byte) and the secrets it stands for. */
 interface Form {
   text: string;
@@ -210,6 +213,13 @@ function formsOf(value: string): Set<string> {
     addText(uriEncoded.replace(/%20/g, '+'));
     addText(uriEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
     addText(JSON.stringify(variant).slice(1, -1));
+    if (variant.includes('\n')) {
+      for (const line of variant.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        // A key printed line by line (or re-wrapped) still shows its lines; PEM armour lines are not secret.
+        if (trimmed.length >= MIN_LINE_LENGTH && !trimmed.startsWith('-----')) addText(trimmed);
+      }
+    }
   }
   return forms;
 }

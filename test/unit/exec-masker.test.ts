@@ -94,6 +94,18 @@ test('overlapping values are masked as one span, leaving no byte of either', () 
   }
 });
 
+test('each long line of a multi-line value is masked on its own; armour lines stay', () => {
+  const key = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'QyNTUxOQAAACDVvN7kQ1v8yJ7gR3a2pK9m8J2qS0xP', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+  const secrets = [{ name: 'KEY', value: key }];
+  assert.equal(maskText(key.replace(/\n/g, '\r\n'), secrets), [
+    '-----BEGIN OPENSSH PRIVATE KEY-----',
+    maskReplacement('KEY'),
+    maskReplacement('KEY'),
+    '-----END OPENSSH PRIVATE KEY-----',
+  ].join('\r\n'));
+  assert.equal(maskText(`key:\n${key}\n`, secrets), `key:\n${maskReplacement('KEY')}\n`);
+});
+
 test('two secrets with one value name both', () => {
   const secrets = [
     { name: 'A', value: 'same-value-here' },
