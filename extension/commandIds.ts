@@ -11,6 +11,7 @@ export const CommandIds = {
   checkServerHealth: 'zavhoz.server.checkHealth',
   addSecret: 'zavhoz.secret.add',
   importEnv: 'zavhoz.secret.importEnv',
+  moveEnvValues: 'zavhoz.secret.moveEnvValues',
   rotateSecret: 'zavhoz.secret.rotate',
   pushCiSecrets: 'zavhoz.github.pushSecrets',
   showDeployLog: 'zavhoz.deploy.showLog',

@@ -8,6 +8,7 @@ import { registerDeleteSecret } from './commands/deleteSecret.js';
 import { registerFilterServers } from './commands/filterServers.js';
 import { registerGhostServersToggle } from './commands/ghostServers.js';
 import { registerImportEnv } from './commands/importEnv.js';
+import { registerMoveEnvValues } from './commands/moveEnvValues.js';
 import { registerReleaseAllocation } from './commands/releaseAllocation.js';
 import { registerRemoveServer } from './commands/removeServer.js';
 import { registerRestartDaemon } from './commands/restartDaemon.js';
@@ -99,6 +100,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerSecretFormSerializer(context, services);
   registerAddSecret(context, services);
   registerImportEnv(context, services);
+  registerMoveEnvValues(context, services);
   registerRotateSecret(context, services);
   registerRevealSecret(context, services);
   registerCopySecretHandle(context, services);

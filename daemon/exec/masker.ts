@@ -26,6 +26,9 @@ export const MIN_ENCODED_LENGTH = 4;
  */
 const MIN_ALIGNED_CORE = 8;
 
+/** Lines of a multi-line value at least this long are masked on their own too (as the daemon's redactor does). */
+const MIN_LINE_LENGTH = 16;
+
 /** A masked form (bytes as a latin1 string, so one character is one byte) and the secrets it stands for. */
 interface Form {
   text: string;
@@ -34,15 +37,18 @@ interface Form {
 
 /**
  * Masks secret values in a byte stream: each value as is, its base64 (standard and URL-safe, with and without
- * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. It keeps
- * the last (longest form − 1) bytes back between chunks, so a value split across writes is still masked; `end()`
- * gives back what is left. Matching is a multi-pattern scan over the bytes ({@link PatternSearch}), and
+ * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. Between
+ * chunks it keeps back the end of the output from where it could be the start of a form (at most longest form − 1
+ * bytes, usually none: a prompt is shown at once), so a value split across writes is still masked; `end()` gives
+ * back what is left. Matching is a multi-pattern scan over the bytes ({@link PatternSearch}), and
  * overlapping values are masked as one span, so no secret byte escapes at an overlap.
  */
 export class Masker {
   private readonly search: PatternSearch | undefined;
   private readonly namesByForm = new Map<string, string[]>();
   private readonly holdBack: number;
+  /** The forms by their first byte, to tell whether the end of a chunk may be the start of one. */
+  private readonly byFirstByte = new Map<number, Buffer[]>();
   private pending: Buffer = Buffer.alloc(0);
 
   constructor(secrets: readonly MaskedSecret[]) {
@@ -50,6 +56,12 @@ export class Masker {
     for (const form of forms) this.namesByForm.set(form.text, form.names);
     this.search = forms.length > 0 ? new PatternSearch(forms.map((form) => form.text)) : undefined;
     this.holdBack = this.search === undefined ? 0 : this.search.longest - 1;
+    for (const form of forms) {
+      const bytes = Buffer.from(form.text, 'latin1');
+      const bucket = this.byFirstByte.get(bytes[0]!) ?? [];
+      bucket.push(bytes);
+      this.byFirstByte.set(bytes[0]!, bucket);
+    }
   }
 
   /** Whether there is anything to mask at all (no secrets: the stream passes through untouched). */
@@ -61,7 +73,7 @@ export class Masker {
   push(chunk: Buffer): Buffer {
     if (this.search === undefined) return chunk;
     const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const { output, rest } = this.scan(buffer, Math.max(0, buffer.length - this.holdBack));
+    const { output, rest } = this.scan(buffer, this.firstUnfinished(buffer));
     this.pending = rest;
     return output;
   }
@@ -75,8 +87,21 @@ export class Masker {
   }
 
   /**
-   * Masks the spans of `buffer` that start before `safe` (every form starting there fits in the buffer, so the match
-   * is final) and releases the bytes up to `safe`; a span that reaches past `safe` is held back whole, because a value
+   * Where the bytes that may begin a form still cut off by the end of `buffer` start (its length when none may): only
+   * from there on does a match depend on what comes next.
+   */
+  private firstUnfinished(buffer: Buffer): number {
+    for (let start = Math.max(0, buffer.length - this.holdBack); start < buffer.length; start++) {
+      const rest = buffer.length - start;
+      const forms = this.byFirstByte.get(buffer[start]!);
+      if (forms?.some((form) => form.length > rest && buffer.compare(form, 0, rest, start) === 0)) return start;
+    }
+    return buffer.length;
+  }
+
+  /**
+   * Masks the spans of `buffer` that start before `safe` (no form starting there depends on bytes still to come, so
+   * the match is final) and releases the bytes up to `safe`; a span that reaches past `safe` is held back whole, because a value
    * overlapping its end may only show up with the next chunk.
    */
   private scan(buffer: Buffer, safe: number): { output: Buffer; rest: Buffer } {
@@ -188,6 +213,13 @@ function formsOf(value: string): Set<string> {
     addText(uriEncoded.replace(/%20/g, '+'));
     addText(uriEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
     addText(JSON.stringify(variant).slice(1, -1));
+    if (variant.includes('\n')) {
+      for (const line of variant.split(/\r?\n/)) {
+        const trimmed = line.trim();
+        // A key printed line by line (or re-wrapped) still shows its lines; PEM armour lines are not secret.
+        if (trimmed.length >= MIN_LINE_LENGTH && !trimmed.startsWith('-----')) addText(trimmed);
+      }
+    }
   }
   return forms;
 }

@@ -14,6 +14,7 @@ import { registerUndeployHandlers } from './undeploy.js';
 import { registerRotationHandlers } from './rotation.js';
 import { registerNotifyHandlers } from './notify.js';
 import { registerDomainHandlers } from './domains.js';
+import { registerExecHandlers } from './exec.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -31,4 +32,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerRotationHandlers(router, services);
   registerNotifyHandlers(router, services);
   registerDomainHandlers(router, services);
+  registerExecHandlers(router, services);
 }

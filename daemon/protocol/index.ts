@@ -22,3 +22,4 @@ export * from './undeploy.js';
 export * from './rotation.js';
 export * from './notify.js';
 export * from './domains.js';
+export * from './exec.js';

@@ -19,9 +19,9 @@ function cli(args: readonly string[]): { code: number; stdout: string; stderr: s
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The `--flag` words of an example, before any `# comment`. */
+/** The `--flag` words of an example, before any `# comment` (and before a ` -- `: what follows is not a flag). */
 function flagsIn(example: string): string[] {
-  const [command = ''] = example.split(' #');
+  const [command = ''] = example.split(' #')[0]!.split(' -- ');
   return command
     .split(/\s+/)
     .filter((word) => word.startsWith('--'))

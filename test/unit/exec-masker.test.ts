@@ -67,6 +67,15 @@ test('masks a value that arrives one byte at a time, and a multi-byte UTF-8 valu
   assert.equal(run(secrets, oneByteChunks), `x ${maskReplacement('PASS')} y ${maskReplacement('PASS')} z`);
 });
 
+test('output is released at once unless its end may begin a value', () => {
+  const masker = new Masker(SECRETS);
+  assert.equal(masker.push(Buffer.from('Password: ')).toString(), 'Password: ');
+  assert.equal(masker.push(Buffer.from(`token ${CANARY.slice(0, 5)}`)).toString(), 'token ');
+  assert.equal(masker.push(Buffer.from(`${CANARY.slice(5)} done!`)).toString(), `${maskReplacement('API_TOKEN')} done!`);
+  assert.equal(masker.push(Buffer.from(`not it: ${CANARY.slice(0, 5)}!`)).toString(), `not it: ${CANARY.slice(0, 5)}!`);
+  assert.equal(masker.end().length, 0);
+});
+
 test('overlapping values are masked as one span, leaving no byte of either', () => {
   const secrets = [
     { name: 'FIRST', value: 'alpha-1234-bravo' },
@@ -83,6 +92,18 @@ test('overlapping values are masked as one span, leaving no byte of either', () 
     const text = '[alpha-1234-bravo-charlie-99]';
     assert.equal(run(secrets, [text.slice(0, split), text.slice(split)]), `[${maskReplacement('FIRST,SECOND')}]`, `split ${split}`);
   }
+});
+
+test('each long line of a multi-line value is masked on its own; armour lines stay', () => {
+  const key = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ', 'QyNTUxOQAAACDVvN7kQ1v8yJ7gR3a2pK9m8J2qS0xP', '-----END OPENSSH PRIVATE KEY-----'].join('\n');
+  const secrets = [{ name: 'KEY', value: key }];
+  assert.equal(maskText(key.replace(/\n/g, '\r\n'), secrets), [
+    '-----BEGIN OPENSSH PRIVATE KEY-----',
+    maskReplacement('KEY'),
+    maskReplacement('KEY'),
+    '-----END OPENSSH PRIVATE KEY-----',
+  ].join('\r\n'));
+  assert.equal(maskText(`key:\n${key}\n`, secrets), `key:\n${maskReplacement('KEY')}\n`);
 });
 
 test('two secrets with one value name both', () => {

@@ -15,6 +15,7 @@ import { undeployCommands } from './undeploy.js';
 import { rotationCommands } from './rotation.js';
 import { notifyCommands } from './notify.js';
 import { domainCommands } from './domain.js';
+import { execCommands } from './exec.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];

@@ -16,6 +16,26 @@ import {
 import type { RequestParams } from '../../protocol/define.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 import { PagedTable, listPages, printPages } from '../listing.js';
+import { type EnvFileEntry, EnvFileError, importableText, plainSecretEntries, readEnvFile, withReferences } from '../../protocol/envReferences.js';
+import { replaceFileAtomically } from '../../exec/replaceFile.js';
+
+function readEntries(file: string, content: string): EnvFileEntry[] {
+  try {
+    return readEnvFile(content);
+  } catch (error) {
+    if (error instanceof EnvFileError) throw new CliError(`${file}: ${error.message} Nothing was imported.`);
+    throw error;
+  }
+}
+
+/** Replaces the .env file with its referencing text: a temporary file beside it (same mode), synced, renamed over it. */
+function replaceFile(file: string, text: string): void {
+  try {
+    replaceFileAtomically(file, text);
+  } catch (error) {
+    throw new CliError(`The values are stored, but ${file} could not be rewritten (${(error as Error).message}); it is unchanged. Run the import with --replace again.`);
+  }
+}
 
 /** `echo value | zavhoz …` adds a newline the user did not mean; a key file keeps its own. */
 function stripFinalNewline(text: string): string {
@@ -238,12 +258,17 @@ export const secretCommands: Command[] = [
   },
   {
     path: ['secret', 'import'],
-    usage: 'zavhoz secret import FILE.env [--project P] [--category C] [--json]',
+    usage: 'zavhoz secret import FILE.env [--project P] [--category C] [--replace [--keep NAME]…] [--json]',
     summary: 'Import every variable of a .env file (all or nothing); prints NAME → handle.',
-    examples: ['zavhoz secret import .env.production --project shop'],
+    examples: ['zavhoz secret import .env.production --project shop', 'zavhoz secret import .env --project shop --replace --keep NODE_ENV      # the file then holds zavhoz:sec_… references'],
     positionals: [1, 1],
     complete: 'file',
-    options: { project: { ...projectOption, description: 'The project the imported secrets belong to.' }, category: categoryOption },
+    options: {
+      project: { ...projectOption, description: 'The project the imported secrets belong to.' },
+      category: categoryOption,
+      replace: { type: 'boolean', description: 'Then rewrite the file so each stored value is a reference (NAME=zavhoz:sec_…), atomically; values under 4 characters stay.' },
+      keep: { type: 'string', multiple: true, value: 'NAME', description: 'With --replace: leave this variable as written and do not store it (e.g. PORT).' },
+    },
     async run(context) {
       const file = context.positionals[0] ?? '';
       let content: string;
@@ -252,17 +277,32 @@ export const secretCommands: Command[] = [
       } catch (error) {
         throw new CliError(`Cannot read ${file}: ${(error as Error).message}.`);
       }
+      const replace = context.flags.replace === true;
+      const keep = new Set(listFlag(context.flags, 'keep'));
+      if (keep.size > 0 && !replace) throw new CliError('--keep goes with --replace.', 2);
+      const entries = replace ? readEntries(file, content) : [];
+      if (replace && plainSecretEntries(entries, keep).length === 0) {
+        context.print({ handles: {}, created: [], updated: [], unchanged: [], replaced: false }, () => `${file} holds no values to store (only references, short or kept values, comments); nothing to import.`);
+        return;
+      }
       const project = stringFlag(context.flags, 'project');
       const category = choice(context, 'category', SECRET_CATEGORIES);
       const result = await withClient(context, (client) =>
-        client.request(SecretsImport, { content, ...(project === undefined ? {} : { project }), ...(category === undefined ? {} : { category }) }),
+        client.request(SecretsImport, {
+          content: replace ? importableText(content, entries, keep) : content,
+          ...(project === undefined ? {} : { project }),
+          ...(category === undefined ? {} : { category }),
+        }),
       );
+      // Only once the values are stored: a failed import leaves the file as it was.
+      if (replace) replaceFile(file, withReferences(content, entries, result.handles, keep));
       const outcome = (name: string): string =>
         result.created.includes(name) ? 'created' : result.updated.includes(name) ? 'updated' : 'unchanged';
-      context.print(result, () =>
-        Object.entries(result.handles)
-          .map(([name, handle]) => `${name} → ${handle} (${outcome(name)})`)
-          .join('\n'),
+      context.print(replace ? { ...result, replaced: true } : result, () =>
+        [
+          ...Object.entries(result.handles).map(([name, handle]) => `${name} → ${handle} (${outcome(name)})`),
+          ...(replace ? [`${file} now holds references instead of these values (zavhoz exec --env-file ${file} -- … gives them to a command).`] : []),
+        ].join('\n'),
       );
     },
   },

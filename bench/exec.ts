@@ -1,0 +1,105 @@
+/**
+ * `zavhoz exec`: what it adds to starting a command, and how fast masked output flows. Start-up: `zavhoz exec --
+ * true` against a bare `node -e 0` (goal ≤ 2×), and, for information, the same with a project's secrets fetched from a
+ * daemon (file backend) against the same baseline. Throughput: 100 MB of output masked for five secrets
+ * (`zavhoz exec --project P -- cat FILE`) against `cat FILE`, both read through a pipe by this process (goal ≥ 0.5×
+ * of cat's throughput). Contenders take turns, so both see the same background load.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SecretsSet } from '../daemon/protocol/secrets.js';
+import { CLI_SCRIPT, startTestDaemon } from '../test/harness/daemon.js';
+import { type BenchRow, type BenchSection, formatRatio, ratioRow } from './report.js';
+import { interleaved, median } from './stats.js';
+
+const OUTPUT_BYTES = 100 * 1024 * 1024;
+const MASTER_KEY = 'zavhoz-bench-master-key-0123456789';
+const PROJECT = 'bench-exec';
+
+/** Runs a command, reading its stdout through a pipe (counted, not kept); resolves with the milliseconds it took. */
+function timed(command: string, args: readonly string[], env: NodeJS.ProcessEnv, expectBytes?: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, [...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) reject(new Error(`${command} ${args.join(' ')} exited with ${code}`));
+      else if (expectBytes !== undefined && bytes < expectBytes * 0.99) reject(new Error(`${command} printed ${bytes} bytes, expected about ${expectBytes}`));
+      else resolve(milliseconds);
+    });
+  });
+}
+
+/** A 100 MB text file of base64 lines (what logs and dumps look like to the masker), with a secret here and there. */
+function writeOutputFile(file: string, secrets: readonly string[]): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let written = 0;
+    let index = 0;
+    while (written < OUTPUT_BYTES) {
+      const block = Buffer.from(`${crypto.randomBytes(3 * 1024 * 1024).toString('base64').replace(/.{76}/g, '$&\n')}\nline with ${secrets[index++ % secrets.length]} in it\n`);
+      fs.writeSync(fd, block);
+      written += block.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function throughputRow(name: string, oursMs: number, catMs: number, bytes: number): BenchRow {
+  const ratio = catMs / oursMs;
+  const rate = (milliseconds: number): string => `${Math.round(bytes / 1e6 / (milliseconds / 1000))} MB/s`;
+  return { name, value: rate(oursMs), baseline: `${rate(catMs)} (cat)`, ratio, goal: `throughput ≥ 0.5× cat`, ok: ratio >= 0.5 };
+}
+
+/** The `exec` bench section. */
+export async function benchExec(): Promise<BenchSection[]> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-exec-'));
+  const daemon = await startTestDaemon({ env: { ZAVHOZ_VAULT: 'file', ZAVHOZ_MASTER_KEY: MASTER_KEY, DBUS_SESSION_BUS_ADDRESS: undefined } });
+  try {
+    const secrets = Array.from({ length: 5 }, () => crypto.randomBytes(18).toString('base64url'));
+    const client = await daemon.connect('bench');
+    try {
+      for (const [index, value] of secrets.entries()) await client.request(SecretsSet, { name: `BENCH_SECRET_${index}`, type: 'token', value, project: PROJECT });
+    } finally {
+      client.close();
+    }
+    const node = process.execPath;
+    const env = daemon.env;
+
+    const [bare, exec, withSecrets] = await interleaved(
+      [() => timed(node, ['-e', '0'], env), () => timed(node, [CLI_SCRIPT, 'exec', '--', 'true'], env), () => timed(node, [CLI_SCRIPT, 'exec', '--project', PROJECT, '--', 'true'], env)],
+      { count: 30, warmup: 3, block: 5 },
+    );
+    const startup: BenchSection = {
+      title: 'zavhoz exec start-up',
+      rows: [
+        ratioRow('zavhoz exec -- true vs node -e 0 (median)', median(exec!), median(bare!), 2),
+        { ...ratioRow(`zavhoz exec --project P -- true (5 secrets from the daemon) vs node -e 0`, median(withSecrets!), median(bare!)), goal: 'informative' },
+      ],
+    };
+
+    const file = path.join(folder, 'output.txt');
+    writeOutputFile(file, secrets);
+    const bytes = fs.statSync(file).size;
+    const [cat, masked] = await interleaved(
+      [() => timed('cat', [file], env, bytes), () => timed(node, [CLI_SCRIPT, 'exec', '--project', PROJECT, '--', 'cat', file], env, bytes * 0.9)],
+      { count: 5, warmup: 1, block: 1 },
+    );
+    const throughput: BenchSection = {
+      title: `zavhoz exec masked output (${Math.round(bytes / 1e6)} MB, 5 secrets, read through a pipe)`,
+      rows: [throughputRow('zavhoz exec --project P -- cat FILE vs cat FILE (median)', median(masked!), median(cat!), bytes)],
+    };
+    process.stderr.write(`exec: start-up ${formatRatio(median(exec!) / median(bare!))}, throughput ${formatRatio(median(cat!) / median(masked!))} of cat\n`);
+    return [startup, throughput];
+  } finally {
+    await daemon.dispose();
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
