@@ -38,6 +38,6 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
-  const agentAccess = wireAgentAccess(foundation, { settings, audit });
+  const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, lifecycle, locks };
 }

@@ -12,6 +12,7 @@ import {
   AgentGrantRevoke,
   AgentGrantsList,
   type ApprovedCommand,
+  commandLineText,
 } from '../../protocol/agent.js';
 import { type Command, CliError, stringFlag, withClient } from '../command.js';
 import { requiredFlag } from './deploy.js';
@@ -40,13 +41,9 @@ function formatGrant(grant: AgentGrant): string {
   return `${grant.id.padEnd(16)} ${grant.project.padEnd(20)} ${grant.allow.join(',').padEnd(22)} ${grant.status.padEnd(8)} ${until}`;
 }
 
-/** A command line as a person would type it: arguments with spaces or quotes are quoted. */
-export function showCommandLine(command: readonly string[]): string {
-  return command.map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
 
 function formatCommand(command: ApprovedCommand): string {
-  return `${command.id}  ${command.project.padEnd(20)} ${command.approvedAt}  ${command.approvedBy.padEnd(22)} ${showCommandLine(command.command)}`;
+  return `${command.id}  ${command.project.padEnd(20)} ${command.approvedAt}  ${command.approvedBy.padEnd(22)} ${commandLineText(command.command)}`;
 }
 
 const projectOption = { type: 'string', value: 'P', description: 'The project.' } as const;
@@ -129,7 +126,7 @@ export const agentCommands: Command[] = [
         if (project === undefined) throw new CliError('--project is required: the project whose secrets the command gets.', 2);
         if (rest.length === 0) throw new CliError('Give the command line after --: zavhoz agent commands approve --project P -- COMMAND [ARGS…]', 2);
         const approved = await withClient(context, (client) => client.request(AgentCommandApprove, { project, command: rest }));
-        context.print(approved, () => `Approved ${approved.id} for ${project}: ${showCommandLine(approved.command)}. Forget it: zavhoz agent commands revoke ${approved.id}`);
+        context.print(approved, () => `Approved ${approved.id} for ${project}: ${commandLineText(approved.command)}. Forget it: zavhoz agent commands revoke ${approved.id}`);
         return;
       }
       if (verb === 'revoke' && rest.length === 1) {
