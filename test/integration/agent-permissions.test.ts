@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
@@ -59,7 +59,12 @@ describe('agent permissions over MCP: modes', () => {
     const all = (await mcp.client.listTools()).tools.map((tool) => tool.name);
     assert.ok(all.includes('zavhoz_deploy') && all.includes('zavhoz_restart_service'), all.join(','));
 
+    let changes = 0;
+    mcp.client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changes += 1;
+    });
     await cliJson(daemon, ['config', 'set', 'agentMode', 'read-only']);
+    await waitUntil('the MCP client to hear that the tool list changed', () => (changes > 0 ? true : undefined), 10_000);
     assert.deepEqual((await mcp.client.listTools()).tools.map((tool) => tool.name), READ_TOOLS);
     const deploy = await mcp.call('zavhoz_deploy', { project: 'shop', repository: 'acme/shop' });
     assert.equal(deploy.isError, true);

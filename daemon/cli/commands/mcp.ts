@@ -9,6 +9,7 @@ import type { AgentEnvironment, AgentTool, CommandAsk, CommandConfirmer } from '
 import { DaemonClient } from '../../client/client.js';
 import { ZAVHOZ_VERSION } from '../../core/version.js';
 import { commandLineText } from '../../protocol/agent.js';
+import { SettingsDidChange } from '../../protocol/settings.js';
 import { type Command, CliError, stringFlag } from '../command.js';
 
 /** What the model is told about the server as a whole. */
@@ -86,7 +87,11 @@ export const mcpCommands: Command[] = [
       const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-      const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+      const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS });
+      // The list follows the agentMode setting: clients that listen are told when the human changes it.
+      daemon.onNotification(SettingsDidChange, (change) => {
+        if (change.key === 'agentMode') void server.sendToolListChanged().catch(() => undefined);
+      });
       // A new command line is approved by the human through the client's elicitation, where the client offers it. The
       // request goes out as is (not elicitInput), so clients that declared the older, empty elicitation capability work too.
       const confirmCommand: CommandConfirmer = {
@@ -108,8 +113,8 @@ export const mcpCommands: Command[] = [
         confirmCommand,
         ...(readOnly ? { modeLimit: 'read-only' as const } : {}),
       };
-      // The mode is read at each listing, so a client that lists again after the human changed agentMode sees the change
-      // (calls are checked against the mode of the moment either way). Without the daemon, read tools only.
+      // The mode is read at each listing (calls are checked against the mode of the moment either way). Without the
+      // daemon, read tools only.
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
         tools: mcpToolList(await toolsForAgent(environment).catch(() => toolsFor(AGENT_TOOLS, 'read-only'))),
       }));
