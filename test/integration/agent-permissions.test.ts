@@ -292,6 +292,15 @@ describe('agent permissions: zavhoz_exec_with_secrets', () => {
     const stopped = await plain.call('zavhoz_exec_with_secrets', { project: 'shop', command: sleeper, timeoutSeconds: 1 });
     assert.equal(field(stopped.text, 'status'), 'stopped after 1 s (timeout)', stopped.text);
 
+    // A long output: the agent gets the last 200 lines, told how many came before.
+    const chatty = [process.execPath, '-e', 'for (let i = 1; i <= 1000; i++) console.log(`line ${i}`)'];
+    await approve(chatty);
+    const long = await plain.call('zavhoz_exec_with_secrets', { project: 'shop', command: chatty });
+    assert.equal(field(long.text, 'status'), 'exit 0', long.text);
+    assert.equal(field(long.text, 'output'), 'last lines (800 earlier lines left out), secrets masked');
+    assert.match(long.text, /\nline 801\n[\s\S]*\nline 1000$/);
+    assert.doesNotMatch(long.text, /^line 800$/m);
+
     const missing = ['zavhoz-no-such-program', '--version'];
     await approve(missing);
     const absent = await plain.call('zavhoz_exec_with_secrets', { project: 'shop', command: missing });
