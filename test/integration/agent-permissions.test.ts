@@ -292,6 +292,26 @@ describe('agent permissions: zavhoz_exec_with_secrets', () => {
     const stopped = await plain.call('zavhoz_exec_with_secrets', { project: 'shop', command: sleeper, timeoutSeconds: 1 });
     assert.equal(field(stopped.text, 'status'), 'stopped after 1 s (timeout)', stopped.text);
 
+    // A call the client cancels stops the command: the request's cancellation reaches the daemon, which ends it.
+    const waiter = [process.execPath, '-e', "require('node:fs').writeFileSync('waiter.pid', String(process.pid)); setTimeout(() => {}, 60000)"];
+    await approve(waiter);
+    const controller = new AbortController();
+    const cancelled = plain.client.callTool({ name: 'zavhoz_exec_with_secrets', arguments: { project: 'shop', command: waiter } }, undefined, { signal: controller.signal });
+    const pid = await waitUntil('the command to start', () => {
+      const text = fs.readFileSync(path.join(folder, 'waiter.pid'), { encoding: 'utf8', flag: 'a+' });
+      return text === '' ? undefined : Number(text);
+    }, 20_000);
+    controller.abort();
+    await assert.rejects(cancelled);
+    await waitUntil('the cancelled command to end', () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 20_000);
+
     // A long output: the agent gets the last 200 lines, told how many came before.
     const chatty = [process.execPath, '-e', 'for (let i = 1; i <= 1000; i++) console.log(`line ${i}`)'];
     await approve(chatty);
