@@ -38,6 +38,9 @@ export interface AgentCommandRun {
  * split across writes) and then the vault's redactor (every value the vault holds), and only its last lines.
  */
 export class AgentCommandRunner {
+  /** Stops each command still running, for shutdown. */
+  private readonly running = new Set<() => void>();
+
   constructor(
     private readonly vault: ProjectSecrets,
     private readonly commands: ApprovedCommands,
@@ -73,6 +76,11 @@ export class AgentCommandRunner {
       detail: { command: approved.id, program: request.command[0] ?? '', handles: secrets.map((secret) => secret.handle) },
     });
     return this.withValues(secrets, use, [], (values) => this.spawnMasked(request, values, signal));
+  }
+
+  /** Ends every command still running (daemon shutdown): they were started detached, in groups of their own. */
+  stop(): void {
+    for (const kill of [...this.running]) kill();
   }
 
   /** Lends every secret's value, one loan inside the other, for the time of `work`. */
@@ -111,6 +119,7 @@ export class AgentCommandRunner {
       }, request.timeoutSeconds * 1000);
       const onAbort = (): void => kill();
       signal.addEventListener('abort', onAbort, { once: true });
+      this.running.add(kill);
       const outputs = [child.stdout, child.stderr].map((stream) => collect(stream, secrets, tail));
       child.on('error', (error: NodeJS.ErrnoException) => {
         startError = error.code === 'ENOENT' ? `${program}: command not found (no such program on the PATH or in the folder)` : `${program}: ${error.message}`;
@@ -118,6 +127,7 @@ export class AgentCommandRunner {
       child.on('close', (code, killedBy) => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        this.running.delete(kill);
         void Promise.all(outputs).then(() => {
           const { text, omitted } = tail.result();
           resolve({

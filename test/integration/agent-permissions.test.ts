@@ -327,6 +327,28 @@ describe('agent permissions: zavhoz_exec_with_secrets', () => {
     assert.equal(field(absent.text, 'status'), 'did not start: zavhoz-no-such-program: command not found (no such program on the PATH or in the folder)');
   });
 
+  test('a daemon that stops ends the commands agents started', async () => {
+    const waiter = [process.execPath, '-e', "require('node:fs').writeFileSync('stopper.pid', String(process.pid)); setTimeout(() => {}, 60000)"];
+    const result = await daemon.cli(['agent', 'commands', 'approve', '--project', 'shop', '--json', '--', ...waiter]);
+    assert.equal(result.code, 0, result.stderr);
+    const running = plain.call('zavhoz_exec_with_secrets', { project: 'shop', command: waiter }).catch(() => undefined);
+    const pid = await waitUntil('the command to start', () => {
+      const text = fs.readFileSync(path.join(folder, 'stopper.pid'), { encoding: 'utf8', flag: 'a+' });
+      return text === '' ? undefined : Number(text);
+    }, 20_000);
+    await daemon.stop();
+    await waitUntil('the command to end with the daemon', () => {
+      try {
+        process.kill(pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 20_000);
+    await running;
+    await daemon.start();
+  });
+
   test('read-only agents cannot run commands; the audit log has the runs by handle; no log holds the value', async () => {
     await cliJson(daemon, ['config', 'set', 'agentMode', 'read-only']);
     const refused = await plain.call('zavhoz_exec_with_secrets', { project: 'shop', command });
