@@ -78,7 +78,10 @@ export interface AgentGrant {
   readonly createdBy: string | null;
 }
 
-/** Lets agents deploy / roll back / restart a project for a time, without a human confirming each call. Audited. */
+/**
+ * Lets agents deploy and roll back a project over MCP for a time, without a human confirming each call. `restart`
+ * is stored and listed as well, but MCP restarts do not ask for a grant (yet): they never did. Audited.
+ */
 export const AgentGrantCreate = defineRequest(
   'agent/grant',
   z.strictObject({
