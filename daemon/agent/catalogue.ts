@@ -7,6 +7,7 @@ import { describeToolError } from './format.js';
 import { currentMode, modeRefusal, toolsFor } from './modes.js';
 import { type AddressView, type AgentEnvironment, type AgentTool, type ToolCall, type ToolConfirmation, ToolRefusal } from './tool.js';
 import { deployStatusTool, deployTool } from './tools/deploy.js';
+import { execWithSecretsTool } from './tools/exec.js';
 import { pushCiSecretsTool } from './tools/github.js';
 import { allocateTool, listManagedServersTool } from './tools/inventory.js';
 import { envPlanTool, requestSecretTool } from './tools/secrets.js';
@@ -25,6 +26,7 @@ export const AGENT_TOOLS: readonly AgentTool[] = [
   serviceLogsTool,
   restartServiceTool,
   rollbackTool,
+  execWithSecretsTool,
 ];
 
 /** The VS Code context key that holds the agent mode; package.json `when` clauses of the tools read it. */

@@ -1,6 +1,6 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import type { DaemonClient } from '../client/client.js';
-import type { RequestDefinition } from '../protocol/define.js';
+import type { NotificationDefinition, RequestDefinition } from '../protocol/define.js';
 import type { AgentDaemon } from './tool.js';
 
 /**
@@ -11,6 +11,7 @@ import type { AgentDaemon } from './tool.js';
 export class AgentDaemonLink implements AgentDaemon {
   private client: Promise<DaemonClient> | undefined;
   private closed = false;
+  private readonly listeners: { readonly definition: NotificationDefinition<unknown>; readonly handler: (params: unknown) => void }[] = [];
 
   constructor(private readonly open: () => Promise<DaemonClient>) {}
 
@@ -18,6 +19,16 @@ export class AgentDaemonLink implements AgentDaemon {
   async request<P, R>(definition: RequestDefinition<P, R>, params: P, options: { token?: CancellationToken; requestId?: string } = {}): Promise<R> {
     const client = await this.connected();
     return client.request(definition, params, options);
+  }
+
+  /**
+   * Listens for a daemon notification on this connection and every later one. The link connects on its first request,
+   * so nothing is heard before one.
+   */
+  onNotification<P>(definition: NotificationDefinition<P>, handler: (params: P) => void): void {
+    const entry = { definition: definition as unknown as NotificationDefinition<unknown>, handler: handler as (params: unknown) => void };
+    this.listeners.push(entry);
+    void this.client?.then((client) => client.onNotification(entry.definition, entry.handler), () => undefined);
   }
 
   /** Ends the connection; later requests fail. */
@@ -34,6 +45,7 @@ export class AgentDaemonLink implements AgentDaemon {
         client.onClose(() => {
           if (this.client === pending) this.client = undefined;
         });
+        for (const entry of this.listeners) client.onNotification(entry.definition, entry.handler);
         return client;
       });
       // A failed connect is not cached: the next call tries again (the daemon may be starting).

@@ -36,6 +36,22 @@ export type SecretAsk = Readonly<Pick<RequestParams<typeof SecretsSet>, 'name' |
 /** The human's answer: the handle of what they saved, or that they closed the form. */
 export type SecretAnswer = { readonly kind: 'saved'; readonly handle: string; readonly name: string } | { readonly kind: 'declined' };
 
+/** What the human is asked before an agent runs a new command line with a project's secrets: names only. */
+export interface CommandAsk {
+  readonly project: string;
+  readonly command: readonly string[];
+  readonly folder: string;
+  /** Names of the project's secrets the command gets in its environment. */
+  readonly secrets: readonly string[];
+}
+
+/** How a front end asks the human to approve a command line, and where (recorded with the approval). */
+export interface CommandConfirmer {
+  readonly through: 'vscode-modal' | 'mcp-elicitation';
+  /** `unavailable`: nobody can be asked here (an MCP client without elicitation). */
+  ask(ask: CommandAsk, signal: AbortSignal): Promise<'approved' | 'declined' | 'unavailable'>;
+}
+
 /** The front end around a tool call. */
 export interface AgentEnvironment {
   readonly daemon: AgentDaemon;
@@ -48,6 +64,8 @@ export interface AgentEnvironment {
    * `read-only`). Absent: the setting alone decides.
    */
   readonly modeLimit?: AgentMode;
+  /** Asks the human to approve a new command line (VS Code modal, MCP elicitation); absent where nobody can be asked. */
+  readonly confirmCommand?: CommandConfirmer;
 }
 
 /**

@@ -2,17 +2,29 @@ import {
   AgentCommandApprove,
   AgentCommandRevoke,
   AgentCommandsList,
+  AgentExec,
   AgentGrantCheck,
   AgentGrantCreate,
   AgentGrantRevoke,
   AgentGrantsList,
   AgentToolCalled,
 } from '../protocol/agent.js';
-import type { Router } from '../server/router.js';
+import { ZavhozError } from '../core/errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { RequestContext, Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 
+/** An AbortSignal that fires when the client cancels the request. */
+function cancelSignal(context: RequestContext): AbortSignal {
+  const controller = new AbortController();
+  const cancel = (): void => controller.abort(new ZavhozError(ErrorCodes.RequestCancelled, 'The request was cancelled.'));
+  if (context.cancellation.isCancellationRequested) cancel();
+  else context.cancellation.onCancellationRequested(cancel);
+  return controller.signal;
+}
+
 /**
- * Registers `agent/*`: the audit record of each tool call, agent grants and approved command lines. The front ends
+ * Registers `agent/*`: the audit record of each tool call, agent grants, approved command lines and their runs. The front ends
  * already refuse values, but the daemon masks every value the vault holds in what it writes anyway: the audit log
  * is kept for years and must never hold one.
  */
@@ -51,4 +63,5 @@ export function registerAgentHandlers(router: Router, services: Services): void 
   );
   router.handle(AgentCommandsList, (params) => ({ commands: commands.list(params.project) }));
   router.handle(AgentCommandRevoke, (params, context) => ({ revoked: commands.revoke(params.id, by(context)).id }));
+  router.handle(AgentExec, (params, context) => services.agentAccess.runner.run(params, by(context), cancelSignal(context)));
 }

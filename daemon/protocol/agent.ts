@@ -78,7 +78,10 @@ export interface AgentGrant {
   readonly createdBy: string | null;
 }
 
-/** Lets agents deploy / roll back / restart a project for a time, without a human confirming each call. Audited. */
+/**
+ * Lets agents deploy and roll back a project over MCP for a time, without a human confirming each call. `restart`
+ * is stored and listed as well, but MCP restarts do not ask for a grant (yet): they never did. Audited.
+ */
 export const AgentGrantCreate = defineRequest(
   'agent/grant',
   z.strictObject({
@@ -126,6 +129,11 @@ export const agentCommandLine = z
   .min(1)
   .max(AGENT_COMMAND_LIMITS.arguments);
 
+/** A command line as a person types it in a POSIX shell: arguments other than plain words are single-quoted. */
+export function commandLineText(command: readonly string[]): string {
+  return command.map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
 /** Approved-command ids: `cmd_` and 10 lowercase base32 characters. */
 export const AGENT_COMMAND_ID_PATTERN = /^cmd_[a-z2-7]{10}$/;
 
@@ -166,4 +174,44 @@ export const AgentCommandRevoke = defineRequest(
   'agent/commandsRevoke',
   z.strictObject({ id: z.string().regex(AGENT_COMMAND_ID_PATTERN, 'an approved command id like cmd_7f3k9x2mab') }),
   result<{ readonly revoked: string }>(),
+);
+
+/** How long an agent's command may run, in seconds. */
+export const AGENT_EXEC_TIMEOUT = { default: 120, min: 1, max: 1800 } as const;
+
+/** What an agent gets back of a command's output at most: its last lines, within this many characters. */
+export const AGENT_EXEC_TAIL = { lines: 200, chars: 16_384 } as const;
+
+/** What `agent/exec` answers: the exit, and the end of the output with every secret masked. */
+export interface AgentExecResult {
+  /** Null when the command did not exit by itself (a signal, a timeout, a program that could not start). */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  /** The program could not be started (not found, not executable), in words. */
+  readonly startError: string | null;
+  /** The last lines of stdout and stderr together, masked (values, base64, URL-encoded). */
+  readonly output: string;
+  /** Lines of output left out before the tail. */
+  readonly omittedLines: number;
+  /** The names of the secrets the command had in its environment. */
+  readonly secrets: readonly string[];
+  readonly durationMs: number;
+}
+
+/**
+ * Runs an approved command line (argument array, no shell) in `folder` with the project's vault secrets in its
+ * environment, each under its own name, and answers its exit and the masked end of its output. A command line no
+ * human approved for the project is refused (`PreconditionFailed`) and never runs. Audited with the handles used.
+ */
+export const AgentExec = defineRequest(
+  'agent/exec',
+  z.strictObject({
+    project: grantProject,
+    command: agentCommandLine,
+    /** Absolute path of the folder the command runs in (the project's folder). */
+    folder: z.string().min(1).max(4096).refine((folder) => folder.startsWith('/') || /^[A-Za-z]:[\\/]/.test(folder), 'an absolute path'),
+    timeoutSeconds: z.number().int().min(AGENT_EXEC_TIMEOUT.min).max(AGENT_EXEC_TIMEOUT.max).default(AGENT_EXEC_TIMEOUT.default),
+  }),
+  result<AgentExecResult>(),
 );

@@ -44,7 +44,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
-  const agentAccess = wireAgentAccess(foundation, { settings, audit });
+  const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
   const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, domains, proxy, lifecycle, locks };
 }

@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { AGENT_CLIENT_NAME, AGENT_TOOLS, AGENT_MODE_CONTEXT_KEY, confirmationFor, runTool } from '../../daemon/agent/catalogue.js';
 import { SettingsDidChange, SettingsGet } from '../../daemon/protocol/settings.js';
 import { AgentDaemonLink } from '../../daemon/agent/link.js';
-import type { AgentDefaults, AgentEnvironment } from '../../daemon/agent/tool.js';
+import type { AgentDefaults, AgentEnvironment, CommandConfirmer } from '../../daemon/agent/tool.js';
+import { commandLineText } from '../../daemon/protocol/agent.js';
 import { DaemonClient } from '../../daemon/client/client.js';
 import { resolveDataFolder, ZAVHOZ_VERSION } from '../../daemon/client/defaults.js';
 import type { ExtensionServices } from '../services.js';
@@ -27,6 +28,29 @@ async function defaults(): Promise<AgentDefaults> {
     ...(workspace.gitTokenSecret ? { gitToken: workspace.gitTokenSecret } : {}),
   };
 }
+
+/**
+ * Asks the human, in a modal, before an agent runs a new command line with a project's secrets; the answer is
+ * remembered for the project (listed and revoked with `zavhoz agent commands`).
+ */
+const confirmCommandInModal: CommandConfirmer = {
+  through: 'vscode-modal',
+  async ask(ask) {
+    const allow = 'Allow This Command';
+    const choice = await vscode.window.showWarningMessage(
+      `Let an agent run \`${commandLineText(ask.command)}\` with the secrets of ${ask.project}?`,
+      {
+        modal: true,
+        detail:
+          `Folder: ${ask.folder}\nSecrets in its environment: ${ask.secrets.length > 0 ? ask.secrets.join(', ') : 'none of its own yet'}\n\n` +
+          'Its output reaches the agent with these values masked, but a command can transform a value on purpose: allow only commands you trust. ' +
+          'Allowed, this exact command line may run again for this project without asking (zavhoz agent commands revokes it).',
+      },
+      allow,
+    );
+    return choice === allow ? 'approved' : 'declined';
+  },
+};
 
 /**
  * Keeps the context key the tools' `when` clauses in package.json read (`zavhoz.agentMode`) equal to the agentMode
@@ -66,7 +90,7 @@ export function registerAgentTools(context: vscode.ExtensionContext, services: E
   });
   context.subscriptions.push({ dispose: () => daemon.close() });
   const askHuman = askHumanThroughForm(context, services);
-  const environment = async (): Promise<AgentEnvironment> => ({ daemon, frontEnd: 'vscode', defaults: await defaults(), askHuman });
+  const environment = async (): Promise<AgentEnvironment> => ({ daemon, frontEnd: 'vscode', defaults: await defaults(), askHuman, confirmCommand: confirmCommandInModal });
   followAgentMode(context, services);
 
   for (const tool of AGENT_TOOLS) {

@@ -328,6 +328,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       'zavhoz_deploy',
       'zavhoz_deploy_status',
       'zavhoz_env_plan',
+      'zavhoz_exec_with_secrets',
       'zavhoz_list_managed_servers',
       'zavhoz_push_ci_secrets',
       'zavhoz_request_secret',

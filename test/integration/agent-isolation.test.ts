@@ -54,6 +54,7 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
     run: firstRun,
     name: 'API_TOKEN',
     type: 'token',
+    command: ['true'],
   });
   /** Names and handles that do not exist, by argument name. */
   const unknown = (name: string, handles: readonly string[], bindings: readonly string[]): unknown => {
@@ -69,6 +70,7 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
       name: 'NO_SUCH_SECRET',
       label: 'no-such-label',
       environment: 'no-such-environment',
+      command: ['no-such-program-zavhoz'],
     };
     return values[name];
   };

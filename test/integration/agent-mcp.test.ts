@@ -21,6 +21,8 @@ import { assertNoCanary, field, type McpSession, startMcp } from './agent-suppor
 const REPO = 'acme/shop';
 /** The tools for deployed services: listed here, called in agent-services.test.ts. */
 const DAY_TWO_TOOLS = ['zavhoz_service_status', 'zavhoz_service_logs', 'zavhoz_restart_service', 'zavhoz_rollback'];
+/** Listed here, called in agent-permissions.test.ts. */
+const PERMISSION_TOOLS = ['zavhoz_exec_with_secrets'];
 const TOOLS = [
   'zavhoz_list_managed_servers',
   'zavhoz_allocate',
@@ -30,6 +32,7 @@ const TOOLS = [
   'zavhoz_deploy_status',
   'zavhoz_push_ci_secrets',
   ...DAY_TWO_TOOLS,
+  ...PERMISSION_TOOLS,
 ];
 const REFUSAL = /pass a handle; call zavhoz_request_secret to ask the human for the value/;
 
@@ -220,7 +223,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     const entries = await cliJson<AuditEntryView[]>(world.daemon, ['audit', 'list', '--limit', '10000']);
     const calls = entries.filter((entry) => entry.action === 'agent-tool');
     assert.ok(calls.every((entry) => entry.client === 'agent'), 'tool calls are recorded under the agent client');
-    assert.deepEqual(new Set(calls.map((entry) => entry.subject)), new Set(TOOLS.filter((name) => !DAY_TWO_TOOLS.includes(name))));
+    assert.deepEqual(new Set(calls.map((entry) => entry.subject)), new Set(TOOLS.filter((name) => !DAY_TWO_TOOLS.includes(name) && !PERMISSION_TOOLS.includes(name))));
     assert.equal(calls.length, mcp.answers.length, 'one audit entry per tool call');
     const refusedDeploy = calls.find((entry) => entry.subject === 'zavhoz_deploy' && entry.detail.outcome === 'refused' && String(entry.detail.arguments).includes('gitToken'));
     assert.deepEqual(refusedDeploy?.detail.arguments, ['project', 'repository', 'gitToken']);

@@ -12,6 +12,7 @@ import {
   AgentGrantRevoke,
   AgentGrantsList,
   type ApprovedCommand,
+  commandLineText,
 } from '../../protocol/agent.js';
 import { type Command, CliError, stringFlag, withClient } from '../command.js';
 import { requiredFlag } from './deploy.js';
@@ -40,13 +41,9 @@ function formatGrant(grant: AgentGrant): string {
   return `${grant.id.padEnd(16)} ${grant.project.padEnd(20)} ${grant.allow.join(',').padEnd(22)} ${grant.status.padEnd(8)} ${until}`;
 }
 
-/** A command line as a person would type it: arguments with spaces or quotes are quoted. */
-export function showCommandLine(command: readonly string[]): string {
-  return command.map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
 
 function formatCommand(command: ApprovedCommand): string {
-  return `${command.id}  ${command.project.padEnd(20)} ${command.approvedAt}  ${command.approvedBy.padEnd(22)} ${showCommandLine(command.command)}`;
+  return `${command.id}  ${command.project.padEnd(20)} ${command.approvedAt}  ${command.approvedBy.padEnd(22)} ${commandLineText(command.command)}`;
 }
 
 const projectOption = { type: 'string', value: 'P', description: 'The project.' } as const;
@@ -56,7 +53,9 @@ export const agentCommands: Command[] = [
   {
     path: ['agent', 'grant'],
     usage: 'zavhoz agent grant --project P --allow deploy,rollback,restart --ttl 2h [--json]',
-    summary: 'Let agents deploy, roll back or restart a project for a limited time without a human confirming each call (MCP clients cannot ask).',
+    summary:
+      'Let agents deploy or roll back a project over MCP for a limited time, without a human confirming each call (MCP clients cannot ask); ' +
+      'restart can be granted too, though MCP restarts need no grant yet.',
     examples: ['zavhoz agent grant --project shop --allow deploy,rollback --ttl 2h'],
     options: {
       project: { ...projectOption, description: 'The project agents may act on (required).' },
@@ -129,7 +128,7 @@ export const agentCommands: Command[] = [
         if (project === undefined) throw new CliError('--project is required: the project whose secrets the command gets.', 2);
         if (rest.length === 0) throw new CliError('Give the command line after --: zavhoz agent commands approve --project P -- COMMAND [ARGS…]', 2);
         const approved = await withClient(context, (client) => client.request(AgentCommandApprove, { project, command: rest }));
-        context.print(approved, () => `Approved ${approved.id} for ${project}: ${showCommandLine(approved.command)}. Forget it: zavhoz agent commands revoke ${approved.id}`);
+        context.print(approved, () => `Approved ${approved.id} for ${project}: ${commandLineText(approved.command)}. Forget it: zavhoz agent commands revoke ${approved.id}`);
         return;
       }
       if (verb === 'revoke' && rest.length === 1) {

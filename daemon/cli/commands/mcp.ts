@@ -5,9 +5,11 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AGENT_CLIENT_NAME, AGENT_TOOLS, runTool, toolsForAgent } from '../../agent/catalogue.js';
 import { AgentDaemonLink } from '../../agent/link.js';
 import { toolsFor } from '../../agent/modes.js';
-import type { AgentEnvironment, AgentTool } from '../../agent/tool.js';
+import type { AgentEnvironment, AgentTool, CommandAsk, CommandConfirmer } from '../../agent/tool.js';
 import { DaemonClient } from '../../client/client.js';
 import { ZAVHOZ_VERSION } from '../../core/version.js';
+import { commandLineText } from '../../protocol/agent.js';
+import { SettingsDidChange } from '../../protocol/settings.js';
 import { type Command, CliError, stringFlag } from '../command.js';
 
 /** What the model is told about the server as a whole. */
@@ -37,6 +39,16 @@ export function mcpToolList(tools: readonly AgentTool[] = AGENT_TOOLS): Tool[] {
     },
     annotations: { title: tool.title, ...tool.hints },
   }));
+}
+
+/** What the human reads in the MCP client before an agent may run a new command line with a project's secrets. */
+export function elicitationMessage(ask: CommandAsk): string {
+  return (
+    `An agent asks to run \`${commandLineText(ask.command)}\` in ${ask.folder} with the secrets of project ${ask.project} in its environment ` +
+    `(${ask.secrets.length > 0 ? ask.secrets.join(', ') : 'the project has none of its own yet'}). Its output reaches the agent with those values masked, ` +
+    'but a command can transform a value on purpose, so approve only commands you trust. Accept to allow this exact command line for the project ' +
+    `from now on (zavhoz agent commands revokes it); decline and it does not run.`
+  );
 }
 
 /** Writes one line to stderr: stdout carries the MCP protocol and nothing else. */
@@ -69,16 +81,40 @@ export const mcpCommands: Command[] = [
         }),
       );
       const readOnly = context.flags['read-only'] === true;
-      const environment: AgentEnvironment = { daemon, frontEnd: 'mcp', defaults: { folder }, ...(readOnly ? { modeLimit: 'read-only' as const } : {}) };
       // Loaded here, not at the top: every other zavhoz command would pay for parsing the SDK. The low-level Server,
       // not McpServer: the tools' JSON schemas are declared once for MCP and VS Code alike, and the secret guard must
       // see raw arguments before any schema validation could echo them.
       const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-      const { CallToolRequestSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-      const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-      // The mode is read at each listing, so a client that lists again after the human changed agentMode sees the change
-      // (calls are checked against the mode of the moment either way). Without the daemon, read tools only.
+      const { CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+      const server = new Server({ name: 'zavhoz', version: ZAVHOZ_VERSION }, { capabilities: { tools: { listChanged: true } }, instructions: INSTRUCTIONS });
+      // The list follows the agentMode setting: clients that listen are told when the human changes it.
+      daemon.onNotification(SettingsDidChange, (change) => {
+        if (change.key === 'agentMode') void server.sendToolListChanged().catch(() => undefined);
+      });
+      // A new command line is approved by the human through the client's elicitation, where the client offers it. The
+      // request goes out as is (not elicitInput), so clients that declared the older, empty elicitation capability work too.
+      const confirmCommand: CommandConfirmer = {
+        through: 'mcp-elicitation',
+        async ask(ask, signal) {
+          if (server.getClientCapabilities()?.elicitation === undefined) return 'unavailable';
+          const answer = await server.request(
+            { method: 'elicitation/create', params: { message: elicitationMessage(ask), requestedSchema: { type: 'object', properties: {} } } },
+            ElicitResultSchema,
+            { signal, timeout: 600_000 },
+          );
+          return answer.action === 'accept' ? 'approved' : 'declined';
+        },
+      };
+      const environment: AgentEnvironment = {
+        daemon,
+        frontEnd: 'mcp',
+        defaults: { folder },
+        confirmCommand,
+        ...(readOnly ? { modeLimit: 'read-only' as const } : {}),
+      };
+      // The mode is read at each listing (calls are checked against the mode of the moment either way). Without the
+      // daemon, read tools only.
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
         tools: mcpToolList(await toolsForAgent(environment).catch(() => toolsFor(AGENT_TOOLS, 'read-only'))),
       }));
