@@ -65,7 +65,9 @@ function showFieldError(requestField: string, text: string): boolean {
   const control = field(id);
   control?.setAttribute('invalid', '');
   control?.setAttribute('aria-invalid', 'true');
-  group.append(element('vscode-form-helper', { class: 'field-error', id: `${id}-error`, role: 'alert' }, [text]));
+  const error = element('vscode-form-helper', { class: 'field-error', id: `${id}-error`, role: 'alert' }, [text]);
+  group.append(error);
+  error.scrollIntoView({ block: 'center' });
   return true;
 }
 
@@ -92,6 +94,9 @@ function showSaved(text: string, handle: string): void {
   setStatus(text, 'success');
   const copy = element('vscode-button', { id: 'copy-handle', secondary: true, icon: 'copy', onclick: () => void copyHandle(handle) }, ['Copy Handle']);
   field('saved')?.replaceChildren(copy);
+  // The form is long and was just drawn again: once its components have laid out, bring the confirmation into view
+  // (it is what the person waits for after Save).
+  setTimeout(() => field('status')?.scrollIntoView({ block: 'center' }), 100);
 }
 
 async function copyHandle(handle: string): Promise<void> {

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { type RunDetail, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import type { DaemonConnection } from '../daemonConnection.js';
 import { runLogText } from '../model/runLogText.js';
+import { isActive } from '../model/runs.js';
 import type { RunLogs } from './runLogs.js';
 
 /** URI scheme of read-only run log documents: `zavhoz-run:/run_xxxxxxxxxx.log`. */
@@ -67,11 +68,16 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
     return shown.text;
   }
 
-  /** Opens a run's log in an editor, following its end while it runs. */
+  /**
+   * Opens a run's log in an editor: a running one follows its end; a finished one opens at its top, where the result,
+   * the failure and the steps are.
+   */
   async show(id: string): Promise<void> {
+    if (!this.runs.get(id)) await this.loadRun(id);
     const document = await vscode.workspace.openTextDocument(runLogUri(id));
     const editor = await vscode.window.showTextDocument(document, { preview: false, preserveFocus: false });
-    this.reveal(editor);
+    if (this.following(id)) this.reveal(editor);
+    else editor.revealRange(new vscode.Range(0, 0, 0, 0), vscode.TextEditorRevealType.AtTop);
     this.decorate(editor);
     this.shown.fire(id);
   }
@@ -107,12 +113,18 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
         for (const editor of vscode.window.visibleTextEditors) {
           if (editor.document.uri.toString() !== uri.toString()) continue;
           setTimeout(() => {
-            this.reveal(editor);
+            if (this.following(id)) this.reveal(editor);
             this.decorate(editor);
           }, 50);
         }
       }, 150),
     );
+  }
+
+  /** True while the run can still grow (or is not known yet): its editor keeps the last line in view. */
+  private following(id: string): boolean {
+    const run = this.runs.get(id);
+    return run === undefined || isActive(run.status);
   }
 
   private reveal(editor: vscode.TextEditor): void {

@@ -12,12 +12,22 @@ import { startDeployTarget, type DeployTarget } from './deployTarget.js';
 import { startSession, type E2eSession } from './harness.js';
 import { escapeRegExp } from '../harness/text.js';
 
-/** The views of the Zavhoz container, in package.json order. */
-const VIEWS = ['Servers', 'Services', 'Allocations', 'Secrets', 'Deploy Runs', 'Daemon'];
+/** The views of the Zavhoz container, in package.json order (by daily use). */
+const VIEWS = ['Services', 'Deploy Runs', 'Secrets', 'Servers', 'Allocations', 'Daemon'];
 
 /** A value nobody else could produce, so finding it anywhere means it leaked from this run. */
 function uniqueValue(label: string): string {
   return `${label}-${randomBytes(12).toString('hex')}`;
+}
+
+/** Polls `check` until it holds (UI work that has no event to wait for), failing after `timeoutMs`. */
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
 }
 
 /** Waits for a JSON file another process writes. */
@@ -128,12 +138,23 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const status = form.locator('#status');
     await status.filter({ hasText: /Saved|exists|fail|error/i }).waitFor({ state: 'visible' });
     assert.match(await status.innerText(), /^Saved E2E_CERT as sec_\w+\.$/);
+    // The confirmation offers the handle, the one thing to keep from a save.
+    const copy = form.locator('#copy-handle');
+    await copy.waitFor({ state: 'visible' });
+    // The form scrolls the confirmation into view, wherever Save left it.
+    await waitUntil(() => status.evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= (element.ownerDocument.defaultView?.innerHeight ?? 0);
+    }), 'the confirmation is in view');
     await workbench.screenshot('secret-form-saved');
+    await copy.click();
+    await form.locator('#copy-handle', { hasText: 'Copied' }).waitFor({ state: 'visible' });
     // The form forgets the value once it is saved.
     assert.equal(await form.locator('#value textarea').inputValue(), '');
 
     const row = await workbench.waitForTreeRow('Secrets', 'E2E_CERT');
-    assert.match(await row.innerText(), /sec_\w+/);
+    // A short row: type and age; the handle is in the tooltip and Copy Handle.
+    assert.match(await row.innerText(), /text · (just now|\d+ min ago)/);
     await workbench.screenshot('view-secrets-with-secret', workbench.view('Secrets'));
 
     await workbench.runCommand('Zavhoz: Show Log');
@@ -144,6 +165,44 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       assert.ok(!log.includes(line), 'the value must not be in the Zavhoz log');
     }
     await workbench.closeEditors();
+  });
+
+  step('a value over the vault\'s limit is refused next to the field, in plain words', async () => {
+    const { workbench } = session;
+    await workbench.runCommand('Zavhoz: Add Secret…');
+    await workbench.pickQuickItem('Multi-line Text');
+    const form = workbench.webview();
+    await form.locator('#name input').fill('E2E_LARGE_FILE');
+    // 70 KiB of text: over the 64 KiB a secret may hold.
+    await form.locator('#value textarea').fill(`${'0123456789abcdef'.repeat(64)}\n`.repeat(70));
+    await form.locator('#save').click();
+    const error = form.locator('#value-error');
+    await error.waitFor({ state: 'visible' });
+    assert.match(await error.innerText(), /^Value is too large: at most 64 KiB\. Store large files/);
+    const page = await form.locator('body').innerText();
+    assert.doesNotMatch(page, /Invalid params|Invalid save|secrets\/set/);
+    await workbench.screenshot('secret-form-oversize');
+    await form.locator('#cancel').click();
+  });
+
+  step('the secret form picks type and category from the name, and the person can change them', async () => {
+    const { workbench } = session;
+    await workbench.runCommand('Zavhoz: Add Secret…');
+    await workbench.pickQuickItem('Multi-line Text');
+    const form = workbench.webview();
+    const selected = (id: string): Promise<string> => form.locator(`#${id}`).evaluate((element) => (element as unknown as { value: string }).value);
+    await form.locator('#name input').fill('SHOP_BOT_TOKEN');
+    await form.locator('#guess', { hasText: 'Telegram' }).waitFor({ state: 'visible' });
+    assert.equal(await selected('type'), 'token');
+    assert.equal(await selected('category'), 'telegram_bot');
+    // A token is typed in a masked field, not the text area the form opened with.
+    await form.locator('#value input[type="password"]').waitFor({ state: 'attached' });
+    await workbench.screenshot('secret-form-guessed');
+    await form.locator('#name input').fill('DEPLOY_SSH_KEY_2');
+    await form.locator('#guess', { hasText: 'SSH private key' }).waitFor({ state: 'visible' });
+    assert.equal(await selected('type'), 'private_key');
+    assert.equal(await selected('category'), 'server');
+    await form.locator('#cancel').click();
   });
 
   step('a reloaded secret form restores its draft and no value, and stored state holds no value', async () => {
@@ -186,10 +245,13 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await workbench.pickQuickItem('Private Key');
     const form = workbench.webview();
     await form.locator('#name input').fill('DEPLOY_SSH_KEY');
+    // The name picks the category: a server's key.
+    assert.equal(await form.locator('#category').evaluate((element) => (element as unknown as { value: string }).value), 'server');
     await form.locator('#value textarea').fill(sshd.clientKey.privateKeyPem);
     await form.locator('#save').click();
     await form.locator('#status').filter({ hasText: /Saved|exists|fail|error/i }).waitFor({ state: 'visible' });
     assert.match(await form.locator('#status').innerText(), /^Saved DEPLOY_SSH_KEY as sec_\w+\.$/);
+    await form.locator('#copy-handle').waitFor({ state: 'visible' });
     await form.locator('#cancel').click();
 
     await workbench.runCommand('Zavhoz: Add Server…');
@@ -254,12 +316,28 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
       assert.equal(await workbench.page.locator('.quick-input-widget .quick-input-box input').getAttribute('type'), 'password');
       await workbench.answerQuickInput(`Value of ${name}`, value);
     }
+    // While it runs, the status bar names the project, the step running now and the elapsed time.
+    // (A deploy faster than the status bar's first update shows only its result.)
+    await workbench.waitForStatusBar(new RegExp(`${project}: (running .*\\d+:\\d{2}|succeeded)`), 120_000);
+    await workbench.screenshot('status-bar-deploying');
     const text = await workbench.waitForStatusBar(new RegExp(`${project}: (succeeded|failed|cancelled|interrupted)`), 300_000);
     await workbench.screenshot('deploy-finished');
     assert.match(text, new RegExp(`${project}: succeeded`));
+    await workbench.screenshot('status-bar-after-deploy', workbench.page.locator('.part.statusbar'));
     await workbench.expandView('Deploy Runs');
-    await workbench.waitForTreeRow('Deploy Runs', `${project} · main`);
+    const runRow = await workbench.waitForTreeRow('Deploy Runs', `${project} · main`);
     await workbench.screenshot('view-deploy-runs-with-run', workbench.view('Deploy Runs'));
+
+    // A click opens the run's log as a document: heading, result, the steps with their durations, then the log.
+    await runRow.click();
+    const document = workbench.page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: 'Steps' }).first();
+    // (The editor renders spaces as non-breaking ones, which \s matches.)
+    await document.filter({ hasText: /Succeeded\safter\s\d+:\d{2}/ }).waitFor({ state: 'visible' });
+    const shown = (await document.innerText()).replace(/\u00a0/g, ' ');
+    assert.match(shown, new RegExp(`Deploy of ${escapeRegExp(project)} from `));
+    assert.match(shown, /✓ Run playbook +\d+:\d{2}/);
+    await workbench.screenshot('run-log-document');
+    await workbench.closeEditors();
     // The values reached their destination: the project's .env on the server.
     const env = readFileSync(path.join('/opt/services', project, '.env'), 'utf8');
     assert.ok(env.includes(apiToken) && env.includes(webhook), 'the bound secrets should be in the deployed .env');
@@ -384,6 +462,24 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const declined = await waitForFile<{ text: string; error: string | null }>(output);
     assert.match(declined.text, /declined/);
     assert.doesNotMatch(declined.text, /sec_\w+/);
+  });
+
+  step('a deep link vscode://zavhoz.zavhoz/run/ID opens that run\'s log', async () => {
+    const { workbench } = session;
+    const listed = await session.cli(['run', 'list', '--project', project, '--limit', '1', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const [latest] = JSON.parse(listed.stdout) as { id: string }[];
+    assert.ok(latest, 'the deploys above are listed');
+    await workbench.closeEditors();
+    await workbench.runCommand('Developer: Open URL');
+    await workbench.answerQuickInput('URL to open', `vscode://zavhoz.zavhoz/run/${latest.id}`);
+    // VS Code asks once whether the extension may open links.
+    const allow = workbench.page.locator('.monaco-dialog-box .monaco-button', { hasText: /^Open$/ });
+    await allow.click({ timeout: 10_000 }).catch(() => undefined);
+    const document = workbench.page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: latest.id }).first();
+    await document.filter({ hasText: 'Steps' }).waitFor({ state: 'visible' });
+    await workbench.screenshot('deep-link-run');
+    await workbench.closeEditors();
   });
 
   step('every command in package.json is registered at run time, and every registered zavhoz command is declared', async () => {
