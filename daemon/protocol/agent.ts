@@ -79,8 +79,8 @@ export interface AgentGrant {
 }
 
 /**
- * Lets agents deploy and roll back a project over MCP for a time, without a human confirming each call. `restart`
- * is stored and listed as well, but MCP restarts do not ask for a grant (yet): they never did. Audited.
+ * Lets agents deploy, roll back or restart a project over MCP for a time, without a human confirming each call.
+ * Audited.
  */
 export const AgentGrantCreate = defineRequest(
   'agent/grant',

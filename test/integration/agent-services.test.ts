@@ -97,6 +97,12 @@ describe('agent tools for deployed services over MCP: status, redacted logs, res
 
   test('restart: the containers start again, the app answers, and its new start line is masked too', async () => {
     const before = await backendStartedAt();
+    const refused = await mcp.call('zavhoz_restart_service', { project, module: 'backend' });
+    assert.equal(refused.isError, true, refused.text);
+    assert.match(refused.text, new RegExp(`agent restarts of ${project} are not allowed[\\s\\S]*zavhoz agent grant --project ${project} --allow restart --ttl 2h`));
+    assert.ok(!refused.text.includes('agentDeployProjects'), 'the setting does not allow restarts, so it is not offered');
+    assert.equal(await backendStartedAt(), before, 'a refused restart restarts nothing');
+    await cliJson(world.daemon, ['agent', 'grant', '--project', project, '--allow', 'restart', '--ttl', '10m']);
     const answer = await mcp.call('zavhoz_restart_service', { project, module: 'backend' });
     assert.equal(answer.isError, false, answer.text);
     assert.equal(field(answer.text, 'restarted'), 'backend');

@@ -1,4 +1,4 @@
-import { type AgentGrantAction, AgentGrantCheck } from '../../protocol/agent.js';
+import { type AgentGrantAction, AgentGrantCheck, SETTING_GRANT_ACTIONS } from '../../protocol/agent.js';
 import { type ToolCall, ToolRefusal } from '../tool.js';
 
 /** How long a grant the refusal suggests lasts. */
@@ -6,7 +6,7 @@ const SUGGESTED_TTL = '2h';
 
 /**
  * Refuses an MCP call that needs a grant the project does not have: an MCP client may run with nobody watching, so
- * the human allows deploys and rollbacks per project beforehand (`zavhoz agent grant`, or the `agentDeployProjects`
+ * the human allows deploys, rollbacks and restarts per project beforehand (`zavhoz agent grant`, or the `agentDeployProjects`
  * setting without expiry). In VS Code the human confirms each call instead. An expired grant is refused with the
  * exact command that renews it.
  */
@@ -21,9 +21,12 @@ export async function requireGrant(call: ToolCall, project: string, action: Agen
         `Until then, ${instead}.`,
     );
   }
+  // The setting stands for deploy and rollback only, so it is offered only for those.
+  const withoutExpiry = (SETTING_GRANT_ACTIONS as readonly AgentGrantAction[]).includes(action)
+    ? `, or without expiry: zavhoz config set agentDeployProjects '${JSON.stringify([...verdict.settingProjects, project])}'`
+    : '';
   throw new ToolRefusal(
     `Refused: ${what} of ${project} are not allowed. An MCP client cannot ask the human to confirm, so the human allows it per project, ` +
-      `for a time: zavhoz agent grant --project ${project} --allow ${action} --ttl ${SUGGESTED_TTL}, or without expiry: ` +
-      `zavhoz config set agentDeployProjects '${JSON.stringify([...verdict.settingProjects, project])}'. Until then, ${instead}.`,
+      `for a time: zavhoz agent grant --project ${project} --allow ${action} --ttl ${SUGGESTED_TTL}${withoutExpiry}. Until then, ${instead}.`,
   );
 }

@@ -131,6 +131,9 @@ export const restartServiceTool = defineTool({
   mode: 'operate',
   handleArguments: [],
   input: ServicesControl.params.pick({ project: true, module: true }),
+  async authorize(input, call) {
+    await requireGrant(call, input.project, 'restart', 'agent restarts', 'ask the human to restart it (zavhoz service restart, or Restart in the Services view)');
+  },
   confirmation(input) {
     const what = input.module ? `service ${markdownCode(input.module)} of project **${input.project}**` : `every service of project **${input.project}**`;
     return Promise.resolve({ title: `Restart ${input.project}?`, message: `Restart ${what}. It does not answer for a moment.` });

@@ -54,8 +54,7 @@ export const agentCommands: Command[] = [
     path: ['agent', 'grant'],
     usage: 'zavhoz agent grant --project P --allow deploy,rollback,restart --ttl 2h [--json]',
     summary:
-      'Let agents deploy or roll back a project over MCP for a limited time, without a human confirming each call (MCP clients cannot ask); ' +
-      'restart can be granted too, though MCP restarts need no grant yet.',
+      'Let agents deploy, roll back or restart a project over MCP for a limited time, without a human confirming each call (MCP clients cannot ask).',
     examples: ['zavhoz agent grant --project shop --allow deploy,rollback --ttl 2h'],
     options: {
       project: { ...projectOption, description: 'The project agents may act on (required).' },
