@@ -3,7 +3,7 @@ import path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import { locateAsset } from '../core/assets.js';
 import { ZavhozError } from '../core/errors.js';
-import { PRIVATE_FILE_MODE, removeIfExists, syncFolder } from '../core/files.js';
+import { PRIVATE_FILE_MODE, removeIfExists } from '../core/files.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { JournalCorruptError, type JournalRecord, readJournal, type SqlValue } from './journal.js';
 import { type CompiledWasm, takeCompiledSqlWasm, wasm, type WasmInstance } from './sqlWasm.js';
@@ -78,7 +78,10 @@ export function keepPrevious(file: string): void {
   }
 }
 
-/** Loads the snapshot file (creating an empty private one in a new folder); refuses a damaged one. */
+/**
+ * Loads the snapshot file (creating an empty private one in a new folder; the caller makes its name durable);
+ * refuses a damaged one.
+ */
 export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   let bytes: Buffer | undefined;
   try {
@@ -89,7 +92,6 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   if (!bytes) {
     // A new data folder. Create the empty snapshot file now so it is private from the start.
     fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
-    syncFolder(path.dirname(file));
     return new SQL.Database();
   }
   if (bytes.length === 0) return new SQL.Database();
