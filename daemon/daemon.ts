@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { ZavhozError } from './core/errors.js';
-import { ensurePrivateFolder, removeIfExists, writeFileAtomic } from './core/files.js';
+import { ensurePrivateFolder, PRIVATE_FILE_MODE, removeIfExists } from './core/files.js';
 import { acquireLock, type LockOwner } from './core/lock.js';
 import { Logger, type ScopedLogger } from './core/logger.js';
 import { type DataPaths, dataPaths } from './core/paths.js';
@@ -112,7 +113,7 @@ async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): 
 /** The RPC server, with a fresh token on disk for clients to authenticate with, forwarding log lines to subscribers. */
 function createServer(paths: DataPaths, router: Router, logging: Logging): DaemonServer {
   const token = crypto.randomBytes(32).toString('hex');
-  writeFileAtomic(paths.token, token);
+  writeToken(paths.token, token);
   const describe = (): { daemonVersion: string; pid: number; dataFolder: string } => ({
     daemonVersion: ZAVHOZ_VERSION,
     pid: process.pid,
@@ -121,6 +122,17 @@ function createServer(paths: DataPaths, router: Router, logging: Logging): Daemo
   const server = new DaemonServer({ socketPath: paths.socket, token, router, log: logging.log, describe });
   logging.logger.subscribe((line, level) => server.forwardLog(line, level));
   return server;
+}
+
+/**
+ * Writes this run's token whole (by rename, so a client never reads half of it) but not synced: it is worth
+ * nothing after the daemon that wrote it ends, and a crash ends that daemon too. Syncing it and its folder cost two
+ * fsyncs of every start.
+ */
+function writeToken(file: string, token: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, token, { mode: PRIVATE_FILE_MODE });
+  fs.renameSync(temporary, file);
 }
 
 /**

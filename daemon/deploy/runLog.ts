@@ -3,6 +3,36 @@ import type { NotificationDefinition } from '../protocol/define.js';
 import { RunsLogLines } from '../protocol/runs.js';
 import type { RunFolder } from './runFolder.js';
 
+/** One page of a run's log (see `runs/log`). */
+export interface LogPage {
+  readonly lines: string[];
+  /** The line to ask for next: after this page, or the end of the log when nothing more is there. */
+  readonly next: number;
+  /** Lines in the log now. */
+  readonly total: number;
+  /** Lines after this page did not fit in it. */
+  readonly more: boolean;
+}
+
+/**
+ * The run log's lines from `from`, at most `limit` of them and `maxBytes` as JSON strings (never fewer than one
+ * line, so a page always moves on), so no answer grows with the log.
+ */
+export function readLogPage(folder: RunFolder, from: number, limit: number, maxBytes: number): LogPage {
+  const { lines: rest, total } = folder.readLog(from);
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const line of rest) {
+    if (lines.length >= limit) break;
+    const size = Buffer.byteLength(JSON.stringify(line), 'utf8') + 1;
+    if (lines.length > 0 && bytes + size > maxBytes) break;
+    lines.push(line);
+    bytes += size;
+  }
+  const more = lines.length < rest.length;
+  return { lines, next: more ? from + lines.length : Math.max(total, from), total, more };
+}
+
 /** Sends a notification to one client connection; false when that connection is gone. */
 export interface ConnectionNotifier {
   notifyConnection<P>(connectionId: number, definition: NotificationDefinition<P>, params: P): boolean;

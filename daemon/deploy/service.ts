@@ -21,7 +21,7 @@ import { Releases } from './releases.js';
 import { driveRun, type RunDriverOptions } from './runDriver.js';
 import { RunEndWaiters } from './runEndWaiters.js';
 import { RunFolder } from './runFolder.js';
-import { type ConnectionNotifier, LogFollowers } from './runLog.js';
+import { type ConnectionNotifier, LogFollowers, readLogPage } from './runLog.js';
 import { newRunId, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
 
 export type { DeployRequest } from './deployRequest.js';
@@ -215,12 +215,17 @@ export class DeployService {
     return toDetail(this.runs.get(id));
   }
 
-  /** Log lines from `from`; with `follow`, the connection then gets later lines as notifications. */
-  log(id: string, from: number, follow: { connectionId: number } | undefined): { lines: string[]; next: number; status: RunStatus } {
+  /** A page of log lines from `from` (see RunsLog); with `follow`, the page that reaches the end makes the connection get later lines as notifications. */
+  log(
+    id: string,
+    page: { from: number; limit: number; maxBytes: number },
+    follow: { connectionId: number } | undefined,
+  ): { lines: string[]; next: number; total: number; more: boolean; status: RunStatus } {
     const run = this.runs.get(id);
-    const { lines, total } = new RunFolder(run.folder).readLog(from);
-    if (follow && isLive(run.status)) this.followers.add(id, follow.connectionId);
-    return { lines, next: Math.max(total, from), status: run.status };
+    const read = readLogPage(new RunFolder(run.folder), page.from, page.limit, page.maxBytes);
+    // Following starts with the page that reaches the end: nothing is written between reading it and this.
+    if (!read.more && follow && isLive(run.status)) this.followers.add(id, follow.connectionId);
+    return { ...read, status: run.status };
   }
 
   /** Cancels a queued or running run; answers once it has stopped. */

@@ -1,6 +1,21 @@
 import type { SecretReader } from '../vault/api.js';
-import sodium from 'libsodium-wrappers';
 import { invalidInput } from '../core/errors.js';
+
+type Sodium = (typeof import('libsodium-wrappers'))['default'];
+
+let sodiumLoading: Promise<Sodium> | undefined;
+
+/**
+ * libsodium, loaded and made ready on first use: instantiating its WebAssembly was part of every daemon start,
+ * and most daemons never seal a value.
+ */
+function loadSodium(): Promise<Sodium> {
+  sodiumLoading ??= import('libsodium-wrappers').then(async ({ default: sodium }) => {
+    await sodium.ready;
+    return sodium;
+  });
+  return sodiumLoading;
+}
 
 /** GitHub refuses secret values over 48 KB. */
 export const MAX_SECRET_BYTES = 48 * 1024;
@@ -19,7 +34,7 @@ export interface SealedValue {
 
 /** Decodes GitHub's `{ key_id, key }` answer, refusing a key that is not a 32-byte Curve25519 public key. */
 export async function decodePublicKey(keyId: string, base64: string): Promise<PublicKey> {
-  await sodium.ready;
+  const sodium = await loadSodium();
   let key: Uint8Array;
   try {
     key = sodium.from_base64(base64, sodium.base64_variants.ORIGINAL);
@@ -42,7 +57,7 @@ export function normaliseValue(value: string): string {
 
 /** Seals a value with `crypto_box_seal` so that only the holder of the key's private half (GitHub) can open it. */
 export async function sealValue(value: string, publicKey: PublicKey): Promise<SealedValue> {
-  await sodium.ready;
+  const sodium = await loadSodium();
   const normalised = normaliseValue(value);
   const bytes = Buffer.byteLength(normalised);
   if (bytes === 0) throw invalidInput('GitHub does not accept an empty secret; store a value first.');

@@ -2,7 +2,7 @@ import { EnvPlanRequest } from '../protocol/env.js';
 import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
-import { cutPage, decodeCursor } from './paging.js';
+import { cutPage, decodeCursor, PAGE_BYTES } from './paging.js';
 import { startOrWait } from './runRequest.js';
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
@@ -20,7 +20,11 @@ export function registerDeployHandlers(router: Router, services: Services): void
   });
   router.handle(RunsGet, (params) => deploy.get(params.id));
   router.handle(RunsLog, (params, context) =>
-    deploy.log(params.id, params.from, params.follow ? { connectionId: context.client.connectionId } : undefined),
+    deploy.log(
+      params.id,
+      { from: params.from, limit: params.limit, maxBytes: PAGE_BYTES },
+      params.follow ? { connectionId: context.client.connectionId } : undefined,
+    ),
   );
   router.handle(RunsCancel, async (params, context) => {
     const run = await deploy.cancel(params.id);

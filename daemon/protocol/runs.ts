@@ -154,14 +154,24 @@ export const RunsList = defineRequest(
 /** One run with its steps and env plan. */
 export const RunsGet = defineRequest('runs/get', z.strictObject({ id: runId }), result<RunDetail>());
 
+/** How many log lines one `runs/log` answer holds at most (it is also cut at 512 KiB). */
+export const RUN_LOG_PAGE = { default: 2000, max: 10_000 } as const;
+
 /**
- * The run's log lines (redacted) from line `from`. With `follow`, this connection also gets every later line as
- * `runs/log` notifications until the run ends.
+ * A page of the run's log lines (redacted) from line `from`: at most `limit` lines and 512 KiB, so a log of any
+ * length never makes an answer clients refuse. `more` says lines up to `total` did not fit: ask again from `next`.
+ * With `follow`, the page that reaches the end also makes this connection get every later line as `runs/log`
+ * notifications until the run ends (a page with `more` registers nothing, so pages and notifications never overlap).
  */
 export const RunsLog = defineRequest(
   'runs/log',
-  z.strictObject({ id: runId, from: z.number().int().min(0).default(0), follow: z.boolean().default(false) }),
-  result<{ readonly lines: readonly string[]; readonly next: number; readonly status: RunStatus }>(),
+  z.strictObject({
+    id: runId,
+    from: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(RUN_LOG_PAGE.max).default(RUN_LOG_PAGE.default),
+    follow: z.boolean().default(false),
+  }),
+  result<{ readonly lines: readonly string[]; readonly next: number; readonly total: number; readonly more: boolean; readonly status: RunStatus }>(),
 );
 
 /** Cancels a queued or running run: the playbook's process group is killed. */

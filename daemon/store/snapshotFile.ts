@@ -3,9 +3,10 @@ import path from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic, type Statement } from 'sql.js';
 import { locateAsset } from '../core/assets.js';
 import { ZavhozError } from '../core/errors.js';
-import { PRIVATE_FILE_MODE, removeIfExists, syncFolder } from '../core/files.js';
+import { PRIVATE_FILE_MODE, removeIfExists } from '../core/files.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { JournalCorruptError, type JournalRecord, readJournal, type SqlValue } from './journal.js';
+import { type CompiledWasm, takeCompiledSqlWasm, wasm, type WasmInstance } from './sqlWasm.js';
 
 /**
  * The snapshot side of the store, shared by the daemon's thread (open, synchronous fold) and the fold worker
@@ -14,10 +15,36 @@ import { JournalCorruptError, type JournalRecord, readJournal, type SqlValue } f
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
 
-/** sql.js, compiled once per thread. */
+/** sql.js, compiled once per thread (in the daemon's thread, by the entry while the bundle loads: sqlWasm.ts). */
 export function loadSqlJs(): Promise<SqlJsStatic> {
-  sqlJs ??= initSqlJs({ locateFile: () => locateAsset('sql-wasm.wasm', 'sql.js/dist/sql-wasm.wasm') });
+  sqlJs ??= initSqlJsFrom(takeCompiledSqlWasm());
   return sqlJs;
+}
+
+function sqlWasmFile(): string {
+  return locateAsset('sql-wasm.wasm', 'sql.js/dist/sql-wasm.wasm');
+}
+
+/**
+ * Initializes sql.js with the module compiled in the background, or, if that compile failed, with one compiled
+ * from the file here. sql.js gives `instantiateWasm` no way to report a failure, so a failure rejects through a
+ * race instead of leaving the start waiting forever.
+ */
+function initSqlJsFrom(compiling: Promise<CompiledWasm> | undefined): Promise<SqlJsStatic> {
+  if (!compiling) return initSqlJs({ locateFile: sqlWasmFile });
+  let fail: (error: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_resolve, reject) => (fail = reject));
+  const instantiate = async (imports: object): Promise<WasmInstance> => {
+    const module = await compiling.catch(async () => wasm.compile(await fs.promises.readFile(sqlWasmFile())));
+    return wasm.instantiate(module, imports);
+  };
+  const initialized = initSqlJs({
+    instantiateWasm: (imports: object, receive: (instance: WasmInstance) => void) => {
+      instantiate(imports).then(receive, fail);
+      return {};
+    },
+  });
+  return Promise.race([initialized, failed]);
 }
 
 /** The journal that a fold running in the background reads: the active journal is renamed to this when it starts. */
@@ -51,7 +78,10 @@ export function keepPrevious(file: string): void {
   }
 }
 
-/** Loads the snapshot file (creating an empty private one in a new folder); refuses a damaged one. */
+/**
+ * Loads the snapshot file (creating an empty private one in a new folder; the caller makes its name durable);
+ * refuses a damaged one.
+ */
 export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   let bytes: Buffer | undefined;
   try {
@@ -62,7 +92,6 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   if (!bytes) {
     // A new data folder. Create the empty snapshot file now so it is private from the start.
     fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
-    syncFolder(path.dirname(file));
     return new SQL.Database();
   }
   if (bytes.length === 0) return new SQL.Database();

@@ -65,6 +65,7 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     const SQL = await loadSqlJs();
     removeAbandonedFolds(options.database);
+    const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
     const db = loadSnapshot(SQL, options.database);
     let seq = snapshotSequence(db);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
@@ -82,6 +83,17 @@ export class Store {
     } catch (error) {
       db.close();
       throw damaged(options.journal, options.database, error);
+    }
+    // One folder sync makes both new names durable (the snapshot file's and the journal's) before any write to the
+    // journal is acknowledged.
+    if (creating) {
+      try {
+        syncFolder(path.dirname(options.journal));
+      } catch (error) {
+        opened.journal.close();
+        db.close();
+        throw error;
+      }
     }
     try {
       seq = replay(db, opened.contents.records, seq);

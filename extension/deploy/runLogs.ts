@@ -60,11 +60,16 @@ export class RunLogs implements vscode.Disposable {
   private load(id: string, run: Followed): Promise<void> {
     run.loading ??= (async () => {
       try {
-        const answer = await this.connection.request(RunsLog, { id, from: run.next, follow: true });
-        this.append(run, run.next, answer.lines);
-        run.next = Math.max(run.next, answer.next);
-        run.status = answer.status;
-        this.changed.fire(id);
+        // Page by page (a long log is never one answer); the page that reaches the end starts the follow.
+        for (let more = true; more; ) {
+          const from = run.next;
+          const answer = await this.connection.request(RunsLog, { id, from, follow: true });
+          this.append(run, from, answer.lines);
+          run.next = Math.max(run.next, answer.next);
+          run.status = answer.status;
+          more = answer.more;
+          this.changed.fire(id);
+        }
       } catch {
         // The daemon is away or the run is gone; a reconnect loads again.
       } finally {

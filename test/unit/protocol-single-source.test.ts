@@ -11,7 +11,7 @@ import { Logger } from '../../daemon/core/logger.js';
 import { Redactor } from '../../daemon/core/redactor.js';
 import type { RequestParams, ValidatedParams } from '../../daemon/protocol/define.js';
 import * as protocol from '../../daemon/protocol/index.js';
-import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsLog } from '../../daemon/protocol/runs.js';
+import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_LOG_PAGE, RUN_TIMEOUT, type RunDetail, RunsLog } from '../../daemon/protocol/runs.js';
 import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, ServersAdd } from '../../daemon/protocol/servers.js';
 import { Router } from '../../daemon/server/router.js';
 import { Session } from '../../daemon/server/session.js';
@@ -64,7 +64,7 @@ describe('protocol defaults are applied by the daemon, not restated by clients',
     });
     router.handle(RunsLog, (params) => {
       seen.log = params;
-      return { lines: [], next: params.from, status: 'succeeded' as const };
+      return { lines: [], next: params.from, total: 0, more: false, status: 'succeeded' as const };
     });
   });
 
@@ -118,7 +118,7 @@ describe('protocol defaults are applied by the daemon, not restated by clients',
     await assert.rejects(connected.request(ServersAdd, { handle: 'web-1', host: '203.0.113.10' }));
     assert.deepEqual(seen.server, { handle: 'web-1', host: '203.0.113.10', sshPort: DEFAULT_SSH_PORT, sshUser: DEFAULT_SSH_USER, labels: [] });
     await connected.request(RunsLog, { id: 'run_aaaaaaaaaa' });
-    assert.deepEqual(seen.log, { id: 'run_aaaaaaaaaa', from: 0, follow: false });
+    assert.deepEqual(seen.log, { id: 'run_aaaaaaaaaa', from: 0, limit: RUN_LOG_PAGE.default, follow: false });
     connected.close();
   });
 });

@@ -138,7 +138,9 @@ export const deployStatusTool = defineTool({
     const run = await call.request(RunsGet, { id });
     const addresses = await call.addresses();
     if (run.status !== 'failed' && run.status !== 'interrupted') return describeRun(run, addresses);
-    const { lines } = await call.request(RunsLog, { id });
-    return blocks(describeRun(run, addresses), `last log lines:\n${lines.slice(-FAILED_LOG_TAIL).join('\n')}`);
+    // Only the tail: a long log is read in pages, and the model needs its last lines.
+    const { total } = await call.request(RunsLog, { id, limit: 1 });
+    const { lines } = await call.request(RunsLog, { id, from: Math.max(0, total - FAILED_LOG_TAIL), limit: FAILED_LOG_TAIL });
+    return blocks(describeRun(run, addresses), `last log lines:\n${lines.join('\n')}`);
   },
 });

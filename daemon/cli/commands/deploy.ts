@@ -281,8 +281,13 @@ export const deployCommands: Command[] = [
           else process.stdout.write(`${line}\n`);
         };
         const followed = follow ? followLog(client, id, print) : undefined;
-        const answer = await client.request(RunsLog, { id, follow });
+        // Page by page, printed as they come: a log of any length is never one answer.
+        let answer = await client.request(RunsLog, { id, follow });
         for (const line of answer.lines) print(line);
+        while (answer.more) {
+          answer = await client.request(RunsLog, { id, from: answer.next, follow });
+          for (const line of answer.lines) print(line);
+        }
         const live = answer.status === 'queued' || answer.status === 'running';
         if (followed && live) {
           followed.start(answer.next);
