@@ -13,6 +13,7 @@ import { registerServicesHandlers } from './services.js';
 import { registerUndeployHandlers } from './undeploy.js';
 import { registerRotationHandlers } from './rotation.js';
 import { registerNotifyHandlers } from './notify.js';
+import { registerApprovalHandlers } from './approvals.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -29,4 +30,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerUndeployHandlers(router, services);
   registerRotationHandlers(router, services);
   registerNotifyHandlers(router, services);
+  registerApprovalHandlers(router, services);
 }

@@ -21,3 +21,4 @@ export * from './services.js';
 export * from './undeploy.js';
 export * from './rotation.js';
 export * from './notify.js';
+export * from './approvals.js';

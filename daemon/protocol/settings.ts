@@ -82,6 +82,11 @@ export const SettingSchemas = {
    * redeployed, typed-in ones reported); 0 turns the periodic check off (the one at daemon start still runs).
    */
   rotationCheckIntervalSeconds: z.number().int().min(0).max(604_800),
+  /**
+   * Projects (names, or globs with `*`) whose deploys, rollbacks and undeploys wait for a person's approval unless a
+   * person confirmed them when they were asked for.
+   */
+  protectedProjects: z.array(z.string().min(1).max(64).regex(/^[a-z0-9*][a-z0-9*_-]*$/, 'a project name or a glob like shop-*')).max(1000),
   /** Base URL of the Telegram Bot API (it receives bot tokens): https, or http on loopback (a test stand-in). */
   telegramApiBase: credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret'),
   /**
@@ -113,6 +118,7 @@ export const DEFAULT_SETTINGS: Settings = {
   githubAppKeySecret: '',
   releasesKept: 10,
   rotationCheckIntervalSeconds: 3600,
+  protectedProjects: [],
   telegramApiBase: 'https://api.telegram.org',
   slackWebhookBase: 'https://hooks.slack.com',
 };

@@ -11,6 +11,7 @@ import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
 import { tapNotifier, wireNotify } from './notify.js';
+import { wireApprovals } from './approvals.js';
 import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
@@ -40,7 +41,8 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
-  const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
   const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, notify, lifecycle, locks };
+  const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
+  const rotation = wireRotation(foundation, { settings, audit, vault, deploy, approvals });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, notify, approvals, lifecycle, locks };
 }

@@ -19,6 +19,7 @@ import type { ConnectedClient } from '../protocol/lifecycle.js';
 import type { UndeployService } from '../undeploy/service.js';
 import type { RotationService } from '../rotation/service.js';
 import type { NotifyService } from '../notify/service.js';
+import type { ApprovalService } from '../approvals/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -55,6 +56,8 @@ export interface Services {
   readonly rotation: RotationService;
   /** Outbound notifications: endpoints, the delivery queue, and the watchers that raise events (`notify/*`). */
   readonly notify: NotifyService;
+  /** The gate before runs of protected projects: approval requests, approve, reject, expiry (`runs/approve`, …). */
+  readonly approvals: ApprovalService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */

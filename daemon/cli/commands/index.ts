@@ -13,6 +13,7 @@ import { serviceCommands } from './service.js';
 import { undeployCommands } from './undeploy.js';
 import { rotationCommands } from './rotation.js';
 import { notifyCommands } from './notify.js';
+import { approvalCommands } from './approvals.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...notifyCommands, ...mcpCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...approvalCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...githubCommands, ...notifyCommands, ...mcpCommands];
