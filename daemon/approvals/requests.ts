@@ -1,4 +1,3 @@
-import type { ApprovalKind } from '../protocol/approvals.js';
 import type { DeployRequest } from '../deploy/deployRequest.js';
 import type { GatedRequest } from './service.js';
 
@@ -23,6 +22,3 @@ export function rollbackGate(request: { project: string; to?: string | undefined
 export function undeployGate(request: { project: string; keepData: boolean }): GatedRequest {
   return { kind: 'undeploy', project: request.project, params: { project: request.project, keepData: request.keepData }, summary: `undeploy${request.keepData ? ', keeping its data' : ', removing its data'}`, handles: [] };
 }
-
-/** The kinds, for starters that switch on them. */
-export type { ApprovalKind };
