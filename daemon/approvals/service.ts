@@ -7,8 +7,8 @@ import { APPROVAL_EXPIRY_MINUTES, type Approval, type ApprovalKind, ApprovalsDid
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Row, Store } from '../store/store.js';
 
-/** The client name agent front ends connect with: never a person, whatever it sends. */
-const AGENT_CLIENT = 'agent';
+/** The client name agent front ends connect with (agent/catalogue.ts's AGENT_CLIENT_NAME): never a person, whatever it sends. */
+export const AGENT_CLIENT = 'agent';
 
 /** Who asked or decided. */
 export interface ApprovalCaller {

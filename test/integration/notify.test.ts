@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { Approval } from '../../daemon/protocol/approvals.js';
+import { type Approval, ApprovalsList, RunsApprove } from '../../daemon/protocol/approvals.js';
 import type { NotifyEndpoint } from '../../daemon/protocol/notify.js';
-import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { DeployStart, type RunDetail } from '../../daemon/protocol/runs.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
@@ -167,6 +167,22 @@ describe('notifications', { timeout: 600_000 }, () => {
       assert.deepEqual(waiting.map((approval) => [approval.id, approval.kind, approval.requestedBy]), [[rejected, 'deploy', 'cli']]);
       await cliJson(daemon, ['run', 'reject', rejected]);
       assert.deepEqual(await runsOf(), [], 'a rejected deploy never started');
+
+      // An agent cannot confirm for a person, nor approve.
+      const agent = await daemon.connect('agent');
+      try {
+        await assert.rejects(
+          agent.request(DeployStart, { folder: world.fixture, project, repository: 'Acme/Demo', repoUrl: world.repository.url, ref: 'no-such-branch', confirmed: true }),
+          /waits for a person's approval as apr_/,
+        );
+        const [waiting] = (await agent.request(ApprovalsList, {})).approvals;
+        assert.equal(waiting?.requestedBy, 'agent');
+        await assert.rejects(agent.request(RunsApprove, { id: waiting?.id ?? '' }), /An agent cannot approve/);
+        await cliJson(daemon, ['run', 'reject', waiting?.id ?? '']);
+      } finally {
+        agent.close();
+      }
+      assert.deepEqual(await runsOf(), [], 'no agent deploy started');
 
       const approved = await ask();
       const result = await cliJson<{ runId: string }>(daemon, ['run', 'approve', approved]);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deployGate, undeployGate } from '../../daemon/approvals/requests.js';
-import { ApprovalService, globMatches } from '../../daemon/approvals/service.js';
+import { AGENT_CLIENT, ApprovalService, globMatches } from '../../daemon/approvals/service.js';
+import { AGENT_CLIENT_NAME } from '../../daemon/agent/catalogue.js';
 import { AuditLog } from '../../daemon/audit/auditLog.js';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { Logger } from '../../daemon/core/logger.js';
@@ -79,6 +80,7 @@ describe('approvals of protected projects', () => {
   });
 
   test("an agent's deploy waits, even when it says it was confirmed; a person approves it and it starts as asked", () => {
+    assert.equal(AGENT_CLIENT, AGENT_CLIENT_NAME, 'the gate knows the agents by the name they connect with');
     const id = heldAs(() => approvals.gate(deploy('shop'), AGENT, true));
     assert.deepEqual(approvals.list(false).map((approval) => [approval.id, approval.status, approval.requestedBy]), [[id, 'awaiting_approval', 'agent']]);
     assert.deepEqual(requested.at(-1)?.handles, ['sec_aaaaaaaa', 'sec_bbbbbbbb']);
