@@ -18,6 +18,7 @@ import { registerServerGhost } from './commands/serverGhost.js';
 import { registerShowLog } from './commands/showLog.js';
 import { registerSyncServers } from './commands/syncServers.js';
 import { registerTestNotification } from './commands/testNotification.js';
+import { registerApprovalPrompts } from './approvalPrompts.js';
 import { registerCancelDeploy } from './commands/cancelDeploy.js';
 import { registerDeployProject } from './commands/deployProject.js';
 import { registerOpenServerTerminal } from './commands/openServerTerminal.js';
@@ -75,6 +76,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAddServer(context, services);
   registerSyncServers(context, services);
   registerTestNotification(context, services);
+  registerApprovalPrompts(context, services);
   registerCheckServerHealth(context, services);
   registerServerGhost(context, services);
   registerRemoveServer(context, services);

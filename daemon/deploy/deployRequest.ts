@@ -10,7 +10,7 @@ import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
 import type { RunOptions } from './runStore.js';
 
 /** A deploy as asked for by a client (params of `deploy/start`, defaults applied). */
-export type DeployRequest = Readonly<Omit<ValidatedParams<typeof DeployStart>, 'wait'>>;
+export type DeployRequest = Readonly<Omit<ValidatedParams<typeof DeployStart>, 'wait' | 'confirmed'>>;
 
 /** A request found deployable: where it goes, its env plan, and what the run remembers of it. */
 export interface AcceptedRequest {

@@ -2,6 +2,7 @@ import { EnvPlanRequest } from '../protocol/env.js';
 import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
+import { deployGate } from '../approvals/requests.js';
 import { cutPage, decodeCursor, PAGE_BYTES } from './paging.js';
 import { startOrWait } from './runRequest.js';
 
@@ -10,7 +11,8 @@ export function registerDeployHandlers(router: Router, services: Services): void
   const deploy = services.deploy;
   router.handle(EnvPlanRequest, (params) => deploy.plan(params.folder, params.project, params.bindings));
   router.handle(DeployStart, async (params, context) => {
-    const { wait, ...request } = params;
+    const { wait, confirmed, ...request } = params;
+    services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
     return startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow));
   });
   router.handle(RunsList, (params) => {

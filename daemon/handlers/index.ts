@@ -15,6 +15,7 @@ import { registerRotationHandlers } from './rotation.js';
 import { registerNotifyHandlers } from './notify.js';
 import { registerDomainHandlers } from './domains.js';
 import { registerExecHandlers } from './exec.js';
+import { registerApprovalHandlers } from './approvals.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -33,4 +34,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerNotifyHandlers(router, services);
   registerDomainHandlers(router, services);
   registerExecHandlers(router, services);
+  registerApprovalHandlers(router, services);
 }

@@ -2,6 +2,7 @@ import { toReleaseDetail, toReleaseSummary } from '../deploy/releaseStore.js';
 import { DeployRollback, ReleasesGet, ReleasesList } from '../protocol/releases.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
+import { rollbackGate } from '../approvals/requests.js';
 import { cutPage, decodeCursor } from './paging.js';
 import { startOrWait } from './runRequest.js';
 
@@ -16,7 +17,8 @@ export function registerReleaseHandlers(router: Router, services: Services): voi
   });
   router.handle(ReleasesGet, (params) => toReleaseDetail(deploy.releases.get(params.id)));
   router.handle(DeployRollback, async (params, context) => {
-    const { wait, ...request } = params;
+    const { wait, confirmed, ...request } = params;
+    services.approvals.gate(rollbackGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
     return startOrWait(deploy, context, wait, (caller, follow) => deploy.rollback(request, caller, follow));
   });
 }

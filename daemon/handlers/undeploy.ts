@@ -1,4 +1,5 @@
 import { ZavhozError } from '../core/errors.js';
+import { undeployGate } from '../approvals/requests.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { UndeployCancel, UndeployStart } from '../protocol/undeploy.js';
 import type { Router } from '../server/router.js';
@@ -8,6 +9,7 @@ import type { Services } from '../wiring/services.js';
 export function registerUndeployHandlers(router: Router, services: Services): void {
   const { undeploy } = services;
   router.handle(UndeployStart, async (params, context) => {
+    services.approvals.gate(undeployGate(params), { client: context.client.name, requestId: context.requestId }, params.confirmed);
     const { state, done } = undeploy.start(params.project, params.keepData, { client: context.client.name, requestId: context.requestId });
     context.log.info('undeploy started', { project: params.project, server: state.server, keepData: params.keepData });
     if (!params.wait) return state;

@@ -135,6 +135,8 @@ export class DeliveryLoop {
   private async attempt(endpoint: EndpointRecord, delivery: DeliveryRecord): Promise<boolean> {
     const { records, redactor, log } = this.options;
     const attempts = records.markSending(delivery.id);
+    // Removed with its endpoint meanwhile: nothing to send.
+    if (attempts === undefined) return true;
     try {
       // Redacted again: a value the vault took in after the message was queued is masked too.
       const message = { ...delivery, title: redactor.redact(delivery.title), body: redactor.redact(delivery.body) };

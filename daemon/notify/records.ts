@@ -114,11 +114,11 @@ export class NotifyStore {
     return row?.next === null || row?.next === undefined ? undefined : String(row.next);
   }
 
-  /** Marks an attempt as started, durably, before anything is sent. */
-  markSending(id: string): number {
+  /** Marks an attempt as started, durably, before anything is sent; answers its number, or undefined if the message is gone. */
+  markSending(id: string): number | undefined {
     return this.store.transaction((tx) => {
-      tx.run("UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'", [id]);
-      return Number(tx.get('SELECT attempts FROM notify_deliveries WHERE id = ?', [id])?.attempts ?? 0);
+      if (tx.run("UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'", [id]) === 0) return undefined;
+      return Number(tx.get('SELECT attempts FROM notify_deliveries WHERE id = ?', [id])?.attempts ?? 1);
     });
   }
 

@@ -23,3 +23,4 @@ export * from './rotation.js';
 export * from './notify.js';
 export * from './domains.js';
 export * from './exec.js';
+export * from './approvals.js';

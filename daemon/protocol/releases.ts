@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, type EnvPlan } from './env.js';
 import { type PageInfo, pageFields } from './fields.js';
@@ -93,6 +94,8 @@ export const DeployRollback = defineRequest(
     to: releaseId.optional(),
     /** Keep the request open until the run ends and answer with its final state (cancelling it cancels the run). */
     wait: z.boolean().default(false),
+    /** A person confirmed this rollback now; without it, a protected project's rollback waits for approval. */
+    confirmed: confirmedByPerson,
   }),
   result<RunDetail>(),
 );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
 import { LIST_PAGE, moduleName, type PageInfo, pageFields, repository } from './fields.js';
@@ -136,6 +137,8 @@ export const DeployStart = defineRequest(
      * the run (answer -32800).
      */
     wait: z.boolean().default(false),
+    /** A person confirmed this deploy now; without it, a protected project's deploy waits for approval. */
+    confirmed: confirmedByPerson,
   }),
   result<RunDetail>(),
 );

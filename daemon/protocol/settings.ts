@@ -94,6 +94,11 @@ export const SettingSchemas = {
    * repository that has it, the old one removed); given to each key when it is created. 0: CI keys never rotate.
    */
   ciKeyRotationDays: z.number().int().min(0).max(3650),
+  /**
+   * Projects (names, or globs with `*`) whose deploys, rollbacks and undeploys wait for a person's approval unless a
+   * person confirmed them when they were asked for.
+   */
+  protectedProjects: z.array(z.string().min(1).max(64).regex(/^[a-z0-9*][a-z0-9*_-]*$/, 'a project name or a glob like shop-*')).max(1000),
   /** Base URL of the Telegram Bot API (it receives bot tokens): https, or http on loopback (a test stand-in). */
   telegramApiBase: credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret'),
   /**
@@ -141,6 +146,7 @@ export const DEFAULT_SETTINGS: Settings = {
   releasesKept: 10,
   rotationCheckIntervalSeconds: 3600,
   ciKeyRotationDays: 90,
+  protectedProjects: [],
   telegramApiBase: 'https://api.telegram.org',
   slackWebhookBase: 'https://hooks.slack.com',
   proxyImage: 'caddy:2',

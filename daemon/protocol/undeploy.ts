@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject } from './env.js';
 
@@ -62,7 +63,7 @@ export interface UndeployResult {
  */
 export const UndeployStart = defineRequest(
   'undeploy/start',
-  z.strictObject({ project: deployProject, keepData: z.boolean().default(false), wait: z.boolean().default(false) }),
+  z.strictObject({ project: deployProject, keepData: z.boolean().default(false), wait: z.boolean().default(false), confirmed: confirmedByPerson }),
   result<UndeployResult>(),
 );
 

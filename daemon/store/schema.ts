@@ -298,7 +298,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 12,
-    description: 'notifications: endpoints, the delivery queue and what the watchers last saw',
+    description: 'notifications: endpoints, the delivery queue and what the watchers last saw; approval requests',
     statements: [
       // Settings hold handles only (a credential's value stays in the vault).
       `CREATE TABLE notify_endpoints (
@@ -336,6 +336,25 @@ export const MIGRATIONS: readonly Migration[] = [
          value TEXT NOT NULL,
          updated_at TEXT NOT NULL
        )`,
+      // Runs of protected projects waiting for a person. `params`: the request it starts with once approved (names,
+      // folders and handles, never a value).
+      `CREATE TABLE approvals (
+         id TEXT PRIMARY KEY,
+         kind TEXT NOT NULL,
+         project TEXT NOT NULL,
+         status TEXT NOT NULL,
+         requested_by TEXT NOT NULL,
+         request_id TEXT NOT NULL,
+         created_at TEXT NOT NULL,
+         expires_at TEXT NOT NULL,
+         summary TEXT NOT NULL,
+         handles TEXT NOT NULL,
+         params TEXT NOT NULL,
+         decided_at TEXT,
+         decided_by TEXT,
+         run_id TEXT
+       )`,
+      'CREATE INDEX approvals_waiting ON approvals (status, expires_at)',
     ],
   },
 ];

@@ -13,6 +13,7 @@ import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
 import { tapNotifier, wireNotify } from './notify.js';
+import { wireApprovals } from './approvals.js';
 import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
@@ -43,8 +44,9 @@ export async function wireServices(base: Foundation): Promise<Services> {
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
-  const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github });
-  const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
   const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, domains, proxy, lifecycle, locks };
+  const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
+  const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
+  const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

@@ -1,3 +1,5 @@
+import { deployGate } from '../approvals/requests.js';
+import type { ApprovalService } from '../approvals/service.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import { describeError } from '../core/errors.js';
 import { CI_KEY_SECRET_NAME } from '../cikey/service.js';
@@ -17,6 +19,8 @@ export interface RotationNeeds {
   readonly vault: Vault;
   readonly deploy: DeployService;
   readonly github: GithubService;
+  /** A protected project's redeploy waits for a person (the timer confirms nothing). */
+  readonly approvals?: ApprovalService;
 }
 
 /** How many runs, newest first, are read to find each project's last successful deploy. */
@@ -43,25 +47,23 @@ export function wireRotation(foundation: Foundation, needs: RotationNeeds): Rota
     redeploy(runId, caller) {
       const run = runs.get(runId);
       const { options } = run;
-      const detail = needs.deploy.start(
-        {
-          folder: options.projectFolder,
-          project: run.project,
-          repository: run.repository,
-          ref: run.ref,
-          bindings: options.bindings,
-          repoUrl: options.repoUrl,
-          gitToken: options.gitToken,
-          registryToken: options.registryToken,
-          registry: options.registry,
-          registryUser: options.registryUser,
-          timeoutSeconds: run.timeoutSeconds,
-          healthPaths: options.healthPaths ?? {},
-          noRollback: options.noRollback ?? false,
-        },
-        caller,
-      );
-      return detail.id;
+      const request = {
+        folder: options.projectFolder,
+        project: run.project,
+        repository: run.repository,
+        ref: run.ref,
+        bindings: options.bindings,
+        repoUrl: options.repoUrl,
+        gitToken: options.gitToken,
+        registryToken: options.registryToken,
+        registry: options.registry,
+        registryUser: options.registryUser,
+        timeoutSeconds: run.timeoutSeconds,
+        healthPaths: options.healthPaths ?? {},
+        noRollback: options.noRollback ?? false,
+      };
+      needs.approvals?.gate(deployGate(request), caller, false);
+      return needs.deploy.start(request, caller).id;
     },
   };
   const rotation = new RotationService({

@@ -22,6 +22,7 @@ import type { AgentAccess } from '../agentaccess/access.js';
 import type { NotifyService } from '../notify/service.js';
 import type { DomainService } from '../domains/service.js';
 import type { ProxyService } from '../proxy/service.js';
+import type { ApprovalService } from '../approvals/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -64,6 +65,8 @@ export interface Services {
   readonly domains: DomainService;
   /** The reverse proxy Zavhoz runs on each server that has a domain. */
   readonly proxy: ProxyService;
+  /** The gate before runs of protected projects: approval requests, approve, reject, expiry (`runs/approve`, …). */
+  readonly approvals: ApprovalService;
   /** Register background work (timers, child processes) that shutdown must stop. */
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */

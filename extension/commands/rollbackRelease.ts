@@ -23,7 +23,7 @@ export function registerRollbackRelease(context: vscode.ExtensionContext, servic
     const rollBack = 'Roll Back';
     const choice = await vscode.window.showWarningMessage(question.title, { modal: true, detail: question.detail }, rollBack);
     if (choice !== rollBack) return undefined;
-    const run = await services.connection.request(DeployRollback, { project: release.project, to: release.id });
+    const run = await services.connection.request(DeployRollback, { project: release.project, to: release.id, confirmed: true });
     services.log.info(`rollback of ${release.project} to release ${releaseName(release)}: run ${run.id} ${run.status}`);
     const show = 'Show Log';
     void vscode.window

@@ -36,7 +36,7 @@ export function registerUndeployProject(context: vscode.ExtensionContext, servic
           if (notice.project === target.project && notice.stepStatus === 'running') progress.report({ message: notice.step });
         });
         try {
-          return await services.connection.request(UndeployStart, { project: target.project, keepData: choice === keepData, wait: true }, token);
+          return await services.connection.request(UndeployStart, { project: target.project, keepData: choice === keepData, wait: true, confirmed: true }, token);
         } finally {
           steps.dispose();
         }

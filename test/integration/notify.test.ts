@@ -4,13 +4,15 @@
  * checks the signature, and a real SMTP server (aiosmtpd, STARTTLS with a throwaway certificate, login required). A
  * deploy that fails for real (a branch that does not exist) is the event; its project name is a vault value, so the
  * canary is in the run's error and in every message, and must reach no receiver unmasked. Then a delivery pending
- * when the daemon is killed (SIGKILL by its PID) is delivered after the restart, exactly once.
+ * when the daemon is killed (SIGKILL by its PID) is delivered after the restart, exactly once. Last, approvals: a
+ * protected project's deploy from the CLI without --yes waits, is announced, and runs only once a person approves it.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { type Approval, ApprovalsList, RunsApprove } from '../../daemon/protocol/approvals.js';
 import type { NotifyEndpoint } from '../../daemon/protocol/notify.js';
-import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { DeployStart, type RunDetail } from '../../daemon/protocol/runs.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
@@ -135,5 +137,64 @@ describe('notifications', { timeout: 600_000 }, () => {
       return entry?.pending === 0 && entry.lastDeliveredAt !== null ? true : undefined;
     });
     assert.equal(webhook.accepted.filter((request) => request.headers['x-zavhoz-delivery'] === deliveryId).length, 1, 'delivered exactly once');
+  });
+  test("a protected project's deploy without --yes waits, is announced, and runs only once approved", async () => {
+    const { daemon } = world;
+    await cliJson(daemon, ['config', 'set', 'protectedProjects', JSON.stringify(['guarded-*'])]);
+    const receiver = await startWebhookReceiver(SIGNING_KEY);
+    try {
+      const key = await world.storeSecret('APPROVALS_WEBHOOK_KEY', 'token', SIGNING_KEY);
+      await cliJson(daemon, ['notify', 'add', 'webhook', '--name', 'approvals', '--url', receiver.url, '--signing-key-secret', key, '--events', 'approval.requested']);
+      const project = world.newProject('guarded');
+      await world.storeSecret('API_TOKEN', 'token', `api-${crypto.randomBytes(8).toString('hex')}`, project);
+      await world.storeSecret('WEBHOOK_SECRET', 'text', `hook-${crypto.randomBytes(8).toString('hex')}`, project);
+      const ask = async (): Promise<string> => {
+        const refused = await daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--json']);
+        assert.equal(refused.code, 1, refused.stdout);
+        const id = /waits for a person's approval as (apr_[a-z2-7]{10})/.exec(refused.stderr)?.[1];
+        assert.ok(id, refused.stderr);
+        return id;
+      };
+      const runsOf = (): Promise<unknown[]> => cliJson<unknown[]>(daemon, ['run', 'list', '--project', project]);
+
+      const rejected = await ask();
+      const [announced] = await receiver.waitForAccepted(1);
+      const body = JSON.parse(announced?.body ?? '{}') as { event: string; detail: { approval: string }; text: string };
+      assert.equal(body.event, 'approval.requested');
+      assert.equal(body.detail.approval, rejected);
+      assert.match(body.text, new RegExp(`zavhoz run approve ${rejected}`));
+      const waiting = await cliJson<Approval[]>(daemon, ['run', 'approvals']);
+      assert.deepEqual(waiting.map((approval) => [approval.id, approval.kind, approval.requestedBy]), [[rejected, 'deploy', 'cli']]);
+      await cliJson(daemon, ['run', 'reject', rejected]);
+      assert.deepEqual(await runsOf(), [], 'a rejected deploy never started');
+
+      // An agent cannot confirm for a person, nor approve.
+      const agent = await daemon.connect('agent');
+      try {
+        await assert.rejects(
+          agent.request(DeployStart, { folder: world.fixture, project, repository: 'Acme/Demo', repoUrl: world.repository.url, ref: 'no-such-branch', confirmed: true }),
+          /waits for a person's approval as apr_/,
+        );
+        const [waiting] = (await agent.request(ApprovalsList, {})).approvals;
+        assert.equal(waiting?.requestedBy, 'agent');
+        await assert.rejects(agent.request(RunsApprove, { id: waiting?.id ?? '' }), /An agent cannot approve/);
+        await cliJson(daemon, ['run', 'reject', waiting?.id ?? '']);
+      } finally {
+        agent.close();
+      }
+      assert.deepEqual(await runsOf(), [], 'no agent deploy started');
+
+      const approved = await ask();
+      const result = await cliJson<{ runId: string }>(daemon, ['run', 'approve', approved]);
+      const run = await cliJson<RunDetail>(daemon, ['run', 'show', result.runId]);
+      assert.equal(run.project, project);
+      assert.equal(run.ref, 'no-such-branch', 'it runs as it was asked');
+      const confirmed = await daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--yes', '--json']);
+      assert.ok(!confirmed.stderr.includes('approval'), 'a deploy confirmed with --yes starts at once');
+      assert.equal((await runsOf()).length, 2);
+    } finally {
+      await cliJson(daemon, ['config', 'set', 'protectedProjects', '[]']);
+      await receiver.stop();
+    }
   });
 });

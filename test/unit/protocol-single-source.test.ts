@@ -99,6 +99,7 @@ describe('protocol defaults are applied by the daemon, not restated by clients',
       timeoutSeconds: RUN_TIMEOUT.default,
       healthPaths: {},
       noRollback: false,
+      confirmed: false,
       wait: false,
     });
     connected.close();

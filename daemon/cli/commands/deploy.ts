@@ -182,7 +182,7 @@ export const deployCommands: Command[] = [
   {
     path: ['deploy'],
     usage:
-      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--json]`,
+      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--yes] [--json]`,
     summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
     examples: [
       'zavhoz deploy . --project shop --repo acme/shop --wait',
@@ -210,6 +210,7 @@ export const deployCommands: Command[] = [
       },
       'no-rollback': { type: 'boolean', description: 'Keep a new release that fails its health check running, for debugging, instead of rolling back to the previous one.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
+      yes: { type: 'boolean', description: 'You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval.' },
     },
     async run(context) {
       const optional = (key: string, flag: string): Record<string, string> => {
@@ -232,6 +233,7 @@ export const deployCommands: Command[] = [
         ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
         ...healthPathsParam(context),
         ...(context.flags['no-rollback'] === true ? { noRollback: true } : {}),
+        ...(context.flags.yes === true ? { confirmed: true } : {}),
       };
       return startRun(context, DeployStart, params, 'Deploy');
     },

@@ -16,6 +16,7 @@ import { rotationCommands } from './rotation.js';
 import { notifyCommands } from './notify.js';
 import { domainCommands } from './domain.js';
 import { execCommands } from './exec.js';
+import { approvalCommands } from './approvals.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...approvalCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];

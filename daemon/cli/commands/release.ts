@@ -69,17 +69,18 @@ export const releaseCommands: Command[] = [
   },
   {
     path: ['rollback'],
-    usage: 'zavhoz rollback --project P [--to RELEASE] [--wait] [--json]',
+    usage: 'zavhoz rollback --project P [--to RELEASE] [--wait] [--yes] [--json]',
     summary: 'Redeploy a release exactly (its commit, images by digest, secret versions, ports): by default the one before the current release.',
     examples: ['zavhoz rollback --project shop --wait', 'zavhoz rollback --project shop --to rel_ab12cd34ef'],
     options: {
       project: projectOption,
       to: { type: 'string', value: 'RELEASE', description: 'The release id to redeploy (see zavhoz release list); default: the one before the current.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
+      yes: { type: 'boolean', description: 'You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval.' },
     },
     async run(context) {
       const to = stringFlag(context.flags, 'to');
-      const params: RequestParams<typeof DeployRollback> = { project: requiredFlag(context, 'project'), ...(to === undefined ? {} : { to }) };
+      const params: RequestParams<typeof DeployRollback> = { project: requiredFlag(context, 'project'), ...(to === undefined ? {} : { to }), ...(context.flags.yes === true ? { confirmed: true } : {}) };
       return startRun(context, DeployRollback, params, 'Rollback');
     },
   },

@@ -89,7 +89,8 @@ export const undeployCommands: Command[] = [
           if (context.json || progress.project !== project || progress.stepStatus === 'pending') return;
           process.stderr.write(`${progress.step}: ${progress.stepStatus}${progress.detail ? ` (${progress.detail})` : ''}\n`);
         });
-        const result = await client.request(UndeployStart, { project, keepData, wait: true }, { token: source.token });
+        // --yes or a yes at the prompt: a person confirmed it now.
+        const result = await client.request(UndeployStart, { project, keepData, wait: true, confirmed: true }, { token: source.token });
         context.print(result, () => summary(result));
         return result.status === 'succeeded' ? 0 : 1;
       } catch (error) {

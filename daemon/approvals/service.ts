@@ -1,0 +1,201 @@
+import crypto from 'node:crypto';
+import type { AuditLog } from '../audit/auditLog.js';
+import { ZavhozError, notFound } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Notifier } from '../core/notifier.js';
+import { APPROVAL_EXPIRY_MINUTES, type Approval, type ApprovalKind, ApprovalsDidChange, type ApprovalStatus } from '../protocol/approvals.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { Row, Store } from '../store/store.js';
+
+/** The client name agent front ends connect with (agent/catalogue.ts's AGENT_CLIENT_NAME): never a person, whatever it sends. */
+export const AGENT_CLIENT = 'agent';
+
+/** Who asked or decided. */
+export interface ApprovalCaller {
+  readonly client: string;
+  readonly requestId: string;
+}
+
+/** A request that may have to wait: what it is, and the parameters it starts with once approved (handles only). */
+export interface GatedRequest {
+  readonly kind: ApprovalKind;
+  readonly project: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** One line for people: what will run. */
+  readonly summary: string;
+  readonly handles: readonly string[];
+}
+
+/** Starts what an approval let through; answers the run id (null for an undeploy, which has none). */
+export type ApprovedStarter = (kind: ApprovalKind, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller) => string | null;
+
+/** What the approvals are built from. */
+export interface ApprovalOptions {
+  readonly store: Store;
+  readonly audit: AuditLog;
+  readonly notifier: Notifier;
+  readonly log: ScopedLogger;
+  /** The `protectedProjects` setting. */
+  readonly protectedProjects: () => readonly string[];
+  readonly start: ApprovedStarter;
+  /** Told of every new request (the `approval.requested` notification). */
+  readonly requested: (approval: Approval) => void;
+  readonly now?: () => Date;
+}
+
+/**
+ * The gate before a deploy, rollback or undeploy of a protected project starts: one no person confirmed is stored as
+ * an approval request and refused for now (the caller is told the id and how to approve it); approving starts it as
+ * it was asked, under the approver's name; rejecting or expiry lets nothing run. Every decision is audited.
+ */
+export class ApprovalService {
+  constructor(private readonly options: ApprovalOptions) {}
+
+  /** True when `project` matches a name or glob of `protectedProjects`. */
+  isProtected(project: string): boolean {
+    return this.options.protectedProjects().some((pattern) => globMatches(pattern, project));
+  }
+
+  /**
+   * Lets the request through (returns) when its project is not protected or a person confirmed it; otherwise stores
+   * it as awaiting approval and throws PreconditionFailed naming the approval and how to approve it.
+   */
+  gate(request: GatedRequest, caller: ApprovalCaller, confirmed: boolean): void {
+    if (!this.isProtected(request.project)) return;
+    if (confirmed && caller.client !== AGENT_CLIENT) return;
+    const now = this.now();
+    const approval: Approval = {
+      id: newApprovalId(),
+      kind: request.kind,
+      project: request.project,
+      status: 'awaiting_approval',
+      requestedBy: caller.client,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + APPROVAL_EXPIRY_MINUTES * 60_000).toISOString(),
+      summary: request.summary,
+      handles: [...request.handles],
+      decidedAt: null,
+      decidedBy: null,
+      runId: null,
+    };
+    this.options.store.transaction((tx) => {
+      tx.run(
+        `INSERT INTO approvals (id, kind, project, status, requested_by, request_id, created_at, expires_at, summary, handles, params)
+         VALUES (?, ?, ?, 'awaiting_approval', ?, ?, ?, ?, ?, ?, ?)`,
+        [approval.id, approval.kind, approval.project, approval.requestedBy, caller.requestId, approval.createdAt, approval.expiresAt, approval.summary, JSON.stringify(approval.handles), JSON.stringify(request.params)],
+      );
+      this.options.audit.record({ ...caller, action: 'approval-requested', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
+    });
+    this.changed(approval);
+    this.options.log.info('run waits for approval', { approval: approval.id, project: approval.project, kind: approval.kind, requestedBy: caller.client });
+    try {
+      this.options.requested(approval);
+    } catch {
+      // Telling people is best effort; the request is stored either way.
+    }
+    throw new ZavhozError(
+      ErrorCodes.PreconditionFailed,
+      `Project ${request.project} is protected: this ${request.kind} waits for a person's approval as ${approval.id} (until ${approval.expiresAt}). Approve it with \`zavhoz run approve ${approval.id}\` or in VS Code; reject it with \`zavhoz run reject ${approval.id}\`.`,
+      { approval: approval.id, status: 'awaiting_approval' },
+    );
+  }
+
+  /** Requests newest first: those awaiting a decision, or all. Expires the overdue ones first. */
+  list(all: boolean): Approval[] {
+    this.expire();
+    const rows = all
+      ? this.options.store.all('SELECT * FROM approvals ORDER BY created_at DESC, id DESC LIMIT 500')
+      : this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' ORDER BY created_at DESC, id DESC");
+    return rows.map(toApproval);
+  }
+
+  /** Approves a waiting request and starts it under the approver's name. Agents cannot approve. */
+  approve(id: string, caller: ApprovalCaller): { approval: Approval; runId: string | null } {
+    if (caller.client === AGENT_CLIENT) throw new ZavhozError(ErrorCodes.PreconditionFailed, 'An agent cannot approve a run; a person approves it with `zavhoz run approve` or in VS Code.');
+    const { approval, params } = this.decide(id, 'approved', caller);
+    let runId: string | null;
+    try {
+      runId = this.options.start(approval.kind, params, caller);
+    } catch (error) {
+      this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: id } });
+      throw error;
+    }
+    if (runId !== null) this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, id]));
+    return { approval: { ...approval, runId }, runId };
+  }
+
+  /** Rejects a waiting request: nothing runs. */
+  reject(id: string, caller: ApprovalCaller): { approval: Approval } {
+    return { approval: this.decide(id, 'rejected', caller).approval };
+  }
+
+  /** Marks overdue requests expired (audited); answers how many. */
+  expire(): number {
+    const now = this.now().toISOString();
+    const overdue = this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' AND expires_at <= ?", [now]).map(toApproval);
+    if (overdue.length === 0) return 0;
+    this.options.store.transaction((tx) => {
+      for (const approval of overdue) {
+        tx.run("UPDATE approvals SET status = 'expired', decided_at = ? WHERE id = ? AND status = 'awaiting_approval'", [now, approval.id]);
+        this.options.audit.record({ client: 'daemon', requestId: 'approvals', action: 'approval-expired', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
+      }
+    });
+    for (const approval of overdue) this.changed({ ...approval, status: 'expired' });
+    return overdue.length;
+  }
+
+  private decide(id: string, status: Extract<ApprovalStatus, 'approved' | 'rejected'>, caller: ApprovalCaller): { approval: Approval; params: Record<string, unknown> } {
+    this.expire();
+    const row = this.options.store.get('SELECT * FROM approvals WHERE id = ?', [id]);
+    if (row === undefined) throw notFound(`Approval request ${id}`, 'See the waiting ones with `zavhoz run approvals`.');
+    const current = toApproval(row);
+    if (current.status !== 'awaiting_approval') {
+      throw new ZavhozError(ErrorCodes.Conflict, `Approval request ${id} is ${current.status} already${current.decidedBy ? ` (by ${current.decidedBy})` : ''}; ask for the ${current.kind} again if it should still run.`);
+    }
+    const decidedAt = this.now().toISOString();
+    this.options.store.transaction((tx) => {
+      tx.run("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'awaiting_approval'", [status, decidedAt, caller.client, id]);
+      this.options.audit.record({ ...caller, action: status === 'approved' ? 'approval-approved' : 'approval-rejected', subject: current.project, detail: { approval: id, kind: current.kind, requestedBy: current.requestedBy } }, tx);
+    });
+    const approval: Approval = { ...current, status, decidedAt, decidedBy: caller.client };
+    this.changed(approval);
+    return { approval, params: JSON.parse(String(row.params)) as Record<string, unknown> };
+  }
+
+  private changed(approval: Approval): void {
+    this.options.notifier.notify(ApprovalsDidChange, { id: approval.id, project: approval.project, status: approval.status });
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+}
+
+/** `*` matches any run of characters; everything else matches itself. */
+export function globMatches(pattern: string, name: string): boolean {
+  const expression = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  return expression.test(name);
+}
+
+function newApprovalId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  return `apr_${[...crypto.randomBytes(10)].map((byte) => alphabet[byte % 32]).join('')}`;
+}
+
+function toApproval(row: Row): Approval {
+  const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+  return {
+    id: String(row.id),
+    kind: String(row.kind) as ApprovalKind,
+    project: String(row.project),
+    status: String(row.status) as ApprovalStatus,
+    requestedBy: String(row.requested_by),
+    createdAt: String(row.created_at),
+    expiresAt: String(row.expires_at),
+    summary: String(row.summary),
+    handles: JSON.parse(String(row.handles)) as string[],
+    decidedAt: text(row.decided_at),
+    decidedBy: text(row.decided_by),
+    runId: text(row.run_id),
+  };
+}
