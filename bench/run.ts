@@ -37,7 +37,7 @@ const ENTRIES: readonly Entry[] = [
   },
   { key: 'fold', title: 'durable writes across a journal fold', file: 'fold.ts', load: async () => (await import('./fold.js')).benchFold },
   { key: 'startup', title: 'daemon cold start', file: 'startup.ts', load: async () => (await import('./startup.js')).benchStartup },
-  ...['vault', 'inventory', 'deploy', 'github', 'services'].map(
+  ...['vault', 'inventory', 'deploy', 'github', 'services', 'proxy'].map(
     (key): Entry => ({
       key,
       title: key,

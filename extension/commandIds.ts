@@ -40,6 +40,8 @@ export const CommandIds = {
   openServiceUrl: 'zavhoz.service.openUrl',
   undeployProject: 'zavhoz.service.undeploy',
   rollbackRelease: 'zavhoz.release.rollback',
+  // Domains behind the proxy (issue 15).
+  addDomain: 'zavhoz.domain.add',
 } as const;
 
 /** One of the extension's command ids. */

@@ -8,6 +8,7 @@ import { SettingsService } from '../settings/settings.js';
 import { removeCiKeysAfterUndeploy, wireCiKeys } from './cikey.js';
 import { wireDeploy } from './deploy.js';
 import { wireDomains } from './domains.js';
+import type { ProxySwitch } from '../deploy/ports.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
@@ -29,7 +30,9 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const audit = new AuditLog(store);
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
-  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
+  // Joined once the domains exist: they are built over the deploy's releases.
+  const proxySwitches: { of?: (project: string, server: string) => ProxySwitch | undefined } = {};
+  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings, proxySwitches });
   const ciKeys = wireCiKeys(foundation, { audit, vault, inventory });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
@@ -37,6 +40,7 @@ export async function wireServices(foundation: Foundation): Promise<Services> {
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
+  proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy });
   return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, domains, proxy, lifecycle, locks };
