@@ -36,8 +36,6 @@ export interface DomainsDependencies {
   readonly log: ScopedLogger;
   /** The project's server and module ports, while it has an allocation. */
   placement(project: string): DomainPlacement | undefined;
-  /** The address Zavhoz reaches a server at (its DNS records point there). */
-  serverHost(server: string): string | undefined;
   /** True once the project has a release that is not archived. */
   deployed(project: string): boolean;
   settings(): DomainSettings;

@@ -53,13 +53,6 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
       }
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
-    serverHost(server) {
-      try {
-        return inventory.inventory.row(server).host;
-      } catch {
-        return undefined;
-      }
-    },
     deployed: (project) => needs.releases.current(project) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),
