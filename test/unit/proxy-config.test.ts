@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { normalizeDomain } from '../../daemon/domains/names.js';
 import { caddyConfig, slotPort } from '../../daemon/proxy/config.js';
 import { parseOutcome } from '../../daemon/proxy/remote.js';
+import { SettingSchemas } from '../../daemon/protocol/settings.js';
 
 describe('proxy: domain names', () => {
   it('accepts host names and wildcards, lowercased and without a trailing dot', () => {
@@ -59,5 +60,22 @@ describe('proxy: Caddy config', () => {
     assert.deepEqual(parseOutcome('ZAVHOZ_PROXY started\n'), { action: 'started', noDocker: false });
     assert.equal(parseOutcome('ZAVHOZ_PROXY_FAILED adapting config: bad\n').failure, 'adapting config: bad');
     assert.equal(parseOutcome('ZAVHOZ_NO_DOCKER\n').noDocker, true);
+  });
+});
+
+describe('proxy and DNS settings', () => {
+  it('the Cloudflare API base takes the token, so https or loopback http only, and no login in the URL', () => {
+    assert.ok(SettingSchemas.cloudflareApiBase.safeParse('https://api.cloudflare.com/client/v4').success);
+    assert.ok(SettingSchemas.cloudflareApiBase.safeParse('http://127.0.0.1:9999/client/v4').success);
+    assert.ok(!SettingSchemas.cloudflareApiBase.safeParse('http://api.cloudflare.com/client/v4').success);
+    assert.ok(!SettingSchemas.cloudflareApiBase.safeParse('https://user:pass@api.cloudflare.com/client/v4').success);
+  });
+
+  it('the proxy image is an image reference, its TLS acme or internal, its ports real ports', () => {
+    assert.ok(SettingSchemas.proxyImage.safeParse('127.0.0.1:5000/zavhoz-proxy/caddy:test').success);
+    assert.ok(!SettingSchemas.proxyImage.safeParse('caddy:2; rm -rf /').success);
+    assert.ok(!SettingSchemas.proxyTls.safeParse('self-signed').success);
+    assert.ok(!SettingSchemas.proxyHttpsPort.safeParse(0).success);
+    assert.ok(SettingSchemas.dnsTokenSecret.safeParse('').success);
   });
 });
