@@ -48,6 +48,8 @@ export const CommandIds = {
   filterRuns: 'zavhoz.deploy.filterRuns',
   clearRunFilter: 'zavhoz.deploy.clearRunFilter',
   openWalkthrough: 'zavhoz.walkthrough.open',
+  // Domains behind the proxy (issue 15).
+  addDomain: 'zavhoz.domain.add',
 } as const;
 
 /** One of the extension's command ids. */

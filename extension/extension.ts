@@ -52,6 +52,7 @@ import { registerRefreshServices } from './commands/refreshServices.js';
 import { registerShowServiceLogs } from './commands/showServiceLogs.js';
 import { registerRollbackRelease } from './commands/rollbackRelease.js';
 import { registerUndeployProject } from './commands/undeployProject.js';
+import { registerAddDomain } from './commands/addDomain.js';
 import { ServiceStatusTracker } from './operations/serviceStatus.js';
 import { ServicesStatusBar } from './servicesStatusBar.js';
 import { registerServicesView } from './views/servicesView.js';
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerOpenServiceUrl(context, services, serviceStatus);
   registerRollbackRelease(context, services, serviceStatus);
   registerUndeployProject(context, services, serviceStatus);
+  registerAddDomain(context, services, serviceStatus);
 
   registerAllocationsView(context, services);
   registerAllocateResources(context, services);

@@ -45,7 +45,8 @@ export async function executeRun(context: ExecutionContext, release?: ReleaseRec
   const spec = release === undefined ? await deploySpec(context, target, use) : rollbackSpec(context, target, release);
   folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
   await checkServerLogin(context, target, env, use);
-  const handles = await writeExtraVars(folder, context.secrets, { run, target, spec, use });
+  const proxySwitch = context.targets.proxySwitchOf?.(run.project, target.server);
+  const handles = await writeExtraVars(folder, context.secrets, { run, target, spec, use, proxySwitch });
   const playbook = await runPlaybook(context, target, env);
   return { target, spec, playbook, handles, env, use };
 }
@@ -60,7 +61,8 @@ export async function executePass(
   spec: PassSpec,
   hooks: Pick<ExecutionHooks, 'step' | 'started'>,
 ): Promise<PlaybookResult> {
-  await writeExtraVars(context.folder, context.secrets, { run: context.run, target: first.target, spec, use: first.use });
+  const proxySwitch = context.targets.proxySwitchOf?.(context.run.project, first.target.server);
+  await writeExtraVars(context.folder, context.secrets, { run: context.run, target: first.target, spec, use: first.use, proxySwitch });
   return runPlaybook(context, first.target, first.env, hooks);
 }
 

@@ -1,7 +1,7 @@
 import type { SecretUse } from '../vault/api.js';
 import { environmentValues, formatDotenv, withValues } from './envValues.js';
 import type { PassSpec } from './passSpec.js';
-import type { DeploySecrets, DeployTarget, SecretVersionRef } from './ports.js';
+import type { DeploySecrets, DeployTarget, ProxySwitch, SecretVersionRef } from './ports.js';
 import { RUN_FILES, type RunFolder } from './runFolder.js';
 import type { RunRecord } from './runStore.js';
 
@@ -13,6 +13,8 @@ export interface ExtraVarsInput {
   /** What this pass deploys: ref, plan (every generated secret's handle filled in), versions, ports, pins. */
   readonly spec: PassSpec;
   readonly use: SecretUse;
+  /** Modules with a domain behind the server's proxy: they switch over with no downtime. */
+  readonly proxySwitch?: ProxySwitch | undefined;
 }
 
 /** The health path of a module when none was given. */
@@ -51,6 +53,23 @@ export async function writeExtraVars(folder: RunFolder, secrets: DeploySecrets, 
         registry: spec.options.registry,
         registry_user: spec.options.registryUser,
       };
+      const switched = (input.proxySwitch?.modules ?? []).filter((entry) => spec.modulePorts[entry.module] !== undefined);
+      if (input.proxySwitch && switched.length > 0) {
+        extraVars.proxy_switch = {
+          https_port: input.proxySwitch.httpsPort,
+          fail_seconds: input.proxySwitch.failSeconds,
+          dial_host: host,
+          publish_host: host,
+          modules: switched.map((entry) => ({
+            module: entry.module,
+            port: spec.modulePorts[entry.module],
+            slot_port: entry.slotPort,
+            domain: entry.domain,
+            path: spec.healthPaths[entry.module] ?? DEFAULT_HEALTH_PATH,
+            strict: spec.healthPaths[entry.module] !== undefined,
+          })),
+        };
+      }
       if (spec.pins.length > 0) {
         extraVars.image_pins = Object.fromEntries(spec.pins.map((pin) => [pin.service, { image: pin.digest }]));
         extraVars.pull_services = spec.pins.filter((pin) => pin.digest.includes('@')).map((pin) => pin.service);

@@ -29,11 +29,25 @@ export interface DeployTarget {
   readonly modulePorts: Readonly<Record<string, number>>;
 }
 
+/** The server's proxy as a deploy switches over behind it: its container, config file and the modules with a domain. */
+export interface ProxySwitch {
+  readonly httpsPort: number;
+  /** Seconds the proxy passes over a port that refused a connection: the slot stops only after that. */
+  readonly failSeconds: number;
+  /**
+   * Each module with a domain, the domain its health is checked through, and its slot: the port its next release
+   * listens on beside the old one, which the proxy dials while the module's own port refuses.
+   */
+  readonly modules: readonly { readonly module: string; readonly domain: string; readonly slotPort: number }[];
+}
+
 /** Finds (allocating if needed) where a project deploys. */
 export interface DeployTargets {
   targetFor(project: string): DeployTarget;
   /** Modules already allocated to the project (empty if none), without allocating. */
   modulesOf(project: string): string[];
+  /** The proxy switchover of a project with domains on its server; undefined: no module is behind the proxy. */
+  proxySwitchOf?(project: string, server: string): ProxySwitch | undefined;
 }
 
 /** The vault as the deploy pipeline uses it: lends values, finds handles by name, generates infra secrets. */

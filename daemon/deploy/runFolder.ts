@@ -15,6 +15,9 @@ export const RUN_FILES = {
   config: 'ansible.cfg',
   /** Kept: the callback plugin that reports each task's declared step (found by Ansible beside the playbook). */
   stepsPlugin: 'callback_plugins/zavhoz_steps.py',
+  /** Kept: the tasks of a zero-downtime switchover behind the proxy, included by the playbook. */
+  switchStart: 'proxy_switch_start.yml',
+  switchFinish: 'proxy_switch_finish.yml',
   /** Kept: host, port, user and file paths; no secret. */
   inventory: 'inventory.yml',
   /** Secret (0600): every value the playbook writes. Removed when the run ends. */
@@ -65,7 +68,7 @@ export class RunFolder {
     fs.mkdirSync(folder.path, { mode: PRIVATE_FOLDER_MODE });
     fs.chmodSync(folder.path, PRIVATE_FOLDER_MODE);
     const source = playbooksFolder();
-    for (const name of [RUN_FILES.playbook, RUN_FILES.config, RUN_FILES.stepsPlugin]) {
+    for (const name of [RUN_FILES.playbook, RUN_FILES.switchStart, RUN_FILES.switchFinish, RUN_FILES.config, RUN_FILES.stepsPlugin]) {
       fs.mkdirSync(path.dirname(folder.file(name)), { recursive: true, mode: PRIVATE_FOLDER_MODE });
       fs.copyFileSync(path.join(source, name), folder.file(name));
       fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);

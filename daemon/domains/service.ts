@@ -8,8 +8,9 @@ import { CloudflareDns, recordTypeOf } from '../dns/cloudflare.js';
 import { type DomainChange, type DomainInfo, DomainsDidChange } from '../protocol/domains.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Settings } from '../protocol/settings.js';
-import type { ProxyRoute } from '../proxy/config.js';
+import { FAIL_DURATION_SECONDS, type ProxyRoute, slotPort } from '../proxy/config.js';
 import type { ProxyService } from '../proxy/service.js';
+import type { ProxySwitch } from '../deploy/ports.js';
 import type { SecretUse } from '../vault/api.js';
 import { normalizeDomain } from './names.js';
 import type { DomainRow, DomainStore } from './store.js';
@@ -35,18 +36,11 @@ export interface DomainsDependencies {
   readonly log: ScopedLogger;
   /** The project's server and module ports, while it has an allocation. */
   placement(project: string): DomainPlacement | undefined;
-  /** The address Zavhoz reaches a server at (its DNS records point there). */
-  serverHost(server: string): string | undefined;
   /** True once the project has a release that is not archived. */
   deployed(project: string): boolean;
   settings(): DomainSettings;
   /** Lends a vault value (the DNS token) for one operation. */
   withSecret<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T>): Promise<T>;
-  /**
-   * The upstream (`host:port`) of a module behind the proxy; left out, its allocated port on the server's address.
-   * The zero-downtime switchover replaces it with the slot that serves.
-   */
-  upstreamOf?(project: string, module: string, placement: DomainPlacement): string;
 }
 
 /** Who asked, for the audit log and the vault's loans. */
@@ -195,13 +189,33 @@ export class DomainService {
     return rows.map((row) => row.domain);
   }
 
+  /**
+   * What a deploy of `project` to `server` needs to switch its modules with a domain over with no downtime: each one's
+   * slot port, and one domain per module (a plain name before a wildcard) to check its health through the proxy.
+   */
+  switchOf(project: string, server: string): ProxySwitch | undefined {
+    const placement = this.dependencies.placement(project);
+    if (!placement || placement.server !== server) return undefined;
+    const rows = this.dependencies.domains.list({ project }).filter((row) => row.server === server && placement.ports[row.module] !== undefined);
+    const byModule = new Map<string, string>();
+    for (const row of [...rows].sort((a, b) => Number(a.domain.startsWith('*.')) - Number(b.domain.startsWith('*.')))) {
+      if (!byModule.has(row.module)) byModule.set(row.module, row.domain.replace(/^\*\./, 'zavhoz-check.'));
+    }
+    if (byModule.size === 0) return undefined;
+    return {
+      httpsPort: this.dependencies.settings().proxyHttpsPort,
+      failSeconds: FAIL_DURATION_SECONDS,
+      modules: [...byModule].map(([module, domain]) => ({ module, domain, slotPort: slotPort(placement.ports[module] ?? 0) })),
+    };
+  }
+
   /** The routes of a server's proxy, from the store: every domain whose project still has its module there. */
   routesOf(server: string): ProxyRoute[] {
     const routes: ProxyRoute[] = [];
     for (const row of this.dependencies.domains.list({ server })) {
       const placement = this.dependencies.placement(row.project);
       if (!placement || placement.server !== server || placement.ports[row.module] === undefined) continue;
-      routes.push({ domain: row.domain, upstream: this.upstream(row.project, row.module, placement) });
+      routes.push({ domain: row.domain, upstreams: upstreamsOf(row.module, placement) });
     }
     return routes;
   }
@@ -218,12 +232,6 @@ export class DomainService {
     );
     this.dependencies.log.info('proxy configured', { server, action: outcome.action });
     return outcome.action;
-  }
-
-  private upstream(project: string, module: string, placement: DomainPlacement): string {
-    if (this.dependencies.upstreamOf) return this.dependencies.upstreamOf(project, module, placement);
-    const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
-    return `${host}:${String(placement.ports[module])}`;
   }
 
   private async pointDns(row: DomainRow, host: string, caller: DomainCaller, warnings: string[]): Promise<DomainChange['dnsAction']> {
@@ -281,6 +289,13 @@ export class DomainService {
       createdAt: row.created_at,
     };
   }
+}
+
+/** A module's upstreams: its published port, then its switchover slot (proxy/config.ts `slotPort`). */
+function upstreamsOf(module: string, placement: DomainPlacement): string[] {
+  const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
+  const port = placement.ports[module] ?? 0;
+  return [`${host}:${String(port)}`, `${host}:${String(slotPort(port))}`];
 }
 
 /** The module a domain routes to: the one asked for, or the project's only module with a port. */

@@ -65,6 +65,7 @@ export class InventoryService {
   private readonly syncTask: PeriodicTask;
   private readonly checkTask: PeriodicTask;
   private syncing: Promise<SyncResult> | undefined;
+  private readonly checkHooks: ((handle: string, call: CheckCall) => Promise<void>)[] = [];
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly dependencies: InventoryDependencies) {
@@ -134,9 +135,22 @@ export class InventoryService {
     return this.syncing;
   }
 
-  /** Health-checks one server now. */
-  check(handle: string, call: CheckCall): Promise<ServerInfo> {
-    return this.health.check(handle, call);
+  /** Health-checks one server now; then the after-check hooks run (their failures are logged, never the check's). */
+  async check(handle: string, call: CheckCall): Promise<ServerInfo> {
+    const info = await this.health.check(handle, call);
+    for (const hook of this.checkHooks) {
+      try {
+        await hook(handle, call);
+      } catch (error) {
+        this.dependencies.log.warn('after-check step failed', { server: handle, error: describeError(error) });
+      }
+    }
+    return info;
+  }
+
+  /** Registers work that follows every successful health check of a server (the domains bring a stopped proxy back). */
+  afterCheck(hook: (handle: string, call: CheckCall) => Promise<void>): void {
+    this.checkHooks.push(hook);
   }
 
   /**
@@ -167,7 +181,7 @@ export class InventoryService {
     await mapWithLimit(handles, CHECK_CONCURRENCY, async (handle) => {
       if (signal.aborted) return;
       try {
-        await this.health.check(handle, { client: 'daemon', requestId, signal });
+        await this.check(handle, { client: 'daemon', requestId, signal });
       } catch (error) {
         this.dependencies.log.info('health check failed', { server: handle, error: describeError(error) });
       }

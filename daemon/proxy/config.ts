@@ -10,9 +10,20 @@ export type ProxyTls = 'acme' | 'internal';
 export interface ProxyRoute {
   /** A host name or a wildcard (`*.example.com`). */
   readonly domain: string;
-  /** `host:port` the proxy dials: the module's published port on the server. */
-  readonly upstream: string;
+  /**
+   * `host:port`s the proxy dials, in order: the module's published port, then its switchover slot. The first one that
+   * answers takes every request; the slot answers only while a deploy replaces the module's own container.
+   */
+  readonly upstreams: readonly string[];
 }
+
+/** The port a module's next release listens on beside the old one during a deploy (its switchover slot). */
+export function slotPort(port: number): number {
+  // Above the allocator's ports (from 8000 up) and below Linux's ephemeral range (32768 up).
+  return port + SLOT_OFFSET <= 65_535 ? port + SLOT_OFFSET : port - SLOT_OFFSET;
+}
+
+const SLOT_OFFSET = 20_000;
 
 /** Everything one server's proxy serves. */
 export interface ProxyModel {
@@ -28,10 +39,15 @@ export const ADMIN_SOCKET = '/etc/zavhoz-caddy/admin.sock';
 export const CONFIG_FILE = '/etc/zavhoz-caddy/caddy.json';
 
 /**
- * How long a request waits for an upstream that refuses connections before it fails: during a switchover the
- * proxy is reloaded onto the new upstream, and a request that met the old one closing retries rather than fails.
+ * How long a request waits for an upstream that refuses connections before it fails: while `compose up` replaces a
+ * module's container, a request that meets the closed port is retried on the slot (or waits for the port) instead.
  */
 const TRY_DURATION = '10s';
+/**
+ * How long an upstream that refused a connection is passed over: the slot serves meanwhile. A deploy waits longer
+ * than this after the module's own container is healthy before it stops the slot.
+ */
+export const FAIL_DURATION_SECONDS = 2;
 
 /**
  * The Caddy JSON config for a model. The admin API listens on a unix socket in the config folder (never a TCP
@@ -46,8 +62,12 @@ export function caddyConfig(model: ProxyModel): Record<string, unknown> {
       handle: [
         {
           handler: 'reverse_proxy',
-          upstreams: [{ dial: route.upstream }],
-          load_balancing: { try_duration: TRY_DURATION, try_interval: '100ms' },
+          upstreams: route.upstreams.map((dial) => ({ dial })),
+          // `first`: the module's own port while it answers; a switchover is a stop of it, never a config reload,
+          // so no request meets a reload's TLS restart and a release that failed its check beside the old one is
+          // never dialled while the old one runs.
+          load_balancing: { selection_policy: { policy: 'first' }, try_duration: TRY_DURATION, try_interval: '100ms' },
+          health_checks: { passive: { fail_duration: `${FAIL_DURATION_SECONDS}s`, max_fails: 1 } },
         },
       ],
       terminal: true,

@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Allocator } from '../allocation/allocator.js';
-import type { DeploySecrets, DeployTarget, DeployTargets } from '../deploy/ports.js';
+import type { DeploySecrets, DeployTarget, DeployTargets, ProxySwitch } from '../deploy/ports.js';
 import { DeployService } from '../deploy/service.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { InventoryService } from '../inventory/service.js';
@@ -24,6 +24,11 @@ export interface DeployNeeds {
   readonly allocator: Allocator;
   readonly locks: ProjectLocks;
   readonly settings: SettingsService;
+  /**
+   * The domains' proxy switchover, joined after the domains are built (they are built from the deploy's releases):
+   * `of` stays unset until then.
+   */
+  readonly proxySwitches?: { of?: (project: string, server: string) => ProxySwitch | undefined };
 }
 
 /**
@@ -41,7 +46,7 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
     connections: server,
     audit: needs.audit,
     secrets: deploySecretsFrom(needs.vault),
-    targets: deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault),
+    targets: { ...deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault), proxySwitchOf: (project, server) => needs.proxySwitches?.of?.(project, server) },
     locks: needs.locks,
     releasesKept: () => needs.settings.get('releasesKept'),
   });

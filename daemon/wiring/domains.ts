@@ -53,16 +53,20 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
       }
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
-    serverHost(server) {
-      try {
-        return inventory.inventory.row(server).host;
-      } catch {
-        return undefined;
-      }
-    },
     deployed: (project) => needs.releases.current(project) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),
+  });
+  // A server's health check also checks its proxy, when it has domains: a stopped or removed one is started again with
+  // the config it had, and the audit log and the daemon's log say so.
+  const log = foundation.logger.child({ component: 'proxy' });
+  inventory.afterCheck(async (server, call) => {
+    if (domains.routesOf(server).length === 0) return;
+    const use = { client: call.client, requestId: call.requestId, action: 'ssh', detail: { server, purpose: 'proxy-check' } };
+    const outcome = await proxy.check(server, use, call.signal);
+    if (outcome.action === 'running') return;
+    log.warn('the proxy was not running; the health check brought it back', { server, container: outcome.container, action: outcome.action });
+    needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
   });
   needs.undeploy.afterUndeploy(async (result, note) => {
     await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);

@@ -9,6 +9,7 @@ import { wireAgentAccess } from './agentAccess.js';
 import { removeCiKeysAfterUndeploy, wireCiKeys } from './cikey.js';
 import { wireDeploy } from './deploy.js';
 import { wireDomains } from './domains.js';
+import type { ProxySwitch } from '../deploy/ports.js';
 import { wireGithub } from './github.js';
 import { wireInventory } from './inventory.js';
 import { wireOperations } from './operations.js';
@@ -35,7 +36,9 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const audit = new AuditLog(store);
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
-  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings });
+  // Joined once the domains exist: they are built over the deploy's releases.
+  const proxySwitches: { of?: (project: string, server: string) => ProxySwitch | undefined } = {};
+  const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings, proxySwitches });
   const ciKeys = wireCiKeys(foundation, { audit, vault, inventory, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
@@ -43,6 +46,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
   const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
+  proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { type DomainInfo, DomainsDidChange, DomainsList } from '../../daemon/protocol/domains.js';
 import { type ReleaseSummary, ReleasesDidChange, ReleasesList } from '../../daemon/protocol/releases.js';
 import type { ProjectStatus, ServiceStatus } from '../../daemon/protocol/services.js';
 import { isMethodNotFound } from '../model/errors.js';
@@ -58,6 +59,20 @@ export class ServiceNode extends TreeNode {
   }
 }
 
+/** A domain of a project, routed by the proxy on its server with HTTPS; opening it opens its https address. */
+export class DomainNode extends TreeNode {
+  constructor(readonly domain: DomainInfo) {
+    super(domain.domain, vscode.TreeItemCollapsibleState.None);
+    this.id = `services/${domain.project}/domains/${domain.domain}`;
+    this.iconPath = new vscode.ThemeIcon('globe');
+    this.description = `→ ${domain.module}${domain.dns ? ` · DNS ${domain.dns.type} ${domain.dns.content}` : ''}`;
+    this.tooltip = `${domain.url}\nRouted by the proxy on ${domain.server} to ${domain.project}/${domain.module}`;
+    this.contextValue = 'domain';
+    if (!domain.domain.startsWith('*.')) this.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.parse(domain.url)] };
+    this.accessibilityInformation = { label: `Domain ${domain.domain} of ${domain.project}` };
+  }
+}
+
 /** Releases a project's node lists (the newest ones; the CLI lists them all). */
 const RELEASES_SHOWN = 10;
 
@@ -103,17 +118,26 @@ export class ServicesProvider extends DaemonTreeProvider {
     super(services.connection);
     this.own(tracker.onDidChange(() => this.refresh()));
     this.refreshOn(ReleasesDidChange);
+    this.refreshOn(DomainsDidChange);
     this.projectChildren = async (project) => {
-      // Only projects a deploy can name have releases.
+      // Only projects a deploy can name have releases and domains.
       if (!ReleasesList.params.shape.project.safeParse(project.project).success) return [];
+      const children: TreeNode[] = [];
+      try {
+        const { domains } = await this.connection.request(DomainsList, { project: project.project });
+        children.push(...domains.map((domain) => new DomainNode(domain)));
+      } catch (error) {
+        // A daemon without domains shows the rest.
+        if (!isMethodNotFound(error)) throw error;
+      }
       try {
         const { releases } = await this.connection.request(ReleasesList, { project: project.project, limit: RELEASES_SHOWN });
-        return releases.length > 0 ? [new ReleasesNode(project.project, releases)] : [];
+        if (releases.length > 0) children.push(new ReleasesNode(project.project, releases));
       } catch (error) {
         // A daemon without releases shows containers only.
-        if (isMethodNotFound(error)) return [];
-        throw error;
+        if (!isMethodNotFound(error)) throw error;
       }
+      return children;
     };
   }
 

@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
+import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
 import { cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
-import { buildProxyImage, httpsGet, proxyPorts, proxyRootCertificate, removeProxy } from './proxy-support.js';
+import { buildProxyImage, httpsGet, proxyPorts, proxyRootCertificate, removeProxy, startLoad } from './proxy-support.js';
 
 describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS records', () => {
   let world: RealDeployWorld;
@@ -97,5 +99,79 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     assert.equal(undeployed.code, 0, undeployed.stderr);
     assert.deepEqual(await cliJson<DomainInfo[]>(world.daemon, ['domain', 'list']), []);
     assert.deepEqual(cloudflare.records, []);
+  });
+
+  test('zero downtime: a load loop through the domain sees no failed request across a deploy, a rollback and a release that fails its health check, which never gets a request', async () => {
+    const project = world.newProject('zero');
+    await storeUserSecrets(world, project);
+    const first = (await deployAndWait(world, project)).run;
+    const domain = `${project}.example.test`;
+    await cliJson<DomainChange>(world.daemon, ['domain', 'add', domain, '--project', project]);
+    const load = startLoad(domain, ports.https, proxyRootCertificate(world.server));
+    try {
+      await load.until((seen) => seen.get('1.0.0') ?? 0, 20);
+
+      const v2 = await buildWebImage(world.target.engine, { name: 'zavhoz-proxy-domains/backend', tag: '1.0.0', version: '2.0.0' });
+      assert.ok(v2.digest);
+      const deployed = await deployAndWait(world, project);
+      assert.match(deployed.log, /Health check of the new release beside the old one/, 'the module switched over behind the proxy');
+      await load.until((seen) => seen.get('2.0.0') ?? 0, 20);
+      const afterDeploy = load.report();
+
+      const rollback = await world.daemon.cli(['rollback', '--project', project, '--to', first.releaseId ?? '', '--wait', '--json']);
+      const rolled = JSON.parse(rollback.stdout || '{}') as RunDetail;
+      if (rolled.status !== 'succeeded') {
+        const log = await world.daemon.cli(['run', 'log', rolled.id]);
+        assert.fail(`the rollback ${rolled.status}: ${rolled.error ?? rollback.stderr}\n${log.stdout.split('\n').slice(-60).join('\n')}`);
+      }
+      await load.until((seen) => (load.last() === '1.0.0' ? (seen.get('1.0.0') ?? 0) : 0), 1);
+      const afterRollback = load.report();
+
+      // A release whose health check fails beside the old one: the old keeps every request.
+      await buildWebImage(world.target.engine, { name: 'zavhoz-proxy-domains/backend', tag: '1.0.0', version: '9.9.9-bad' });
+      const failing = await world.daemon.cli([...['deploy', world.fixture, '--project', project, '--repo', 'Acme/Demo', '--repo-url', world.repository.url], '--health-path', '/missing', '--wait', '--json']);
+      assert.equal(failing.code, 1, failing.stderr);
+      const failed = JSON.parse(failing.stdout) as RunDetail;
+      assert.match(failed.error ?? '', /Health check of the new release beside the old one/);
+      const before = load.report().sent;
+      await load.until(() => (load.report().sent - before >= 20 ? 1 : 0), 1);
+      const total = await load.stop();
+      console.log(
+        `zero-downtime load: ${total.sent} requests, ${total.failed} failed; after the deploy ${afterDeploy.sent} (${afterDeploy.failed} failed), after the rollback ${afterRollback.sent} (${afterRollback.failed} failed); versions ${JSON.stringify(Object.fromEntries(total.versions))}`,
+      );
+      assert.equal(total.failed, 0, `failed requests: ${total.failures.slice(0, 5).join('; ')}`);
+      assert.equal(total.versions.get('9.9.9-bad') ?? 0, 0, 'the failing release never got a request');
+      assert.equal(load.last(), '1.0.0');
+    } finally {
+      await load.stop();
+    }
+  });
+
+  test('the proxy container killed on the server: the next health check brings it back and the audit log says so', async () => {
+    const project = world.newProject('revive');
+    await storeUserSecrets(world, project);
+    await deployAndWait(world, project);
+    const domain = `${project}.example.test`;
+    await cliJson<DomainChange>(world.daemon, ['domain', 'add', domain, '--project', project]);
+    const container = `zavhoz-proxy-${world.server}`;
+    // Stopped the way an operator or the OOM killer would leave it: not running, and not restarted by its policy.
+    await world.target.engine.docker(['stop', '--time', '1', container]);
+    const down = await httpsGet(domain, ports.https, proxyRootCertificate(world.server), 3_000).catch((error: unknown) => ({ status: 0, body: String(error) }));
+    assert.equal(down.status, 0, 'nothing answers while the proxy is down');
+
+    await cliJson(world.daemon, ['server', 'check', world.server]);
+    const state = (await world.target.engine.docker(['inspect', '--format', '{{.State.Running}}', container])).stdout.trim();
+    assert.equal(state, 'true', 'the check started the proxy again');
+    const page = await httpsGet(domain, ports.https, proxyRootCertificate(world.server));
+    assert.match(page.body, /test-web/, 'with the routes it had');
+    const audit = await cliJson<{ action: string; subject: string; detail: Record<string, string> }[]>(world.daemon, ['audit', 'list', '--subject', `server:${world.server}`, '--limit', '50']);
+    const entry = audit.find((item) => item.action === 'proxy-restart');
+    assert.ok(entry, `the audit log says the proxy was brought back: ${JSON.stringify(audit.map((item) => item.action))}`);
+    assert.equal(entry.detail.action, 'restarted');
+
+    // A check that finds it running does nothing and records nothing.
+    await cliJson(world.daemon, ['server', 'check', world.server]);
+    const again = await cliJson<{ action: string }[]>(world.daemon, ['audit', 'list', '--subject', `server:${world.server}`, '--limit', '50']);
+    assert.equal(again.filter((item) => item.action === 'proxy-restart').length, 1);
   });
 });

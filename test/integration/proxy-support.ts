@@ -89,3 +89,67 @@ export async function removeProxy(engine: Engine, server: string): Promise<void>
   await engine.docker(['rm', '--force', `zavhoz-proxy-${server}`]).catch(() => undefined);
   fs.rmSync(proxyFolderOf(server), { recursive: true, force: true });
 }
+
+/** What a load loop saw. */
+export interface LoadReport {
+  readonly sent: number;
+  readonly failed: number;
+  /** Answers per release (`test-web VERSION` of the page). */
+  readonly versions: ReadonlyMap<string, number>;
+  readonly failures: readonly string[];
+  /** When each release first and last answered (ms since the epoch). */
+  readonly times: ReadonlyMap<string, { readonly first: number; readonly last: number }>;
+}
+
+/** A load loop: `workers` requests at a time through the proxy, each on a new TLS connection, until stopped. */
+export function startLoad(domain: string, port: number, ca: string, workers = 2): {
+  report(): LoadReport;
+  /** The release that answered last. */
+  last(): string | undefined;
+  /** Waits until `count(versions)` reaches `target` (60 s at most). */
+  until(count: (versions: ReadonlyMap<string, number>) => number, target: number): Promise<void>;
+  stop(): Promise<LoadReport>;
+} {
+  let running = true;
+  let sent = 0;
+  let failed = 0;
+  let last: string | undefined;
+  const versions = new Map<string, number>();
+  const failures: string[] = [];
+  const times = new Map<string, { first: number; last: number }>();
+  const worker = async (): Promise<void> => {
+    while (running) {
+      sent += 1;
+      try {
+        const answer = await httpsGet(domain, port, ca, 15_000);
+        const version = /test-web (\S+)/.exec(answer.body)?.[1];
+        if (answer.status !== 200 || version === undefined) throw new Error(`status ${answer.status}: ${answer.body.slice(0, 80)}`);
+        versions.set(version, (versions.get(version) ?? 0) + 1);
+        const now = Date.now();
+        times.set(version, { first: times.get(version)?.first ?? now, last: now });
+        last = version;
+      } catch (error) {
+        failed += 1;
+        failures.push(`${new Date().toISOString()} ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  };
+  const loops = Array.from({ length: workers }, () => worker());
+  const report = (): LoadReport => ({ sent, failed, versions: new Map(versions), failures: [...failures], times: new Map(times) });
+  return {
+    report,
+    last: () => last,
+    async until(count, target) {
+      const deadline = Date.now() + 60_000;
+      while (count(versions) < target) {
+        if (Date.now() > deadline) throw new Error(`the load loop did not see what it waited for: ${JSON.stringify(Object.fromEntries(versions))}, ${failed} failed`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return report();
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DomainsList } from '../../protocol/domains.js';
 import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
 import { type ProjectStatus, type ServiceStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../../protocol/services.js';
 import { blocks, bullets, fields } from '../format.js';
@@ -59,7 +60,17 @@ export const serviceStatusTool = defineTool({
   async run(input, call) {
     const { projects } = await call.request(ServicesStatus, input);
     if (projects.length === 0) return 'No project has an allocation, so nothing is deployed. Deploy one with zavhoz_deploy.';
-    return projects.map(describeProject).join('\n\n');
+    // A project's domain is its public URL (HTTPS through the proxy on its server); a daemon without domains has none.
+    const domains = await call.request(DomainsList, input.project === undefined ? {} : { project: input.project }).then(
+      (answer) => answer.domains,
+      () => [],
+    );
+    return projects
+      .map((project) => {
+        const urls = domains.filter((domain) => domain.project === project.project).map((domain) => `${domain.url} (module ${domain.module})`);
+        return blocks(describeProject(project), urls.length > 0 ? `project url: ${urls.join(', ')}` : undefined);
+      })
+      .join('\n\n');
   },
 });
 
