@@ -1,3 +1,4 @@
+import { AGENT_CLIENT_NAME } from '../protocol/agentLimits.js';
 import { CancellationTokenSource } from 'vscode-jsonrpc';
 import { newClientRequestId } from '../client/client.js';
 import { AGENT_MODES, AgentToolCalled, modeAllows } from '../protocol/agent.js';
@@ -55,8 +56,8 @@ export interface ToolOutcome {
   readonly isError: boolean;
 }
 
-/** Client name the agent front ends connect to the daemon with, so the audit log says "agent". */
-export const AGENT_CLIENT_NAME = 'agent';
+/** Client name the agent front ends connect to the daemon with, so the audit log says "agent" (and the daemon limits it). */
+export { AGENT_CLIENT_NAME };
 
 function newCall(environment: AgentEnvironment, signal: AbortSignal): ToolCall {
   const requestId = newClientRequestId(AGENT_CLIENT_NAME);

@@ -107,27 +107,34 @@ export class GithubService {
   /**
    * Rotates a project's CI deploy key where it is used: a new key is installed on the server beside the old one and
    * pushed to every repository (or environment) that got the project's DEPLOY_SSH_KEY; the old key is removed only
-   * once all of them have the new one, so no CI run finds its key refused in between. A push that fails leaves the
-   * old key installed and fails the rotation, saying how to finish it. Never pushed anywhere: the key is rotated on
-   * the server only. Answers where the new key went, as `owner/name` or `owner/name (environment)`.
+   * once all of them have the new one, so no CI run finds its key refused in between. When a push fails, the others
+   * are still tried, the old key stays installed, and the rotation fails naming every repository still to push to.
+   * Never pushed anywhere: the key is rotated on the server only. Answers where the new key went, as `owner/name` or
+   * `owner/name (environment)`.
    */
   async rotateDeployKey(project: string, use: GithubCaller): Promise<string[]> {
     checkProject(project);
     const server = this.dependencies.targets.deployTarget(project);
     const installed = await this.dependencies.credentials.ensure(project, { server: server.server, host: server.host, sshPort: server.sshPort }, use, { rotate: true });
     const pushedTo: string[] = [];
+    const failed: { where: string; command: string; why: string }[] = [];
     for (const { repo, environment } of deployKeyTargets(this.dependencies.store, project)) {
       const where = environment === '' ? repo : `${repo} (${environment})`;
       try {
         await this.push(this.target(repo, environment === '' ? undefined : environment), deploySecretSet(project, server, installed.credential, undefined), project, use);
+        pushedTo.push(where);
       } catch (error) {
-        throw new ZavhozError(
-          ErrorCodes.PreconditionFailed,
-          `The new CI deploy key of ${project} is installed, but pushing it to ${where} failed: ${describeError(error)}; ` +
-            `the old key stays installed until it is pushed: run \`zavhoz github push-secrets --repo ${repo} --project ${project}${environment === '' ? '' : ` --env ${environment}`}\`.`,
-        );
+        const command = `zavhoz github push-secrets --repo ${repo} --project ${project}${environment === '' ? '' : ` --env ${environment}`}`;
+        failed.push({ where, command, why: describeError(error) });
       }
-      pushedTo.push(where);
+    }
+    if (failed.length > 0) {
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `The new CI deploy key of ${project} is installed${pushedTo.length > 0 ? ` and pushed to ${pushedTo.join(', ')}` : ''}, but pushing it failed for ` +
+          `${failed.map((entry) => `${entry.where} (${entry.why})`).join('; ')}. The old key stays installed so their CI keeps working; ` +
+          `push to each of them: ${failed.map((entry) => `\`${entry.command}\``).join(', ')}.`,
+      );
     }
     await installed.retire();
     return pushedTo;

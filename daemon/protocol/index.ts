@@ -24,3 +24,4 @@ export * from './notify.js';
 export * from './domains.js';
 export * from './exec.js';
 export * from './approvals.js';
+export * from './agentLimits.js';

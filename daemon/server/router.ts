@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
+import { AGENT_CLIENT_NAME, REFUSED_FOR_AGENTS } from '../protocol/agentLimits.js';
 import type { RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { MAX_MESSAGE_BYTES } from '../protocol/lifecycle.js';
@@ -108,6 +109,10 @@ export class Router {
     if (this.draining) throw new ResponseError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; send the request again once it has restarted.');
     const route = this.routes.get(method);
     if (!route) throw new ResponseError(ErrorCodes.MethodNotFound, `Unknown method ${method}.`);
+    if (client.name === AGENT_CLIENT_NAME && REFUSED_FOR_AGENTS.has(method)) {
+      this.log.warn('agent request refused', { client: client.name, method });
+      throw new ResponseError(ErrorCodes.Unauthorized, 'Agents may not do this: it widens what agents may do or shows secret values. A person does it with the zavhoz CLI or in VS Code.');
+    }
     const { params, requestId } = splitRequestId(rawParams);
     const log = this.log.child({ requestId, client: client.name, method });
     this.active++;
