@@ -70,6 +70,14 @@ export class DomainService {
     const name = normalizeDomain(request.domain);
     if ('error' in name) throw new ZavhozError(ErrorCodes.InvalidInput, `"${request.domain.slice(0, 254)}" is not a domain Zavhoz can route: ${name.error}.`);
     const { domain, wildcard } = name;
+    // A wildcard certificate from a public CA is proven only through DNS (ACME DNS-01), and the stock proxy image has
+    // no DNS module for it: Caddy would take the config and fail to get a certificate later, out of the user's sight.
+    if (wildcard && settings.proxyTls !== 'internal') {
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `Zavhoz cannot route the wildcard domain ${domain} with proxyTls ${settings.proxyTls}: a public certificate for a wildcard is proven through DNS (ACME DNS-01), and the proxy has no DNS module for that. Add each name separately instead, e.g. zavhoz domain add www.${domain.slice(2)} --project ${request.project}. A proxy image with a DNS module is not supported yet.`,
+      );
+    }
     if (wildcard && settings.dnsTokenSecret === '') {
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
