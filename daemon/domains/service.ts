@@ -84,13 +84,7 @@ export class DomainService {
         `A wildcard domain (${domain}) needs DNS credentials: its certificate is proven through DNS. Store a Cloudflare API token (category domain) with \`zavhoz secret set\`, then \`zavhoz config set dnsTokenSecret HANDLE\`.`,
       );
     }
-    const taken = domains.get(domain);
-    if (taken && taken.project !== request.project) {
-      throw new ZavhozError(
-        ErrorCodes.Conflict,
-        `${domain} already routes to project ${taken.project} (module ${taken.module}). Remove it there first: zavhoz domain remove ${domain}`,
-      );
-    }
+    refuseTaken(domains.get(domain), request.project);
     return locks.hold(request.project, `domain add of ${domain}`, async () => {
       if (!this.dependencies.deployed(request.project)) {
         throw new ZavhozError(
@@ -101,7 +95,10 @@ export class DomainService {
       const placement = this.dependencies.placement(request.project);
       if (!placement) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Project ${request.project} has no allocation any more. Deploy it again, then add ${domain}.`);
       const module = chooseModule(request.project, request.module, placement);
+      // Again, in the lock: another project's add (which holds another lock) may have taken the name meanwhile. No
+      // await from here to the write, so the check and the write are one step; the write checks the owner too.
       const previous = domains.get(domain);
+      refuseTaken(previous, request.project);
       const row: DomainRow = {
         domain,
         project: request.project,
@@ -111,7 +108,10 @@ export class DomainService {
         dns_type: previous?.dns_type ?? null,
         dns_content: previous?.dns_content ?? null,
       };
-      domains.put(row);
+      if (!domains.put(row)) {
+        refuseTaken(domains.get(domain), request.project);
+        throw new ZavhozError(ErrorCodes.Conflict, `${domain} changed while it was being added. Try again.`);
+      }
       let proxy: string;
       try {
         proxy = await this.applyServer(placement.server, caller);
@@ -304,6 +304,16 @@ function upstreamsOf(module: string, placement: DomainPlacement): string[] {
   const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
   const port = placement.ports[module] ?? 0;
   return [`${host}:${String(port)}`, `${host}:${String(slotPort(port))}`];
+}
+
+/** Refuses a name another project holds. */
+function refuseTaken(taken: DomainRow | undefined, project: string): void {
+  if (taken && taken.project !== project) {
+    throw new ZavhozError(
+      ErrorCodes.Conflict,
+      `${taken.domain} already routes to project ${taken.project} (module ${taken.module}). Remove it there first: zavhoz domain remove ${taken.domain}`,
+    );
+  }
 }
 
 /** The module a domain routes to: the one asked for, or the project's only module with a port. */

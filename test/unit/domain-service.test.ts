@@ -109,4 +109,28 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.match(error.message, /needs DNS credentials/);
     settings = { ...settings, proxyTls: 'acme' };
   });
+
+  test('two projects adding the same name at once: one gets it, the other is refused, and the name never moves', async () => {
+    const results = await Promise.allSettled([
+      service.add({ domain: 'race.example.com', project: 'shop' }, CALLER),
+      service.add({ domain: 'race.example.com', project: 'blog' }, CALLER),
+    ]);
+    assert.equal(results[0]?.status, 'fulfilled');
+    const second = results[1];
+    assert.ok(second?.status === 'rejected' && second.reason instanceof ZavhozError, 'the second add is refused');
+    assert.equal(second.reason.code, ErrorCodes.Conflict);
+    assert.match(second.reason.message, /race\.example\.com already routes to project shop.*zavhoz domain remove race\.example\.com/);
+    assert.equal(domains.get('race.example.com')?.project, 'shop');
+    assert.deepEqual(servers.routed.get('alpha'), ['race.example.com']);
+  });
+
+  test("the store never moves a name to another project, whatever the caller checked", () => {
+    const row = domains.get('race.example.com');
+    assert.ok(row);
+    assert.equal(domains.put({ ...row, project: 'blog', module: 'web' }), false);
+    assert.equal(domains.get('race.example.com')?.project, 'shop');
+    assert.equal(domains.put({ ...row, module: 'app2' }), true, 'its own project updates it');
+    assert.equal(domains.get('race.example.com')?.module, 'app2');
+    assert.equal(domains.put(row), true);
+  });
 });
