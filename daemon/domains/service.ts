@@ -112,14 +112,19 @@ export class DomainService {
         refuseTaken(domains.get(domain), request.project);
         throw new ZavhozError(ErrorCodes.Conflict, `${domain} changed while it was being added. Try again.`);
       }
-      let proxy: string;
-      try {
-        proxy = await this.applyServer(placement.server, caller);
-        // A domain that moved to another server leaves the old server's proxy.
-        if (previous && previous.server !== placement.server) await this.applyServer(previous.server, caller);
-      } catch (error) {
+      const undo = (): void => {
         if (previous) domains.put(previous);
         else domains.delete(domain);
+      };
+      let proxy: string;
+      try {
+        proxy = await this.applyServer(placement.server, caller, undo);
+        // A domain that moved to another server leaves the old server's proxy.
+        if (previous && previous.server !== placement.server) await this.applyServer(previous.server, caller, undo);
+      } catch (error) {
+        // A move whose old server failed: the new server's proxy already took the domain, which the store now puts
+        // back on the old one, so the new server gets its config again from the store.
+        if (previous && previous.server !== placement.server) await this.reapply(placement.server, domain, caller);
         throw error;
       }
       const warnings: string[] = [];
@@ -146,13 +151,7 @@ export class DomainService {
     if (!row) throw new ZavhozError(ErrorCodes.NotFound, `${domain} is not a domain Zavhoz routes. \`zavhoz domain list\` shows the ones it does.`);
     return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
       domains.delete(domain);
-      let proxy: string;
-      try {
-        proxy = await this.applyServer(row.server, caller);
-      } catch (error) {
-        domains.put(row);
-        throw error;
-      }
+      const proxy = await this.applyServer(row.server, caller, () => domains.put(row));
       const warnings: string[] = [];
       const dnsAction = await this.removeDns(row, caller, warnings);
       this.dependencies.audit.record({
@@ -228,18 +227,31 @@ export class DomainService {
     return routes;
   }
 
-  /** Renders the server's routes and puts them on its proxy; returns what was done to the proxy. */
-  async applyServer(server: string, caller: DomainCaller): Promise<string> {
+  /**
+   * Renders the server's routes and puts them on its proxy; returns what was done to the proxy. On a failure, `undo`
+   * rolls the store back before any other change of this server's proxy reads it.
+   */
+  async applyServer(server: string, caller: DomainCaller, undo?: () => void): Promise<string> {
     const settings = this.dependencies.settings();
     const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server, purpose: 'proxy' } };
     const outcome = await this.dependencies.proxy.apply(
       server,
-      { httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) },
+      () => ({ httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) }),
       use,
       caller.signal,
+      undo,
     );
     this.dependencies.log.info('proxy configured', { server, action: outcome.action });
     return outcome.action;
+  }
+
+  /** Applies a server again after a rollback; a failure is logged, the caller already throws the first one. */
+  private async reapply(server: string, domain: string, caller: DomainCaller): Promise<void> {
+    try {
+      await this.applyServer(server, caller);
+    } catch (error) {
+      this.dependencies.log.warn('the proxy may still route a domain the store rolled back', { server, domain, error: describeError(error, this.dependencies.redactor) });
+    }
   }
 
   private async pointDns(row: DomainRow, host: string, caller: DomainCaller, warnings: string[]): Promise<DomainChange['dnsAction']> {

@@ -42,10 +42,22 @@ export class ProxyService {
 
   constructor(private readonly dependencies: ProxyDependencies) {}
 
-  /** Installs the proxy on first use, writes `model` as its config and reloads it (or starts it with it). */
-  apply(server: string, model: ProxyModel, use: SecretUse, signal?: AbortSignal): Promise<ProxyOutcome> {
-    const config = `${JSON.stringify(caddyConfig(model), null, 2)}\n`;
-    return this.serialize(server, () => this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config));
+  /**
+   * Installs the proxy on first use, writes the model as its config and reloads it (or starts it with it). `model` is
+   * called when this server's turn comes, not before, and `undo` (a failed change's rollback in the store) runs before
+   * the next apply's turn: an apply queued behind another builds its config from what the store says then, so it
+   * never puts back a route that the one before it rolled back.
+   */
+  apply(server: string, model: () => ProxyModel, use: SecretUse, signal?: AbortSignal, undo?: () => void): Promise<ProxyOutcome> {
+    return this.serialize(server, async () => {
+      try {
+        const config = `${JSON.stringify(caddyConfig(model()), null, 2)}\n`;
+        return await this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config);
+      } catch (error) {
+        undo?.();
+        throw error;
+      }
+    });
   }
 
   /** Brings a stopped, killed or removed proxy back with the config it had; `running` when it was up. */

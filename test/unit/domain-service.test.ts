@@ -28,15 +28,19 @@ class FakeServers {
   readonly routed = new Map<string, string[]>();
   /** Servers whose next applies fail, with the script's output. */
   readonly failing = new Map<string, { stdout: string; stderr: string; code: number }>();
-  /** Servers whose applies wait for this before answering. */
-  readonly gates = new Map<string, Promise<void>>();
+  /** How many of a server's next applies fail. */
+  readonly failures = new Map<string, number>();
 
   openShell(server: string): Promise<ProxyShell> {
     return Promise.resolve({
       exec: async (_command, options) => {
-        await this.gates.get(server);
         const failure = this.failing.get(server);
         if (failure) return failure;
+        const left = this.failures.get(server) ?? 0;
+        if (left > 0) {
+          this.failures.set(server, left - 1);
+          return { stdout: '', stderr: 'ssh: connection reset', code: 255 };
+        }
         const config = JSON.parse(options?.stdin ?? '{}') as { apps: { http: { servers: { zavhoz: { routes: { match: { host: string[] }[] }[] } } } } };
         this.routed.set(server, config.apps.http.servers.zavhoz.routes.flatMap((route) => route.match.flatMap((match) => match.host)).sort());
         return { stdout: 'ZAVHOZ_PROXY reloaded\n', stderr: '', code: 0 };
@@ -132,5 +136,27 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.equal(domains.put({ ...row, module: 'app2' }), true, 'its own project updates it');
     assert.equal(domains.get('race.example.com')?.module, 'app2');
     assert.equal(domains.put(row), true);
+  });
+
+  test("an apply queued behind another project's failed add routes what the store says then, not what it said when queued", async () => {
+    servers.failures.set('alpha', 1);
+    const failing = service.add({ domain: 'rolled.example.com', project: 'shop' }, CALLER);
+    // Started together: blog's apply of alpha waits in line behind shop's, which fails.
+    const queued = service.add({ domain: 'blog.example.com', project: 'blog' }, CALLER);
+    const error = await refusal(failing);
+    assert.match(error.message, /did not take its configuration/);
+    await queued;
+    assert.equal(domains.get('rolled.example.com'), undefined, 'the failed add was rolled back');
+    assert.deepEqual(servers.routed.get('alpha'), ['blog.example.com', 'race.example.com'], 'the proxy routes what the store holds');
+  });
+
+  test('a move to another server whose old server fails is rolled back on both proxies', async () => {
+    placements.set('shop', { server: 'beta', host: '10.0.0.6', ports: { app: 8001 } });
+    servers.failures.set('alpha', 1);
+    const error = await refusal(service.add({ domain: 'race.example.com', project: 'shop' }, CALLER));
+    assert.match(error.message, /alpha/);
+    assert.equal(domains.get('race.example.com')?.server, 'alpha', 'the store keeps it on the old server');
+    assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
+    placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
   });
 });
