@@ -70,19 +70,21 @@ export class DomainService {
     const name = normalizeDomain(request.domain);
     if ('error' in name) throw new ZavhozError(ErrorCodes.InvalidInput, `"${request.domain.slice(0, 254)}" is not a domain Zavhoz can route: ${name.error}.`);
     const { domain, wildcard } = name;
+    // A wildcard certificate from a public CA is proven only through DNS (ACME DNS-01), and the stock proxy image has
+    // no DNS module for it: Caddy would take the config and fail to get a certificate later, out of the user's sight.
+    if (wildcard && settings.proxyTls !== 'internal') {
+      throw new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `Zavhoz cannot route the wildcard domain ${domain} with proxyTls ${settings.proxyTls}: a public certificate for a wildcard is proven through DNS (ACME DNS-01), and the proxy has no DNS module for that. Add each name separately instead, e.g. zavhoz domain add www.${domain.slice(2)} --project ${request.project}. A proxy image with a DNS module is not supported yet.`,
+      );
+    }
     if (wildcard && settings.dnsTokenSecret === '') {
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
         `A wildcard domain (${domain}) needs DNS credentials: its certificate is proven through DNS. Store a Cloudflare API token (category domain) with \`zavhoz secret set\`, then \`zavhoz config set dnsTokenSecret HANDLE\`.`,
       );
     }
-    const taken = domains.get(domain);
-    if (taken && taken.project !== request.project) {
-      throw new ZavhozError(
-        ErrorCodes.Conflict,
-        `${domain} already routes to project ${taken.project} (module ${taken.module}). Remove it there first: zavhoz domain remove ${domain}`,
-      );
-    }
+    refuseTaken(domains.get(domain), request.project);
     return locks.hold(request.project, `domain add of ${domain}`, async () => {
       if (!this.dependencies.deployed(request.project)) {
         throw new ZavhozError(
@@ -93,7 +95,10 @@ export class DomainService {
       const placement = this.dependencies.placement(request.project);
       if (!placement) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Project ${request.project} has no allocation any more. Deploy it again, then add ${domain}.`);
       const module = chooseModule(request.project, request.module, placement);
+      // Again, in the lock: another project's add (which holds another lock) may have taken the name meanwhile. No
+      // await from here to the write, so the check and the write are one step; the write checks the owner too.
       const previous = domains.get(domain);
+      refuseTaken(previous, request.project);
       const row: DomainRow = {
         domain,
         project: request.project,
@@ -103,15 +108,23 @@ export class DomainService {
         dns_type: previous?.dns_type ?? null,
         dns_content: previous?.dns_content ?? null,
       };
-      domains.put(row);
-      let proxy: string;
-      try {
-        proxy = await this.applyServer(placement.server, caller);
-        // A domain that moved to another server leaves the old server's proxy.
-        if (previous && previous.server !== placement.server) await this.applyServer(previous.server, caller);
-      } catch (error) {
+      if (!domains.put(row)) {
+        refuseTaken(domains.get(domain), request.project);
+        throw new ZavhozError(ErrorCodes.Conflict, `${domain} changed while it was being added. Try again.`);
+      }
+      const undo = (): void => {
         if (previous) domains.put(previous);
         else domains.delete(domain);
+      };
+      let proxy: string;
+      try {
+        proxy = await this.applyServer(placement.server, caller, undo);
+        // A domain that moved to another server leaves the old server's proxy.
+        if (previous && previous.server !== placement.server) await this.applyServer(previous.server, caller, undo);
+      } catch (error) {
+        // A move whose old server failed: the new server's proxy already took the domain, which the store now puts
+        // back on the old one, so the new server gets its config again from the store.
+        if (previous && previous.server !== placement.server) await this.reapply(placement.server, domain, caller);
         throw error;
       }
       const warnings: string[] = [];
@@ -138,13 +151,7 @@ export class DomainService {
     if (!row) throw new ZavhozError(ErrorCodes.NotFound, `${domain} is not a domain Zavhoz routes. \`zavhoz domain list\` shows the ones it does.`);
     return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
       domains.delete(domain);
-      let proxy: string;
-      try {
-        proxy = await this.applyServer(row.server, caller);
-      } catch (error) {
-        domains.put(row);
-        throw error;
-      }
+      const proxy = await this.applyServer(row.server, caller, () => domains.put(row));
       const warnings: string[] = [];
       const dnsAction = await this.removeDns(row, caller, warnings);
       this.dependencies.audit.record({
@@ -220,18 +227,31 @@ export class DomainService {
     return routes;
   }
 
-  /** Renders the server's routes and puts them on its proxy; returns what was done to the proxy. */
-  async applyServer(server: string, caller: DomainCaller): Promise<string> {
+  /**
+   * Renders the server's routes and puts them on its proxy; returns what was done to the proxy. On a failure, `undo`
+   * rolls the store back before any other change of this server's proxy reads it.
+   */
+  async applyServer(server: string, caller: DomainCaller, undo?: () => void): Promise<string> {
     const settings = this.dependencies.settings();
     const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server, purpose: 'proxy' } };
     const outcome = await this.dependencies.proxy.apply(
       server,
-      { httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) },
+      () => ({ httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) }),
       use,
       caller.signal,
+      undo,
     );
     this.dependencies.log.info('proxy configured', { server, action: outcome.action });
     return outcome.action;
+  }
+
+  /** Applies a server again after a rollback; a failure is logged, the caller already throws the first one. */
+  private async reapply(server: string, domain: string, caller: DomainCaller): Promise<void> {
+    try {
+      await this.applyServer(server, caller);
+    } catch (error) {
+      this.dependencies.log.warn('the proxy may still route a domain the store rolled back', { server, domain, error: describeError(error, this.dependencies.redactor) });
+    }
   }
 
   private async pointDns(row: DomainRow, host: string, caller: DomainCaller, warnings: string[]): Promise<DomainChange['dnsAction']> {
@@ -296,6 +316,16 @@ function upstreamsOf(module: string, placement: DomainPlacement): string[] {
   const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
   const port = placement.ports[module] ?? 0;
   return [`${host}:${String(port)}`, `${host}:${String(slotPort(port))}`];
+}
+
+/** Refuses a name another project holds. */
+function refuseTaken(taken: DomainRow | undefined, project: string): void {
+  if (taken && taken.project !== project) {
+    throw new ZavhozError(
+      ErrorCodes.Conflict,
+      `${taken.domain} already routes to project ${taken.project} (module ${taken.module}). Remove it there first: zavhoz domain remove ${taken.domain}`,
+    );
+  }
 }
 
 /** The module a domain routes to: the one asked for, or the project's only module with a port. */

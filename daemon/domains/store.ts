@@ -28,19 +28,21 @@ export class DomainStore {
     return this.store.all<DomainRow>('SELECT * FROM domains ORDER BY domain');
   }
 
-  /** Stores a row (replacing one of the same name). */
-  put(row: DomainRow): void {
-    this.store.transaction((tx) => {
-      tx.run('INSERT OR REPLACE INTO domains (domain, project, module, server, created_at, dns_type, dns_content) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        row.domain,
-        row.project,
-        row.module,
-        row.server,
-        row.created_at,
-        row.dns_type,
-        row.dns_content,
-      ]);
-    });
+  /**
+   * Stores a row, or updates the row of the same name if the same project holds it; false (and nothing written) when
+   * another project holds the name, so a domain never moves between projects without being removed first.
+   */
+  put(row: DomainRow): boolean {
+    return (
+      this.store.transaction((tx) =>
+        tx.run(
+          'INSERT INTO domains (domain, project, module, server, created_at, dns_type, dns_content) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+            'ON CONFLICT (domain) DO UPDATE SET module = excluded.module, server = excluded.server, created_at = excluded.created_at, ' +
+            'dns_type = excluded.dns_type, dns_content = excluded.dns_content WHERE domains.project = excluded.project',
+          [row.domain, row.project, row.module, row.server, row.created_at, row.dns_type, row.dns_content],
+        ),
+      ) > 0
+    );
   }
 
   /** Deletes a row; true if it was there. */

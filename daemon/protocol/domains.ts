@@ -41,8 +41,9 @@ export interface DomainChange {
  * Routes a domain to a deployed project's module through the proxy on its server, with automatic HTTPS (setting
  * `proxyTls`), installing the proxy on first use; with a DNS token (setting `dnsTokenSecret`) the A/AAAA record is
  * made to point at the server. `module` may be left out when the project has one module with a port. Refused: an
- * invalid name, a domain of another project, a wildcard without a DNS token, a project not deployed. Adding the same
- * domain to the same project again re-applies it.
+ * invalid name, a domain of another project, a wildcard unless `proxyTls` is `internal` (a public wildcard certificate
+ * needs a DNS module the proxy lacks) or without a DNS token, a project not deployed. Adding the same domain to the
+ * same project again re-applies it.
  */
 export const DomainsAdd = defineRequest(
   'domains/add',

@@ -16,6 +16,8 @@ export type ProxyAction = 'reloaded' | 'started' | 'replaced' | 'restarted';
 /** Markers the script prints, which the daemon turns into clear errors or reports. */
 export const PROXY_MARK = {
   noDocker: 'ZAVHOZ_NO_DOCKER',
+  /** The proxy's folder under /opt/zavhoz could not be made or written (the SSH user is not root). */
+  noFolder: 'ZAVHOZ_PROXY_NO_FOLDER',
   action: 'ZAVHOZ_PROXY ',
   failed: 'ZAVHOZ_PROXY_FAILED ',
 } as const;
@@ -28,9 +30,8 @@ const SCRIPT = [
   `command -v docker >/dev/null 2>&1 || { echo ${PROXY_MARK.noDocker}; exit 3; }`,
   'dir=$1; name=$2; image=$3; mode=$4',
   'umask 077',
-  'mkdir -p "$dir/config" "$dir/data" || exit 1',
-  'chmod 700 "$dir"',
-  'if [ "$mode" = apply ]; then cat > "$dir/config/caddy.json.new" && mv -f "$dir/config/caddy.json.new" "$dir/config/caddy.json" || exit 1; fi',
+  `mkdir -p "$dir/config" "$dir/data" 2>/dev/null && chmod 700 "$dir" || { echo ${PROXY_MARK.noFolder}; exit 1; }`,
+  `if [ "$mode" = apply ]; then { cat > "$dir/config/caddy.json.new" && mv -f "$dir/config/caddy.json.new" "$dir/config/caddy.json"; } 2>/dev/null || { echo ${PROXY_MARK.noFolder}; exit 1; }; fi`,
   `[ -f "$dir/config/caddy.json" ] || { echo "${PROXY_MARK.failed}no config yet"; exit 4; }`,
   'state=$(docker inspect --format "{{.State.Running}} {{.Config.Image}}" "$name" 2>/dev/null)',
   'start() {',
@@ -80,7 +81,7 @@ export function removeCommand(name: string): string {
 }
 
 /** What the script reported: the action, or why it failed. */
-export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; failure?: string; noDocker: boolean } {
+export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; failure?: string; noDocker: boolean; noFolder: boolean } {
   const lines = stdout.split('\n');
   const action = lines.find((line) => line.startsWith(PROXY_MARK.action))?.slice(PROXY_MARK.action.length).trim();
   const failure = lines.find((line) => line.startsWith(PROXY_MARK.failed));
@@ -88,5 +89,6 @@ export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'
     ...(action ? { action: action as ProxyAction | 'running' } : {}),
     ...(failure ? { failure: [failure.slice(PROXY_MARK.failed.length), ...lines.slice(lines.indexOf(failure) + 1)].join(' ').trim() } : {}),
     noDocker: lines.includes(PROXY_MARK.noDocker),
+    noFolder: lines.includes(PROXY_MARK.noFolder),
   };
 }

@@ -2,7 +2,7 @@ import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { type ProxyModel, caddyConfig } from './config.js';
-import { type ProxyAction, applyCommand, checkCommand, parseOutcome, removeCommand } from './remote.js';
+import { type ProxyAction, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand } from './remote.js';
 
 /** An open SSH connection to a server, as the proxy uses it. */
 export interface ProxyShell {
@@ -42,10 +42,22 @@ export class ProxyService {
 
   constructor(private readonly dependencies: ProxyDependencies) {}
 
-  /** Installs the proxy on first use, writes `model` as its config and reloads it (or starts it with it). */
-  apply(server: string, model: ProxyModel, use: SecretUse, signal?: AbortSignal): Promise<ProxyOutcome> {
-    const config = `${JSON.stringify(caddyConfig(model), null, 2)}\n`;
-    return this.serialize(server, () => this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config));
+  /**
+   * Installs the proxy on first use, writes the model as its config and reloads it (or starts it with it). `model` is
+   * called when this server's turn comes, not before, and `undo` (a failed change's rollback in the store) runs before
+   * the next apply's turn: an apply queued behind another builds its config from what the store says then, so it
+   * never puts back a route that the one before it rolled back.
+   */
+  apply(server: string, model: () => ProxyModel, use: SecretUse, signal?: AbortSignal, undo?: () => void): Promise<ProxyOutcome> {
+    return this.serialize(server, async () => {
+      try {
+        const config = `${JSON.stringify(caddyConfig(model()), null, 2)}\n`;
+        return await this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config);
+      } catch (error) {
+        undo?.();
+        throw error;
+      }
+    });
   }
 
   /** Brings a stopped, killed or removed proxy back with the config it had; `running` when it was up. */
@@ -75,10 +87,7 @@ export class ProxyService {
       }
       if (result.code !== 0 || !outcome.action) {
         const why = outcome.failure ?? (result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${String(result.code)}`);
-        throw new ZavhozError(
-          ErrorCodes.Unreachable,
-          `The proxy on ${server} did not take its configuration: ${why.slice(0, 500)}. Check the setting proxyImage (now ${this.dependencies.image()}) and \`docker logs ${proxyContainer(server)}\` on the server.`,
-        );
+        throw proxyFailure(server, this.dependencies.image(), outcome.noFolder ? 'folder' : failureKind(`${why}\n${result.stderr}`), why.slice(0, 500));
       }
       return { server, container: proxyContainer(server), action: outcome.action };
     } finally {
@@ -95,5 +104,43 @@ export class ProxyService {
       if (this.queues.get(server) === settled) this.queues.delete(server);
     });
     return next;
+  }
+}
+
+/** Why the proxy script failed, as far as its output tells: each kind has its own remedy. */
+type FailureKind = 'folder' | 'docker-permission' | 'pull' | 'other';
+
+function failureKind(output: string): FailureKind {
+  if (/permission denied.*docker|docker.*permission denied/i.test(output)) return 'docker-permission';
+  if (/unable to find image|pull access denied|manifest unknown|manifest for .* not found|failed to resolve reference|repository does not exist|toomanyrequests|error pulling image|invalid reference format/i.test(output)) {
+    return 'pull';
+  }
+  return 'other';
+}
+
+/** The error for a failed proxy script: what went wrong on the server and what the user does about it. */
+function proxyFailure(server: string, image: string, kind: FailureKind, why: string): ZavhozError {
+  const container = proxyContainer(server);
+  switch (kind) {
+    case 'folder':
+      return new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `Zavhoz cannot write the proxy's folder ${proxyFolder(container)} on ${server}: the SSH user needs root (or sudo) for /opt/zavhoz. Connect to the server as root, or make the folder the SSH user's once: sudo mkdir -p /opt/zavhoz && sudo chown "$USER" /opt/zavhoz`,
+      );
+    case 'docker-permission':
+      return new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `The SSH user on ${server} may not use Docker (permission denied on its socket), so Zavhoz cannot run its proxy there. Connect as root, or add the user to the docker group (sudo usermod -aG docker "$USER", then log in again). Docker said: ${why}`,
+      );
+    case 'pull':
+      return new ZavhozError(
+        ErrorCodes.PreconditionFailed,
+        `${server} could not pull the proxy image ${image}: ${why}. Check the setting proxyImage (an image the server can pull, e.g. caddy:2): zavhoz config set proxyImage IMAGE`,
+      );
+    case 'other':
+      return new ZavhozError(
+        ErrorCodes.Unreachable,
+        `The proxy on ${server} did not take its configuration: ${why}. Look at \`docker logs ${container}\` on the server; if the proxy image is not a stock Caddy, check the setting proxyImage (now ${image}).`,
+      );
   }
 }

@@ -57,7 +57,8 @@ describe('proxy: Caddy config', () => {
   });
 
   it('reads what the remote script did, or why it failed', () => {
-    assert.deepEqual(parseOutcome('ZAVHOZ_PROXY started\n'), { action: 'started', noDocker: false });
+    assert.deepEqual(parseOutcome('ZAVHOZ_PROXY started\n'), { action: 'started', noDocker: false, noFolder: false });
+    assert.equal(parseOutcome('ZAVHOZ_PROXY_NO_FOLDER\n').noFolder, true);
     assert.equal(parseOutcome('ZAVHOZ_PROXY_FAILED adapting config: bad\n').failure, 'adapting config: bad');
     assert.equal(parseOutcome('ZAVHOZ_NO_DOCKER\n').noDocker, true);
   });

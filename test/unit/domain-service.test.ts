@@ -1,0 +1,162 @@
+/**
+ * The domain service over a real store, real project locks and the real proxy service, with the SSH shell to the
+ * servers faked (it records the config each proxy was given): what is refused, who may hold a name, and that the
+ * proxy of each server always ends up with what the store says.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AuditLog } from '../../daemon/audit/auditLog.js';
+import { ZavhozError } from '../../daemon/core/errors.js';
+import { Logger } from '../../daemon/core/logger.js';
+import { ProjectLocks } from '../../daemon/core/projectLocks.js';
+import { Redactor } from '../../daemon/core/redactor.js';
+import { type DomainPlacement, DomainService, type DomainSettings } from '../../daemon/domains/service.js';
+import { DomainStore } from '../../daemon/domains/store.js';
+import { ErrorCodes } from '../../daemon/protocol/errors.js';
+import { ProxyService, type ProxyShell } from '../../daemon/proxy/service.js';
+import { MIGRATIONS } from '../../daemon/store/schema.js';
+import { Store } from '../../daemon/store/store.js';
+
+const CALLER = { client: 'cli', requestId: 'r-1' };
+
+/** A fake of the SSH exec of the proxy script: records configs, or answers as a failing server would. */
+class FakeServers {
+  /** The last config each server's proxy took: the hosts it routes. */
+  readonly routed = new Map<string, string[]>();
+  /** Servers whose next applies fail, with the script's output. */
+  readonly failing = new Map<string, { stdout: string; stderr: string; code: number }>();
+  /** How many of a server's next applies fail. */
+  readonly failures = new Map<string, number>();
+
+  openShell(server: string): Promise<ProxyShell> {
+    return Promise.resolve({
+      exec: async (_command, options) => {
+        const failure = this.failing.get(server);
+        if (failure) return failure;
+        const left = this.failures.get(server) ?? 0;
+        if (left > 0) {
+          this.failures.set(server, left - 1);
+          return { stdout: '', stderr: 'ssh: connection reset', code: 255 };
+        }
+        const config = JSON.parse(options?.stdin ?? '{}') as { apps: { http: { servers: { zavhoz: { routes: { match: { host: string[] }[] }[] } } } } };
+        this.routed.set(server, config.apps.http.servers.zavhoz.routes.flatMap((route) => route.match.flatMap((match) => match.host)).sort());
+        return { stdout: 'ZAVHOZ_PROXY reloaded\n', stderr: '', code: 0 };
+      },
+      close: () => undefined,
+    });
+  }
+}
+
+describe('domains: the service over the store, the locks and the proxy', () => {
+  let folder: string;
+  let store: Store;
+  let servers: FakeServers;
+  let settings: DomainSettings;
+  const placements = new Map<string, DomainPlacement>();
+  let service: DomainService;
+  let domains: DomainStore;
+
+  before(async () => {
+    folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-domains-'));
+    store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
+    servers = new FakeServers();
+    settings = { proxyTls: 'acme', proxyHttpPort: 80, proxyHttpsPort: 443, dnsTokenSecret: '', cloudflareApiBase: 'https://api.cloudflare.com/client/v4' };
+    placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
+    placements.set('blog', { server: 'alpha', host: '10.0.0.5', ports: { web: 8002 } });
+    domains = new DomainStore(store);
+    service = new DomainService({
+      domains,
+      proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2' }),
+      locks: new ProjectLocks(),
+      audit: new AuditLog(store),
+      notifier: { notify: () => undefined },
+      redactor: new Redactor(),
+      log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'domains' }),
+      placement: (project) => placements.get(project),
+      deployed: (project) => placements.has(project),
+      settings: () => settings,
+      withSecret: () => Promise.reject(new Error('no DNS in these tests')),
+    });
+  });
+
+  after(() => {
+    store.close();
+    fs.rmSync(folder, { recursive: true, force: true });
+  });
+
+  async function refusal(work: Promise<unknown>): Promise<ZavhozError> {
+    try {
+      await work;
+    } catch (error) {
+      assert.ok(error instanceof ZavhozError, String(error));
+      return error;
+    }
+    assert.fail('the request was let through');
+  }
+
+  test('a wildcard with ACME certificates is refused, saying why and what to do instead; nothing is routed', async () => {
+    settings = { ...settings, proxyTls: 'acme', dnsTokenSecret: 'sec_aaaaaaaa' };
+    const error = await refusal(service.add({ domain: '*.example.com', project: 'shop' }, CALLER));
+    assert.equal(error.code, ErrorCodes.PreconditionFailed);
+    assert.match(error.message, /wildcard domain \*\.example\.com with proxyTls acme.*DNS-01.*Add each name separately.*zavhoz domain add www\.example\.com --project shop.*not supported yet/);
+    assert.equal(domains.get('*.example.com'), undefined);
+    assert.equal(servers.routed.get('alpha'), undefined, 'the proxy was not touched');
+    settings = { ...settings, dnsTokenSecret: '' };
+  });
+
+  test('with the internal CA, a wildcard is past that check but still needs a DNS token', async () => {
+    settings = { ...settings, proxyTls: 'internal' };
+    const error = await refusal(service.add({ domain: '*.example.com', project: 'shop' }, CALLER));
+    assert.match(error.message, /needs DNS credentials/);
+    settings = { ...settings, proxyTls: 'acme' };
+  });
+
+  test('two projects adding the same name at once: one gets it, the other is refused, and the name never moves', async () => {
+    const results = await Promise.allSettled([
+      service.add({ domain: 'race.example.com', project: 'shop' }, CALLER),
+      service.add({ domain: 'race.example.com', project: 'blog' }, CALLER),
+    ]);
+    assert.equal(results[0]?.status, 'fulfilled');
+    const second = results[1];
+    assert.ok(second?.status === 'rejected' && second.reason instanceof ZavhozError, 'the second add is refused');
+    assert.equal(second.reason.code, ErrorCodes.Conflict);
+    assert.match(second.reason.message, /race\.example\.com already routes to project shop.*zavhoz domain remove race\.example\.com/);
+    assert.equal(domains.get('race.example.com')?.project, 'shop');
+    assert.deepEqual(servers.routed.get('alpha'), ['race.example.com']);
+  });
+
+  test("the store never moves a name to another project, whatever the caller checked", () => {
+    const row = domains.get('race.example.com');
+    assert.ok(row);
+    assert.equal(domains.put({ ...row, project: 'blog', module: 'web' }), false);
+    assert.equal(domains.get('race.example.com')?.project, 'shop');
+    assert.equal(domains.put({ ...row, module: 'app2' }), true, 'its own project updates it');
+    assert.equal(domains.get('race.example.com')?.module, 'app2');
+    assert.equal(domains.put(row), true);
+  });
+
+  test("an apply queued behind another project's failed add routes what the store says then, not what it said when queued", async () => {
+    servers.failures.set('alpha', 1);
+    const failing = service.add({ domain: 'rolled.example.com', project: 'shop' }, CALLER);
+    // Started together: blog's apply of alpha waits in line behind shop's, which fails.
+    const queued = service.add({ domain: 'blog.example.com', project: 'blog' }, CALLER);
+    const error = await refusal(failing);
+    assert.match(error.message, /did not take its configuration/);
+    await queued;
+    assert.equal(domains.get('rolled.example.com'), undefined, 'the failed add was rolled back');
+    assert.deepEqual(servers.routed.get('alpha'), ['blog.example.com', 'race.example.com'], 'the proxy routes what the store holds');
+  });
+
+  test('a move to another server whose old server fails is rolled back on both proxies', async () => {
+    placements.set('shop', { server: 'beta', host: '10.0.0.6', ports: { app: 8001 } });
+    servers.failures.set('alpha', 1);
+    const error = await refusal(service.add({ domain: 'race.example.com', project: 'shop' }, CALLER));
+    assert.match(error.message, /alpha/);
+    assert.equal(domains.get('race.example.com')?.server, 'alpha', 'the store keeps it on the old server');
+    assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
+    placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
+  });
+});
