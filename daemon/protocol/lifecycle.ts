@@ -3,9 +3,10 @@ import { defineNotification, defineRequest, result } from './define.js';
 
 /**
  * The protocol version. Bump it on any incompatible change; `initialize` refuses a client whose version differs,
- * so an old extension never talks past a newer daemon.
+ * so an old extension never talks past a newer daemon. 3: `runs/log` answers a page (an older client would read only
+ * the first one of a long log), and deploys, rollbacks and undeploys carry `confirmed` for approvals.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Cap on one JSON-RPC message body; anything larger is refused before it is parsed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
