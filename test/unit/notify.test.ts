@@ -129,6 +129,27 @@ describe('notifications (in process)', () => {
     await assert.rejects(env.service.add({ name: 'nokey', ratePerMinute: 20, endpoint: { kind: 'webhook', url: 'https://example.com/x', signingKeySecret: 'sec_missing1' } }, caller), /not found/);
   });
 
+  test("a 429's Retry-After holds the endpoint's whole backlog, which then goes out in order", async () => {
+    const caller = { client: 'test', requestId: 'r5' };
+    const receiver = await startWebhookReceiver(SIGNING_KEY);
+    try {
+      await env.service.add({ name: 'busy', ratePerMinute: 20, events: ['secret.expired'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
+      receiver.fail({ status: 429, retryAfter: 1 });
+      for (let i = 0; i < 3; i++) env.service.raise({ kind: 'secret.expired', subject: `sec_${i}`, title: `expired ${i}`, text: 'expired' });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(receiver.arrived.length, 1, 'the backlog waits for the Retry-After too');
+      // Raised during the wait: it queues behind the held ones.
+      env.service.raise({ kind: 'secret.expired', subject: 'sec_3', title: 'expired 3', text: 'expired' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(receiver.arrived.length, 1);
+      await receiver.waitForAccepted(4);
+      assert.deepEqual(receiver.bodies().map((body) => body.subject), ['sec_0', 'sec_1', 'sec_2', 'sec_3']);
+      assert.equal(receiver.arrived.length, 5);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
   test('the rate limit holds messages back instead of dropping them', async () => {
     const caller = { client: 'test', requestId: 'r4' };
     const receiver = await startWebhookReceiver(SIGNING_KEY);
