@@ -56,9 +56,14 @@ export class NotifyStore {
     );
   }
 
-  /** Every endpoint, by name. */
-  endpoints(): EndpointRecord[] {
-    return this.store.all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
+  /** Runs `work` as one durable transaction (what a watcher saw and the messages it queued). */
+  atomically<T>(work: (tx: Transaction) => T): T {
+    return this.store.transaction(work);
+  }
+
+  /** Every endpoint, by name (read within `tx` when given). */
+  endpoints(tx?: Transaction): EndpointRecord[] {
+    return (tx ?? this.store).all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
   }
 
   /** One endpoint, or undefined. */

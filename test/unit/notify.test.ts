@@ -221,6 +221,21 @@ describe('notification watchers', () => {
       watchers.servicesChecked(status('running', 'healthy'), () => true);
       watchers.servicesChecked(status('running', 'healthy'), () => false);
 
+      // What was seen and the event it raised are one transaction: an event that could not be queued is not seen.
+      let refuse = true;
+      const flaky = createWatchers(records, { run: (id) => runs.get(id), server: () => undefined, servers: () => [], secret: () => undefined, secrets: () => [] }, (event, tx) => {
+        if (refuse) throw new Error('the queue is full');
+        raised.push(`again ${event.kind} ${event.subject}`);
+        assert.ok(tx);
+      });
+      runs.set('run_3', run('run_3', 'succeeded'));
+      assert.throws(() => flaky.runChanged('run_3'), /the queue is full/);
+      assert.equal(records.seen('run:run_3'), undefined);
+      refuse = false;
+      flaky.runChanged('run_3');
+      assert.equal(records.seen('run:run_3'), 'succeeded');
+      runs.delete('run_3');
+
       assert.deepEqual(raised, [
         'run.rolled_back|run.failed shop',
         'run.succeeded shop',
@@ -230,6 +245,7 @@ describe('notification watchers', () => {
         'secret.due sec_a',
         'service.unhealthy shop/web',
         'service.recovered shop/web',
+        'again run.succeeded shop',
       ]);
     } finally {
       store.close();
