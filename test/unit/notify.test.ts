@@ -166,6 +166,26 @@ describe('notifications (in process)', () => {
   });
 });
 
+describe('notification records', () => {
+  test('a message whose endpoint was removed is not marked sending, so it is not sent', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-rec-'));
+    const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
+    try {
+      const records = new NotifyStore(store);
+      const now = new Date().toISOString();
+      records.addEndpoint({ id: 'ntf_a', name: 'a', kind: 'webhook', events: ['run.failed'], ratePerMinute: 5, settings: { kind: 'webhook', url: 'https://example.com/in', signingKeySecret: 'sec_k' }, createdAt: now });
+      records.enqueue([{ id: 'dlv_1', endpointId: 'ntf_a', event: 'run.failed', subject: 's', title: 't', body: 'b', detail: {}, createdAt: now, nextAt: now }]);
+      const [due] = records.due(now, 10);
+      assert.equal(due?.id, 'dlv_1');
+      records.removeEndpoint('ntf_a');
+      assert.equal(records.markSending('dlv_1'), undefined);
+    } finally {
+      store.close();
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('notification watchers', () => {
   test('runs, servers, secrets and services raise each change once', async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-watch-'));
