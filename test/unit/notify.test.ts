@@ -9,6 +9,7 @@ import { Redactor } from '../../daemon/core/redactor.js';
 import { NotifyStore } from '../../daemon/notify/records.js';
 import { NotifyService } from '../../daemon/notify/service.js';
 import { createWatchers } from '../../daemon/notify/watchers.js';
+import { webhookUrl } from '../../daemon/protocol/notify.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
 import type { ProjectStatus } from '../../daemon/protocol/services.js';
@@ -162,6 +163,19 @@ describe('notifications (in process)', () => {
       assert.equal(env.service.list().find((endpoint) => endpoint.name === 'slow')?.pending, 1);
     } finally {
       await receiver.stop();
+    }
+  });
+});
+
+describe('webhook URLs', () => {
+  test('a query or fragment is refused, pointing at the signing key, without echoing the token', () => {
+    assert.ok(webhookUrl.safeParse('https://hooks.example.com/zavhoz').success);
+    for (const url of ['https://hooks.example.com/in?token=tok-Xq81vZ', 'https://hooks.example.com/in#tok-Xq81vZ']) {
+      const result = webhookUrl.safeParse(url);
+      assert.equal(result.success, false);
+      const message = result.error?.issues.map((issue) => issue.message).join(' ') ?? '';
+      assert.match(message, /query or fragment.*signing key \(a vault handle, --signing-key-secret\)/);
+      assert.ok(!message.includes('tok-Xq81vZ'));
     }
   });
 });
