@@ -83,7 +83,10 @@ export class NotifyService {
   /** Adds an endpoint after checking its credentials are in the vault (and, for Slack, under the allowed base). */
   async add(request: { name: string; events?: readonly NotifyEventKind[] | undefined; ratePerMinute: number; endpoint: EndpointSettings }, caller: NotifyCaller): Promise<NotifyEndpoint> {
     const { records, secrets, audit } = this.options;
-    if (records.hasName(request.name)) throw invalidInput(`An endpoint named ${request.name} exists already; pick another name, or remove it first (zavhoz notify list).`);
+    if (records.hasName(request.name)) {
+      // The CLI names an endpoint after its kind unless told otherwise, so a second one of a kind lands here.
+      throw invalidInput(`An endpoint named ${request.name} exists already; give this one another name with --name NAME, or remove the old one first (zavhoz notify list, then zavhoz notify remove ID).`);
+    }
     for (const handle of handlesOf(request.endpoint)) {
       if (!secrets.has(handle)) throw notFound(`Secret ${handle}`, 'Store the credential first with `zavhoz secret set NAME`, then give its handle.');
     }

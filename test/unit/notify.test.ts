@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog } from '../../daemon/audit/auditLog.js';
+import type { CommandContext } from '../../daemon/cli/command.js';
+import { notifyCommands } from '../../daemon/cli/commands/notify.js';
+import type { DaemonClient } from '../../daemon/client/client.js';
 import { Logger } from '../../daemon/core/logger.js';
 import { Redactor } from '../../daemon/core/redactor.js';
 import { NotifyStore } from '../../daemon/notify/records.js';
@@ -124,9 +127,11 @@ describe('notifications (in process)', () => {
     env.service.remove(wrongChat.id, caller);
   });
 
-  test('a Slack URL outside slackWebhookBase and a non-bot token are refused when added', async () => {
+  test('a Slack URL outside slackWebhookBase, a non-bot token and a name taken are refused when added', async () => {
     const caller = { client: 'test', requestId: 'r3' };
     await assert.rejects(env.service.add({ name: 'tg2', ratePerMinute: 20, endpoint: { kind: 'telegram', botTokenSecret: 'sec_whkey001', chatId: '1' } }, caller), /telegram_bot/);
+    // The CLI names an endpoint after its kind: a second one of a kind is told how to name it.
+    await assert.rejects(env.service.add({ name: 'tg', ratePerMinute: 20, endpoint: { kind: 'telegram', botTokenSecret: 'sec_tgtoken1', chatId: '-100778' } }, caller), /exists already; give this one another name with --name NAME/);
     await assert.rejects(env.service.add({ name: 'nokey', ratePerMinute: 20, endpoint: { kind: 'webhook', url: 'https://example.com/x', signingKeySecret: 'sec_missing1' } }, caller), /not found/);
   });
 
@@ -177,6 +182,30 @@ describe('webhook URLs', () => {
       assert.match(message, /query or fragment.*signing key \(a vault handle, --signing-key-secret\)/);
       assert.ok(!message.includes('tok-Xq81vZ'));
     }
+  });
+});
+
+describe('notify add (CLI)', () => {
+  test('a relative --ca-file is sent as an absolute path: the daemon reads it from its own working folder', async () => {
+    const sent: unknown[] = [];
+    const client = {
+      request: (_definition: unknown, params: unknown) => {
+        sent.push(params);
+        return Promise.resolve({ id: 'ntf_x', name: 'email' });
+      },
+      close: () => undefined,
+    } as unknown as DaemonClient;
+    const context = {
+      flags: { host: 'smtp.example.com', from: 'z@example.com', to: ['ops@example.com'], 'ca-file': 'certs/ca.pem' },
+      positionals: ['email'],
+      json: true,
+      connect: () => Promise.resolve(client),
+      print: () => undefined,
+    } as unknown as CommandContext;
+    await notifyCommands.find((command) => command.path.join(' ') === 'notify add')?.run(context);
+    const params = sent[0] as { endpoint: { caFile: string } };
+    assert.equal(params.endpoint.caFile, path.resolve('certs/ca.pem'));
+    assert.ok(path.isAbsolute(params.endpoint.caFile));
   });
 });
 
