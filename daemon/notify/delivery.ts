@@ -61,7 +61,10 @@ export class DeliveryLoop {
     this.timer.unref();
   }
 
-  /** Stops delivering; an attempt under way is aborted and its message stays queued. */
+  /**
+   * Stops delivering; an attempt under way is aborted and its message stays queued, so it is sent again after the
+   * restart even if the receiver had taken it already (the delivery id tells the repeat).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

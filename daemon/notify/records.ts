@@ -56,9 +56,14 @@ export class NotifyStore {
     );
   }
 
-  /** Every endpoint, by name. */
-  endpoints(): EndpointRecord[] {
-    return this.store.all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
+  /** Runs `work` as one durable transaction (what a watcher saw and the messages it queued). */
+  atomically<T>(work: (tx: Transaction) => T): T {
+    return this.store.transaction(work);
+  }
+
+  /** Every endpoint, by name (read within `tx` when given). */
+  endpoints(tx?: Transaction): EndpointRecord[] {
+    return (tx ?? this.store).all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
   }
 
   /** One endpoint, or undefined. */
@@ -81,18 +86,24 @@ export class NotifyStore {
     });
   }
 
-  /** Queues messages, all in one durable transaction. */
-  enqueue(deliveries: readonly Omit<DeliveryRecord, 'state' | 'attempts'>[]): void {
+  /**
+   * Queues messages, all in one durable transaction (within `tx` when given). A message for an endpoint whose queue
+   * is held back (a retry's wait, its rate) waits as long, so it does not overtake the ones before it.
+   */
+  enqueue(deliveries: readonly Omit<DeliveryRecord, 'state' | 'attempts'>[], tx?: Transaction): void {
     if (deliveries.length === 0) return;
-    this.store.transaction((tx) => {
+    const write = (t: Transaction): void => {
       for (const delivery of deliveries) {
-        tx.run(
+        t.run(
           `INSERT INTO notify_deliveries (id, endpoint_id, event, subject, title, body, detail, created_at, state, attempts, next_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)`,
-          [delivery.id, delivery.endpointId, delivery.event, delivery.subject, delivery.title, delivery.body, JSON.stringify(delivery.detail), delivery.createdAt, delivery.nextAt],
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0,
+                   MAX(?, COALESCE((SELECT MAX(next_at) FROM notify_deliveries WHERE endpoint_id = ? AND state = 'pending'), '')))`,
+          [delivery.id, delivery.endpointId, delivery.event, delivery.subject, delivery.title, delivery.body, JSON.stringify(delivery.detail), delivery.createdAt, delivery.nextAt, delivery.endpointId],
         );
       }
-    });
+    };
+    if (tx) write(tx);
+    else this.store.transaction(write);
   }
 
   /**
@@ -127,13 +138,23 @@ export class NotifyStore {
     this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'delivered', sent_at = ?, last_error = NULL WHERE id = ?", [at, id]));
   }
 
-  /** The attempt failed: try again at `nextAt`, or give up (`nextAt` undefined). */
+  /**
+   * The attempt failed: try again at `nextAt`, or give up (`nextAt` undefined). A retry holds back the endpoint's
+   * other pending messages until then as well: the wait (a 429's Retry-After, the backoff) is the endpoint's, and
+   * the rest must not overtake the failed one.
+   */
   markFailed(id: string, error: string, nextAt: string | undefined): void {
-    this.store.transaction((tx) =>
-      nextAt === undefined
-        ? tx.run("UPDATE notify_deliveries SET state = 'failed', last_error = ? WHERE id = ?", [error, id])
-        : tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?", [nextAt, error, id]),
-    );
+    this.store.transaction((tx) => {
+      if (nextAt === undefined) {
+        tx.run("UPDATE notify_deliveries SET state = 'failed', last_error = ? WHERE id = ?", [error, id]);
+        return;
+      }
+      tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?", [nextAt, error, id]);
+      tx.run(
+        "UPDATE notify_deliveries SET next_at = MAX(next_at, ?) WHERE endpoint_id = (SELECT endpoint_id FROM notify_deliveries WHERE id = ?) AND state = 'pending'",
+        [nextAt, id],
+      );
+    });
   }
 
   /** Holds a message back until `nextAt` (the endpoint's rate), without counting an attempt. */

@@ -7,6 +7,7 @@ import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
 import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
 import { DeliveryLoop } from './delivery.js';
+import type { Transaction } from '../store/store.js';
 import { type EndpointRecord, newNotifyId, type NotifyStore } from './records.js';
 
 /** Something worth telling: an event of one kind about one subject (a project, a server, a secret handle). */
@@ -82,7 +83,10 @@ export class NotifyService {
   /** Adds an endpoint after checking its credentials are in the vault (and, for Slack, under the allowed base). */
   async add(request: { name: string; events?: readonly NotifyEventKind[] | undefined; ratePerMinute: number; endpoint: EndpointSettings }, caller: NotifyCaller): Promise<NotifyEndpoint> {
     const { records, secrets, audit } = this.options;
-    if (records.hasName(request.name)) throw invalidInput(`An endpoint named ${request.name} exists already; pick another name, or remove it first (zavhoz notify list).`);
+    if (records.hasName(request.name)) {
+      // The CLI names an endpoint after its kind unless told otherwise, so a second one of a kind lands here.
+      throw invalidInput(`An endpoint named ${request.name} exists already; give this one another name with --name NAME, or remove the old one first (zavhoz notify list, then zavhoz notify remove ID).`);
+    }
     for (const handle of handlesOf(request.endpoint)) {
       if (!secrets.has(handle)) throw notFound(`Secret ${handle}`, 'Store the credential first with `zavhoz secret set NAME`, then give its handle.');
     }
@@ -154,10 +158,11 @@ export class NotifyService {
   }
 
   /**
-   * Queues a message for every endpoint that wants the event, redacted, and wakes the delivery loop. Never throws
-   * and never waits on a send: a failure to queue is logged.
+   * Queues a message for every endpoint that wants the event, redacted, and wakes the delivery loop. Never waits on
+   * a send. Alone it never throws: a failure to queue is logged. Within `tx` (a watcher's, which records what it saw
+   * in the same transaction) a failure throws, so the transaction is rolled back and the change is told later.
    */
-  raise(event: NotifyEvent): void {
+  raise(event: NotifyEvent, tx?: Transaction): void {
     const { records, redactor, log } = this.options;
     try {
       const now = new Date().toISOString();
@@ -166,17 +171,19 @@ export class NotifyService {
       const subject = redactor.redact(event.subject);
       const detail = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
       const deliveries = records
-        .endpoints()
+        .endpoints(tx)
         .flatMap((endpoint) => {
           const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
           return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
         });
-      records.enqueue(deliveries);
+      records.enqueue(deliveries, tx);
       if (deliveries.length > 0) {
         log.info('notification queued', { event: event.kind, subject, endpoints: deliveries.length });
+        // The loop looks on a later tick, after `tx` committed.
         this.loop.wake();
       }
     } catch (error) {
+      if (tx) throw error;
       log.warn('notification could not be queued', { event: event.kind, error: describeError(error, redactor) });
     }
   }

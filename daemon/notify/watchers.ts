@@ -2,13 +2,15 @@ import type { RunDetail } from '../protocol/runs.js';
 import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ServerInfo } from '../protocol/servers.js';
 import type { ProjectStatus, ServiceStatus } from '../protocol/services.js';
+import type { Transaction } from '../store/store.js';
 import type { NotifyStore } from './records.js';
 import type { NotifyEvent } from './service.js';
 
 /**
  * Turn what the daemon announces (run, server and secret changes) and what the periodic checks find (containers'
  * health, secrets falling due or expiring) into events. Each remembers what it last saw in the store, so a change is
- * told once, also across restarts; a subject seen for the first time is only recorded (no event for what was so
+ * told once, also across restarts (what was seen and the event it raised are written in one transaction, so a crash
+ * loses neither alone); a subject seen for the first time is only recorded (no event for what was so
  * before notifications were set up), except a server the provider sync has just discovered.
  */
 export interface Watchers {
@@ -38,50 +40,65 @@ export interface WatchedSources {
 const ENDED = new Set(['succeeded', 'failed']);
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Builds the watchers over the sources, recording in `records` and raising through `raise`. */
-export function createWatchers(records: NotifyStore, sources: WatchedSources, raise: (event: NotifyEvent) => void): Watchers {
+/** What a watcher saw of a key before: `first` when never, `changed` when it was another value. */
+interface Seen {
+  readonly first: boolean;
+  readonly changed: boolean;
+  readonly before: string | undefined;
+}
+
+/**
+ * Builds the watchers over the sources, recording in `records` and raising through `raise`, which queues the event
+ * within the transaction `tx` that records what was seen (and throws to roll it back, so the change is told later).
+ */
+export function createWatchers(records: NotifyStore, sources: WatchedSources, raise: (event: NotifyEvent, tx: Transaction) => void): Watchers {
   const at = (): string => new Date().toISOString();
-  /** Records `value` for `key`; true when it differs from a value seen before (false the first time). */
-  const changed = (key: string, value: string): { first: boolean; changed: boolean; before: string | undefined } => {
-    const before = records.see(key, value, at());
-    return { first: before === undefined, changed: before !== undefined && before !== value, before };
+  /** Records `value` for `key` and raises what `decide` makes of it, in one transaction. */
+  const note = (key: string, value: string, decide: (seen: Seen) => NotifyEvent | undefined): void => {
+    records.atomically((tx) => {
+      const before = records.see(key, value, at(), tx);
+      const event = decide({ first: before === undefined, changed: before !== undefined && before !== value, before });
+      if (event !== undefined) raise(event, tx);
+    });
   };
   return {
     runChanged(id) {
       const run = sources.run(id);
       if (run === undefined || !ENDED.has(run.status)) return;
-      if (!changed(`run:${id}`, run.status).first) return;
-      raise(runEvent(run));
+      note(`run:${id}`, run.status, (seen) => (seen.first ? runEvent(run) : undefined));
     },
     serversChanged(handles) {
       for (const handle of handles) {
         const server = sources.server(handle);
         if (server === undefined || !server.managed) continue;
-        const seen = changed(`server:${handle}`, server.status);
         const name = server.name === server.handle ? server.handle : `${server.handle} (${server.name})`;
-        if (seen.first && server.status === 'discovered') {
-          raise({ kind: 'server.discovered', subject: handle, title: `Server discovered: ${name}`, text: `The provider sync found server ${name}. Check it with: zavhoz server check ${handle}`, detail: { server: handle } });
-        } else if (seen.changed && server.status === 'missing') {
-          raise({ kind: 'server.missing', subject: handle, title: `Server missing: ${name}`, text: `The provider no longer lists server ${name}${server.missingSince ? ` (since ${server.missingSince})` : ''}.`, detail: { server: handle } });
-        } else if (seen.changed && server.status === 'unreachable') {
-          raise({ kind: 'server.unreachable', subject: handle, title: `Server unreachable: ${name}`, text: `Server ${name} did not answer its health check${server.lastCheckError ? `: ${server.lastCheckError}` : '.'}`, detail: { server: handle } });
-        }
+        note(`server:${handle}`, server.status, (seen): NotifyEvent | undefined => {
+          if (seen.first && server.status === 'discovered') {
+            return { kind: 'server.discovered', subject: handle, title: `Server discovered: ${name}`, text: `The provider sync found server ${name}. Check it with: zavhoz server check ${handle}`, detail: { server: handle } };
+          } else if (seen.changed && server.status === 'missing') {
+            return { kind: 'server.missing', subject: handle, title: `Server missing: ${name}`, text: `The provider no longer lists server ${name}${server.missingSince ? ` (since ${server.missingSince})` : ''}.`, detail: { server: handle } };
+          } else if (seen.changed && server.status === 'unreachable') {
+            return { kind: 'server.unreachable', subject: handle, title: `Server unreachable: ${name}`, text: `Server ${name} did not answer its health check${server.lastCheckError ? `: ${server.lastCheckError}` : '.'}`, detail: { server: handle } };
+          }
+          return undefined;
+        });
       }
     },
     secretsChanged(handles) {
       for (const handle of handles) {
         const secret = sources.secret(handle);
         if (secret === undefined) continue;
-        const seen = changed(`secret-version:${handle}`, String(secret.version));
-        if (seen.changed && Number(seen.before) < secret.version) {
-          raise({
-            kind: 'secret.rotated',
-            subject: handle,
-            title: `Secret rotated: ${secret.name}`,
-            text: `Secret ${secret.name} (${handle}${secret.project ? `, project ${secret.project}` : ''}) has a new value, version ${secret.version}.`,
-            detail: { handle, name: secret.name, project: secret.project, version: secret.version },
-          });
-        }
+        note(`secret-version:${handle}`, String(secret.version), (seen) =>
+          seen.changed && Number(seen.before) < secret.version
+            ? {
+                kind: 'secret.rotated',
+                subject: handle,
+                title: `Secret rotated: ${secret.name}`,
+                text: `Secret ${secret.name} (${handle}${secret.project ? `, project ${secret.project}` : ''}) has a new value, version ${secret.version}.`,
+                detail: { handle, name: secret.name, project: secret.project, version: secret.version },
+              }
+            : undefined,
+        );
       }
     },
     checkSecrets(now) {
@@ -91,26 +108,33 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         if (secret.rotationDays !== null && secret.rotationDays > 0 && !Number.isNaN(changedAt)) {
           const dueSince = new Date(changedAt + secret.rotationDays * DAY_MS);
           // Once per version: the next rotation makes the secret due again some day.
-          if (dueSince <= now && changed(`secret-due:${secret.handle}`, String(secret.version)).before !== String(secret.version)) {
-            raise({
-              kind: 'secret.due',
-              subject: secret.handle,
-              title: `Secret due for rotation: ${secret.name}`,
-              text: `Secret ${label} is due for rotation since ${dueSince.toISOString()}. Rotate it with: zavhoz secret rotate ${secret.handle}`,
-              detail: { handle: secret.handle, name: secret.name, project: secret.project, dueSince: dueSince.toISOString() },
-            });
+          if (dueSince <= now) {
+            note(`secret-due:${secret.handle}`, String(secret.version), (seen) =>
+              seen.before !== String(secret.version)
+                ? {
+                    kind: 'secret.due',
+                    subject: secret.handle,
+                    title: `Secret due for rotation: ${secret.name}`,
+                    text: `Secret ${label} is due for rotation since ${dueSince.toISOString()}. Rotate it with: zavhoz secret rotate ${secret.handle}`,
+                    detail: { handle: secret.handle, name: secret.name, project: secret.project, dueSince: dueSince.toISOString() },
+                  }
+                : undefined,
+            );
           }
         }
-        if (secret.expiresAt !== null && Date.parse(secret.expiresAt) <= now.getTime()) {
-          if (changed(`secret-expired:${secret.handle}`, secret.expiresAt).before !== secret.expiresAt) {
-            raise({
-              kind: 'secret.expired',
-              subject: secret.handle,
-              title: `Secret expired: ${secret.name}`,
-              text: `Secret ${label} expired at ${secret.expiresAt}. Give it a new value with: zavhoz secret rotate ${secret.handle}`,
-              detail: { handle: secret.handle, name: secret.name, project: secret.project, expiresAt: secret.expiresAt },
-            });
-          }
+        const expiresAt = secret.expiresAt;
+        if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
+          note(`secret-expired:${secret.handle}`, expiresAt, (seen) =>
+            seen.before !== expiresAt
+              ? {
+                  kind: 'secret.expired',
+                  subject: secret.handle,
+                  title: `Secret expired: ${secret.name}`,
+                  text: `Secret ${label} expired at ${expiresAt}. Give it a new value with: zavhoz secret rotate ${secret.handle}`,
+                  detail: { handle: secret.handle, name: secret.name, project: secret.project, expiresAt },
+                }
+              : undefined,
+          );
         }
       }
     },
@@ -121,24 +145,26 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         for (const service of project.services) {
           const health = healthOf(service);
           if (health === undefined) continue;
-          const seen = changed(`service:${project.project}/${service.container}`, health);
-          if (health === 'unhealthy' && (seen.first || seen.changed)) {
-            raise({
-              kind: 'service.unhealthy',
-              subject: `${project.project}/${service.service}`,
-              title: `Service unhealthy: ${project.project}/${service.service}`,
-              text: `Container ${service.container} of ${project.project} on ${project.server} is ${service.state}${service.health === 'unhealthy' ? ' and fails its health check' : ''} (restarts: ${service.restarts}). Its logs: zavhoz service logs ${project.project}`,
-              detail: { project: project.project, service: service.service, container: service.container, server: project.server, state: service.state, health: service.health },
-            });
-          } else if (health === 'healthy' && seen.changed) {
-            raise({
-              kind: 'service.recovered',
-              subject: `${project.project}/${service.service}`,
-              title: `Service recovered: ${project.project}/${service.service}`,
-              text: `Container ${service.container} of ${project.project} on ${project.server} runs${service.health === 'healthy' ? ' and passes its health check' : ''} again.`,
-              detail: { project: project.project, service: service.service, container: service.container, server: project.server },
-            });
-          }
+          note(`service:${project.project}/${service.container}`, health, (seen): NotifyEvent | undefined => {
+            if (health === 'unhealthy' && (seen.first || seen.changed)) {
+              return {
+                kind: 'service.unhealthy',
+                subject: `${project.project}/${service.service}`,
+                title: `Service unhealthy: ${project.project}/${service.service}`,
+                text: `Container ${service.container} of ${project.project} on ${project.server} is ${service.state}${service.health === 'unhealthy' ? ' and fails its health check' : ''} (restarts: ${service.restarts}). Its logs: zavhoz service logs ${project.project}`,
+                detail: { project: project.project, service: service.service, container: service.container, server: project.server, state: service.state, health: service.health },
+              };
+            } else if (health === 'healthy' && seen.changed) {
+              return {
+                kind: 'service.recovered',
+                subject: `${project.project}/${service.service}`,
+                title: `Service recovered: ${project.project}/${service.service}`,
+                text: `Container ${service.container} of ${project.project} on ${project.server} runs${service.health === 'healthy' ? ' and passes its health check' : ''} again.`,
+                detail: { project: project.project, service: service.service, container: service.container, server: project.server },
+              };
+            }
+            return undefined;
+          });
         }
       }
     },

@@ -38,7 +38,10 @@ export const endpointId = z.string().regex(/^ntf_[a-z2-7]{10}$/, 'an endpoint id
 /** Messages per minute an endpoint gets unless it says otherwise; more wait in the queue, none are dropped. */
 export const DEFAULT_RATE_PER_MINUTE = 20;
 
-/** A webhook URL: https, or http on loopback only (the body is signed, not encrypted), and no login in it. */
+/**
+ * A webhook URL: https, or http on loopback only (the body is signed, not encrypted), and no login, query or fragment
+ * in it: the URL is stored and listed as it is, so a token in it would be a secret in plain text.
+ */
 export const webhookUrl = z
   .string()
   .max(2048)
@@ -52,6 +55,11 @@ export const webhookUrl = z
     }
     if (url.username !== '' || url.password !== '') {
       context.addIssue({ code: 'custom', message: 'the URL must not contain a login (user:pass@); the body is signed with --signing-key-secret instead' });
+    } else if (url.search !== '' || url.hash !== '') {
+      context.addIssue({
+        code: 'custom',
+        message: 'the URL must not contain a query or fragment (?… or #…): it is stored and listed in plain text. Drop the token from it; the receiver checks the X-Zavhoz-Signature made with the signing key (a vault handle, --signing-key-secret) instead',
+      });
     } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       context.addIssue({ code: 'custom', message: `http is allowed only for a loopback host; use https://${url.host}${url.pathname}` });
     } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {

@@ -98,7 +98,7 @@ export function wireNotify(foundation: Foundation, needs: NotifyNeeds): NotifySe
       secret: (handle) => quietly(() => needs.vault.get(handle)),
       secrets: () => needs.vault.list(),
     },
-    (event) => notify.raise(event),
+    (event, tx) => notify.raise(event, tx),
   );
   // Later than the announcement: whatever announced the change goes on at once.
   const later = (work: (watch: Watchers) => void): void => {

@@ -4,11 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditLog } from '../../daemon/audit/auditLog.js';
+import type { CommandContext } from '../../daemon/cli/command.js';
+import { notifyCommands } from '../../daemon/cli/commands/notify.js';
+import type { DaemonClient } from '../../daemon/client/client.js';
 import { Logger } from '../../daemon/core/logger.js';
 import { Redactor } from '../../daemon/core/redactor.js';
 import { NotifyStore } from '../../daemon/notify/records.js';
 import { NotifyService } from '../../daemon/notify/service.js';
 import { createWatchers } from '../../daemon/notify/watchers.js';
+import { webhookUrl } from '../../daemon/protocol/notify.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
 import type { ProjectStatus } from '../../daemon/protocol/services.js';
@@ -123,10 +127,33 @@ describe('notifications (in process)', () => {
     env.service.remove(wrongChat.id, caller);
   });
 
-  test('a Slack URL outside slackWebhookBase and a non-bot token are refused when added', async () => {
+  test('a Slack URL outside slackWebhookBase, a non-bot token and a name taken are refused when added', async () => {
     const caller = { client: 'test', requestId: 'r3' };
     await assert.rejects(env.service.add({ name: 'tg2', ratePerMinute: 20, endpoint: { kind: 'telegram', botTokenSecret: 'sec_whkey001', chatId: '1' } }, caller), /telegram_bot/);
+    // The CLI names an endpoint after its kind: a second one of a kind is told how to name it.
+    await assert.rejects(env.service.add({ name: 'tg', ratePerMinute: 20, endpoint: { kind: 'telegram', botTokenSecret: 'sec_tgtoken1', chatId: '-100778' } }, caller), /exists already; give this one another name with --name NAME/);
     await assert.rejects(env.service.add({ name: 'nokey', ratePerMinute: 20, endpoint: { kind: 'webhook', url: 'https://example.com/x', signingKeySecret: 'sec_missing1' } }, caller), /not found/);
+  });
+
+  test("a 429's Retry-After holds the endpoint's whole backlog, which then goes out in order", async () => {
+    const caller = { client: 'test', requestId: 'r5' };
+    const receiver = await startWebhookReceiver(SIGNING_KEY);
+    try {
+      await env.service.add({ name: 'busy', ratePerMinute: 20, events: ['secret.expired'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
+      receiver.fail({ status: 429, retryAfter: 1 });
+      for (let i = 0; i < 3; i++) env.service.raise({ kind: 'secret.expired', subject: `sec_${i}`, title: `expired ${i}`, text: 'expired' });
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(receiver.arrived.length, 1, 'the backlog waits for the Retry-After too');
+      // Raised during the wait: it queues behind the held ones.
+      env.service.raise({ kind: 'secret.expired', subject: 'sec_3', title: 'expired 3', text: 'expired' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(receiver.arrived.length, 1);
+      await receiver.waitForAccepted(4);
+      assert.deepEqual(receiver.bodies().map((body) => body.subject), ['sec_0', 'sec_1', 'sec_2', 'sec_3']);
+      assert.equal(receiver.arrived.length, 5);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test('the rate limit holds messages back instead of dropping them', async () => {
@@ -141,6 +168,63 @@ describe('notifications (in process)', () => {
       assert.equal(env.service.list().find((endpoint) => endpoint.name === 'slow')?.pending, 1);
     } finally {
       await receiver.stop();
+    }
+  });
+});
+
+describe('webhook URLs', () => {
+  test('a query or fragment is refused, pointing at the signing key, without echoing the token', () => {
+    assert.ok(webhookUrl.safeParse('https://hooks.example.com/zavhoz').success);
+    for (const url of ['https://hooks.example.com/in?token=tok-Xq81vZ', 'https://hooks.example.com/in#tok-Xq81vZ']) {
+      const result = webhookUrl.safeParse(url);
+      assert.equal(result.success, false);
+      const message = result.error?.issues.map((issue) => issue.message).join(' ') ?? '';
+      assert.match(message, /query or fragment.*signing key \(a vault handle, --signing-key-secret\)/);
+      assert.ok(!message.includes('tok-Xq81vZ'));
+    }
+  });
+});
+
+describe('notify add (CLI)', () => {
+  test('a relative --ca-file is sent as an absolute path: the daemon reads it from its own working folder', async () => {
+    const sent: unknown[] = [];
+    const client = {
+      request: (_definition: unknown, params: unknown) => {
+        sent.push(params);
+        return Promise.resolve({ id: 'ntf_x', name: 'email' });
+      },
+      close: () => undefined,
+    } as unknown as DaemonClient;
+    const context = {
+      flags: { host: 'smtp.example.com', from: 'z@example.com', to: ['ops@example.com'], 'ca-file': 'certs/ca.pem' },
+      positionals: ['email'],
+      json: true,
+      connect: () => Promise.resolve(client),
+      print: () => undefined,
+    } as unknown as CommandContext;
+    await notifyCommands.find((command) => command.path.join(' ') === 'notify add')?.run(context);
+    const params = sent[0] as { endpoint: { caFile: string } };
+    assert.equal(params.endpoint.caFile, path.resolve('certs/ca.pem'));
+    assert.ok(path.isAbsolute(params.endpoint.caFile));
+  });
+});
+
+describe('notification records', () => {
+  test('a message whose endpoint was removed is not marked sending, so it is not sent', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-rec-'));
+    const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
+    try {
+      const records = new NotifyStore(store);
+      const now = new Date().toISOString();
+      records.addEndpoint({ id: 'ntf_a', name: 'a', kind: 'webhook', events: ['run.failed'], ratePerMinute: 5, settings: { kind: 'webhook', url: 'https://example.com/in', signingKeySecret: 'sec_k' }, createdAt: now });
+      records.enqueue([{ id: 'dlv_1', endpointId: 'ntf_a', event: 'run.failed', subject: 's', title: 't', body: 'b', detail: {}, createdAt: now, nextAt: now }]);
+      const [due] = records.due(now, 10);
+      assert.equal(due?.id, 'dlv_1');
+      records.removeEndpoint('ntf_a');
+      assert.equal(records.markSending('dlv_1'), undefined);
+    } finally {
+      store.close();
+      fs.rmSync(folder, { recursive: true, force: true });
     }
   });
 });
@@ -200,6 +284,21 @@ describe('notification watchers', () => {
       watchers.servicesChecked(status('running', 'healthy'), () => true);
       watchers.servicesChecked(status('running', 'healthy'), () => false);
 
+      // What was seen and the event it raised are one transaction: an event that could not be queued is not seen.
+      let refuse = true;
+      const flaky = createWatchers(records, { run: (id) => runs.get(id), server: () => undefined, servers: () => [], secret: () => undefined, secrets: () => [] }, (event, tx) => {
+        if (refuse) throw new Error('the queue is full');
+        raised.push(`again ${event.kind} ${event.subject}`);
+        assert.ok(tx);
+      });
+      runs.set('run_3', run('run_3', 'succeeded'));
+      assert.throws(() => flaky.runChanged('run_3'), /the queue is full/);
+      assert.equal(records.seen('run:run_3'), undefined);
+      refuse = false;
+      flaky.runChanged('run_3');
+      assert.equal(records.seen('run:run_3'), 'succeeded');
+      runs.delete('run_3');
+
       assert.deepEqual(raised, [
         'run.rolled_back|run.failed shop',
         'run.succeeded shop',
@@ -209,6 +308,7 @@ describe('notification watchers', () => {
         'secret.due sec_a',
         'service.unhealthy shop/web',
         'service.recovered shop/web',
+        'again run.succeeded shop',
       ]);
     } finally {
       store.close();

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { DEFAULT_RATE_PER_MINUTE, ENDPOINT_KINDS, NOTIFY_EVENTS, NotifyAdd, NotifyList, NotifyRemove, NotifyTest, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../../protocol/notify.js';
 import { call, CliError, type Command, type CommandOption, type Flags, integerFlag, listFlag, stringFlag } from '../command.js';
 
@@ -30,7 +31,8 @@ function settingsOf(kind: string, flags: Flags): EndpointSettings {
         to,
         ...(user === undefined ? {} : { user }),
         ...(passwordSecret === undefined ? {} : { passwordSecret }),
-        ...(caFile === undefined ? {} : { caFile }),
+        // The daemon reads it, from its own working folder: a relative path means this shell's.
+        ...(caFile === undefined ? {} : { caFile: path.resolve(caFile) }),
       };
     }
     default:
@@ -69,7 +71,7 @@ function describe(endpoint: NotifyEndpoint): string {
 }
 
 const addOptions: Record<string, CommandOption> = {
-  name: { type: 'string', value: 'NAME', description: 'A short name for lists and pickers (default: the kind).' },
+  name: { type: 'string', value: 'NAME', description: 'A short name for lists and pickers (default: the kind, so a second endpoint of a kind needs one).' },
   events: { type: 'string', multiple: true, value: 'E,E', description: `Events it wants, comma-separated (default all): ${NOTIFY_EVENTS.join(', ')}.` },
   rate: { type: 'string', value: 'N', description: `Most messages a minute (default ${DEFAULT_RATE_PER_MINUTE}); more wait in the queue.` },
   url: { type: 'string', value: 'URL', description: 'Webhook: the receiver (https, or http on loopback).' },
