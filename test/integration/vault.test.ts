@@ -114,7 +114,7 @@ for (const backend of BACKENDS) {
       assert.match(badDate.stderr, /--expires must be a date/);
       const badInterval = await cli(['secret', 'set', 'BAD_INTERVAL', '--type', 'token', '--rotate-every', '0'], 'bad-interval-value');
       assert.notEqual(badInterval.code, 0);
-      assert.match(badInterval.stderr, /rotationDays/);
+      assert.match(badInterval.stderr, /Rotation period \(days\) must be at least 1/);
       const names = (await json<SecretMetadata[]>(['secret', 'list'])).map((secret) => secret.name);
       assert.ok(!names.includes('BAD_DATE') && !names.includes('BAD_INTERVAL'), 'refused secrets are not stored');
     });
