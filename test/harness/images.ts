@@ -49,7 +49,7 @@ export async function buildWebImage(engine: Engine, options: { name?: string; ta
     cpSync(webFixture, context, { recursive: true });
     copyFileSync(busyboxPath(), join(context, 'busybox'));
     // --network none: the engine has no default bridge, and a build never needs the network here.
-    await engine.docker(['build', '--quiet', '--network', 'none', '--build-arg', `VERSION=${version}`, '--build-arg', `IMAGE_NAME=${name}`, '--tag', reference, context]);
+    await buildImage(engine, ['--build-arg', `VERSION=${version}`, '--build-arg', `IMAGE_NAME=${name}`, '--tag', reference, context]);
   } finally {
     removeFolder(context);
   }
@@ -60,6 +60,23 @@ export async function buildWebImage(engine: Engine, options: { name?: string; ta
   const digest = stdout.split('\n').find((line) => line.startsWith(`${repository}@`));
   if (digest === undefined) throw new Error(`no registry digest for ${reference} after the push`);
   return { reference, repository, tag: options.tag, version, digest, timings };
+}
+
+/**
+ * `docker build --quiet --network none ARGS…` on the run's engine. The engine is shared by test files running side by
+ * side, and a deploy in one of them ends with `docker image prune --force`, which removes the dangling intermediate
+ * images of a build under way in another ("No such image: sha256:…" at a later step). Only that failure is tried
+ * again, a few times; the layers already built come from the cache.
+ */
+export async function buildImage(engine: Engine, args: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await engine.docker(['build', '--quiet', '--network', 'none', ...args]);
+      return;
+    } catch (error) {
+      if (attempt >= 4 || !/No such image: sha256:/.test(String(error))) throw error;
+    }
+  }
 }
 
 /** Pushes an image of the engine to its registry, logged in with this file's docker config. */

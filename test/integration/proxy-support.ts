@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import type { Engine } from '../harness/engine.js';
-import { pushImage } from '../harness/images.js';
+import { buildImage, pushImage } from '../harness/images.js';
 import { freeLoopbackPort } from '../harness/net.js';
 import { removeFolder } from '../harness/processes.js';
 
@@ -40,7 +40,7 @@ export async function buildProxyImage(engine: Engine, tag = 'test'): Promise<str
       path.join(context, 'Dockerfile'),
       ['FROM scratch', 'COPY root/ /', 'ENV PATH=/usr/bin:/bin XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config', 'CMD ["caddy", "version"]', ''].join('\n'),
     );
-    await engine.docker(['build', '--quiet', '--network', 'none', '--tag', reference, context]);
+    await buildImage(engine, ['--tag', reference, context]);
   } finally {
     removeFolder(context);
   }
