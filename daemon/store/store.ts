@@ -21,6 +21,14 @@ export interface Transaction {
   get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): T | undefined;
 }
 
+/** A transaction begun by {@link Store.begin}: its statements, then `commit` or `rollback`. */
+export interface OpenTransaction extends Transaction {
+  /** Makes the transaction durable (journal appended and fdatasync'ed), then commits; on failure nothing is kept. */
+  commit(): void;
+  /** Undoes the transaction; does nothing if it has already ended. */
+  rollback(): void;
+}
+
 /** Options for {@link Store.open}. */
 export interface StoreOptions {
   readonly database: string;
@@ -133,42 +141,73 @@ export class Store {
    * is kept. Transactions do not nest.
    */
   transaction<T>(work: (tx: Transaction) => T): T {
+    const open = this.begin();
+    let value: T;
+    try {
+      value = work(open);
+    } catch (error) {
+      open.rollback();
+      throw error;
+    }
+    open.commit();
+    return value;
+  }
+
+  /**
+   * Begins a transaction that the caller ends with `commit` (durable when it returns) or `rollback`; what the
+   * asynchronous database (embedded.ts) runs its transactions on, across turns of the event loop. Until it ends,
+   * every read of this store sees its uncommitted rows, and no other transaction may begin.
+   */
+  begin(): OpenTransaction {
     this.assertOpen();
     if (this.inTransaction) throw new Error('store: transactions do not nest');
     this.inTransaction = true;
     const operations: JournalOperation[] = [];
-    const tx: Transaction = {
+    let ended = false;
+    const end = (): void => {
+      if (ended) throw new Error('store: this transaction has already ended');
+      ended = true;
+      this.inTransaction = false;
+    };
+    this.db.run('BEGIN');
+    return {
       run: (sql, params = []) => {
+        if (ended) throw new Error('store: this transaction has already ended');
         this.prepare(sql).run(params as SqlValue[]);
         operations.push([sql, [...params]]);
         return this.db.getRowsModified();
       },
       all: (sql, params) => this.all(sql, params),
       get: (sql, params) => this.get(sql, params),
-    };
-    this.db.run('BEGIN');
-    try {
-      const value = work(tx);
-      if (operations.length > 0) {
+      commit: () => {
+        if (ended) throw new Error('store: this transaction has already ended');
         try {
-          this.journal.append({ seq: this.seq + 1, operations });
+          if (operations.length > 0) {
+            try {
+              this.journal.append({ seq: this.seq + 1, operations });
+            } catch (error) {
+              throw new ZavhozError(
+                ErrorCodes.StoreUnavailable,
+                `Could not save the change to ${this.journal.path}: ${(error as Error).message}. Free disk space or check the folder's permissions, then try again.`,
+              );
+            }
+            this.seq++;
+          }
+          this.db.run('COMMIT');
         } catch (error) {
-          throw new ZavhozError(
-            ErrorCodes.StoreUnavailable,
-            `Could not save the change to ${this.journal.path}: ${(error as Error).message}. Free disk space or check the folder's permissions, then try again.`,
-          );
+          this.db.run('ROLLBACK');
+          end();
+          throw error;
         }
-        this.seq++;
-      }
-      this.db.run('COMMIT');
-      this.maybeFold();
-      return value;
-    } catch (error) {
-      this.db.run('ROLLBACK');
-      throw error;
-    } finally {
-      this.inTransaction = false;
-    }
+        end();
+        this.maybeFold();
+      },
+      rollback: () => {
+        if (ended) return;
+        this.db.run('ROLLBACK');
+        end();
+      },
+    };
   }
 
   /**

@@ -1,0 +1,145 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Database, DatabaseRow, DatabaseTransaction } from './database.js';
+import type { SqlValue } from './journal.js';
+import type { OpenTransaction, Store } from './store.js';
+
+/** What a transaction's work runs inside: lets a call through the database from that work be told apart. */
+interface WorkScope {
+  /** False once the transaction ended: a promise the work left running may use the database again. */
+  active: boolean;
+}
+
+/**
+ * The embedded store (SQLite in memory, made durable by its journal) as the asynchronous {@link Database} that
+ * domain code uses. sql.js has one connection, so a transaction that spans turns of the event loop would let any
+ * other read see its uncommitted rows, and a second transaction would nest inside it. So the daemon's transactions
+ * run one at a time, in the order they were asked for, and a read outside a transaction waits for the ones before it.
+ * A read when nothing is queued answers at once, without a turn of the event loop.
+ *
+ * A transaction's work that calls the database itself instead of its `tx` would wait for its own transaction for
+ * ever: that call is refused with a programming error instead (the work runs in an async context that marks it).
+ */
+export class EmbeddedDatabase implements Database {
+  readonly engine = 'embedded' as const;
+  private readonly scope = new AsyncLocalStorage<WorkScope>();
+  /** Settles when the last queued transaction or read has ended. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Transactions and reads queued or running. */
+  private queued = 0;
+  private closing: Promise<void> | undefined;
+
+  /** `store` is the open embedded store; this database closes it in {@link close}. */
+  constructor(readonly store: Store) {}
+
+  all<T extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.read('all', () => this.store.all<T>(sql, params));
+  }
+
+  get<T extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return this.read('get', () => this.store.get<T>(sql, params));
+  }
+
+  transaction<T>(work: (tx: DatabaseTransaction) => Promise<T>): Promise<T> {
+    const refused = this.refuseFromWork('transaction');
+    if (refused) return Promise.reject(refused);
+    return this.enqueue(() => this.runTransaction(work));
+  }
+
+  /** Waits for the queued transactions, then folds the journal and closes the store. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= this.tail.then(() => this.store.close());
+    return this.closing;
+  }
+
+  private read<T>(method: string, query: () => T): Promise<T> {
+    const refused = this.refuseFromWork(method);
+    if (refused) return Promise.reject(refused);
+    if (this.queued === 0) {
+      try {
+        return Promise.resolve(query());
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    return this.enqueue(query);
+  }
+
+  /** Runs `job` after every job queued before it; at once (in this turn) when nothing is queued. */
+  private enqueue<T>(job: () => T | Promise<T>): Promise<T> {
+    this.queued++;
+    let result: Promise<T>;
+    if (this.queued === 1) {
+      try {
+        result = Promise.resolve(job());
+      } catch (error) {
+        result = Promise.reject(error as Error);
+      }
+    } else {
+      result = this.tail.then(job);
+    }
+    const done = (): void => {
+      this.queued--;
+    };
+    this.tail = result.then(done, done);
+    return result;
+  }
+
+  private async runTransaction<T>(work: (tx: DatabaseTransaction) => Promise<T>): Promise<T> {
+    const open = this.store.begin();
+    const scope: WorkScope = { active: true };
+    const tx = inside(open, scope);
+    try {
+      const value = await this.scope.run(scope, () => work(tx));
+      scope.active = false;
+      open.commit();
+      return value;
+    } catch (error) {
+      scope.active = false;
+      open.rollback();
+      throw error;
+    }
+  }
+
+  /** The error for a call through the database from inside a transaction's work, which would wait for itself. */
+  private refuseFromWork(method: string): Error | undefined {
+    if (!this.scope.getStore()?.active) return undefined;
+    return new Error(
+      method === 'transaction'
+        ? 'store: transactions do not nest; a transaction\'s work runs its statements through its tx'
+        : `store: a transaction's work called database.${method}(), which waits for that transaction to end; read through tx.${method}() instead`,
+    );
+  }
+}
+
+/** The `tx` a transaction's work gets: the open transaction's statements, refused once it has ended. */
+function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
+  const check = (): void => {
+    if (!scope.active) throw new Error('store: this transaction has already ended; its tx cannot be used any more');
+  };
+  return {
+    run: (sql, params) => {
+      try {
+        check();
+        return Promise.resolve(open.run(sql, params));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+    all: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
+      try {
+        check();
+        return Promise.resolve(open.all<T>(sql, params));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+    get: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
+      try {
+        check();
+        return Promise.resolve(open.get<T>(sql, params));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
+  };
+}
