@@ -22,6 +22,7 @@ import { DaemonStatus } from '../daemon/protocol/lifecycle.js';
 import { MemorySecrets, RecordingNotifier } from '../test/unit/allocationSupport.js';
 import { type BenchRow, type BenchSection, formatMs, formatRatio } from './report.js';
 import { median, summarize, timeAsync, timeSync } from './stats.js';
+import { EmbeddedDatabase } from '../daemon/store/embedded.js';
 
 const SIZES = [100, 10_000] as const;
 const ALLOCATIONS = 1_000;
@@ -77,7 +78,7 @@ async function prepared(folder: string, servers: number, existing: number): Prom
   setup.close();
   // A restart, as in the daemon: the allocator rebuilds its port map from the table.
   const store = await openStore(folder);
-  return { store, allocator: new Allocator(store, new RecordingNotifier()) };
+  return { store, allocator: new Allocator(EmbeddedDatabase.of(store), new RecordingNotifier()) };
 }
 
 /** Where a store's files go: the temp folder (a real disk), or tmpfs, where fdatasync costs nothing. */
@@ -89,16 +90,18 @@ async function timeAllocations(size: number, medium: Medium): Promise<{ p50: num
   const folder = fs.mkdtempSync(path.join(medium === 'tmpfs' ? TMPFS : os.tmpdir(), 'zavhoz-bench-alloc-'));
   try {
     const { store, allocator } = await prepared(folder, size, size);
-    for (let index = 0; index < WARMUP; index++) allocator.allocate({ project: `warm-${index}`, minRamMb: 1, minDiskMb: 0 });
+    for (let index = 0; index < WARMUP; index++) await allocator.allocate({ project: `warm-${index}`, minRamMb: 1, minDiskMb: 0 });
     const samples: number[] = [];
     const started = process.hrtime.bigint();
     for (let index = 0; index < ALLOCATIONS; index++) {
-      samples.push(timeSync(() => allocator.allocate({ project: `new-${index}`, minRamMb: 1, minDiskMb: 0 })));
+      samples.push(await timeAsync(() => allocator.allocate({ project: `new-${index}`, minRamMb: 1, minDiskMb: 0 })));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const summary = summarize(samples);
     // An idempotent repeat reads and answers only.
-    const repeat = summarize(Array.from({ length: 500 }, (_, index) => timeSync(() => allocator.allocate({ project: `new-${index}`, minRamMb: 1, minDiskMb: 0 }))));
+    const repeats: number[] = [];
+    for (let index = 0; index < 500; index++) repeats.push(await timeAsync(() => allocator.allocate({ project: `new-${index}`, minRamMb: 1, minDiskMb: 0 })));
+    const repeat = summarize(repeats);
     store.close();
     return { p50: summary.p50, p99: summary.p99, perSecond: ALLOCATIONS / seconds, repeatP50: repeat.p50 };
   } finally {
@@ -290,7 +293,7 @@ async function syncRows(): Promise<BenchRow[]> {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-sync-'));
       const store = await openStore(folder);
       try {
-        const sync = new ProviderSync(store, () => [], new RecordingNotifier());
+        const sync = new ProviderSync(EmbeddedDatabase.of(store), () => [], new RecordingNotifier());
         first.push(await timeAsync(() => sync.sync(provider, call)));
         noop.push(await timeAsync(() => sync.sync(provider, call)));
       } finally {

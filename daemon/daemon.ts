@@ -14,6 +14,8 @@ import { DaemonWillShutdown, PROTOCOL_VERSION } from './protocol/lifecycle.js';
 import { Router } from './server/router.js';
 import { DaemonServer } from './server/server.js';
 import { MIGRATIONS } from './store/schema.js';
+import type { Database } from './store/database.js';
+import { EmbeddedDatabase } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { wireServices } from './wiring/index.js';
 import type { Lifecycle, Services } from './wiring/services.js';
@@ -56,7 +58,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   registerAllHandlers(daemon, services, stopping.lifecycle, startedAt);
   await listen(daemon);
   logging.log.info('daemon ready', { socket: paths.socket });
-  startBackgroundWork(services);
+  await startBackgroundWork(services);
   return { paths, services, stopped: stopping.stopped, shutdown: stopping.shutdown };
 }
 
@@ -77,7 +79,7 @@ interface DaemonProcess {
   readonly paths: DataPaths;
   readonly lock: FolderLock;
   readonly logging: Logging;
-  readonly store: Store;
+  readonly store: Database;
   readonly router: Router;
   readonly server: DaemonServer;
 }
@@ -99,9 +101,9 @@ function openLogging(paths: DataPaths): Logging {
 }
 
 /** Opens the store (replaying its journal and migrating); if that fails, the log is closed and the lock released. */
-async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<Store> {
+async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<Database> {
   try {
-    return await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS });
+    return EmbeddedDatabase.of(await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS }));
   } catch (error) {
     logging.log.error('store could not be opened', { error: (error as Error).message });
     logging.logger.close();
@@ -161,8 +163,8 @@ function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdow
       const idle = await router.drain(SHUTDOWN_GRACE_MS);
       if (!idle) log.warn('requests still running at shutdown', { inFlight: router.inFlight });
       await server.close();
-      // Store writes are synchronous transactions: none can be half-done here. Fold the journal and close.
-      store.close();
+      // Waits for the store's queued transactions, then folds the journal and closes.
+      await store.close();
       removeIfExists(paths.token);
       log.info('daemon stopped');
       logger.close();
@@ -207,7 +209,7 @@ async function listen(daemon: DaemonProcess): Promise<void> {
   try {
     await server.listen();
   } catch (error) {
-    store.close();
+    await store.close();
     logging.logger.close();
     lock.release();
     throw new ZavhozError(ErrorCodes.StoreUnavailable, `Could not listen on ${paths.socket}: ${(error as Error).message}`);
@@ -215,9 +217,9 @@ async function listen(daemon: DaemonProcess): Promise<void> {
 }
 
 /** Starts what runs on its own once clients can connect; each part is stopped through the lifecycle at shutdown. */
-function startBackgroundWork(services: Services): void {
+async function startBackgroundWork(services: Services): Promise<void> {
   // In the background: a locked keychain must not keep the daemon from starting.
   services.vault.start();
   // Periodic provider sync and health checks.
-  services.inventory.start();
+  await services.inventory.start();
 }

@@ -1,7 +1,7 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import { notFound } from '../core/errors.js';
 import type { ApprovedCommand } from '../protocol/agent.js';
-import type { Store } from '../store/store.js';
+import type { Database, DatabaseTransaction } from '../store/database.js';
 import type { Requester } from './grants.js';
 import { newAccessId } from './ids.js';
 
@@ -20,18 +20,19 @@ interface CommandRow {
  */
 export class ApprovedCommands {
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly audit: AuditLog,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Remembers `command` for `project`; an already approved one is answered as it is. Audited. */
-  approve(project: string, command: readonly string[], by: Requester): ApprovedCommand {
-    const existing = this.find(project, command);
-    if (existing) return existing;
-    const id = newAccessId('cmd');
-    this.store.transaction((tx) => {
-      tx.run('INSERT INTO agent_commands (id, project, command, approved_at, approved_by) VALUES (?, ?, ?, ?, ?)', [
+  async approve(project: string, command: readonly string[], by: Requester): Promise<ApprovedCommand> {
+    // Looked up and inserted in one transaction: two approvals of one command line at once store it once.
+    return this.store.transaction(async (tx) => {
+      const existing = await this.find(project, command, tx);
+      if (existing) return existing;
+      const id = newAccessId('cmd');
+      await tx.run('INSERT INTO agent_commands (id, project, command, approved_at, approved_by) VALUES (?, ?, ?, ?, ?)', [
         id,
         project,
         JSON.stringify(command),
@@ -39,37 +40,37 @@ export class ApprovedCommands {
         by.client,
       ]);
       // The command line is recorded as approved; the vault redacts any value from the audit view anyway.
-      this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-command-approve', subject: project, detail: { id, command: [...command] } }, tx);
+      await this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-command-approve', subject: project, detail: { id, command: [...command] } }, tx);
+      const stored = await this.find(project, command, tx);
+      if (!stored) throw notFound(`Approved command ${id}`);
+      return stored;
     });
-    const stored = this.find(project, command);
-    if (!stored) throw notFound(`Approved command ${id}`);
-    return stored;
   }
 
   /** The approved command line, if `command` is one for `project`. */
-  find(project: string, command: readonly string[]): ApprovedCommand | undefined {
-    const row = this.store.get<CommandRow>('SELECT * FROM agent_commands WHERE project = ? AND command = ?', [project, JSON.stringify(command)]);
+  async find(project: string, command: readonly string[], reader: Pick<DatabaseTransaction, 'get'> = this.store): Promise<ApprovedCommand | undefined> {
+    const row = await reader.get<CommandRow>('SELECT * FROM agent_commands WHERE project = ? AND command = ?', [project, JSON.stringify(command)]);
     return row && toCommand(row);
   }
 
   /** Approved command lines, of one project or all, by project then time of approval. */
-  list(project?: string): ApprovedCommand[] {
+  async list(project?: string): Promise<ApprovedCommand[]> {
     const rows =
       project === undefined
-        ? this.store.all<CommandRow>('SELECT * FROM agent_commands ORDER BY project, approved_at, id')
-        : this.store.all<CommandRow>('SELECT * FROM agent_commands WHERE project = ? ORDER BY approved_at, id', [project]);
+        ? await this.store.all<CommandRow>('SELECT * FROM agent_commands ORDER BY project, approved_at, id')
+        : await this.store.all<CommandRow>('SELECT * FROM agent_commands WHERE project = ? ORDER BY approved_at, id', [project]);
     return rows.map(toCommand);
   }
 
   /** Forgets one approved command line. Audited. */
-  revoke(id: string, by: Requester): ApprovedCommand {
-    const row = this.store.get<CommandRow>('SELECT * FROM agent_commands WHERE id = ?', [id]);
-    if (!row) throw notFound(`Approved command ${id}`, 'List them with `zavhoz agent commands`.');
-    this.store.transaction((tx) => {
-      tx.run('DELETE FROM agent_commands WHERE id = ?', [id]);
-      this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-command-revoke', subject: row.project, detail: { id } }, tx);
+  async revoke(id: string, by: Requester): Promise<ApprovedCommand> {
+    return this.store.transaction(async (tx) => {
+      const row = await tx.get<CommandRow>('SELECT * FROM agent_commands WHERE id = ?', [id]);
+      if (!row) throw notFound(`Approved command ${id}`, 'List them with `zavhoz agent commands`.');
+      await tx.run('DELETE FROM agent_commands WHERE id = ?', [id]);
+      await this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-command-revoke', subject: row.project, detail: { id } }, tx);
+      return toCommand(row);
     });
-    return toCommand(row);
   }
 }
 

@@ -14,7 +14,7 @@ import type { Requester } from './grants.js';
 
 /** What the runner needs of the vault: the project's secrets by name, and their values on loan. */
 export interface ProjectSecrets extends SecretReader {
-  list(filter: { project?: string | undefined }): SecretMetadata[];
+  list(filter: { project?: string | undefined }): Promise<SecretMetadata[]>;
 }
 
 /** Time a command gets between SIGTERM and SIGKILL. */
@@ -50,7 +50,7 @@ export class AgentCommandRunner {
 
   /** Runs `request` if its command line is approved for its project; refuses it otherwise, before anything runs. */
   async run(request: AgentCommandRun, by: Requester, signal: AbortSignal): Promise<AgentExecResult> {
-    const approved = this.commands.find(request.project, request.command);
+    const approved = await this.commands.find(request.project, request.command);
     if (!approved) {
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
@@ -61,14 +61,14 @@ export class AgentCommandRunner {
     if (!fs.statSync(request.folder, { throwIfNoEntry: false })?.isDirectory()) {
       throw new ZavhozError(ErrorCodes.InvalidInput, `The folder ${request.folder} does not exist on this machine; pass the project's folder.`);
     }
-    const secrets = this.vault.list({ project: request.project }).filter((secret) => secret.project === request.project);
+    const secrets = (await this.vault.list({ project: request.project })).filter((secret) => secret.project === request.project);
     const use: SecretUse = {
       client: by.client,
       requestId: by.requestId,
       action: 'agent-exec',
       detail: { project: request.project, command: approved.id },
     };
-    this.audit.record({
+    await this.audit.record({
       client: by.client,
       requestId: by.requestId,
       action: 'agent-exec',

@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import { notFound } from '../core/errors.js';
 import { type AgentGrant, type AgentGrantAction, AGENT_GRANT_ACTIONS, SETTING_GRANT_ACTIONS } from '../protocol/agent.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { Store } from '../store/store.js';
+import type { Database, DatabaseTransaction } from '../store/database.js';
 import { newAccessId } from './ids.js';
 
 /** Who asks, for the audit log. */
@@ -34,20 +34,20 @@ interface GrantRow {
  */
 export class AgentGrants {
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly settings: SettingsService,
     private readonly audit: AuditLog,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Grants `allow` on `project` for `ttlSeconds`; recorded in the audit log with the grant. */
-  grant(request: { readonly project: string; readonly allow: readonly AgentGrantAction[]; readonly ttlSeconds: number }, by: Requester): AgentGrant {
+  async grant(request: { readonly project: string; readonly allow: readonly AgentGrantAction[]; readonly ttlSeconds: number }, by: Requester): Promise<AgentGrant> {
     const id = newAccessId('grt');
     const now = this.now();
     const allow = AGENT_GRANT_ACTIONS.filter((action) => request.allow.includes(action));
     const expiresAt = new Date(now.getTime() + request.ttlSeconds * 1000).toISOString();
-    this.store.transaction((tx) => {
-      tx.run('INSERT INTO agent_grants (id, project, actions, created_at, expires_at, revoked_at, created_by) VALUES (?, ?, ?, ?, ?, NULL, ?)', [
+    return this.store.transaction(async (tx) => {
+      await tx.run('INSERT INTO agent_grants (id, project, actions, created_at, expires_at, revoked_at, created_by) VALUES (?, ?, ?, ?, ?, NULL, ?)', [
         id,
         request.project,
         JSON.stringify(allow),
@@ -55,20 +55,20 @@ export class AgentGrants {
         expiresAt,
         by.client,
       ]);
-      this.audit.record(
+      await this.audit.record(
         { client: by.client, requestId: by.requestId, action: 'agent-grant', subject: request.project, detail: { grant: id, allow, expiresAt } },
         tx,
       );
+      return this.get(id, tx);
     });
-    return this.get(id);
   }
 
   /** Grants (active ones, or all with `all`), newest first, then the `agentDeployProjects` entries. */
-  list(filter: { readonly project?: string | undefined; readonly all?: boolean } = {}): AgentGrant[] {
+  async list(filter: { readonly project?: string | undefined; readonly all?: boolean } = {}, reader: Pick<DatabaseTransaction, 'all'> = this.store): Promise<AgentGrant[]> {
     const rows =
       filter.project === undefined
-        ? this.store.all<GrantRow>('SELECT * FROM agent_grants ORDER BY created_at DESC, id')
-        : this.store.all<GrantRow>('SELECT * FROM agent_grants WHERE project = ? ORDER BY created_at DESC, id', [filter.project]);
+        ? await reader.all<GrantRow>('SELECT * FROM agent_grants ORDER BY created_at DESC, id')
+        : await reader.all<GrantRow>('SELECT * FROM agent_grants WHERE project = ? ORDER BY created_at DESC, id', [filter.project]);
     const grants = rows.map((row) => this.toGrant(row)).filter((grant) => filter.all === true || grant.status === 'active');
     const fromSetting = this.settingProjects()
       .filter((project) => filter.project === undefined || project === filter.project)
@@ -77,34 +77,35 @@ export class AgentGrants {
   }
 
   /** Ends one grant, or every grant of a project (and its `agentDeployProjects` entry). Answers the ids ended. */
-  revoke(target: { readonly id: string } | { readonly project: string }, by: Requester): string[] {
+  async revoke(target: { readonly id: string } | { readonly project: string }, by: Requester): Promise<string[]> {
     const at = this.now().toISOString();
     if ('id' in target) {
-      const grant = this.get(target.id);
-      if (grant.status === 'revoked') return [];
-      this.store.transaction((tx) => {
-        tx.run('UPDATE agent_grants SET revoked_at = ? WHERE id = ?', [at, grant.id]);
-        this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-revoke', subject: grant.project, detail: { grant: grant.id } }, tx);
+      return this.store.transaction(async (tx) => {
+        const grant = await this.get(target.id, tx);
+        if (grant.status === 'revoked') return [];
+        await tx.run('UPDATE agent_grants SET revoked_at = ? WHERE id = ?', [at, grant.id]);
+        await this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-revoke', subject: grant.project, detail: { grant: grant.id } }, tx);
+        return [grant.id];
       });
-      return [grant.id];
     }
-    const live = this.list({ project: target.project }).filter((grant) => grant.source === 'grant').map((grant) => grant.id);
     const inSetting = this.settingProjects().includes(target.project);
-    this.store.transaction((tx) => {
-      tx.run('UPDATE agent_grants SET revoked_at = ? WHERE project = ? AND revoked_at IS NULL', [at, target.project]);
-      this.audit.record(
+    const live = await this.store.transaction(async (tx) => {
+      const ended = (await this.list({ project: target.project }, tx)).filter((grant) => grant.source === 'grant').map((grant) => grant.id);
+      await tx.run('UPDATE agent_grants SET revoked_at = ? WHERE project = ? AND revoked_at IS NULL', [at, target.project]);
+      await this.audit.record(
         {
           client: by.client,
           requestId: by.requestId,
           action: 'agent-revoke',
           subject: target.project,
-          detail: { grants: live, agentDeployProjects: inSetting },
+          detail: { grants: ended, agentDeployProjects: inSetting },
         },
         tx,
       );
+      return ended;
     });
     if (inSetting) {
-      this.settings.set(
+      await this.settings.set(
         'agentDeployProjects',
         this.settingProjects().filter((project) => project !== target.project),
       );
@@ -113,17 +114,17 @@ export class AgentGrants {
   }
 
   /** Whether agents may do `action` to `project` now; if not, the grant that expired (the newest), so the refusal can say how to renew it. */
-  check(project: string, action: AgentGrantAction): GrantVerdict {
+  async check(project: string, action: AgentGrantAction): Promise<GrantVerdict> {
     const settingProjects = this.settingProjects();
     if (SETTING_GRANT_ACTIONS.includes(action) && settingProjects.includes(project)) return { allowed: true, grant: settingGrant(project).id };
-    const grants = this.list({ project, all: true }).filter((grant) => grant.source === 'grant' && grant.allow.includes(action));
+    const grants = (await this.list({ project, all: true })).filter((grant) => grant.source === 'grant' && grant.allow.includes(action));
     const active = grants.find((grant) => grant.status === 'active');
     if (active) return { allowed: true, grant: active.id };
     return { allowed: false, expired: grants.find((grant) => grant.status === 'expired') ?? null, settingProjects };
   }
 
-  private get(id: string): AgentGrant {
-    const row = this.store.get<GrantRow>('SELECT * FROM agent_grants WHERE id = ?', [id]);
+  private async get(id: string, reader: Pick<DatabaseTransaction, 'get'>): Promise<AgentGrant> {
+    const row = await reader.get<GrantRow>('SELECT * FROM agent_grants WHERE id = ?', [id]);
     if (!row) throw notFound(`Agent grant ${id}`, 'List grants with `zavhoz agent grants --all`.');
     return this.toGrant(row);
   }

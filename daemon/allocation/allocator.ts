@@ -13,7 +13,7 @@ import {
 import type { ValidatedParams } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { ServersDidChange } from '../protocol/servers.js';
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import { explainRefusals, usableFor } from './constraints.js';
 import { PortMap } from './ports.js';
 
@@ -55,26 +55,34 @@ function toAllocation(row: AllocationRow, serverStatus: string | null | undefine
 /**
  * Decides which server and ports each module of a project gets, deterministically: the managed, reachable server
  * with the most RAM left after reservations (ties: fewer services, then handle), one server per project, ports from
- * 8000 up that are neither allocated nor seen listening. The choice and the insert happen in one synchronous
- * transaction, so concurrent requests cannot interleave between them.
+ * 8000 up that are neither allocated nor seen listening. The existing rows are read, the choice made and the rows
+ * inserted in one transaction, so concurrent requests cannot interleave between them (the daemon's transactions run
+ * one at a time): a repeated request gets the same allocation, and no port is handed out twice.
  */
 export class Allocator implements ServerAllocations {
   private readonly ports = new PortMap();
+  /** Whether {@link ports} holds the table yet: it is read in the first transaction that needs it. */
+  private portsLoaded = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly notifier: Notifier,
     private readonly clock: () => Date = () => new Date(),
-  ) {
-    this.ports.load(this.store.all<{ server: string; port: number }>('SELECT server, port FROM allocations'));
-  }
+  ) {}
 
   /** Allocates what is missing of a project and returns all of it; an already allocated project is returned as is. */
-  allocate(request: AllocationRequest): AllocateResult {
+  async allocate(request: AllocationRequest): Promise<AllocateResult> {
     const now = this.clock().toISOString();
-    const outcome = this.store.transaction((tx) => this.allocateIn(tx, request, now));
+    const taken: Allocation[] = [];
+    let outcome: Awaited<ReturnType<Allocator['allocateIn']>>;
+    try {
+      outcome = await this.store.transaction((tx) => this.allocateIn(tx, request, now, taken));
+    } catch (error) {
+      // Taken inside the transaction (so the next one sees them); given back with it.
+      for (const allocation of taken) this.ports.free(allocation.server, allocation.port);
+      throw error;
+    }
     if (outcome.created.length > 0) {
-      for (const allocation of outcome.created) this.ports.take(allocation.server, allocation.port);
       this.notifier.notify(AllocationsDidChange, { projects: [request.project] });
       this.notifier.notify(ServersDidChange, { handles: [outcome.server] });
     }
@@ -87,39 +95,39 @@ export class Allocator implements ServerAllocations {
   }
 
   /** Every allocation, or one project's, with flags for servers that went missing or unreachable. */
-  list(project?: string): Allocation[] {
+  async list(project?: string): Promise<Allocation[]> {
     const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;
     const rows = project
-      ? this.store.all<ListedRow>(`${select} WHERE a.project = ? ORDER BY a.module`, [project])
-      : this.store.all<ListedRow>(`${select} ORDER BY a.project, a.module`);
+      ? await this.store.all<ListedRow>(`${select} WHERE a.project = ? ORDER BY a.module`, [project])
+      : await this.store.all<ListedRow>(`${select} ORDER BY a.project, a.module`);
     return rows.map((row) => toAllocation(row, row.server_status));
   }
 
   /** Up to `limit` allocations by project and module, starting after `after`: one page of `allocations/list`. */
-  listPage(options: { project: string | undefined; after: readonly [string, string] | undefined; limit: number }): Allocation[] {
+  async listPage(options: { project: string | undefined; after: readonly [string, string] | undefined; limit: number }): Promise<Allocation[]> {
     const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;
     const [afterProject, afterModule] = options.after ?? ['', ''];
     const rows = options.project
-      ? this.store.all<ListedRow>(`${select} WHERE a.project = ? AND (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [
+      ? await this.store.all<ListedRow>(`${select} WHERE a.project = ? AND (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [
           options.project,
           afterProject,
           afterModule,
           options.limit,
         ])
-      : this.store.all<ListedRow>(`${select} WHERE (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [afterProject, afterModule, options.limit]);
+      : await this.store.all<ListedRow>(`${select} WHERE (a.project, a.module) > (?, ?) ORDER BY a.project, a.module LIMIT ?`, [afterProject, afterModule, options.limit]);
     return rows.map((row) => toAllocation(row, row.server_status));
   }
 
   /** Releases a project's allocations (or one module's) and gives their ports and RAM back. */
-  release(project: string, module?: string): Allocation[] {
-    const released = this.store.transaction((tx) => {
+  async release(project: string, module?: string): Promise<Allocation[]> {
+    const released = await this.store.transaction(async (tx) => {
       const rows = module
-        ? tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ? AND module = ?', [project, module])
-        : tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ?', [project]);
+        ? await tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ? AND module = ?', [project, module])
+        : await tx.all<AllocationRow>('SELECT * FROM allocations WHERE project = ?', [project]);
       for (const row of rows) {
-        tx.run('DELETE FROM allocations WHERE project = ? AND module = ?', [row.project, row.module]);
+        await tx.run('DELETE FROM allocations WHERE project = ? AND module = ?', [row.project, row.module]);
       }
-      this.giveBack(tx, rows);
+      await this.giveBack(tx, rows);
       return rows;
     });
     if (released.length === 0) {
@@ -133,11 +141,11 @@ export class Allocator implements ServerAllocations {
   }
 
   /** Deletes every allocation on a server inside `tx` (server removal or ghosting with --force). */
-  releaseServerIn(tx: Transaction, server: string): Allocation[] {
-    const rows = tx.all<AllocationRow>('SELECT * FROM allocations WHERE server = ?', [server]);
+  async releaseServerIn(tx: Transaction, server: string): Promise<Allocation[]> {
+    const rows = await tx.all<AllocationRow>('SELECT * FROM allocations WHERE server = ?', [server]);
     if (rows.length === 0) return [];
-    tx.run('DELETE FROM allocations WHERE server = ?', [server]);
-    this.giveBack(tx, rows);
+    await tx.run('DELETE FROM allocations WHERE server = ?', [server]);
+    await this.giveBack(tx, rows);
     return rows.map((row) => toAllocation(row, undefined));
   }
 
@@ -148,12 +156,17 @@ export class Allocator implements ServerAllocations {
     this.notifier.notify(AllocationsDidChange, { projects: [...new Set(released.map((allocation) => allocation.project))] });
   }
 
-  private allocateIn(
+  private async allocateIn(
     tx: Transaction,
     request: AllocationRequest,
     now: string,
-  ): { server: string; allocations: Allocation[]; created: Allocation[] } {
-    const existing = tx.all<ListedRow>(
+    taken: Allocation[],
+  ): Promise<{ server: string; allocations: Allocation[]; created: Allocation[] }> {
+    if (!this.portsLoaded) {
+      this.ports.load(await tx.all<{ server: string; port: number }>('SELECT server, port FROM allocations'));
+      this.portsLoaded = true;
+    }
+    const existing = await tx.all<ListedRow>(
       'SELECT a.*, s.status AS server_status, s.managed AS server_managed FROM allocations a LEFT JOIN servers s ON s.handle = a.server WHERE a.project = ? ORDER BY a.module',
       [request.project],
     );
@@ -178,7 +191,7 @@ export class Allocator implements ServerAllocations {
     let server: ServerRow;
     if (first) {
       // A project lives on one server: new modules go where the others are, or nowhere.
-      const found = readServer(tx, first.server);
+      const found = await readServer(tx, first.server);
       const refusal = found ? usableFor(found, need) : 'it is no longer in the inventory';
       if (!found || refusal !== undefined) {
         throw new ZavhozError(
@@ -190,7 +203,7 @@ export class Allocator implements ServerAllocations {
       server = found;
     } else {
       // INDEXED BY: the planner would pick servers_choice and sort every server (3.9 ms at 10,000 servers).
-      const best = tx.get<ServerRow>(
+      const best = await tx.get<ServerRow>(
         `SELECT * FROM servers INDEXED BY servers_by_room
            WHERE managed = 1 AND status IN ('ready', 'in_use')
              AND COALESCE(available_ram_mb, ram_mb, 0) - reserved_ram_mb >= ?
@@ -200,7 +213,7 @@ export class Allocator implements ServerAllocations {
            LIMIT 1`,
         [need.ramMb, need.diskMb, HIGHEST_PORT],
       );
-      if (!best) throw explainRefusals(tx, request.project, need);
+      if (!best) throw await explainRefusals(tx, request.project, need);
       server = best;
     }
 
@@ -213,7 +226,7 @@ export class Allocator implements ServerAllocations {
         throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${server.handle} has no free TCP port from 8000 up. Release allocations there first.`);
       }
       chosen.add(port);
-      tx.run('INSERT INTO allocations (project, module, server, port, ram_mb, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      await tx.run('INSERT INTO allocations (project, module, server, port, ram_mb, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
         request.project,
         module,
         server.handle,
@@ -221,9 +234,12 @@ export class Allocator implements ServerAllocations {
         request.minRamMb,
         now,
       ]);
-      created.push(toAllocation({ project: request.project, module, server: server.handle, port, ram_mb: request.minRamMb, created_at: now }, server.status));
+      const allocation = toAllocation({ project: request.project, module, server: server.handle, port, ram_mb: request.minRamMb, created_at: now }, server.status);
+      created.push(allocation);
+      this.ports.take(server.handle, port);
+      taken.push(allocation);
     }
-    tx.run(
+    await tx.run(
       `UPDATE servers SET reserved_ram_mb = reserved_ram_mb + ?, allocation_count = allocation_count + ?,
          status = CASE status WHEN 'ready' THEN 'in_use' ELSE status END, updated_at = ? WHERE handle = ?`,
       [need.ramMb, missing.length, now, server.handle],
@@ -233,7 +249,7 @@ export class Allocator implements ServerAllocations {
   }
 
   /** Returns the RAM and service slots of released rows to their servers. */
-  private giveBack(tx: Transaction, rows: readonly AllocationRow[]): void {
+  private async giveBack(tx: Transaction, rows: readonly AllocationRow[]): Promise<void> {
     const perServer = new Map<string, { ramMb: number; count: number }>();
     for (const row of rows) {
       const total = perServer.get(row.server) ?? { ramMb: 0, count: 0 };
@@ -243,7 +259,7 @@ export class Allocator implements ServerAllocations {
     }
     const now = this.clock().toISOString();
     for (const [server, total] of perServer) {
-      tx.run(
+      await tx.run(
         `UPDATE servers SET reserved_ram_mb = MAX(0, reserved_ram_mb - ?), allocation_count = MAX(0, allocation_count - ?),
            status = CASE WHEN status = 'in_use' AND allocation_count - ? <= 0 THEN 'ready' ELSE status END, updated_at = ?
          WHERE handle = ?`,

@@ -60,9 +60,9 @@ function ghostNote(ghosts: number): string {
  * The error for "no server fits", naming which constraint failed on which managed server. Ghost servers are only
  * counted: the message and its data reach agent tools, and automation is never told which personal machines exist.
  */
-export function explainRefusals(reader: Reader, project: string, need: Need): ZavhozError {
-  const servers = reader.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
-  const ghosts = Number(reader.get<{ count: number }>('SELECT COUNT(*) AS count FROM servers WHERE managed != 1')?.count ?? 0);
+export async function explainRefusals(reader: Reader, project: string, need: Need): Promise<ZavhozError> {
+  const servers = await reader.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
+  const ghosts = Number((await reader.get<{ count: number }>('SELECT COUNT(*) AS count FROM servers WHERE managed != 1'))?.count ?? 0);
   const refusals = servers.map((server) => refusalOf(server, need) ?? { server: server.handle, constraint: 'ports' as const, detail: 'no free TCP port from 8000 up' });
   const wants = `${need.modules} module(s), ${need.ramMb} MB RAM, ${need.diskMb} MB free disk`;
   if (refusals.length === 0) {

@@ -5,7 +5,7 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import { APPROVAL_EXPIRY_MINUTES, type Approval, type ApprovalKind, ApprovalsDidChange, type ApprovalStatus } from '../protocol/approvals.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { Row, Store } from '../store/store.js';
+import type { Database, DatabaseRow as Row } from '../store/database.js';
 
 /** The client name agent front ends connect with (agent/catalogue.ts's AGENT_CLIENT_NAME): never a person, whatever it sends. */
 export const AGENT_CLIENT = 'agent';
@@ -27,11 +27,11 @@ export interface GatedRequest {
 }
 
 /** Starts what an approval let through; answers the run id (null for an undeploy, which has none). */
-export type ApprovedStarter = (kind: ApprovalKind, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller) => string | null;
+export type ApprovedStarter = (kind: ApprovalKind, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller) => Promise<string | null>;
 
 /** What the approvals are built from. */
 export interface ApprovalOptions {
-  readonly store: Store;
+  readonly store: Database;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
   readonly log: ScopedLogger;
@@ -60,7 +60,7 @@ export class ApprovalService {
    * Lets the request through (returns) when its project is not protected or a person confirmed it; otherwise stores
    * it as awaiting approval and throws PreconditionFailed naming the approval and how to approve it.
    */
-  gate(request: GatedRequest, caller: ApprovalCaller, confirmed: boolean): void {
+  async gate(request: GatedRequest, caller: ApprovalCaller, confirmed: boolean): Promise<void> {
     if (!this.isProtected(request.project)) return;
     if (confirmed && caller.client !== AGENT_CLIENT) return;
     const now = this.now();
@@ -78,13 +78,13 @@ export class ApprovalService {
       decidedBy: null,
       runId: null,
     };
-    this.options.store.transaction((tx) => {
-      tx.run(
+    await this.options.store.transaction(async (tx) => {
+      await tx.run(
         `INSERT INTO approvals (id, kind, project, status, requested_by, request_id, created_at, expires_at, summary, handles, params)
          VALUES (?, ?, ?, 'awaiting_approval', ?, ?, ?, ?, ?, ?, ?)`,
         [approval.id, approval.kind, approval.project, approval.requestedBy, caller.requestId, approval.createdAt, approval.expiresAt, approval.summary, JSON.stringify(approval.handles), JSON.stringify(request.params)],
       );
-      this.options.audit.record({ ...caller, action: 'approval-requested', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
+      await this.options.audit.record({ ...caller, action: 'approval-requested', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
     });
     this.changed(approval);
     this.options.log.info('run waits for approval', { approval: approval.id, project: approval.project, kind: approval.kind, requestedBy: caller.client });
@@ -101,65 +101,71 @@ export class ApprovalService {
   }
 
   /** Requests newest first: those awaiting a decision, or all. Expires the overdue ones first. */
-  list(all: boolean): Approval[] {
-    this.expire();
+  async list(all: boolean): Promise<Approval[]> {
+    await this.expire();
     const rows = all
-      ? this.options.store.all('SELECT * FROM approvals ORDER BY created_at DESC, id DESC LIMIT 500')
-      : this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' ORDER BY created_at DESC, id DESC");
+      ? await this.options.store.all('SELECT * FROM approvals ORDER BY created_at DESC, id DESC LIMIT 500')
+      : await this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' ORDER BY created_at DESC, id DESC");
     return rows.map(toApproval);
   }
 
   /** Approves a waiting request and starts it under the approver's name. Agents cannot approve. */
-  approve(id: string, caller: ApprovalCaller): { approval: Approval; runId: string | null } {
+  async approve(id: string, caller: ApprovalCaller): Promise<{ approval: Approval; runId: string | null }> {
     if (caller.client === AGENT_CLIENT) throw new ZavhozError(ErrorCodes.PreconditionFailed, 'An agent cannot approve a run; a person approves it with `zavhoz run approve` or in VS Code.');
-    const { approval, params } = this.decide(id, 'approved', caller);
+    const { approval, params } = await this.decide(id, 'approved', caller);
     let runId: string | null;
     try {
-      runId = this.options.start(approval.kind, params, caller);
+      runId = await this.options.start(approval.kind, params, caller);
     } catch (error) {
-      this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: id } });
+      await this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: id } });
       throw error;
     }
-    if (runId !== null) this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, id]));
+    if (runId !== null) await this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, id]));
     return { approval: { ...approval, runId }, runId };
   }
 
   /** Rejects a waiting request: nothing runs. */
-  reject(id: string, caller: ApprovalCaller): { approval: Approval } {
-    return { approval: this.decide(id, 'rejected', caller).approval };
+  async reject(id: string, caller: ApprovalCaller): Promise<{ approval: Approval }> {
+    return { approval: (await this.decide(id, 'rejected', caller)).approval };
   }
 
   /** Marks overdue requests expired (audited); answers how many. */
-  expire(): number {
+  async expire(): Promise<number> {
     const now = this.now().toISOString();
-    const overdue = this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' AND expires_at <= ?", [now]).map(toApproval);
-    if (overdue.length === 0) return 0;
-    this.options.store.transaction((tx) => {
-      for (const approval of overdue) {
-        tx.run("UPDATE approvals SET status = 'expired', decided_at = ? WHERE id = ? AND status = 'awaiting_approval'", [now, approval.id]);
-        this.options.audit.record({ client: 'daemon', requestId: 'approvals', action: 'approval-expired', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
+    const overdue = await this.options.store.transaction(async (tx) => {
+      const found = (await tx.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' AND expires_at <= ?", [now])).map(toApproval);
+      for (const approval of found) {
+        await tx.run("UPDATE approvals SET status = 'expired', decided_at = ? WHERE id = ? AND status = 'awaiting_approval'", [now, approval.id]);
+        await this.options.audit.record({ client: 'daemon', requestId: 'approvals', action: 'approval-expired', subject: approval.project, detail: { approval: approval.id, kind: approval.kind } }, tx);
       }
+      return found;
     });
     for (const approval of overdue) this.changed({ ...approval, status: 'expired' });
     return overdue.length;
   }
 
-  private decide(id: string, status: Extract<ApprovalStatus, 'approved' | 'rejected'>, caller: ApprovalCaller): { approval: Approval; params: Record<string, unknown> } {
-    this.expire();
-    const row = this.options.store.get('SELECT * FROM approvals WHERE id = ?', [id]);
-    if (row === undefined) throw notFound(`Approval request ${id}`, 'See the waiting ones with `zavhoz run approvals`.');
-    const current = toApproval(row);
-    if (current.status !== 'awaiting_approval') {
-      throw new ZavhozError(ErrorCodes.Conflict, `Approval request ${id} is ${current.status} already${current.decidedBy ? ` (by ${current.decidedBy})` : ''}; ask for the ${current.kind} again if it should still run.`);
-    }
+  private async decide(
+    id: string,
+    status: Extract<ApprovalStatus, 'approved' | 'rejected'>,
+    caller: ApprovalCaller,
+  ): Promise<{ approval: Approval; params: Record<string, unknown> }> {
+    await this.expire();
     const decidedAt = this.now().toISOString();
-    this.options.store.transaction((tx) => {
-      tx.run("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'awaiting_approval'", [status, decidedAt, caller.client, id]);
-      this.options.audit.record({ ...caller, action: status === 'approved' ? 'approval-approved' : 'approval-rejected', subject: current.project, detail: { approval: id, kind: current.kind, requestedBy: current.requestedBy } }, tx);
+    // Read and decided in one transaction: two people approving at once start the run once; the second is told.
+    const { current, params } = await this.options.store.transaction(async (tx) => {
+      const row = await tx.get('SELECT * FROM approvals WHERE id = ?', [id]);
+      if (row === undefined) throw notFound(`Approval request ${id}`, 'See the waiting ones with `zavhoz run approvals`.');
+      const found = toApproval(row);
+      if (found.status !== 'awaiting_approval') {
+        throw new ZavhozError(ErrorCodes.Conflict, `Approval request ${id} is ${found.status} already${found.decidedBy ? ` (by ${found.decidedBy})` : ''}; ask for the ${found.kind} again if it should still run.`);
+      }
+      await tx.run("UPDATE approvals SET status = ?, decided_at = ?, decided_by = ? WHERE id = ? AND status = 'awaiting_approval'", [status, decidedAt, caller.client, id]);
+      await this.options.audit.record({ ...caller, action: status === 'approved' ? 'approval-approved' : 'approval-rejected', subject: found.project, detail: { approval: id, kind: found.kind, requestedBy: found.requestedBy } }, tx);
+      return { current: found, params: JSON.parse(String(row.params)) as Record<string, unknown> };
     });
     const approval: Approval = { ...current, status, decidedAt, decidedBy: caller.client };
     this.changed(approval);
-    return { approval, params: JSON.parse(String(row.params)) as Record<string, unknown> };
+    return { approval, params };
   }
 
   private changed(approval: Approval): void {

@@ -1,4 +1,4 @@
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction } from '../store/database.js';
 
 /** One audited action: who, what, on which subject. Never a secret value. */
 export interface AuditEntry {
@@ -20,12 +20,12 @@ export interface AuditRecord extends Required<AuditEntry> {
  * Written inside the caller's transaction where there is one, so the action and its record land together.
  */
 export class AuditLog {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Database) {}
 
   /** Records an entry, in `tx` if given, else in its own transaction. */
-  record(entry: AuditEntry, tx?: Transaction): void {
-    const write = (t: Transaction): void => {
-      t.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [
+  async record(entry: AuditEntry, tx?: DatabaseTransaction): Promise<void> {
+    const write = async (t: DatabaseTransaction): Promise<void> => {
+      await t.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [
         new Date().toISOString(),
         entry.client,
         entry.requestId,
@@ -34,19 +34,19 @@ export class AuditLog {
         JSON.stringify(entry.detail ?? {}),
       ]);
     };
-    if (tx) write(tx);
-    else this.store.transaction(write);
+    if (tx) await write(tx);
+    else await this.store.transaction(write);
   }
 
   /** The newest entries first, optionally for one subject. */
-  list(options: { subject?: string | undefined; limit?: number; beforeId?: number | undefined } = {}): AuditRecord[] {
+  async list(options: { subject?: string | undefined; limit?: number; beforeId?: number | undefined } = {}): Promise<AuditRecord[]> {
     // One more than the largest page `audit/list` asks for, so it can tell whether more follow.
     const limit = Math.min(options.limit ?? 100, 10_001);
     // `beforeId` resumes a page after that entry, in the same newest-first order.
     const beforeId = options.beforeId ?? Number.MAX_SAFE_INTEGER;
     const rows = options.subject
-      ? this.store.all('SELECT * FROM audit_log WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?', [options.subject, beforeId, limit])
-      : this.store.all('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?', [beforeId, limit]);
+      ? await this.store.all('SELECT * FROM audit_log WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?', [options.subject, beforeId, limit])
+      : await this.store.all('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?', [beforeId, limit]);
     return rows.map((row) => ({
       id: Number(row.id),
       at: String(row.at),

@@ -13,7 +13,7 @@ export const CI_KEY_SECRET_NAME = 'CI_DEPLOY_KEY';
 
 /** What the CI key service needs of the vault: find, store, replace and delete the key, and lend it. */
 export interface CiKeyVault extends SecretReader {
-  list(filter: { project?: string | undefined }): SecretMetadata[];
+  list(filter: { project?: string | undefined }): Promise<SecretMetadata[]>;
   set(input: SecretDescription & { type: 'private_key'; value: string }, caller: VaultCaller): Promise<SecretMetadata>;
   rotate(input: { handle: string; value: string }, caller: VaultCaller): Promise<SecretMetadata>;
   remove(handle: string, caller: VaultCaller): Promise<unknown>;
@@ -85,8 +85,8 @@ export class CiKeyService {
   constructor(private readonly dependencies: CiKeyDependencies) {}
 
   /** The project's current credential as recorded (no server contact), for drift checks; undefined if none yet. */
-  current(project: string): Omit<CiCredential, 'knownHosts'> | undefined {
-    const secret = this.secretOf(project);
+  async current(project: string): Promise<Omit<CiCredential, 'knownHosts'> | undefined> {
+    const secret = await this.secretOf(project);
     return secret ? { user: deployUserOf(project), keyHandle: secret.handle } : undefined;
   }
 
@@ -103,7 +103,7 @@ export class CiKeyService {
   remove(project: string, server: string, caller: CiKeyCaller): Promise<{ user: string; removedUser: boolean; removedKey: boolean }> {
     return this.serially(project, async () => {
       const user = deployUserOf(project);
-      const secret = this.secretOf(project);
+      const secret = await this.secretOf(project);
       const shell = await this.dependencies.openShell(server, this.use(caller, server, project, 'ci-key-remove'), caller.signal);
       let removedUser: boolean;
       try {
@@ -113,7 +113,7 @@ export class CiKeyService {
         shell.close();
       }
       if (secret) await this.dependencies.vault.remove(secret.handle, caller);
-      this.dependencies.audit.record({
+      await this.dependencies.audit.record({
         client: caller.client,
         requestId: caller.requestId,
         action: 'ci-key-remove',
@@ -132,7 +132,7 @@ export class CiKeyService {
   private async install(project: string, where: CiKeyServer, caller: CiKeyCaller, rotate: boolean): Promise<CiKeyInstall> {
     const { vault } = this.dependencies;
     const user = deployUserOf(project);
-    const existing = this.secretOf(project);
+    const existing = await this.secretOf(project);
     const use = this.use(caller, where.server, project, 'ci-key-install');
     const oldLine = existing ? await vault.withValue(existing.handle, use, (value) => publicLineOf(value)) : undefined;
     const fresh = existing === undefined || rotate ? generateDeployKeyPair(`zavhoz-ci ${project}`) : undefined;
@@ -165,7 +165,7 @@ export class CiKeyService {
           )
       : existing;
     if (!secret) throw new ZavhozError(ErrorCodes.InternalError, `The CI deploy key of ${project} went missing.`);
-    this.dependencies.audit.record({
+    await this.dependencies.audit.record({
       client: caller.client,
       requestId: caller.requestId,
       action: fresh ? (existing ? 'ci-key-rotate' : 'ci-key-create') : 'ci-key-install',
@@ -187,7 +187,7 @@ export class CiKeyService {
           } finally {
             again.close();
           }
-          this.dependencies.audit.record({
+          await this.dependencies.audit.record({
             client: caller.client,
             requestId: caller.requestId,
             action: 'ci-key-retire',
@@ -220,8 +220,8 @@ export class CiKeyService {
     return result.stdout;
   }
 
-  private secretOf(project: string): SecretMetadata | undefined {
-    return this.dependencies.vault.list({ project }).find((secret) => secret.name === CI_KEY_SECRET_NAME && secret.project === project);
+  private async secretOf(project: string): Promise<SecretMetadata | undefined> {
+    return (await this.dependencies.vault.list({ project })).find((secret) => secret.name === CI_KEY_SECRET_NAME && secret.project === project);
   }
 
   private use(caller: CiKeyCaller, server: string, project: string, purpose: string): SecretUse {

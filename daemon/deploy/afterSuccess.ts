@@ -24,11 +24,11 @@ export class AfterSuccess {
   }
 
   /** Confirms the delivered handles, then runs the hooks in order; `detail` is read afresh for each hook. */
-  async carryOut(runId: string, handles: readonly string[], detail: () => RunDetail, runLog: RunLog): Promise<void> {
+  async carryOut(runId: string, handles: readonly string[], detail: () => Promise<RunDetail>, runLog: RunLog): Promise<void> {
     await this.confirmDeployedHandles(handles, runLog);
     for (const hook of this.hooks) {
       try {
-        await hook(detail(), (message) => runLog.note(message));
+        await hook(await detail(), (message) => runLog.note(message));
       } catch (error) {
         runLog.note(`after the deploy: ${messageOf(error)}`);
         this.log.warn('after-deploy step failed', { run: runId, error: messageOf(error) });

@@ -23,13 +23,14 @@ export interface AcceptedRequest {
  * Checks a request before any run exists: the folder is absolute, every variable has a value (else the commands
  * that fix it), and the token handles exist. Allocates the project if it has no allocation yet.
  */
-export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): AcceptedRequest {
+export async function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): Promise<AcceptedRequest> {
   const folder = absoluteFolder(request.folder);
-  const target = targets.targetFor(request.project);
+  const target = await targets.targetFor(request.project);
+  const catalog = await secrets.catalog();
   const plan = planEnvironment(readProjectTemplate(folder), {
     project: request.project,
     bindings: request.bindings,
-    catalog: secrets,
+    catalog,
     modules: Object.keys(target.modulePorts),
   });
   if (!plan.ready) {
@@ -47,11 +48,11 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
     );
   }
   for (const [flag, handle] of [['--git-token', request.gitToken], ['--registry-token', request.registryToken]] as const) {
-    if (handle !== undefined && !secrets.has(handle)) {
+    if (handle !== undefined && !catalog.has(handle)) {
       throw new ZavhozError(ErrorCodes.NotFound, `${flag} ${handle}: the vault has no such handle. List handles with: zavhoz secret list`);
     }
   }
-  refuseExpired([...plan.variables.flatMap((variable) => (variable.handle ? [variable.handle] : [])), request.gitToken, request.registryToken], secrets);
+  await refuseExpired([...plan.variables.flatMap((variable) => (variable.handle ? [variable.handle] : [])), request.gitToken, request.registryToken], secrets);
   const [owner] = request.repository.split('/');
   const options: RunOptions = {
     projectFolder: folder,
@@ -68,12 +69,13 @@ export function acceptRequest(request: DeployRequest, secrets: DeploySecrets, ta
 }
 
 /** Refuses a deploy that would deliver a secret past its `expiresAt`, with the command that gives it a new value. */
-function refuseExpired(handles: readonly (string | undefined)[], secrets: Pick<DeploySecrets, 'expiresAt'>): void {
+async function refuseExpired(handles: readonly (string | undefined)[], secrets: Pick<DeploySecrets, 'expiresAt'>): Promise<void> {
   const now = Date.now();
-  const expired = [...new Set(handles)].filter((handle): handle is string => {
-    const expiresAt = handle === undefined ? null : secrets.expiresAt(handle);
-    return expiresAt !== null && Date.parse(expiresAt) < now;
-  });
+  const expired: string[] = [];
+  for (const handle of new Set(handles)) {
+    const expiresAt = handle === undefined ? null : await secrets.expiresAt(handle);
+    if (handle !== undefined && expiresAt !== null && Date.parse(expiresAt) < now) expired.push(handle);
+  }
   if (expired.length === 0) return;
   throw new ZavhozError(
     ErrorCodes.PreconditionFailed,

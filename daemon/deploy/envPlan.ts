@@ -11,6 +11,21 @@ export interface SecretCatalog {
   has(handle: string): boolean;
 }
 
+/**
+ * A catalog of the secrets listed here (handle, name, project): a project's own secret of a name wins over an unscoped
+ * one. Planning reads it synchronously, so the caller lists the vault once, before.
+ */
+export function catalogOf(secrets: readonly { readonly handle: string; readonly name: string; readonly project: string | null }[]): SecretCatalog {
+  const handles = new Set(secrets.map((secret) => secret.handle));
+  return {
+    has: (handle) => handles.has(handle),
+    handleFor(project, name) {
+      const candidates = secrets.filter((secret) => secret.name === name && (secret.project === project || secret.project === null));
+      return (candidates.find((secret) => secret.project === project) ?? candidates[0])?.handle;
+    },
+  };
+}
+
 /** Inputs of {@link planEnvironment} besides the template. */
 export interface PlanOptions {
   readonly project: string;

@@ -41,11 +41,11 @@ export async function executeRun(context: ExecutionContext, release?: ReleaseRec
   const use: SecretUse = { client: run.client, requestId: run.requestId, action: run.kind, detail: { project: run.project, run: run.id } };
   const env = childEnvironment(folder, { runId: run.id, requestId: run.requestId });
 
-  const target = allocateTarget(context);
+  const target = await allocateTarget(context);
   const spec = release === undefined ? await deploySpec(context, target, use) : rollbackSpec(context, target, release);
   folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
   await checkServerLogin(context, target, env, use);
-  const proxySwitch = context.targets.proxySwitchOf?.(run.project, target.server);
+  const proxySwitch = await context.targets.proxySwitchOf?.(run.project, target.server);
   const handles = await writeExtraVars(folder, context.secrets, { run, target, spec, use, proxySwitch });
   const playbook = await runPlaybook(context, target, env);
   return { target, spec, playbook, handles, env, use };
@@ -61,7 +61,7 @@ export async function executePass(
   spec: PassSpec,
   hooks: Pick<ExecutionHooks, 'step' | 'started'>,
 ): Promise<PlaybookResult> {
-  const proxySwitch = context.targets.proxySwitchOf?.(context.run.project, first.target.server);
+  const proxySwitch = await context.targets.proxySwitchOf?.(context.run.project, first.target.server);
   await writeExtraVars(context.folder, context.secrets, { run: context.run, target: first.target, spec, use: first.use, proxySwitch });
   return runPlaybook(context, first.target, first.env, hooks);
 }
@@ -69,7 +69,7 @@ export async function executePass(
 /** Steps `plan` and `secrets` of a deploy: what the project folder asks for, with the secrets' current versions. */
 async function deploySpec(context: ExecutionContext, target: DeployTarget, use: SecretUse): Promise<PassSpec> {
   const { run, secrets } = context;
-  const { template, plan: checked } = planVariables(context, target);
+  const { template, plan: checked } = await planVariables(context, target);
   const plan = await generateInfraSecrets(context, checked, target, use);
   return {
     ref: run.ref,
@@ -78,7 +78,7 @@ async function deploySpec(context: ExecutionContext, target: DeployTarget, use: 
     port: target.port,
     modulePorts: target.modulePorts,
     healthPaths: run.options.healthPaths ?? {},
-    versions: secrets.currentVersions([...new Set(planHandles(plan))]),
+    versions: await secrets.currentVersions([...new Set(planHandles(plan))]),
     pins: [],
     options: releaseOptionsOf(run.options),
   };
@@ -102,22 +102,22 @@ function rollbackSpec({ run, hooks }: ExecutionContext, target: DeployTarget, re
 }
 
 /** Step `allocate`: where the project deploys (its allocation is made now if it has none). */
-function allocateTarget({ run, hooks, targets, log }: ExecutionContext): DeployTarget {
+async function allocateTarget({ run, hooks, targets, log }: ExecutionContext): Promise<DeployTarget> {
   hooks.step('allocate', 'running');
-  const target = targets.targetFor(run.project);
+  const target = await targets.targetFor(run.project);
   hooks.step('allocate', 'succeeded', `${target.server} port ${target.port}`);
   log.note(`target ${target.server}: ${target.sshUser}@${target.host}:${target.sshPort}, port ${target.port}`);
   return target;
 }
 
 /** Step `plan`: the project's variables, classified; a variable without a value ends the run here. */
-function planVariables({ run, hooks, secrets }: ExecutionContext, target: DeployTarget): { template: ProjectTemplate; plan: EnvPlan } {
+async function planVariables({ run, hooks, secrets }: ExecutionContext, target: DeployTarget): Promise<{ template: ProjectTemplate; plan: EnvPlan }> {
   hooks.step('plan', 'running');
   const template = readProjectTemplate(run.options.projectFolder);
   const plan = planEnvironment(template, {
     project: run.project,
     bindings: run.options.bindings,
-    catalog: secrets,
+    catalog: await secrets.catalog(),
     modules: Object.keys(target.modulePorts),
   });
   if (!plan.ready) {

@@ -43,15 +43,17 @@ export interface ProxySwitch {
 
 /** Finds (allocating if needed) where a project deploys. */
 export interface DeployTargets {
-  targetFor(project: string): DeployTarget;
+  targetFor(project: string): Promise<DeployTarget>;
   /** Modules already allocated to the project (empty if none), without allocating. */
-  modulesOf(project: string): string[];
+  modulesOf(project: string): Promise<string[]>;
   /** The proxy switchover of a project with domains on its server; undefined: no module is behind the proxy. */
-  proxySwitchOf?(project: string, server: string): ProxySwitch | undefined;
+  proxySwitchOf?(project: string, server: string): Promise<ProxySwitch | undefined>;
 }
 
 /** The vault as the deploy pipeline uses it: lends values, finds handles by name, generates infra secrets. */
-export interface DeploySecrets extends SecretReader, SecretCatalog, DeploySecretVersions {
+export interface DeploySecrets extends SecretReader, DeploySecretVersions {
+  /** The handles and names the vault holds now, for planning a project's variables (no value). */
+  catalog(): Promise<SecretCatalog>;
   /** Returns the handle of the project's generated secret `name`, generating and storing one if there is none. */
   ensureGenerated(project: string, name: string, use: SecretUse): Promise<string>;
   /** Tells the vault these handles reached a server (it drops previous versions kept since a rotation). */
@@ -60,5 +62,5 @@ export interface DeploySecrets extends SecretReader, SecretCatalog, DeploySecret
    * When the secret's current value stops being valid (ISO time), or null if it does not expire. A value given after
    * its secret's expiry date is a new one, not the one that expired: null.
    */
-  expiresAt(handle: string): string | null;
+  expiresAt(handle: string): Promise<string | null>;
 }

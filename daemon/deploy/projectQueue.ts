@@ -11,6 +11,8 @@ export interface ProjectQueueOptions {
   readonly changed: (runId: string, project: string, status: RunStatus) => void;
   /** A run that was carried out has ended and left the queue. */
   readonly ended: (runId: string) => void;
+  /** Starting the next queued run of a project failed (the store answered with an error). */
+  readonly failed: (project: string, error: unknown) => void;
 }
 
 interface ActiveRun {
@@ -44,17 +46,43 @@ export class ProjectQueue {
     return this.active.has(runId);
   }
 
-  /** Starts carrying out a run whose project is idle. */
+  /**
+   * Marks an idle project busy and returns true (the caller then launches its run, or lets go with {@link release});
+   * false if a run of the project is being carried out or about to be. Synchronous, so that two requests that ask at
+   * once cannot both find the project idle.
+   */
+  claim(project: string): boolean {
+    if (this.busyProjects.has(project)) return false;
+    this.busyProjects.add(project);
+    return true;
+  }
+
+  /** Lets go of a claim whose run was never launched (its record could not be written). */
+  release(project: string): void {
+    this.busyProjects.delete(project);
+    this.kick(project);
+  }
+
+  /**
+   * Starts the project's oldest queued run if the project is idle: a run that was queued while the one before it was
+   * ending (and found no queued run yet) is started here rather than left waiting.
+   */
+  kick(project: string): void {
+    if (this.stopping || !this.claim(project)) return;
+    void this.startNext(project);
+  }
+
+  /** Starts carrying out a run of a project this caller claimed (or that was idle). */
   launch(runId: string, project: string): void {
     this.busyProjects.add(project);
     const controller = new AbortController();
     const done = this.options.execute(runId, controller).finally(() => {
       this.active.delete(runId);
-      this.busyProjects.delete(project);
       this.options.ended(runId);
-      if (!this.stopping) this.startNext(project);
     });
     this.active.set(runId, { controller, done });
+    // The project stays busy until its next queued run is launched or none is found.
+    void done.then(() => this.startNext(project));
   }
 
   /** Aborts a run being carried out and resolves once it has ended; false if it is not being carried out. */
@@ -73,11 +101,20 @@ export class ProjectQueue {
     await Promise.all([...this.active.values()].map((active) => active.done));
   }
 
-  private startNext(project: string): void {
-    const next = this.options.runs.withStatus(['queued']).find((run) => run.project === project);
-    if (!next) return;
-    this.options.runs.update(next.id, { status: 'running' });
-    this.options.changed(next.id, project, 'running');
-    this.launch(next.id, project);
+  /** Launches the oldest queued run of a project held busy; lets the project go when there is none (or no more starts). */
+  private async startNext(project: string): Promise<void> {
+    try {
+      const next = this.stopping ? undefined : (await this.options.runs.withStatus(['queued'])).find((run) => run.project === project);
+      if (next && !this.stopping) {
+        await this.options.runs.update(next.id, { status: 'running' });
+        this.options.changed(next.id, project, 'running');
+        this.launch(next.id, project);
+        return;
+      }
+    } catch (error) {
+      // The store failed (or closed for shutdown): the queued run stays queued; a restart marks it interrupted.
+      this.options.failed(project, error);
+    }
+    this.busyProjects.delete(project);
   }
 }

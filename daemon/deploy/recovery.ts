@@ -27,7 +27,7 @@ export async function recoverRuns(
   log: ScopedLogger,
   notify: (id: string, project: string, status: RunStatus) => void,
 ): Promise<number> {
-  const left = runs.withStatus(['running', 'queued']);
+  const left = await runs.withStatus(['running', 'queued']);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   for (const run of left) {
     if (run.pid !== null && isRunProcess(run.pid, run.folder)) killGroup(run.pid, 'SIGKILL');
@@ -37,7 +37,7 @@ export async function recoverRuns(
     if (fs.existsSync(folder.path)) {
       folder.appendLog([`[zavhoz] run interrupted: the daemon stopped while it was ${run.status}; its secret files were removed.`]);
     }
-    runs.update(run.id, {
+    await runs.update(run.id, {
       status: 'interrupted',
       finishedAt: new Date().toISOString(),
       pid: null,

@@ -3,7 +3,7 @@ import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
 import type { ReleaseDetail, ReleaseImage, ReleaseSecret, ReleaseSummary } from '../protocol/releases.js';
 import type { RunAllocation } from '../protocol/runs.js';
-import type { Row, Store } from '../store/store.js';
+import type { Database, DatabaseRow as Row } from '../store/database.js';
 import type { RunOptions } from './runStore.js';
 
 /** What a release keeps of its run's request, to redeploy it: the clone and registry options (handles only). */
@@ -28,15 +28,15 @@ export function newReleaseId(): string {
 
 /** The `releases` table: every write is one durable transaction. */
 export class ReleaseStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Database) {}
 
   /** Stores a release as the project's next number and returns it. */
-  insert(release: NewRelease, id: string = newReleaseId()): ReleaseRecord {
+  async insert(release: NewRelease, id: string = newReleaseId()): Promise<ReleaseRecord> {
     const { allocation, images, plan, secrets, healthPaths, options } = release;
-    this.store.transaction((tx) => {
-      const last = tx.get('SELECT MAX(number) AS number FROM releases WHERE project = ?', [release.project]);
+    await this.store.transaction(async (tx) => {
+      const last = await tx.get('SELECT MAX(number) AS number FROM releases WHERE project = ?', [release.project]);
       const number = Number(last?.number ?? 0) + 1;
-      tx.run(
+      await tx.run(
         `INSERT INTO releases (id, project, number, server, kind, repository, ref, commit_sha, run_id, created_at, rolled_back_to, detail)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
@@ -59,8 +59,8 @@ export class ReleaseStore {
   }
 
   /** One release, or NotFound. */
-  get(id: string): ReleaseRecord {
-    const row = this.store.get('SELECT * FROM releases WHERE id = ?', [id]);
+  async get(id: string): Promise<ReleaseRecord> {
+    const row = await this.store.get('SELECT * FROM releases WHERE id = ?', [id]);
     if (!row) throw notFound(`Release ${id}`, 'List releases with: zavhoz release list --project P');
     return toRecord(row);
   }
@@ -69,27 +69,30 @@ export class ReleaseStore {
    * A project's releases, newest first; `before` (a release number) resumes after that release. Archived releases
    * (an undeploy's) only with `archived`.
    */
-  list(project: string, limit: number, before?: number, archived = false): ReleaseRecord[] {
+  async list(project: string, limit: number, before?: number, archived = false): Promise<ReleaseRecord[]> {
     const which = archived ? '' : ' AND archived_at IS NULL';
     const rows =
       before === undefined
-        ? this.store.all(`SELECT * FROM releases WHERE project = ?${which} ORDER BY number DESC LIMIT ?`, [project, limit])
-        : this.store.all(`SELECT * FROM releases WHERE project = ?${which} AND number < ? ORDER BY number DESC LIMIT ?`, [project, before, limit]);
+        ? await this.store.all(`SELECT * FROM releases WHERE project = ?${which} ORDER BY number DESC LIMIT ?`, [project, limit])
+        : await this.store.all(`SELECT * FROM releases WHERE project = ?${which} AND number < ? ORDER BY number DESC LIMIT ?`, [project, before, limit]);
     return rows.map(toRecord);
   }
 
   /** Archives every release of the project not archived yet, at `at`; returns their ids. */
-  archive(project: string, at: string): string[] {
-    const ids = this.store.all('SELECT id FROM releases WHERE project = ? AND archived_at IS NULL', [project]).map((row) => String(row.id));
-    if (ids.length > 0) this.store.transaction((tx) => tx.run('UPDATE releases SET archived_at = ? WHERE project = ? AND archived_at IS NULL', [at, project]));
-    return ids;
+  async archive(project: string, at: string): Promise<string[]> {
+    // Read and archived in one transaction: the ids returned are exactly the releases archived.
+    return this.store.transaction(async (tx) => {
+      const ids = (await tx.all('SELECT id FROM releases WHERE project = ? AND archived_at IS NULL', [project])).map((row) => String(row.id));
+      if (ids.length > 0) await tx.run('UPDATE releases SET archived_at = ? WHERE project = ? AND archived_at IS NULL', [at, project]);
+      return ids;
+    });
   }
 
   /** Deletes the given releases. */
-  remove(ids: readonly string[]): void {
+  async remove(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    this.store.transaction((tx) => {
-      for (const id of ids) tx.run('DELETE FROM releases WHERE id = ?', [id]);
+    await this.store.transaction(async (tx) => {
+      for (const id of ids) await tx.run('DELETE FROM releases WHERE id = ?', [id]);
     });
   }
 }

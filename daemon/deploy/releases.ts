@@ -3,13 +3,13 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { ReleasesDidChange } from '../protocol/releases.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { DeploySecretVersions } from './ports.js';
 import { type NewRelease, newReleaseId, type ReleaseRecord, ReleaseStore } from './releaseStore.js';
 
 /** What the releases are kept with. */
 export interface ReleasesOptions {
-  readonly store: Store;
+  readonly store: Database;
   readonly secrets: Pick<DeploySecretVersions, 'retain' | 'releaseHolder'>;
   readonly notifier: Notifier;
   readonly log: ScopedLogger;
@@ -34,7 +34,7 @@ export class Releases {
     await this.options.secrets.retain(id, release.secrets);
     let recorded: ReleaseRecord;
     try {
-      recorded = this.releases.insert(release, id);
+      recorded = await this.releases.insert(release, id);
     } catch (error) {
       await this.options.secrets.releaseHolder(id).catch(() => undefined);
       throw error;
@@ -45,7 +45,7 @@ export class Releases {
   }
 
   /** A project's releases, newest first; `before` (a release number) resumes after that one; archived ones on request. */
-  list(project: string, limit: number, before?: number, archived = false): ReleaseRecord[] {
+  list(project: string, limit: number, before?: number, archived = false): Promise<ReleaseRecord[]> {
     return this.releases.list(project, limit, before, archived);
   }
 
@@ -54,7 +54,7 @@ export class Releases {
    * again) and the vault lets go of the secret versions they kept. Returns how many were archived.
    */
   async archive(project: string): Promise<number> {
-    const ids = this.releases.archive(project, new Date().toISOString());
+    const ids = await this.releases.archive(project, new Date().toISOString());
     for (const id of ids) {
       try {
         await this.options.secrets.releaseHolder(id);
@@ -70,19 +70,19 @@ export class Releases {
   }
 
   /** One release, or NotFound. */
-  get(id: string): ReleaseRecord {
+  get(id: string): Promise<ReleaseRecord> {
     return this.releases.get(id);
   }
 
   /** The project's newest release: what runs now, as far as Zavhoz knows. */
-  current(project: string): ReleaseRecord | undefined {
-    return this.releases.list(project, 1)[0];
+  async current(project: string): Promise<ReleaseRecord | undefined> {
+    return (await this.releases.list(project, 1))[0];
   }
 
   /** The release a rollback redeploys: `to`, or the one before the current release; errors say what to do. */
-  rollbackTarget(project: string, to: string | undefined): ReleaseRecord {
+  async rollbackTarget(project: string, to: string | undefined): Promise<ReleaseRecord> {
     if (to !== undefined) {
-      const release = this.releases.get(to);
+      const release = await this.releases.get(to);
       if (release.project !== project) {
         throw new ZavhozError(ErrorCodes.InvalidInput, `Release ${to} is a release of ${release.project}, not of ${project}. List ${project}'s with: zavhoz release list --project ${project}`);
       }
@@ -94,7 +94,7 @@ export class Releases {
       }
       return release;
     }
-    const [current, previous] = this.releases.list(project, 2);
+    const [current, previous] = await this.releases.list(project, 2);
     if (current === undefined) {
       throw new ZavhozError(ErrorCodes.PreconditionFailed, `${project} has no release to roll back to: it was never deployed successfully. Deploy it with: zavhoz deploy DIR --project ${project} --repo OWNER/NAME`);
     }
@@ -110,9 +110,9 @@ export class Releases {
   /** Deletes the project's releases beyond `releasesKept`, oldest first, and lets the vault drop their versions. */
   private async prune(project: string): Promise<void> {
     const kept = Math.max(1, this.options.kept());
-    const old = this.releases.list(project, 1_000_000).slice(kept);
+    const old = (await this.releases.list(project, 1_000_000)).slice(kept);
     if (old.length === 0) return;
-    this.releases.remove(old.map((release) => release.id));
+    await this.releases.remove(old.map((release) => release.id));
     for (const release of old) {
       try {
         await this.options.secrets.releaseHolder(release.id);

@@ -41,15 +41,16 @@ export interface RunDriverOptions {
  */
 export async function driveRun(options: RunDriverOptions, runId: string, controller: AbortController): Promise<{ run: RunRecord; outcome: RunOutcome }> {
   const { runs } = options;
-  const run = runs.get(runId);
+  const run = await runs.get(runId);
   const steps = new StepTracker(run.steps, (changed) => {
-    runs.update(runId, { steps: changed });
+    // In the order they happen: the daemon's store writes queue in order.
+    inBackground(options, runId, runs.update(runId, { steps: changed }));
     options.changed(runId, run.project, 'running');
   });
   const folder = RunFolder.create(options.runsFolder, runId);
   const log = new RunLog(runId, folder, options.redactor, options.followers);
   const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
-  runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
+  await runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
   log.note(`run ${runId}: ${run.kind} ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
   let outcome: RunOutcome;
@@ -87,8 +88,8 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
   const hooks: ExecutionHooks = {
     step: (name, status, detail) => parts.steps.set(name, status, detail),
     planned: (plan, target) =>
-      runs.update(run.id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } }),
-    started: (pid, attempt) => runs.update(run.id, { pid, attempts: attempt }),
+      inBackground(options, run.id, runs.update(run.id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } })),
+    started: (pid, attempt) => inBackground(options, run.id, runs.update(run.id, { pid, attempts: attempt })),
   };
   const context: ExecutionContext = {
     run,
@@ -100,7 +101,7 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
     hooks,
     backoffMs: options.backoffMs,
   };
-  const redeployed = run.kind === 'rollback' && run.rollbackTo !== null ? options.releases.get(run.rollbackTo) : undefined;
+  const redeployed = run.kind === 'rollback' && run.rollbackTo !== null ? await options.releases.get(run.rollbackTo) : undefined;
   const result = await executeRun(context, redeployed);
   const { failure } = result.playbook;
   const outcome = playbookOutcome(run.id, result.playbook.exitCode, failure?.task, failure?.reason);
@@ -112,10 +113,10 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
       parts.log.note(`the release could not be recorded (${error instanceof Error ? error.message : String(error)}); a later rollback cannot return to it`);
       options.log.error('release not recorded', { run: run.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     }
-    await options.afterSuccess.carryOut(run.id, result.handles, () => toDetail(runs.get(run.id)), parts.log);
+    await options.afterSuccess.carryOut(run.id, result.handles, async () => toDetail(await runs.get(run.id)), parts.log);
     return outcome;
   }
-  const previous = run.kind === 'deploy' && failure?.rollback === true ? options.releases.current(run.project) : undefined;
+  const previous = run.kind === 'deploy' && failure?.rollback === true ? await options.releases.current(run.project) : undefined;
   if (previous === undefined) return outcome;
   if (run.options.noRollback === true) {
     return {
@@ -175,6 +176,14 @@ async function recordRelease(options: RunDriverOptions, run: RunRecord, result: 
     healthPaths: spec.healthPaths,
     options: spec.options,
   });
-  options.runs.update(run.id, { releaseId: release.id });
+  await options.runs.update(run.id, { releaseId: release.id });
   log.note(`release ${release.number} (${release.id}): commit ${facts.commit}, ${facts.images.map((image) => `${image.service} ${image.digest}`).join(', ') || 'no images'}`);
+}
+
+/**
+ * A progress write of a run (steps, plan, pid) that the run does not wait for; a failure is logged, the run goes on,
+ * and its outcome is written (after it, in order) when it ends.
+ */
+function inBackground(options: Pick<RunDriverOptions, 'log'>, runId: string, write: Promise<void>): void {
+  write.catch((error: unknown) => options.log.warn('run progress not saved', { run: runId, error: error instanceof Error ? error.message : String(error) }));
 }

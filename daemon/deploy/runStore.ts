@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { DEFAULT_REGISTRY, RUN_STEPS, type RunAllocation, type RunDetail, type RunKind, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
-import type { Row, Store } from '../store/store.js';
+import type { Database, DatabaseRow as Row, DatabaseTransaction } from '../store/database.js';
 
 /** What a run remembers of its request, to start it later if it was queued. Handles and paths only. */
 export interface RunOptions {
@@ -87,12 +87,12 @@ export function initialSteps(): RunStep[] {
 
 /** The `deploy_runs` table: every write is one durable transaction. */
 export class RunStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Database) {}
 
-  /** Stores a new run. */
-  insert(run: NewRun): void {
-    this.store.transaction((tx) => {
-      tx.run(
+  /** Stores a new run, in `within` if given (with what else that transaction writes). */
+  async insert(run: NewRun, within?: DatabaseTransaction): Promise<void> {
+    const write = async (tx: DatabaseTransaction): Promise<void> => {
+      await tx.run(
         `INSERT INTO deploy_runs (id, project, kind, rollback_to, status, repository, ref, client, request_id, created_at, folder,
            timeout_seconds, options, allocation, env_plan, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
@@ -114,11 +114,13 @@ export class RunStore {
           JSON.stringify(initialSteps()),
         ],
       );
-    });
+    };
+    if (within) await write(within);
+    else await this.store.transaction(write);
   }
 
   /** Changes some fields of a run. */
-  update(id: string, changes: RunChanges): void {
+  async update(id: string, changes: RunChanges): Promise<void> {
     const assignments: string[] = [];
     const values: (string | number | null)[] = [];
     for (const [key, value] of Object.entries(changes) as [keyof RunChanges, RunChanges[keyof RunChanges]][]) {
@@ -127,31 +129,31 @@ export class RunStore {
       values.push(value === null || typeof value === 'string' || typeof value === 'number' ? value : JSON.stringify(value));
     }
     if (assignments.length === 0) return;
-    this.store.transaction((tx) => tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
+    await this.store.transaction((tx) => tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
   }
 
   /** One run, or NotFound. */
-  get(id: string): RunRecord {
-    const row = this.store.get('SELECT * FROM deploy_runs WHERE id = ?', [id]);
+  async get(id: string): Promise<RunRecord> {
+    const row = await this.store.get('SELECT * FROM deploy_runs WHERE id = ?', [id]);
     if (!row) throw notFound(`Run ${id}`, 'List runs with: zavhoz run list');
     return toRecord(row);
   }
 
   /** Runs newest first, optionally of one project. */
-  list(options: { project?: string | undefined; limit: number; before?: string | undefined }): RunRecord[] {
+  async list(options: { project?: string | undefined; limit: number; before?: string | undefined }): Promise<RunRecord[]> {
     // `before` (a run id) resumes a page after that run, in the same newest-first order.
     const after = options.before === undefined ? '' : ' AND (created_at, rowid) < (SELECT created_at, rowid FROM deploy_runs WHERE id = ?)';
     const resume = options.before === undefined ? [] : [options.before];
     const rows = options.project
-      ? this.store.all(`SELECT * FROM deploy_runs WHERE project = ?${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [options.project, ...resume, options.limit])
-      : this.store.all(`SELECT * FROM deploy_runs WHERE 1 = 1${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [...resume, options.limit]);
+      ? await this.store.all(`SELECT * FROM deploy_runs WHERE project = ?${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [options.project, ...resume, options.limit])
+      : await this.store.all(`SELECT * FROM deploy_runs WHERE 1 = 1${after} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [...resume, options.limit]);
     return rows.map(toRecord);
   }
 
   /** Runs in the given statuses, oldest first. */
-  withStatus(statuses: readonly RunStatus[]): RunRecord[] {
+  async withStatus(statuses: readonly RunStatus[]): Promise<RunRecord[]> {
     const marks = statuses.map(() => '?').join(', ');
-    return this.store.all(`SELECT * FROM deploy_runs WHERE status IN (${marks}) ORDER BY created_at, rowid`, [...statuses]).map(toRecord);
+    return (await this.store.all(`SELECT * FROM deploy_runs WHERE status IN (${marks}) ORDER BY created_at, rowid`, [...statuses])).map(toRecord);
   }
 }
 

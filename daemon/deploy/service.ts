@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AuditLog } from '../audit/auditLog.js';
+import type { AuditEntry, AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
@@ -8,7 +8,7 @@ import type { Redactor } from '../core/redactor.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { RUN_TIMEOUT, type RunDetail, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import { AfterSuccess, type SuccessHook } from './afterSuccess.js';
 import { absoluteFolder, acceptRequest, type DeployRequest } from './deployRequest.js';
 import { planEnvironment } from './envPlan.js';
@@ -22,14 +22,14 @@ import { driveRun, type RunDriverOptions } from './runDriver.js';
 import { RunEndWaiters } from './runEndWaiters.js';
 import { RunFolder } from './runFolder.js';
 import { type ConnectionNotifier, LogFollowers, readLogPage } from './runLog.js';
-import { newRunId, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
+import { type NewRun, newRunId, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
 
 export type { DeployRequest } from './deployRequest.js';
 export type { SuccessHook } from './afterSuccess.js';
 
 /** What the deploy service is built from. */
 export interface DeployServiceOptions {
-  readonly store: Store;
+  readonly store: Database;
   /** The data folder's `runs/`: one private folder per run. */
   readonly runsFolder: string;
   readonly redactor: Redactor;
@@ -91,6 +91,7 @@ export class DeployService {
       execute: (id, controller) => this.carryOut(id, controller),
       changed: (id, project, status) => this.changed(id, project, status),
       ended: (id) => this.waiters.release(id),
+      failed: (project, error) => options.log.warn('the next queued run could not be started', { project, error: error instanceof Error ? error.message : String(error) }),
     });
   }
 
@@ -100,21 +101,21 @@ export class DeployService {
   }
 
   /** The env plan of a project folder (names, kinds, handles), without starting anything. */
-  plan(folder: string, project: string, bindings: Readonly<Record<string, string>>): EnvPlan {
+  async plan(folder: string, project: string, bindings: Readonly<Record<string, string>>): Promise<EnvPlan> {
     const template = readProjectTemplate(absoluteFolder(folder));
-    return planEnvironment(template, { project, bindings, catalog: this.options.secrets, modules: this.options.targets.modulesOf(project) });
+    return planEnvironment(template, { project, bindings, catalog: await this.options.secrets.catalog(), modules: await this.options.targets.modulesOf(project) });
   }
 
   /**
    * Starts a deploy, or queues it behind the project's running one. The plan is checked first, so a missing
    * variable is refused here, with the commands that fix it, rather than in a run.
    */
-  start(request: DeployRequest, caller: Caller, follow?: { connectionId: number }): RunDetail {
+  async start(request: DeployRequest, caller: Caller, follow?: { connectionId: number }): Promise<RunDetail> {
     if (this.queue.stopped) throw new ZavhozError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; deploy again in a moment.');
-    const { target, plan, options } = acceptRequest(request, this.options.secrets, this.options.targets);
+    const { target, plan, options } = await acceptRequest(request, this.options.secrets, this.options.targets);
     const id = newRunId();
-    const queued = this.queue.isBusy(request.project);
-    this.runs.insert({
+    const queued = !this.queue.claim(request.project);
+    const run: NewRun = {
       id,
       project: request.project,
       kind: 'deploy',
@@ -129,8 +130,8 @@ export class DeployService {
       options,
       allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts },
       plan,
-    });
-    this.options.audit.record({
+    };
+    await this.insertRun(run, queued, {
       client: caller.client,
       requestId: caller.requestId,
       action: 'deploy',
@@ -138,23 +139,19 @@ export class DeployService {
       detail: { run: id, repository: request.repository, ref: request.ref, server: target.server },
     });
     this.options.log.info(queued ? 'deploy queued' : 'deploy started', { run: id, project: request.project, requestId: caller.requestId });
-    this.changed(id, request.project, queued ? 'queued' : 'running');
-    // Before the launch, so a follower gets the run's first line too.
-    if (follow) this.followers.add(id, follow.connectionId);
-    if (!queued) this.queue.launch(id, request.project);
-    return toDetail(this.runs.get(id));
+    return this.begin(run, queued, follow);
   }
 
   /**
    * Starts a rollback run that redeploys a release exactly (default: the one before the current release), or queues
    * it behind the project's running deploy.
    */
-  rollback(request: { project: string; to?: string | undefined }, caller: Caller, follow?: { connectionId: number }): RunDetail {
+  async rollback(request: { project: string; to?: string | undefined }, caller: Caller, follow?: { connectionId: number }): Promise<RunDetail> {
     if (this.queue.stopped) throw new ZavhozError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; roll back again in a moment.');
-    const release = this.releases.rollbackTarget(request.project, request.to);
+    const release = await this.releases.rollbackTarget(request.project, request.to);
     const id = newRunId();
-    const queued = this.queue.isBusy(request.project);
-    this.runs.insert({
+    const queued = !this.queue.claim(request.project);
+    const run: NewRun = {
       id,
       project: request.project,
       kind: 'rollback',
@@ -170,8 +167,8 @@ export class DeployService {
       options: { projectFolder: '', bindings: {}, ...release.options, healthPaths: release.healthPaths },
       allocation: release.allocation,
       plan: release.plan,
-    });
-    this.options.audit.record({
+    };
+    await this.insertRun(run, queued, {
       client: caller.client,
       requestId: caller.requestId,
       action: 'rollback',
@@ -179,16 +176,36 @@ export class DeployService {
       detail: { run: id, release: release.id, number: release.number, commit: release.commit, server: release.server },
     });
     this.options.log.info(queued ? 'rollback queued' : 'rollback started', { run: id, project: request.project, release: release.id, requestId: caller.requestId });
-    this.changed(id, request.project, queued ? 'queued' : 'running');
-    if (follow) this.followers.add(id, follow.connectionId);
-    if (!queued) this.queue.launch(id, request.project);
-    return toDetail(this.runs.get(id));
+    return this.begin(run, queued, follow);
+  }
+
+  /** Stores a new run with its audit entry; a run that claimed its idle project lets go of it if that fails. */
+  private async insertRun(run: NewRun, queued: boolean, audit: AuditEntry): Promise<void> {
+    try {
+      await this.options.store.transaction(async (tx) => {
+        await this.runs.insert(run, tx);
+        await this.options.audit.record(audit, tx);
+      });
+    } catch (error) {
+      if (!queued) this.queue.release(run.project);
+      throw error;
+    }
+  }
+
+  /** Announces a stored run and launches it (its project claimed), or leaves it queued. */
+  private async begin(run: NewRun, queued: boolean, follow: { connectionId: number } | undefined): Promise<RunDetail> {
+    this.changed(run.id, run.project, queued ? 'queued' : 'running');
+    // Before the launch, so a follower gets the run's first line too.
+    if (follow) this.followers.add(run.id, follow.connectionId);
+    if (queued) this.queue.kick(run.project);
+    else this.queue.launch(run.id, run.project);
+    return toDetail(await this.runs.get(run.id));
   }
 
   /** Resolves with the run's final state once it has ended; an abort of `signal` cancels the run first. */
   async waitFor(id: string, signal: AbortSignal): Promise<RunDetail> {
     const ended = this.waiters.until(id);
-    if (!isLive(this.runs.get(id).status)) this.waiters.release(id);
+    if (!isLive((await this.runs.get(id)).status)) this.waiters.release(id);
     const onAbort = (): void => void this.cancel(id).catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -206,22 +223,22 @@ export class DeployService {
   }
 
   /** Runs newest first. */
-  list(project: string | undefined, limit: number, before?: string): RunSummary[] {
-    return this.runs.list({ project, limit, before }).map(toSummary);
+  async list(project: string | undefined, limit: number, before?: string): Promise<RunSummary[]> {
+    return (await this.runs.list({ project, limit, before })).map(toSummary);
   }
 
   /** One run with its steps and plan. */
-  get(id: string): RunDetail {
-    return toDetail(this.runs.get(id));
+  async get(id: string): Promise<RunDetail> {
+    return toDetail(await this.runs.get(id));
   }
 
   /** A page of log lines from `from` (see RunsLog); with `follow`, the page that reaches the end makes the connection get later lines as notifications. */
-  log(
+  async log(
     id: string,
     page: { from: number; limit: number; maxBytes: number },
     follow: { connectionId: number } | undefined,
-  ): { lines: string[]; next: number; total: number; more: boolean; status: RunStatus } {
-    const run = this.runs.get(id);
+  ): Promise<{ lines: string[]; next: number; total: number; more: boolean; status: RunStatus }> {
+    const run = await this.runs.get(id);
     const read = readLogPage(new RunFolder(run.folder), page.from, page.limit, page.maxBytes);
     // Following starts with the page that reaches the end: nothing is written between reading it and this.
     if (!read.more && follow && isLive(run.status)) this.followers.add(id, follow.connectionId);
@@ -230,21 +247,21 @@ export class DeployService {
 
   /** Cancels a queued or running run; answers once it has stopped. */
   async cancel(id: string): Promise<RunSummary> {
-    const run = this.runs.get(id);
-    if (await this.queue.abort(id, 'cancelled')) return toSummary(this.runs.get(id));
+    const run = await this.runs.get(id);
+    if (await this.queue.abort(id, 'cancelled')) return toSummary(await this.runs.get(id));
     if (run.status !== 'queued') {
       throw new ZavhozError(ErrorCodes.Conflict, `Run ${id} has already ended (${run.status}); there is nothing to cancel.`);
     }
-    this.recordOutcome(run, { status: 'cancelled', error: 'Cancelled before it started.', exitCode: null });
-    return toSummary(this.runs.get(id));
+    await this.recordOutcome(run, { status: 'cancelled', error: 'Cancelled before it started.', exitCode: null });
+    return toSummary(await this.runs.get(id));
   }
 
   /** Stops every run (their playbooks are killed; they end `interrupted`), for daemon shutdown. */
   async shutdown(): Promise<void> {
-    const queued = this.runs.withStatus(['queued']);
     const stopped = this.queue.stopAll('shutdown');
+    const queued = await this.runs.withStatus(['queued']);
     for (const run of queued) {
-      this.recordOutcome(run, { status: 'interrupted', error: 'The daemon shut down before this run started; deploy again.', exitCode: null });
+      await this.recordOutcome(run, { status: 'interrupted', error: 'The daemon shut down before this run started; deploy again.', exitCode: null });
     }
     await stopped;
   }
@@ -253,25 +270,27 @@ export class DeployService {
   private async carryOut(id: string, controller: AbortController): Promise<void> {
     try {
       const { run, outcome } = await driveRun(this.driver, id, controller);
-      this.recordOutcome(run, outcome);
+      await this.recordOutcome(run, outcome);
     } catch (error) {
-      this.recordCrash(id, error);
+      await this.recordCrash(id, error).catch((crash: unknown) =>
+        this.options.log.error('deploy run could not be ended', { run: id, error: crash instanceof Error ? crash.message : String(crash) }),
+      );
     }
   }
 
   /** A run whose bookkeeping itself failed (run folder not writable, disk full): end it, leave no secret behind. */
-  private recordCrash(id: string, error: unknown): void {
+  private async recordCrash(id: string, error: unknown): Promise<void> {
     this.options.log.error('deploy run could not be carried out', { run: id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    const run = this.runs.get(id);
+    const run = await this.runs.get(id);
     new RunFolder(run.folder).removeSecrets();
     if (run.status !== 'running') return;
     const message = error instanceof ZavhozError ? error.message : `Internal error in run ${id}: ${error instanceof Error ? error.message : String(error)}. The daemon log has the details.`;
-    this.recordOutcome(run, { status: 'failed', error: this.options.redactor.redact(message), exitCode: null });
+    await this.recordOutcome(run, { status: 'failed', error: this.options.redactor.redact(message), exitCode: null });
   }
 
   /** Stores how a run ended and announces it; a run that never started also tells its followers and waiters. */
-  private recordOutcome(run: RunRecord, outcome: RunOutcome): void {
-    this.runs.update(run.id, { ...outcome, finishedAt: new Date().toISOString(), pid: null });
+  private async recordOutcome(run: RunRecord, outcome: RunOutcome): Promise<void> {
+    await this.runs.update(run.id, { ...outcome, finishedAt: new Date().toISOString(), pid: null });
     this.options.log.info('deploy finished', { run: run.id, project: run.project, status: outcome.status, requestId: run.requestId });
     this.changed(run.id, run.project, outcome.status);
     if (!this.queue.isActive(run.id)) {

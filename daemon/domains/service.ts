@@ -35,9 +35,9 @@ export interface DomainsDependencies {
   readonly redactor: TextRedactor;
   readonly log: ScopedLogger;
   /** The project's server and module ports, while it has an allocation. */
-  placement(project: string): DomainPlacement | undefined;
+  placement(project: string): Promise<DomainPlacement | undefined>;
   /** True once the project has a release that is not archived. */
-  deployed(project: string): boolean;
+  deployed(project: string): Promise<boolean>;
   settings(): DomainSettings;
   /** Lends a vault value (the DNS token) for one operation. */
   withSecret<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T>): Promise<T>;
@@ -59,8 +59,8 @@ export class DomainService {
   constructor(private readonly dependencies: DomainsDependencies) {}
 
   /** Every domain, or one project's. */
-  list(project?: string): DomainInfo[] {
-    return this.dependencies.domains.list({ project }).map((row) => this.info(row));
+  async list(project?: string): Promise<DomainInfo[]> {
+    return (await this.dependencies.domains.list({ project })).map((row) => this.info(row));
   }
 
   /** Routes a domain to a module of a deployed project (see `domains/add`). */
@@ -84,20 +84,20 @@ export class DomainService {
         `A wildcard domain (${domain}) needs DNS credentials: its certificate is proven through DNS. Store a Cloudflare API token (category domain) with \`zavhoz secret set\`, then \`zavhoz config set dnsTokenSecret HANDLE\`.`,
       );
     }
-    refuseTaken(domains.get(domain), request.project);
+    refuseTaken(await domains.get(domain), request.project);
     return locks.hold(request.project, `domain add of ${domain}`, async () => {
-      if (!this.dependencies.deployed(request.project)) {
+      if (!(await this.dependencies.deployed(request.project))) {
         throw new ZavhozError(
           ErrorCodes.PreconditionFailed,
           `Project ${request.project} is not deployed, so there is nothing for ${domain} to route to. Deploy it first: zavhoz deploy DIR --project ${request.project} --repo OWNER/NAME`,
         );
       }
-      const placement = this.dependencies.placement(request.project);
+      const placement = await this.dependencies.placement(request.project);
       if (!placement) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Project ${request.project} has no allocation any more. Deploy it again, then add ${domain}.`);
       const module = chooseModule(request.project, request.module, placement);
-      // Again, in the lock: another project's add (which holds another lock) may have taken the name meanwhile. No
-      // await from here to the write, so the check and the write are one step; the write checks the owner too.
-      const previous = domains.get(domain);
+      // Again, in the lock: another project's add (which holds another lock) may have taken the name meanwhile. The
+      // write checks the owner too, in its own statement, so a name taken between this read and the write is refused.
+      const previous = await domains.get(domain);
       refuseTaken(previous, request.project);
       const row: DomainRow = {
         domain,
@@ -108,13 +108,13 @@ export class DomainService {
         dns_type: previous?.dns_type ?? null,
         dns_content: previous?.dns_content ?? null,
       };
-      if (!domains.put(row)) {
-        refuseTaken(domains.get(domain), request.project);
+      if (!(await domains.put(row))) {
+        refuseTaken(await domains.get(domain), request.project);
         throw new ZavhozError(ErrorCodes.Conflict, `${domain} changed while it was being added. Try again.`);
       }
-      const undo = (): void => {
-        if (previous) domains.put(previous);
-        else domains.delete(domain);
+      const undo = async (): Promise<void> => {
+        if (previous) await domains.put(previous);
+        else await domains.delete(domain);
       };
       let proxy: string;
       try {
@@ -129,7 +129,7 @@ export class DomainService {
       }
       const warnings: string[] = [];
       const dnsAction = await this.pointDns(row, placement.host, caller, warnings);
-      this.dependencies.audit.record({
+      await this.dependencies.audit.record({
         client: caller.client,
         requestId: caller.requestId,
         action: 'domain-add',
@@ -137,7 +137,7 @@ export class DomainService {
         detail: { project: request.project, module, server: placement.server, proxy, dns: dnsAction },
       });
       this.dependencies.notifier.notify(DomainsDidChange, { projects: [request.project] });
-      const stored = domains.get(domain) ?? row;
+      const stored = (await domains.get(domain)) ?? row;
       return { domain: this.info(stored), proxy, dnsAction, warnings };
     }, caller.signal ? { signal: caller.signal } : {});
   }
@@ -147,14 +147,14 @@ export class DomainService {
     const { domains } = this.dependencies;
     const name = normalizeDomain(input);
     const domain = 'error' in name ? input : name.domain;
-    const row = domains.get(domain);
+    const row = await domains.get(domain);
     if (!row) throw new ZavhozError(ErrorCodes.NotFound, `${domain} is not a domain Zavhoz routes. \`zavhoz domain list\` shows the ones it does.`);
     return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
-      domains.delete(domain);
-      const proxy = await this.applyServer(row.server, caller, () => domains.put(row));
+      await domains.delete(domain);
+      const proxy = await this.applyServer(row.server, caller, async () => void (await domains.put(row)));
       const warnings: string[] = [];
       const dnsAction = await this.removeDns(row, caller, warnings);
-      this.dependencies.audit.record({
+      await this.dependencies.audit.record({
         client: caller.client,
         requestId: caller.requestId,
         action: 'domain-remove',
@@ -172,9 +172,9 @@ export class DomainService {
    */
   async removeProject(project: string, caller: DomainCaller, note: (message: string) => void): Promise<string[]> {
     const { domains } = this.dependencies;
-    const rows = domains.list({ project });
+    const rows = await domains.list({ project });
     if (rows.length === 0) return [];
-    for (const row of rows) domains.delete(row.domain);
+    for (const row of rows) await domains.delete(row.domain);
     for (const server of new Set(rows.map((row) => row.server))) {
       try {
         await this.applyServer(server, caller);
@@ -185,7 +185,7 @@ export class DomainService {
     const warnings: string[] = [];
     for (const row of rows) await this.removeDns(row, caller, warnings);
     for (const warning of warnings) note(warning);
-    this.dependencies.audit.record({
+    await this.dependencies.audit.record({
       client: caller.client,
       requestId: caller.requestId,
       action: 'domain-remove',
@@ -200,10 +200,10 @@ export class DomainService {
    * What a deploy of `project` to `server` needs to switch its modules with a domain over with no downtime: each one's
    * slot port, and one domain per module (a plain name before a wildcard) to check its health through the proxy.
    */
-  switchOf(project: string, server: string): ProxySwitch | undefined {
-    const placement = this.dependencies.placement(project);
+  async switchOf(project: string, server: string): Promise<ProxySwitch | undefined> {
+    const placement = await this.dependencies.placement(project);
     if (!placement || placement.server !== server) return undefined;
-    const rows = this.dependencies.domains.list({ project }).filter((row) => row.server === server && placement.ports[row.module] !== undefined);
+    const rows = (await this.dependencies.domains.list({ project })).filter((row) => row.server === server && placement.ports[row.module] !== undefined);
     const byModule = new Map<string, string>();
     for (const row of [...rows].sort((a, b) => Number(a.domain.startsWith('*.')) - Number(b.domain.startsWith('*.')))) {
       if (!byModule.has(row.module)) byModule.set(row.module, row.domain.replace(/^\*\./, 'zavhoz-check.'));
@@ -217,10 +217,10 @@ export class DomainService {
   }
 
   /** The routes of a server's proxy, from the store: every domain whose project still has its module there. */
-  routesOf(server: string): ProxyRoute[] {
+  async routesOf(server: string): Promise<ProxyRoute[]> {
     const routes: ProxyRoute[] = [];
-    for (const row of this.dependencies.domains.list({ server })) {
-      const placement = this.dependencies.placement(row.project);
+    for (const row of await this.dependencies.domains.list({ server })) {
+      const placement = await this.dependencies.placement(row.project);
       if (!placement || placement.server !== server || placement.ports[row.module] === undefined) continue;
       routes.push({ domain: row.domain, upstreams: upstreamsOf(row.module, placement) });
     }
@@ -231,12 +231,12 @@ export class DomainService {
    * Renders the server's routes and puts them on its proxy; returns what was done to the proxy. On a failure, `undo`
    * rolls the store back before any other change of this server's proxy reads it.
    */
-  async applyServer(server: string, caller: DomainCaller, undo?: () => void): Promise<string> {
+  async applyServer(server: string, caller: DomainCaller, undo?: () => Promise<void>): Promise<string> {
     const settings = this.dependencies.settings();
     const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server, purpose: 'proxy' } };
     const outcome = await this.dependencies.proxy.apply(
       server,
-      () => ({ httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: this.routesOf(server) }),
+      async () => ({ httpPort: settings.proxyHttpPort, httpsPort: settings.proxyHttpsPort, tls: settings.proxyTls, routes: await this.routesOf(server) }),
       use,
       caller.signal,
       undo,
@@ -265,7 +265,7 @@ export class DomainService {
     const address = host.replace(/^\[|\]$/g, '');
     try {
       const action = await this.withDns(caller, (dns) => dns.upsert(row.domain, type, address));
-      this.dependencies.domains.put({ ...row, dns_type: type, dns_content: address });
+      await this.dependencies.domains.put({ ...row, dns_type: type, dns_content: address });
       return action;
     } catch (error) {
       warnings.push(`${row.domain} is routed, but its DNS record was not written: ${describeError(error, this.dependencies.redactor)} Add the domain again once that is fixed.`);

@@ -5,7 +5,7 @@ import type { SecretReader } from '../vault/api.js';
 
 /** What `resolveExecSecrets` needs of the vault: the list of secrets and a loan of each value. */
 export interface ExecVault extends Pick<SecretReader, 'withValue'> {
-  list(filter: { project?: string | undefined }): SecretMetadata[];
+  list(filter: { project?: string | undefined }): Promise<SecretMetadata[]>;
 }
 
 /** Which secrets a command asks for, and the command line (for the audit). */
@@ -23,7 +23,7 @@ export interface ExecRequest {
 export async function resolveExecSecrets(vault: ExecVault, request: ExecRequest, caller: { client: string; requestId: string }): Promise<ExecSecretValue[]> {
   const chosen = new Map<string, string>();
   if (request.project !== undefined) {
-    for (const secret of vault.list({ project: request.project })) {
+    for (const secret of await vault.list({ project: request.project })) {
       if (secret.project === request.project) chosen.set(secret.name, secret.handle);
     }
   }

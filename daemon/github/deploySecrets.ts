@@ -18,7 +18,7 @@ export interface DeployTarget {
 
 /** Finds a project's deploy target (the inventory + allocation ledger in the daemon; a stand-in in unit tests). */
 export interface DeployTargetSource {
-  deployTarget(project: string): DeployTarget;
+  deployTarget(project: string): Promise<DeployTarget>;
 }
 
 /** A project's scoped CI credential (daemon/cikey/): its deploy user, the vault handle of its key, the host key line. */
@@ -41,7 +41,7 @@ export interface CiCredentialSource {
     options: { rotate?: boolean },
   ): Promise<{ credential: CiCredential; rotated: boolean; retire(): Promise<void> }>;
   /** The credential recorded for the project, without contacting the server (drift checks). */
-  current(project: string): Omit<CiCredential, 'knownHosts'> | undefined;
+  current(project: string): Promise<Omit<CiCredential, 'knownHosts'> | undefined>;
 }
 
 /** The compose files a CI redeploy uses, as the deploy playbook does. */
@@ -77,19 +77,19 @@ export function deploySecretSet(
 
 /** The two questions the deploy target needs answered: where a project is allocated, and how to reach a server. */
 export interface TargetLookups {
-  allocations(project: string): readonly Allocation[];
-  server(handle: string): ServerInfo;
+  allocations(project: string): Promise<readonly Allocation[]>;
+  server(handle: string): Promise<ServerInfo>;
 }
 
 /** Resolves deploy targets from the allocation ledger and the inventory. */
 export function inventoryTargets(lookups: TargetLookups): DeployTargetSource {
   return {
-    deployTarget(project: string): DeployTarget {
-      const server = lookups.allocations(project)[0]?.server;
+    async deployTarget(project: string): Promise<DeployTarget> {
+      const server = (await lookups.allocations(project))[0]?.server;
       if (server === undefined) {
         throw notFound(`A server for project ${project}`, `Deploy it first (\`zavhoz deploy DIR --project ${project} …\`), which allocates one.`);
       }
-      const info = lookups.server(server);
+      const info = await lookups.server(server);
       if (info.sshKeySecret === null) {
         throw new ZavhozError(
           ErrorCodes.PreconditionFailed,

@@ -60,9 +60,9 @@ async function checkOne(record: PushRecord, options: ValueCheckOptions): Promise
     if (record.project !== null) {
       // A deploy secret: what would the deploy push today, from the inventory's current view of the server?
       if (record.name === 'DEPLOY_KNOWN_HOSTS') return { kind: 'unchecked', why: 'the host key is read from the server only when pushing' };
-      const credential = options.credentials.current(record.project);
+      const credential = await options.credentials.current(record.project);
       if (!credential) return { kind: 'unchecked', why: `${record.project} has no CI deploy key any more; push its secrets again` };
-      const planned = deploySecretSet(record.project, options.targets.deployTarget(record.project), credential).find((secret) => secret.name === record.name);
+      const planned = deploySecretSet(record.project, await options.targets.deployTarget(record.project), credential).find((secret) => secret.name === record.name);
       if (!planned) return { kind: 'unchecked', why: `${record.name} is no longer a deploy secret` };
       if (planned.source.kind === 'vault' && planned.source.handle !== record.source) {
         return { kind: 'changed', why: `it now comes from ${planned.source.handle}, not ${record.source}` };
@@ -73,7 +73,7 @@ async function checkOne(record: PushRecord, options: ValueCheckOptions): Promise
     } else {
       source = { kind: 'vault', handle: record.source };
     }
-    if (source.kind === 'vault' && !options.vault.has(source.handle)) {
+    if (source.kind === 'vault' && !(await options.vault.has(source.handle))) {
       return { kind: 'changed', why: `its vault secret ${source.handle} was deleted` };
     }
     const use = { ...options.use, detail: { ...options.use.detail, name: record.name } };

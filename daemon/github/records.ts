@@ -1,4 +1,4 @@
-import type { Row, Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseRow as Row, DatabaseTransaction as Transaction } from '../store/database.js';
 import type { PushedSecret } from './push.js';
 import type { SecretTarget } from './publicKeys.js';
 
@@ -31,14 +31,14 @@ interface PushRow extends Row {
 }
 
 /** Writes the records of a batch's accepted secrets, inside the caller's transaction. */
-export function recordPushes(
+export async function recordPushes(
   tx: Transaction,
   target: SecretTarget,
   pushed: readonly PushedSecret[],
   extra: { readonly project: string | null; readonly requestId: string },
-): void {
+): Promise<void> {
   for (const secret of pushed) {
-    tx.run(
+    await tx.run(
       `INSERT OR REPLACE INTO github_secret_pushes
          (repo, environment, name, repo_display, source, project, fingerprint, key_id, github_time, pushed_at, request_id, github_request_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -61,8 +61,8 @@ export function recordPushes(
 }
 
 /** Every record of a repository (or environment), by name. */
-export function readPushes(store: Store, target: SecretTarget): PushRecord[] {
-  const rows = store.all<PushRow>('SELECT * FROM github_secret_pushes WHERE repo = ? AND environment = ? ORDER BY name', [
+export async function readPushes(store: Database, target: SecretTarget): Promise<PushRecord[]> {
+  const rows = await store.all<PushRow>('SELECT * FROM github_secret_pushes WHERE repo = ? AND environment = ? ORDER BY name', [
     target.repository.key,
     target.environment ?? '',
   ]);
@@ -80,11 +80,11 @@ export function readPushes(store: Store, target: SecretTarget): PushRecord[] {
 }
 
 /** Every repository (or environment) that got a project's CI deploy key, as `owner/name` and environment ('' for none). */
-export function deployKeyTargets(store: Store, project: string): { repo: string; environment: string }[] {
-  return store
-    .all<{ repo_display: string; environment: string } & Row>(
+export async function deployKeyTargets(store: Database, project: string): Promise<{ repo: string; environment: string }[]> {
+  return (
+    await store.all<{ repo_display: string; environment: string } & Row>(
       `SELECT DISTINCT repo_display, environment FROM github_secret_pushes WHERE name = 'DEPLOY_SSH_KEY' AND project = ? ORDER BY repo_display, environment`,
       [project],
     )
-    .map((row) => ({ repo: row.repo_display, environment: row.environment }));
+  ).map((row) => ({ repo: row.repo_display, environment: row.environment }));
 }

@@ -8,7 +8,7 @@ import { describeError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import { GithubDidChange } from '../protocol/github.js';
-import type { Row, Store } from '../store/store.js';
+import type { Database, DatabaseRow as Row } from '../store/database.js';
 import type { GithubApi } from './client.js';
 import { parseRepository } from './names.js';
 import { describeTarget, type SecretTarget } from './publicKeys.js';
@@ -21,7 +21,7 @@ export interface ProjectSecretRemoval {
 
 /** What {@link removeProjectSecrets} needs. */
 export interface RemovalContext {
-  readonly store: Store;
+  readonly store: Database;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
   readonly project: string;
@@ -44,7 +44,7 @@ function label(target: SecretTarget, name: string): string {
 
 /** Deletes every secret pushed for the project from GitHub, target by target; failures become warnings. */
 export async function removeProjectSecrets(context: RemovalContext): Promise<ProjectSecretRemoval> {
-  const rows = context.store.all<PushedRow>('SELECT repo, environment, name, repo_display FROM github_secret_pushes WHERE project = ? ORDER BY repo, environment, name', [
+  const rows = await context.store.all<PushedRow>('SELECT repo, environment, name, repo_display FROM github_secret_pushes WHERE project = ? ORDER BY repo, environment, name', [
     context.project,
   ]);
   const groups = new Map<string, { target: SecretTarget; key: string; environment: string; names: string[] }>();
@@ -88,9 +88,9 @@ export async function removeProjectSecrets(context: RemovalContext): Promise<Pro
       );
     }
     if (deleted.length === 0) continue;
-    context.store.transaction((tx) => {
-      for (const name of deleted) tx.run('DELETE FROM github_secret_pushes WHERE repo = ? AND environment = ? AND name = ?', [group.key, group.environment, name]);
-      context.audit.record(
+    await context.store.transaction(async (tx) => {
+      for (const name of deleted) await tx.run('DELETE FROM github_secret_pushes WHERE repo = ? AND environment = ? AND name = ?', [group.key, group.environment, name]);
+      await context.audit.record(
         {
           client: context.client,
           requestId: context.requestId,

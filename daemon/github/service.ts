@@ -5,7 +5,7 @@ import type { Notifier } from '../core/notifier.js';
 import type { Redactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { GithubDidChange, type GithubPushResult, type GithubStatusResult, isEnvironmentName } from '../protocol/github.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { type GithubConnectionSettings, withAuthenticatedClient } from './auth.js';
 import { RateLimitGate } from './client.js';
@@ -23,7 +23,7 @@ export const DEFAULT_PUSH_CONCURRENCY = 4;
 
 /** What the GitHub service is built from. */
 export interface GithubServiceDependencies {
-  readonly store: Store;
+  readonly store: Database;
   readonly audit: AuditLog;
   readonly vault: SecretReader;
   readonly redactor: Redactor;
@@ -67,12 +67,13 @@ export class GithubService {
     use: GithubCaller;
   }): Promise<GithubPushResult> {
     const target = this.target(params.repo, params.environment);
-    const planned = params.secrets.map(({ name, handle }): PlannedSecret => {
-      if (!this.dependencies.vault.has(handle)) {
+    const planned: PlannedSecret[] = [];
+    for (const { name, handle } of params.secrets) {
+      if (!(await this.dependencies.vault.has(handle))) {
         throw notFound(`Secret ${handle}`, 'List secrets with `zavhoz secret list`, or store one with `zavhoz secret set`.');
       }
-      return { name: normaliseSecretName(name), source: { kind: 'vault', handle } };
-    });
+      planned.push({ name: normaliseSecretName(name), source: { kind: 'vault', handle } });
+    }
     return this.push(target, planned, null, params.use);
   }
 
@@ -95,7 +96,7 @@ export class GithubService {
   }): Promise<GithubPushResult> {
     const target = this.target(params.repo, params.environment);
     const project = checkProject(params.project);
-    const server = params.target ?? this.dependencies.targets.deployTarget(project);
+    const server = params.target ?? (await this.dependencies.targets.deployTarget(project));
     const installed = await this.dependencies.credentials.ensure(project, { server: server.server, host: server.host, sshPort: server.sshPort }, params.use, {
       rotate: params.rotateKey === true,
     });
@@ -114,11 +115,11 @@ export class GithubService {
    */
   async rotateDeployKey(project: string, use: GithubCaller): Promise<string[]> {
     checkProject(project);
-    const server = this.dependencies.targets.deployTarget(project);
+    const server = await this.dependencies.targets.deployTarget(project);
     const installed = await this.dependencies.credentials.ensure(project, { server: server.server, host: server.host, sshPort: server.sshPort }, use, { rotate: true });
     const pushedTo: string[] = [];
     const failed: { where: string; command: string; why: string }[] = [];
-    for (const { repo, environment } of deployKeyTargets(this.dependencies.store, project)) {
+    for (const { repo, environment } of await deployKeyTargets(this.dependencies.store, project)) {
       const where = environment === '' ? repo : `${repo} (${environment})`;
       try {
         await this.push(this.target(repo, environment === '' ? undefined : environment), deploySecretSet(project, server, installed.credential, undefined), project, use);
@@ -166,7 +167,7 @@ export class GithubService {
     const listed = await withAuthenticatedClient(this.clientOptions(target, params.use, log, secretUse, gate), ({ api, credentials }) =>
       listSecrets(api, target, { credentials, baseUrl: this.dependencies.connection().apiBase, gate }),
     );
-    const records = readPushes(this.dependencies.store, target);
+    const records = await readPushes(this.dependencies.store, target);
     const checks = await valueChecks(records, listed, {
       vault: this.dependencies.vault,
       targets: this.dependencies.targets,
@@ -236,7 +237,7 @@ export class GithubService {
         ...(use.signal ? { signal: use.signal } : {}),
       }),
     );
-    this.remember(target, secrets, outcome, project, use);
+    await this.remember(target, secrets, outcome, project, use);
     const result: GithubPushResult = {
       repo: target.repository.fullName,
       environment: target.environment ?? null,
@@ -255,12 +256,12 @@ export class GithubService {
   }
 
   /** Records what GitHub accepted and audits the push (names, handles, request ids) in one transaction. */
-  private remember(target: SecretTarget, secrets: readonly PlannedSecret[], outcome: BatchOutcome, project: string | null, use: GithubCaller): void {
+  private async remember(target: SecretTarget, secrets: readonly PlannedSecret[], outcome: BatchOutcome, project: string | null, use: GithubCaller): Promise<void> {
     const pushedNames = new Set(outcome.pushed.map((secret) => secret.name));
     const handles = secrets.flatMap((secret) => (secret.source.kind === 'vault' && pushedNames.has(secret.name) ? [secret.source.handle] : []));
-    this.dependencies.store.transaction((tx) => {
-      recordPushes(tx, target, outcome.pushed, { project, requestId: use.requestId });
-      this.dependencies.audit.record(
+    await this.dependencies.store.transaction(async (tx) => {
+      await recordPushes(tx, target, outcome.pushed, { project, requestId: use.requestId });
+      await this.dependencies.audit.record(
         {
           client: use.client,
           requestId: use.requestId,

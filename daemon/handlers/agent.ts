@@ -29,9 +29,9 @@ function cancelSignal(context: RequestContext): AbortSignal {
  * is kept for years and must never hold one.
  */
 export function registerAgentHandlers(router: Router, services: Services): void {
-  router.handle(AgentToolCalled, (params, context) => {
+  router.handle(AgentToolCalled, async (params, context) => {
     const { redactor } = services;
-    services.audit.record({
+    await services.audit.record({
       client: context.client.name,
       requestId: context.requestId,
       action: 'agent-tool',
@@ -52,8 +52,8 @@ export function registerAgentHandlers(router: Router, services: Services): void 
     requestId: context.requestId,
   });
   router.handle(AgentGrantCreate, (params, context) => grants.grant(params, by(context)));
-  router.handle(AgentGrantsList, (params) => ({ grants: grants.list(params) }));
-  router.handle(AgentGrantRevoke, (params, context) => ({ revoked: grants.revoke(params, by(context)) }));
+  router.handle(AgentGrantsList, async (params) => ({ grants: await grants.list(params) }));
+  router.handle(AgentGrantRevoke, async (params, context) => ({ revoked: await grants.revoke(params, by(context)) }));
   router.handle(AgentGrantCheck, (params) => grants.check(params.project, params.action));
   router.handle(AgentCommandApprove, (params, context) =>
     commands.approve(params.project, params.command, {
@@ -61,7 +61,7 @@ export function registerAgentHandlers(router: Router, services: Services): void 
       client: params.confirmedThrough === undefined ? context.client.name : `${context.client.name} (${params.confirmedThrough})`,
     }),
   );
-  router.handle(AgentCommandsList, (params) => ({ commands: commands.list(params.project) }));
-  router.handle(AgentCommandRevoke, (params, context) => ({ revoked: commands.revoke(params.id, by(context)).id }));
+  router.handle(AgentCommandsList, async (params) => ({ commands: await commands.list(params.project) }));
+  router.handle(AgentCommandRevoke, async (params, context) => ({ revoked: (await commands.revoke(params.id, by(context))).id }));
   router.handle(AgentExec, (params, context) => services.agentAccess.runner.run(params, by(context), cancelSignal(context)));
 }

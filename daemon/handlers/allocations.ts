@@ -6,19 +6,19 @@ import type { Services } from '../wiring/services.js';
 /** Registers `allocations/allocate`, `allocations/list` and `allocations/release`. */
 export function registerAllocationHandlers(router: Router, services: Services): void {
   const { allocator } = services;
-  router.handle(AllocationsAllocate, (params, context) => {
-    const result = allocator.allocate(params);
+  router.handle(AllocationsAllocate, async (params, context) => {
+    const result = await allocator.allocate(params);
     if (result.created.length > 0) context.log.info('allocated', { project: params.project, server: result.server, modules: result.created });
     return result;
   });
-  router.handle(AllocationsList, (params) => {
+  router.handle(AllocationsList, async (params) => {
     const after = decodeCursor(params.cursor, ['string', 'string']) as readonly [string, string] | undefined;
-    const rows = allocator.listPage({ project: params.project, after, limit: params.limit + 1 });
+    const rows = await allocator.listPage({ project: params.project, after, limit: params.limit + 1 });
     const { rows: allocations, nextCursor } = cutPage(rows, params.limit, (allocation) => [allocation.project, allocation.module]);
     return { allocations, ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(AllocationsRelease, (params, context) => {
-    const released = allocator.release(params.project, params.module);
+  router.handle(AllocationsRelease, async (params, context) => {
+    const released = await allocator.release(params.project, params.module);
     context.log.info('allocations released', { project: params.project, count: released.length });
     return { released };
   });

@@ -12,12 +12,12 @@ export function registerDeployHandlers(router: Router, services: Services): void
   router.handle(EnvPlanRequest, (params) => deploy.plan(params.folder, params.project, params.bindings));
   router.handle(DeployStart, async (params, context) => {
     const { wait, confirmed, ...request } = params;
-    services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
+    await services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
     return startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow));
   });
-  router.handle(RunsList, (params) => {
+  router.handle(RunsList, async (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const { rows: runs, nextCursor } = cutPage(deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    const { rows: runs, nextCursor } = cutPage(await deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
     return { runs, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(RunsGet, (params) => deploy.get(params.id));

@@ -11,7 +11,7 @@ export function registerDomainHandlers(router: Router, services: Services): void
     context.log.info('domain added', { domain: change.domain.domain, project: change.domain.project, proxy: change.proxy, dns: change.dnsAction });
     return change;
   });
-  router.handle(DomainsList, (params) => ({ domains: domains.list(params.project) }));
+  router.handle(DomainsList, async (params) => ({ domains: await domains.list(params.project) }));
   router.handle(DomainsRemove, async (params, context) => {
     const change = await domains.remove(params.domain, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) });
     context.log.info('domain removed', { domain: change.domain.domain, project: change.domain.project, proxy: change.proxy, dns: change.dnsAction });

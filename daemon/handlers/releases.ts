@@ -9,16 +9,16 @@ import { startOrWait } from './runRequest.js';
 /** Registers `releases/*` and `deploy/rollback`. */
 export function registerReleaseHandlers(router: Router, services: Services): void {
   const deploy = services.deploy;
-  router.handle(ReleasesList, (params) => {
+  router.handle(ReleasesList, async (params) => {
     const before = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
-    const rows = deploy.releases.list(params.project, params.limit + 1, before, params.archived).map(toReleaseSummary);
+    const rows = (await deploy.releases.list(params.project, params.limit + 1, before, params.archived)).map(toReleaseSummary);
     const { rows: releases, nextCursor } = cutPage(rows, params.limit, (release) => [release.number]);
     return { releases, ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(ReleasesGet, (params) => toReleaseDetail(deploy.releases.get(params.id)));
+  router.handle(ReleasesGet, async (params) => toReleaseDetail(await deploy.releases.get(params.id)));
   router.handle(DeployRollback, async (params, context) => {
     const { wait, confirmed, ...request } = params;
-    services.approvals.gate(rollbackGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
+    await services.approvals.gate(rollbackGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
     return startOrWait(deploy, context, wait, (caller, follow) => deploy.rollback(request, caller, follow));
   });
 }

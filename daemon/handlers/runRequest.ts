@@ -11,10 +11,10 @@ export async function startOrWait(
   deploy: DeployService,
   context: RequestContext,
   wait: boolean,
-  start: (caller: { client: string; requestId: string }, follow: { connectionId: number } | undefined) => RunDetail,
+  start: (caller: { client: string; requestId: string }, follow: { connectionId: number } | undefined) => Promise<RunDetail>,
 ): Promise<RunDetail> {
   const caller = { client: context.client.name, requestId: context.requestId };
-  const run = start(caller, wait ? { connectionId: context.client.connectionId } : undefined);
+  const run = await start(caller, wait ? { connectionId: context.client.connectionId } : undefined);
   if (!wait) return run;
   const controller = new AbortController();
   const subscription = context.cancellation.onCancellationRequested(() => controller.abort());

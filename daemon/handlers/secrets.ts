@@ -26,9 +26,9 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   const { vault } = services;
   router.handle(SecretsSet, (params, context) => vault.set(params, callerOf(context)));
   router.handle(SecretsGenerate, (params, context) => vault.generate(params, callerOf(context)));
-  router.handle(SecretsList, (params) => {
+  router.handle(SecretsList, async (params) => {
     const { limit, cursor, ...filter } = params;
-    const page = pageInMemory(vault.list(filter), { limit, cursor }, (secret) => [secret.name, secret.project ?? ''], ['string', 'string']);
+    const page = pageInMemory(await vault.list(filter), { limit, cursor }, (secret) => [secret.name, secret.project ?? ''], ['string', 'string']);
     return { secrets: page.rows, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   });
   router.handle(SecretsGet, (params) => vault.get(params.handle));
@@ -36,9 +36,9 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   router.handle(SecretsRotate, (params, context) => vault.rotate(params, callerOf(context)));
   router.handle(SecretsDelete, (params, context) => vault.remove(params.handle, callerOf(context)));
   router.handle(SecretsImport, (params, context) => vault.importDotenv(params, callerOf(context)));
-  router.handle(AuditList, (params) => {
+  router.handle(AuditList, async (params) => {
     const beforeId = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
-    const rows = services.audit.list({ subject: params.subject, limit: params.limit + 1, beforeId });
+    const rows = await services.audit.list({ subject: params.subject, limit: params.limit + 1, beforeId });
     const { rows: entries, nextCursor } = cutPage(rows, params.limit, (entry) => [entry.id]);
     return { entries, ...(nextCursor ? { nextCursor } : {}) };
   });

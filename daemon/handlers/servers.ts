@@ -30,26 +30,26 @@ export function signalOf(token: CancellationToken): AbortSignal {
 /** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys, file copies. */
 export function registerServerHandlers(router: Router, services: Services): void {
   const { inventory } = services;
-  router.handle(ServersList, (params) => {
+  router.handle(ServersList, async (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
+    const rows = await inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
     const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
     return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ServersShow, (params) => inventory.inventory.show(params.handle));
-  router.handle(ServersAdd, (params, context) => {
-    const server = inventory.inventory.add(params);
+  router.handle(ServersAdd, async (params, context) => {
+    const server = await inventory.inventory.add(params);
     context.log.info('server added', { server: params.handle });
     return server;
   });
-  router.handle(ServersUpdate, (params, context) => {
+  router.handle(ServersUpdate, async (params, context) => {
     const { handle, ...changes } = params;
-    const server = inventory.inventory.update(handle, changes);
+    const server = await inventory.inventory.update(handle, changes);
     context.log.info('server updated', { server: handle, fields: Object.keys(changes) });
     return server;
   });
-  router.handle(ServersRemove, (params, context) => {
-    const removed = inventory.inventory.remove(params.handle, params.force);
+  router.handle(ServersRemove, async (params, context) => {
+    const removed = await inventory.inventory.remove(params.handle, params.force);
     context.log.info('server removed', { server: params.handle, releasedAllocations: removed.releasedAllocations });
     return removed;
   });
@@ -61,8 +61,8 @@ export function registerServerHandlers(router: Router, services: Services): void
   router.handle(ServersCheck, (params, context) =>
     inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
   );
-  router.handle(ServersAcceptHostKey, (params, context) => {
-    const accepted = inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });
+  router.handle(ServersAcceptHostKey, async (params, context) => {
+    const accepted = await inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });
     context.log.info('host key accepted', { server: params.handle, fingerprint: accepted.accepted });
     return accepted;
   });
@@ -70,12 +70,12 @@ export function registerServerHandlers(router: Router, services: Services): void
     const signal = signalOf(context.cancellation);
     const call = { client: context.client.name, requestId: context.requestId, signal };
     // A reboot stops every container on the server: it waits for, and then holds off, work on each project there.
-    const projects = services.allocator.list().filter((allocation) => allocation.server === params.handle).map((allocation) => allocation.project);
+    const projects = (await services.allocator.list()).filter((allocation) => allocation.server === params.handle).map((allocation) => allocation.project);
     const hold = holdingAll(services.locks, projects, `reboot of ${params.handle}`, {
       signal,
       waiting: (project, holder) => inventory.reboots.progress(params.handle, 'waiting', `waiting for ${holder} (project ${project})`),
     });
-    inventory.inventory.show(params.handle);
+    await inventory.inventory.show(params.handle);
     context.log.info('server reboot requested', { server: params.handle, projects: projects.length });
     const result = await inventory.reboots.reboot(params.handle, params.timeoutSeconds, call, hold);
     context.log.info('server rebooted', { server: params.handle, upAfterSeconds: result.upAfterSeconds });

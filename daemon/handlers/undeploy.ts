@@ -9,8 +9,8 @@ import type { Services } from '../wiring/services.js';
 export function registerUndeployHandlers(router: Router, services: Services): void {
   const { undeploy } = services;
   router.handle(UndeployStart, async (params, context) => {
-    services.approvals.gate(undeployGate(params), { client: context.client.name, requestId: context.requestId }, params.confirmed);
-    const { state, done } = undeploy.start(params.project, params.keepData, { client: context.client.name, requestId: context.requestId });
+    await services.approvals.gate(undeployGate(params), { client: context.client.name, requestId: context.requestId }, params.confirmed);
+    const { state, done } = await undeploy.start(params.project, params.keepData, { client: context.client.name, requestId: context.requestId });
     context.log.info('undeploy started', { project: params.project, server: state.server, keepData: params.keepData });
     if (!params.wait) return state;
     // A waiting caller cancels the undeploy by cancelling its request.

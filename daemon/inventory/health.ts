@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type { AuditLog } from '../audit/auditLog.js';
-import { ZavhozError, describeError } from '../core/errors.js';
+import { ZavhozError, describeError, notFound } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { ServerInfo } from '../protocol/servers.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { SecretReader } from '../vault/api.js';
 import type { Inventory } from './inventory.js';
 import { PROBE_COMMAND, parseProbe } from './probe.js';
@@ -61,7 +61,7 @@ export class HealthChecker {
   private readonly running = new Map<string, Promise<ServerInfo>>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly inventory: Inventory,
     private readonly secrets: SecretReader,
     private readonly audit: AuditLog,
@@ -79,31 +79,32 @@ export class HealthChecker {
   }
 
   /** Pins the host key the server offered at its last refused contact. */
-  acceptHostKey(handle: string, call: CheckCall): { server: ServerInfo; previous: string | null; accepted: string } {
-    const row = this.inventory.row(handle);
-    const offered = row.offered_host_key_fingerprint;
-    if (!offered) {
-      throw new ZavhozError(
-        ErrorCodes.PreconditionFailed,
-        `Server ${handle} has not presented a different host key, so there is nothing to accept. Run \`zavhoz server check ${handle}\` to contact it.`,
-      );
-    }
+  async acceptHostKey(handle: string, call: CheckCall): Promise<{ server: ServerInfo; previous: string | null; accepted: string }> {
     const now = this.clock().toISOString();
-    this.store.transaction((tx) => {
-      const current = readServer(tx, handle);
-      if (!current) return;
-      updateServer(tx, current, { host_key_fingerprint: offered, offered_host_key_fingerprint: null }, now);
-      this.audit.record(
+    // Read and pinned in one transaction: a check that records another offered key meanwhile cannot slip between.
+    const { previous, accepted } = await this.store.transaction(async (tx) => {
+      const row = await readServer(tx, handle);
+      if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
+      const offered = row.offered_host_key_fingerprint;
+      if (!offered) {
+        throw new ZavhozError(
+          ErrorCodes.PreconditionFailed,
+          `Server ${handle} has not presented a different host key, so there is nothing to accept. Run \`zavhoz server check ${handle}\` to contact it.`,
+        );
+      }
+      await updateServer(tx, row, { host_key_fingerprint: offered, offered_host_key_fingerprint: null }, now);
+      await this.audit.record(
         { client: call.client, requestId: call.requestId, action: 'accept-host-key', subject: `server:${handle}`, detail: { previous: row.host_key_fingerprint ?? '', accepted: offered } },
         tx,
       );
+      return { previous: row.host_key_fingerprint, accepted: offered };
     });
     this.inventory.changed([handle]);
-    return { server: this.inventory.show(handle), previous: row.host_key_fingerprint, accepted: offered };
+    return { server: await this.inventory.show(handle), previous, accepted };
   }
 
   private async run(handle: string, call: CheckCall): Promise<ServerInfo> {
-    const row = this.inventory.row(handle);
+    const row = await this.inventory.row(handle);
     const target = sshTargetOf(row);
     if (!target.keySecret) {
       throw new ZavhozError(
@@ -123,7 +124,7 @@ export class HealthChecker {
         throw new ZavhozError(ErrorCodes.Unreachable, `The health probe on ${handle} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`);
       }
       const probe = parseProbe(result.stdout);
-      this.record(handle, (current) => ({
+      await this.record(handle, (current) => ({
         status: current.status === 'missing' ? 'missing' : Number(current.allocation_count) > 0 ? 'in_use' : 'ready',
         // Free RAM is only shown against the total of the same reading: the probe's MemTotal replaces a provider's
         // or a hand-given figure, and without one the free figure is dropped rather than set against another total.
@@ -142,7 +143,7 @@ export class HealthChecker {
     } catch (error) {
       if (error instanceof ZavhozError && error.code === ErrorCodes.RequestCancelled) throw error;
       const offered = error instanceof ZavhozError && error.code === ErrorCodes.HostKeyMismatch ? String(error.data?.offered ?? '') : null;
-      this.record(handle, (current) => ({
+      await this.record(handle, (current) => ({
         status: current.status === 'missing' ? 'missing' : 'unreachable',
         last_check_error: describeError(error, this.secrets.redactor).slice(0, 1000),
         ...(offered ? { offered_host_key_fingerprint: offered } : {}),
@@ -152,12 +153,12 @@ export class HealthChecker {
   }
 
   /** Writes a check's outcome to the row as it is now (it may have changed, or gone, while the check ran). */
-  private record(handle: string, columns: (current: ServerRow) => ServerColumns): void {
+  private async record(handle: string, columns: (current: ServerRow) => ServerColumns): Promise<void> {
     const now = this.clock().toISOString();
-    const wrote = this.store.transaction((tx) => {
-      const current = readServer(tx, handle);
+    const wrote = await this.store.transaction(async (tx) => {
+      const current = await readServer(tx, handle);
       if (!current) return false;
-      updateServer(tx, current, { ...columns(current), last_check_at: now }, now);
+      await updateServer(tx, current, { ...columns(current), last_check_at: now }, now);
       return true;
     });
     if (wrote) this.inventory.changed([handle]);

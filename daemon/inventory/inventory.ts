@@ -5,7 +5,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { ValidatedParams } from '../protocol/define.js';
 import { type ServerInfo, type ServersAdd, ServersDidChange, type ServersUpdate } from '../protocol/servers.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import type { SecretReader } from '../vault/api.js';
 import { type ServerRow, insertServer, readServer, toServerInfo, updateServer } from './records.js';
 
@@ -18,7 +18,7 @@ export type ServerChanges = Readonly<Omit<ValidatedParams<typeof ServersUpdate>,
 /** What the inventory needs from the allocation ledger to remove or ghost a server that hosts modules. */
 export interface ServerAllocations {
   /** Deletes every allocation on `server` inside `tx`; returns what it released. */
-  releaseServerIn(tx: Transaction, server: string): Allocation[];
+  releaseServerIn(tx: Transaction, server: string): Promise<Allocation[]>;
   /** Called after the transaction above committed, to drop cached state and tell clients. */
   afterServerReleased(server: string, released: readonly Allocation[]): void;
 }
@@ -34,7 +34,7 @@ export function isGhost(row: Pick<ServerRow, 'handle' | 'provider_id'>, ghosts: 
  */
 export class Inventory {
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly settings: SettingsService,
     private readonly notifier: Notifier,
     private readonly allocations: ServerAllocations,
@@ -43,42 +43,42 @@ export class Inventory {
   ) {}
 
   /** Servers by handle; managed ones only unless `all`. */
-  list(options: { all?: boolean } = {}): ServerInfo[] {
+  async list(options: { all?: boolean } = {}): Promise<ServerInfo[]> {
     const rows = options.all
-      ? this.store.all<ServerRow>('SELECT * FROM servers ORDER BY handle')
-      : this.store.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
+      ? await this.store.all<ServerRow>('SELECT * FROM servers ORDER BY handle')
+      : await this.store.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
     return rows.map(toServerInfo);
   }
 
   /** Up to `limit` servers by handle, starting after the handle `after`: one page of `servers/list`. */
-  listPage(options: { all: boolean; after: string | undefined; limit: number }): ServerInfo[] {
+  async listPage(options: { all: boolean; after: string | undefined; limit: number }): Promise<ServerInfo[]> {
     const managed = options.all ? '' : ' AND managed = 1';
-    const rows = this.store.all<ServerRow>(`SELECT * FROM servers WHERE handle > ?${managed} ORDER BY handle LIMIT ?`, [options.after ?? '', options.limit]);
+    const rows = await this.store.all<ServerRow>(`SELECT * FROM servers WHERE handle > ?${managed} ORDER BY handle LIMIT ?`, [options.after ?? '', options.limit]);
     return rows.map(toServerInfo);
   }
 
   /** One server, or NotFound with a hint. */
-  show(handle: string): ServerInfo {
-    return toServerInfo(this.row(handle));
+  async show(handle: string): Promise<ServerInfo> {
+    return toServerInfo(await this.row(handle));
   }
 
   /** The stored row of one server, or NotFound. */
-  row(handle: string): ServerRow {
-    const row = readServer(this.store, handle);
+  async row(handle: string): Promise<ServerRow> {
+    const row = await readServer(this.store, handle);
     if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
     return row;
   }
 
   /** Adds a server by hand; `discovered` until a health check reaches it. */
-  add(server: NewServer): ServerInfo {
-    this.requireSecret(server.sshKeySecret);
+  async add(server: NewServer): Promise<ServerInfo> {
+    await this.requireSecret(server.sshKeySecret);
     const ghosts = this.settings.get('ghostServers');
     const now = this.clock().toISOString();
-    this.store.transaction((tx) => {
-      if (readServer(tx, server.handle)) {
+    await this.store.transaction(async (tx) => {
+      if (await readServer(tx, server.handle)) {
         throw new ZavhozError(ErrorCodes.AlreadyExists, `A server named ${server.handle} already exists. Pick another handle or change it with \`zavhoz server update\`.`);
       }
-      insertServer(
+      await insertServer(
         tx,
         server.handle,
         {
@@ -102,11 +102,11 @@ export class Inventory {
   }
 
   /** Changes how a server is reached or described. A new host or port keeps the pinned host key: a changed key is refused. */
-  update(handle: string, changes: ServerChanges): ServerInfo {
-    this.requireSecret(changes.sshKeySecret);
+  async update(handle: string, changes: ServerChanges): Promise<ServerInfo> {
+    await this.requireSecret(changes.sshKeySecret);
     const now = this.clock().toISOString();
-    const wrote = this.store.transaction((tx) => {
-      const row = readServer(tx, handle);
+    const wrote = await this.store.transaction(async (tx) => {
+      const row = await readServer(tx, handle);
       if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
       return updateServer(
         tx,
@@ -132,10 +132,9 @@ export class Inventory {
   }
 
   /** Removes a server. Refused while modules are allocated on it unless `force`, which releases them first. */
-  remove(handle: string, force: boolean): { removed: string; releasedAllocations: number } {
-    let released: Allocation[] = [];
-    this.store.transaction((tx) => {
-      const row = readServer(tx, handle);
+  async remove(handle: string, force: boolean): Promise<{ removed: string; releasedAllocations: number }> {
+    const released = await this.store.transaction(async (tx) => {
+      const row = await readServer(tx, handle);
       if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
       if (Number(row.allocation_count) > 0 && !force) {
         throw new ZavhozError(
@@ -144,8 +143,9 @@ export class Inventory {
           { server: handle, allocations: Number(row.allocation_count) },
         );
       }
-      released = this.allocations.releaseServerIn(tx, handle);
-      tx.run('DELETE FROM servers WHERE handle = ?', [handle]);
+      const releasedHere = await this.allocations.releaseServerIn(tx, handle);
+      await tx.run('DELETE FROM servers WHERE handle = ?', [handle]);
+      return releasedHere;
     });
     this.allocations.afterServerReleased(handle, released);
     this.changed([handle]);
@@ -153,18 +153,18 @@ export class Inventory {
   }
 
   /** Makes a server managed: takes its handle and provider id off the ghost list. */
-  manage(handle: string): ServerInfo {
-    const row = this.row(handle);
+  async manage(handle: string): Promise<ServerInfo> {
+    const row = await this.row(handle);
     const ghosts = this.settings.get('ghostServers');
     const kept = ghosts.filter((entry) => entry !== row.handle && entry !== row.provider_id);
-    if (kept.length !== ghosts.length) this.settings.set('ghostServers', kept);
-    this.reevaluateGhosts();
+    if (kept.length !== ghosts.length) await this.settings.set('ghostServers', kept);
+    await this.reevaluateGhosts();
     return this.show(handle);
   }
 
   /** Makes a server a ghost. Refused while modules are allocated on it unless `force`, which releases them. */
-  ghost(handle: string, force: boolean): ServerInfo {
-    const row = this.row(handle);
+  async ghost(handle: string, force: boolean): Promise<ServerInfo> {
+    const row = await this.row(handle);
     if (Number(row.allocation_count) > 0) {
       if (!force) {
         throw new ZavhozError(
@@ -173,34 +173,36 @@ export class Inventory {
           { server: handle, allocations: Number(row.allocation_count) },
         );
       }
-      const released = this.store.transaction((tx) => this.allocations.releaseServerIn(tx, handle));
+      const released = await this.store.transaction((tx) => this.allocations.releaseServerIn(tx, handle));
       this.allocations.afterServerReleased(handle, released);
     }
     const ghosts = this.settings.get('ghostServers');
-    if (!isGhost(row, ghosts)) this.settings.set('ghostServers', [...ghosts, handle]);
-    this.reevaluateGhosts();
+    if (!isGhost(row, ghosts)) await this.settings.set('ghostServers', [...ghosts, handle]);
+    await this.reevaluateGhosts();
     return this.show(handle);
   }
 
   /** Brings every row's managed flag in line with the ghost list; writes only rows that change. */
-  reevaluateGhosts(): string[] {
+  async reevaluateGhosts(): Promise<string[]> {
     const ghosts = this.settings.get('ghostServers');
-    const rows = this.store.all<Pick<ServerRow, 'handle' | 'provider_id' | 'managed'>>('SELECT handle, provider_id, managed FROM servers');
-    const flips = rows.filter((row) => (isGhost(row, ghosts) ? 0 : 1) !== Number(row.managed));
-    if (flips.length === 0) return [];
     const now = this.clock().toISOString();
-    this.store.transaction((tx) => {
-      for (const row of flips) {
-        tx.run('UPDATE servers SET managed = ?, updated_at = ? WHERE handle = ?', [Number(row.managed) === 1 ? 0 : 1, now, row.handle]);
+    // Read and flipped in one transaction, so a server added meanwhile is not left out or flipped twice.
+    const flips = await this.store.transaction(async (tx) => {
+      const rows = await tx.all<Pick<ServerRow, 'handle' | 'provider_id' | 'managed'>>('SELECT handle, provider_id, managed FROM servers');
+      const flipped = rows.filter((row) => (isGhost(row, ghosts) ? 0 : 1) !== Number(row.managed));
+      for (const row of flipped) {
+        await tx.run('UPDATE servers SET managed = ?, updated_at = ? WHERE handle = ?', [Number(row.managed) === 1 ? 0 : 1, now, row.handle]);
       }
+      return flipped;
     });
+    if (flips.length === 0) return [];
     const handles = flips.map((row) => row.handle);
     this.changed(handles);
     return handles;
   }
 
-  private requireSecret(handle: string | null | undefined): void {
-    if (handle && !this.secrets.has(handle)) {
+  private async requireSecret(handle: string | null | undefined): Promise<void> {
+    if (handle && !(await this.secrets.has(handle))) {
       throw new ZavhozError(
         ErrorCodes.NotFound,
         `No secret with handle ${handle}. Store the SSH private key with \`zavhoz secret set NAME --type private_key < keyfile\` and pass the handle it prints (\`zavhoz secret list\` shows them).`,

@@ -29,7 +29,7 @@ const LOGIN_TIMEOUT_MS = 5_000;
 export interface RebootDependencies {
   openSsh(handle: string, use: SecretUse, options: Omit<SshOptions, 'allowFirstContact'>): Promise<SshConnection>;
   /** Where the server is reached, for the TCP probe. */
-  address(handle: string): { host: string; port: number };
+  address(handle: string): Promise<{ host: string; port: number }>;
   check(handle: string, call: CheckCall): Promise<ServerInfo>;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
@@ -91,11 +91,11 @@ export class ServerReboots {
     const entry = { client: call.client, requestId: call.requestId, action: 'server-reboot', subject: `server:${handle}` };
     try {
       const result = await hold(() => this.run(handle, timeoutSeconds, call));
-      this.dependencies.audit.record({ ...entry, detail: { outcome: 'done', downAfterSeconds: result.downAfterSeconds, upAfterSeconds: result.upAfterSeconds } });
+      await this.dependencies.audit.record({ ...entry, detail: { outcome: 'done', downAfterSeconds: result.downAfterSeconds, upAfterSeconds: result.upAfterSeconds } });
       return result;
     } catch (error) {
       const code = error instanceof ZavhozError ? error.code : ErrorCodes.InternalError;
-      this.dependencies.audit.record({ ...entry, detail: { outcome: code === ErrorCodes.RequestCancelled ? 'cancelled' : 'failed', code } });
+      await this.dependencies.audit.record({ ...entry, detail: { outcome: code === ErrorCodes.RequestCancelled ? 'cancelled' : 'failed', code } });
       throw error;
     }
   }
@@ -153,7 +153,7 @@ export class ServerReboots {
   }
 
   private async waitForSsh(handle: string, deadline: number, timeoutSeconds: number, use: SecretUse, signal: AbortSignal | undefined): Promise<void> {
-    const { host, port } = this.dependencies.address(handle);
+    const { host, port } = await this.dependencies.address(handle);
     let last = 'no answer yet';
     while (Date.now() < deadline) {
       try {

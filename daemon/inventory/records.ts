@@ -1,5 +1,6 @@
 import type { ServerInfo, ServerStatus } from '../protocol/servers.js';
-import type { Row, SqlValue, Transaction } from '../store/store.js';
+import type { DatabaseRow as Row, DatabaseTransaction as Transaction } from '../store/database.js';
+import type { SqlValue } from '../store/journal.js';
 
 /** A `servers` row as stored. */
 export interface ServerRow extends Row {
@@ -95,22 +96,19 @@ export function toServerInfo(row: ServerRow): ServerInfo {
 }
 
 /** Something that can run read queries: the store or an open transaction. */
-export interface Reader {
-  all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): T[];
-  get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): T | undefined;
-}
+export type Reader = Pick<Transaction, 'all' | 'get'>;
 
 /** Reads one server row. */
-export function readServer(reader: Reader, handle: string): ServerRow | undefined {
+export function readServer(reader: Reader, handle: string): Promise<ServerRow | undefined> {
   return reader.get<ServerRow>('SELECT * FROM servers WHERE handle = ?', [handle]);
 }
 
 /** Inserts a server row with every column given (missing ones take their SQL defaults). */
-export function insertServer(tx: Transaction, handle: string, columns: ServerColumns, now: string): void {
+export async function insertServer(tx: Transaction, handle: string, columns: ServerColumns, now: string): Promise<void> {
   const names = COLUMNS.filter((name) => columns[name] !== undefined);
   const values = names.map((name) => columns[name] as SqlValue);
   const placeholders = ['?', ...names.map(() => '?'), '?', '?'].join(', ');
-  tx.run(`INSERT INTO servers (handle, ${names.join(', ')}, created_at, updated_at) VALUES (${placeholders})`, [
+  await tx.run(`INSERT INTO servers (handle, ${names.join(', ')}, created_at, updated_at) VALUES (${placeholders})`, [
     handle,
     ...values,
     now,
@@ -122,11 +120,11 @@ export function insertServer(tx: Transaction, handle: string, columns: ServerCol
  * Writes the given columns of one row if any of them differs from `current`; returns whether it wrote. Keeping
  * unchanged rows out of the journal is what makes a no-op sync or re-evaluation cost nothing.
  */
-export function updateServer(tx: Transaction, current: ServerRow, columns: ServerColumns, now: string): boolean {
+export async function updateServer(tx: Transaction, current: ServerRow, columns: ServerColumns, now: string): Promise<boolean> {
   const changed = COLUMNS.filter((name) => columns[name] !== undefined && columns[name] !== current[name]);
   if (changed.length === 0) return false;
   const assignments = changed.map((name) => `${name} = ?`).join(', ');
-  tx.run(`UPDATE servers SET ${assignments}, updated_at = ? WHERE handle = ?`, [
+  await tx.run(`UPDATE servers SET ${assignments}, updated_at = ? WHERE handle = ?`, [
     ...changed.map((name) => columns[name] as SqlValue),
     now,
     current.handle,

@@ -258,14 +258,14 @@ export class RemoteFiles {
       );
       try {
         const done = await work(connection);
-        this.dependencies.audit.record({ ...entry, detail: { local: done.local, remote: done.remote, bytes: done.bytes, mode: done.mode, outcome: 'done' } });
+        await this.dependencies.audit.record({ ...entry, detail: { local: done.local, remote: done.remote, bytes: done.bytes, mode: done.mode, outcome: 'done' } });
         return done;
       } finally {
         connection.close();
       }
     } catch (error) {
       const code = error instanceof ZavhozError ? error.code : ErrorCodes.InternalError;
-      this.dependencies.audit.record({ ...entry, detail: { ...paths, outcome: code === ErrorCodes.RequestCancelled ? 'cancelled' : 'failed', code } });
+      await this.dependencies.audit.record({ ...entry, detail: { ...paths, outcome: code === ErrorCodes.RequestCancelled ? 'cancelled' : 'failed', code } });
       throw error;
     }
   }

@@ -8,7 +8,7 @@ import type { ServerInfo, SyncResult } from '../protocol/servers.js';
 import type { Provider } from '../providers/provider.js';
 import { Time4vpsProvider } from '../providers/time4vps.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { mapWithLimit } from './concurrency.js';
 import { type CheckCall, HealthChecker, type HealthOptions, sshTargetOf } from './health.js';
@@ -24,7 +24,7 @@ const CHECK_CONCURRENCY = 4;
 
 /** What the inventory capability needs from the daemon. */
 export interface InventoryDependencies {
-  readonly store: Store;
+  readonly store: Database;
   readonly settings: SettingsService;
   readonly notifier: Notifier;
   readonly secrets: SecretReader;
@@ -77,8 +77,8 @@ export class InventoryService {
       audit,
       notifier,
       openSsh: (handle, use, options) => this.openSsh(handle, use, options),
-      address: (handle) => {
-        const target = sshTargetOf(this.inventory.row(handle));
+      address: async (handle) => {
+        const target = sshTargetOf(await this.inventory.row(handle));
         return { host: target.host, port: target.port };
       },
       check: (handle, call) => this.check(handle, call),
@@ -97,11 +97,11 @@ export class InventoryService {
   }
 
   /** Starts the periodic work and follows setting changes (ghost list, intervals, provider login). */
-  start(): void {
-    this.inventory.reevaluateGhosts();
-    this.unsubscribe = this.dependencies.settings.onDidChange((key) => {
+  async start(): Promise<void> {
+    await this.inventory.reevaluateGhosts();
+    this.unsubscribe = this.dependencies.settings.onDidChange(async (key) => {
       try {
-        if (key === 'ghostServers') this.inventory.reevaluateGhosts();
+        if (key === 'ghostServers') await this.inventory.reevaluateGhosts();
         if (key === 'syncIntervalSeconds' || key.startsWith('time4vps')) this.syncTask.schedule();
         if (key === 'healthCheckIntervalSeconds') this.checkTask.schedule();
       } catch (error) {
@@ -162,7 +162,7 @@ export class InventoryService {
     use: SecretUse,
     options: Omit<SshOptions, 'allowFirstContact'> & { allowUnmanaged?: boolean } = {},
   ): Promise<SshConnection> {
-    const row = this.inventory.row(handle);
+    const row = await this.inventory.row(handle);
     if (Number(row.managed) !== 1 && !options.allowUnmanaged) {
       throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${handle} is a ghost server (not managed); automation does not touch it. Run \`zavhoz server manage ${handle}\` to change that.`);
     }
@@ -174,9 +174,9 @@ export class InventoryService {
   }
 
   private async checkAll(signal: AbortSignal): Promise<void> {
-    const handles = this.dependencies.store
-      .all<{ handle: string }>("SELECT handle FROM servers WHERE managed = 1 AND ssh_key_secret IS NOT NULL AND status != 'missing' ORDER BY handle")
-      .map((row) => row.handle);
+    const handles = (
+      await this.dependencies.store.all<{ handle: string }>("SELECT handle FROM servers WHERE managed = 1 AND ssh_key_secret IS NOT NULL AND status != 'missing' ORDER BY handle")
+    ).map((row) => row.handle);
     const requestId = backgroundRequestId('check');
     await mapWithLimit(handles, CHECK_CONCURRENCY, async (handle) => {
       if (signal.aborted) return;

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Notifier } from '../core/notifier.js';
 import type { Provider, ProviderCallOptions, ProviderServerDetail, ProviderServerSummary } from '../providers/provider.js';
 import { DEFAULT_SSH_PORT, DEFAULT_SSH_USER, type ServerStatus, ServersDidChange, type SyncResult } from '../protocol/servers.js';
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import { mapWithLimit } from './concurrency.js';
 import { isGhost } from './inventory.js';
 import { type ServerColumns, type ServerRow, insertServer, readServer, updateServer } from './records.js';
@@ -17,11 +17,11 @@ export function summaryDigest(server: ProviderServerSummary): string {
 }
 
 /** A handle for a newly found provider server: `time4vps_123`, with a suffix if a server already uses it. */
-function newHandle(tx: Transaction, provider: string, id: string): string {
+async function newHandle(tx: Transaction, provider: string, id: string): Promise<string> {
   const base = `${provider}_${id.toLowerCase().replace(/[^a-z0-9_-]/g, '_')}`.slice(0, 60);
   for (let suffix = 1; ; suffix++) {
     const candidate = suffix === 1 ? base : `${base}_${suffix}`;
-    if (!readServer(tx, candidate)) return candidate;
+    if (!(await readServer(tx, candidate))) return candidate;
   }
 }
 
@@ -68,7 +68,7 @@ export function restoredStatus(
  */
 export class ProviderSync {
   constructor(
-    private readonly store: Store,
+    private readonly store: Database,
     private readonly ghosts: () => readonly string[],
     private readonly notifier: Notifier,
     private readonly clock: () => Date = () => new Date(),
@@ -79,35 +79,35 @@ export class ProviderSync {
     const fetched = await provider.withSession(call, async (session) => {
       const list = await session.listServers();
       const known = new Map(
-        this.store
-          .all<Pick<ServerRow, 'provider_id' | 'provider_digest'>>('SELECT provider_id, provider_digest FROM servers WHERE provider = ?', [provider.name])
-          .map((row) => [row.provider_id, row.provider_digest]),
+        (
+          await this.store.all<Pick<ServerRow, 'provider_id' | 'provider_digest'>>('SELECT provider_id, provider_digest FROM servers WHERE provider = ?', [provider.name])
+        ).map((row) => [row.provider_id, row.provider_digest]),
       );
       const stale = list.filter((server) => known.get(server.id) !== summaryDigest(server));
       const details = await mapWithLimit(stale, DETAIL_CONCURRENCY, (server) => session.getServer(server.id));
       return { list, details: new Map(details.map((detail) => [detail.id, detail])) };
     });
-    const result = this.apply(provider.name, fetched.list, fetched.details);
+    const result = await this.apply(provider.name, fetched.list, fetched.details);
     const changed = [...result.added, ...result.updated, ...result.missing, ...result.restored];
     if (changed.length > 0) this.notifier.notify(ServersDidChange, { handles: changed });
     return result;
   }
 
-  private apply(provider: string, list: readonly ProviderServerSummary[], details: ReadonlyMap<string, ProviderServerDetail>): SyncResult {
+  private async apply(provider: string, list: readonly ProviderServerSummary[], details: ReadonlyMap<string, ProviderServerDetail>): Promise<SyncResult> {
     const now = this.clock().toISOString();
     const ghosts = this.ghosts();
     const result = { added: [] as string[], updated: [] as string[], missing: [] as string[], restored: [] as string[], unchanged: 0 };
     // Read again inside the transaction: the user may have changed servers while the provider was answering.
-    this.store.transaction((tx) => {
-      const rows = new Map(tx.all<ServerRow>('SELECT * FROM servers WHERE provider = ?', [provider]).map((row) => [row.provider_id, row]));
+    await this.store.transaction(async (tx) => {
+      const rows = new Map((await tx.all<ServerRow>('SELECT * FROM servers WHERE provider = ?', [provider])).map((row) => [row.provider_id, row]));
       const listed = new Set<string>();
       for (const summary of list) {
         listed.add(summary.id);
         const row = rows.get(summary.id);
         const detail = details.get(summary.id);
         if (!row) {
-          const handle = newHandle(tx, provider, summary.id);
-          insertServer(
+          const handle = await newHandle(tx, provider, summary.id);
+          await insertServer(
             tx,
             handle,
             {
@@ -133,13 +133,13 @@ export class ProviderSync {
           columns.status_before_missing = null;
           columns.missing_since = null;
         }
-        if (!updateServer(tx, row, columns, now)) result.unchanged++;
+        if (!(await updateServer(tx, row, columns, now))) result.unchanged++;
         else if (row.status === 'missing') result.restored.push(row.handle);
         else result.updated.push(row.handle);
       }
       for (const row of rows.values()) {
         if (row.provider_id === null || listed.has(row.provider_id) || row.status === 'missing') continue;
-        updateServer(tx, row, { status: 'missing', status_before_missing: row.status, missing_since: now }, now);
+        await updateServer(tx, row, { status: 'missing', status_before_missing: row.status, missing_since: now }, now);
         result.missing.push(row.handle);
       }
     });

@@ -44,10 +44,10 @@ export class DeliveryLoop {
   constructor(private readonly options: DeliveryOptions) {}
 
   /** Puts attempts a crash cut short back in the queue and starts delivering. */
-  start(): void {
-    const pruned = this.options.records.prune(new Date(this.now().getTime() - KEPT_DAYS * 24 * 60 * MINUTE_MS).toISOString());
+  async start(): Promise<void> {
+    const pruned = await this.options.records.prune(new Date(this.now().getTime() - KEPT_DAYS * 24 * 60 * MINUTE_MS).toISOString());
     if (pruned > 0) this.options.log.info('old notification deliveries forgotten', { count: pruned, keptDays: KEPT_DAYS });
-    const requeued = this.options.records.requeueInterrupted(this.now().toISOString());
+    const requeued = await this.options.records.requeueInterrupted(this.now().toISOString());
     if (requeued > 0) this.options.log.info('notifications cut short by a restart are sent again', { count: requeued });
     this.started = true;
     this.wake();
@@ -57,7 +57,7 @@ export class DeliveryLoop {
   wake(): void {
     if (this.stopped || !this.started) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.round(), 0);
+    this.timer = setTimeout(() => void this.round(), 0);
     this.timer.unref();
   }
 
@@ -72,13 +72,14 @@ export class DeliveryLoop {
     await Promise.allSettled([...this.busy.values()]);
   }
 
-  private round(): void {
+  /** Never rejects: a store that fails is logged and looked at again later. */
+  private async round(): Promise<void> {
     this.timer = undefined;
     if (this.stopped) return;
     const { records } = this.options;
     let soonest = Number.POSITIVE_INFINITY;
     try {
-      const due = records.due(this.now().toISOString(), 500);
+      const due = await records.due(this.now().toISOString(), 500);
       const byEndpoint = new Map<string, DeliveryRecord[]>();
       for (const delivery of due) byEndpoint.set(delivery.endpointId, [...(byEndpoint.get(delivery.endpointId) ?? []), delivery]);
       for (const [endpointId, deliveries] of byEndpoint) {
@@ -89,7 +90,7 @@ export class DeliveryLoop {
         });
         this.busy.set(endpointId, work);
       }
-      const next = records.nextDue();
+      const next = await records.nextDue();
       if (next !== undefined) soonest = Date.parse(next) - this.now().getTime();
     } catch (error) {
       this.options.log.warn('notification queue could not be read', { error: describeError(error) });
@@ -102,22 +103,22 @@ export class DeliveryLoop {
   private arm(delayMs: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.round(), Math.min(delayMs, 2 ** 31 - 1));
+    this.timer = setTimeout(() => void this.round(), Math.min(delayMs, 2 ** 31 - 1));
     this.timer.unref();
   }
 
   /** Sends one endpoint's due messages in order, while its rate allows. */
   private async drain(endpointId: string, deliveries: readonly DeliveryRecord[]): Promise<void> {
     const { records } = this.options;
-    const endpoint = records.endpoint(endpointId);
+    const endpoint = await records.endpoint(endpointId);
     if (endpoint === undefined) return;
     for (const delivery of deliveries) {
       if (this.stopped) return;
-      const wait = this.rateWait(endpoint);
+      const wait = await this.rateWait(endpoint);
       if (wait > 0) {
         // Over the rate: the rest waits for the window to move; nothing is dropped.
         const until = new Date(this.now().getTime() + wait).toISOString();
-        for (const later of deliveries.slice(deliveries.indexOf(delivery))) records.postpone(later.id, until);
+        for (const later of deliveries.slice(deliveries.indexOf(delivery))) await records.postpone(later.id, until);
         return;
       }
       const ok = await this.attempt(endpoint, delivery);
@@ -127,9 +128,9 @@ export class DeliveryLoop {
   }
 
   /** How long until the endpoint may take another message (0: now). */
-  private rateWait(endpoint: EndpointRecord): number {
+  private async rateWait(endpoint: EndpointRecord): Promise<number> {
     const now = this.now().getTime();
-    const sent = this.options.records.sentSince(endpoint.id, new Date(now - MINUTE_MS).toISOString());
+    const sent = await this.options.records.sentSince(endpoint.id, new Date(now - MINUTE_MS).toISOString());
     if (sent.length < endpoint.ratePerMinute) return 0;
     const oldest = sent[sent.length - endpoint.ratePerMinute];
     return Math.max(Date.parse(oldest ?? new Date(now).toISOString()) + MINUTE_MS - now, 1);
@@ -137,26 +138,26 @@ export class DeliveryLoop {
 
   private async attempt(endpoint: EndpointRecord, delivery: DeliveryRecord): Promise<boolean> {
     const { records, redactor, log } = this.options;
-    const attempts = records.markSending(delivery.id);
+    const attempts = await records.markSending(delivery.id);
     // Removed with its endpoint meanwhile: nothing to send.
     if (attempts === undefined) return true;
     try {
       // Redacted again: a value the vault took in after the message was queued is masked too.
       const message = { ...delivery, title: redactor.redact(delivery.title), body: redactor.redact(delivery.body) };
       await sendMessage(endpoint.settings, message, this.options.bases(), this.options.lend(endpoint), this.controller.signal);
-      records.markDelivered(delivery.id, this.now().toISOString());
+      await records.markDelivered(delivery.id, this.now().toISOString());
       log.info('notification delivered', { endpoint: endpoint.id, delivery: delivery.id, event: delivery.event, attempts });
       return true;
     } catch (error) {
       if (this.stopped) {
-        records.putBack(delivery.id);
+        await records.putBack(delivery.id);
         return false;
       }
       const text = redactor.redact(describeError(error));
       const failure = error instanceof DeliveryError ? error : undefined;
       const giveUp = failure?.permanent === true || attempts >= MAX_ATTEMPTS;
       const wait = failure?.retryAfterMs ?? this.backoff(attempts);
-      records.markFailed(delivery.id, text, giveUp ? undefined : new Date(this.now().getTime() + wait).toISOString());
+      await records.markFailed(delivery.id, text, giveUp ? undefined : new Date(this.now().getTime() + wait).toISOString());
       log.warn(giveUp ? 'notification given up' : 'notification failed; retrying', { endpoint: endpoint.id, delivery: delivery.id, attempts, error: text, retryInMs: giveUp ? null : wait });
       return false;
     }

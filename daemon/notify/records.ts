@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { EndpointKind, EndpointSettings, NotifyEventKind } from '../protocol/notify.js';
-import type { Row, Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseRow as Row, DatabaseTransaction as Transaction } from '../store/database.js';
 
 /** An endpoint as stored: settings hold handles, never values. */
 export interface EndpointRecord {
@@ -39,11 +39,11 @@ export function newNotifyId(prefix: 'ntf' | 'dlv'): string {
 
 /** The notification tables: endpoints, the delivery queue and what the watchers last saw. Every write is durable. */
 export class NotifyStore {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Database) {}
 
   /** Stores a new endpoint. */
-  addEndpoint(endpoint: EndpointRecord): void {
-    this.store.transaction((tx) =>
+  async addEndpoint(endpoint: EndpointRecord): Promise<void> {
+    await this.store.transaction((tx) =>
       tx.run('INSERT INTO notify_endpoints (id, name, kind, events, rate_per_minute, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         endpoint.id,
         endpoint.name,
@@ -57,31 +57,31 @@ export class NotifyStore {
   }
 
   /** Runs `work` as one durable transaction (what a watcher saw and the messages it queued). */
-  atomically<T>(work: (tx: Transaction) => T): T {
+  atomically<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.store.transaction(work);
   }
 
   /** Every endpoint, by name (read within `tx` when given). */
-  endpoints(tx?: Transaction): EndpointRecord[] {
-    return (tx ?? this.store).all('SELECT * FROM notify_endpoints ORDER BY name').map(toEndpoint);
+  async endpoints(tx?: Transaction): Promise<EndpointRecord[]> {
+    return (await (tx ?? this.store).all('SELECT * FROM notify_endpoints ORDER BY name')).map(toEndpoint);
   }
 
   /** One endpoint, or undefined. */
-  endpoint(id: string): EndpointRecord | undefined {
-    const row = this.store.get('SELECT * FROM notify_endpoints WHERE id = ?', [id]);
+  async endpoint(id: string): Promise<EndpointRecord | undefined> {
+    const row = await this.store.get('SELECT * FROM notify_endpoints WHERE id = ?', [id]);
     return row ? toEndpoint(row) : undefined;
   }
 
   /** True if an endpoint has this name. */
-  hasName(name: string): boolean {
-    return this.store.get('SELECT 1 AS one FROM notify_endpoints WHERE name = ?', [name]) !== undefined;
+  async hasName(name: string, reader: Pick<Transaction, 'get'> = this.store): Promise<boolean> {
+    return (await reader.get('SELECT 1 AS one FROM notify_endpoints WHERE name = ?', [name])) !== undefined;
   }
 
   /** Removes an endpoint and the messages still waiting for it; answers how many were dropped. */
-  removeEndpoint(id: string): { removed: boolean; dropped: number } {
-    return this.store.transaction((tx) => {
-      const dropped = tx.run("DELETE FROM notify_deliveries WHERE endpoint_id = ? AND state IN ('pending', 'sending')", [id]);
-      const removed = tx.run('DELETE FROM notify_endpoints WHERE id = ?', [id]) > 0;
+  removeEndpoint(id: string): Promise<{ removed: boolean; dropped: number }> {
+    return this.store.transaction(async (tx) => {
+      const dropped = await tx.run("DELETE FROM notify_deliveries WHERE endpoint_id = ? AND state IN ('pending', 'sending')", [id]);
+      const removed = (await tx.run('DELETE FROM notify_endpoints WHERE id = ?', [id])) > 0;
       return { removed, dropped };
     });
   }
@@ -90,11 +90,11 @@ export class NotifyStore {
    * Queues messages, all in one durable transaction (within `tx` when given). A message for an endpoint whose queue
    * is held back (a retry's wait, its rate) waits as long, so it does not overtake the ones before it.
    */
-  enqueue(deliveries: readonly Omit<DeliveryRecord, 'state' | 'attempts'>[], tx?: Transaction): void {
+  async enqueue(deliveries: readonly Omit<DeliveryRecord, 'state' | 'attempts'>[], tx?: Transaction): Promise<void> {
     if (deliveries.length === 0) return;
-    const write = (t: Transaction): void => {
+    const write = async (t: Transaction): Promise<void> => {
       for (const delivery of deliveries) {
-        t.run(
+        await t.run(
           `INSERT INTO notify_deliveries (id, endpoint_id, event, subject, title, body, detail, created_at, state, attempts, next_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0,
                    MAX(?, COALESCE((SELECT MAX(next_at) FROM notify_deliveries WHERE endpoint_id = ? AND state = 'pending'), '')))`,
@@ -102,40 +102,40 @@ export class NotifyStore {
         );
       }
     };
-    if (tx) write(tx);
-    else this.store.transaction(write);
+    if (tx) await write(tx);
+    else await this.store.transaction(write);
   }
 
   /**
    * Attempts a crash cut short (`sending` at start) go back to the queue: whether the receiver got the message is
    * unknown, and sending it again is better than losing it (webhooks carry the delivery id to tell a repeat).
    */
-  requeueInterrupted(now: string): number {
+  requeueInterrupted(now: string): Promise<number> {
     return this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ? WHERE state = 'sending'", [now]));
   }
 
   /** Pending messages due at `now`, oldest first. */
-  due(now: string, limit: number): DeliveryRecord[] {
-    return this.store.all("SELECT * FROM notify_deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY created_at, id LIMIT ?", [now, limit]).map(toDelivery);
+  async due(now: string, limit: number): Promise<DeliveryRecord[]> {
+    return (await this.store.all("SELECT * FROM notify_deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY created_at, id LIMIT ?", [now, limit])).map(toDelivery);
   }
 
   /** When the next pending message falls due, if any. */
-  nextDue(): string | undefined {
-    const row = this.store.get("SELECT MIN(next_at) AS next FROM notify_deliveries WHERE state = 'pending'");
+  async nextDue(): Promise<string | undefined> {
+    const row = await this.store.get("SELECT MIN(next_at) AS next FROM notify_deliveries WHERE state = 'pending'");
     return row?.next === null || row?.next === undefined ? undefined : String(row.next);
   }
 
   /** Marks an attempt as started, durably, before anything is sent; answers its number, or undefined if the message is gone. */
-  markSending(id: string): number | undefined {
-    return this.store.transaction((tx) => {
-      if (tx.run("UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'", [id]) === 0) return undefined;
-      return Number(tx.get('SELECT attempts FROM notify_deliveries WHERE id = ?', [id])?.attempts ?? 1);
+  markSending(id: string): Promise<number | undefined> {
+    return this.store.transaction(async (tx) => {
+      if ((await tx.run("UPDATE notify_deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'", [id])) === 0) return undefined;
+      return Number((await tx.get('SELECT attempts FROM notify_deliveries WHERE id = ?', [id]))?.attempts ?? 1);
     });
   }
 
   /** The receiver took it. */
-  markDelivered(id: string, at: string): void {
-    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'delivered', sent_at = ?, last_error = NULL WHERE id = ?", [at, id]));
+  async markDelivered(id: string, at: string): Promise<void> {
+    await this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'delivered', sent_at = ?, last_error = NULL WHERE id = ?", [at, id]));
   }
 
   /**
@@ -143,14 +143,14 @@ export class NotifyStore {
    * other pending messages until then as well: the wait (a 429's Retry-After, the backoff) is the endpoint's, and
    * the rest must not overtake the failed one.
    */
-  markFailed(id: string, error: string, nextAt: string | undefined): void {
-    this.store.transaction((tx) => {
+  async markFailed(id: string, error: string, nextAt: string | undefined): Promise<void> {
+    await this.store.transaction(async (tx) => {
       if (nextAt === undefined) {
-        tx.run("UPDATE notify_deliveries SET state = 'failed', last_error = ? WHERE id = ?", [error, id]);
+        await tx.run("UPDATE notify_deliveries SET state = 'failed', last_error = ? WHERE id = ?", [error, id]);
         return;
       }
-      tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?", [nextAt, error, id]);
-      tx.run(
+      await tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ?, last_error = ? WHERE id = ?", [nextAt, error, id]);
+      await tx.run(
         "UPDATE notify_deliveries SET next_at = MAX(next_at, ?) WHERE endpoint_id = (SELECT endpoint_id FROM notify_deliveries WHERE id = ?) AND state = 'pending'",
         [nextAt, id],
       );
@@ -158,37 +158,37 @@ export class NotifyStore {
   }
 
   /** Holds a message back until `nextAt` (the endpoint's rate), without counting an attempt. */
-  postpone(id: string, nextAt: string): void {
-    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET next_at = ? WHERE id = ? AND state = 'pending'", [nextAt, id]));
+  async postpone(id: string, nextAt: string): Promise<void> {
+    await this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET next_at = ? WHERE id = ? AND state = 'pending'", [nextAt, id]));
   }
 
   /** Forgets delivered and given-up messages created before `before`; answers how many. */
-  prune(before: string): number {
+  prune(before: string): Promise<number> {
     return this.store.transaction((tx) => tx.run("DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ?", [before]));
   }
 
   /** An attempt stopped by shutdown: back to the queue without counting. */
-  putBack(id: string): void {
-    this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'sending'", [id]));
+  async putBack(id: string): Promise<void> {
+    await this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'sending'", [id]));
   }
 
   /** Times of the endpoint's deliveries since `since`, oldest first (its rate window). */
-  sentSince(endpointId: string, since: string): string[] {
-    return this.store
-      .all("SELECT sent_at FROM notify_deliveries WHERE endpoint_id = ? AND state = 'delivered' AND sent_at > ? ORDER BY sent_at", [endpointId, since])
-      .map((row) => String(row.sent_at));
+  async sentSince(endpointId: string, since: string): Promise<string[]> {
+    return (await this.store.all("SELECT sent_at FROM notify_deliveries WHERE endpoint_id = ? AND state = 'delivered' AND sent_at > ? ORDER BY sent_at", [endpointId, since])).map(
+      (row) => String(row.sent_at),
+    );
   }
 
   /** Queue counts and the last outcome of one endpoint. */
-  stats(endpointId: string): { pending: number; failed: number; lastDeliveredAt: string | null; lastError: string | null } {
-    const counts = this.store.get(
+  async stats(endpointId: string): Promise<{ pending: number; failed: number; lastDeliveredAt: string | null; lastError: string | null }> {
+    const counts = await this.store.get(
       `SELECT SUM(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END) AS pending,
               SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) AS failed,
               MAX(sent_at) AS last
          FROM notify_deliveries WHERE endpoint_id = ?`,
       [endpointId],
     );
-    const error = this.store.get(
+    const error = await this.store.get(
       "SELECT last_error FROM notify_deliveries WHERE endpoint_id = ? AND last_error IS NOT NULL AND state != 'delivered' ORDER BY created_at DESC LIMIT 1",
       [endpointId],
     );
@@ -201,17 +201,17 @@ export class NotifyStore {
   }
 
   /** What a watcher last saw of `key`. */
-  seen(key: string): string | undefined {
-    const row = this.store.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
+  async seen(key: string): Promise<string | undefined> {
+    const row = await this.store.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
     return row === undefined ? undefined : String(row.value);
   }
 
   /** Records what a watcher saw; answers the value it saw before (undefined the first time). */
-  see(key: string, value: string, at: string, tx?: Transaction): string | undefined {
-    const write = (t: Transaction): string | undefined => {
-      const before = t.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
+  see(key: string, value: string, at: string, tx?: Transaction): Promise<string | undefined> {
+    const write = async (t: Transaction): Promise<string | undefined> => {
+      const before = await t.get('SELECT value FROM notify_seen WHERE key = ?', [key]);
       if (before !== undefined && String(before.value) === value) return value;
-      t.run('INSERT INTO notify_seen (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', [key, value, at]);
+      await t.run('INSERT INTO notify_seen (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at', [key, value, at]);
       return before === undefined ? undefined : String(before.value);
     };
     return tx ? write(tx) : this.store.transaction(write);

@@ -7,7 +7,7 @@ import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
 import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
 import { DeliveryLoop } from './delivery.js';
-import type { Transaction } from '../store/store.js';
+import type { DatabaseTransaction as Transaction } from '../store/database.js';
 import { type EndpointRecord, newNotifyId, type NotifyStore } from './records.js';
 
 /** Something worth telling: an event of one kind about one subject (a project, a server, a secret handle). */
@@ -26,8 +26,8 @@ export interface NotifyEvent {
 
 /** The vault as notifications see it: credentials by handle, lent for one send. */
 export interface NotifySecrets {
-  has(handle: string): boolean;
-  get(handle: string): Pick<SecretMetadata, 'category'>;
+  has(handle: string): Promise<boolean>;
+  get(handle: string): Promise<Pick<SecretMetadata, 'category'>>;
   withValue<T>(handle: string, use: { client: string; requestId: string; action: string; detail?: Record<string, string> }, work: (value: string) => Promise<T> | T): Promise<T>;
 }
 
@@ -71,8 +71,8 @@ export class NotifyService {
   }
 
   /** Starts delivering (call once the daemon is wired). */
-  start(): void {
-    this.loop.start();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   /** Stops delivering; queued messages stay for the next start. */
@@ -83,15 +83,15 @@ export class NotifyService {
   /** Adds an endpoint after checking its credentials are in the vault (and, for Slack, under the allowed base). */
   async add(request: { name: string; events?: readonly NotifyEventKind[] | undefined; ratePerMinute: number; endpoint: EndpointSettings }, caller: NotifyCaller): Promise<NotifyEndpoint> {
     const { records, secrets, audit } = this.options;
-    if (records.hasName(request.name)) {
+    if (await records.hasName(request.name)) {
       // The CLI names an endpoint after its kind unless told otherwise, so a second one of a kind lands here.
       throw invalidInput(`An endpoint named ${request.name} exists already; give this one another name with --name NAME, or remove the old one first (zavhoz notify list, then zavhoz notify remove ID).`);
     }
     for (const handle of handlesOf(request.endpoint)) {
-      if (!secrets.has(handle)) throw notFound(`Secret ${handle}`, 'Store the credential first with `zavhoz secret set NAME`, then give its handle.');
+      if (!(await secrets.has(handle))) throw notFound(`Secret ${handle}`, 'Store the credential first with `zavhoz secret set NAME`, then give its handle.');
     }
     const settings = request.endpoint;
-    if (settings.kind === 'telegram' && secrets.get(settings.botTokenSecret).category !== 'telegram_bot') {
+    if (settings.kind === 'telegram' && (await secrets.get(settings.botTokenSecret)).category !== 'telegram_bot') {
       throw invalidInput(`Secret ${settings.botTokenSecret} is not a Telegram bot token (category telegram_bot). Store the token with \`zavhoz secret set NAME --category telegram_bot\` and give that handle.`);
     }
     if (settings.kind === 'email' && (settings.user === undefined) !== (settings.passwordSecret === undefined)) {
@@ -116,27 +116,29 @@ export class NotifyService {
       settings,
       createdAt: new Date().toISOString(),
     };
-    records.addEndpoint(record);
-    audit.record({ ...caller, action: 'notify-add', subject: record.id, detail: { name: record.name, kind: record.kind, events: record.events } });
+    await records.addEndpoint(record);
+    await audit.record({ ...caller, action: 'notify-add', subject: record.id, detail: { name: record.name, kind: record.kind, events: record.events } });
     return this.describe(record);
   }
 
   /** Every endpoint with its queue counts. */
-  list(): NotifyEndpoint[] {
-    return this.options.records.endpoints().map((record) => this.describe(record));
+  async list(): Promise<NotifyEndpoint[]> {
+    const endpoints: NotifyEndpoint[] = [];
+    for (const record of await this.options.records.endpoints()) endpoints.push(await this.describe(record));
+    return endpoints;
   }
 
   /** Removes an endpoint and what is still queued for it. */
-  remove(id: string, caller: NotifyCaller): { removed: boolean; dropped: number } {
-    const result = this.options.records.removeEndpoint(id);
+  async remove(id: string, caller: NotifyCaller): Promise<{ removed: boolean; dropped: number }> {
+    const result = await this.options.records.removeEndpoint(id);
     if (!result.removed) throw notFound(`Endpoint ${id}`, 'See the endpoints with `zavhoz notify list`.');
-    this.options.audit.record({ ...caller, action: 'notify-remove', subject: id, detail: { dropped: result.dropped } });
+    await this.options.audit.record({ ...caller, action: 'notify-remove', subject: id, detail: { dropped: result.dropped } });
     return result;
   }
 
   /** Sends a test message now, past the queue, and answers how it went. */
   async test(id: string, caller: NotifyCaller): Promise<{ delivered: boolean; error: string | null }> {
-    const endpoint = this.options.records.endpoint(id);
+    const endpoint = await this.options.records.endpoint(id);
     if (endpoint === undefined) throw notFound(`Endpoint ${id}`, 'See the endpoints with `zavhoz notify list`.');
     const message: OutgoingMessage = {
       id: newNotifyId('dlv'),
@@ -147,7 +149,7 @@ export class NotifyService {
       detail: {},
       createdAt: new Date().toISOString(),
     };
-    this.options.audit.record({ ...caller, action: 'notify-test', subject: id, detail: { name: endpoint.name } });
+    await this.options.audit.record({ ...caller, action: 'notify-test', subject: id, detail: { name: endpoint.name } });
     try {
       await sendMessage(endpoint.settings, message, this.options.bases(), this.lender(endpoint, caller));
       return { delivered: true, error: null };
@@ -159,10 +161,10 @@ export class NotifyService {
 
   /**
    * Queues a message for every endpoint that wants the event, redacted, and wakes the delivery loop. Never waits on
-   * a send. Alone it never throws: a failure to queue is logged. Within `tx` (a watcher's, which records what it saw
-   * in the same transaction) a failure throws, so the transaction is rolled back and the change is told later.
+   * a send. Alone it never rejects: a failure to queue is logged. Within `tx` (a watcher's, which records what it saw
+   * in the same transaction) a failure rejects, so the transaction is rolled back and the change is told later.
    */
-  raise(event: NotifyEvent, tx?: Transaction): void {
+  async raise(event: NotifyEvent, tx?: Transaction): Promise<void> {
     const { records, redactor, log } = this.options;
     try {
       const now = new Date().toISOString();
@@ -170,13 +172,11 @@ export class NotifyService {
       const body = redactor.redact(event.text);
       const subject = redactor.redact(event.subject);
       const detail = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
-      const deliveries = records
-        .endpoints(tx)
-        .flatMap((endpoint) => {
+      const deliveries = (await records.endpoints(tx)).flatMap((endpoint) => {
           const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
           return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
         });
-      records.enqueue(deliveries, tx);
+      await records.enqueue(deliveries, tx);
       if (deliveries.length > 0) {
         log.info('notification queued', { event: event.kind, subject, endpoints: deliveries.length });
         // The loop looks on a later tick, after `tx` committed.
@@ -188,8 +188,8 @@ export class NotifyService {
     }
   }
 
-  private describe(record: EndpointRecord): NotifyEndpoint {
-    return { ...record, ...this.options.records.stats(record.id) };
+  private async describe(record: EndpointRecord): Promise<NotifyEndpoint> {
+    return { ...record, ...(await this.options.records.stats(record.id)) };
   }
 
   private lender(endpoint: EndpointRecord, caller: NotifyCaller = DELIVERY_USE): CredentialLender {

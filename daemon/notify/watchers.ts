@@ -2,7 +2,7 @@ import type { RunDetail } from '../protocol/runs.js';
 import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ServerInfo } from '../protocol/servers.js';
 import type { ProjectStatus, ServiceStatus } from '../protocol/services.js';
-import type { Transaction } from '../store/store.js';
+import type { DatabaseTransaction as Transaction } from '../store/database.js';
 import type { NotifyStore } from './records.js';
 import type { NotifyEvent } from './service.js';
 
@@ -15,26 +15,26 @@ import type { NotifyEvent } from './service.js';
  */
 export interface Watchers {
   /** A run changed status (`runs/didChange`). */
-  runChanged(id: string): void;
+  runChanged(id: string): Promise<void>;
   /** Servers changed (`servers/didChange`). */
-  serversChanged(handles: readonly string[]): void;
+  serversChanged(handles: readonly string[]): Promise<void>;
   /** Secrets were updated (`secrets/didChange`): a new version is a rotation. */
-  secretsChanged(handles: readonly string[]): void;
+  secretsChanged(handles: readonly string[]): Promise<void>;
   /** Looks for secrets that fell due for rotation or expired. */
-  checkSecrets(now: Date): void;
+  checkSecrets(now: Date): Promise<void>;
   /** Compares each deployed project's containers with what was seen last. */
-  servicesChecked(projects: readonly ProjectStatus[], busy: (project: string) => boolean): void;
+  servicesChecked(projects: readonly ProjectStatus[], busy: (project: string) => boolean): Promise<void>;
   /** Records the present state of servers and secrets without raising anything (the first start). */
-  seed(): void;
+  seed(): Promise<void>;
 }
 
 /** What the watchers read. */
 export interface WatchedSources {
-  run(id: string): RunDetail | undefined;
-  server(handle: string): ServerInfo | undefined;
-  servers(): readonly ServerInfo[];
-  secret(handle: string): SecretMetadata | undefined;
-  secrets(): readonly SecretMetadata[];
+  run(id: string): Promise<RunDetail | undefined>;
+  server(handle: string): Promise<ServerInfo | undefined>;
+  servers(): Promise<readonly ServerInfo[]>;
+  secret(handle: string): Promise<SecretMetadata | undefined>;
+  secrets(): Promise<readonly SecretMetadata[]>;
 }
 
 const ENDED = new Set(['succeeded', 'failed']);
@@ -51,28 +51,28 @@ interface Seen {
  * Builds the watchers over the sources, recording in `records` and raising through `raise`, which queues the event
  * within the transaction `tx` that records what was seen (and throws to roll it back, so the change is told later).
  */
-export function createWatchers(records: NotifyStore, sources: WatchedSources, raise: (event: NotifyEvent, tx: Transaction) => void): Watchers {
+export function createWatchers(records: NotifyStore, sources: WatchedSources, raise: (event: NotifyEvent, tx: Transaction) => Promise<void>): Watchers {
   const at = (): string => new Date().toISOString();
   /** Records `value` for `key` and raises what `decide` makes of it, in one transaction. */
-  const note = (key: string, value: string, decide: (seen: Seen) => NotifyEvent | undefined): void => {
-    records.atomically((tx) => {
-      const before = records.see(key, value, at(), tx);
+  const note = async (key: string, value: string, decide: (seen: Seen) => NotifyEvent | undefined): Promise<void> => {
+    await records.atomically(async (tx) => {
+      const before = await records.see(key, value, at(), tx);
       const event = decide({ first: before === undefined, changed: before !== undefined && before !== value, before });
-      if (event !== undefined) raise(event, tx);
+      if (event !== undefined) await raise(event, tx);
     });
   };
   return {
-    runChanged(id) {
-      const run = sources.run(id);
+    async runChanged(id) {
+      const run = await sources.run(id);
       if (run === undefined || !ENDED.has(run.status)) return;
-      note(`run:${id}`, run.status, (seen) => (seen.first ? runEvent(run) : undefined));
+      await note(`run:${id}`, run.status, (seen) => (seen.first ? runEvent(run) : undefined));
     },
-    serversChanged(handles) {
+    async serversChanged(handles) {
       for (const handle of handles) {
-        const server = sources.server(handle);
+        const server = await sources.server(handle);
         if (server === undefined || !server.managed) continue;
         const name = server.name === server.handle ? server.handle : `${server.handle} (${server.name})`;
-        note(`server:${handle}`, server.status, (seen): NotifyEvent | undefined => {
+        await note(`server:${handle}`, server.status, (seen): NotifyEvent | undefined => {
           if (seen.first && server.status === 'discovered') {
             return { kind: 'server.discovered', subject: handle, title: `Server discovered: ${name}`, text: `The provider sync found server ${name}. Check it with: zavhoz server check ${handle}`, detail: { server: handle } };
           } else if (seen.changed && server.status === 'missing') {
@@ -84,11 +84,11 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         });
       }
     },
-    secretsChanged(handles) {
+    async secretsChanged(handles) {
       for (const handle of handles) {
-        const secret = sources.secret(handle);
+        const secret = await sources.secret(handle);
         if (secret === undefined) continue;
-        note(`secret-version:${handle}`, String(secret.version), (seen) =>
+        await note(`secret-version:${handle}`, String(secret.version), (seen) =>
           seen.changed && Number(seen.before) < secret.version
             ? {
                 kind: 'secret.rotated',
@@ -101,15 +101,15 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         );
       }
     },
-    checkSecrets(now) {
-      for (const secret of sources.secrets()) {
+    async checkSecrets(now) {
+      for (const secret of await sources.secrets()) {
         const label = `${secret.name} (${secret.handle}${secret.project ? `, project ${secret.project}` : ''})`;
         const changedAt = Date.parse(secret.updatedAt);
         if (secret.rotationDays !== null && secret.rotationDays > 0 && !Number.isNaN(changedAt)) {
           const dueSince = new Date(changedAt + secret.rotationDays * DAY_MS);
           // Once per version: the next rotation makes the secret due again some day.
           if (dueSince <= now) {
-            note(`secret-due:${secret.handle}`, String(secret.version), (seen) =>
+            await note(`secret-due:${secret.handle}`, String(secret.version), (seen) =>
               seen.before !== String(secret.version)
                 ? {
                     kind: 'secret.due',
@@ -124,7 +124,7 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         }
         const expiresAt = secret.expiresAt;
         if (expiresAt !== null && Date.parse(expiresAt) <= now.getTime()) {
-          note(`secret-expired:${secret.handle}`, expiresAt, (seen) =>
+          await note(`secret-expired:${secret.handle}`, expiresAt, (seen) =>
             seen.before !== expiresAt
               ? {
                   kind: 'secret.expired',
@@ -138,14 +138,14 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         }
       }
     },
-    servicesChecked(projects, busy) {
+    async servicesChecked(projects, busy) {
       for (const project of projects) {
         // A deploy or a restart under way restarts containers on purpose; the unreachable server has its own event.
         if (project.state !== 'deployed' || busy(project.project)) continue;
         for (const service of project.services) {
           const health = healthOf(service);
           if (health === undefined) continue;
-          note(`service:${project.project}/${service.container}`, health, (seen): NotifyEvent | undefined => {
+          await note(`service:${project.project}/${service.container}`, health, (seen): NotifyEvent | undefined => {
             if (health === 'unhealthy' && (seen.first || seen.changed)) {
               return {
                 kind: 'service.unhealthy',
@@ -168,12 +168,12 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
         }
       }
     },
-    seed() {
-      for (const server of sources.servers()) {
-        if (records.seen(`server:${server.handle}`) === undefined) records.see(`server:${server.handle}`, server.status, at());
+    async seed() {
+      for (const server of await sources.servers()) {
+        if ((await records.seen(`server:${server.handle}`)) === undefined) await records.see(`server:${server.handle}`, server.status, at());
       }
-      for (const secret of sources.secrets()) {
-        if (records.seen(`secret-version:${secret.handle}`) === undefined) records.see(`secret-version:${secret.handle}`, String(secret.version), at());
+      for (const secret of await sources.secrets()) {
+        if ((await records.seen(`secret-version:${secret.handle}`)) === undefined) await records.see(`secret-version:${secret.handle}`, String(secret.version), at());
       }
     },
   };

@@ -29,7 +29,7 @@ export interface Placement {
 /** The ports of {@link OperationsService}. */
 export interface OperationsHost {
   /** Every project with an allocation, or the one named (empty when it has none). */
-  placements(project?: string): Placement[];
+  placements(project?: string): Promise<Placement[]>;
   /** An SSH connection to a managed server with its vault key and pinned host key. */
   openSsh(server: string, use: SecretUse, signal?: AbortSignal): Promise<SshConnection>;
 }

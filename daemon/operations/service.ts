@@ -72,7 +72,7 @@ export class OperationsService {
 
   /** Every allocated project's containers (or one project's), asking each server once. */
   async status(project: string | undefined, caller: OperationCaller): Promise<ProjectStatus[]> {
-    const placements = project === undefined ? this.options.host.placements() : [this.placementOf(project)];
+    const placements = project === undefined ? await this.options.host.placements() : [await this.placementOf(project)];
     const byServer = new Map<string, Placement[]>();
     for (const placement of placements) byServer.set(placement.server, [...(byServer.get(placement.server) ?? []), placement]);
     const rows = await Promise.all([...byServer.entries()].map(([server, group]) => this.statusOfServer(server, group, caller)));
@@ -84,7 +84,7 @@ export class OperationsService {
    * logs end, `signal` aborts (the client cancelled) or the connection goes away.
    */
   async logs(request: LogsRequest, caller: OperationCaller, signal: AbortSignal): Promise<ServiceLogs> {
-    const placement = this.placementOf(request.project);
+    const placement = await this.placementOf(request.project);
     const { connections } = this.options;
     const gone = new AbortController();
     const watch = request.follow ? setInterval(() => connections.isConnected(caller.connectionId) || gone.abort(), CONNECTION_CHECK_MS) : undefined;
@@ -123,7 +123,7 @@ export class OperationsService {
     caller: OperationCaller,
     signal: AbortSignal,
   ): Promise<ServiceControlResult> {
-    const placement = this.placementOf(request.project);
+    const placement = await this.placementOf(request.project);
     const { project, action } = request;
     let waitedFor: string | undefined;
     return this.options.locks.hold(
@@ -139,7 +139,7 @@ export class OperationsService {
           // leaves the project half done, and compose would go on on the server anyway. Only the timeout ends it.
           const outcome = await ssh.exec(controlScript(project, action, named), { signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS) });
           const output = this.options.redactor.redact(outcome.stdout + outcome.stderr).trim();
-          this.options.audit.record({
+          await this.options.audit.record({
             client: caller.client,
             requestId: caller.requestId,
             action: `service-${action}`,
@@ -166,8 +166,8 @@ export class OperationsService {
   }
 
   /** A project's placement, or an error saying it was never deployed. */
-  private placementOf(project: string): Placement {
-    const placement = this.options.host.placements(project)[0];
+  private async placementOf(project: string): Promise<Placement> {
+    const placement = (await this.options.host.placements(project))[0];
     if (!placement) {
       throw new ZavhozError(
         ErrorCodes.NotFound,

@@ -48,13 +48,13 @@ export class ProxyService {
    * the next apply's turn: an apply queued behind another builds its config from what the store says then, so it
    * never puts back a route that the one before it rolled back.
    */
-  apply(server: string, model: () => ProxyModel, use: SecretUse, signal?: AbortSignal, undo?: () => void): Promise<ProxyOutcome> {
+  apply(server: string, model: () => ProxyModel | Promise<ProxyModel>, use: SecretUse, signal?: AbortSignal, undo?: () => void | Promise<void>): Promise<ProxyOutcome> {
     return this.serialize(server, async () => {
       try {
-        const config = `${JSON.stringify(caddyConfig(model()), null, 2)}\n`;
+        const config = `${JSON.stringify(caddyConfig(await model()), null, 2)}\n`;
         return await this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config);
       } catch (error) {
-        undo?.();
+        await undo?.();
         throw error;
       }
     });

@@ -12,7 +12,7 @@ export const ROTATION_CALLER = { client: 'daemon', requestId: 'rotation' } as co
 /** The vault as the rotation sees it. */
 export interface RotationSecrets {
   /** Metadata of every secret (no keychain access). */
-  list(): readonly SecretMetadata[];
+  list(): Promise<readonly SecretMetadata[]>;
   /** Gives a generated secret a new generated value as its next version. */
   rotateGenerated(handle: string, caller: typeof ROTATION_CALLER): Promise<unknown>;
 }
@@ -30,9 +30,9 @@ export interface LastDeploy {
 /** The deploy service as the rotation sees it. */
 export interface RotationDeploys {
   /** Each project's newest successful deploy run (rollbacks aside: they repeat a release, not a request). */
-  lastSuccessfulDeploys(): readonly LastDeploy[];
+  lastSuccessfulDeploys(): Promise<readonly LastDeploy[]>;
   /** Starts a deploy with the request of run `runId`; answers the new run's id. */
-  redeploy(runId: string, caller: typeof ROTATION_CALLER): string;
+  redeploy(runId: string, caller: typeof ROTATION_CALLER): Promise<string>;
 }
 
 /** Projects' CI deploy keys as the rotation sees them (daemon/cikey/, pushed by daemon/github/). */
@@ -79,7 +79,7 @@ export class RotationService {
     const rotated: RotatedSecret[] = [];
     const reported: RotatedSecret[] = [];
     const failed: (RotatedSecret & { error: string })[] = [];
-    for (const { secret, dueSince } of dueSecrets(secrets.list(), now)) {
+    for (const { secret, dueSince } of dueSecrets(await secrets.list(), now)) {
       const entry: RotatedSecret = { handle: secret.handle, name: secret.name, project: secret.project, dueSince: dueSince.toISOString() };
       const why = `due since ${entry.dueSince} (rotate every ${secret.rotationDays} day(s))`;
       const { deployKeys } = this.options;
@@ -92,12 +92,12 @@ export class RotationService {
         try {
           const pushedTo = await deployKeys.rotate(deployKeyProject, ROTATION_CALLER);
           rotated.push(entry);
-          audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'rotated', why, pushedTo: [...pushedTo] } });
+          await audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'rotated', why, pushedTo: [...pushedTo] } });
           log.info('CI deploy key rotated because due', { handle: secret.handle, project: deployKeyProject, pushedTo });
         } catch (error) {
           const message = describeError(error);
           failed.push({ ...entry, error: message });
-          audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'failed', why, error: message } });
+          await audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'failed', why, error: message } });
           log.warn('due CI deploy key rotation failed', { handle: secret.handle, project: deployKeyProject, error: message });
         }
         continue;
@@ -105,7 +105,7 @@ export class RotationService {
       if (!rotatesItself(secret)) {
         reported.push(entry);
         log.warn('secret due for rotation needs a new value from you', { handle: secret.handle, name: secret.name, dueSince: entry.dueSince, fix: `zavhoz secret rotate ${secret.handle}` });
-        if (!dryRun) audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'reported', why } });
+        if (!dryRun) await audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'reported', why } });
         continue;
       }
       if (dryRun) {
@@ -115,24 +115,24 @@ export class RotationService {
       try {
         await secrets.rotateGenerated(secret.handle, ROTATION_CALLER);
         rotated.push(entry);
-        audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'rotated', why } });
+        await audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'rotated', why } });
         log.info('secret rotated because due', { handle: secret.handle, dueSince: entry.dueSince });
       } catch (error) {
         const message = describeError(error);
         failed.push({ ...entry, error: message });
-        audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'failed', why } });
+        await audit.record({ ...ROTATION_CALLER, action: 'rotation', subject: secret.handle, detail: { result: 'failed', why } });
         log.warn('due rotation failed', { handle: secret.handle, error: message });
       }
     }
-    const redeploys = this.redeploy(new Set(rotated.map((entry) => entry.handle)), dryRun);
+    const redeploys = await this.redeploy(new Set(rotated.map((entry) => entry.handle)), dryRun);
     return { dryRun, rotated, reported, failed, redeploys };
   }
 
-  private redeploy(handles: ReadonlySet<string>, dryRun: boolean): RotationRedeploy[] {
+  private async redeploy(handles: ReadonlySet<string>, dryRun: boolean): Promise<RotationRedeploy[]> {
     if (handles.size === 0) return [];
     const { deploys, audit, log } = this.options;
     const redeploys: RotationRedeploy[] = [];
-    for (const last of deploys.lastSuccessfulDeploys()) {
+    for (const last of await deploys.lastSuccessfulDeploys()) {
       const used = last.handles.filter((handle) => handles.has(handle));
       if (used.length === 0) continue;
       const base = { project: last.project, fromRun: last.runId };
@@ -149,13 +149,13 @@ export class RotationService {
         };
       } else {
         try {
-          outcome = { ...base, runId: deploys.redeploy(last.runId, ROTATION_CALLER) };
+          outcome = { ...base, runId: await deploys.redeploy(last.runId, ROTATION_CALLER) };
         } catch (error) {
           outcome = { ...base, runId: null, error: describeError(error) };
         }
       }
       redeploys.push(outcome);
-      audit.record({
+      await audit.record({
         ...ROTATION_CALLER,
         action: 'rotation',
         subject: last.project,

@@ -2,47 +2,52 @@ import { ZavhozError, invalidInput } from '../core/errors.js';
 import type { Notifier } from '../core/notifier.js';
 import { DEFAULT_SETTINGS, type SettingKey, SettingSchemas, type Settings, SettingsDidChange } from '../protocol/settings.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { Store } from '../store/store.js';
+import type { Database, DatabaseTransaction } from '../store/database.js';
 
-/** Daemon-wide settings: defaults overlaid with what the user stored. */
+/**
+ * Daemon-wide settings: defaults overlaid with what the user stored. Read on every request path (deploy, agents,
+ * proxies), so they are kept in memory, loaded once by {@link SettingsService.open} and replaced on each change; only a
+ * change goes to the store.
+ */
 export class SettingsService {
-  private readonly listeners = new Set<(key: SettingKey) => void>();
+  private readonly listeners = new Set<(key: SettingKey) => void | Promise<void>>();
 
-  constructor(
-    private readonly store: Store,
+  private constructor(
+    private readonly store: Database,
     private readonly notifier: Notifier,
+    private current: Settings,
   ) {}
+
+  /** Reads the stored settings once. */
+  static async open(store: Database, notifier: Notifier): Promise<SettingsService> {
+    return new SettingsService(store, notifier, await readSettings(store));
+  }
 
   /** Every setting's current value. */
   all(): Settings {
-    const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
-    for (const row of this.store.all<{ key: string; value: string }>('SELECT key, value FROM settings')) {
-      if (row.key in SettingSchemas) {
-        const parsed = SettingSchemas[row.key as SettingKey].safeParse(JSON.parse(row.value));
-        if (parsed.success) settings[row.key] = parsed.data;
-      }
-    }
-    return settings as Settings;
+    return { ...this.current };
   }
 
   /** One setting's current value. */
   get<K extends SettingKey>(key: K): Settings[K] {
-    return this.all()[key];
+    return this.current[key];
   }
 
   /** Validates and stores one setting, then tells every client. */
-  set(key: SettingKey, value: unknown): Settings {
+  async set(key: SettingKey, value: unknown): Promise<Settings> {
     const parsed = SettingSchemas[key].safeParse(value);
     if (!parsed.success) throw invalidInput(`Invalid value for setting ${key}: ${parsed.error.issues[0]?.message ?? 'malformed'}.`);
-    this.store.transaction((tx) => {
-      tx.run('INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)', [
+    this.current = await this.store.transaction(async (tx) => {
+      await tx.run('INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)', [
         key,
         JSON.stringify(parsed.data),
         new Date().toISOString(),
       ]);
+      return readSettings(tx);
     });
     this.notifier.notify(SettingsDidChange, { key });
-    for (const listener of this.listeners) listener(key);
+    // Awaited: what a setting drives (the ghost flags) is in line with it when the change is answered.
+    for (const listener of this.listeners) await listener(key);
     return this.all();
   }
 
@@ -51,7 +56,7 @@ export class SettingsService {
    * current ghost is refused unless `dropGhosts`. `server ghost` and `server manage` edit the same list, so a list
    * typed without an entry someone ghosted must never quietly make that machine available to automation again.
    */
-  change(key: SettingKey, value: unknown, options: { readonly dropGhosts: boolean }): Settings {
+  change(key: SettingKey, value: unknown, options: { readonly dropGhosts: boolean }): Promise<Settings> {
     if (key === 'ghostServers' && !options.dropGhosts) {
       const parsed = SettingSchemas.ghostServers.safeParse(value);
       if (parsed.success) refuseDroppedGhosts(this.get('ghostServers'), parsed.data);
@@ -60,10 +65,22 @@ export class SettingsService {
   }
 
   /** Calls `listener` after a setting changed, so daemon services can react (re-evaluate ghosts, reschedule timers). */
-  onDidChange(listener: (key: SettingKey) => void): () => void {
+  onDidChange(listener: (key: SettingKey) => void | Promise<void>): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** The stored settings over the defaults; a stored value that no longer passes its schema reads as the default. */
+async function readSettings(reader: Pick<DatabaseTransaction, 'all'>): Promise<Settings> {
+  const settings: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const row of await reader.all<{ key: string; value: string }>('SELECT key, value FROM settings')) {
+    if (row.key in SettingSchemas) {
+      const parsed = SettingSchemas[row.key as SettingKey].safeParse(JSON.parse(row.value));
+      if (parsed.success) settings[row.key] = parsed.data;
+    }
+  }
+  return settings as Settings;
 }
 
 /** Throws when `next` leaves out entries of `current`, saying which and how to add or drop ghosts instead. */

@@ -3,6 +3,9 @@ import type { Database, DatabaseRow, DatabaseTransaction } from './database.js';
 import type { SqlValue } from './journal.js';
 import type { OpenTransaction, Store } from './store.js';
 
+/** The database of each open store (see {@link EmbeddedDatabase.of}). */
+const OPEN = new WeakMap<Store, EmbeddedDatabase>();
+
 /** What a transaction's work runs inside: lets a call through the database from that work be told apart. */
 interface WorkScope {
   /** False once the transaction ended: a promise the work left running may use the database again. */
@@ -28,8 +31,18 @@ export class EmbeddedDatabase implements Database {
   private queued = 0;
   private closing: Promise<void> | undefined;
 
-  /** `store` is the open embedded store; this database closes it in {@link close}. */
-  constructor(readonly store: Store) {}
+  /** `store` is the open embedded store; this database closes it in {@link close}. Use {@link of}. */
+  private constructor(readonly store: Store) {}
+
+  /** The database over `store`: one per store, so that everything using the store shares its queue. */
+  static of(store: Store): EmbeddedDatabase {
+    let database = OPEN.get(store);
+    if (!database) {
+      database = new EmbeddedDatabase(store);
+      OPEN.set(store, database);
+    }
+    return database;
+  }
 
   all<T extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.read('all', () => this.store.all<T>(sql, params));

@@ -13,7 +13,7 @@ const BUFFER_LIMIT = 256 * 1024;
 /** What the terminal needs from the inventory: SSH to a server, and where it is. */
 export interface ShellHost {
   openSsh(handle: string, use: SecretUse, options?: { readonly signal?: AbortSignal }): Promise<SshConnection>;
-  describe(handle: string): { readonly host: string; readonly user: string };
+  describe(handle: string): Promise<{ readonly host: string; readonly user: string }>;
 }
 
 interface ShellSession {
@@ -45,7 +45,7 @@ export class ShellSessions {
 
   /** Logs in and starts a PTY shell; the vault lends the key for the handshake only. */
   async open(server: string, size: { cols: number; rows: number }, use: SecretUse, connectionId: number, signal: AbortSignal): Promise<ShellOpened> {
-    const where = this.host.describe(server);
+    const where = await this.host.describe(server);
     const ssh = await this.host.openSsh(server, use, { signal });
     let channel: ClientChannel;
     try {

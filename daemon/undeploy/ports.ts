@@ -27,11 +27,11 @@ export interface RemoteShell {
 /** The allocation ledger and the servers, as the undeploy sees them. */
 export interface UndeployTargets {
   /** The project's allocation, or undefined if it has none. */
-  targetOf(project: string): UndeployTarget | undefined;
+  targetOf(project: string): Promise<UndeployTarget | undefined>;
   /** SSH to a managed server with its vault key and pinned host key. */
   openShell(server: string, use: SecretUse, signal: AbortSignal): Promise<RemoteShell>;
   /** Releases every allocation of the project; returns the modules released. */
-  release(project: string): readonly string[];
+  release(project: string): Promise<readonly string[]>;
 }
 
 /** What removing a project's CI secrets did. */

@@ -110,6 +110,8 @@ class State {
  * at its start and its end.
  */
 export class UndeployService {
+  /** Projects whose undeploy is being set up (its allocation read, its start audited): not running yet, not startable. */
+  private readonly starting = new Set<string>();
   private readonly running = new Map<string, Running>();
   private readonly hooks: AfterUndeployHook[] = [];
 
@@ -124,12 +126,22 @@ export class UndeployService {
    * Starts undeploying a project and returns its first state; `done` resolves with the final one (it never rejects).
    * Throws NotFound for a project with no allocation, Conflict while one of it is running already.
    */
-  start(project: string, keepData: boolean, caller: UndeployCaller): { state: UndeployResult; done: Promise<UndeployResult> } {
+  async start(project: string, keepData: boolean, caller: UndeployCaller): Promise<{ state: UndeployResult; done: Promise<UndeployResult> }> {
     if (!PROJECT.test(project)) throw new ZavhozError(ErrorCodes.InvalidInput, `"${project}" is not a project name.`);
-    if (this.running.has(project)) {
+    if (this.running.has(project) || this.starting.has(project)) {
       throw new ZavhozError(ErrorCodes.Conflict, `Project ${project} is being undeployed already. Wait for it, or cancel it with \`zavhoz undeploy --project ${project} --cancel\`.`);
     }
-    const target = this.dependencies.targets.targetOf(project);
+    // Claimed before the first await: a second start meanwhile is refused as above.
+    this.starting.add(project);
+    try {
+      return await this.begin(project, keepData, caller);
+    } finally {
+      this.starting.delete(project);
+    }
+  }
+
+  private async begin(project: string, keepData: boolean, caller: UndeployCaller): Promise<{ state: UndeployResult; done: Promise<UndeployResult> }> {
+    const target = await this.dependencies.targets.targetOf(project);
     if (!target) {
       throw new ZavhozError(
         ErrorCodes.NotFound,
@@ -138,7 +150,7 @@ export class UndeployService {
     }
     const controller = new AbortController();
     const state = new State(project, target.server, keepData);
-    this.dependencies.audit.record({
+    await this.dependencies.audit.record({
       client: caller.client,
       requestId: caller.requestId,
       action: 'undeploy-start',
@@ -199,7 +211,7 @@ export class UndeployService {
     }
     for (const step of state.steps) if (step.status === 'pending') step.status = 'skipped';
     state.finishedAt = new Date().toISOString();
-    this.dependencies.audit.record({
+    await this.dependencies.audit.record({
       client: caller.client,
       requestId: caller.requestId,
       action: 'undeploy',
@@ -226,7 +238,7 @@ export class UndeployService {
   /** The steps, under the project lock. */
   private async work(state: State, caller: UndeployCaller & { signal: AbortSignal }): Promise<void> {
     const { targets } = this.dependencies;
-    const target = targets.targetOf(state.project);
+    const target = await targets.targetOf(state.project);
     if (!target) throw new ZavhozError(ErrorCodes.NotFound, `Project ${state.project} has no allocation any more: something released it while this undeploy waited.`);
     this.step(state, 'connect', 'running');
     const use = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server: target.server, purpose: 'undeploy', project: state.project } };
@@ -244,7 +256,7 @@ export class UndeployService {
     this.step(state, 'github', 'succeeded', removal.removed.length > 0 ? `${removal.removed.length} CI secret(s) deleted` : 'no CI secrets pushed for it');
     caller.signal.throwIfAborted();
     this.step(state, 'release', 'running');
-    state.removed.modules.push(...targets.release(state.project));
+    state.removed.modules.push(...(await targets.release(state.project)));
     this.step(state, 'release', 'succeeded', `released ${state.removed.modules.join(', ')}`);
     this.step(state, 'after', 'running');
     for (const hook of this.hooks) {

@@ -25,7 +25,7 @@ export interface SecretReader {
    */
   withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
   /** True if the handle exists (no keychain access). */
-  has(handle: string): boolean;
+  has(handle: string): Promise<boolean>;
   /**
    * The vault's keyed fingerprint (HMAC-SHA256, hex) of a value, for drift checks by other modules. The key lives
    * in the keychain (or the encrypted file) beside the values, never in the store, so a copied data folder does
@@ -53,7 +53,7 @@ export interface SecretVersionRef {
  */
 export interface SecretVersions {
   /** The current version of each handle (number and keyed fingerprint), for a release to record. NotFound for an unknown handle. */
-  currentVersions(handles: readonly string[]): SecretVersionRef[];
+  currentVersions(handles: readonly string[]): Promise<SecretVersionRef[]>;
   /** Lends the value of exactly that version (current or kept); NotFound saying what to do if the vault no longer keeps it. Audited like withValue. */
   withVersion<T>(ref: SecretVersionRef, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T>;
   /** Keeps these versions for as long as `holder` (a release id like rel_…) holds them; replaces what `holder` held before. */

@@ -7,10 +7,10 @@ import { checkTypedValue } from './validate.js';
 
 /** What planning an import needs from the vault. */
 export interface ImportContext {
-  byName(name: string, project: string | null): SecretRecord | undefined;
+  byName(name: string, project: string | null): Promise<SecretRecord | undefined>;
   fingerprint(value: string): string;
   hasCurrent(record: SecretRecord): Promise<boolean>;
-  uniqueHandle(taken: Set<string>): string;
+  uniqueHandle(taken: Set<string>): Promise<string>;
 }
 
 /**
@@ -27,10 +27,10 @@ export async function planImport(
   const result = { handles: {} as Record<string, string>, created: [] as string[], updated: [] as string[], unchanged: [] as string[] };
   const taken = new Set<string>();
   for (const entry of entries) {
-    const existing = context.byName(entry.name, scope.project ?? null);
+    const existing = await context.byName(entry.name, scope.project ?? null);
     const fingerprint = context.fingerprint(entry.value);
     if (!existing) {
-      const handle = context.uniqueHandle(taken);
+      const handle = await context.uniqueHandle(taken);
       const description = { name: entry.name, category: scope.category ?? 'other', ...(scope.project === undefined ? {} : { project: scope.project }) };
       const record = newRecord(description, handle, detectType(entry.value), now, { fingerprint, origin: 'user', generatedLength: null, hasPassphrase: false });
       changes.push({ kind: 'create', record, value: entry.value });

@@ -3,7 +3,7 @@ import { describeError, ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import { accountOf, accountsOf, type SecretBackend, versionAccountOf, versionAccountsOf } from './backend.js';
 import { newFolderId } from './generate.js';
 import type { KeptVersion, SecretRecord, SecretRecords, VersionKey } from './records.js';
@@ -19,7 +19,7 @@ export type Change =
 
 /** What the keeper needs. */
 export interface KeeperOptions {
-  readonly store: Store;
+  readonly store: Database;
   readonly records: SecretRecords;
   readonly redactor: Redactor;
   readonly log: ScopedLogger;
@@ -56,13 +56,13 @@ export class Keeper {
     const backend = await this.backendOpening;
     if (!this.ready) {
       const started = performance.now();
-      this.checkBackendKind(backend);
+      await this.checkBackendKind(backend);
       await this.loadFingerprintKey(backend);
       await this.reconcile(backend);
       const counts = await this.maskAll(backend);
       this.ready = true;
       this.options.log.info('vault ready', { backend: backend.kind, ...counts, ms: Math.round(performance.now() - started) });
-    } else if (this.options.records.pending().length > 0) {
+    } else if ((await this.options.records.pending()).length > 0) {
       await this.reconcile(backend);
     }
     return backend;
@@ -100,10 +100,14 @@ export class Keeper {
   }
 
   /** Applies changes all-or-nothing (see the class comment); `commit` adds its own rows (audit) to the commit. */
-  async apply(backend: SecretBackend, changes: readonly Change[], commit: (tx: Transaction) => void): Promise<void> {
+  async apply(backend: SecretBackend, changes: readonly Change[], commit: (tx: Transaction) => Promise<void>): Promise<void> {
     const { store, records } = this.options;
     const at = new Date().toISOString();
-    const ids = store.transaction((tx) => changes.map((change) => records.addPending(tx, change.record.handle, change.kind, 'prepared', at)));
+    const ids = await store.transaction(async (tx) => {
+      const added: number[] = [];
+      for (const change of changes) added.push(await records.addPending(tx, change.record.handle, change.kind, 'prepared', at));
+      return added;
+    });
     const staged: string[] = [];
     try {
       for (const change of changes) {
@@ -118,19 +122,19 @@ export class Keeper {
         }
       }
       this.fault('vault-after-keychain');
-      store.transaction((tx) => {
-        changes.forEach((change, index) => {
+      await store.transaction(async (tx) => {
+        for (const [index, change] of changes.entries()) {
           const id = ids[index] ?? -1;
           if (change.kind === 'create') {
-            records.insert(tx, change.record);
-            records.removePending(tx, id);
+            await records.insert(tx, change.record);
+            await records.removePending(tx, id);
           } else {
-            records.update(tx, change.record);
-            if (change.retired) records.insertVersion(tx, change.retired);
-            records.commitPending(tx, id);
+            await records.update(tx, change.record);
+            if (change.retired) await records.insertVersion(tx, change.retired);
+            await records.commitPending(tx, id);
           }
-        });
-        commit(tx);
+        }
+        await commit(tx);
       });
     } catch (error) {
       await this.rollBack(backend, staged, ids);
@@ -141,7 +145,7 @@ export class Keeper {
       if (change.kind !== 'replace') continue;
       try {
         await this.finishReplace(backend, change.record);
-        store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
+        await store.transaction((tx) => records.removePending(tx, ids[index] ?? -1));
       } catch (error) {
         // Committed already: the pending row makes the next vault call finish the job before reading anything.
         this.options.log.warn('rotation committed but not finished; will finish on next use', { handle: change.record.handle, error: describeError(error) });
@@ -153,20 +157,20 @@ export class Keeper {
    * Deletes secrets: metadata first (the commit: the secret, its kept versions and every holder's pins on them),
    * then every backend account.
    */
-  async remove(backend: SecretBackend, handles: readonly string[], commit: (tx: Transaction) => void): Promise<void> {
+  async remove(backend: SecretBackend, handles: readonly string[], commit: (tx: Transaction) => Promise<void>): Promise<void> {
     const { store, records } = this.options;
     const at = new Date().toISOString();
-    const pending = store.transaction((tx) => {
+    const pending = await store.transaction(async (tx) => {
       const added: { id: number; accounts: string[] }[] = [];
       for (const handle of handles) {
-        for (const kept of records.versions(handle, tx)) {
-          added.push({ id: records.addPending(tx, handle, 'drop-version', 'committed', at, kept.version), accounts: versionAccountsOf(handle, kept.version) });
+        for (const kept of await records.versions(handle, tx)) {
+          added.push({ id: await records.addPending(tx, handle, 'drop-version', 'committed', at, kept.version), accounts: versionAccountsOf(handle, kept.version) });
         }
-        records.removeAllVersions(tx, handle);
-        records.remove(tx, handle);
-        added.push({ id: records.addPending(tx, handle, 'delete', 'committed', at), accounts: accountsOf(handle) });
+        await records.removeAllVersions(tx, handle);
+        await records.remove(tx, handle);
+        added.push({ id: await records.addPending(tx, handle, 'delete', 'committed', at), accounts: accountsOf(handle) });
       }
-      commit(tx);
+      await commit(tx);
       return added;
     });
     this.fault('vault-delete-after-commit');
@@ -177,15 +181,16 @@ export class Keeper {
    * Drops kept versions: `decide` makes its metadata changes (holds, grace) inside the commit and returns the
    * versions nobody keeps any more; their metadata goes in the same commit, then their accounts. Returns those.
    */
-  async dropVersions(backend: SecretBackend, decide: (tx: Transaction) => readonly VersionKey[]): Promise<VersionKey[]> {
+  async dropVersions(backend: SecretBackend, decide: (tx: Transaction) => Promise<readonly VersionKey[]>): Promise<VersionKey[]> {
     const { store, records } = this.options;
     const at = new Date().toISOString();
-    const { dropped, pending } = store.transaction((tx) => {
-      const chosen = [...decide(tx)];
-      const added = chosen.map((key) => {
-        records.removeVersion(tx, key);
-        return { id: records.addPending(tx, key.handle, 'drop-version', 'committed', at, key.version), accounts: versionAccountsOf(key.handle, key.version) };
-      });
+    const { dropped, pending } = await store.transaction(async (tx) => {
+      const chosen = [...(await decide(tx))];
+      const added: { id: number; accounts: string[] }[] = [];
+      for (const key of chosen) {
+        await records.removeVersion(tx, key);
+        added.push({ id: await records.addPending(tx, key.handle, 'drop-version', 'committed', at, key.version), accounts: versionAccountsOf(key.handle, key.version) });
+      }
       return { dropped: chosen, pending: added };
     });
     this.fault('vault-drop-after-commit');
@@ -196,14 +201,16 @@ export class Keeper {
   private async finishRemovals(backend: SecretBackend, pending: readonly { id: number; accounts: readonly string[] }[]): Promise<void> {
     for (const { id, accounts } of pending) {
       await this.removeAccounts(backend, accounts);
-      this.options.store.transaction((tx) => this.options.records.removePending(tx, id));
+      await this.options.store.transaction((tx) => this.options.records.removePending(tx, id));
     }
   }
 
   private async rollBack(backend: SecretBackend, staged: readonly string[], ids: readonly number[]): Promise<void> {
     try {
       await this.removeAccounts(backend, staged);
-      this.options.store.transaction((tx) => ids.forEach((id) => this.options.records.removePending(tx, id)));
+      await this.options.store.transaction(async (tx) => {
+        for (const id of ids) await this.options.records.removePending(tx, id);
+      });
     } catch (error) {
       // The pending rows stay; the next start or vault call rolls the rest back.
       this.options.log.warn('could not undo a failed vault write yet', { error: describeError(error) });
@@ -216,7 +223,7 @@ export class Keeper {
    */
   private async finishReplace(backend: SecretBackend, record: SecretRecord): Promise<void> {
     const handle = record.handle;
-    const retired = this.options.records.version({ handle, version: record.version - 1 });
+    const retired = await this.options.records.version({ handle, version: record.version - 1 });
     const next = await backend.read(accountOf(handle, 'next'));
     if (next !== undefined) {
       const current = await backend.read(accountOf(handle));
@@ -239,7 +246,7 @@ export class Keeper {
    * made of it, then removes `#previous`. Safe to run again: a numbered account already written is not touched.
    */
   private async movePrevious(backend: SecretBackend, key: VersionKey): Promise<void> {
-    const kept = this.options.records.version(key);
+    const kept = await this.options.records.version(key);
     if (kept && (await backend.read(versionAccountOf(key.handle, key.version))) === undefined) {
       const value = await backend.read(accountOf(key.handle, 'previous'));
       if (value !== undefined) {
@@ -271,7 +278,7 @@ export class Keeper {
   /** Finishes every interrupted write: prepared ones are undone, committed ones completed. */
   private async reconcile(backend: SecretBackend): Promise<void> {
     const { store, records, log } = this.options;
-    for (const pending of records.pending()) {
+    for (const pending of await records.pending()) {
       const { handle, operation, state } = pending;
       let outcome: 'rolled back' | 'completed';
       if (state === 'prepared') {
@@ -279,7 +286,7 @@ export class Keeper {
         await this.removeAccounts(backend, [accountOf(handle, slot, 'value'), accountOf(handle, slot, 'passphrase')]);
         outcome = 'rolled back';
       } else {
-        const record = records.get(handle);
+        const record = await records.get(handle);
         const version = pending.version ?? 0;
         if (operation === 'replace' && record) await this.finishReplace(backend, record);
         else if (operation === 'drop-version') await this.removeAccounts(backend, versionAccountsOf(handle, version));
@@ -289,7 +296,7 @@ export class Keeper {
         else if (operation === 'delete' || !record) await this.removeAccounts(backend, accountsOf(handle));
         outcome = 'completed';
       }
-      store.transaction((tx) => records.removePending(tx, pending.id));
+      await store.transaction((tx) => records.removePending(tx, pending.id));
       // A move-previous row is not an interrupted write but the upgrade of an old layout (migration 8).
       if (operation === 'move-previous') log.info('moved a previous version to its numbered account', { handle, version: pending.version });
       else log.info('finished an interrupted vault write', { handle, operation, state, outcome });
@@ -297,13 +304,13 @@ export class Keeper {
   }
 
   private async maskAll(backend: SecretBackend): Promise<{ secrets: number; values: number; missing: number }> {
-    const all = this.options.records.list();
+    const all = await this.options.records.list();
     const accounts: string[] = [];
     for (const record of all) {
       accounts.push(accountOf(record.handle));
       if (record.hasPassphrase) accounts.push(accountOf(record.handle, 'current', 'passphrase'));
     }
-    for (const kept of this.options.records.versions()) {
+    for (const kept of await this.options.records.versions()) {
       accounts.push(versionAccountOf(kept.handle, kept.version));
       if (kept.hasPassphrase) accounts.push(versionAccountOf(kept.handle, kept.version, 'passphrase'));
     }
@@ -322,34 +329,36 @@ export class Keeper {
     return { secrets: all.length, values: values.size, missing };
   }
 
-  private checkBackendKind(backend: SecretBackend): void {
+  private async checkBackendKind(backend: SecretBackend): Promise<void> {
     const { store, records } = this.options;
-    const recorded = records.meta('backend');
+    const recorded = await records.meta('backend');
     if (recorded === backend.kind) return;
-    if (recorded !== undefined && records.list().length > 0) {
+    if (recorded !== undefined && (await records.list()).length > 0) {
       const wanted = recorded === 'file' ? 'ZAVHOZ_VAULT=file and its master key (ZAVHOZ_MASTER_KEY_FILE or ZAVHOZ_MASTER_KEY)' : 'no ZAVHOZ_VAULT (the OS keychain)';
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
         `This data folder keeps its secrets in the ${recorded === 'file' ? 'vault file' : 'OS keychain'}, but the daemon runs with the ${backend.kind === 'file' ? 'vault file' : 'OS keychain'}. Restart the daemon with ${wanted}.`,
       );
     }
-    store.transaction((tx) => records.setMeta(tx, 'backend', backend.kind));
+    await store.transaction((tx) => records.setMeta(tx, 'backend', backend.kind));
   }
 
   private async loadFingerprintKey(backend: SecretBackend): Promise<void> {
     if (this.fingerprintKey) return;
     const { store, records } = this.options;
-    let folderId = records.meta('folder_id');
-    if (folderId === undefined) {
+    // Read and written in one transaction: two first calls at once must agree on one folder id.
+    const folderId = await store.transaction(async (tx) => {
+      const recorded = await records.meta('folder_id', tx);
+      if (recorded !== undefined) return recorded;
       const id = newFolderId();
-      store.transaction((tx) => records.setMeta(tx, 'folder_id', id));
-      folderId = id;
-    }
+      await records.setMeta(tx, 'folder_id', id);
+      return id;
+    });
     // Named per data folder: two folders may share one login keychain.
     const account = `fingerprint-key.${folderId}`;
     let encoded = await backend.read(account);
     if (encoded === undefined) {
-      if (records.list().length > 0) this.options.log.warn('fingerprint key missing; fingerprints of existing secrets will read as changed');
+      if ((await records.list()).length > 0) this.options.log.warn('fingerprint key missing; fingerprints of existing secrets will read as changed');
       encoded = crypto.randomBytes(32).toString('base64');
       await backend.write(account, encoded);
     }

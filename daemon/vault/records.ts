@@ -1,5 +1,6 @@
 import type { SecretCategory, SecretMetadata, SecretType } from '../protocol/secretFields.js';
-import type { Row, SqlValue, Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseRow as Row, DatabaseTransaction as Transaction } from '../store/database.js';
+import type { SqlValue } from '../store/journal.js';
 
 /**
  * The vault's tables (migrations 2 and 8): secret metadata, kept versions and who holds them, keychain writes in
@@ -134,22 +135,22 @@ export function toMetadata(record: SecretRecord, kept: readonly KeptVersion[]): 
 
 /** Reads and writes the vault's rows. */
 export class SecretRecords {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Database) {}
 
   /** One secret, or undefined. */
-  get(handle: string, reader: Pick<Transaction, 'get'> = this.store): SecretRecord | undefined {
-    const row = reader.get(`SELECT ${COLUMNS} FROM secrets WHERE handle = ?`, [handle]);
+  async get(handle: string, reader: Pick<Transaction, 'get'> = this.store): Promise<SecretRecord | undefined> {
+    const row = await reader.get(`SELECT ${COLUMNS} FROM secrets WHERE handle = ?`, [handle]);
     return row ? toRecord(row) : undefined;
   }
 
   /** The secret with this name in this scope (project, or none). */
-  byName(name: string, project: string | null, reader: Pick<Transaction, 'get'> = this.store): SecretRecord | undefined {
-    const row = reader.get(`SELECT ${COLUMNS} FROM secrets WHERE name = ? AND COALESCE(project, '') = ?`, [name, project ?? '']);
+  async byName(name: string, project: string | null, reader: Pick<Transaction, 'get'> = this.store): Promise<SecretRecord | undefined> {
+    const row = await reader.get(`SELECT ${COLUMNS} FROM secrets WHERE name = ? AND COALESCE(project, '') = ?`, [name, project ?? '']);
     return row ? toRecord(row) : undefined;
   }
 
   /** Every secret, by name; with `project`, that project's and the unscoped ones. */
-  list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): SecretRecord[] {
+  async list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): Promise<SecretRecord[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
     if (filter.project !== undefined) {
@@ -161,54 +162,54 @@ export class SecretRecords {
       params.push(filter.category);
     }
     const sql = `SELECT ${COLUMNS} FROM secrets${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY name, project`;
-    const records = this.store.all(sql, params).map(toRecord);
+    const records = (await this.store.all(sql, params)).map(toRecord);
     return filter.tag === undefined ? records : records.filter((record) => record.tags.includes(filter.tag ?? ''));
   }
 
   /** True if the handle is taken by a secret or a write in flight. */
-  handleTaken(handle: string): boolean {
+  async handleTaken(handle: string, reader: Pick<Transaction, 'get'> = this.store): Promise<boolean> {
     return (
-      this.store.get('SELECT 1 AS taken FROM secrets WHERE handle = ? UNION SELECT 1 FROM vault_pending WHERE handle = ?', [handle, handle]) !==
+      (await reader.get('SELECT 1 AS taken FROM secrets WHERE handle = ? UNION SELECT 1 FROM vault_pending WHERE handle = ?', [handle, handle])) !==
       undefined
     );
   }
 
   /** Inserts a new secret's metadata. */
-  insert(tx: Transaction, record: SecretRecord): void {
-    tx.run(`INSERT INTO secrets (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`, toParams(record));
+  async insert(tx: Transaction, record: SecretRecord): Promise<void> {
+    await tx.run(`INSERT INTO secrets (${COLUMNS}) VALUES (${COLUMNS.split(',').map(() => '?').join(', ')})`, toParams(record));
   }
 
   /** Replaces a secret's metadata row. */
-  update(tx: Transaction, record: SecretRecord): void {
-    tx.run('DELETE FROM secrets WHERE handle = ?', [record.handle]);
-    this.insert(tx, record);
+  async update(tx: Transaction, record: SecretRecord): Promise<void> {
+    await tx.run('DELETE FROM secrets WHERE handle = ?', [record.handle]);
+    await this.insert(tx, record);
   }
 
   /** Removes a secret's metadata. */
-  remove(tx: Transaction, handle: string): void {
-    tx.run('DELETE FROM secrets WHERE handle = ?', [handle]);
+  async remove(tx: Transaction, handle: string): Promise<void> {
+    await tx.run('DELETE FROM secrets WHERE handle = ?', [handle]);
   }
 
   /** Records when a secret was last lent out. */
-  touch(tx: Transaction, handle: string, at: string): void {
-    tx.run('UPDATE secrets SET last_used_at = ? WHERE handle = ?', [at, handle]);
+  async touch(tx: Transaction, handle: string, at: string): Promise<void> {
+    await tx.run('UPDATE secrets SET last_used_at = ? WHERE handle = ?', [at, handle]);
   }
 
   /** Kept versions (other than the current) of one secret, or of all, oldest first. */
-  versions(handle?: string, reader: Pick<Transaction, 'all'> = this.store): KeptVersion[] {
+  async versions(handle?: string, reader: Pick<Transaction, 'all'> = this.store): Promise<KeptVersion[]> {
     const sql = `SELECT ${VERSION_COLUMNS} FROM secret_versions${handle === undefined ? '' : ' WHERE handle = ?'} ORDER BY handle, version`;
-    return reader.all(sql, handle === undefined ? [] : [handle]).map(toVersion);
+    return (await reader.all(sql, handle === undefined ? [] : [handle])).map(toVersion);
   }
 
   /** One kept version, or undefined. */
-  version(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): KeptVersion | undefined {
-    const row = reader.get(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE handle = ? AND version = ?`, [key.handle, key.version]);
+  async version(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): Promise<KeptVersion | undefined> {
+    const row = await reader.get(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE handle = ? AND version = ?`, [key.handle, key.version]);
     return row ? toVersion(row) : undefined;
   }
 
   /** Records a version that left the current slot and whose value is kept. */
-  insertVersion(tx: Transaction, version: KeptVersion): void {
-    tx.run(`INSERT OR REPLACE INTO secret_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [
+  async insertVersion(tx: Transaction, version: KeptVersion): Promise<void> {
+    await tx.run(`INSERT OR REPLACE INTO secret_versions (${VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [
       version.handle,
       version.version,
       version.fingerprint,
@@ -218,58 +219,56 @@ export class SecretRecords {
   }
 
   /** Ends a kept version's grace (holders may still keep it). */
-  endGrace(tx: Transaction, key: VersionKey): void {
-    tx.run('UPDATE secret_versions SET kept_until = NULL WHERE handle = ? AND version = ?', [key.handle, key.version]);
+  async endGrace(tx: Transaction, key: VersionKey): Promise<void> {
+    await tx.run('UPDATE secret_versions SET kept_until = NULL WHERE handle = ? AND version = ?', [key.handle, key.version]);
   }
 
   /** Forgets a kept version's metadata (its accounts go through a pending row). */
-  removeVersion(tx: Transaction, key: VersionKey): void {
-    tx.run('DELETE FROM secret_versions WHERE handle = ? AND version = ?', [key.handle, key.version]);
+  async removeVersion(tx: Transaction, key: VersionKey): Promise<void> {
+    await tx.run('DELETE FROM secret_versions WHERE handle = ? AND version = ?', [key.handle, key.version]);
   }
 
   /** The versions `holder` keeps. */
-  heldBy(holder: string, reader: Pick<Transaction, 'all'> = this.store): VersionKey[] {
-    return reader
-      .all('SELECT handle, version FROM secret_holds WHERE holder = ? ORDER BY handle, version', [holder])
-      .map((row) => ({ handle: String(row.handle), version: Number(row.version) }));
+  async heldBy(holder: string, reader: Pick<Transaction, 'all'> = this.store): Promise<VersionKey[]> {
+    return (await reader.all('SELECT handle, version FROM secret_holds WHERE holder = ? ORDER BY handle, version', [holder])).map((row) => ({ handle: String(row.handle), version: Number(row.version) }));
   }
 
   /** True if any holder keeps this version. */
-  isHeld(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): boolean {
-    return reader.get('SELECT 1 AS held FROM secret_holds WHERE handle = ? AND version = ? LIMIT 1', [key.handle, key.version]) !== undefined;
+  async isHeld(key: VersionKey, reader: Pick<Transaction, 'get'> = this.store): Promise<boolean> {
+    return (await reader.get('SELECT 1 AS held FROM secret_holds WHERE handle = ? AND version = ? LIMIT 1', [key.handle, key.version])) !== undefined;
   }
 
   /** Replaces what `holder` keeps. */
-  setHolds(tx: Transaction, holder: string, keys: readonly VersionKey[]): void {
-    tx.run('DELETE FROM secret_holds WHERE holder = ?', [holder]);
-    for (const key of keys) tx.run('INSERT OR IGNORE INTO secret_holds (holder, handle, version) VALUES (?, ?, ?)', [holder, key.handle, key.version]);
+  async setHolds(tx: Transaction, holder: string, keys: readonly VersionKey[]): Promise<void> {
+    await tx.run('DELETE FROM secret_holds WHERE holder = ?', [holder]);
+    for (const key of keys) await tx.run('INSERT OR IGNORE INTO secret_holds (holder, handle, version) VALUES (?, ?, ?)', [holder, key.handle, key.version]);
   }
 
   /** Every holder's pins on a secret, and its kept versions' metadata (the secret is being deleted). */
-  removeAllVersions(tx: Transaction, handle: string): void {
-    tx.run('DELETE FROM secret_holds WHERE handle = ?', [handle]);
-    tx.run('DELETE FROM secret_versions WHERE handle = ?', [handle]);
+  async removeAllVersions(tx: Transaction, handle: string): Promise<void> {
+    await tx.run('DELETE FROM secret_holds WHERE handle = ?', [handle]);
+    await tx.run('DELETE FROM secret_versions WHERE handle = ?', [handle]);
   }
 
   /** Writes a pending row and returns its id. */
-  addPending(tx: Transaction, handle: string, operation: PendingOperation, state: PendingRecord['state'], at: string, version: number | null = null): number {
-    tx.run('INSERT INTO vault_pending (handle, operation, state, created_at, version) VALUES (?, ?, ?, ?, ?)', [handle, operation, state, at, version]);
-    return Number(tx.get<{ id: number }>('SELECT last_insert_rowid() AS id')?.id);
+  async addPending(tx: Transaction, handle: string, operation: PendingOperation, state: PendingRecord['state'], at: string, version: number | null = null): Promise<number> {
+    await tx.run('INSERT INTO vault_pending (handle, operation, state, created_at, version) VALUES (?, ?, ?, ?, ?)', [handle, operation, state, at, version]);
+    return Number((await tx.get<{ id: number }>('SELECT last_insert_rowid() AS id'))?.id);
   }
 
   /** Marks a pending row committed (its metadata change is in the same transaction). */
-  commitPending(tx: Transaction, id: number): void {
-    tx.run("UPDATE vault_pending SET state = 'committed' WHERE id = ?", [id]);
+  async commitPending(tx: Transaction, id: number): Promise<void> {
+    await tx.run("UPDATE vault_pending SET state = 'committed' WHERE id = ?", [id]);
   }
 
   /** Drops a pending row. */
-  removePending(tx: Transaction, id: number): void {
-    tx.run('DELETE FROM vault_pending WHERE id = ?', [id]);
+  async removePending(tx: Transaction, id: number): Promise<void> {
+    await tx.run('DELETE FROM vault_pending WHERE id = ?', [id]);
   }
 
   /** Every pending row, oldest first. */
-  pending(): PendingRecord[] {
-    return this.store.all('SELECT id, handle, operation, state, version FROM vault_pending ORDER BY id').map((row) => ({
+  async pending(): Promise<PendingRecord[]> {
+    return (await this.store.all('SELECT id, handle, operation, state, version FROM vault_pending ORDER BY id')).map((row) => ({
       id: Number(row.id),
       handle: String(row.handle),
       operation: String(row.operation) as PendingOperation,
@@ -279,13 +278,13 @@ export class SecretRecords {
   }
 
   /** A vault-wide key, e.g. the backend kind or the folder id. */
-  meta(key: string): string | undefined {
-    const row = this.store.get('SELECT value FROM vault_meta WHERE key = ?', [key]);
+  async meta(key: string, reader: Pick<Transaction, 'get'> = this.store): Promise<string | undefined> {
+    const row = await reader.get('SELECT value FROM vault_meta WHERE key = ?', [key]);
     return row ? String(row.value) : undefined;
   }
 
   /** Sets a vault-wide key. */
-  setMeta(tx: Transaction, key: string, value: string): void {
-    tx.run('INSERT OR REPLACE INTO vault_meta (key, value) VALUES (?, ?)', [key, value]);
+  async setMeta(tx: Transaction, key: string, value: string): Promise<void> {
+    await tx.run('INSERT OR REPLACE INTO vault_meta (key, value) VALUES (?, ?)', [key, value]);
   }
 }

@@ -14,7 +14,7 @@ import {
   type SecretType,
 } from '../protocol/secretFields.js';
 import { SecretsDidChange } from '../protocol/secrets.js';
-import type { Store, Transaction } from '../store/store.js';
+import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import type { SecretReader, SecretUse, SecretVersionRef, SecretVersions } from './api.js';
 import { accountOf, type SecretBackend } from './backend.js';
 import { atLine, detectType, newRecord, newValueFor, passphraseOf, replacementRecord, type SecretDescription } from './changes.js';
@@ -37,7 +37,7 @@ export interface VaultCaller {
 
 /** What the vault is built from. */
 export interface VaultOptions {
-  readonly store: Store;
+  readonly store: Database;
   readonly audit: AuditLog;
   readonly redactor: Redactor;
   readonly notifier: Notifier;
@@ -100,19 +100,19 @@ export class Vault implements SecretReader, SecretVersions {
     return this.keeper.isReady;
   }
 
-  has(handle: string): boolean {
-    return this.records.get(handle) !== undefined;
+  async has(handle: string): Promise<boolean> {
+    return (await this.records.get(handle)) !== undefined;
   }
 
   /** Metadata of every secret, filtered. */
-  list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): SecretMetadata[] {
-    const kept = byHandle(this.records.versions());
-    return this.records.list(filter).map((record) => toMetadata(record, kept.get(record.handle) ?? []));
+  async list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): Promise<SecretMetadata[]> {
+    const kept = byHandle(await this.records.versions());
+    return (await this.records.list(filter)).map((record) => toMetadata(record, kept.get(record.handle) ?? []));
   }
 
   /** Metadata of one secret. */
-  get(handle: string): SecretMetadata {
-    return this.metadata(this.require(handle));
+  async get(handle: string): Promise<SecretMetadata> {
+    return this.metadata(await this.require(handle));
   }
 
   /** Stores a user's value under a new handle. */
@@ -140,7 +140,7 @@ export class Vault implements SecretReader, SecretVersions {
   ): Promise<SecretMetadata> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const record = this.require(input.handle);
+      const record = await this.require(input.handle);
       const { value, origin, generatedLength } = newValueFor(record, input);
       const { record: updated, retired } = replacementRecord(record, this.keeper.fingerprint(value), input.passphrase, { origin, generatedLength }, await this.hasCurrent(backend, record));
       await this.keeper.apply(backend, [{ kind: 'replace', record: updated, retired, value, ...passphraseOf(input.passphrase) }], (tx) =>
@@ -159,7 +159,7 @@ export class Vault implements SecretReader, SecretVersions {
   async remove(handle: string, caller: VaultCaller): Promise<{ handle: string; name: string; deleted: true }> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const record = this.require(handle);
+      const record = await this.require(handle);
       await this.keeper.remove(backend, [handle], (tx) => this.audit(tx, caller, 'delete', record));
       this.options.log.info('secret deleted', { handle, name: record.name });
       this.options.notifier.notify(SecretsDidChange, { handles: [handle], change: 'deleted' });
@@ -183,9 +183,9 @@ export class Vault implements SecretReader, SecretVersions {
         uniqueHandle: (taken) => this.uniqueHandle(taken),
       });
       if (changes.length > 0) {
-        await this.keeper.apply(backend, changes, (tx) => {
+        await this.keeper.apply(backend, changes, async (tx) => {
           for (const change of changes) {
-            this.audit(tx, caller, 'import', change.record, { outcome: change.kind === 'create' ? 'created' : 'updated' });
+            await this.audit(tx, caller, 'import', change.record, { outcome: change.kind === 'create' ? 'created' : 'updated' });
           }
         });
       }
@@ -202,10 +202,10 @@ export class Vault implements SecretReader, SecretVersions {
   async reveal(handle: string, caller: VaultCaller): Promise<RevealedSecret> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const record = this.require(handle);
+      const record = await this.require(handle);
       const value = await this.keeper.readRequired(backend, record, undefined, 'value');
       const passphrase = record.hasPassphrase ? await this.keeper.readRequired(backend, record, undefined, 'passphrase') : undefined;
-      this.options.store.transaction((tx) => this.audit(tx, caller, 'reveal', record));
+      await this.options.store.transaction((tx) => this.audit(tx, caller, 'reveal', record));
       this.options.log.info('secret revealed', { handle, name: record.name, client: caller.client });
       return { handle, name: record.name, value, ...(passphrase === undefined ? {} : { passphrase }) };
     });
@@ -233,7 +233,7 @@ export class Vault implements SecretReader, SecretVersions {
   async matches(handle: string, candidate: string): Promise<boolean> {
     return this.exclusive(async () => {
       await this.keeper.prepare();
-      return this.keeper.fingerprint(candidate) === this.require(handle).fingerprint;
+      return this.keeper.fingerprint(candidate) === (await this.require(handle)).fingerprint;
     });
   }
 
@@ -256,19 +256,21 @@ export class Vault implements SecretReader, SecretVersions {
     }
   }
 
-  currentVersions(handles: readonly string[]): SecretVersionRef[] {
-    return handles.map((handle) => {
-      const record = this.require(handle);
-      return { handle, version: record.version, fingerprint: record.fingerprint };
-    });
+  async currentVersions(handles: readonly string[]): Promise<SecretVersionRef[]> {
+    const refs: SecretVersionRef[] = [];
+    for (const handle of handles) {
+      const record = await this.require(handle);
+      refs.push({ handle, version: record.version, fingerprint: record.fingerprint });
+    }
+    return refs;
   }
 
   async withVersion<T>(ref: SecretVersionRef, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {
     const value = await this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const { record, kept } = this.versionOf(ref);
+      const { record, kept } = await this.versionOf(ref);
       const lent = await this.keeper.readRequired(backend, record, kept, 'value');
-      this.recordUse(record, use, { version: ref.version });
+      await this.recordUse(record, use, { version: ref.version });
       return lent;
     });
     return work(value);
@@ -277,10 +279,10 @@ export class Vault implements SecretReader, SecretVersions {
   async retain(holder: string, refs: readonly SecretVersionRef[]): Promise<void> {
     await this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      for (const ref of refs) this.versionOf(ref);
-      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', (tx) => {
-        const before = this.records.heldBy(holder, tx);
-        this.records.setHolds(tx, holder, refs);
+      for (const ref of refs) await this.versionOf(ref);
+      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', async (tx) => {
+        const before = await this.records.heldBy(holder, tx);
+        await this.records.setHolds(tx, holder, refs);
         return before;
       });
     });
@@ -289,9 +291,9 @@ export class Vault implements SecretReader, SecretVersions {
   async releaseHolder(holder: string): Promise<void> {
     await this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', (tx) => {
-        const before = this.records.heldBy(holder, tx);
-        this.records.setHolds(tx, holder, []);
+      await this.settle(backend, { client: 'daemon', requestId: holder }, 'released', async (tx) => {
+        const before = await this.records.heldBy(holder, tx);
+        await this.records.setHolds(tx, holder, []);
         return before;
       });
     });
@@ -299,11 +301,11 @@ export class Vault implements SecretReader, SecretVersions {
 
   private async endGrace(select: (kept: { handle: string; keptUntil: string | null }) => boolean, caller: VaultCaller, reason: string): Promise<void> {
     await this.exclusive(async () => {
-      const chosen = this.records.versions().filter((kept) => kept.keptUntil !== null && select(kept));
+      const chosen = (await this.records.versions()).filter((kept) => kept.keptUntil !== null && select(kept));
       if (chosen.length === 0) return;
       const backend = await this.keeper.prepare();
-      await this.settle(backend, caller, reason, (tx) => {
-        for (const kept of chosen) this.records.endGrace(tx, kept);
+      await this.settle(backend, caller, reason, async (tx) => {
+        for (const kept of chosen) await this.records.endGrace(tx, kept);
         return chosen;
       });
     });
@@ -313,12 +315,12 @@ export class Vault implements SecretReader, SecretVersions {
    * Makes a metadata change (`change`, which returns the versions it may have left unkept) and drops, in the same
    * commit, those versions nobody keeps any more; then their accounts leave the backend.
    */
-  private async settle(backend: SecretBackend, caller: VaultCaller, reason: string, change: (tx: Transaction) => readonly VersionKey[]): Promise<void> {
-    const dropped = await this.keeper.dropVersions(backend, (tx) => {
-      const chosen = unkept(this.records, tx, change(tx));
+  private async settle(backend: SecretBackend, caller: VaultCaller, reason: string, change: (tx: Transaction) => Promise<readonly VersionKey[]>): Promise<void> {
+    const dropped = await this.keeper.dropVersions(backend, async (tx) => {
+      const chosen = await unkept(this.records, tx, await change(tx));
       for (const key of chosen) {
-        const record = this.records.get(key.handle, tx);
-        if (record) this.audit(tx, caller, 'drop-previous', record, { version: key.version, reason });
+        const record = await this.records.get(key.handle, tx);
+        if (record) await this.audit(tx, caller, 'drop-previous', record, { version: key.version, reason });
       }
       return chosen;
     });
@@ -328,18 +330,18 @@ export class Vault implements SecretReader, SecretVersions {
   private async lend(handle: string, use: SecretUse, part: 'value' | 'passphrase'): Promise<string | undefined> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const record = this.require(handle);
+      const record = await this.require(handle);
       const value = part === 'value' || record.hasPassphrase ? await this.keeper.readRequired(backend, record, undefined, part) : undefined;
-      this.recordUse(record, use, part === 'passphrase' ? { part } : {});
+      await this.recordUse(record, use, part === 'passphrase' ? { part } : {});
       return value;
     });
   }
 
   /** Audits a loan and records when the secret was last used. */
-  private recordUse(record: SecretRecord, use: SecretUse, extra: AuditEntry['detail']): void {
-    this.options.store.transaction((tx) => {
-      this.records.touch(tx, record.handle, new Date().toISOString());
-      this.options.audit.record(
+  private async recordUse(record: SecretRecord, use: SecretUse, extra: AuditEntry['detail']): Promise<void> {
+    await this.options.store.transaction(async (tx) => {
+      await this.records.touch(tx, record.handle, new Date().toISOString());
+      await this.options.audit.record(
         { client: use.client, requestId: use.requestId, action: use.action, subject: record.handle, detail: { name: record.name, ...extra, ...use.detail } },
         tx,
       );
@@ -356,7 +358,7 @@ export class Vault implements SecretReader, SecretVersions {
   ): Promise<SecretMetadata> {
     return this.exclusive(async () => {
       const backend = await this.keeper.prepare();
-      const existing = this.records.byName(input.name, input.project ?? null);
+      const existing = await this.records.byName(input.name, input.project ?? null);
       if (existing) {
         throw new ZavhozError(
           ErrorCodes.AlreadyExists,
@@ -364,7 +366,7 @@ export class Vault implements SecretReader, SecretVersions {
           { handle: existing.handle },
         );
       }
-      const handle = this.uniqueHandle(new Set());
+      const handle = await this.uniqueHandle(new Set());
       const record = newRecord(input, handle, type, new Date().toISOString(), {
         fingerprint: this.keeper.fingerprint(value),
         hasPassphrase: passphrase !== undefined,
@@ -384,8 +386,8 @@ export class Vault implements SecretReader, SecretVersions {
     return (await backend.read(accountOf(record.handle))) !== undefined;
   }
 
-  private audit(tx: Transaction, caller: VaultCaller, action: string, record: SecretRecord, extra: AuditEntry['detail'] = {}): void {
-    this.options.audit.record(
+  private async audit(tx: Transaction, caller: VaultCaller, action: string, record: SecretRecord, extra: AuditEntry['detail'] = {}): Promise<void> {
+    await this.options.audit.record(
       {
         client: caller.client,
         requestId: caller.requestId,
@@ -398,25 +400,25 @@ export class Vault implements SecretReader, SecretVersions {
   }
 
   /** The secret and kept version a release's reference names (see {@link versionFor}). */
-  private versionOf(ref: SecretVersionRef): ReturnType<typeof versionFor> {
-    const record = this.records.get(ref.handle);
-    return versionFor(ref, record, record && ref.version !== record.version ? this.records.version(ref) : undefined);
+  private async versionOf(ref: SecretVersionRef): Promise<ReturnType<typeof versionFor>> {
+    const record = await this.records.get(ref.handle);
+    return versionFor(ref, record, record && ref.version !== record.version ? await this.records.version(ref) : undefined);
   }
 
-  private metadata(record: SecretRecord): SecretMetadata {
-    return toMetadata(record, this.records.versions(record.handle));
+  private async metadata(record: SecretRecord): Promise<SecretMetadata> {
+    return toMetadata(record, await this.records.versions(record.handle));
   }
 
-  private require(handle: string): SecretRecord {
-    const record = this.records.get(handle);
+  private async require(handle: string): Promise<SecretRecord> {
+    const record = await this.records.get(handle);
     if (!record) throw notFound(`Secret ${handle}`, 'List the secrets with: zavhoz secret list');
     return record;
   }
 
-  private uniqueHandle(taken: Set<string>): string {
+  private async uniqueHandle(taken: Set<string>): Promise<string> {
     for (;;) {
       const handle = newHandle();
-      if (!taken.has(handle) && !this.records.handleTaken(handle)) {
+      if (!taken.has(handle) && !(await this.records.handleTaken(handle))) {
         taken.add(handle);
         return handle;
       }

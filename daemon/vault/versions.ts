@@ -1,6 +1,6 @@
 import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { Transaction } from '../store/store.js';
+import type { DatabaseTransaction as Transaction } from '../store/database.js';
 import type { SecretVersionRef } from './api.js';
 import type { KeptVersion, SecretRecord, SecretRecords, VersionKey } from './records.js';
 
@@ -11,15 +11,15 @@ import type { KeptVersion, SecretRecord, SecretRecords, VersionKey } from './rec
  */
 
 /** Of these versions, those nobody keeps any more (grace over, no holder), read inside `tx`; each once. */
-export function unkept(records: SecretRecords, tx: Transaction, candidates: readonly VersionKey[]): VersionKey[] {
+export async function unkept(records: SecretRecords, tx: Transaction, candidates: readonly VersionKey[]): Promise<VersionKey[]> {
   const seen = new Set<string>();
   const chosen: VersionKey[] = [];
   for (const key of candidates) {
     const id = `${key.handle}@v${key.version}`;
     if (seen.has(id)) continue;
     seen.add(id);
-    const kept = records.version(key, tx);
-    if (kept && kept.keptUntil === null && !records.isHeld(key, tx)) chosen.push({ handle: key.handle, version: key.version });
+    const kept = await records.version(key, tx);
+    if (kept && kept.keptUntil === null && !(await records.isHeld(key, tx))) chosen.push({ handle: key.handle, version: key.version });
   }
   return chosen;
 }

@@ -33,16 +33,16 @@ export function wireApprovals(foundation: Foundation, needs: ApprovalNeeds): App
     notifier: server,
     log,
     protectedProjects: () => needs.settings.get('protectedProjects'),
-    start(kind, params, caller) {
-      if (kind === 'deploy') return needs.deploy.start(params as unknown as DeployRequest, caller).id;
-      if (kind === 'rollback') return needs.deploy.rollback(params as { project: string; to?: string }, caller).id;
+    async start(kind, params, caller) {
+      if (kind === 'deploy') return (await needs.deploy.start(params as unknown as DeployRequest, caller)).id;
+      if (kind === 'rollback') return (await needs.deploy.rollback(params as { project: string; to?: string }, caller)).id;
       const { project, keepData } = params as { project: string; keepData: boolean };
-      const { done } = needs.undeploy.start(project, keepData, caller);
+      const { done } = await needs.undeploy.start(project, keepData, caller);
       done.catch((error: unknown) => log.warn('approved undeploy failed', { project, error: describeError(error) }));
       return null;
     },
     requested(approval) {
-      needs.notify.raise({
+      void needs.notify.raise({
         kind: 'approval.requested',
         subject: approval.project,
         title: `Approval needed: ${approval.kind} of ${approval.project}`,
@@ -52,11 +52,7 @@ export function wireApprovals(foundation: Foundation, needs: ApprovalNeeds): App
     },
   });
   const timer = setInterval(() => {
-    try {
-      approvals.expire();
-    } catch (error) {
-      log.warn('approval expiry failed', { error: describeError(error) });
-    }
+    approvals.expire().catch((error: unknown) => log.warn('approval expiry failed', { error: describeError(error) }));
   }, EXPIRY_CHECK_MS);
   timer.unref();
   lifecycle.onShutdown(() => clearInterval(timer));

@@ -7,6 +7,7 @@ import { ZavhozError } from '../core/errors.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { DeploySecrets, DeployTarget, DeployTargets, ProxySwitch } from '../deploy/ports.js';
+import { catalogOf } from '../deploy/envPlan.js';
 import { DeployService } from '../deploy/service.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { InventoryService } from '../inventory/service.js';
@@ -28,7 +29,7 @@ export interface DeployNeeds {
    * The domains' proxy switchover, joined after the domains are built (they are built from the deploy's releases):
    * `of` stays unset until then.
    */
-  readonly proxySwitches?: { of?: (project: string, server: string) => ProxySwitch | undefined };
+  readonly proxySwitches?: { of?: (project: string, server: string) => Promise<ProxySwitch | undefined> };
 }
 
 /**
@@ -46,7 +47,7 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
     connections: server,
     audit: needs.audit,
     secrets: deploySecretsFrom(needs.vault),
-    targets: { ...deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault), proxySwitchOf: (project, server) => needs.proxySwitches?.of?.(project, server) },
+    targets: { ...deployTargetsFrom(needs.inventory.inventory, needs.allocator, needs.vault), proxySwitchOf: async (project, server) => needs.proxySwitches?.of?.(project, server) },
     locks: needs.locks,
     releasesKept: () => needs.settings.get('releasesKept'),
   });
@@ -62,10 +63,10 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
 /** Where a project deploys: its allocation (made now if it has none) on an inventory server. */
 export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, vault: Pick<Vault, 'has' | 'get'>): DeployTargets {
   return {
-    modulesOf: (project) => allocator.list(project).map((allocation) => allocation.module),
-    targetFor(project): DeployTarget {
-      const allocated = allocator.allocate({ project, minRamMb: DEFAULT_MIN_RAM_MB, minDiskMb: DEFAULT_MIN_DISK_MB });
-      const server = inventory.row(allocated.server);
+    modulesOf: async (project) => (await allocator.list(project)).map((allocation) => allocation.module),
+    async targetFor(project): Promise<DeployTarget> {
+      const allocated = await allocator.allocate({ project, minRamMb: DEFAULT_MIN_RAM_MB, minDiskMb: DEFAULT_MIN_DISK_MB });
+      const server = await inventory.row(allocated.server);
       const modulePorts: Record<string, number> = {};
       for (const allocation of allocated.allocations) modulePorts[allocation.module] = allocation.port;
       const port = modulePorts[DEFAULT_MODULE] ?? allocated.allocations[0]?.port;
@@ -73,13 +74,13 @@ export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, va
         throw new ZavhozError(ErrorCodes.PreconditionFailed, `Project ${project} has no allocated port. Run: zavhoz allocate ${project}`);
       }
       const key = server.ssh_key_secret;
-      if (!key || !vault.has(key)) {
+      if (!key || !(await vault.has(key))) {
         throw new ZavhozError(
           ErrorCodes.PreconditionFailed,
           `Server ${server.handle} has no SSH key in the vault. Store one with \`zavhoz secret set NAME --type private_key < keyfile\` and set it with \`zavhoz server update ${server.handle} --ssh-key-secret HANDLE\`.`,
         );
       }
-      if (vault.get(key).hasPassphrase) {
+      if ((await vault.get(key)).hasPassphrase) {
         throw new ZavhozError(
           ErrorCodes.PreconditionFailed,
           `The SSH key ${key} of server ${server.handle} has a passphrase; deploys run unattended and need a key without one. Store a deploy key without a passphrase and set it with \`zavhoz server update ${server.handle} --ssh-key-secret HANDLE\`.`,
@@ -101,17 +102,13 @@ export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, va
 
 /** The vault as the pipeline sees it: project secrets found by name, infra secrets generated on first deploy. */
 export function deploySecretsFrom(vault: Vault): DeploySecrets {
-  const handleFor = (project: string, name: string): string | undefined => {
-    const candidates = vault.list({ project }).filter((secret) => secret.name === name);
-    return (candidates.find((secret) => secret.project === project) ?? candidates[0])?.handle;
-  };
   return {
     withValue: (handle, use, work) => vault.withValue(handle, use, work),
     has: (handle) => vault.has(handle),
     fingerprint: (value) => vault.fingerprint(value),
-    handleFor,
+    catalog: async () => catalogOf(await vault.list()),
     async ensureGenerated(project, name, use) {
-      const existing = handleFor(project, name);
+      const existing = catalogOf(await vault.list({ project })).handleFor(project, name);
       if (existing) return existing;
       const created = await vault.generate(
         { name, project, type: /PASSWORD$/.test(name) ? 'password' : 'token', category: 'other', tags: ['infra'] },
@@ -120,9 +117,9 @@ export function deploySecretsFrom(vault: Vault): DeploySecrets {
       return created.handle;
     },
     confirmDeployed: (handles) => vault.confirmDeployed(handles),
-    expiresAt(handle) {
-      if (!vault.has(handle)) return null;
-      const { expiresAt, updatedAt } = vault.get(handle);
+    async expiresAt(handle) {
+      if (!(await vault.has(handle))) return null;
+      const { expiresAt, updatedAt } = await vault.get(handle);
       return expiresAt !== null && Date.parse(updatedAt) < Date.parse(expiresAt) ? expiresAt : null;
     },
     currentVersions: (handles) => vault.currentVersions(handles),

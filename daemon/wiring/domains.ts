@@ -41,19 +41,19 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
     notifier: foundation.server,
     redactor: foundation.redactor,
     log: foundation.logger.child({ component: 'domains' }),
-    placement(project): DomainPlacement | undefined {
-      const allocations = allocator.list(project);
+    async placement(project): Promise<DomainPlacement | undefined> {
+      const allocations = await allocator.list(project);
       const first = allocations[0];
       if (!first) return undefined;
       let host: string;
       try {
-        host = inventory.inventory.row(first.server).host;
+        host = (await inventory.inventory.row(first.server)).host;
       } catch {
         return undefined;
       }
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
-    deployed: (project) => needs.releases.current(project) !== undefined,
+    deployed: async (project) => (await needs.releases.current(project)) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),
   });
@@ -61,12 +61,12 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
   // the config it had, and the audit log and the daemon's log say so.
   const log = foundation.logger.child({ component: 'proxy' });
   inventory.afterCheck(async (server, call) => {
-    if (domains.routesOf(server).length === 0) return;
+    if ((await domains.routesOf(server)).length === 0) return;
     const use = { client: call.client, requestId: call.requestId, action: 'ssh', detail: { server, purpose: 'proxy-check' } };
     const outcome = await proxy.check(server, use, call.signal);
     if (outcome.action === 'running') return;
     log.warn('the proxy was not running; the health check brought it back', { server, container: outcome.container, action: outcome.action });
-    needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
+    await needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
   });
   needs.undeploy.afterUndeploy(async (result, note) => {
     await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);

@@ -32,12 +32,12 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const foundation = tap.foundation;
   const { paths, store, redactor, logger, log, server, lifecycle } = foundation;
   const locks = new ProjectLocks();
-  const settings = new SettingsService(store, server);
+  const settings = await SettingsService.open(store, server);
   const audit = new AuditLog(store);
   const vault = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   // Joined once the domains exist: they are built over the deploy's releases.
-  const proxySwitches: { of?: (project: string, server: string) => ProxySwitch | undefined } = {};
+  const proxySwitches: { of?: (project: string, server: string) => Promise<ProxySwitch | undefined> } = {};
   const deploy = await wireDeploy(foundation, { audit, vault, inventory, allocator, locks, settings, proxySwitches });
   const ciKeys = wireCiKeys(foundation, { audit, vault, inventory, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
@@ -48,7 +48,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
-  const notify = wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
+  const notify = await wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });

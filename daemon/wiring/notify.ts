@@ -70,7 +70,7 @@ const WATCH_CALLER = { client: 'daemon', requestId: 'notify-health', connectionI
  * `healthCheckIntervalSeconds`, secrets due or expired every `rotationCheckIntervalSeconds` and at start. At shutdown
  * an attempt under way is aborted and its message stays queued for the next start.
  */
-export function wireNotify(foundation: Foundation, needs: NotifyNeeds): NotifyService {
+export async function wireNotify(foundation: Foundation, needs: NotifyNeeds): Promise<NotifyService> {
   const { store, redactor, logger, lifecycle } = foundation;
   const log = logger.child({ component: 'notify' });
   const records = new NotifyStore(store);
@@ -82,9 +82,9 @@ export function wireNotify(foundation: Foundation, needs: NotifyNeeds): NotifySe
     log,
     bases: () => ({ telegramApiBase: needs.settings.get('telegramApiBase'), slackWebhookBase: needs.settings.get('slackWebhookBase') }),
   });
-  const quietly = <T>(read: () => T): T | undefined => {
+  const quietly = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
     try {
-      return read();
+      return await read();
     } catch {
       return undefined;
     }
@@ -101,13 +101,9 @@ export function wireNotify(foundation: Foundation, needs: NotifyNeeds): NotifySe
     (event, tx) => notify.raise(event, tx),
   );
   // Later than the announcement: whatever announced the change goes on at once.
-  const later = (work: (watch: Watchers) => void): void => {
+  const later = (work: (watch: Watchers) => Promise<void>): void => {
     setImmediate(() => {
-      try {
-        work(watchers);
-      } catch (error) {
-        log.warn('a notification watcher failed', { error: describeError(error, redactor) });
-      }
+      work(watchers).catch((error: unknown) => log.warn('a notification watcher failed', { error: describeError(error, redactor) }));
     });
   };
   needs.observe((definition, params) => {
@@ -115,25 +111,25 @@ export function wireNotify(foundation: Foundation, needs: NotifyNeeds): NotifySe
     else if (definition.method === ServersDidChange.method) later((watch) => watch.serversChanged((params as { handles: string[] }).handles));
     else if (definition.method === SecretsDidChange.method) later((watch) => watch.secretsChanged((params as { handles: string[] }).handles));
   });
-  later((watch) => {
-    watch.seed();
-    watch.checkSecrets(new Date());
+  later(async (watch) => {
+    await watch.seed();
+    await watch.checkSecrets(new Date());
   });
   const health = new PeriodicTask(
     'service health watch',
     () => needs.settings.get('healthCheckIntervalSeconds'),
     async () => {
       const projects = await needs.operations.status(undefined, WATCH_CALLER);
-      watchers.servicesChecked(projects, (project) => needs.locks.holderOf(project) !== undefined);
+      await watchers.servicesChecked(projects, (project) => needs.locks.holderOf(project) !== undefined);
     },
     log,
   );
-  const secrets = new PeriodicTask('secret expiry watch', () => needs.settings.get('rotationCheckIntervalSeconds'), () => Promise.resolve(watchers.checkSecrets(new Date())), log);
+  const secrets = new PeriodicTask('secret expiry watch', () => needs.settings.get('rotationCheckIntervalSeconds'), () => watchers.checkSecrets(new Date()), log);
   const unsubscribe = needs.settings.onDidChange((key) => {
     if (key === 'healthCheckIntervalSeconds') health.schedule();
     if (key === 'rotationCheckIntervalSeconds') secrets.schedule();
   });
-  notify.start();
+  await notify.start();
   health.schedule();
   secrets.schedule();
   lifecycle.onShutdown(async () => {

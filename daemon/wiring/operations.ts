@@ -38,24 +38,26 @@ export function wireOperations(foundation: Foundation, needs: OperationsNeeds): 
 /** Placements from the allocator's rows (one server per project) and the inventory's addresses. */
 export function operationsHostFrom(inventory: InventoryService, allocator: Allocator, releases: Pick<Releases, 'current'>): OperationsHost {
   return {
-    placements(project) {
+    async placements(project) {
       const byProject = new Map<string, { server: string; modules: { module: string; port: number }[] }>();
-      for (const allocation of allocator.list(project)) {
+      for (const allocation of await allocator.list(project)) {
         const entry = byProject.get(allocation.project) ?? { server: allocation.server, modules: [] };
         entry.modules.push({ module: allocation.module, port: allocation.port });
         byProject.set(allocation.project, entry);
       }
-      return [...byProject.entries()].map(([name, entry]): Placement => {
-        const newest = releases.current(name);
+      const placements: Placement[] = [];
+      for (const [name, entry] of byProject) {
+        const newest = await releases.current(name);
         const release = newest ? { id: newest.id, number: newest.number, commit: newest.commit, createdAt: newest.createdAt } : null;
         try {
-          const row = inventory.inventory.row(entry.server);
-          return { project: name, server: entry.server, host: row.host, modules: entry.modules, release };
+          const row = await inventory.inventory.row(entry.server);
+          placements.push({ project: name, server: entry.server, host: row.host, modules: entry.modules, release });
         } catch {
           const problem = `Server ${entry.server} of ${name} is no longer in the inventory. Add it back (zavhoz server add), or release the project's allocation (zavhoz allocation release --project ${name}).`;
-          return { project: name, server: entry.server, host: '', modules: entry.modules, problem, release };
+          placements.push({ project: name, server: entry.server, host: '', modules: entry.modules, problem, release });
         }
-      });
+      }
+      return placements;
     },
     openSsh: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
   };

@@ -35,17 +35,17 @@ export function wireRotation(foundation: Foundation, needs: RotationNeeds): Rota
   const log = logger.child({ component: 'rotation' });
   const runs = new RunStore(store);
   const deploys: RotationDeploys = {
-    lastSuccessfulDeploys() {
+    async lastSuccessfulDeploys() {
       const last = new Map<string, LastDeploy>();
-      for (const run of runs.list({ limit: RUNS_READ })) {
+      for (const run of await runs.list({ limit: RUNS_READ })) {
         if (run.kind !== 'deploy' || run.status !== 'succeeded' || last.has(run.project)) continue;
         const handles = (run.plan?.variables ?? []).flatMap((variable) => (variable.handle ? [variable.handle] : []));
         last.set(run.project, { project: run.project, runId: run.id, folder: run.options.projectFolder, handles });
       }
       return [...last.values()];
     },
-    redeploy(runId, caller) {
-      const run = runs.get(runId);
+    async redeploy(runId, caller) {
+      const run = await runs.get(runId);
       const { options } = run;
       const request = {
         folder: options.projectFolder,
@@ -62,8 +62,8 @@ export function wireRotation(foundation: Foundation, needs: RotationNeeds): Rota
         healthPaths: options.healthPaths ?? {},
         noRollback: options.noRollback ?? false,
       };
-      needs.approvals?.gate(deployGate(request), caller, false);
-      return needs.deploy.start(request, caller).id;
+      await needs.approvals?.gate(deployGate(request), caller, false);
+      return (await needs.deploy.start(request, caller)).id;
     },
   };
   const rotation = new RotationService({

@@ -5,7 +5,7 @@ import type { ProjectLocks } from '../core/projectLocks.js';
 import type { DataPaths } from '../core/paths.js';
 import type { Redactor } from '../core/redactor.js';
 import type { SettingsService } from '../settings/settings.js';
-import type { Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { Vault } from '../vault/vault.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { InventoryService } from '../inventory/service.js';
@@ -30,7 +30,8 @@ import type { ApprovalService } from '../approvals/service.js';
  */
 export interface Services {
   readonly paths: DataPaths;
-  readonly store: Store;
+  /** The daemon's database (the embedded store, or a team's), as domain code uses it. */
+  readonly store: Database;
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly log: ScopedLogger;
@@ -84,7 +85,7 @@ export interface Lifecycle {
 /** What the daemon process sets up before any capability: its files, store, log, RPC server and shutdown hooks. */
 export interface Foundation {
   readonly paths: DataPaths;
-  readonly store: Store;
+  readonly store: Database;
   readonly redactor: Redactor;
   readonly logger: Logger;
   readonly log: ScopedLogger;

@@ -7,8 +7,8 @@ export function wireTerminal(foundation: Foundation, needs: { readonly inventory
   const { inventory } = needs;
   const host: ShellHost = {
     openSsh: (handle, use, options) => inventory.openSsh(handle, use, options?.signal ? { signal: options.signal } : {}),
-    describe: (handle) => {
-      const server = inventory.inventory.show(handle);
+    describe: async (handle) => {
+      const server = await inventory.inventory.show(handle);
       return { host: server.host, user: server.sshUser };
     },
   };

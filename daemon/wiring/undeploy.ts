@@ -46,13 +46,13 @@ export function wireUndeploy(foundation: Foundation, needs: UndeployNeeds): Unde
 /** The allocator and the inventory's SSH as the undeploy sees them. */
 export function undeployTargetsFrom(allocator: Allocator, inventory: InventoryService): UndeployTargets {
   return {
-    targetOf(project) {
-      const allocations = allocator.list(project);
+    async targetOf(project) {
+      const allocations = await allocator.list(project);
       const first = allocations[0];
       if (!first) return undefined;
       return { server: first.server, modules: allocations.map((allocation) => allocation.module), ports: allocations.map((allocation) => allocation.port) };
     },
     openShell: (server, use, signal) => inventory.openSsh(server, use, { signal }),
-    release: (project) => allocator.release(project).map((allocation) => allocation.module),
+    release: async (project) => (await allocator.release(project)).map((allocation) => allocation.module),
   };
 }

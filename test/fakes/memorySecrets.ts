@@ -25,8 +25,8 @@ export class MemorySecrets implements SecretReader {
     this.values.delete(handle);
   }
 
-  has(handle: string): boolean {
-    return this.values.has(handle);
+  has(handle: string): Promise<boolean> {
+    return Promise.resolve(this.values.has(handle));
   }
 
   async withValue<T>(handle: string, use: SecretUse, work: (value: string) => Promise<T> | T): Promise<T> {

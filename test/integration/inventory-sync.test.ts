@@ -56,7 +56,7 @@ describe('provider sync in-process: what a sync writes', () => {
     fake = await startFakeTime4vps({ login: LOGIN, password: PASSWORD, servers: makeServers(1200) });
     t = await openTestInventory();
     secrets = new MemorySecrets(new Map([['sec_login000', LOGIN], ['sec_passw000', PASSWORD], ['sec_wrong000', 'nope']]));
-    sync = new ProviderSync(t.store, () => t.settings.get('ghostServers'), t.notifier);
+    sync = new ProviderSync(t.database, () => t.settings.get('ghostServers'), t.notifier);
   });
   afterEach(async () => {
     t.close();
@@ -69,7 +69,7 @@ describe('provider sync in-process: what a sync writes', () => {
     assert.equal(first.added.length, 1200);
     assert.equal(first.detailsFetched, 1200);
     assert.equal(fake.counts.list, 1);
-    const one = t.inventory.show('time4vps_1001');
+    const one = await t.inventory.show('time4vps_1001');
     assert.deepEqual(
       { status: one.status, host: one.host, ramMb: one.ramMb, diskMb: one.diskMb, cpuCores: one.cpuCores, os: one.os, providerId: one.providerId },
       { status: 'discovered', host: '127.0.0.2', ramMb: 8192, diskMb: 160 * 1024, cpuCores: 4, os: 'debian-12', providerId: '1001' },
@@ -92,8 +92,8 @@ describe('provider sync in-process: what a sync writes', () => {
     for (const server of makeServers(3)) fake.servers.set(server.id, server);
     await sync.sync(provider(), call);
     t.store.transaction((tx) => tx.run("UPDATE servers SET status = 'ready', available_ram_mb = 4000, available_disk_mb = 9000 WHERE handle = 'time4vps_1001'"));
-    t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
-    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use');
+    await t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
+    assert.equal((await t.inventory.show('time4vps_1001')).status, 'in_use');
 
     const changed = fake.servers.get(1000);
     assert.ok(changed);
@@ -109,19 +109,19 @@ describe('provider sync in-process: what a sync writes', () => {
       { added: ['time4vps_5000'], updated: ['time4vps_1000'], missing: ['time4vps_1001'], restored: [], unchanged: 1 },
     );
     assert.equal(fake.counts.detail, 2, 'details only for the new and the changed server');
-    assert.equal(t.inventory.show('time4vps_1000').host, '127.9.9.9');
-    const gone = t.inventory.show('time4vps_1001');
+    assert.equal((await t.inventory.show('time4vps_1000')).host, '127.9.9.9');
+    const gone = await t.inventory.show('time4vps_1001');
     assert.equal(gone.status, 'missing');
     assert.ok(gone.missingSince);
-    assert.deepEqual(t.allocator.list('shop').map((allocation) => allocation.flags), [['server-missing']]);
+    assert.deepEqual((await t.allocator.list('shop')).map((allocation) => allocation.flags), [['server-missing']]);
 
     const back = makeServers(2).find((server) => server.id === 1001);
     assert.ok(back);
     fake.servers.set(1001, back);
     const restored = await sync.sync(provider(), call);
     assert.deepEqual(restored.restored, ['time4vps_1001']);
-    assert.equal(t.inventory.show('time4vps_1001').status, 'in_use', 'it still hosts shop');
-    assert.deepEqual(t.allocator.list('shop').map((allocation) => allocation.flags), [[]]);
+    assert.equal((await t.inventory.show('time4vps_1001')).status, 'in_use', 'it still hosts shop');
+    assert.deepEqual((await t.allocator.list('shop')).map((allocation) => allocation.flags), [[]]);
   });
 
   test('a server whose modules were released while it was missing comes back ready, not in_use with no services', async () => {
@@ -130,24 +130,24 @@ describe('provider sync in-process: what a sync writes', () => {
     await sync.sync(provider(), call);
     // time4vps_1000 passed a health check and hosts shop; time4vps_1001 was never checked.
     t.store.transaction((tx) => tx.run("UPDATE servers SET status = 'ready', available_ram_mb = 4000, available_disk_mb = 9000 WHERE handle = 'time4vps_1000'"));
-    t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
-    assert.equal(t.inventory.show('time4vps_1000').status, 'in_use');
+    await t.allocator.allocate({ project: 'shop', minRamMb: 100, minDiskMb: 0 });
+    assert.equal((await t.inventory.show('time4vps_1000')).status, 'in_use');
 
     fake.servers.clear();
     assert.deepEqual((await sync.sync(provider(), call)).missing, ['time4vps_1000', 'time4vps_1001']);
-    t.allocator.release('shop');
-    assert.equal(t.inventory.show('time4vps_1000').status, 'missing', 'releasing does not bring a missing server back');
+    await t.allocator.release('shop');
+    assert.equal((await t.inventory.show('time4vps_1000')).status, 'missing', 'releasing does not bring a missing server back');
 
     for (const server of makeServers(2)) fake.servers.set(server.id, server);
     const back = await sync.sync(provider(), call);
     assert.deepEqual(back.restored, ['time4vps_1000', 'time4vps_1001']);
-    const status = (handle: string): { status: string; services: number; missingSince: string | null } => {
-      const server = t.inventory.show(handle);
+    const status = async (handle: string): Promise<{ status: string; services: number; missingSince: string | null }> => {
+      const server = await t.inventory.show(handle);
       return { status: server.status, services: server.services, missingSince: server.missingSince };
     };
-    assert.deepEqual(status('time4vps_1000'), { status: 'ready', services: 0, missingSince: null });
-    assert.deepEqual(status('time4vps_1001'), { status: 'discovered', services: 0, missingSince: null }, 'never checked: still discovered');
-    assert.equal(t.allocator.allocate({ project: 'blog', minRamMb: 100, minDiskMb: 0 }).server, 'time4vps_1000', 'and it takes projects again');
+    assert.deepEqual(await status('time4vps_1000'), { status: 'ready', services: 0, missingSince: null });
+    assert.deepEqual(await status('time4vps_1001'), { status: 'discovered', services: 0, missingSince: null }, 'never checked: still discovered');
+    assert.equal((await t.allocator.allocate({ project: 'blog', minRamMb: 100, minDiskMb: 0 })).server, 'time4vps_1000', 'and it takes projects again');
   });
 
   test('a throttle answer is waited out, then the sync goes on', async () => {
@@ -171,7 +171,7 @@ describe('provider sync in-process: what a sync writes', () => {
     assert.equal(result.added.length, 24);
     assert.equal(result.detailsFetched, 24);
     assert.ok(
-      t.inventory.list().every((server) => server.ramMb !== null && server.cpuCores !== null),
+      (await t.inventory.list()).every((server) => server.ramMb !== null && server.cpuCores !== null),
       'every server has its details',
     );
     assert.equal(fake.counts.list, 1);
@@ -195,7 +195,7 @@ describe('provider sync in-process: what a sync writes', () => {
     assert.equal(fake.counts.throttled, 4, 'four throttled attempts (the default), then no more requests');
     assert.equal(fake.counts.list, 0);
     assert.equal(sleeps.length, 3, 'a wait between attempts, none after the last');
-    assert.deepEqual(t.inventory.list({ all: true }), []);
+    assert.deepEqual(await t.inventory.list({ all: true }), []);
   });
 
   test('a redirect is refused, so the API login never reaches another address', async () => {
@@ -224,7 +224,7 @@ describe('provider sync in-process: what a sync writes', () => {
     fake.throttleNext(3600);
     await rejectsWith(sync.sync(provider({ maxWaitSeconds: 30 }), call), ErrorCodes.RateLimited, /asked to wait 3600 s, longer than Zavhoz waits \(30 s\)/);
     assert.equal(fake.counts.throttled, 1, 'no retry when the wait is longer than the cap');
-    assert.deepEqual(t.inventory.list({ all: true }), []);
+    assert.deepEqual(await t.inventory.list({ all: true }), []);
   });
 
   test('an IP missing from the allow-list and a wrong password are told apart', async () => {
@@ -237,10 +237,10 @@ describe('provider sync in-process: what a sync writes', () => {
   test('servers named in ghostServers by provider id are stored unmanaged', async () => {
     fake.servers.clear();
     for (const server of makeServers(3)) fake.servers.set(server.id, server);
-    t.settings.set('ghostServers', ['1002']);
+    await t.settings.set('ghostServers', ['1002']);
     await sync.sync(provider(), call);
-    assert.deepEqual(t.inventory.list().map((server) => server.handle), ['time4vps_1000', 'time4vps_1001']);
-    assert.equal(t.inventory.show('time4vps_1002').managed, false);
+    assert.deepEqual((await t.inventory.list()).map((server) => server.handle), ['time4vps_1000', 'time4vps_1001']);
+    assert.equal((await t.inventory.show('time4vps_1002')).managed, false);
   });
 });
 

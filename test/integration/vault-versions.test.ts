@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { AuditLog } from '../../daemon/audit/auditLog.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 import { Logger } from '../../daemon/core/logger.js';
 import { REDACTED, Redactor } from '../../daemon/core/redactor.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
@@ -34,15 +35,18 @@ import path from 'node:path';
 import { AuditLog } from './daemon/audit/auditLog.js';
 import { Logger } from './daemon/core/logger.js';
 import { Redactor } from './daemon/core/redactor.js';
+import { EmbeddedDatabase } from './daemon/store/embedded.js';
 import { MIGRATIONS } from './daemon/store/schema.js';
 import { Store } from './daemon/store/store.js';
 import { vaultConfigFromEnvironment } from './daemon/vault/config.js';
 import { Vault } from './daemon/vault/vault.js';
+
+
 const folder = process.env.VERSIONS_TEST_FOLDER;
 const store = await Store.open({ database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal'), migrations: MIGRATIONS });
 const redactor = new Redactor();
 const logger = new Logger({ file: path.join(folder, 'child.log'), redactor });
-const vault = new Vault({ store, audit: new AuditLog(store), redactor, notifier: { notify() {} }, log: logger.child({ component: 'vault' }), ...vaultConfigFromEnvironment(folder, redactor) });
+const vault = new Vault({ store: EmbeddedDatabase.of(store), audit: new AuditLog(EmbeddedDatabase.of(store)), redactor, notifier: { notify() {} }, log: logger.child({ component: 'vault' }), ...vaultConfigFromEnvironment(folder, redactor) });
 const target = process.env.VERSIONS_TEST_TARGET;
 if (process.env.VERSIONS_TEST_ACTION === 'release') await vault.releaseHolder(target);
 else await vault.remove(target, { client: 'test', requestId: 'child' });
@@ -66,7 +70,7 @@ for (const backendName of BACKENDS) {
       redactor = new Redactor();
       logger = new Logger({ file: path.join(folder, 'daemon.log'), redactor });
       const config = vaultConfigFromEnvironment(folder, redactor, environment());
-      vault = new Vault({ store, audit: new AuditLog(store), redactor, notifier: { notify: () => undefined }, log: logger.child({ component: 'vault' }), ...config });
+      vault = new Vault({ store: EmbeddedDatabase.of(store), audit: new AuditLog(EmbeddedDatabase.of(store)), redactor, notifier: { notify: () => undefined }, log: logger.child({ component: 'vault' }), ...config });
     };
     const close = (): void => {
       vault.stop();
@@ -123,12 +127,12 @@ for (const backendName of BACKENDS) {
 
     test('a retained v1 outlives 3 rotations, the 7-day expiry and a deploy, and leaves the backend when released', async () => {
       const secret = await vault.set({ name: 'DB_PASSWORD', type: 'text', value: 'keychain-version-one' }, CALLER);
-      const [v1] = vault.currentVersions([secret.handle]);
+      const [v1] = await vault.currentVersions([secret.handle]);
       assert.ok(v1);
       assert.equal(v1.version, 1);
       await vault.retain('rel_first', [v1]);
       for (const value of ['keychain-version-two', 'keychain-version-three', 'keychain-version-four']) await vault.rotate({ handle: secret.handle, value }, CALLER);
-      assert.equal(vault.get(secret.handle).version, 4);
+      assert.equal((await vault.get(secret.handle)).version, 4);
       assert.deepEqual(await accountsOf(secret.handle), [secret.handle, ...[1, 2, 3].map((version) => versionAccountOf(secret.handle, version))]);
 
       store.transaction((tx) => tx.run('UPDATE secret_versions SET kept_until = ?', [new Date(Date.now() - DAY_MS).toISOString()]));
@@ -148,7 +152,7 @@ for (const backendName of BACKENDS) {
 
     test('a crash after a release commits is finished on the next start: the version leaves the backend', async () => {
       const secret = await vault.set({ name: 'CRASH_RELEASE', type: 'text', value: 'crash-release-one' }, CALLER);
-      const [v1] = vault.currentVersions([secret.handle]);
+      const [v1] = await vault.currentVersions([secret.handle]);
       assert.ok(v1);
       await vault.retain('rel_crash', [v1]);
       await vault.rotate({ handle: secret.handle, value: 'crash-release-two' }, CALLER);
@@ -167,7 +171,7 @@ for (const backendName of BACKENDS) {
 
     test('a crash after deleting a secret with kept versions is finished on the next start; its releases are told it was deleted', async () => {
       const secret = await vault.set({ name: 'CRASH_DELETE', type: 'text', value: 'crash-delete-one' }, CALLER);
-      const [v1] = vault.currentVersions([secret.handle]);
+      const [v1] = await vault.currentVersions([secret.handle]);
       assert.ok(v1);
       await vault.retain('rel_deleted', [v1]);
       await vault.rotate({ handle: secret.handle, value: 'crash-delete-two' }, CALLER);
@@ -211,7 +215,7 @@ for (const backendName of BACKENDS) {
       store.close();
 
       await open();
-      assert.deepEqual(vault.get(handle).previous, { version: 1, fingerprint: fingerprint('old-layout-previous'), keptUntil });
+      assert.deepEqual((await vault.get(handle)).previous, { version: 1, fingerprint: fingerprint('old-layout-previous'), keptUntil });
       assert.equal(await valueOf({ handle, version: 1, fingerprint: fingerprint('old-layout-previous') }), 'old-layout-previous');
       assert.equal(await vault.withValue(handle, USE, (value) => value), 'old-layout-current');
       assert.deepEqual(await accountsOf(handle), [handle, versionAccountOf(handle, 1)]);

@@ -12,6 +12,7 @@ import { Inventory, type NewServer } from '../../daemon/inventory/inventory.js';
 import type { NotificationDefinition } from '../../daemon/protocol/define.js';
 import { SettingsService } from '../../daemon/settings/settings.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 import { Store } from '../../daemon/store/store.js';
 
 /** A notifier that keeps every notification, for assertions. */
@@ -30,12 +31,14 @@ export { MemorySecrets };
 export interface TestInventory {
   readonly folder: string;
   readonly store: Store;
+  /** The same store as domain code uses it. */
+  readonly database: EmbeddedDatabase;
   readonly settings: SettingsService;
   readonly notifier: RecordingNotifier;
   readonly inventory: Inventory;
   readonly allocator: Allocator;
   /** Adds a server and marks it as a health check would have: reachable, with this much free RAM and disk. */
-  addReady(handle: string, free: { ramMb: number; diskMb?: number; listening?: number[] }, extra?: Partial<NewServer>): void;
+  addReady(handle: string, free: { ramMb: number; diskMb?: number; listening?: number[] }, extra?: Partial<NewServer>): Promise<void>;
   /** Re-opens the same files (a daemon restart) and returns a new inventory over them. */
   reopen(): Promise<TestInventory>;
   close(): void;
@@ -44,22 +47,24 @@ export interface TestInventory {
 /** Opens a store in `folder` (a new one if omitted) and builds the inventory and allocator over it. */
 export async function openTestInventory(folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-inventory-'))): Promise<TestInventory> {
   const store = await Store.open({ database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal'), migrations: MIGRATIONS });
+  const database = EmbeddedDatabase.of(store);
   const notifier = new RecordingNotifier();
-  const settings = new SettingsService(store, notifier);
-  const allocator = new Allocator(store, notifier);
-  const inventory = new Inventory(store, settings, notifier, allocator, new MemorySecrets(new Map()));
-  settings.onDidChange((key) => {
-    if (key === 'ghostServers') inventory.reevaluateGhosts();
+  const settings = await SettingsService.open(database, notifier);
+  const allocator = new Allocator(database, notifier);
+  const inventory = new Inventory(database, settings, notifier, allocator, new MemorySecrets(new Map()));
+  settings.onDidChange(async (key) => {
+    if (key === 'ghostServers') await inventory.reevaluateGhosts();
   });
   const self: TestInventory = {
     folder,
     store,
+    database,
     settings,
     notifier,
     inventory,
     allocator,
-    addReady(handle, free, extra = {}) {
-      inventory.add({ handle, host: '127.0.0.1', sshPort: 22, sshUser: 'root', labels: [], ...extra });
+    async addReady(handle, free, extra = {}) {
+      await inventory.add({ handle, host: '127.0.0.1', sshPort: 22, sshUser: 'root', labels: [], ...extra });
       store.transaction((tx) =>
         tx.run(
           "UPDATE servers SET status = 'ready', available_ram_mb = ?, available_disk_mb = ?, listening_ports = ? WHERE handle = ?",

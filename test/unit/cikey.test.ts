@@ -17,6 +17,7 @@ import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { parse } from 'yaml';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 /** A vault holding values in memory, with just what the CI key service asks of it. */
 function memoryVault(): CiKeyVault & { values: Map<string, string> } {
@@ -28,7 +29,7 @@ function memoryVault(): CiKeyVault & { values: Map<string, string> } {
   });
   return {
     values,
-    list: ({ project }) => records.filter((record) => project === undefined || record.project === project),
+    list: async ({ project }) => records.filter((record) => project === undefined || record.project === project),
     set: (input) => {
       const handle = `sec_${'abcdefgh'.slice(0, 4)}${String(records.length).padStart(4, 'a')}`;
       values.set(handle, input.value);
@@ -45,7 +46,7 @@ function memoryVault(): CiKeyVault & { values: Map<string, string> } {
       records.splice(records.findIndex((record) => record.handle === handle), 1);
       return Promise.resolve();
     },
-    has: (handle) => values.has(handle),
+    has: async (handle) => values.has(handle),
     withValue: async (handle, _use, work) => work(values.get(handle) ?? ''),
     fingerprint: () => Promise.resolve('x'),
   };
@@ -80,7 +81,7 @@ describe('CI deploy keys (daemon/cikey)', () => {
       },
       close: () => undefined,
     };
-    const ciKeys = new CiKeyService({ vault, audit: new AuditLog(store), log: logger.child({ component: 'test' }), openShell: () => Promise.resolve(shell) });
+    const ciKeys = new CiKeyService({ vault, audit: new AuditLog(EmbeddedDatabase.of(store)), log: logger.child({ component: 'test' }), openShell: () => Promise.resolve(shell) });
     return { ciKeys, vault, commands };
   }
   const where = { server: 'prod_vps_1', host: '203.0.113.7', sshPort: 2222 };

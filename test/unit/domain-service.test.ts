@@ -19,6 +19,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ProxyService, type ProxyShell } from '../../daemon/proxy/service.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const CALLER = { client: 'cli', requestId: 'r-1' };
 
@@ -66,17 +67,17 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     settings = { proxyTls: 'acme', proxyHttpPort: 80, proxyHttpsPort: 443, dnsTokenSecret: '', cloudflareApiBase: 'https://api.cloudflare.com/client/v4' };
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
     placements.set('blog', { server: 'alpha', host: '10.0.0.5', ports: { web: 8002 } });
-    domains = new DomainStore(store);
+    domains = new DomainStore(EmbeddedDatabase.of(store));
     service = new DomainService({
       domains,
       proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2' }),
       locks: new ProjectLocks(),
-      audit: new AuditLog(store),
+      audit: new AuditLog(EmbeddedDatabase.of(store)),
       notifier: { notify: () => undefined },
       redactor: new Redactor(),
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'domains' }),
-      placement: (project) => placements.get(project),
-      deployed: (project) => placements.has(project),
+      placement: async (project) => placements.get(project),
+      deployed: async (project) => placements.has(project),
       settings: () => settings,
       withSecret: () => Promise.reject(new Error('no DNS in these tests')),
     });
@@ -102,7 +103,7 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     const error = await refusal(service.add({ domain: '*.example.com', project: 'shop' }, CALLER));
     assert.equal(error.code, ErrorCodes.PreconditionFailed);
     assert.match(error.message, /wildcard domain \*\.example\.com with proxyTls acme.*DNS-01.*Add each name separately.*zavhoz domain add www\.example\.com --project shop.*not supported yet/);
-    assert.equal(domains.get('*.example.com'), undefined);
+    assert.equal(await domains.get('*.example.com'), undefined);
     assert.equal(servers.routed.get('alpha'), undefined, 'the proxy was not touched');
     settings = { ...settings, dnsTokenSecret: '' };
   });
@@ -124,18 +125,18 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.ok(second?.status === 'rejected' && second.reason instanceof ZavhozError, 'the second add is refused');
     assert.equal(second.reason.code, ErrorCodes.Conflict);
     assert.match(second.reason.message, /race\.example\.com already routes to project shop.*zavhoz domain remove race\.example\.com/);
-    assert.equal(domains.get('race.example.com')?.project, 'shop');
+    assert.equal((await domains.get('race.example.com'))?.project, 'shop');
     assert.deepEqual(servers.routed.get('alpha'), ['race.example.com']);
   });
 
-  test("the store never moves a name to another project, whatever the caller checked", () => {
-    const row = domains.get('race.example.com');
+  test("the store never moves a name to another project, whatever the caller checked", async () => {
+    const row = await domains.get('race.example.com');
     assert.ok(row);
-    assert.equal(domains.put({ ...row, project: 'blog', module: 'web' }), false);
-    assert.equal(domains.get('race.example.com')?.project, 'shop');
-    assert.equal(domains.put({ ...row, module: 'app2' }), true, 'its own project updates it');
-    assert.equal(domains.get('race.example.com')?.module, 'app2');
-    assert.equal(domains.put(row), true);
+    assert.equal(await domains.put({ ...row, project: 'blog', module: 'web' }), false);
+    assert.equal((await domains.get('race.example.com'))?.project, 'shop');
+    assert.equal(await domains.put({ ...row, module: 'app2' }), true, 'its own project updates it');
+    assert.equal((await domains.get('race.example.com'))?.module, 'app2');
+    assert.equal(await domains.put(row), true);
   });
 
   test("an apply queued behind another project's failed add routes what the store says then, not what it said when queued", async () => {
@@ -146,7 +147,7 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     const error = await refusal(failing);
     assert.match(error.message, /did not take its configuration/);
     await queued;
-    assert.equal(domains.get('rolled.example.com'), undefined, 'the failed add was rolled back');
+    assert.equal(await domains.get('rolled.example.com'), undefined, 'the failed add was rolled back');
     assert.deepEqual(servers.routed.get('alpha'), ['blog.example.com', 'race.example.com'], 'the proxy routes what the store holds');
   });
 
@@ -155,7 +156,7 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     servers.failures.set('alpha', 1);
     const error = await refusal(service.add({ domain: 'race.example.com', project: 'shop' }, CALLER));
     assert.match(error.message, /alpha/);
-    assert.equal(domains.get('race.example.com')?.server, 'alpha', 'the store keeps it on the old server');
+    assert.equal((await domains.get('race.example.com'))?.server, 'alpha', 'the store keeps it on the old server');
     assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
   });

@@ -150,8 +150,8 @@ describe('GitHub faults: rate limits, server errors, credentials', () => {
     assert.equal(harness.fake.requests.length, seen, 'nothing was sent after the cancel');
   });
 
-  test('failed pushes are audited too, and no value reaches the log', () => {
-    const entries = harness.audit.list({ subject: `github:${repo}`, limit: 100 });
+  test('failed pushes are audited too, and no value reaches the log', async () => {
+    const entries = await harness.audit.list({ subject: `github:${repo}`, limit: 100 });
     assert.ok(entries.some((entry) => (entry.detail.failed as string[]).length > 0));
     const log = fs.readFileSync(harness.logFile, 'utf8');
     assert.ok(log.includes('rate limit'), 'rate limits are logged');

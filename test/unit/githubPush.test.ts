@@ -43,15 +43,15 @@ describe('GitHub sealed secrets: what arrives', () => {
     assert.ok(harness.fake.requests.every((request) => request.zavhozRequestId === 'req-deploy-1'), 'our request id travels with every call');
   });
 
-  test('the push is audited with repo, names, handles and request ids, never a value', () => {
-    const entry = harness.audit.list({ subject: 'github:octo-org/shop' }).find((record) => record.requestId === 'req-deploy-1');
+  test('the push is audited with repo, names, handles and request ids, never a value', async () => {
+    const entry = (await harness.audit.list({ subject: 'github:octo-org/shop' })).find((record) => record.requestId === 'req-deploy-1');
     assert.ok(entry, 'an audit entry for the push');
     assert.equal(entry.action, 'github-push');
     assert.equal(entry.detail.repo, 'octo-org/shop');
     assert.deepEqual([...(entry.detail.names as string[])].sort(), [...DEPLOY_SECRET_NAMES].sort());
     assert.deepEqual(entry.detail.handles, [handle('cikey')]);
     assert.equal((entry.detail.githubRequestIds as string[]).length, DEPLOY_SECRET_NAMES.length);
-    const everything = JSON.stringify(harness.audit.list({ limit: 1000 }));
+    const everything = JSON.stringify(await harness.audit.list({ limit: 1000 }));
     for (const line of sshKey.split('\n').filter((part) => part.length > 20)) assert.ok(!everything.includes(line));
     assert.ok(!everything.includes('203.0.113.7\n'));
   });

@@ -42,7 +42,7 @@ describe('GitHub: removing a project\'s CI secrets', () => {
     assert.deepEqual(harness.fake.secretNames('octo-org/blog'), names, "another project's secrets stay");
     const status = await harness.service.status({ repo: 'octo-org/shop', use: caller() });
     assert.deepEqual(status.secrets.map((secret) => secret.name), ['SENTRY_DSN'], 'the records went with the secrets');
-    const audit = harness.audit.list({ subject: 'github:octo-org/shop' }).filter((entry) => entry.action === 'github-delete');
+    const audit = (await harness.audit.list({ subject: 'github:octo-org/shop' })).filter((entry) => entry.action === 'github-delete');
     assert.equal(audit.length, 2);
     assert.ok(audit.every((entry) => entry.requestId === 'req-undeploy' && entry.detail.project === 'shop'));
 

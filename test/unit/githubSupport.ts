@@ -21,6 +21,7 @@ import { Store } from '../../daemon/store/store.js';
 import { FakeGithub } from '../fakes/github.js';
 
 import { MemorySecrets as MemoryVault } from '../fakes/memorySecrets.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 /** The vault test double, under the name these tests use. */
 export { MemoryVault };
@@ -76,11 +77,11 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
   };
   const connection = { apiBase: fake.url, tokenSecret: handle('token') as string | null, appId: null as number | null, appKeySecret: null as string | null };
   const targets = new Map<string, DeployTarget>();
-  const audit = new AuditLog(store);
+  const audit = new AuditLog(EmbeddedDatabase.of(store));
   const log = logger.child({ component: 'test' });
   const ciKeyCalls: GithubHarness['ciKeyCalls'] = [];
   const service = new GithubService({
-    store,
+    store: EmbeddedDatabase.of(store),
     audit,
     vault,
     redactor,
@@ -88,7 +89,7 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
     log,
     connection: () => ({ ...connection }),
     targets: {
-      deployTarget(project) {
+      async deployTarget(project) {
         const target = targets.get(project);
         if (!target) throw notFound(`A server for project ${project}`);
         return target;
@@ -109,7 +110,7 @@ export async function startGithubHarness(options: { concurrency?: number } = {})
           },
         });
       },
-      current: (project) => ({ user: `zd-${project}`, keyHandle: handle('cikey') }),
+      current: async (project) => ({ user: `zd-${project}`, keyHandle: handle('cikey') }),
     },
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     serverRetryBaseMs: 20,

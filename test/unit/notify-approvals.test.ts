@@ -14,14 +14,15 @@ import type { Approval } from '../../daemon/protocol/approvals.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const PERSON = { client: 'cli', requestId: 'r-person' };
 const AGENT = { client: 'agent', requestId: 'r-agent' };
 
 /** The approval id a refused request names, from the error's data. */
-function heldAs(work: () => void): string {
+async function heldAs(work: () => Promise<unknown>): Promise<string> {
   try {
-    work();
+    await work();
   } catch (error) {
     assert.ok(error instanceof ZavhozError);
     assert.equal(error.code, ErrorCodes.PreconditionFailed);
@@ -44,15 +45,15 @@ describe('approvals of protected projects', () => {
   before(async () => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-approvals-'));
     store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
-    audit = new AuditLog(store);
+    audit = new AuditLog(EmbeddedDatabase.of(store));
     now = new Date('2026-12-06T12:00:00Z');
     approvals = new ApprovalService({
-      store,
+      store: EmbeddedDatabase.of(store),
       audit,
       notifier: { notify: (_definition, params) => announced.push(`${(params as { id: string }).id}:${(params as { status: string }).status}`) },
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'approvals' }),
       protectedProjects: () => ['shop', 'prod-*'],
-      start(kind, params, caller) {
+      async start(kind, params, caller) {
         started.push({ kind, params, client: caller.client });
         return kind === 'undeploy' ? null : 'run_aaaaaaaaaa';
       },
@@ -69,41 +70,41 @@ describe('approvals of protected projects', () => {
   const deploy = (project: string) =>
     deployGate({ folder: '/src/shop', project, repository: 'acme/shop', ref: 'main', bindings: { API_TOKEN: 'sec_aaaaaaaa' }, registry: 'ghcr.io', timeoutSeconds: 600, healthPaths: {}, noRollback: false, gitToken: 'sec_bbbbbbbb' });
 
-  test('names and globs protect; other projects and confirmed requests of people pass', () => {
+  test('names and globs protect; other projects and confirmed requests of people pass', async () => {
     assert.ok(globMatches('prod-*', 'prod-api'));
     assert.ok(!globMatches('prod-*', 'staging-api'));
     assert.ok(!globMatches('shop', 'shop2'));
-    approvals.gate(deploy('blog'), AGENT, false);
-    approvals.gate(deploy('shop'), PERSON, true);
-    approvals.gate(deploy('prod-api'), { client: 'vscode', requestId: 'r' }, true);
-    assert.equal(approvals.list(false).length, 0);
+    await approvals.gate(deploy('blog'), AGENT, false);
+    await approvals.gate(deploy('shop'), PERSON, true);
+    await approvals.gate(deploy('prod-api'), { client: 'vscode', requestId: 'r' }, true);
+    assert.equal((await approvals.list(false)).length, 0);
   });
 
-  test("an agent's deploy waits, even when it says it was confirmed; a person approves it and it starts as asked", () => {
+  test("an agent's deploy waits, even when it says it was confirmed; a person approves it and it starts as asked", async () => {
     assert.equal(AGENT_CLIENT, AGENT_CLIENT_NAME, 'the gate knows the agents by the name they connect with');
-    const id = heldAs(() => approvals.gate(deploy('shop'), AGENT, true));
-    assert.deepEqual(approvals.list(false).map((approval) => [approval.id, approval.status, approval.requestedBy]), [[id, 'awaiting_approval', 'agent']]);
+    const id = await heldAs(() => approvals.gate(deploy('shop'), AGENT, true));
+    assert.deepEqual((await approvals.list(false)).map((approval) => [approval.id, approval.status, approval.requestedBy]), [[id, 'awaiting_approval', 'agent']]);
     assert.deepEqual(requested.at(-1)?.handles, ['sec_aaaaaaaa', 'sec_bbbbbbbb']);
-    assert.throws(() => approvals.approve(id, AGENT), /An agent cannot approve/);
-    const result = approvals.approve(id, PERSON);
+    await assert.rejects(() => approvals.approve(id, AGENT), /An agent cannot approve/);
+    const result = await approvals.approve(id, PERSON);
     assert.equal(result.runId, 'run_aaaaaaaaaa');
     assert.deepEqual(started.at(-1), { kind: 'deploy', params: deploy('shop').params, client: 'cli' });
-    assert.throws(() => approvals.approve(id, PERSON), /approved already \(by cli\)/);
+    await assert.rejects(() => approvals.approve(id, PERSON), /approved already \(by cli\)/);
     assert.ok(announced.includes(`${id}:awaiting_approval`) && announced.includes(`${id}:approved`));
   });
 
-  test('a rejected or expired request never starts; every decision is audited', () => {
+  test('a rejected or expired request never starts; every decision is audited', async () => {
     const before = started.length;
-    const rejected = heldAs(() => approvals.gate(undeployGate({ project: 'prod-db', keepData: true }), { client: 'daemon', requestId: 'rotation' }, false));
-    approvals.reject(rejected, PERSON);
-    const expiring = heldAs(() => approvals.gate(deploy('shop'), { client: 'cli', requestId: 'r3' }, false));
+    const rejected = await heldAs(() => approvals.gate(undeployGate({ project: 'prod-db', keepData: true }), { client: 'daemon', requestId: 'rotation' }, false));
+    await approvals.reject(rejected, PERSON);
+    const expiring = await heldAs(() => approvals.gate(deploy('shop'), { client: 'cli', requestId: 'r3' }, false));
     now = new Date(now.getTime() + 31 * 60_000);
-    assert.deepEqual(approvals.list(false), []);
-    assert.throws(() => approvals.approve(expiring, PERSON), /is expired already/);
+    assert.deepEqual(await approvals.list(false), []);
+    await assert.rejects(() => approvals.approve(expiring, PERSON), /is expired already/);
     assert.equal(started.length, before, 'nothing started');
-    const statuses = approvals.list(true).map((approval) => `${approval.id}:${approval.status}`);
+    const statuses = (await approvals.list(true)).map((approval) => `${approval.id}:${approval.status}`);
     assert.ok(statuses.includes(`${rejected}:rejected`) && statuses.includes(`${expiring}:expired`));
-    const actions = audit.list({ limit: 50 }).map((entry) => entry.action);
+    const actions = (await audit.list({ limit: 50 })).map((entry) => entry.action);
     for (const action of ['approval-requested', 'approval-approved', 'approval-rejected', 'approval-expired']) assert.ok(actions.includes(action), action);
   });
 });

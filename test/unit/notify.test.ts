@@ -21,6 +21,7 @@ import { Store } from '../../daemon/store/store.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const CANARY = 'canary-Zq8vN3xW7pL2rT5y';
 const TOKEN = '123456789:AAH-notify-test-token-abcdefghijklm';
@@ -34,25 +35,25 @@ async function setUp(folder: string, bases: { telegramApiBase: string; slackWebh
   const logger = new Logger({ file: path.join(folder, 'daemon.log'), redactor });
   const categories: Record<string, string> = { sec_tgtoken1: 'telegram_bot' };
   const service = new NotifyService({
-    records: new NotifyStore(store),
+    records: new NotifyStore(EmbeddedDatabase.of(store)),
     secrets: {
-      has: (handle) => handle in values,
-      get: (handle) => ({ category: (categories[handle] ?? 'other') as SecretMetadata['category'] }),
+      has: async (handle) => handle in values,
+      get: async (handle) => ({ category: (categories[handle] ?? 'other') as SecretMetadata['category'] }),
       withValue: async (handle, _use, work) => work(values[handle] ?? ''),
     },
     redactor,
-    audit: new AuditLog(store),
+    audit: new AuditLog(EmbeddedDatabase.of(store)),
     log: logger.child({ component: 'notify' }),
     bases: () => bases,
     backoffMs: () => 200,
   });
-  return { store, service, records: new NotifyStore(store), logger };
+  return { store, service, records: new NotifyStore(EmbeddedDatabase.of(store)), logger };
 }
 
 /** Waits for a condition the daemon reaches on its own (checked every 50 ms, for up to 10 s). */
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(condition(), 'the condition was not reached in 10 s');
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(await condition(), 'the condition was not reached in 10 s');
 }
 
 describe('notifications (in process)', () => {
@@ -87,8 +88,8 @@ describe('notifications (in process)', () => {
     slack.fail({ status: 503 }, { status: 429, retryAfter: 1 });
     webhook.fail({ status: 500 });
 
-    env.service.raise({ kind: 'run.failed', subject: 'shop', title: 'shop: deploy failed', text: `the health check printed ${CANARY} and stopped` });
-    env.service.raise({ kind: 'secret.rotated', subject: 'sec_x', title: 'Secret rotated', text: 'ok' });
+    await env.service.raise({ kind: 'run.failed', subject: 'shop', title: 'shop: deploy failed', text: `the health check printed ${CANARY} and stopped` });
+    await env.service.raise({ kind: 'secret.rotated', subject: 'sec_x', title: 'Secret rotated', text: 'ok' });
 
     const [telegramMessage] = await telegram.waitForAccepted(1);
     await slack.waitForAccepted(2);
@@ -106,8 +107,8 @@ describe('notifications (in process)', () => {
     assert.equal(telegram.arrived.length, 2);
     assert.equal(slack.texts().length, 2);
     // The receiver answered; the daemon marks each delivered right after.
-    await until(() => env.service.list().every((endpoint) => endpoint.pending === 0));
-    const listed = env.service.list();
+    await until(async () => (await env.service.list()).every((endpoint) => endpoint.pending === 0));
+    const listed = await env.service.list();
     assert.deepEqual(listed.map((endpoint) => [endpoint.name, endpoint.pending, endpoint.failed]), [['hook', 0, 0], ['slack', 0, 0], ['tg', 0, 0]]);
   });
 
@@ -118,13 +119,13 @@ describe('notifications (in process)', () => {
     assert.equal(result.delivered, false);
     assert.match(result.error ?? '', /chat not found/);
     assert.ok(!(result.error ?? '').includes(TOKEN));
-    env.service.raise({ kind: 'server.missing', subject: 'srv_1', title: 'Server missing', text: 'gone' });
+    await env.service.raise({ kind: 'server.missing', subject: 'srv_1', title: 'Server missing', text: 'gone' });
     await webhook.waitForAccepted(2);
-    await until(() => env.service.list().find((endpoint) => endpoint.id === wrongChat.id)?.failed === 1);
-    const endpoint = env.service.list().find((item) => item.id === wrongChat.id);
+    await until(async () => (await env.service.list()).find((endpoint) => endpoint.id === wrongChat.id)?.failed === 1);
+    const endpoint = (await env.service.list()).find((item) => item.id === wrongChat.id);
     assert.equal(endpoint?.failed, 1);
     assert.match(endpoint?.lastError ?? '', /HTTP 400/);
-    env.service.remove(wrongChat.id, caller);
+    await env.service.remove(wrongChat.id, caller);
   });
 
   test('a Slack URL outside slackWebhookBase, a non-bot token and a name taken are refused when added', async () => {
@@ -141,11 +142,11 @@ describe('notifications (in process)', () => {
     try {
       await env.service.add({ name: 'busy', ratePerMinute: 20, events: ['secret.expired'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
       receiver.fail({ status: 429, retryAfter: 1 });
-      for (let i = 0; i < 3; i++) env.service.raise({ kind: 'secret.expired', subject: `sec_${i}`, title: `expired ${i}`, text: 'expired' });
+      for (let i = 0; i < 3; i++) await env.service.raise({ kind: 'secret.expired', subject: `sec_${i}`, title: `expired ${i}`, text: 'expired' });
       await new Promise((resolve) => setTimeout(resolve, 600));
       assert.equal(receiver.arrived.length, 1, 'the backlog waits for the Retry-After too');
       // Raised during the wait: it queues behind the held ones.
-      env.service.raise({ kind: 'secret.expired', subject: 'sec_3', title: 'expired 3', text: 'expired' });
+      await env.service.raise({ kind: 'secret.expired', subject: 'sec_3', title: 'expired 3', text: 'expired' });
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(receiver.arrived.length, 1);
       await receiver.waitForAccepted(4);
@@ -161,11 +162,11 @@ describe('notifications (in process)', () => {
     const receiver = await startWebhookReceiver(SIGNING_KEY);
     try {
       await env.service.add({ name: 'slow', ratePerMinute: 2, events: ['secret.due'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
-      for (let i = 0; i < 3; i++) env.service.raise({ kind: 'secret.due', subject: `sec_${i}`, title: `due ${i}`, text: 'due' });
+      for (let i = 0; i < 3; i++) await env.service.raise({ kind: 'secret.due', subject: `sec_${i}`, title: `due ${i}`, text: 'due' });
       await receiver.waitForAccepted(2);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       assert.equal(receiver.accepted.length, 2, 'the third waits for the minute to pass');
-      assert.equal(env.service.list().find((endpoint) => endpoint.name === 'slow')?.pending, 1);
+      assert.equal((await env.service.list()).find((endpoint) => endpoint.name === 'slow')?.pending, 1);
     } finally {
       await receiver.stop();
     }
@@ -214,14 +215,14 @@ describe('notification records', () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-rec-'));
     const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
     try {
-      const records = new NotifyStore(store);
+      const records = new NotifyStore(EmbeddedDatabase.of(store));
       const now = new Date().toISOString();
-      records.addEndpoint({ id: 'ntf_a', name: 'a', kind: 'webhook', events: ['run.failed'], ratePerMinute: 5, settings: { kind: 'webhook', url: 'https://example.com/in', signingKeySecret: 'sec_k' }, createdAt: now });
-      records.enqueue([{ id: 'dlv_1', endpointId: 'ntf_a', event: 'run.failed', subject: 's', title: 't', body: 'b', detail: {}, createdAt: now, nextAt: now }]);
-      const [due] = records.due(now, 10);
+      await records.addEndpoint({ id: 'ntf_a', name: 'a', kind: 'webhook', events: ['run.failed'], ratePerMinute: 5, settings: { kind: 'webhook', url: 'https://example.com/in', signingKeySecret: 'sec_k' }, createdAt: now });
+      await records.enqueue([{ id: 'dlv_1', endpointId: 'ntf_a', event: 'run.failed', subject: 's', title: 't', body: 'b', detail: {}, createdAt: now, nextAt: now }]);
+      const [due] = await records.due(now, 10);
       assert.equal(due?.id, 'dlv_1');
-      records.removeEndpoint('ntf_a');
-      assert.equal(records.markSending('dlv_1'), undefined);
+      await records.removeEndpoint('ntf_a');
+      assert.equal(await records.markSending('dlv_1'), undefined);
     } finally {
       store.close();
       fs.rmSync(folder, { recursive: true, force: true });
@@ -234,7 +235,7 @@ describe('notification watchers', () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-notify-watch-'));
     const store = await Store.open({ database: path.join(folder, 'z.db'), journal: path.join(folder, 'z.journal'), migrations: MIGRATIONS });
     try {
-      const records = new NotifyStore(store);
+      const records = new NotifyStore(EmbeddedDatabase.of(store));
       const raised: string[] = [];
       const runs = new Map<string, RunDetail>();
       const servers = new Map<string, { handle: string; name: string; status: string; managed: boolean; missingSince: null; lastCheckError: string | null }>();
@@ -242,61 +243,61 @@ describe('notification watchers', () => {
       const watchers = createWatchers(
         records,
         {
-          run: (id) => runs.get(id),
-          server: (handle) => servers.get(handle) as never,
-          servers: () => [...servers.values()] as never,
-          secret: (handle) => secrets.get(handle),
-          secrets: () => [...secrets.values()],
+          run: async (id) => runs.get(id),
+          server: async (handle) => servers.get(handle) as never,
+          servers: async () => [...servers.values()] as never,
+          secret: async (handle) => secrets.get(handle),
+          secrets: async () => [...secrets.values()],
         },
-        (event) => raised.push(`${event.kind}${event.alsoAs ? `|${event.alsoAs}` : ''} ${event.subject}`),
+        async (event) => void raised.push(`${event.kind}${event.alsoAs ? `|${event.alsoAs}` : ''} ${event.subject}`),
       );
       servers.set('srv_a', { handle: 'srv_a', name: 'a', status: 'ready', managed: true, missingSince: null, lastCheckError: null });
       const secret = { handle: 'sec_a', name: 'API_KEY', project: 'shop', version: 1, rotationDays: 30, updatedAt: '2026-01-01T00:00:00Z', expiresAt: null } as unknown as SecretMetadata;
       secrets.set('sec_a', secret);
-      watchers.seed();
+      await watchers.seed();
 
       const run = (id: string, status: RunDetail['status'], health?: string): RunDetail =>
         ({ id, project: 'shop', kind: 'deploy', status, repository: 'o/shop', ref: 'main', error: 'boom', releaseId: null, rollbackTo: null, steps: [{ name: 'health', status: 'failed', detail: health }] }) as unknown as RunDetail;
       runs.set('run_1', run('run_1', 'running'));
-      watchers.runChanged('run_1');
+      await watchers.runChanged('run_1');
       runs.set('run_1', run('run_1', 'failed', 'failed; rolled back to release 3'));
-      watchers.runChanged('run_1');
-      watchers.runChanged('run_1');
+      await watchers.runChanged('run_1');
+      await watchers.runChanged('run_1');
       runs.set('run_2', run('run_2', 'succeeded'));
-      watchers.runChanged('run_2');
+      await watchers.runChanged('run_2');
 
       servers.set('srv_b', { handle: 'srv_b', name: 'b', status: 'discovered', managed: true, missingSince: null, lastCheckError: null });
       servers.set('srv_a', { handle: 'srv_a', name: 'a', status: 'unreachable', managed: true, missingSince: null, lastCheckError: 'timed out' });
-      watchers.serversChanged(['srv_a', 'srv_b']);
-      watchers.serversChanged(['srv_a', 'srv_b']);
+      await watchers.serversChanged(['srv_a', 'srv_b']);
+      await watchers.serversChanged(['srv_a', 'srv_b']);
 
       secrets.set('sec_a', { ...secret, version: 2, updatedAt: '2026-03-01T00:00:00Z' });
-      watchers.secretsChanged(['sec_a']);
-      watchers.checkSecrets(new Date('2026-06-01T00:00:00Z'));
-      watchers.checkSecrets(new Date('2026-06-02T00:00:00Z'));
+      await watchers.secretsChanged(['sec_a']);
+      await watchers.checkSecrets(new Date('2026-06-01T00:00:00Z'));
+      await watchers.checkSecrets(new Date('2026-06-02T00:00:00Z'));
 
       const status = (state: string, health: 'healthy' | 'unhealthy' | 'none'): ProjectStatus[] => [
         { project: 'shop', server: 'srv_a', host: 'h', state: 'deployed', release: null, services: [{ service: 'web', module: null, container: 'shop-web-1', state, health, restarts: 0, image: 'i', digest: null, startedAt: null, finishedAt: null, exitCode: null, url: null }] },
       ];
-      watchers.servicesChecked(status('running', 'healthy'), () => false);
-      watchers.servicesChecked(status('running', 'unhealthy'), () => false);
-      watchers.servicesChecked(status('exited', 'none'), () => false);
-      watchers.servicesChecked(status('running', 'healthy'), () => true);
-      watchers.servicesChecked(status('running', 'healthy'), () => false);
+      await watchers.servicesChecked(status('running', 'healthy'), () => false);
+      await watchers.servicesChecked(status('running', 'unhealthy'), () => false);
+      await watchers.servicesChecked(status('exited', 'none'), () => false);
+      await watchers.servicesChecked(status('running', 'healthy'), () => true);
+      await watchers.servicesChecked(status('running', 'healthy'), () => false);
 
       // What was seen and the event it raised are one transaction: an event that could not be queued is not seen.
       let refuse = true;
-      const flaky = createWatchers(records, { run: (id) => runs.get(id), server: () => undefined, servers: () => [], secret: () => undefined, secrets: () => [] }, (event, tx) => {
+      const flaky = createWatchers(records, { run: async (id) => runs.get(id), server: async () => undefined, servers: async () => [], secret: async () => undefined, secrets: async () => [] }, async (event, tx) => {
         if (refuse) throw new Error('the queue is full');
         raised.push(`again ${event.kind} ${event.subject}`);
         assert.ok(tx);
       });
       runs.set('run_3', run('run_3', 'succeeded'));
-      assert.throws(() => flaky.runChanged('run_3'), /the queue is full/);
-      assert.equal(records.seen('run:run_3'), undefined);
+      await assert.rejects(() => flaky.runChanged('run_3'), /the queue is full/);
+      assert.equal(await records.seen('run:run_3'), undefined);
       refuse = false;
-      flaky.runChanged('run_3');
-      assert.equal(records.seen('run:run_3'), 'succeeded');
+      await flaky.runChanged('run_3');
+      assert.equal(await records.seen('run:run_3'), 'succeeded');
       runs.delete('run_3');
 
       assert.deepEqual(raised, [
@@ -311,7 +312,7 @@ describe('notification watchers', () => {
         'again run.succeeded shop',
       ]);
     } finally {
-      store.close();
+      await EmbeddedDatabase.of(store).close();
       fs.rmSync(folder, { recursive: true, force: true });
     }
   });

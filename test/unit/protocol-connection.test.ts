@@ -46,6 +46,7 @@ import { Store } from '../../daemon/store/store.js';
 import { connectionOverStream } from '../../daemon/transport/connection.js';
 import { waitUntil } from '../harness/processes.js';
 import { streamPair } from './streamPair.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const TOKEN = 'c'.repeat(64);
 const MASTER_KEY = 'protocol-connection test master key, long enough';
@@ -119,7 +120,7 @@ async function buildStack(folder: string): Promise<Stack> {
   // The daemon's own composition, over the encrypted-file vault: the one vault backend that needs nothing from the OS.
   const services = await wireServices({
     paths,
-    store,
+    store: EmbeddedDatabase.of(store),
     redactor,
     logger,
     log,

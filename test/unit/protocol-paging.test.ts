@@ -37,6 +37,7 @@ import { Store } from '../../daemon/store/store.js';
 import { connectionOverStream } from '../../daemon/transport/connection.js';
 import { wireServices } from '../../daemon/wiring/index.js';
 import { streamPair } from './streamPair.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const TOKEN = 'p'.repeat(64);
 
@@ -66,7 +67,7 @@ async function buildStack(folder: string): Promise<Stack> {
   const stoppers: (() => unknown)[] = [];
   const services = await wireServices({
     paths,
-    store,
+    store: EmbeddedDatabase.of(store),
     redactor,
     logger,
     log: logger.child({ component: 'daemon' }),

@@ -14,6 +14,7 @@ import { SettingsService } from '../../daemon/settings/settings.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { RecordingNotifier } from './allocationSupport.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 /** The first message the schema gives for `value`, or undefined if it is accepted. */
 function refusal(value: unknown): string | undefined {
@@ -77,10 +78,10 @@ describe('settings: time4vpsApiBase', () => {
       fs.rmSync(folder, { recursive: true, force: true });
     });
 
-    test('a refused value is reported as InvalidInput naming the setting, and the stored value stays', () => {
-      const settings = new SettingsService(store, new RecordingNotifier());
-      settings.set('time4vpsApiBase', 'http://127.0.0.1:4000/api');
-      assert.throws(
+    test('a refused value is reported as InvalidInput naming the setting, and the stored value stays', async () => {
+      const settings = await SettingsService.open(EmbeddedDatabase.of(store), new RecordingNotifier());
+      await settings.set('time4vpsApiBase', 'http://127.0.0.1:4000/api');
+      await assert.rejects(
         () => settings.set('time4vpsApiBase', 'http://billing.time4vps.com/api'),
         (error: unknown) => {
           assert.ok(error instanceof ZavhozError, String(error));

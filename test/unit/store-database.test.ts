@@ -12,7 +12,7 @@ const ITEMS: Migration = { version: 1, description: 'items', statements: ['CREAT
 describe('store: the embedded store as the asynchronous Database', () => {
   let folder: string;
   let files: { database: string; journal: string };
-  const open = async (): Promise<EmbeddedDatabase> => new EmbeddedDatabase(await Store.open({ ...files, migrations: [ITEMS] }));
+  const open = async (): Promise<EmbeddedDatabase> => EmbeddedDatabase.of(await Store.open({ ...files, migrations: [ITEMS] }));
   const names = async (database: EmbeddedDatabase): Promise<string[]> =>
     (await database.all<{ name: string }>('SELECT name FROM items ORDER BY id')).map((row) => row.name);
 

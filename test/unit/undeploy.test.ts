@@ -41,9 +41,9 @@ function world(openShell: UndeployTargets['openShell']) {
   const redactor = new Redactor();
   const service = new UndeployService({
     targets: {
-      targetOf: (project) => (project === 'shop' && !released.includes(project) ? { server: 'web-1', modules: ['app'], ports: [8000] } : undefined),
+      targetOf: async (project) => (project === 'shop' && !released.includes(project) ? { server: 'web-1', modules: ['app'], ports: [8000] } : undefined),
       openShell,
-      release: (project) => {
+      release: async (project) => {
         released.push(project);
         return ['app'];
       },
@@ -61,15 +61,15 @@ function world(openShell: UndeployTargets['openShell']) {
 const caller = { client: 'test', requestId: 'req-1' };
 
 describe('undeploy bookkeeping', () => {
-  test('a project with no allocation is refused before anything runs', () => {
+  test('a project with no allocation is refused before anything runs', async () => {
     const { service, audit } = world(() => Promise.reject(new Error('not reached')));
-    assert.throws(() => service.start('blog', false, caller), (error: ZavhozError) => error.code === ErrorCodes.NotFound && /not deployed anywhere/.test(error.message));
+    await assert.rejects(() => service.start('blog', false, caller), (error: ZavhozError) => error.code === ErrorCodes.NotFound && /not deployed anywhere/.test(error.message));
     assert.deepEqual(audit, []);
   });
 
   test('an unreachable server fails the undeploy and keeps the allocation, saying how to finish', async () => {
     const { service, audit, released } = world(() => Promise.reject(new ZavhozError(ErrorCodes.Unreachable, 'Could not open an SSH session to web-1.')));
-    const { done } = service.start('shop', false, caller);
+    const { done } = await service.start('shop', false, caller);
     const result = await done;
     assert.equal(result.status, 'failed');
     assert.match(result.error ?? '', /Could not open an SSH session to web-1\. The allocation of shop is kept; run `zavhoz undeploy --project shop` again/);
@@ -89,7 +89,7 @@ describe('undeploy bookkeeping', () => {
       return Promise.resolve();
     });
     service.afterUndeploy(() => Promise.reject(new Error('archive full')));
-    const result = await service.start('shop', true, caller).done;
+    const result = await (await service.start('shop', true, caller)).done;
     assert.equal(result.status, 'succeeded', result.error ?? '');
     assert.deepEqual(released, ['shop']);
     assert.deepEqual(seen, ['shop:app']);
@@ -105,8 +105,8 @@ describe('undeploy bookkeeping', () => {
     const { service, locks, released } = world(() => Promise.resolve(emptyServer()));
     let finish: () => void = () => undefined;
     const deploy = locks.hold('shop', 'deploy run_aaaaaaaaaa', () => new Promise<void>((resolve) => (finish = resolve)));
-    const { done } = service.start('shop', false, caller);
-    assert.throws(() => service.start('shop', false, caller), (error: ZavhozError) => error.code === ErrorCodes.Conflict);
+    const { done } = await service.start('shop', false, caller);
+    await assert.rejects(() => service.start('shop', false, caller), (error: ZavhozError) => error.code === ErrorCodes.Conflict);
     const cancelled = await service.cancel('shop');
     assert.equal(cancelled.status, 'cancelled');
     assert.match(cancelled.error ?? '', /cancelled during wait; its allocation is kept/);

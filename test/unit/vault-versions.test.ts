@@ -20,6 +20,7 @@ import type { SecretUse, SecretVersionRef } from '../../daemon/vault/api.js';
 import { versionAccountOf } from '../../daemon/vault/backend.js';
 import { FileBackend } from '../../daemon/vault/fileBackend.js';
 import { Vault } from '../../daemon/vault/vault.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const CALLER = { client: 'test', requestId: 'req-1' };
 const USE: SecretUse = { client: 'deploy', requestId: 'run-rollback', action: 'rollback', detail: { project: 'shop' } };
@@ -45,8 +46,8 @@ describe('vault versions (store + encrypted file backend)', () => {
 
   const newVault = (): Vault =>
     new Vault({
-      store,
-      audit: new AuditLog(store),
+      store: EmbeddedDatabase.of(store),
+      audit: new AuditLog(EmbeddedDatabase.of(store)),
       redactor,
       notifier: { notify: () => undefined },
       log: logger.child({ component: 'vault' }),
@@ -58,10 +59,10 @@ describe('vault versions (store + encrypted file backend)', () => {
   const versions = async (name: string, values: readonly string[]): Promise<SecretVersionRef[]> => {
     const [first, ...rest] = values;
     const created = await vault.set({ name, type: 'text', value: first ?? '' }, CALLER);
-    const refs = vault.currentVersions([created.handle]);
+    const refs = await vault.currentVersions([created.handle]);
     for (const value of rest) {
       await vault.rotate({ handle: created.handle, value }, CALLER);
-      refs.push(...vault.currentVersions([created.handle]));
+      refs.push(...(await vault.currentVersions([created.handle])));
     }
     return refs;
   };
@@ -91,11 +92,11 @@ describe('vault versions (store + encrypted file backend)', () => {
       [1, 2, 3],
     );
     const handle = refs[0]?.handle ?? '';
-    const metadata = vault.get(handle);
+    const metadata = await vault.get(handle);
     assert.deepEqual([metadata.version, metadata.fingerprint, metadata.previous?.version], [3, refs[2]?.fingerprint, 2]);
-    assert.equal(vault.list()[0]?.version, 3);
+    assert.equal((await vault.list())[0]?.version, 3);
     assert.equal(new Set(refs.map((ref) => ref.fingerprint)).size, 3);
-    await refusal(async () => vault.currentVersions([handle, 'sec_aaaaaaaa']), ErrorCodes.NotFound, /sec_aaaaaaaa not found/);
+    await refusal(async () => await vault.currentVersions([handle, 'sec_aaaaaaaa']), ErrorCodes.NotFound, /sec_aaaaaaaa not found/);
   });
 
   test('a retained v1 survives three rotations, the 7-day expiry and a deploy; releasing it removes and unmasks it', async () => {
@@ -105,14 +106,14 @@ describe('vault versions (store + encrypted file backend)', () => {
     assert.ok(v1);
     await vault.retain('rel_one', [v1]);
     for (const value of values.slice(1)) await vault.rotate({ handle: v1.handle, value }, CALLER);
-    assert.equal(vault.get(v1.handle).version, 4);
+    assert.equal((await vault.get(v1.handle)).version, 4);
     pastGrace();
     await vault.expirePrevious();
     assert.equal(await valueOf(v1), 'pinned-value-one', 'kept past the 7 days while a release holds it');
     await vault.confirmDeployed([v1.handle]);
     assert.equal(await valueOf(v1), 'pinned-value-one', 'kept past the next deploy while a release holds it');
     assert.deepEqual(accounts().filter((account) => account.startsWith(v1.handle)), [v1.handle, versionAccountOf(v1.handle, 1)]);
-    assert.equal(vault.get(v1.handle).previous, null, 'a version only a release keeps is not the previous one');
+    assert.equal((await vault.get(v1.handle)).previous, null, 'a version only a release keeps is not the previous one');
     await refusal(() => valueOf({ ...v1, version: 2, fingerprint: v1.fingerprint }), ErrorCodes.NotFound, /Version 2 of .* is no longer kept .*current one is version 4/);
     assert.equal(redactor.redact('pinned-value-two'), 'pinned-value-two', 'dropped versions are no longer masked');
     assert.equal(redactor.redact('pinned-value-one'), REDACTED);
@@ -122,9 +123,9 @@ describe('vault versions (store + encrypted file backend)', () => {
     assert.equal(redactor.redact('pinned-value-one'), 'pinned-value-one', 'a released version is no longer masked');
     assert.equal(redactor.redact('pinned-value-four'), REDACTED);
     await refusal(() => valueOf(v1), ErrorCodes.NotFound, /Version 1 of .* is no longer kept/);
-    const drops = new AuditLog(store).list({ subject: v1.handle }).filter((entry) => entry.action === 'drop-previous');
+    const drops = (await new AuditLog(EmbeddedDatabase.of(store)).list({ subject: v1.handle })).filter((entry) => entry.action === 'drop-previous');
     assert.deepEqual(drops.map((entry) => [entry.detail.version, entry.detail.reason]).sort(), [[1, 'released'], [2, 'expired'], [3, 'expired']]);
-    const uses = new AuditLog(store).list({ subject: v1.handle }).filter((entry) => entry.action === 'rollback');
+    const uses = (await new AuditLog(EmbeddedDatabase.of(store)).list({ subject: v1.handle })).filter((entry) => entry.action === 'rollback');
     assert.ok(uses.length >= 2 && uses.every((entry) => entry.detail.version === 1 && entry.detail.project === 'shop'), 'each loan is audited with its version');
   });
 
@@ -236,8 +237,8 @@ describe('vault versions (store + encrypted file backend)', () => {
 
     store = await Store.open({ ...database, migrations: MIGRATIONS });
     vault = newVault();
-    assert.deepEqual(vault.get('sec_rotatedb').previous, { version: 1, fingerprint: fingerprint('old-layout-previous'), keptUntil });
-    assert.deepEqual(['sec_plainaaa', 'sec_rotatedb', 'sec_midwayccc'].map((handle) => vault.get(handle).version), [1, 2, 2]);
+    assert.deepEqual((await vault.get('sec_rotatedb')).previous, { version: 1, fingerprint: fingerprint('old-layout-previous'), keptUntil });
+    assert.deepEqual(await Promise.all(['sec_plainaaa', 'sec_rotatedb', 'sec_midwayccc'].map(async (handle) => (await vault.get(handle)).version)), [1, 2, 2]);
     assert.equal(await valueOf({ handle: 'sec_rotatedb', version: 1, fingerprint: fingerprint('old-layout-previous') }), 'old-layout-previous');
     assert.equal(await vault.withValue('sec_rotatedb', USE, (value) => value), 'old-layout-current');
     assert.equal(await valueOf({ handle: 'sec_midwayccc', version: 1, fingerprint: fingerprint('midway-old') }), 'midway-old');

@@ -21,6 +21,7 @@ import { Store } from '../../daemon/store/store.js';
 import { accountOf, type SecretBackend, versionAccountOf } from '../../daemon/vault/backend.js';
 import { FileBackend } from '../../daemon/vault/fileBackend.js';
 import { Vault } from '../../daemon/vault/vault.js';
+import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
 
 const CALLER = { client: 'test', requestId: 'req-1' };
 const MASTER_KEY = 'unit-test master key, long enough';
@@ -77,7 +78,7 @@ describe('vault (store + encrypted file backend)', () => {
   const openStore = (): Promise<Store> =>
     Store.open({ database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal'), migrations: MIGRATIONS });
   const newVault = (): Vault =>
-    new Vault({ store, audit: new AuditLog(store), redactor, notifier, log: logger.child({ component: 'vault' }), openBackend: async () => backend });
+    new Vault({ store: EmbeddedDatabase.of(store), audit: new AuditLog(EmbeddedDatabase.of(store)), redactor, notifier, log: logger.child({ component: 'vault' }), openBackend: async () => backend });
   const valueOf = (handle: string): Promise<string> => vault.withValue(handle, { ...CALLER, action: 'test' }, (value) => value);
   const accounts = (): string[] => Object.keys((JSON.parse(fs.readFileSync(path.join(folder, 'vault.enc'), 'utf8')) as { entries: object }).entries).sort();
   const pendingRows = (): number => store.all('SELECT id FROM vault_pending').length;
@@ -104,13 +105,13 @@ describe('vault (store + encrypted file backend)', () => {
     assert.equal(secret.fingerprint.length, 64);
     assert.equal(redactor.redact('leaked canary-unit-value-1 here'), `leaked ${REDACTED} here`);
     assert.equal(await vault.withValue(secret.handle, { client: 'deploy', requestId: 'run-7', action: 'deploy', detail: { project: 'shop' } }, (value) => value.length), 19);
-    const use = new AuditLog(store).list({ subject: secret.handle })[0];
+    const use = (await new AuditLog(EmbeddedDatabase.of(store)).list({ subject: secret.handle }))[0];
     assert.deepEqual({ action: use?.action, client: use?.client, requestId: use?.requestId }, { action: 'deploy', client: 'deploy', requestId: 'run-7' });
-    assert.ok(vault.get(secret.handle).lastUsedAt);
+    assert.ok((await vault.get(secret.handle)).lastUsedAt);
     assert.deepEqual(notifier.sent, [{ method: 'secrets/didChange', params: { handles: [secret.handle], change: 'created' } }]);
-    assert.ok(!JSON.stringify(vault.list()).includes('canary-unit-value-1'));
-    assert.equal(vault.has(secret.handle), true);
-    assert.equal(vault.has('sec_aaaaaaaa'), false);
+    assert.ok(!JSON.stringify(await vault.list()).includes('canary-unit-value-1'));
+    assert.equal(await vault.has(secret.handle), true);
+    assert.equal(await vault.has('sec_aaaaaaaa'), false);
   });
 
   test('bad input is refused and leaves no trace in the backend, the store or the pending table', async () => {
@@ -129,7 +130,7 @@ describe('vault (store + encrypted file backend)', () => {
       const error = await refusal(work, ErrorCodes.InvalidInput, pattern);
       assert.ok(!error.message.includes('canary-not-a-key'));
     }
-    assert.deepEqual(vault.list(), []);
+    assert.deepEqual(await vault.list(), []);
     assert.deepEqual(accounts(), before);
     assert.equal(pendingRows(), 0);
   });
@@ -155,7 +156,7 @@ describe('vault (store + encrypted file backend)', () => {
     assert.equal(redactor.redact('right passphrase'), REDACTED);
     const revealed = await vault.reveal(withPassphrase.handle, CALLER);
     assert.deepEqual([revealed.value, revealed.passphrase], [encrypted, 'right passphrase']);
-    assert.equal(vault.list().length, 5);
+    assert.equal((await vault.list()).length, 5);
   });
 
   test('one name per scope: the same name again is refused with the rotate hint, another project may have it', async () => {
@@ -163,7 +164,7 @@ describe('vault (store + encrypted file backend)', () => {
     const error = await refusal(() => vault.set({ name: 'DB_URL', type: 'text', value: 'postgres://two' }, CALLER), ErrorCodes.AlreadyExists);
     assert.match(error.message, new RegExp(`zavhoz secret rotate ${first.handle}`));
     await vault.set({ name: 'DB_URL', type: 'text', project: 'blog', value: 'postgres://two' }, CALLER);
-    assert.deepEqual(vault.list({ project: 'blog' }).map((secret) => secret.project), [null, 'blog']);
+    assert.deepEqual((await vault.list({ project: 'blog' })).map((secret) => secret.project), [null, 'blog']);
   });
 
   test('rotation keeps the previous value until a deploy confirms the new one', async () => {
@@ -183,7 +184,7 @@ describe('vault (store + encrypted file backend)', () => {
     assert.equal(pendingRows(), 0);
 
     await vault.confirmDeployed([generated.handle]);
-    assert.equal(vault.get(generated.handle).previous, null);
+    assert.equal((await vault.get(generated.handle)).previous, null);
     assert.equal(await backend.read(versionAccountOf(generated.handle, 1)), undefined);
     assert.equal(redactor.redact(old), old, 'a dropped value is no longer masked');
   });
@@ -193,9 +194,9 @@ describe('vault (store + encrypted file backend)', () => {
     await vault.rotate({ handle: secret.handle }, CALLER);
     store.transaction((tx) => tx.run('UPDATE secret_versions SET kept_until = ? WHERE handle = ?', ['2000-01-01T00:00:00.000Z', secret.handle]));
     await vault.expirePrevious();
-    assert.equal(vault.get(secret.handle).previous, null);
+    assert.equal((await vault.get(secret.handle)).previous, null);
     assert.equal(await backend.read(versionAccountOf(secret.handle, 1)), undefined);
-    assert.ok(new AuditLog(store).list({ subject: secret.handle }).some((entry) => entry.action === 'drop-previous'));
+    assert.ok((await new AuditLog(EmbeddedDatabase.of(store)).list({ subject: secret.handle })).some((entry) => entry.action === 'drop-previous'));
   });
 
   test('a typed-in secret is not rotated to a made-up value; with a new value it is', async () => {
@@ -214,16 +215,16 @@ describe('vault (store + encrypted file backend)', () => {
 
   test('import is all or nothing, then creates, rotates and leaves equal values alone', async () => {
     await refusal(() => vault.importDotenv({ content: 'GOOD=fine-value\nBAD=abc\n' }, CALLER), ErrorCodes.InvalidInput, /\.env line 2: .*shorter than 4/);
-    assert.deepEqual(vault.list(), []);
+    assert.deepEqual(await vault.list(), []);
     const first = await vault.importDotenv({ content: 'A_KEY=value-one\nB_KEY="multi\nline"\n', project: 'shop' }, CALLER);
     assert.deepEqual(first.created, ['A_KEY', 'B_KEY']);
-    const firstFingerprint = vault.get(first.handles.B_KEY ?? '').fingerprint;
+    const firstFingerprint = (await vault.get(first.handles.B_KEY ?? '')).fingerprint;
     const second = await vault.importDotenv({ content: 'A_KEY=value-one\nB_KEY=changed-value\nC_KEY=new-value\n', project: 'shop' }, CALLER);
     assert.deepEqual([second.created, second.updated, second.unchanged], [['C_KEY'], ['B_KEY'], ['A_KEY']]);
     assert.equal(second.handles.A_KEY, first.handles.A_KEY);
     assert.equal(await valueOf(second.handles.B_KEY ?? ''), 'changed-value');
-    assert.equal(vault.get(second.handles.B_KEY ?? '').previous?.fingerprint, firstFingerprint);
-    assert.deepEqual(new AuditLog(store).list().filter((entry) => entry.action === 'import').length, 4);
+    assert.equal((await vault.get(second.handles.B_KEY ?? '')).previous?.fingerprint, firstFingerprint);
+    assert.deepEqual((await new AuditLog(EmbeddedDatabase.of(store)).list()).filter((entry) => entry.action === 'import').length, 4);
   });
 
   test('a backend failure half-way through an import undoes the values already written', async () => {
@@ -238,7 +239,7 @@ describe('vault (store + encrypted file backend)', () => {
     };
     await refusal(() => vault.importDotenv({ content: 'ONE=value-one\nTWO=value-two\nEXISTING=new-existing\nFOUR=value-four\n' }, CALLER), ErrorCodes.KeychainUnavailable);
     assert.deepEqual(accounts(), before);
-    assert.deepEqual(vault.list().map((secret) => secret.name), ['EXISTING']);
+    assert.deepEqual((await vault.list()).map((secret) => secret.name), ['EXISTING']);
     assert.equal(pendingRows(), 0);
     assert.equal(redactor.redact('value-one'), 'value-one', 'values that never landed are not left masked');
   });
@@ -267,7 +268,7 @@ describe('vault (store + encrypted file backend)', () => {
     store.transaction((tx) => tx.run("INSERT INTO vault_pending (handle, operation, state, created_at) VALUES ('sec_zzzzzzzz', 'create', 'prepared', ?)", [new Date().toISOString()]));
     await backend.inner.write('sec_zzzzzzzz', 'orphan-value');
     vault = newVault();
-    assert.deepEqual(vault.list(), []);
+    assert.deepEqual(await vault.list(), []);
     await vault.generate({ name: 'ANYTHING', type: 'token' }, CALLER);
     assert.equal(await backend.read('sec_zzzzzzzz'), undefined);
     assert.equal(pendingRows(), 0);
