@@ -1,0 +1,259 @@
+import pg from 'pg';
+import { ZavhozError } from '../../core/errors.js';
+import { ErrorCodes } from '../../protocol/errors.js';
+import type { Database, DatabaseRow, DatabaseTransaction } from '../database.js';
+import type { SqlValue } from '../journal.js';
+import type { Migration } from '../migrations.js';
+import { type DatabaseAddress, isConnectionError, storeError, unavailable } from './errors.js';
+import { applyPostgresMigrations } from './migrate.js';
+import { passwordFromFile } from './passfile.js';
+import { type TableKeys, tableKeysOf, type TranslatedStatement, translateStatement } from './translate.js';
+import { storeTypes, withoutRowid } from './types.js';
+
+/** Where the team database is and how to log in. Never a URL with a password in it. */
+export interface PostgresConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /**
+   * The password, asked for on each new connection: a function that fetches it (from the vault, by handle) is
+   * better than a string kept in memory. Without it and without `passFile`, the server must not ask for one.
+   */
+  readonly password?: string | (() => Promise<string>);
+  /** A PostgreSQL password file (PGPASSFILE format, mode 0600) to read the password from. */
+  readonly passFile?: string;
+  /** Connections this daemon keeps at most (default 4). */
+  readonly maxConnections?: number;
+  /** How long a new connection may take before the store reports the database unreachable (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** Shown in pg_stat_activity, so a team can tell members' daemons apart. */
+  readonly applicationName?: string;
+}
+
+/** Options for {@link PostgresDatabase.open}. */
+export interface PostgresStoreOptions {
+  readonly connection: PostgresConnection;
+  readonly migrations: readonly Migration[];
+  /** Told about connections the pool lost while idle (the next request opens a new one). */
+  readonly onConnectionLost?: (reason: string) => void;
+}
+
+/** How many statement translations a store keeps: the daemon's statements are a few hundred fixed texts. */
+const TRANSLATION_CACHE_LIMIT = 4_000;
+
+type Runner = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * The store on a team's PostgreSQL, behind the same {@link Database} interface as the embedded one. SQL arrives in
+ * SQLite's dialect and is translated once per statement text (translate.ts). A transaction runs on one pooled
+ * connection between BEGIN and COMMIT and resolves only after COMMIT returned, so an acknowledged write is durable
+ * on the server; transactions of this daemon run one at a time, as on the embedded store. A lost connection or a
+ * restarted server fails the request with a StoreUnavailable error, and the pool opens new connections as requests
+ * come, so the daemon recovers without a restart.
+ */
+export class PostgresDatabase implements Database {
+  readonly engine = 'postgres';
+  private readonly translations = new Map<string, TranslatedStatement>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly keys: TableKeys,
+    /** Host and port, as messages name the database. */
+    readonly address: DatabaseAddress,
+  ) {}
+
+  /** Connects, applies pending migrations (under an advisory lock shared by the team's daemons) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresDatabase> {
+    const { connection } = options;
+    const address: DatabaseAddress = { host: connection.host, port: connection.port };
+    const pool = new pg.Pool({
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      user: connection.user,
+      password: passwordOf(connection),
+      max: connection.maxConnections ?? 4,
+      connectionTimeoutMillis: connection.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: connection.applicationName ?? 'zavhoz',
+      types: storeTypes,
+    });
+    // An idle connection the server closed (restart, network cut) is dropped by the pool; without a listener the
+    // event would end the process.
+    pool.on('error', (error) => options.onConnectionLost?.(error.message));
+    const keys = tableKeysOf(options.migrations.flatMap((migration) => migration.statements));
+    const database = new PostgresDatabase(pool, keys, address);
+    try {
+      const client = await database.connect();
+      let broken = false;
+      try {
+        await applyPostgresMigrations(client, options.migrations, (sql) => database.translate(sql), address);
+      } catch (error) {
+        broken = isConnectionError(error);
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw storeError(error, address);
+    }
+    return database;
+  }
+
+  async all<T extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    this.assertOpen();
+    try {
+      return await this.read<T>(this.pool, sql, params);
+    } catch (error) {
+      // A read changes nothing, so one that met a connection the server had already closed is tried once more.
+      if (!isConnectionError(error)) throw storeError(error, this.address, sql);
+      try {
+        return await this.read<T>(this.pool, sql, params);
+      } catch (again) {
+        throw storeError(again, this.address, sql);
+      }
+    }
+  }
+
+  async get<T extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  transaction<T>(work: (tx: DatabaseTransaction) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const run = this.queue.then(() => this.runTransaction(work));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.pool.end();
+  }
+
+  /** The statement in PostgreSQL's dialect, translated once per text. */
+  translate(sql: string): TranslatedStatement {
+    let translated = this.translations.get(sql);
+    if (translated === undefined) {
+      translated = translateStatement(sql, this.keys);
+      if (this.translations.size >= TRANSLATION_CACHE_LIMIT) this.translations.clear();
+      this.translations.set(sql, translated);
+    }
+    return translated;
+  }
+
+  private async runTransaction<T>(work: (tx: DatabaseTransaction) => Promise<T>): Promise<T> {
+    const client = await this.beginOnFreshConnection();
+    let active = true;
+    let failed: Error | undefined;
+    let committing = false;
+    let broken = false;
+    const execute = async (sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<DatabaseRow>> => {
+      if (!active) throw new Error('store: a transaction was used after it ended');
+      // PostgreSQL ends a transaction at its first failed statement: the rest of it must not pretend otherwise.
+      if (failed !== undefined) throw failed;
+      try {
+        return await this.execute(client, sql, params);
+      } catch (error) {
+        failed = storeError(error, this.address, sql);
+        throw failed;
+      }
+    };
+    const tx: DatabaseTransaction = {
+      run: async (sql, params = []) => (await execute(sql, params)).rowCount ?? 0,
+      all: async <R extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []) => withoutRowid((await execute(sql, params)).rows as R[]),
+      get: async <R extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> => {
+        const rows = withoutRowid((await execute(sql, params)).rows as R[]);
+        return rows[0];
+      },
+    };
+    try {
+      const value = await work(tx);
+      if (failed !== undefined) throw failed;
+      committing = true;
+      const committed = await client.query('COMMIT');
+      // COMMIT of a transaction the server had already aborted answers ROLLBACK rather than an error.
+      if (committed.command !== 'COMMIT') throw new Error('PostgreSQL rolled the transaction back at COMMIT');
+      return value;
+    } catch (error) {
+      if (isConnectionError(error)) {
+        broken = true;
+        if (committing) {
+          throw new ZavhozError(
+            ErrorCodes.StoreUnavailable,
+            `The connection to the team database at ${this.address.host}:${this.address.port} broke while the change was being saved, so whether it was saved is unknown: check before repeating it. Zavhoz reconnects by itself.`,
+          );
+        }
+      } else {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+      }
+      throw storeError(error, this.address);
+    } finally {
+      active = false;
+      client.release(broken);
+    }
+  }
+
+  /**
+   * A pooled connection with BEGIN run on it. A connection the server closed while it sat idle is found out here,
+   * before any work ran, and replaced once.
+   */
+  private async beginOnFreshConnection(): Promise<pg.PoolClient> {
+    for (let attempt = 0; ; attempt++) {
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        return client;
+      } catch (error) {
+        client.release(true);
+        if (attempt > 0 || !isConnectionError(error)) throw storeError(error, this.address);
+      }
+    }
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw isConnectionError(error) ? unavailable(this.address, reasonOf(error)) : storeError(error, this.address);
+    }
+  }
+
+  private async read<T extends DatabaseRow>(runner: Runner, sql: string, params: readonly SqlValue[]): Promise<T[]> {
+    return withoutRowid((await this.execute(runner, sql, params)).rows as T[]);
+  }
+
+  private async execute(runner: Runner, sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<DatabaseRow>> {
+    const statement = this.translate(sql);
+    if (statement.parameterCount !== params.length) {
+      throw new Error(`store: the statement takes ${statement.parameterCount} parameters, ${params.length} given (statement: ${sql.slice(0, 120)})`);
+    }
+    return runner.query<DatabaseRow>(statement.text, params as unknown[]);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ZavhozError(ErrorCodes.ShuttingDown, 'The daemon is shutting down; try again in a moment.');
+  }
+}
+
+/** The driver's password option: a value, a function that fetches it, or a line of a password file. */
+function passwordOf(connection: PostgresConnection): string | (() => Promise<string>) | undefined {
+  const { password, passFile } = connection;
+  if (password !== undefined) return password;
+  if (passFile === undefined) return undefined;
+  return () => Promise.resolve(passwordFromFile(passFile, connection));
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+}
