@@ -158,7 +158,11 @@ export async function startPostgres(): Promise<PostgresServer> {
       },
       async restart(mode = 'fast') {
         if (child) await stopPostmaster(child, mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
-        child = await launch(data, sockets, logPath, host, port, user, password);
+        try {
+          child = await launch(data, sockets, logPath, host, port, user, password);
+        } catch (error) {
+          throw new Error(`${(error as Error).message}\n${tailOf(logPath)}`);
+        }
       },
       async stop() {
         if (stopped) return;

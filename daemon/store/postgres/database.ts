@@ -55,6 +55,7 @@ type Runner = Pick<pg.ClientBase, 'query'>;
 export class PostgresDatabase implements Database {
   readonly engine = 'postgres';
   private readonly translations = new Map<string, TranslatedStatement>();
+  private readonly listening = new WeakSet<pg.PoolClient>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -63,6 +64,7 @@ export class PostgresDatabase implements Database {
     private readonly keys: TableKeys,
     /** Host and port, as messages name the database. */
     readonly address: DatabaseAddress,
+    private readonly onConnectionLost: ((reason: string) => void) | undefined,
   ) {}
 
   /** Connects, applies pending migrations (under an advisory lock shared by the team's daemons) and returns the store. */
@@ -86,7 +88,7 @@ export class PostgresDatabase implements Database {
     // event would end the process.
     pool.on('error', (error) => options.onConnectionLost?.(error.message));
     const keys = tableKeysOf(options.migrations.flatMap((migration) => migration.statements));
-    const database = new PostgresDatabase(pool, keys, address);
+    const database = new PostgresDatabase(pool, keys, address, options.onConnectionLost);
     try {
       const client = await database.connect();
       let broken = false;
@@ -222,7 +224,14 @@ export class PostgresDatabase implements Database {
 
   private async connect(): Promise<pg.PoolClient> {
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      if (!this.listening.has(client)) {
+        // A checked-out connection that breaks between two statements emits 'error' (the pool listens only to idle
+        // ones): without a listener that would end the daemon. The statement under way fails on its own.
+        this.listening.add(client);
+        client.on('error', (error) => this.onConnectionLost?.(error.message));
+      }
+      return client;
     } catch (error) {
       throw isConnectionError(error) ? unavailable(this.address, reasonOf(error)) : storeError(error, this.address);
     }

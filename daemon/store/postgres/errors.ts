@@ -31,7 +31,7 @@ const CONNECTION_MESSAGES = [
 
 /** What the pg driver throws: an Error, perhaps with a SQLSTATE (`code`), a constraint and a detail. */
 interface DriverError extends Error {
-  code?: string;
+  code?: unknown;
   constraint?: string;
   table?: string;
   detail?: string;
@@ -41,7 +41,7 @@ interface DriverError extends Error {
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as DriverError).code;
-  if (code !== undefined && (SOCKET_CODES.has(code) || unavailableState(code))) return true;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || unavailableState(code))) return true;
   if (error instanceof AggregateError) return error.errors.some(isConnectionError);
   return CONNECTION_MESSAGES.some((message) => error.message.includes(message));
 }
@@ -66,7 +66,7 @@ export function storeError(error: unknown, address: DatabaseAddress, sql?: strin
   }
   if (!(error instanceof Error)) return new Error(String(error));
   const driver = error as DriverError;
-  const code = driver.code ?? '';
+  const code = typeof driver.code === 'string' ? driver.code : '';
   if (isConnectionError(error)) return unavailable(address, reasonOf(driver));
   if (code === '28P01' || code === '28000') {
     return new ZavhozError(
@@ -100,7 +100,7 @@ function reasonOf(error: DriverError): string {
     const first = error.errors.find((inner): inner is Error => inner instanceof Error);
     if (first) return reasonOf(first);
   }
-  return error.code && SOCKET_CODES.has(error.code) ? error.code : error.message;
+  return typeof error.code === 'string' && SOCKET_CODES.has(error.code) ? error.code : error.message;
 }
 
 function shorten(sql: string): string {
