@@ -4,6 +4,7 @@ import type { Database, Statement } from 'sql.js';
 import { ZavhozError } from '../core/errors.js';
 import { syncFolder, writeFileAtomic } from '../core/files.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import { installEmptyDatabase } from './emptyDatabase.js';
 import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
@@ -26,6 +27,11 @@ export interface StoreOptions {
   readonly database: string;
   readonly journal: string;
   readonly migrations: readonly Migration[];
+  /**
+   * A prebuilt database at the newest of `migrations` (emptyDatabase.ts), which a new data folder starts from instead
+   * of running them; ignored when missing or at another version.
+   */
+  readonly emptyDatabase?: string;
   /** Fold the journal into a snapshot (in the background) once it passes this many bytes. */
   readonly snapshotAfterBytes?: number;
 }
@@ -66,11 +72,12 @@ export class Store {
     const SQL = await loadSqlJs();
     removeAbandonedFolds(options.database);
     const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
-    const db = loadSnapshot(SQL, options.database);
-    let seq = snapshotSequence(db);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
+    const newFolder = options.emptyDatabase !== undefined && !interruptedFold && !fs.existsSync(options.database) && !fs.existsSync(options.journal);
+    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database);
+    let seq = snapshotSequence(db);
     let opened: ReturnType<typeof Journal.open>;
     try {
       if (interruptedFold) seq = replay(db, readJournal(folding).records, seq);
