@@ -10,6 +10,8 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { Settings } from '../protocol/settings.js';
 import { FAIL_DURATION_SECONDS, type ProxyRoute, slotPort } from '../proxy/config.js';
 import type { ProxyService } from '../proxy/service.js';
+import type { ProxyStatusBook } from '../proxy/status.js';
+import type { ServerProxy } from '../protocol/servers.js';
 import type { ProxySwitch } from '../deploy/ports.js';
 import type { SecretUse } from '../vault/api.js';
 import { normalizeDomain } from './names.js';
@@ -29,6 +31,8 @@ export type DomainSettings = Pick<Settings, 'proxyTls' | 'proxyHttpPort' | 'prox
 export interface DomainsDependencies {
   readonly domains: DomainStore;
   readonly proxy: ProxyService;
+  /** What the last apply or check found of each server's proxy. */
+  readonly proxyStatus: Pick<ProxyStatusBook, 'info'>;
   readonly locks: ProjectLocks;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
@@ -61,6 +65,12 @@ export class DomainService {
   /** Every domain, or one project's. */
   list(project?: string): DomainInfo[] {
     return this.dependencies.domains.list({ project }).map((row) => this.info(row));
+  }
+
+  /** Each server's proxy as the views show it: its last seen state and how many domains route through it. */
+  proxyView(): (server: string) => ServerProxy {
+    const counts = this.dependencies.domains.countByServer();
+    return (server) => this.dependencies.proxyStatus.info(server, counts.get(server) ?? 0);
   }
 
   /** Routes a domain to a module of a deployed project (see `domains/add`). */

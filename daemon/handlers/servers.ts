@@ -1,5 +1,6 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import {
+  type ServerInfo,
   ServersAcceptHostKey,
   ServersAdd,
   ServersCheck,
@@ -27,6 +28,11 @@ export function signalOf(token: CancellationToken): AbortSignal {
   return controller.signal;
 }
 
+/** A server with its reverse proxy, as `servers/show` and `servers/check` answer. */
+function withProxy(services: Services, server: ServerInfo): ServerInfo {
+  return { ...server, proxy: services.domains.proxyView()(server.handle) };
+}
+
 /** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys, file copies. */
 export function registerServerHandlers(router: Router, services: Services): void {
   const { inventory } = services;
@@ -34,9 +40,10 @@ export function registerServerHandlers(router: Router, services: Services): void
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
     const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
     const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
-    return { servers, ...(nextCursor ? { nextCursor } : {}) };
+    const proxyOf = services.domains.proxyView();
+    return { servers: servers.map((server) => ({ ...server, proxy: proxyOf(server.handle) })), ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(ServersShow, (params) => inventory.inventory.show(params.handle));
+  router.handle(ServersShow, (params) => withProxy(services, inventory.inventory.show(params.handle)));
   router.handle(ServersAdd, (params, context) => {
     const server = inventory.inventory.add(params);
     context.log.info('server added', { server: params.handle });
@@ -58,8 +65,8 @@ export function registerServerHandlers(router: Router, services: Services): void
   router.handle(ServersSync, (_params, context) =>
     inventory.sync({ client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
   );
-  router.handle(ServersCheck, (params, context) =>
-    inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
+  router.handle(ServersCheck, async (params, context) =>
+    withProxy(services, await inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) })),
   );
   router.handle(ServersAcceptHostKey, (params, context) => {
     const accepted = inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });

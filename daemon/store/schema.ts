@@ -357,4 +357,28 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX approvals_waiting ON approvals (status, expires_at)',
     ],
   },
+  {
+    // Reserved: another branch of this change adds migration 13; the merge replaces this empty block with it.
+    version: 13,
+    description: 'reserved for the migration merged from another branch',
+    statements: [],
+  },
+  {
+    version: 14,
+    description: 'proxy: each server\'s proxy as last seen; allocations: the switchover slot port of a module behind it',
+    statements: [
+      // The port a proxied module's next release answers on beside the old one during a deploy: allocated on the
+      // module's server like its own port (never one another allocation holds), kept until the module is released.
+      'ALTER TABLE allocations ADD COLUMN slot_port INTEGER',
+      'CREATE UNIQUE INDEX allocations_slot ON allocations (server, slot_port)',
+      // What the last apply or health check found of the proxy container (`running` or `unhealthy` with the reason).
+      `CREATE TABLE proxies (
+         server TEXT PRIMARY KEY,
+         state TEXT NOT NULL,
+         version TEXT,
+         checked_at TEXT NOT NULL,
+         error TEXT
+       )`,
+    ],
+  },
 ];

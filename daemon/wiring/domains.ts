@@ -6,6 +6,8 @@ import { type DomainPlacement, DomainService } from '../domains/service.js';
 import { DomainStore } from '../domains/store.js';
 import type { InventoryService } from '../inventory/service.js';
 import { ProxyService } from '../proxy/service.js';
+import { ProxyStatusBook } from '../proxy/status.js';
+import { ServersDidChange } from '../protocol/servers.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { UndeployService } from '../undeploy/service.js';
 import type { Vault } from '../vault/vault.js';
@@ -29,13 +31,19 @@ export interface DomainsNeeds {
  */
 export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { domains: DomainService; proxy: ProxyService } {
   const { settings, inventory, allocator } = needs;
+  const proxyStatus = new ProxyStatusBook(foundation.store);
   const proxy = new ProxyService({
     openShell: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
     image: () => settings.get('proxyImage'),
+    // The Servers view shows the proxy: a change of its state is a change of the server.
+    seen(server, seen) {
+      if (proxyStatus.record(server, seen)) foundation.server.notify(ServersDidChange, { handles: [server] });
+    },
   });
   const domains = new DomainService({
     domains: new DomainStore(foundation.store),
     proxy,
+    proxyStatus,
     locks: needs.locks,
     audit: needs.audit,
     notifier: foundation.server,
@@ -67,6 +75,7 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
     if (outcome.action === 'running') return;
     log.warn('the proxy was not running; the health check brought it back', { server, container: outcome.container, action: outcome.action });
     needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
+    foundation.server.notify(ServersDidChange, { handles: [server] });
   });
   needs.undeploy.afterUndeploy(async (result, note) => {
     await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);

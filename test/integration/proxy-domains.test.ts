@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
 import { cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
@@ -168,6 +169,14 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     const entry = audit.find((item) => item.action === 'proxy-restart');
     assert.ok(entry, `the audit log says the proxy was brought back: ${JSON.stringify(audit.map((item) => item.action))}`);
     assert.equal(entry.detail.action, 'restarted');
+    // Every view shows the proxy on its server: the JSON answers, and the CLI's table.
+    const shown = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
+    assert.equal(shown.proxy?.state, 'running', JSON.stringify(shown.proxy));
+    assert.match(shown.proxy.version ?? '', /^v?2\.\d+/);
+    assert.ok(shown.proxy.domains >= 1);
+    const table = await world.daemon.cli(['server', 'list']);
+    assert.match(table.stdout, /PROXY/);
+    assert.match(table.stdout, /running v?2\.\S*, \d+ domains?/);
 
     // A check that finds it running does nothing and records nothing.
     await cliJson(world.daemon, ['server', 'check', world.server]);

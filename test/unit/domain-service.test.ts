@@ -17,6 +17,7 @@ import { type DomainPlacement, DomainService, type DomainSettings } from '../../
 import { DomainStore } from '../../daemon/domains/store.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ProxyService, type ProxyShell } from '../../daemon/proxy/service.js';
+import { ProxyStatusBook } from '../../daemon/proxy/status.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 
@@ -43,7 +44,7 @@ class FakeServers {
         }
         const config = JSON.parse(options?.stdin ?? '{}') as { apps: { http: { servers: { zavhoz: { routes: { match: { host: string[] }[] }[] } } } } };
         this.routed.set(server, config.apps.http.servers.zavhoz.routes.flatMap((route) => route.match.flatMap((match) => match.host)).sort());
-        return { stdout: 'ZAVHOZ_PROXY reloaded\n', stderr: '', code: 0 };
+        return { stdout: 'ZAVHOZ_PROXY reloaded\nZAVHOZ_PROXY_VERSION v2.6.2 h1:abc=\n', stderr: '', code: 0 };
       },
       close: () => undefined,
     });
@@ -67,9 +68,11 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
     placements.set('blog', { server: 'alpha', host: '10.0.0.5', ports: { web: 8002 } });
     domains = new DomainStore(store);
+    const proxyStatus = new ProxyStatusBook(store);
     service = new DomainService({
       domains,
-      proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2' }),
+      proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2', seen: (server, seen) => proxyStatus.record(server, seen) }),
+      proxyStatus,
       locks: new ProjectLocks(),
       audit: new AuditLog(store),
       notifier: { notify: () => undefined },
@@ -158,5 +161,24 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.equal(domains.get('race.example.com')?.server, 'alpha', 'the store keeps it on the old server');
     assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
+  });
+
+  test('the servers views see each proxy: running with its version and domains, unhealthy with why, none where nothing routes', async () => {
+    const running = service.proxyView()('alpha');
+    assert.deepEqual({ ...running, checkedAt: typeof running.checkedAt }, { state: 'running', version: 'v2.6.2', domains: 2, checkedAt: 'string', error: null });
+    // A connection that broke before the script ran says nothing of the proxy.
+    servers.failures.set('alpha', 1);
+    await refusal(service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER));
+    assert.equal(service.proxyView()('alpha').state, 'running');
+    servers.failing.set('alpha', { stdout: 'ZAVHOZ_PROXY_FAILED adapting config: unknown module\n', stderr: '', code: 6 });
+    await refusal(service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER));
+    servers.failing.delete('alpha');
+    const unhealthy = service.proxyView()('alpha');
+    assert.equal(unhealthy.state, 'unhealthy');
+    assert.equal(unhealthy.version, 'v2.6.2', 'the last version seen is kept');
+    assert.match(unhealthy.error ?? '', /did not take its configuration: adapting config: unknown module/);
+    assert.deepEqual(service.proxyView()('gamma'), { state: 'not-installed', version: null, domains: 0, checkedAt: null, error: null });
+    await service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER);
+    assert.deepEqual({ ...service.proxyView()('alpha'), checkedAt: null }, { state: 'running', version: 'v2.6.2', domains: 3, checkedAt: null, error: null });
   });
 });
