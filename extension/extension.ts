@@ -30,6 +30,7 @@ import { RunLogs } from './deploy/runLogs.js';
 import { registerRunsView } from './views/runsView.js';
 import { registerFilterRuns } from './commands/filterRuns.js';
 import { registerRetryDeploy } from './commands/retryDeploy.js';
+import { registerDecideRun } from './commands/decideRun.js';
 import { registerOpenWalkthrough } from './commands/openWalkthrough.js';
 import { registerDeepLinks } from './deepLinks.js';
 import { registerDeployPanel } from './webviews/deployPanel.js';
@@ -120,6 +121,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const runs = registerRunsView(context, services);
   registerFilterRuns(context, services, runs);
   registerRetryDeploy(context, services, logDocuments);
+  registerDecideRun(context, services);
   registerDeepLinks(context, services, logDocuments, { secrets, servers });
   registerOpenWalkthrough(context, services);
   registerDeployProject(context, services, logDocuments, deployPanel);

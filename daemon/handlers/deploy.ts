@@ -1,10 +1,16 @@
 import { EnvPlanRequest } from '../protocol/env.js';
-import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
+import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, type RunSummary } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 import { deployGate } from '../approvals/requests.js';
 import { cutPage, decodeCursor, PAGE_BYTES } from './paging.js';
 import { startOrWait } from './runRequest.js';
+
+/** A list row of a run: its detail without steps, plan and folder. */
+function summaryOf(run: RunDetail): RunSummary {
+  const { steps: _steps, plan: _plan, folder: _folder, timeoutSeconds: _timeout, attempts: _attempts, ...summary } = run;
+  return summary;
+}
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
@@ -17,10 +23,16 @@ export function registerDeployHandlers(router: Router, services: Services): void
   });
   router.handle(RunsList, (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const { rows: runs, nextCursor } = cutPage(deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    const { rows, nextCursor } = cutPage(deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    // Runs that wait for approval lead the first page: they are what a person has to act on.
+    const runs = before === undefined ? [...services.approvals.waitingRuns(params.project).map(summaryOf), ...rows] : rows;
     return { runs, ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(RunsGet, (params) => deploy.get(params.id));
+  router.handle(RunsGet, (params) => {
+    if (!params.id.startsWith('apr_')) return deploy.get(params.id);
+    const found = services.approvals.asRun(params.id);
+    return 'run' in found ? found.run : deploy.get(found.runId);
+  });
   router.handle(RunsLog, (params, context) =>
     deploy.log(
       params.id,

@@ -4,6 +4,7 @@ import { formatElapsed, relativeTime } from './format.js';
 
 /** Codicon and theme colour id of each run status (the Deploy Runs view and the status bar). */
 export const RUN_STATUS_LOOK: Readonly<Record<RunStatus, { readonly icon: string; readonly colour?: string; readonly word: string }>> = {
+  awaiting_approval: { icon: 'shield', colour: 'list.warningForeground', word: 'awaiting approval' },
   queued: { icon: 'clock', word: 'queued' },
   running: { icon: 'sync~spin', word: 'running' },
   succeeded: { icon: 'pass', colour: 'testing.iconPassed', word: 'succeeded' },

@@ -49,7 +49,13 @@ describe('approvals of protected projects', () => {
     approvals = new ApprovalService({
       store,
       audit,
-      notifier: { notify: (_definition, params) => announced.push(`${(params as { id: string }).id}:${(params as { status: string }).status}`) },
+      notifier: {
+        notify: (_definition, params) => {
+          const change = params as { id: string; status: string; runId?: string | null };
+          announced.push(`${change.id}:${change.status}`);
+          if (change.runId) announced.push(`${change.id}:${change.status}:${change.runId}`);
+        },
+      },
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'approvals' }),
       protectedProjects: () => ['shop', 'prod-*'],
       start(kind, params, caller) {
@@ -92,6 +98,23 @@ describe('approvals of protected projects', () => {
     assert.ok(announced.includes(`${id}:awaiting_approval`) && announced.includes(`${id}:approved`));
   });
 
+  test('a waiting request is a run awaiting approval: who asked, when, what; once approved its id answers the run it became', () => {
+    const id = heldAs(() => approvals.gate(deploy('prod-api'), { client: 'cli', requestId: 'r-wait' }, false));
+    const [waiting, ...others] = approvals.waitingRuns('prod-api');
+    assert.equal(others.length, 0);
+    assert.deepEqual(
+      [waiting?.id, waiting?.status, waiting?.kind, waiting?.client, waiting?.requestId, waiting?.repository, waiting?.ref, waiting?.createdAt],
+      [id, 'awaiting_approval', 'deploy', 'cli', 'r-wait', 'acme/shop', 'main', now.toISOString()],
+    );
+    assert.deepEqual(waiting?.approval?.handles, ['sec_aaaaaaaa', 'sec_bbbbbbbb']);
+    assert.deepEqual(approvals.waitingRuns('blog'), [], 'other projects show none');
+    assert.deepEqual(approvals.asRun(id), { run: waiting });
+    approvals.approve(id, PERSON);
+    assert.deepEqual(approvals.waitingRuns(), []);
+    assert.deepEqual(approvals.asRun(id), { runId: 'run_aaaaaaaaaa' }, 'an approved request answers its run');
+    assert.ok(announced.includes(`${id}:approved:run_aaaaaaaaaa`), 'the run is announced with the approval');
+  });
+
   test('a rejected or expired request never starts; every decision is audited', () => {
     const before = started.length;
     const rejected = heldAs(() => approvals.gate(undeployGate({ project: 'prod-db', keepData: true }), { client: 'daemon', requestId: 'rotation' }, false));
@@ -103,6 +126,11 @@ describe('approvals of protected projects', () => {
     assert.equal(started.length, before, 'nothing started');
     const statuses = approvals.list(true).map((approval) => `${approval.id}:${approval.status}`);
     assert.ok(statuses.includes(`${rejected}:rejected`) && statuses.includes(`${expiring}:expired`));
+    // As runs, both are cancelled with the reason; nothing of theirs ran.
+    const rejectedRun = approvals.asRun(rejected);
+    assert.ok('run' in rejectedRun && rejectedRun.run.status === 'cancelled' && /Rejected by cli/.test(rejectedRun.run.error ?? ''));
+    const expiredRun = approvals.asRun(expiring);
+    assert.ok('run' in expiredRun && expiredRun.run.status === 'cancelled' && /Nobody approved it/.test(expiredRun.run.error ?? ''));
     const actions = audit.list({ limit: 50 }).map((entry) => entry.action);
     for (const action of ['approval-requested', 'approval-approved', 'approval-rejected', 'approval-expired']) assert.ok(actions.includes(action), action);
   });
