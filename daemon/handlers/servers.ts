@@ -39,9 +39,11 @@ export function registerServerHandlers(router: Router, services: Services): void
   router.handle(ServersList, (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
     const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
-    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
+    // The proxy goes on each row before the page is cut, so the cut weighs what is sent.
     const proxyOf = services.domains.proxyView();
-    return { servers: servers.map((server) => ({ ...server, proxy: proxyOf(server.handle) })), ...(nextCursor ? { nextCursor } : {}) };
+    const withProxies = rows.map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
+    const { rows: servers, nextCursor } = cutPage(withProxies, params.limit, (server) => [server.handle]);
+    return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ServersShow, (params) => withProxy(services, inventory.inventory.show(params.handle)));
   router.handle(ServersAdd, (params, context) => {
