@@ -14,8 +14,9 @@ import ts from 'typescript';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { PostgresDatabase, type PostgresConnection } from '../../daemon/store/postgres/database.js';
-import { ROWID_COLUMN, tableKeysOf, translateStatement, VERSION_TABLE } from '../../daemon/store/postgres/translate.js';
+import { ROWID_COLUMN, schemaOf, translateStatement, VERSION_TABLE } from '../../daemon/store/postgres/translate.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
+import type { SqlValue } from '../../daemon/store/journal.js';
 import { Store } from '../../daemon/store/store.js';
 import { freeLoopbackPort } from '../harness/net.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
@@ -251,7 +252,7 @@ describe('postgres store: the daemon\'s SQL', () => {
   test('every statement the daemon writes is translated and accepted by PostgreSQL (PREPARE)', async () => {
     const login = await server.createDatabase();
     await (await openStore(login)).close();
-    const keys = tableKeysOf(MIGRATIONS.flatMap((migration) => migration.statements));
+    const schema = schemaOf(MIGRATIONS.flatMap((migration) => migration.statements));
     const { found, problems } = collectStatements();
     // The scan must find the daemon's SQL, not silently nothing.
     assert.ok(found.length > 120, `only ${found.length} statements found`);
@@ -263,7 +264,7 @@ describe('postgres store: the daemon\'s SQL', () => {
       for (const entry of found) {
         let text: string;
         try {
-          text = translateStatement(entry.sql, keys).text;
+          text = translateStatement(entry.sql, schema).text;
         } catch (error) {
           problems.push(`${entry.file}:${entry.line}: cannot translate: ${(error as Error).message}\n    ${entry.sql.replace(/\s+/g, ' ')}`);
           continue;
@@ -309,17 +310,26 @@ describe('postgres store: values and transactions', () => {
     await store.transaction(async (tx) => {
       for (const row of samples) assert.equal(await tx.run(INSERT_KIND, row), 1);
     });
-    const fromPostgres = await store.all('SELECT n, r, t, b FROM kinds ORDER BY id');
+    // Ordering with NULLs and text in byte order, and LIKE ignoring case, as SQLite answers them.
+    const queries: [string, SqlValue[]][] = [
+      ['SELECT n, r, t, b FROM kinds ORDER BY id', []],
+      ['SELECT t FROM kinds ORDER BY t', []],
+      ['SELECT t, n FROM kinds ORDER BY t DESC, n', []],
+      ['SELECT n FROM kinds ORDER BY n DESC LIMIT ?', [3]],
+      ['SELECT t FROM kinds WHERE t LIKE ?', ['PLAIN']],
+    ];
+    const fromPostgres = await Promise.all(queries.map(([sql, params]) => store.all(sql, params)));
     const fromEmbedded = await withEmbeddedStore((embedded) => {
       embedded.transaction((tx) => {
         tx.run(KINDS_TABLE);
         for (const row of samples) tx.run(INSERT_KIND, row);
       });
-      return embedded.all('SELECT n, r, t, b FROM kinds ORDER BY id');
+      return queries.map(([sql, params]) => embedded.all(sql, params));
     });
     assert.deepEqual(fromPostgres, fromEmbedded);
-    assert.equal(typeof fromPostgres[3]?.n, 'number');
-    assert.ok(fromPostgres[1]?.b instanceof Uint8Array);
+    assert.equal(fromPostgres[4]?.length, 1);
+    assert.equal(typeof fromPostgres[0]?.[3]?.n, 'number');
+    assert.ok(fromPostgres[0]?.[1]?.b instanceof Uint8Array);
     const count = await store.get<{ count: number; total: number }>('SELECT COUNT(*) AS count, SUM(n) AS total FROM kinds WHERE n IS NOT NULL AND n < ?', [1_000]);
     assert.deepEqual(count, { count: 2, total: -1 });
     // last_insert_rowid() answers the key the insert got, inside the transaction that made it.

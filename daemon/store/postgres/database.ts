@@ -7,7 +7,7 @@ import type { Migration } from '../migrations.js';
 import { type DatabaseAddress, isConnectionError, storeError, unavailable } from './errors.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { passwordFromFile } from './passfile.js';
-import { type TableKeys, tableKeysOf, type TranslatedStatement, translateStatement } from './translate.js';
+import { type SchemaFacts, schemaOf, type TranslatedStatement, translateStatement } from './translate.js';
 import { storeTypes, withoutRowid } from './types.js';
 
 /** Where the team database is and how to log in. Never a URL with a password in it. */
@@ -27,6 +27,11 @@ export interface PostgresConnection {
   readonly maxConnections?: number;
   /** How long a new connection may take before the store reports the database unreachable (default 5 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a statement may wait for its answer before the connection is given up as lost (default 60 s): a
+   * network cut sends no reset, and without a limit a request would wait for TCP to notice.
+   */
+  readonly queryTimeoutMs?: number;
   /** Shown in pg_stat_activity, so a team can tell members' daemons apart. */
   readonly applicationName?: string;
 }
@@ -61,7 +66,7 @@ export class PostgresDatabase implements Database {
 
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly keys: TableKeys,
+    private readonly schema: SchemaFacts,
     /** Host and port, as messages name the database. */
     readonly address: DatabaseAddress,
     private readonly onConnectionLost: ((reason: string) => void) | undefined,
@@ -81,14 +86,15 @@ export class PostgresDatabase implements Database {
       connectionTimeoutMillis: connection.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
+      query_timeout: connection.queryTimeoutMs ?? 60_000,
       application_name: connection.applicationName ?? 'zavhoz',
       types: storeTypes,
     });
     // An idle connection the server closed (restart, network cut) is dropped by the pool; without a listener the
     // event would end the process.
     pool.on('error', (error) => options.onConnectionLost?.(error.message));
-    const keys = tableKeysOf(options.migrations.flatMap((migration) => migration.statements));
-    const database = new PostgresDatabase(pool, keys, address, options.onConnectionLost);
+    const schema = schemaOf(options.migrations.flatMap((migration) => migration.statements));
+    const database = new PostgresDatabase(pool, schema, address, options.onConnectionLost);
     try {
       const client = await database.connect();
       let broken = false;
@@ -144,7 +150,7 @@ export class PostgresDatabase implements Database {
   translate(sql: string): TranslatedStatement {
     let translated = this.translations.get(sql);
     if (translated === undefined) {
-      translated = translateStatement(sql, this.keys);
+      translated = translateStatement(sql, this.schema);
       if (this.translations.size >= TRANSLATION_CACHE_LIMIT) this.translations.clear();
       this.translations.set(sql, translated);
     }
