@@ -428,48 +428,50 @@ describe('postgres store: four daemons at once', () => {
 });
 
 describe('postgres store: losing the server', () => {
-  test('PostgreSQL restarted during a write burst: every acknowledged write is there afterwards, and the store works again', async () => {
-    const login = await server.createDatabase();
-    const store = await openStore(login);
-    const acknowledged: string[] = [];
-    const unavailable: ZavhozError[] = [];
-    let restartedAt: number | undefined;
-    let restart: Promise<void> | undefined;
-    let afterRestart = 0;
-    for (let index = 0; afterRestart < 30; index++) {
-      if (acknowledged.length === 40 && restart === undefined) {
-        // While writes are in flight: the server stops as after a crash and comes back.
-        restart = server.restart('immediate').then(() => {
-          restartedAt = Date.now();
-        });
+  for (const mode of ['immediate', 'fast'] as const) {
+    test(`PostgreSQL restarted (${mode}) during a write burst: every acknowledged write is there afterwards, and the store works again`, async () => {
+      const login = await server.createDatabase();
+      const store = await openStore(login);
+      const acknowledged: string[] = [];
+      const unavailable: ZavhozError[] = [];
+      let restartedAt: number | undefined;
+      let restart: Promise<void> | undefined;
+      let afterRestart = 0;
+      for (let index = 0; afterRestart < 30; index++) {
+        if (acknowledged.length === 40 && restart === undefined) {
+          // While writes are in flight: the server stops as after a crash and comes back.
+          restart = server.restart(mode).then(() => {
+            restartedAt = Date.now();
+          });
+        }
+        const subject = `burst-${index}`;
+        try {
+          await store.transaction((tx) =>
+            tx.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [new Date().toISOString(), 'test', `r${index}`, 'write', subject, '{}']),
+          );
+          acknowledged.push(subject);
+          if (restartedAt !== undefined) afterRestart++;
+        } catch (error) {
+          if (!(error instanceof ZavhozError) || error.code !== ErrorCodes.StoreUnavailable) throw error;
+          unavailable.push(error);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.ok(index < 20_000, 'the store never recovered after the restart');
       }
-      const subject = `burst-${index}`;
-      try {
-        await store.transaction((tx) =>
-          tx.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [new Date().toISOString(), 'test', `r${index}`, 'write', subject, '{}']),
-        );
-        acknowledged.push(subject);
-        if (restartedAt !== undefined) afterRestart++;
-      } catch (error) {
-        if (!(error instanceof ZavhozError) || error.code !== ErrorCodes.StoreUnavailable) throw error;
-        unavailable.push(error);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await restart;
+      assert.ok(unavailable.length > 0, 'no write met the restart');
+      for (const error of unavailable) {
+        assert.ok(error.message.includes(`team database at ${login.host}:${login.port}`), error.message);
+        assert.match(error.message, /reconnects by itself/);
+        assert.ok(!error.message.includes(login.password));
       }
-      assert.ok(index < 20_000, 'the store never recovered after the restart');
-    }
-    await restart;
-    assert.ok(unavailable.length > 0, 'no write met the restart');
-    for (const error of unavailable) {
-      assert.ok(error.message.includes(`team database at ${login.host}:${login.port}`), error.message);
-      assert.match(error.message, /reconnects by itself/);
-      assert.ok(!error.message.includes(login.password));
-    }
-    const stored = new Set((await store.all<{ subject: string }>('SELECT subject FROM audit_log')).map((row) => row.subject));
-    const lost = acknowledged.filter((subject) => !stored.has(subject));
-    assert.deepEqual(lost, []);
-    await store.transaction((tx) => tx.run('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)', ['after', 'restart', 'now']));
-    assert.deepEqual(await store.get('SELECT value FROM settings WHERE key = ?', ['after']), { value: 'restart' });
-  });
+      const stored = new Set((await store.all<{ subject: string }>('SELECT subject FROM audit_log')).map((row) => row.subject));
+      const lost = acknowledged.filter((subject) => !stored.has(subject));
+      assert.deepEqual(lost, []);
+      await store.transaction((tx) => tx.run('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)', ['after', 'restart', 'now']));
+      assert.deepEqual(await store.get('SELECT value FROM settings WHERE key = ?', ['after']), { value: 'restart' });
+    });
+  }
 
   test('a server that does not answer, or refuses the login, is a StoreUnavailable error without the password', async () => {
     const port = await freeLoopbackPort();
