@@ -511,3 +511,44 @@ describe('postgres store: losing the server', () => {
     }
   });
 });
+
+describe('postgres store: notifications between members', () => {
+  test('a notification from one member reaches another, also after the server restarted', async () => {
+    const login = await server.createDatabase();
+    const [first, second] = await Promise.all([openStore(login), openStore(login)]);
+    assert.ok(first && second);
+    const received: string[] = [];
+    let reconnected = 0;
+    let waiter: (() => void) | undefined;
+    const until = async (check: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((resolve) => {
+          waiter = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+    };
+    await second.listen(['zavhoz_changes'], {
+      onMessage: (channel, payload) => {
+        received.push(`${channel}:${payload}`);
+        waiter?.();
+      },
+      onReconnected: () => {
+        reconnected++;
+        waiter?.();
+      },
+    });
+    await first.notify('zavhoz_changes', 'runs/didChange');
+    await until(() => received.length === 1, 'the first notification');
+    assert.deepEqual(received, ['zavhoz_changes:runs/didChange']);
+
+    await server.restart('fast');
+    await until(() => reconnected === 1, 'the listener to reconnect');
+    await first.notify('zavhoz_changes', 'servers/didChange');
+    await until(() => received.length === 2, 'the notification after the restart');
+    assert.deepEqual(received, ['zavhoz_changes:runs/didChange', 'zavhoz_changes:servers/didChange']);
+    await assert.rejects(second.listen(['Robert"); DROP TABLE settings; --'], { onMessage: () => undefined }), /not a channel name/);
+  });
+});
