@@ -14,8 +14,9 @@ import ts from 'typescript';
 import { ZavhozError } from '../../daemon/core/errors.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { PostgresDatabase, type PostgresConnection } from '../../daemon/store/postgres/database.js';
-import { ROWID_COLUMN, tableKeysOf, translateStatement, VERSION_TABLE } from '../../daemon/store/postgres/translate.js';
+import { ROWID_COLUMN, schemaOf, translateStatement, VERSION_TABLE } from '../../daemon/store/postgres/translate.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
+import type { SqlValue } from '../../daemon/store/journal.js';
 import { Store } from '../../daemon/store/store.js';
 import { freeLoopbackPort } from '../harness/net.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
@@ -251,7 +252,7 @@ describe('postgres store: the daemon\'s SQL', () => {
   test('every statement the daemon writes is translated and accepted by PostgreSQL (PREPARE)', async () => {
     const login = await server.createDatabase();
     await (await openStore(login)).close();
-    const keys = tableKeysOf(MIGRATIONS.flatMap((migration) => migration.statements));
+    const schema = schemaOf(MIGRATIONS.flatMap((migration) => migration.statements));
     const { found, problems } = collectStatements();
     // The scan must find the daemon's SQL, not silently nothing.
     assert.ok(found.length > 120, `only ${found.length} statements found`);
@@ -263,7 +264,7 @@ describe('postgres store: the daemon\'s SQL', () => {
       for (const entry of found) {
         let text: string;
         try {
-          text = translateStatement(entry.sql, keys).text;
+          text = translateStatement(entry.sql, schema).text;
         } catch (error) {
           problems.push(`${entry.file}:${entry.line}: cannot translate: ${(error as Error).message}\n    ${entry.sql.replace(/\s+/g, ' ')}`);
           continue;
@@ -309,17 +310,26 @@ describe('postgres store: values and transactions', () => {
     await store.transaction(async (tx) => {
       for (const row of samples) assert.equal(await tx.run(INSERT_KIND, row), 1);
     });
-    const fromPostgres = await store.all('SELECT n, r, t, b FROM kinds ORDER BY id');
+    // Ordering with NULLs and text in byte order, and LIKE ignoring case, as SQLite answers them.
+    const queries: [string, SqlValue[]][] = [
+      ['SELECT n, r, t, b FROM kinds ORDER BY id', []],
+      ['SELECT t FROM kinds ORDER BY t', []],
+      ['SELECT t, n FROM kinds ORDER BY t DESC, n', []],
+      ['SELECT n FROM kinds ORDER BY n DESC LIMIT ?', [3]],
+      ['SELECT t FROM kinds WHERE t LIKE ?', ['PLAIN']],
+    ];
+    const fromPostgres = await Promise.all(queries.map(([sql, params]) => store.all(sql, params)));
     const fromEmbedded = await withEmbeddedStore((embedded) => {
       embedded.transaction((tx) => {
         tx.run(KINDS_TABLE);
         for (const row of samples) tx.run(INSERT_KIND, row);
       });
-      return embedded.all('SELECT n, r, t, b FROM kinds ORDER BY id');
+      return queries.map(([sql, params]) => embedded.all(sql, params));
     });
     assert.deepEqual(fromPostgres, fromEmbedded);
-    assert.equal(typeof fromPostgres[3]?.n, 'number');
-    assert.ok(fromPostgres[1]?.b instanceof Uint8Array);
+    assert.equal(fromPostgres[4]?.length, 1);
+    assert.equal(typeof fromPostgres[0]?.[3]?.n, 'number');
+    assert.ok(fromPostgres[0]?.[1]?.b instanceof Uint8Array);
     const count = await store.get<{ count: number; total: number }>('SELECT COUNT(*) AS count, SUM(n) AS total FROM kinds WHERE n IS NOT NULL AND n < ?', [1_000]);
     assert.deepEqual(count, { count: 2, total: -1 });
     // last_insert_rowid() answers the key the insert got, inside the transaction that made it.
@@ -418,48 +428,50 @@ describe('postgres store: four daemons at once', () => {
 });
 
 describe('postgres store: losing the server', () => {
-  test('PostgreSQL restarted during a write burst: every acknowledged write is there afterwards, and the store works again', async () => {
-    const login = await server.createDatabase();
-    const store = await openStore(login);
-    const acknowledged: string[] = [];
-    const unavailable: ZavhozError[] = [];
-    let restartedAt: number | undefined;
-    let restart: Promise<void> | undefined;
-    let afterRestart = 0;
-    for (let index = 0; afterRestart < 30; index++) {
-      if (acknowledged.length === 40 && restart === undefined) {
-        // While writes are in flight: the server stops as after a crash and comes back.
-        restart = server.restart('immediate').then(() => {
-          restartedAt = Date.now();
-        });
+  for (const mode of ['immediate', 'fast'] as const) {
+    test(`PostgreSQL restarted (${mode}) during a write burst: every acknowledged write is there afterwards, and the store works again`, async () => {
+      const login = await server.createDatabase();
+      const store = await openStore(login);
+      const acknowledged: string[] = [];
+      const unavailable: ZavhozError[] = [];
+      let restartedAt: number | undefined;
+      let restart: Promise<void> | undefined;
+      let afterRestart = 0;
+      for (let index = 0; afterRestart < 30; index++) {
+        if (acknowledged.length === 40 && restart === undefined) {
+          // While writes are in flight: the server stops as after a crash and comes back.
+          restart = server.restart(mode).then(() => {
+            restartedAt = Date.now();
+          });
+        }
+        const subject = `burst-${index}`;
+        try {
+          await store.transaction((tx) =>
+            tx.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [new Date().toISOString(), 'test', `r${index}`, 'write', subject, '{}']),
+          );
+          acknowledged.push(subject);
+          if (restartedAt !== undefined) afterRestart++;
+        } catch (error) {
+          if (!(error instanceof ZavhozError) || error.code !== ErrorCodes.StoreUnavailable) throw error;
+          unavailable.push(error);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        assert.ok(index < 20_000, 'the store never recovered after the restart');
       }
-      const subject = `burst-${index}`;
-      try {
-        await store.transaction((tx) =>
-          tx.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [new Date().toISOString(), 'test', `r${index}`, 'write', subject, '{}']),
-        );
-        acknowledged.push(subject);
-        if (restartedAt !== undefined) afterRestart++;
-      } catch (error) {
-        if (!(error instanceof ZavhozError) || error.code !== ErrorCodes.StoreUnavailable) throw error;
-        unavailable.push(error);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await restart;
+      assert.ok(unavailable.length > 0, 'no write met the restart');
+      for (const error of unavailable) {
+        assert.ok(error.message.includes(`team database at ${login.host}:${login.port}`), error.message);
+        assert.match(error.message, /reconnects by itself/);
+        assert.ok(!error.message.includes(login.password));
       }
-      assert.ok(index < 20_000, 'the store never recovered after the restart');
-    }
-    await restart;
-    assert.ok(unavailable.length > 0, 'no write met the restart');
-    for (const error of unavailable) {
-      assert.ok(error.message.includes(`team database at ${login.host}:${login.port}`), error.message);
-      assert.match(error.message, /reconnects by itself/);
-      assert.ok(!error.message.includes(login.password));
-    }
-    const stored = new Set((await store.all<{ subject: string }>('SELECT subject FROM audit_log')).map((row) => row.subject));
-    const lost = acknowledged.filter((subject) => !stored.has(subject));
-    assert.deepEqual(lost, []);
-    await store.transaction((tx) => tx.run('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)', ['after', 'restart', 'now']));
-    assert.deepEqual(await store.get('SELECT value FROM settings WHERE key = ?', ['after']), { value: 'restart' });
-  });
+      const stored = new Set((await store.all<{ subject: string }>('SELECT subject FROM audit_log')).map((row) => row.subject));
+      const lost = acknowledged.filter((subject) => !stored.has(subject));
+      assert.deepEqual(lost, []);
+      await store.transaction((tx) => tx.run('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)', ['after', 'restart', 'now']));
+      assert.deepEqual(await store.get('SELECT value FROM settings WHERE key = ?', ['after']), { value: 'restart' });
+    });
+  }
 
   test('a server that does not answer, or refuses the login, is a StoreUnavailable error without the password', async () => {
     const port = await freeLoopbackPort();
@@ -497,5 +509,46 @@ describe('postgres store: losing the server', () => {
     } finally {
       fs.chmodSync(server.passFile, 0o600);
     }
+  });
+});
+
+describe('postgres store: notifications between members', () => {
+  test('a notification from one member reaches another, also after the server restarted', async () => {
+    const login = await server.createDatabase();
+    const [first, second] = await Promise.all([openStore(login), openStore(login)]);
+    assert.ok(first && second);
+    const received: string[] = [];
+    let reconnected = 0;
+    let waiter: (() => void) | undefined;
+    const until = async (check: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise<void>((resolve) => {
+          waiter = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+    };
+    await second.listen(['zavhoz_changes'], {
+      onMessage: (channel, payload) => {
+        received.push(`${channel}:${payload}`);
+        waiter?.();
+      },
+      onReconnected: () => {
+        reconnected++;
+        waiter?.();
+      },
+    });
+    await first.notify('zavhoz_changes', 'runs/didChange');
+    await until(() => received.length === 1, 'the first notification');
+    assert.deepEqual(received, ['zavhoz_changes:runs/didChange']);
+
+    await server.restart('fast');
+    await until(() => reconnected === 1, 'the listener to reconnect');
+    await first.notify('zavhoz_changes', 'servers/didChange');
+    await until(() => received.length === 2, 'the notification after the restart');
+    assert.deepEqual(received, ['zavhoz_changes:runs/didChange', 'zavhoz_changes:servers/didChange']);
+    await assert.rejects(second.listen(['Robert"); DROP TABLE settings; --'], { onMessage: () => undefined }), /not a channel name/);
   });
 });

@@ -5,9 +5,10 @@ import type { Database, DatabaseRow, DatabaseTransaction } from '../database.js'
 import type { SqlValue } from '../journal.js';
 import type { Migration } from '../migrations.js';
 import { type DatabaseAddress, isConnectionError, storeError, unavailable } from './errors.js';
+import { ChangeListener, type ChangeListenerEvents } from './listener.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { passwordFromFile } from './passfile.js';
-import { type TableKeys, tableKeysOf, type TranslatedStatement, translateStatement } from './translate.js';
+import { type SchemaFacts, schemaOf, type TranslatedStatement, translateStatement } from './translate.js';
 import { storeTypes, withoutRowid } from './types.js';
 
 /** Where the team database is and how to log in. Never a URL with a password in it. */
@@ -27,6 +28,11 @@ export interface PostgresConnection {
   readonly maxConnections?: number;
   /** How long a new connection may take before the store reports the database unreachable (default 5 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * How long a statement may wait for its answer before the connection is given up as lost (default 60 s): a
+   * network cut sends no reset, and without a limit a request would wait for TCP to notice.
+   */
+  readonly queryTimeoutMs?: number;
   /** Shown in pg_stat_activity, so a team can tell members' daemons apart. */
   readonly applicationName?: string;
 }
@@ -56,12 +62,14 @@ export class PostgresDatabase implements Database {
   readonly engine = 'postgres';
   private readonly translations = new Map<string, TranslatedStatement>();
   private readonly listening = new WeakSet<pg.PoolClient>();
+  private readonly listeners = new Set<ChangeListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
+    private readonly config: pg.PoolConfig,
     private readonly pool: pg.Pool,
-    private readonly keys: TableKeys,
+    private readonly schema: SchemaFacts,
     /** Host and port, as messages name the database. */
     readonly address: DatabaseAddress,
     private readonly onConnectionLost: ((reason: string) => void) | undefined,
@@ -71,7 +79,7 @@ export class PostgresDatabase implements Database {
   static async open(options: PostgresStoreOptions): Promise<PostgresDatabase> {
     const { connection } = options;
     const address: DatabaseAddress = { host: connection.host, port: connection.port };
-    const pool = new pg.Pool({
+    const config: pg.PoolConfig = {
       host: connection.host,
       port: connection.port,
       database: connection.database,
@@ -81,14 +89,16 @@ export class PostgresDatabase implements Database {
       connectionTimeoutMillis: connection.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
+      query_timeout: connection.queryTimeoutMs ?? 60_000,
       application_name: connection.applicationName ?? 'zavhoz',
       types: storeTypes,
-    });
+    };
+    const pool = new pg.Pool(config);
     // An idle connection the server closed (restart, network cut) is dropped by the pool; without a listener the
     // event would end the process.
     pool.on('error', (error) => options.onConnectionLost?.(error.message));
-    const keys = tableKeysOf(options.migrations.flatMap((migration) => migration.statements));
-    const database = new PostgresDatabase(pool, keys, address, options.onConnectionLost);
+    const schema = schemaOf(options.migrations.flatMap((migration) => migration.statements));
+    const database = new PostgresDatabase(config, pool, schema, address, options.onConnectionLost);
     try {
       const client = await database.connect();
       let broken = false;
@@ -136,15 +146,45 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.listeners].map((listener) => listener.close()));
     await this.queue;
     await this.pool.end();
+  }
+
+  /**
+   * Listens on `channels` on a connection of its own, which comes back by itself after the server was lost (then
+   * `onReconnected` says that notifications may have been missed). Closed with the store.
+   */
+  async listen(channels: readonly string[], events: ChangeListenerEvents): Promise<ChangeListener> {
+    this.assertOpen();
+    const { max: _max, idleTimeoutMillis: _idle, ...single } = this.config;
+    const listener = new ChangeListener({ ...single, application_name: `${this.config.application_name ?? 'zavhoz'} listener` }, channels, events);
+    try {
+      await listener.start();
+    } catch (error) {
+      throw storeError(error, this.address);
+    }
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  /** Sends `payload` (at most 8000 bytes: names and ids, never values) to every listener of `channel`. */
+  async notify(channel: string, payload: string): Promise<void> {
+    this.assertOpen();
+    const send = (): Promise<unknown> => this.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    try {
+      // Like a read, tried once more on a connection the server had closed: a repeated change notice is harmless.
+      await send().catch((error: unknown) => (isConnectionError(error) ? send() : Promise.reject(error)));
+    } catch (error) {
+      throw storeError(error, this.address);
+    }
   }
 
   /** The statement in PostgreSQL's dialect, translated once per text. */
   translate(sql: string): TranslatedStatement {
     let translated = this.translations.get(sql);
     if (translated === undefined) {
-      translated = translateStatement(sql, this.keys);
+      translated = translateStatement(sql, this.schema);
       if (this.translations.size >= TRANSLATION_CACHE_LIMIT) this.translations.clear();
       this.translations.set(sql, translated);
     }

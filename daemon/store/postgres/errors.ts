@@ -27,6 +27,8 @@ const CONNECTION_MESSAGES = [
   'Connection ended',
   'Client was closed and is not queryable',
   'terminating connection',
+  // The store's own limit on waiting for an answer (query_timeout): the connection is treated as lost.
+  'Query read timeout',
 ];
 
 /** What the pg driver throws: an Error, perhaps with a SQLSTATE (`code`), a constraint and a detail. */

@@ -2,8 +2,16 @@ import { closingParenthesis, isWord, meaningful, splitTopLevel, SqlTranslationEr
 
 export { SqlTranslationError } from './tokens.js';
 
-/** Each table's primary-key columns, by table name: what `INSERT OR REPLACE` conflicts on. */
-export type TableKeys = ReadonlyMap<string, readonly string[]>;
+/** What the translator needs to know of the schema, read from the migrations ({@link schemaOf}). */
+export interface SchemaFacts {
+  /** Each table's primary-key columns, by table name: what `INSERT OR REPLACE` conflicts on. */
+  readonly keys: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Names of the columns that are NOT NULL in every table that has them: ordering by them needs no NULL placement
+   * (any other key gets SQLite's, which keeps lists in the same order on both stores).
+   */
+  readonly neverNull: ReadonlySet<string>;
+}
 
 /** A statement in PostgreSQL's dialect. */
 export interface TranslatedStatement {
@@ -31,61 +39,98 @@ const COLUMN_TYPES: Readonly<Record<string, string>> = {
   INT: 'BIGINT',
   REAL: 'DOUBLE PRECISION',
   BLOB: 'BYTEA',
+  // Compared byte by byte, as SQLite's default BINARY collation does, whatever the server's locale.
+  TEXT: 'TEXT COLLATE "C"',
 };
 
 /**
  * Translates one statement from SQLite's dialect, in which the daemon writes all its SQL, to PostgreSQL's:
  * `?` → `$n`; `INSERT OR IGNORE` → `ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` → an upsert on the table's primary
  * key (from `keys`); scalar `MAX(a, b)`/`MIN(a, b)` → `GREATEST`/`LEAST`; `INDEXED BY` dropped; `last_insert_rowid()`
- * → `lastval()`; `PRAGMA user_version` → {@link VERSION_TABLE}; in DDL, column types and `AUTOINCREMENT` keys, index
- * expressions in parentheses, and the {@link ROWID_COLUMN}. Throws {@link SqlTranslationError} for what has no
- * faithful translation.
+ * → `lastval()`; `PRAGMA user_version` → {@link VERSION_TABLE}; `LIKE` → `ILIKE` (SQLite's LIKE ignores case); ORDER BY and index keys
+ * that may hold NULL get SQLite's NULL placement (first when ascending); in DDL, column types (TEXT in byte order),
+ * `AUTOINCREMENT` keys, index expressions in parentheses, and the {@link ROWID_COLUMN}. Throws
+ * {@link SqlTranslationError} for what has no faithful translation.
  */
-export function translateStatement(sql: string, keys: TableKeys): TranslatedStatement {
+export function translateStatement(sql: string, schema: SchemaFacts): TranslatedStatement {
   let tokens = tokenize(sql);
   const words = meaningful(tokens);
   const first = words[0]?.token.text.toUpperCase() ?? '';
   if (first === 'PRAGMA') return { text: translatePragma(words.map((entry) => entry.token)), parameterCount: 0 };
   if (first === 'CREATE' && words.some((entry, index) => index < 4 && isWord(entry.token, 'TABLE'))) tokens = translateCreateTable(tokens);
-  else if (first === 'CREATE' && words.some((entry, index) => index < 3 && isWord(entry.token, 'INDEX'))) tokens = translateCreateIndex(tokens);
+  else if (first === 'CREATE' && words.some((entry, index) => index < 3 && isWord(entry.token, 'INDEX'))) tokens = translateCreateIndex(tokens, schema);
   else if (first === 'ALTER') tokens = mapColumnTypes(tokens);
-  else if (first === 'INSERT' || first === 'REPLACE') tokens = translateInsert(tokens, keys);
+  else if (first === 'INSERT' || first === 'REPLACE') tokens = translateInsert(tokens, schema.keys);
   else if (first === 'UPDATE' && isWord(words[1]?.token, 'OR')) {
     throw new SqlTranslationError(`UPDATE OR ${words[2]?.token.text ?? ''} has no PostgreSQL equivalent`);
   }
-  tokens = translateExpressions(tokens);
+  tokens = orderNullsAsSqlite(translateExpressions(tokens), schema);
   let parameterCount = 0;
   const text = tokens.map((token) => (token.kind === 'parameter' ? `$${++parameterCount}` : token.text)).join('');
   return { text, parameterCount };
 }
 
-/** Primary keys of the tables the statements create (`CREATE TABLE` column or table constraints). */
-export function tableKeysOf(statements: Iterable<string>): Map<string, string[]> {
+/**
+ * Primary keys and nullable columns of the tables the statements create (`CREATE TABLE` column or table
+ * constraints, `ALTER TABLE … ADD COLUMN`).
+ */
+export function schemaOf(statements: Iterable<string>): SchemaFacts {
   const keys = new Map<string, string[]>();
+  const nullableByTable = new Map<string, Set<string>>();
+  const seen = new Set<string>();
   for (const statement of statements) {
     const tokens = tokenize(statement);
     const words = meaningful(tokens);
+    if (isWord(words[0]?.token, 'ALTER') && isWord(words[3]?.token, 'ADD')) {
+      const table = words[2]?.token;
+      const columnAt = isWord(words[4]?.token, 'COLUMN') ? 5 : 4;
+      const column = words[columnAt]?.token;
+      const definition = words.slice(columnAt).map((entry) => entry.token);
+      if (column !== undefined) seen.add(unquote(column));
+      if (table !== undefined && column !== undefined && !hasNotNull(definition)) {
+        const set = nullableByTable.get(unquote(table)) ?? new Set<string>();
+        set.add(unquote(column));
+        nullableByTable.set(unquote(table), set);
+      }
+      continue;
+    }
     if (!isWord(words[0]?.token, 'CREATE')) continue;
     const tableAt = words.findIndex((entry, index) => index < 4 && isWord(entry.token, 'TABLE'));
     if (tableAt < 0) continue;
     let nameAt = tableAt + 1;
     if (isWord(words[nameAt]?.token, 'IF')) nameAt += 3;
-    const name = words[nameAt]?.token.text.toLowerCase();
+    const nameToken = words[nameAt]?.token;
     const open = words[nameAt + 1];
-    if (name === undefined || open?.token.text !== '(') continue;
+    if (nameToken === undefined || open?.token.text !== '(') continue;
+    const name = unquote(nameToken);
     const close = closingParenthesis(tokens, open.at);
+    const nullable = new Set<string>();
     for (const part of splitTopLevel(tokens, open.at + 1, close)) {
       const partWords = part.filter((token) => token.kind !== 'space');
       const primaryAt = partWords.findIndex((token, index) => isWord(token, 'PRIMARY') && isWord(partWords[index + 1], 'KEY'));
-      if (primaryAt < 0) continue;
+      const head = partWords[0];
+      if (head === undefined) continue;
+      const constraint = ['PRIMARY', 'UNIQUE', 'CHECK', 'FOREIGN', 'CONSTRAINT'].some((word) => isWord(head, word));
+      if (!constraint) seen.add(unquote(head));
       if (primaryAt === 0) {
         keys.set(name, partWords.filter((token) => token.kind === 'word' || token.kind === 'identifier').slice(2).map(unquote));
-      } else if (partWords[0] !== undefined) {
-        keys.set(name, [unquote(partWords[0])]);
+      } else if (primaryAt > 0) {
+        keys.set(name, [unquote(head)]);
+      } else if (!constraint && !hasNotNull(partWords)) {
+        nullable.add(unquote(head));
       }
     }
+    for (const key of keys.get(name) ?? []) nullable.delete(key);
+    nullableByTable.set(name, nullable);
   }
-  return keys;
+  const neverNull = new Set(seen);
+  for (const columns of nullableByTable.values()) for (const column of columns) neverNull.delete(column);
+  neverNull.add(ROWID_COLUMN);
+  return { keys, neverNull };
+}
+
+function hasNotNull(tokens: readonly Token[]): boolean {
+  return tokens.some((token, index) => isWord(token, 'NOT') && isWord(tokens[index + 1], 'NULL'));
 }
 
 function unquote(token: Token): string {
@@ -141,7 +186,7 @@ function mapColumnTypes(tokens: readonly Token[]): Token[] {
 }
 
 /** Index keys other than a plain column need parentheses on PostgreSQL (`(a - b) DESC`). */
-function translateCreateIndex(tokens: Token[]): Token[] {
+function translateCreateIndex(tokens: Token[], schema: SchemaFacts): Token[] {
   const words = meaningful(tokens);
   const onAt = words.findIndex((entry) => isWord(entry.token, 'ON'));
   const open = words[onAt + 2];
@@ -156,13 +201,15 @@ function translateCreateIndex(tokens: Token[]): Token[] {
     const order = end < partWords.length ? ` ${partWords[end]?.text ?? ''}` : '';
     const plain = expression.length === 1 && (expression[0]?.kind === 'word' || expression[0]?.kind === 'identifier');
     const expressionText = textOf(translateExpressions(part.slice(0, part.lastIndexOf(partWords[end - 1] as Token) + 1))).trim();
-    return plain ? `${expressionText}${order}` : `(${expressionText})${order}`;
+    // The same NULL placement as the ORDER BY clauses get, so an index still serves them.
+    const nulls = nullsPlacement(expression, isWord(last, 'DESC'), schema);
+    return plain ? `${expressionText}${order}${nulls}` : `(${expressionText})${order}${nulls}`;
   });
   return [...tokens.slice(0, open.at + 1), { kind: 'symbol', text: keysText.join(', ') }, ...tokens.slice(close)];
 }
 
 /** `INSERT OR IGNORE` / `INSERT OR REPLACE` / `REPLACE INTO`. */
-function translateInsert(tokens: Token[], keys: TableKeys): Token[] {
+function translateInsert(tokens: Token[], keys: SchemaFacts['keys']): Token[] {
   const words = meaningful(tokens);
   let mode: string | undefined;
   let removeUpTo: number;
@@ -228,6 +275,10 @@ function translateExpressions(tokens: readonly Token[]): Token[] {
       return;
     }
     if (upper === 'GLOB') throw new SqlTranslationError('GLOB has no PostgreSQL equivalent: use LIKE');
+    if (upper === 'LIKE') {
+      out[at] = { kind: 'word', text: 'ILIKE' };
+      return;
+    }
     if (next?.token.text !== '(') return;
     const renamed = FUNCTION_NAMES[upper];
     if (renamed !== undefined) {
@@ -242,4 +293,66 @@ function translateExpressions(tokens: readonly Token[]): Token[] {
     }
   });
   return out.filter((token) => !(token.kind === 'space' && token.text === ''));
+}
+
+/** Words that end an ORDER BY list at its own depth. */
+const ORDER_ENDS = new Set(['LIMIT', 'OFFSET', 'UNION', 'EXCEPT', 'INTERSECT', 'WINDOW', 'FOR']);
+
+/**
+ * SQLite sorts NULL before every value (first when ascending, last when descending); PostgreSQL the other way round.
+ * Each ORDER BY key that may be NULL gets SQLite's placement, so lists come out in the same order on both stores.
+ */
+function orderNullsAsSqlite(tokens: readonly Token[], schema: SchemaFacts): Token[] {
+  const words = meaningful(tokens);
+  const additions = new Map<number, string>();
+  for (let index = 0; index < words.length; index++) {
+    if (!isWord(words[index]?.token, 'ORDER') || !isWord(words[index + 1]?.token, 'BY')) continue;
+    let depth = 0;
+    let item: { token: Token; at: number }[] = [];
+    const finish = (): void => {
+      const last = item[item.length - 1];
+      const itemTokens = item.map((entry) => entry.token);
+      const descending = isWord(last?.token, 'DESC');
+      const keyTokens = descending || isWord(last?.token, 'ASC') ? itemTokens.slice(0, -1) : itemTokens;
+      if (last !== undefined && !itemTokens.some((token) => isWord(token, 'NULLS'))) {
+        const nulls = nullsPlacement(keyTokens, descending, schema);
+        if (nulls !== '') additions.set(last.at, nulls);
+      }
+      item = [];
+    };
+    let next = index + 2;
+    for (; next < words.length; next++) {
+      const entry = words[next];
+      if (entry === undefined) break;
+      const { token } = entry;
+      if (token.text === ')' && depth === 0) break;
+      if (depth === 0 && (token.text === ';' || (token.kind === 'word' && ORDER_ENDS.has(token.text.toUpperCase())))) break;
+      if (token.text === '(') depth++;
+      if (token.text === ')') depth--;
+      if (depth === 0 && token.text === ',') finish();
+      else item.push(entry);
+    }
+    finish();
+    index = next - 1;
+  }
+  if (additions.size === 0) return [...tokens];
+  return tokens.flatMap((token, at) => {
+    const added = additions.get(at);
+    return added === undefined ? [token] : [token, { kind: 'word', text: added }];
+  });
+}
+
+/**
+ * `NULLS FIRST`/`NULLS LAST` as SQLite would place NULLs for this key, or nothing for a plain column that is never
+ * NULL (which keeps the primary keys' own indexes usable for ordering).
+ */
+function nullsPlacement(key: readonly Token[], descending: boolean, schema: SchemaFacts): string {
+  const meaningfulKey = key.filter((token) => token.kind !== 'space');
+  const column = meaningfulKey[meaningfulKey.length - 1];
+  const plainColumn =
+    column !== undefined &&
+    (column.kind === 'word' || column.kind === 'identifier') &&
+    (meaningfulKey.length === 1 || (meaningfulKey.length === 3 && meaningfulKey[1]?.text === '.'));
+  if (plainColumn && schema.neverNull.has(unquote(column))) return '';
+  return descending ? ' NULLS LAST' : ' NULLS FIRST';
 }
