@@ -357,4 +357,16 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX approvals_waiting ON approvals (status, expires_at)',
     ],
   },
+  {
+    version: 13,
+    description: "team secrets: where a secret's value lives (a row per secret whose value is in the team's HashiCorp Vault)",
+    statements: [
+      // Metadata only: the value is in the team's Vault (KV v2), never here. Personal secrets have no row.
+      `CREATE TABLE secret_locations (
+         handle TEXT PRIMARY KEY,
+         location TEXT NOT NULL,
+         created_at TEXT NOT NULL
+       )`,
+    ],
+  },
 ];
