@@ -195,6 +195,9 @@ describe('team secrets in HashiCorp Vault (test double)', () => {
   test('AppRole: connect logs in at once and team secrets read with the token it obtains', async () => {
     const role = fake.addAppRole({ ttlSeconds: 600 });
     values.set('secret id', role.secretId);
+    const elsewhere = await cli(['vault', 'connect', 'hashicorp', '--address', fake.url, '--mount', 'secret', '--prefix', 'zavhoz/other', '--approle', role.roleId, '--secret-id-stdin'], role.secretId);
+    assert.equal(elsewhere.code, 1, 'a connection that does not reach the stored team values is refused');
+    assert.match(elsewhere.stderr, /This Vault has no secret\/zavhoz\/other\/sec_[a-z2-7]{8}\/value, where the team secret sec_[a-z2-7]{8} keeps its value: 1 team secret\(s\) are stored under another address, mount or prefix/);
     const connected = await cli(['vault', 'connect', 'hashicorp', '--address', fake.url, '--mount', 'secret', '--prefix', PREFIX, '--approle', role.roleId, '--secret-id-stdin'], `${role.secretId}\n`);
     assert.equal(connected.code, 0, connected.stderr);
     assert.match(connected.stdout, /^auth {9}approle/m);

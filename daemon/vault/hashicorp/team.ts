@@ -37,7 +37,7 @@ interface Connected {
 }
 
 const NOT_CONNECTED =
-  'No team Vault is connected: connect one with zavhoz vault connect hashicorp --address URL --mount MOUNT [--prefix PATH] (--token-stdin | --approle ROLE_ID --secret-id-stdin), or keep this secret personal (--personal).';
+  'No team Vault is connected: connect one with zavhoz vault connect hashicorp --address URL --mount MOUNT [--prefix PATH] (--token-stdin | --approle ROLE_ID --secret-id-stdin).';
 
 /** The team's Vault, for the vault's routed backend, the `vault/*` requests and where new secrets go. */
 export class TeamVault {
@@ -70,7 +70,7 @@ export class TeamVault {
   async place(handle: string, asked: SecretLocationName | undefined): Promise<SecretLocationName> {
     const location = asked ?? (this.options.teamByDefault ? 'team' : 'personal');
     if (location === 'team') {
-      await this.accounts();
+      if (!(await this.load())) throw new ZavhozError(ErrorCodes.PreconditionFailed, `${NOT_CONNECTED.slice(0, -1)}, or keep this secret in your keychain (--personal).`);
       this.options.locations.markTeam(handle, new Date().toISOString());
     }
     return location;
@@ -94,6 +94,7 @@ export class TeamVault {
     const candidate = this.open(connection);
     const ttl = await candidate.session.check();
     await candidate.kv.list('');
+    await this.checkStoredValuesReachable(candidate);
     const personal = await this.options.openPersonal();
     await personal.write(this.account(), JSON.stringify(connection));
     this.connected = candidate;
@@ -117,14 +118,27 @@ export class TeamVault {
     const connected = await this.load();
     if (!connected) return { ...this.describe(undefined, 'not-connected', NOT_CONNECTED, null) };
     try {
-      const ttl = await connected.session.check();
       await connected.kv.list('');
-      return this.describe(connected, 'ok', null, ttl.ttlSeconds);
+      return this.describe(connected, 'ok', null, connected.session.secondsLeft());
     } catch (error) {
       if (!(error instanceof ZavhozError)) throw error;
       const state = /sealed/.test(error.message) ? 'sealed' : error.code === ErrorCodes.Unreachable ? 'unreachable' : 'refused';
       return this.describe(connected, state, this.options.redactor.redact(error.message), null);
     }
+  }
+
+  /**
+   * A new connection must reach the team values already stored (the same Vault, mount and prefix): one that does not
+   * would make every team secret read as missing.
+   */
+  private async checkStoredValuesReachable(candidate: Connected): Promise<void> {
+    const handle = this.options.locations.someTeamHandle();
+    if (handle === undefined) return;
+    if ((await candidate.kv.metadata(pathOfAccount(handle))) !== undefined) return;
+    throw new ZavhozError(
+      ErrorCodes.PreconditionFailed,
+      `This Vault has no ${candidate.kv.where(pathOfAccount(handle))}, where the team secret ${handle} keeps its value: ${this.options.locations.teamCount()} team secret(s) are stored under another address, mount or prefix. Check --address, --mount and --prefix; the kept connection is unchanged.`,
+    );
   }
 
   private describe(connected: Connected | undefined, state: TeamVaultStatus['state'], message: string | null, ttl: number | null): TeamVaultStatus {
