@@ -115,6 +115,17 @@ describe('team secrets in HashiCorp Vault (test double)', () => {
     assert.ok((await keychainAccounts(vault.keyring!.env)).includes(personalHandle));
     assert.ok(![...fake.secrets.keys()].some((key) => key.includes(personalHandle)), 'a personal value never goes to Vault');
 
+    const imported = canary('Imported');
+    values.set('imported', imported);
+    const envFile = path.join(folder, '.env.team');
+    fs.writeFileSync(envFile, `IMPORTED_TOKEN=${imported}\n`);
+    const result = await json<{ handles: Record<string, string> }>(['secret', 'import', envFile, '--project', 'team-import', '--team']);
+    const importedHandle = result.handles.IMPORTED_TOKEN ?? '';
+    assert.equal(fake.secrets.get(`${PREFIX}/${importedHandle}/value`)?.at(-1)?.data?.value, imported, 'an import --team goes to Vault');
+    fs.rmSync(envFile);
+    assert.equal((await cli(['secret', 'delete', importedHandle])).code, 0);
+    assert.equal(fake.secrets.has(`${PREFIX}/${importedHandle}/value`), false);
+
     const shown = await cli(['secret', 'get', teamHandle]);
     assert.match(shown.stdout, /^kept in {6}the team's Vault$/m);
 

@@ -275,6 +275,8 @@ export const secretCommands: Command[] = [
       category: categoryOption,
       replace: { type: 'boolean', description: 'Then rewrite the file so each stored value is a reference (NAME=zavhoz:sec_…), atomically; values under 4 characters stay.' },
       keep: { type: 'string', multiple: true, value: 'NAME', description: 'With --replace: leave this variable as written and do not store it (e.g. PORT).' },
+      team: { ...describingOptions.team, description: "Keep new values in the team's Vault (changed ones stay where they are)." },
+      personal: describingOptions.personal,
     },
     async run(context) {
       const file = context.positionals[0] ?? '';
@@ -294,8 +296,10 @@ export const secretCommands: Command[] = [
       }
       const project = stringFlag(context.flags, 'project');
       const category = choice(context, 'category', SECRET_CATEGORIES);
+      const { location } = describing(context);
       const result = await withClient(context, (client) =>
         client.request(SecretsImport, {
+          ...(location === undefined ? {} : { location }),
           content: replace ? importableText(content, entries, keep) : content,
           ...(project === undefined ? {} : { project }),
           ...(category === undefined ? {} : { category }),
