@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CliResult } from '../harness/daemon.js';
 import { type FakeHashicorpVault, startFakeHashicorpVault } from '../fakes/hashicorpVault.js';
-import { canary, keychainAccounts, startVaultDaemon, type VaultDaemon } from './vault-support.js';
+import { canary, keychainAccounts, startVaultDaemon, type VaultDaemon, waitForExit, waitForLogRecord } from './vault-support.js';
 
 const PROJECT = 'team-shop';
 const PREFIX = 'zavhoz/acme';
@@ -215,6 +215,38 @@ describe('team secrets in HashiCorp Vault (test double)', () => {
     const api = await digestThroughExec('API_TOKEN');
     assert.equal(api.digest, sha(values.get('team v2') ?? ''));
     for (const [key] of fake.tokens) values.set(`approle token ${key.slice(-6)}`, key);
+  });
+
+  test('a team write interrupted by a crash or a sealed Vault leaves no secret and no value in Vault', async () => {
+    const paths = (): string[] => [...fake.secrets.keys()].sort();
+    const before = paths();
+    await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-after-keychain' });
+    const pid = vault.daemon.pid();
+    const half = canary('HalfWritten');
+    values.set('half written', half);
+    const crashed = await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token', '--team'], half);
+    assert.notEqual(crashed.code, 0);
+    await waitForExit(pid);
+    assert.equal(paths().length, before.length + 1, 'the value reached Vault before the crash');
+    const restarted = new Date().toISOString();
+    await vault.restart();
+    await waitForLogRecord(vault.daemon.home, 'the rolled-back team create', (line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back' && String(line.time) >= restarted);
+    assert.deepEqual(paths(), before, 'rolled back in Vault too');
+    const listed = await json<{ name: string }[]>(['secret', 'list']);
+    assert.ok(!listed.some((secret) => secret.name === 'HALF_WRITTEN'));
+
+    fake.seal();
+    try {
+      const sealed = await cli(['secret', 'set', 'HALF_WRITTEN', '--type', 'token', '--team'], half);
+      assert.equal(sealed.code, 1);
+      assert.match(sealed.stderr, /is sealed: unseal it/);
+      const own = await cli(['secret', 'set', 'WHILE_SEALED', '--type', 'token'], canary('WhileSealed'));
+      assert.equal(own.code, 0, `personal secrets keep working: ${own.stderr}`);
+    } finally {
+      fake.unseal();
+    }
+    const stored = await json<{ location: string }>(['secret', 'set', 'HALF_WRITTEN', '--type', 'token', '--team'], half);
+    assert.equal(stored.location, 'team', 'the name is free again once Vault is unsealed');
   });
 
   test('no value or token in the store files, journal, logs, audit log or CLI output', async () => {
