@@ -358,10 +358,16 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Reserved: another branch of this change adds migration 13; the merge replaces this empty block with it.
     version: 13,
-    description: 'reserved for the migration merged from another branch',
-    statements: [],
+    description: "team secrets: where a secret's value lives (a row per secret whose value is in the team's HashiCorp Vault)",
+    statements: [
+      // Metadata only: the value is in the team's Vault (KV v2), never here. Personal secrets have no row.
+      `CREATE TABLE secret_locations (
+         handle TEXT PRIMARY KEY,
+         location TEXT NOT NULL,
+         created_at TEXT NOT NULL
+       )`,
+    ],
   },
   {
     version: 14,

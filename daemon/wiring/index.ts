@@ -34,7 +34,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const locks = new ProjectLocks();
   const settings = new SettingsService(store, server);
   const audit = new AuditLog(store);
-  const vault = wireVault(foundation, { audit });
+  const { vault, teamVault } = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   // Joined once the domains exist: they are built over the deploy's releases.
   const proxySwitches: { of?: (project: string, server: string) => ProxySwitch | undefined } = {};
@@ -52,5 +52,5 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

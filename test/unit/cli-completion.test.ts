@@ -72,7 +72,7 @@ describe('shell completion', () => {
       assert.deepEqual(bash('zavhoz', ...command.path, '--'), flags, command.path.join(' '));
     }
     // --project's value is not taken for a command word; --generate takes none.
-    assert.deepEqual(bash('zavhoz', 'secret', 'set', 'NAME', '--project', 'shop', '--generate', '--t'), ['--tag', '--type']);
+    assert.deepEqual(bash('zavhoz', 'secret', 'set', 'NAME', '--project', 'shop', '--generate', '--t'), ['--tag', '--team', '--type']);
     assert.deepEqual(bash('zavhoz', '--json', 'server', '--all', 'li'), ['list'], 'flags do not count as words');
     assert.deepEqual(bash('zavhoz', 'server', 'list', '--a'), ['--all']);
   });

@@ -16,7 +16,7 @@ export interface AppRoleAuth {
   readonly roleId: string;
   readonly secretId: string;
   /** Where the AppRole method is mounted (`approle` unless the team chose another path). */
-  readonly mountPath?: string;
+  readonly mountPath?: string | undefined;
 }
 
 /** A way of logging in to Vault. */

@@ -72,6 +72,12 @@ export class VaultSession {
     return { ttlSeconds: held.expiresAt === undefined ? null : Math.round(held.ttlMs / 1000), renewable: held.renewable };
   }
 
+  /** Seconds the held token has left (null: it does not expire, or none is held yet). */
+  secondsLeft(): number | null {
+    const expiresAt = this.held?.expiresAt;
+    return expiresAt === undefined ? null : Math.max(0, Math.round((expiresAt - this.now()) / 1000));
+  }
+
   /** The token to use: the held one, renewed or replaced when its time is nearly up. */
   private async token(): Promise<HeldToken> {
     const held = this.held;
