@@ -10,19 +10,17 @@ export interface PatternMatches {
 
 /** Patterns at least this long go through the skipping scan; shorter ones are searched for one by one. */
 const LONG_PATTERN = 8;
-/** Bytes hashed together to decide how far the scan may skip (a q-gram of four bytes is rare in any text). */
-const GRAM = 4;
-const TABLE_BITS = 16;
 /** The scan never looks further than this many bytes of a pattern (its shifts fit in a byte). */
-const MAX_WINDOW = 128;
+const MAX_WINDOW = 255;
 
 /**
  * Finds many literal byte patterns in a buffer at once, fast enough for a command's whole output, without turning
- * the bytes into a string. A Wu–Manber scan over the patterns of eight bytes or more: a table of hashed four-byte
- * grams says how far a window as long as the shortest of them may jump, so in ordinary text most bytes are never
- * looked at, and only a window whose last gram ends some pattern's window is compared byte by byte. The few
- * shorter patterns (short values, which the vault refuses anyway) are searched for natively, one by one, so they do
- * not slow the scan for all the others.
+ * the bytes into a string. A Wu–Manber scan over the patterns of eight bytes or more: a table indexed by the last two
+ * bytes of a window as long as the shortest of them says how far the window may jump (for 20 base64 patterns of 24
+ * bytes, about 22 bytes a step: most bytes are never looked at), and only a window whose last pair ends some
+ * pattern's window is compared byte by byte. Pairs measured faster than hashed longer grams: the table stays small
+ * and warm. The few shorter patterns (short values, which the vault refuses anyway) are searched for natively, one
+ * by one, so they do not slow the scan for all the others.
  */
 export class PatternSearch {
   /** The length of the longest pattern. */
@@ -31,7 +29,7 @@ export class PatternSearch {
   private readonly short: readonly number[];
   private readonly window: number;
   private readonly shifts: Uint8Array;
-  /** For each hash of a window's last gram, the long patterns whose window ends with it. */
+  /** For each pair of bytes that ends a window, the long patterns whose window ends with it. */
   private readonly buckets = new Map<number, number[]>();
 
   constructor(patterns: readonly Uint8Array[]) {
@@ -41,14 +39,14 @@ export class PatternSearch {
     const long = patterns.flatMap((pattern, index) => (pattern.length >= LONG_PATTERN ? [index] : []));
     this.short = patterns.flatMap((pattern, index) => (pattern.length < LONG_PATTERN ? [index] : []));
     this.window = long.length === 0 ? 0 : Math.min(MAX_WINDOW, ...long.map((index) => patterns[index]!.length));
-    this.shifts = new Uint8Array(long.length === 0 ? 0 : 1 << TABLE_BITS).fill(this.window - GRAM + 1);
+    this.shifts = new Uint8Array(long.length === 0 ? 0 : 1 << 16).fill(this.window - 1);
     for (const index of long) {
       const pattern = patterns[index]!;
-      for (let end = GRAM - 1; end < this.window; end++) {
-        const hash = gramHash(pattern, end);
-        this.shifts[hash] = Math.min(this.shifts[hash]!, this.window - 1 - end);
+      for (let end = 1; end < this.window; end++) {
+        const pair = pairAt(pattern, end);
+        this.shifts[pair] = Math.min(this.shifts[pair]!, this.window - 1 - end);
       }
-      const last = gramHash(pattern, this.window - 1);
+      const last = pairAt(pattern, this.window - 1);
       const bucket = this.buckets.get(last) ?? [];
       bucket.push(index);
       this.buckets.set(last, bucket);
@@ -80,14 +78,14 @@ export class PatternSearch {
     // `end` is the window's last byte; the window starts at end - window + 1, which must stay before `limit`.
     const stop = Math.min(length, limit + window - 1);
     for (let end = window - 1; end < stop; ) {
-      const hash = gramHash(buffer, end);
-      const shift = shifts[hash]!;
+      const pair = (buffer[end - 1]! << 8) | buffer[end]!;
+      const shift = shifts[pair]!;
       if (shift > 0) {
         end += shift;
         continue;
       }
       const start = end - window + 1;
-      for (const index of this.buckets.get(hash) ?? []) {
+      for (const index of this.buckets.get(pair) ?? []) {
         const pattern = patterns[index]!;
         if (start + pattern.length <= length && matchesAt(buffer, start, pattern)) {
           found.starts.push(start);
@@ -99,10 +97,9 @@ export class PatternSearch {
   }
 }
 
-/** A hash of the four bytes that end at `end`, as an index into the shift table. */
-function gramHash(bytes: Uint8Array, end: number): number {
-  const gram = bytes[end - 3]! | (bytes[end - 2]! << 8) | (bytes[end - 1]! << 16) | (bytes[end]! << 24);
-  return Math.imul(gram, 0x9e3779b1) >>> (32 - TABLE_BITS);
+/** The two bytes that end at `end`, as an index into the shift table. */
+function pairAt(bytes: Uint8Array, end: number): number {
+  return (bytes[end - 1]! << 8) | bytes[end]!;
 }
 
 function matchesAt(buffer: Uint8Array, start: number, pattern: Uint8Array): boolean {
