@@ -73,6 +73,19 @@ export class DomainService {
     return (server) => this.dependencies.proxyStatus.info(server, counts.get(server) ?? 0);
   }
 
+  /**
+   * Module → `https://DOMAIN` for each module of a project with a domain: the URL a person opens. A plain name wins over
+   * a wildcard (which has no one address), then the first by name.
+   */
+  urlsOf(project: string): Record<string, string> {
+    const urls: Record<string, string> = {};
+    for (const row of this.dependencies.domains.list({ project })) {
+      if (row.domain.startsWith('*.') || urls[row.module] !== undefined) continue;
+      urls[row.module] = this.info(row).url;
+    }
+    return urls;
+  }
+
   /** Routes a domain to a module of a deployed project (see `domains/add`). */
   async add(request: { domain: string; project: string; module?: string | undefined }, caller: DomainCaller): Promise<DomainChange> {
     const { domains, locks } = this.dependencies;
