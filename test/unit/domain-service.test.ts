@@ -79,6 +79,7 @@ describe('domains: the service over the store, the locks and the proxy', () => {
       redactor: new Redactor(),
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'domains' }),
       placement: (project) => placements.get(project),
+      slotPort: (project, module) => { const port = placements.get(project)?.ports[module]; return port === undefined ? undefined : port + 100; },
       deployed: (project) => placements.has(project),
       settings: () => settings,
       withSecret: () => Promise.reject(new Error('no DNS in these tests')),
