@@ -20,7 +20,7 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
   let ports: { http: number; https: number };
 
   before(async () => {
-    world = await setUpRealDeployWorld({ name: 'proxy-domains' });
+    world = await setUpRealDeployWorld({ name: 'proxy-domains', server: `proxy_${String(process.pid)}` });
     cloudflare = await startFakeCloudflare({ zones: ['example.test'] });
     const image = await buildProxyImage(world.target.engine);
     ports = await proxyPorts();
