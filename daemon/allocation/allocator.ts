@@ -28,6 +28,8 @@ interface AllocationRow {
   port: number;
   ram_mb: number;
   created_at: string;
+  /** The module's switchover slot behind the proxy (migration 14), once handed out. */
+  slot_port?: number | null;
 }
 
 interface ListedRow extends AllocationRow {
@@ -66,7 +68,9 @@ export class Allocator implements ServerAllocations {
     private readonly notifier: Notifier,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    this.ports.load(this.store.all<{ server: string; port: number }>('SELECT server, port FROM allocations'));
+    this.ports.load(
+      this.store.all<{ server: string; port: number }>('SELECT server, port FROM allocations UNION ALL SELECT server, slot_port AS port FROM allocations WHERE slot_port IS NOT NULL'),
+    );
   }
 
   /** Allocates what is missing of a project and returns all of it; an already allocated project is returned as is. */
@@ -84,6 +88,37 @@ export class Allocator implements ServerAllocations {
       allocations: outcome.allocations,
       created: outcome.created.map((allocation) => allocation.module),
     };
+  }
+
+  /**
+   * The switchover slot of a module behind the proxy: a second port on the module's server, where its next release
+   * answers beside the old one during a deploy. Handed out once, as the lowest port neither allocated (as anyone's port
+   * or slot) nor seen listening, and kept until the module is released, so asking again gives the same port.
+   * Undefined when the module has no allocation.
+   */
+  slotPort(project: string, module: string): number | undefined {
+    const query = 'SELECT * FROM allocations WHERE project = ? AND module = ?';
+    const known = this.store.get<AllocationRow>(query, [project, module]);
+    if (!known) return undefined;
+    if (known.slot_port !== null && known.slot_port !== undefined) return Number(known.slot_port);
+    const handed = this.store.transaction((tx) => {
+      const row = tx.get<AllocationRow>(query, [project, module]);
+      if (!row) return undefined;
+      if (row.slot_port !== null && row.slot_port !== undefined) return { server: row.server, port: Number(row.slot_port), created: false };
+      const server = readServer(tx, row.server);
+      const listening = new Set(server ? listeningPortsOf(server) : []);
+      const port = this.ports.firstFree(row.server, (candidate) => listening.has(candidate));
+      if (port === undefined) {
+        throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${row.server} has no free TCP port from 8000 up for the switchover of ${project}/${module}. Release allocations there first.`);
+      }
+      tx.run('UPDATE allocations SET slot_port = ? WHERE project = ? AND module = ?', [port, project, module]);
+      return { server: row.server, port, created: true };
+    });
+    if (handed?.created) {
+      this.ports.take(handed.server, handed.port);
+      this.notifier.notify(AllocationsDidChange, { projects: [project] });
+    }
+    return handed?.port;
   }
 
   /** Every allocation, or one project's, with flags for servers that went missing or unreachable. */
@@ -126,7 +161,10 @@ export class Allocator implements ServerAllocations {
       const what = module ? `Module ${module} of project ${project}` : `Project ${project}`;
       throw new ZavhozError(ErrorCodes.NotFound, `${what} has no allocation. \`zavhoz allocation list\` shows what is allocated.`);
     }
-    for (const row of released) this.ports.free(row.server, Number(row.port));
+    for (const row of released) {
+      this.ports.free(row.server, Number(row.port));
+      if (row.slot_port !== null && row.slot_port !== undefined) this.ports.free(row.server, Number(row.slot_port));
+    }
     this.notifier.notify(AllocationsDidChange, { projects: [project] });
     this.notifier.notify(ServersDidChange, { handles: [...new Set(released.map((row) => row.server))] });
     return released.map((row) => toAllocation(row, undefined));

@@ -8,7 +8,7 @@ import { CloudflareDns, recordTypeOf } from '../dns/cloudflare.js';
 import { type DomainChange, type DomainInfo, DomainsDidChange } from '../protocol/domains.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Settings } from '../protocol/settings.js';
-import { FAIL_DURATION_SECONDS, type ProxyRoute, slotPort } from '../proxy/config.js';
+import { FAIL_DURATION_SECONDS, type ProxyRoute } from '../proxy/config.js';
 import type { ProxyService } from '../proxy/service.js';
 import type { ProxyStatusBook } from '../proxy/status.js';
 import type { ServerProxy } from '../protocol/servers.js';
@@ -40,6 +40,11 @@ export interface DomainsDependencies {
   readonly log: ScopedLogger;
   /** The project's server and module ports, while it has an allocation. */
   placement(project: string): DomainPlacement | undefined;
+  /**
+   * The module's switchover slot port from the allocator (handed out on first use, the same port after): where its next
+   * release answers beside the old one. Undefined when the module has no allocation.
+   */
+  slotPort(project: string, module: string): number | undefined;
   /** True once the project has a release that is not archived. */
   deployed(project: string): boolean;
   settings(): DomainSettings;
@@ -71,6 +76,19 @@ export class DomainService {
   proxyView(): (server: string) => ServerProxy {
     const counts = this.dependencies.domains.countByServer();
     return (server) => this.dependencies.proxyStatus.info(server, counts.get(server) ?? 0);
+  }
+
+  /**
+   * Module → `https://DOMAIN` for each module of a project with a domain: the URL a person opens. A plain name wins over
+   * a wildcard (which has no one address), then the first by name.
+   */
+  urlsOf(project: string): Record<string, string> {
+    const urls: Record<string, string> = {};
+    for (const row of this.dependencies.domains.list({ project })) {
+      if (row.domain.startsWith('*.') || urls[row.module] !== undefined) continue;
+      urls[row.module] = this.info(row).url;
+    }
+    return urls;
   }
 
   /** Routes a domain to a module of a deployed project (see `domains/add`). */
@@ -218,12 +236,13 @@ export class DomainService {
     for (const row of [...rows].sort((a, b) => Number(a.domain.startsWith('*.')) - Number(b.domain.startsWith('*.')))) {
       if (!byModule.has(row.module)) byModule.set(row.module, row.domain.replace(/^\*\./, 'zavhoz-check.'));
     }
-    if (byModule.size === 0) return undefined;
-    return {
-      httpsPort: this.dependencies.settings().proxyHttpsPort,
-      failSeconds: FAIL_DURATION_SECONDS,
-      modules: [...byModule].map(([module, domain]) => ({ module, domain, slotPort: slotPort(placement.ports[module] ?? 0) })),
-    };
+    const modules: ProxySwitch['modules'][number][] = [];
+    for (const [module, domain] of byModule) {
+      const slot = this.dependencies.slotPort(project, module);
+      if (slot !== undefined) modules.push({ module, domain, slotPort: slot });
+    }
+    if (modules.length === 0) return undefined;
+    return { httpsPort: this.dependencies.settings().proxyHttpsPort, failSeconds: FAIL_DURATION_SECONDS, modules };
   }
 
   /** The routes of a server's proxy, from the store: every domain whose project still has its module there. */
@@ -231,8 +250,9 @@ export class DomainService {
     const routes: ProxyRoute[] = [];
     for (const row of this.dependencies.domains.list({ server })) {
       const placement = this.dependencies.placement(row.project);
-      if (!placement || placement.server !== server || placement.ports[row.module] === undefined) continue;
-      routes.push({ domain: row.domain, upstreams: upstreamsOf(row.module, placement) });
+      const port = placement?.ports[row.module];
+      if (!placement || placement.server !== server || port === undefined) continue;
+      routes.push({ domain: row.domain, upstreams: upstreamsOf(placement.host, port, this.dependencies.slotPort(row.project, row.module)) });
     }
     return routes;
   }
@@ -321,11 +341,10 @@ export class DomainService {
   }
 }
 
-/** A module's upstreams: its published port, then its switchover slot (proxy/config.ts `slotPort`). */
-function upstreamsOf(module: string, placement: DomainPlacement): string[] {
-  const host = placement.host.includes(':') ? `[${placement.host}]` : placement.host;
-  const port = placement.ports[module] ?? 0;
-  return [`${host}:${String(port)}`, `${host}:${String(slotPort(port))}`];
+/** A module's upstreams: its published port, then its switchover slot (from the allocator). */
+function upstreamsOf(address: string, port: number, slot: number | undefined): string[] {
+  const host = address.includes(':') ? `[${address}]` : address;
+  return [`${host}:${String(port)}`, ...(slot === undefined ? [] : [`${host}:${String(slot)}`])];
 }
 
 /** Refuses a name another project holds. */

@@ -12,6 +12,13 @@ function summaryOf(run: RunDetail): RunSummary {
   return summary;
 }
 
+/** A run with the https URL of each of its modules that has a domain, so every view opens that one. */
+function withDomainUrls<T extends RunSummary>(services: Services, run: T): T {
+  if (!run.allocation) return run;
+  const domainUrls = services.domains.urlsOf(run.project);
+  return Object.keys(domainUrls).length === 0 ? run : { ...run, allocation: { ...run.allocation, domainUrls } };
+}
+
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
   const deploy = services.deploy;
@@ -19,19 +26,21 @@ export function registerDeployHandlers(router: Router, services: Services): void
   router.handle(DeployStart, async (params, context) => {
     const { wait, confirmed, ...request } = params;
     services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
-    return startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow));
+    return withDomainUrls(services, await startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow)));
   });
   router.handle(RunsList, (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const { rows, nextCursor } = cutPage(deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    // Domain URLs go on each row before the page is cut by size, so the cut weighs what is sent.
+    const listed = deploy.list(params.project, params.limit + 1, before).map((run) => withDomainUrls(services, run));
+    const { rows, nextCursor } = cutPage(listed, params.limit, (run) => [run.id]);
     // Runs that wait for approval lead the first page: they are what a person has to act on.
     const runs = before === undefined ? [...services.approvals.waitingRuns(params.project).map(summaryOf), ...rows] : rows;
     return { runs, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(RunsGet, (params) => {
-    if (!params.id.startsWith('apr_')) return deploy.get(params.id);
+    if (!params.id.startsWith('apr_')) return withDomainUrls(services, deploy.get(params.id));
     const found = services.approvals.asRun(params.id);
-    return 'run' in found ? found.run : deploy.get(found.runId);
+    return 'run' in found ? found.run : withDomainUrls(services, deploy.get(found.runId));
   });
   router.handle(RunsLog, (params, context) =>
     deploy.log(

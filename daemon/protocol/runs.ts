@@ -42,6 +42,11 @@ export interface RunAllocation {
   readonly host: string;
   readonly port: number;
   readonly modulePorts: Readonly<Record<string, number>>;
+  /**
+   * Module → `https://DOMAIN` for each module with a domain routed by the proxy: the URL to open instead of the direct
+   * port. Filled in by `runs/get` and `runs/list` from the domains as they are now (not stored with the run).
+   */
+  readonly domainUrls?: Readonly<Record<string, string>>;
 }
 
 /** A deploy run as lists show it. */

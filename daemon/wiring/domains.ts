@@ -61,6 +61,7 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
       }
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
+    slotPort: (project, module) => allocator.slotPort(project, module),
     deployed: (project) => needs.releases.current(project) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),

@@ -58,13 +58,17 @@ export function currentStep(run: Pick<RunDetail, 'steps'>): RunStep | undefined 
   return run.steps.find((step) => step.status === 'running') ?? [...run.steps].reverse().find((step) => step.status !== 'pending');
 }
 
-/** Where the deployed project answers: `http://host:port` per module, from the run's allocation. */
+/**
+ * Where the deployed project answers, per module: `https://DOMAIN` for a module with a domain, else `http://host:port`
+ * from the run's allocation.
+ */
 export function runUrls(run: Pick<RunSummary, 'allocation'>): { readonly module: string; readonly url: string }[] {
   const allocation = run.allocation;
   if (!allocation) return [];
   const modules = Object.entries(allocation.modulePorts).sort(([a], [b]) => a.localeCompare(b));
-  if (modules.length === 0) return [{ module: DEFAULT_MODULE, url: `http://${allocation.host}:${allocation.port}` }];
-  return modules.map(([module, port]) => ({ module, url: `http://${allocation.host}:${port}` }));
+  const url = (module: string, port: number): string => allocation.domainUrls?.[module] ?? `http://${allocation.host}:${port}`;
+  if (modules.length === 0) return [{ module: DEFAULT_MODULE, url: url(DEFAULT_MODULE, allocation.port) }];
+  return modules.map(([module, port]) => ({ module, url: url(module, port) }));
 }
 
 /** What the status bar shows for the workspace project's latest run. */

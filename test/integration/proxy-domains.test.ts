@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
-import type { RunDetail } from '../../daemon/protocol/runs.js';
+import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
+import type { ProjectStatus } from '../../daemon/protocol/services.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
@@ -19,7 +20,7 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
   let ports: { http: number; https: number };
 
   before(async () => {
-    world = await setUpRealDeployWorld({ name: 'proxy-domains' });
+    world = await setUpRealDeployWorld({ name: 'proxy-domains', server: `proxy_${String(process.pid)}` });
     cloudflare = await startFakeCloudflare({ zones: ['example.test'] });
     const image = await buildProxyImage(world.target.engine);
     ports = await proxyPorts();
@@ -74,6 +75,12 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     assert.equal(page.status, 200);
     assert.match(page.body, /test-web 1\.0\.0/, 'the module answers through the proxy, over HTTPS with a certificate the CA signed');
     for (const value of world.values.values()) assert.ok(!JSON.stringify(added).includes(value), 'no secret value in the answer');
+
+    // Open Service URL, the runs and the CLI's JSON all give the https address of a module with a domain.
+    const status = await cliJson<ProjectStatus[]>(world.daemon, ['service', 'status', '--project', project]);
+    assert.deepEqual(status[0]?.services.filter((service) => service.module === 'app').map((service) => service.url), [added.domain.url]);
+    const runs = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
+    assert.deepEqual(runs[0]?.allocation?.domainUrls, { app: added.domain.url });
 
     const listed = await cliJson<DomainInfo[]>(world.daemon, ['domain', 'list', '--project', project]);
     assert.deepEqual(listed.map((entry) => [entry.domain, entry.module, entry.server]), [[domain, 'app', world.server]]);

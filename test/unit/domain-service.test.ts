@@ -79,6 +79,7 @@ describe('domains: the service over the store, the locks and the proxy', () => {
       redactor: new Redactor(),
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'domains' }),
       placement: (project) => placements.get(project),
+      slotPort: (project, module) => { const port = placements.get(project)?.ports[module]; return port === undefined ? undefined : port + 100; },
       deployed: (project) => placements.has(project),
       settings: () => settings,
       withSecret: () => Promise.reject(new Error('no DNS in these tests')),
@@ -161,6 +162,20 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.equal(domains.get('race.example.com')?.server, 'alpha', 'the store keeps it on the old server');
     assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
+  });
+
+  test('the URL of a module with a domain is its https address, a plain name before a wildcard; modules without one have none', async () => {
+    settings = { ...settings, proxyTls: 'internal', dnsTokenSecret: 'sec_aaaaaaaa' };
+    placements.set('multi', { server: 'alpha', host: '10.0.0.5', ports: { api: 8003, web: 8004 } });
+    // The wildcard has no DNS record to write here (the DNS double is not part of this test): it is a warning.
+    await service.add({ domain: '*.multi.example.com', project: 'multi', module: 'web' }, CALLER);
+    assert.deepEqual(service.urlsOf('multi'), {}, 'a wildcard alone names no address to open');
+    await service.add({ domain: 'www.multi.example.com', project: 'multi', module: 'web' }, CALLER);
+    assert.deepEqual(service.urlsOf('multi'), { web: 'https://www.multi.example.com' });
+    await service.remove('*.multi.example.com', CALLER);
+    await service.remove('www.multi.example.com', CALLER);
+    placements.delete('multi');
+    settings = { ...settings, proxyTls: 'acme', dnsTokenSecret: '' };
   });
 
   test('the servers views see each proxy: running with its version and domains, unhealthy with why, none where nothing routes', async () => {

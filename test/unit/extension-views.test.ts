@@ -238,5 +238,11 @@ describe('Deploy runs and the status bar', () => {
       { module: 'web', url: 'http://203.0.113.10:8001' },
     ]);
     assert.deepEqual(runUrls(run({ allocation: null })), []);
+    // A module with a domain opens its https address; the others keep the direct port.
+    const allocation = { server: 'vps_1', host: '203.0.113.10', port: 8000, modulePorts: { api: 8000, web: 8001 }, domainUrls: { web: 'https://shop.example.com' } };
+    assert.deepEqual(runUrls(run({ allocation })), [
+      { module: 'api', url: 'http://203.0.113.10:8000' },
+      { module: 'web', url: 'https://shop.example.com' },
+    ]);
   });
 });

@@ -186,6 +186,7 @@ function formatRun(run: RunDetail): string {
     ...(run.releaseId ? [`release      ${run.releaseId}`] : []),
     ...(run.error ? [`error        ${run.error}`] : []),
     `target       ${run.allocation ? `${run.allocation.server} ${run.allocation.host}:${run.allocation.port}` : '-'}`,
+    ...Object.entries(run.allocation?.domainUrls ?? {}).map(([module, url]) => `url          ${url} (module ${module})`),
     `created      ${run.createdAt}`,
     `started      ${run.startedAt ?? '-'}`,
     `finished     ${run.finishedAt ?? '-'}`,
