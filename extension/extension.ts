@@ -18,6 +18,8 @@ import { registerServerGhost } from './commands/serverGhost.js';
 import { registerShowLog } from './commands/showLog.js';
 import { registerSyncServers } from './commands/syncServers.js';
 import { registerTestNotification } from './commands/testNotification.js';
+import { registerManageNotifications } from './commands/manageNotifications.js';
+import { registerNotifyView } from './views/notifyView.js';
 import { registerApprovalPrompts } from './approvalPrompts.js';
 import { registerCancelDeploy } from './commands/cancelDeploy.js';
 import { registerDeployProject } from './commands/deployProject.js';
@@ -78,6 +80,8 @@ export function activate(context: vscode.ExtensionContext): void {
   registerAddServer(context, services);
   registerSyncServers(context, services);
   registerTestNotification(context, services);
+  registerNotifyView(context, services);
+  registerManageNotifications(context, services);
   registerApprovalPrompts(context, services);
   registerCheckServerHealth(context, services);
   registerServerGhost(context, services);
