@@ -8,6 +8,8 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import type { HashicorpAuth } from '../../daemon/vault/hashicorp/connection.js';
 import { VaultTransport } from '../../daemon/vault/hashicorp/http.js';
 import { KvClient } from '../../daemon/vault/hashicorp/kv.js';
+import { handleOfAccount, pathOfAccount } from '../../daemon/vault/hashicorp/teamBackend.js';
+import { vaultConfigFromEnvironment } from '../../daemon/vault/config.js';
 import { VaultSession } from '../../daemon/vault/hashicorp/session.js';
 import { type FakeHashicorpVault, startFakeHashicorpVault } from '../fakes/hashicorpVault.js';
 
@@ -134,7 +136,9 @@ describe('vault/hashicorp: KV v2 client through the Vault test double', () => {
     const short = vault.issueToken({ ttlSeconds: 10, renewable: false });
     const expiring = client(vault, { kind: 'token', token: short });
     await expiring.kv.read('sec_gggggggg/value');
-    clock += 20_000;
+    clock += 8_000;
+    assert.equal((await expiring.kv.read('sec_gggggggg/value'))?.data.value, 'renewed', 'a token that cannot be renewed serves to its last second');
+    clock += 12_000;
     const error = await rejection(expiring.kv.read('sec_gggggggg/value'));
     assert.match(error.message, /no longer accepts the token \(expired or revoked\)/);
   });
@@ -170,3 +174,24 @@ describe('vault/hashicorp: KV v2 client through the Vault test double', () => {
     assert.ok(!error.message.includes('wrong-secret-id'));
   });
 });
+
+describe('vault/hashicorp: where team values go', () => {
+  it("maps each of a secret's accounts to its own KV path under the handle", () => {
+    assert.deepEqual(
+      ['sec_abcdefgh', 'sec_abcdefgh#passphrase', 'sec_abcdefgh#next', 'sec_abcdefgh#next#passphrase', 'sec_abcdefgh@v3', 'sec_abcdefgh@v3#passphrase'].map(pathOfAccount),
+      ['sec_abcdefgh/value', 'sec_abcdefgh/passphrase', 'sec_abcdefgh/next', 'sec_abcdefgh/next-passphrase', 'sec_abcdefgh/v3', 'sec_abcdefgh/v3-passphrase'],
+    );
+    assert.equal(handleOfAccount('fingerprint-key.abc'), undefined, 'vault-wide keys stay personal');
+    assert.equal(handleOfAccount('team-vault.abc'), undefined);
+  });
+
+  it('ZAVHOZ_VAULT=hashicorp keeps personal values in the keychain and makes team the default', async () => {
+    const config = vaultConfigFromEnvironment('/nonexistent', new Redactor(), { ZAVHOZ_VAULT: 'hashicorp' });
+    assert.equal(config.teamByDefault, true);
+    assert.equal((await config.openBackend()).kind, 'keychain');
+    assert.equal(vaultConfigFromEnvironment('/nonexistent', new Redactor(), {}).teamByDefault, undefined);
+    const wrong = vaultConfigFromEnvironment('/nonexistent', new Redactor(), { ZAVHOZ_VAULT: 'vault' });
+    await assert.rejects(wrong.openBackend(), /or to "hashicorp" to keep new secrets in the team's Vault/);
+  });
+});
+

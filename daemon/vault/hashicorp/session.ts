@@ -100,10 +100,13 @@ export class VaultSession {
       const renewed = await this.transport.send({ method: 'POST', path: 'auth/token/renew-self', token: previous.token, body: {}, subject: 'token renewal' });
       if (renewed.status < 300) return this.fromAuth(renewed, previous.token);
       // A refused renewal (max TTL reached, token revoked) is not the end for AppRole: it logs in again below.
-      if (this.auth.kind === 'token') throw this.expiredToken();
     }
     if (this.auth.kind === 'approle') return this.login(this.auth.roleId, this.auth.secretId, this.auth.mountPath ?? 'approle');
-    if (previous) throw this.expiredToken();
+    if (previous) {
+      // A token that cannot be renewed is used until its last second; then the user must give a new one.
+      if (previous.expiresAt === undefined || previous.expiresAt > this.now()) return { ...previous, renewable: false };
+      throw this.expiredToken();
+    }
     return this.lookup(this.auth.token);
   }
 
