@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ZavhozError } from '../../daemon/core/errors.js';
+import { ErrorCodes } from '../../daemon/protocol/errors.js';
+import { storeError } from '../../daemon/store/postgres/errors.js';
 import { tokenize } from '../../daemon/store/postgres/tokens.js';
 import { ROWID_COLUMN, schemaOf, SqlTranslationError, translateStatement, VERSION_TABLE } from '../../daemon/store/postgres/translate.js';
 
@@ -173,5 +176,64 @@ describe('team store: SQLite → PostgreSQL statement translation', () => {
   test('tokens joined give the statement back (comments apart): nothing is lost', () => {
     const sql = "SELECT a, 'b''c', \"d\" FROM t WHERE x = ? AND y >= 1.5e3";
     assert.equal(tokenize(sql).map((token) => token.text).join(''), sql);
+  });
+});
+
+describe('team store: errors say what to do and quote no values', () => {
+  const address = { host: 'db.example', port: 5432 };
+  /** A driver error as pg throws it: a message, a SQLSTATE and the server's detail line. */
+  function driverError(message: string, fields: Record<string, string>): Error {
+    return Object.assign(new Error(message), fields);
+  }
+
+  test('a unique violation names the table and the key\'s columns, not the key\'s values', () => {
+    const error = storeError(
+      driverError('duplicate key value violates unique constraint "allocations_pkey"', { code: '23505', table: 'allocations', constraint: 'allocations_pkey', detail: 'Key (server, port)=(s3cret-host, 8001) already exists.' }),
+      address,
+    );
+    assert.ok(error instanceof ZavhozError);
+    assert.equal(error.code, ErrorCodes.Conflict);
+    assert.match(error.message, /allocations already has that key \(server, port\), constraint allocations_pkey\. Nothing of this change was kept; try again\./);
+    assert.doesNotMatch(error.message, /s3cret|8001/);
+  });
+
+  test('other constraint failures leave out the failing row', () => {
+    const error = storeError(
+      driverError('new row for relation "settings" violates check constraint "settings_value_check"', { code: '23514', detail: 'Failing row contains (token, s3cret).' }),
+      address,
+    );
+    assert.match(error.message, /violates check constraint "settings_value_check"\. Nothing of it was kept\./);
+    assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  test('a refused value is not quoted back, and the driver error is not attached as a cause', () => {
+    const error = storeError(driverError('invalid input syntax for type bigint: "s3cret"', { code: '22P02', detail: 's3cret', where: 'unnamed portal parameter $1 = \'s3cret\'' }), address, 'UPDATE t SET n = ?');
+    assert.equal(error.message, 'PostgreSQL refused a statement: invalid input syntax for type bigint [22P02] (statement: UPDATE t SET n = ?)');
+    assert.equal(error.cause, undefined);
+  });
+
+  test('a cancelled slow statement and a lock held elsewhere say to try again', () => {
+    const slow = storeError(driverError('canceling statement due to statement timeout', { code: '57014' }), address);
+    assert.ok(slow instanceof ZavhozError);
+    assert.equal(slow.code, ErrorCodes.Timeout);
+    assert.match(slow.message, /db\.example:5432 took too long .* Try again/);
+    const locked = storeError(driverError('could not obtain lock on row in relation "allocations"', { code: '55P03' }), address);
+    assert.ok(locked instanceof ZavhozError);
+    assert.equal(locked.code, ErrorCodes.Conflict);
+  });
+
+  test('a lost server is StoreUnavailable with what to do; a refused login names neither password nor URL', () => {
+    const lost = storeError(driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' }), address);
+    assert.ok(lost instanceof ZavhozError);
+    assert.equal(lost.code, ErrorCodes.StoreUnavailable);
+    assert.match(lost.message, /db\.example:5432 cannot be reached \(ECONNREFUSED\)\. Zavhoz reconnects by itself/);
+    const login = storeError(driverError('password authentication failed for user "team"', { code: '28P01' }), address);
+    assert.match(login.message, /refused the login .* Check the user and the password \(vault handle or PGPASSFILE\)/);
+    assert.doesNotMatch(login.message, /postgres(ql)?:\/\//);
+  });
+
+  test('an untranslatable statement is reported with the construct and the statement text, never its params', () => {
+    const error = storeError(new SqlTranslationError('GLOB has no PostgreSQL equivalent: use LIKE'), address, 'SELECT * FROM t WHERE a GLOB ?');
+    assert.equal(error.message, 'The team store cannot run a statement on PostgreSQL: GLOB has no PostgreSQL equivalent: use LIKE (statement: SELECT * FROM t WHERE a GLOB ?)');
   });
 });
