@@ -99,6 +99,7 @@ describe('team store: SQLite → PostgreSQL statement translation', () => {
     refused('INSERT OR FAIL INTO settings (key, value) VALUES (?, ?)', /INSERT OR FAIL has no PostgreSQL equivalent/);
     refused('INSERT OR ROLLBACK INTO settings (key, value) VALUES (?, ?)', /INSERT OR ROLLBACK/);
     refused('UPDATE OR IGNORE settings SET value = ?', /UPDATE OR IGNORE has no PostgreSQL equivalent/);
+    refused('WITH x AS (SELECT 1) INSERT OR IGNORE INTO settings (key, value) SELECT ?, ? FROM x', /INSERT OR … is translated only at the start of a statement/);
   });
 
   test('MAX/MIN with two or more arguments become GREATEST/LEAST; the aggregates stay', () => {

@@ -61,6 +61,10 @@ export function translateStatement(sql: string, schema: SchemaFacts): Translated
   else if (first === 'CREATE' && words.some((entry, index) => index < 3 && isWord(entry.token, 'INDEX'))) tokens = translateCreateIndex(tokens, schema);
   else if (first === 'ALTER') tokens = mapColumnTypes(tokens);
   else if (first === 'INSERT' || first === 'REPLACE') tokens = translateInsert(tokens, schema.keys);
+  else if (words.some((entry, index) => isWord(entry.token, 'INSERT') && isWord(words[index + 1]?.token, 'OR'))) {
+    // Only a statement that starts with it is rewritten; anywhere else it would reach PostgreSQL as a syntax error.
+    throw new SqlTranslationError('INSERT OR … is translated only at the start of a statement (not after WITH)');
+  }
   else if (first === 'UPDATE' && isWord(words[1]?.token, 'OR')) {
     throw new SqlTranslationError(`UPDATE OR ${words[2]?.token.text ?? ''} has no PostgreSQL equivalent`);
   }
