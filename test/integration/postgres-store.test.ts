@@ -420,7 +420,9 @@ describe('postgres store: four daemons at once', () => {
     const conflicts = outcomes.flatMap((outcome) => outcome.conflicts);
     assert.equal(conflicts.length, 3_000);
     for (const conflict of conflicts) {
-      assert.match(conflict.message, /Another change got there first: allocations already has that key \(Key \(server, port\)=\(srv_\d, \d+\) already exists\.\)/);
+      // The key's columns are named; its values (the statement's params) are not.
+      assert.match(conflict.message, /Another change got there first: allocations already has that key \(server, port\)/);
+      assert.doesNotMatch(conflict.message, /srv_\d/);
       assert.match(conflict.message, /try again/);
     }
     await Promise.all(stores.map((store) => store.close()));

@@ -79,6 +79,7 @@ export class PostgresDatabase implements Database {
   static async open(options: PostgresStoreOptions): Promise<PostgresDatabase> {
     const { connection } = options;
     const address: DatabaseAddress = { host: connection.host, port: connection.port };
+    const queryTimeoutMs = connection.queryTimeoutMs ?? 60_000;
     const config: pg.PoolConfig = {
       host: connection.host,
       port: connection.port,
@@ -89,7 +90,15 @@ export class PostgresDatabase implements Database {
       connectionTimeoutMillis: connection.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      query_timeout: connection.queryTimeoutMs ?? 60_000,
+      // TCP probes start after 10 s of silence, not the system's 2 hours: a cut network is noticed on idle
+      // connections (the listener's above all, which only ever waits).
+      keepAliveInitialDelayMillis: 10_000,
+      // The server cancels a statement slower than this, and the connection stays usable; the driver gives up on a
+      // server silent for 5 s longer (query_timeout), which only a lost connection is.
+      statement_timeout: queryTimeoutMs,
+      query_timeout: queryTimeoutMs + 5_000,
+      // A daemon that dies or is cut off inside a transaction must not hold its row locks until TCP gives up.
+      idle_in_transaction_session_timeout: queryTimeoutMs,
       application_name: connection.applicationName ?? 'zavhoz',
       types: storeTypes,
     };
@@ -204,6 +213,9 @@ export class PostgresDatabase implements Database {
       try {
         return await this.execute(client, sql, params);
       } catch (error) {
+        // A lost connection takes the transaction with it: no ROLLBACK to send (it would wait for the same dead
+        // socket), and the connection is not given back to the pool.
+        if (isConnectionError(error)) broken = true;
         failed = storeError(error, this.address, sql);
         throw failed;
       }
@@ -222,10 +234,12 @@ export class PostgresDatabase implements Database {
       committing = true;
       const committed = await client.query('COMMIT');
       // COMMIT of a transaction the server had already aborted answers ROLLBACK rather than an error.
-      if (committed.command !== 'COMMIT') throw new Error('PostgreSQL rolled the transaction back at COMMIT');
+      if (committed.command !== 'COMMIT') {
+        throw new ZavhozError(ErrorCodes.Conflict, `The team database at ${this.address.host}:${this.address.port} rolled the change back when it was saved; nothing of it was kept. Try again.`);
+      }
       return value;
     } catch (error) {
-      if (isConnectionError(error)) {
+      if (isConnectionError(error) || broken) {
         broken = true;
         if (committing) {
           throw new ZavhozError(
@@ -234,6 +248,7 @@ export class PostgresDatabase implements Database {
           );
         }
       } else {
+        // A ROLLBACK that fails leaves the connection in an unknown state: it is closed rather than reused.
         await client.query('ROLLBACK').catch(() => {
           broken = true;
         });

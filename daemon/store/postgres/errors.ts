@@ -79,22 +79,47 @@ export function storeError(error: unknown, address: DatabaseAddress, sql?: strin
   if (code === '3D000') {
     return new ZavhozError(ErrorCodes.StoreUnavailable, `The team database at ${address.host}:${address.port} has no such database (${driver.message}). Check the database name given to zavhoz team join.`);
   }
+  // A constraint's detail line quotes the row's values ("Key (name)=(…)", "Failing row contains (…)"), which are the
+  // statement's params: only the key's column names are kept.
   if (code === '23505' || code === '23P01') {
+    const columns = keyColumnsOf(driver.detail);
     return new ZavhozError(
       ErrorCodes.Conflict,
-      `Another change got there first: ${driver.table ?? 'the table'} already has that key${driver.detail ? ` (${driver.detail})` : ''}${driver.constraint ? `, constraint ${driver.constraint}` : ''}. Nothing of this change was kept; try again.`,
+      `Another change got there first: ${driver.table ?? 'the table'} already has that key${columns ? ` (${columns})` : ''}${driver.constraint ? `, constraint ${driver.constraint}` : ''}. Nothing of this change was kept; try again.`,
       { constraint: driver.constraint ?? null },
     );
   }
   if (code === '40001' || code === '40P01') {
     return new ZavhozError(ErrorCodes.Conflict, `Another member's change to the same rows ran at the same time (${driver.message}). Nothing of this change was kept; try again.`);
   }
-  if (code.startsWith('23')) {
-    return new ZavhozError(ErrorCodes.Conflict, `The team database refused the change: ${driver.message}${driver.detail ? ` (${driver.detail})` : ''}. Nothing of it was kept.`);
+  if (code === '55P03') {
+    return new ZavhozError(ErrorCodes.Conflict, `Another member's daemon holds a lock on the same rows (${driver.message}). Nothing of this change was kept; try again in a moment.`);
   }
-  const wrapped = new Error(`PostgreSQL refused a statement: ${driver.message}${code ? ` [${code}]` : ''}${sql ? ` (statement: ${shorten(sql)})` : ''}`);
-  wrapped.cause = error;
-  return wrapped;
+  if (code === '57014') {
+    return new ZavhozError(
+      ErrorCodes.Timeout,
+      `The team database at ${address.host}:${address.port} took too long to answer and the statement was cancelled; nothing of it was kept. Try again; if it lasts, check the database's load.`,
+    );
+  }
+  if (code.startsWith('23')) {
+    return new ZavhozError(ErrorCodes.Conflict, `The team database refused the change: ${driver.message}. Nothing of it was kept.`);
+  }
+  // No `cause`: the driver's error carries the detail and position lines, which may quote values.
+  return new Error(`PostgreSQL refused a statement: ${messageWithoutValues(driver.message, code)}${code ? ` [${code}]` : ''}${sql ? ` (statement: ${shorten(sql)})` : ''}`);
+}
+
+/** The column names of a unique violation's detail (`Key (a, b)=(…) already exists.`), without the values. */
+function keyColumnsOf(detail: string | undefined): string | undefined {
+  const match = detail === undefined ? null : /^Key \((.*?)\)=\(/.exec(detail);
+  return match?.[1];
+}
+
+/**
+ * Data exceptions (class 22: invalid input syntax, out of range, too long) quote the value they refused, which came
+ * from the statement's params: the quoted part is left out.
+ */
+function messageWithoutValues(message: string, code: string): string {
+  return code.startsWith('22') ? message.replace(/"(?:[^"]|"")*"/g, '"…"').replace(/: .*$/, '') : message;
 }
 
 function reasonOf(error: DriverError): string {

@@ -97,7 +97,10 @@ export class ChangeListener {
         () => {
           if (!this.closed) this.events.onReconnected?.();
         },
-        () => this.scheduleReconnect(),
+        () => {
+          // A store closed while this attempt was under way schedules nothing more: no timer outlives close().
+          if (!this.closed) this.scheduleReconnect();
+        },
       );
     }, delay);
     // Reconnecting must not keep a daemon that is otherwise done alive.

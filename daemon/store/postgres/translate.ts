@@ -53,7 +53,7 @@ const COLUMN_TYPES: Readonly<Record<string, string>> = {
  * {@link SqlTranslationError} for what has no faithful translation.
  */
 export function translateStatement(sql: string, schema: SchemaFacts): TranslatedStatement {
-  let tokens = tokenize(sql);
+  let tokens = oneStatement(tokenize(sql));
   const words = meaningful(tokens);
   const first = words[0]?.token.text.toUpperCase() ?? '';
   if (first === 'PRAGMA') return { text: translatePragma(words.map((entry) => entry.token)), parameterCount: 0 };
@@ -61,6 +61,10 @@ export function translateStatement(sql: string, schema: SchemaFacts): Translated
   else if (first === 'CREATE' && words.some((entry, index) => index < 3 && isWord(entry.token, 'INDEX'))) tokens = translateCreateIndex(tokens, schema);
   else if (first === 'ALTER') tokens = mapColumnTypes(tokens);
   else if (first === 'INSERT' || first === 'REPLACE') tokens = translateInsert(tokens, schema.keys);
+  else if (words.some((entry, index) => isWord(entry.token, 'INSERT') && isWord(words[index + 1]?.token, 'OR'))) {
+    // Only a statement that starts with it is rewritten; anywhere else it would reach PostgreSQL as a syntax error.
+    throw new SqlTranslationError('INSERT OR … is translated only at the start of a statement (not after WITH)');
+  }
   else if (first === 'UPDATE' && isWord(words[1]?.token, 'OR')) {
     throw new SqlTranslationError(`UPDATE OR ${words[2]?.token.text ?? ''} has no PostgreSQL equivalent`);
   }
@@ -68,6 +72,20 @@ export function translateStatement(sql: string, schema: SchemaFacts): Translated
   let parameterCount = 0;
   const text = tokens.map((token) => (token.kind === 'parameter' ? `$${++parameterCount}` : token.text)).join('');
   return { text, parameterCount };
+}
+
+/**
+ * The tokens of one statement without its closing `;` (clauses the translator appends must come before it). Several
+ * statements in one text are refused: PostgreSQL runs only one per call when it has parameters.
+ */
+function oneStatement(tokens: readonly Token[]): Token[] {
+  let end = tokens.length;
+  while (end > 0 && (tokens[end - 1]?.kind === 'space' || (tokens[end - 1]?.kind === 'symbol' && tokens[end - 1]?.text === ';'))) end--;
+  const kept = tokens.slice(0, end);
+  if (kept.some((token) => token.kind === 'symbol' && token.text === ';')) {
+    throw new SqlTranslationError('several statements in one text (a ; before the end): run them one at a time');
+  }
+  return kept;
 }
 
 /**
@@ -135,6 +153,11 @@ function hasNotNull(tokens: readonly Token[]): boolean {
 
 function unquote(token: Token): string {
   return token.kind === 'identifier' ? token.text.slice(1, -1).replaceAll('""', '"') : token.text.toLowerCase();
+}
+
+/** A column name as a PostgreSQL quoted identifier (names are folded to lower case by {@link unquote} already). */
+function quoted(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function translatePragma(words: readonly Token[]): string {
@@ -228,8 +251,8 @@ function translateInsert(tokens: Token[], keys: SchemaFacts['keys']): Token[] {
   if (words.some((entry) => isWord(entry.token, 'CONFLICT') || isWord(entry.token, 'RETURNING'))) {
     throw new SqlTranslationError(`INSERT OR ${mode} cannot be combined with ON CONFLICT or RETURNING`);
   }
+  // `REPLACE INTO t` keeps its own INTO: only the first word changes.
   const head: Token[] = [{ kind: 'word', text: 'INSERT' }];
-  if (mode === 'REPLACE' && removeUpTo === 0) head.push({ kind: 'space', text: ' ' }, { kind: 'word', text: 'INTO' });
   const rest = tokens.slice((words[removeUpTo]?.at ?? 0) + 1);
   if (mode === 'ABORT') return [...head, ...rest];
   if (mode === 'IGNORE') return [...head, ...rest, { kind: 'symbol', text: ' ON CONFLICT DO NOTHING' }];
@@ -250,14 +273,18 @@ function translateInsert(tokens: Token[], keys: SchemaFacts['keys']): Token[] {
     return unquote(name);
   });
   const others = columns.filter((column) => !key.includes(column));
-  const action = others.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${others.map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
-  return [...head, ...rest, { kind: 'symbol', text: ` ON CONFLICT (${key.join(', ')}) ${action}` }];
+  // Quoted, so that a column named like a keyword (quoted in the statement) stays a name.
+  const action = others.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${others.map((column) => `${quoted(column)} = EXCLUDED.${quoted(column)}`).join(', ')}`;
+  return [...head, ...rest, { kind: 'symbol', text: ` ON CONFLICT (${key.map(quoted).join(', ')}) ${action}` }];
 }
 
 const FUNCTION_NAMES: Readonly<Record<string, string>> = {
   IFNULL: 'COALESCE',
   LAST_INSERT_ROWID: 'lastval',
 };
+
+/** Keywords after which a word starts an expression, not a planner hint (`WHERE NOT indexed`). */
+const EXPRESSION_WORDS = new Set(['WHERE', 'AND', 'OR', 'NOT', 'ON', 'WHEN', 'THEN', 'ELSE', 'CASE', 'SELECT', 'SET', 'IS', 'BY', 'HAVING', 'DISTINCT', 'ALL', 'RETURNING', 'IN', 'EXISTS', 'VALUES']);
 
 /** Function names and clauses inside any statement. */
 function translateExpressions(tokens: readonly Token[]): Token[] {
@@ -268,7 +295,18 @@ function translateExpressions(tokens: readonly Token[]): Token[] {
     if (token.kind !== 'word') return;
     const upper = token.text.toUpperCase();
     const next = words[index + 1];
-    if ((upper === 'INDEXED' && isWord(next?.token, 'BY')) || (upper === 'NOT' && isWord(next?.token, 'INDEXED'))) {
+    if (upper === 'X' && out[at + 1]?.kind === 'string') {
+      // A blob literal X'00ff': on PostgreSQL X'…' is a bit string, so it becomes the same bytes as bytea.
+      const hex = out[at + 1]?.text.slice(1, -1) ?? '';
+      if (!/^(?:[0-9A-Fa-f]{2})*$/.test(hex)) throw new SqlTranslationError(`the blob literal X'${hex.slice(0, 20)}' is not an even number of hex digits`);
+      out[at] = { kind: 'word', text: 'decode' };
+      out[at + 1] = { kind: 'symbol', text: `('${hex}', 'hex')` };
+      return;
+    }
+    const previous = words[index - 1]?.token;
+    // SQLite's planner hints follow a table name or its alias; elsewhere `NOT indexed` is an expression on a column.
+    const afterName = previous !== undefined && (previous.kind === 'identifier' || (previous.kind === 'word' && !EXPRESSION_WORDS.has(previous.text.toUpperCase())));
+    if (afterName && ((upper === 'INDEXED' && isWord(next?.token, 'BY')) || (upper === 'NOT' && isWord(next?.token, 'INDEXED')))) {
       // SQLite's planner hints: PostgreSQL chooses indexes itself.
       const last = upper === 'INDEXED' ? words[index + 2] : next;
       for (let drop = at; drop <= (last?.at ?? at); drop++) out[drop] = { kind: 'space', text: '' };
