@@ -52,6 +52,8 @@ export class Masker {
   /** The forms by their first byte, to tell whether the end of a chunk may be the start of one. */
   private readonly byFirstByte: (Buffer[] | undefined)[] = [];
   private pending: Buffer = Buffer.alloc(0);
+  /** The names in the span being masked (one set, reused: most chunks have no span at all). */
+  private readonly spanNames = new Set<number>();
 
   constructor(secrets: readonly MaskedSecret[]) {
     const { forms, names } = maskedForms(secrets);
@@ -100,9 +102,11 @@ export class Masker {
    */
   private firstUnfinished(buffer: Buffer): number {
     for (let start = Math.max(0, buffer.length - this.holdBack); start < buffer.length; start++) {
-      const rest = buffer.length - start;
       const forms = this.byFirstByte[buffer[start]!];
-      if (forms?.some((form) => form.length > rest && buffer.compare(form, 0, rest, start) === 0)) return start;
+      if (forms === undefined) continue;
+      for (const form of forms) {
+        if (form.length > buffer.length - start && beginsWith(buffer, start, form)) return start;
+      }
     }
     return buffer.length;
   }
@@ -129,7 +133,7 @@ export class Masker {
     let copiedUpTo = 0;
     let spanStart = -1;
     let spanEnd = -1;
-    const spanNames = new Set<number>();
+    const spanNames = this.spanNames;
     for (let index = 0; index < starts.length; index++) {
       const start = starts[index]!;
       const form = this.forms[patterns[index]!]!;
@@ -198,6 +202,14 @@ class Joined {
     this.slice(start, this.length, pieces);
     return Buffer.concat(pieces);
   }
+}
+
+/** Whether the bytes of `buffer` from `start` to its end are the beginning of `form`. */
+function beginsWith(buffer: Buffer, start: number, form: Buffer): boolean {
+  for (let index = start; index < buffer.length; index++) {
+    if (buffer[index] !== form[index - start]) return false;
+  }
+  return true;
 }
 
 function joinPieces(pieces: readonly Buffer[]): Buffer {

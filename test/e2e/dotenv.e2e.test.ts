@@ -135,6 +135,9 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
     const { workbench } = session;
     await workbench.openContainer('Zavhoz');
     await workbench.expandView('Secrets');
+    // The Secrets view shows them by name, under this workspace's project.
+    await workbench.waitForTreeRow('Secrets', 'API_TOKEN');
+    await workbench.waitForTreeRow('Secrets', 'DATABASE_URL');
     await workbench.screenshot('dotenv-moved');
     await workbench.runCommand('Zavhoz: Show Log');
     const log = await workbench.outputText();
