@@ -38,10 +38,11 @@ export function registerServerHandlers(router: Router, services: Services): void
   const { inventory } = services;
   router.handle(ServersList, (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
-    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
     const proxyOf = services.domains.proxyView();
-    return { servers: servers.map((server) => ({ ...server, proxy: proxyOf(server.handle) })), ...(nextCursor ? { nextCursor } : {}) };
+    // The proxy is part of each row before the page is cut, so the page's size counts it.
+    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 }).map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
+    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
+    return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ServersShow, (params) => withProxy(services, inventory.inventory.show(params.handle)));
   router.handle(ServersAdd, (params, context) => {
