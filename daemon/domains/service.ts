@@ -155,7 +155,7 @@ export class DomainService {
         if (previous && previous.server !== placement.server) await this.reapply(placement.server, domain, caller);
         throw error;
       }
-      const warnings: string[] = [];
+      const warnings = this.reloadWarnings(placement.server, proxy);
       const dnsAction = await this.pointDns(row, placement.host, caller, warnings);
       this.dependencies.audit.record({
         client: caller.client,
@@ -180,7 +180,7 @@ export class DomainService {
     return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
       domains.delete(domain);
       const proxy = await this.applyServer(row.server, caller, () => domains.put(row));
-      const warnings: string[] = [];
+      const warnings = this.reloadWarnings(row.server, proxy);
       const dnsAction = await this.removeDns(row, caller, warnings);
       this.dependencies.audit.record({
         client: caller.client,
@@ -273,6 +273,22 @@ export class DomainService {
     );
     this.dependencies.log.info('proxy configured', { server, action: outcome.action });
     return outcome.action;
+  }
+
+  /**
+   * A warning when a running proxy was reloaded and is a Caddy before 2.7: those drop their certificate cache on every
+   * config load (any change through the admin API is such a load) and read it back from storage after the new config
+   * serves, so a handshake in that moment fails (measured: 3 of 5,076 requests during 50 changes). From 2.7 on the
+   * cache is kept across loads.
+   */
+  private reloadWarnings(server: string, action: string): string[] {
+    if (action !== 'reloaded') return [];
+    const version = this.dependencies.proxyStatus.info(server, 0).version;
+    const match = /^v?(\d+)\.(\d+)/.exec(version ?? '');
+    if (!match || Number(match[1]) !== 2 || Number(match[2]) >= 7) return [];
+    return [
+      `The proxy on ${server} runs Caddy ${version ?? ''}, which reloads its certificates on every change (before 2.7): a request arriving during this change may have failed its TLS handshake. Use Caddy 2.7 or newer (the default image caddy:2 is): zavhoz config set proxyImage caddy:2`,
+    ];
   }
 
   /** Applies a server again after a rollback; a failure is logged, the caller already throws the first one. */

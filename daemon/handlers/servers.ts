@@ -38,11 +38,10 @@ export function registerServerHandlers(router: Router, services: Services): void
   const { inventory } = services;
   router.handle(ServersList, (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
-    // The proxy goes on each row before the page is cut, so the cut weighs what is sent.
     const proxyOf = services.domains.proxyView();
-    const withProxies = rows.map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
-    const { rows: servers, nextCursor } = cutPage(withProxies, params.limit, (server) => [server.handle]);
+    // The proxy is part of each row before the page is cut, so the page's size counts it.
+    const rows = inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 }).map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
+    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
     return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ServersShow, (params) => withProxy(services, inventory.inventory.show(params.handle)));
