@@ -10,6 +10,7 @@ import path from 'node:path';
 import { dataPaths } from '../daemon/core/paths.js';
 import { DaemonStatus } from '../daemon/protocol/lifecycle.js';
 import { MIGRATIONS } from '../daemon/store/schema.js';
+import { snapshotChecksumOf } from '../daemon/store/snapshotFile.js';
 import { Store } from '../daemon/store/store.js';
 import { startTestDaemon } from '../test/harness/daemon.js';
 import { startEchoServer } from './echo.js';
@@ -71,7 +72,9 @@ async function prepareTemplates(root: string): Promise<Templates> {
     store.snapshot();
     const snapshot = path.join(root, 'snapshot');
     fs.mkdirSync(snapshot, { mode: 0o700 });
+    // With the checksum the store records beside each snapshot, as a real data folder has it.
     fs.copyFileSync(files.database, path.join(snapshot, 'zavhoz.db'));
+    fs.copyFileSync(snapshotChecksumOf(files.database), path.join(snapshot, path.basename(snapshotChecksumOf(files.database))));
 
     // Single-row transactions, like the daemon's real writes, until the journal is as long as it ever gets.
     let journalRecords = 0;
@@ -83,6 +86,7 @@ async function prepareTemplates(root: string): Promise<Templates> {
     const replay = path.join(root, 'replay');
     fs.mkdirSync(replay, { mode: 0o700 });
     fs.copyFileSync(files.database, path.join(replay, 'zavhoz.db'));
+    fs.copyFileSync(snapshotChecksumOf(files.database), path.join(replay, path.basename(snapshotChecksumOf(files.database))));
     fs.copyFileSync(files.journal, path.join(replay, 'zavhoz.journal'));
     return { snapshot, replay, journalRecords };
   } finally {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { PRIVATE_FILE_MODE } from '../core/files.js';
 import { applyMigrations, type Migration } from './migrations.js';
-import { foldOutputOf, markSnapshotSequence, snapshotSequence } from './snapshotFile.js';
+import { checksumOf, foldOutputOf, markSnapshotSequence, recordSnapshotChecksum, snapshotSequence } from './snapshotFile.js';
 
 /**
  * A new data folder's database, built once by the build instead of by every first start: the build writes what
@@ -87,6 +87,7 @@ export function installEmptyDatabase(SQL: SqlJsStatic, asset: string, file: stri
       fs.closeSync(fd);
     }
     fs.renameSync(temporary, file);
+    recordSnapshotChecksum(file, checksumOf(bytes));
     return db;
   } catch (error) {
     db.close();

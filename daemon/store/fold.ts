@@ -5,12 +5,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { removeIfExists, syncFolder } from '../core/files.js';
 import { Journal } from './journal.js';
-import { type FoldRequest, foldOutputOf, foldingJournalOf, keepPrevious } from './snapshotFile.js';
+import { type FoldRequest, foldOutputOf, foldingJournalOf, keepPrevious, recordSnapshotChecksum } from './snapshotFile.js';
 
 /** What the fold worker answers. */
 interface FoldAnswer {
   readonly ok: boolean;
   readonly seq?: number;
+  readonly checksum?: string;
 }
 
 interface RunningFold {
@@ -93,6 +94,7 @@ export class BackgroundFold {
         keepPrevious(this.files.database);
         fs.renameSync(output, this.files.database);
         syncFolder(folder);
+        if (answer.checksum) recordSnapshotChecksum(this.files.database, answer.checksum);
         // Once the snapshot is in place the renamed journal only holds records it has; a crash before this unlink
         // leaves them to be skipped by sequence.
         removeIfExists(folding);

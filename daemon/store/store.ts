@@ -8,7 +8,7 @@ import { installEmptyDatabase } from './emptyDatabase.js';
 import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
-import { damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, replay, snapshotSequence } from './snapshotFile.js';
+import { checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -191,6 +191,7 @@ export class Store {
     const file = this.options.database;
     keepPrevious(file);
     writeFileAtomic(file, bytes);
+    recordSnapshotChecksum(file, checksumOf(bytes));
     const folding = foldingJournalOf(this.options.journal);
     if (fs.existsSync(folding)) {
       fs.unlinkSync(folding);
