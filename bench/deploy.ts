@@ -29,7 +29,8 @@ import { interleaved, median } from './stats.js';
 /**
  * `ZAVHOZ_BENCH_DEPLOY_QUICK=1`, for trying a change to the playbook on a busy machine: no run with Ansible's
  * defaults (40–80 s each on a loaded machine here), and `ZAVHOZ_BENCH_DEPLOY_ROLLBACK=0` leaves out the rollback
- * rows. `ZAVHOZ_BENCH_DEPLOY_SAMPLES=N` sets the number of timed redeploys (default 5).
+ * rows. `ZAVHOZ_BENCH_DEPLOY_SAMPLES=N` sets the number of timed redeploys (default 5),
+ * `ZAVHOZ_BENCH_DEPLOY_ROLLBACK_SAMPLES=N` that of timed rollbacks and fresh deploys (default 3).
  */
 const QUICK = process.env.ZAVHOZ_BENCH_DEPLOY_QUICK === '1';
 const WITH_ROLLBACK = process.env.ZAVHOZ_BENCH_DEPLOY_ROLLBACK !== '0';
@@ -41,7 +42,7 @@ const MAX_OVER_FLOOR = 2;
 /** Rollback / a fresh deploy of the same release, at most (issue 14). */
 const MAX_ROLLBACK_OVER_DEPLOY = 1;
 /** Timed rollbacks (and fresh deploys): each needs an untimed deploy of the other release before it. */
-const ROLLBACK_SAMPLES = 3;
+const ROLLBACK_SAMPLES = Number(process.env.ZAVHOZ_BENCH_DEPLOY_ROLLBACK_SAMPLES ?? '') || 3;
 /** How many of the slowest playbook tasks the breakdown lists. */
 const BREAKDOWN_TASKS = 12;
 
@@ -301,7 +302,7 @@ export async function benchDeploy(): Promise<BenchSection> {
     const runs = await cliJson<unknown[]>(world.daemon, ['run', 'list', '--project', project]);
     const daemonMedian = median(daemonTimes);
     const oursMedian = median(oursTimes);
-    const defaultsMedian = median(defaultTimes);
+    const defaultsMedian = QUICK ? Number.NaN : median(defaultTimes);
     const floorMedian = median(floorTimes);
     // Per task: the median over the timed bare runs (ours), slowest first.
     const taskNames = [...new Set(oursTasks.flatMap((tasks) => [...tasks.keys()]))];
