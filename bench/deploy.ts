@@ -26,7 +26,15 @@ import { cliJson, type RealDeployWorld, setUpRealDeployWorld } from '../test/int
 import { type BenchRow, type BenchSection, formatMs, formatRatio, ratioRow } from './report.js';
 import { interleaved, median } from './stats.js';
 
-const SAMPLES = 5;
+/**
+ * `ZAVHOZ_BENCH_DEPLOY_QUICK=1`, for trying a change to the playbook on a busy machine: no run with Ansible's
+ * defaults (40–80 s each on a loaded machine here), and `ZAVHOZ_BENCH_DEPLOY_ROLLBACK=0` leaves out the rollback
+ * rows. `ZAVHOZ_BENCH_DEPLOY_SAMPLES=N` sets the number of timed redeploys (default 5),
+ * `ZAVHOZ_BENCH_DEPLOY_ROLLBACK_SAMPLES=N` that of timed rollbacks and fresh deploys (default 3).
+ */
+const QUICK = process.env.ZAVHOZ_BENCH_DEPLOY_QUICK === '1';
+const WITH_ROLLBACK = process.env.ZAVHOZ_BENCH_DEPLOY_ROLLBACK !== '0';
+const SAMPLES = Number(process.env.ZAVHOZ_BENCH_DEPLOY_SAMPLES ?? '') || 5;
 /** Daemon deploy / bare ansible-playbook, at most. */
 const MAX_OVERHEAD = 1.05;
 /** Daemon redeploy / the floor script, at most (issue 13). */
@@ -34,9 +42,9 @@ const MAX_OVER_FLOOR = 2;
 /** Rollback / a fresh deploy of the same release, at most (issue 14). */
 const MAX_ROLLBACK_OVER_DEPLOY = 1;
 /** Timed rollbacks (and fresh deploys): each needs an untimed deploy of the other release before it. */
-const ROLLBACK_SAMPLES = 3;
+const ROLLBACK_SAMPLES = Number(process.env.ZAVHOZ_BENCH_DEPLOY_ROLLBACK_SAMPLES ?? '') || 3;
 /** How many of the slowest playbook tasks the breakdown lists. */
-const BREAKDOWN_TASKS = 8;
+const BREAKDOWN_TASKS = 12;
 
 /** Ansible's defaults, except that its files stay in the bench folder rather than ~/.ansible. */
 const DEFAULTS_CONFIG = ['[defaults]', 'home = ./ansible-home', 'local_tmp = ./tmp', 'retry_files_enabled = False', '[ssh_connection]', 'control_path_dir = ./cp', ''].join('\n');
@@ -287,17 +295,14 @@ export async function benchDeploy(): Promise<BenchSection> {
     };
     const floor = (): Promise<number> => floorDeploy(floorTarget);
 
-    const [daemonTimes = [], oursTimes = [], defaultTimes = [], floorTimes = []] = await interleaved([daemonDeploy, bare(ours), bare(defaults), floor], {
-      count: SAMPLES,
-      warmup: 1,
-      block: 1,
-    });
-    const rollback = await rollbackRows(world, client, params);
+    const contenders = QUICK ? [daemonDeploy, bare(ours), floor] : [daemonDeploy, bare(ours), floor, bare(defaults)];
+    const [daemonTimes = [], oursTimes = [], floorTimes = [], defaultTimes = []] = await interleaved(contenders, { count: SAMPLES, warmup: 1, block: 1 });
+    const rollback = WITH_ROLLBACK ? await rollbackRows(world, client, params) : [];
     client.close();
     const runs = await cliJson<unknown[]>(world.daemon, ['run', 'list', '--project', project]);
     const daemonMedian = median(daemonTimes);
     const oursMedian = median(oursTimes);
-    const defaultsMedian = median(defaultTimes);
+    const defaultsMedian = QUICK ? Number.NaN : median(defaultTimes);
     const floorMedian = median(floorTimes);
     // Per task: the median over the timed bare runs (ours), slowest first.
     const taskNames = [...new Set(oursTasks.flatMap((tasks) => [...tasks.keys()]))];
@@ -314,14 +319,14 @@ export async function benchDeploy(): Promise<BenchSection> {
           baseline: `${((task.ms / oursMedian) * 100).toFixed(0)} % of the playbook`,
         })),
         ratioRow('daemon deploy vs bare ansible-playbook (same playbook, inventory, vars)', daemonMedian, oursMedian, MAX_OVERHEAD),
-        {
+        ...(QUICK ? [] : [{
           name: 'our ansible.cfg (pipelining, ControlPersist) vs Ansible defaults: speed-up',
           value: formatMs(oursMedian),
           baseline: formatMs(defaultsMedian),
           ratio: defaultsMedian / oursMedian,
           goal: 'speed-up > 1×',
           ok: defaultsMedian / oursMedian > 1,
-        },
+        }]),
         { name: 'daemon overhead per deploy (median difference)', value: formatMs(Math.max(0, daemonMedian - oursMedian)), baseline: formatRatio(daemonMedian / oursMedian) },
         ...rollback,
       ],

@@ -14,6 +14,8 @@ export const JSONRPC_ECHO_SCRIPT = path.join(import.meta.dirname, 'jsonrpc-echo-
 
 /** A running echo server. */
 export interface EchoServer {
+  /** The server process's pid (the startup bench reads its CPU time). */
+  readonly pid: number | undefined;
   readonly folder: string;
   readonly socketPath: string;
   connect(): Promise<EchoClient>;
@@ -30,6 +32,7 @@ export async function startEchoServer(folder?: string, script: string = ECHO_SCR
   const child = spawn(process.execPath, [script, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
   await waitForLine(child, 'ready');
   return {
+    pid: child.pid,
     folder: home,
     socketPath,
     connect: () => EchoClient.connect(socketPath),

@@ -6,7 +6,8 @@
  * - the switchover: from the first answer of the new release to the last answer of the old one (both serve only
  *   while the proxy drains), and the deploy's and rollback's wall time;
  * - latency of one request through the proxy (HTTPS, kept-alive connection) against a direct one to the module's
- *   published port (HTTP, kept-alive), interleaved, same run: the ratio.
+ *   published port (HTTP, kept-alive), interleaved, same run: the ratio;
+ * - requests to one domain that failed while another domain is added and removed 50 times (goal: none failed).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -18,6 +19,8 @@ import { type BenchRow, type BenchSection, formatMs, ratioRow } from './report.j
 import { median } from './stats.js';
 
 const LATENCY_SAMPLES = 300;
+/** Domain changes (adds and removes of another domain) the churn row makes under load. */
+const DOMAIN_CHANGES = 50;
 /** Through the proxy / direct, at most: TLS and one more hop on loopback. */
 const MAX_LATENCY_RATIO = 3;
 
@@ -44,11 +47,35 @@ function loadRows(name: string, report: LoadReport, from: string, to: string, wa
   ];
 }
 
+/**
+ * Sends requests to `domain` while another domain of `project` is added and removed `changes` times in all; what the
+ * load loop saw, and how long the changes took. Exported for a one-off run against a deployed world.
+ */
+export async function domainChurnUnderLoad(
+  world: RealDeployWorld,
+  project: string,
+  domain: string,
+  httpsPort: number,
+  ca: string,
+  changes = DOMAIN_CHANGES,
+): Promise<{ report: LoadReport; wallMs: number }> {
+  const load = startLoad(domain, httpsPort, ca);
+  await load.until((seen) => [...seen.values()].reduce((sum, count) => sum + count, 0), 20);
+  const started = Date.now();
+  const other = `churn.${domain}`;
+  for (let change = 0; change < changes; change += 1) {
+    await cliJson(world.daemon, change % 2 === 0 ? ['domain', 'add', other, '--project', project] : ['domain', 'remove', other]);
+  }
+  const wallMs = Date.now() - started;
+  const report = await load.stop();
+  return { report, wallMs };
+}
+
 /** The proxy section of `npm run bench -- proxy`. */
 export async function benchProxy(): Promise<BenchSection> {
   let world: RealDeployWorld | undefined;
   try {
-    world = await setUpRealDeployWorld({ name: 'bench-proxy' });
+    world = await setUpRealDeployWorld({ name: 'bench-proxy', server: `bench_proxy_${String(process.pid)}` });
     const image = await buildProxyImage(world.target.engine, 'bench');
     const ports = await proxyPorts();
     for (const [key, value] of [['proxyImage', image], ['proxyTls', 'internal'], ['proxyHttpPort', String(ports.http)], ['proxyHttpsPort', String(ports.https)]] as const) {
@@ -78,6 +105,9 @@ export async function benchProxy(): Promise<BenchSection> {
     direct.destroy();
     proxied.destroy();
 
+    // Another domain added and removed under load: the domain that stays must not notice.
+    const churn = await domainChurnUnderLoad(world, project, domain, ports.https, ca);
+
     // A deploy of a new release and a rollback under load.
     const load = startLoad(domain, ports.https, ca);
     await load.until((seen) => seen.get('1.0.0') ?? 0, 20);
@@ -102,6 +132,12 @@ export async function benchProxy(): Promise<BenchSection> {
       rows: [
         ...loadRows('deploy', afterDeploy, '1.0.0', '2.0.0', deployMs),
         ...loadRows('rollback', afterRollback, '2.0.0', '1.0.0', rollbackMs),
+        {
+          name: `requests to a domain while another is added and removed ${DOMAIN_CHANGES} times`,
+          value: `${churn.report.failed} failed of ${churn.report.sent} (${formatMs(churn.wallMs)} for the changes)${churn.report.failures.length > 0 ? `: ${churn.report.failures.slice(0, 2).join('; ')}` : ''}`,
+          goal: '0 failed',
+          ok: churn.report.failed === 0,
+        },
         ratioRow(`latency through the proxy (HTTPS) vs direct (HTTP), median of ${LATENCY_SAMPLES}`, median(proxyTimes), median(directTimes), MAX_LATENCY_RATIO),
       ],
     };

@@ -38,6 +38,7 @@ const ENTRIES: readonly Entry[] = [
   { key: 'fold', title: 'durable writes across a journal fold', file: 'fold.ts', load: async () => (await import('./fold.js')).benchFold },
   { key: 'startup', title: 'daemon cold start', file: 'startup.ts', load: async () => (await import('./startup.js')).benchStartup },
   { key: 'exec', title: 'zavhoz exec', file: 'exec.ts', load: async () => (await import('./exec.js')).benchExec },
+  { key: 'team-store', title: 'team store on PostgreSQL', file: 'team-store.ts', load: async () => (await import('./team-store.js')).benchTeamStore },
   ...['vault', 'inventory', 'deploy', 'github', 'services', 'proxy'].map(
     (key): Entry => ({
       key,

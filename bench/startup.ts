@@ -10,6 +10,7 @@ import path from 'node:path';
 import { dataPaths } from '../daemon/core/paths.js';
 import { DaemonStatus } from '../daemon/protocol/lifecycle.js';
 import { MIGRATIONS } from '../daemon/store/schema.js';
+import { snapshotChecksumOf } from '../daemon/store/snapshotFile.js';
 import { Store } from '../daemon/store/store.js';
 import { startTestDaemon } from '../test/harness/daemon.js';
 import { startEchoServer } from './echo.js';
@@ -71,7 +72,9 @@ async function prepareTemplates(root: string): Promise<Templates> {
     store.snapshot();
     const snapshot = path.join(root, 'snapshot');
     fs.mkdirSync(snapshot, { mode: 0o700 });
+    // With the checksum the store records beside each snapshot, as a real data folder has it.
     fs.copyFileSync(files.database, path.join(snapshot, 'zavhoz.db'));
+    fs.copyFileSync(snapshotChecksumOf(files.database), path.join(snapshot, path.basename(snapshotChecksumOf(files.database))));
 
     // Single-row transactions, like the daemon's real writes, until the journal is as long as it ever gets.
     let journalRecords = 0;
@@ -83,6 +86,7 @@ async function prepareTemplates(root: string): Promise<Templates> {
     const replay = path.join(root, 'replay');
     fs.mkdirSync(replay, { mode: 0o700 });
     fs.copyFileSync(files.database, path.join(replay, 'zavhoz.db'));
+    fs.copyFileSync(snapshotChecksumOf(files.database), path.join(replay, path.basename(snapshotChecksumOf(files.database))));
     fs.copyFileSync(files.journal, path.join(replay, 'zavhoz.journal'));
     return { snapshot, replay, journalRecords };
   } finally {
@@ -91,10 +95,28 @@ async function prepareTemplates(root: string): Promise<Templates> {
   }
 }
 
-/** One cold start: total (spawn → status answered) and the part after the daemon said it was ready. */
+/** One cold start: total (spawn → status answered), the part after the daemon said it was ready, and its CPU time. */
 interface StartTiming {
   readonly total: number;
   readonly afterReady: number;
+  readonly cpu: number | undefined;
+}
+
+/**
+ * The CPU time (ms, every thread still alive, Linux only) a process has used so far. On a machine that other work
+ * keeps busy, wall times stretch with the load and the ratio to the baseline with them; CPU time stretches much less,
+ * so these rows show how far the daemon's own work is from the goal.
+ */
+function cpuMilliseconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const tasks = fs.readdirSync(`/proc/${pid}/task`);
+    let nanoseconds = 0;
+    for (const task of tasks) nanoseconds += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(nanoseconds) ? nanoseconds / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts a daemon on a copy of `template` (or an empty folder), asks for its status, stops it. */
@@ -109,15 +131,16 @@ async function coldStart(template: string | undefined): Promise<StartTiming> {
     await client.request(DaemonStatus, {});
     const total = elapsedMs(started);
     const afterReady = elapsedMs(ready);
+    const cpu = cpuMilliseconds(daemon.pid());
     client.close();
-    return { total, afterReady };
+    return { total, afterReady, cpu };
   } finally {
     await daemon.dispose();
   }
 }
 
-/** The baseline: spawn the bare echo server, connect, one answered line. */
-async function echoStart(): Promise<number> {
+/** The baseline: spawn the bare echo server, connect, one answered line (wall and CPU time). */
+async function echoStart(): Promise<{ total: number; cpu: number | undefined }> {
   const home = privateFolder('zavhoz-bench-start-');
   const started = process.hrtime.bigint();
   const echo = await startEchoServer(home);
@@ -125,12 +148,20 @@ async function echoStart(): Promise<number> {
     const client = await echo.connect();
     await client.request({ jsonrpc: '2.0', id: 1, method: DaemonStatus.method, params: {} });
     const total = elapsedMs(started);
+    const cpu = cpuMilliseconds(echo.pid);
     client.close();
-    return total;
+    return { total, cpu };
   } finally {
     await echo.stop();
     fs.rmSync(home, { recursive: true, force: true });
   }
+}
+
+/** The CPU row of a variant (no goal: the goal is on wall time), when the platform tells CPU times. */
+function cpuRow(name: string, runs: readonly StartTiming[], baselineCpu: readonly number[]): ReturnType<typeof ratioRow>[] {
+  const cpu = runs.flatMap((run) => (run.cpu === undefined ? [] : [run.cpu]));
+  if (cpu.length === 0 || baselineCpu.length === 0) return [];
+  return [ratioRow(`${name}: CPU time spawn → status (all threads)`, median(cpu), median(baselineCpu))];
 }
 
 /** Measures cold starts; see the module comment. */
@@ -150,10 +181,14 @@ export async function benchStartup(): Promise<BenchSection> {
       },
     ];
     const baseline: number[] = [];
+    const baselineCpu: number[] = [];
     // One untimed round warms the page cache for node, the bundle and the WASM; then the variants take turns.
     for (let round = 0; round <= RUNS; round++) {
       const echo = await echoStart();
-      if (round > 0) baseline.push(echo);
+      if (round > 0) {
+        baseline.push(echo.total);
+        if (echo.cpu !== undefined) baselineCpu.push(echo.cpu);
+      }
       for (const variant of variants) {
         // The slow variant needs no warm-up round of its own: the others have warmed the same files.
         if (variant.runs.length >= variant.count || (round === 0 && variant.count < RUNS)) continue;
@@ -172,6 +207,7 @@ export async function benchStartup(): Promise<BenchSection> {
           value: formatMs(median(variant.runs.map((run) => run.afterReady))),
         },
         ...(variant.template ? [{ name: `${variant.name}: vs empty folder`, value: formatRatio(total / emptyMedian), ratio: total / emptyMedian }] : []),
+        ...cpuRow(variant.name, variant.runs, baselineCpu),
       ];
     });
     return { title: `Daemon cold start (median of ${RUNS}; baseline: bare Node echo server spawn → first answer)`, rows };

@@ -13,6 +13,7 @@ import { ErrorCodes } from './protocol/errors.js';
 import { DaemonWillShutdown, PROTOCOL_VERSION } from './protocol/lifecycle.js';
 import { Router } from './server/router.js';
 import { DaemonServer } from './server/server.js';
+import { emptyDatabaseAsset } from './store/emptyDatabase.js';
 import { MIGRATIONS } from './store/schema.js';
 import type { Database } from './store/database.js';
 import { EmbeddedDatabase } from './store/embedded.js';
@@ -103,7 +104,7 @@ function openLogging(paths: DataPaths): Logging {
 /** Opens the store (replaying its journal and migrating); if that fails, the log is closed and the lock released. */
 async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<Database> {
   try {
-    return EmbeddedDatabase.of(await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS }));
+    return EmbeddedDatabase.of(await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS, emptyDatabase: emptyDatabaseAsset() }));
   } catch (error) {
     logging.log.error('store could not be opened', { error: (error as Error).message });
     logging.logger.close();

@@ -37,15 +37,24 @@ async function prompt(services: ExtensionServices, id: string): Promise<void> {
   );
   if (choice === undefined) return;
   try {
-    if (choice === approve) {
-      const result = await services.connection.request(RunsApprove, { id });
-      services.log.info(`approved ${id}: ${result.runId ? `run ${result.runId}` : `${approval.kind} of ${approval.project}`} started`);
-      void vscode.window.showInformationMessage(`Zavhoz: approved; the ${approval.kind} of ${approval.project} started${result.runId ? ` (run ${result.runId})` : ''}.`);
-    } else {
-      await services.connection.request(RunsReject, { id });
-      services.log.info(`rejected ${id}`);
-    }
+    await decideApproval(services, { id, kind: approval.kind, project: approval.project }, choice === approve);
   } catch (error) {
     void vscode.window.showErrorMessage(`Zavhoz: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * A person's decision on a waiting run (from the prompt or the Runs view): approving starts it under `vscode` and
+ * says which run it became; rejecting lets nothing run.
+ */
+export async function decideApproval(services: ExtensionServices, approval: { readonly id: string; readonly kind: string; readonly project: string }, approve: boolean): Promise<void> {
+  if (approve) {
+    const result = await services.connection.request(RunsApprove, { id: approval.id });
+    services.log.info(`approved ${approval.id}: ${result.runId ? `run ${result.runId}` : `${approval.kind} of ${approval.project}`} started`);
+    void vscode.window.showInformationMessage(`Zavhoz: approved; the ${approval.kind} of ${approval.project} started${result.runId ? ` (run ${result.runId})` : ''}.`);
+  } else {
+    await services.connection.request(RunsReject, { id: approval.id });
+    services.log.info(`rejected ${approval.id}`);
+    void vscode.window.showInformationMessage(`Zavhoz: rejected; the ${approval.kind} of ${approval.project} will not run.`);
   }
 }

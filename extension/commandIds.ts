@@ -43,6 +43,10 @@ export const CommandIds = {
   rollbackRelease: 'zavhoz.release.rollback',
   // Outbound notifications (issue 18).
   testNotification: 'zavhoz.notify.test',
+  addNotification: 'zavhoz.notify.add',
+  removeNotification: 'zavhoz.notify.remove',
+  approveRun: 'zavhoz.deploy.approve',
+  rejectRun: 'zavhoz.deploy.reject',
   // Daily use (issue 20).
   retryDeploy: 'zavhoz.deploy.retry',
   filterRuns: 'zavhoz.deploy.filterRuns',

@@ -61,7 +61,8 @@ export class StatusBar implements vscode.Disposable {
     if (!project) return;
     try {
       const { runs } = await this.connection.request(RunsList, { project, limit: 1 });
-      const latest = runs[0];
+      // A run that waits for approval has no log to open yet; the Runs view and the prompt show it.
+      const latest = runs.find((run) => run.status !== 'awaiting_approval');
       if (latest) await this.loadRun(latest.id);
       else this.render();
     } catch {

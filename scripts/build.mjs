@@ -84,9 +84,32 @@ async function build(options) {
   for (const output of result.outputFiles) replaceFile(output.path, Buffer.from(output.contents));
 }
 
+/**
+ * The database a new data folder starts from (daemon/store/emptyDatabase.ts): the product's migrations applied to an
+ * empty database by the daemon's own code, rebuilt with every build so it always matches them.
+ */
+async function emptyStoreDatabase() {
+  const result = await esbuild.build({
+    ...node,
+    sourcemap: false,
+    external: [...nativeExternals, 'sql.js'],
+    stdin: {
+      contents: "export { migratedEmptyDatabase } from './daemon/store/emptyDatabase.ts'; export { MIGRATIONS } from './daemon/store/schema.ts';",
+      resolveDir: root,
+      loader: 'ts',
+    },
+    write: false,
+  });
+  const generator = { exports: {} };
+  new Function('module', 'exports', 'require', '__filename', result.outputFiles[0].text)(generator, generator.exports, require, path.join(dist, 'empty-store.cjs'));
+  const SQL = await require('sql.js')();
+  replaceFile(path.join(dist, 'empty-store.db'), Buffer.from(generator.exports.migratedEmptyDatabase(SQL, generator.exports.MIGRATIONS)));
+}
+
 fs.mkdirSync(dist, { recursive: true });
 const started = Date.now();
 await Promise.all([
+  emptyStoreDatabase(),
   // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts, core/codeCache.ts).
   build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
   build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2] }),

@@ -28,6 +28,8 @@ interface AllocationRow {
   port: number;
   ram_mb: number;
   created_at: string;
+  /** The module's switchover slot behind the proxy (migration 14), once handed out. */
+  slot_port?: number | null;
 }
 
 interface ListedRow extends AllocationRow {
@@ -94,6 +96,45 @@ export class Allocator implements ServerAllocations {
     };
   }
 
+  /**
+   * The switchover slot of a module behind the proxy: a second port on the module's server, where its next release
+   * answers beside the old one during a deploy. Handed out once, as the lowest port neither allocated (as anyone's port
+   * or slot) nor seen listening, and kept until the module is released, so asking again gives the same port.
+   * Undefined when the module has no allocation.
+   */
+  async slotPort(project: string, module: string): Promise<number | undefined> {
+    const query = 'SELECT * FROM allocations WHERE project = ? AND module = ?';
+    const known = await this.store.get<AllocationRow>(query, [project, module]);
+    if (!known) return undefined;
+    if (known.slot_port !== null && known.slot_port !== undefined) return Number(known.slot_port);
+    let taken: { server: string; port: number } | undefined;
+    let handed: { server: string; port: number; created: boolean } | undefined;
+    try {
+      handed = await this.store.transaction(async (tx) => {
+        await this.loadPorts(tx);
+        const row = await tx.get<AllocationRow>(query, [project, module]);
+        if (!row) return undefined;
+        if (row.slot_port !== null && row.slot_port !== undefined) return { server: row.server, port: Number(row.slot_port), created: false };
+        const server = await readServer(tx, row.server);
+        const listening = new Set(server ? listeningPortsOf(server) : []);
+        const port = this.ports.firstFree(row.server, (candidate) => listening.has(candidate));
+        if (port === undefined) {
+          throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${row.server} has no free TCP port from 8000 up for the switchover of ${project}/${module}. Release allocations there first.`);
+        }
+        await tx.run('UPDATE allocations SET slot_port = ? WHERE project = ? AND module = ?', [port, project, module]);
+        // Taken inside the transaction, so the next one sees it; given back if this one fails.
+        this.ports.take(row.server, port);
+        taken = { server: row.server, port };
+        return { server: row.server, port, created: true };
+      });
+    } catch (error) {
+      if (taken) this.ports.free(taken.server, taken.port);
+      throw error;
+    }
+    if (handed?.created) this.notifier.notify(AllocationsDidChange, { projects: [project] });
+    return handed?.port;
+  }
+
   /** Every allocation, or one project's, with flags for servers that went missing or unreachable. */
   async list(project?: string): Promise<Allocation[]> {
     const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;
@@ -134,7 +175,10 @@ export class Allocator implements ServerAllocations {
       const what = module ? `Module ${module} of project ${project}` : `Project ${project}`;
       throw new ZavhozError(ErrorCodes.NotFound, `${what} has no allocation. \`zavhoz allocation list\` shows what is allocated.`);
     }
-    for (const row of released) this.ports.free(row.server, Number(row.port));
+    for (const row of released) {
+      this.ports.free(row.server, Number(row.port));
+      if (row.slot_port !== null && row.slot_port !== undefined) this.ports.free(row.server, Number(row.slot_port));
+    }
     this.notifier.notify(AllocationsDidChange, { projects: [project] });
     this.notifier.notify(ServersDidChange, { handles: [...new Set(released.map((row) => row.server))] });
     return released.map((row) => toAllocation(row, undefined));
@@ -162,10 +206,7 @@ export class Allocator implements ServerAllocations {
     now: string,
     taken: Allocation[],
   ): Promise<{ server: string; allocations: Allocation[]; created: Allocation[] }> {
-    if (!this.portsLoaded) {
-      this.ports.load(await tx.all<{ server: string; port: number }>('SELECT server, port FROM allocations'));
-      this.portsLoaded = true;
-    }
+    await this.loadPorts(tx);
     const existing = await tx.all<ListedRow>(
       'SELECT a.*, s.status AS server_status, s.managed AS server_managed FROM allocations a LEFT JOIN servers s ON s.handle = a.server WHERE a.project = ? ORDER BY a.module',
       [request.project],
@@ -246,6 +287,15 @@ export class Allocator implements ServerAllocations {
     );
     const allocations = [...current, ...created].sort((left, right) => left.module.localeCompare(right.module));
     return { server: server.handle, allocations, created };
+  }
+
+  /** Fills {@link ports} from the table (ports and switchover slots) in the first transaction that needs it. */
+  private async loadPorts(tx: Transaction): Promise<void> {
+    if (this.portsLoaded) return;
+    this.ports.load(
+      await tx.all<{ server: string; port: number }>('SELECT server, port FROM allocations UNION ALL SELECT server, slot_port AS port FROM allocations WHERE slot_port IS NOT NULL'),
+    );
+    this.portsLoaded = true;
   }
 
   /** Returns the RAM and service slots of released rows to their servers. */

@@ -5,6 +5,7 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import { APPROVAL_EXPIRY_MINUTES, type Approval, type ApprovalKind, ApprovalsDidChange, type ApprovalStatus } from '../protocol/approvals.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import type { RunDetail } from '../protocol/runs.js';
 import type { Database, DatabaseRow as Row } from '../store/database.js';
 
 /** The client name agent front ends connect with (agent/catalogue.ts's AGENT_CLIENT_NAME): never a person, whatever it sends. */
@@ -109,6 +110,26 @@ export class ApprovalService {
     return rows.map(toApproval);
   }
 
+  /** The waiting requests (of `project`, or all) as runs in state `awaiting_approval`, newest first. */
+  async waitingRuns(project?: string): Promise<RunDetail[]> {
+    await this.expire();
+    return (await this.options.store.all("SELECT * FROM approvals WHERE status = 'awaiting_approval' ORDER BY created_at DESC, id DESC"))
+      .filter((row) => project === undefined || row.project === project)
+      .map(rowRun);
+  }
+
+  /**
+   * One request as a run: its run's id once approved and started (`runId`, for the caller to answer that run), else
+   * the request itself as a run without steps (waiting, rejected or expired).
+   */
+  async asRun(id: string): Promise<{ runId: string } | { run: RunDetail }> {
+    await this.expire();
+    const row = await this.options.store.get('SELECT * FROM approvals WHERE id = ?', [id]);
+    if (row === undefined) throw notFound(`Approval request ${id}`, 'See the waiting ones with `zavhoz run approvals`.');
+    const runId = toApproval(row).runId;
+    return runId === null ? { run: rowRun(row) } : { runId };
+  }
+
   /** Approves a waiting request and starts it under the approver's name. Agents cannot approve. */
   async approve(id: string, caller: ApprovalCaller): Promise<{ approval: Approval; runId: string | null }> {
     if (caller.client === AGENT_CLIENT) throw new ZavhozError(ErrorCodes.PreconditionFailed, 'An agent cannot approve a run; a person approves it with `zavhoz run approve` or in VS Code.');
@@ -120,7 +141,11 @@ export class ApprovalService {
       await this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: id } });
       throw error;
     }
-    if (runId !== null) await this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, id]));
+    if (runId !== null) {
+      await this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, id]));
+      // Told again with the run, so a client waiting on the approval (`zavhoz deploy --wait`) can follow it.
+      this.changed({ ...approval, runId });
+    }
     return { approval: { ...approval, runId }, runId };
   }
 
@@ -169,8 +194,9 @@ export class ApprovalService {
   }
 
   private changed(approval: Approval): void {
-    this.options.notifier.notify(ApprovalsDidChange, { id: approval.id, project: approval.project, status: approval.status });
+    this.options.notifier.notify(ApprovalsDidChange, { id: approval.id, project: approval.project, status: approval.status, runId: approval.runId });
   }
+
 
   private now(): Date {
     return this.options.now?.() ?? new Date();
@@ -186,6 +212,59 @@ export function globMatches(pattern: string, name: string): boolean {
 function newApprovalId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
   return `apr_${[...crypto.randomBytes(10)].map((byte) => alphabet[byte % 32]).join('')}`;
+}
+
+/**
+ * A request as a run: waiting is `awaiting_approval`; rejected and expired are `cancelled` with the reason; an approved
+ * undeploy (which has no run) `succeeded`; an approved deploy or rollback without a run could not start (`failed`).
+ */
+export function approvalRun(approval: Approval, params: Readonly<Record<string, unknown>>, requestId: string): RunDetail {
+  const text = (key: string): string => (typeof params[key] === 'string' ? params[key] : '');
+  const approvedWithoutRun = approval.status === 'approved' && approval.kind !== 'undeploy';
+  const status = approval.status === 'awaiting_approval' ? 'awaiting_approval' : approval.status === 'approved' ? (approvedWithoutRun ? 'failed' : 'succeeded') : 'cancelled';
+  const error = approvedWithoutRun
+    ? `Approved by ${approval.decidedBy ?? 'a person'}, but the ${approval.kind} could not start (the daemon log says why). Ask for it again.`
+    : approval.status === 'rejected'
+      ? `Rejected by ${approval.decidedBy ?? 'a person'} at ${approval.decidedAt ?? '?'}: nothing ran.`
+      : approval.status === 'expired'
+        ? `Nobody approved it before ${approval.expiresAt}: nothing ran. Ask for the ${approval.kind} again.`
+        : null;
+  return {
+    id: approval.id,
+    project: approval.project,
+    kind: approval.kind,
+    status,
+    repository: text('repository'),
+    ref: text('ref'),
+    createdAt: approval.createdAt,
+    startedAt: null,
+    finishedAt: approval.decidedAt,
+    exitCode: null,
+    error,
+    allocation: null,
+    client: approval.requestedBy,
+    requestId,
+    releaseId: null,
+    rollbackTo: approval.kind === 'rollback' ? text('to') || null : null,
+    approval: {
+      id: approval.id,
+      status: approval.status,
+      expiresAt: approval.expiresAt,
+      summary: approval.summary,
+      handles: approval.handles,
+      decidedAt: approval.decidedAt,
+      decidedBy: approval.decidedBy,
+    },
+    steps: [],
+    plan: null,
+    folder: text('folder'),
+    timeoutSeconds: typeof params.timeoutSeconds === 'number' ? params.timeoutSeconds : 0,
+    attempts: 0,
+  };
+}
+
+function rowRun(row: Row): RunDetail {
+  return approvalRun(toApproval(row), JSON.parse(String(row.params)) as Record<string, unknown>, String(row.request_id));
 }
 
 function toApproval(row: Row): Approval {

@@ -48,6 +48,9 @@ if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then echo su
 echo none
 `;
 
+/** How long a CI redeploy waits for a deploy of the same project that holds the project's server lock. */
+export const CI_DEPLOY_LOCK_WAIT_SECONDS = 900;
+
 /** The helper the forced command runs (installed from stdin by {@link INSTALL_SCRIPT}). */
 export const CI_DEPLOY_HELPER_SCRIPT = `#!/bin/sh
 # Zavhoz CI deploy: the one thing a project's CI key can do. sshd runs it as the project's deploy user, with the
@@ -69,6 +72,20 @@ if [ -f "${CI_DEPLOY_ENVIRONMENTS}/$project.env" ]; then set -a; . "${CI_DEPLOY_
 dir=/opt/services/$project
 if [ ! -d "$dir" ]; then echo "ci-deploy: $project is not deployed on this server ($dir is missing); deploy it with Zavhoz first." >&2; exit 1; fi
 cd "$dir"
+# The project's server lock, which a Zavhoz deploy's compose steps take too: the two never run compose for the
+# project at the same time. compose inherits it, so a redeploy whose connection dropped keeps it until it ends.
+lock=$dir/.zavhoz.lock
+[ -e "$lock" ] || : >> "$lock"
+exec 9<"$lock"
+if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+  echo "ci-deploy: waiting for another deploy of $project on this server (from Zavhoz or CI) to finish..." >&2
+  started=$(date +%s)
+  if ! flock -w ${CI_DEPLOY_LOCK_WAIT_SECONDS} 9; then
+    echo "ci-deploy: a deploy of $project has held its server lock ($lock) for more than ${CI_DEPLOY_LOCK_WAIT_SECONDS} s; try again once it has finished." >&2
+    exit 1
+  fi
+  echo "ci-deploy: waited $(( $(date +%s) - started )) s for the other deploy of $project" >&2
+fi
 set -- -p "$project"
 if [ -f .env ]; then set -- "$@" --env-file .env; fi
 if [ -f infra/compose.base.yml ]; then

@@ -13,5 +13,6 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   domain: 'Domains of deployed projects: routed by the proxy on their server with automatic HTTPS, and their DNS records.',
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
   agent: 'What AI agents may do: time-limited grants per project, and the command lines they may run with secrets.',
+  vault: "The team's HashiCorp Vault / OpenBao for team secrets: connect this member (credentials kept in your keychain), status, disconnect.",
   notify: 'Outbound notifications (webhook, Slack, Telegram, email): endpoints, the events each wants, a test message.',
 };

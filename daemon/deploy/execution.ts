@@ -13,7 +13,7 @@ import { releaseOptionsOf, releasePass, type PassSpec } from './passSpec.js';
 import { type PlaybookResult, runPlaybook } from './playbookRun.js';
 import type { DeployTarget } from './ports.js';
 import type { ReleaseRecord } from './releaseStore.js';
-import { checkLogin, closeMasters, pinnedKnownHosts } from './preflight.js';
+import { checkLogin, closeMasters, forgetKnownHosts, pinnedKnownHosts } from './preflight.js';
 import { withRetries } from './retries.js';
 import { RUN_FILES, type RunFolder } from './runFolder.js';
 
@@ -163,12 +163,17 @@ async function checkServerLogin(context: ExecutionContext, target: DeployTarget,
         folder.writePrivate(RUN_FILES.sshKey, key.endsWith('\n') ? key : `${key}\n`);
       });
     }
-    await checkLogin(
-      target,
-      { key: folder.file(RUN_FILES.sshKey), knownHosts: folder.file(RUN_FILES.knownHosts), controlDir: folder.controlDir },
-      env,
-      signal,
-    );
+    try {
+      await checkLogin(
+        target,
+        { key: folder.file(RUN_FILES.sshKey), knownHosts: folder.file(RUN_FILES.knownHosts), controlDir: folder.controlDir },
+        env,
+        signal,
+      );
+    } catch (error) {
+      forgetKnownHosts(target);
+      throw error;
+    }
   });
   // Still running: the playbook's first tasks finish the pre-flight on the server (compose installed?) and end it.
   hooks.step('preflight', 'running', `logged in as ${target.sshUser}@${target.host}:${target.sshPort}; checking the server`);

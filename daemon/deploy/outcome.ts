@@ -21,6 +21,11 @@ const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: stri
     reason: (match) => unescapeJson(match[1] ?? ''),
   },
   {
+    // ansible.cfg names the server's Python (interpreter discovery would cost two round trips per run).
+    pattern: /\/usr\/bin\/python3: (?:not found|No such file or directory)/,
+    reason: 'the server has no /usr/bin/python3, which Ansible runs its tasks with. Install Python 3 on it (Debian or Ubuntu: sudo apt-get install python3), then deploy again.',
+  },
+  {
     // The registry wants a login the pull did not have (a private image, or a token for another registry).
     pattern: /no basic auth credentials|unauthorized: authentication required|denied: requested access to the resource is denied/,
     reason:

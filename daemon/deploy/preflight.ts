@@ -36,10 +36,36 @@ function knownHostsName(host: string, port: number): string {
 }
 
 /**
+ * The known_hosts line of each pinned host key found so far, by host, port and pin: a later run of the same server
+ * needs no ssh-keyscan, which costs an SSH handshake of its own. The line holds the key whose fingerprint is the
+ * pin, so OpenSSH still refuses a server that shows another key; a run whose login fails forgets the line
+ * ({@link forgetKnownHosts}), and its retry scans again.
+ */
+const knownHostsFound = new Map<string, string>();
+
+function knownHostsKey(target: DeployTarget): string {
+  return `${target.host}\0${target.sshPort}\0${target.hostKeyFingerprint ?? ''}`;
+}
+
+/** Drops what {@link pinnedKnownHosts} remembered of the target's host key (its login failed). */
+export function forgetKnownHosts(target: DeployTarget): void {
+  knownHostsFound.delete(knownHostsKey(target));
+}
+
+/**
  * Fetches the server's host keys and keeps the one whose fingerprint is pinned in the inventory, as a known_hosts
- * line for OpenSSH. No pin → PreconditionFailed; no key matching the pin → HostKeyMismatch; no answer → Unreachable.
+ * line for OpenSSH (remembered for the next run of the same server and pin). No pin → PreconditionFailed; no key
+ * matching the pin → HostKeyMismatch; no answer → Unreachable.
  */
 export async function pinnedKnownHosts(target: DeployTarget, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string> {
+  const remembered = target.hostKeyFingerprint ? knownHostsFound.get(knownHostsKey(target)) : undefined;
+  if (remembered !== undefined) return remembered;
+  const line = await scanPinnedKey(target, env, signal);
+  knownHostsFound.set(knownHostsKey(target), line);
+  return line;
+}
+
+async function scanPinnedKey(target: DeployTarget, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string> {
   const sshTarget = {
     handle: target.server,
     host: target.host,

@@ -28,6 +28,12 @@ export class DomainStore {
     return this.store.all<DomainRow>('SELECT * FROM domains ORDER BY domain');
   }
 
+  /** How many domains each server's proxy routes (servers with none are absent). */
+  async countByServer(): Promise<Map<string, number>> {
+    const rows = await this.store.all<{ server: string; count: number }>('SELECT server, COUNT(*) AS count FROM domains GROUP BY server');
+    return new Map(rows.map((row) => [row.server, Number(row.count)]));
+  }
+
   /**
    * Stores a row, or updates the row of the same name if the same project holds it; false (and nothing written) when
    * another project holds the name, so a domain never moves between projects without being removed first.

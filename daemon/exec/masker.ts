@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import { PatternSearch } from './patternSearch.js';
+import { type PatternMatches, PatternSearch } from './patternSearch.js';
 
 /** One value to mask, with the name its replacement shows (`[masked:NAME]`). */
 export interface MaskedSecret {
@@ -29,10 +29,10 @@ const MIN_ALIGNED_CORE = 8;
 /** Lines of a multi-line value at least this long are masked on their own too (as the daemon's redactor does). */
 const MIN_LINE_LENGTH = 16;
 
-/** A masked form (bytes as a latin1 string, so one character is one byte) and the secrets it stands for. */
-interface Form {
-  text: string;
-  names: string[];
+/** A masked form: its bytes and the secrets it stands for (indices into the distinct names, in the order given). */
+export interface MaskedForm {
+  readonly bytes: Buffer;
+  readonly names: readonly number[];
 }
 
 /**
@@ -40,28 +40,28 @@ interface Form {
  * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. Between
  * chunks it keeps back the end of the output from where it could be the start of a form (at most longest form − 1
  * bytes, usually none: a prompt is shown at once), so a value split across writes is still masked; `end()` gives
- * back what is left. Matching is a multi-pattern scan over the bytes ({@link PatternSearch}), and
- * overlapping values are masked as one span, so no secret byte escapes at an overlap.
+ * back what is left. Matching is one multi-pattern scan over the bytes ({@link PatternSearch}); bytes no form
+ * touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
+ * so no secret byte escapes at an overlap.
  */
 export class Masker {
   private readonly search: PatternSearch | undefined;
-  private readonly namesByForm = new Map<string, string[]>();
+  private readonly forms: readonly MaskedForm[];
+  private readonly names: readonly string[];
   private readonly holdBack: number;
   /** The forms by their first byte, to tell whether the end of a chunk may be the start of one. */
-  private readonly byFirstByte = new Map<number, Buffer[]>();
+  private readonly byFirstByte: (Buffer[] | undefined)[] = [];
   private pending: Buffer = Buffer.alloc(0);
+  /** The names in the span being masked (one set, reused: most chunks have no span at all). */
+  private readonly spanNames = new Set<number>();
 
   constructor(secrets: readonly MaskedSecret[]) {
-    const forms = collectForms(secrets);
-    for (const form of forms) this.namesByForm.set(form.text, form.names);
-    this.search = forms.length > 0 ? new PatternSearch(forms.map((form) => form.text)) : undefined;
+    const { forms, names } = maskedForms(secrets);
+    this.forms = forms;
+    this.names = names;
+    this.search = forms.length > 0 ? new PatternSearch(forms.map((form) => form.bytes)) : undefined;
     this.holdBack = this.search === undefined ? 0 : this.search.longest - 1;
-    for (const form of forms) {
-      const bytes = Buffer.from(form.text, 'latin1');
-      const bucket = this.byFirstByte.get(bytes[0]!) ?? [];
-      bucket.push(bytes);
-      this.byFirstByte.set(bytes[0]!, bucket);
-    }
+    for (const { bytes } of forms) (this.byFirstByte[bytes[0]!] ??= []).push(bytes);
   }
 
   /** Whether there is anything to mask at all (no secrets: the stream passes through untouched). */
@@ -71,19 +71,29 @@ export class Masker {
 
   /** Takes the next chunk; returns the masked bytes that can be released now (maybe none). */
   push(chunk: Buffer): Buffer {
-    if (this.search === undefined) return chunk;
-    const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const { output, rest } = this.scan(buffer, this.firstUnfinished(buffer));
+    return joinPieces(this.pushPieces(chunk));
+  }
+
+  /**
+   * Takes the next chunk; returns the masked bytes that can be released now, in pieces (maybe none) that are mostly
+   * views of `chunk`, to be written out in order (with `writev`) rather than copied together.
+   */
+  pushPieces(chunk: Buffer): Buffer[] {
+    if (this.search === undefined) return chunk.length === 0 ? [] : [chunk];
+    // The held-back bytes are not copied in front of a long chunk: only the stretch where a form may cross the
+    // junction is, to find the matches that start in them.
+    const joined = this.pending.length === 0 || chunk.length < this.holdBack ? new Joined(EMPTY, this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])) : new Joined(this.pending, chunk);
+    const { pieces, rest } = this.scan(joined, joined.head.length + this.firstUnfinished(joined.body));
     this.pending = rest;
-    return output;
+    return pieces;
   }
 
   /** Releases (masked) whatever is still held back; call once the input has ended. */
   end(): Buffer {
-    if (this.search === undefined) return Buffer.alloc(0);
-    const { output } = this.scan(this.pending, this.pending.length);
-    this.pending = Buffer.alloc(0);
-    return output;
+    if (this.search === undefined) return EMPTY;
+    const { pieces } = this.scan(new Joined(EMPTY, this.pending), this.pending.length);
+    this.pending = EMPTY;
+    return joinPieces(pieces);
   }
 
   /**
@@ -92,54 +102,118 @@ export class Masker {
    */
   private firstUnfinished(buffer: Buffer): number {
     for (let start = Math.max(0, buffer.length - this.holdBack); start < buffer.length; start++) {
-      const rest = buffer.length - start;
-      const forms = this.byFirstByte.get(buffer[start]!);
-      if (forms?.some((form) => form.length > rest && buffer.compare(form, 0, rest, start) === 0)) return start;
+      const forms = this.byFirstByte[buffer[start]!];
+      if (forms === undefined) continue;
+      for (const form of forms) {
+        if (form.length > buffer.length - start && beginsWith(buffer, start, form)) return start;
+      }
     }
     return buffer.length;
   }
 
+  /** Every match in `joined` that starts before `limit`, ordered by start. */
+  private find(joined: Joined, limit: number): PatternMatches {
+    const search = this.search!;
+    const { head, body } = joined;
+    if (head.length === 0) return search.find(body, limit);
+    // A form that starts in the head ends at most `holdBack` bytes into the body (the caller made the body that long).
+    const inHead = search.find(Buffer.concat([head, body.subarray(0, this.holdBack)]), head.length);
+    const inBody = search.find(body, limit - head.length);
+    return { starts: [...inHead.starts, ...inBody.starts.map((start) => start + head.length)], patterns: [...inHead.patterns, ...inBody.patterns] };
+  }
+
   /**
-   * Masks the spans of `buffer` that start before `safe` (no form starting there depends on bytes still to come, so
-   * the match is final) and releases the bytes up to `safe`; a span that reaches past `safe` is held back whole, because a value
-   * overlapping its end may only show up with the next chunk.
+   * Masks the spans of `joined` that start before `safe` (no form starting there depends on bytes still to come, so
+   * the match is final) and releases the bytes up to `safe`; a span that reaches past `safe` is held back whole,
+   * because a value overlapping its end may only show up with the next chunk.
    */
-  private scan(buffer: Buffer, safe: number): { output: Buffer; rest: Buffer } {
+  private scan(joined: Joined, safe: number): { pieces: Buffer[]; rest: Buffer } {
+    const { starts, patterns } = this.find(joined, safe);
     const pieces: Buffer[] = [];
     let copiedUpTo = 0;
     let spanStart = -1;
     let spanEnd = -1;
-    let spanNames: string[] = [];
-    for (const match of this.search!.find(buffer, safe)) {
-      const names = this.namesByForm.get(match.pattern) ?? [];
-      if (spanStart >= 0 && match.start < spanEnd) {
-        spanEnd = Math.max(spanEnd, match.end);
-        spanNames = union(spanNames, names);
+    const spanNames = this.spanNames;
+    for (let index = 0; index < starts.length; index++) {
+      const start = starts[index]!;
+      const form = this.forms[patterns[index]!]!;
+      const end = start + form.bytes.length;
+      if (spanStart >= 0 && start < spanEnd) {
+        spanEnd = Math.max(spanEnd, end);
+        for (const name of form.names) spanNames.add(name);
         continue;
       }
       if (spanStart >= 0) {
-        pieces.push(buffer.subarray(copiedUpTo, spanStart), replacementOf(spanNames));
+        joined.slice(copiedUpTo, spanStart, pieces);
+        pieces.push(this.replacement(spanNames));
         copiedUpTo = spanEnd;
       }
-      spanStart = match.start;
-      spanEnd = match.end;
-      spanNames = names;
+      spanStart = start;
+      spanEnd = end;
+      spanNames.clear();
+      for (const name of form.names) spanNames.add(name);
     }
     let releaseUpTo = safe;
     if (spanStart >= 0) {
-      if (spanEnd > safe && safe < buffer.length) {
+      if (spanEnd > safe && safe < joined.length) {
         releaseUpTo = spanStart;
       } else {
-        pieces.push(buffer.subarray(copiedUpTo, spanStart), replacementOf(spanNames));
+        joined.slice(copiedUpTo, spanStart, pieces);
+        pieces.push(this.replacement(spanNames));
         copiedUpTo = spanEnd;
         releaseUpTo = Math.max(safe, spanEnd);
       }
     }
-    if (releaseUpTo > copiedUpTo) pieces.push(buffer.subarray(copiedUpTo, releaseUpTo));
-    const rest = buffer.subarray(Math.max(copiedUpTo, releaseUpTo));
+    joined.slice(copiedUpTo, releaseUpTo, pieces);
     // Copy what is kept, so a large chunk is not pinned in memory by a small tail.
-    return { output: pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), rest: Buffer.from(rest) };
+    return { pieces, rest: joined.copy(Math.max(copiedUpTo, releaseUpTo)) };
   }
+
+  /** The text that replaces a span, naming its secrets in the order they were given. */
+  private replacement(names: ReadonlySet<number>): Buffer {
+    const ordered = [...names].sort((a, b) => a - b).map((name) => this.names[name]!);
+    return Buffer.from(maskReplacement(ordered.join(',')));
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes held back from earlier chunks followed by a new chunk, addressed as one run without copying them together. */
+class Joined {
+  readonly length: number;
+
+  constructor(
+    readonly head: Buffer,
+    readonly body: Buffer,
+  ) {
+    this.length = head.length + body.length;
+  }
+
+  /** Appends the bytes from `start` to `end` to `pieces` as views (none when the range is empty). */
+  slice(start: number, end: number, pieces: Buffer[]): void {
+    const split = this.head.length;
+    if (start < Math.min(end, split)) pieces.push(this.head.subarray(start, Math.min(end, split)));
+    if (end > Math.max(start, split)) pieces.push(this.body.subarray(Math.max(start, split) - split, end - split));
+  }
+
+  /** A copy of the bytes from `start` on. */
+  copy(start: number): Buffer {
+    const pieces: Buffer[] = [];
+    this.slice(start, this.length, pieces);
+    return Buffer.concat(pieces);
+  }
+}
+
+/** Whether the bytes of `buffer` from `start` to its end are the beginning of `form`. */
+function beginsWith(buffer: Buffer, start: number, form: Buffer): boolean {
+  for (let index = start; index < buffer.length; index++) {
+    if (buffer[index] !== form[index - start]) return false;
+  }
+  return true;
+}
+
+function joinPieces(pieces: readonly Buffer[]): Buffer {
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }
 
 /** A `Transform` that masks the given secrets in whatever passes through it (see {@link Masker}). */
@@ -164,24 +238,22 @@ export function maskText(text: string, secrets: readonly MaskedSecret[]): string
   return Buffer.concat([masker.push(Buffer.from(text)), masker.end()]).toString('utf8');
 }
 
-function replacementOf(names: readonly string[]): Buffer {
-  return Buffer.from(maskReplacement(names.join(',')));
-}
-
-function union(first: readonly string[], second: readonly string[]): string[] {
-  return [...new Set([...first, ...second])];
-}
-
-function collectForms(secrets: readonly MaskedSecret[]): Form[] {
-  const byText = new Map<string, string[]>();
+/**
+ * Every form that is masked for these secrets, once each, with the secrets it stands for; `names` are the distinct
+ * secret names in the order given (a form's `names` index into them).
+ */
+export function maskedForms(secrets: readonly MaskedSecret[]): { forms: MaskedForm[]; names: string[] } {
+  const names = [...new Set(secrets.map((secret) => secret.name))];
+  const byText = new Map<string, number[]>();
   for (const secret of secrets) {
+    const name = names.indexOf(secret.name);
     for (const form of formsOf(secret.value)) {
-      const names = byText.get(form) ?? [];
-      if (!names.includes(secret.name)) names.push(secret.name);
-      byText.set(form, names);
+      const formNames = byText.get(form) ?? [];
+      if (!formNames.includes(name)) formNames.push(name);
+      byText.set(form, formNames);
     }
   }
-  return [...byText].map(([text, names]) => ({ text, names }));
+  return { forms: [...byText].map(([text, formNames]) => ({ bytes: Buffer.from(text, 'latin1'), names: formNames })), names };
 }
 
 /** Every form of a value that is masked, as latin1 strings of its bytes. */

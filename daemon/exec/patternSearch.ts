@@ -1,89 +1,116 @@
-/** Where one pattern occurs in a buffer: the longest pattern starting at `start`. */
-export interface PatternMatch {
-  start: number;
-  end: number;
-  pattern: string;
+/**
+ * Where patterns occur in a buffer, as three parallel lists (no object per match): the i-th match is pattern
+ * `patterns[i]` at `starts[i]` (it ends at `starts[i]` + that pattern's length). Ordered by start; several patterns
+ * may match at one start.
+ */
+export interface PatternMatches {
+  readonly starts: number[];
+  readonly patterns: number[];
 }
 
+/** Patterns at least this long go through the skipping scan; shorter ones are searched for one by one. */
+const LONG_PATTERN = 8;
+/** The scan never looks further than this many bytes of a pattern (its shifts fit in a byte). */
+const MAX_WINDOW = 255;
+
 /**
- * Finds many literal byte patterns in a buffer at once, fast enough for a command's whole output: a Wu–Manber
- * scan (a table of byte pairs says how far the window may jump; most of the bytes are never looked at) proposes
- * candidate positions, and one sticky regular expression of all patterns, longest first, confirms them. A plain
- * alternation of dozens of base64-looking patterns runs at a fraction of the speed, as the regular-expression
- * engine can no longer skip ahead.
+ * Finds many literal byte patterns in a buffer at once, fast enough for a command's whole output, without turning
+ * the bytes into a string. A Wu–Manber scan over the patterns of eight bytes or more: a table indexed by the last two
+ * bytes of a window as long as the shortest of them says how far the window may jump (for 20 base64 patterns of 24
+ * bytes, about 22 bytes a step: most bytes are never looked at), and only a window whose last pair ends some
+ * pattern's window is compared byte by byte. Pairs measured faster than hashed longer grams: the table stays small
+ * and warm. The few shorter patterns (short values, which the vault refuses anyway) are searched for natively, one
+ * by one, so they do not slow the scan for all the others.
  */
 export class PatternSearch {
-  /** Pattern texts are latin1 strings, one character per byte. */
+  /** The length of the longest pattern. */
   readonly longest: number;
-  private readonly shortest: number;
-  private readonly verify: RegExp;
-  private readonly shifts: Uint8Array | undefined;
+  private readonly patterns: readonly Uint8Array[];
+  private readonly short: readonly number[];
+  private readonly window: number;
+  private readonly shifts: Uint8Array;
+  /** For each pair of bytes that ends a window, the long patterns whose window ends with it. */
+  private readonly buckets = new Map<number, number[]>();
 
-  constructor(patterns: readonly string[]) {
-    const sorted = [...new Set(patterns)].filter((pattern) => pattern.length > 0).sort((a, b) => b.length - a.length);
-    if (sorted.length === 0) throw new Error('PatternSearch needs at least one pattern');
-    this.longest = sorted[0]!.length;
-    // The window: only this many first bytes of each pattern steer the scan (longer windows only help a little).
-    this.shortest = Math.min(sorted[sorted.length - 1]!.length, 255);
-    this.verify = new RegExp(sorted.map(escapeLatin1).join('|'), 'y');
-    this.shifts = this.shortest >= 2 ? shiftTable(sorted, this.shortest) : undefined;
+  constructor(patterns: readonly Uint8Array[]) {
+    if (patterns.length === 0 || patterns.some((pattern) => pattern.length === 0)) throw new Error('PatternSearch needs non-empty patterns');
+    this.patterns = patterns;
+    this.longest = Math.max(...patterns.map((pattern) => pattern.length));
+    const long = patterns.flatMap((pattern, index) => (pattern.length >= LONG_PATTERN ? [index] : []));
+    this.short = patterns.flatMap((pattern, index) => (pattern.length < LONG_PATTERN ? [index] : []));
+    this.window = long.length === 0 ? 0 : Math.min(MAX_WINDOW, ...long.map((index) => patterns[index]!.length));
+    this.shifts = new Uint8Array(long.length === 0 ? 0 : 1 << 16).fill(this.window - 1);
+    for (const index of long) {
+      const pattern = patterns[index]!;
+      for (let end = 1; end < this.window; end++) {
+        const pair = pairAt(pattern, end);
+        this.shifts[pair] = Math.min(this.shifts[pair]!, this.window - 1 - end);
+      }
+      const last = pairAt(pattern, this.window - 1);
+      const bucket = this.buckets.get(last) ?? [];
+      bucket.push(index);
+      this.buckets.set(last, bucket);
+    }
   }
 
-  /**
-   * Every position before `limit` where a pattern starts, in order, with the longest pattern there (overlapping
-   * matches included: a match may start inside the one before).
-   */
-  find(buffer: Buffer, limit: number): PatternMatch[] {
-    const matches: PatternMatch[] = [];
-    let text: string | undefined;
-    const check = (start: number): void => {
-      text ??= buffer.toString('latin1');
-      this.verify.lastIndex = start;
-      const found = this.verify.exec(text);
-      if (found !== null) matches.push({ start, end: start + found[0].length, pattern: found[0] });
-    };
-    const shifts = this.shifts;
-    const window = this.shortest;
-    const length = buffer.length;
-    const lastStart = Math.min(limit, length - window + 1);
-    if (shifts === undefined) {
-      for (let start = 0; start < lastStart; start++) check(start);
-      return matches;
+  /** Every occurrence of every pattern that starts before `limit` and ends inside `buffer` (overlaps included). */
+  find(buffer: Uint8Array, limit: number): PatternMatches {
+    const found: PatternMatches = { starts: [], patterns: [] };
+    if (this.window > 0) this.scanLong(buffer, Math.min(limit, buffer.length), found);
+    if (this.short.length === 0) return found;
+    const fromLong = found.starts.length;
+    const view = Buffer.from(buffer.buffer, buffer.byteOffset, buffer.length);
+    for (const index of this.short) {
+      const pattern = this.patterns[index]!;
+      for (let start = view.indexOf(pattern); start !== -1 && start < limit; start = view.indexOf(pattern, start + 1)) {
+        found.starts.push(start);
+        found.patterns.push(index);
+      }
     }
-    // `end` is the window's last byte; the window starts at end - window + 1.
-    for (let end = window - 1; end - window + 1 < lastStart; ) {
-      const shift = shifts[(buffer[end - 1]! << 8) | buffer[end]!]!;
+    // Each pattern's matches come in order; lists from more than one pattern have to be interleaved.
+    const fromShort = found.starts.length - fromLong;
+    return fromShort === 0 || (fromLong === 0 && this.short.length === 1) ? found : sorted(found);
+  }
+
+  private scanLong(buffer: Uint8Array, limit: number, found: PatternMatches): void {
+    const { shifts, window, patterns } = this;
+    const length = buffer.length;
+    // `end` is the window's last byte; the window starts at end - window + 1, which must stay before `limit`.
+    const stop = Math.min(length, limit + window - 1);
+    for (let end = window - 1; end < stop; ) {
+      const pair = (buffer[end - 1]! << 8) | buffer[end]!;
+      const shift = shifts[pair]!;
       if (shift > 0) {
         end += shift;
         continue;
       }
-      check(end - window + 1);
+      const start = end - window + 1;
+      for (const index of this.buckets.get(pair) ?? []) {
+        const pattern = patterns[index]!;
+        if (start + pattern.length <= length && matchesAt(buffer, start, pattern)) {
+          found.starts.push(start);
+          found.patterns.push(index);
+        }
+      }
       end += 1;
     }
-    return matches;
   }
 }
 
-/** For each byte pair, how far the window may move when its last two bytes are that pair (0: a pattern may end here). */
-function shiftTable(patterns: readonly string[], window: number): Uint8Array {
-  const shifts = new Uint8Array(65536).fill(window - 1);
-  for (const pattern of patterns) {
-    for (let index = 1; index < window; index++) {
-      const pair = (pattern.charCodeAt(index - 1) << 8) | pattern.charCodeAt(index);
-      const shift = window - 1 - index;
-      if (shift < shifts[pair]!) shifts[pair] = shift;
-    }
-  }
-  return shifts;
+/** The two bytes that end at `end`, as an index into the shift table. */
+function pairAt(bytes: Uint8Array, end: number): number {
+  return (bytes[end - 1]! << 8) | bytes[end]!;
 }
 
-/** A regular-expression source matching exactly this latin1 text. */
-function escapeLatin1(text: string): string {
-  let source = '';
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    const isPlain = (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
-    source += isPlain ? text[index]! : `\\x${code.toString(16).padStart(2, '0')}`;
+function matchesAt(buffer: Uint8Array, start: number, pattern: Uint8Array): boolean {
+  for (let index = 0; index < pattern.length; index++) {
+    if (buffer[start + index] !== pattern[index]) return false;
   }
-  return source;
+  return true;
+}
+
+/** The matches ordered by start (the long and the short patterns' matches, each in order, interleaved). */
+function sorted(found: PatternMatches): PatternMatches {
+  const order = found.starts.map((_, index) => index).sort((a, b) => found.starts[a]! - found.starts[b]!);
+  return { starts: order.map((index) => found.starts[index]!), patterns: order.map((index) => found.patterns[index]!) };
 }

@@ -85,8 +85,13 @@ function pump(source: Readable, secrets: readonly MaskedSecret[], target: Writab
     };
     source.on('data', (chunk: Buffer) => {
       if (broken) return;
-      const output = masker.push(chunk);
-      if (output.length > 0 && !target.write(output)) {
+      // The pieces are views of the chunk around what was masked; corked, they go out in one writev.
+      const pieces = masker.pushPieces(chunk);
+      if (pieces.length > 1) target.cork();
+      let flowing = true;
+      for (const piece of pieces) flowing = target.write(piece);
+      if (pieces.length > 1) target.uncork();
+      if (!flowing) {
         source.pause();
         target.once('drain', () => source.resume());
       }

@@ -1,10 +1,23 @@
 import { EnvPlanRequest } from '../protocol/env.js';
-import { DeployStart, RunsCancel, RunsGet, RunsList, RunsLog } from '../protocol/runs.js';
+import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, type RunSummary } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
 import { deployGate } from '../approvals/requests.js';
 import { cutPage, decodeCursor, PAGE_BYTES } from './paging.js';
 import { startOrWait } from './runRequest.js';
+
+/** A list row of a run: its detail without steps, plan and folder. */
+function summaryOf(run: RunDetail): RunSummary {
+  const { steps: _steps, plan: _plan, folder: _folder, timeoutSeconds: _timeout, attempts: _attempts, ...summary } = run;
+  return summary;
+}
+
+/** A run with the https URL of each of its modules that has a domain, so every view opens that one. */
+async function withDomainUrls<T extends RunSummary>(services: Services, run: T): Promise<T> {
+  if (!run.allocation) return run;
+  const domainUrls = await services.domains.urlsOf(run.project);
+  return Object.keys(domainUrls).length === 0 ? run : { ...run, allocation: { ...run.allocation, domainUrls } };
+}
 
 /** Registers `env/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
@@ -13,14 +26,22 @@ export function registerDeployHandlers(router: Router, services: Services): void
   router.handle(DeployStart, async (params, context) => {
     const { wait, confirmed, ...request } = params;
     await services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);
-    return startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow));
+    return withDomainUrls(services, await startOrWait(deploy, context, wait, (caller, follow) => deploy.start(request, caller, follow)));
   });
   router.handle(RunsList, async (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const { rows: runs, nextCursor } = cutPage(await deploy.list(params.project, params.limit + 1, before), params.limit, (run) => [run.id]);
+    // Domain URLs go on each row before the page is cut by size, so the cut weighs what is sent.
+    const listed = await Promise.all((await deploy.list(params.project, params.limit + 1, before)).map((run) => withDomainUrls(services, run)));
+    const { rows, nextCursor } = cutPage(listed, params.limit, (run) => [run.id]);
+    // Runs that wait for approval lead the first page: they are what a person has to act on.
+    const runs = before === undefined ? [...(await services.approvals.waitingRuns(params.project)).map(summaryOf), ...rows] : rows;
     return { runs, ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(RunsGet, (params) => deploy.get(params.id));
+  router.handle(RunsGet, async (params) => {
+    if (!params.id.startsWith('apr_')) return withDomainUrls(services, await deploy.get(params.id));
+    const found = await services.approvals.asRun(params.id);
+    return 'run' in found ? found.run : withDomainUrls(services, await deploy.get(found.runId));
+  });
   router.handle(RunsLog, (params, context) =>
     deploy.log(
       params.id,

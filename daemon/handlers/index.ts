@@ -16,6 +16,7 @@ import { registerNotifyHandlers } from './notify.js';
 import { registerDomainHandlers } from './domains.js';
 import { registerExecHandlers } from './exec.js';
 import { registerApprovalHandlers } from './approvals.js';
+import { registerVaultHandlers } from './vault.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -35,4 +36,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerDomainHandlers(router, services);
   registerExecHandlers(router, services);
   registerApprovalHandlers(router, services);
+  registerVaultHandlers(router, services);
 }

@@ -34,7 +34,11 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   router.handle(SecretsGet, (params) => vault.get(params.handle));
   router.handle(SecretsReveal, (params, context) => vault.reveal(params.handle, callerOf(context)));
   router.handle(SecretsRotate, (params, context) => vault.rotate(params, callerOf(context)));
-  router.handle(SecretsDelete, (params, context) => vault.remove(params.handle, callerOf(context)));
+  router.handle(SecretsDelete, async (params, context) => {
+    // A team secret's values leave Vault after its metadata is gone: check Vault answers first, so none is stranded.
+    if ((await services.teamVault.locationOf(params.handle)) === 'team') await services.teamVault.checkReachable();
+    return vault.remove(params.handle, callerOf(context));
+  });
   router.handle(SecretsImport, (params, context) => vault.importDotenv(params, callerOf(context)));
   router.handle(AuditList, async (params) => {
     const beforeId = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;

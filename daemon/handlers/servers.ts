@@ -1,5 +1,6 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
 import {
+  type ServerInfo,
   ServersAcceptHostKey,
   ServersAdd,
   ServersCheck,
@@ -27,16 +28,23 @@ export function signalOf(token: CancellationToken): AbortSignal {
   return controller.signal;
 }
 
+/** A server with its reverse proxy, as `servers/show` and `servers/check` answer. */
+async function withProxy(services: Services, server: ServerInfo): Promise<ServerInfo> {
+  return { ...server, proxy: (await services.domains.proxyView())(server.handle) };
+}
+
 /** Registers the `servers/*` requests: inventory, provider sync, health checks, host keys, file copies. */
 export function registerServerHandlers(router: Router, services: Services): void {
   const { inventory } = services;
   router.handle(ServersList, async (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    const rows = await inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
+    const proxyOf = await services.domains.proxyView();
+    // The proxy is part of each row before the page is cut, so the page's size counts it.
+    const rows = (await inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 })).map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
     const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
     return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
-  router.handle(ServersShow, (params) => inventory.inventory.show(params.handle));
+  router.handle(ServersShow, async (params) => withProxy(services, await inventory.inventory.show(params.handle)));
   router.handle(ServersAdd, async (params, context) => {
     const server = await inventory.inventory.add(params);
     context.log.info('server added', { server: params.handle });
@@ -58,8 +66,8 @@ export function registerServerHandlers(router: Router, services: Services): void
   router.handle(ServersSync, (_params, context) =>
     inventory.sync({ client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
   );
-  router.handle(ServersCheck, (params, context) =>
-    inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) }),
+  router.handle(ServersCheck, async (params, context) =>
+    withProxy(services, await inventory.check(params.handle, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) })),
   );
   router.handle(ServersAcceptHostKey, async (params, context) => {
     const accepted = await inventory.health.acceptHostKey(params.handle, { client: context.client.name, requestId: context.requestId });

@@ -26,6 +26,8 @@ export interface DeliveryOptions {
   /** Wait before attempt `attempt + 1` after a failure; default 2 s doubling, at most 15 minutes. */
   readonly backoffMs?: (attempt: number) => number;
   readonly now?: () => Date;
+  /** Told after each attempt, delivered or failed: the endpoint's delivery state changed (`notify/didChange`). */
+  readonly attempted?: (endpointId: string) => void;
 }
 
 /**
@@ -147,6 +149,7 @@ export class DeliveryLoop {
       await sendMessage(endpoint.settings, message, this.options.bases(), this.options.lend(endpoint), this.controller.signal);
       await records.markDelivered(delivery.id, this.now().toISOString());
       log.info('notification delivered', { endpoint: endpoint.id, delivery: delivery.id, event: delivery.event, attempts });
+      this.options.attempted?.(endpoint.id);
       return true;
     } catch (error) {
       if (this.stopped) {
@@ -159,6 +162,7 @@ export class DeliveryLoop {
       const wait = failure?.retryAfterMs ?? this.backoff(attempts);
       await records.markFailed(delivery.id, text, giveUp ? undefined : new Date(this.now().getTime() + wait).toISOString());
       log.warn(giveUp ? 'notification given up' : 'notification failed; retrying', { endpoint: endpoint.id, delivery: delivery.id, attempts, error: text, retryInMs: giveUp ? null : wait });
+      this.options.attempted?.(endpoint.id);
       return false;
     }
   }

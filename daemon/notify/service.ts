@@ -46,6 +46,8 @@ export interface NotifyOptions {
   readonly log: ScopedLogger;
   readonly bases: () => ChannelBases;
   readonly backoffMs?: (attempt: number) => number;
+  /** Told when an endpoint's delivery state changed (an attempt was made). */
+  readonly attempted?: (endpointId: string) => void;
 }
 
 /** Who the deliveries borrow credentials as. */
@@ -67,6 +69,7 @@ export class NotifyService {
       bases: options.bases,
       lend: (endpoint) => this.lender(endpoint),
       ...(options.backoffMs ? { backoffMs: options.backoffMs } : {}),
+      ...(options.attempted ? { attempted: options.attempted } : {}),
     });
   }
 

@@ -2,6 +2,7 @@ import { AgentGrantCreate } from './agent.js';
 import { ExecResolve } from './exec.js';
 import { SecretsReveal } from './secrets.js';
 import { SettingsSet } from './settings.js';
+import { VaultConnect, VaultDisconnect } from './vault.js';
 
 /** The client name agent front ends (`zavhoz mcp`, the extension's language-model tools) connect with. */
 export const AGENT_CLIENT_NAME = 'agent';
@@ -13,5 +14,5 @@ export const AGENT_CLIENT_NAME = 'agent';
  * a run is refused to agents by the approvals service itself, with its own words.)
  */
 export const REFUSED_FOR_AGENTS: ReadonlySet<string> = new Set(
-  [AgentGrantCreate, SettingsSet, SecretsReveal, ExecResolve].map((definition) => definition.method),
+  [AgentGrantCreate, SettingsSet, SecretsReveal, ExecResolve, VaultConnect, VaultDisconnect].map((definition) => definition.method),
 );

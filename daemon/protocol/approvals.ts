@@ -58,8 +58,11 @@ export const RunsApprove = defineRequest('runs/approve', z.strictObject({ id: ap
 /** Rejects a waiting request: nothing runs. */
 export const RunsReject = defineRequest('runs/reject', z.strictObject({ id: approvalId }), result<{ readonly approval: Approval }>());
 
-/** Sent to every client when an approval request is made, decided or expires. */
+/**
+ * Sent to every client when an approval request is made, decided or expires, and once more when an approved deploy or
+ * rollback has its run (`runId`).
+ */
 export const ApprovalsDidChange = defineNotification(
   'approvals/didChange',
-  z.strictObject({ id: z.string(), project: z.string(), status: z.enum(APPROVAL_STATUSES) }),
+  z.strictObject({ id: z.string(), project: z.string(), status: z.enum(APPROVAL_STATUSES), runId: z.string().nullable().optional() }),
 );

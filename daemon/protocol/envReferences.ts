@@ -1,9 +1,10 @@
 /**
  * `.env` files that hold references instead of values: `API_TOKEN=zavhoz:sec_ab12cd34`. `zavhoz secret import FILE
  * --replace` (and the editor's "Move .env values into Zavhoz") store the values and write references in their place;
- * `zavhoz exec --env-file FILE` gives a command the values back. Pure text work with no I/O, shared by the CLI and
- * the extension (so it lives beside the protocol, which both may import). The reading rules are those of the vault's
- * import (vault/dotenv.ts: comments, `export `, quotes, multi-line double quotes); a test keeps the two in step.
+ * `zavhoz exec --env-file FILE` gives a command the values back. Pure text work with no I/O, shared by the CLI, the
+ * extension and the vault's import (vault/dotenv.ts reads with {@link readEnvFile} too), so it lives beside the
+ * protocol, which all of them may import: there is one reader of `.env` syntax, and what a file is rewritten to is
+ * what the import reads from it.
  */
 import { SECRET_HANDLE_PATTERN } from './secretFields.js';
 
@@ -49,34 +50,42 @@ export function referencedHandle(value: string): string | undefined {
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\', $: '$' };
 
-/** Every variable of a `.env` text, in order (a name defined twice appears twice). */
+/**
+ * Every variable of a `.env` text, in order (a name defined twice appears twice), read the way `gh secret set -f`
+ * (godotenv) reads it: `#` comments and blank lines, an optional `export ` prefix, `NAME=value` with spaces around `=`
+ * allowed, unquoted values trimmed and cut at ` #`, single-quoted values taken literally, double-quoted values with
+ * `\n \r \t \" \\ \$` escapes, both quoted forms spanning lines. A line ends at LF, CRLF or a lone CR, and inside
+ * quotes each becomes LF. No `${VAR}` expansion: a value is read as written. Errors ({@link EnvFileError}) give the
+ * line, never its text.
+ */
 export function readEnvFile(text: string): EnvFileEntry[] {
   const entries: EnvFileEntry[] = [];
   let position = text.startsWith('\uFEFF') ? 1 : 0;
   let line = 1;
   const at = (offset = 0): string | undefined => text[position + offset];
-  const isLineEnd = (): boolean => at() === '\n' || (at() === '\r' && (at(1) === '\n' || at(1) === undefined));
-  const advance = (): string => {
-    const character = text[position++] ?? '';
-    if (character === '\n') line++;
-    return character;
+  /** How long the line end at the position is: 2 for CRLF, 1 for LF or a lone CR, 0 when there is none. */
+  const lineEnd = (): number => (at() === '\n' ? 1 : at() === '\r' ? (at(1) === '\n' ? 2 : 1) : 0);
+  const skipLineEnd = (): void => {
+    position += lineEnd();
+    line++;
   };
   const skipSpaces = (): void => {
-    while (at() === ' ' || at() === '\t') advance();
+    while (at() === ' ' || at() === '\t') position++;
   };
-  const skipToLineEnd = (): void => {
-    while (position < text.length && at() !== '\n') advance();
+  const restOfLine = (): string => {
+    const from = position;
+    while (position < text.length && lineEnd() === 0) position++;
+    return text.slice(from, position);
   };
   while (position < text.length) {
     skipSpaces();
     if (position >= text.length) break;
-    if (isLineEnd()) {
-      skipToLineEnd();
-      advance();
+    if (lineEnd() > 0) {
+      skipLineEnd();
       continue;
     }
     if (at() === '#') {
-      skipToLineEnd();
+      restOfLine();
       continue;
     }
     const start = line;
@@ -84,44 +93,54 @@ export function readEnvFile(text: string): EnvFileEntry[] {
       position += 6;
       skipSpaces();
     }
-    let name = '';
-    while (position < text.length && !/[=\s]/.test(at() ?? '')) name += advance();
+    const nameStart = position;
+    while (position < text.length && !/[=\s]/.test(at() ?? '')) position++;
+    const name = text.slice(nameStart, position);
     skipSpaces();
-    if (at() !== '=' || !NAME.test(name)) throw new EnvFileError(start, 'expected NAME=value.');
-    advance();
+    if (at() !== '=') throw new EnvFileError(start, 'expected NAME=value.');
+    if (!NAME.test(name)) throw new EnvFileError(start, 'the name is not a valid environment variable name (letters, digits and _; not starting with a digit).');
+    position++;
     skipSpaces();
     const valueStart = position;
-    let value = '';
     const quote = at();
     if (quote === '"' || quote === "'") {
-      advance();
+      position++;
+      let value = '';
       let closed = false;
       while (position < text.length) {
-        const character = advance();
+        if (lineEnd() > 0) {
+          value += '\n';
+          skipLineEnd();
+          continue;
+        }
+        const character = text[position++]!;
         if (character === quote) {
           closed = true;
           break;
         }
         if (quote === '"' && character === '\\' && position < text.length) {
-          const escaped = advance();
-          value += ESCAPES[escaped] ?? `\\${escaped}`;
+          if (lineEnd() > 0) {
+            value += '\\\n';
+            skipLineEnd();
+          } else {
+            const escaped = text[position++]!;
+            value += ESCAPES[escaped] ?? `\\${escaped}`;
+          }
           continue;
         }
-        value += character === '\r' && at() === '\n' ? '' : character;
+        value += character;
       }
-      if (!closed) throw new EnvFileError(start, `the quote that starts ${name}'s value is never closed.`);
+      if (!closed) throw new EnvFileError(start, `the ${quote === '"' ? 'double' : 'single'} quote that starts ${name}'s value is never closed.`);
       const valueEnd = position;
       skipSpaces();
-      if (at() === '#') skipToLineEnd();
-      else if (position < text.length && !isLineEnd()) throw new EnvFileError(line, `unexpected text after the closing quote of ${name}'s value.`);
+      if (at() === '#') restOfLine();
+      else if (position < text.length && lineEnd() === 0) throw new EnvFileError(line, `unexpected text after the closing quote of ${name}'s value.`);
       entries.push(entry(name, value, start, valueStart, valueEnd));
     } else {
-      let raw = '';
-      while (position < text.length && at() !== '\n' && !isLineEnd()) raw += advance();
+      const raw = restOfLine();
       const comment = raw.search(/[ \t]#/);
-      value = (comment >= 0 ? raw.slice(0, comment) : raw).trim();
+      const value = (comment >= 0 ? raw.slice(0, comment) : raw).trim();
       entries.push(entry(name, value, start, valueStart, valueStart + value.length));
-      skipToLineEnd();
     }
   }
   return entries;
@@ -154,7 +173,7 @@ export function importableText(text: string, entries: readonly EnvFileEntry[], k
   for (const candidate of entries) {
     if (kept.has(candidate)) continue;
     // Blank out the whole line (its trailing comment too), so the name stays out of the import altogether.
-    const lineStart = text.lastIndexOf('\n', candidate.valueStart - 1) + 1;
+    const lineStart = Math.max(text.lastIndexOf('\n', candidate.valueStart - 1), text.lastIndexOf('\r', candidate.valueStart - 1)) + 1;
     const lineEnd = endOfLine(text, candidate.valueEnd);
     output += text.slice(copiedUpTo, lineStart);
     copiedUpTo = lineEnd;
@@ -178,9 +197,11 @@ export function withReferences(text: string, entries: readonly EnvFileEntry[], h
   return output + text.slice(copiedUpTo);
 }
 
+/** Where the line that `from` is on ends (at its LF, CRLF or lone CR), as the reader sees lines. */
 function endOfLine(text: string, from: number): number {
-  const newline = text.indexOf('\n', from);
-  return newline < 0 ? text.length : newline;
+  let end = from;
+  while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end++;
+  return end;
 }
 
 /** Names that look like they hold a secret (for the editor's hint): tokens, keys, passwords, DSNs with credentials. */

@@ -25,3 +25,4 @@ export * from './domains.js';
 export * from './exec.js';
 export * from './approvals.js';
 export * from './agentLimits.js';
+export * from './vault.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineRequest, result } from './define.js';
+import { defineNotification, defineRequest, result } from './define.js';
 import { secretHandle } from './secrets.js';
 import { isLoopbackHost } from './settings.js';
 
@@ -158,3 +158,9 @@ export const NotifyTest = defineRequest(
 
 /** Removes an endpoint and drops the messages still queued for it. */
 export const NotifyRemove = defineRequest('notify/remove', z.strictObject({ id: endpointId }), result<{ readonly removed: boolean; readonly dropped: number }>());
+
+/**
+ * Sent to every client when an endpoint was added, removed or tested, or a delivery to it was attempted: its queue
+ * counts and last delivery state changed.
+ */
+export const NotifyDidChange = defineNotification('notify/didChange', z.strictObject({ id: z.string() }));

@@ -1,17 +1,23 @@
 import { z } from 'zod';
-import { confirmedByPerson } from './approvals.js';
+import { approvalId, type ApprovalStatus, confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
 import { LIST_PAGE, moduleName, type PageInfo, pageFields, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
-/** Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. */
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+/**
+ * Where a deploy run stands. `interrupted`: the daemon stopped or crashed while it ran. `awaiting_approval`: a run of a
+ * protected project that waits for a person (its id is the approval's, `apr_…`; once approved it becomes a `run_…`).
+ */
+export const RUN_STATUSES = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 /** One of {@link RUN_STATUSES}. */
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-/** What a run does: deploy a project folder's ref, or redeploy a recorded release (`zavhoz rollback`). */
-export const RUN_KINDS = ['deploy', 'rollback'] as const;
+/**
+ * What a run does: deploy a project folder's ref, or redeploy a recorded release (`zavhoz rollback`). `undeploy`
+ * appears only on a run that waits for approval (an undeploy has no run of its own once it starts).
+ */
+export const RUN_KINDS = ['deploy', 'rollback', 'undeploy'] as const;
 /** One of {@link RUN_KINDS}. */
 export type RunKind = (typeof RUN_KINDS)[number];
 
@@ -36,6 +42,11 @@ export interface RunAllocation {
   readonly host: string;
   readonly port: number;
   readonly modulePorts: Readonly<Record<string, number>>;
+  /**
+   * Module → `https://DOMAIN` for each module with a domain routed by the proxy: the URL to open instead of the direct
+   * port. Filled in by `runs/get` and `runs/list` from the domains as they are now (not stored with the run).
+   */
+  readonly domainUrls?: Readonly<Record<string, string>>;
 }
 
 /** A deploy run as lists show it. */
@@ -63,6 +74,21 @@ export interface RunSummary {
   readonly releaseId: string | null;
   /** A rollback run: the release it redeploys. */
   readonly rollbackTo: string | null;
+  /** A run of a protected project that waited for (or still waits for) a person's approval. */
+  readonly approval?: RunApproval;
+}
+
+/** The approval a run of a protected project waits for or went through: who asked (`client`) and who decided. */
+export interface RunApproval {
+  readonly id: string;
+  readonly status: ApprovalStatus;
+  readonly expiresAt: string;
+  /** What will run, for people: the ref and repository, the release, keep-data. */
+  readonly summary: string;
+  /** Vault handles the request names (never values). */
+  readonly handles: readonly string[];
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
 }
 
 /** A run with its steps and env plan (names, kinds and handles: never values). */
@@ -143,7 +169,10 @@ export const DeployStart = defineRequest(
   result<RunDetail>(),
 );
 
-/** Lists runs, newest first, a page at a time (`limit` rows, then `cursor` for older ones). */
+/**
+ * Lists runs, newest first, a page at a time (`limit` rows, then `cursor` for older ones). The first page starts with
+ * the runs that wait for approval (status `awaiting_approval`, id `apr_…`), beyond `limit`.
+ */
 export const RunsList = defineRequest(
   'runs/list',
   z.strictObject({
@@ -154,8 +183,11 @@ export const RunsList = defineRequest(
   result<{ readonly runs: readonly RunSummary[] } & PageInfo>(),
 );
 
-/** One run with its steps and env plan. */
-export const RunsGet = defineRequest('runs/get', z.strictObject({ id: runId }), result<RunDetail>());
+/**
+ * One run with its steps and env plan. An approval id (`apr_…`) answers the run it started once approved, else the
+ * waiting (or rejected, expired) request as a run without steps.
+ */
+export const RunsGet = defineRequest('runs/get', z.strictObject({ id: z.union([runId, approvalId]) }), result<RunDetail>());
 
 /** How many log lines one `runs/log` answer holds at most (it is also cut at 512 KiB). */
 export const RUN_LOG_PAGE = { default: 2000, max: 10_000 } as const;

@@ -34,6 +34,11 @@ export const SECRET_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 /** `generated` if Zavhoz made the current value (rotate makes a new one), `user` if it was typed or imported. */
 export type SecretOrigin = 'user' | 'generated';
 
+/** Where a secret's value lives: the member's own keychain (or vault file), or the team's Vault (HashiCorp / OpenBao). */
+export const SECRET_LOCATIONS = ['personal', 'team'] as const;
+/** One of {@link SECRET_LOCATIONS}. */
+export type SecretLocationName = (typeof SECRET_LOCATIONS)[number];
+
 /** A type whose values Zavhoz can generate. */
 export type GeneratableType = (typeof GENERATABLE_TYPES)[number];
 
@@ -67,6 +72,8 @@ export interface SecretMetadata {
   /** 1 when created, +1 on every rotation or replacement; a release records it to roll back to exactly that value. */
   readonly version: number;
   readonly previous: PreviousVersion | null;
+  /** Where the value lives; absent from daemons before team secrets (read it as `personal`). */
+  readonly location?: SecretLocationName;
 }
 
 /** What `secrets/reveal` answers: the one result that carries a value. */

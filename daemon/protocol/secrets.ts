@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { type PageInfo, pageFields, projectName } from './fields.js';
-import { GENERATABLE_TYPES, GENERATED_LENGTH, MAX_SECRET_BYTES, SECRET_CATEGORIES, SECRET_NAME_PATTERN, SECRET_TYPES, type ImportResult, type RevealedSecret, type SecretMetadata, secretHandle } from './secretFields.js';
+import { GENERATABLE_TYPES, GENERATED_LENGTH, MAX_SECRET_BYTES, SECRET_CATEGORIES, SECRET_LOCATIONS, SECRET_NAME_PATTERN, SECRET_TYPES, type ImportResult, type RevealedSecret, type SecretMetadata, secretHandle } from './secretFields.js';
 
 export * from './secretFields.js';
 
@@ -25,6 +25,11 @@ const describing = {
   tags: z.array(tag).max(20).optional(),
   expiresAt: isoTime.optional(),
   rotationDays: z.number().int().min(1).max(3650).optional(),
+  /**
+   * Where the value is kept: `personal` (this member's keychain) or `team` (the team's Vault, see `vault/connect`).
+   * Default: `team` when the daemon runs with ZAVHOZ_VAULT=hashicorp, else `personal`.
+   */
+  location: z.enum(SECRET_LOCATIONS).optional(),
 };
 
 /** Stores a value typed or pasted by the user. Refused if the name already exists in that scope (use rotate). */
@@ -109,6 +114,8 @@ export const SecretsImport = defineRequest(
     content: z.string().max(900 * 1024),
     project: projectName.optional(),
     category: z.enum(SECRET_CATEGORIES).optional(),
+    /** Where new secrets' values are kept (see `secrets/set`); changed ones stay where they are. */
+    location: z.enum(SECRET_LOCATIONS).optional(),
   }),
   result<ImportResult>(),
 );

@@ -27,6 +27,37 @@ const sshUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name'
 const labels = z.array(label).max(32);
 const cpuCores = z.number().int().min(1).max(4096);
 
+/**
+ * Where a server's reverse proxy stands: `not-installed` (no domain has needed it), `running` (the last apply or health
+ * check found it up, or brought it back), `unhealthy` (that check or apply failed: `error` says why), `unknown` (the
+ * server has domains, but no check has looked at its proxy since this daemon began keeping track).
+ */
+export const PROXY_STATES = ['not-installed', 'running', 'unhealthy', 'unknown'] as const;
+
+/** One of {@link PROXY_STATES}. */
+export type ProxyState = (typeof PROXY_STATES)[number];
+
+/** A server's reverse proxy (Caddy, run by Zavhoz for its domains) as the views show it. No address, no secret. */
+export interface ServerProxy {
+  readonly state: ProxyState;
+  /** The proxy's version as it reported it (`v2.6.2`), once seen running. */
+  readonly version: string | null;
+  /** Domains routed through it. */
+  readonly domains: number;
+  /** When an apply or health check last looked at it. */
+  readonly checkedAt: string | null;
+  /** Why it is unhealthy. */
+  readonly error: string | null;
+}
+
+/** A server's proxy in a few words, the same in every view: `proxy running v2.6.2, 2 domains`, `no proxy`. */
+export function describeProxy(proxy: ServerProxy): string {
+  if (proxy.state === 'not-installed') return 'no proxy';
+  const domains = proxy.domains === 1 ? '1 domain' : `${String(proxy.domains)} domains`;
+  const state = { running: 'running', unhealthy: 'unhealthy', unknown: 'not checked yet' }[proxy.state];
+  return `proxy ${state}${proxy.version === null ? '' : ` ${proxy.version}`}, ${domains}`;
+}
+
 /** A server as every client sees it. Carries handles and names, never a secret value. */
 export interface ServerInfo {
   readonly handle: string;
@@ -66,6 +97,8 @@ export interface ServerInfo {
   readonly lastCheckError: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Its reverse proxy: in the answers of `servers/list`, `servers/show` and `servers/check`. */
+  readonly proxy?: ServerProxy;
 }
 
 /** Lists servers by handle, a page at a time: managed ones only unless `all`. */

@@ -40,7 +40,10 @@ export interface ServiceStatus {
   readonly finishedAt: string | null;
   /** Exit code of its last run (meaningful when `state` is `exited`). */
   readonly exitCode: number | null;
-  /** `http://host:port` of the module it serves, when it publishes an allocated port. */
+  /**
+   * Where the module it serves answers: `https://DOMAIN` when the module has a domain routed by the proxy, else
+   * `http://host:port` when it publishes an allocated port.
+   */
   readonly url: string | null;
 }
 

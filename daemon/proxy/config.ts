@@ -17,14 +17,6 @@ export interface ProxyRoute {
   readonly upstreams: readonly string[];
 }
 
-/** The port a module's next release listens on beside the old one during a deploy (its switchover slot). */
-export function slotPort(port: number): number {
-  // Above the allocator's ports (from 8000 up) and below Linux's ephemeral range (32768 up).
-  return port + SLOT_OFFSET <= 65_535 ? port + SLOT_OFFSET : port - SLOT_OFFSET;
-}
-
-const SLOT_OFFSET = 20_000;
-
 /** Everything one server's proxy serves. */
 export interface ProxyModel {
   readonly httpPort: number;

@@ -19,6 +19,8 @@ export const PROXY_MARK = {
   /** The proxy's folder under /opt/zavhoz could not be made or written (the SSH user is not root). */
   noFolder: 'ZAVHOZ_PROXY_NO_FOLDER',
   action: 'ZAVHOZ_PROXY ',
+  /** The proxy's `caddy version`, printed once it runs. */
+  version: 'ZAVHOZ_PROXY_VERSION ',
   failed: 'ZAVHOZ_PROXY_FAILED ',
 } as const;
 
@@ -33,6 +35,7 @@ const SCRIPT = [
   `mkdir -p "$dir/config" "$dir/data" 2>/dev/null && chmod 700 "$dir" || { echo ${PROXY_MARK.noFolder}; exit 1; }`,
   `if [ "$mode" = apply ]; then { cat > "$dir/config/caddy.json.new" && mv -f "$dir/config/caddy.json.new" "$dir/config/caddy.json"; } 2>/dev/null || { echo ${PROXY_MARK.noFolder}; exit 1; }; fi`,
   `[ -f "$dir/config/caddy.json" ] || { echo "${PROXY_MARK.failed}no config yet"; exit 4; }`,
+  `report_version() { echo "${PROXY_MARK.version}$(docker exec "$name" caddy version 2>/dev/null | head -n 1)"; }`,
   'state=$(docker inspect --format "{{.State.Running}} {{.Config.Image}}" "$name" 2>/dev/null)',
   'start() {',
   '  docker run -d --name "$name" --restart unless-stopped --network host --label zavhoz.proxy=1' +
@@ -43,8 +46,10 @@ const SCRIPT = [
   '  if [ "$mode" = apply ]; then',
   `    out=$(docker exec "$name" caddy reload --config ${CONFIG_FILE} 2>&1) || { echo "${PROXY_MARK.failed}$(printf "%s" "$out" | tail -n 3)"; exit 6; }`,
   `    echo "${PROXY_MARK.action}reloaded"`,
+  '    report_version',
   '  else',
   `    echo "${PROXY_MARK.action}running"`,
+  '    report_version',
   '  fi',
   '  exit 0',
   'fi',
@@ -63,6 +68,7 @@ const SCRIPT = [
   '  sleep 0.2',
   'done',
   `echo "${PROXY_MARK.action}$action"`,
+  'report_version',
 ].join('\n');
 
 /** The command line that writes the config from stdin and (re)starts or reloads the proxy. */
@@ -81,12 +87,15 @@ export function removeCommand(name: string): string {
 }
 
 /** What the script reported: the action, or why it failed. */
-export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; failure?: string; noDocker: boolean; noFolder: boolean } {
+export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; version?: string; failure?: string; noDocker: boolean; noFolder: boolean } {
   const lines = stdout.split('\n');
   const action = lines.find((line) => line.startsWith(PROXY_MARK.action))?.slice(PROXY_MARK.action.length).trim();
+  // `caddy version` prints `v2.6.2 h1:…`: the first word is the version; anything odd is not shown.
+  const version = /^v?\d+\.\d+[\w.+-]{0,40}$/.exec(lines.find((line) => line.startsWith(PROXY_MARK.version))?.slice(PROXY_MARK.version.length).trim().split(/\s+/)[0] ?? '')?.[0];
   const failure = lines.find((line) => line.startsWith(PROXY_MARK.failed));
   return {
     ...(action ? { action: action as ProxyAction | 'running' } : {}),
+    ...(version ? { version } : {}),
     ...(failure ? { failure: [failure.slice(PROXY_MARK.failed.length), ...lines.slice(lines.indexOf(failure) + 1)].join(' ').trim() } : {}),
     noDocker: lines.includes(PROXY_MARK.noDocker),
     noFolder: lines.includes(PROXY_MARK.noFolder),

@@ -3,6 +3,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { type ProxyModel, caddyConfig } from './config.js';
 import { type ProxyAction, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand } from './remote.js';
+import type { ProxySeen } from './status.js';
 
 /** An open SSH connection to a server, as the proxy uses it. */
 export interface ProxyShell {
@@ -16,6 +17,8 @@ export interface ProxyDependencies {
   openShell(server: string, use: SecretUse, signal?: AbortSignal): Promise<ProxyShell>;
   /** The image to run (setting `proxyImage`). */
   image(): string;
+  /** Told what each apply or check found of the proxy (running with its version, or why it failed). */
+  seen?(server: string, seen: ProxySeen): void;
 }
 
 /** What one apply or check did to a server's proxy. */
@@ -24,6 +27,8 @@ export interface ProxyOutcome {
   readonly container: string;
   /** `running`: a check found it up and did nothing. */
   readonly action: ProxyAction | 'running';
+  /** The proxy's version as it reported it (`v2.6.2`). */
+  readonly version: string | null;
 }
 
 /** The proxy container's name on a server; the handle in it keeps two servers' proxies apart on one test engine. */
@@ -87,9 +92,13 @@ export class ProxyService {
       }
       if (result.code !== 0 || !outcome.action) {
         const why = outcome.failure ?? (result.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${String(result.code)}`);
-        throw proxyFailure(server, this.dependencies.image(), outcome.noFolder ? 'folder' : failureKind(`${why}\n${result.stderr}`), why.slice(0, 500));
+        const error = proxyFailure(server, this.dependencies.image(), outcome.noFolder ? 'folder' : failureKind(`${why}\n${result.stderr}`), why.slice(0, 500));
+        // An SSH exec that never ran the script (255: the connection broke) says nothing of the proxy.
+        if (result.code !== 255) this.dependencies.seen?.(server, { state: 'unhealthy', version: null, error: error.message });
+        throw error;
       }
-      return { server, container: proxyContainer(server), action: outcome.action };
+      this.dependencies.seen?.(server, { state: 'running', version: outcome.version ?? null, error: null });
+      return { server, container: proxyContainer(server), action: outcome.action, version: outcome.version ?? null };
     } finally {
       shell.close();
     }

@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { removeIfExists, syncFolder } from '../core/files.js';
 import { Journal } from './journal.js';
-import { type FoldRequest, foldOutputOf, foldingJournalOf, keepPrevious } from './snapshotFile.js';
+import { type FoldRequest, foldOutputOf, foldingJournalOf, keepPrevious, recordSnapshotChecksum } from './snapshotFile.js';
 
 /** What the fold worker answers. */
 interface FoldAnswer {
   readonly ok: boolean;
   readonly seq?: number;
+  readonly checksum?: string;
 }
 
 interface RunningFold {
@@ -20,12 +22,19 @@ interface RunningFold {
 
 /**
  * The worker: the bundle's own script (dist/store-worker.cjs, beside dist/daemon.cjs) or, running from source
- * (tests, tsx), the TypeScript entry with tsx loaded in the worker too.
+ * (tests, the benchmark), the TypeScript entry, imported once tsx is registered in the worker. Node 20 does not apply
+ * an `--import tsx` given in the worker's execArgv to its entry (ERR_UNKNOWN_FILE_EXTENSION): every fold from source
+ * failed and fell back to a synchronous snapshot on the daemon's thread, which the fold benchmark then measured.
  */
 function startWorker(request: FoldRequest): Worker {
   const bundled = new URL('./store-worker.cjs', import.meta.url);
   if (fs.existsSync(fileURLToPath(bundled))) return new Worker(bundled, { workerData: request });
-  return new Worker(new URL('./foldWorker.ts', import.meta.url), { workerData: request, execArgv: ['--import', 'tsx'] });
+  // tsx's ESM API (its package exports it as dist/esm/api/index.mjs beside the CommonJS index.cjs that require finds).
+  const tsxCommonJs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const tsx = pathToFileURL(path.join(path.dirname(tsxCommonJs), 'index.mjs')).href;
+  const entry = new URL('./foldWorker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: request });
 }
 
 /**
@@ -85,6 +94,7 @@ export class BackgroundFold {
         keepPrevious(this.files.database);
         fs.renameSync(output, this.files.database);
         syncFolder(folder);
+        if (answer.checksum) recordSnapshotChecksum(this.files.database, answer.checksum);
         // Once the snapshot is in place the renamed journal only holds records it has; a crash before this unlink
         // leaves them to be skipped by sequence.
         removeIfExists(folding);

@@ -6,6 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { type FoldRequest, writeFoldedSnapshot } from './snapshotFile.js';
 
 writeFoldedSnapshot(workerData as FoldRequest).then(
-  (seq) => parentPort?.postMessage({ ok: true, seq }),
+  ({ seq, checksum }) => parentPort?.postMessage({ ok: true, seq, checksum }),
   (error: unknown) => parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) }),
 );

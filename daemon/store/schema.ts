@@ -357,4 +357,34 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX approvals_waiting ON approvals (status, expires_at)',
     ],
   },
+  {
+    version: 13,
+    description: "team secrets: where a secret's value lives (a row per secret whose value is in the team's HashiCorp Vault)",
+    statements: [
+      // Metadata only: the value is in the team's Vault (KV v2), never here. Personal secrets have no row.
+      `CREATE TABLE secret_locations (
+         handle TEXT PRIMARY KEY,
+         location TEXT NOT NULL,
+         created_at TEXT NOT NULL
+       )`,
+    ],
+  },
+  {
+    version: 14,
+    description: 'proxy: each server\'s proxy as last seen; allocations: the switchover slot port of a module behind it',
+    statements: [
+      // The port a proxied module's next release answers on beside the old one during a deploy: allocated on the
+      // module's server like its own port (never one another allocation holds), kept until the module is released.
+      'ALTER TABLE allocations ADD COLUMN slot_port INTEGER',
+      'CREATE UNIQUE INDEX allocations_slot ON allocations (server, slot_port)',
+      // What the last apply or health check found of the proxy container (`running` or `unhealthy` with the reason).
+      `CREATE TABLE proxies (
+         server TEXT PRIMARY KEY,
+         state TEXT NOT NULL,
+         version TEXT,
+         checked_at TEXT NOT NULL,
+         error TEXT
+       )`,
+    ],
+  },
 ];

@@ -4,10 +4,11 @@ import type { Database, Statement } from 'sql.js';
 import { ZavhozError } from '../core/errors.js';
 import { syncFolder, writeFileAtomic } from '../core/files.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import { installEmptyDatabase } from './emptyDatabase.js';
 import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
-import { damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, replay, snapshotSequence } from './snapshotFile.js';
+import { checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -34,6 +35,11 @@ export interface StoreOptions {
   readonly database: string;
   readonly journal: string;
   readonly migrations: readonly Migration[];
+  /**
+   * A prebuilt database at the newest of `migrations` (emptyDatabase.ts), which a new data folder starts from instead
+   * of running them; ignored when missing or at another version.
+   */
+  readonly emptyDatabase?: string;
   /** Fold the journal into a snapshot (in the background) once it passes this many bytes. */
   readonly snapshotAfterBytes?: number;
 }
@@ -74,11 +80,12 @@ export class Store {
     const SQL = await loadSqlJs();
     removeAbandonedFolds(options.database);
     const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
-    const db = loadSnapshot(SQL, options.database);
-    let seq = snapshotSequence(db);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
+    const newFolder = options.emptyDatabase !== undefined && !interruptedFold && !fs.existsSync(options.database) && !fs.existsSync(options.journal);
+    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database);
+    let seq = snapshotSequence(db);
     let opened: ReturnType<typeof Journal.open>;
     try {
       if (interruptedFold) seq = replay(db, readJournal(folding).records, seq);
@@ -223,6 +230,7 @@ export class Store {
     const file = this.options.database;
     keepPrevious(file);
     writeFileAtomic(file, bytes);
+    recordSnapshotChecksum(file, checksumOf(bytes));
     const folding = foldingJournalOf(this.options.journal);
     if (fs.existsSync(folding)) {
       fs.unlinkSync(folding);

@@ -9,7 +9,7 @@ import { checkTypedValue } from './validate.js';
 /** Pure pieces of the vault's operations: new records, replacement records, rotation values, import typing. */
 
 /** Describing fields of a new secret: those `secrets/set` declares (and validates) on the wire, declared there once. */
-export type SecretDescription = Readonly<Pick<ValidatedParams<typeof SecretsSet>, 'name' | 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays'>>;
+export type SecretDescription = Readonly<Pick<ValidatedParams<typeof SecretsSet>, 'name' | 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays' | 'location'>>;
 
 /** How long a replaced value is kept after a rotation when no deploy confirms the new one (and no release holds it). */
 export const PREVIOUS_KEPT_DAYS = 7;

@@ -18,10 +18,16 @@ export interface VaultConfig {
   readonly openBackend: () => Promise<SecretBackend>;
   /** `ZAVHOZ_TEST_FAULT`: a test-only crash point, never set outside tests. */
   readonly testFault?: string;
+  /**
+   * `ZAVHOZ_VAULT=hashicorp`: new secrets go to the team's HashiCorp Vault (connected with `zavhoz vault connect
+   * hashicorp`) unless asked otherwise; personal ones stay in the OS keychain.
+   */
+  readonly teamByDefault?: boolean;
 }
 
 /**
- * Reads `ZAVHOZ_VAULT` (unset or `keychain`: the OS keychain; `file`: the encrypted file, opt-in) and the file
+ * Reads `ZAVHOZ_VAULT` (unset or `keychain`: the OS keychain; `file`: the encrypted file, opt-in; `hashicorp`: the
+ * OS keychain for personal secrets and the team's Vault for new ones) and the file
  * vault's master key: `ZAVHOZ_MASTER_KEY_FILE`, the path of a private file holding it (preferred: a value in the
  * environment stays readable in /proc/<pid>/environ and passes to every child of whoever set it), or
  * `ZAVHOZ_MASTER_KEY`. Both are removed from the environment at once, so no child the daemon starts inherits them
@@ -37,8 +43,8 @@ export function vaultConfigFromEnvironment(folder: string, redactor: Redactor, e
   const testFault = env.ZAVHOZ_TEST_FAULT;
   const faultPart = testFault ? { testFault } : {};
 
-  if (choice === '' || choice === 'keychain') {
-    return { openBackend: () => Promise.resolve(new KeychainBackend()), ...faultPart };
+  if (choice === '' || choice === 'keychain' || choice === 'hashicorp') {
+    return { openBackend: () => Promise.resolve(new KeychainBackend()), ...faultPart, ...(choice === 'hashicorp' ? { teamByDefault: true } : {}) };
   }
   if (choice === 'file') {
     return {
@@ -57,7 +63,7 @@ export function vaultConfigFromEnvironment(folder: string, redactor: Redactor, e
       Promise.reject(
         new ZavhozError(
           ErrorCodes.PreconditionFailed,
-          `ZAVHOZ_VAULT="${choice}" is not a vault backend: leave it unset for the OS keychain, or set it to "file" (with ZAVHOZ_MASTER_KEY_FILE or ZAVHOZ_MASTER_KEY) for the encrypted file.`,
+          `ZAVHOZ_VAULT="${choice}" is not a vault backend: leave it unset for the OS keychain, set it to "file" (with ZAVHOZ_MASTER_KEY_FILE or ZAVHOZ_MASTER_KEY) for the encrypted file, or to "hashicorp" to keep new secrets in the team's Vault (zavhoz vault connect hashicorp).`,
         ),
       ),
     ...faultPart,

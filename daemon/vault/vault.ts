@@ -10,6 +10,7 @@ import {
   type ImportResult,
   type RevealedSecret,
   type SecretCategory,
+  type SecretLocationName,
   type SecretMetadata,
   type SecretType,
 } from '../protocol/secretFields.js';
@@ -35,6 +36,16 @@ export interface VaultCaller {
   readonly requestId: string;
 }
 
+/**
+ * Where new secrets' values go: the team's Vault or the member's own backend (vault/hashicorp/team.ts). Without one,
+ * every value is the member's own.
+ */
+export interface SecretPlacement {
+  /** Chooses the location of a new secret (`asked`, else the default) and records a team one before its value is written. */
+  place(handle: string, asked: SecretLocationName | undefined): Promise<SecretLocationName>;
+  locationOf(handle: string): Promise<SecretLocationName>;
+}
+
 /** What the vault is built from. */
 export interface VaultOptions {
   readonly store: Database;
@@ -44,6 +55,7 @@ export interface VaultOptions {
   readonly log: ScopedLogger;
   readonly openBackend: () => Promise<SecretBackend>;
   readonly testFault?: string;
+  readonly placement?: SecretPlacement;
 }
 
 const EXPIRY_CHECK_MS = 3_600_000;
@@ -107,7 +119,9 @@ export class Vault implements SecretReader, SecretVersions {
   /** Metadata of every secret, filtered. */
   async list(filter: { project?: string | undefined; category?: string | undefined; tag?: string | undefined } = {}): Promise<SecretMetadata[]> {
     const kept = byHandle(await this.records.versions());
-    return (await this.records.list(filter)).map((record) => toMetadata(record, kept.get(record.handle) ?? []));
+    const listed: SecretMetadata[] = [];
+    for (const record of await this.records.list(filter)) listed.push(await this.located(toMetadata(record, kept.get(record.handle) ?? [])));
+    return listed;
   }
 
   /** Metadata of one secret. */
@@ -168,7 +182,7 @@ export class Vault implements SecretReader, SecretVersions {
   }
 
   /** Imports a `.env` file all-or-nothing: new names are created, changed ones rotated, equal ones left alone. */
-  async importDotenv(input: { content: string; project?: string | undefined; category?: SecretCategory | undefined }, caller: VaultCaller): Promise<ImportResult> {
+  async importDotenv(input: { content: string; project?: string | undefined; category?: SecretCategory | undefined; location?: SecretLocationName | undefined }, caller: VaultCaller): Promise<ImportResult> {
     const entries = parseDotenv(input.content);
     if (entries.length === 0) throw invalidInput('The .env file has no variables (only comments or blank lines); nothing was imported.');
     for (const entry of entries) {
@@ -182,6 +196,7 @@ export class Vault implements SecretReader, SecretVersions {
         hasCurrent: (record) => this.hasCurrent(backend, record),
         uniqueHandle: (taken) => this.uniqueHandle(taken),
       });
+      for (const change of changes) if (change.kind === 'create') await this.options.placement?.place(change.record.handle, input.location);
       if (changes.length > 0) {
         await this.keeper.apply(backend, changes, async (tx) => {
           for (const change of changes) {
@@ -367,6 +382,7 @@ export class Vault implements SecretReader, SecretVersions {
         );
       }
       const handle = await this.uniqueHandle(new Set());
+      await this.options.placement?.place(handle, input.location);
       const record = newRecord(input, handle, type, new Date().toISOString(), {
         fingerprint: this.keeper.fingerprint(value),
         hasPassphrase: passphrase !== undefined,
@@ -406,7 +422,11 @@ export class Vault implements SecretReader, SecretVersions {
   }
 
   private async metadata(record: SecretRecord): Promise<SecretMetadata> {
-    return toMetadata(record, await this.records.versions(record.handle));
+    return this.located(toMetadata(record, await this.records.versions(record.handle)));
+  }
+
+  private async located(metadata: SecretMetadata): Promise<SecretMetadata> {
+    return { ...metadata, location: (await this.options.placement?.locationOf(metadata.handle)) ?? 'personal' };
   }
 
   private async require(handle: string): Promise<SecretRecord> {

@@ -6,6 +6,8 @@ import { type DomainPlacement, DomainService } from '../domains/service.js';
 import { DomainStore } from '../domains/store.js';
 import type { InventoryService } from '../inventory/service.js';
 import { ProxyService } from '../proxy/service.js';
+import { ProxyStatusBook } from '../proxy/status.js';
+import { ServersDidChange } from '../protocol/servers.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { UndeployService } from '../undeploy/service.js';
 import type { Vault } from '../vault/vault.js';
@@ -27,15 +29,24 @@ export interface DomainsNeeds {
  * Builds the proxy (one Caddy per server, over the inventory's SSH) and the domains over it: placements from the
  * allocator and the inventory, the DNS token from the vault. An undeploy's hook removes the project's domains.
  */
-export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { domains: DomainService; proxy: ProxyService } {
+export async function wireDomains(foundation: Foundation, needs: DomainsNeeds): Promise<{ domains: DomainService; proxy: ProxyService }> {
   const { settings, inventory, allocator } = needs;
+  const proxyStatus = await ProxyStatusBook.open(foundation.store);
   const proxy = new ProxyService({
     openShell: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
     image: () => settings.get('proxyImage'),
+    // The Servers view shows the proxy: a change of its state is a change of the server.
+    seen(server, seen) {
+      proxyStatus.record(server, seen).then(
+        (changed) => changed && foundation.server.notify(ServersDidChange, { handles: [server] }),
+        (error: unknown) => foundation.log.warn('the state of a proxy was not saved', { server, error: error instanceof Error ? error.message : String(error) }),
+      );
+    },
   });
   const domains = new DomainService({
     domains: new DomainStore(foundation.store),
     proxy,
+    proxyStatus,
     locks: needs.locks,
     audit: needs.audit,
     notifier: foundation.server,
@@ -53,6 +64,7 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
       }
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
+    slotPort: (project, module) => allocator.slotPort(project, module),
     deployed: async (project) => (await needs.releases.current(project)) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),
@@ -67,6 +79,7 @@ export function wireDomains(foundation: Foundation, needs: DomainsNeeds): { doma
     if (outcome.action === 'running') return;
     log.warn('the proxy was not running; the health check brought it back', { server, container: outcome.container, action: outcome.action });
     await needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
+    foundation.server.notify(ServersDidChange, { handles: [server] });
   });
   needs.undeploy.afterUndeploy(async (result, note) => {
     await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);

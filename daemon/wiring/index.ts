@@ -34,7 +34,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const locks = new ProjectLocks();
   const settings = await SettingsService.open(store, server);
   const audit = new AuditLog(store);
-  const vault = wireVault(foundation, { audit });
+  const { vault, teamVault } = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   // Joined once the domains exist: they are built over the deploy's releases.
   const proxySwitches: { of?: (project: string, server: string) => Promise<ProxySwitch | undefined> } = {};
@@ -45,12 +45,12 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
-  const { domains, proxy } = wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
+  const { domains, proxy } = await wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const notify = await wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

@@ -9,6 +9,7 @@ import { NotifyService } from '../notify/service.js';
 import { createWatchers, type Watchers } from '../notify/watchers.js';
 import type { OperationsService } from '../operations/service.js';
 import type { NotificationDefinition } from '../protocol/define.js';
+import { NotifyDidChange } from '../protocol/notify.js';
 import { RunsDidChange } from '../protocol/runs.js';
 import { SecretsDidChange } from '../protocol/secrets.js';
 import { ServersDidChange } from '../protocol/servers.js';
@@ -81,6 +82,7 @@ export async function wireNotify(foundation: Foundation, needs: NotifyNeeds): Pr
     audit: needs.audit,
     log,
     bases: () => ({ telegramApiBase: needs.settings.get('telegramApiBase'), slackWebhookBase: needs.settings.get('slackWebhookBase') }),
+    attempted: (id) => foundation.server.notify(NotifyDidChange, { id }),
   });
   const quietly = async <T>(read: () => Promise<T>): Promise<T | undefined> => {
     try {

@@ -6,6 +6,7 @@ import type { DataPaths } from '../core/paths.js';
 import type { Redactor } from '../core/redactor.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { Database } from '../store/database.js';
+import type { TeamVault } from '../vault/hashicorp/team.js';
 import type { Vault } from '../vault/vault.js';
 import type { Allocator } from '../allocation/allocator.js';
 import type { InventoryService } from '../inventory/service.js';
@@ -40,6 +41,8 @@ export interface Services {
   readonly audit: AuditLog;
   /** The secrets vault; other capabilities use it as a `SecretReader` (vault/api.ts). */
   readonly vault: Vault;
+  /** The team's HashiCorp Vault / OpenBao: connection, status, where new secrets go (`vault/*`). */
+  readonly teamVault: TeamVault;
   /** Servers, provider sync, health checks and SSH to managed servers (`inventory.openSsh`). */
   readonly inventory: InventoryService;
   /** Which server and ports each module of a project gets. */

@@ -17,7 +17,8 @@ export function registerShowDeployLog(context: vscode.ExtensionContext, services
 }
 
 async function pickRun(services: ExtensionServices): Promise<string | undefined> {
-  const { runs } = await services.connection.request(RunsList, { limit: 30 });
+  // A run that waits for approval has no log yet.
+  const runs = (await services.connection.request(RunsList, { limit: 30 })).runs.filter((run) => run.status !== 'awaiting_approval');
   if (runs.length === 0) {
     const choice = await vscode.window.showInformationMessage('Zavhoz: nothing has been deployed yet.', 'Deploy Project…');
     if (choice) await vscode.commands.executeCommand(CommandIds.deployProject);

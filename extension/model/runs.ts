@@ -4,6 +4,7 @@ import { formatElapsed, relativeTime } from './format.js';
 
 /** Codicon and theme colour id of each run status (the Deploy Runs view and the status bar). */
 export const RUN_STATUS_LOOK: Readonly<Record<RunStatus, { readonly icon: string; readonly colour?: string; readonly word: string }>> = {
+  awaiting_approval: { icon: 'shield', colour: 'list.warningForeground', word: 'awaiting approval' },
   queued: { icon: 'clock', word: 'queued' },
   running: { icon: 'sync~spin', word: 'running' },
   succeeded: { icon: 'pass', colour: 'testing.iconPassed', word: 'succeeded' },
@@ -57,13 +58,17 @@ export function currentStep(run: Pick<RunDetail, 'steps'>): RunStep | undefined 
   return run.steps.find((step) => step.status === 'running') ?? [...run.steps].reverse().find((step) => step.status !== 'pending');
 }
 
-/** Where the deployed project answers: `http://host:port` per module, from the run's allocation. */
+/**
+ * Where the deployed project answers, per module: `https://DOMAIN` for a module with a domain, else `http://host:port`
+ * from the run's allocation.
+ */
 export function runUrls(run: Pick<RunSummary, 'allocation'>): { readonly module: string; readonly url: string }[] {
   const allocation = run.allocation;
   if (!allocation) return [];
   const modules = Object.entries(allocation.modulePorts).sort(([a], [b]) => a.localeCompare(b));
-  if (modules.length === 0) return [{ module: DEFAULT_MODULE, url: `http://${allocation.host}:${allocation.port}` }];
-  return modules.map(([module, port]) => ({ module, url: `http://${allocation.host}:${port}` }));
+  const url = (module: string, port: number): string => allocation.domainUrls?.[module] ?? `http://${allocation.host}:${port}`;
+  if (modules.length === 0) return [{ module: DEFAULT_MODULE, url: url(DEFAULT_MODULE, allocation.port) }];
+  return modules.map(([module, port]) => ({ module, url: url(module, port) }));
 }
 
 /** What the status bar shows for the workspace project's latest run. */

@@ -1,4 +1,4 @@
-import type { ServerInfo, ServerStatus } from '../../daemon/protocol/servers.js';
+import { type ServerInfo, type ServerStatus, describeProxy } from '../../daemon/protocol/servers.js';
 import { formatMegabytes } from './format.js';
 
 /** Order and titles of the Servers view's groups: the most useful first. */
@@ -57,6 +57,8 @@ export function describeServer(server: ServerInfo): string {
   if (ram !== null) parts.push(`${formatMegabytes(ram)} RAM${server.availableRamMb !== null ? ' free' : ''}`);
   if (disk !== null) parts.push(`${formatMegabytes(disk)} disk${server.availableDiskMb !== null ? ' free' : ''}`);
   parts.push(server.services === 1 ? '1 allocation' : `${server.services} allocations`);
+  // A server without a proxy says nothing of it: most have none.
+  if (server.proxy && server.proxy.state !== 'not-installed') parts.push(describeProxy(server.proxy));
   return parts.join(' · ');
 }
 
@@ -76,6 +78,10 @@ export function serverDetails(server: ServerInfo): string[] {
   lines.push(`SSH key: ${server.sshKeySecret ?? 'none set'}`);
   if (server.labels.length > 0) lines.push(`Labels: ${server.labels.join(', ')}`);
   if (server.provider) lines.push(`Provider: ${server.provider}${server.providerId ? ` #${server.providerId}` : ''}`);
+  if (server.proxy && server.proxy.state !== 'not-installed') {
+    const checked = server.proxy.checkedAt ? ` (checked ${server.proxy.checkedAt})` : '';
+    lines.push(`Proxy: ${describeProxy(server.proxy).replace(/^proxy /, '')}${checked}${server.proxy.error ? ` — ${server.proxy.error}` : ''}`);
+  }
   if (server.lastCheckAt) lines.push(`Last check: ${server.lastCheckAt}${server.lastCheckError ? ` — ${server.lastCheckError}` : ''}`);
   if (server.offeredHostKeyFingerprint) lines.push(`Host key changed: offered ${server.offeredHostKeyFingerprint}, pinned ${server.hostKeyFingerprint ?? 'none'}`);
   return lines;

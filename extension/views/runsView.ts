@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { RUN_STATUSES, type RunStep, type RunSummary, RunsDidChange, RunsGet, RunsList } from '../../daemon/protocol/runs.js';
-import { formatElapsed } from '../model/format.js';
+import { ApprovalsDidChange } from '../../daemon/protocol/approvals.js';
+import { formatElapsed, relativeTime } from '../model/format.js';
 import { describeRun, isActive, RUN_STATUS_LOOK, STEP_ICONS, STEP_TITLES } from '../model/runs.js';
 import { describeRunFilter, filterRuns, type RunFilter } from '../model/runFilter.js';
 import type { ExtensionServices } from '../services.js';
@@ -41,6 +42,28 @@ export class RunNode extends TreeNode {
   }
 }
 
+/**
+ * A run of a protected project that waits for a person (`approval.waiting`): who asked and when, what it will do and
+ * the secret handles it names, with Approve and Reject inline.
+ */
+export class WaitingRunNode extends TreeNode {
+  constructor(
+    readonly run: RunSummary,
+    now: Date,
+  ) {
+    super(`${run.project} · ${run.kind}${run.ref ? ` ${run.ref}` : ''}`, vscode.TreeItemCollapsibleState.None);
+    this.id = `run/${run.id}`;
+    const look = RUN_STATUS_LOOK[run.status];
+    this.description = `${look.word} · asked by ${run.client} ${relativeTime(run.createdAt, now)}`;
+    this.iconPath = new vscode.ThemeIcon(look.icon, look.colour ? new vscode.ThemeColor(look.colour) : undefined);
+    this.contextValue = 'approval.waiting';
+    const approval = run.approval;
+    const secrets = approval && approval.handles.length > 0 ? `\nsecrets: ${approval.handles.join(', ')}` : '';
+    this.tooltip = `${run.id}: ${approval?.summary ?? run.kind}\nasked by ${run.client} at ${new Date(run.createdAt).toLocaleString()}${approval ? `\nexpires ${new Date(approval.expiresAt).toLocaleTimeString()}` : ''}${secrets}`;
+    this.accessibilityInformation = { label: `${run.kind} of ${run.project} awaiting approval, asked by ${run.client}` };
+  }
+}
+
 /** One step of a run. */
 export class RunStepNode extends TreeNode {
   constructor(runId: string, step: RunStep) {
@@ -64,6 +87,7 @@ export class RunsProvider extends DaemonTreeProvider {
   ) {
     super(services.connection);
     this.refreshOn(RunsDidChange);
+    this.refreshOn(ApprovalsDidChange);
   }
 
   /** The current filter (remembered per workspace). */
@@ -96,7 +120,7 @@ export class RunsProvider extends DaemonTreeProvider {
     const now = new Date();
     return filterRuns(runs, filter)
       .slice(0, RECENT_RUNS)
-      .map((run) => new RunNode(run, now, this.services));
+      .map((run) => (run.status === 'awaiting_approval' ? new WaitingRunNode(run, now) : new RunNode(run, now, this.services)));
   }
 }
 

@@ -186,6 +186,12 @@ function removeDockerDouble(docker: DockerDouble): void {
 export interface DeployWorldOptions {
   /** Set in every SSH session on the target (as the server's login environment would), e.g. `GIT_SSL_CAINFO`. */
   readonly remoteEnvironment?: Readonly<Record<string, string>>;
+  /**
+   * The target's server handle (default `deploy_target`). What lives on the host under it (the proxy's folder
+   * `/opt/zavhoz/proxy/zavhoz-proxy-HANDLE`) is shared by every run on the machine: runs that start a proxy give
+   * their own, or one run's teardown removes another's proxy config.
+   */
+  readonly server?: string;
 }
 
 /** Options of {@link setUpRealDeployWorld}. */
@@ -430,7 +436,7 @@ async function setUpWorld<Extra extends object>(
     await cliJson(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
     await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
     const sshKeyHandle = await storeSecret('DEPLOY_SSH_KEY', 'private_key', sshd.clientKey.privateKeyPem);
-    const server = 'deploy_target';
+    const server = options.server ?? 'deploy_target';
     await cliJson(daemon, ['server', 'add', server, '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', sshKeyHandle]);
     const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', server]);
     assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'server check failed');

@@ -459,7 +459,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.ok(!result.stdout.includes(project), 'the value never reaches the client');
     const [run] = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
     const runLog = fs.readFileSync(path.join(world.daemon.home, 'runs', run?.id ?? '', 'run.log'), 'utf8');
-    assert.match(runLog, /TASK \[Project folder \/opt\/services\/\[REDACTED\]\]/);
+    assert.match(runLog, /TASK \[Compose \(v2 plugin or v1\), stale credentials, project folder \/opt\/services\/\[REDACTED\]\]/);
     assert.ok(!runLog.includes(project));
     assert.ok(!fs.readFileSync(dataPaths(world.daemon.home).log, 'utf8').includes(project));
   });

@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Approval, ApprovalsList, RunsApprove } from '../../daemon/protocol/approvals.js';
 import type { NotifyEndpoint } from '../../daemon/protocol/notify.js';
-import { DeployStart, type RunDetail } from '../../daemon/protocol/runs.js';
+import { AWAITING_APPROVAL_EXIT_CODE } from '../../daemon/cli/awaitApproval.js';
+import { DeployStart, type RunDetail, type RunSummary } from '../../daemon/protocol/runs.js';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
@@ -149,16 +150,33 @@ describe('notifications', { timeout: 600_000 }, () => {
       await world.storeSecret('API_TOKEN', 'token', `api-${crypto.randomBytes(8).toString('hex')}`, project);
       await world.storeSecret('WEBHOOK_SECRET', 'text', `hook-${crypto.randomBytes(8).toString('hex')}`, project);
       const ask = async (): Promise<string> => {
+        // Without --wait, the CLI says the run waits (as a run of its own) and exits with its documented code.
         const refused = await daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--json']);
-        assert.equal(refused.code, 1, refused.stdout);
-        const id = /waits for a person's approval as (apr_[a-z2-7]{10})/.exec(refused.stderr)?.[1];
-        assert.ok(id, refused.stderr);
-        return id;
+        assert.equal(refused.code, AWAITING_APPROVAL_EXIT_CODE, refused.stderr);
+        const waiting = JSON.parse(refused.stdout) as RunDetail;
+        assert.equal(waiting.status, 'awaiting_approval');
+        assert.match(waiting.id, /^apr_[a-z2-7]{10}$/);
+        return waiting.id;
       };
-      const runsOf = (): Promise<unknown[]> => cliJson<unknown[]>(daemon, ['run', 'list', '--project', project]);
+      const runsOf = (): Promise<RunSummary[]> => cliJson<RunSummary[]>(daemon, ['run', 'list', '--project', project]);
+
+      const human = await daemon.cli(deployArguments(world, project, ['--ref', 'no-such-branch']));
+      assert.equal(human.code, AWAITING_APPROVAL_EXIT_CODE, human.stderr);
+      const humanId = /waiting for approval (apr_[a-z2-7]{10}) — approve in VS Code or with `zavhoz run approve \1`/.exec(human.stdout)?.[1];
+      assert.ok(humanId, human.stdout);
+      const listed = await runsOf();
+      assert.deepEqual(listed.map((run) => [run.id, run.status, run.kind, run.client]), [[humanId, 'awaiting_approval', 'deploy', 'cli']]);
+      const shown = await daemon.cli(['run', 'show', humanId]);
+      assert.match(shown.stdout, /status {7}awaiting_approval/);
+      assert.match(shown.stdout, /requested by cli at /);
+      await cliJson(daemon, ['run', 'reject', humanId]);
+      const rejectedRun = await cliJson<RunDetail>(daemon, ['run', 'show', humanId]);
+      assert.equal(rejectedRun.status, 'cancelled');
+      assert.match(rejectedRun.error ?? '', /Rejected by cli/);
+      await receiver.waitForAccepted(1);
 
       const rejected = await ask();
-      const [announced] = await receiver.waitForAccepted(1);
+      const announced = (await receiver.waitForAccepted(2))[1];
       const body = JSON.parse(announced?.body ?? '{}') as { event: string; detail: { approval: string }; text: string };
       assert.equal(body.event, 'approval.requested');
       assert.equal(body.detail.approval, rejected);
@@ -189,9 +207,20 @@ describe('notifications', { timeout: 600_000 }, () => {
       const run = await cliJson<RunDetail>(daemon, ['run', 'show', result.runId]);
       assert.equal(run.project, project);
       assert.equal(run.ref, 'no-such-branch', 'it runs as it was asked');
+      assert.equal((await cliJson<RunDetail>(daemon, ['run', 'show', approved])).id, result.runId, 'the approval id answers the run it became');
       const confirmed = await daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--yes', '--json']);
       assert.ok(!confirmed.stderr.includes('approval'), 'a deploy confirmed with --yes starts at once');
       assert.equal((await runsOf()).length, 2);
+
+      // With --wait, the CLI waits for the decision, then follows the run it became and exits with its result.
+      const waiter = daemon.cli([...deployArguments(world, project, ['--ref', 'no-such-branch']), '--wait']);
+      const waitingId = await waitUntil('the waiting run', async () => (await runsOf()).find((entry) => entry.status === 'awaiting_approval')?.id);
+      const started = await cliJson<{ runId: string }>(daemon, ['run', 'approve', waitingId]);
+      const followed = await waiter;
+      assert.equal(followed.code, 1, followed.stderr);
+      assert.match(followed.stderr, new RegExp(`waiting for approval ${waitingId}`));
+      assert.match(followed.stderr, new RegExp(`approved by cli; run ${started.runId} started`));
+      assert.match(followed.stdout, new RegExp(`${started.runId} failed`));
     } finally {
       await cliJson(daemon, ['config', 'set', 'protectedProjects', '[]']);
       await receiver.stop();

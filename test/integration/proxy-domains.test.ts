@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
-import type { RunDetail } from '../../daemon/protocol/runs.js';
+import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
+import type { ProjectStatus } from '../../daemon/protocol/services.js';
+import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
 import { cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
@@ -18,7 +20,7 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
   let ports: { http: number; https: number };
 
   before(async () => {
-    world = await setUpRealDeployWorld({ name: 'proxy-domains' });
+    world = await setUpRealDeployWorld({ name: 'proxy-domains', server: `proxy_${String(process.pid)}` });
     cloudflare = await startFakeCloudflare({ zones: ['example.test'] });
     const image = await buildProxyImage(world.target.engine);
     ports = await proxyPorts();
@@ -74,6 +76,12 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     assert.match(page.body, /test-web 1\.0\.0/, 'the module answers through the proxy, over HTTPS with a certificate the CA signed');
     for (const value of world.values.values()) assert.ok(!JSON.stringify(added).includes(value), 'no secret value in the answer');
 
+    // Open Service URL, the runs and the CLI's JSON all give the https address of a module with a domain.
+    const status = await cliJson<ProjectStatus[]>(world.daemon, ['service', 'status', '--project', project]);
+    assert.deepEqual(status[0]?.services.filter((service) => service.module === 'app').map((service) => service.url), [added.domain.url]);
+    const runs = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
+    assert.deepEqual(runs[0]?.allocation?.domainUrls, { app: added.domain.url });
+
     const listed = await cliJson<DomainInfo[]>(world.daemon, ['domain', 'list', '--project', project]);
     assert.deepEqual(listed.map((entry) => [entry.domain, entry.module, entry.server]), [[domain, 'app', world.server]]);
 
@@ -85,6 +93,8 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     assert.match(taken.stderr, new RegExp(`already routes to project ${project}`));
     const second = await cliJson<DomainChange>(world.daemon, ['domain', 'add', `www.${other}.example.test`, '--project', other]);
     assert.equal(second.proxy, 'reloaded', 'a running proxy is reloaded, not restarted');
+    // The test image is Debian's Caddy 2.6, which drops its certificates for a moment on every reload: the user is told.
+    assert.match(second.warnings.join('\n'), /runs Caddy v?2\.6\.\d+, which reloads its certificates on every change/);
     assert.match((await httpsGet(domain, ports.https, proxyRootCertificate(world.server))).body, /test-web/, 'the first domain still answers');
 
     const removed = await cliJson<DomainChange>(world.daemon, ['domain', 'remove', domain]);
@@ -168,6 +178,14 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     const entry = audit.find((item) => item.action === 'proxy-restart');
     assert.ok(entry, `the audit log says the proxy was brought back: ${JSON.stringify(audit.map((item) => item.action))}`);
     assert.equal(entry.detail.action, 'restarted');
+    // Every view shows the proxy on its server: the JSON answers, and the CLI's table.
+    const shown = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
+    assert.equal(shown.proxy?.state, 'running', JSON.stringify(shown.proxy));
+    assert.match(shown.proxy.version ?? '', /^v?2\.\d+/);
+    assert.ok(shown.proxy.domains >= 1);
+    const table = await world.daemon.cli(['server', 'list']);
+    assert.match(table.stdout, /PROXY/);
+    assert.match(table.stdout, /running v?2\.\S*, \d+ domains?/);
 
     // A check that finds it running does nothing and records nothing.
     await cliJson(world.daemon, ['server', 'check', world.server]);

@@ -37,3 +37,8 @@ test('a pull refused for want of a login, and an image the registry does not hav
   const missing = 'fatal: [target]: FAILED! => {"stderr": "ERROR: for backend  manifest for 127.0.0.1:5000/acme/backend:9 not found: manifest unknown: manifest unknown"}';
   assert.match(explainTaskFailure(missing) ?? '', /could not be pulled \(127\.0\.0\.1:5000\/acme\/backend:9\): the registry does not have it.*push the image/);
 });
+
+test('a server without /usr/bin/python3 (ansible.cfg names it) is told to install Python 3', () => {
+  const line = 'fatal: [target]: FAILED! => {"changed": false, "module_stderr": "/bin/sh: 1: /usr/bin/python3: not found\\n", "module_stdout": "", "msg": "MODULE FAILURE", "rc": 127}';
+  assert.match(explainTaskFailure(line) ?? '', /^the server has no \/usr\/bin\/python3.*sudo apt-get install python3\), then deploy again\.$/);
+});

@@ -17,6 +17,7 @@ import { type DomainPlacement, DomainService, type DomainSettings } from '../../
 import { DomainStore } from '../../daemon/domains/store.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ProxyService, type ProxyShell } from '../../daemon/proxy/service.js';
+import { ProxyStatusBook } from '../../daemon/proxy/status.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import { EmbeddedDatabase } from '../../daemon/store/embedded.js';
@@ -44,7 +45,7 @@ class FakeServers {
         }
         const config = JSON.parse(options?.stdin ?? '{}') as { apps: { http: { servers: { zavhoz: { routes: { match: { host: string[] }[] }[] } } } } };
         this.routed.set(server, config.apps.http.servers.zavhoz.routes.flatMap((route) => route.match.flatMap((match) => match.host)).sort());
-        return { stdout: 'ZAVHOZ_PROXY reloaded\n', stderr: '', code: 0 };
+        return { stdout: 'ZAVHOZ_PROXY reloaded\nZAVHOZ_PROXY_VERSION v2.6.2 h1:abc=\n', stderr: '', code: 0 };
       },
       close: () => undefined,
     });
@@ -68,15 +69,21 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
     placements.set('blog', { server: 'alpha', host: '10.0.0.5', ports: { web: 8002 } });
     domains = new DomainStore(EmbeddedDatabase.of(store));
+    const proxyStatus = await ProxyStatusBook.open(EmbeddedDatabase.of(store));
     service = new DomainService({
       domains,
-      proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2' }),
+      proxy: new ProxyService({ openShell: (server) => servers.openShell(server), image: () => 'caddy:2', seen: (server, seen) => void proxyStatus.record(server, seen) }),
+      proxyStatus,
       locks: new ProjectLocks(),
       audit: new AuditLog(EmbeddedDatabase.of(store)),
       notifier: { notify: () => undefined },
       redactor: new Redactor(),
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'domains' }),
       placement: async (project) => placements.get(project),
+      slotPort: async (project, module) => {
+        const port = placements.get(project)?.ports[module];
+        return port === undefined ? undefined : port + 100;
+      },
       deployed: async (project) => placements.has(project),
       settings: () => settings,
       withSecret: () => Promise.reject(new Error('no DNS in these tests')),
@@ -159,5 +166,41 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.equal((await domains.get('race.example.com'))?.server, 'alpha', 'the store keeps it on the old server');
     assert.deepEqual(servers.routed.get('beta'), [], 'the new server no longer routes it');
     placements.set('shop', { server: 'alpha', host: '10.0.0.5', ports: { app: 8001 } });
+  });
+
+  test('the URL of a module with a domain is its https address, a plain name before a wildcard; modules without one have none', async () => {
+    settings = { ...settings, proxyTls: 'internal', dnsTokenSecret: 'sec_aaaaaaaa' };
+    placements.set('multi', { server: 'alpha', host: '10.0.0.5', ports: { api: 8003, web: 8004 } });
+    // The wildcard has no DNS record to write here (the DNS double is not part of this test): it is a warning.
+    await service.add({ domain: '*.multi.example.com', project: 'multi', module: 'web' }, CALLER);
+    assert.deepEqual(await service.urlsOf('multi'), {}, 'a wildcard alone names no address to open');
+    await service.add({ domain: 'www.multi.example.com', project: 'multi', module: 'web' }, CALLER);
+    assert.deepEqual(await service.urlsOf('multi'), { web: 'https://www.multi.example.com' });
+    await service.remove('*.multi.example.com', CALLER);
+    await service.remove('www.multi.example.com', CALLER);
+    placements.delete('multi');
+    settings = { ...settings, proxyTls: 'acme', dnsTokenSecret: '' };
+  });
+
+  test('the servers views see each proxy: running with its version and domains, unhealthy with why, none where nothing routes', async () => {
+    const running = (await service.proxyView())('alpha');
+    assert.deepEqual({ ...running, checkedAt: typeof running.checkedAt }, { state: 'running', version: 'v2.6.2', domains: 2, checkedAt: 'string', error: null });
+    // A connection that broke before the script ran says nothing of the proxy.
+    servers.failures.set('alpha', 1);
+    await refusal(service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER));
+    assert.equal((await service.proxyView())('alpha').state, 'running');
+    servers.failing.set('alpha', { stdout: 'ZAVHOZ_PROXY_FAILED adapting config: unknown module\n', stderr: '', code: 6 });
+    await refusal(service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER));
+    servers.failing.delete('alpha');
+    const unhealthy = (await service.proxyView())('alpha');
+    assert.equal(unhealthy.state, 'unhealthy');
+    assert.equal(unhealthy.version, 'v2.6.2', 'the last version seen is kept');
+    assert.match(unhealthy.error ?? '', /did not take its configuration: adapting config: unknown module/);
+    assert.deepEqual((await service.proxyView())('gamma'), { state: 'not-installed', version: null, domains: 0, checkedAt: null, error: null });
+    const added = await service.add({ domain: 'shop.example.com', project: 'shop' }, CALLER);
+    // The fake proxy says it is Caddy 2.6.2, which drops its certificates on every reload.
+    assert.equal(added.proxy, 'reloaded');
+    assert.match(added.warnings.join('\n'), /The proxy on alpha runs Caddy v2\.6\.2, which reloads its certificates on every change \(before 2\.7\).*zavhoz config set proxyImage caddy:2/);
+    assert.deepEqual({ ...(await service.proxyView())('alpha'), checkedAt: null }, { state: 'running', version: 'v2.6.2', domains: 3, checkedAt: null, error: null });
   });
 });

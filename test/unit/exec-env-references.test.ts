@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { envReference, importableText, looksSecret, plainSecretEntries, readEnvFile, referencedHandle, withReferences } from '../../daemon/protocol/envReferences.js';
+import { EnvFileError, envReference, importableText, looksSecret, plainSecretEntries, readEnvFile, referencedHandle, withReferences } from '../../daemon/protocol/envReferences.js';
 import { parseDotenv } from '../../daemon/vault/dotenv.js';
 
 const SAMPLE = [
@@ -18,7 +18,7 @@ const SAMPLE = [
 ].join('\n');
 
 test('reads values exactly as the vault import does', () => {
-  for (const text of [SAMPLE, SAMPLE.replace(/\n/g, '\r\n'), `\uFEFF${SAMPLE}\n`]) {
+  for (const text of [SAMPLE, SAMPLE.replace(/\n/g, '\r\n'), SAMPLE.replace(/\n/g, '\r'), `\uFEFF${SAMPLE}\n`]) {
     const ours = new Map(readEnvFile(text).map((entry) => [entry.name, entry.value]));
     const vault = new Map(parseDotenv(text).map((entry) => [entry.name, entry.value]));
     assert.deepEqual(ours, vault);
@@ -77,4 +77,35 @@ test('a value looks secret by its name, or as a URL with a password', () => {
   assert.equal(looksSecret(port!), false);
   assert.equal(looksSecret(url!), true);
   assert.equal(looksSecret(reference!), false);
+});
+
+test('one reader: a lone CR ends a line, inside quotes every line end reads as LF, and errors name the line only', () => {
+  const values = (text: string): [string, string][] => readEnvFile(text).map((entry) => [entry.name, entry.value]);
+  assert.deepEqual(values('A=one\rB="two\rthree\r\nfour"\r'), [
+    ['A', 'one'],
+    ['B', 'two\nthree\nfour'],
+  ]);
+  assert.deepEqual(readEnvFile('A=1\r\rB=2').map((entry) => entry.line), [1, 3]);
+  assert.throws(() => readEnvFile('A=ok\rB="never closed\rC=secret-after'), (error: Error) => {
+    assert.ok(error instanceof EnvFileError);
+    assert.equal(error.message, ".env line 2: the double quote that starts B's value is never closed.");
+    return true;
+  });
+  assert.throws(() => readEnvFile('A=1\n1ABC=x'), /line 2: the name is not a valid/);
+  // Lower-case names are variables for `exec --env-file`; only the vault's import wants secret names.
+  assert.deepEqual(values('lower_case=value'), [['lower_case', 'value']]);
+  assert.throws(() => parseDotenv('lower_case=value'), /line 1: the name is not a valid environment variable name \(A–Z/);
+});
+
+test('a rewritten file with lone CR line ends keeps them, and the import reads the rest the same', () => {
+  const text = 'API_TOKEN=tok-1234567890\rPORT=80\rREF=zavhoz:sec_abcdefgh\rPASSWORD="multi\rline"\r';
+  const entries = readEnvFile(text);
+  assert.equal(withReferences(text, entries, { API_TOKEN: 'sec_aaaaaaaa', PASSWORD: 'sec_bbbbbbbb' }), 'API_TOKEN=zavhoz:sec_aaaaaaaa\rPORT=80\rREF=zavhoz:sec_abcdefgh\rPASSWORD=zavhoz:sec_bbbbbbbb\r');
+  assert.deepEqual(
+    parseDotenv(importableText(text, entries)).map((entry) => [entry.name, entry.value]),
+    [
+      ['API_TOKEN', 'tok-1234567890'],
+      ['PASSWORD', 'multi\nline'],
+    ],
+  );
 });

@@ -2,22 +2,27 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { Masker, createMaskingStream, maskReplacement, maskText, type MaskedSecret } from '../../daemon/exec/masker.js';
+import { Masker, createMaskingStream, maskReplacement, maskText, maskedForms, type MaskedSecret } from '../../daemon/exec/masker.js';
 
 const CANARY = 'zv-canary/7Qe+x9K2pL4mW8rT=';
 const SECRETS: MaskedSecret[] = [{ name: 'API_TOKEN', value: CANARY }];
 
+/** Each encoding a value is masked in, on its own. */
+const formsOfEncoders = {
+  verbatim: (value: string): string => value,
+  base64: (value: string): string => Buffer.from(value).toString('base64'),
+  'base64 without padding': (value: string): string => Buffer.from(value).toString('base64').replace(/=+$/, ''),
+  base64url: (value: string): string => Buffer.from(value).toString('base64url'),
+  'base64url with padding': (value: string): string => Buffer.from(value).toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
+  'URL-encoded': (value: string): string => encodeURIComponent(value),
+  'URL-encoded, lower-case escapes': (value: string): string => encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+  'JSON-escaped': (value: string): string => JSON.stringify(value).slice(1, -1),
+};
+
 function formsOf(value: string): Record<string, string> {
-  const bytes = Buffer.from(value);
-  return {
-    verbatim: value,
-    base64: bytes.toString('base64'),
-    'base64 without padding': bytes.toString('base64').replace(/=+$/, ''),
-    base64url: bytes.toString('base64url'),
-    'base64url with padding': bytes.toString('base64').replace(/\+/g, '-').replace(/\//g, '_'),
-    'URL-encoded': encodeURIComponent(value),
-    'JSON-escaped': JSON.stringify(value).slice(1, -1),
-  };
+  const forms: Record<string, string> = {};
+  for (const [name, encode] of Object.entries(formsOfEncoders)) forms[name] = encode(value);
+  return forms;
 }
 
 /** Runs `chunks` through a masker, one push each, and returns everything it released. */
@@ -181,4 +186,92 @@ test('the masking stream masks what flows through it and flushes the held-back t
   const empty: Buffer[] = [];
   for await (const chunk of Readable.from([Buffer.from('plain')]).pipe(createMaskingStream([]))) empty.push(chunk as Buffer);
   assert.equal(Buffer.concat(empty).toString(), 'plain');
+});
+
+/** A small seeded generator (mulberry32), so a failing case can be run again from its seed. */
+function randomSource(seed: number): { int(below: number): number; pick<T>(items: readonly T[]): T } {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
+    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
+  };
+  return { int: (below) => Math.floor(next() * below), pick: (items) => items[Math.floor(next() * items.length)]! };
+}
+
+/**
+ * The reference behaviour, as plainly as it can be written: the whole output at once, every occurrence of every
+ * masked form found with `indexOf`, overlapping occurrences joined into one span, each span replaced by the names
+ * of the secrets found in it, in the order the secrets were given.
+ */
+function referenceMask(text: Buffer, secrets: readonly MaskedSecret[]): Buffer {
+  const { forms, names } = maskedForms(secrets);
+  const occurrences: { start: number; end: number; names: readonly number[] }[] = [];
+  for (const form of forms) {
+    for (let start = text.indexOf(form.bytes); start !== -1; start = text.indexOf(form.bytes, start + 1)) {
+      occurrences.push({ start, end: start + form.bytes.length, names: form.names });
+    }
+  }
+  occurrences.sort((a, b) => a.start - b.start);
+  const pieces: Buffer[] = [];
+  let done = 0;
+  for (let index = 0; index < occurrences.length; ) {
+    const span = { start: occurrences[index]!.start, end: occurrences[index]!.end, names: new Set(occurrences[index]!.names) };
+    for (index++; index < occurrences.length && occurrences[index]!.start < span.end; index++) {
+      span.end = Math.max(span.end, occurrences[index]!.end);
+      for (const name of occurrences[index]!.names) span.names.add(name);
+    }
+    const spanNames = [...span.names].sort((a, b) => a - b).map((name) => names[name]!);
+    pieces.push(text.subarray(done, span.start), Buffer.from(maskReplacement(spanNames.join(','))));
+    done = span.end;
+  }
+  pieces.push(text.subarray(done));
+  return Buffer.concat(pieces);
+}
+
+test('random values in every encoding, split at random: the streaming masker does what the reference does', () => {
+  const alphabets = [
+    'abcdefghijklmnopqrstuvwxyz0123456789',
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_',
+    ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~\n\r\tab',
+    'äöü✓€🙂ßaz',
+    'aab', // values that overlap themselves and each other
+  ];
+  for (let seed = 1; seed <= 150; seed++) {
+    const random = randomSource(seed);
+    const value = (): string => {
+      const alphabet = [...random.pick(alphabets)];
+      const length = random.pick([1, 2, 3, 4, 5, 7, 8, 11, 16, 24, 33, 48, 300]);
+      return Array.from({ length }, () => random.pick(alphabet)).join('');
+    };
+    const secrets: MaskedSecret[] = Array.from({ length: 1 + random.int(4) }, (_, index) => ({ name: `S${index}`, value: value() }));
+    if (random.int(4) === 0) secrets.push({ name: 'S0', value: value() }); // one name, two values
+    const filler = (): Buffer => random.pick([Buffer.from(value()), randomBytes(random.int(40)), Buffer.from(randomBytes(random.int(60)).toString('base64'))]);
+    const encodings: ((value: string) => string)[] = [
+      ...Object.values({ ...formsOfEncoders }),
+      // Inside a longer base64 text, at any of the three byte alignments.
+      (secret) => Buffer.concat([randomBytes(random.int(5)), Buffer.from(secret), randomBytes(random.int(5))]).toString(random.pick(['base64', 'base64url'] as const)),
+    ];
+    const parts: Buffer[] = [];
+    for (let index = 0; index < 12; index++) {
+      parts.push(filler());
+      const secret = random.pick(secrets).value;
+      parts.push(Buffer.from(random.pick(encodings)(secret)));
+    }
+    const text = Buffer.concat(parts);
+    const expected = referenceMask(text, secrets);
+    for (let round = 0; round < 4; round++) {
+      const masker = new Masker(secrets);
+      const output: Buffer[] = [];
+      for (let offset = 0; offset < text.length; ) {
+        const size = random.pick([1, 2, 3, 5, 8, 13, 64, 200, 1 + random.int(text.length)]);
+        const chunk = text.subarray(offset, offset + size);
+        output.push(...(random.int(2) === 0 ? masker.pushPieces(chunk) : [masker.push(chunk)]));
+        offset += size;
+      }
+      output.push(masker.end());
+      assert.ok(Buffer.concat(output).equals(expected), `seed ${seed}, round ${round}`);
+    }
+  }
 });

@@ -11,7 +11,7 @@ import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { allocationAddress, allocationWarning, groupAllocations } from '../../extension/model/allocations.js';
 import { deployStatusText, describeRun, runUrls } from '../../extension/model/runs.js';
 import { describeSecret, groupSecrets, secretDetails, secretWarning, SHARED_PROJECT_TITLE } from '../../extension/model/secrets.js';
-import { describeServer, groupServers, serverLabels } from '../../extension/model/servers.js';
+import { describeServer, groupServers, serverDetails, serverLabels } from '../../extension/model/servers.js';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const daysFromNow = (days: number): string => new Date(now.getTime() + days * 86_400_000).toISOString();
@@ -111,6 +111,14 @@ describe('Servers view', () => {
     assert.equal(describeServer(servers[0] as ServerInfo), '203.0.113.10 · 1.5 GB RAM free · 30 GB disk free · 2 allocations');
     assert.equal(describeServer(server('x', { sshPort: 2222, services: 1 })), '203.0.113.10:2222 · 1.5 GB RAM free · 30 GB disk free · 1 allocation');
     assert.equal(describeServer(servers[5] as ServerInfo), '203.0.113.10 · 0 allocations');
+  });
+
+  test("a server's proxy: its state, version and domains on the line and in the tooltip; nothing when it has none", () => {
+    const proxy = { state: 'running', version: 'v2.6.2', domains: 2, checkedAt: '2026-12-06T10:00:00.000Z', error: null } as const;
+    assert.equal(describeServer(server('p', { services: 1, proxy })), '203.0.113.10 · 1.5 GB RAM free · 30 GB disk free · 1 allocation · proxy running v2.6.2, 2 domains');
+    assert.equal(describeServer(server('n', { services: 1, proxy: { ...proxy, state: 'not-installed', domains: 0, version: null } })), '203.0.113.10 · 1.5 GB RAM free · 30 GB disk free · 1 allocation');
+    const sick = serverDetails(server('s', { proxy: { ...proxy, state: 'unhealthy', domains: 1, error: 'The proxy on s did not take its configuration' } }));
+    assert.ok(sick.includes('Proxy: unhealthy v2.6.2, 1 domain (checked 2026-12-06T10:00:00.000Z) — The proxy on s did not take its configuration'), sick.join('\n'));
   });
 });
 
@@ -230,5 +238,11 @@ describe('Deploy runs and the status bar', () => {
       { module: 'web', url: 'http://203.0.113.10:8001' },
     ]);
     assert.deepEqual(runUrls(run({ allocation: null })), []);
+    // A module with a domain opens its https address; the others keep the direct port.
+    const allocation = { server: 'vps_1', host: '203.0.113.10', port: 8000, modulePorts: { api: 8000, web: 8001 }, domainUrls: { web: 'https://shop.example.com' } };
+    assert.deepEqual(runUrls(run({ allocation })), [
+      { module: 'api', url: 'http://203.0.113.10:8000' },
+      { module: 'web', url: 'https://shop.example.com' },
+    ]);
   });
 });

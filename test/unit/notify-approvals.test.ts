@@ -50,7 +50,13 @@ describe('approvals of protected projects', () => {
     approvals = new ApprovalService({
       store: EmbeddedDatabase.of(store),
       audit,
-      notifier: { notify: (_definition, params) => announced.push(`${(params as { id: string }).id}:${(params as { status: string }).status}`) },
+      notifier: {
+        notify: (_definition, params) => {
+          const change = params as { id: string; status: string; runId?: string | null };
+          announced.push(`${change.id}:${change.status}`);
+          if (change.runId) announced.push(`${change.id}:${change.status}:${change.runId}`);
+        },
+      },
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'approvals' }),
       protectedProjects: () => ['shop', 'prod-*'],
       async start(kind, params, caller) {
@@ -93,6 +99,23 @@ describe('approvals of protected projects', () => {
     assert.ok(announced.includes(`${id}:awaiting_approval`) && announced.includes(`${id}:approved`));
   });
 
+  test('a waiting request is a run awaiting approval: who asked, when, what; once approved its id answers the run it became', async () => {
+    const id = await heldAs(() => approvals.gate(deploy('prod-api'), { client: 'cli', requestId: 'r-wait' }, false));
+    const [waiting, ...others] = (await approvals.waitingRuns('prod-api'));
+    assert.equal(others.length, 0);
+    assert.deepEqual(
+      [waiting?.id, waiting?.status, waiting?.kind, waiting?.client, waiting?.requestId, waiting?.repository, waiting?.ref, waiting?.createdAt],
+      [id, 'awaiting_approval', 'deploy', 'cli', 'r-wait', 'acme/shop', 'main', now.toISOString()],
+    );
+    assert.deepEqual(waiting?.approval?.handles, ['sec_aaaaaaaa', 'sec_bbbbbbbb']);
+    assert.deepEqual((await approvals.waitingRuns('blog')), [], 'other projects show none');
+    assert.deepEqual(await approvals.asRun(id), { run: waiting });
+    await approvals.approve(id, PERSON);
+    assert.deepEqual((await approvals.waitingRuns()), []);
+    assert.deepEqual(await approvals.asRun(id), { runId: 'run_aaaaaaaaaa' }, 'an approved request answers its run');
+    assert.ok(announced.includes(`${id}:approved:run_aaaaaaaaaa`), 'the run is announced with the approval');
+  });
+
   test('a rejected or expired request never starts; every decision is audited', async () => {
     const before = started.length;
     const rejected = await heldAs(() => approvals.gate(undeployGate({ project: 'prod-db', keepData: true }), { client: 'daemon', requestId: 'rotation' }, false));
@@ -104,6 +127,11 @@ describe('approvals of protected projects', () => {
     assert.equal(started.length, before, 'nothing started');
     const statuses = (await approvals.list(true)).map((approval) => `${approval.id}:${approval.status}`);
     assert.ok(statuses.includes(`${rejected}:rejected`) && statuses.includes(`${expiring}:expired`));
+    // As runs, both are cancelled with the reason; nothing of theirs ran.
+    const rejectedRun = await approvals.asRun(rejected);
+    assert.ok('run' in rejectedRun && rejectedRun.run.status === 'cancelled' && /Rejected by cli/.test(rejectedRun.run.error ?? ''));
+    const expiredRun = await approvals.asRun(expiring);
+    assert.ok('run' in expiredRun && expiredRun.run.status === 'cancelled' && /Nobody approved it/.test(expiredRun.run.error ?? ''));
     const actions = (await audit.list({ limit: 50 })).map((entry) => entry.action);
     for (const action of ['approval-requested', 'approval-approved', 'approval-rejected', 'approval-expired']) assert.ok(actions.includes(action), action);
   });

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { BackgroundFold } from '../../daemon/store/fold.js';
+import { Journal } from '../../daemon/store/journal.js';
 import type { Migration } from '../../daemon/store/migrations.js';
 import { Store } from '../../daemon/store/store.js';
 
@@ -76,6 +78,19 @@ describe('store: the journal is folded in the background', () => {
     const reopened = await open();
     assert.deepEqual(names(reopened), Array.from({ length: 30 }, (_, index) => `item-${index}`));
     reopened.close();
+  });
+
+  test('the worker builds the snapshot, running from source too (not the fallback fold on this thread)', async () => {
+    const store = await open(Number.MAX_SAFE_INTEGER);
+    for (let index = 0; index < 5; index++) insert(store, `item-${index}`);
+    const outcomes: boolean[] = [];
+    const fold = new BackgroundFold(files);
+    const fresh = fold.start(Journal.open(files.journal).journal, store.sequence, (installed) => outcomes.push(installed));
+    await fold.settled();
+    fresh.close();
+    assert.deepEqual(outcomes, [true], 'the worker answered and its snapshot was renamed into place');
+    assert.equal(fs.existsSync(`${files.journal}.folding`), false);
+    store.close();
   });
 
   test('close during a fold writes the full snapshot; the fold in flight is dropped', async () => {

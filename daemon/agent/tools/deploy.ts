@@ -22,7 +22,15 @@ const FAILED_LOG_TAIL = 12;
 function describeRun(run: RunDetail, addresses: AddressView): string {
   const target = run.allocation;
   // The URL is built on the address Zavhoz reaches the server at; hidden, the agent gets the server and port.
-  const url = target && (addresses.shown ? projectUrl(target.host, target.port) : `port ${target.port} of server ${target.server} (server addresses are hidden from agents)`);
+  // A domain is public: it is the URL whatever the agent may see of addresses.
+  const domainUrls = Object.entries(target?.domainUrls ?? {}).map(([module, url]) => `${url} (module ${module})`);
+  const url =
+    target &&
+    (domainUrls.length > 0
+      ? domainUrls.join(', ')
+      : addresses.shown
+        ? projectUrl(target.host, target.port)
+        : `port ${target.port} of server ${target.server} (server addresses are hidden from agents)`);
   return blocks(
     fields([
       ['run', run.id],

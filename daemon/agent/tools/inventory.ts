@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE, DISK_MB_BOUNDS, RAM_MB_BOUNDS } from '../../protocol/allocations.js';
-import { type ServerInfo, ServersList, ServersShow } from '../../protocol/servers.js';
+import { type ServerInfo, ServersList, ServersShow, describeProxy } from '../../protocol/servers.js';
 import { ADDRESSES_HIDDEN_NOTE } from '../addresses.js';
 import { blocks, bullets, fields } from '../format.js';
 import { type AddressView, defineTool } from '../tool.js';
@@ -26,6 +26,9 @@ function describeServer(server: ServerInfo, addresses: AddressView): string {
     ports.length === 0 ? undefined : `ports in use ${ports.join(', ')}`,
     server.labels.length === 0 ? undefined : `labels ${server.labels.join(', ')}`,
     server.provider === null ? undefined : `provider ${server.provider}`,
+    // State, version and domain count only: the proxy's error can name addresses, and domains are listed per project.
+    server.proxy === undefined || server.proxy.state === 'not-installed' ? undefined : describeProxy(server.proxy),
+    addresses.shown && server.proxy?.error ? `proxy error: ${server.proxy.error}` : undefined,
     server.lastCheckError === null ? undefined : `last check failed: ${server.lastCheckError}`,
   ].filter((part): part is string => part !== undefined);
   return `${server.handle}: ${details.join('; ')}`;

@@ -7,6 +7,7 @@ import type { RequestDefinition, RequestParams } from '../../protocol/define.js'
 import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, RunsLogLines, type RunSummary } from '../../protocol/runs.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 import { firstPage, listPages, printPages } from '../listing.js';
+import { AWAITING_APPROVAL_EXIT_CODE, awaitingApproval, decision, waitingLine } from '../awaitApproval.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
 function parseBindings(context: CommandContext): Record<string, string> {
@@ -47,7 +48,16 @@ export async function startRun<P extends { readonly wait?: boolean | undefined }
   const client = await context.connect();
   try {
     if (context.flags.wait !== true) {
-      const run = await client.request(definition, params);
+      let run: RunDetail;
+      try {
+        run = await client.request(definition, params);
+      } catch (error) {
+        const approval = awaitingApproval(error);
+        if (approval === undefined) throw error;
+        const waiting = await client.request(RunsGet, { id: approval });
+        context.print(waiting, () => waitingLine(approval));
+        return AWAITING_APPROVAL_EXIT_CODE;
+      }
       context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running work of this project)' : ''}`);
       return 0;
     }
@@ -64,13 +74,62 @@ export async function startRun<P extends { readonly wait?: boolean | undefined }
       return runExitCode(run);
     } catch (error) {
       if (isCancelled(error)) throw new CliError(`${what} cancelled.`, 130);
-      throw error;
+      const approval = awaitingApproval(error);
+      if (approval === undefined) throw error;
+      return await waitThenFollow(context, client, approval, source);
     } finally {
       process.off('SIGINT', onInterrupt);
     }
   } finally {
     client.close();
   }
+}
+
+/**
+ * `--wait` on a run that waits for approval: says so, waits for the decision (Ctrl-C leaves the request waiting), then
+ * follows the run it became and exits with its result; a rejected or expired request exits 1 with the reason.
+ */
+async function waitThenFollow(context: CommandContext, client: DaemonClient, approval: string, source: CancellationTokenSource): Promise<number> {
+  process.stderr.write(`${waitingLine(approval)}\n`);
+  const abort = new AbortController();
+  source.token.onCancellationRequested(() => abort.abort());
+  let run: RunDetail;
+  try {
+    run = await decision(client, approval, abort.signal);
+  } catch (error) {
+    if (abort.signal.aborted) throw new CliError(`Stopped waiting; ${approval} still waits for approval (zavhoz run approve ${approval}).`, 130);
+    throw error;
+  }
+  if (run.id === approval) {
+    context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
+    return runExitCode(run);
+  }
+  if (!context.json) process.stderr.write(`approved by ${run.client}; run ${run.id} started\n`);
+  const final = await printLog(client, run.id, true, (line) => {
+    if (!context.json) process.stdout.write(`${line}\n`);
+  });
+  context.print(final, () => `${final.id} ${final.status}${final.error ? `: ${final.error}` : ''}`);
+  return runExitCode(final);
+}
+
+/**
+ * Prints a run's log page by page (a log of any length is never one answer); with `follow`, goes on until the run
+ * ends. Answers the run as it stands after the last line.
+ */
+async function printLog(client: DaemonClient, id: string, follow: boolean, print: (line: string) => void): Promise<RunDetail> {
+  const followed = follow ? followLog(client, id, print) : undefined;
+  let answer = await client.request(RunsLog, { id, follow });
+  for (const line of answer.lines) print(line);
+  while (answer.more) {
+    answer = await client.request(RunsLog, { id, from: answer.next, follow });
+    for (const line of answer.lines) print(line);
+  }
+  const live = answer.status === 'queued' || answer.status === 'running';
+  if (followed && live) {
+    followed.start(answer.next);
+    await Promise.race([followed.ended, new Promise<void>((resolve) => client.onClose(resolve))]);
+  }
+  return client.request(RunsGet, { id });
 }
 
 export function requiredFlag(context: CommandContext, name: string): string {
@@ -96,12 +155,30 @@ function formatRuns(runs: readonly RunSummary[]): string {
   return runs
     .map((run) => {
       const where = run.allocation ? `${run.allocation.server}:${run.allocation.port}` : '-';
-      return `${run.id}  ${run.project.padEnd(16)}  ${run.kind.padEnd(8)}  ${run.status.padEnd(11)}  ${run.createdAt}  ${where}  ${run.repository}@${run.ref}`;
+      const what = run.status === 'awaiting_approval' ? `asked by ${run.client}: ${run.approval?.summary ?? run.kind}` : `${run.repository}@${run.ref}`;
+      return `${run.id}  ${run.project.padEnd(16)}  ${run.kind.padEnd(8)}  ${run.status.padEnd(11)}  ${run.createdAt}  ${where}  ${what}`;
     })
     .join('\n');
 }
 
+/** A run that waits for (or went through) approval without running: the request, who asked, who decided. */
+function formatApprovalRun(run: RunDetail, approval: NonNullable<RunDetail['approval']>): string {
+  const decided = approval.decidedAt ? [`decided      ${approval.status} by ${approval.decidedBy ?? '-'} at ${approval.decidedAt}`] : [`expires      ${approval.expiresAt}`];
+  return [
+    `run          ${run.id} (${run.kind})`,
+    `project      ${run.project}${run.repository ? ` (${run.repository}@${run.ref})` : ''}`,
+    `status       ${run.status}`,
+    ...(run.error ? [`error        ${run.error}`] : []),
+    `asks         ${approval.summary}`,
+    ...(approval.handles.length > 0 ? [`secrets      ${approval.handles.join(', ')}`] : []),
+    `requested by ${run.client} at ${run.createdAt}`,
+    ...decided,
+    ...(run.status === 'awaiting_approval' ? ['', waitingLine(run.id)] : []),
+  ].join('\n');
+}
+
 function formatRun(run: RunDetail): string {
+  if (run.approval && run.id === run.approval.id) return formatApprovalRun(run, run.approval);
   return [
     `run          ${run.id} (${run.kind}${run.rollbackTo ? ` to ${run.rollbackTo}` : ''})`,
     `project      ${run.project} (${run.repository}@${run.ref})`,
@@ -109,6 +186,7 @@ function formatRun(run: RunDetail): string {
     ...(run.releaseId ? [`release      ${run.releaseId}`] : []),
     ...(run.error ? [`error        ${run.error}`] : []),
     `target       ${run.allocation ? `${run.allocation.server} ${run.allocation.host}:${run.allocation.port}` : '-'}`,
+    ...Object.entries(run.allocation?.domainUrls ?? {}).map(([module, url]) => `url          ${url} (module ${module})`),
     `created      ${run.createdAt}`,
     `started      ${run.startedAt ?? '-'}`,
     `finished     ${run.finishedAt ?? '-'}`,
@@ -183,7 +261,7 @@ export const deployCommands: Command[] = [
     path: ['deploy'],
     usage:
       `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--yes] [--json]`,
-    summary: 'Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result).',
+    summary: `Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result). A protected project's deploy without --yes waits for approval: exit ${AWAITING_APPROVAL_EXIT_CODE} with its apr_ id, or with --wait, wait for the decision and go on.`,
     examples: [
       'zavhoz deploy . --project shop --repo acme/shop --wait',
       'zavhoz deploy ./shop --project shop --repo acme/shop --ref v1.4.0 --bind BOT_TOKEN=sec_ab12cd34',
@@ -209,8 +287,8 @@ export const deployCommands: Command[] = [
         description: `The HTTP path a module is health-checked at after the containers start (default /; without MODULE=, the main module ${DEFAULT_MODULE}).`,
       },
       'no-rollback': { type: 'boolean', description: 'Keep a new release that fails its health check running, for debugging, instead of rolling back to the previous one.' },
-      wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
-      yes: { type: 'boolean', description: 'You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval.' },
+      wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it); a run waiting for approval is waited for first.' },
+      yes: { type: 'boolean', description: `You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval (exit ${AWAITING_APPROVAL_EXIT_CODE}; --wait waits for it).` },
     },
     async run(context) {
       const optional = (key: string, flag: string): Record<string, string> => {
@@ -241,7 +319,7 @@ export const deployCommands: Command[] = [
   {
     path: ['run', 'list'],
     usage: 'zavhoz run list [--project P] [--limit N] [--json]',
-    summary: 'List deploy runs, newest first.',
+    summary: 'List deploy runs, newest first; runs that wait for approval (apr_ ids) come first.',
     examples: ['zavhoz run list --project shop --limit 10'],
     options: {
       project: { ...projectOption, description: "Only this project's runs." },
@@ -258,8 +336,8 @@ export const deployCommands: Command[] = [
   {
     path: ['run', 'show'],
     usage: 'zavhoz run show ID [--json]',
-    summary: 'Show one run: status, steps, target and env plan (names and handles).',
-    examples: ['zavhoz run show run_ab12cd34'],
+    summary: 'Show one run: status, steps, target and env plan (names and handles); an apr_ id shows the request or the run it became.',
+    examples: ['zavhoz run show run_ab12cd34', 'zavhoz run show apr_7f3k9x2mab'],
     positionals: [1, 1],
     async run(context) {
       const run = await withClient(context, (client) => client.request(RunsGet, { id: context.positionals[0] ?? '' }));
@@ -282,21 +360,8 @@ export const deployCommands: Command[] = [
           if (context.json) printed.push(line);
           else process.stdout.write(`${line}\n`);
         };
-        const followed = follow ? followLog(client, id, print) : undefined;
-        // Page by page, printed as they come: a log of any length is never one answer.
-        let answer = await client.request(RunsLog, { id, follow });
-        for (const line of answer.lines) print(line);
-        while (answer.more) {
-          answer = await client.request(RunsLog, { id, from: answer.next, follow });
-          for (const line of answer.lines) print(line);
-        }
-        const live = answer.status === 'queued' || answer.status === 'running';
-        if (followed && live) {
-          followed.start(answer.next);
-          await Promise.race([followed.ended, new Promise<void>((resolve) => client.onClose(resolve))]);
-        }
+        const final = await printLog(client, id, follow, print);
         if (context.json) context.print({ lines: printed }, () => '');
-        const final = await client.request(RunsGet, { id });
         return follow ? runExitCode(final) : 0;
       });
     },

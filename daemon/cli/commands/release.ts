@@ -1,3 +1,4 @@
+import { AWAITING_APPROVAL_EXIT_CODE } from '../awaitApproval.js';
 import { DeployRollback, type ReleaseDetail, ReleasesGet, ReleasesList, type ReleaseSummary } from '../../protocol/releases.js';
 import type { RequestParams } from '../../protocol/define.js';
 import { type Command, integerFlag, stringFlag, withClient } from '../command.js';
@@ -76,7 +77,7 @@ export const releaseCommands: Command[] = [
       project: projectOption,
       to: { type: 'string', value: 'RELEASE', description: 'The release id to redeploy (see zavhoz release list); default: the one before the current.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
-      yes: { type: 'boolean', description: 'You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval.' },
+      yes: { type: 'boolean', description: `You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval (exit ${AWAITING_APPROVAL_EXIT_CODE}; --wait waits for it).` },
     },
     async run(context) {
       const to = stringFlag(context.flags, 'to');

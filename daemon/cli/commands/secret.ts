@@ -72,7 +72,7 @@ function choice<T extends string>(context: CommandContext, flag: string, allowed
 }
 
 /** The describing flags, as `secrets/set` and `secrets/generate` take them. */
-function describing(context: CommandContext): Pick<RequestParams<typeof SecretsSet>, 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays'> {
+function describing(context: CommandContext): Pick<RequestParams<typeof SecretsSet>, 'category' | 'project' | 'tags' | 'expiresAt' | 'rotationDays' | 'location'> {
   const category = choice(context, 'category', SECRET_CATEGORIES);
   const project = stringFlag(context.flags, 'project');
   const tags = listFlag(context.flags, 'tag');
@@ -84,7 +84,10 @@ function describing(context: CommandContext): Pick<RequestParams<typeof SecretsS
     if (Number.isNaN(time.getTime())) throw new CliError(`--expires must be a date like 2027-01-31; got "${expires}".`, 2);
     expiresAt = time.toISOString();
   }
+  if (context.flags.team === true && context.flags.personal === true) throw new CliError('Give --team or --personal, not both.', 2);
+  const location = context.flags.team === true ? 'team' : context.flags.personal === true ? 'personal' : undefined;
   return {
+    ...(location === undefined ? {} : { location }),
     ...(category === undefined ? {} : { category }),
     ...(project === undefined ? {} : { project }),
     ...(tags.length === 0 ? {} : { tags }),
@@ -113,6 +116,7 @@ function details(secret: SecretMetadata): string {
     `project      ${secret.project ?? '-'}`,
     `tags         ${secret.tags.join(', ') || '-'}`,
     `origin       ${secret.origin}`,
+    `kept in      ${secret.location === 'team' ? "the team's Vault" : 'your keychain'}`,
     `version      ${secret.version}`,
     `fingerprint  ${secret.fingerprint.slice(0, 16)}`,
     `updated      ${secret.updatedAt}`,
@@ -132,6 +136,8 @@ const describingOptions = {
   tag: { type: 'string', multiple: true, value: 'TAG', description: 'A free-form tag for finding the secret later.' },
   expires: { type: 'string', value: 'DATE', description: 'When the value stops working (e.g. 2027-01-31); shown as a warning before then.' },
   'rotate-every': { type: 'string', value: 'DAYS', description: 'Remind to rotate the value every DAYS days.' },
+  team: { type: 'boolean', description: "Keep the value in the team's Vault (zavhoz vault connect hashicorp); the default with ZAVHOZ_VAULT=hashicorp." },
+  personal: { type: 'boolean', description: 'Keep the value in your own keychain even when ZAVHOZ_VAULT=hashicorp makes team the default.' },
 } as const;
 
 const generateOptions = {
@@ -144,12 +150,13 @@ const generateOptions = {
 export const secretCommands: Command[] = [
   {
     path: ['secret', 'set'],
-    usage: 'zavhoz secret set NAME --type password|token|text|private_key [--category C] [--project P] [--tag x]… [--generate [--length N]] [--passphrase-file F] [--expires DATE] [--rotate-every DAYS]   (value typed at a hidden prompt on a terminal, else read from stdin)',
+    usage: 'zavhoz secret set NAME --type password|token|text|private_key [--category C] [--project P] [--tag x]… [--generate [--length N]] [--passphrase-file F] [--expires DATE] [--rotate-every DAYS] [--team|--personal]   (value typed at a hidden prompt on a terminal, else read from stdin)',
     summary: 'Store a secret (typed at a hidden prompt, piped on stdin, or generated) and print its handle.',
     examples: [
       'zavhoz secret set DB_PASSWORD --type password --project shop      # asks twice, shows nothing',
       'zavhoz secret set DB_PASSWORD --type password --project shop --generate --length 32',
       'zavhoz secret set DEPLOY_KEY --type private_key --category server < ~/.ssh/id_ed25519',
+      "zavhoz secret set STRIPE_KEY --type token --project shop --team       # kept in the team's Vault",
     ],
     positionals: [1, 1],
     options: {
@@ -268,6 +275,8 @@ export const secretCommands: Command[] = [
       category: categoryOption,
       replace: { type: 'boolean', description: 'Then rewrite the file so each stored value is a reference (NAME=zavhoz:sec_…), atomically; values under 4 characters stay.' },
       keep: { type: 'string', multiple: true, value: 'NAME', description: 'With --replace: leave this variable as written and do not store it (e.g. PORT).' },
+      team: { ...describingOptions.team, description: "Keep new values in the team's Vault (changed ones stay where they are)." },
+      personal: describingOptions.personal,
     },
     async run(context) {
       const file = context.positionals[0] ?? '';
@@ -287,8 +296,10 @@ export const secretCommands: Command[] = [
       }
       const project = stringFlag(context.flags, 'project');
       const category = choice(context, 'category', SECRET_CATEGORIES);
+      const { location } = describing(context);
       const result = await withClient(context, (client) =>
         client.request(SecretsImport, {
+          ...(location === undefined ? {} : { location }),
           content: replace ? importableText(content, entries, keep) : content,
           ...(project === undefined ? {} : { project }),
           ...(category === undefined ? {} : { category }),

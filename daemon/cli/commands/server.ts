@@ -3,6 +3,7 @@ import {
   DEFAULT_SSH_USER,
   type ServerInfo,
   ServersAcceptHostKey,
+  describeProxy,
   ServersAdd,
   ServersCheck,
   ServersFetch,
@@ -33,13 +34,20 @@ function megabytes(value: number | null): string {
 const NO_SERVERS = 'No servers. Add one with `zavhoz server add HANDLE --host H`, or configure a provider and run `zavhoz server sync`.';
 
 function serverTable(): PagedTable<ServerInfo> {
-  return new PagedTable(['HANDLE', 'STATUS', 'ADDRESS', 'RAM', 'SERVICES'], (server) => [
+  return new PagedTable(['HANDLE', 'STATUS', 'ADDRESS', 'RAM', 'SERVICES', 'PROXY'], (server) => [
     server.handle + (server.managed ? '' : ' (ghost)'),
     server.status,
     `${server.host}:${server.sshPort}`,
     `${megabytes(server.availableRamMb)} free / ${megabytes(server.ramMb)}`,
     String(server.services),
+    proxyCell(server),
   ]);
+}
+
+/** The PROXY column: `-` without one, else its state, version and domains (`running v2.6.2, 2 domains`). */
+function proxyCell(server: ServerInfo): string {
+  if (!server.proxy || server.proxy.state === 'not-installed') return '-';
+  return describeProxy(server.proxy).replace(/^proxy /, '');
 }
 
 function details(server: ServerInfo): string {
@@ -57,10 +65,19 @@ function details(server: ServerInfo): string {
     ['listening', server.listeningPorts.join(', ') || '(unknown)'],
     ['labels', server.labels.join(', ') || '(none)'],
     ['provider', server.provider ? `${server.provider} #${server.providerId} (${server.providerStatus ?? '?'})` : '(added by hand)'],
+    ['proxy', proxyLine(server)],
     ['last check', server.lastCheckAt ? `${server.lastCheckAt}${server.lastCheckError ? `: ${server.lastCheckError}` : ' ok'}` : 'never'],
   ];
   if (server.offeredHostKeyFingerprint) lines.push(['offered key', `${server.offeredHostKeyFingerprint} (refused; accept with zavhoz server accept-host-key ${server.handle})`]);
   return lines.map(([name, value]) => `${name.padEnd(12)}${value}`).join('\n');
+}
+
+/** The proxy line of `server show`: state, version, domains, when it was last looked at, and why it is unhealthy. */
+function proxyLine(server: ServerInfo): string {
+  const proxy = server.proxy;
+  if (!proxy || proxy.state === 'not-installed') return '(none: no domain routes through this server)';
+  const checked = proxy.checkedAt ? `, checked ${proxy.checkedAt}` : '';
+  return `${describeProxy(proxy).replace(/^proxy /, '')}${checked}${proxy.error ? `: ${proxy.error}` : ''}`;
 }
 
 const sshOptions = {
