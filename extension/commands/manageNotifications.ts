@@ -104,7 +104,6 @@ export function registerManageNotifications(context: vscode.ExtensionContext, se
     const added = await services.connection.request(NotifyAdd, {
       name,
       endpoint,
-      ratePerMinute: 20,
       ...(events.length === NOTIFY_EVENTS.length ? {} : { events }),
     });
     const choice = await vscode.window.showInformationMessage(`Zavhoz: added the notification endpoint ${added.name}.`, 'Send Test');
