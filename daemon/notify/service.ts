@@ -7,6 +7,7 @@ import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
 import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
 import { DeliveryLoop } from './delivery.js';
+import { messageLink, withLink } from './links.js';
 import type { Transaction } from '../store/store.js';
 import { type EndpointRecord, newNotifyId, type NotifyStore } from './records.js';
 
@@ -170,9 +171,12 @@ export class NotifyService {
     try {
       const now = new Date().toISOString();
       const title = redactor.redact(event.title);
-      const body = redactor.redact(event.text);
       const subject = redactor.redact(event.subject);
-      const detail = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
+      const redacted = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
+      // A link to what the message is about, for people who read it next to VS Code (ids and handles only).
+      const link = messageLink(redacted);
+      const body = redactor.redact(withLink(event.text, link));
+      const detail = link === undefined ? redacted : { ...redacted, link };
       const deliveries = records
         .endpoints(tx)
         .flatMap((endpoint) => {
