@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RunsGet } from '../daemon/protocol/runs.js';
 import { SecretsGet } from '../daemon/protocol/secrets.js';
 import { CommandIds } from './commandIds.js';
 import type { RunLogDocuments } from './deploy/logDocument.js';
@@ -10,6 +11,7 @@ import type { DaemonTreeProvider, TreeNode } from './views/tree.js';
 export interface DeepLinkViews {
   readonly secrets: DaemonTreeProvider;
   readonly servers: DaemonTreeProvider;
+  readonly runs: DaemonTreeProvider;
 }
 
 /**
@@ -27,7 +29,7 @@ export function registerDeepLinks(context: vscode.ExtensionContext, services: Ex
         }
         services.log.info(`opening ${link.kind} ${link.kind === 'run' ? link.id : link.handle} from a link`);
         try {
-          if (link.kind === 'run') return await logs.show(link.id);
+          if (link.kind === 'run') return await openRun(services, logs, views.runs, link.id);
           const tree = link.kind === 'secret' ? views.secrets : views.servers;
           await vscode.commands.executeCommand(`zavhoz.${link.kind === 'secret' ? 'secrets' : 'servers'}.focus`);
           const id = `${link.kind}/${link.handle}`;
@@ -46,4 +48,17 @@ export function registerDeepLinks(context: vscode.ExtensionContext, services: Ex
       },
     }),
   );
+}
+
+/**
+ * Opens a run's log. An approval id (`apr_…`, in an `approval.requested` message) opens the run it became once
+ * approved; while it still waits, the Deploy Runs view shows it selected, with Approve and Reject.
+ */
+async function openRun(services: ExtensionServices, logs: RunLogDocuments, runs: DaemonTreeProvider, id: string): Promise<void> {
+  if (!id.startsWith('apr_')) return logs.show(id);
+  const run = await services.connection.request(RunsGet, { id });
+  if (run.id !== id) return logs.show(run.id);
+  await vscode.commands.executeCommand('zavhoz.runs.focus');
+  if (await runs.reveal((node: TreeNode) => node.id === `run/${id}`)) return;
+  void vscode.window.showInformationMessage(`Zavhoz: the ${run.kind} of ${run.project} (${id}) is ${run.status.replace('_', ' ')}${run.error ? `: ${run.error}` : '.'}`);
 }

@@ -126,7 +126,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerFilterRuns(context, services, runs);
   registerRetryDeploy(context, services, logDocuments);
   registerDecideRun(context, services);
-  registerDeepLinks(context, services, logDocuments, { secrets, servers });
+  registerDeepLinks(context, services, logDocuments, { secrets, servers, runs });
   registerOpenWalkthrough(context, services);
   registerDeployProject(context, services, logDocuments, deployPanel);
   registerShowDeployLog(context, services, logDocuments);

@@ -1,7 +1,7 @@
 import type { ScopedLogger } from '../core/logger.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
-import type { RunStatus } from '../protocol/runs.js';
+import { RUN_LOG_STEP_PREFIX, type RunStatus } from '../protocol/runs.js';
 import type { AfterSuccess } from './afterSuccess.js';
 import { childEnvironment } from './ansible.js';
 import { cleanUpRun, type ExecutionContext, executePass, executeRun, type ExecutionHooks, type ExecutionResult } from './execution.js';
@@ -85,8 +85,16 @@ interface RunParts {
  */
 async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts: RunParts): Promise<RunOutcome> {
   const { runs } = options;
+  const begun = new Set<string>();
   const hooks: ExecutionHooks = {
-    step: (name, status, detail) => parts.steps.set(name, status, detail),
+    step: (name, status, detail) => {
+      // A line where each step starts, so a reader of the log (the VS Code document) sees the steps in it.
+      if (status === 'running' && !begun.has(name)) {
+        begun.add(name);
+        parts.log.note(`${RUN_LOG_STEP_PREFIX.slice('[zavhoz] '.length)}${name}`);
+      }
+      parts.steps.set(name, status, detail);
+    },
     planned: (plan, target) =>
       inBackground(options, run.id, runs.update(run.id, { plan, allocation: { server: target.server, host: target.host, port: target.port, modulePorts: target.modulePorts } })),
     started: (pid, attempt) => inBackground(options, run.id, runs.update(run.id, { pid, attempts: attempt })),

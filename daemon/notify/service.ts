@@ -7,6 +7,7 @@ import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
 import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
 import { DeliveryLoop } from './delivery.js';
+import { messageLink, withLink } from './links.js';
 import type { DatabaseTransaction as Transaction } from '../store/database.js';
 import { type EndpointRecord, newNotifyId, type NotifyStore } from './records.js';
 
@@ -172,13 +173,16 @@ export class NotifyService {
     try {
       const now = new Date().toISOString();
       const title = redactor.redact(event.title);
-      const body = redactor.redact(event.text);
       const subject = redactor.redact(event.subject);
-      const detail = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
+      const redacted = JSON.parse(redactor.redact(JSON.stringify(event.detail ?? {}))) as Record<string, string | number | boolean | null>;
+      // A link to what the message is about, for people who read it next to VS Code (ids and handles only).
+      const link = messageLink(redacted);
+      const body = redactor.redact(withLink(event.text, link));
+      const detail = link === undefined ? redacted : { ...redacted, link };
       const deliveries = (await records.endpoints(tx)).flatMap((endpoint) => {
-          const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
-          return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
-        });
+        const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
+        return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
+      });
       await records.enqueue(deliveries, tx);
       if (deliveries.length > 0) {
         log.info('notification queued', { event: event.kind, subject, endpoints: deliveries.length });

@@ -4,9 +4,10 @@ import { defineNotification, defineRequest, result } from './define.js';
 /**
  * The protocol version. Bump it on any incompatible change; `initialize` refuses a client whose version differs,
  * so an old extension never talks past a newer daemon. 3: `runs/log` answers a page (an older client would read only
- * the first one of a long log), and deploys, rollbacks and undeploys carry `confirmed` for approvals.
+ * the first one of a long log), and deploys, rollbacks and undeploys carry `confirmed` for approvals. 4: runs may be
+ * `awaiting_approval` (kind `undeploy` too) and `runs/get` takes `apr_…` ids, which an older client cannot show.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Cap on one JSON-RPC message body; anything larger is refused before it is parsed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -26,6 +26,16 @@ export const RUN_STEPS = ['allocate', 'plan', 'secrets', 'preflight', 'playbook'
 /** One of {@link RUN_STEPS}. */
 export type RunStepName = (typeof RUN_STEPS)[number];
 
+/** What starts the log line the daemon writes when a step of a run starts: `[zavhoz] step: playbook`. */
+export const RUN_LOG_STEP_PREFIX = '[zavhoz] step: ';
+
+/** The step a run log line starts (one the daemon wrote with {@link RUN_LOG_STEP_PREFIX}), else undefined. */
+export function runLogStep(line: string): RunStepName | undefined {
+  if (!line.startsWith(RUN_LOG_STEP_PREFIX)) return undefined;
+  const name = line.slice(RUN_LOG_STEP_PREFIX.length).trim();
+  return (RUN_STEPS as readonly string[]).includes(name) ? (name as RunStepName) : undefined;
+}
+
 /** One phase of a run and how it went. */
 export interface RunStep {
   readonly name: RunStepName;

@@ -1,4 +1,4 @@
-import type { RunDetail, RunStep } from '../../daemon/protocol/runs.js';
+import { type RunDetail, type RunStep, runLogStep } from '../../daemon/protocol/runs.js';
 import { formatElapsed } from './format.js';
 import { isActive, RUN_STATUS_LOOK, runDuration, STEP_TITLES } from './runs.js';
 
@@ -16,7 +16,10 @@ export interface RunLogText {
   readonly text: string;
   /** 0-based lines to highlight as failures: the failed step, and log lines that report an error. */
   readonly failureLines: readonly number[];
-  /** 0-based line of the "Steps" heading, or undefined while the run is not known yet. */
+  /**
+   * 0-based line of the first step heading inside the log (or of the "Steps" section of a run whose log has no step
+   * lines, from before they were written), or undefined while the run is not known yet.
+   */
   readonly stepsLine: number | undefined;
 }
 
@@ -56,22 +59,42 @@ export function runLogText(id: string, run: RunDetail | undefined, lines: readon
       out.push(`✗ ${failed ? `Failed at "${STEP_TITLES[failed.name]}"` : look.word}${run.error ? `: ${run.error}` : ''}`);
     }
     out.push('');
-    stepsLine = out.length;
-    out.push('Steps');
-    const width = Math.max(...run.steps.map((step) => STEP_TITLES[step.name].length));
-    for (const step of run.steps) {
-      if (step.status === 'failed') failureLines.push(out.length);
-      const duration = stepDuration(step, now);
-      const detail = step.detail ? `  ${step.detail}` : '';
-      out.push(`  ${STEP_MARKS[step.status]} ${STEP_TITLES[step.name].padEnd(width)}  ${(duration || step.status).padStart(7)}${detail}`.trimEnd());
+    if (!lines.some((line) => runLogStep(line) !== undefined)) {
+      // A log from before the daemon wrote step lines: the steps as a section of their own.
+      stepsLine = out.length;
+      out.push('Steps');
+      const width = Math.max(...run.steps.map((step) => STEP_TITLES[step.name].length));
+      for (const step of run.steps) {
+        if (step.status === 'failed') failureLines.push(out.length);
+        out.push(`  ${stepLine(step, now, width)}`);
+      }
+      out.push('');
     }
-    out.push('');
   }
   out.push('Log');
   if (lines.length === 0) out.push(run && !isActive(run.status) ? '(no output)' : '(waiting for output…)');
   for (const line of lines) {
+    const name = run ? runLogStep(line) : undefined;
+    const step = name === undefined ? undefined : run?.steps.find((candidate) => candidate.name === name);
+    if (step) {
+      // The step's heading where it starts in the log: its mark, how long it took, and its detail.
+      out.push('');
+      stepsLine ??= out.length;
+      if (step.status === 'failed') failureLines.push(out.length);
+      out.push(`${stepLine(step, now, 0)}`);
+      continue;
+    }
     if (isFailureLine(line)) failureLines.push(out.length);
     out.push(line);
   }
   return { text: `${out.join('\n')}\n`, failureLines, stepsLine };
+}
+
+/** `✓ Run playbook  1:03  detail`: a step's mark, title (padded to `width`), duration (or state) and detail. */
+function stepLine(step: RunStep, now: Date, width: number): string {
+  const duration = stepDuration(step, now);
+  const detail = step.detail ? `  ${step.detail}` : '';
+  const title = STEP_TITLES[step.name];
+  const took = width > 0 ? (duration || step.status).padStart(7) : duration || step.status;
+  return `${STEP_MARKS[step.status]} ${title.padEnd(width)}  ${took}${detail}`.trimEnd();
 }

@@ -104,6 +104,8 @@ describe('notifications', { timeout: 600_000 }, () => {
     const failure = webhook.bodies()[1];
     assert.equal(failure?.event, 'run.failed');
     assert.equal(failure?.detail.run, run.id);
+    assert.equal(failure?.detail.link, `vscode://zavhoz.zavhoz/run/${run.id}`, 'the message links to the run');
+    assert.ok(slack.texts()[1]?.endsWith(`Open in VS Code: vscode://zavhoz.zavhoz/run/${run.id}`), slack.texts()[1]);
     assert.equal(webhook.rejectedSignatures(), 0, 'every webhook body carried a valid signature');
     assert.equal(telegram.arrived.length, 3, 'one test, one 429, one delivery');
   });
@@ -181,6 +183,8 @@ describe('notifications', { timeout: 600_000 }, () => {
       assert.equal(body.event, 'approval.requested');
       assert.equal(body.detail.approval, rejected);
       assert.match(body.text, new RegExp(`zavhoz run approve ${rejected}`));
+      // A link that opens the waiting run in VS Code: its id only.
+      assert.match(body.text, new RegExp(`\nOpen in VS Code: vscode://zavhoz\\.zavhoz/run/${rejected}$`));
       const waiting = await cliJson<Approval[]>(daemon, ['run', 'approvals']);
       assert.deepEqual(waiting.map((approval) => [approval.id, approval.kind, approval.requestedBy]), [[rejected, 'deploy', 'cli']]);
       await cliJson(daemon, ['run', 'reject', rejected]);

@@ -12,6 +12,7 @@ describe('deep links', () => {
   test('run, secret and server links are read back from the links Zavhoz makes', () => {
     for (const link of [
       { kind: 'run', id: 'run_abcdefgh23' },
+      { kind: 'run', id: 'apr_abcdefgh23' },
       { kind: 'secret', handle: 'sec_7f3k2x2m' },
       { kind: 'server', handle: 'prod_vps_1' },
     ] as const) {

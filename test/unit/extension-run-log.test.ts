@@ -59,6 +59,23 @@ describe('run log document', () => {
     assert.ok(text.indexOf('Log') > failedStep && text.indexOf('Log') < fatal);
   });
 
+  test('step headings stand inside the log where each step starts; no section of steps above it', () => {
+    const lines = ['[zavhoz] run run_abcdefghij: deploy shop', '[zavhoz] step: allocate', '[zavhoz] target vps_1', '[zavhoz] step: plan', '[zavhoz] step: playbook', 'PLAY [deploy] ***', '[zavhoz] step: health', 'fatal: [vps_1]: FAILED! => {"msg": "timeout"}'];
+    const shown = runLogText('run_abcdefghij', run(), lines, now);
+    const text = shown.text.split('\n');
+    assert.ok(!text.includes('Steps'), 'no Steps section');
+    assert.ok(!shown.text.includes('[zavhoz] step:'), 'the step lines became headings');
+    const log = text.indexOf('Log');
+    const heading = (title: string): number => text.findIndex((line) => line.startsWith(`✓ ${title}`) || line.startsWith(`✗ ${title}`));
+    assert.equal(text[heading('Allocate server and ports') - 1], '', 'a blank line before each heading');
+    assert.ok(log < heading('Allocate server and ports') && heading('Allocate server and ports') < text.indexOf('[zavhoz] target vps_1'));
+    assert.equal(text[heading('Run playbook')], '✓ Run playbook  1:03');
+    assert.equal(text[heading('Run playbook') + 1], 'PLAY [deploy] ***');
+    assert.equal(text[heading('Health check')], '✗ Health check  0:20  no answer on port 8001');
+    assert.equal(shown.stepsLine, heading('Allocate server and ports'));
+    assert.deepEqual(shown.failureLines, [2, heading('Health check'), text.indexOf(lines[7] ?? '')]);
+  });
+
   test('a running run shows the time so far and the step running now; nothing is marked as failed', () => {
     const shown = runLogText('run_abcdefghij', run({ status: 'running', finishedAt: null, error: null, steps: [
       { name: 'allocate', status: 'succeeded', startedAt: at(95), finishedAt: at(94) },

@@ -8,6 +8,8 @@ import { DEFAULT_REF, DEFAULT_REGISTRY, DeployStart, RUN_TIMEOUT, type RunDetail
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
 import { firstPage, listPages, printPages } from '../listing.js';
 import { AWAITING_APPROVAL_EXIT_CODE, awaitingApproval, decision, waitingLine } from '../awaitApproval.js';
+import { openLink } from '../openLink.js';
+import { deepLink } from '../../protocol/deepLinks.js';
 
 /** `--bind NAME=HANDLE …` as a record. */
 function parseBindings(context: CommandContext): Record<string, string> {
@@ -56,16 +58,24 @@ export async function startRun<P extends { readonly wait?: boolean | undefined }
         if (approval === undefined) throw error;
         const waiting = await client.request(RunsGet, { id: approval });
         context.print(waiting, () => waitingLine(approval));
+        await openRun(context, approval);
         return AWAITING_APPROVAL_EXIT_CODE;
       }
       context.print(run, () => `${run.id} ${run.status}${run.status === 'queued' ? ' (behind the running work of this project)' : ''}`);
+      await openRun(context, run.id);
       return 0;
     }
     // Log lines arrive as notifications while the request stays open; Ctrl-C cancels the request and the run.
     const source = new CancellationTokenSource();
     const onInterrupt = (): void => source.cancel();
     process.once('SIGINT', onInterrupt);
+    let opened = false;
     client.onNotification(RunsLogLines, (notification) => {
+      // The first lines name the run: with --open, VS Code shows it while it runs.
+      if (!opened) {
+        opened = true;
+        void openRun(context, notification.id);
+      }
       if (!context.json) for (const line of notification.lines) process.stdout.write(`${line}\n`);
     });
     try {
@@ -91,6 +101,7 @@ export async function startRun<P extends { readonly wait?: boolean | undefined }
  */
 async function waitThenFollow(context: CommandContext, client: DaemonClient, approval: string, source: CancellationTokenSource): Promise<number> {
   process.stderr.write(`${waitingLine(approval)}\n`);
+  await openRun(context, approval);
   const abort = new AbortController();
   source.token.onCancellationRequested(() => abort.abort());
   let run: RunDetail;
@@ -131,6 +142,15 @@ async function printLog(client: DaemonClient, id: string, follow: boolean, print
   }
   return client.request(RunsGet, { id });
 }
+
+/** With `--open`: opens the run (or the run waiting for approval) in VS Code through its deep link. */
+async function openRun(context: CommandContext, id: string): Promise<void> {
+  if (context.flags.open !== true) return;
+  await openLink(deepLink({ kind: 'run', id }), (line) => process.stderr.write(`${line}\n`));
+}
+
+/** The `--open` option of the commands that show or start a run. */
+export const openOption = { type: 'boolean', description: "Open the run in VS Code (its vscode:// link; VS Code's `code` command or the desktop opens it)." } as const;
 
 export function requiredFlag(context: CommandContext, name: string): string {
   const value = stringFlag(context.flags, name);
@@ -260,7 +280,7 @@ export const deployCommands: Command[] = [
   {
     path: ['deploy'],
     usage:
-      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--yes] [--json]`,
+      `zavhoz deploy DIR --project P --repo OWNER/NAME [--ref ${DEFAULT_REF}] [--bind NAME=HANDLE]… [--repo-url URL] [--git-token HANDLE] [--registry HOST] [--registry-token HANDLE] [--registry-user U] [--timeout S] [--health-path [MODULE=]PATH]… [--no-rollback] [--wait] [--yes] [--open] [--json]`,
     summary: `Deploy a project folder to its allocated server and print the run id (--wait follows the log and exits with the result). A protected project's deploy without --yes waits for approval: exit ${AWAITING_APPROVAL_EXIT_CODE} with its apr_ id, or with --wait, wait for the decision and go on.`,
     examples: [
       'zavhoz deploy . --project shop --repo acme/shop --wait',
@@ -289,6 +309,7 @@ export const deployCommands: Command[] = [
       'no-rollback': { type: 'boolean', description: 'Keep a new release that fails its health check running, for debugging, instead of rolling back to the previous one.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it); a run waiting for approval is waited for first.' },
       yes: { type: 'boolean', description: `You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval (exit ${AWAITING_APPROVAL_EXIT_CODE}; --wait waits for it).` },
+      open: openOption,
     },
     async run(context) {
       const optional = (key: string, flag: string): Record<string, string> => {
@@ -335,13 +356,15 @@ export const deployCommands: Command[] = [
   },
   {
     path: ['run', 'show'],
-    usage: 'zavhoz run show ID [--json]',
+    usage: 'zavhoz run show ID [--open] [--json]',
     summary: 'Show one run: status, steps, target and env plan (names and handles); an apr_ id shows the request or the run it became.',
-    examples: ['zavhoz run show run_ab12cd34', 'zavhoz run show apr_7f3k9x2mab'],
+    examples: ['zavhoz run show run_ab12cd34', 'zavhoz run show apr_7f3k9x2mab', 'zavhoz run show run_ab12cd34 --open'],
     positionals: [1, 1],
+    options: { open: openOption },
     async run(context) {
       const run = await withClient(context, (client) => client.request(RunsGet, { id: context.positionals[0] ?? '' }));
       context.print(run, () => formatRun(run));
+      await openRun(context, run.id);
     },
   },
   {

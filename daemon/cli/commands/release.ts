@@ -3,7 +3,7 @@ import { DeployRollback, type ReleaseDetail, ReleasesGet, ReleasesList, type Rel
 import type { RequestParams } from '../../protocol/define.js';
 import { type Command, integerFlag, stringFlag, withClient } from '../command.js';
 import { listPages, printPages } from '../listing.js';
-import { requiredFlag, startRun } from './deploy.js';
+import { openOption, requiredFlag, startRun } from './deploy.js';
 
 function formatReleases(releases: readonly ReleaseSummary[]): string {
   return releases
@@ -70,7 +70,7 @@ export const releaseCommands: Command[] = [
   },
   {
     path: ['rollback'],
-    usage: 'zavhoz rollback --project P [--to RELEASE] [--wait] [--yes] [--json]',
+    usage: 'zavhoz rollback --project P [--to RELEASE] [--wait] [--yes] [--open] [--json]',
     summary: 'Redeploy a release exactly (its commit, images by digest, secret versions, ports): by default the one before the current release.',
     examples: ['zavhoz rollback --project shop --wait', 'zavhoz rollback --project shop --to rel_ab12cd34ef'],
     options: {
@@ -78,6 +78,7 @@ export const releaseCommands: Command[] = [
       to: { type: 'string', value: 'RELEASE', description: 'The release id to redeploy (see zavhoz release list); default: the one before the current.' },
       wait: { type: 'boolean', description: 'Follow the log until the run ends and exit with its result (Ctrl-C cancels it).' },
       yes: { type: 'boolean', description: `You confirm it now: a protected project (setting protectedProjects) runs at once instead of waiting for approval (exit ${AWAITING_APPROVAL_EXIT_CODE}; --wait waits for it).` },
+      open: openOption,
     },
     async run(context) {
       const to = stringFlag(context.flags, 'to');
