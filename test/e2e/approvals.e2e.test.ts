@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { AWAITING_APPROVAL_EXIT_CODE } from '../../daemon/cli/awaitApproval.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
 import { REPOSITORY, startDeployTarget, type DeployTarget } from './deployTarget.js';
-import { startSession, type E2eSession } from './harness.js';
+import { sessionSteps, startSession, type E2eSession } from './harness.js';
 
 /** Polls `check` until it answers (work with no UI event to wait for), failing after `timeoutMs`. */
 async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
@@ -30,17 +30,7 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
   let target: DeployTarget;
   const project = `e2e-guarded-${randomBytes(3).toString('hex')}`;
 
-  const step = (name: string, body: () => Promise<void>): void => {
-    test(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60);
-        await session?.workbench.screenshot(`approvals-failed-${slug}`).catch(() => undefined);
-        throw error;
-      }
-    });
-  };
+  const step = sessionSteps(() => session, 'approvals-failed-');
 
   const cliJson = async <T>(args: readonly string[], input?: string): Promise<T> => {
     const result = await session.cli([...args, '--json'], input);
@@ -87,8 +77,7 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
     // The Runs view lists it with who asked; the notification names the project and the plan.
     const row = await workbench.waitForTreeRow('Deploy Runs', /awaiting approval · asked by cli/);
     assert.match(await row.innerText(), new RegExp(`${project} · deploy main`));
-    const toast = workbench.page.locator('.notifications-toasts .notification-toast', { hasText: `asks to deploy the protected project ${project}` }).first();
-    await toast.waitFor({ state: 'visible' });
+    await workbench.findNotification(`asks to deploy the protected project ${project}`);
     await workbench.screenshot('approval-requested');
     await workbench.clickNotificationButton(`asks to deploy the protected project ${project}`, 'Approve');
 

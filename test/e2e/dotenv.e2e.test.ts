@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startSession, type E2eSession } from './harness.js';
+import { after, before, describe } from 'node:test';
+import { sessionSteps, startSession, type E2eSession } from './harness.js';
 
 /** A value nobody else could produce, so finding it anywhere means it leaked from this run. */
 function uniqueValue(label: string): string {
@@ -39,18 +39,7 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
   const values = [apiToken, databasePassword];
   let envFile = '';
 
-  /** Runs a test body; on failure saves test-results/failed-dotenv-<slug>.png, the screen the user would have seen. */
-  const step = (name: string, body: () => Promise<void>): void => {
-    test(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60);
-        await session?.workbench.screenshot(`failed-dotenv-${slug}`).catch(() => undefined);
-        throw error;
-      }
-    });
-  };
+  const step = sessionSteps(() => session, 'failed-dotenv-');
 
   before(async () => {
     session = await startSession({
@@ -73,8 +62,7 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
 
   step('a workspace .env with plain secret values gets a one-time hint that names them, never their values', async () => {
     const { workbench } = session;
-    const hint = workbench.page.locator('.notifications-toasts .notification-toast', { hasText: 'plain values that look like secrets' }).first();
-    await hint.waitFor({ state: 'visible' });
+    const hint = await workbench.findNotification('plain values that look like secrets');
     const text = (await hint.innerText()).replace(/\s+/g, ' ');
     assert.match(text, /\.env holds plain values that look like secrets \(API_TOKEN, DATABASE_URL\)/);
     for (const value of values) assert.ok(!text.includes(value), 'the hint shows a value');
@@ -101,9 +89,9 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
     await workbench.pickQuickItem('this workspace');
     await workbench.waitForQuickInput('Telegram Bots');
     await workbench.pickQuickItem('Other');
-    const done = workbench.page.locator('.notifications-toasts .notification-toast', { hasText: 'now holds references for' }).first();
-    await done.waitFor({ state: 'visible' });
+    const done = await workbench.findNotification('now holds references for');
     assert.match((await done.innerText()).replace(/\s+/g, ' '), /\.env now holds references for API_TOKEN, DATABASE_URL; the values are in the keychain/);
+    await workbench.closeNotificationCenter();
   });
 
   step('the file holds references in place of the values; everything else stays byte for byte', async () => {
@@ -140,8 +128,7 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
     await workbench.waitForTreeRow('Secrets', 'DATABASE_URL');
     await workbench.screenshot('dotenv-moved');
     await workbench.runCommand('Zavhoz: Show Log');
-    const log = await workbench.outputText();
-    assert.match(log, /moved API_TOKEN, DATABASE_URL of \.env into Zavhoz/);
+    const log = await workbench.waitForOutputText(/moved API_TOKEN, DATABASE_URL of \.env into Zavhoz/);
     await workbench.screenshot('dotenv-moved-log');
     for (const value of values) {
       assert.deepEqual(await workbench.findInPage(value), [], 'a value is in the page');

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { startDeployTarget, type DeployTarget } from './deployTarget.js';
-import { startSession, type E2eSession } from './harness.js';
+import { sessionSteps, startSession, type E2eSession } from './harness.js';
 import { escapeRegExp } from '../harness/text.js';
 
 /** The views of the Zavhoz container, in package.json order (by daily use). */
@@ -56,18 +56,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
   /** Non-secret text that must be in stored state and files: proves the searches reach them. */
   let draftName = '';
 
-  /** Runs a test body; on failure saves test-results/failed-<slug>.png, the screen the user would have seen. */
-  const step = (name: string, body: () => Promise<void>): void => {
-    test(name, async () => {
-      try {
-        await body();
-      } catch (error) {
-        const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60);
-        await session?.workbench.screenshot(`failed-${slug}`).catch(() => undefined);
-        throw error;
-      }
-    });
-  };
+  const step = sessionSteps(() => session, 'failed-');
 
   before(async () => {
     target = await startDeployTarget(() => [project]);
@@ -119,8 +108,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
   step('"Zavhoz: Show Log" opens the Zavhoz output channel with the connection line', async () => {
     const { workbench } = session;
     await workbench.runCommand('Zavhoz: Show Log');
-    await workbench.page.locator('.part.panel .monaco-editor .view-lines', { hasText: 'connected to daemon' }).first().waitFor({ state: 'visible' });
-    assert.match(await workbench.outputText(), new RegExp(`connected to daemon pid ${session.daemonPid()}`));
+    await workbench.waitForOutputText(new RegExp(`connected to daemon pid ${session.daemonPid()}`));
     await workbench.screenshot('show-log');
   });
 
@@ -158,8 +146,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     await workbench.screenshot('view-secrets-with-secret', workbench.view('Secrets'));
 
     await workbench.runCommand('Zavhoz: Show Log');
-    const log = await workbench.outputText();
-    assert.match(log, /E2E_CERT/);
+    const log = await workbench.waitForOutputText(/E2E_CERT/);
     for (const line of lines) {
       assert.deepEqual(await workbench.findInPage(line), [], 'the value must be nowhere in the page (text, attributes, fields, webviews)');
       assert.ok(!log.includes(line), 'the value must not be in the Zavhoz log');

@@ -6,10 +6,11 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { runCli, type CliResult } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
-import { delay, descendants, removeFolder, signalQuietly } from '../harness/processes.js';
+import { delay, descendants, removeFolder, signalQuietly, tailOf } from '../harness/processes.js';
 import {
   assertToolsInstalled,
   installExtension,
@@ -56,6 +57,39 @@ export interface E2eSession {
   saveLogs(name: string): string;
   /** `stop()`, then removes every folder of the session. */
   dispose(): Promise<void>;
+  /**
+   * The last lines of the extension's Zavhoz log, the extension host's log and the daemon's log: put into a failed
+   * step's error, so a CI run that keeps no files still says what the workbench and the daemon were doing.
+   */
+  failureReport(): string;
+}
+
+/**
+ * `test()` for the steps of an end-to-end suite: a failed step saves test-results/<prefix><slug>.png (the screen the
+ * user would have seen) and carries the session's logs in its error.
+ */
+export function sessionSteps(session: () => E2eSession | undefined, prefix: string): (name: string, body: () => Promise<void>) => void {
+  return (name, body) => {
+    test(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        const current = session();
+        const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 60);
+        await current?.workbench.screenshot(`${prefix}${slug}`).catch(() => undefined);
+        if (current && error instanceof Error) error.message += `\n${current.failureReport()}`;
+        throw error;
+      }
+    });
+  };
+}
+
+/** Files under `folder` (recursively) whose name matches `pattern`. */
+function filesNamed(folder: string, pattern: RegExp): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder, { recursive: true })
+    .map((name) => path.join(folder, String(name)))
+    .filter((file) => pattern.test(path.basename(file)) && statSync(file).isFile());
 }
 
 /** Reads the pid from the daemon's lock file in `home`. */
@@ -234,6 +268,15 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
         if (existsSync(runLog)) cpSync(runLog, path.join(target, `${run}.log`));
       }
       return target;
+    },
+    failureReport(): string {
+      const logs = [
+        ...filesNamed(path.join(folders.userData, 'logs'), /Zavhoz.*\.log$|^exthost\.log$/),
+        dataPaths(zavhozHome).log,
+      ];
+      return logs
+        .map((file) => `--- ${path.relative(root, file)} (last lines) ---\n${tailOf(file, 2_500).trimEnd()}`)
+        .join('\n');
     },
     async dispose(): Promise<void> {
       await stop();

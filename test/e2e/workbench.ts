@@ -157,10 +157,46 @@ export class Workbench {
     await this.page.locator('.quick-input-widget', { hasText: expected }).waitFor({ state: 'visible' });
   }
 
-  /** Clicks a button of the notification toast that contains `text`. */
-  async clickNotificationButton(text: string | RegExp, button: string): Promise<void> {
+  /**
+   * The notification that contains `text`: its toast while one is shown (hovered, so VS Code keeps it), else its entry
+   * in the Notification Center. VS Code hides a toast 10–15 s after it came while the window has focus, and shows no
+   * toast for one that came in a burst, so a test that got there late still finds it where a person would look. The
+   * center is opened once no toast came within `toastWaitMs`; both places are watched until `timeoutMs`.
+   */
+  async findNotification(text: string | RegExp, { toastWaitMs = 15_000, timeoutMs = 2 * UI_TIMEOUT_MS } = {}): Promise<Locator> {
     const toast = this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-    await toast.locator('.monaco-button', { hasText: button }).first().click();
+    const entry = this.page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+    const started = Date.now();
+    let centerOpened = false;
+    while (Date.now() - started < timeoutMs) {
+      if (await toast.isVisible()) {
+        // Hovered, VS Code keeps the toast; it may have gone just now, then the center has it.
+        if (await toast.hover({ timeout: 5_000 }).then(() => true, () => false)) return toast;
+      }
+      if (await entry.isVisible()) return entry;
+      if (!centerOpened && Date.now() - started >= toastWaitMs) {
+        await this.runCommand('Notifications: Show Notifications');
+        centerOpened = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`no notification containing ${String(text)} within ${timeoutMs / 1000} s, as a toast or in the Notification Center`);
+  }
+
+  /** Clicks a button of the notification that contains `text` (its toast, or its entry in the Notification Center). */
+  async clickNotificationButton(text: string | RegExp, button: string): Promise<void> {
+    const notification = await this.findNotification(text);
+    await notification.locator('.monaco-button', { hasText: button }).first().click();
+    await this.closeNotificationCenter();
+  }
+
+  /** Closes the Notification Center if `findNotification` opened it: while it is open VS Code shows no toasts. */
+  async closeNotificationCenter(): Promise<void> {
+    const center = this.page.locator('.notifications-center.visible');
+    if (!(await center.isVisible())) return;
+    await center.focus().catch(() => undefined);
+    await this.page.keyboard.press('Escape');
+    await center.waitFor({ state: 'hidden' }).catch(() => undefined);
   }
 
   /** Picks the row of the open QuickPick whose text contains `text`. */
@@ -196,6 +232,18 @@ export class Workbench {
     // The editor renders spaces as non-breaking spaces.
     const text = await this.page.locator('.part.panel .monaco-editor .view-lines').first().innerText();
     return text.replace(/\u00a0/g, ' ');
+  }
+
+  /** The output panel's text once it matches `pattern`: the channel's editor fills in a moment after it opens. */
+  async waitForOutputText(pattern: RegExp, timeoutMs = UI_TIMEOUT_MS): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = await this.outputText().catch(() => '');
+      if (pattern.test(text)) return text;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`the output panel did not show ${String(pattern)} within ${timeoutMs / 1000} s; it shows:\n${text.slice(-2_000)}`);
   }
 
   /**
