@@ -35,11 +35,14 @@ export class MaskedWriter {
     const pieces = this.masker.pushPieces(chunk);
     const target = this.target;
     if (pieces.length > 1) target.cork();
-    for (const piece of pieces) target.write(this.releasesOnWrite ? piece : Buffer.from(piece));
+    let full = false;
+    for (const piece of pieces) full = !target.write(this.releasesOnWrite ? piece : Buffer.from(piece));
     if (pieces.length > 1) target.uncork();
     if (target.writableLength === 0) return true;
-    // Writes complete in order: once this empty one is done, every byte before it has left too.
-    target.write(EMPTY, () => resume());
+    // 'drain' comes once nothing is left to write; below the high-water mark there is none, but writes complete in
+    // order, so once an empty one is done, every byte before it has left too.
+    if (full) target.once('drain', resume);
+    else target.write(EMPTY, () => resume());
     return false;
   }
 
