@@ -1,7 +1,9 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { type MaskedSecret, Masker } from './masker.js';
+import type { MaskedSecret } from './masker.js';
+import { MaskedWriter } from './maskedWriter.js';
+import { closeChannel, type OutputChannel, openOutputChannels } from './outputChannel.js';
 
 /** A command to run with secrets in its environment. */
 export interface MaskedRun {
@@ -35,15 +37,30 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * Runs a command (an argument array, no shell) with stdin passed through, its stdout and stderr masked into the
  * given streams, and stop signals passed on; resolves once it has ended and its output has been written.
  */
-export function runMasked(run: MaskedRun): Promise<RunOutcome> {
+export async function runMasked(run: MaskedRun): Promise<RunOutcome> {
   const piped = run.mask && run.secrets.length > 0;
-  const child = spawn(run.command, [...run.args], { env: run.env, stdio: ['inherit', piped ? 'pipe' : 'inherit', piped ? 'pipe' : 'inherit'] });
+  const targets = [run.stdout, run.stderr];
+  const writers = piped ? targets.map((target) => new MaskedWriter(run.secrets, target)) : [];
+  let channels: OutputChannel[] | undefined;
+  if (piped) {
+    // Each channel hands its reads to its writer, which says when the read buffer may be filled again.
+    channels = await openOutputChannels(writers.map((writer, index) => (bytes: Buffer) => writer.write(bytes, () => channels?.[index]?.ours.resume())));
+  }
+  const stdio: StdioOptions = !piped ? 'inherit' : channels === undefined ? ['inherit', 'pipe', 'pipe'] : ['inherit', channels[0]!.childEnd, channels[1]!.childEnd];
+  let child: ChildProcess;
+  try {
+    child = spawn(run.command, [...run.args], { env: run.env, stdio });
+  } finally {
+    // The child has its own copies now (or none, if it could not be started): ours would keep its output open.
+    for (const channel of channels ?? []) channel.childEnd.destroy();
+  }
   const forward = (signal: NodeJS.Signals): void => {
     if (signal === 'SIGINT' && !run.forwardInterrupt) return;
     child.kill(signal);
   };
   for (const signal of FORWARDED) process.on(signal, forward);
-  const outputs = piped && child.stdout && child.stderr ? [pump(child.stdout, run.secrets, run.stdout), pump(child.stderr, run.secrets, run.stderr)] : [];
+  const sources: (Readable | null)[] = channels === undefined ? [child.stdout, child.stderr] : channels.map((channel) => channel.ours);
+  const outputs = writers.map((writer, index) => pump(sources[index] ?? null, writer, targets[index]!, channels === undefined));
   const ended = new Promise<RunOutcome>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       resolve(error.code === 'ENOENT' ? { kind: 'not-found' } : { kind: 'not-executable' });
@@ -52,12 +69,12 @@ export function runMasked(run: MaskedRun): Promise<RunOutcome> {
       resolve(signal === null ? { kind: 'exited', code: code ?? 1 } : { kind: 'signalled', signal });
     });
   });
-  return ended.then(async (outcome) => {
-    // A child that never started has no output to wait for (its pipes may never end).
-    if (outcome.kind === 'exited' || outcome.kind === 'signalled') await Promise.all(outputs);
-    for (const signal of FORWARDED) process.off(signal, forward);
-    return outcome;
-  });
+  const outcome = await ended;
+  // A child that never started has no output to wait for (its pipes may never end).
+  if (outcome.kind === 'exited' || outcome.kind === 'signalled') await Promise.all(outputs);
+  else for (const channel of channels ?? []) closeChannel(channel);
+  for (const signal of FORWARDED) process.off(signal, forward);
+  return outcome;
 }
 
 /** The exit code a shell reports for a process a signal ended: 128 + its number. */
@@ -66,15 +83,16 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 }
 
 /**
- * Copies `source` into `target` through a masker, pausing while `target` is full. If `target` goes away (the reader
- * of a pipe quit), the source is dropped, so the child sees a broken pipe as it would have without us.
+ * Copies `source` into `target` through its masking writer, pausing while `target` holds on to bytes. A `stream`
+ * source (a pipe Node reads) emits its chunks as events; otherwise the chunks reach the writer from the channel's
+ * read callback, and only the end is seen here. If `target` goes away (the reader of a pipe quit), the source is
+ * dropped, so the child sees a broken pipe as it would have without us.
  */
-function pump(source: Readable, secrets: readonly MaskedSecret[], target: Writable): Promise<void> {
-  const masker = new Masker(secrets);
+function pump(source: Readable | null, writer: MaskedWriter, target: Writable, stream: boolean): Promise<void> {
+  if (source === null) return Promise.resolve();
   return new Promise((resolve) => {
-    let broken = false;
     const onTargetError = (): void => {
-      broken = true;
+      writer.drop();
       source.destroy();
       resolve();
     };
@@ -83,25 +101,12 @@ function pump(source: Readable, secrets: readonly MaskedSecret[], target: Writab
       target.off('error', onTargetError);
       resolve();
     };
-    source.on('data', (chunk: Buffer) => {
-      if (broken) return;
-      // The pieces are views of the chunk around what was masked; corked, they go out in one writev.
-      const pieces = masker.pushPieces(chunk);
-      if (pieces.length > 1) target.cork();
-      let flowing = true;
-      for (const piece of pieces) flowing = target.write(piece);
-      if (pieces.length > 1) target.uncork();
-      if (!flowing) {
-        source.pause();
-        target.once('drain', () => source.resume());
-      }
-    });
-    source.once('end', () => {
-      if (broken) return;
-      const rest = masker.end();
-      if (rest.length > 0) target.write(rest, finish);
-      else target.write('', finish);
-    });
-    source.once('error', () => resolve());
+    if (stream) {
+      source.on('data', (chunk: Buffer) => {
+        if (!writer.write(chunk, () => source.resume())) source.pause();
+      });
+    }
+    source.once('end', () => writer.end(finish));
+    source.once('error', finish);
   });
 }
