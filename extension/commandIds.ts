@@ -24,6 +24,8 @@ export const CommandIds = {
   deleteSecret: 'zavhoz.secret.delete',
   pushSecretToGithub: 'zavhoz.github.pushSecret',
   openServerTerminal: 'zavhoz.server.openTerminal',
+  openInRemoteSsh: 'zavhoz.server.openInRemoteSsh',
+  openSystemSshTerminal: 'zavhoz.server.openSystemSshTerminal',
   markServerGhost: 'zavhoz.server.markGhost',
   unmarkServerGhost: 'zavhoz.server.unmarkGhost',
   removeServer: 'zavhoz.server.remove',

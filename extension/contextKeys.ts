@@ -26,6 +26,8 @@ export const ContextKeys = {
   hasDeployed: 'zavhoz.hasDeployed',
   /** Walkthrough: CI secrets were pushed to GitHub (from this window, or remembered from an earlier push). */
   hasPushedCiSecrets: 'zavhoz.hasPushedCiSecrets',
+  /** Remote - SSH (or Open Remote - SSH) is installed, so Open in Remote-SSH can work. */
+  remoteSshInstalled: 'zavhoz.remoteSshInstalled',
 } as const;
 
 /** The compose files a deploy reads, and the usual names people start with (shown with how to add the others). */

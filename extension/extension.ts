@@ -24,6 +24,7 @@ import { registerApprovalPrompts } from './approvalPrompts.js';
 import { registerCancelDeploy } from './commands/cancelDeploy.js';
 import { registerDeployProject } from './commands/deployProject.js';
 import { registerOpenServerTerminal } from './commands/openServerTerminal.js';
+import { registerOpenInRemoteSsh } from './commands/openInRemoteSsh.js';
 import { registerPushCiSecrets } from './commands/pushCiSecrets.js';
 import { registerPushSecretToGithub } from './commands/pushSecretToGithub.js';
 import { registerShowDeployLog } from './commands/showDeployLog.js';
@@ -89,6 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
   registerGhostServersToggle(context, services, servers);
   registerFilterServers(context, services, servers);
   registerOpenServerTerminal(context, services);
+  registerOpenInRemoteSsh(context, services);
 
   const serviceStatus = new ServiceStatusTracker(connection);
   context.subscriptions.push(serviceStatus, new ServicesStatusBar(serviceStatus));

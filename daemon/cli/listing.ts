@@ -1,6 +1,7 @@
 import type { DaemonClient, PagedDefinition } from '../client/client.js';
+import type { RequestDefinition } from '../protocol/define.js';
 import { LIST_PAGE } from '../protocol/fields.js';
-import type { CommandContext } from './command.js';
+import { type Command, type CommandContext, call } from './command.js';
 
 /** How a list prints for people: its empty message and each page's lines (`first` is true for the first page). */
 export interface HumanList<T> {
@@ -95,4 +96,38 @@ export class PagedTable<T> {
     for (const row of body) row.forEach((cell, index) => (this.widths[index] = Math.max(this.widths[index] ?? 0, cell.length)));
     return (first ? [this.header, ...body] : body).map((row) => row.map((cell, index) => cell.padEnd(this.widths[index] ?? 0)).join('  ').trimEnd()).join('\n');
   }
+}
+
+/** A command that sends one request and prints its answer: its help, the request, and how the answer reads. */
+export interface RequestCommandSpec<P, R> extends Omit<Command, 'run'> {
+  readonly request: RequestDefinition<P, R>;
+  /** The request's params, from the command line. */
+  params(context: CommandContext): P;
+  /** What `--json` prints (default: the whole answer), e.g. a list without its envelope. */
+  shown?(answer: R): unknown;
+  /** The answer in words, for people. */
+  human(answer: R, context: CommandContext): string;
+  /** The exit code the answer means (default 0). */
+  exitCode?(answer: R): number | undefined;
+}
+
+/**
+ * A `get`, `list`, `test` or `remove` command: one request on a connection of its own, its answer printed (JSON with
+ * `--json`, else {@link RequestCommandSpec.human}).
+ */
+export function requestCommand<P, R>(spec: RequestCommandSpec<P, R>): Command {
+  const { request, params, shown, human, exitCode, ...help } = spec;
+  return {
+    ...help,
+    async run(context) {
+      const answer = await call(context, request, params(context));
+      context.print(shown ? shown(answer) : answer, () => human(answer, context));
+      return exitCode?.(answer);
+    },
+  };
+}
+
+/** The one positional argument (an id or a handle) of a command that takes exactly one. */
+export function theArgument(context: CommandContext): string {
+  return context.positionals[0] ?? '';
 }

@@ -7,6 +7,7 @@ import { registerAllocationHandlers } from './allocations.js';
 import { registerDeployHandlers } from './deploy.js';
 import { registerReleaseHandlers } from './releases.js';
 import { registerShellHandlers } from './shell.js';
+import { registerRemoteHandlers } from './remote.js';
 import { registerGithubHandlers } from './github.js';
 import { registerAgentHandlers } from './agent.js';
 import { registerServicesHandlers } from './services.js';
@@ -27,6 +28,7 @@ export function registerHandlers(router: Router, services: Services): void {
   registerDeployHandlers(router, services);
   registerReleaseHandlers(router, services);
   registerShellHandlers(router, services);
+  registerRemoteHandlers(router, services);
   registerGithubHandlers(router, services);
   registerAgentHandlers(router, services);
   registerServicesHandlers(router, services);

@@ -1,5 +1,6 @@
 import { AgentGrantCreate } from './agent.js';
 import { ExecResolve } from './exec.js';
+import { RemoteHandoff } from './remote.js';
 import { SecretsReveal } from './secrets.js';
 import { SettingsSet } from './settings.js';
 import { VaultConnect, VaultDisconnect } from './vault.js';
@@ -14,5 +15,5 @@ export const AGENT_CLIENT_NAME = 'agent';
  * a run is refused to agents by the approvals service itself, with its own words.)
  */
 export const REFUSED_FOR_AGENTS: ReadonlySet<string> = new Set(
-  [AgentGrantCreate, SettingsSet, SecretsReveal, ExecResolve, VaultConnect, VaultDisconnect].map((definition) => definition.method),
+  [AgentGrantCreate, SettingsSet, SecretsReveal, ExecResolve, VaultConnect, VaultDisconnect, RemoteHandoff].map((definition) => definition.method),
 );

@@ -15,6 +15,7 @@ export * from './env.js';
 export * from './runs.js';
 export * from './releases.js';
 export * from './shell.js';
+export * from './remote.js';
 export * from './github.js';
 export * from './agent.js';
 export * from './services.js';

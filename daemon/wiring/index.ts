@@ -19,6 +19,7 @@ import { wireRotation } from './rotation.js';
 import type { Foundation, Services } from './services.js';
 import { ProjectLocks } from '../core/projectLocks.js';
 import { wireTerminal } from './terminal.js';
+import { wireHandoff } from './handoff.js';
 import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
 
@@ -42,6 +43,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const ciKeys = wireCiKeys(foundation, { audit, vault, inventory, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
+  const handoff = wireHandoff(foundation, { inventory, vault, audit });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
@@ -52,5 +54,5 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
+  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, handoff, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

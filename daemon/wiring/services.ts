@@ -15,6 +15,7 @@ import type { GithubService } from '../github/service.js';
 import type { CiKeyService } from '../cikey/service.js';
 import type { ConnectionNotifier } from '../deploy/runLog.js';
 import type { ShellSessions } from '../terminal/sessions.js';
+import type { SshHandoff } from '../terminal/handoff.js';
 import type { OperationsService } from '../operations/service.js';
 import type { ConnectedClient } from '../protocol/lifecycle.js';
 import type { UndeployService } from '../undeploy/service.js';
@@ -55,6 +56,8 @@ export interface Services {
   readonly ciKeys: CiKeyService;
   /** Interactive SSH shells (`shell/*`), each owned by the connection that opened it. */
   readonly terminal: ShellSessions;
+  /** Servers handed to the user's own SSH client: key into an ssh-agent with a lifetime, alias in Zavhoz's SSH config (`remote/*`). */
+  readonly handoff: SshHandoff;
   /** Day-2 operations of deployed projects: status, redacted logs, restart/stop/start (`services/*`). */
   readonly operations: OperationsService;
   /** Takes projects off their servers (`undeploy/*`). */

@@ -14,6 +14,7 @@ import { AgentGrantCreate } from '../../daemon/protocol/agent.js';
 import { AGENT_CLIENT_NAME, REFUSED_FOR_AGENTS } from '../../daemon/protocol/agentLimits.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ExecResolve } from '../../daemon/protocol/exec.js';
+import { RemoteHandoff } from '../../daemon/protocol/remote.js';
 import { SecretsReveal } from '../../daemon/protocol/secrets.js';
 import { SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { VaultConnect, VaultDisconnect } from '../../daemon/protocol/vault.js';
@@ -38,7 +39,7 @@ test('an agent connection is refused grants, settings, reveals and exec values; 
     calls.push('settings/get');
     return {} as never;
   });
-  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect].map((definition) => definition.method).sort());
+  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect, RemoteHandoff].map((definition) => definition.method).sort());
 
   const token = new CancellationTokenSource().token;
   const widen = { key: 'agentMode', value: 'deploy' };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DEFAULT_RATE_PER_MINUTE, ENDPOINT_KINDS, NOTIFY_EVENTS, NotifyAdd, NotifyList, NotifyRemove, NotifyTest, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../../protocol/notify.js';
 import { call, CliError, type Command, type CommandOption, type Flags, integerFlag, listFlag, stringFlag } from '../command.js';
+import { requestCommand, theArgument } from '../listing.js';
 
 function required(flags: Flags, name: string, kind: string): string {
   const value = stringFlag(flags, name);
@@ -116,40 +117,36 @@ export const notifyCommands: Command[] = [
       context.print(added, () => `Added ${added.id} (${added.name}). Try it with: zavhoz notify test ${added.id}`);
     },
   },
-  {
+  requestCommand({
     path: ['notify', 'list'],
     usage: 'zavhoz notify list [--json]',
     summary: 'List notification endpoints, the events each wants and how its deliveries stand.',
     examples: ['zavhoz notify list', 'zavhoz notify list --json'],
     positionals: [0, 0],
-    async run(context) {
-      const { endpoints } = await call(context, NotifyList, {});
-      context.print(endpoints, () => (endpoints.length === 0 ? 'No notification endpoints. Add one with: zavhoz notify add --help' : endpoints.map(describe).join('\n')));
-    },
-  },
-  {
+    request: NotifyList,
+    params: () => ({}),
+    shown: (result) => result.endpoints,
+    human: ({ endpoints }) => (endpoints.length === 0 ? 'No notification endpoints. Add one with: zavhoz notify add --help' : endpoints.map(describe).join('\n')),
+  }),
+  requestCommand({
     path: ['notify', 'test'],
     usage: 'zavhoz notify test ID [--json]',
     summary: 'Send a test message to an endpoint now and say whether it arrived.',
     examples: ['zavhoz notify test ntf_7f3k9x2mab'],
     positionals: [1, 1],
-    async run(context) {
-      const id = context.positionals[0] ?? '';
-      const result = await call(context, NotifyTest, { id });
-      context.print(result, () => (result.delivered ? `Delivered a test message to ${id}.` : `Not delivered: ${result.error ?? 'unknown error'}`));
-      return result.delivered ? 0 : 1;
-    },
-  },
-  {
+    request: NotifyTest,
+    params: (context) => ({ id: theArgument(context) }),
+    human: (result, context) => (result.delivered ? `Delivered a test message to ${theArgument(context)}.` : `Not delivered: ${result.error ?? 'unknown error'}`),
+    exitCode: (result) => (result.delivered ? 0 : 1),
+  }),
+  requestCommand({
     path: ['notify', 'remove'],
     usage: 'zavhoz notify remove ID [--json]',
     summary: 'Remove a notification endpoint and drop the messages still queued for it.',
     examples: ['zavhoz notify remove ntf_7f3k9x2mab'],
     positionals: [1, 1],
-    async run(context) {
-      const id = context.positionals[0] ?? '';
-      const result = await call(context, NotifyRemove, { id });
-      context.print(result, () => `Removed ${id}${result.dropped > 0 ? `; ${result.dropped} queued message(s) dropped` : ''}.`);
-    },
-  },
+    request: NotifyRemove,
+    params: (context) => ({ id: theArgument(context) }),
+    human: (result, context) => `Removed ${theArgument(context)}${result.dropped > 0 ? `; ${result.dropped} queued message(s) dropped` : ''}.`,
+  }),
 ];

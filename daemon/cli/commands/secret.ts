@@ -15,7 +15,7 @@ import {
 } from '../../protocol/secrets.js';
 import type { RequestParams } from '../../protocol/define.js';
 import { type Command, type CommandContext, CliError, integerFlag, listFlag, stringFlag, withClient } from '../command.js';
-import { PagedTable, listPages, printPages } from '../listing.js';
+import { PagedTable, listPages, printPages, requestCommand, theArgument } from '../listing.js';
 import { type EnvFileEntry, EnvFileError, importableText, plainSecretEntries, readEnvFile, withReferences } from '../../protocol/envReferences.js';
 import { replaceFileAtomically } from '../../exec/replaceFile.js';
 
@@ -202,17 +202,16 @@ export const secretCommands: Command[] = [
       await printPages(context, listPages(context, SecretsList, filter, (page) => page.secrets), { empty: 'No secrets.', lines: (secrets, first) => table.lines(secrets, first) });
     },
   },
-  {
+  requestCommand({
     path: ['secret', 'get'],
     usage: 'zavhoz secret get HANDLE [--json]',
     summary: "Show one secret's metadata (not its value).",
     examples: ['zavhoz secret get sec_ab12cd34'],
     positionals: [1, 1],
-    async run(context) {
-      const secret = await withClient(context, (client) => client.request(SecretsGet, { handle: context.positionals[0] ?? '' }));
-      context.print(secret, () => details(secret));
-    },
-  },
+    request: SecretsGet,
+    params: (context) => ({ handle: theArgument(context) }),
+    human: details,
+  }),
   {
     path: ['secret', 'reveal'],
     usage: 'zavhoz secret reveal HANDLE --yes [--json]',
@@ -252,17 +251,16 @@ export const secretCommands: Command[] = [
       context.print(secret, () => `rotated ${secret.handle} (${secret.name}) to version ${secret.version}; the previous value is kept until the next successful deploy or 7 days (longer while a release uses it)`);
     },
   },
-  {
+  requestCommand({
     path: ['secret', 'delete'],
     usage: 'zavhoz secret delete HANDLE [--json]',
     summary: 'Delete a secret from the keychain and the store.',
     examples: ['zavhoz secret delete sec_ab12cd34'],
     positionals: [1, 1],
-    async run(context) {
-      const deleted = await withClient(context, (client) => client.request(SecretsDelete, { handle: context.positionals[0] ?? '' }));
-      context.print(deleted, () => `deleted ${deleted.handle} (${deleted.name})`);
-    },
-  },
+    request: SecretsDelete,
+    params: (context) => ({ handle: theArgument(context) }),
+    human: (deleted) => `deleted ${deleted.handle} (${deleted.name})`,
+  }),
   {
     path: ['secret', 'import'],
     usage: 'zavhoz secret import FILE.env [--project P] [--category C] [--replace [--keep NAME]…] [--json]',

@@ -1,5 +1,6 @@
 import { type TeamVaultStatus, VaultConnect, VaultDisconnect, VaultStatus } from '../../protocol/vault.js';
 import { type Command, type CommandContext, CliError, stringFlag, withClient } from '../command.js';
+import { requestCommand } from '../listing.js';
 
 /** A credential from stdin (one line; a trailing newline is not part of it), never from argv. */
 async function readCredential(context: CommandContext, what: string): Promise<string> {
@@ -65,25 +66,23 @@ export const vaultCommands: Command[] = [
       context.print(status, () => `Connected.\n${describe(status)}`);
     },
   },
-  {
+  requestCommand({
     path: ['vault', 'status'],
     usage: 'zavhoz vault status [--json]',
     summary: "Show the team's Vault: address, mount, auth kind, whether it answers (sealed, unreachable, refused); never a token.",
     examples: ['zavhoz vault status'],
-    async run(context) {
-      const status = await withClient(context, (client) => client.request(VaultStatus, {}));
-      context.print(status, () => describe(status));
-      return status.connected && status.state !== 'ok' ? 1 : undefined;
-    },
-  },
-  {
+    request: VaultStatus,
+    params: () => ({}),
+    human: describe,
+    exitCode: (status) => (status.connected && status.state !== 'ok' ? 1 : undefined),
+  }),
+  requestCommand({
     path: ['vault', 'disconnect'],
     usage: 'zavhoz vault disconnect [--json]',
     summary: "Forget this member's Vault connection (removes it from your keychain); team secrets are unreadable until you connect again.",
     examples: ['zavhoz vault disconnect'],
-    async run(context) {
-      const result = await withClient(context, (client) => client.request(VaultDisconnect, {}));
-      context.print(result, () => (result.disconnected ? `Disconnected.${result.teamSecrets > 0 ? ` ${result.teamSecrets} team secret(s) cannot be read until you connect again.` : ''}` : 'No team vault was connected.'));
-    },
-  },
+    request: VaultDisconnect,
+    params: () => ({}),
+    human: (result) => (result.disconnected ? `Disconnected.${result.teamSecrets > 0 ? ` ${result.teamSecrets} team secret(s) cannot be read until you connect again.` : ''}` : 'No team vault was connected.'),
+  }),
 ];

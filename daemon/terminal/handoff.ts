@@ -1,0 +1,111 @@
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import type { AuditLog } from '../audit/auditLog.js';
+import { ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { PassphraseReader, SshConnection } from '../inventory/ssh.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { RemoteHandedOff } from '../protocol/remote.js';
+import type { SecretReader, SecretUse } from '../vault/api.js';
+import { type DaemonAgent, addToAgent, checkAgentSocket } from './agent.js';
+import { addInclude, aliasOf, includes, knownHostsKey, userConfigFile, writeHost } from './sshConfig.js';
+
+/** What the hand-off needs from the inventory: where a server is, and SSH to it with its pinned host key. */
+export interface HandoffHost {
+  describe(handle: string): Promise<{ readonly host: string; readonly port: number; readonly user: string; readonly keySecret: string | null }>;
+  openSsh(handle: string, use: SecretUse, options?: { readonly signal?: AbortSignal }): Promise<SshConnection>;
+}
+
+/** What {@link SshHandoff} is built from. */
+export interface HandoffDependencies {
+  readonly host: HandoffHost;
+  readonly secrets: SecretReader & Partial<PassphraseReader>;
+  readonly audit: AuditLog;
+  readonly log: ScopedLogger;
+  /** Zavhoz's SSH config folder (`<data>/ssh`). */
+  readonly folder: string;
+  /** Where the askpass helper of a key with a passphrase lives for the moment of an `ssh-add`. */
+  readonly scratch: string;
+  /** Zavhoz's own agent, for clients without one. */
+  readonly agent: DaemonAgent;
+  /** The user's SSH config (default `~/.ssh/config`). */
+  readonly userConfig?: string;
+  readonly clock?: () => Date;
+}
+
+/** One hand-off: which server, to which agent, for how long, and whether `~/.ssh/config` may get the Include. */
+export interface HandoffRequest {
+  readonly server: string;
+  readonly agentSocket?: string | undefined;
+  readonly lifetimeSeconds: number;
+  readonly includeInUserConfig: boolean;
+}
+
+/**
+ * Hands a managed server to the user's own SSH client: the vault key into an ssh-agent with a lifetime, the host
+ * alias with the pinned host key into Zavhoz's SSH config. The key leaves the daemon only through ssh-add's stdin.
+ */
+export class SshHandoff {
+  constructor(private readonly dependencies: HandoffDependencies) {}
+
+  /** Checks the server's host key against its pin, loads its key into the agent and writes its alias. */
+  async handoff(request: HandoffRequest, use: SecretUse, signal?: AbortSignal): Promise<RemoteHandedOff> {
+    const { host, secrets, audit, log, folder, scratch, agent } = this.dependencies;
+    const where = await host.describe(request.server);
+    const keySecret = where.keySecret;
+    if (!keySecret) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${request.server} has no SSH key to hand off. Set one with \`zavhoz server update ${request.server} --ssh-key-secret NAME\`.`);
+    if (request.agentSocket !== undefined) checkAgentSocket(request.agentSocket);
+    // The same check a shell makes: a pinned host key that matches, and a key the server takes.
+    const connection = await host.openSsh(request.server, use, signal ? { signal } : {});
+    const presented = connection.hostKey;
+    connection.close();
+    if (!presented) throw new ZavhozError(ErrorCodes.Unreachable, `Server ${request.server} presented no host key Zavhoz could record; run \`zavhoz server check ${request.server}\`.`);
+    const socket = request.agentSocket ?? (await agent.ensure());
+    const redact = (text: string): string => secrets.redactor?.redact(text) ?? text;
+    const publicKey = await secrets.withValue(keySecret, use, async (privateKey) => {
+      let parsed = ssh2.utils.parseKey(privateKey);
+      let passphrase: string | undefined;
+      if (parsed instanceof Error && /passphrase/i.test(parsed.message) && secrets.withPassphrase) {
+        passphrase = await secrets.withPassphrase(keySecret, use, (value) => value);
+        if (passphrase !== undefined) parsed = ssh2.utils.parseKey(privateKey, passphrase);
+      }
+      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (!key || key instanceof Error) {
+        throw new ZavhozError(ErrorCodes.InvalidInput, `The secret ${keySecret} is not an SSH private key Zavhoz can hand to an agent${passphrase === undefined ? ' (or its passphrase is not stored with it)' : ''}.`);
+      }
+      await addToAgent({ socket, lifetimeSeconds: request.lifetimeSeconds, privateKey, passphrase, scratch, redact }, signal);
+      return `${key.type} ${key.getPublicSSH().toString('base64')} zavhoz:${request.server}`;
+    });
+    const written = writeHost(folder, { server: request.server, host: where.host, port: where.port, user: where.user, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) });
+    const userConfig = this.dependencies.userConfig ?? userConfigFile();
+    if (request.includeInUserConfig) addInclude(userConfig, written.configFile);
+    const expiresAt = new Date((this.dependencies.clock?.() ?? new Date()).getTime() + request.lifetimeSeconds * 1000).toISOString();
+    const alias = aliasOf(request.server);
+    await audit.record({
+      client: use.client,
+      requestId: use.requestId,
+      action: 'ssh-handoff',
+      subject: request.server,
+      detail: { alias, lifetimeSeconds: request.lifetimeSeconds, agent: request.agentSocket === undefined ? 'zavhoz' : 'client' },
+    });
+    log.info('server handed off', { server: request.server, alias, lifetimeSeconds: request.lifetimeSeconds });
+    return {
+      server: request.server,
+      alias,
+      host: where.host,
+      port: where.port,
+      user: where.user,
+      hostConfig: written.hostConfig,
+      configFile: written.configFile,
+      includedInUserConfig: includes(userConfig, written.configFile),
+      agentSocket: socket,
+      expiresAt,
+    };
+  }
+}
+
+/** Zavhoz's SSH config folder and own agent socket inside a data folder. */
+export function handoffPaths(dataFolder: string): { folder: string; agentSocket: string; scratch: string } {
+  const folder = path.join(dataFolder, 'ssh');
+  return { folder, agentSocket: path.join(folder, 'agent.sock'), scratch: path.join(dataFolder, 'runs') };
+}

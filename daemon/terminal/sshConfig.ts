@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensurePrivateFolder, writeFileAtomic } from '../core/files.js';
+
+/**
+ * Zavhoz's own SSH config: one Host block per handed-off server (`ssh/hosts/<server>.conf`), with the server's
+ * public key and pinned host key beside it, and `ssh/config` including them all. Only public material is written.
+ */
+
+/** The SSH host alias of a managed server. */
+export function aliasOf(server: string): string {
+  return `zavhoz-${server}`;
+}
+
+/** What one Host block says. */
+export interface HostEntry {
+  readonly server: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** The agent that holds the key. */
+  readonly agentSocket: string;
+  /** The key's public half, as an authorized_keys line. */
+  readonly publicKey: string;
+  /** The server's host key as a known_hosts key (`ssh-ed25519 AAAA…`), checked against its pin. */
+  readonly hostKey: string;
+}
+
+/** The files of Zavhoz's SSH config. */
+export interface WrittenHost {
+  readonly hostConfig: string;
+  readonly configFile: string;
+}
+
+/** A value for an ssh_config line, quoted (paths may hold spaces, e.g. macOS's Application Support). */
+function quoted(value: string): string {
+  if (/["\r\n]/.test(value)) throw new Error(`ssh_config cannot hold the path ${JSON.stringify(value)}`);
+  return `"${value}"`;
+}
+
+/** The SSH host key of a raw key blob, as known_hosts writes it: its type name, then the blob in base64. */
+export function knownHostsKey(blob: Buffer): string {
+  const length = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const type = blob.subarray(4, 4 + length).toString('latin1');
+  if (!/^[a-z0-9@.-]+$/i.test(type)) throw new Error('the server presented a host key of an unknown shape');
+  return `${type} ${blob.toString('base64')}`;
+}
+
+/** Writes (or rewrites) the Host block of one server, and the config that includes every block. */
+export function writeHost(folder: string, entry: HostEntry): WrittenHost {
+  const alias = aliasOf(entry.server);
+  const hosts = path.join(folder, 'hosts');
+  const keys = path.join(folder, 'keys');
+  const known = path.join(folder, 'known_hosts');
+  for (const each of [folder, hosts, keys, known]) ensurePrivateFolder(each);
+  const publicKeyFile = path.join(keys, `${entry.server}.pub`);
+  const knownHostsFile = path.join(known, entry.server);
+  writeFileAtomic(publicKeyFile, `${entry.publicKey}\n`);
+  writeFileAtomic(knownHostsFile, `${alias} ${entry.hostKey}\n`);
+  const hostConfig = path.join(hosts, `${entry.server}.conf`);
+  writeFileAtomic(
+    hostConfig,
+    [
+      `# Written by Zavhoz for server ${entry.server}; rewritten at each hand-off.`,
+      `Host ${alias}`,
+      `  HostName ${entry.host}`,
+      `  Port ${entry.port}`,
+      `  User ${entry.user}`,
+      `  IdentityAgent ${quoted(entry.agentSocket)}`,
+      `  IdentityFile ${quoted(publicKeyFile)}`,
+      '  IdentitiesOnly yes',
+      `  HostKeyAlias ${alias}`,
+      `  UserKnownHostsFile ${quoted(knownHostsFile)}`,
+      '  StrictHostKeyChecking yes',
+      '  UpdateHostKeys no',
+      '',
+    ].join('\n'),
+  );
+  const configFile = path.join(folder, 'config');
+  const blocks = fs
+    .readdirSync(hosts)
+    .filter((name) => name.endsWith('.conf'))
+    .sort()
+    .map((name) => `Include ${quoted(path.join(hosts, name))}`);
+  writeFileAtomic(configFile, ['# Written by Zavhoz: the servers it handed to your SSH client. Do not edit; it is rewritten.', ...blocks, ''].join('\n'));
+  return { hostConfig, configFile };
+}
+
+/** The user's own SSH config file. */
+export function userConfigFile(): string {
+  return path.join(os.homedir(), '.ssh', 'config');
+}
+
+/** True when an SSH config file already includes `configFile`. */
+export function includes(userConfig: string, configFile: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(userConfig, 'utf8');
+  } catch {
+    return false;
+  }
+  return text.split(/\r?\n/).some((line) => {
+    const match = /^\s*include\s+(.+?)\s*$/i.exec(line);
+    return match !== null && match[1]?.replace(/^"(.*)"$/, '$1') === configFile;
+  });
+}
+
+/**
+ * Puts one `Include` line for Zavhoz's config at the top of the user's SSH config (an Include inside a Host block
+ * would apply only there). A config that is a link is changed where it points; a new one is made private.
+ */
+export function addInclude(userConfig: string, configFile: string): void {
+  if (includes(userConfig, configFile)) return;
+  ensurePrivateFolder(path.dirname(userConfig));
+  let target = userConfig;
+  let before = '';
+  let mode = 0o600;
+  if (fs.existsSync(userConfig)) {
+    target = fs.realpathSync(userConfig);
+    before = fs.readFileSync(target, 'utf8');
+    mode = fs.statSync(target).mode & 0o777;
+  }
+  writeFileAtomic(target, `# Added by Zavhoz: the servers it hands to your SSH client (zavhoz-<server>).\nInclude ${quoted(configFile)}\n\n${before}`);
+  fs.chmodSync(target, mode);
+}
