@@ -5,6 +5,7 @@ import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { DeployStart } from '../protocol/runs.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
+import { readComposeModules } from './composeModules.js';
 import { readProjectTemplate } from './envTemplate.js';
 import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
 import type { RunOptions } from './runStore.js';
@@ -21,11 +22,13 @@ export interface AcceptedRequest {
 
 /**
  * Checks a request before any run exists: the folder is absolute, every variable has a value (else the commands
- * that fix it), and the token handles exist. Allocates the project if it has no allocation yet.
+ * that fix it), and the token handles exist. Allocates the modules its compose files publish that are not allocated yet
+ * (the project's first deploy allocates them all; an allocation made before keeps its modules and ports).
  */
 export async function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): Promise<AcceptedRequest> {
   const folder = absoluteFolder(request.folder);
-  const target = await targets.targetFor(request.project);
+  const modules = readComposeModules(folder);
+  const target = await targets.targetFor(request.project, modules.map((module) => module.name));
   const catalog = await secrets.catalog();
   const plan = planEnvironment(readProjectTemplate(folder), {
     project: request.project,

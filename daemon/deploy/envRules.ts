@@ -66,6 +66,11 @@ const FIXED_RULES: Readonly<Record<string, ComputedRule>> = {
   REDIS_PORT: { describe: '6379', value: () => '6379' },
 };
 
+/** True for a variable whose value is fixed by name (`PORT`, `POSTGRES_PORT` → 5432, …), not by the project's modules. */
+export function hasFixedValue(name: string): boolean {
+  return Object.hasOwn(FIXED_RULES, name);
+}
+
 /**
  * The computed rule for a variable, if it has one: the fixed names above, `<MODULE>_PORT` for the project's
  * allocated modules, and `<NAME>_IMAGE` → `ghcr.io/owner/repo-<name>:latest` (`TG_BOT_IMAGE` → `…-tg-bot:latest`).

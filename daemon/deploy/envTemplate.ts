@@ -3,6 +3,9 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { invalidInput } from '../core/errors.js';
 
+/** Compose file names Zavhoz does not run, looked for only to say where the deploy's files must be. */
+const OTHER_COMPOSE_NAMES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml'];
+
 /** Where a variable was found in the project. */
 export type VariableSource = '.env.example' | 'infra/.env.example' | 'compose';
 
@@ -178,11 +181,7 @@ export function readProjectTemplate(folder: string): ProjectTemplate {
     for (const reference of compose.references) note(reference.name, 'compose', reference.hasDefault);
     for (const [service, image] of compose.services) services.set(service, image);
   }
-  if (!files.some((file) => TEMPLATE_FILES.compose.includes(file as (typeof TEMPLATE_FILES.compose)[number]))) {
-    throw invalidInput(
-      `No compose file in ${folder}: a deploy runs ${TEMPLATE_FILES.compose.join(' and ')}. Add them, or pass the project's root folder.`,
-    );
-  }
+  if (!files.some((file) => TEMPLATE_FILES.compose.includes(file as (typeof TEMPLATE_FILES.compose)[number]))) throw noComposeFile(folder);
   const variables = [...found.entries()].map(([name, entry]) => ({
     name,
     sources: [...entry.sources],
@@ -202,4 +201,19 @@ function readOptional(folder: string, relative: string): string | undefined {
   if (!stat.isFile()) return undefined;
   if (stat.size > MAX_FILE_BYTES) throw invalidInput(`${file} is larger than 1 MiB; that is not an env template or compose file.`);
   return fs.readFileSync(file, 'utf8');
+}
+
+/** The error for a folder without the compose files a deploy runs, naming a compose file of another name it holds. */
+export function noComposeFile(folder: string): Error {
+  const elsewhere = ['', 'infra']
+    .flatMap((sub) => OTHER_COMPOSE_NAMES.map((name) => path.join(sub, name)))
+    .find((relative) => fs.existsSync(path.join(folder, relative)));
+  const runs = TEMPLATE_FILES.compose.join(' and ');
+  if (elsewhere !== undefined) {
+    return invalidInput(
+      `${path.join(folder, elsewhere)} is not a file a deploy runs: a deploy runs ${runs} (the second over the first, as an override). ` +
+        `Move it to ${TEMPLATE_FILES.compose[0]}, with production-only settings in ${TEMPLATE_FILES.compose[1]}.`,
+    );
+  }
+  return invalidInput(`No compose file in ${folder}: a deploy runs ${runs}. Add them, or pass the project's root folder.`);
 }

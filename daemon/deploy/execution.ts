@@ -3,6 +3,7 @@ import type { EnvPlan, PlannedVariable } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { childEnvironment } from './ansible.js';
+import { readComposeModules } from './composeModules.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { type ProjectTemplate, readProjectTemplate } from './envTemplate.js';
 import { planHandles } from './envValues.js';
@@ -41,7 +42,8 @@ export async function executeRun(context: ExecutionContext, release?: ReleaseRec
   const use: SecretUse = { client: run.client, requestId: run.requestId, action: run.kind, detail: { project: run.project, run: run.id } };
   const env = childEnvironment(folder, { runId: run.id, requestId: run.requestId });
 
-  const target = await allocateTarget(context);
+  // A deploy allocates what the project's compose files publish; a rollback puts back a release where it is.
+  const target = await allocateTarget(context, release === undefined);
   const spec = release === undefined ? await deploySpec(context, target, use) : rollbackSpec(context, target, release);
   folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
   await checkServerLogin(context, target, env, use);
@@ -101,11 +103,13 @@ function rollbackSpec({ run, hooks }: ExecutionContext, target: DeployTarget, re
   return spec;
 }
 
-/** Step `allocate`: where the project deploys (its allocation is made now if it has none). */
-async function allocateTarget({ run, hooks, targets, log }: ExecutionContext): Promise<DeployTarget> {
+/** Step `allocate`: where the project deploys (with `fromCompose`, the modules its compose files publish are allocated now). */
+async function allocateTarget({ run, hooks, targets, log }: ExecutionContext, fromCompose: boolean): Promise<DeployTarget> {
   hooks.step('allocate', 'running');
-  const target = await targets.targetFor(run.project);
-  hooks.step('allocate', 'succeeded', `${target.server} port ${target.port}`);
+  const wanted = fromCompose ? readComposeModules(run.options.projectFolder).map((module) => module.name) : undefined;
+  const target = await targets.targetFor(run.project, wanted);
+  const modules = Object.entries(target.modulePorts).sort(([left], [right]) => left.localeCompare(right));
+  hooks.step('allocate', 'succeeded', `${target.server} ${modules.length === 1 ? `port ${target.port}` : modules.map(([module, port]) => `${module} ${port}`).join(', ')}`);
   log.note(`target ${target.server}: ${target.sshUser}@${target.host}:${target.sshPort}, port ${target.port}`);
   return target;
 }

@@ -43,7 +43,11 @@ export interface ProxySwitch {
 
 /** Finds (allocating if needed) where a project deploys. */
 export interface DeployTargets {
-  targetFor(project: string): Promise<DeployTarget>;
+  /**
+   * Where the project deploys, with `modules` (those its compose files publish) allocated if they are not yet; none
+   * given: the allocation as it is, or the default module for a project that has none.
+   */
+  targetFor(project: string, modules?: readonly string[]): Promise<DeployTarget>;
   /** Modules already allocated to the project (empty if none), without allocating. */
   modulesOf(project: string): Promise<string[]>;
   /** The proxy switchover of a project with domains on its server; undefined: no module is behind the proxy. */

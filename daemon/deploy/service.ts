@@ -12,6 +12,7 @@ import type { Database } from '../store/database.js';
 import { AfterSuccess, type SuccessHook } from './afterSuccess.js';
 import { absoluteFolder, acceptRequest, type DeployRequest } from './deployRequest.js';
 import { planEnvironment } from './envPlan.js';
+import { readComposeModules } from './composeModules.js';
 import { readProjectTemplate } from './envTemplate.js';
 import type { RunOutcome } from './outcome.js';
 import type { DeploySecrets, DeployTargets } from './ports.js';
@@ -103,7 +104,9 @@ export class DeployService {
   /** The env plan of a project folder (names, kinds, handles), without starting anything. */
   async plan(folder: string, project: string, bindings: Readonly<Record<string, string>>): Promise<EnvPlan> {
     const template = readProjectTemplate(absoluteFolder(folder));
-    return planEnvironment(template, { project, bindings, catalog: await this.options.secrets.catalog(), modules: await this.options.targets.modulesOf(project) });
+    // The modules a deploy would have: those allocated, and those the compose files publish (allocated by the deploy).
+    const modules = new Set([...(await this.options.targets.modulesOf(project)), ...readComposeModules(folder).map((module) => module.name)]);
+    return planEnvironment(template, { project, bindings, catalog: await this.options.secrets.catalog(), modules: [...modules] });
   }
 
   /**

@@ -64,8 +64,8 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
 export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, vault: Pick<Vault, 'has' | 'get'>): DeployTargets {
   return {
     modulesOf: async (project) => (await allocator.list(project)).map((allocation) => allocation.module),
-    async targetFor(project): Promise<DeployTarget> {
-      const allocated = await allocator.allocate({ project, minRamMb: DEFAULT_MIN_RAM_MB, minDiskMb: DEFAULT_MIN_DISK_MB });
+    async targetFor(project, modules): Promise<DeployTarget> {
+      const allocated = await allocator.allocate({ project, ...(modules?.length ? { modules: [...modules] } : {}), minRamMb: DEFAULT_MIN_RAM_MB, minDiskMb: DEFAULT_MIN_DISK_MB });
       const server = await inventory.row(allocated.server);
       const modulePorts: Record<string, number> = {};
       for (const allocation of allocated.allocations) modulePorts[allocation.module] = allocation.port;
