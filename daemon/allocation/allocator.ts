@@ -135,6 +135,24 @@ export class Allocator implements ServerAllocations {
     return handed?.port;
   }
 
+  /**
+   * Gives a module's switchover slot back (its last domain went, so nothing switches over through it any more): the
+   * port is free for the next allocation or slot. Returns the port it held, or undefined when it held none.
+   */
+  async releaseSlot(project: string, module: string): Promise<number | undefined> {
+    const released = await this.store.transaction(async (tx) => {
+      const row = await tx.get<AllocationRow>('SELECT * FROM allocations WHERE project = ? AND module = ?', [project, module]);
+      if (!row || row.slot_port === null || row.slot_port === undefined) return undefined;
+      await tx.run('UPDATE allocations SET slot_port = NULL WHERE project = ? AND module = ?', [project, module]);
+      return { server: row.server, port: Number(row.slot_port) };
+    });
+    if (!released) return undefined;
+    // Freed once the transaction committed, like a release: a failed one keeps the port taken.
+    this.ports.free(released.server, released.port);
+    this.notifier.notify(AllocationsDidChange, { projects: [project] });
+    return released.port;
+  }
+
   /** Every allocation, or one project's, with flags for servers that went missing or unreachable. */
   async list(project?: string): Promise<Allocation[]> {
     const select = `SELECT a.*, s.status AS server_status FROM allocations a LEFT JOIN servers s ON s.handle = a.server`;

@@ -9,6 +9,7 @@ import { type DomainChange, type DomainInfo, DomainsDidChange } from '../protoco
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Settings } from '../protocol/settings.js';
 import { FAIL_DURATION_SECONDS, type ProxyRoute } from '../proxy/config.js';
+import { slotContainer } from '../proxy/remote.js';
 import type { ProxyService } from '../proxy/service.js';
 import type { ProxyStatusBook } from '../proxy/status.js';
 import type { ServerProxy } from '../protocol/servers.js';
@@ -45,6 +46,8 @@ export interface DomainsDependencies {
    * release answers beside the old one. Undefined when the module has no allocation.
    */
   slotPort(project: string, module: string): Promise<number | undefined>;
+  /** Gives the module's switchover slot back to the allocator; the port it held, or undefined when it held none. */
+  releaseSlot(project: string, module: string): Promise<number | undefined>;
   /** True once the project has a release that is not archived. */
   deployed(project: string): Promise<boolean>;
   settings(): DomainSettings;
@@ -156,13 +159,15 @@ export class DomainService {
         throw error;
       }
       const warnings = this.reloadWarnings(placement.server, proxy);
+      // A domain moved to another module of the project: the one it left may have no domain any more.
+      const slotReleased = previous && previous.module !== module ? await this.releaseSlotIfUnused(previous, caller) : undefined;
       const dnsAction = await this.pointDns(row, placement.host, caller, warnings);
       await this.dependencies.audit.record({
         client: caller.client,
         requestId: caller.requestId,
         action: 'domain-add',
         subject: `domain:${domain}`,
-        detail: { project: request.project, module, server: placement.server, proxy, dns: dnsAction },
+        detail: { project: request.project, module, server: placement.server, proxy, dns: dnsAction, ...(slotReleased === undefined ? {} : { slotReleased }) },
       });
       this.dependencies.notifier.notify(DomainsDidChange, { projects: [request.project] });
       const stored = (await domains.get(domain)) ?? row;
@@ -181,13 +186,14 @@ export class DomainService {
       await domains.delete(domain);
       const proxy = await this.applyServer(row.server, caller, async () => void (await domains.put(row)));
       const warnings = this.reloadWarnings(row.server, proxy);
+      const slotReleased = await this.releaseSlotIfUnused(row, caller);
       const dnsAction = await this.removeDns(row, caller, warnings);
       await this.dependencies.audit.record({
         client: caller.client,
         requestId: caller.requestId,
         action: 'domain-remove',
         subject: `domain:${domain}`,
-        detail: { project: row.project, server: row.server, proxy, dns: dnsAction },
+        detail: { project: row.project, server: row.server, proxy, dns: dnsAction, ...(slotReleased === undefined ? {} : { slotReleased }) },
       });
       this.dependencies.notifier.notify(DomainsDidChange, { projects: [row.project] });
       return { domain: this.info(row), proxy, dnsAction, warnings };
@@ -289,6 +295,28 @@ export class DomainService {
     return [
       `The proxy on ${server} runs Caddy ${version ?? ''}, which reloads its certificates on every change (before 2.7): a request arriving during this change may have failed its TLS handshake. Use Caddy 2.7 or newer (the default image caddy:2 is): zavhoz config set proxyImage caddy:2`,
     ];
+  }
+
+  /**
+   * After the proxy stopped routing a module's last domain (it no longer dials the slot): the module's switchover slot
+   * goes back to the allocator, and a switchover container a deploy left on that port is removed. A slot port never
+   * has a firewall rule of its own (only the module's own port is opened), so there is none to close. Returns the
+   * port released; a container that could not be removed is logged (the next deploy of the module removes it too).
+   */
+  private async releaseSlotIfUnused(row: DomainRow, caller: DomainCaller): Promise<number | undefined> {
+    const { domains, log, redactor } = this.dependencies;
+    if ((await domains.list({ project: row.project })).some((other) => other.module === row.module)) return undefined;
+    const port = await this.dependencies.releaseSlot(row.project, row.module);
+    if (port === undefined) return undefined;
+    const container = slotContainer(row.project, row.module);
+    const use: SecretUse = { client: caller.client, requestId: caller.requestId, action: 'ssh', detail: { server: row.server, purpose: 'proxy-slot' } };
+    try {
+      const removed = await this.dependencies.proxy.removeSlots(row.server, [container], use, caller.signal);
+      log.info('switchover slot released', { project: row.project, module: row.module, server: row.server, port, removedContainer: removed.length > 0 });
+    } catch (error) {
+      log.warn('switchover slot released, but a container a deploy left on it may still run', { server: row.server, container, port, error: describeError(error, redactor) });
+    }
+    return port;
   }
 
   /** Applies a server again after a rollback; a failure is logged, the caller already throws the first one. */

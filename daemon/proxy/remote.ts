@@ -86,6 +86,25 @@ export function removeCommand(name: string): string {
   return remoteCommand('docker rm -f "$1" >/dev/null 2>&1; exit 0', [name]);
 }
 
+/**
+ * The name of the container a deploy starts beside a module's own during its switchover (proxy_switch_start.yml names
+ * it so, with the label `zavhoz.slot=1`).
+ */
+export function slotContainer(project: string, module: string): string {
+  return `${project}-zavhoz-slot-${module}`;
+}
+
+/**
+ * The command line that removes switchover containers a deploy left behind (one that stopped between starting the
+ * slot and stopping it): only containers of these names that carry the slot label. Prints `removed NAME` for each.
+ */
+export function removeSlotsCommand(names: readonly string[]): string {
+  return remoteCommand(
+    'for name in "$@"; do id=$(docker ps -aq --filter "name=^/$name\\$" --filter label=zavhoz.slot=1) || exit 1; [ -z "$id" ] && continue; docker rm -f $id >/dev/null || exit 1; echo "removed $name"; done; exit 0',
+    names,
+  );
+}
+
 /** What the script reported: the action, or why it failed. */
 export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; version?: string; failure?: string; noDocker: boolean; noFolder: boolean } {
   const lines = stdout.split('\n');

@@ -2,7 +2,7 @@ import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { type ProxyModel, caddyConfig } from './config.js';
-import { type ProxyAction, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand } from './remote.js';
+import { type ProxyAction, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand, removeSlotsCommand } from './remote.js';
 import type { ProxySeen } from './status.js';
 
 /** An open SSH connection to a server, as the proxy uses it. */
@@ -76,6 +76,26 @@ export class ProxyService {
       const shell = await this.dependencies.openShell(server, use, signal);
       try {
         await shell.exec(removeCommand(proxyContainer(server)), signal ? { signal } : {});
+      } finally {
+        shell.close();
+      }
+    });
+  }
+
+  /**
+   * Removes switchover containers of the named modules that a deploy left running on a server (it stopped between
+   * starting one and stopping it); returns the names it removed. In the server's queue, after any apply before it.
+   */
+  removeSlots(server: string, containers: readonly string[], use: SecretUse, signal?: AbortSignal): Promise<string[]> {
+    if (containers.length === 0) return Promise.resolve([]);
+    return this.serialize(server, async () => {
+      const shell = await this.dependencies.openShell(server, use, signal);
+      try {
+        const result = await shell.exec(removeSlotsCommand(containers), signal ? { signal } : {});
+        if (result.code !== 0) {
+          throw new ZavhozError(ErrorCodes.Unreachable, `${server} could not remove ${containers.join(', ')}: ${result.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300) || `exit ${String(result.code)}`}`);
+        }
+        return result.stdout.split('\n').flatMap((line) => (line.startsWith('removed ') ? [line.slice('removed '.length).trim()] : []));
       } finally {
         shell.close();
       }

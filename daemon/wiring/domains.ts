@@ -65,6 +65,7 @@ export async function wireDomains(foundation: Foundation, needs: DomainsNeeds): 
       return { server: first.server, host, ports: Object.fromEntries(allocations.map((allocation) => [allocation.module, allocation.port])) };
     },
     slotPort: (project, module) => allocator.slotPort(project, module),
+    releaseSlot: (project, module) => allocator.releaseSlot(project, module),
     deployed: async (project) => (await needs.releases.current(project)) !== undefined,
     settings: () => settings.all(),
     withSecret: (handle, use, work) => needs.vault.withValue(handle, use, work),

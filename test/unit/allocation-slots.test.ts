@@ -58,4 +58,20 @@ describe('allocation: switchover slots of modules behind the proxy', () => {
     const after = portsOf(t, 'one');
     assert.equal(new Set(after).size, after.length);
   });
+
+  test("a module's slot given back (its last domain went) is free for the next allocation; asking again hands out a free one", async () => {
+    await t.addReady('one', { ramMb: 8000 });
+    await t.allocator.allocate({ project: 'shop', modules: ['app'], minRamMb: 0, minDiskMb: 0 });
+    assert.equal(await t.allocator.slotPort('shop', 'app'), 8001);
+    assert.equal(await t.allocator.releaseSlot('shop', 'app'), 8001);
+    assert.equal(await t.allocator.releaseSlot('shop', 'app'), undefined, 'nothing to give back twice');
+    assert.equal(await t.allocator.releaseSlot('shop', 'missing'), undefined, 'no allocation, no slot');
+    assert.deepEqual(portsOf(t, 'one'), [8000], 'the store holds the module port alone');
+    // Another project's module takes the freed port; the module's next slot is another free one.
+    assert.equal((await t.allocator.allocate({ project: 'blog', modules: ['web'], minRamMb: 0, minDiskMb: 0 })).allocations[0]?.port, 8001);
+    assert.equal(await t.allocator.slotPort('shop', 'app'), 8002);
+    t = await t.reopen();
+    assert.equal(await t.allocator.releaseSlot('shop', 'app'), 8002, 'released after a restart too');
+    assert.equal(await t.allocator.slotPort('blog', 'web'), 8002, 'the restarted allocator knows 8002 is free again');
+  });
 });

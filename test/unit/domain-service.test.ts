@@ -32,10 +32,18 @@ class FakeServers {
   readonly failing = new Map<string, { stdout: string; stderr: string; code: number }>();
   /** How many of a server's next applies fail. */
   readonly failures = new Map<string, number>();
+  /** Switchover containers a deploy left running on each server. */
+  readonly leftovers = new Map<string, Set<string>>();
 
   openShell(server: string): Promise<ProxyShell> {
     return Promise.resolve({
-      exec: async (_command, options) => {
+      exec: async (command, options) => {
+        if (command.includes('zavhoz.slot=1')) {
+          const left = this.leftovers.get(server) ?? new Set<string>();
+          const removed = [...left].filter((name) => command.includes(`'${name}'`));
+          for (const name of removed) left.delete(name);
+          return { stdout: removed.map((name) => `removed ${name}\n`).join(''), stderr: '', code: 0 };
+        }
         const failure = this.failing.get(server);
         if (failure) return failure;
         const left = this.failures.get(server) ?? 0;
@@ -58,6 +66,8 @@ describe('domains: the service over the store, the locks and the proxy', () => {
   let servers: FakeServers;
   let settings: DomainSettings;
   const placements = new Map<string, DomainPlacement>();
+  /** Slots the (fake) allocator handed out: `project/module` → port. */
+  const slots = new Map<string, number>();
   let service: DomainService;
   let domains: DomainStore;
 
@@ -82,7 +92,14 @@ describe('domains: the service over the store, the locks and the proxy', () => {
       placement: async (project) => placements.get(project),
       slotPort: async (project, module) => {
         const port = placements.get(project)?.ports[module];
-        return port === undefined ? undefined : port + 100;
+        if (port === undefined) return undefined;
+        slots.set(`${project}/${module}`, port + 100);
+        return port + 100;
+      },
+      releaseSlot: async (project, module) => {
+        const port = slots.get(`${project}/${module}`);
+        slots.delete(`${project}/${module}`);
+        return port;
       },
       deployed: async (project) => placements.has(project),
       settings: () => settings,
@@ -202,5 +219,35 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     assert.equal(added.proxy, 'reloaded');
     assert.match(added.warnings.join('\n'), /The proxy on alpha runs Caddy v2\.6\.2, which reloads its certificates on every change \(before 2\.7\).*zavhoz config set proxyImage caddy:2/);
     assert.deepEqual({ ...(await service.proxyView())('alpha'), checkedAt: null }, { state: 'running', version: 'v2.6.2', domains: 3, checkedAt: null, error: null });
+  });
+
+  test("a module's last domain going gives its slot back and removes a switchover container a deploy left; a module with a domain left keeps it", async () => {
+    placements.set('slotty', { server: 'alpha', host: '10.0.0.5', ports: { app: 8010, admin: 8011 } });
+    await service.add({ domain: 'a.slotty.example.com', project: 'slotty', module: 'app' }, CALLER);
+    await service.add({ domain: 'b.slotty.example.com', project: 'slotty', module: 'app' }, CALLER);
+    await service.add({ domain: 'admin.slotty.example.com', project: 'slotty', module: 'admin' }, CALLER);
+    assert.deepEqual(
+      (await service.switchOf('slotty', 'alpha'))?.modules.map((entry) => [entry.module, entry.slotPort]),
+      [['app', 8110], ['admin', 8111]],
+      'a deploy got a slot for each module with a domain',
+    );
+    servers.leftovers.set('alpha', new Set(['slotty-zavhoz-slot-app', 'slotty-zavhoz-slot-admin']));
+
+    await service.remove('a.slotty.example.com', CALLER);
+    assert.equal(slots.get('slotty/app'), 8110, 'app still has b.slotty.example.com: its slot stays');
+    assert.equal(servers.leftovers.get('alpha')?.size, 2, 'nothing was removed on the server');
+
+    await service.remove('b.slotty.example.com', CALLER);
+    assert.equal(slots.has('slotty/app'), false, "app's last domain went: its slot port is given back");
+    assert.deepEqual([...(servers.leftovers.get('alpha') ?? [])], ['slotty-zavhoz-slot-admin'], "app's leftover switchover container is removed, admin's is not");
+    assert.equal(slots.get('slotty/admin'), 8111);
+    assert.ok(!(servers.routed.get('alpha') ?? []).some((domain) => domain.endsWith('slotty.example.com') && domain !== 'admin.slotty.example.com'));
+
+    // A domain moved to another module of the project: the module it left has none, so its slot goes too.
+    await service.add({ domain: 'admin.slotty.example.com', project: 'slotty', module: 'app' }, CALLER);
+    assert.equal(slots.has('slotty/admin'), false);
+    assert.equal(servers.leftovers.get('alpha')?.size, 0);
+    await service.remove('admin.slotty.example.com', CALLER);
+    placements.delete('slotty');
   });
 });
