@@ -87,7 +87,7 @@ export async function benchServices(): Promise<BenchSection> {
     let containers = 0;
     const status = async (): Promise<number> => {
       const started = performance.now();
-      const answer = await client.request(ServicesStatus, {});
+      const answer = { projects: await client.listAll(ServicesStatus, {}, (page) => page.projects) };
       const elapsed = performance.now() - started;
       const deployed = answer.projects.filter((row) => row.state === 'deployed');
       if (deployed.length !== PROJECTS) throw new Error(`services/status saw ${deployed.length} of ${PROJECTS} projects: ${answer.projects.find((row) => row.error)?.error ?? ''}`);

@@ -30,6 +30,12 @@ export interface GatedRequest {
 /** Starts what an approval let through; answers the run id (null for an undeploy, which has none). */
 export type ApprovedStarter = (kind: ApprovalKind, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller) => Promise<string | null>;
 
+/**
+ * Records an approved request whose start was refused as a failed run saying why (`reason`, a message for people);
+ * answers the run's id.
+ */
+export type NotStartedRecorder = (kind: ApprovalKind, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller, reason: string) => Promise<string>;
+
 /** What the approvals are built from. */
 export interface ApprovalOptions {
   readonly store: Database;
@@ -39,6 +45,7 @@ export interface ApprovalOptions {
   /** The `protectedProjects` setting. */
   readonly protectedProjects: () => readonly string[];
   readonly start: ApprovedStarter;
+  readonly notStarted: NotStartedRecorder;
   /** Told of every new request (the `approval.requested` notification). */
   readonly requested: (approval: Approval) => void;
   readonly now?: () => Date;
@@ -130,7 +137,11 @@ export class ApprovalService {
     return runId === null ? { run: rowRun(row) } : { runId };
   }
 
-  /** Approves a waiting request and starts it under the approver's name. Agents cannot approve. */
+  /**
+   * Approves a waiting request and starts it under the approver's name. Agents cannot approve. One that cannot start
+   * (its start is refused: a secret gone, a release archived…) becomes a failed run saying why, which ends the wait of
+   * whoever follows the request, and the approver is told the reason; the request is decided, like any run that failed.
+   */
   async approve(id: string, caller: ApprovalCaller): Promise<{ approval: Approval; runId: string | null }> {
     if (caller.client === AGENT_CLIENT) throw new ZavhozError(ErrorCodes.PreconditionFailed, 'An agent cannot approve a run; a person approves it with `zavhoz run approve` or in VS Code.');
     const { approval, params } = await this.decide(id, 'approved', caller);
@@ -138,7 +149,7 @@ export class ApprovalService {
     try {
       runId = await this.options.start(approval.kind, params, caller);
     } catch (error) {
-      await this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: id } });
+      await this.notStarted(approval, params, caller, error);
       throw error;
     }
     if (runId !== null) {
@@ -147,6 +158,22 @@ export class ApprovalService {
       this.changed({ ...approval, runId });
     }
     return { approval: { ...approval, runId }, runId };
+  }
+
+  /** Records an approved request that could not start as a failed run, tied to the request, and tells who waits. */
+  private async notStarted(approval: Approval, params: Readonly<Record<string, unknown>>, caller: ApprovalCaller, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    let runId: string | null = null;
+    try {
+      runId = await this.options.notStarted(approval.kind, params, caller, reason);
+      await this.options.store.transaction((tx) => tx.run('UPDATE approvals SET run_id = ? WHERE id = ?', [runId, approval.id]));
+    } catch (recordError) {
+      // The request stays approved without a run, which reads as "could not start" (approvalRun) all the same.
+      this.options.log.warn('an approved request that could not start was not recorded as a run', { approval: approval.id, error: String(recordError) });
+    }
+    await this.options.audit.record({ ...caller, action: 'approval-start-failed', subject: approval.project, detail: { approval: approval.id, ...(runId ? { run: runId } : {}) } });
+    this.options.log.info('approved request could not start', { approval: approval.id, project: approval.project, kind: approval.kind, run: runId });
+    if (runId !== null) this.changed({ ...approval, runId });
   }
 
   /** Rejects a waiting request: nothing runs. */

@@ -119,8 +119,8 @@ export class RunStore {
     else await this.store.transaction(write);
   }
 
-  /** Changes some fields of a run. */
-  async update(id: string, changes: RunChanges): Promise<void> {
+  /** Changes some fields of a run, in `within` if given. */
+  async update(id: string, changes: RunChanges, within?: DatabaseTransaction): Promise<void> {
     const assignments: string[] = [];
     const values: (string | number | null)[] = [];
     for (const [key, value] of Object.entries(changes) as [keyof RunChanges, RunChanges[keyof RunChanges]][]) {
@@ -129,7 +129,9 @@ export class RunStore {
       values.push(value === null || typeof value === 'string' || typeof value === 'number' ? value : JSON.stringify(value));
     }
     if (assignments.length === 0) return;
-    await this.store.transaction((tx) => tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
+    const write = async (tx: DatabaseTransaction): Promise<void> => void (await tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
+    if (within) await write(within);
+    else await this.store.transaction(write);
   }
 
   /** One run, or NotFound. */

@@ -7,7 +7,7 @@ import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import { RUN_TIMEOUT, type RunDetail, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
+import { RUN_TIMEOUT, type RunDetail, type RunKind, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
 import type { Database } from '../store/database.js';
 import { AfterSuccess, type SuccessHook } from './afterSuccess.js';
 import { absoluteFolder, acceptRequest, type DeployRequest } from './deployRequest.js';
@@ -182,6 +182,42 @@ export class DeployService {
     return this.begin(run, queued, follow);
   }
 
+  /**
+   * Records a deploy, rollback or undeploy that was let through but could not start (an approved request whose start
+   * was refused) as a failed run saying why, so it shows where runs show and ends the wait of whoever follows it.
+   * Answers the run's id.
+   */
+  async recordNotStarted(request: NotStartedRun, caller: Caller, reason: string): Promise<string> {
+    const id = newRunId();
+    const now = new Date().toISOString();
+    const error = this.options.redactor.redact(`The ${request.kind} could not start: ${reason}`);
+    const run: NewRun = {
+      id,
+      project: request.project,
+      kind: request.kind,
+      ...(request.rollbackTo ? { rollbackTo: request.rollbackTo } : {}),
+      status: 'running',
+      repository: request.repository,
+      ref: request.ref,
+      client: caller.client,
+      requestId: caller.requestId,
+      createdAt: now,
+      folder: path.join(this.options.runsFolder, id),
+      timeoutSeconds: request.timeoutSeconds,
+      options: { projectFolder: request.folder, bindings: {}, repoUrl: '', registry: '', registryUser: '' },
+      allocation: null,
+      plan: null,
+    };
+    // Stored as failed at once, in one transaction: it never runs, so no recovery may ever pick it up as running.
+    await this.options.store.transaction(async (tx) => {
+      await this.runs.insert(run, tx);
+      await this.runs.update(id, { status: 'failed', finishedAt: now, exitCode: null, error, steps: [] }, tx);
+    });
+    this.options.log.info(`${request.kind} could not start`, { run: id, project: request.project, requestId: caller.requestId });
+    this.changed(id, request.project, 'failed');
+    return id;
+  }
+
   /** Stores a new run with its audit entry; a run that claimed its idle project lets go of it if that fails. */
   private async insertRun(run: NewRun, queued: boolean, audit: AuditEntry): Promise<void> {
     try {
@@ -306,6 +342,18 @@ export class DeployService {
   private changed(id: string, project: string, status: RunStatus): void {
     this.options.notifier.notify(RunsDidChange, { id, project, status });
   }
+}
+
+/** What {@link DeployService.recordNotStarted} records of a request that could not start (names and handles only). */
+export interface NotStartedRun {
+  readonly kind: RunKind;
+  readonly project: string;
+  readonly repository: string;
+  readonly ref: string;
+  /** A rollback: the release it was to redeploy, when it was named. */
+  readonly rollbackTo?: string | undefined;
+  readonly folder: string;
+  readonly timeoutSeconds: number;
 }
 
 /** Queued or running: the run may still write to its log. */

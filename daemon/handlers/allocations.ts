@@ -1,6 +1,6 @@
 import { AllocationsAllocate, AllocationsList, AllocationsRelease } from '../protocol/allocations.js';
 import type { Router } from '../server/router.js';
-import { cutPage, decodeCursor } from './paging.js';
+import { asStored, cutPage, decodeCursor } from './paging.js';
 import type { Services } from '../wiring/services.js';
 
 /** Registers `allocations/allocate`, `allocations/list` and `allocations/release`. */
@@ -14,7 +14,7 @@ export function registerAllocationHandlers(router: Router, services: Services): 
   router.handle(AllocationsList, async (params) => {
     const after = decodeCursor(params.cursor, ['string', 'string']) as readonly [string, string] | undefined;
     const rows = await allocator.listPage({ project: params.project, after, limit: params.limit + 1 });
-    const { rows: allocations, nextCursor } = cutPage(rows, params.limit, (allocation) => [allocation.project, allocation.module]);
+    const { rows: allocations, nextCursor } = await cutPage(rows, { limit: params.limit, toRow: asStored, keyOf: (allocation) => [allocation.project, allocation.module] });
     return { allocations, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(AllocationsRelease, async (params, context) => {

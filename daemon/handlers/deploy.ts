@@ -30,11 +30,10 @@ export function registerDeployHandlers(router: Router, services: Services): void
   });
   router.handle(RunsList, async (params) => {
     const before = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
-    // Domain URLs go on each row before the page is cut by size, so the cut weighs what is sent.
-    const listed = await Promise.all((await deploy.list(params.project, params.limit + 1, before)).map((run) => withDomainUrls(services, run)));
-    const { rows, nextCursor } = cutPage(listed, params.limit, (run) => [run.id]);
-    // Runs that wait for approval lead the first page: they are what a person has to act on.
-    const runs = before === undefined ? [...(await services.approvals.waitingRuns(params.project)).map(summaryOf), ...rows] : rows;
+    const listed = await deploy.list(params.project, params.limit + 1, before);
+    // Runs that wait for approval lead the first page: they are what a person has to act on. They count in its size.
+    const lead = before === undefined ? (await services.approvals.waitingRuns(params.project)).map(summaryOf) : [];
+    const { rows: runs, nextCursor } = await cutPage(listed, { limit: params.limit, toRow: (run) => withDomainUrls(services, run), keyOf: (run) => [run.id], lead });
     return { runs, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(RunsGet, async (params) => {

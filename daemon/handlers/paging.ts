@@ -42,29 +42,65 @@ export function compareKeys(a: RowKey, b: RowKey): number {
   return 0;
 }
 
+/** How {@link cutPage} turns stored rows into a page. */
+export interface PageCut<R, T> {
+  /** Most rows in the page. */
+  readonly limit: number;
+  /**
+   * Makes a row as it is sent, with every field the handler adds (URLs, proxy state…). The page's size is weighed on
+   * what this returns, so nothing can be added to a row after the cut and push the page over {@link PAGE_BYTES}.
+   */
+  readonly toRow: (row: R) => T | Promise<T>;
+  /** The sort key of a stored row: what the next page's cursor resumes after. */
+  readonly keyOf: (row: R) => RowKey;
+  /**
+   * Rows that lead this page whatever the cursor (e.g. runs that wait for a person), already as sent: they count
+   * against the page's size but not against `limit`, and no cursor points at them.
+   */
+  readonly lead?: readonly T[];
+}
+
 /**
- * Cuts one page from rows already in key order and starting after the cursor: at most `limit` rows and at most
- * {@link PAGE_BYTES} of them encoded (never fewer than one). Pass up to `limit + 1` rows, so a full page knows
- * whether more follow; `nextCursor` is set exactly when some did not fit.
+ * Cuts one page from stored rows already in key order and starting after the cursor: at most `limit` rows and at
+ * most {@link PAGE_BYTES} of them as sent (never fewer than one). Pass up to `limit + 1` rows, so a full page knows
+ * whether more follow; only the first `limit` go through `toRow`. `nextCursor` is set exactly when some did not fit.
  */
-export function cutPage<T>(rows: readonly T[], limit: number, keyOf: (row: T) => RowKey): { rows: T[] } & PageInfo {
-  const page: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (page.length >= limit) break;
-    const size = Buffer.byteLength(JSON.stringify(row), 'utf8') + 1;
-    if (page.length > 0 && bytes + size > PAGE_BYTES) break;
+export async function cutPage<R, T>(rows: readonly R[], cut: PageCut<R, T>): Promise<{ rows: T[] } & PageInfo> {
+  const lead = cut.lead ?? [];
+  const mapped = await Promise.all(rows.slice(0, cut.limit).map((row) => cut.toRow(row)));
+  const page: T[] = [...lead];
+  let bytes = lead.reduce((sum, row) => sum + sizeOf(row), 0);
+  let taken = 0;
+  for (const row of mapped) {
+    const size = sizeOf(row);
+    if (taken > 0 && bytes + size > PAGE_BYTES) break;
     page.push(row);
     bytes += size;
+    taken += 1;
   }
-  const last = page.at(-1);
-  return page.length < rows.length && last !== undefined ? { rows: page, nextCursor: encodeCursor(keyOf(last)) } : { rows: page };
+  const last = taken > 0 ? rows[taken - 1] : undefined;
+  return taken < rows.length && last !== undefined ? { rows: page, nextCursor: encodeCursor(cut.keyOf(last)) } : { rows: page };
+}
+
+/** A row's encoded size in a page, with its separator. */
+function sizeOf(row: unknown): number {
+  return Buffer.byteLength(JSON.stringify(row), 'utf8') + 1;
 }
 
 /** One page of rows held in memory: sorts them by key, skips to the cursor and cuts. */
-export function pageInMemory<T>(all: readonly T[], params: { limit: number; cursor?: string | undefined }, keyOf: (row: T) => RowKey, shape: readonly ('string' | 'number')[]): { rows: T[] } & PageInfo {
+export function pageInMemory<R, T>(
+  all: readonly R[],
+  params: { limit: number; cursor?: string | undefined },
+  cut: Omit<PageCut<R, T>, 'limit'>,
+  shape: readonly ('string' | 'number')[],
+): Promise<{ rows: T[] } & PageInfo> {
   const after = decodeCursor(params.cursor, shape);
-  const sorted = [...all].sort((a, b) => compareKeys(keyOf(a), keyOf(b)));
-  const start = after === undefined ? 0 : sorted.findIndex((row) => compareKeys(keyOf(row), after) > 0);
-  return cutPage(start === -1 ? [] : sorted.slice(start, start + params.limit + 1), params.limit, keyOf);
+  const sorted = [...all].sort((a, b) => compareKeys(cut.keyOf(a), cut.keyOf(b)));
+  const start = after === undefined ? 0 : sorted.findIndex((row) => compareKeys(cut.keyOf(row), after) > 0);
+  return cutPage(start === -1 ? [] : sorted.slice(start, start + params.limit + 1), { ...cut, limit: params.limit });
+}
+
+/** The identity: a `toRow` for lists whose stored rows are sent as they are. */
+export function asStored<T>(row: T): T {
+  return row;
 }

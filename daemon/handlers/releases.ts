@@ -11,8 +11,8 @@ export function registerReleaseHandlers(router: Router, services: Services): voi
   const deploy = services.deploy;
   router.handle(ReleasesList, async (params) => {
     const before = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
-    const rows = (await deploy.releases.list(params.project, params.limit + 1, before, params.archived)).map(toReleaseSummary);
-    const { rows: releases, nextCursor } = cutPage(rows, params.limit, (release) => [release.number]);
+    const rows = await deploy.releases.list(params.project, params.limit + 1, before, params.archived);
+    const { rows: releases, nextCursor } = await cutPage(rows, { limit: params.limit, toRow: toReleaseSummary, keyOf: (release) => [release.number] });
     return { releases, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ReleasesGet, async (params) => toReleaseDetail(await deploy.releases.get(params.id)));

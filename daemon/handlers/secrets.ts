@@ -11,7 +11,7 @@ import {
 } from '../protocol/secrets.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
-import { cutPage, decodeCursor, pageInMemory } from './paging.js';
+import { asStored, cutPage, decodeCursor, pageInMemory } from './paging.js';
 import type { VaultCaller } from '../vault/vault.js';
 
 function callerOf(context: RequestContext): VaultCaller {
@@ -28,7 +28,7 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   router.handle(SecretsGenerate, (params, context) => vault.generate(params, callerOf(context)));
   router.handle(SecretsList, async (params) => {
     const { limit, cursor, ...filter } = params;
-    const page = pageInMemory(await vault.list(filter), { limit, cursor }, (secret) => [secret.name, secret.project ?? ''], ['string', 'string']);
+    const page = await pageInMemory(await vault.list(filter), { limit, cursor }, { toRow: asStored, keyOf: (secret) => [secret.name, secret.project ?? ''] }, ['string', 'string']);
     return { secrets: page.rows, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   });
   router.handle(SecretsGet, (params) => vault.get(params.handle));
@@ -43,7 +43,7 @@ export function registerSecretsHandlers(router: Router, services: Services): voi
   router.handle(AuditList, async (params) => {
     const beforeId = decodeCursor(params.cursor, ['number'])?.[0] as number | undefined;
     const rows = await services.audit.list({ subject: params.subject, limit: params.limit + 1, beforeId });
-    const { rows: entries, nextCursor } = cutPage(rows, params.limit, (entry) => [entry.id]);
+    const { rows: entries, nextCursor } = await cutPage(rows, { limit: params.limit, toRow: asStored, keyOf: (entry) => [entry.id] });
     return { entries, ...(nextCursor ? { nextCursor } : {}) };
   });
 }

@@ -39,9 +39,8 @@ export function registerServerHandlers(router: Router, services: Services): void
   router.handle(ServersList, async (params) => {
     const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
     const proxyOf = await services.domains.proxyView();
-    // The proxy is part of each row before the page is cut, so the page's size counts it.
-    const rows = (await inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 })).map((server) => ({ ...server, proxy: proxyOf(server.handle) }));
-    const { rows: servers, nextCursor } = cutPage(rows, params.limit, (server) => [server.handle]);
+    const rows = await inventory.inventory.listPage({ all: params.all, after, limit: params.limit + 1 });
+    const { rows: servers, nextCursor } = await cutPage(rows, { limit: params.limit, toRow: (server) => ({ ...server, proxy: proxyOf(server.handle) }), keyOf: (server) => [server.handle] });
     return { servers, ...(nextCursor ? { nextCursor } : {}) };
   });
   router.handle(ServersShow, async (params) => withProxy(services, await inventory.inventory.show(params.handle)));

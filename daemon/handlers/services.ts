@@ -3,6 +3,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import { type ProjectStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../protocol/services.js';
 import type { RequestContext, Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
+import { cutPage, decodeCursor } from './paging.js';
 
 /** A project's status whose modules with a domain answer at `https://DOMAIN`: the URL every view opens. */
 async function withDomainUrls(services: Services, project: ProjectStatus): Promise<ProjectStatus> {
@@ -27,9 +28,18 @@ function callerOf(context: RequestContext): { client: string; requestId: string;
 /** Registers `services/*`: status, redacted logs and restart/stop/start of deployed projects (daemon/operations/). */
 export function registerServicesHandlers(router: Router, services: Services): void {
   const operations = services.operations;
-  router.handle(ServicesStatus, async (params, context) => ({
-    projects: await Promise.all((await operations.status(params.project, callerOf(context))).map((project) => withDomainUrls(services, project))),
-  }));
+  router.handle(ServicesStatus, async (params, context) => {
+    const after = decodeCursor(params.cursor, ['string'])?.[0] as string | undefined;
+    const placements = (await operations.placements(params.project)).filter((placement) => after === undefined || placement.project > after).slice(0, params.limit + 1);
+    // The servers are asked about the projects this page can hold (one round trip each); the one after only says more follow.
+    const statusOf = await operations.statusView(placements.slice(0, params.limit), callerOf(context));
+    const { rows: projects, nextCursor } = await cutPage(placements, {
+      limit: params.limit,
+      toRow: (placement) => withDomainUrls(services, statusOf(placement)),
+      keyOf: (placement) => [placement.project],
+    });
+    return { projects, ...(nextCursor ? { nextCursor } : {}) };
+  });
   router.handle(ServicesLogs, (params, context) => operations.logs(params, callerOf(context), cancelSignal(context)));
   router.handle(ServicesControl, (params, context) => operations.control(params, callerOf(context), cancelSignal(context)));
 }

@@ -70,13 +70,31 @@ export interface LogsRequest {
 export class OperationsService {
   constructor(private readonly options: OperationsOptions) {}
 
-  /** Every allocated project's containers (or one project's), asking each server once. */
+  /** Every allocated project's containers (or one project's), asking each server once; by project name. */
   async status(project: string | undefined, caller: OperationCaller): Promise<ProjectStatus[]> {
+    const placements = await this.placements(project);
+    return placements.map(await this.statusView(placements, caller));
+  }
+
+  /**
+   * Where the projects `status` shows live, ordered by project name (code units, as cursors compare): every one with
+   * an allocation, or the one named (an error when it has none). A page of them goes to {@link statusView}.
+   */
+  async placements(project?: string): Promise<Placement[]> {
     const placements = project === undefined ? await this.options.host.placements() : [await this.placementOf(project)];
+    return placements.sort((a, b) => (a.project < b.project ? -1 : a.project > b.project ? 1 : 0));
+  }
+
+  /**
+   * Asks the servers of these projects for their containers, each server once, and answers each project's status
+   * from what they said (a project that was not among them reads as not asked).
+   */
+  async statusView(placements: readonly Placement[], caller: OperationCaller): Promise<(placement: Placement) => ProjectStatus> {
     const byServer = new Map<string, Placement[]>();
     for (const placement of placements) byServer.set(placement.server, [...(byServer.get(placement.server) ?? []), placement]);
-    const rows = await Promise.all([...byServer.entries()].map(([server, group]) => this.statusOfServer(server, group, caller)));
-    return rows.flat().sort((a, b) => a.project.localeCompare(b.project));
+    const rows = (await Promise.all([...byServer.entries()].map(([server, group]) => this.statusOfServer(server, group, caller)))).flat();
+    const byProject = new Map(rows.map((row) => [row.project, row]));
+    return (placement) => byProject.get(placement.project) ?? unreachableStatus(placement, `${placement.server} was not asked about ${placement.project}.`);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { deployProject } from './env.js';
-import { moduleName } from './fields.js';
+import { moduleName, type PageInfo, pageFields } from './fields.js';
 
 /**
  * Day-2 operations of deployed projects: what runs (`services/status`), what it prints (`services/logs`, redacted)
@@ -72,13 +72,13 @@ export interface ProjectStatus {
 
 /**
  * Per project, per container: state, health, restarts, image and digest, start time and URL. Every project with an
- * allocation, or one; one SSH round trip per server, whatever the number of its projects. An unreachable server
- * makes its projects' rows say so; the answer as a whole still comes.
+ * allocation (a page of them, by project name), or one; one SSH round trip per server of the page, whatever the
+ * number of its projects. An unreachable server makes its projects' rows say so; the answer as a whole still comes.
  */
 export const ServicesStatus = defineRequest(
   'services/status',
-  z.strictObject({ project: deployProject.optional() }),
-  result<{ readonly projects: readonly ProjectStatus[] }>(),
+  z.strictObject({ project: deployProject.optional(), ...pageFields }),
+  result<{ readonly projects: readonly ProjectStatus[] } & PageInfo>(),
 );
 
 /** Default and most lines per container `services/logs` reads. */

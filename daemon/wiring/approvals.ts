@@ -2,7 +2,8 @@ import { ApprovalService } from '../approvals/service.js';
 import type { AuditLog } from '../audit/auditLog.js';
 import { describeError } from '../core/errors.js';
 import type { DeployRequest } from '../deploy/deployRequest.js';
-import type { DeployService } from '../deploy/service.js';
+import type { DeployService, NotStartedRun } from '../deploy/service.js';
+import type { ApprovalKind } from '../protocol/approvals.js';
 import type { NotifyService } from '../notify/service.js';
 import type { SettingsService } from '../settings/settings.js';
 import type { UndeployService } from '../undeploy/service.js';
@@ -15,6 +16,20 @@ export interface ApprovalNeeds {
   readonly deploy: DeployService;
   readonly undeploy: UndeployService;
   readonly notify: NotifyService;
+}
+
+/** What a failed run of an approved request that could not start shows of it: names only, from its start params. */
+function notStartedRun(kind: ApprovalKind, params: Readonly<Record<string, unknown>>): NotStartedRun {
+  const text = (key: string): string => (typeof params[key] === 'string' ? params[key] : '');
+  return {
+    kind,
+    project: text('project'),
+    repository: text('repository'),
+    ref: text('ref'),
+    rollbackTo: text('to') || undefined,
+    folder: text('folder'),
+    timeoutSeconds: typeof params.timeoutSeconds === 'number' ? params.timeoutSeconds : 0,
+  };
 }
 
 /** How often overdue approval requests are marked expired. */
@@ -41,6 +56,7 @@ export function wireApprovals(foundation: Foundation, needs: ApprovalNeeds): App
       done.catch((error: unknown) => log.warn('approved undeploy failed', { project, error: describeError(error) }));
       return null;
     },
+    notStarted: (kind, params, caller, reason) => needs.deploy.recordNotStarted(notStartedRun(kind, params), caller, reason),
     requested(approval) {
       void needs.notify.raise({
         kind: 'approval.requested',

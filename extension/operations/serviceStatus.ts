@@ -97,7 +97,7 @@ export class ServiceStatusTracker implements vscode.Disposable {
   private async read(): Promise<ServiceSnapshot> {
     if (this.connection.state.kind !== 'connected') return this.current;
     try {
-      const { projects } = await this.connection.request(ServicesStatus, {});
+      const projects = await this.connection.listAll(ServicesStatus, {}, (page) => page.projects);
       this.current = { kind: 'loaded', projects, at: new Date() };
     } catch (error) {
       // An older daemon has no services/status: nothing to show rather than an error.

@@ -15,7 +15,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,13 @@ export interface Engine {
   readonly timings: EngineState['timings'];
   /** Runs the docker client against this engine; rejects with its stderr when it fails. */
   docker(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
+  /**
+   * Cuts a private engine's power and brings it back, as a reboot of its machine does: every process of the engine
+   * (containers included) is killed with SIGKILL, what it kept in its exec root is gone, then it starts again on the
+   * same data root and restarts the containers whose restart policy says so. Resolves once it answers again. The run's
+   * shared engine refuses: the other test files use it.
+   */
+  powerCycle(): Promise<void>;
   /** `docker login` to the registry with this file's DOCKER_CONFIG (once; later calls return at once). */
   login(): Promise<void>;
   /**
@@ -218,6 +225,22 @@ export async function startEngine(options: EngineOptions = {}): Promise<Engine> 
     addressPool: state.addressPool,
     timings: state.timings,
     docker,
+    async powerCycle(): Promise<void> {
+      if (scope !== 'private') throw new Error("only a private engine can be power-cycled: startEngine({ scope: 'private' })");
+      const folder = join(dir, 'power-cycles');
+      const ended = (): string[] => (existsSync(folder) ? readdirSync(folder).filter((name) => /^\d+\.(done|failed)$/.test(name)) : []);
+      const number = ended().length + 1;
+      process.kill(state.supervisorPid, 'SIGUSR2');
+      const deadline = Date.now() + startTimeoutMs;
+      while (Date.now() < deadline) {
+        if (existsSync(join(folder, `${number}.done`))) return;
+        if (existsSync(join(folder, `${number}.failed`))) {
+          throw new Error(`the test engine did not come back: ${readFileSync(join(folder, `${number}.failed`), 'utf8')}\n${tailOf(join(dir, 'dockerd.log'))}`);
+        }
+        await delay(50);
+      }
+      throw new Error(`the test engine did not come back within ${startTimeoutMs} ms:\n${tailOf(join(dir, 'supervisor.log'))}`);
+    },
     login(): Promise<void> {
       loggedIn ??= docker(['login', '--username', state.registry.username, '--password-stdin', state.registry.address], { input: state.registry.password });
       return loggedIn.then(() => undefined);

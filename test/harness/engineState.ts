@@ -157,9 +157,9 @@ export function engineProcesses(engineDir: string, addressPool: string | undefin
  * Ends whatever an engine left running, removes its cgroups, unmounts what it left mounted, deletes its bridges and
  * (unless kept) its folder.
  */
-export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | undefined, options: { keepFolder: boolean }): void {
+export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | undefined, options: { keepFolder: boolean; spare?: readonly number[] }): void {
   for (let round = 0; round < 50; round += 1) {
-    const left = engineProcesses(engineDir, addressPool);
+    const left = engineProcesses(engineDir, addressPool).filter((pid) => !options.spare?.includes(pid));
     if (left.length === 0) break;
     for (const pid of left) signalQuietly(pid, 'SIGKILL');
     spawnSync('sleep', ['0.1']);

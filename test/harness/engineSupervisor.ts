@@ -9,10 +9,17 @@
  *
  * Usage: node --import tsx engineSupervisor.ts DIR WATCH_PID WATCH_START_TIME
  * It writes DIR/state.json once the engine and the registry answer, or DIR/failed.txt when they cannot start.
+ *
+ * SIGUSR2 cuts the engine's power and brings it back, as a reboot of its machine does (engine.ts `powerCycle`, for a
+ * private engine only): every process of the engine (dockerd, containerd, shims, containers, docker-proxy) is killed
+ * with SIGKILL, its mounts, cgroups and bridges go and its exec root (what a machine keeps in /run) is emptied; then
+ * containerd and dockerd start again on the same data root, and dockerd restarts the containers whose restart policy
+ * says so. The registry stands for another machine and keeps running. DIR/power-cycles/N.done (or N.failed with why)
+ * says that cycle N ended.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { delay, hasExited, tailOf, waitForExit } from './processes.js';
@@ -219,7 +226,41 @@ function shutDown(keep: boolean): Promise<void> {
   return stopping;
 }
 
+let cycling: Promise<void> | undefined;
+
+/** Cuts the engine's power and starts it again (see the file's comment); writes power-cycles/N.done or N.failed. */
+async function powerCycle(): Promise<void> {
+  const folder = join(engineDir, 'power-cycles');
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const number = readdirSync(folder).filter((name) => /^\d+\.(done|failed)$/.test(name)).length + 1;
+  const report = (ending: 'done' | 'failed', text: string): void => {
+    const temporary = join(folder, `.${number}.tmp`);
+    writeFileSync(temporary, text, { mode: 0o600 });
+    renameSync(temporary, join(folder, `${number}.${ending}`));
+  };
+  try {
+    if (addressPool === undefined || dockerd === undefined || containerd === undefined) throw new Error('the engine has not started');
+    cleanUpEngineLeftovers(engineDir, addressPool, { keepFolder: true, spare: registry === undefined ? [] : [registry.pid] });
+    await waitForExit(dockerd, 10_000);
+    await waitForExit(containerd, 10_000);
+    rmSync(join(engineDir, 'exec'), { recursive: true, force: true });
+    mkdirSync(join(engineDir, 'exec/containerd'), { recursive: true, mode: 0o700 });
+    containerd = startContainerd();
+    await waitForContainerd(containerd);
+    dockerd = startDockerd(addressPool);
+    await waitForEngine(dockerd);
+    report('done', `${JSON.stringify({ dockerdPid: dockerd.pid ?? 0, containerdPid: containerd.pid ?? 0 })}\n`);
+  } catch (error) {
+    report('failed', error instanceof Error ? error.message : String(error));
+  }
+}
+
 async function main(): Promise<void> {
+  process.on('SIGUSR2', () => {
+    cycling ??= powerCycle().finally(() => {
+      cycling = undefined;
+    });
+  });
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {
       void shutDown(false).finally(() => process.exit(0));
@@ -257,6 +298,8 @@ async function main(): Promise<void> {
   // Stop once the watched process is gone and no test file uses the engine any more; or when dockerd dies.
   for (;;) {
     await delay(250);
+    // During a power cycle dockerd and containerd are down on purpose.
+    if (cycling !== undefined) await cycling;
     if ((dockerd !== undefined && hasExited(dockerd)) || (containerd !== undefined && hasExited(containerd))) break;
     if (isProcessAlive(watchPid, watchStart)) continue;
     if (liveUsers(engineDir).length === 0) break;

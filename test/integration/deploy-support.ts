@@ -203,6 +203,11 @@ export interface RealDeployWorldOptions extends DeployWorldOptions {
   readonly name: string;
   /** Start with the compose v2 plugin on the target (default: compose v1 only). */
   readonly composeV2?: boolean;
+  /**
+   * `run` (default): the engine the run's test files share. `private`: one of this file's own, for a test that
+   * disturbs the engine itself (`engine.powerCycle()`); it costs a second engine and registry.
+   */
+  readonly engine?: 'run' | 'private';
 }
 
 /**
@@ -323,7 +328,7 @@ export async function setUpDeployWorld(options: DeployWorldOptions = {}): Promis
  */
 export async function setUpRealDeployWorld(options: RealDeployWorldOptions): Promise<RealDeployWorld> {
   return setUpWorld(options, async (sshd, teardown, projects) => {
-    const engine = await startEngine();
+    const engine = await startEngine({ scope: options.engine ?? 'run' });
     teardown.push(() => engine.release());
     teardown.push(async () => {
       for (const project of projects) await removeComposeProject(engine, project).catch(() => undefined);

@@ -1,10 +1,13 @@
 /**
  * `zavhoz server reboot` end to end: a real daemon and vault, a real sshd as the server, a project deployed with
- * real Ansible onto the run's real container engine. The machine cannot really reboot, so `reboot` on the server's
- * PATH is a test double (test/fakes/reboot) that only records the call, and the test plays the machine: it freezes
- * sshd (new logins hang as on a machine that is down), drops every SSH connection, and kills the containers'
- * processes as a power cut does. The compose file's restart policy (`unless-stopped`) brings them back; a real reboot
- * restarts dockerd instead, which cannot be done here without disturbing the other test files sharing the engine.
+ * real Ansible onto a real container engine of this file's own. The machine the tests run on cannot reboot, so
+ * `reboot` on the server's PATH is a test double (test/fakes/reboot) that only records the call, and the test plays
+ * the machine: it freezes sshd (new logins hang as on a machine that is down) and drops every SSH connection, and the
+ * engine loses power and boots for real (`engine.powerCycle()`: dockerd, containerd, the shims and the containers'
+ * processes killed with SIGKILL, the exec root emptied as /run is, then dockerd started again on the same data root).
+ * Nothing but the engine itself brings the services back, by the compose file's restart policy (`unless-stopped`),
+ * as on a real reboot; Zavhoz's status must then see them running, started after the power cut. sshd and the kernel
+ * are the only parts that do not restart.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +16,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../daemon/audit/auditLog.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
+import type { ProjectStatus } from '../../daemon/protocol/services.js';
 import { type InstalledScript, installScript } from '../fakes/scriptDouble.js';
 import { waitUntil } from '../harness/processes.js';
 import { sshArgs } from '../harness/sshd.js';
@@ -25,7 +29,8 @@ describe('server reboot: reboot over SSH, wait for SSH, health check; the servic
   let reboot: InstalledScript;
 
   before(async () => {
-    world = await setUpRealDeployWorld({ name: 'reboot' });
+    // An engine of its own: the power cut would take down the other test files' containers on the shared one.
+    world = await setUpRealDeployWorld({ name: 'reboot', engine: 'private' });
     reboot = installScript(REBOOT_DOUBLE, 'reboot');
     const { engine, configDir } = world.target;
     await setRemoteEnvironment(world.sshd, { DOCKER_HOST: engine.dockerHost, DOCKER_CONFIG: configDir }, reboot.binFolder, world.ufw.binFolder);
@@ -71,20 +76,14 @@ describe('server reboot: reboot over SSH, wait for SSH, health check; the servic
 
     const rebooting = world.daemon.cli(['server', 'reboot', world.server, '--yes', '--timeout', '120']);
     await waitUntil('reboot to be called on the server', () => (reboot.calls().length > calls ? true : undefined), 60_000);
-    // The machine goes down: sshd stops answering, every connection drops, every process dies.
+    // The machine goes down: sshd stops answering, every connection drops, the engine and every container lose power.
     process.kill(sshdPid(), 'SIGSTOP');
+    let poweredOffAt: Date;
     try {
       dropSshConnections(world.sshd);
-      for (const pid of await docker('inspect', '--format', '{{.State.Pid}}', ...containers)) process.kill(Number(pid), 'SIGKILL');
-      // It stays down until its services have come back up by their restart policy.
-      await waitUntil(
-        'the containers to be restarted by their restart policy',
-        async () => {
-          const states = await docker('inspect', '--format', '{{.State.Running}} {{.RestartCount}}', ...containers);
-          return states.every((state) => state.startsWith('true ') && Number(state.split(' ')[1]) >= 1) ? true : undefined;
-        },
-        60_000,
-      );
+      poweredOffAt = new Date();
+      // It boots: the engine starts on its data root and restarts what its restart policy says, nothing else does.
+      await world.target.engine.powerCycle();
     } finally {
       process.kill(sshdPid(), 'SIGCONT');
     }
@@ -99,7 +98,25 @@ describe('server reboot: reboot over SSH, wait for SSH, health check; the servic
     const server = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
     assert.ok(server.lastCheckAt !== null && new Date(server.lastCheckAt) >= startedAt, 'the health check ran after the reboot');
     assert.equal(server.lastCheckError, null);
-    assert.match(await page(), /^test-web 1\.0\.0$/m);
+    assert.match(await waitUntil('the project to answer again', () => page().catch(() => undefined), 60_000), /^test-web 1\.0\.0$/m);
+
+    // Zavhoz's status sees the same containers running again, started by the engine after the power cut.
+    const readStatus = async (): Promise<ProjectStatus[]> => cliJson<ProjectStatus[]>(world.daemon, ['service', 'status', '--project', project]);
+    const [status, ...others] = await waitUntil(
+      'service status to show both containers running',
+      async () => {
+        const rows = await readStatus();
+        return rows[0]?.services.length === 2 && rows[0].services.every((service) => service.state === 'running') ? rows : undefined;
+      },
+      60_000,
+    );
+    assert.equal(others.length, 0);
+    assert.equal(status?.state, 'deployed', status?.error);
+    for (const service of status.services) {
+      assert.ok(service.startedAt !== null && new Date(service.startedAt) > poweredOffAt, `${service.service} started at ${String(service.startedAt)}, after the power cut`);
+    }
+    const after = await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${project}`);
+    assert.deepEqual([...after].sort(), [...containers].sort(), 'the engine restarted the same containers: nothing redeployed them');
 
     const audit = await cliJson<AuditRecord[]>(world.daemon, ['audit', 'list', '--subject', `server:${world.server}`]);
     const entry = audit.find((candidate) => candidate.action === 'server-reboot' && candidate.detail.outcome === 'done');

@@ -39,6 +39,9 @@ describe('approvals of protected projects', () => {
   const started: { kind: string; params: Readonly<Record<string, unknown>>; client: string }[] = [];
   const requested: Approval[] = [];
   const announced: string[] = [];
+  const notStarted: { kind: string; client: string; reason: string }[] = [];
+  /** Why the next start is refused, as the deploy service refuses one (e.g. a secret deleted while it waited). */
+  let refuseStart: string | undefined;
   let approvals: ApprovalService;
   let audit: AuditLog;
 
@@ -60,8 +63,13 @@ describe('approvals of protected projects', () => {
       log: new Logger({ file: path.join(folder, 'daemon.log'), redactor: new Redactor() }).child({ component: 'approvals' }),
       protectedProjects: () => ['shop', 'prod-*'],
       async start(kind, params, caller) {
+        if (refuseStart !== undefined) throw new ZavhozError(ErrorCodes.PreconditionFailed, refuseStart);
         started.push({ kind, params, client: caller.client });
         return kind === 'undeploy' ? null : 'run_aaaaaaaaaa';
+      },
+      async notStarted(kind, _params, caller, reason) {
+        notStarted.push({ kind, client: caller.client, reason });
+        return 'run_nnnnnnnnnn';
       },
       requested: (approval) => requested.push(approval),
       now: () => now,
@@ -114,6 +122,23 @@ describe('approvals of protected projects', () => {
     assert.deepEqual((await approvals.waitingRuns()), []);
     assert.deepEqual(await approvals.asRun(id), { runId: 'run_aaaaaaaaaa' }, 'an approved request answers its run');
     assert.ok(announced.includes(`${id}:approved:run_aaaaaaaaaa`), 'the run is announced with the approval');
+  });
+
+  test('an approved request that cannot start becomes a failed run saying why; the approver is told, and it is decided', async () => {
+    const id = await heldAs(() => approvals.gate(deploy('prod-web'), AGENT, false));
+    refuseStart = 'API_TOKEN is bound to sec_aaaaaaaa, which no longer exists. Bind another secret, then deploy again.';
+    try {
+      await assert.rejects(() => approvals.approve(id, PERSON), /sec_aaaaaaaa, which no longer exists/);
+    } finally {
+      refuseStart = undefined;
+    }
+    assert.deepEqual(notStarted.at(-1), { kind: 'deploy', client: 'cli', reason: 'API_TOKEN is bound to sec_aaaaaaaa, which no longer exists. Bind another secret, then deploy again.' });
+    assert.deepEqual(await approvals.asRun(id), { runId: 'run_nnnnnnnnnn' }, 'the request answers the failed run, where the reason is');
+    assert.ok(announced.includes(`${id}:approved:run_nnnnnnnnnn`), 'whoever waits on the request is told of the run');
+    assert.deepEqual(await approvals.waitingRuns('prod-web'), [], 'it no longer waits');
+    await assert.rejects(() => approvals.approve(id, PERSON), /approved already \(by cli\); ask for the deploy again/);
+    const entry = (await audit.list({ limit: 50 })).find((candidate) => candidate.action === 'approval-start-failed');
+    assert.deepEqual(entry?.detail, { approval: id, run: 'run_nnnnnnnnnn' });
   });
 
   test('a rejected or expired request never starts; every decision is audited', async () => {

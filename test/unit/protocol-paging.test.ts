@@ -21,6 +21,7 @@ import { registerHandlers } from '../../daemon/handlers/index.js';
 import { PAGE_BYTES } from '../../daemon/handlers/paging.js';
 import { defineRequest, result } from '../../daemon/protocol/define.js';
 import {
+  AllocationsAllocate,
   AllocationsList,
   ErrorCodes,
   Initialize,
@@ -29,6 +30,7 @@ import {
   PROTOCOL_VERSION,
   ServersAdd,
   ServersList,
+  ServicesStatus,
 } from '../../daemon/protocol/index.js';
 import { Router } from '../../daemon/server/router.js';
 import { Session } from '../../daemon/server/session.js';
@@ -47,6 +49,8 @@ const Oversize = defineRequest('test/oversize', z.strictObject({ bytes: z.number
 
 interface Stack {
   connect(): Promise<DaemonClient>;
+  /** Marks servers ready, as a check over SSH would (these have no SSH server behind them). */
+  markReady(handles: readonly string[]): void;
   close(): void;
 }
 
@@ -90,6 +94,11 @@ async function buildStack(folder: string): Promise<Stack> {
       });
       sessions.add(session);
       return DaemonClient.overStream(clientEnd, { clientName: 'test', token: TOKEN });
+    },
+    markReady(handles) {
+      store.transaction((tx) => {
+        for (const handle of handles) tx.run("UPDATE servers SET status = 'ready', available_ram_mb = 4096, available_disk_mb = 40960 WHERE handle = ?", [handle]);
+      });
     },
     close() {
       for (const session of [...sessions]) session.close();
@@ -151,6 +160,26 @@ describe('list paging over the real request stack', () => {
     assert.ok(Buffer.byteLength(JSON.stringify(first.servers)) <= PAGE_BYTES + 4096);
     const all = await client.listAll(ServersList, { limit: 1000 }, (page) => page.servers);
     assert.equal(all.filter((server) => server.handle.startsWith('wide')).length, 300);
+  });
+
+  test('services/status pages by project name: every allocated project once, in order, a cursor of another list refused', async () => {
+    const servers = ['status-a', 'status-b'];
+    // Port 9 of loopback: nothing answers there, and these servers have no SSH key: each read fails at once.
+    for (const handle of servers) await client.request(ServersAdd, { handle, host: '127.0.0.1', sshPort: 9 });
+    stack.markReady(servers);
+    const projects = Array.from({ length: 7 }, (_, index) => `paged-${String.fromCharCode(103 - index)}`);
+    for (const project of projects) await client.request(AllocationsAllocate, { project, minRamMb: 64, minDiskMb: 64 });
+    const pages: string[][] = [];
+    for await (const page of client.pages(ServicesStatus, { limit: 3 })) {
+      pages.push(page.projects.map((row) => row.project));
+      for (const row of page.projects) assert.equal(row.state, 'unreachable', JSON.stringify(row));
+    }
+    assert.deepEqual(pages.map((page) => page.length), [3, 3, 1]);
+    assert.deepEqual(pages.flat(), [...projects].sort(), 'in project order, none twice, none left out');
+    const one = await client.request(ServicesStatus, { project: 'paged-d', limit: 1 });
+    assert.deepEqual(one.projects.map((row) => row.project), ['paged-d']);
+    assert.equal(one.nextCursor, undefined);
+    await assert.rejects(client.request(ServicesStatus, { cursor: (await client.request(AllocationsList, { limit: 1 })).nextCursor ?? '' }), (error: { code?: number }) => error.code === ErrorCodes.InvalidParams);
   });
 
   test('an empty list is one page without a cursor; a foreign cursor is InvalidParams', async () => {

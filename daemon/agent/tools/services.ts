@@ -3,6 +3,7 @@ import { DomainsList } from '../../protocol/domains.js';
 import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
 import { type ProjectStatus, type ServiceStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../../protocol/services.js';
 import { blocks, bullets, fields } from '../format.js';
+import { listAll } from '../paging.js';
 import { defineTool, type ToolCall } from '../tool.js';
 import { markdownCode, projectProperty } from './fields.js';
 import { requireGrant } from './grants.js';
@@ -56,9 +57,9 @@ export const serviceStatusTool = defineTool({
   hints: { readOnlyHint: true, openWorldHint: true },
   mode: 'read-only',
   handleArguments: [],
-  input: ServicesStatus.params,
+  input: z.strictObject({ project: ServicesStatus.params.shape.project }),
   async run(input, call) {
-    const { projects } = await call.request(ServicesStatus, input);
+    const projects = await listAll(call, ServicesStatus, input.project === undefined ? {} : { project: input.project }, (page) => page.projects);
     if (projects.length === 0) return 'No project has an allocation, so nothing is deployed. Deploy one with zavhoz_deploy.';
     // A project's domain is its public URL (HTTPS through the proxy on its server); a daemon without domains has none.
     const domains = await call.request(DomainsList, input.project === undefined ? {} : { project: input.project }).then(

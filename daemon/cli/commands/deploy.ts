@@ -115,7 +115,9 @@ async function waitThenFollow(context: CommandContext, client: DaemonClient, app
     context.print(run, () => `${run.id} ${run.status}${run.error ? `: ${run.error}` : ''}`);
     return runExitCode(run);
   }
-  if (!context.json) process.stderr.write(`approved by ${run.client}; run ${run.id} started\n`);
+  // An approved run whose start was refused ended before it began: it has no start time and no log to follow.
+  const notStarted = run.startedAt === null && run.status === 'failed';
+  if (!context.json) process.stderr.write(`approved by ${run.client}; run ${run.id} ${notStarted ? 'could not start' : 'started'}\n`);
   const final = await printLog(client, run.id, true, (line) => {
     if (!context.json) process.stdout.write(`${line}\n`);
   });

@@ -120,9 +120,9 @@ export const serviceCommands: Command[] = [
     options: { project: { ...projectOption, description: 'Only this project.' } },
     async run(context) {
       const project = stringFlag(context.flags, 'project');
-      const result = await withClient(context, (client) => client.request(ServicesStatus, project ? { project } : {}));
+      const projects = await withClient(context, (client) => client.listAll(ServicesStatus, project ? { project } : {}, (page) => page.projects));
       // An unreachable server is a row of the answer, not a failure of the command.
-      context.print(result.projects, () => formatStatus(result.projects));
+      context.print(projects, () => formatStatus(projects));
     },
   },
   {
