@@ -53,22 +53,32 @@ const lazySsh2 = {
  */
 const LAZY_PACKAGES = ['@octokit/rest', '@octokit/plugin-retry', '@octokit/plugin-throttling', '@octokit/auth-app', '@napi-rs/keyring', 'yaml'];
 
-/** The names a package exports, read by loading it in this build process. */
+/**
+ * The names a package exports, read by loading it in this build process; undefined (with a warning) when it cannot
+ * load here (a native add-on built for another platform, say): that package is then loaded at start as before.
+ */
 async function exportedNames(name) {
   try {
-    return Object.keys(require(name));
+    try {
+      return Object.keys(require(name));
+    } catch (error) {
+      if (error.code !== 'ERR_REQUIRE_ESM') throw error;
+      return Object.keys(await import(name));
+    }
   } catch (error) {
-    if (error.code !== 'ERR_REQUIRE_ESM') throw error;
-    return Object.keys(await import(name));
+    console.warn(`build: ${name} could not be loaded here (${error.message.split('\n')[0]}); the daemon loads it at start`);
+    return undefined;
   }
 }
 
-const lazyPackageExports = new Map(await Promise.all(LAZY_PACKAGES.map(async (name) => [name, await exportedNames(name)])));
+const lazyPackageExports = new Map(
+  (await Promise.all(LAZY_PACKAGES.map(async (name) => [name, await exportedNames(name)]))).filter(([, names]) => names !== undefined),
+);
 
 const lazyPackages = {
   name: 'lazy-packages',
   setup(build) {
-    const filter = new RegExp(`^(${LAZY_PACKAGES.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    const filter = new RegExp(`^(${[...lazyPackageExports.keys()].map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
     build.onResolve({ filter }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'lazy-package' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => ({
       loader: 'js',
