@@ -44,6 +44,57 @@ const lazySsh2 = {
   },
 };
 
+/**
+ * Packages the daemon evaluates when first used instead of when its bundle starts: each took CPU of every start
+ * before the first answer (`npm run bench -- startup`), and a start needs none of them: Octokit (~12 ms: it builds a
+ * map of GitHub's ~1,000 endpoints), the OS keychain's native add-on (~5 ms: dlopen and its loader), yaml (~3 ms).
+ * An `import { X } from 'pkg'` gets an object whose properties (every name the package exports, read here at build
+ * time) require the real package the first time one is read; the package is still bundled (or stays external).
+ */
+const LAZY_PACKAGES = ['@octokit/rest', '@octokit/plugin-retry', '@octokit/plugin-throttling', '@octokit/auth-app', '@napi-rs/keyring', 'yaml'];
+
+/**
+ * The names a package exports, read by loading it in this build process; undefined (with a warning) when it cannot
+ * load here (a native add-on built for another platform, say): that package is then loaded at start as before.
+ */
+async function exportedNames(name) {
+  try {
+    try {
+      return Object.keys(require(name));
+    } catch (error) {
+      if (error.code !== 'ERR_REQUIRE_ESM') throw error;
+      return Object.keys(await import(name));
+    }
+  } catch (error) {
+    console.warn(`build: ${name} could not be loaded here (${error.message.split('\n')[0]}); the daemon loads it at start`);
+    return undefined;
+  }
+}
+
+const lazyPackageExports = new Map(
+  (await Promise.all(LAZY_PACKAGES.map(async (name) => [name, await exportedNames(name)]))).filter(([, names]) => names !== undefined),
+);
+
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(build) {
+    const filter = new RegExp(`^(${[...lazyPackageExports.keys()].map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'lazy-package' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-package' }, (args) => ({
+      loader: 'js',
+      resolveDir: root,
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        ...lazyPackageExports
+          .get(args.path)
+          .filter((key) => key !== 'default' && key !== '__esModule')
+          .map((key) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`),
+      ].join('\n'),
+    }));
+  },
+};
+
 /** @type {esbuild.BuildOptions} */
 const node = {
   bundle: true,
@@ -112,7 +163,7 @@ await Promise.all([
   emptyStoreDatabase(),
   // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts, core/codeCache.ts).
   build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
-  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2] }),
+  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2, lazyPackages] }),
   // The store's fold worker (daemon/store/fold.ts finds it beside daemon.cjs).
   build({ ...node, entryPoints: [path.join(root, 'daemon/store/foldWorker.ts')], outfile: path.join(dist, 'store-worker.cjs') }),
   // The CLI's entry, likewise (daemon/cli/boot.ts).

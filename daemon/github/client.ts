@@ -5,8 +5,11 @@ import { describeError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import { ZAVHOZ_VERSION } from '../core/version.js';
 
-/** Octokit with GitHub's documented retry behaviour: rate limits via plugin-throttling, 5xx via plugin-retry. */
-const GithubOctokit: typeof Octokit = Octokit.plugin(retry, throttling);
+/**
+ * Octokit with GitHub's documented retry behaviour: rate limits via plugin-throttling, 5xx via plugin-retry. Made on
+ * first use: the daemon's bundle loads Octokit then (scripts/build.mjs), not in every start before its first answer.
+ */
+let githubOctokit: typeof Octokit | undefined;
 
 /** The GitHub REST client one batch talks through. */
 export type GithubApi = Octokit;
@@ -89,7 +92,7 @@ export function createGithubClient(options: ClientOptions): GithubApi {
     return fetch(url, { ...init, signal: AbortSignal.any(signals) });
   };
   const auth = options.auth;
-  const octokit = new GithubOctokit({
+  const octokit = new (githubOctokit ??= Octokit.plugin(retry, throttling))({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     userAgent: `zavhoz/${ZAVHOZ_VERSION}`,
     ...(typeof auth === 'string' ? { auth } : auth ? { authStrategy: auth.strategy, auth: auth.options } : {}),

@@ -111,7 +111,11 @@ export class NotifyStore {
    * unknown, and sending it again is better than losing it (webhooks carry the delivery id to tell a repeat).
    */
   requeueInterrupted(now: string): Promise<number> {
-    return this.store.transaction((tx) => tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ? WHERE state = 'sending'", [now]));
+    return this.store.transaction(async (tx) => {
+      // Most starts have nothing to requeue, and a statement that changes nothing is still journalled and fsynced.
+      if ((await tx.get("SELECT 1 FROM notify_deliveries WHERE state = 'sending' LIMIT 1")) === undefined) return 0;
+      return tx.run("UPDATE notify_deliveries SET state = 'pending', next_at = ? WHERE state = 'sending'", [now]);
+    });
   }
 
   /** Pending messages due at `now`, oldest first. */
@@ -164,7 +168,11 @@ export class NotifyStore {
 
   /** Forgets delivered and given-up messages created before `before`; answers how many. */
   prune(before: string): Promise<number> {
-    return this.store.transaction((tx) => tx.run("DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ?", [before]));
+    return this.store.transaction(async (tx) => {
+      // Runs at every start: with nothing to forget it writes nothing (no journal record, no fsync).
+      if ((await tx.get("SELECT 1 FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ? LIMIT 1", [before])) === undefined) return 0;
+      return tx.run("DELETE FROM notify_deliveries WHERE state IN ('delivered', 'failed') AND created_at < ?", [before]);
+    });
   }
 
   /** An attempt stopped by shutdown: back to the queue without counting. */

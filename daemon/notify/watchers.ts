@@ -169,11 +169,19 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
       }
     },
     async seed() {
+      const unseen: [key: string, value: string][] = [];
       for (const server of await sources.servers()) {
-        if ((await records.seen(`server:${server.handle}`)) === undefined) await records.see(`server:${server.handle}`, server.status, at());
+        if ((await records.seen(`server:${server.handle}`)) === undefined) unseen.push([`server:${server.handle}`, server.status]);
       }
       for (const secret of await sources.secrets()) {
-        if ((await records.seen(`secret-version:${secret.handle}`)) === undefined) await records.see(`secret-version:${secret.handle}`, String(secret.version), at());
+        if ((await records.seen(`secret-version:${secret.handle}`)) === undefined) unseen.push([`secret-version:${secret.handle}`, String(secret.version)]);
+      }
+      // One durable transaction for all of them: one each cost the first start after a sync of 5,000 servers 5,000
+      // fsyncs, during which the store's queue kept every client's request waiting (`npm run bench -- servers-tree`).
+      if (unseen.length > 0) {
+        await records.atomically(async (tx) => {
+          for (const [key, value] of unseen) await records.see(key, value, at(), tx);
+        });
       }
     },
   };

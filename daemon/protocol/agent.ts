@@ -35,7 +35,7 @@ export const AGENT_TOOL_OUTCOMES = ['called', 'refused'] as const;
  */
 export const AgentToolCalled = defineRequest(
   'agent/toolCalled',
-  z.strictObject({
+  () => z.strictObject({
     tool: z.string().regex(AGENT_TOOL_NAME_PATTERN, 'a tool name like zavhoz_deploy'),
     outcome: z.enum(AGENT_TOOL_OUTCOMES),
     arguments: z.array(z.string().max(600)).max(600),
@@ -84,7 +84,7 @@ export interface AgentGrant {
  */
 export const AgentGrantCreate = defineRequest(
   'agent/grant',
-  z.strictObject({
+  () => z.strictObject({
     project: grantProject,
     allow: z.array(z.enum(AGENT_GRANT_ACTIONS)).min(1).max(AGENT_GRANT_ACTIONS.length),
     /** How long the grant lasts, in seconds. */
@@ -96,7 +96,7 @@ export const AgentGrantCreate = defineRequest(
 /** Every grant: active ones, and with `all` the expired and revoked ones too; `agentDeployProjects` entries included. */
 export const AgentGrantsList = defineRequest(
   'agent/grants',
-  z.strictObject({ project: grantProject.optional(), all: z.boolean().default(false) }),
+  () => z.strictObject({ project: grantProject.optional(), all: z.boolean().default(false) }),
   result<{ readonly grants: readonly AgentGrant[] }>(),
 );
 
@@ -106,14 +106,14 @@ export const AgentGrantsList = defineRequest(
  */
 export const AgentGrantRevoke = defineRequest(
   'agent/revoke',
-  z.union([z.strictObject({ id: z.string().regex(AGENT_GRANT_ID_PATTERN, 'a grant id like grt_7f3k9x2mab') }), z.strictObject({ project: grantProject })]),
+  () => z.union([z.strictObject({ id: z.string().regex(AGENT_GRANT_ID_PATTERN, 'a grant id like grt_7f3k9x2mab') }), z.strictObject({ project: grantProject })]),
   result<{ readonly revoked: readonly string[] }>(),
 );
 
 /** Whether an agent may do `action` to `project` now without a human confirming, and if not, whether a grant expired. */
 export const AgentGrantCheck = defineRequest(
   'agent/checkGrant',
-  z.strictObject({ project: grantProject, action: z.enum(AGENT_GRANT_ACTIONS) }),
+  () => z.strictObject({ project: grantProject, action: z.enum(AGENT_GRANT_ACTIONS) }),
   result<
     | { readonly allowed: true; readonly grant: string }
     | { readonly allowed: false; readonly expired: AgentGrant | null; readonly settingProjects: readonly string[] }
@@ -153,7 +153,7 @@ export interface ApprovedCommand {
  */
 export const AgentCommandApprove = defineRequest(
   'agent/commandsApprove',
-  z.strictObject({
+  () => z.strictObject({
     project: grantProject,
     command: agentCommandLine,
     /** Where an agent front end asked the human (recorded with the approval); absent when the human approved it directly. */
@@ -165,14 +165,14 @@ export const AgentCommandApprove = defineRequest(
 /** Approved command lines, of one project or all. */
 export const AgentCommandsList = defineRequest(
   'agent/commands',
-  z.strictObject({ project: grantProject.optional() }),
+  () => z.strictObject({ project: grantProject.optional() }),
   result<{ readonly commands: readonly ApprovedCommand[] }>(),
 );
 
 /** Forgets an approved command line: agents need a human's confirmation for it again. Audited. */
 export const AgentCommandRevoke = defineRequest(
   'agent/commandsRevoke',
-  z.strictObject({ id: z.string().regex(AGENT_COMMAND_ID_PATTERN, 'an approved command id like cmd_7f3k9x2mab') }),
+  () => z.strictObject({ id: z.string().regex(AGENT_COMMAND_ID_PATTERN, 'an approved command id like cmd_7f3k9x2mab') }),
   result<{ readonly revoked: string }>(),
 );
 
@@ -206,7 +206,7 @@ export interface AgentExecResult {
  */
 export const AgentExec = defineRequest(
   'agent/exec',
-  z.strictObject({
+  () => z.strictObject({
     project: grantProject,
     command: agentCommandLine,
     /** Absolute path of the folder the command runs in (the project's folder). */

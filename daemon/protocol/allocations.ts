@@ -48,7 +48,7 @@ export interface AllocateResult {
 /** Places a project's modules on one server with free ports; idempotent. */
 export const AllocationsAllocate = defineRequest(
   'allocations/allocate',
-  z.strictObject({
+  () => z.strictObject({
     project: projectName,
     modules: z.array(moduleName).min(1).max(64).optional(),
     /** RAM each new module needs and reserves, in MB. */
@@ -61,19 +61,19 @@ export const AllocationsAllocate = defineRequest(
 /** Lists allocations by project and module, a page at a time: all or one project's. */
 export const AllocationsList = defineRequest(
   'allocations/list',
-  z.strictObject({ project: projectName.optional(), ...pageFields }),
+  () => z.strictObject({ project: projectName.optional(), ...pageFields }),
   result<{ readonly allocations: readonly Allocation[] } & PageInfo>(),
 );
 
 /** Releases a project's allocations, or one module's. */
 export const AllocationsRelease = defineRequest(
   'allocations/release',
-  z.strictObject({ project: projectName, module: moduleName.optional() }),
+  () => z.strictObject({ project: projectName, module: moduleName.optional() }),
   result<{ readonly released: readonly Allocation[] }>(),
 );
 
 /** Sent to every client after allocations changed. */
 export const AllocationsDidChange = defineNotification(
   'allocations/didChange',
-  z.strictObject({ projects: z.array(z.string()) }),
+  () => z.strictObject({ projects: z.array(z.string()) }),
 );

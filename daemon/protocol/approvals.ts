@@ -50,13 +50,13 @@ export interface Approval {
 }
 
 /** Lists approval requests, newest first: those awaiting a decision unless `all`. */
-export const ApprovalsList = defineRequest('approvals/list', z.strictObject({ all: z.boolean().default(false) }), result<{ readonly approvals: readonly Approval[] }>());
+export const ApprovalsList = defineRequest('approvals/list', () => z.strictObject({ all: z.boolean().default(false) }), result<{ readonly approvals: readonly Approval[] }>());
 
 /** Approves a waiting request: it starts now, as it was asked, under the approver's name. Agents cannot approve. */
-export const RunsApprove = defineRequest('runs/approve', z.strictObject({ id: approvalId }), result<{ readonly approval: Approval; readonly runId: string | null }>());
+export const RunsApprove = defineRequest('runs/approve', () => z.strictObject({ id: approvalId }), result<{ readonly approval: Approval; readonly runId: string | null }>());
 
 /** Rejects a waiting request: nothing runs. */
-export const RunsReject = defineRequest('runs/reject', z.strictObject({ id: approvalId }), result<{ readonly approval: Approval }>());
+export const RunsReject = defineRequest('runs/reject', () => z.strictObject({ id: approvalId }), result<{ readonly approval: Approval }>());
 
 /**
  * Sent to every client when an approval request is made, decided or expires, and once more when an approved deploy or
@@ -64,5 +64,5 @@ export const RunsReject = defineRequest('runs/reject', z.strictObject({ id: appr
  */
 export const ApprovalsDidChange = defineNotification(
   'approvals/didChange',
-  z.strictObject({ id: z.string(), project: z.string(), status: z.enum(APPROVAL_STATUSES), runId: z.string().nullable().optional() }),
+  () => z.strictObject({ id: z.string(), project: z.string(), status: z.enum(APPROVAL_STATUSES), runId: z.string().nullable().optional() }),
 );

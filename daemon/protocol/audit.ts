@@ -19,7 +19,7 @@ export interface AuditEntryView {
  */
 export const AuditList = defineRequest(
   'audit/list',
-  z.strictObject({
+  () => z.strictObject({
     subject: z.string().min(1).max(128).optional(),
     limit: z.number().int().min(1).max(10_000).default(100),
     cursor: pageFields.cursor,

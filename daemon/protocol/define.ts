@@ -42,14 +42,25 @@ function checkMethod(method: string): void {
   if (!methodPattern.test(method)) throw new Error(`protocol: bad method name ${method}`);
 }
 
-/** Declares a request: its `area/verb` method name, its params schema and its result type. */
-export function defineRequest<S extends z.ZodType, R>(method: string, params: S, _result: ResultOf<R>): RequestDefinition<z.input<S>, R, S> {
+/**
+ * Declares a request: its `area/verb` method name, its params schema and its result type. The product's requests give
+ * the schema as a function, built the first time `params` is read: building all of them cost every daemon start
+ * ~30 ms of CPU before its first answer, and a start serves only a few methods (`npm run bench -- startup`).
+ */
+export function defineRequest<S extends z.ZodType, R>(method: string, params: S | (() => S), _result: ResultOf<R>): RequestDefinition<z.input<S>, R, S> {
   checkMethod(method);
-  return { method, type: new RequestType<z.input<S>, R, void>(method), params };
+  return withLazyParams({ method, type: new RequestType<z.input<S>, R, void>(method) }, params);
 }
 
-/** Declares a notification: its `area/verb` method name and its params schema. */
-export function defineNotification<S extends z.ZodType>(method: string, params: S): NotificationDefinition<z.infer<S>> {
+/** Declares a notification: its `area/verb` method name and its params schema (built when first read, as above). */
+export function defineNotification<S extends z.ZodType>(method: string, params: S | (() => S)): NotificationDefinition<z.infer<S>> {
   checkMethod(method);
-  return { method, type: new NotificationType<z.infer<S>>(method), params: params as z.ZodType<z.infer<S>> };
+  return withLazyParams({ method, type: new NotificationType<z.infer<S>>(method) }, params as z.ZodType<z.infer<S>> | (() => z.ZodType<z.infer<S>>));
+}
+
+/** Adds `params` to a definition: the schema itself, or a property that builds it once, on first read. */
+function withLazyParams<D extends object, S extends z.ZodType>(definition: D, params: S | (() => S)): D & { readonly params: S } {
+  if (typeof params !== 'function') return { ...definition, params };
+  let schema: S | undefined;
+  return Object.defineProperty(definition, 'params', { enumerable: true, get: () => (schema ??= params()) }) as D & { readonly params: S };
 }

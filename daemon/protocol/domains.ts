@@ -47,19 +47,19 @@ export interface DomainChange {
  */
 export const DomainsAdd = defineRequest(
   'domains/add',
-  z.strictObject({ domain: domainName, project: deployProject, module: moduleName.optional() }),
+  () => z.strictObject({ domain: domainName, project: deployProject, module: moduleName.optional() }),
   result<DomainChange>(),
 );
 
 /** Lists domains, all or one project's, sorted by name. */
 export const DomainsList = defineRequest(
   'domains/list',
-  z.strictObject({ project: deployProject.optional() }),
+  () => z.strictObject({ project: deployProject.optional() }),
   result<{ readonly domains: readonly DomainInfo[] }>(),
 );
 
 /** Removes a domain: its route leaves the proxy, and the DNS record Zavhoz made for it is deleted. */
-export const DomainsRemove = defineRequest('domains/remove', z.strictObject({ domain: domainName }), result<DomainChange>());
+export const DomainsRemove = defineRequest('domains/remove', () => z.strictObject({ domain: domainName }), result<DomainChange>());
 
 /** Sent to every client after domains were added or removed. */
-export const DomainsDidChange = defineNotification('domains/didChange', z.strictObject({ projects: z.array(z.string()) }));
+export const DomainsDidChange = defineNotification('domains/didChange', () => z.strictObject({ projects: z.array(z.string()) }));

@@ -65,7 +65,7 @@ export interface EnvPlan {
 /** Reads a project folder's env templates and compose files and classifies every variable. */
 export const EnvPlanRequest = defineRequest(
   'env/plan',
-  z.strictObject({
+  () => z.strictObject({
     /** Absolute path of the project folder on this machine. */
     folder: z.string().min(1).max(4096),
     project: deployProject,

@@ -25,7 +25,7 @@ export interface ExecSecretValue {
  */
 export const ExecResolve = defineRequest(
   'exec/resolve',
-  z.strictObject({
+  () => z.strictObject({
     project: projectName.optional(),
     secrets: z
       .array(z.strictObject({ name: z.string().max(128).regex(ENV_NAME_PATTERN, 'an environment variable name like API_TOKEN'), handle: secretHandle }))

@@ -81,7 +81,7 @@ export interface GithubStatusResult {
 /** Seals one vault secret for a repository (or environment) and stores it as an Actions secret. */
 export const GithubSetSecret = defineRequest(
   'github/setSecret',
-  z.strictObject({ repo: repository, name: githubSecretName, handle: secretHandle, environment: environment.optional() }),
+  () => z.strictObject({ repo: repository, name: githubSecretName, handle: secretHandle, environment: environment.optional() }),
   result<GithubPushResult>(),
 );
 
@@ -92,7 +92,7 @@ export const GithubSetSecret = defineRequest(
  */
 export const GithubPushSecrets = defineRequest(
   'github/pushSecrets',
-  z.strictObject({
+  () => z.strictObject({
     repo: repository,
     project: projectName,
     environment: environment.optional(),
@@ -105,7 +105,7 @@ export const GithubPushSecrets = defineRequest(
 /** Lists a repository's secrets beside what Zavhoz last pushed, flagging missing and stale ones. */
 export const GithubStatus = defineRequest(
   'github/status',
-  z.strictObject({ repo: repository, environment: environment.optional() }),
+  () => z.strictObject({ repo: repository, environment: environment.optional() }),
   result<GithubStatusResult>(),
 );
 
@@ -122,7 +122,7 @@ export interface GithubWorkflowResult {
  */
 export const GithubWorkflow = defineRequest(
   'github/workflow',
-  z.strictObject({
+  () => z.strictObject({
     project: projectName,
     /** Absolute path of the project folder on this machine. */
     folder: z.string().min(1).max(4096),
@@ -134,5 +134,5 @@ export const GithubWorkflow = defineRequest(
 /** Sent to every client after secrets were pushed to a repository. */
 export const GithubDidChange = defineNotification(
   'github/didChange',
-  z.strictObject({ repo: z.string(), environment: z.string().nullable(), names: z.array(z.string()) }),
+  () => z.strictObject({ repo: z.string(), environment: z.string().nullable(), names: z.array(z.string()) }),
 );

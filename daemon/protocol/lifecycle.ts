@@ -17,7 +17,7 @@ const clientName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name 
 /** The first request on every connection: authenticates with the token file and checks protocol versions. */
 export const Initialize = defineRequest(
   'initialize',
-  z.strictObject({
+  () => z.strictObject({
     protocolVersion: z.number().int(),
     clientName,
     clientVersion: z.string().max(64).optional(),
@@ -35,7 +35,7 @@ export interface InitializeResult {
 }
 
 /** Status of the running daemon, for `zavhoz daemon status` and the extension's status bar. */
-export const DaemonStatus = defineRequest('daemon/status', z.strictObject({}), result<DaemonStatusResult>());
+export const DaemonStatus = defineRequest('daemon/status', () => z.strictObject({}), result<DaemonStatusResult>());
 
 /** One connected client as the daemon sees it. */
 export interface ConnectedClient {
@@ -57,24 +57,24 @@ export interface DaemonStatusResult {
 }
 
 /** Asks the daemon to finish in-flight work and exit. */
-export const DaemonShutdown = defineRequest('daemon/shutdown', z.strictObject({}), result<{ readonly stopping: true }>());
+export const DaemonShutdown = defineRequest('daemon/shutdown', () => z.strictObject({}), result<{ readonly stopping: true }>());
 
 /** A trivial request used by health probes and the round-trip benchmark. */
 export const DaemonPing = defineRequest(
   'daemon/ping',
-  z.strictObject({ payload: z.string().max(1024).optional() }),
+  () => z.strictObject({ payload: z.string().max(1024).optional() }),
   result<{ readonly payload?: string }>(),
 );
 
 /** Asks for the daemon's (redacted) log lines as `daemon/log` notifications on this connection. */
 export const DaemonLogSubscribe = defineRequest(
   'daemon/subscribeLog',
-  z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }),
+  () => z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }),
   result<{ readonly subscribed: true }>(),
 );
 
 /** One daemon log line (a JSON object as text, already redacted), for clients that subscribed. */
-export const DaemonLog = defineNotification('daemon/log', z.strictObject({ line: z.string() }));
+export const DaemonLog = defineNotification('daemon/log', () => z.strictObject({ line: z.string() }));
 
 /** Sent to every client just before the daemon exits, so UIs can show "daemon stopped" at once. */
-export const DaemonWillShutdown = defineNotification('daemon/willShutdown', z.strictObject({ reason: z.string() }));
+export const DaemonWillShutdown = defineNotification('daemon/willShutdown', () => z.strictObject({ reason: z.string() }));

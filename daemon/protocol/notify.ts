@@ -139,12 +139,12 @@ export interface NotifyEndpoint {
 /** Adds an endpoint with the events it wants (all when `events` is left out). Its credentials must be in the vault. */
 export const NotifyAdd = defineRequest(
   'notify/add',
-  z.strictObject({ ...common, endpoint: endpointSettings }),
+  () => z.strictObject({ ...common, endpoint: endpointSettings }),
   result<NotifyEndpoint>(),
 );
 
 /** Lists the endpoints with their queue counts. */
-export const NotifyList = defineRequest('notify/list', z.strictObject({}), result<{ readonly endpoints: readonly NotifyEndpoint[] }>());
+export const NotifyList = defineRequest('notify/list', () => z.strictObject({}), result<{ readonly endpoints: readonly NotifyEndpoint[] }>());
 
 /**
  * Sends a test message to one endpoint now, past the queue and its rate limit, and answers how it went: the
@@ -152,15 +152,15 @@ export const NotifyList = defineRequest('notify/list', z.strictObject({}), resul
  */
 export const NotifyTest = defineRequest(
   'notify/test',
-  z.strictObject({ id: endpointId }),
+  () => z.strictObject({ id: endpointId }),
   result<{ readonly delivered: boolean; readonly error: string | null }>(),
 );
 
 /** Removes an endpoint and drops the messages still queued for it. */
-export const NotifyRemove = defineRequest('notify/remove', z.strictObject({ id: endpointId }), result<{ readonly removed: boolean; readonly dropped: number }>());
+export const NotifyRemove = defineRequest('notify/remove', () => z.strictObject({ id: endpointId }), result<{ readonly removed: boolean; readonly dropped: number }>());
 
 /**
  * Sent to every client when an endpoint was added, removed or tested, or a delivery to it was attempted: its queue
  * counts and last delivery state changed.
  */
-export const NotifyDidChange = defineNotification('notify/didChange', z.strictObject({ id: z.string() }));
+export const NotifyDidChange = defineNotification('notify/didChange', () => z.strictObject({ id: z.string() }));

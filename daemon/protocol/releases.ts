@@ -69,7 +69,7 @@ export interface ReleaseDetail extends ReleaseSummary {
  */
 export const ReleasesList = defineRequest(
   'releases/list',
-  z.strictObject({
+  () => z.strictObject({
     project: deployProject,
     archived: z.boolean().default(false),
     limit: pageFields.limit,
@@ -79,7 +79,7 @@ export const ReleasesList = defineRequest(
 );
 
 /** One release with its images, ports, env plan and secret versions. */
-export const ReleasesGet = defineRequest('releases/get', z.strictObject({ id: releaseId }), result<ReleaseDetail>());
+export const ReleasesGet = defineRequest('releases/get', () => z.strictObject({ id: releaseId }), result<ReleaseDetail>());
 
 /**
  * Starts a run of kind `rollback` that redeploys a release exactly: its commit, its images by digest, its secret
@@ -88,7 +88,7 @@ export const ReleasesGet = defineRequest('releases/get', z.strictObject({ id: re
  */
 export const DeployRollback = defineRequest(
   'deploy/rollback',
-  z.strictObject({
+  () => z.strictObject({
     project: deployProject,
     /** The release to redeploy; default: the one before the current release. */
     to: releaseId.optional(),
@@ -101,4 +101,4 @@ export const DeployRollback = defineRequest(
 );
 
 /** Sent to every client after a release was recorded or pruned. */
-export const ReleasesDidChange = defineNotification('releases/didChange', z.strictObject({ project: z.string() }));
+export const ReleasesDidChange = defineNotification('releases/didChange', () => z.strictObject({ project: z.string() }));

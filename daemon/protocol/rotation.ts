@@ -47,7 +47,7 @@ export interface RotationResult {
  */
 export const RotationRun = defineRequest(
   'rotation/run',
-  z.strictObject({
+  () => z.strictObject({
     dryRun: z.boolean().default(false),
   }),
   result<RotationResult>(),

@@ -142,7 +142,7 @@ const repoUrl = z
 /** Starts a deploy of a project folder; answers at once with the run (queued if the project already deploys). */
 export const DeployStart = defineRequest(
   'deploy/start',
-  z.strictObject({
+  () => z.strictObject({
     /** Absolute path of the project folder on this machine (its env templates and compose files are read). */
     folder: z.string().min(1).max(4096),
     project: deployProject,
@@ -185,7 +185,7 @@ export const DeployStart = defineRequest(
  */
 export const RunsList = defineRequest(
   'runs/list',
-  z.strictObject({
+  () => z.strictObject({
     project: deployProject.optional(),
     limit: z.number().int().min(1).max(LIST_PAGE.max).default(50),
     cursor: pageFields.cursor,
@@ -197,7 +197,7 @@ export const RunsList = defineRequest(
  * One run with its steps and env plan. An approval id (`apr_…`) answers the run it started once approved, else the
  * waiting (or rejected, expired) request as a run without steps.
  */
-export const RunsGet = defineRequest('runs/get', z.strictObject({ id: z.union([runId, approvalId]) }), result<RunDetail>());
+export const RunsGet = defineRequest('runs/get', () => z.strictObject({ id: z.union([runId, approvalId]) }), result<RunDetail>());
 
 /** How many log lines one `runs/log` answer holds at most (it is also cut at 512 KiB). */
 export const RUN_LOG_PAGE = { default: 2000, max: 10_000 } as const;
@@ -210,7 +210,7 @@ export const RUN_LOG_PAGE = { default: 2000, max: 10_000 } as const;
  */
 export const RunsLog = defineRequest(
   'runs/log',
-  z.strictObject({
+  () => z.strictObject({
     id: runId,
     from: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(RUN_LOG_PAGE.max).default(RUN_LOG_PAGE.default),
@@ -220,16 +220,16 @@ export const RunsLog = defineRequest(
 );
 
 /** Cancels a queued or running run: the playbook's process group is killed. */
-export const RunsCancel = defineRequest('runs/cancel', z.strictObject({ id: runId }), result<RunSummary>());
+export const RunsCancel = defineRequest('runs/cancel', () => z.strictObject({ id: runId }), result<RunSummary>());
 
 /** Sent to every client when a run is created or changes status or step. */
 export const RunsDidChange = defineNotification(
   'runs/didChange',
-  z.strictObject({ id: z.string(), project: z.string(), status: z.enum(RUN_STATUSES) }),
+  () => z.strictObject({ id: z.string(), project: z.string(), status: z.enum(RUN_STATUSES) }),
 );
 
 /** New log lines of a run (redacted), sent to the connections that asked with `runs/log` `follow`. */
 export const RunsLogLines = defineNotification(
   'runs/log',
-  z.strictObject({ id: z.string(), from: z.number().int(), lines: z.array(z.string()), done: z.boolean() }),
+  () => z.strictObject({ id: z.string(), from: z.number().int(), lines: z.array(z.string()), done: z.boolean() }),
 );

@@ -35,7 +35,7 @@ const describing = {
 /** Stores a value typed or pasted by the user. Refused if the name already exists in that scope (use rotate). */
 export const SecretsSet = defineRequest(
   'secrets/set',
-  z.strictObject({
+  () => z.strictObject({
     name: secretName,
     type: z.enum(SECRET_TYPES),
     value: secretValue,
@@ -49,7 +49,7 @@ export const SecretsSet = defineRequest(
 /** Generates a strong random value and stores it; the value is not returned. */
 export const SecretsGenerate = defineRequest(
   'secrets/generate',
-  z.strictObject({
+  () => z.strictObject({
     name: secretName,
     type: z.enum(GENERATABLE_TYPES),
     length: z.number().int().min(GENERATED_LENGTH.min).max(GENERATED_LENGTH.max).optional(),
@@ -61,7 +61,7 @@ export const SecretsGenerate = defineRequest(
 /** Lists secrets (metadata only) by name and project, a page at a time, optionally for one project (which includes secrets with no project). */
 export const SecretsList = defineRequest(
   'secrets/list',
-  z.strictObject({
+  () => z.strictObject({
     project: projectName.optional(),
     category: z.enum(SECRET_CATEGORIES).optional(),
     tag: tag.optional(),
@@ -71,12 +71,12 @@ export const SecretsList = defineRequest(
 );
 
 /** One secret's metadata. */
-export const SecretsGet = defineRequest('secrets/get', z.strictObject({ handle: secretHandle }), result<SecretMetadata>());
+export const SecretsGet = defineRequest('secrets/get', () => z.strictObject({ handle: secretHandle }), result<SecretMetadata>());
 
 /** Reads a value back. Requires `confirm: true`; every reveal is written to the audit log. */
 export const SecretsReveal = defineRequest(
   'secrets/reveal',
-  z.strictObject({ handle: secretHandle, confirm: z.literal(true, 'reveal needs confirm: true') }),
+  () => z.strictObject({ handle: secretHandle, confirm: z.literal(true, 'reveal needs confirm: true') }),
   result<RevealedSecret>(),
 );
 
@@ -87,7 +87,7 @@ export const SecretsReveal = defineRequest(
  */
 export const SecretsRotate = defineRequest(
   'secrets/rotate',
-  z.strictObject({
+  () => z.strictObject({
     handle: secretHandle,
     value: secretValue.optional(),
     passphrase: secretValue.optional(),
@@ -100,7 +100,7 @@ export const SecretsRotate = defineRequest(
 /** Deletes a secret: every version of its value from the keychain, and its metadata (releases that used it can no longer restore it). */
 export const SecretsDelete = defineRequest(
   'secrets/delete',
-  z.strictObject({ handle: secretHandle }),
+  () => z.strictObject({ handle: secretHandle }),
   result<{ readonly handle: string; readonly name: string; readonly deleted: true }>(),
 );
 
@@ -110,7 +110,7 @@ export const SecretsDelete = defineRequest(
  */
 export const SecretsImport = defineRequest(
   'secrets/import',
-  z.strictObject({
+  () => z.strictObject({
     content: z.string().max(900 * 1024),
     project: projectName.optional(),
     category: z.enum(SECRET_CATEGORIES).optional(),
@@ -123,5 +123,5 @@ export const SecretsImport = defineRequest(
 /** Sent to every client after secrets were created, changed or deleted (handles only). */
 export const SecretsDidChange = defineNotification(
   'secrets/didChange',
-  z.strictObject({ handles: z.array(secretHandle), change: z.enum(['created', 'updated', 'deleted']) }),
+  () => z.strictObject({ handles: z.array(secretHandle), change: z.enum(['created', 'updated', 'deleted']) }),
 );

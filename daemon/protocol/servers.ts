@@ -104,12 +104,12 @@ export interface ServerInfo {
 /** Lists servers by handle, a page at a time: managed ones only unless `all`. */
 export const ServersList = defineRequest(
   'servers/list',
-  z.strictObject({ all: z.boolean().default(false), ...pageFields }),
+  () => z.strictObject({ all: z.boolean().default(false), ...pageFields }),
   result<{ readonly servers: readonly ServerInfo[] } & PageInfo>(),
 );
 
 /** One server by handle. */
-export const ServersShow = defineRequest('servers/show', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+export const ServersShow = defineRequest('servers/show', () => z.strictObject({ handle: serverHandle }), result<ServerInfo>());
 
 /** SSH port of a server added without one. */
 export const DEFAULT_SSH_PORT = 22;
@@ -120,7 +120,7 @@ export const DEFAULT_SSH_USER = 'root';
 /** Adds a server by hand. It is `discovered` until a health check reaches it. */
 export const ServersAdd = defineRequest(
   'servers/add',
-  z.strictObject({
+  () => z.strictObject({
     handle: serverHandle,
     host: hostName,
     sshPort: sshPort.default(DEFAULT_SSH_PORT),
@@ -137,7 +137,7 @@ export const ServersAdd = defineRequest(
 /** Changes how a server is reached or described (host, SSH settings, capacity, labels). */
 export const ServersUpdate = defineRequest(
   'servers/update',
-  z.strictObject({
+  () => z.strictObject({
     handle: serverHandle,
     host: hostName.optional(),
     sshPort: sshPort.optional(),
@@ -154,17 +154,17 @@ export const ServersUpdate = defineRequest(
 /** Removes a server; refused while it has allocations unless `force`, which releases them. */
 export const ServersRemove = defineRequest(
   'servers/remove',
-  z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
+  () => z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
   result<{ readonly removed: string; readonly releasedAllocations: number }>(),
 );
 
 /** Makes a server managed again (takes it off the `ghostServers` setting). */
-export const ServersManage = defineRequest('servers/manage', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+export const ServersManage = defineRequest('servers/manage', () => z.strictObject({ handle: serverHandle }), result<ServerInfo>());
 
 /** Makes a server a ghost (adds it to `ghostServers`); refused while it has allocations unless `force`. */
 export const ServersGhost = defineRequest(
   'servers/ghost',
-  z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
+  () => z.strictObject({ handle: serverHandle, force: z.boolean().default(false) }),
   result<ServerInfo>(),
 );
 
@@ -182,22 +182,22 @@ export interface SyncResult {
 }
 
 /** Syncs the inventory with the configured provider now. */
-export const ServersSync = defineRequest('servers/sync', z.strictObject({}), result<SyncResult>());
+export const ServersSync = defineRequest('servers/sync', () => z.strictObject({}), result<SyncResult>());
 
 /** Health-checks one server now (TCP, then SSH with its vault key) and returns it updated. */
-export const ServersCheck = defineRequest('servers/check', z.strictObject({ handle: serverHandle }), result<ServerInfo>());
+export const ServersCheck = defineRequest('servers/check', () => z.strictObject({ handle: serverHandle }), result<ServerInfo>());
 
 /** Pins the host key a server presented at its last refused contact. */
 export const ServersAcceptHostKey = defineRequest(
   'servers/acceptHostKey',
-  z.strictObject({ handle: serverHandle }),
+  () => z.strictObject({ handle: serverHandle }),
   result<{ readonly server: ServerInfo; readonly previous: string | null; readonly accepted: string }>(),
 );
 
 /** Sent to every client after servers were added, changed or removed. */
 export const ServersDidChange = defineNotification(
   'servers/didChange',
-  z.strictObject({ handles: z.array(z.string()) }),
+  () => z.strictObject({ handles: z.array(z.string()) }),
 );
 
 /** What one `servers/upload` or `servers/fetch` copied (paths and size: never contents). */
@@ -225,7 +225,7 @@ export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'octal permission bits 
  */
 export const ServersUpload = defineRequest(
   'servers/upload',
-  z.strictObject({ handle: serverHandle, local: localPath, remote: absolutePath, mode: fileMode.optional() }),
+  () => z.strictObject({ handle: serverHandle, local: localPath, remote: absolutePath, mode: fileMode.optional() }),
   result<ServerFileTransfer>(),
 );
 
@@ -236,7 +236,7 @@ export const ServersUpload = defineRequest(
  */
 export const ServersFetch = defineRequest(
   'servers/fetch',
-  z.strictObject({ handle: serverHandle, remote: absolutePath, local: localPath }),
+  () => z.strictObject({ handle: serverHandle, remote: absolutePath, local: localPath }),
   result<ServerFileTransfer>(),
 );
 
@@ -253,7 +253,7 @@ export const REBOOT_PHASES = ['waiting', 'rebooting', 'down', 'up', 'checking'] 
  */
 export const ServersReboot = defineRequest(
   'servers/reboot',
-  z.strictObject({
+  () => z.strictObject({
     handle: serverHandle,
     confirm: z.literal(true),
     timeoutSeconds: z.number().int().min(REBOOT_TIMEOUT.min).max(REBOOT_TIMEOUT.max).default(REBOOT_TIMEOUT.default),
@@ -264,5 +264,5 @@ export const ServersReboot = defineRequest(
 /** Sent to every client as a reboot moves on (`detail`: e.g. what it waits for). */
 export const ServersRebootProgress = defineNotification(
   'servers/rebootProgress',
-  z.strictObject({ handle: z.string(), phase: z.enum(REBOOT_PHASES), detail: z.string().optional() }),
+  () => z.strictObject({ handle: z.string(), phase: z.enum(REBOOT_PHASES), detail: z.string().optional() }),
 );

@@ -77,7 +77,7 @@ export interface ProjectStatus {
  */
 export const ServicesStatus = defineRequest(
   'services/status',
-  z.strictObject({ project: deployProject.optional(), ...pageFields }),
+  () => z.strictObject({ project: deployProject.optional(), ...pageFields }),
   result<{ readonly projects: readonly ProjectStatus[] } & PageInfo>(),
 );
 
@@ -106,7 +106,7 @@ export interface ServiceLogLine {
  */
 export const ServicesLogs = defineRequest(
   'services/logs',
-  z.strictObject({
+  () => z.strictObject({
     project: deployProject,
     /** A module (its allocated name) or a compose service; all of the project's containers when left out. */
     module: moduleName.optional(),
@@ -132,7 +132,7 @@ export interface ServiceLogs {
 /** Log lines of a followed `services/logs` request (redacted), to the connection that made it. */
 export const ServicesLogLines = defineNotification(
   'services/log',
-  z.strictObject({
+  () => z.strictObject({
     /** The `_requestId` of the `services/logs` request these lines answer. */
     requestId: z.string(),
     project: z.string(),
@@ -153,7 +153,7 @@ export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
  */
 export const ServicesControl = defineRequest(
   'services/control',
-  z.strictObject({
+  () => z.strictObject({
     project: deployProject,
     action: z.enum(SERVICE_ACTIONS),
     /** A module (its allocated name) or a compose service; all of the project's services when left out. */
@@ -179,11 +179,11 @@ export interface ServiceControlResult {
  */
 export const ServicesProgress = defineNotification(
   'services/progress',
-  z.strictObject({ requestId: z.string(), project: z.string(), message: z.string() }),
+  () => z.strictObject({ requestId: z.string(), project: z.string(), message: z.string() }),
 );
 
 /** Sent to every client after a project's containers were restarted, stopped or started. */
 export const ServicesDidChange = defineNotification(
   'services/didChange',
-  z.strictObject({ project: z.string(), action: z.enum(SERVICE_ACTIONS), services: z.array(z.string()) }),
+  () => z.strictObject({ project: z.string(), action: z.enum(SERVICE_ACTIONS), services: z.array(z.string()) }),
 );

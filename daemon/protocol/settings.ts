@@ -160,7 +160,7 @@ export const DEFAULT_SETTINGS: Settings = {
 const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);
 
 /** Reads every setting. */
-export const SettingsGet = defineRequest('settings/get', z.strictObject({}), result<Settings>());
+export const SettingsGet = defineRequest('settings/get', () => z.strictObject({}), result<Settings>());
 
 /**
  * Changes one setting; the value is validated against that key's schema. A `ghostServers` list that leaves out an
@@ -168,12 +168,12 @@ export const SettingsGet = defineRequest('settings/get', z.strictObject({}), res
  */
 export const SettingsSet = defineRequest(
   'settings/set',
-  z.strictObject({ key: settingKey, value: z.unknown(), dropGhosts: z.boolean().default(false) }),
+  () => z.strictObject({ key: settingKey, value: z.unknown(), dropGhosts: z.boolean().default(false) }),
   result<Settings>(),
 );
 
 /** Sent to every client after a setting changed. */
 export const SettingsDidChange = defineNotification(
   'settings/didChange',
-  z.strictObject({ key: settingKey }),
+  () => z.strictObject({ key: settingKey }),
 );

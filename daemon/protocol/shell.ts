@@ -22,7 +22,7 @@ export const SHELL_IDLE_MS = 60_000;
 /** Opens a login shell on a managed server over SSH with its vault key and pinned host key. */
 export const ShellOpen = defineRequest(
   'shell/open',
-  z.strictObject({ server: serverHandle, cols: dimension.default(80), rows: dimension.default(24) }),
+  () => z.strictObject({ server: serverHandle, cols: dimension.default(80), rows: dimension.default(24) }),
   result<ShellOpened>(),
 );
 
@@ -35,7 +35,7 @@ export interface ShellOpened {
 }
 
 /** Waits (up to {@link SHELL_READ_WAIT_MS}) for output and answers everything produced since the last read. */
-export const ShellRead = defineRequest('shell/read', z.strictObject({ session: shellSession }), result<ShellOutput>());
+export const ShellRead = defineRequest('shell/read', () => z.strictObject({ session: shellSession }), result<ShellOutput>());
 
 /** Output of a shell since the last read. */
 export interface ShellOutput {
@@ -50,16 +50,16 @@ export interface ShellOutput {
 /** Sends keystrokes (or pasted text) to the shell. */
 export const ShellWrite = defineRequest(
   'shell/write',
-  z.strictObject({ session: shellSession, data: z.string().max(64 * 1024) }),
+  () => z.strictObject({ session: shellSession, data: z.string().max(64 * 1024) }),
   result<{ readonly written: number }>(),
 );
 
 /** Tells the shell the terminal's new size. */
 export const ShellResize = defineRequest(
   'shell/resize',
-  z.strictObject({ session: shellSession, cols: dimension, rows: dimension }),
+  () => z.strictObject({ session: shellSession, cols: dimension, rows: dimension }),
   result<{ readonly resized: true }>(),
 );
 
 /** Ends the shell and its SSH connection. */
-export const ShellClose = defineRequest('shell/close', z.strictObject({ session: shellSession }), result<{ readonly closed: true }>());
+export const ShellClose = defineRequest('shell/close', () => z.strictObject({ session: shellSession }), result<{ readonly closed: true }>());

@@ -63,17 +63,17 @@ export interface UndeployResult {
  */
 export const UndeployStart = defineRequest(
   'undeploy/start',
-  z.strictObject({ project: deployProject, keepData: z.boolean().default(false), wait: z.boolean().default(false), confirmed: confirmedByPerson }),
+  () => z.strictObject({ project: deployProject, keepData: z.boolean().default(false), wait: z.boolean().default(false), confirmed: confirmedByPerson }),
   result<UndeployResult>(),
 );
 
 /** Cancels the running undeploy of a project; steps already done stay done, and its allocations stay. */
-export const UndeployCancel = defineRequest('undeploy/cancel', z.strictObject({ project: deployProject }), result<UndeployResult>());
+export const UndeployCancel = defineRequest('undeploy/cancel', () => z.strictObject({ project: deployProject }), result<UndeployResult>());
 
 /** Sent to every client when an undeploy step starts or ends, and when the undeploy ends (`status` not `running`). */
 export const UndeployProgress = defineNotification(
   'undeploy/progress',
-  z.strictObject({
+  () => z.strictObject({
     project: z.string(),
     status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
     step: z.enum(UNDEPLOY_STEPS),

@@ -41,7 +41,7 @@ export interface TeamVaultStatus {
  */
 export const VaultConnect = defineRequest(
   'vault/connect',
-  z.strictObject({
+  () => z.strictObject({
     kind: z.literal('hashicorp', 'hashicorp (HashiCorp Vault or OpenBao), the one kind there is'),
     /** `https://vault.example.com:8200`; plain http only for a loopback address. */
     address: z.url({ protocol: /^https?$/ }).max(512),
@@ -60,7 +60,7 @@ export const VaultConnect = defineRequest(
 );
 
 /** Where the team's Vault is and whether it answers (sealed, unreachable, credentials refused); never a token. */
-export const VaultStatus = defineRequest('vault/status', z.strictObject({}), result<TeamVaultStatus>());
+export const VaultStatus = defineRequest('vault/status', () => z.strictObject({}), result<TeamVaultStatus>());
 
 /** Forgets this member's Vault connection (the keychain entry); team secrets cannot be read until the next connect. */
-export const VaultDisconnect = defineRequest('vault/disconnect', z.strictObject({}), result<{ readonly disconnected: boolean; readonly teamSecrets: number }>());
+export const VaultDisconnect = defineRequest('vault/disconnect', () => z.strictObject({}), result<{ readonly disconnected: boolean; readonly teamSecrets: number }>());
