@@ -70,7 +70,7 @@ describe('a deploy takes its modules from the compose files (real engine)', () =
     assert.deepEqual(again.run.allocation?.modulePorts, ports);
   });
 
-  test('a module that does not answer at its port fails the deploy at the health check, which the run log names', async () => {
+  test('a module that does not answer at its port fails the deploy at the health check, which names it', async () => {
     const project = world.newProject('modules-broken');
     await storeUserSecrets(world, project);
     const { code, run } = await deploy(project, ['--ref', 'broken-admin']);
@@ -78,10 +78,10 @@ describe('a deploy takes its modules from the compose files (real engine)', () =
     assert.equal(run.status, 'failed', run.error ?? '');
     const health = run.steps.find((step) => step.name === 'health');
     assert.equal(health?.status, 'failed', JSON.stringify(run.steps));
-    assert.match(run.error ?? '', /Health check of each module/, run.error ?? '');
-    const log = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
     const port = run.allocation?.modulePorts.admin;
     assert.ok(port, JSON.stringify(run.allocation));
+    assert.match(run.error ?? '', new RegExp(`Health check of each module.*module admin did not pass its health check at port ${port}, path /\\.`), run.error ?? '');
+    const log = fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8');
     assert.match(log, new RegExp(`failed: \\[[^\\]]+\\] \\(item=admin http://${world.sshd.host.replace(/\./g, '\\.')}:${port}/\\)`), 'the check of module admin failed');
   });
 });
