@@ -27,10 +27,11 @@ export interface AcceptedRequest {
  */
 export async function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): Promise<AcceptedRequest> {
   const folder = absoluteFolder(request.folder);
+  const template = readProjectTemplate(folder);
   const modules = readComposeModules(folder);
   const target = await targets.targetFor(request.project, modules.map((module) => module.name));
   const catalog = await secrets.catalog();
-  const plan = planEnvironment(readProjectTemplate(folder), {
+  const plan = planEnvironment(template, {
     project: request.project,
     bindings: request.bindings,
     catalog,

@@ -15,6 +15,14 @@ export interface RunOutcome {
 /** Causes of a failed task that its `fatal:` line shows, each with what the user should do about it. */
 const KNOWN_FAILURES: readonly { readonly pattern: RegExp; readonly reason: string | ((match: RegExpExecArray) => string) }[] = [
   {
+    // The health check of one module (its loop item is labelled `MODULE URL`) that never answered well in time. The
+    // server's address stays out of the words: agents see run errors, and they see servers by handle.
+    pattern: /^failed: \[[^\]]*\] \(item=([A-Za-z0-9][A-Za-z0-9_.-]*) https?:\/\/(?:\[[^\]]*\]|[^/:\s]+):(\d+)(\/\S*)\)/,
+    reason: (match) =>
+      `module ${match[1] ?? ''} did not pass its health check at port ${match[2] ?? ''}, path ${match[3] ?? '/'}. ` +
+      `Check that its service listens on the container port its compose file publishes, and its log: zavhoz service logs --project P --module ${match[1] ?? ''}`,
+  },
+  {
     // The playbook's own checks (compose missing, a login refused, a service that exited or is unhealthy) say what
     // to do themselves, in a line that starts with `Zavhoz: ` (a `fail` message or a script's output).
     pattern: /Zavhoz: ((?:[^"\\]|\\[^n])*)/,

@@ -232,6 +232,7 @@ describe('a deploy allocates the modules of its compose files', () => {
   test('a compose file Zavhoz cannot read refuses the deploy before anything is allocated', async () => {
     await assert.rejects(accept(simple('services:\n  backend:\n    ports: ["${LISTEN}:8000"]\n')), /compose\.prod\.yml:3: service backend publishes on \$\{LISTEN\}/);
     assert.deepEqual(await t.allocator.list('shop'), []);
+    await assert.rejects(accept(path.join(os.tmpdir(), 'zavhoz-no-such-project-folder')), /The project folder .* does not exist/);
   });
 });
 

@@ -42,3 +42,13 @@ test('a server without /usr/bin/python3 (ansible.cfg names it) is told to instal
   const line = 'fatal: [target]: FAILED! => {"changed": false, "module_stderr": "/bin/sh: 1: /usr/bin/python3: not found\\n", "module_stdout": "", "msg": "MODULE FAILURE", "rc": 127}';
   assert.match(explainTaskFailure(line) ?? '', /^the server has no \/usr\/bin\/python3.*sudo apt-get install python3\), then deploy again\.$/);
 });
+
+test('a module that fails its health check is named, with its port and path but not the server address', () => {
+  const line =
+    'failed: [deploy_target] (item=admin http://127.31.4.5:8003/healthz) => {"ansible_loop_var": "item", "attempts": 20, "changed": false, ' +
+    '"msg": "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111] Connection refused>", "url": "http://127.31.4.5:8003/healthz"}';
+  const reason = explainTaskFailure(line) ?? '';
+  assert.match(reason, /^module admin did not pass its health check at port 8003, path \/healthz\. .*zavhoz service logs --project P --module admin$/);
+  assert.ok(!reason.includes('127.31.4.5'), reason);
+  assert.match(explainTaskFailure('failed: [web] (item=app http://[fd00::5]:8000/) => {}') ?? '', /^module app did not pass its health check at port 8000, path \//);
+});
