@@ -141,9 +141,11 @@ describe('notifications (in process)', () => {
     const receiver = await startWebhookReceiver(SIGNING_KEY);
     try {
       await env.service.add({ name: 'busy', ratePerMinute: 20, events: ['secret.expired'], endpoint: { kind: 'webhook', url: receiver.url, signingKeySecret: 'sec_whkey001' } }, caller);
-      receiver.fail({ status: 429, retryAfter: 1 });
+      // Three seconds: room for a busy machine between the refusal and the checks below, which look inside the wait.
+      receiver.fail({ status: 429, retryAfter: 3 });
       for (let i = 0; i < 3; i++) await env.service.raise({ kind: 'secret.expired', subject: `sec_${i}`, title: `expired ${i}`, text: 'expired' });
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await until(() => receiver.arrived.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(receiver.arrived.length, 1, 'the backlog waits for the Retry-After too');
       // Raised during the wait: it queues behind the held ones.
       await env.service.raise({ kind: 'secret.expired', subject: 'sec_3', title: 'expired 3', text: 'expired' });
