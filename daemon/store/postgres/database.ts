@@ -134,6 +134,7 @@ export class PostgresDatabase implements Database {
     try {
       return await this.read<T>(this.pool, sql, params);
     } catch (error) {
+      if (isPoolBusy(error)) throw this.busy();
       // A read changes nothing, so one that met a connection the server had already closed is tried once more.
       if (!isConnectionError(error)) throw storeError(error, this.address, sql);
       try {
@@ -309,7 +310,7 @@ export class PostgresDatabase implements Database {
       }
       return client;
     } catch (error) {
-      if (isPoolBusy(error)) throw busy(this.address, { connections: this.config.max ?? 0, waitedMs: this.config.connectionTimeoutMillis ?? 0 });
+      if (isPoolBusy(error)) throw this.busy();
       throw isConnectionError(error) ? unavailable(this.address, reasonOf(error)) : storeError(error, this.address);
     }
   }
@@ -324,6 +325,11 @@ export class PostgresDatabase implements Database {
       throw new Error(`store: the statement takes ${statement.parameterCount} parameters, ${params.length} given (statement: ${sql.slice(0, 120)})`);
     }
     return runner.query<DatabaseRow>(statement.text, params as unknown[]);
+  }
+
+  /** The error of a request that waited the whole connect timeout for one of this daemon's busy connections. */
+  private busy(): ZavhozError {
+    return busy(this.address, { connections: this.config.max ?? 0, waitedMs: this.config.connectionTimeoutMillis ?? 0 });
   }
 
   private assertOpen(): void {

@@ -29,8 +29,9 @@ export class SessionLocks {
     if (mine) return { heldBy: mine };
     try {
       const client = await this.connection();
-      const taken = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock(${KEY}) AS got`, [key]);
-      if (taken.rows[0]?.got !== true) {
+      // The store's type parsers answer a boolean as SQLite would (1 or 0).
+      const taken = await client.query<{ got: number }>(`SELECT pg_try_advisory_lock(${KEY})::int AS got`, [key]);
+      if (Number(taken.rows[0]?.got) !== 1) {
         const row = await client.query<{ member: string; activity: string; since: string }>('SELECT member, activity, since FROM shared_locks WHERE key = $1', [key]);
         const found = row.rows[0];
         return { heldBy: found ?? { member: 'another member', activity: 'work', since: new Date().toISOString() } };
