@@ -17,6 +17,7 @@ import { ExecResolve } from '../../daemon/protocol/exec.js';
 import { SecretsReveal } from '../../daemon/protocol/secrets.js';
 import { SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { VaultConnect, VaultDisconnect } from '../../daemon/protocol/vault.js';
+import { TeamJoin, TeamLeave } from '../../daemon/protocol/team.js';
 import { type ClientInfo, Router } from '../../daemon/server/router.js';
 
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-agent-limits-'));
@@ -38,7 +39,7 @@ test('an agent connection is refused grants, settings, reveals and exec values; 
     calls.push('settings/get');
     return {} as never;
   });
-  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect].map((definition) => definition.method).sort());
+  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect, TeamJoin, TeamLeave].map((definition) => definition.method).sort());
 
   const token = new CancellationTokenSource().token;
   const widen = { key: 'agentMode', value: 'deploy' };
