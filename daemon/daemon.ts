@@ -19,6 +19,7 @@ import type { Database } from './store/database.js';
 import { EmbeddedDatabase } from './store/embedded.js';
 import { Store } from './store/store.js';
 import { wireServices } from './wiring/index.js';
+import { type ChosenStore, chooseStore } from './wiring/store.js';
 import type { Lifecycle, Services } from './wiring/services.js';
 
 /** Raised when another live daemon already owns the data folder. */
@@ -50,12 +51,13 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   const logging = openLogging(paths);
   const startedAt = new Date();
   logging.log.info('daemon starting', { pid: process.pid, version: ZAVHOZ_VERSION, folder: paths.folder });
-  const store = await openStore(paths, logging, lock);
+  const chosen = await openStore(paths, logging, lock);
+  const { store } = chosen;
   const router = new Router(logging.redactor, logging.logger.child({ component: 'rpc' }));
   const server = createServer(paths, router, logging);
-  const daemon: DaemonProcess = { paths, lock, logging, store, router, server };
+  const daemon: DaemonProcess = { paths, lock, logging, store, local: chosen.local, router, server };
   const stopping = prepareShutdown(daemon);
-  const services = await wireServices({ ...logging, paths, store, server, lifecycle: stopping.lifecycle, environment: process.env });
+  const services = await wireServices({ ...logging, paths, store, localStore: chosen.local, team: chosen.team, server, lifecycle: stopping.lifecycle, environment: process.env });
   registerAllHandlers(daemon, services, stopping.lifecycle, startedAt);
   await listen(daemon);
   logging.log.info('daemon ready', { socket: paths.socket });
@@ -81,6 +83,8 @@ interface DaemonProcess {
   readonly lock: FolderLock;
   readonly logging: Logging;
   readonly store: Database;
+  /** The daemon's own embedded store: `store` itself, unless the daemon runs on a team's. */
+  readonly local: Database;
   readonly router: Router;
   readonly server: DaemonServer;
 }
@@ -101,11 +105,17 @@ function openLogging(paths: DataPaths): Logging {
   return { redactor, logger, log: logger.child({ component: 'daemon' }) };
 }
 
-/** Opens the store (replaying its journal and migrating); if that fails, the log is closed and the lock released. */
-async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<Database> {
+/**
+ * Opens the embedded store (replaying its journal and migrating), then the team's store if the folder joined one
+ * (wiring/store.ts); if that fails, what was opened is closed, the log too, and the lock released.
+ */
+async function openStore(paths: DataPaths, logging: Logging, lock: FolderLock): Promise<ChosenStore> {
+  let local: Database | undefined;
   try {
-    return EmbeddedDatabase.of(await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS, emptyDatabase: emptyDatabaseAsset() }));
+    local = EmbeddedDatabase.of(await Store.open({ database: paths.database, journal: paths.journal, migrations: MIGRATIONS, emptyDatabase: emptyDatabaseAsset() }));
+    return await chooseStore(local, { folder: paths.folder, environment: process.env, redactor: logging.redactor, log: logging.log });
   } catch (error) {
+    await local?.close().catch(() => undefined);
     logging.log.error('store could not be opened', { error: (error as Error).message });
     logging.logger.close();
     lock.release();
@@ -143,7 +153,7 @@ function writeToken(file: string, token: string): void {
  * first), let requests drain, close the server and the store, remove the token, release the lock.
  */
 function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdown: (reason: string) => Promise<void>; stopped: Promise<void> } {
-  const { paths, lock, logging, store, router, server } = daemon;
+  const { paths, lock, logging, store, local, router, server } = daemon;
   const { log, logger } = logging;
   const stoppers: (() => Promise<void> | void)[] = [];
   let resolveStopped: () => void = () => undefined;
@@ -166,6 +176,7 @@ function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdow
       await server.close();
       // Waits for the store's queued transactions, then folds the journal and closes.
       await store.close();
+      if (local !== store) await local.close();
       removeIfExists(paths.token);
       log.info('daemon stopped');
       logger.close();
@@ -206,11 +217,12 @@ function registerAllHandlers(daemon: DaemonProcess, services: Services, lifecycl
 
 /** Listens on the data folder's socket; if that fails, the store and log are closed and the lock released. */
 async function listen(daemon: DaemonProcess): Promise<void> {
-  const { paths, store, logging, lock, server } = daemon;
+  const { paths, store, local, logging, lock, server } = daemon;
   try {
     await server.listen();
   } catch (error) {
     await store.close();
+    if (local !== store) await local.close();
     logging.logger.close();
     lock.release();
     throw new ZavhozError(ErrorCodes.StoreUnavailable, `Could not listen on ${paths.socket}: ${(error as Error).message}`);

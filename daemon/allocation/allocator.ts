@@ -39,6 +39,13 @@ interface ListedRow extends AllocationRow {
 
 const HIGHEST_PORT = 65_535;
 
+/**
+ * The lock every allocating transaction takes first. On a team's shared store other members' daemons allocate too,
+ * so reading the free ports and RAM, choosing and inserting must not interleave with theirs; on the embedded store
+ * the daemon's transactions already run one at a time and the lock costs nothing.
+ */
+const ALLOCATION_LOCK = 'allocations';
+
 function toAllocation(row: AllocationRow, serverStatus: string | null | undefined): Allocation {
   const flags: AllocationFlag[] = [];
   if (serverStatus === 'missing' || serverStatus === null) flags.push('server-missing');
@@ -111,10 +118,12 @@ export class Allocator implements ServerAllocations {
     let handed: { server: string; port: number; created: boolean } | undefined;
     try {
       handed = await this.store.transaction(async (tx) => {
+        await tx.lock(ALLOCATION_LOCK);
         await this.loadPorts(tx);
         const row = await tx.get<AllocationRow>(query, [project, module]);
         if (!row) return undefined;
         if (row.slot_port !== null && row.slot_port !== undefined) return { server: row.server, port: Number(row.slot_port), created: false };
+        await this.refreshServerPorts(tx, row.server);
         const server = await readServer(tx, row.server);
         const listening = new Set(server ? listeningPortsOf(server) : []);
         const port = this.ports.firstFree(row.server, (candidate) => listening.has(candidate));
@@ -224,6 +233,7 @@ export class Allocator implements ServerAllocations {
     now: string,
     taken: Allocation[],
   ): Promise<{ server: string; allocations: Allocation[]; created: Allocation[] }> {
+    await tx.lock(ALLOCATION_LOCK);
     await this.loadPorts(tx);
     const existing = await tx.all<ListedRow>(
       'SELECT a.*, s.status AS server_status, s.managed AS server_managed FROM allocations a LEFT JOIN servers s ON s.handle = a.server WHERE a.project = ? ORDER BY a.module',
@@ -276,6 +286,7 @@ export class Allocator implements ServerAllocations {
       server = best;
     }
 
+    await this.refreshServerPorts(tx, server.handle);
     const listening = new Set(listeningPortsOf(server));
     const chosen = new Set<number>();
     const created: Allocation[] = [];
@@ -305,6 +316,17 @@ export class Allocator implements ServerAllocations {
     );
     const allocations = [...current, ...created].sort((left, right) => left.module.localeCompare(right.module));
     return { server: server.handle, allocations, created };
+  }
+
+  /**
+   * On a shared store, reads one server's ports (and slots) afresh under the allocation lock: other members' daemons
+   * allocate there too, so this daemon's map is only a start. The embedded store's map is the table's.
+   */
+  private async refreshServerPorts(tx: Transaction, server: string): Promise<void> {
+    if (this.store.engine === 'embedded') return;
+    const rows = await tx.all<{ port: number }>('SELECT port FROM allocations WHERE server = ? UNION ALL SELECT slot_port AS port FROM allocations WHERE server = ? AND slot_port IS NOT NULL', [server, server]);
+    this.ports.forget(server);
+    for (const row of rows) this.ports.take(server, Number(row.port));
   }
 
   /** Fills {@link ports} from the table (ports and switchover slots) in the first transaction that needs it. */

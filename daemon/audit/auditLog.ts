@@ -20,7 +20,11 @@ export interface AuditRecord extends Required<AuditEntry> {
  * Written inside the caller's transaction where there is one, so the action and its record land together.
  */
 export class AuditLog {
-  constructor(private readonly store: Database) {}
+  /** `member`: on a team's shared store, this member's name, recorded in each entry's detail (who did what). */
+  constructor(
+    private readonly store: Database,
+    private readonly member?: string,
+  ) {}
 
   /** Records an entry, in `tx` if given, else in its own transaction. */
   async record(entry: AuditEntry, tx?: DatabaseTransaction): Promise<void> {
@@ -31,7 +35,7 @@ export class AuditLog {
         entry.requestId,
         entry.action,
         entry.subject,
-        JSON.stringify(entry.detail ?? {}),
+        JSON.stringify(this.member === undefined ? (entry.detail ?? {}) : { ...entry.detail, member: this.member }),
       ]);
     };
     if (tx) await write(tx);

@@ -14,5 +14,6 @@ export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
   github: 'GitHub Actions secrets: seal vault secrets for a repository and find drift.',
   agent: 'What AI agents may do: time-limited grants per project, and the command lines they may run with secrets.',
   vault: "The team's HashiCorp Vault / OpenBao for team secrets: connect this member (credentials kept in your keychain), status, disconnect.",
+  team: "Share one store with a team on PostgreSQL: join (the daemon switches at its next start), status, leave.",
   notify: 'Outbound notifications (webhook, Slack, Telegram, email): endpoints, the events each wants, a test message.',
 };

@@ -1,9 +1,13 @@
 /**
  * One piece of work per project at a time, whoever starts it: a deploy, a rollback, a restart, an undeploy. Work
  * that finds its project busy waits its turn (first come, first served) and can learn who holds the project, to
- * say so ("waiting for deploy run_… of shop"). Kept in memory: the daemon is the only one that touches a project's
- * containers, and a crash ends every holder with it.
+ * say so ("waiting for deploy run_… of shop"). Kept in memory, and, when the daemon shares its store with a team's
+ * other daemons, also taken there (a {@link SharedLocks}): work another member's daemon is doing on the project
+ * refuses this one, naming the member and what they do.
  */
+import { ZavhozError } from './errors.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { HeldSharedLock, SharedLocks } from './sharedLocks.js';
 
 /** Who holds a project and since when, for messages. */
 export interface ProjectHolder {
@@ -22,8 +26,20 @@ interface Entry {
   readonly waiting: Waiter[];
 }
 
+/** Where a daemon's project locks are also taken, across the daemons that share its store. */
+export interface ProjectLocksAcrossDaemons {
+  readonly shared: SharedLocks;
+  /** This daemon's member name, recorded with each lock it takes. */
+  readonly member: string;
+  /** Told when giving a shared lock back failed (it is gone with the connection anyway). */
+  readonly onReleaseFailed?: (project: string, error: unknown) => void;
+}
+
 export class ProjectLocks {
   private readonly entries = new Map<string, Entry>();
+
+  /** Without `across`, the locks are this daemon's alone (the embedded store: one daemon). */
+  constructor(private readonly across?: ProjectLocksAcrossDaemons) {}
 
   /** Who holds the project now, if anyone. */
   holderOf(project: string): ProjectHolder | undefined {
@@ -43,10 +59,29 @@ export class ProjectLocks {
   ): Promise<T> {
     await this.acquire(project, activity, options);
     try {
-      return await work();
+      const shared = await this.acrossDaemons(project, activity);
+      try {
+        return await work();
+      } finally {
+        await shared?.release().catch((error: unknown) => this.across?.onReleaseFailed?.(project, error));
+      }
     } finally {
       this.releaseOne(project);
     }
+  }
+
+  /** The project's lock across the team's daemons, once this daemon's own turn came; refused while another holds it. */
+  private async acrossDaemons(project: string, activity: string): Promise<HeldSharedLock | undefined> {
+    if (!this.across) return undefined;
+    const { shared, member } = this.across;
+    const outcome = await shared.lock(`project:${project}`, { member, activity, since: new Date().toISOString() });
+    if ('held' in outcome) return outcome.held;
+    const holder = outcome.heldBy;
+    throw new ZavhozError(
+      ErrorCodes.Conflict,
+      `Project ${project} is busy: ${holder.member} is running ${holder.activity} on it (since ${holder.since}). Nothing was started; try again once that is done.`,
+      { project, member: holder.member, activity: holder.activity, since: holder.since },
+    );
   }
 
   private acquire(project: string, activity: string, options: { signal?: AbortSignal | undefined; waiting?: (holder: ProjectHolder) => void }): Promise<void> {

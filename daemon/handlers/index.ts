@@ -18,6 +18,7 @@ import { registerDomainHandlers } from './domains.js';
 import { registerExecHandlers } from './exec.js';
 import { registerApprovalHandlers } from './approvals.js';
 import { registerVaultHandlers } from './vault.js';
+import { registerTeamHandlers } from './team.js';
 
 /** Registers the handlers of every capability. Lifecycle handlers are registered by the daemon itself. */
 export function registerHandlers(router: Router, services: Services): void {
@@ -39,4 +40,5 @@ export function registerHandlers(router: Router, services: Services): void {
   registerExecHandlers(router, services);
   registerApprovalHandlers(router, services);
   registerVaultHandlers(router, services);
+  registerTeamHandlers(router, services);
 }

@@ -27,3 +27,4 @@ export * from './exec.js';
 export * from './approvals.js';
 export * from './agentLimits.js';
 export * from './vault.js';
+export * from './team.js';

@@ -52,6 +52,16 @@ export class SettingsService {
   }
 
   /**
+   * Reads the stored settings afresh after another member's daemon changed `key` in the team's shared store (told by
+   * its change notice), then calls the listeners as a change made here would. Clients are told by whoever relays the
+   * notice.
+   */
+  async reload(key: SettingKey): Promise<void> {
+    this.current = await readSettings(this.store);
+    for (const listener of this.listeners) await listener(key);
+  }
+
+  /**
    * A change a client asks for (`settings/set`): as {@link set}, except that a `ghostServers` list leaving out a
    * current ghost is refused unless `dropGhosts`. `server ghost` and `server manage` edit the same list, so a list
    * typed without an entry someone ghosted must never quietly make that machine available to automation again.

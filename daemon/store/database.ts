@@ -1,3 +1,4 @@
+import type { SharedLockHolder, SharedLockOutcome } from '../core/sharedLocks.js';
 import type { SqlValue } from './journal.js';
 
 /** A row as returned by a query: column name → value. */
@@ -25,6 +26,12 @@ export interface Database {
    * itself (that read would wait for the transaction it is part of). Transactions of one daemon run one at a time.
    */
   transaction<T>(work: (tx: DatabaseTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Takes the lock `key` across every daemon that uses this database, without waiting: the held lock (kept until
+   * released, or until this daemon's connection ends), or who holds it. On the embedded store only this daemon
+   * uses the database, so the lock is an in-process one.
+   */
+  lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome>;
   /** Makes everything durable and lets go of the engine. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -35,6 +42,12 @@ export interface DatabaseTransaction {
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   all<T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   get<T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
+  /**
+   * Waits for the lock `key` across every daemon that uses this database and holds it until the transaction ends:
+   * what a read-then-write over state other daemons also change takes first (the allocator's ports of a server). The
+   * embedded store's transactions already run one at a time, so there it answers at once.
+   */
+  lock(key: string): Promise<void>;
 }
 
 /** The engines a store can run on. */

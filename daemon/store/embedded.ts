@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { SharedLockHolder, SharedLockOutcome } from '../core/sharedLocks.js';
 import type { Database, DatabaseRow, DatabaseTransaction } from './database.js';
 import type { SqlValue } from './journal.js';
 import type { OpenTransaction, Store } from './store.js';
@@ -30,6 +31,8 @@ export class EmbeddedDatabase implements Database {
   /** Transactions and reads queued or running. */
   private queued = 0;
   private closing: Promise<void> | undefined;
+  /** Locks held through {@link lock}: key → holder. */
+  private readonly held = new Map<string, SharedLockHolder>();
 
   /** `store` is the open embedded store; this database closes it in {@link close}. Use {@link of}. */
   private constructor(readonly store: Store) {}
@@ -56,6 +59,20 @@ export class EmbeddedDatabase implements Database {
     const refused = this.refuseFromWork('transaction');
     if (refused) return Promise.reject(refused);
     return this.enqueue(() => this.runTransaction(work));
+  }
+
+  /** One daemon uses the embedded store, so its locks are in-process: held, or refused naming the holder. */
+  lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome> {
+    const current = this.held.get(key);
+    if (current) return Promise.resolve({ heldBy: current });
+    this.held.set(key, holder);
+    let released = false;
+    const release = (): Promise<void> => {
+      if (!released && this.held.get(key) === holder) this.held.delete(key);
+      released = true;
+      return Promise.resolve();
+    };
+    return Promise.resolve({ held: { release } });
   }
 
   /** Waits for the queued transactions, then folds the journal and closes the store. Safe to call twice. */
@@ -130,6 +147,15 @@ function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
     if (!scope.active) throw new Error('store: this transaction has already ended; its tx cannot be used any more');
   };
   return {
+    // The daemon's transactions run one at a time, and no other daemon uses this store: nothing to wait for.
+    lock: () => {
+      try {
+        check();
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    },
     run: (sql, params) => {
       try {
         check();

@@ -387,4 +387,26 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 15,
+    description: 'team store: the members whose daemons use a shared store, and who holds each lock shared across them',
+    statements: [
+      // One row per member's daemon that opened the team store (name from `zavhoz team join --member`, or user@host).
+      `CREATE TABLE team_members (
+         member TEXT PRIMARY KEY,
+         version TEXT NOT NULL,
+         first_seen TEXT NOT NULL,
+         last_seen TEXT NOT NULL
+       )`,
+      // Who holds a lock that spans the team's daemons (a project's deploy), for the message the others get. The lock
+      // itself is PostgreSQL's (an advisory lock on the holder's connection, gone with it); a row may outlive a
+      // holder that crashed, and the next holder overwrites it.
+      `CREATE TABLE shared_locks (
+         key TEXT PRIMARY KEY,
+         member TEXT NOT NULL,
+         activity TEXT NOT NULL,
+         since TEXT NOT NULL
+       )`,
+    ],
+  },
 ];

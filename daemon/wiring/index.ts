@@ -22,19 +22,27 @@ import { wireTerminal } from './terminal.js';
 import { wireHandoff } from './handoff.js';
 import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
+import { wireTeamChanges, wireTeamService } from './team.js';
 
 /**
  * Builds every capability's service and registers its background work with the lifecycle. Stoppers run in reverse
  * order at shutdown, so the order here matters: shells close first, then deploys, the inventory's timers, the vault.
  */
 export async function wireServices(base: Foundation): Promise<Services> {
+  // On a team's store, changes also travel to (and from) the other members' daemons.
+  const team = await wireTeamChanges(base);
   // Every change the capabilities announce is also heard by the notification watchers.
-  const tap = tapNotifier(base);
+  const tap = tapNotifier(team.foundation);
   const foundation = tap.foundation;
   const { paths, store, redactor, logger, log, server, lifecycle } = foundation;
-  const locks = new ProjectLocks();
+  const locks = new ProjectLocks({
+    shared: store,
+    member: team.member,
+    onReleaseFailed: (project, error) => log.warn('a project lock shared with the team could not be given back; it goes with the connection', { project, error: (error as Error).message }),
+  });
   const settings = await SettingsService.open(store, server);
-  const audit = new AuditLog(store);
+  team.followSettings(settings);
+  const audit = new AuditLog(store, foundation.team ? team.member : undefined);
   const { vault, teamVault } = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   // Joined once the domains exist: they are built over the deploy's releases.
@@ -54,5 +62,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
-  return { paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, handoff, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
+  const teamService = wireTeamService(foundation, { vault });
+  return {
+    team: teamService, paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, handoff, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

@@ -25,6 +25,7 @@ import type { NotifyService } from '../notify/service.js';
 import type { DomainService } from '../domains/service.js';
 import type { ProxyService } from '../proxy/service.js';
 import type { ApprovalService } from '../approvals/service.js';
+import type { RunningTeamStore, TeamService } from '../team/service.js';
 
 /**
  * The domain services of one daemon, handed to every handler module. Each capability adds its service here, builds
@@ -78,6 +79,8 @@ export interface Services {
   readonly lifecycle: Lifecycle;
   /** One piece of work per project at a time: deploys, rollbacks and day-2 operations all hold their project here. */
   readonly locks: ProjectLocks;
+  /** Team mode: which store the next start opens (`team/join`, `team/leave`) and what the team's store says. */
+  readonly team: TeamService;
 }
 
 /** A daemon-wide hook for background work (timers, child processes) that shutdown must stop first. */
@@ -101,6 +104,10 @@ export interface Foundation {
    */
   readonly server: Notifier & ConnectionNotifier & { clients?(): readonly ConnectedClient[] };
   readonly lifecycle: Lifecycle;
+  /** The daemon's own embedded store, where the team it joined is recorded (`store` itself outside a team). */
+  readonly localStore?: Database;
+  /** The team store the daemon runs on, with its record; undefined on the embedded store. */
+  readonly team?: RunningTeamStore | undefined;
   /** Where the vault's backend choice and master key are read from (and removed): the daemon's own environment. */
   readonly environment: NodeJS.ProcessEnv;
 }

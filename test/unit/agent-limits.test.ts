@@ -18,6 +18,7 @@ import { RemoteHandoff } from '../../daemon/protocol/remote.js';
 import { SecretsReveal } from '../../daemon/protocol/secrets.js';
 import { SettingsGet, SettingsSet } from '../../daemon/protocol/settings.js';
 import { VaultConnect, VaultDisconnect } from '../../daemon/protocol/vault.js';
+import { TeamJoin, TeamLeave } from '../../daemon/protocol/team.js';
 import { type ClientInfo, Router } from '../../daemon/server/router.js';
 
 const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-agent-limits-'));
@@ -39,7 +40,7 @@ test('an agent connection is refused grants, settings, reveals and exec values; 
     calls.push('settings/get');
     return {} as never;
   });
-  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect, RemoteHandoff].map((definition) => definition.method).sort());
+  assert.deepEqual([...REFUSED_FOR_AGENTS].sort(), [AgentGrantCreate, ExecResolve, SecretsReveal, SettingsSet, VaultConnect, VaultDisconnect, TeamJoin, TeamLeave, RemoteHandoff].map((definition) => definition.method).sort());
 
   const token = new CancellationTokenSource().token;
   const widen = { key: 'agentMode', value: 'deploy' };

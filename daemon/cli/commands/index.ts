@@ -18,6 +18,7 @@ import { domainCommands } from './domain.js';
 import { execCommands } from './exec.js';
 import { approvalCommands } from './approvals.js';
 import { vaultCommands } from './vault.js';
+import { teamCommands } from './team.js';
 
 /** Every CLI command. Each capability adds its area's list here. */
-export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...vaultCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...approvalCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];
+export const COMMANDS: readonly Command[] = [...daemonCommands, ...configCommands, ...secretCommands, ...vaultCommands, ...teamCommands, ...rotationCommands, ...execCommands, ...auditCommands, ...serverCommands, ...allocationCommands, ...deployCommands, ...approvalCommands, ...releaseCommands, ...serviceCommands, ...undeployCommands, ...domainCommands, ...githubCommands, ...notifyCommands, ...mcpCommands, ...agentCommands];

@@ -1,13 +1,15 @@
 import pg from 'pg';
 import { ZavhozError } from '../../core/errors.js';
 import { ErrorCodes } from '../../protocol/errors.js';
+import type { SharedLockHolder, SharedLockOutcome } from '../../core/sharedLocks.js';
 import type { Database, DatabaseRow, DatabaseTransaction } from '../database.js';
 import type { SqlValue } from '../journal.js';
 import type { Migration } from '../migrations.js';
-import { type DatabaseAddress, isConnectionError, storeError, unavailable } from './errors.js';
+import { busy, type DatabaseAddress, isConnectionError, isPoolBusy, storeError, unavailable } from './errors.js';
 import { ChangeListener, type ChangeListenerEvents } from './listener.js';
 import { applyPostgresMigrations } from './migrate.js';
 import { passwordFromFile } from './passfile.js';
+import { SessionLocks } from './sessionLocks.js';
 import { type SchemaFacts, schemaOf, type TranslatedStatement, translateStatement } from './translate.js';
 import { storeTypes, withoutRowid } from './types.js';
 
@@ -65,6 +67,7 @@ export class PostgresDatabase implements Database {
   private readonly listeners = new Set<ChangeListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private sessionLocks: SessionLocks | undefined;
 
   private constructor(
     private readonly config: pg.PoolConfig,
@@ -131,6 +134,7 @@ export class PostgresDatabase implements Database {
     try {
       return await this.read<T>(this.pool, sql, params);
     } catch (error) {
+      if (isPoolBusy(error)) throw this.busy();
       // A read changes nothing, so one that met a connection the server had already closed is tried once more.
       if (!isConnectionError(error)) throw storeError(error, this.address, sql);
       try {
@@ -152,10 +156,19 @@ export class PostgresDatabase implements Database {
     return run;
   }
 
+  lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome> {
+    this.assertOpen();
+    this.sessionLocks ??= new SessionLocks(this.singleConnectionConfig('locks'), this.address, (reason, locks) =>
+      this.onConnectionLost?.(`the connection holding ${locks.length} shared lock(s) was lost (${reason}); they are free for other members now`),
+    );
+    return this.sessionLocks.lock(key, holder);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.listeners].map((listener) => listener.close()));
+    await this.sessionLocks?.close();
     await this.queue;
     await this.pool.end();
   }
@@ -166,8 +179,7 @@ export class PostgresDatabase implements Database {
    */
   async listen(channels: readonly string[], events: ChangeListenerEvents): Promise<ChangeListener> {
     this.assertOpen();
-    const { max: _max, idleTimeoutMillis: _idle, ...single } = this.config;
-    const listener = new ChangeListener({ ...single, application_name: `${this.config.application_name ?? 'zavhoz'} listener` }, channels, events);
+    const listener = new ChangeListener(this.singleConnectionConfig('listener'), channels, events);
     try {
       await listener.start();
     } catch (error) {
@@ -189,6 +201,12 @@ export class PostgresDatabase implements Database {
     }
   }
 
+  /** The pool's settings for a connection of its own (the listener's, the shared locks'), named in pg_stat_activity. */
+  private singleConnectionConfig(purpose: string): pg.ClientConfig {
+    const { max: _max, idleTimeoutMillis: _idle, ...single } = this.config;
+    return { ...single, application_name: `${this.config.application_name ?? 'zavhoz'} ${purpose}` };
+  }
+
   /** The statement in PostgreSQL's dialect, translated once per text. */
   translate(sql: string): TranslatedStatement {
     let translated = this.translations.get(sql);
@@ -206,12 +224,12 @@ export class PostgresDatabase implements Database {
     let failed: Error | undefined;
     let committing = false;
     let broken = false;
-    const execute = async (sql: string, params: readonly SqlValue[]): Promise<pg.QueryResult<DatabaseRow>> => {
+    const execute = async (sql: string, params: readonly SqlValue[], native = false): Promise<pg.QueryResult<DatabaseRow>> => {
       if (!active) throw new Error('store: a transaction was used after it ended');
       // PostgreSQL ends a transaction at its first failed statement: the rest of it must not pretend otherwise.
       if (failed !== undefined) throw failed;
       try {
-        return await this.execute(client, sql, params);
+        return native ? await client.query<DatabaseRow>(sql, params as unknown[]) : await this.execute(client, sql, params);
       } catch (error) {
         // A lost connection takes the transaction with it: no ROLLBACK to send (it would wait for the same dead
         // socket), and the connection is not given back to the pool.
@@ -221,6 +239,10 @@ export class PostgresDatabase implements Database {
       }
     };
     const tx: DatabaseTransaction = {
+      // Held until COMMIT or ROLLBACK; another daemon asking for the same name waits (statement_timeout bounds it).
+      lock: async (key) => {
+        await execute('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key], true);
+      },
       run: async (sql, params = []) => (await execute(sql, params)).rowCount ?? 0,
       all: async <R extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []) => withoutRowid((await execute(sql, params)).rows as R[]),
       get: async <R extends DatabaseRow = DatabaseRow>(sql: string, params: readonly SqlValue[] = []): Promise<R | undefined> => {
@@ -288,6 +310,7 @@ export class PostgresDatabase implements Database {
       }
       return client;
     } catch (error) {
+      if (isPoolBusy(error)) throw this.busy();
       throw isConnectionError(error) ? unavailable(this.address, reasonOf(error)) : storeError(error, this.address);
     }
   }
@@ -302,6 +325,11 @@ export class PostgresDatabase implements Database {
       throw new Error(`store: the statement takes ${statement.parameterCount} parameters, ${params.length} given (statement: ${sql.slice(0, 120)})`);
     }
     return runner.query<DatabaseRow>(statement.text, params as unknown[]);
+  }
+
+  /** The error of a request that waited the whole connect timeout for one of this daemon's busy connections. */
+  private busy(): ZavhozError {
+    return busy(this.address, { connections: this.config.max ?? 0, waitedMs: this.config.connectionTimeoutMillis ?? 0 });
   }
 
   private assertOpen(): void {

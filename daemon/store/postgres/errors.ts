@@ -23,13 +23,32 @@ function unavailableState(state: string): boolean {
 const CONNECTION_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error',
-  'timeout exceeded when trying to connect',
   'Connection ended',
   'Client was closed and is not queryable',
   'terminating connection',
   // The store's own limit on waiting for an answer (query_timeout): the connection is treated as lost.
   'Query read timeout',
 ];
+
+/**
+ * What pg-pool says when every connection of the pool stayed checked out (this daemon's own work) for the whole
+ * connect timeout: the database answered all along, it is this daemon that is busy.
+ */
+const POOL_BUSY_MESSAGE = 'timeout exceeded when trying to connect';
+
+/** True when `error` is the pool's wait for a free connection running out (see {@link POOL_BUSY_MESSAGE}). */
+export function isPoolBusy(error: unknown): boolean {
+  return error instanceof Error && error.message === POOL_BUSY_MESSAGE;
+}
+
+/** The error a caller gets when every connection of this daemon's pool stayed busy for the whole connect timeout. */
+export function busy(address: DatabaseAddress, pool?: { readonly connections: number; readonly waitedMs: number }): ZavhozError {
+  const how = pool ? ` ${pool.connections} connections to it were all busy for ${Math.max(1, Math.round(pool.waitedMs / 1000))} s` : ' connections to it were all busy';
+  return new ZavhozError(
+    ErrorCodes.Timeout,
+    `The team database at ${address.host}:${address.port} is reachable, but this daemon's${how} with its own work. Nothing of this request was done; try again in a moment.`,
+  );
+}
 
 /** What the pg driver throws: an Error, perhaps with a SQLSTATE (`code`), a constraint and a detail. */
 interface DriverError extends Error {
@@ -69,6 +88,7 @@ export function storeError(error: unknown, address: DatabaseAddress, sql?: strin
   if (!(error instanceof Error)) return new Error(String(error));
   const driver = error as DriverError;
   const code = typeof driver.code === 'string' ? driver.code : '';
+  if (isPoolBusy(error)) return busy(address);
   if (isConnectionError(error)) return unavailable(address, reasonOf(driver));
   if (code === '28P01' || code === '28000') {
     return new ZavhozError(

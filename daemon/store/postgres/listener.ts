@@ -11,6 +11,11 @@ export interface ChangeListenerEvents {
   onReconnected?(): void;
   /** The listening connection was lost (it is being re-established). */
   onLost?(reason: string): void;
+  /**
+   * One of the callbacks above threw: the listener caught it (a throw inside the driver's event would otherwise be
+   * an uncaught exception that ends the daemon) and goes on listening.
+   */
+  onCallbackError?(error: unknown, callback: 'onMessage' | 'onReconnected' | 'onLost'): void;
 }
 
 /** Channel names are interpolated into LISTEN (it takes no parameters): plain lower-case names only. */
@@ -63,13 +68,14 @@ export class ChangeListener {
       if (this.client === client) this.client = undefined;
       client.end().catch(() => undefined);
       if (this.closed) return;
-      this.events.onLost?.(reason);
+      this.call('onLost', () => this.events.onLost?.(reason));
       this.scheduleReconnect();
     };
     client.on('error', (error) => onLost(error.message));
     client.on('end', () => onLost('the connection ended'));
     client.on('notification', (message) => {
-      if (message.payload !== undefined) this.events.onMessage(message.channel, message.payload);
+      const payload = message.payload;
+      if (payload !== undefined) this.call('onMessage', () => this.events.onMessage(message.channel, payload));
     });
     try {
       await client.connect();
@@ -87,6 +93,24 @@ export class ChangeListener {
     this.attempt = 0;
   }
 
+  /** Runs one of the owner's callbacks; what it throws goes to `onCallbackError`, never into the driver's events. */
+  private call(name: 'onMessage' | 'onReconnected' | 'onLost', callback: () => unknown): void {
+    const report = (error: unknown): void => {
+      try {
+        this.events.onCallbackError?.(error, name);
+      } catch {
+        // The owner's own error report failed too: nothing more can be told, and listening goes on.
+      }
+    };
+    try {
+      // An async callback's rejection is caught as well as a plain throw.
+      const result = callback();
+      if (result instanceof Promise) result.catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
   private scheduleReconnect(): void {
     const delay = RETRY_DELAYS_MS[Math.min(this.attempt, RETRY_DELAYS_MS.length - 1)] ?? 5_000;
     this.attempt++;
@@ -95,7 +119,7 @@ export class ChangeListener {
       if (this.closed) return;
       this.connect().then(
         () => {
-          if (!this.closed) this.events.onReconnected?.();
+          if (!this.closed) this.call('onReconnected', () => this.events.onReconnected?.());
         },
         () => {
           // A store closed while this attempt was under way schedules nothing more: no timer outlives close().

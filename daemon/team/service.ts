@@ -1,0 +1,163 @@
+import { ZavhozError } from '../core/errors.js';
+import type { ScopedLogger } from '../core/logger.js';
+import type { Redactor } from '../core/redactor.js';
+import { ZAVHOZ_VERSION } from '../core/version.js';
+import { ErrorCodes } from '../protocol/errors.js';
+import type { TeamStatusView } from '../protocol/team.js';
+import type { Database } from '../store/database.js';
+import type { PostgresDatabase } from '../store/postgres/database.js';
+import { MIGRATIONS } from '../store/schema.js';
+import type { SecretReader, SecretUse } from '../vault/api.js';
+import { forgetPassword, keepPassword, openTeamStore } from './connect.js';
+import { defaultMemberName, readTeamRecord, removeTeamRecord, type TeamRecord, writeTeamRecord } from './record.js';
+
+/** What joining asks for: where the team database is, who logs in, where the password comes from. */
+export interface TeamJoinRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly passwordSecret?: string | undefined;
+  readonly passFile?: string | undefined;
+  readonly member?: string | undefined;
+}
+
+/** The team store this daemon runs on, when it does. */
+export interface RunningTeamStore {
+  readonly record: TeamRecord;
+  readonly store: PostgresDatabase;
+}
+
+/** What the team service is built from. */
+export interface TeamServiceOptions {
+  readonly folder: string;
+  /** This daemon's own embedded store, where the team record is kept. */
+  readonly local: Database;
+  /** The team store the daemon runs on (undefined: it runs on the embedded store). */
+  readonly running?: RunningTeamStore | undefined;
+  readonly vault: SecretReader;
+  readonly redactor: Redactor;
+  readonly log: ScopedLogger;
+}
+
+/**
+ * `team/join`, `team/status`, `team/leave`: which store the next start opens, and what the team's store says now.
+ * The switch itself happens at start (wiring/store.ts): a running daemon never changes stores under its requests.
+ */
+export class TeamService {
+  constructor(private readonly options: TeamServiceOptions) {}
+
+  /** This daemon's member name: the joined team's, else the default (user@host). */
+  get member(): string {
+    return this.options.running?.record.member ?? defaultMemberName();
+  }
+
+  /** Checks the team database with these credentials, migrates it, records the team; the switch is at the next start. */
+  async join(request: TeamJoinRequest, use: SecretUse): Promise<TeamStatusView> {
+    if (request.passwordSecret !== undefined && request.passFile !== undefined) {
+      throw new ZavhozError(ErrorCodes.InvalidInput, 'Give the password as a vault handle (--password-secret) or a password file (--passfile), not both.');
+    }
+    const record: TeamRecord = {
+      host: request.host,
+      port: request.port,
+      database: request.database,
+      user: request.user,
+      ...(request.passwordSecret === undefined ? {} : { passwordSecret: request.passwordSecret }),
+      ...(request.passFile === undefined ? {} : { passFile: request.passFile }),
+      member: request.member ?? defaultMemberName(),
+      joinedAt: new Date().toISOString(),
+    };
+    const { folder, log } = this.options;
+    const password =
+      request.passwordSecret === undefined
+        ? undefined
+        : await this.options.vault.withValue(request.passwordSecret, use, (value) => value);
+    if (password !== undefined) this.options.redactor.register(password);
+    const check = await openTeamStore(record, { folder, connectTimeoutMs: 5_000 }, password);
+    try {
+      await recordMember(check, record.member);
+    } finally {
+      await check.close();
+    }
+    if (password !== undefined) await keepPassword(folder, password);
+    else await forgetPassword(folder);
+    await writeTeamRecord(this.options.local, record);
+    log.info('joined a team store; the daemon switches at its next start', { host: record.host, port: record.port, database: record.database, member: record.member });
+    return this.status();
+  }
+
+  /** The store in use, the team joined, and — when the daemon runs on it — whether it answers, its schema and members. */
+  async status(): Promise<TeamStatusView> {
+    const recorded = await readTeamRecord(this.options.local);
+    const running = this.options.running;
+    const engine = running ? 'postgres' : 'embedded';
+    const restartNeeded = !sameTeam(recorded, running?.record);
+    const base = {
+      engine,
+      joined: recorded ? viewOf(recorded) : null,
+      restartNeeded,
+      latestSchema: MIGRATIONS.length,
+    } as const;
+    if (!running) {
+      const message = recorded
+        ? `Joined the team at ${recorded.host}:${recorded.port}/${recorded.database}, but this daemon still runs on its embedded store: it switches when it restarts (zavhoz daemon stop; the next command starts it again).${process.env.ZAVHOZ_STORE === 'embedded' ? ' ZAVHOZ_STORE=embedded keeps it on the embedded store.' : ''}`
+        : null;
+      return { ...base, reachable: null, schemaVersion: null, members: [], message };
+    }
+    const { store } = running;
+    try {
+      const version = await store.get<{ user_version: number }>('PRAGMA user_version');
+      const members = await store.all<{ member: string; version: string; last_seen: string }>('SELECT member, version, last_seen FROM team_members ORDER BY member');
+      const message = restartNeeded
+        ? recorded
+          ? 'This daemon runs on another team database than the one recorded: it switches when it restarts.'
+          : 'This daemon left the team: it opens its embedded store when it restarts (zavhoz daemon stop; the next command starts it again).'
+        : null;
+      return {
+        ...base,
+        reachable: true,
+        schemaVersion: version ? Number(version.user_version) : null,
+        members: members.map((row) => ({ member: row.member, version: row.version, lastSeen: row.last_seen })),
+        message,
+      };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ...base, reachable: false, schemaVersion: null, members: [], message: reason };
+    }
+  }
+
+  /** Forgets the team (and the kept password); the next start opens the embedded store. */
+  async leave(): Promise<TeamStatusView & { left: boolean }> {
+    const left = await removeTeamRecord(this.options.local);
+    await forgetPassword(this.options.folder);
+    if (left) this.options.log.info('left the team store; the daemon opens its embedded store at its next start');
+    return { ...(await this.status()), left };
+  }
+}
+
+/** Records that this member's daemon uses the team store (for `team status`). */
+export async function recordMember(store: Database, member: string): Promise<void> {
+  const now = new Date().toISOString();
+  await store.transaction(async (tx) => {
+    const updated = await tx.run('UPDATE team_members SET version = ?, last_seen = ? WHERE member = ?', [ZAVHOZ_VERSION, now, member]);
+    if (updated === 0) await tx.run('INSERT OR IGNORE INTO team_members (member, version, first_seen, last_seen) VALUES (?, ?, ?, ?)', [member, ZAVHOZ_VERSION, now, now]);
+  });
+}
+
+function viewOf(record: TeamRecord): NonNullable<TeamStatusView['joined']> {
+  return {
+    host: record.host,
+    port: record.port,
+    database: record.database,
+    user: record.user,
+    password: record.passwordSecret !== undefined ? 'secret' : record.passFile !== undefined ? 'passfile' : 'none',
+    passwordSecret: record.passwordSecret ?? null,
+    member: record.member,
+    joinedAt: record.joinedAt,
+  };
+}
+
+function sameTeam(left: TeamRecord | undefined, right: TeamRecord | undefined): boolean {
+  if (!left || !right) return left === right;
+  return left.host === right.host && left.port === right.port && left.database === right.database && left.user === right.user;
+}
