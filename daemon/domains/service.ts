@@ -33,7 +33,7 @@ export interface DomainsDependencies {
   readonly domains: DomainStore;
   readonly proxy: ProxyService;
   /** What the last apply or check found of each server's proxy. */
-  readonly proxyStatus: Pick<ProxyStatusBook, 'info'>;
+  readonly proxyStatus: Pick<ProxyStatusBook, 'info' | 'forget'>;
   readonly locks: ProjectLocks;
   readonly audit: AuditLog;
   readonly notifier: Notifier;
@@ -227,6 +227,31 @@ export class DomainService {
       detail: { domains: rows.map((row) => row.domain), reason: 'undeploy' },
     });
     this.dependencies.notifier.notify(DomainsDidChange, { projects: [project] });
+    return rows.map((row) => row.domain);
+  }
+
+  /**
+   * After a server left the inventory: its proxy's state is forgotten, and so are the domains it routed (no server,
+   * no route), whose DNS records are deleted, as they point at an address Zavhoz no longer manages. The proxy
+   * container is left on the machine: Zavhoz can no longer reach it. What could not be done is noted, not thrown.
+   */
+  async forgetServer(server: string, caller: DomainCaller, note: (message: string) => void): Promise<string[]> {
+    const { domains } = this.dependencies;
+    const rows = await domains.list({ server });
+    for (const row of rows) await domains.delete(row.domain);
+    await this.dependencies.proxyStatus.forget(server);
+    if (rows.length === 0) return [];
+    const warnings: string[] = [];
+    for (const row of rows) await this.removeDns(row, caller, warnings);
+    for (const warning of warnings) note(warning);
+    await this.dependencies.audit.record({
+      client: caller.client,
+      requestId: caller.requestId,
+      action: 'domain-remove',
+      subject: `server:${server}`,
+      detail: { domains: rows.map((row) => row.domain), reason: 'server-removed' },
+    });
+    this.dependencies.notifier.notify(DomainsDidChange, { projects: [...new Set(rows.map((row) => row.project))] });
     return rows.map((row) => row.domain);
   }
 

@@ -56,7 +56,7 @@ export function registerServerHandlers(router: Router, services: Services): void
     return server;
   });
   router.handle(ServersRemove, async (params, context) => {
-    const removed = await inventory.inventory.remove(params.handle, params.force);
+    const removed = await inventory.remove(params.handle, params.force, { client: context.client.name, requestId: context.requestId, signal: signalOf(context.cancellation) });
     context.log.info('server removed', { server: params.handle, releasedAllocations: removed.releasedAllocations });
     return removed;
   });

@@ -66,6 +66,7 @@ export class InventoryService {
   private readonly checkTask: PeriodicTask;
   private syncing: Promise<SyncResult> | undefined;
   private readonly checkHooks: ((handle: string, call: CheckCall) => Promise<void>)[] = [];
+  private readonly removeHooks: ((handle: string, call: CheckCall) => Promise<void>)[] = [];
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly dependencies: InventoryDependencies) {
@@ -151,6 +152,24 @@ export class InventoryService {
   /** Registers work that follows every successful health check of a server (the domains bring a stopped proxy back). */
   afterCheck(hook: (handle: string, call: CheckCall) => Promise<void>): void {
     this.checkHooks.push(hook);
+  }
+
+  /** Removes a server (see `Inventory.remove`); then the after-remove hooks run (their failures are logged). */
+  async remove(handle: string, force: boolean, call: CheckCall): Promise<{ removed: string; releasedAllocations: number }> {
+    const removed = await this.inventory.remove(handle, force);
+    for (const hook of this.removeHooks) {
+      try {
+        await hook(handle, call);
+      } catch (error) {
+        this.dependencies.log.warn('after-remove step failed', { server: handle, error: describeError(error) });
+      }
+    }
+    return removed;
+  }
+
+  /** Registers work that follows the removal of a server (the domains forget its proxy and the domains it routed). */
+  afterRemove(hook: (handle: string, call: CheckCall) => Promise<void>): void {
+    this.removeHooks.push(hook);
   }
 
   /**

@@ -19,6 +19,7 @@ export const NOTIFY_EVENTS = [
   'server.discovered',
   'server.missing',
   'server.unreachable',
+  'proxy.restarted',
   'secret.due',
   'secret.expired',
   'secret.rotated',

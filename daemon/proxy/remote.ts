@@ -22,20 +22,40 @@ export const PROXY_MARK = {
   /** The proxy's `caddy version`, printed once it runs. */
   version: 'ZAVHOZ_PROXY_VERSION ',
   failed: 'ZAVHOZ_PROXY_FAILED ',
+  /** A check's request through the proxy got an HTTP answer (its status follows). */
+  serves: 'ZAVHOZ_PROXY_SERVES ',
+  /** A check's request through the proxy got no HTTP answer (curl's error and exit code follow). */
+  notServing: 'ZAVHOZ_PROXY_NOT_SERVING ',
+  /** A check could not send the request (no curl on the server). */
+  unprobed: 'ZAVHOZ_PROXY_UNPROBED ',
 } as const;
 
-// $1 folder, $2 container name, $3 image, $4 "check" (only bring a stopped proxy back) or "apply" (new config on stdin).
+// $1 folder, $2 container name, $3 image, $4 "check" (only bring a stopped proxy back) or "apply" (new config on stdin);
+// a check also gets $5 the proxy's HTTPS port and $6 a host it routes, and sends one request through the proxy there.
 // A proxy that runs the configured image is reloaded gracefully (`caddy reload` through the admin socket: open
 // connections finish on the old config); one that is stopped is started again; one on another image is replaced.
 // Host networking: the proxy reaches every module's published port, and listens on the server's own ports.
 const SCRIPT = [
   `command -v docker >/dev/null 2>&1 || { echo ${PROXY_MARK.noDocker}; exit 3; }`,
-  'dir=$1; name=$2; image=$3; mode=$4',
+  'dir=$1; name=$2; image=$3; mode=$4; port=${5:-}; host=${6:-}',
   'umask 077',
   `mkdir -p "$dir/config" "$dir/data" 2>/dev/null && chmod 700 "$dir" || { echo ${PROXY_MARK.noFolder}; exit 1; }`,
   `if [ "$mode" = apply ]; then { cat > "$dir/config/caddy.json.new" && mv -f "$dir/config/caddy.json.new" "$dir/config/caddy.json"; } 2>/dev/null || { echo ${PROXY_MARK.noFolder}; exit 1; }; fi`,
   `[ -f "$dir/config/caddy.json" ] || { echo "${PROXY_MARK.failed}no config yet"; exit 4; }`,
   `report_version() { echo "${PROXY_MARK.version}$(docker exec "$name" caddy version 2>/dev/null | head -n 1)"; }`,
+  // A running container with its admin socket is not yet a proxy that serves: a request on its HTTPS port for a host
+  // it routes (on the server itself, so the name need not resolve; any certificate, any status) says whether it does.
+  // Retried for a few seconds: a proxy just started may still be making its certificates.
+  'probe() {',
+  '  [ "$mode" = check ] && [ -n "$host" ] || return 0',
+  `  command -v curl >/dev/null 2>&1 || { echo "${PROXY_MARK.unprobed}no curl on the server"; return 0; }`,
+  '  tries=0',
+  '  while :; do',
+  `    out=$(curl -ksS -o /dev/null -w '%{http_code}' --max-time 3 --resolve "$host:$port:127.0.0.1" "https://$host:$port/" 2>&1) && { echo "${PROXY_MARK.serves}$out"; return 0; }`,
+  '    code=$?; tries=$((tries + 1)); [ "$tries" -ge 8 ] && break; sleep 0.5',
+  '  done',
+  `  echo "${PROXY_MARK.notServing}$code $(printf "%s" "\${out%000}" | tr '\\n' ' ' | cut -c1-300)"`,
+  '}',
   'state=$(docker inspect --format "{{.State.Running}} {{.Config.Image}}" "$name" 2>/dev/null)',
   'start() {',
   '  docker run -d --name "$name" --restart unless-stopped --network host --label zavhoz.proxy=1' +
@@ -50,6 +70,7 @@ const SCRIPT = [
   '  else',
   `    echo "${PROXY_MARK.action}running"`,
   '    report_version',
+  '    probe',
   '  fi',
   '  exit 0',
   'fi',
@@ -69,6 +90,7 @@ const SCRIPT = [
   'done',
   `echo "${PROXY_MARK.action}$action"`,
   'report_version',
+  'probe',
 ].join('\n');
 
 /** The command line that writes the config from stdin and (re)starts or reloads the proxy. */
@@ -76,9 +98,12 @@ export function applyCommand(name: string, image: string): string {
   return remoteCommand(SCRIPT, [proxyFolder(name), name, image, 'apply']);
 }
 
-/** The command line that only brings a stopped or missing proxy back, with the config it has. */
-export function checkCommand(name: string, image: string): string {
-  return remoteCommand(SCRIPT, [proxyFolder(name), name, image, 'check']);
+/**
+ * The command line that only brings a stopped or missing proxy back, with the config it has, and then sends a request
+ * through it for `probe.host` on `probe.port` (no request without a probe: nothing routes through it).
+ */
+export function checkCommand(name: string, image: string, probe?: { readonly host: string; readonly port: number }): string {
+  return remoteCommand(SCRIPT, [proxyFolder(name), name, image, 'check', ...(probe ? [String(probe.port), probe.host] : [])]);
 }
 
 /** The command line that removes the proxy container (its folder is kept: certificates outlive it). */
@@ -105,18 +130,43 @@ export function removeSlotsCommand(names: readonly string[]): string {
   );
 }
 
+/** What a check's request through the proxy found. */
+export type ProxyProbe = { readonly serves: true; readonly status: number } | { readonly serves: false; readonly why: string } | { readonly serves: null; readonly why: string };
+
 /** What the script reported: the action, or why it failed. */
-export function parseOutcome(stdout: string): { action?: ProxyAction | 'running'; version?: string; failure?: string; noDocker: boolean; noFolder: boolean } {
+export function parseOutcome(stdout: string): {
+  action?: ProxyAction | 'running';
+  version?: string;
+  failure?: string;
+  probe?: ProxyProbe;
+  noDocker: boolean;
+  noFolder: boolean;
+} {
   const lines = stdout.split('\n');
   const action = lines.find((line) => line.startsWith(PROXY_MARK.action))?.slice(PROXY_MARK.action.length).trim();
   // `caddy version` prints `v2.6.2 h1:…`: the first word is the version; anything odd is not shown.
   const version = /^v?\d+\.\d+[\w.+-]{0,40}$/.exec(lines.find((line) => line.startsWith(PROXY_MARK.version))?.slice(PROXY_MARK.version.length).trim().split(/\s+/)[0] ?? '')?.[0];
   const failure = lines.find((line) => line.startsWith(PROXY_MARK.failed));
+  const probe = probeOf(lines);
   return {
     ...(action ? { action: action as ProxyAction | 'running' } : {}),
     ...(version ? { version } : {}),
     ...(failure ? { failure: [failure.slice(PROXY_MARK.failed.length), ...lines.slice(lines.indexOf(failure) + 1)].join(' ').trim() } : {}),
+    ...(probe ? { probe } : {}),
     noDocker: lines.includes(PROXY_MARK.noDocker),
     noFolder: lines.includes(PROXY_MARK.noFolder),
   };
+}
+
+/** The probe's line: an HTTP status, or curl's exit code and message, or why none was sent. */
+function probeOf(lines: readonly string[]): ProxyProbe | undefined {
+  const line = lines.find((entry) => entry.startsWith(PROXY_MARK.serves) || entry.startsWith(PROXY_MARK.notServing) || entry.startsWith(PROXY_MARK.unprobed));
+  if (line === undefined) return undefined;
+  if (line.startsWith(PROXY_MARK.serves)) {
+    const status = Number(line.slice(PROXY_MARK.serves.length).trim());
+    return Number.isInteger(status) && status >= 100 && status < 600 ? { serves: true, status } : { serves: false, why: `no HTTP status in its answer (${line.slice(PROXY_MARK.serves.length, PROXY_MARK.serves.length + 40)})` };
+  }
+  if (line.startsWith(PROXY_MARK.unprobed)) return { serves: null, why: line.slice(PROXY_MARK.unprobed.length).trim() };
+  const [code = '', ...message] = line.slice(PROXY_MARK.notServing.length).trim().split(' ');
+  return { serves: false, why: `${message.join(' ').trim() || 'no answer'} (curl exit ${code})` };
 }

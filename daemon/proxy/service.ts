@@ -2,7 +2,7 @@ import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { type ProxyModel, caddyConfig } from './config.js';
-import { type ProxyAction, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand, removeSlotsCommand } from './remote.js';
+import { type ProxyAction, type ProxyProbe, applyCommand, checkCommand, parseOutcome, proxyFolder, removeCommand, removeSlotsCommand } from './remote.js';
 import type { ProxySeen } from './status.js';
 
 /** An open SSH connection to a server, as the proxy uses it. */
@@ -19,6 +19,8 @@ export interface ProxyDependencies {
   image(): string;
   /** Told what each apply or check found of the proxy (running with its version, or why it failed). */
   seen?(server: string, seen: ProxySeen): void;
+  /** Told what each apply or check that succeeded did to the proxy container. */
+  acted?(outcome: ProxyOutcome, mode: 'apply' | 'check'): void;
 }
 
 /** What one apply or check did to a server's proxy. */
@@ -29,6 +31,8 @@ export interface ProxyOutcome {
   readonly action: ProxyAction | 'running';
   /** The proxy's version as it reported it (`v2.6.2`). */
   readonly version: string | null;
+  /** What a check's request through the proxy found (a check with a host to ask for only). */
+  readonly probe?: ProxyProbe;
 }
 
 /** The proxy container's name on a server; the handle in it keeps two servers' proxies apart on one test engine. */
@@ -57,7 +61,7 @@ export class ProxyService {
     return this.serialize(server, async () => {
       try {
         const config = `${JSON.stringify(caddyConfig(await model()), null, 2)}\n`;
-        return await this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, config);
+        return await this.run(server, applyCommand(proxyContainer(server), this.dependencies.image()), use, signal, 'apply', config);
       } catch (error) {
         await undo?.();
         throw error;
@@ -65,9 +69,12 @@ export class ProxyService {
     });
   }
 
-  /** Brings a stopped, killed or removed proxy back with the config it had; `running` when it was up. */
-  check(server: string, use: SecretUse, signal?: AbortSignal): Promise<ProxyOutcome> {
-    return this.serialize(server, () => this.run(server, checkCommand(proxyContainer(server), this.dependencies.image()), use, signal));
+  /**
+   * Brings a stopped, killed or removed proxy back with the config it had (`running` when it was up), then sends one
+   * request through it for `probe.host`, a host it routes: a proxy that runs but gives no HTTP answer is unhealthy.
+   */
+  check(server: string, use: SecretUse, signal?: AbortSignal, probe?: { readonly host: string; readonly port: number }): Promise<ProxyOutcome> {
+    return this.serialize(server, () => this.run(server, checkCommand(proxyContainer(server), this.dependencies.image(), probe), use, signal, 'check', undefined, probe));
   }
 
   /** Removes the proxy container of a server (nothing routes through it any more). */
@@ -102,7 +109,15 @@ export class ProxyService {
     });
   }
 
-  private async run(server: string, command: string, use: SecretUse, signal: AbortSignal | undefined, stdin?: string): Promise<ProxyOutcome> {
+  private async run(
+    server: string,
+    command: string,
+    use: SecretUse,
+    signal: AbortSignal | undefined,
+    mode: 'apply' | 'check',
+    stdin?: string,
+    asked?: { readonly host: string; readonly port: number },
+  ): Promise<ProxyOutcome> {
     const shell = await this.dependencies.openShell(server, use, signal);
     try {
       const result = await shell.exec(command, { ...(stdin === undefined ? {} : { stdin }), ...(signal ? { signal } : {}) });
@@ -117,8 +132,12 @@ export class ProxyService {
         if (result.code !== 255) this.dependencies.seen?.(server, { state: 'unhealthy', version: null, error: error.message });
         throw error;
       }
-      this.dependencies.seen?.(server, { state: 'running', version: outcome.version ?? null, error: null });
-      return { server, container: proxyContainer(server), action: outcome.action, version: outcome.version ?? null };
+      const probe = outcome.probe;
+      const notServing = probe?.serves === false && asked ? notServingMessage(server, asked, probe.why) : undefined;
+      this.dependencies.seen?.(server, { state: notServing ? 'unhealthy' : 'running', version: outcome.version ?? null, error: notServing ?? null });
+      const done: ProxyOutcome = { server, container: proxyContainer(server), action: outcome.action, version: outcome.version ?? null, ...(probe ? { probe } : {}) };
+      this.dependencies.acted?.(done, mode);
+      return done;
     } finally {
       shell.close();
     }
@@ -134,6 +153,19 @@ export class ProxyService {
     });
     return next;
   }
+}
+
+/** Why a proxy that runs is unhealthy all the same: what its request got, and what to look at for that kind of failure. */
+function notServingMessage(server: string, asked: { readonly host: string; readonly port: number }, why: string): string {
+  const container = proxyContainer(server);
+  const base = `The proxy on ${server} runs but does not serve: a request for ${asked.host} on its HTTPS port ${String(asked.port)} got ${why}.`;
+  if (/curl exit 35\)$/.test(why)) {
+    return `${base} It has no certificate for ${asked.host}: with ACME (proxyTls acme) the name's DNS must point at ${server} and ports 80 and 443 must be open to the internet; \`docker logs ${container}\` on the server says why the certificate was not issued.`;
+  }
+  if (/curl exit 7\)$/.test(why)) {
+    return `${base} Nothing listens on port ${String(asked.port)}: another process may hold it (the setting proxyHttpsPort names it), or the proxy's config was changed by hand; \`docker logs ${container}\` on the server says more. The next domain change writes the config again.`;
+  }
+  return `${base} Look at \`docker logs ${container}\` on the server; \`docker restart ${container}\` starts it again with its config.`;
 }
 
 /** Why the proxy script failed, as far as its output tells: each kind has its own remedy. */

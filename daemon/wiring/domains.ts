@@ -5,7 +5,9 @@ import type { Releases } from '../deploy/releases.js';
 import { type DomainPlacement, DomainService } from '../domains/service.js';
 import { DomainStore } from '../domains/store.js';
 import type { InventoryService } from '../inventory/service.js';
+import { proxyRestartOf } from '../proxy/restarts.js';
 import { ProxyService } from '../proxy/service.js';
+import type { NotifyEvent } from '../notify/service.js';
 import { ProxyStatusBook } from '../proxy/status.js';
 import { ServersDidChange } from '../protocol/servers.js';
 import type { SettingsService } from '../settings/settings.js';
@@ -29,9 +31,14 @@ export interface DomainsNeeds {
  * Builds the proxy (one Caddy per server, over the inventory's SSH) and the domains over it: placements from the
  * allocator and the inventory, the DNS token from the vault. An undeploy's hook removes the project's domains.
  */
-export async function wireDomains(foundation: Foundation, needs: DomainsNeeds): Promise<{ domains: DomainService; proxy: ProxyService }> {
+export async function wireDomains(
+  foundation: Foundation,
+  needs: DomainsNeeds,
+): Promise<{ domains: DomainService; proxy: ProxyService; proxyRestarts: { raise?: (event: NotifyEvent) => void } }> {
   const { settings, inventory, allocator } = needs;
   const proxyStatus = await ProxyStatusBook.open(foundation.store);
+  // Joined to the notifications once they exist (they are built after the domains).
+  const proxyRestarts: { raise?: (event: NotifyEvent) => void } = {};
   const proxy = new ProxyService({
     openShell: (server, use, signal) => inventory.openSsh(server, use, signal ? { signal } : {}),
     image: () => settings.get('proxyImage'),
@@ -41,6 +48,11 @@ export async function wireDomains(foundation: Foundation, needs: DomainsNeeds): 
         (changed) => changed && foundation.server.notify(ServersDidChange, { handles: [server] }),
         (error: unknown) => foundation.log.warn('the state of a proxy was not saved', { server, error: error instanceof Error ? error.message : String(error) }),
       );
+    },
+    // A proxy the daemon had to start again is news to whoever runs the server: the `proxy.restarted` notification.
+    acted(outcome, mode) {
+      const restart = proxyRestartOf(outcome, mode);
+      if (restart) proxyRestarts.raise?.({ kind: 'proxy.restarted', subject: outcome.server, ...restart });
     },
   });
   const domains = new DomainService({
@@ -74,16 +86,27 @@ export async function wireDomains(foundation: Foundation, needs: DomainsNeeds): 
   // the config it had, and the audit log and the daemon's log say so.
   const log = foundation.logger.child({ component: 'proxy' });
   inventory.afterCheck(async (server, call) => {
-    if ((await domains.routesOf(server)).length === 0) return;
+    const routes = await domains.routesOf(server);
+    if (routes.length === 0) return;
     const use = { client: call.client, requestId: call.requestId, action: 'ssh', detail: { server, purpose: 'proxy-check' } };
-    const outcome = await proxy.check(server, use, call.signal);
+    // One request through the proxy for a host it routes (a plain name first; a wildcard covers any name under it).
+    const host = [...routes.map((route) => route.domain)].sort((a, b) => Number(a.startsWith('*.')) - Number(b.startsWith('*.')))[0]?.replace(/^\*\./, 'zavhoz-check.');
+    const outcome = await proxy.check(server, use, call.signal, host === undefined ? undefined : { host, port: settings.get('proxyHttpsPort') });
+    if (outcome.probe?.serves === false) log.warn('the proxy runs but does not serve', { server, host, why: outcome.probe.why });
     if (outcome.action === 'running') return;
     log.warn('the proxy was not running; the health check brought it back', { server, container: outcome.container, action: outcome.action });
     await needs.audit.record({ client: call.client, requestId: call.requestId, action: 'proxy-restart', subject: `server:${server}`, detail: { container: outcome.container, action: outcome.action } });
     foundation.server.notify(ServersDidChange, { handles: [server] });
   });
+  // A removed server's proxy and domains are forgotten: the views would show a proxy for a server that is gone, and a
+  // domain that routes nowhere would keep its name from every other project.
+  inventory.afterRemove(async (server, call) => {
+    const note = (message: string): void => log.warn(message, { server });
+    const forgotten = await domains.forgetServer(server, { client: call.client, requestId: call.requestId, signal: call.signal }, note);
+    if (forgotten.length > 0) log.info('the domains of a removed server were forgotten', { server, domains: forgotten });
+  });
   needs.undeploy.afterUndeploy(async (result, note) => {
     await domains.removeProject(result.project, { client: 'daemon', requestId: `undeploy-${result.project}` }, note);
   });
-  return { domains, proxy };
+  return { domains, proxy, proxyRestarts };
 }

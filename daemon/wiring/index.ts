@@ -55,10 +55,11 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);
-  const { domains, proxy } = await wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
+  const { domains, proxy, proxyRestarts } = await wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
   const notify = await wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
+  proxyRestarts.raise = (event) => void notify.raise(event);
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });

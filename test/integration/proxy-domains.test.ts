@@ -4,6 +4,9 @@
  * test trusts; DNS goes to the loopback test double of Cloudflare's API (test/fakes/cloudflare.ts).
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
@@ -11,13 +14,17 @@ import type { ProjectStatus } from '../../daemon/protocol/services.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
+import { freeLoopbackPort } from '../harness/net.js';
 import { cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
-import { buildProxyImage, httpsGet, proxyPorts, proxyRootCertificate, removeProxy, startLoad } from './proxy-support.js';
+import { buildProxyImage, httpsGet, proxyFolderOf, proxyPorts, proxyRootCertificate, removeProxy, startLoad } from './proxy-support.js';
 
 describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS records', () => {
   let world: RealDeployWorld;
   let cloudflare: FakeCloudflare;
   let ports: { http: number; https: number };
+  /** Receivers a test started, stopped with the world. */
+  const webhooks: WebhookReceiver[] = [];
 
   before(async () => {
     world = await setUpRealDeployWorld({ name: 'proxy-domains', server: `proxy_${String(process.pid)}` });
@@ -33,6 +40,7 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
   after(async () => {
     if (world) await removeProxy(world.target.engine, world.server);
     await cloudflare?.stop();
+    await Promise.all(webhooks.map((receiver) => receiver.stop()));
     await world?.dispose();
   });
 
@@ -157,7 +165,12 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     }
   });
 
-  test('the proxy container killed on the server: the next health check brings it back and the audit log says so', async () => {
+  test('the proxy container killed on the server: the next health check brings it back, the audit log says so and proxy.restarted is sent; a proxy that runs but does not serve is unhealthy', async () => {
+    const signingKey = crypto.randomBytes(16).toString('hex');
+    const receiver = await startWebhookReceiver(signingKey);
+    webhooks.push(receiver);
+    const keyHandle = await world.storeSecret('PROXY_WEBHOOK_KEY', 'token', signingKey);
+    await cliJson(world.daemon, ['notify', 'add', 'webhook', '--name', 'proxy', '--url', receiver.url, '--signing-key-secret', keyHandle, '--events', 'proxy.restarted']);
     const project = world.newProject('revive');
     await storeUserSecrets(world, project);
     await deployAndWait(world, project);
@@ -178,6 +191,12 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     const entry = audit.find((item) => item.action === 'proxy-restart');
     assert.ok(entry, `the audit log says the proxy was brought back: ${JSON.stringify(audit.map((item) => item.action))}`);
     assert.equal(entry.detail.action, 'restarted');
+    const [delivered] = await receiver.waitForAccepted(1);
+    const message = JSON.parse(delivered?.body ?? '{}') as { event: string; subject: string; text: string; detail: Record<string, string> };
+    assert.equal(message.event, 'proxy.restarted');
+    assert.equal(message.subject, world.server);
+    assert.deepEqual([message.detail.server, message.detail.action, message.detail.cause], [world.server, 'restarted', 'health check']);
+    assert.match(message.text, /was stopped; it was started again by a health check/);
     // Every view shows the proxy on its server: the JSON answers, and the CLI's table.
     const shown = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
     assert.equal(shown.proxy?.state, 'running', JSON.stringify(shown.proxy));
@@ -191,5 +210,42 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     await cliJson(world.daemon, ['server', 'check', world.server]);
     const again = await cliJson<{ action: string }[]>(world.daemon, ['audit', 'list', '--subject', `server:${world.server}`, '--limit', '50']);
     assert.equal(again.filter((item) => item.action === 'proxy-restart').length, 1);
+
+    // Running but not serving: its config was changed by hand on the server to listen on another port.
+    const configFile = path.join(proxyFolderOf(world.server), 'config', 'caddy.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { apps: { http: { servers: { zavhoz: { listen: string[] } } } } };
+    config.apps.http.servers.zavhoz.listen = [`:${String(await freeLoopbackPort())}`];
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    await world.target.engine.docker(['exec', container, 'caddy', 'reload', '--config', '/etc/zavhoz-caddy/caddy.json']);
+    const broken = await cliJson<ServerInfo>(world.daemon, ['server', 'check', world.server]);
+    assert.equal(broken.proxy?.state, 'unhealthy', JSON.stringify(broken.proxy));
+    assert.match(broken.proxy.error ?? '', new RegExp(`runs but does not serve: a request for ${project}\\.example\\.test on its HTTPS port ${String(ports.https)} got .*\\(curl exit 7\\)\\. Nothing listens on port`));
+    assert.match((await world.daemon.cli(['server', 'show', world.server])).stdout, /unhealthy.*runs but does not serve/);
+    // The next domain change writes its config again: the check finds it serving.
+    await cliJson<DomainChange>(world.daemon, ['domain', 'add', `www.${domain}`, '--project', project]);
+    const healed = await cliJson<ServerInfo>(world.daemon, ['server', 'check', world.server]);
+    assert.equal(healed.proxy?.state, 'running', JSON.stringify(healed.proxy));
+    assert.equal(healed.proxy.error, null);
+    assert.equal(receiver.accepted.length, 1, 'no restart, no second message');
+  });
+
+  // Last: it removes the file's server.
+  test('the server removed: the domains it routed and its proxy are forgotten and their DNS records deleted; added again, it has no proxy yet', async () => {
+    const project = world.newProject('leave');
+    await storeUserSecrets(world, project);
+    await deployAndWait(world, project);
+    const domain = `${project}.example.test`;
+    await cliJson<DomainChange>(world.daemon, ['domain', 'add', domain, '--project', project]);
+    assert.ok(cloudflare.records.some((record) => record.name === domain), 'the domain has its A record');
+    assert.equal((await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server])).proxy?.state, 'running');
+
+    const removed = await world.daemon.cli(['server', 'remove', world.server, '--force', '--json']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(await cliJson<DomainInfo[]>(world.daemon, ['domain', 'list']), [], 'no domain routes through a server that is gone');
+    assert.deepEqual(cloudflare.records, [], 'their records no longer point at its address');
+
+    await cliJson(world.daemon, ['server', 'add', world.server, '--host', world.sshd.host, '--ssh-port', String(world.sshd.port), '--ssh-user', world.sshd.user, '--ssh-key-secret', world.sshKeyHandle]);
+    const again = await cliJson<ServerInfo>(world.daemon, ['server', 'show', world.server]);
+    assert.equal(again.proxy?.state, 'not-installed', `the old proxy state is gone: ${JSON.stringify(again.proxy)}`);
   });
 });

@@ -250,4 +250,27 @@ describe('domains: the service over the store, the locks and the proxy', () => {
     await service.remove('admin.slotty.example.com', CALLER);
     placements.delete('slotty');
   });
+
+  test('a server removed from the inventory: its proxy and the domains it routed are forgotten, other servers keep theirs', async () => {
+    placements.set('gone', { server: 'delta', host: '10.0.0.9', ports: { app: 8020 } });
+    await service.add({ domain: 'gone.example.com', project: 'gone' }, CALLER);
+    await service.add({ domain: 'www.gone.example.com', project: 'gone' }, CALLER);
+    assert.equal((await service.proxyView())('delta').state, 'running');
+    const before = (await service.list()).filter((row) => row.server !== 'delta').map((row) => row.domain);
+    const notes: string[] = [];
+
+    const forgotten = await service.forgetServer('delta', CALLER, (message) => notes.push(message));
+    assert.deepEqual(forgotten, ['gone.example.com', 'www.gone.example.com']);
+    assert.deepEqual(notes, [], 'no DNS record was written, so none is left behind');
+    assert.deepEqual((await service.proxyView())('delta'), { state: 'not-installed', version: null, domains: 0, checkedAt: null, error: null });
+    assert.deepEqual((await service.list()).map((row) => row.domain), before, "the other servers' domains stay");
+    assert.equal((await service.proxyView())('alpha').state, 'running');
+    // The names are free again: a project on another server may take one.
+    placements.set('gone', { server: 'alpha', host: '10.0.0.5', ports: { app: 8020 } });
+    await service.add({ domain: 'gone.example.com', project: 'shop' }, CALLER);
+    assert.equal((await domains.get('gone.example.com'))?.server, 'alpha');
+    await service.remove('gone.example.com', CALLER);
+    placements.delete('gone');
+    assert.deepEqual(await service.forgetServer('delta', CALLER, () => assert.fail('nothing to note')), [], 'forgetting twice does nothing');
+  });
 });
