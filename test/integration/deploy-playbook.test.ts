@@ -73,13 +73,13 @@ describe('deploy playbook: UFW, stale git credentials', () => {
       const { run, log } = await deploy(project);
       const port = run.allocation?.port ?? 0;
       assert.deepEqual(allowCalls(port), [['allow', `${port}/tcp`]]);
-      assert.match(log, new RegExp(`TASK \\[Open UFW for port ${port}\\][^\\n]*\\nchanged: \\[target\\]`));
+      assert.match(log, new RegExp(`TASK \\[Firewall \\(UFW\\) for port ${port}\\][^\\n]*\\nok: \\[target\\] => \\{\\n\\s*"msg": "UFW is active: port ${port}/tcp opened"`));
 
       world.ufw.setState('inactive');
       const again = await deploy(project);
       assert.equal(again.run.allocation?.port, port);
       assert.equal(allowCalls(port).length, 1, 'no allow while UFW is inactive');
-      assert.match(again.log, new RegExp(`TASK \\[Open UFW for port ${port}\\][^\\n]*\\nskipping: \\[target\\]`));
+      assert.match(again.log, new RegExp(`TASK \\[Firewall \\(UFW\\) for port ${port}\\][^\\n]*\\nok: \\[target\\] => \\{\\n\\s*"msg": "nothing to open`));
       assert.doesNotMatch(again.log, /WARNING: could not read the UFW state/);
     } finally {
       world.ufw.setState('inactive');
