@@ -1,13 +1,7 @@
 import { RemoteHandoff } from '../protocol/remote.js';
 import type { Router } from '../server/router.js';
 import type { Services } from '../wiring/services.js';
-
-function abortSignal(token: { isCancellationRequested: boolean; onCancellationRequested(listener: () => void): unknown }): AbortSignal {
-  const controller = new AbortController();
-  if (token.isCancellationRequested) controller.abort();
-  else token.onCancellationRequested(() => controller.abort());
-  return controller.signal;
-}
+import { signalOf } from './servers.js';
 
 /** Registers `remote/handoff`: a managed server handed to the user's own SSH client (daemon/terminal/handoff.ts). */
 export function registerRemoteHandlers(router: Router, services: Services): void {
@@ -15,7 +9,7 @@ export function registerRemoteHandlers(router: Router, services: Services): void
     services.handoff.handoff(
       params,
       { client: context.client.name, requestId: context.requestId, action: 'ssh-handoff', detail: { server: params.server } },
-      abortSignal(context.cancellation),
+      signalOf(context.cancellation),
     ),
   );
 }

@@ -125,19 +125,59 @@ export class DaemonAgent {
     return this.starting;
   }
 
-  /** Ends the agent; the keys it held are gone with it. */
-  stop(): void {
+  /** Ends the agent (the keys it held are gone with it) and waits a moment for it to exit, so it is not left a zombie. */
+  async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 3_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      child.kill('SIGTERM');
+      fs.rmSync(this.pidFile, { force: true });
+      await exited;
+    }
     fs.rmSync(this.socket, { force: true });
   }
 
+  /** Where the agent's PID is kept, so a daemon started after a crash can end the agent the crashed one left. */
+  private get pidFile(): string {
+    return `${this.socket}.pid`;
+  }
+
+  /**
+   * Ends an agent a previous daemon left running (killed before its shutdown could stop it), so its keys do not stay
+   * loaded behind a socket nobody uses. Only a process whose command line names this socket is signalled (Linux shows
+   * it in /proc; elsewhere the stale agent lives until its keys' lifetimes end and it is replaced at the next start).
+   */
+  private endLeftover(): void {
+    let pid: number;
+    try {
+      pid = Number(fs.readFileSync(this.pidFile, 'utf8').trim());
+    } catch {
+      return;
+    }
+    fs.rmSync(this.pidFile, { force: true });
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    try {
+      const commandLine = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (commandLine.some((part) => path.basename(part) === 'ssh-agent') && commandLine.includes(this.socket)) process.kill(pid, 'SIGTERM');
+    } catch {
+      // Gone already, or no /proc here.
+    }
+  }
+
   private async start(): Promise<string> {
-    this.stop();
+    await this.stop();
+    this.endLeftover();
     ensurePrivateFolder(path.dirname(this.socket));
     const child = spawn('ssh-agent', ['-D', '-a', this.socket], { stdio: 'ignore', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C' } });
     this.child = child;
+    if (child.pid !== undefined) fs.writeFileSync(this.pidFile, `${child.pid}\n`, { mode: PRIVATE_FILE_MODE });
     const failed = new Promise<never>((_, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) =>
         reject(new ZavhozError(ErrorCodes.PreconditionFailed, error.code === 'ENOENT' ? 'ssh-agent was not found. Install the OpenSSH client.' : `ssh-agent could not start: ${error.message}.`)),
@@ -148,7 +188,7 @@ export class DaemonAgent {
     const deadline = Date.now() + AGENT_TIMEOUT_MS;
     while (!fs.existsSync(this.socket)) {
       if (Date.now() > deadline) {
-        this.stop();
+        await this.stop();
         throw new ZavhozError(ErrorCodes.PreconditionFailed, `Zavhoz's ssh-agent did not open ${this.socket} in time.`);
       }
       await Promise.race([new Promise((resolve) => setTimeout(resolve, 50)), failed]);
