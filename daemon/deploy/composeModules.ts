@@ -5,14 +5,13 @@
  * `name` (the same rule the env plan computes those variables by). Host ports written as numbers, or left to the
  * engine, stay as compose has them and are no module: nothing could allocate them.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { invalidInput } from '../core/errors.js';
 import { DEFAULT_MODULE } from '../protocol/allocations.js';
 import { PROJECT_NAME_PATTERN } from '../protocol/fields.js';
 import { hasFixedValue } from './envRules.js';
-import { noComposeFile, TEMPLATE_FILES } from './envTemplate.js';
+import { noComposeFile, readProjectFile, TEMPLATE_FILES } from './envTemplate.js';
 
 /** One module a compose service publishes. */
 export interface ComposeModule {
@@ -30,7 +29,6 @@ export interface ComposeModule {
 }
 
 /** Largest compose file read; a bigger one is refused rather than slurped. */
-const MAX_FILE_BYTES = 1024 * 1024;
 /** Most aliases a compose file may expand: a file with more is a YAML bomb, not a compose file. */
 const MAX_ALIASES = 1000;
 /** One whole variable reference: `${NAME}`, `${NAME:-8000}`, `${NAME-8000}`, `$NAME`. */
@@ -54,7 +52,7 @@ export function readComposeModules(folder: string): ComposeModule[] {
   const services = new Map<string, ServicePorts>();
   let found = 0;
   for (const relative of TEMPLATE_FILES.compose) {
-    const text = readComposeText(folder, relative);
+    const text = readProjectFile(folder, relative, 'a compose file');
     if (text === undefined) continue;
     found += 1;
     for (const [name, declared] of servicesOf(text, relative, path.join(folder, relative))) {
@@ -231,15 +229,3 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function readComposeText(folder: string, relative: string): string | undefined {
-  const file = path.join(folder, relative);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    return undefined;
-  }
-  if (!stat.isFile()) return undefined;
-  if (stat.size > MAX_FILE_BYTES) throw invalidInput(`${file} is larger than 1 MiB; that is not a compose file.`);
-  return fs.readFileSync(file, 'utf8');
-}

@@ -168,13 +168,13 @@ export function readProjectTemplate(folder: string): ProjectTemplate {
     [TEMPLATE_FILES.root, '.env.example'],
     [TEMPLATE_FILES.infra, 'infra/.env.example'],
   ] as const) {
-    const text = readOptional(folder, relative);
+    const text = readProjectFile(folder, relative);
     if (text === undefined) continue;
     files.push(relative);
     for (const name of parseEnvTemplate(text)) note(name, source, false);
   }
   for (const relative of TEMPLATE_FILES.compose) {
-    const text = readOptional(folder, relative);
+    const text = readProjectFile(folder, relative);
     if (text === undefined) continue;
     files.push(relative);
     const compose = parseComposeFile(text, path.join(folder, relative));
@@ -190,7 +190,11 @@ export function readProjectTemplate(folder: string): ProjectTemplate {
   return { variables, services, files };
 }
 
-function readOptional(folder: string, relative: string): string | undefined {
+/**
+ * A project file's text, or undefined when there is no such file. Files over 1 MiB are refused (named as `what`):
+ * a deploy reads them into memory, and a template or compose file is never that large.
+ */
+export function readProjectFile(folder: string, relative: string, what = 'an env template or compose file'): string | undefined {
   const file = path.join(folder, relative);
   let stat: fs.Stats;
   try {
@@ -199,7 +203,7 @@ function readOptional(folder: string, relative: string): string | undefined {
     return undefined;
   }
   if (!stat.isFile()) return undefined;
-  if (stat.size > MAX_FILE_BYTES) throw invalidInput(`${file} is larger than 1 MiB; that is not an env template or compose file.`);
+  if (stat.size > MAX_FILE_BYTES) throw invalidInput(`${file} is larger than 1 MiB; that is not ${what}.`);
   return fs.readFileSync(file, 'utf8');
 }
 

@@ -216,18 +216,7 @@ export class DomainService {
         note(`the proxy on ${server} still routes ${rows.map((row) => row.domain).join(', ')}: ${describeError(error, this.dependencies.redactor)}`);
       }
     }
-    const warnings: string[] = [];
-    for (const row of rows) await this.removeDns(row, caller, warnings);
-    for (const warning of warnings) note(warning);
-    await this.dependencies.audit.record({
-      client: caller.client,
-      requestId: caller.requestId,
-      action: 'domain-remove',
-      subject: `project:${project}`,
-      detail: { domains: rows.map((row) => row.domain), reason: 'undeploy' },
-    });
-    this.dependencies.notifier.notify(DomainsDidChange, { projects: [project] });
-    return rows.map((row) => row.domain);
+    return this.removedWith(rows, `project:${project}`, 'undeploy', caller, note);
   }
 
   /**
@@ -241,6 +230,14 @@ export class DomainService {
     for (const row of rows) await domains.delete(row.domain);
     await this.dependencies.proxyStatus.forget(server);
     if (rows.length === 0) return [];
+    return this.removedWith(rows, `server:${server}`, 'server-removed', caller, note);
+  }
+
+  /**
+   * The end of taking domains away along with what they served (an undeploy, a removed server): their DNS records
+   * deleted (what could not be is noted), one audit entry, and the change told to clients. Answers the names.
+   */
+  private async removedWith(rows: readonly DomainRow[], subject: string, reason: string, caller: DomainCaller, note: (message: string) => void): Promise<string[]> {
     const warnings: string[] = [];
     for (const row of rows) await this.removeDns(row, caller, warnings);
     for (const warning of warnings) note(warning);
@@ -248,8 +245,8 @@ export class DomainService {
       client: caller.client,
       requestId: caller.requestId,
       action: 'domain-remove',
-      subject: `server:${server}`,
-      detail: { domains: rows.map((row) => row.domain), reason: 'server-removed' },
+      subject,
+      detail: { domains: rows.map((row) => row.domain), reason },
     });
     this.dependencies.notifier.notify(DomainsDidChange, { projects: [...new Set(rows.map((row) => row.project))] });
     return rows.map((row) => row.domain);
