@@ -42,6 +42,8 @@ export async function writeExtraVars(folder: RunFolder, secrets: DeploySecrets, 
         repo_url: spec.options.repoUrl,
         git_ref: spec.ref,
         app_port: spec.port,
+        // Every module's port is published, so an active UFW opens each one, not only the main module's.
+        firewall_ports: [...new Set([spec.port, ...Object.values(spec.modulePorts)])].sort((a, b) => a - b),
         health_checks: Object.entries(spec.modulePorts)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([module, port]) => ({

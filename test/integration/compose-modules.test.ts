@@ -46,15 +46,28 @@ describe('a deploy takes its modules from the compose files (real engine)', () =
     return { code: result.code, run: JSON.parse(result.stdout) as RunDetail };
   };
 
-  test('each published service is a module with its own port; both answer and both are health-checked', async () => {
+  test('each published service is a module with its own port; both answer, both are health-checked, an active UFW opens both', async () => {
     const project = world.newProject('modules');
     await storeUserSecrets(world, project);
-    const { code, run } = await deploy(project);
+    world.ufw.setState('active');
+    let deployed: { code: number | null; run: RunDetail };
+    try {
+      deployed = await deploy(project);
+    } finally {
+      world.ufw.setState('inactive');
+    }
+    const { code, run } = deployed;
     assert.equal(code, 0, `${run.status}: ${run.error ?? ''}`);
     assert.equal(run.status, 'succeeded');
     const ports = run.allocation?.modulePorts ?? {};
     assert.deepEqual(Object.keys(ports).sort(), ['admin', 'app']);
     assert.notEqual(ports.admin, ports.app);
+    // Every module's port is opened, not only the main one's, and the run log names them.
+    for (const port of Object.values(ports)) {
+      assert.ok(world.ufw.calls().some((args) => args[0] === 'allow' && args[1] === `${port}/tcp`), `UFW opened ${port}/tcp`);
+    }
+    const sorted = Object.values(ports).sort((a, b) => a - b);
+    assert.match(fs.readFileSync(path.join(run.folder, 'run.log'), 'utf8'), new RegExp(`UFW is active: ports ${sorted.map((port) => `${port}/tcp`).join(', ')} opened`));
     const allocations = await cliJson<{ module: string; port: number }[]>(world.daemon, ['allocation', 'list', '--project', project]);
     assert.deepEqual(allocations.map((allocation) => [allocation.module, allocation.port]).sort(), Object.entries(ports).sort());
     for (const port of Object.values(ports)) {
