@@ -65,8 +65,9 @@ export async function buildWebImage(engine: Engine, options: { name?: string; ta
 /**
  * `docker build --quiet --network none ARGS…` on the run's engine. The engine is shared by test files running side by
  * side, and a deploy in one of them ends with `docker image prune --force`, which removes the dangling intermediate
- * images of a build under way in another ("No such image: sha256:…" at a later step). Only that failure is tried
- * again, a few times; the layers already built come from the cache.
+ * images of a build under way in another ("No such image: sha256:…" at a later step, or "failed to get digest
+ * sha256:…" when the finished image went before it was tagged). Only that failure is tried again, a few times; the
+ * layers already built come from the cache.
  */
 export async function buildImage(engine: Engine, args: readonly string[]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -74,7 +75,7 @@ export async function buildImage(engine: Engine, args: readonly string[]): Promi
       await engine.docker(['build', '--quiet', '--network', 'none', ...args]);
       return;
     } catch (error) {
-      if (attempt >= 4 || !/No such image: sha256:/.test(String(error))) throw error;
+      if (attempt >= 4 || !/No such image: sha256:|failed to get digest sha256:/.test(String(error))) throw error;
     }
   }
 }
