@@ -25,7 +25,10 @@ export function renderModulesSection(section: HTMLElement, modules: ModulesView 
                 element('vscode-table-row', { 'data-module': row.name, 'data-allocated': row.allocated ? 'yes' : 'no' }, [
                   element('vscode-table-cell', {}, [element('code', {}, [row.name])]),
                   element('vscode-table-cell', {}, [row.service || '—']),
-                  element('vscode-table-cell', {}, [element('code', {}, [row.published]), ...(row.where ? [element('span', { class: 'muted' }, [` ${row.where}`])] : [])]),
+                  element('vscode-table-cell', { class: row.service ? '' : 'muted' }, [
+                    row.service ? element('code', {}, [row.published]) : row.published,
+                    ...(row.where ? [element('span', { class: 'muted' }, [` ${row.where}`])] : []),
+                  ]),
                   element('vscode-table-cell', { class: row.allocated ? '' : 'muted' }, [row.allocation]),
                 ]),
               ),

@@ -5,7 +5,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { childEnvironment } from './ansible.js';
 import { readComposeModules } from './composeModules.js';
-import { deployModuleNames, narrowTarget, releasePorts } from './modulePlan.js';
+import { deployModuleNames, narrowTarget, releasePorts, withoutRouted } from './modulePlan.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { type ProjectTemplate, readProjectTemplate } from './envTemplate.js';
 import { planHandles } from './envValues.js';
@@ -116,7 +116,14 @@ async function allocateTarget({ run, hooks, targets, log }: ExecutionContext, re
   const wanted = release === undefined ? deployModuleNames(readComposeModules(run.options.projectFolder)) : Object.keys(release.allocation.modulePorts);
   const before = new Set(release === undefined ? [] : await targets.modulesOf(run.project));
   const allocated = await targets.targetFor(run.project, wanted.length > 0 ? wanted : undefined);
-  const { target, retired } = release === undefined ? narrowTarget(allocated, wanted) : { target: allocated, retired: [] };
+  const { target, retired: unpublished } = release === undefined ? narrowTarget(allocated, wanted) : { target: allocated, retired: [] };
+  // A module a domain still routes to keeps its port: released, the port could go to another project, and the
+  // domain's requests with it.
+  const routed = unpublished.length === 0 ? [] : ((await targets.proxySwitchOf?.(run.project, target.server))?.modules ?? []);
+  const { retired, routedTo } = withoutRouted(unpublished, routed);
+  for (const entry of routedTo) {
+    log.note(`module ${entry.module} is no longer in the compose files but domain ${entry.domain} still routes to it: it stays allocated. Remove the domain (zavhoz domain remove ${entry.domain}) and the next deploy releases it`);
+  }
   for (const module of wanted.filter((name) => release !== undefined && !before.has(name))) {
     log.note(`allocated module ${module} again for release ${release?.number ?? ''}: port ${allocated.modulePorts[module] ?? '?'} on ${allocated.server}`);
   }

@@ -32,6 +32,18 @@ export function narrowTarget(target: DeployTarget, modules: readonly string[]): 
 }
 
 /**
+ * The modules to retire, without those a domain still routes to (`routed`: the proxy's modules with a domain), which
+ * stay allocated: released, their port could go to another project, and the domain's requests with it.
+ */
+export function withoutRouted(
+  unpublished: readonly RetiredModule[],
+  routed: readonly { readonly module: string; readonly domain: string }[],
+): { retired: RetiredModule[]; routedTo: { module: string; domain: string }[] } {
+  const routedTo = routed.filter((entry) => unpublished.some((module) => module.module === entry.module)).map(({ module, domain }) => ({ module, domain }));
+  return { retired: unpublished.filter((module) => !routedTo.some((entry) => entry.module === module.module)), routedTo };
+}
+
+/**
  * A release's module ports on its server now: a module released since (taken out of the compose files by a later
  * deploy) was allocated again by the rollback, maybe on another port. The main port follows its module.
  */
@@ -71,7 +83,8 @@ export function planModules(folder: string, project: string, allocations: readon
 
 function noPublishedPort(files: readonly string[]): string {
   return (
-    `${files.join(' and ')} publish${files.length === 1 ? 'es' : ''} no port on a variable, so Zavhoz has no module to allocate a port to and health-check. ` +
+    `${files.join(' and ')} publish${files.length === 1 ? 'es' : ''} no port on a variable, so no service answers on a port Zavhoz allocates: ` +
+    'a deploy would allocate one to the default module app, and its health check would find nothing there. ' +
     `Publish the port your web service listens on through \${PORT} (the main module, "app"), e.g. under that service in ${TEMPLATE_FILES.compose[1]}: ` +
     `ports: ["\${PORT}:8000"]. Each further service that should answer on a port of its own gets \${NAME_PORT} (module "name").`
   );

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { AuditLog } from '../../daemon/audit/auditLog.js';
-import { deployModuleNames, narrowTarget, planModules, releasePorts } from '../../daemon/deploy/modulePlan.js';
+import { deployModuleNames, narrowTarget, planModules, releasePorts, withoutRouted } from '../../daemon/deploy/modulePlan.js';
 import type { DeployTarget } from '../../daemon/deploy/ports.js';
 import { firewallOutcomes, releaseRetiredModules } from '../../daemon/deploy/retiredModules.js';
 import type { RunLog } from '../../daemon/deploy/runLog.js';
@@ -61,6 +61,21 @@ describe('the modules a deploy runs', () => {
     assert.deepEqual(retired, [{ module: 'worker', server: 'prod_vps_1', port: 8003 }]);
     // Without app, the main port is the first module's that the deploy runs.
     assert.equal(narrowTarget(target, ['worker']).target.port, 8003);
+  });
+
+  test('a retired module a domain still routes to stays allocated', () => {
+    const unpublished = [
+      { module: 'admin', server: 'prod_vps_1', port: 8001 },
+      { module: 'worker', server: 'prod_vps_1', port: 8003 },
+    ];
+    const routed = [
+      { module: 'admin', domain: 'admin.example.com', slotPort: 8010 },
+      { module: 'app', domain: 'shop.example.com', slotPort: 8011 },
+    ];
+    assert.deepEqual(withoutRouted(unpublished, routed), {
+      retired: [{ module: 'worker', server: 'prod_vps_1', port: 8003 }],
+      routedTo: [{ module: 'admin', domain: 'admin.example.com' }],
+    });
   });
 
   test('a rollback runs its release on the ports its modules have now; the main port follows its module', () => {
