@@ -148,6 +148,8 @@ const node = {
   format: 'cjs',
   sourcemap: true,
   ...minifying,
+  // ASCII only (esbuild's default, stated because core/codeCache.ts reads an ASCII bundle as Latin-1, much faster).
+  charset: 'ascii',
   logLevel: 'warning',
   // ESM sources use import.meta.url to find files beside themselves; give CommonJS output the same answer.
   banner: { js: "const __zavhozImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
