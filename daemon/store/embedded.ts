@@ -88,7 +88,7 @@ export class EmbeddedDatabase implements Database {
       try {
         return Promise.resolve(query());
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     }
     return this.enqueue(query);
@@ -102,7 +102,7 @@ export class EmbeddedDatabase implements Database {
       try {
         result = Promise.resolve(job());
       } catch (error) {
-        result = Promise.reject(error as Error);
+        result = Promise.reject(error);
       }
     } else {
       result = this.tail.then(job);
@@ -153,7 +153,7 @@ function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
         check();
         return Promise.resolve();
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
     run: (sql, params) => {
@@ -161,7 +161,7 @@ function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
         check();
         return Promise.resolve(open.run(sql, params));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
     all: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
@@ -169,7 +169,7 @@ function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
         check();
         return Promise.resolve(open.all<T>(sql, params));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
     get: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
@@ -177,7 +177,7 @@ function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
         check();
         return Promise.resolve(open.get<T>(sql, params));
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
   };

@@ -56,12 +56,14 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (session) {
       await session.stop();
       session.saveLogs('e2e-approvals-logs');
       await session.dispose();
     }
     await target?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   step('a CLI deploy of a protected project waits; VS Code shows it as a run and asks; Approve there runs it', async () => {

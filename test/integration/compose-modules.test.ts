@@ -35,9 +35,11 @@ describe('a deploy takes its modules from the compose files (real engine)', () =
     });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     repository?.remove();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const deploy = async (project: string, extra: readonly string[] = []): Promise<{ code: number | null; run: RunDetail }> => {
