@@ -1,4 +1,3 @@
-/* global module */
 // Import boundaries of the house (ARCHITECTURE.md, "Folders"), checked by `npm run deps` and by
 // test/unit/boundaries.test.ts, which also proves that each rule catches a planted violation.
 // Paths are relative to the folder depcruise runs in (the repository root, or the test's throwaway tree).

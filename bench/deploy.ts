@@ -112,7 +112,7 @@ function floorDeploy(target: FloorTarget): Promise<number> {
     `cd /opt/services/${target.project}`,
     'git fetch -q origin main && git reset -q --hard FETCH_HEAD',
     "umask 077 && cat > .env <<'ZAVHOZ_FLOOR_ENV'",
-    `${target.envContent.replace(/\n$/, '')}`,
+    target.envContent.replace(/\n$/, ''),
     'ZAVHOZ_FLOOR_ENV',
     `${compose} pull -q`,
     `${compose} up -d --remove-orphans 2>/dev/null`,

@@ -66,7 +66,7 @@ async function serversProvider(client: DaemonClient): Promise<ServersProvider> {
     listAll: (definition: never, params: never, rows: never) => client.listAll(definition, params, rows),
   };
   const memento = { get: <T>(_key: string, fallback?: T) => fallback, update: async () => undefined, keys: () => [] };
-  return new ServersProvider({ connection } as never, memento as never);
+  return new ServersProvider({ connection } as never, memento);
 }
 
 /** One opening of the view: the roots, then the first group's children and the tree items of its first rows. */

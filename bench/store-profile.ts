@@ -63,7 +63,7 @@ function clockSyscalls(): SyscallClock {
   mutableFs.writeSync = (...args: unknown[]): number => {
     const started = process.hrtime.bigint();
     try {
-      return Reflect.apply(originalWrite, fs, args) as number;
+      return Reflect.apply(originalWrite, fs, args);
     } finally {
       clock.write += elapsedMs(started);
     }

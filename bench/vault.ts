@@ -38,7 +38,7 @@ async function readyMs(home: string): Promise<number> {
   for (let waited = 0; waited < 30_000; waited += 50) {
     const lines = fs.readFileSync(path.join(home, 'daemon.log'), 'utf8').split('\n').filter((line) => line.includes('"vault ready"'));
     const last = lines.at(-1);
-    if (last && lines.length > 0) return Number((JSON.parse(last) as { ms: number }).ms);
+    if (last && lines.length > 0) return (JSON.parse(last) as { ms: number }).ms;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error('the daemon never logged "vault ready"');

@@ -90,7 +90,7 @@ export class ContextKeyTracker implements vscode.Disposable {
 
   private async readCompose(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.[0];
-    if (!folder) return setContext(ContextKeys.hasComposeFile, false);
+    if (!folder) { setContext(ContextKeys.hasComposeFile, false); return; }
     try {
       const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, COMPOSE_GLOB), '**/node_modules/**', 1);
       setContext(ContextKeys.hasComposeFile, found.length > 0);

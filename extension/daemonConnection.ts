@@ -27,7 +27,7 @@ export class DaemonConnection implements vscode.Disposable {
    * silently replace the first).
    */
   private readonly listeners = new Map<string, { readonly definition: NotificationDefinition<unknown>; readonly handlers: Set<(params: unknown) => void> }>();
-  private attached: vscode.Disposable[] = [];
+  private attached: { dispose(): void }[] = [];
 
   /** Fires on every state change, including each new connection (views re-subscribe then). */
   readonly onDidChangeState = this.emitter.event;
@@ -95,7 +95,7 @@ export class DaemonConnection implements vscode.Disposable {
   private attach(
     client: DaemonClient,
     entry: { readonly definition: NotificationDefinition<unknown>; readonly handlers: Set<(params: unknown) => void> },
-  ): vscode.Disposable {
+  ): { dispose(): void } {
     return client.onNotification(entry.definition, (params) => {
       for (const handler of [...entry.handlers]) {
         try {
@@ -150,7 +150,7 @@ export class DaemonConnection implements vscode.Disposable {
           env: { ELECTRON_RUN_AS_NODE: '1' },
         },
       });
-      if (this.disposed) return client.close();
+      if (this.disposed) { client.close(); return; }
       this.reconnect.connected(Date.now());
       this.log.info(`connected to daemon pid ${client.info.pid} (${client.info.dataFolder})`);
       client.onClose(() => {

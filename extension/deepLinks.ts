@@ -29,7 +29,7 @@ export function registerDeepLinks(context: vscode.ExtensionContext, services: Ex
         }
         services.log.info(`opening ${link.kind} ${link.kind === 'run' ? link.id : link.handle} from a link`);
         try {
-          if (link.kind === 'run') return await openRun(services, logs, views.runs, link.id);
+          if (link.kind === 'run') { await openRun(services, logs, views.runs, link.id); return; }
           const tree = link.kind === 'secret' ? views.secrets : views.servers;
           await vscode.commands.executeCommand(`zavhoz.${link.kind === 'secret' ? 'secrets' : 'servers'}.focus`);
           const id = `${link.kind}/${link.handle}`;

@@ -73,7 +73,8 @@ if (holder !== undefined) {
 process.on('exit', () => releaseProfile(profile));
 
 let server: CodeServer | undefined = undefined;
-let stopping = false;
+// `as boolean`: the signal handlers set it while the start-up below awaits, out of the checker's narrowing.
+let stopping = false as boolean;
 /** Stops code-server if it runs (or as soon as it has started), then exits. */
 async function stop(exitCode: number): Promise<void> {
   // A terminal's Ctrl+C reaches npm and this process both, and npm forwards it again: stop once.
@@ -113,6 +114,7 @@ const started = await startCodeServer(folders, workspace, process.env, port === 
   fail(`code-server did not start: ${error instanceof Error ? error.message : String(error)}`),
 );
 server = started;
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- a signal may have come while code-server started
 if (stopping) {
   stopping = false;
   await stop(0);

@@ -54,7 +54,7 @@ export class Bridge<Init, Requests extends RequestTable> {
   request<M extends keyof Requests & string>(method: M, params: Requests[M]['params']): Promise<Requests[M]['result']> {
     const id = this.nextId++;
     this.api.postMessage({ type: 'request', id, method, params });
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject }));
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
 
   /** Saves non-secret panel state so a reload can restore it. */
@@ -63,6 +63,7 @@ export class Bridge<Init, Requests extends RequestTable> {
   }
 
   /** The state saved before a reload. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the state it saved itself
   restoreState<T>(): T | undefined {
     return this.api.getState() as T | undefined;
   }

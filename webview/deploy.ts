@@ -147,6 +147,7 @@ function renderPlan(): void {
       if (!state) return;
       const bindings = { ...state.bindings };
       if (handle) bindings[variable] = handle;
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- a copy made just above, sent as a plain object
       else delete bindings[variable];
       save({ ...state, bindings });
       schedulePlan(0);
@@ -163,7 +164,10 @@ function renderRun(): void {
   const cancelButton = byId('cancel');
   if (cancelButton) cancelButton.hidden = !run?.active;
   if (!section) return;
-  if (!run) return void section.replaceChildren();
+  if (!run) {
+    section.replaceChildren();
+    return;
+  }
   const current = run;
   section.replaceChildren(
     element('h2', {}, [`Run ${current.id}: ${current.status}`]),

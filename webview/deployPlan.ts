@@ -72,8 +72,14 @@ function newSecretButton(row: PlanRow, options: PlanTableOptions): HTMLElement {
  * table of variables (name, kind, where the value comes from, the secret bound). Names and handles only.
  */
 export function renderPlanSection(section: HTMLElement, plan: PlanView | undefined, secrets: readonly SecretChoice[], options: PlanTableOptions): void {
-  if (!plan) return void section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s env templates…']));
-  if (plan.error) return void section.replaceChildren(element('p', { class: 'status error', role: 'alert' }, [plan.error]));
+  if (!plan) {
+    section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s env templates…']));
+    return;
+  }
+  if (plan.error) {
+    section.replaceChildren(element('p', { class: 'status error', role: 'alert' }, [plan.error]));
+    return;
+  }
   const missing = plan.rows.filter((row) => row.status === 'missing').length;
   section.replaceChildren(
     element('p', { class: 'muted', id: 'plan-summary' }, [

@@ -332,8 +332,8 @@ async function save(event: Event): Promise<void> {
   const value = generating ? '' : valueOf(field('value'));
   const passphrase = valueOf(field('passphrase'));
   clearFieldErrors();
-  if (!current.name) return showError(new RequestFailed('Give the secret a name, like DEPLOY_SSH_KEY.', 'name'));
-  if (!generating && value === '') return showError(new RequestFailed('Enter the value, or choose to generate one.', 'value'));
+  if (!current.name) { showError(new RequestFailed('Give the secret a name, like DEPLOY_SSH_KEY.', 'name')); return; }
+  if (!generating && value === '') { showError(new RequestFailed('Enter the value, or choose to generate one.', 'value')); return; }
   const button = field('save') as HTMLElement | null;
   button?.setAttribute('disabled', '');
   saving = true;

@@ -15,14 +15,14 @@ const AUDIT_VALUE_CHARS = 200;
  */
 export function guardArguments(tool: AgentTool, raw: unknown): GuardVerdict {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: true };
-  for (const [key, value] of Object.entries(raw)) {
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (looksLikeSecret(key)) return refuse('an argument name', 'looks like a secret value');
     if (tool.handleArguments.includes(key)) {
       if (typeof value === 'string' && !isHandle(value)) return refuse(key, 'takes a vault handle like sec_7f3k4x2m, never a value');
       continue;
     }
     if (tool.bindingArguments?.includes(key) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [name, handle] of Object.entries(value)) {
+      for (const [name, handle] of Object.entries(value as Record<string, unknown>)) {
         if (looksLikeSecret(name)) return refuse(`${key} (a variable name)`, 'looks like a secret value');
         if (typeof handle === 'string' && !isHandle(handle)) return refuse(`${key}.${name}`, 'takes a vault handle like sec_7f3k4x2m, never a value');
       }
@@ -57,9 +57,9 @@ export function argumentNames(raw: unknown): string[] {
 export function auditLines(raw: unknown): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
   const lines: string[] = [];
-  for (const [key, value] of Object.entries(raw)) {
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [name, item] of Object.entries(value)) lines.push(`${key}.${name}=${short(item)}`);
+      for (const [name, item] of Object.entries(value as Record<string, unknown>)) lines.push(`${key}.${name}=${short(item)}`);
     } else {
       lines.push(`${key}=${short(value)}`);
     }
@@ -68,6 +68,7 @@ export function auditLines(raw: unknown): string[] {
 }
 
 function short(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify answers undefined for undefined and functions, whatever its declared type
   const text = Array.isArray(value) ? value.map((item) => String(item)).join(',') : typeof value === 'string' ? value : JSON.stringify(value) ?? '';
   return text.length > AUDIT_VALUE_CHARS ? `${text.slice(0, AUDIT_VALUE_CHARS)}…` : text;
 }

@@ -6,7 +6,7 @@ export async function listAll<P, R, T>(call: ToolCall, definition: PagedDefiniti
   const all: T[] = [];
   let cursor: string | undefined;
   do {
-    const page: R & { readonly nextCursor?: string | undefined } = await call.request(definition, { ...params, ...(cursor === undefined ? {} : { cursor }) } as P);
+    const page: R & { readonly nextCursor?: string | undefined } = await call.request(definition, { ...params, ...(cursor === undefined ? {} : { cursor }) });
     all.push(...rows(page));
     cursor = page.nextCursor;
   } while (cursor !== undefined);

@@ -54,8 +54,8 @@ function toAllocation(row: AllocationRow, serverStatus: string | null | undefine
     project: row.project,
     module: row.module,
     server: row.server,
-    port: Number(row.port),
-    ramMb: Number(row.ram_mb),
+    port: row.port,
+    ramMb: row.ram_mb,
     createdAt: row.created_at,
     flags,
   };
@@ -113,7 +113,7 @@ export class Allocator implements ServerAllocations {
     const query = 'SELECT * FROM allocations WHERE project = ? AND module = ?';
     const known = await this.store.get<AllocationRow>(query, [project, module]);
     if (!known) return undefined;
-    if (known.slot_port !== null && known.slot_port !== undefined) return Number(known.slot_port);
+    if (known.slot_port !== null && known.slot_port !== undefined) return known.slot_port;
     let taken: { server: string; port: number } | undefined;
     let handed: { server: string; port: number; created: boolean } | undefined;
     try {
@@ -122,7 +122,7 @@ export class Allocator implements ServerAllocations {
         await this.loadPorts(tx);
         const row = await tx.get<AllocationRow>(query, [project, module]);
         if (!row) return undefined;
-        if (row.slot_port !== null && row.slot_port !== undefined) return { server: row.server, port: Number(row.slot_port), created: false };
+        if (row.slot_port !== null && row.slot_port !== undefined) return { server: row.server, port: row.slot_port, created: false };
         await this.refreshServerPorts(tx, row.server);
         const server = await readServer(tx, row.server);
         const listening = new Set(server ? listeningPortsOf(server) : []);
@@ -153,7 +153,7 @@ export class Allocator implements ServerAllocations {
       const row = await tx.get<AllocationRow>('SELECT * FROM allocations WHERE project = ? AND module = ?', [project, module]);
       if (!row || row.slot_port === null || row.slot_port === undefined) return undefined;
       await tx.run('UPDATE allocations SET slot_port = NULL WHERE project = ? AND module = ?', [project, module]);
-      return { server: row.server, port: Number(row.slot_port) };
+      return { server: row.server, port: row.slot_port };
     });
     if (!released) return undefined;
     // Freed once the transaction committed, like a release: a failed one keeps the port taken.
@@ -203,8 +203,8 @@ export class Allocator implements ServerAllocations {
       throw new ZavhozError(ErrorCodes.NotFound, `${what} has no allocation. \`zavhoz allocation list\` shows what is allocated.`);
     }
     for (const row of released) {
-      this.ports.free(row.server, Number(row.port));
-      if (row.slot_port !== null && row.slot_port !== undefined) this.ports.free(row.server, Number(row.slot_port));
+      this.ports.free(row.server, row.port);
+      if (row.slot_port !== null && row.slot_port !== undefined) this.ports.free(row.server, row.slot_port);
     }
     this.notifier.notify(AllocationsDidChange, { projects: [project] });
     this.notifier.notify(ServersDidChange, { handles: [...new Set(released.map((row) => row.server))] });
@@ -243,7 +243,7 @@ export class Allocator implements ServerAllocations {
     const have = new Set(existing.map((row) => row.module));
     const missing = [...new Set(wanted)].filter((module) => !have.has(module));
     const first = existing[0];
-    if (first && Number(first.server_managed ?? 1) === 0) {
+    if (first && (first.server_managed ?? 1) === 0) {
       throw new ZavhozError(
         ErrorCodes.PreconditionFailed,
         `Project ${request.project} is allocated on ${first.server}, which is now a ghost server (not managed). Release it with \`zavhoz allocation release --project ${request.project}\` or make the server managed with \`zavhoz server manage ${first.server}\`.`,
@@ -326,7 +326,7 @@ export class Allocator implements ServerAllocations {
     if (this.store.engine === 'embedded') return;
     const rows = await tx.all<{ port: number }>('SELECT port FROM allocations WHERE server = ? UNION ALL SELECT slot_port AS port FROM allocations WHERE server = ? AND slot_port IS NOT NULL', [server, server]);
     this.ports.forget(server);
-    for (const row of rows) this.ports.take(server, Number(row.port));
+    for (const row of rows) this.ports.take(server, row.port);
   }
 
   /** Fills {@link ports} from the table (ports and switchover slots) in the first transaction that needs it. */
@@ -343,7 +343,7 @@ export class Allocator implements ServerAllocations {
     const perServer = new Map<string, { ramMb: number; count: number }>();
     for (const row of rows) {
       const total = perServer.get(row.server) ?? { ramMb: 0, count: 0 };
-      total.ramMb += Number(row.ram_mb);
+      total.ramMb += row.ram_mb;
       total.count += 1;
       perServer.set(row.server, total);
     }

@@ -20,18 +20,18 @@ export interface Refusal {
 
 /** RAM a server can still promise: measured (or declared) free RAM minus what allocations reserved. */
 export function freeRamMb(server: ServerRow): number {
-  return Number(server.available_ram_mb ?? server.ram_mb ?? 0) - Number(server.reserved_ram_mb);
+  return (server.available_ram_mb ?? server.ram_mb ?? 0) - server.reserved_ram_mb;
 }
 
 /** Free disk as last measured (or declared). */
 export function freeDiskMb(server: ServerRow): number {
-  return Number(server.available_disk_mb ?? server.disk_mb ?? 0);
+  return server.available_disk_mb ?? server.disk_mb ?? 0;
 }
 
 /** The first constraint `server` fails for `need`, or undefined if it can take the modules. */
 export function refusalOf(server: ServerRow, need: Need): Refusal | undefined {
   const refuse = (constraint: Refusal['constraint'], detail: string): Refusal => ({ server: server.handle, constraint, detail });
-  if (Number(server.managed) !== 1) return refuse('managed', 'it is a ghost server (not managed)');
+  if (server.managed !== 1) return refuse('managed', 'it is a ghost server (not managed)');
   if (server.status !== 'ready' && server.status !== 'in_use') {
     const hint = server.status === 'discovered' ? `; run \`zavhoz server check ${server.handle}\`` : '';
     return refuse('status', `its status is ${server.status} (needs ready or in_use${hint})`);
@@ -62,7 +62,7 @@ function ghostNote(ghosts: number): string {
  */
 export async function explainRefusals(reader: Reader, project: string, need: Need): Promise<ZavhozError> {
   const servers = await reader.all<ServerRow>('SELECT * FROM servers WHERE managed = 1 ORDER BY handle');
-  const ghosts = Number((await reader.get<{ count: number }>('SELECT COUNT(*) AS count FROM servers WHERE managed != 1'))?.count ?? 0);
+  const ghosts = (await reader.get<{ count: number }>('SELECT COUNT(*) AS count FROM servers WHERE managed != 1'))?.count ?? 0;
   const refusals = servers.map((server) => refusalOf(server, need) ?? { server: server.handle, constraint: 'ports' as const, detail: 'no free TCP port from 8000 up' });
   const wants = `${need.modules} module(s), ${need.ramMb} MB RAM, ${need.diskMb} MB free disk`;
   if (refusals.length === 0) {

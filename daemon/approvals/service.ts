@@ -295,7 +295,7 @@ function rowRun(row: Row): RunDetail {
 }
 
 function toApproval(row: Row): Approval {
-  const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+  const text = (value: Row[string] | undefined): string | null => (value === null || value === undefined ? null : String(value));
   return {
     id: String(row.id),
     kind: String(row.kind) as ApprovalKind,

@@ -54,6 +54,7 @@ export interface Command {
   readonly complete?: 'file' | readonly string[];
   /** Smallest and largest number of positional arguments. */
   readonly positionals?: readonly [min: number, max: number];
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a command that returns nothing exits 0, without a `return undefined`
   run(context: CommandContext): Promise<number | void>;
 }
 

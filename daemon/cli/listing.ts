@@ -116,6 +116,7 @@ export interface RequestCommandSpec<P, R> extends Omit<Command, 'run'> {
  * `--json`, else {@link RequestCommandSpec.human}).
  */
 export function requestCommand<P, R>(spec: RequestCommandSpec<P, R>): Command {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- a spec's functions are called as plain functions: none uses `this`
   const { request, params, shown, human, exitCode, ...help } = spec;
   return {
     ...help,

@@ -142,7 +142,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
   const json = flags.json === true;
   const folder = resolveDataFolder();
-  const interactive = process.stdin.isTTY === true;
+  const interactive = process.stdin.isTTY;
   const context: CommandContext = {
     flags,
     positionals,

@@ -48,7 +48,7 @@ const LARGE_VALUE_ADVICE =
 
 /** Every request and notification method name (`secrets/set`…): never part of what a person reads. */
 const METHOD_NAMES: readonly string[] = Object.values(protocol)
-  .flatMap((value) => (typeof value === 'object' && value !== null && 'method' in value && typeof value.method === 'string' ? [value.method] : []))
+  .flatMap((value) => (typeof value === 'object' && 'method' in value && typeof value.method === 'string' ? [value.method] : []))
   .sort((a, b) => b.length - a.length);
 
 /** The label a person knows a parameter by; `path` is the parameter's path in the request (`tags.2` → Tags). */

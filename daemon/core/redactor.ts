@@ -74,6 +74,7 @@ export class Redactor implements TextRedactor {
   /** Redacts every string inside a JSON-like value, returning a copy. */
   redactValue<T>(value: T): T {
     if (value === undefined) return value;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify answers undefined for undefined and functions, whatever its declared type
     return JSON.parse(this.redact(JSON.stringify(value) ?? 'null')) as T;
   }
 

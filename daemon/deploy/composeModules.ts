@@ -187,7 +187,7 @@ function servicesOf(text: string, relative: string, file: string): Map<string, S
   const serviceLine = (name: string): number => {
     if (!isMap(servicesNode)) return 1;
     const pair = servicesNode.items.find((item) => (item.key as { value?: unknown } | null)?.value === name);
-    return lineOfNode(pair?.key as Node | undefined, lineAt) ?? lineOfNode(servicesNode, lineAt) ?? 1;
+    return lineOfNode(pair?.key, lineAt) ?? lineOfNode(servicesNode, lineAt) ?? 1;
   };
   const portsOf = (name: string, seen: ReadonlySet<string>): unknown[] => {
     const service = declared[name];

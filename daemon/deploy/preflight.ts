@@ -24,7 +24,7 @@ export function runProgram(
       { env: options.env, signal: options.signal, timeout: options.timeoutMs ?? 30_000, maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout: String(stdout), stderr: error && !stderr ? error.message : String(stderr) });
+        resolve({ code, stdout, stderr: error && !stderr ? error.message : stderr });
       },
     );
   });

@@ -34,7 +34,7 @@ export async function withRetries<T>(context: RetryContext, work: (attempt: numb
 /** Resolves after `ms`, or rejects at once when the run is aborted. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new ZavhozError(ErrorCodes.RequestCancelled, 'aborted'));
+    if (signal.aborted) { reject(new ZavhozError(ErrorCodes.RequestCancelled, 'aborted')); return; }
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();

@@ -149,7 +149,7 @@ async function rollBack(context: ExecutionContext, first: ExecutionResult, previ
   parts.steps.set('health', 'failed', `failed; rolling back to release ${previous.number}`);
   const second = await executePass(context, first, releasePass(previous), {
     step: () => undefined,
-    started: context.hooks.started,
+    started: (pid, attempt) => context.hooks.started(pid, attempt),
   });
   if (second.exitCode === 0) {
     log.note(`rolled back to ${to}: it runs and answers its health check again`);

@@ -129,7 +129,9 @@ export class RunStore {
       values.push(value === null || typeof value === 'string' || typeof value === 'number' ? value : JSON.stringify(value));
     }
     if (assignments.length === 0) return;
-    const write = async (tx: DatabaseTransaction): Promise<void> => void (await tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]));
+    const write = async (tx: DatabaseTransaction): Promise<void> => {
+      await tx.run(`UPDATE deploy_runs SET ${assignments.join(', ')} WHERE id = ?`, [...values, id]);
+    };
     if (within) await write(within);
     else await this.store.transaction(write);
   }
@@ -193,7 +195,7 @@ export function toDetail(run: RunRecord): RunDetail {
   };
 }
 
-function text(value: unknown): string | null {
+function text(value: Row[string] | undefined): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 

@@ -130,7 +130,7 @@ export class CloudflareDns {
 
 function firstError(answer: CloudflareAnswer<unknown> | undefined): string {
   const error = answer?.errors?.[0];
-  return error ? `: ${String(error.message ?? '').slice(0, 200)}${error.code === undefined ? '' : ` (code ${error.code})`}` : '';
+  return error ? `: ${(error.message ?? '').slice(0, 200)}${error.code === undefined ? '' : ` (code ${error.code})`}` : '';
 }
 
 /** `Retry-After` in seconds (or an HTTP date) as milliseconds; 1 s when absent or unreadable. */

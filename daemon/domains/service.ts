@@ -184,7 +184,9 @@ export class DomainService {
     if (!row) throw new ZavhozError(ErrorCodes.NotFound, `${domain} is not a domain Zavhoz routes. \`zavhoz domain list\` shows the ones it does.`);
     return this.dependencies.locks.hold(row.project, `domain remove of ${domain}`, async () => {
       await domains.delete(domain);
-      const proxy = await this.applyServer(row.server, caller, async () => void (await domains.put(row)));
+      const proxy = await this.applyServer(row.server, caller, async () => {
+        await domains.put(row);
+      });
       const warnings = this.reloadWarnings(row.server, proxy);
       const slotReleased = await this.releaseSlotIfUnused(row, caller);
       const dnsAction = await this.removeDns(row, caller, warnings);

@@ -31,7 +31,7 @@ export class DomainStore {
   /** How many domains each server's proxy routes (servers with none are absent). */
   async countByServer(): Promise<Map<string, number>> {
     const rows = await this.store.all<{ server: string; count: number }>('SELECT server, COUNT(*) AS count FROM domains GROUP BY server');
-    return new Map(rows.map((row) => [row.server, Number(row.count)]));
+    return new Map(rows.map((row) => [row.server, row.count]));
   }
 
   /**

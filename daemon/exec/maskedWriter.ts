@@ -48,7 +48,7 @@ export class MaskedWriter {
 
   /** Writes what the masker still held back (the input has ended); calls `done` once the target has taken it all. */
   end(done: () => void): void {
-    if (this.dropped) return done();
+    if (this.dropped) { done(); return; }
     const rest = this.masker.end();
     this.target.write(rest.length > 0 ? rest : EMPTY, () => done());
   }

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- index arithmetic on buffers and parallel lists whose bounds the loops keep; noUncheckedIndexedAccess cannot follow it */
 import { Transform } from 'node:stream';
 import { type PatternMatches, PatternSearch } from './patternSearch.js';
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- index arithmetic on buffers and parallel lists whose bounds the loops keep; noUncheckedIndexedAccess cannot follow it */
 /**
  * Where patterns occur in a buffer, as three parallel lists (no object per match): the i-th match is pattern
  * `patterns[i]` at `starts[i]` (it ends at `starts[i]` + that pattern's length). Ordered by start; several patterns

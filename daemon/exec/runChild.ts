@@ -46,7 +46,7 @@ export async function runMasked(run: MaskedRun): Promise<RunOutcome> {
     // Each channel hands its reads to its writer, which says when the read buffer may be filled again.
     channels = await openOutputChannels(writers.map((writer, index) => (bytes: Buffer) => writer.write(bytes, () => channels?.[index]?.ours.resume())));
   }
-  const stdio: StdioOptions = !piped ? 'inherit' : channels === undefined ? ['inherit', 'pipe', 'pipe'] : ['inherit', channels[0]!.childEnd, channels[1]!.childEnd];
+  const stdio: StdioOptions = !piped ? 'inherit' : channels === undefined ? ['inherit', 'pipe', 'pipe'] : ['inherit', ...channels.map((channel) => channel.childEnd)];
   let child: ChildProcess;
   try {
     child = spawn(run.command, [...run.args], { env: run.env, stdio });
@@ -60,6 +60,7 @@ export async function runMasked(run: MaskedRun): Promise<RunOutcome> {
   };
   for (const signal of FORWARDED) process.on(signal, forward);
   const sources: (Readable | null)[] = channels === undefined ? [child.stdout, child.stderr] : channels.map((channel) => channel.ours);
+  // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- one writer per target: the writers were made from `targets`
   const outputs = writers.map((writer, index) => pump(sources[index] ?? null, writer, targets[index]!, channels === undefined));
   const ended = new Promise<RunOutcome>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -79,6 +80,7 @@ export async function runMasked(run: MaskedRun): Promise<RunOutcome> {
 
 /** The exit code a shell reports for a process a signal ended: 128 + its number. */
 export function signalExitCode(signal: NodeJS.Signals): number {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- NodeJS.Signals names signals this platform may lack (SIGINFO on Linux)
   return 128 + (constants.signals[signal] ?? 0);
 }
 

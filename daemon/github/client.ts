@@ -51,7 +51,7 @@ export class RateLimitGate {
 export interface ClientOptions {
   readonly baseUrl: string;
   /** A token (PAT or installation token), or an Octokit auth strategy with its options (GitHub App). */
-  readonly auth?: string | { readonly strategy: NonNullable<ConstructorParameters<typeof Octokit>[0]>['authStrategy']; readonly options: unknown };
+  readonly auth?: string | { readonly strategy: unknown; readonly options: unknown };
   /** The Zavhoz request id, sent as a header so a proxy or GitHub Enterprise log can be tied to our log. */
   readonly requestId: string;
   readonly log: ScopedLogger;

@@ -28,7 +28,7 @@ export function sshTargetOf(row: ServerRow): SshTarget {
   return {
     handle: row.handle,
     host: row.host,
-    port: Number(row.ssh_port),
+    port: row.ssh_port,
     user: row.ssh_user,
     keySecret: row.ssh_key_secret,
     pinnedFingerprint: row.host_key_fingerprint,
@@ -125,7 +125,7 @@ export class HealthChecker {
       }
       const probe = parseProbe(result.stdout);
       await this.record(handle, (current) => ({
-        status: current.status === 'missing' ? 'missing' : Number(current.allocation_count) > 0 ? 'in_use' : 'ready',
+        status: current.status === 'missing' ? 'missing' : current.allocation_count > 0 ? 'in_use' : 'ready',
         // Free RAM is only shown against the total of the same reading: the probe's MemTotal replaces a provider's
         // or a hand-given figure, and without one the free figure is dropped rather than set against another total.
         available_ram_mb: probe.memTotalMb === null ? null : probe.memAvailableMb,
@@ -139,10 +139,9 @@ export class HealthChecker {
         offered_host_key_fingerprint: null,
         last_check_error: null,
       }));
-      return this.inventory.show(handle);
     } catch (error) {
       if (error instanceof ZavhozError && error.code === ErrorCodes.RequestCancelled) throw error;
-      const offered = error instanceof ZavhozError && error.code === ErrorCodes.HostKeyMismatch ? String(error.data?.offered ?? '') : null;
+      const offered = error instanceof ZavhozError && error.code === ErrorCodes.HostKeyMismatch && typeof error.data?.offered === 'string' ? error.data.offered : null;
       await this.record(handle, (current) => ({
         status: current.status === 'missing' ? 'missing' : 'unreachable',
         last_check_error: describeError(error, this.secrets.redactor).slice(0, 1000),
@@ -150,6 +149,7 @@ export class HealthChecker {
       }));
       throw error;
     }
+    return this.inventory.show(handle);
   }
 
   /** Writes a check's outcome to the row as it is now (it may have changed, or gone, while the check ran). */

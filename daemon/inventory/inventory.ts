@@ -136,11 +136,11 @@ export class Inventory {
     const released = await this.store.transaction(async (tx) => {
       const row = await readServer(tx, handle);
       if (!row) throw notFound(`Server ${handle}`, 'List servers with `zavhoz server list --all`.');
-      if (Number(row.allocation_count) > 0 && !force) {
+      if (row.allocation_count > 0 && !force) {
         throw new ZavhozError(
           ErrorCodes.Conflict,
           `Server ${handle} hosts ${row.allocation_count} allocated module(s). Release them first (\`zavhoz allocation list\` shows which), or remove with --force to release them.`,
-          { server: handle, allocations: Number(row.allocation_count) },
+          { server: handle, allocations: row.allocation_count },
         );
       }
       const releasedHere = await this.allocations.releaseServerIn(tx, handle);
@@ -165,12 +165,12 @@ export class Inventory {
   /** Makes a server a ghost. Refused while modules are allocated on it unless `force`, which releases them. */
   async ghost(handle: string, force: boolean): Promise<ServerInfo> {
     const row = await this.row(handle);
-    if (Number(row.allocation_count) > 0) {
+    if (row.allocation_count > 0) {
       if (!force) {
         throw new ZavhozError(
           ErrorCodes.Conflict,
           `Server ${handle} hosts ${row.allocation_count} allocated module(s); a ghost server is never offered to automation. Release them first, or use --force to release them.`,
-          { server: handle, allocations: Number(row.allocation_count) },
+          { server: handle, allocations: row.allocation_count },
         );
       }
       const released = await this.store.transaction((tx) => this.allocations.releaseServerIn(tx, handle));
@@ -189,9 +189,9 @@ export class Inventory {
     // Read and flipped in one transaction, so a server added meanwhile is not left out or flipped twice.
     const flips = await this.store.transaction(async (tx) => {
       const rows = await tx.all<Pick<ServerRow, 'handle' | 'provider_id' | 'managed'>>('SELECT handle, provider_id, managed FROM servers');
-      const flipped = rows.filter((row) => (isGhost(row, ghosts) ? 0 : 1) !== Number(row.managed));
+      const flipped = rows.filter((row) => (isGhost(row, ghosts) ? 0 : 1) !== row.managed);
       for (const row of flipped) {
-        await tx.run('UPDATE servers SET managed = ?, updated_at = ? WHERE handle = ?', [Number(row.managed) === 1 ? 0 : 1, now, row.handle]);
+        await tx.run('UPDATE servers SET managed = ?, updated_at = ? WHERE handle = ?', [row.managed === 1 ? 0 : 1, now, row.handle]);
       }
       return flipped;
     });

@@ -60,7 +60,7 @@ export function holdingAll(
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled());
+    if (signal?.aborted) { reject(cancelled()); return; }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', abort);
       resolve();
@@ -128,7 +128,7 @@ export class ServerReboots {
         const said = `${answer.result.stderr}${answer.result.stdout}`.trim().split('\n').slice(-2).join(' ').slice(0, 300);
         throw new ZavhozError(
           ErrorCodes.PreconditionFailed,
-          `${handle} refused to reboot (exit ${answer.result.code}: ${said || 'no message'}). Rebooting needs root or passwordless sudo for ${'`reboot`'}; give the SSH user that, or reboot it from the provider's console.`,
+          `${handle} refused to reboot (exit ${answer.result.code}: ${said || 'no message'}). Rebooting needs root or passwordless sudo for \`reboot\`; give the SSH user that, or reboot it from the provider's console.`,
         );
       }
       this.progress(handle, 'rebooting', 'waiting for the server to go down');

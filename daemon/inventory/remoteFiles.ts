@@ -57,8 +57,8 @@ function sftpCall<T>(run: (callback: (error: Error | null | undefined, value?: T
 function statOrUndefined(sftp: SFTPWrapper, file: string): Promise<Stats | undefined> {
   return new Promise((resolve, reject) =>
     sftp.stat(file, (error, stats) => {
-      if (!error) return resolve(stats);
-      if ((error as Error & { code?: number }).code === SFTP_NO_SUCH_FILE) return resolve(undefined);
+      if (!error) { resolve(stats); return; }
+      if ((error as Error & { code?: number }).code === SFTP_NO_SUCH_FILE) { resolve(undefined); return; }
       reject(error);
     }),
   );
@@ -86,11 +86,11 @@ function temporaryName(destination: string): string {
 /** Renames over an existing file: OpenSSH's posix-rename where offered (plain SFTP rename refuses an existing target). */
 async function replace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
   try {
-    await sftpCall<void>((callback) => sftp.ext_openssh_rename(from, to, callback));
+    await sftpCall<undefined>((callback) => sftp.ext_openssh_rename(from, to, callback));
   } catch (error) {
     if (!/not supported|extension/i.test((error as Error).message)) throw error;
-    await sftpCall<void>((callback) => sftp.unlink(to, () => callback(null)));
-    await sftpCall<void>((callback) => sftp.rename(from, to, callback));
+    await sftpCall<undefined>((callback) => sftp.unlink(to, () => callback(null)));
+    await sftpCall<undefined>((callback) => sftp.rename(from, to, callback));
   }
 }
 
@@ -133,13 +133,13 @@ export async function uploadFile(
     temporary = temporaryName(destination);
     const writeTo = temporary;
     try {
-      await sftpCall<void>((callback) => sftp.fastPut(local, writeTo, { ...TRANSFER, mode: 0o600 }, callback));
+      await sftpCall<undefined>((callback) => sftp.fastPut(local, writeTo, { ...TRANSFER, mode: 0o600 }, callback));
     } catch (error) {
       throw describeFileError(error, `on ${server}`, path.posix.dirname(destination), 'write a file in it');
     }
     signal?.throwIfAborted();
     // The mode is set explicitly: the one given at open is cut by the server's umask.
-    await sftpCall<void>((callback) => sftp.chmod(writeTo, mode, callback));
+    await sftpCall<undefined>((callback) => sftp.chmod(writeTo, mode, callback));
     await replace(sftp, writeTo, destination).catch((error: unknown) => {
       throw describeFileError(error, `on ${server}`, destination, 'replace it');
     });
@@ -152,7 +152,7 @@ export async function uploadFile(
     signal?.removeEventListener('abort', cancel);
     if (temporary !== undefined && !signal?.aborted) {
       const leftover = temporary;
-      await sftpCall<void>((callback) => sftp.unlink(leftover, () => callback(null)));
+      await sftpCall<undefined>((callback) => sftp.unlink(leftover, () => callback(null)));
     }
     sftp.end();
   }
@@ -189,7 +189,7 @@ export async function fetchFile(
     if (stats.isDirectory()) throw describeFileError({ code: 'EISDIR' }, `on ${server}`, remote, 'fetch it');
     const mode = stats.mode & 0o777;
     try {
-      await sftpCall<void>((callback) => sftp.fastGet(remote, temporary, { ...TRANSFER, mode: 0o600 }, callback));
+      await sftpCall<undefined>((callback) => sftp.fastGet(remote, temporary, { ...TRANSFER, mode: 0o600 }, callback));
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const local = typeof code === 'string';

@@ -182,7 +182,7 @@ export class InventoryService {
     options: Omit<SshOptions, 'allowFirstContact'> & { allowUnmanaged?: boolean } = {},
   ): Promise<SshConnection> {
     const row = await this.inventory.row(handle);
-    if (Number(row.managed) !== 1 && !options.allowUnmanaged) {
+    if (row.managed !== 1 && !options.allowUnmanaged) {
       throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${handle} is a ghost server (not managed); automation does not touch it. Run \`zavhoz server manage ${handle}\` to change that.`);
     }
     return openSsh(sshTargetOf(row), this.dependencies.secrets, use, options);

@@ -146,7 +146,7 @@ export async function openSsh(target: SshTarget, secrets: SecretReader, use: Sec
         client.end();
         reject(new ZavhozError(ErrorCodes.RequestCancelled, 'The SSH connection was cancelled.'));
       };
-      if (options.signal?.aborted) return abort();
+      if (options.signal?.aborted) { abort(); return; }
       options.signal?.addEventListener('abort', abort, { once: true });
       const settle = (): void => {
         options.signal?.removeEventListener('abort', abort);
@@ -210,7 +210,7 @@ export async function openSsh(target: SshTarget, secrets: SecretReader, use: Sec
     exec: (command, execOptions = {}) =>
       new Promise((resolve, reject) => {
         client.exec(command, (error, channel) => {
-          if (error) return reject(new ZavhozError(ErrorCodes.Unreachable, `Could not run a command on ${target.handle}: ${error.message}.`));
+          if (error) { reject(new ZavhozError(ErrorCodes.Unreachable, `Could not run a command on ${target.handle}: ${error.message}.`)); return; }
           collect(channel, execOptions).then(resolve, reject);
         });
       }),

@@ -55,7 +55,7 @@ export function restoredStatus(
   const answered = checkedWhileMissing
     ? row.last_check_error === null
     : row.status_before_missing === 'ready' || row.status_before_missing === 'in_use';
-  if (answered) return Number(row.allocation_count) > 0 ? 'in_use' : 'ready';
+  if (answered) return row.allocation_count > 0 ? 'in_use' : 'ready';
   if (checkedWhileMissing || row.status_before_missing === 'unreachable') return 'unreachable';
   return 'discovered';
 }

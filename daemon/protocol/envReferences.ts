@@ -113,7 +113,7 @@ export function readEnvFile(text: string): EnvFileEntry[] {
           skipLineEnd();
           continue;
         }
-        const character = text[position++]!;
+        const character = text.charAt(position++);
         if (character === quote) {
           closed = true;
           break;
@@ -123,7 +123,7 @@ export function readEnvFile(text: string): EnvFileEntry[] {
             value += '\\\n';
             skipLineEnd();
           } else {
-            const escaped = text[position++]!;
+            const escaped = text.charAt(position++);
             value += ESCAPES[escaped] ?? `\\${escaped}`;
           }
           continue;

@@ -29,6 +29,7 @@ const githubSecretName = z.string().regex(GITHUB_SECRET_NAME_PATTERN, 'a secret 
 /** A deployment environment's name as GitHub allows it, and safe inside a URL path: 1–255 characters, no slashes or control characters. */
 export function isEnvironmentName(name: string): boolean {
   if (name.length === 0 || name.length > 255 || name.includes('/') || name.includes('\\')) return false;
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points on purpose: a control character is one code point
   return ![...name].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
 }
 

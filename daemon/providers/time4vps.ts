@@ -39,7 +39,7 @@ const errorBodySchema = z.object({ error: z.array(z.unknown()) });
 /** Waits `milliseconds`, or rejects when `signal` aborts. */
 export function abortableSleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(cancelled());
+    if (signal?.aborted) { reject(cancelled()); return; }
     const timer = setTimeout(done, milliseconds);
     function done(): void {
       signal?.removeEventListener('abort', abort);

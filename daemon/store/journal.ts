@@ -136,7 +136,7 @@ function encodeValue(value: SqlValue): unknown {
 
 function decodeValue(value: unknown): SqlValue {
   if (value === null || typeof value === 'string' || typeof value === 'number') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { $b?: unknown }).$b === 'string') {
+  if (typeof value === 'object' && typeof (value as { $b?: unknown }).$b === 'string') {
     return new Uint8Array(Buffer.from((value as { $b: string }).$b, 'base64'));
   }
   throw new JournalCorruptError('unexpected value type');

@@ -19,6 +19,7 @@ export type Row = Record<string, SqlValue>;
 export interface Transaction {
   run(sql: string, params?: readonly SqlValue[]): number;
   all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): T[];
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the row its SQL selects
   get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): T | undefined;
 }
 
@@ -150,6 +151,7 @@ export class Store {
   }
 
   /** Runs a read query and returns its first row. */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the row its SQL selects
   get<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): T | undefined {
     return this.all<T>(sql, params)[0];
   }

@@ -116,7 +116,7 @@ export class TeamService {
       return {
         ...base,
         reachable: true,
-        schemaVersion: version ? Number(version.user_version) : null,
+        schemaVersion: version ? version.user_version : null,
         members: members.map((row) => ({ member: row.member, version: row.version, lastSeen: row.last_seen })),
         message,
       };

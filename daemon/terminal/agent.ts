@@ -98,7 +98,7 @@ function finished(child: ChildProcess, input: string, signal?: AbortSignal): Pro
     child.once('close', (code) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
-      if (signal?.aborted) return reject(new ZavhozError(ErrorCodes.RequestCancelled, 'The hand-off was cancelled.'));
+      if (signal?.aborted) { reject(new ZavhozError(ErrorCodes.RequestCancelled, 'The hand-off was cancelled.')); return; }
       resolve({ code, output: Buffer.concat(chunks).toString('utf8') });
     });
     child.stdin?.on('error', () => undefined);

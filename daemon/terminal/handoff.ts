@@ -1,5 +1,5 @@
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
 import type { AuditLog } from '../audit/auditLog.js';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
@@ -69,7 +69,8 @@ export class SshHandoff {
         passphrase = await secrets.withPassphrase(keySecret, use, (value) => value);
         if (passphrase !== undefined) parsed = ssh2.utils.parseKey(privateKey, passphrase);
       }
-      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      // parseKey answers a list for a file of several keys, whatever its declared type says.
+      const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
       if (!key || key instanceof Error) {
         throw new ZavhozError(ErrorCodes.InvalidInput, `The secret ${keySecret} is not an SSH private key Zavhoz can hand to an agent${passphrase === undefined ? ' (or its passphrase is not stored with it)' : ''}.`);
       }

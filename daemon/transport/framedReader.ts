@@ -60,9 +60,10 @@ export class FramedMessageReader extends AbstractMessageReader {
           return;
         }
         const length = parseContentLength(this.buffer.subarray(0, end).toString('ascii'));
-        if (length === undefined) return this.fatal('Message header must have a numeric Content-Length.');
+        if (length === undefined) { this.fatal('Message header must have a numeric Content-Length.'); return; }
         if (length > this.maxMessageBytes) {
-          return this.fatal(`Message of ${length} bytes exceeds the ${this.maxMessageBytes}-byte limit.`, ErrorCodes.MessageTooLarge);
+          this.fatal(`Message of ${length} bytes exceeds the ${this.maxMessageBytes}-byte limit.`, ErrorCodes.MessageTooLarge);
+          return;
         }
         this.expected = length;
         this.buffer = this.buffer.subarray(end + HEADER_END.length);

@@ -91,6 +91,7 @@ export class FileBackend implements SecretBackend {
     return backend;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the backend interface is async (the keychain's is); `async` keeps this one's throws rejections
   async read(account: string): Promise<string | undefined> {
     const sealed = this.entries.get(account);
     if (!sealed) return undefined;
@@ -99,11 +100,13 @@ export class FileBackend implements SecretBackend {
     return value;
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the backend interface is async (the keychain's is); `async` keeps this one's throws rejections
   async write(account: string, value: string): Promise<void> {
     this.entries.set(account, seal(this.encryptionKey, account, value));
     this.save();
   }
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- the backend interface is async (the keychain's is); `async` keeps this one's throws rejections
   async remove(account: string): Promise<boolean> {
     if (!this.entries.delete(account)) return false;
     this.save();
@@ -185,8 +188,9 @@ function parseVaultFile(text: string, file: string): VaultFile {
   } catch {
     throw tampered(file);
   }
-  const candidate = value as Partial<VaultFile> | null;
-  const kdf = candidate?.kdf;
+  // Untrusted until every field is checked: read as unknowns, not as the VaultFile it claims to be.
+  const candidate = value as { [K in keyof VaultFile]?: unknown } | null;
+  const kdf = candidate?.kdf as { [K in keyof VaultFile['kdf']]?: unknown } | null | undefined;
   const valid =
     candidate !== null && typeof candidate === 'object' && candidate.format === FORMAT && candidate.version === VERSION
     && typeof kdf === 'object' && kdf !== null && kdf.name === 'scrypt' && typeof kdf.salt === 'string'

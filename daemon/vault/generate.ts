@@ -13,7 +13,7 @@ export function newHandle(): string {
   let bits = 0n;
   for (const byte of bytes) bits = (bits << 8n) | BigInt(byte);
   let text = '';
-  for (let index = 7; index >= 0; index--) text += BASE32[Number((bits >> BigInt(index * 5)) & 31n)];
+  for (let index = 7; index >= 0; index--) text += BASE32.charAt(Number((bits >> BigInt(index * 5)) & 31n));
   return `sec_${text}`;
 }
 
@@ -21,7 +21,7 @@ export function newHandle(): string {
 export function generateValue(type: GeneratableType, length: number = GENERATED_LENGTH.default): string {
   const alphabet = type === 'password' ? PASSWORD_ALPHABET : TOKEN_ALPHABET;
   let value = '';
-  for (let index = 0; index < length; index++) value += alphabet[crypto.randomInt(alphabet.length)];
+  for (let index = 0; index < length; index++) value += alphabet.charAt(crypto.randomInt(alphabet.length));
   return value;
 }
 

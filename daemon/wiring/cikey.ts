@@ -36,7 +36,7 @@ export function wireCiKeys(foundation: Foundation, needs: CiKeyNeeds): CiKeyServ
 export function removeCiKeysAfterUndeploy(ciKeys: CiKeyService, undeploy: UndeployService, foundation: Foundation): void {
   const log = foundation.logger.child({ component: 'cikey' });
   undeploy.afterUndeploy(async (result, note) => {
-    if (ciKeys.current(result.project) === undefined) return;
+    if ((await ciKeys.current(result.project)) === undefined) return;
     try {
       const removed = await ciKeys.remove(result.project, result.server, { client: 'daemon', requestId: `undeploy-${result.project}` });
       log.info('CI deploy user removed after the undeploy', { project: result.project, server: result.server, user: removed.user, removedUser: removed.removedUser });

@@ -99,7 +99,7 @@ export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, va
       return {
         server: server.handle,
         host: server.host,
-        sshPort: Number(server.ssh_port),
+        sshPort: server.ssh_port,
         sshUser: server.ssh_user,
         sshKeySecret: key,
         hostKeyFingerprint: server.host_key_fingerprint,

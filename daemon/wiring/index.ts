@@ -58,7 +58,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const { domains, proxy, proxyRestarts } = await wireDomains(foundation, { settings, audit, vault, inventory, allocator, locks, releases: deploy.releases, undeploy });
   proxySwitches.of = (project, server) => domains.switchOf(project, server);
   // Last: its first round may start redeploys, whose success hooks (the GitHub re-push) are registered above.
-  const notify = await wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: tap.observe });
+  const notify = await wireNotify(foundation, { settings, audit, vault, deploy, inventory, operations, locks, observe: (observer) => tap.observe(observer) });
   proxyRestarts.raise = (event) => void notify.raise(event);
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });

@@ -35,7 +35,7 @@ export function tapNotifier(foundation: Foundation): { foundation: Foundation; o
           object.notify(definition, params);
           for (const observer of observers) {
             try {
-              observer(definition as NotificationDefinition<unknown>, params);
+              observer(definition, params);
             } catch (error) {
               foundation.log.warn('a notification observer failed', { method: definition.method, error: describeError(error) });
             }

@@ -36,11 +36,11 @@ export function registerAddSecret(context: vscode.ExtensionContext, services: Ex
     const defaults = await workspaceDefaults();
     const openForm = (type: SecretType): void =>
       SecretFormPanel.show(context, services, newSecretDraft({ type, ...(defaults.project ? { project: defaults.project } : {}) }));
-    if (typeof argument === 'object' && argument !== null && 'form' in argument) return openForm('password');
+    if (typeof argument === 'object' && argument !== null && 'form' in argument) { openForm('password'); return; }
     const title = 'Add Secret';
     const choice = await vscode.window.showQuickPick(choices, { title, placeHolder: 'What kind of secret?' });
     if (!choice) return;
-    if (choice.mode === 'form') return openForm(choice.type);
+    if (choice.mode === 'form') { openForm(choice.type); return; }
     const name = await vscode.window.showInputBox({
       title,
       prompt: 'Name (an environment variable name)',

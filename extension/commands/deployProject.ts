@@ -45,14 +45,14 @@ export function registerDeployProject(
     ];
     const picked = await vscode.window.showQuickPick(items, { title: 'Deploy Project', placeHolder: `Deploy ${defaults.folder.fsPath}` });
     if (!picked) return;
-    if (picked.action === 'panel') return panel.open();
+    if (picked.action === 'panel') { panel.open(); return; }
     const target = picked.action === 'quick' ? { project: defaults.project ?? '', repository: defaults.repository ?? '', ref } : await askTarget(defaults, ref);
     if (!target) return;
     let bindings = rememberedBindings(context.workspaceState, target.project);
     let plan = await planDeploy(services, defaults.folder.fsPath, target.project, bindings);
     while (!plan.ready) {
       const added = await bindMissing(services, askForm, plan, target.project);
-      if (added === 'panel') return panel.open({ project: target.project, repository: target.repository, ref: target.ref });
+      if (added === 'panel') { panel.open({ project: target.project, repository: target.repository, ref: target.ref }); return; }
       if (!added) return;
       bindings = { ...bindings, ...added };
       plan = await planDeploy(services, defaults.folder.fsPath, target.project, bindings);

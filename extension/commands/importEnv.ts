@@ -56,7 +56,7 @@ async function pickEnvFile(title: string, folder: vscode.Uri | undefined): Promi
     : [];
   const browse = { label: '$(folder-opened) Browse…', uri: undefined };
   const items = [
-    ...found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri: uri as vscode.Uri | undefined })),
+    ...found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri })),
     browse,
   ];
   const picked = found.length > 0 ? await vscode.window.showQuickPick(items, { title, placeHolder: '.env file to import' }) : browse;

@@ -92,7 +92,7 @@ async function envFiles(): Promise<vscode.Uri[]> {
 
 async function pickEnvFile(title: string): Promise<vscode.Uri | undefined> {
   const found = await envFiles();
-  const items = found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri: uri as vscode.Uri | undefined }));
+  const items = found.map((uri) => ({ label: vscode.workspace.asRelativePath(uri), uri }));
   const browse = { label: '$(folder-opened) Browse…', uri: undefined };
   const picked = found.length > 0 ? await vscode.window.showQuickPick([...items, browse], { title, placeHolder: '.env file whose values to move' }) : browse;
   if (!picked) return undefined;

@@ -42,13 +42,13 @@ async function releaseTarget(services: ExtensionServices, argument: unknown): Pr
   }
   const projects = [...new Set(allocations.map((allocation) => allocation.project))].sort();
   const items = projects.flatMap((project) => [
-    { label: project, description: 'all modules', target: { project } as ReleaseTarget },
+    { label: project, description: 'all modules', target: { project } },
     ...allocations
       .filter((allocation) => allocation.project === project)
       .map((allocation) => ({
         label: `$(symbol-module) ${project}/${allocation.module}`,
         description: `${allocation.server}:${allocation.port}`,
-        target: { project, module: allocation.module } as ReleaseTarget,
+        target: { project, module: allocation.module },
       })),
   ]);
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Allocation to release' }))?.target;

@@ -34,12 +34,12 @@ export async function serviceTarget(
     return undefined;
   }
   const items = eligible.flatMap((project) => [
-    { label: project.project, description: `${project.server} · all services`, target: { project: project.project, server: project.server } as ServiceTarget },
+    { label: project.project, description: `${project.server} · all services`, target: { project: project.project, server: project.server } },
     ...(options.servicesToo
       ? project.services.map((service) => ({
           label: `$(symbol-module) ${project.project}/${service.service}`,
           description: service.state,
-          target: { project: project.project, server: project.server, module: service.service, url: service.url } as ServiceTarget,
+          target: { project: project.project, server: project.server, module: service.service, url: service.url },
         }))
       : []),
   ]);

@@ -32,7 +32,7 @@ export class RunLogDocuments implements vscode.TextDocumentContentProvider, vsco
     overviewRulerColor: new vscode.ThemeColor('editorError.foreground'),
     overviewRulerLane: vscode.OverviewRulerLane.Right,
   });
-  private readonly disposables: vscode.Disposable[] = [this.changed, this.shown, this.failure];
+  private readonly disposables: { dispose(): void }[] = [this.changed, this.shown, this.failure];
   private readonly runs = new Map<string, RunDetail | undefined>();
   private readonly failureLines = new Map<string, readonly number[]>();
   private readonly timers = new Map<string, NodeJS.Timeout>();

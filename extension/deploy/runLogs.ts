@@ -24,7 +24,7 @@ interface Followed {
 export class RunLogs implements vscode.Disposable {
   private readonly runs = new Map<string, Followed>();
   private readonly changed = new vscode.EventEmitter<string>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: { dispose(): void }[] = [this.changed];
 
   /** Fires with a run id when its log grew or its status changed. */
   readonly onDidChange = this.changed.event;

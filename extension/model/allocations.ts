@@ -33,7 +33,7 @@ export function allocationAddress(allocation: Allocation): string {
 /** Plain words for an allocation's flags, or undefined when all is well. */
 export function allocationWarning(allocation: Allocation): string | undefined {
   const words = allocation.flags.map((flag) =>
-    flag === 'server-missing' ? 'the server is gone from its provider' : flag === 'server-unreachable' ? 'the server does not answer' : flag,
+    flag === 'server-missing' ? 'the server is gone from its provider' : 'the server does not answer',
   );
   return words.length === 0 ? undefined : words.join('; ');
 }

@@ -39,5 +39,6 @@ function rank(key: string): number {
 
 function render(value: unknown): string {
   if (typeof value === 'string') return /\s/.test(value) ? JSON.stringify(value) : value;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify answers undefined for undefined and functions, whatever its declared type
   return JSON.stringify(value) ?? String(value);
 }

@@ -81,7 +81,7 @@ export function runLogText(id: string, run: RunDetail | undefined, lines: readon
       out.push('');
       stepsLine ??= out.length;
       if (step.status === 'failed') failureLines.push(out.length);
-      out.push(`${stepLine(step, now, 0)}`);
+      out.push(stepLine(step, now, 0));
       continue;
     }
     if (isFailureLine(line)) failureLines.push(out.length);

@@ -137,6 +137,7 @@ function printable(character: string, following: string): boolean {
 export function terminalLogText(lines: readonly ServiceLogLine[], prefixed: boolean): string {
   return lines
     .map((line) => {
+      // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points on purpose: control characters are single code points
       const text = [...line.text].filter((character, index, all) => printable(character, all.slice(index + 1, index + 16).join(''))).join('');
       return `${prefixed ? `\x1b[2m${line.service} |\x1b[0m ` : ''}${text}\r\n`;
     })

@@ -25,7 +25,7 @@ const SERVER_REFRESH_GAP_MS = 30_000;
  */
 export class ServiceStatusTracker implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ServiceSnapshot>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: { dispose(): void }[] = [this.changed];
   private current: ServiceSnapshot = { kind: 'none' };
   private loading: Promise<ServiceSnapshot> | undefined;
   private again = false;

@@ -11,6 +11,7 @@ import { errorMessage } from '../model/errors.js';
  */
 export class SshTerminal implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- the type of vscode.Pseudoterminal's onDidClose
   private readonly closeEmitter = new vscode.EventEmitter<number | void>();
   private readonly decoder = new TextDecoder('utf-8');
   private session: string | undefined;
@@ -61,7 +62,7 @@ export class SshTerminal implements vscode.Pseudoterminal {
       });
       this.session = opened.session;
       this.log.info(`ssh terminal to ${opened.server} (${opened.user}@${opened.host}) opened`);
-      if (this.ended) return this.close();
+      if (this.ended) { this.close(); return; }
       await this.pump(opened.session);
     } catch (error) {
       this.finish(`\r\n\x1b[31m${errorMessage(error)}\x1b[0m\r\n`, 1);
@@ -74,7 +75,8 @@ export class SshTerminal implements vscode.Pseudoterminal {
       if (output.data) this.writeEmitter.fire(this.decoder.decode(Buffer.from(output.data, 'base64'), { stream: true }));
       if (output.closed) {
         const code = output.exitCode;
-        return this.finish(`\r\n[Connection to ${this.server} closed${code === null ? '' : `, exit code ${code}`}]\r\n`, code ?? 0);
+        this.finish(`\r\n[Connection to ${this.server} closed${code === null ? '' : `, exit code ${code}`}]\r\n`, code ?? 0);
+        return;
       }
       if (this.ended) return;
     }

@@ -31,7 +31,7 @@ export class MessageNode extends TreeNode {
  */
 export abstract class DaemonTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: { dispose(): void }[] = [this.changed];
   private refreshTimer: NodeJS.Timeout | undefined;
   /** Each shown node's parent, from the last load (VS Code needs it to reveal a node: deep links, `reveal`). */
   private readonly parents = new WeakMap<TreeNode, TreeNode>();

@@ -98,7 +98,7 @@ export class DeployPanel {
     form: Partial<DeployForm> = {},
   ): Promise<void> {
     const existing = DeployPanel.current;
-    if (existing) return existing.panel.reveal();
+    if (existing) { existing.panel.reveal(); return; }
     const defaults = await workspaceDefaults();
     const project = form.project ?? defaults.project ?? '';
     const state: DeployPanelState = {
@@ -217,7 +217,10 @@ export class DeployPanel {
 export function registerDeployPanel(context: vscode.ExtensionContext, services: ExtensionServices, runLogs: RunLogs, documents: RunLogDocuments): DeployPanelOpener {
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(DEPLOY_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state: unknown) => DeployPanel.restore(panel, context, services, runLogs, documents, state),
+      deserializeWebviewPanel: (panel, state: unknown) => {
+        DeployPanel.restore(panel, context, services, runLogs, documents, state);
+        return Promise.resolve();
+      },
     }),
   );
   return { open: (form) => void DeployPanel.show(context, services, runLogs, documents, form) };

@@ -63,7 +63,7 @@ export function rotationDraft(secret: SecretMetadata): SecretDraft {
 
 /** The draft saved in a restored panel's state, reduced to its non-secret fields. */
 export function draftFromState(state: unknown): SecretDraft {
-  const saved = typeof state === 'object' && state !== null && 'draft' in state ? (state as { draft: unknown }).draft : undefined;
+  const saved = typeof state === 'object' && state !== null && 'draft' in state ? state.draft : undefined;
   return draftSchema.parse(typeof saved === 'object' && saved !== null ? saved : {});
 }
 
@@ -223,7 +223,10 @@ function panelTitle(draft: SecretDraft): string {
 export function registerSecretFormSerializer(context: vscode.ExtensionContext, services: ExtensionServices): void {
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(SECRET_FORM_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state: unknown) => SecretFormPanel.restore(panel, context, services, state),
+      deserializeWebviewPanel: (panel, state: unknown) => {
+        SecretFormPanel.restore(panel, context, services, state);
+        return Promise.resolve();
+      },
     }),
   );
 }

@@ -37,7 +37,7 @@ export function askHumanThroughForm(context: vscode.ExtensionContext, services: 
         if (ours && event.closed.includes(ours)) finish({ kind: 'declined' });
       });
       signal.addEventListener('abort', onAbort, { once: true });
-      if (signal.aborted) return onAbort();
+      if (signal.aborted) { onAbort(); return; }
       services.log.info(`an agent asks for secret ${ask.name} (${ask.type}${ask.project ? `, project ${ask.project}` : ''}): secret form opened`);
       SecretFormPanel.show(
         context,

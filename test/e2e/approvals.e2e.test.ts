@@ -93,6 +93,7 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await agent?.close().catch(() => undefined);
     if (session) {
       await session.stop();
@@ -100,6 +101,7 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
       await session.dispose();
     }
     await target?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   step("an agent's deploy of a protected project waits; VS Code shows it and asks; Approve there runs it to success", async () => {

@@ -53,11 +53,13 @@ describe('Moving .env values into Zavhoz, in VS Code (code-server + Chromium)', 
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (session) {
       await session.stop();
       session.saveLogs('e2e-dotenv-logs');
       await session.dispose();
     }
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   step('a workspace .env with plain secret values gets a one-time hint that names them, never their values', async () => {

@@ -69,12 +69,14 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (session) {
       await session.stop();
       session.saveLogs('e2e-logs');
       await session.dispose();
     }
     await target?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   step('the Zavhoz container opens from the activity bar with each of its views', async () => {
@@ -130,7 +132,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const copy = form.locator('#copy-handle');
     await copy.waitFor({ state: 'visible' });
     // The form scrolls the confirmation into view, wherever Save left it.
-    await waitUntil(() => status.evaluate((element) => {
+    await waitUntil(() => status.evaluate((element: { getBoundingClientRect(): { top: number; bottom: number }; ownerDocument: { defaultView: { innerHeight: number } | null } }) => {
       const box = element.getBoundingClientRect();
       return box.top >= 0 && box.bottom <= (element.ownerDocument.defaultView?.innerHeight ?? 0);
     }), 'the confirmation is in view');

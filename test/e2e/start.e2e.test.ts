@@ -123,6 +123,7 @@ describe('npm start, as the README says', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await workbench?.close().catch(() => undefined);
     if (first?.child.pid !== undefined && !hasExited(first.child)) {
       signalQuietly(-first.child.pid, 'SIGKILL');
@@ -136,6 +137,7 @@ describe('npm start, as the README says', () => {
     await stopDaemon(zavhozHome);
     await keyring?.stop();
     removeFolder(folder);
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('prints the code-server URL on the port from ZAVHOZ_START_PORT, and the URL answers', async () => {

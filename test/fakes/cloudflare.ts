@@ -104,7 +104,7 @@ export async function startFakeCloudflare(options: { zones: readonly string[]; t
           type: String(body.type),
           name: String(body.name),
           content: String(body.content),
-          ttl: Number(body.ttl ?? 1),
+          ttl: body.ttl ?? 1,
           proxied: body.proxied === true,
         };
         records.push(record);

@@ -104,7 +104,8 @@ export async function startFakeHashicorpVault(options: { mount?: string; now?: (
 
       if (failing > 0) {
         failing--;
-        return errors(failStatus, 'internal error');
+        errors(failStatus, 'internal error');
+        return;
       }
       if (limited > 0) {
         limited--;
@@ -113,75 +114,82 @@ export async function startFakeHashicorpVault(options: { mount?: string; now?: (
         response.end(JSON.stringify({ errors: ['rate limit quota exceeded'] }));
         return;
       }
-      if (url.pathname === '/v1/sys/seal-status') return reply(200, { type: 'shamir', sealed, t: 1, n: 1, progress: 0, version: '1.15.0' });
-      if (sealed) return errors(503, 'Vault is sealed');
+      if (url.pathname === '/v1/sys/seal-status') { reply(200, { type: 'shamir', sealed, t: 1, n: 1, progress: 0, version: '1.15.0' }); return; }
+      if (sealed) { errors(503, 'Vault is sealed'); return; }
 
       let body: Record<string, unknown> = {};
       try {
         body = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
       } catch {
-        return errors(400, 'failed to parse JSON input');
+        errors(400, 'failed to parse JSON input');
+        return;
       }
       const path = url.pathname.replace(/^\/v1\//, '');
 
       const approle = /^auth\/approle\/login$/.exec(path);
       if (approle && request.method === 'POST') {
         const role = typeof body.role_id === 'string' ? roles.get(body.role_id) : undefined;
-        if (!role || role.secretId !== body.secret_id) return errors(400, 'invalid role or secret ID');
+        if (!role || role.secretId !== body.secret_id) { errors(400, 'invalid role or secret ID'); return; }
         const token = newToken(role.ttlSeconds, true, undefined, role.maxTtlSeconds);
-        return reply(200, { auth: { client_token: token, lease_duration: role.ttlSeconds, renewable: true, policies: ['default', 'zavhoz'] } });
+        reply(200, { auth: { client_token: token, lease_duration: role.ttlSeconds, renewable: true, policies: ['default', 'zavhoz'] } });
+        return;
       }
 
       const tokenHeader = request.headers['x-vault-token'];
       const token = typeof tokenHeader === 'string' ? tokenHeader : '';
       const held = tokens.get(token);
-      if (!held || (held.expiresAt !== undefined && held.expiresAt <= now())) return errors(403, 'permission denied');
+      if (!held || (held.expiresAt !== undefined && held.expiresAt <= now())) { errors(403, 'permission denied'); return; }
 
       if (path === 'auth/token/lookup-self' && request.method === 'GET') {
         const ttl = held.expiresAt === undefined ? 0 : Math.max(0, Math.round((held.expiresAt - now()) / 1000));
-        return reply(200, { data: { ttl, renewable: held.renewable, policies: ['default'] } });
+        reply(200, { data: { ttl, renewable: held.renewable, policies: ['default'] } });
+        return;
       }
       if (path === 'auth/token/renew-self' && request.method === 'POST') {
-        if (!held.renewable) return errors(400, 'lease is not renewable');
+        if (!held.renewable) { errors(400, 'lease is not renewable'); return; }
         let expiresAt = now() + held.ttlSeconds * 1000;
         if (held.maxExpiresAt !== undefined) expiresAt = Math.min(expiresAt, held.maxExpiresAt);
-        if (expiresAt <= now()) return errors(403, 'permission denied');
+        if (expiresAt <= now()) { errors(403, 'permission denied'); return; }
         held.expiresAt = expiresAt;
-        return reply(200, { auth: { client_token: token, lease_duration: Math.round((expiresAt - now()) / 1000), renewable: true } });
+        reply(200, { auth: { client_token: token, lease_duration: Math.round((expiresAt - now()) / 1000), renewable: true } });
+        return;
       }
 
       const kv = new RegExp(`^${mount}/(data|metadata|delete)/(.+)$`).exec(path) ?? new RegExp(`^${mount}/(metadata)/?()$`).exec(path);
-      if (!kv) return errors(404, `no handler for route "${path}"`);
+      if (!kv) { errors(404, `no handler for route "${path}"`); return; }
       const kind = kv[1] ?? '';
       const inner = decodeURIComponent(kv[2] ?? '').replace(/\/$/, '');
-      if (held.allowedPrefix !== undefined && !inner.startsWith(held.allowedPrefix)) return errors(403, '1 error occurred:\n\t* permission denied');
+      if (held.allowedPrefix !== undefined && !inner.startsWith(held.allowedPrefix)) { errors(403, '1 error occurred:\n\t* permission denied'); return; }
       const method = request.method === 'GET' && url.searchParams.get('list') === 'true' ? 'LIST' : request.method;
       const versions = secrets.get(inner);
       const stamp = new Date(now()).toISOString();
 
       if (kind === 'data' && method === 'GET') {
-        if (!versions || versions.length === 0) return errors(404);
+        if (!versions || versions.length === 0) { errors(404); return; }
         const wanted = url.searchParams.has('version') ? Number(url.searchParams.get('version')) : versions.length;
         const version = versions[wanted - 1];
-        if (!version) return errors(404);
+        if (!version) { errors(404); return; }
         const metadata = { version: wanted, created_time: version.createdTime, deletion_time: version.deletionTime, destroyed: version.destroyed };
-        if (version.data === null || version.deletionTime !== '') return reply(404, { data: { data: null, metadata } });
-        return reply(200, { data: { data: version.data, metadata } });
+        if (version.data === null || version.deletionTime !== '') { reply(404, { data: { data: null, metadata } }); return; }
+        reply(200, { data: { data: version.data, metadata } });
+        return;
       }
       if (kind === 'data' && (method === 'POST' || method === 'PUT')) {
         const data = body.data;
-        if (typeof data !== 'object' || data === null) return errors(400, 'no data provided');
+        if (typeof data !== 'object' || data === null) { errors(400, 'no data provided'); return; }
         const list = versions ?? [];
         const cas = (body.options as { cas?: unknown } | undefined)?.cas;
-        if (typeof cas === 'number' && cas !== list.length) return errors(400, `check-and-set parameter did not match the current version`);
+        if (typeof cas === 'number' && cas !== list.length) { errors(400, `check-and-set parameter did not match the current version`); return; }
         list.push({ data: data as Record<string, string>, createdTime: stamp, deletionTime: '', destroyed: false });
         secrets.set(inner, list);
-        return reply(200, { data: { version: list.length, created_time: stamp, deletion_time: '', destroyed: false } });
+        reply(200, { data: { version: list.length, created_time: stamp, deletion_time: '', destroyed: false } });
+        return;
       }
       if (kind === 'data' && method === 'DELETE') {
         const latest = versions?.[versions.length - 1];
         if (latest) latest.deletionTime = stamp;
-        return reply(204);
+        reply(204);
+        return;
       }
       if (kind === 'delete' && method === 'POST') {
         const numbers = Array.isArray(body.versions) ? (body.versions as unknown[]) : [];
@@ -189,19 +197,22 @@ export async function startFakeHashicorpVault(options: { mount?: string; now?: (
           const version = versions?.[Number(number) - 1];
           if (version) version.deletionTime = stamp;
         }
-        return reply(204);
+        reply(204);
+        return;
       }
       if (kind === 'metadata' && method === 'GET') {
-        if (!versions) return errors(404);
+        if (!versions) { errors(404); return; }
         const described: Record<string, unknown> = {};
         versions.forEach((version, index) => {
           described[String(index + 1)] = { created_time: version.createdTime, deletion_time: version.deletionTime, destroyed: version.destroyed };
         });
-        return reply(200, { data: { current_version: versions.length, versions: described, max_versions: 0 } });
+        reply(200, { data: { current_version: versions.length, versions: described, max_versions: 0 } });
+        return;
       }
       if (kind === 'metadata' && method === 'DELETE') {
         secrets.delete(inner);
-        return reply(204);
+        reply(204);
+        return;
       }
       if (kind === 'metadata' && method === 'LIST') {
         const folder = inner === '' ? '' : `${inner}/`;
@@ -212,10 +223,11 @@ export async function startFakeHashicorpVault(options: { mount?: string; now?: (
           const slash = rest.indexOf('/');
           keys.add(slash === -1 ? rest : rest.slice(0, slash + 1));
         }
-        if (keys.size === 0) return errors(404);
-        return reply(200, { data: { keys: [...keys].sort() } });
+        if (keys.size === 0) { errors(404); return; }
+        reply(200, { data: { keys: [...keys].sort() } });
+        return;
       }
-      return errors(405, 'unsupported operation');
+      errors(405, 'unsupported operation');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -109,15 +109,18 @@ export async function startFakeTime4vps(options: {
   const server = http.createServer((request, response) => {
     if (redirect !== undefined) {
       response.writeHead(302, { location: redirect, 'content-length': 0 });
-      return response.end();
+      response.end();
+      return;
     }
     if (!ipAllowed) {
       counts.unauthorized++;
-      return send(response, 401, { error: ['ipnotallowed', 'unauthorized'] });
+      send(response, 401, { error: ['ipnotallowed', 'unauthorized'] });
+      return;
     }
     if (request.headers.authorization !== expected) {
       counts.unauthorized++;
-      return send(response, 401, { error: ['unauthorized'] });
+      send(response, 401, { error: ['unauthorized'] });
+      return;
     }
     const now = Date.now();
     if (throttleArmed > 0) {
@@ -127,22 +130,26 @@ export async function startFakeTime4vps(options: {
     const wait = now < blockedUntil ? Math.max(1, Math.ceil((blockedUntil - now) / 1000)) : rateLimitWait(now);
     if (wait > 0) {
       counts.throttled++;
-      return send(response, 401, { error: [['wait_x_between_action', wait], 'unauthorized'] });
+      send(response, 401, { error: [['wait_x_between_action', wait], 'unauthorized'] });
+      return;
     }
     const path = new URL(request.url ?? '/', 'http://fake').pathname.replace(/\/+$/, '');
     if (request.method === 'GET' && path === '/api/server') {
       counts.list++;
-      return send(
+      send(
         response,
         200,
         [...servers.values()].map(({ id, name, domain, ip, status, product_name }) => ({ id, name, domain, ip, status, product_name })),
       );
+      return;
     }
     const detail = /^\/api\/server\/(\d+)$/.exec(path);
     if (request.method === 'GET' && detail) {
       counts.detail++;
       const found = servers.get(Number(detail[1]));
-      return found ? send(response, 200, found) : send(response, 404, { error: ['not_found'] });
+      if (found) send(response, 200, found);
+      else send(response, 404, { error: ['not_found'] });
+      return;
     }
     send(response, 404, { error: ['unknown_endpoint'] });
   });

@@ -177,6 +177,7 @@ export function cleanUpEngineLeftovers(engineDir: string, addressPool: string | 
   }
   if (addressPool !== undefined) {
     const prefix = poolPrefix(addressPool);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- spawnSync's stdout is null when the program could not be started
     const addresses = spawnSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).stdout ?? '';
     for (const line of addresses.split('\n')) {
       const [, device, , address] = line.split(/\s+/);

@@ -48,6 +48,7 @@ const containerdSocket = join(engineDir, 'exec/containerd/containerd.sock');
 /** Second octets of 10.x.0.0/16 blocks that an address or route of this machine touches (a 10.128.0.0/9 touches 128). */
 function usedTenBlocks(): Set<number> {
   // Addresses and routes both: a VPN or a cloud network may route a 10.x range that no local interface carries.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- spawnSync's stdout is null when the program could not be started
   const text = ['addr', 'route'].map((what) => spawnSync('ip', ['-o', '-4', what, 'show'], { encoding: 'utf8' }).stdout ?? '').join('\n');
   const used = new Set<number>();
   for (const match of text.matchAll(/(?:^|[\s])10\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?:\/(\d{1,2}))?/gm)) {
@@ -204,6 +205,7 @@ function shutDown(keep: boolean): Promise<void> {
     if (dockerd !== undefined && !hasExited(dockerd) && existsSync(socketPath)) {
       // Containers first (dockerd would too, but removing them also lets the networks and their bridges go).
       const docker = (args: string[]): string =>
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- spawnSync's stdout is null when the program could not be started
         spawnSync('docker', args, { encoding: 'utf8', timeout: 20_000, env: { ...process.env, DOCKER_HOST: `unix://${socketPath}` } }).stdout ?? '';
       const containers = docker(['ps', '-aq']).split('\n').filter((id) => id !== '');
       if (containers.length > 0) docker(['rm', '-f', '-v', ...containers]);
@@ -300,7 +302,7 @@ async function main(): Promise<void> {
     await delay(250);
     // During a power cycle dockerd and containerd are down on purpose.
     if (cycling !== undefined) await cycling;
-    if ((dockerd !== undefined && hasExited(dockerd)) || (containerd !== undefined && hasExited(containerd))) break;
+    if (hasExited(dockerd) || hasExited(containerd)) break;
     if (isProcessAlive(watchPid, watchStart)) continue;
     if (liveUsers(engineDir).length === 0) break;
   }

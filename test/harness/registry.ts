@@ -25,7 +25,7 @@ const readyTimeoutMs = 30_000;
 function htpasswdLine(username: string, password: string): string {
   const result = spawnSync('htpasswd', ['-iBn', username], { input: password, encoding: 'utf8' });
   if (result.status !== 0) {
-    throw new Error(`htpasswd failed (${String(result.error?.message ?? result.stderr)}): install apache2-utils`);
+    throw new Error(`htpasswd failed (${result.error?.message ?? result.stderr}): install apache2-utils`);
   }
   return result.stdout.trim();
 }

@@ -137,6 +137,7 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
     assert.equal(field(done.text, 'status'), 'succeeded (exit 0)', done.text);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     // Pushing CI secrets created deploy users on this machine (the test host): the project's, and the one of the
     // "project that does not exist", which the allocate tool's variant allocated.
     if (typeof project === 'string') removeCiDeployUser(project);
@@ -145,6 +146,7 @@ describe('agent isolation: no server address, SSH user, port or key handle in an
     await mcp?.close();
     await github?.stop();
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('MCP lists the catalogue, and every required argument of every tool has a good value here', async () => {

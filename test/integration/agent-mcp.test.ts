@@ -63,10 +63,12 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     mcp = await startMcp(world.daemon, world.fixture);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (typeof project === "string") removeCiDeployUser(project);
     await mcp?.close();
     await github?.stop();
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('tools/list: every tool, with annotations that say which change things', async () => {
@@ -82,7 +84,7 @@ describe('zavhoz mcp: the agent tools over MCP, secrets never reaching the agent
     assert.equal(hints.zavhoz_request_secret?.readOnlyHint, false);
     const deploy = tools.find((tool) => tool.name === 'zavhoz_deploy');
     assert.deepEqual(deploy?.inputSchema.required, ['project']);
-    assert.ok(deploy?.inputSchema.properties && 'gitToken' in deploy.inputSchema.properties);
+    assert.ok(deploy.inputSchema.properties && 'gitToken' in deploy.inputSchema.properties);
   });
 
   test('list managed servers: the deploy target by handle with its status, no address; the ghost never appears', async () => {

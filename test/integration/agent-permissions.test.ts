@@ -36,10 +36,12 @@ describe('agent permissions over MCP: modes', () => {
     readOnly = await startMcp(daemon, FIXTURE, { extra: ['--read-only'] });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await readOnly?.close();
     await mcp?.close();
     await daemon?.dispose();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('zavhoz mcp --read-only lists no tool that changes anything, and refuses one that does, saying why', async () => {
@@ -47,7 +49,7 @@ describe('agent permissions over MCP: modes', () => {
     assert.deepEqual(tools.map((tool) => tool.name), READ_TOOLS);
     for (const tool of tools) {
       assert.equal(tool.annotations?.readOnlyHint, true, `${tool.name} is read-only`);
-      assert.notEqual(tool.annotations?.destructiveHint, true, `${tool.name} destroys nothing`);
+      assert.notEqual(tool.annotations.destructiveHint, true, `${tool.name} destroys nothing`);
     }
     const refused = await readOnly.call('zavhoz_restart_service', { project: 'shop' });
     assert.equal(refused.isError, true);
@@ -110,9 +112,11 @@ describe('agent permissions: grants', () => {
     mcp = await startMcp(daemon, FIXTURE);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await mcp?.close();
     await daemon?.dispose();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('without a grant an MCP deploy is refused with the commands that allow it', async () => {
@@ -224,11 +228,13 @@ describe('agent permissions: zavhoz_exec_with_secrets', () => {
     asking = await startMcp(daemon, folder, { client });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await asking?.close();
     await plain?.close();
     await daemon?.dispose();
     await keyring?.stop();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const ran = (): boolean => fs.existsSync(path.join(folder, 'ran.marker'));

@@ -40,9 +40,11 @@ describe('agent tools for deployed services over MCP: status, redacted logs, res
     mcp = await startMcp(world.daemon, world.fixture);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await mcp?.close();
     await world?.dispose();
     canaryRepository?.remove();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /** The backend container's start time as the engine reports it. */

@@ -63,10 +63,12 @@ describe('agent tools in the VS Code front end: confirmations, the secret form, 
     link = new AgentDaemonLink(() => DaemonClient.connect({ folder: daemon.home, clientName: AGENT_CLIENT_NAME }));
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     link?.close();
     await daemon?.dispose();
     await sshd?.stop();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('deploy and push ask first, showing project, server and port (no address); read-only tools do not ask', async () => {
@@ -77,7 +79,7 @@ describe('agent tools in the VS Code front end: confirmations, the secret form, 
     const port = Number(/- app: port (\d+)/.exec(answers.at(-1) ?? '')?.[1]);
     const deploy = await confirmationFor('zavhoz_deploy', { project: 'shop', ref: 'v1.2.0' }, environment(), signal);
     assert.equal(deploy?.title, 'Deploy shop?');
-    assert.equal(deploy?.message, `Deploy project **shop** from \`acme/shop@v1.2.0\` to server \`vps_one\`, port **${port}**. The running version is replaced.`);
+    assert.equal(deploy.message, `Deploy project **shop** from \`acme/shop@v1.2.0\` to server \`vps_one\`, port **${port}**. The running version is replaced.`);
     const push = await confirmationFor('zavhoz_push_ci_secrets', { project: 'shop', environment: 'production' }, environment(), signal);
     assert.match(push?.message ?? '', new RegExp(`project \\*\\*shop\\*\\* on server \`vps_one\`, port \\*\\*${port}\\*\\* to the GitHub Actions secrets of \`acme/shop\` \\(environment \`production\`\\)`));
     assert.equal(await confirmationFor('zavhoz_list_managed_servers', {}, environment(), signal), undefined);

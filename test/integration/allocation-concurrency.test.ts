@@ -40,10 +40,12 @@ describe('allocation under concurrency', () => {
     }
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     for (const client of clients) client.close();
     await daemon?.dispose();
     await sshd?.stop();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test(`${REQUESTS} requests from ${CLIENTS} clients: no duplicate (server, port), no project split`, async () => {

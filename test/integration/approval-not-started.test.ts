@@ -22,7 +22,9 @@ describe('an approved run that cannot start', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('is a failed run saying why, the approver is told, and the waiting CLI ends with it', async () => {

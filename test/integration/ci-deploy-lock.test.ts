@@ -61,9 +61,11 @@ describe('a CI redeploy and a Zavhoz deploy of the same project are serialized o
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-cilock-'));
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     world?.target.relay.stall(false);
     await world?.dispose();
     if (work) fs.rmSync(work, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('started at once, they take turns: the one that waits says so, compose never runs for both, both succeed', async () => {
@@ -81,7 +83,8 @@ describe('a CI redeploy and a Zavhoz deploy of the same project are serialized o
     let ci: { code: number | null; stderr: string; done: Promise<void> };
     const overlaps: string[] = [];
     const seen = new Set<string>();
-    let sampling = true;
+    // `as boolean`: the test clears it while the loop awaits, out of the checker's narrowing.
+    let sampling = true as boolean;
     const sampler = (async () => {
       while (sampling) {
         const runners = composeRunners(project, helper);

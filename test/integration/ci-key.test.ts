@@ -50,7 +50,7 @@ function run(command: string, args: readonly string[], options: { env?: NodeJS.P
   return new Promise((resolve) => {
     execFile(command, [...args], { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 120_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -136,6 +136,7 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     for (const name of [project, other]) {
       await run('docker', ['compose', '-p', name, '-f', `/opt/services/${name}/infra/compose.base.yml`, 'down', '-t', '1'], {
         env: { ...engine?.env, GREETING: 'x' },
@@ -150,6 +151,7 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
     await engine?.release();
     await keyring?.stop();
     fs.rmSync(work, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('push-secrets gives GitHub the project\'s deploy user and its own key, never the server\'s', async () => {
@@ -327,7 +329,7 @@ describe('scoped CI deploy key: what GitHub gets can redeploy its project and no
     });
     const rotation = audit.find((entry) => entry.action === 'rotation');
     assert.equal(rotation?.detail.result, 'rotated', JSON.stringify(rotation));
-    assert.deepEqual(rotation?.detail.pushedTo, [repo]);
+    assert.deepEqual(rotation.detail.pushedTo, [repo]);
     assert.notEqual(secret('DEPLOY_SSH_KEY'), oldKey, 'GitHub got the new key');
     assert.equal(fs.readFileSync(`/var/lib/zavhoz-ci/${user}/.ssh/authorized_keys`, 'utf8').trim().split('\n').length, 1, 'only the new key is installed');
     const deployed = await ciSsh([], 'deploy');

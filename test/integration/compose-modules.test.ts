@@ -41,10 +41,12 @@ describe('a deploy takes its modules from the compose files (real engine)', () =
     });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     repository?.remove();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
     if (withoutAdmin) fs.rmSync(withoutAdmin, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const deploy = async (project: string, extra: readonly string[] = [], from = folder): Promise<{ code: number | null; run: RunDetail }> => {

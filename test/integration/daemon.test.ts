@@ -179,7 +179,7 @@ describe('daemon process', () => {
     const raw = await RawSocket.open(dataPaths(daemon.home).socket);
     const answer = await raw.initialize(dataPaths(daemon.home).token, 99);
     assert.equal(answer.error?.code, ErrorCodes.ProtocolMismatch);
-    assert.match(answer.error?.message ?? '', new RegExp(`client speaks 99, this daemon speaks ${PROTOCOL_VERSION}`));
+    assert.match(answer.error.message, new RegExp(`client speaks 99, this daemon speaks ${PROTOCOL_VERSION}`));
     raw.destroy();
   });
 
@@ -204,7 +204,7 @@ describe('daemon process', () => {
     assert.equal(wrongKey.error?.code, ErrorCodes.InvalidParams);
     const missingField = await raw.request(10, 'settings/set', { value: 1 });
     assert.equal(missingField.error?.code, ErrorCodes.InvalidParams);
-    assert.match(missingField.error?.message ?? '', /key/);
+    assert.match(missingField.error.message, /key/);
     assert.deepEqual((await raw.request(11, 'daemon/ping', { payload: 'still here' })).result, { payload: 'still here' });
 
     const oversized = await RawSocket.open(paths.socket);

@@ -87,10 +87,12 @@ describe('deploy: clone a private repository over HTTPS with a git token from th
     repoUrl = github.repositoryUrl(path.basename(repository.url));
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     await github?.stop();
     repository?.remove();
     if (remoteGit) fs.rmSync(remoteGit, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /**

@@ -30,7 +30,9 @@ describe('deploy playbook (docker test double): health retries', () => {
     world = await setUpDeployWorld();
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('STAND-IN (docker double): a backend that answers 503 while it boots is retried until it answers, and the deploy succeeds', async () => {
@@ -56,7 +58,9 @@ describe('deploy playbook: UFW, stale git credentials', () => {
     world = await setUpRealDeployWorld({ name: 'deploy-playbook' });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /** Deploys `project` with `--wait`, asserts it succeeded, and returns the run and its log. */

@@ -476,7 +476,8 @@ async function setUpWorld<Extra extends object>(
 /** Command lines of every process, sampled until `stop()`; to prove no secret ever shows up in `ps`. */
 export function sampleProcessList(): { stop(): Promise<string> } {
   const seen = new Set<string>();
-  let running = true;
+  // `as boolean`: stop() clears it while the loop awaits, out of the checker's narrowing.
+  let running = true as boolean;
   const loop = (async () => {
     while (running) {
       try {

@@ -73,7 +73,9 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     world = await setUpRealDeployWorld({ name: 'deploy' });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const deployArgs = (project: string, extra: readonly string[] = []): string[] => deployArguments(world, project, extra);

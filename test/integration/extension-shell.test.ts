@@ -51,10 +51,12 @@ describe('SSH terminal sessions in the daemon', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     client?.close();
     await daemon?.dispose();
     await sshd?.stop();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('a shell runs what is typed, resizes, and reports the exit code when it ends', async () => {

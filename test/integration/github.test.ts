@@ -60,11 +60,13 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
     await cliJson(daemon, ['allocate', '--project', project]);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     removeCiDeployUser(project);
     await daemon?.dispose();
     await github?.stop();
     await sshd?.stop();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('push-secrets sends the deploy secrets sealed; GitHub opens exactly the vault values', async () => {
@@ -99,7 +101,7 @@ describe('zavhoz github: sealed Actions secrets through the daemon', () => {
     const [refused, retried] = github.seen('PUT', /DEPLOY_HOST$/);
     assert.equal(refused?.status, 403);
     assert.equal(retried?.status, 204);
-    assert.ok((retried?.receivedAt ?? 0) - (refused?.answeredAt ?? 0) >= 990, 'retry-after was honoured');
+    assert.ok(retried.receivedAt - refused.answeredAt >= 990, 'retry-after was honoured');
   });
 
   test('status lists GitHub\'s secrets beside the push records and flags drift', async () => {

@@ -261,9 +261,11 @@ describe('provider sync through the daemon, with the API login in the vault', ()
     daemon = await startTestDaemon({ env: keyring.env });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await daemon?.dispose();
     await fake?.stop();
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('without a provider, sync says how to configure one', async () => {

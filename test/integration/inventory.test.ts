@@ -56,9 +56,11 @@ describe('inventory: servers, health checks and host keys against a real sshd', 
     await cliJson(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await daemon?.dispose();
     await Promise.all([sshd?.stop(), otherSshd?.stop()]);
     await keyring?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('a server added by hand is discovered until a check reaches it; the check pins the host key and reads capacity', async () => {
@@ -110,7 +112,7 @@ describe('inventory: servers, health checks and host keys against a real sshd', 
     assert.equal(shown.offeredHostKeyFingerprint, otherSshd.hostKeyFingerprint);
 
     const accepted = await cliJson<{ previous: string; accepted: string }>(daemon, ['server', 'accept-host-key', 'prod_vps_1']);
-    assert.deepEqual(accepted && { previous: accepted.previous, accepted: accepted.accepted }, {
+    assert.deepEqual({ previous: accepted.previous, accepted: accepted.accepted }, {
       previous: sshd.hostKeyFingerprint,
       accepted: otherSshd.hostKeyFingerprint,
     });

@@ -28,8 +28,10 @@ describe('service health notifications', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     await receiver?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('a container that stops is told as unhealthy, and as recovered when it runs again, once each', async () => {

@@ -54,8 +54,10 @@ describe('notifications', { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     await Promise.all([telegram?.stop(), slack?.stop(), webhook?.stop(), smtp?.stop()]);
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('the CLI lists the endpoints by handle, and a test message reaches each of them', async () => {
@@ -103,8 +105,8 @@ describe('notifications', { timeout: 600_000 }, () => {
     assert.match(slack.texts()[1] ?? '', /failed: The task "Clone or update the repository" failed/);
     const failure = webhook.bodies()[1];
     assert.equal(failure?.event, 'run.failed');
-    assert.equal(failure?.detail.run, run.id);
-    assert.equal(failure?.detail.link, `vscode://zavhoz.zavhoz/run/${run.id}`, 'the message links to the run');
+    assert.equal(failure.detail.run, run.id);
+    assert.equal(failure.detail.link, `vscode://zavhoz.zavhoz/run/${run.id}`, 'the message links to the run');
     assert.ok(slack.texts()[1]?.endsWith(`Open in VS Code: vscode://zavhoz.zavhoz/run/${run.id}`), slack.texts()[1]);
     assert.equal(webhook.rejectedSignatures(), 0, 'every webhook body carried a valid signature');
     assert.equal(telegram.arrived.length, 3, 'one test, one 429, one delivery');
@@ -199,8 +201,8 @@ describe('notifications', { timeout: 600_000 }, () => {
         );
         const [waiting] = (await agent.request(ApprovalsList, {})).approvals;
         assert.equal(waiting?.requestedBy, 'agent');
-        await assert.rejects(agent.request(RunsApprove, { id: waiting?.id ?? '' }), /An agent cannot approve/);
-        await cliJson(daemon, ['run', 'reject', waiting?.id ?? '']);
+        await assert.rejects(agent.request(RunsApprove, { id: waiting.id }), /An agent cannot approve/);
+        await cliJson(daemon, ['run', 'reject', waiting.id]);
       } finally {
         agent.close();
       }

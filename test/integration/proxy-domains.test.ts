@@ -41,10 +41,12 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     await cliJson(world.daemon, ['config', 'set', 'cloudflareApiBase', cloudflare.url]);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (world) await removeProxy(world.target.engine, world.server);
     await cloudflare?.stop();
     await Promise.all(webhooks.map((receiver) => receiver.stop()));
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const add = (domain: string, project: string): Promise<{ code: number | null; stdout: string; stderr: string }> =>

@@ -21,7 +21,9 @@ describe('releases: recorded by every successful deploy, listed, shown and prune
     world = await setUpRealDeployWorld({ name: 'release' });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /** The fixture's image as its compose files name it (through the registry relay), pinned by the pushed digest. */

@@ -105,12 +105,14 @@ describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the s
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     client?.close();
     await daemon?.dispose();
     await agent?.stop();
     await sshd?.stop();
     await keyring?.stop();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('the key goes into the given agent with its lifetime, and ssh logs in through the alias with the pinned host key', async () => {

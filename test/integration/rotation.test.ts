@@ -27,7 +27,9 @@ describe('rotation: due secrets rotate themselves and their projects are redeplo
     world = await setUpRealDeployWorld({ name: 'rotation' });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /** With the daemon stopped, changes secrets' rows in its store as time and `--rotate-every` would have. */
@@ -121,7 +123,7 @@ describe('rotation: due secrets rotate themselves and their projects are redeplo
     });
     const failedRedeploy = goneAudit.find((entry) => entry.action === 'rotation');
     assert.equal(failedRedeploy?.detail.result, 'redeploy-failed');
-    assert.match(String(failedRedeploy?.detail.error), new RegExp(`project folder .*${path.basename(goneFolder)} of ${gone} no longer exists`));
+    assert.match(String(failedRedeploy.detail.error), new RegExp(`project folder .*${path.basename(goneFolder)} of ${gone} no longer exists`));
     assert.ok(!(await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', gone])).some((run) => run.requestId === 'rotation'));
 
     // The typed-in token is due too: reported, never made up.

@@ -57,10 +57,12 @@ describe('server upload and fetch over SFTP against a real sshd', () => {
     remote = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-files-remote-'));
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await daemon?.dispose();
     await sshd?.stop();
     await keyring?.stop();
     for (const folder of [local, remote]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('upload puts the file on the server with the given mode, replacing the old one atomically; fetch brings back the same bytes', async () => {

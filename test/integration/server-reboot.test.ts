@@ -40,8 +40,10 @@ describe('server reboot: reboot over SSH, wait for SSH, health check; the servic
     assert.equal(found, path.join(reboot.binFolder, 'reboot'));
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     if (reboot) fs.rmSync(reboot.binFolder, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const docker = async (...args: string[]): Promise<string[]> => (await world.target.engine.docker(args)).stdout.split('\n').filter(Boolean);

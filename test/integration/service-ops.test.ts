@@ -50,8 +50,10 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     }
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     canaryRepository?.remove();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   /** The container of a project's service, by the engine's compose labels. */
@@ -95,7 +97,7 @@ describe('service status, logs, restart, stop and start of deployed projects', (
       assert.ok(row);
       assert.equal(row.server, world.server);
       assert.equal(row.release?.number, 1, 'the release the deploy recorded');
-      assert.match(row.release?.commit ?? '', /^[0-9a-f]{40}$/);
+      assert.match(row.release.commit, /^[0-9a-f]{40}$/);
       assert.deepEqual(row.services.map((service) => `${service.service}:${service.state}`), ['backend:running', 'db:running']);
       const backend = row.services.find((service) => service.service === 'backend');
       assert.ok(backend);
@@ -106,7 +108,7 @@ describe('service status, logs, restart, stop and start of deployed projects', (
       assert.equal(backend.restarts, 0);
       assert.ok(backend.digest?.includes('@sha256:'), `a registry digest, got ${String(backend.digest)}`);
       assert.ok(backend.startedAt && Date.parse(backend.startedAt) <= Date.now() && Date.parse(backend.startedAt) > Date.now() - 30 * 60_000);
-      const answer = await fetch(backend.url ?? '', { signal: AbortSignal.timeout(10_000) });
+      const answer = await fetch(backend.url, { signal: AbortSignal.timeout(10_000) });
       assert.equal(answer.status, 200, 'the URL status shows answers');
     }
     const table = await world.daemon.cli(['service', 'status', '--project', deployed[0]?.project ?? '']);
@@ -120,7 +122,7 @@ describe('service status, logs, restart, stop and start of deployed projects', (
     await cliJson(world.daemon, ['allocate', '--project', project]);
     const [row] = await statusOf(project);
     assert.equal(row?.state, 'not-deployed');
-    assert.match(row?.error ?? '', /never deployed.*zavhoz deploy/);
+    assert.match(row.error ?? '', /never deployed.*zavhoz deploy/);
     const unknown = await world.daemon.cli(['service', 'status', '--project', 'ops-nothing-here', '--json']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no allocation.*zavhoz deploy/);
@@ -331,7 +333,7 @@ describe('service status, logs, restart, stop and start of deployed projects', (
       assert.equal(finished.status, 'succeeded');
       const backend = result.status.services.find((service) => service.service === 'backend');
       assert.equal(backend?.state, 'running');
-      assert.ok(Date.parse(backend?.startedAt ?? '') >= Date.parse(finished.finishedAt ?? ''), 'the restart ran after the deploy ended');
+      assert.ok(Date.parse(backend.startedAt ?? '') >= Date.parse(finished.finishedAt ?? ''), 'the restart ran after the deploy ended');
       const restarts = (await cliJson<{ action: string }[]>(world.daemon, ['audit', 'list', '--subject', project])).filter((entry) => entry.action === 'service-restart');
       assert.equal(restarts.length, 2, 'the earlier restart and this one; the cancelled one never ran');
     } finally {

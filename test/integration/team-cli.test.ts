@@ -27,8 +27,10 @@ before(async () => {
 });
 
 after(async () => {
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
   await vault?.dispose();
   await server?.stop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 async function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -36,10 +36,12 @@ before(async () => {
 });
 
 after(async () => {
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
   for (const stop of stoppers.reverse()) await Promise.resolve(stop()).catch(() => undefined);
   for (const database of opened) await database.close().catch(() => undefined);
   for (const folder of folders) removeFolder(folder);
   await server?.stop();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 async function openStore(login: PostgresLogin, extra: { maxConnections?: number; connectTimeoutMs?: number; applicationName?: string } = {}): Promise<PostgresDatabase> {

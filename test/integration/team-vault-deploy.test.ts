@@ -27,8 +27,10 @@ describe('deploy with a team secret in HashiCorp Vault (test double)', () => {
     assert.equal(connected.code, 0, connected.stderr);
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
     await fake?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('STAND-IN (docker double): deploy, rotate, deploy and roll back deliver the team value of each release', async () => {

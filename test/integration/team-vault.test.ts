@@ -58,9 +58,11 @@ describe('team secrets in HashiCorp Vault (test double)', () => {
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await vault?.dispose();
     await fake?.stop();
     if (folder) fs.rmSync(folder, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('without a connection, status says so and a team secret is refused saying how to connect', async () => {

@@ -54,7 +54,9 @@ describe('undeploy: nothing of the project is left on the server, its allocation
     world = await setUpRealDeployWorld({ name: 'undeploy' });
   });
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await world?.dispose();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   const docker = async (...args: string[]): Promise<string[]> => (await world.target.engine.docker(args)).stdout.split('\n').filter(Boolean);
@@ -118,7 +120,7 @@ describe('undeploy: nothing of the project is left on the server, its allocation
       const archived = await cliJson<ReleaseSummary[]>(world.daemon, ['release', 'list', '--project', project, '--archived']);
       assert.deepEqual(archived.map((release) => release.number), [1]);
       assert.ok(archived[0]?.archivedAt, 'the archived release says when');
-      const refused = await world.daemon.cli(['rollback', '--project', project, '--to', archived[0]?.id ?? '']);
+      const refused = await world.daemon.cli(['rollback', '--project', project, '--to', archived[0].id]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /archived when .* was undeployed/);
 

@@ -70,7 +70,8 @@ function leaks(sinks: readonly Sink[], values: ReadonlyMap<string, string>): str
 /** Samples `ps` (full width) until stopped, so argv of every process alive during the operations is captured. */
 function samplePs(): { stop(): Promise<string[]> } {
   const samples: string[] = [];
-  let running = true;
+  // `as boolean`: stop() clears it while the loop awaits, out of the checker's narrowing.
+  let running = true as boolean;
   const loop = (async () => {
     while (running) {
       const { stdout } = await execFileAsync('ps', ['-eww', '-o', 'args'], { maxBuffer: 16 * 1024 * 1024 });
@@ -129,7 +130,7 @@ for (const backend of BACKENDS) {
           rpcOutput.push({ where: `${definition.method} result`, text: JSON.stringify(result) });
           return result;
         } catch (error) {
-          const text = error instanceof ResponseError ? JSON.stringify({ code: error.code, message: error.message, data: error.data }) : String(error);
+          const text = error instanceof ResponseError ? JSON.stringify({ code: error.code, message: error.message, data: error.data as unknown }) : String(error);
           rpcOutput.push({ where: `${definition.method} error`, text });
           return undefined;
         }

@@ -112,7 +112,8 @@ for (const backendName of BACKENDS) {
       }
     });
     after(async () => {
-      for (const key of Object.keys(process.env)) if (!(key in savedEnvironment)) delete process.env[key];
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- deleting is how a variable is unset in process.env
+    for (const key of Object.keys(process.env)) if (!(key in savedEnvironment)) delete process.env[key];
       Object.assign(process.env, savedEnvironment);
       await keyring?.stop();
     });

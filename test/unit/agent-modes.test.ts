@@ -23,7 +23,7 @@ describe('agent modes', () => {
     assert.deepEqual(names('deploy'), AGENT_TOOLS.map((tool) => tool.name));
     for (const tool of mcpToolList(toolsFor(AGENT_TOOLS, 'read-only'))) {
       assert.equal(tool.annotations?.readOnlyHint, true, tool.name);
-      assert.notEqual(tool.annotations?.destructiveHint, true, tool.name);
+      assert.notEqual(tool.annotations.destructiveHint, true, tool.name);
     }
     // Every tool that changes something needs more than read-only.
     for (const tool of AGENT_TOOLS.filter((item) => !item.hints.readOnlyHint)) assert.notEqual(tool.mode, 'read-only', tool.name);

@@ -10,7 +10,7 @@ import { type TestInventory, openTestInventory } from './allocationSupport.js';
 function portsOf(t: TestInventory, server: string): number[] {
   return t.store
     .all<{ port: number }>('SELECT port FROM allocations WHERE server = ? UNION ALL SELECT slot_port AS port FROM allocations WHERE server = ? AND slot_port IS NOT NULL', [server, server])
-    .map((row) => Number(row.port));
+    .map((row) => row.port);
 }
 
 describe('allocation: switchover slots of modules behind the proxy', () => {

@@ -184,7 +184,7 @@ describe('a deploy allocates the modules of its compose files', () => {
   beforeEach(async () => {
     t = await openTestInventory();
     await t.addReady('one', { ramMb: 8000, listening: [8001] });
-    await t.store.transaction((tx) => tx.run("UPDATE servers SET ssh_key_secret = 'sec_key' WHERE handle = 'one'"));
+    t.store.transaction((tx) => tx.run("UPDATE servers SET ssh_key_secret = 'sec_key' WHERE handle = 'one'"));
   });
   afterEach(() => t.close());
 

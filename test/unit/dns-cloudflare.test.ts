@@ -22,7 +22,7 @@ describe('dns: Cloudflare records through the API test double', () => {
     assert.equal(await dns.upsert('shop.eu.example.com', 'A', '203.0.113.7'), 'unchanged');
     assert.equal(await dns.upsert('shop.eu.example.com', 'A', '203.0.113.8'), 'updated');
     assert.equal(cloudflare.records[0]?.content, '203.0.113.8');
-    assert.equal(cloudflare.records[0]?.proxied, false, 'not behind Cloudflare\'s proxy: the server answers HTTPS itself');
+    assert.equal(cloudflare.records[0].proxied, false, 'not behind Cloudflare\'s proxy: the server answers HTTPS itself');
     assert.equal(await dns.remove('shop.eu.example.com', 'A'), true);
     assert.equal(cloudflare.records.length, 0);
     assert.equal(await dns.remove('shop.eu.example.com', 'A'), false);

@@ -144,9 +144,9 @@ describe('domains: the service over the store, the locks and the proxy', () => {
       service.add({ domain: 'race.example.com', project: 'shop' }, CALLER),
       service.add({ domain: 'race.example.com', project: 'blog' }, CALLER),
     ]);
-    assert.equal(results[0]?.status, 'fulfilled');
+    assert.equal(results[0].status, 'fulfilled');
     const second = results[1];
-    assert.ok(second?.status === 'rejected' && second.reason instanceof ZavhozError, 'the second add is refused');
+    assert.ok(second.status === 'rejected' && second.reason instanceof ZavhozError, 'the second add is refused');
     assert.equal(second.reason.code, ErrorCodes.Conflict);
     assert.match(second.reason.message, /race\.example\.com already routes to project shop.*zavhoz domain remove race\.example\.com/);
     assert.equal((await domains.get('race.example.com'))?.project, 'shop');

@@ -48,7 +48,7 @@ function outputText(): Buffer {
   let size = 0;
   for (let index = 0; size < OUTPUT_BYTES; index++) {
     const value = SECRETS[index % SECRETS.length]!.value;
-    const forms = [value, Buffer.from(value).toString('base64'), encodeURIComponent(value), `${value.slice(0, 7)}`];
+    const forms = [value, Buffer.from(value).toString('base64'), encodeURIComponent(value), value.slice(0, 7)];
     const part = Buffer.from(`${crypto.randomBytes(1 + crypto.randomInt(40_000)).toString('base64').replace(/.{76}/g, '$&\n')} ${forms[index % forms.length]!} ü\n`);
     parts.push(part);
     size += part.length;

@@ -88,7 +88,7 @@ describe('services view model', () => {
     ]);
     const shown = problemsStatusText(problems);
     assert.equal(shown?.text, '$(warning) 3 unhealthy');
-    assert.match(shown?.tooltip ?? '', /shop\/worker: unhealthy/);
+    assert.match(shown.tooltip, /shop\/worker: unhealthy/);
     assert.equal(problemsStatusText(serviceProblems([project('shop', [service('web', { health: 'healthy' })])])), undefined);
   });
 

@@ -55,7 +55,7 @@ describe('vault/hashicorp: KV v2 client through the Vault test double', () => {
     assert.deepEqual(await kv.read('sec_aaaaaaaa/value', 1), { data: { value: 'first-value' }, version: 1 });
     const metadata = await kv.metadata('sec_aaaaaaaa/value');
     assert.equal(metadata?.currentVersion, 2);
-    assert.deepEqual(metadata?.versions.map((version) => version.version), [1, 2]);
+    assert.deepEqual(metadata.versions.map((version) => version.version), [1, 2]);
     assert.deepEqual(await kv.list(''), ['sec_aaaaaaaa/']);
     assert.deepEqual(await kv.list('sec_aaaaaaaa'), ['value']);
     await kv.deleteVersions('sec_aaaaaaaa/value', [2]);

@@ -18,7 +18,7 @@ const hasProc = fs.existsSync('/proc/self/stat');
 async function startProcess(args: readonly string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (chunk.includes('ready')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`helper process exited with ${code}`)));
@@ -54,14 +54,14 @@ describe('data folder lock', () => {
     assert.equal(first.acquired, true);
     const owner = readOwner(lockFile);
     assert.equal(owner?.pid, process.pid);
-    if (hasProc) assert.match(owner?.processStart ?? '', /^[\w-]+\/\d+$/, 'the start time is recorded where /proc has it');
+    if (hasProc) assert.match(owner.processStart ?? '', /^[\w-]+\/\d+$/, 'the start time is recorded where /proc has it');
     assert.equal(fs.statSync(lockFile).mode & 0o777, 0o600);
     assert.deepEqual(fs.readdirSync(folder), ['daemon.lock']);
 
     const second = acquireLock(lockFile);
     assert.equal(second.acquired, false);
-    if (!second.acquired) assert.equal(second.owner.pid, process.pid);
-    if (first.acquired) first.release();
+    assert.equal(second.owner.pid, process.pid);
+    first.release();
     assert.equal(fs.existsSync(lockFile), false);
   });
 
@@ -81,7 +81,7 @@ describe('data folder lock', () => {
       const taken = acquireLock(lockFile);
       assert.equal(taken.acquired, true);
       assert.equal(readOwner(lockFile)?.pid, process.pid);
-      if (taken.acquired) taken.release();
+      taken.release();
     } finally {
       await stopProcess(other);
     }
@@ -98,7 +98,7 @@ describe('data folder lock', () => {
       fs.writeFileSync(lockFile, JSON.stringify(legacy), { mode: 0o600 });
       const refused = acquireLock(lockFile);
       assert.equal(refused.acquired, false);
-      if (!refused.acquired) assert.equal(refused.owner.pid, pid);
+      assert.equal(refused.owner.pid, pid);
 
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const ticks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];

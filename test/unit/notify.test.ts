@@ -124,7 +124,7 @@ describe('notifications (in process)', () => {
     await until(async () => (await env.service.list()).find((endpoint) => endpoint.id === wrongChat.id)?.failed === 1);
     const endpoint = (await env.service.list()).find((item) => item.id === wrongChat.id);
     assert.equal(endpoint?.failed, 1);
-    assert.match(endpoint?.lastError ?? '', /HTTP 400/);
+    assert.match(endpoint.lastError ?? '', /HTTP 400/);
     await env.service.remove(wrongChat.id, caller);
   });
 
@@ -207,7 +207,7 @@ describe('webhook URLs', () => {
     for (const url of ['https://hooks.example.com/in?token=tok-Xq81vZ', 'https://hooks.example.com/in#tok-Xq81vZ']) {
       const result = webhookUrl.safeParse(url);
       assert.equal(result.success, false);
-      const message = result.error?.issues.map((issue) => issue.message).join(' ') ?? '';
+      const message = result.error.issues.map((issue) => issue.message).join(' ');
       assert.match(message, /query or fragment.*signing key \(a vault handle, --signing-key-secret\)/);
       assert.ok(!message.includes('tok-Xq81vZ'));
     }

@@ -52,7 +52,7 @@ test('a label or key the container lacks ("<no value>" from docker\'s template) 
   const line = container({ project: 'shop', service: '<no value>', health: '<no value>' });
   const [service] = projectStatusOf(shop, parseServerReport(line)).services;
   assert.equal(service?.service, '');
-  assert.equal(service?.health, 'none');
+  assert.equal(service.health, 'none');
 });
 
 test('status of a project with no containers says whether it was ever deployed; no docker says to install it', () => {

@@ -103,7 +103,7 @@ describe('playbook steps', () => {
   });
 
   test('a real ansible-playbook in a run folder reports the declared steps of renamed tasks', async (t) => {
-    if (spawnSync('ansible-playbook', ['--version']).error) return t.skip('ansible-playbook is not installed here');
+    if (spawnSync('ansible-playbook', ['--version']).error) { t.skip('ansible-playbook is not installed here'); return; }
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-steps-'));
     try {
       const folder = RunFolder.create(root, 'run_steps');
@@ -144,7 +144,7 @@ describe('playbook steps', () => {
         'health:running:Refused',
       ]);
       assert.equal(progress.failedTask?.task, 'Refused');
-      assert.match(progress.failedTask?.reason ?? '', /^git authentication failed/);
+      assert.match(progress.failedTask.reason ?? '', /^git authentication failed/);
       assert.match(output, /TASK \[Wait for the app\]/);
       assert.doesNotMatch(output, /ZAVHOZ_EVENT/);
     } finally {

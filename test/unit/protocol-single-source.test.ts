@@ -30,11 +30,9 @@ function duplexPair(): [Duplex, Duplex] {
 // Type-level checks, enforced by `tsc -b`: a client may leave defaulted fields out, a handler never sees them missing.
 const sent: RequestParams<typeof DeployStart> = { folder: '/srv/shop', project: 'shop', repository: 'owner/shop' };
 // @ts-expect-error a handler's params are the schema's output: `registry`, `timeoutSeconds`, `ref`… are always there
-const received: ValidatedParams<typeof DeployStart> = { folder: '/srv/shop', project: 'shop', repository: 'owner/shop' };
+const _received: ValidatedParams<typeof DeployStart> = { folder: '/srv/shop', project: 'shop', repository: 'owner/shop' };
 // @ts-expect-error a client still has to send what the schema requires
-const incomplete: RequestParams<typeof DeployStart> = { folder: '/srv/shop', project: 'shop' };
-void received;
-void incomplete;
+const _incomplete: RequestParams<typeof DeployStart> = { folder: '/srv/shop', project: 'shop' };
 
 // The domain's inputs (DeployRequest, AllocationRequest, NewServer, ServerChanges, SecretDescription) are derived
 // from the validated params (`ValidatedParams<typeof X>`), so a field can only be declared in the protocol schema.
@@ -109,8 +107,8 @@ describe('protocol defaults are applied by the daemon, not restated by clients',
     const connected = await client();
     await connected.request(DeployStart, { ...sent, ref: 'v1.2.0', timeoutSeconds: 60, wait: false });
     assert.equal(seen.deploy?.ref, 'v1.2.0');
-    assert.equal(seen.deploy?.timeoutSeconds, 60);
-    assert.equal(seen.deploy?.registry, DEFAULT_REGISTRY);
+    assert.equal(seen.deploy.timeoutSeconds, 60);
+    assert.equal(seen.deploy.registry, DEFAULT_REGISTRY);
     connected.close();
   });
 
@@ -136,11 +134,11 @@ const protocolFolder = path.join(root, 'daemon', 'protocol');
 function defaultsByRequest(): Map<string, Map<string, unknown>> {
   const found = new Map<string, Map<string, unknown>>();
   for (const [name, value] of Object.entries(protocol)) {
-    if (typeof value !== 'object' || value === null || !('method' in value) || !('params' in value)) continue;
+    if (typeof value !== 'object' || !('method' in value) || !('params' in value)) continue;
     const params: unknown = value.params;
     if (!(params instanceof z.ZodObject)) continue;
     const defaults = new Map<string, unknown>();
-    for (const [field, schema] of Object.entries(params.shape as Record<string, z.ZodType>)) {
+    for (const [field, schema] of Object.entries(params.shape)) {
       if (schema instanceof z.ZodDefault) defaults.set(field, schema.parse(undefined));
     }
     if (defaults.size > 0) found.set(name, defaults);

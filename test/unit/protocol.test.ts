@@ -93,7 +93,7 @@ describe('protocol over an in-memory stream pair', () => {
       assert.match(error.message, /text/);
       return true;
     });
-    const loose = { text: 'x', count: 1.5 } as { text: string; count: number };
+    const loose = { text: 'x', count: 1.5 };
     await assert.rejects(connected.request(Echo, loose), { code: ErrorCodes.InvalidParams });
     const extra = { text: 'x', count: 1, surprise: true } as unknown as { text: string; count: number };
     await assert.rejects(connected.request(Echo, extra), { code: ErrorCodes.InvalidParams });

@@ -42,11 +42,11 @@ describe('proxy: Caddy config', () => {
     // The module's own port first; the slot only while that one refuses (a deploy replacing its container).
     assert.match(text, /"policy":"first"/);
     assert.match(text, /"passive":\{"fail_duration":"2s"/);
-    assert.ok(http.servers.zavhoz.routes[0]?.handle[0]?.load_balancing.try_duration);
+    assert.ok(http.servers.zavhoz.routes[0].handle[0].load_balancing.try_duration);
     assert.match(text, /"module":"internal"/);
     assert.match(text, /"install_trust":false/);
     // The admin API never listens on TCP: a host-networked proxy would let any local user reconfigure it.
-    assert.match(String((config.admin as { listen: string }).listen), /^unix\//);
+    assert.match((config.admin as { listen: string }).listen, /^unix\//);
   });
 
   it('uses ACME (no issuer policy) in production', () => {

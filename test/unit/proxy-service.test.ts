@@ -159,7 +159,7 @@ describe('proxy: a check asks the proxy for a host it routes, and a proxy that g
     assert.equal(outcome.probe?.serves, false);
     assert.equal(seen[0]?.state, 'unhealthy');
     assert.match(
-      seen[0]?.error ?? '',
+      seen[0].error ?? '',
       /^The proxy on alpha runs but does not serve: a request for shop\.example\.com on its HTTPS port 8443 got curl: \(7\) Failed to connect .*Connection refused \(curl exit 7\)\. Nothing listens on port 8443: .*docker logs zavhoz-proxy-alpha/,
     );
   });
@@ -167,7 +167,7 @@ describe('proxy: a check asks the proxy for a host it routes, and a proxy that g
   test('a TLS handshake that fails: no certificate for the host, and what ACME needs', async () => {
     const { seen } = await checked('ZAVHOZ_PROXY running\nZAVHOZ_PROXY_NOT_SERVING 35 curl: (35) error:0A000438:SSL routines::tlsv1 alert internal error \n');
     assert.equal(seen[0]?.state, 'unhealthy');
-    assert.match(seen[0]?.error ?? '', /It has no certificate for shop\.example\.com: with ACME \(proxyTls acme\) the name's DNS must point at alpha and ports 80 and 443 must be open/);
+    assert.match(seen[0].error ?? '', /It has no certificate for shop\.example\.com: with ACME \(proxyTls acme\) the name's DNS must point at alpha and ports 80 and 443 must be open/);
   });
 
   test('neither curl nor python3 on the server: the proxy is taken as running, as the container says', async () => {

@@ -71,7 +71,7 @@ describe('store: the embedded store as the asynchronous Database', () => {
           order.push(`begin ${name}`);
           const count = (await tx.get<{ count: number }>('SELECT COUNT(*) AS count FROM items'))?.count ?? 0;
           await new Promise((resolve) => setImmediate(resolve));
-          await tx.run('INSERT INTO items (id, name) VALUES (?, ?)', [Number(count) + 1, name]);
+          await tx.run('INSERT INTO items (id, name) VALUES (?, ?)', [count + 1, name]);
           order.push(`end ${name}`);
         }),
       ),

@@ -135,9 +135,9 @@ describe('store: sql.js made durable by a journal', () => {
     const reopened = await open([{ version: 1, description: 'kinds', statements: ['CREATE TABLE kinds (t TEXT, n REAL, b BLOB, z TEXT)'] }]);
     const row = reopened.get('SELECT * FROM kinds');
     assert.equal(row?.t, 'multi\nline "quoted"');
-    assert.equal(row?.n, 1.5);
-    assert.deepEqual([...(row?.b as Uint8Array)], [0, 255, 7]);
-    assert.equal(row?.z, null);
+    assert.equal(row.n, 1.5);
+    assert.deepEqual([...(row.b as Uint8Array)], [0, 255, 7]);
+    assert.equal(row.z, null);
     reopened.close();
     for (const file of [files.database, files.journal]) assert.equal(fs.statSync(file).mode & 0o777, 0o600, file);
   });

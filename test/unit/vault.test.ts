@@ -176,8 +176,8 @@ describe('vault (store + encrypted file backend)', () => {
     assert.match(fresh, /^[A-Za-z0-9]{40}$/);
     assert.notEqual(fresh, old);
     assert.equal(rotated.previous?.fingerprint, generated.fingerprint);
-    assert.ok(Date.parse(rotated.previous?.keptUntil ?? '') > Date.now() + 6 * 86_400_000);
-    assert.deepEqual([generated.version, rotated.version, rotated.previous?.version], [1, 2, 1]);
+    assert.ok(Date.parse(rotated.previous.keptUntil) > Date.now() + 6 * 86_400_000);
+    assert.deepEqual([generated.version, rotated.version, rotated.previous.version], [1, 2, 1]);
     assert.equal(await backend.read(versionAccountOf(generated.handle, 1)), old);
     assert.equal(redactor.redact(old), REDACTED, 'the previous value stays masked while kept');
     assert.ok(!accounts().some((account) => account.includes('#next')));

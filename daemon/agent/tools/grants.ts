@@ -22,7 +22,7 @@ export async function requireGrant(call: ToolCall, project: string, action: Agen
     );
   }
   // The setting stands for deploy and rollback only, so it is offered only for those.
-  const withoutExpiry = (SETTING_GRANT_ACTIONS as readonly AgentGrantAction[]).includes(action)
+  const withoutExpiry = SETTING_GRANT_ACTIONS.includes(action)
     ? `, or without expiry: zavhoz config set agentDeployProjects '${JSON.stringify([...verdict.settingProjects, project])}'`
     : '';
   throw new ToolRefusal(

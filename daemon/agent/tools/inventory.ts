@@ -93,7 +93,7 @@ export const allocateTool = defineTool({
     const modules = result.allocations.map(
       (allocation) =>
         `${allocation.module}: port ${allocation.port}, ${allocation.ramMb} MB RAM reserved${result.created.includes(allocation.module) ? ' (new)' : ''}` +
-        `${allocation.flags.length > 0 ? `, attention: ${allocation.flags.join(', ')}` : ''}`,
+        (allocation.flags.length > 0 ? `, attention: ${allocation.flags.join(', ')}` : ''),
     );
     return blocks(
       fields([

@@ -117,7 +117,7 @@ export const execCommands: Command[] = [
         mask,
         stdout: process.stdout,
         stderr: process.stderr,
-        forwardInterrupt: process.stdin.isTTY !== true,
+        forwardInterrupt: !process.stdin.isTTY,
       });
       switch (outcome.kind) {
         case 'exited':

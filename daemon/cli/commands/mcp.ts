@@ -84,6 +84,7 @@ export const mcpCommands: Command[] = [
       // Loaded here, not at the top: every other zavhoz command would pay for parsing the SDK. The low-level Server,
       // not McpServer: the tools' JSON schemas are declared once for MCP and VS Code alike, and the secret guard must
       // see raw arguments before any schema validation could echo them.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the low-level Server on purpose, for the reasons above
       const { Server } = await import('@modelcontextprotocol/sdk/server/index.js');
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');

@@ -223,7 +223,8 @@ export class PostgresDatabase implements Database {
     let active = true;
     let failed: Error | undefined;
     let committing = false;
-    let broken = false;
+    // `as boolean`: execute() sets it too, where the checker's narrowing to `false` cannot see.
+    let broken = false as boolean;
     const execute = async (sql: string, params: readonly SqlValue[], native = false): Promise<pg.QueryResult<DatabaseRow>> => {
       if (!active) throw new Error('store: a transaction was used after it ended');
       // PostgreSQL ends a transaction at its first failed statement: the rest of it must not pretend otherwise.

@@ -2,8 +2,8 @@ import pg from 'pg';
 
 /** What a {@link ChangeListener} tells its owner. */
 export interface ChangeListenerEvents {
-  /** A notification on one of the channels. */
-  onMessage(channel: string, payload: string): void;
+  /** A notification on one of the channels; a returned promise's rejection goes to `onCallbackError` too. */
+  onMessage(channel: string, payload: string): unknown;
   /**
    * The listening connection is back after it was lost: notifications sent meanwhile were missed, so the owner reads
    * afresh what it shows.

@@ -32,7 +32,7 @@ export async function applyPostgresMigrations(
     await client.query(`CREATE TABLE IF NOT EXISTS ${VERSION_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)`);
     await client.query(`INSERT INTO ${VERSION_TABLE} (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING`);
     const read = await client.query<{ user_version: number }>(translate('PRAGMA user_version').text);
-    const current = Number(read.rows[0]?.user_version ?? 0);
+    const current = read.rows[0]?.user_version ?? 0;
     if (current > latest) {
       throw new ZavhozError(
         ErrorCodes.StoreUnavailable,

@@ -30,7 +30,7 @@ function parserFor(typeId: number): (text: string) => SqlValue {
       // A comparison read as a column: SQLite answers 1 or 0.
       return (text) => (text === 't' ? 1 : 0);
     case TypeIds.bytea: {
-      const parse = pg.types.getTypeParser(TypeIds.bytea, 'text') as (text: string) => Buffer;
+      const parse = pg.types.getTypeParser(pg.types.builtins.BYTEA, 'text') as (text: string) => Buffer;
       return (text) => {
         const buffer = parse(text);
         return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -58,6 +58,7 @@ export const storeTypes: pg.CustomTypesConfig = {
 
 /** Rows as domain code expects them: without the explicit rowid column, which SQLite's `SELECT *` leaves out. */
 export function withoutRowid<T>(rows: T[]): T[] {
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- one fixed column, dropped from rows the driver made
   for (const row of rows) delete (row as Record<string, unknown>)[ROWID_COLUMN];
   return rows;
 }

@@ -119,12 +119,12 @@ export class TeamVault {
     if (!connected) return { ...(await this.describe(undefined, 'not-connected', NOT_CONNECTED, null)) };
     try {
       await connected.kv.list('');
-      return this.describe(connected, 'ok', null, connected.session.secondsLeft());
     } catch (error) {
       if (!(error instanceof ZavhozError)) throw error;
       const state = /sealed/.test(error.message) ? 'sealed' : error.code === ErrorCodes.Unreachable ? 'unreachable' : 'refused';
       return this.describe(connected, state, this.options.redactor.redact(error.message), null);
     }
+    return this.describe(connected, 'ok', null, connected.session.secondsLeft());
   }
 
   /**
