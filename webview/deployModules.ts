@@ -7,8 +7,14 @@ import type { ModulesView } from './messages.js';
  * deploy releases, and what to add when there is no compose file or no published port. Names and ports only.
  */
 export function renderModulesSection(section: HTMLElement, modules: ModulesView | undefined): void {
-  if (!modules) return void section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s compose files…']));
-  if (modules.error) return void section.replaceChildren(element('p', { class: 'status error', role: 'alert', id: 'modules-error' }, [modules.error]));
+  if (!modules) {
+    section.replaceChildren(element('p', { class: 'muted' }, ['Reading the project’s compose files…']));
+    return;
+  }
+  if (modules.error) {
+    section.replaceChildren(element('p', { class: 'status error', role: 'alert', id: 'modules-error' }, [modules.error]));
+    return;
+  }
   const notice = modules.notice
     ? [element('p', { id: 'modules-notice', class: `status ${modules.notice.kind === 'no-compose-file' ? 'error' : 'warning'}`, role: 'alert', 'data-kind': modules.notice.kind }, [modules.notice.message])]
     : [];

@@ -148,6 +148,6 @@ function settle<T>(work: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    return Promise.reject(error as Error);
+    return Promise.reject(error);
   }
 }

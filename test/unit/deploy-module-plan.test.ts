@@ -122,7 +122,7 @@ describe('deploy/plan: the modules of a project folder and their allocations', (
     const plan = planModules(project({ '.env.example': 'A=1\n' }), 'shop', []);
     assert.deepEqual(plan.modules, []);
     assert.equal(plan.notice?.kind, 'no-compose-file');
-    assert.match(plan.notice?.message ?? '', /a deploy runs infra\/compose\.base\.yml and infra\/compose\.prod\.yml/);
+    assert.match(plan.notice.message, /a deploy runs infra\/compose\.base\.yml and infra\/compose\.prod\.yml/);
   });
 
   test('compose files that publish no port on a variable: the default app, and what to write', () => {
@@ -131,8 +131,8 @@ describe('deploy/plan: the modules of a project folder and their allocations', (
       { module: 'admin', server: 'one', port: 8001 },
     ]);
     assert.equal(plan.notice?.kind, 'no-published-port');
-    assert.match(plan.notice?.message ?? '', /publishes no port on a variable/);
-    assert.match(plan.notice?.message ?? '', /ports: \["\$\{PORT\}:8000"\]/);
+    assert.match(plan.notice.message, /publishes no port on a variable/);
+    assert.match(plan.notice.message, /ports: \["\$\{PORT\}:8000"\]/);
     assert.deepEqual(plan.modules.map((module) => [module.name, module.service, module.allocation]), [['app', '', { server: 'one', port: 8000 }]]);
     assert.deepEqual(plan.retired, [{ module: 'admin', server: 'one', port: 8001 }]);
   });

@@ -48,7 +48,7 @@ function connection(answers: Record<string, (params: unknown) => unknown>): { re
       try {
         return Promise.resolve(answer(params) as R);
       } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error);
       }
     },
   };
@@ -90,7 +90,7 @@ describe('the deploy panel shows the modules of the compose files', () => {
     });
     const plan = await panelPlan({ connection: daemon } as unknown as Services, '/srv/shop', 'shop', {});
     assert.equal(plan.modules?.notice?.kind, 'no-compose-file');
-    assert.match(plan.modules?.notice?.message ?? '', /a deploy runs infra\/compose\.base\.yml and infra\/compose\.prod\.yml/);
+    assert.match(plan.modules.notice.message, /a deploy runs infra\/compose\.base\.yml and infra\/compose\.prod\.yml/);
     assert.equal(plan.error, 'The environment is planned from the compose files once they are there.');
   });
 
@@ -108,7 +108,7 @@ describe('the deploy panel shows the modules of the compose files', () => {
     });
     const plan = await panelPlan({ connection: daemon } as unknown as Services, '/srv/shop', 'shop', {});
     assert.deepEqual(plan.modules?.notice, notice);
-    assert.deepEqual(plan.modules?.rows.map((row) => [row.name, row.published, row.where]), [['app', 'published by no service', '']]);
+    assert.deepEqual(plan.modules.rows.map((row) => [row.name, row.published, row.where]), [['app', 'published by no service', '']]);
   });
 
   test('a compose file the daemon cannot read shows its file and line; an older daemon is told to restart', async () => {
