@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Migration } from '../daemon/store/migrations.js';
 import { Store } from '../daemon/store/store.js';
 import { type BenchRow, type BenchSection, formatMs, formatRatio } from './report.js';
@@ -131,11 +132,16 @@ async function foldOn(medium: string, parent: string): Promise<BenchSection> {
         const store = await open(folder, background ? limit : Number.MAX_SAFE_INTEGER);
         try {
           let foldBlocked = 0;
+          // The longest the event loop could not turn (the writes themselves block it too: the control shows that).
+          const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+          loopDelay.enable();
           const latencies = await openLoop(store, interval, () => {
             // As the store did before: the fold on the daemon's thread, between two writes.
             if (!background && !control) foldBlocked = timeSync(() => store.snapshot());
           });
           await store.foldSettled();
+          loopDelay.disable();
+          const longestBlock = loopDelay.max / 1e6;
           const summary = summarize(latencies);
           const ratio = summary.p99 / summary.p50;
           if (control) floor = ratio;
@@ -145,6 +151,7 @@ async function foldOn(medium: string, parent: string): Promise<BenchSection> {
               name: `${variant}: p50 / p99 / max latency from arrival (${WRITES} writes)${held}`,
               value: `${formatMs(summary.p50)} / ${formatMs(summary.p99)} / ${formatMs(summary.max)}`,
             },
+            { name: `${variant}: longest event-loop block (monitorEventLoopDelay max)`, value: formatMs(longestBlock) },
             {
               name: `${variant}: p99 / p50${control ? ' (this disk\'s own tail, no fold)' : ''}`,
               value: formatRatio(ratio),
@@ -159,8 +166,54 @@ async function foldOn(medium: string, parent: string): Promise<BenchSection> {
         fs.rmSync(folder, { recursive: true, force: true });
       }
     }
+    rows.push(await foldAloneBlock(template, parent));
   } finally {
     fs.rmSync(template, { recursive: true, force: true });
   }
   return { title: `Durable writes across a journal fold @ ${ROWS / 1000}k rows, store on ${medium} (steady arrivals, latency from arrival)`, rows };
+}
+
+/** Folds timed alone; each one's longest block is a sample (a descheduled thread shows as a block too). */
+const ALONE_RUNS = 5;
+
+/**
+ * The fold's own longest block of the event loop, with nothing else running on it: the writes of the open loop block
+ * it too, and on a busy machine their backlog hides the fold's share. The journal gets WRITES_BEFORE_FOLD records, the
+ * write that crosses the limit starts the fold, and the loop idles until the fold's snapshot is in place.
+ */
+async function foldAloneBlock(template: string, parent: string): Promise<BenchRow> {
+  const blocks: number[] = [];
+  for (let run = 0; run < ALONE_RUNS; run++) blocks.push(await foldAloneOnce(template, parent));
+  const summary = summarize(blocks);
+  return {
+    name: `background fold alone (no writes meanwhile): longest event-loop block, median / max of ${ALONE_RUNS} folds (monitorEventLoopDelay)`,
+    value: `${formatMs(summary.p50)} / ${formatMs(summary.max)}`,
+  };
+}
+
+async function foldAloneOnce(template: string, parent: string): Promise<number> {
+  const folder = fs.mkdtempSync(path.join(parent, 'zavhoz-bench-fold-alone-'));
+  try {
+    for (const name of fs.readdirSync(template)) fs.copyFileSync(path.join(template, name), path.join(folder, name));
+    let limit = 0;
+    for (let index = 0; index < WRITES_BEFORE_FOLD; index++) limit += recordBytes(CALIBRATION_WRITES + index);
+    const store = await open(folder, limit);
+    try {
+      for (let index = 0; index < WRITES_BEFORE_FOLD - 1; index++) store.transaction((tx) => tx.run(UPDATE, updateParams(CALIBRATION_WRITES + index)));
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
+      // Idle turns before, so the histogram has its baseline; then the write that starts the fold (in a later turn).
+      await sleep(50);
+      store.transaction((tx) => tx.run(UPDATE, updateParams(CALIBRATION_WRITES + WRITES_BEFORE_FOLD)));
+      await sleep(5);
+      await store.foldSettled();
+      await sleep(20);
+      loopDelay.disable();
+      return loopDelay.max / 1e6;
+    } finally {
+      store.close();
+    }
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
 }

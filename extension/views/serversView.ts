@@ -20,13 +20,16 @@ export class ServerGroupNode extends TreeNode {
   }
 }
 
-/** One server: host, available RAM/disk and allocation count; menus match `server.managed` / `server.ghost`. */
+/**
+ * One server: host, available RAM/disk and allocation count; menus match `server.managed` / `server.ghost`. Its
+ * tooltip is built when the row is hovered ({@link ServersProvider.resolveTreeItem}): VS Code sends every row of an
+ * expanded group to the window with all it carries, and 5,000 Markdown tooltips were most of those bytes.
+ */
 export class ServerNode extends TreeNode {
   constructor(readonly server: ServerInfo) {
     super(server.name, vscode.TreeItemCollapsibleState.None);
     this.id = `server/${server.handle}`;
     this.description = describeServer(server);
-    this.tooltip = new vscode.MarkdownString(serverDetails(server).map(escapeMarkdown).join('  \n'));
     this.contextValue = server.managed ? 'server.managed' : 'server.ghost';
     this.iconPath = new vscode.ThemeIcon(server.managed ? 'server' : 'eye-closed', statusColour(server));
     this.accessibilityInformation = { label: `Server ${server.name}, ${server.status.replace('_', ' ')}, ${this.description}` };
@@ -38,6 +41,11 @@ function statusColour(server: ServerInfo): vscode.ThemeColor | undefined {
   if (server.status === 'missing') return new vscode.ThemeColor('list.warningForeground');
   if (server.status === 'ready') return new vscode.ThemeColor('testing.iconPassed');
   return undefined;
+}
+
+/** A server row's tooltip: every detail the line has no room for, one per line. */
+export function serverTooltip(server: ServerInfo): vscode.MarkdownString {
+  return new vscode.MarkdownString(serverDetails(server).map(escapeMarkdown).join('  \n'));
 }
 
 function escapeMarkdown(text: string): string {
@@ -83,6 +91,12 @@ export class ServersProvider extends DaemonTreeProvider {
   async setLabelFilter(label: string | undefined): Promise<void> {
     await this.memento.update(filterKey, label);
     this.refresh();
+  }
+
+  /** Fills in a server row's tooltip when VS Code is about to show it (on hover). */
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    if (node instanceof ServerNode && item.tooltip === undefined) item.tooltip = serverTooltip(node.server);
+    return item;
   }
 
   protected async loadRoots(): Promise<readonly TreeNode[]> {
