@@ -156,7 +156,8 @@ export function includes(userConfig: string, configFile: string): boolean {
  */
 export function addInclude(userConfig: string, configFile: string): void {
   if (includes(userConfig, configFile)) return;
-  ensurePrivateFolder(path.dirname(userConfig));
+  // A folder that exists is left as it is (a remote.SSH.configFile may live in any folder of the person's).
+  if (!fs.existsSync(path.dirname(userConfig))) ensurePrivateFolder(path.dirname(userConfig));
   let target = userConfig;
   let before = '';
   let mode = 0o600;

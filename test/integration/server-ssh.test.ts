@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { RemoteHandedOff } from '../../daemon/protocol/remote.js';
+import { type RemoteHandedOff, RemoteHandoff } from '../../daemon/protocol/remote.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { startTestDaemon, type TestDaemon } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
@@ -171,5 +171,30 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const refused = await cli(['server', 'ssh', 'gone', '--', 'true']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /gone/);
+  });
+
+  test("with Remote-SSH's remote.SSH.configFile, that file gets the Include line (not ~/.ssh/config), and the alias works from it", async () => {
+    const custom = path.join(scratch, 'remote ssh', 'config');
+    fs.mkdirSync(path.dirname(custom), { mode: 0o755 });
+    fs.writeFileSync(custom, 'Host other\n  User nobody\n', { mode: 0o640 });
+    const client = await daemon.connect('vscode');
+    try {
+      const asked = await client.request(RemoteHandoff, { server: 'box', agentSocket: agent.socket, userConfigFile: custom });
+      assert.equal(asked.includedInUserConfig, false, 'nothing is added without consent');
+      assert.equal(asked.userConfigFile, custom);
+      const handed = await client.request(RemoteHandoff, { server: 'box', agentSocket: agent.socket, userConfigFile: custom, includeInUserConfig: true });
+      assert.equal(handed.includedInUserConfig, true);
+      const text = fs.readFileSync(custom, 'utf8');
+      assert.ok(text.includes(`Include "${handed.configFile}"`), text);
+      assert.ok(text.endsWith('Host other\n  User nobody\n'));
+      assert.equal(fs.statSync(custom).mode & 0o777, 0o640);
+      assert.equal(fs.statSync(path.dirname(custom)).mode & 0o777, 0o755, "the person's folder keeps its mode");
+      assert.equal(fs.existsSync(path.join(keyring.home, '.ssh', 'config')), false, '~/.ssh/config is not touched');
+      const { stdout } = await execFileAsync('ssh', ['-F', custom, '-o', 'BatchMode=yes', 'zavhoz-box', 'echo', 'custom-config'], { env: { PATH: process.env['PATH'], HOME: keyring.home, LANG: 'C' }, timeout: 60_000 });
+      assert.equal(stdout.trim(), 'custom-config');
+      await assert.rejects(client.request(RemoteHandoff, { server: 'box', agentSocket: agent.socket, userConfigFile: 'relative/config' }));
+    } finally {
+      client.close();
+    }
   });
 });
