@@ -56,6 +56,8 @@ export const CommandIds = {
   openWalkthrough: 'zavhoz.walkthrough.open',
   // Domains behind the proxy (issue 15).
   addDomain: 'zavhoz.domain.add',
+  // Team mode (issue 19).
+  showTeamStatus: 'zavhoz.team.status',
 } as const;
 
 /** One of the extension's command ids. */

@@ -44,6 +44,9 @@ import { forwardDaemonLog } from './daemonLog.js';
 import { createLog } from './log.js';
 import type { ExtensionServices } from './services.js';
 import { StatusBar } from './statusBar.js';
+import { TeamState } from './teamState.js';
+import { teamLook } from './model/team.js';
+import { registerShowTeamStatus } from './commands/showTeamStatus.js';
 import { registerAllocationsView } from './views/allocationsView.js';
 import { registerDaemonView } from './views/daemonView.js';
 import { registerSecretsView } from './views/secretsView.js';
@@ -69,13 +72,16 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = createLog(context);
   const connection = new DaemonConnection(context, log);
   context.subscriptions.push(connection);
-  const services: ExtensionServices = { connection, log };
+  const team = new TeamState(connection);
+  context.subscriptions.push(team);
+  const services: ExtensionServices = { connection, log, team };
   context.subscriptions.push(new ContextKeyTracker(connection, context.globalState));
   forwardDaemonLog(context, connection, log);
 
   registerShowLog(context, log);
   registerRestartDaemon(context, connection);
-  registerDaemonView(context, connection);
+  registerDaemonView(context, connection, team);
+  registerShowTeamStatus(context, services, team);
 
   const servers = registerServersView(context, services);
   registerAddServer(context, services);
@@ -122,7 +128,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const runLogs = new RunLogs(connection);
   context.subscriptions.push(runLogs);
   const logDocuments = registerRunLogDocuments(context, connection, runLogs);
-  context.subscriptions.push(new StatusBar(connection, async () => (await workspaceDefaults()).project, context.workspaceState, logDocuments.onDidShowRun));
+  const statusBar = new StatusBar(connection, async () => (await workspaceDefaults()).project, context.workspaceState, logDocuments.onDidShowRun);
+  context.subscriptions.push(statusBar, team.onDidChange((status) => statusBar.setTeam(teamLook(status))));
   const deployPanel = registerDeployPanel(context, services, runLogs, logDocuments);
   const runs = registerRunsView(context, services);
   registerFilterRuns(context, services, runs);

@@ -3,6 +3,7 @@ import { type RunDetail, RunsDidChange, RunsGet, RunsList } from '../daemon/prot
 import { CommandIds } from './commandIds.js';
 import type { ConnectionState, DaemonConnection } from './daemonConnection.js';
 import { deployStatusText, isActive } from './model/runs.js';
+import type { TeamLook } from './model/team.js';
 
 /** Failed runs whose log the person has opened, remembered across windows so a failure is flagged until seen. */
 const SEEN_FAILURES_KEY = 'zavhoz.statusBar.seenFailures';
@@ -20,6 +21,7 @@ export class StatusBar implements vscode.Disposable {
   private project: string | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private tickPeriod = 0;
+  private team: TeamLook | undefined;
 
   constructor(
     private readonly connection: DaemonConnection,
@@ -48,6 +50,12 @@ export class StatusBar implements vscode.Disposable {
       if (connection.state.kind === 'connected') void this.loadLatest();
     });
     this.item.show();
+  }
+
+  /** Shows team mode: its line in the tooltip, and a warning while the team store does not answer. */
+  setTeam(team: TeamLook | undefined): void {
+    this.team = team;
+    this.render();
   }
 
   dispose(): void {
@@ -120,6 +128,13 @@ export class StatusBar implements vscode.Disposable {
         if (shown.error && !seen) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         this.item.command = { command: CommandIds.showDeployLog, title: 'Show Deploy Log', arguments: [this.run.id] };
         break;
+      }
+    }
+    if (state.kind === 'connected' && this.team) {
+      this.item.tooltip = `${typeof this.item.tooltip === 'string' ? this.item.tooltip : ''}\n${this.team.line}`;
+      if (this.team.badge !== undefined) {
+        this.item.text = `${this.item.text} · $(warning) ${this.team.badge}`;
+        this.item.backgroundColor ??= new vscode.ThemeColor('statusBarItem.warningBackground');
       }
     }
     this.item.accessibilityInformation = { label: `Zavhoz: ${this.item.text.replace(/\$\([^)]*\)\s*/g, '')}`, role: 'button' };

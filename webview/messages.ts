@@ -3,7 +3,7 @@
 import type { DeployPlanNotice, PlannedModule, RetiredModule } from '../daemon/protocol/deploy.js';
 import type { PlannedVariable } from '../daemon/protocol/env.js';
 import type { RunStatus, RunStep } from '../daemon/protocol/runs.js';
-import type { GENERATED_LENGTH, SecretCategory, SecretMetadata, SecretType } from '../daemon/protocol/secretFields.js';
+import type { GENERATED_LENGTH, SecretCategory, SecretLocationName, SecretMetadata, SecretType } from '../daemon/protocol/secretFields.js';
 
 /**
  * Messages between a webview and the extension, typed on both sides. Every panel starts with `ready` from the
@@ -84,6 +84,8 @@ export interface SecretDraft {
   readonly generate: boolean;
   /** Length of a generated value, as text. */
   readonly length: string;
+  /** Where the value is kept, when the form offers a choice (a team Vault is connected); else the daemon's default. */
+  readonly location?: SecretLocationName | undefined;
 }
 
 /** What the secret form starts with. */
@@ -96,6 +98,18 @@ export interface SecretFormInit {
   /** Types Zavhoz can generate. */
   readonly generatable: readonly SecretType[];
   readonly generatedLength: typeof GENERATED_LENGTH;
+  /**
+   * The storage choice, offered only when a team Vault is connected (`vault/connect`): personal keychain or the
+   * team's HashiCorp Vault. Absent: every value goes to the personal keychain and the form shows no choice.
+   */
+  readonly storage?: SecretStorageChoice | undefined;
+}
+
+/** Where a new secret's value can be kept, and what the team's Vault is (no token, ever). */
+export interface SecretStorageChoice {
+  readonly choices: readonly Choice<SecretLocationName>[];
+  /** One line about the team's Vault: its address and mount, and a warning when it does not answer now. */
+  readonly note: string;
 }
 
 /** What the secret form's Save sends: the draft plus the value, once. */

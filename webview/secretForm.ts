@@ -55,7 +55,7 @@ function setStatus(text: string, kind: 'info' | 'error' | 'success' = 'info'): v
 }
 
 /** The form's element ids of the request fields whose names differ. */
-const FIELD_IDS: Readonly<Record<string, string>> = { expiresAt: 'expires', rotationDays: 'rotation' };
+const FIELD_IDS: Readonly<Record<string, string>> = { expiresAt: 'expires', rotationDays: 'rotation', location: 'storage' };
 
 /** Shows an error under the field it is about (marked invalid for screen readers too); false if no such field. */
 function showFieldError(requestField: string, text: string): boolean {
@@ -135,7 +135,9 @@ function render(): void {
     element('p', { class: 'lead' }, [
       rotating
         ? `A new value for ${current.handle}. The old one is kept until the next successful deploy.`
-        : 'The value goes straight to the OS keychain. Zavhoz shows only the name and a handle (sec_…) afterwards.',
+        : state.storage
+          ? 'The value goes straight to your OS keychain or the team’s Vault. Zavhoz shows only the name and a handle (sec_…) afterwards.'
+          : 'The value goes straight to the OS keychain. Zavhoz shows only the name and a handle (sec_…) afterwards.',
     ]),
     element('form', { id: 'secret-form', 'aria-label': rotating ? 'Rotate secret' : 'Add secret', novalidate: true, onsubmit: (event) => void save(event) }, [
       formRow(
@@ -193,6 +195,7 @@ function render(): void {
         ),
       ),
       projectRow(state, current, rotating),
+      ...(state.storage && !rotating ? [storageRow(state.storage, current)] : []),
       ...(rotating
         ? []
         : [
@@ -253,6 +256,21 @@ function projectRow(state: SecretFormInit, current: SecretDraft, rotating: boole
       ),
     ]),
   ]);
+}
+
+/** Storage: the personal keychain or the team's HashiCorp Vault (offered only when one is connected). */
+function storageRow(storage: NonNullable<SecretFormInit['storage']>, current: SecretDraft): HTMLElement {
+  const select = element(
+    'vscode-single-select',
+    {
+      onchange: (event) => {
+        const location = picked(storage.choices, event);
+        if (location) update({ location });
+      },
+    },
+    storage.choices.map((choice) => option(choice.value, choice.label, choice.value === (current.location ?? 'personal'))),
+  );
+  return formRow('storage', 'Storage', select, storage.note);
 }
 
 /** The value fields for the chosen type: password/token (masked, or generated), text, or private key + passphrase. */

@@ -2,7 +2,7 @@ import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { ANSIBLE_EXIT, startPlaybook } from './ansible.js';
 import { type ExecutionContext, type ExecutionHooks, retriesOf } from './executionContext.js';
-import { type PlaybookFailure, PlaybookProgress } from './playbookSteps.js';
+import { type PlaybookFailure, PlaybookProgress, StepOrderedOutput } from './playbookSteps.js';
 import type { DeployTarget } from './ports.js';
 import { withRetries } from './retries.js';
 
@@ -28,11 +28,12 @@ export async function runPlaybook(
   return withRetries(retriesOf(context, 'playbook'), async (attempt) => {
     // One per attempt: the task an unreachable attempt stopped at must not name a later failure.
     const progress = new PlaybookProgress((step, status, detail) => hooks.step(step, status, detail));
-    const started = startPlaybook(folder, env, signal, (line) => {
-      if (progress.take(line)) log.write(line);
-    });
+    // Step lines before the banners of the tasks that start them (see StepOrderedOutput).
+    const output = new StepOrderedOutput(progress, (line) => log.write(line));
+    const started = startPlaybook(folder, env, signal, (line) => output.take(line));
     hooks.started(started.pid, attempt);
     const exit = await started.exited;
+    output.end();
     if (signal.aborted) throw new ZavhozError(ErrorCodes.RequestCancelled, 'aborted');
     if (exit.code === ANSIBLE_EXIT.unreachable) {
       throw new ZavhozError(ErrorCodes.Unreachable, `Ansible could not reach ${target.server} (${target.host}:${target.sshPort}); run.log has its message.`);

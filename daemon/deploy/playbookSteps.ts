@@ -121,3 +121,54 @@ export class PlaybookProgress {
     this.report(step, 'running', task);
   }
 }
+
+/** A task banner of Ansible's default output: `TASK [name] ***`, `RUNNING HANDLER [name] ***`. */
+const TASK_BANNER = /^(TASK|RUNNING HANDLER) \[/;
+
+/**
+ * Writes a playbook's output to the run log so that the line of a step that starts stands before the banner of the task
+ * that starts it. Ansible calls its stdout callback before the step plugin (TaskQueueManager.send_callback), so the
+ * banner (`\nTASK [name] ***`) comes out before the start event whose step line the run writes: written as it came,
+ * every step heading landed two lines late. A banner (and the blank line before it) is held until the next line says
+ * whether a start event follows; then the event's step line is written first.
+ */
+export class StepOrderedOutput {
+  private held: string[] = [];
+
+  constructor(
+    private readonly progress: PlaybookProgress,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  /** Takes one output line of the playbook. */
+  take(line: string): void {
+    if (!this.progress.take(line)) {
+      // An event: the step line it caused is written already; the banner it belongs to follows it.
+      this.flush();
+      return;
+    }
+    if (line.trim() === '') {
+      this.flush();
+      this.held.push(line);
+      return;
+    }
+    if (TASK_BANNER.test(line)) {
+      if (this.held.some((held) => held.trim() !== '')) this.flush();
+      this.held.push(line);
+      return;
+    }
+    this.flush();
+    this.write(line);
+  }
+
+  /** Writes what is held (the playbook ended). */
+  end(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    const held = this.held;
+    this.held = [];
+    for (const line of held) this.write(line);
+  }
+}

@@ -15,8 +15,8 @@ export const HANDOFF_LIFETIME = { min: 60, max: 7 * 24 * 3600, default: 8 * 3600
  * Loads a managed server's SSH key into an ssh-agent for a while (`ssh-add -t`, the key on stdin) and writes the
  * host alias `zavhoz-<server>` (address, user, port, pinned host key, that key only, that agent) to Zavhoz's own SSH
  * config. `agentSocket` is the client's agent (its `SSH_AUTH_SOCK`); without it the daemon's own agent holds the key.
- * With `includeInUserConfig` (asked of the person first) `~/.ssh/config` gets one `Include` line for Zavhoz's file, so
- * that Remote-SSH and a plain `ssh zavhoz-<server>` know the alias. The server's host key is checked against its pin
+ * With `includeInUserConfig` (asked of the person first) `~/.ssh/config` (or `userConfigFile`) gets one `Include` line
+ * for Zavhoz's file, so that Remote-SSH and a plain `ssh zavhoz-<server>` know the alias. The server's host key is checked against its pin
  * first. Audited; refused for agents.
  */
 export const RemoteHandoff = defineRequest(
@@ -26,6 +26,16 @@ export const RemoteHandoff = defineRequest(
     agentSocket: z.string().min(1).max(1024).optional(),
     lifetimeSeconds: z.number().int().min(HANDOFF_LIFETIME.min).max(HANDOFF_LIFETIME.max).default(HANDOFF_LIFETIME.default),
     includeInUserConfig: z.boolean().default(false),
+    /**
+     * The SSH config that gets the Include line instead of `~/.ssh/config`: Remote-SSH's `remote.SSH.configFile` when
+     * the person set one (Remote-SSH then reads that file only). An absolute path.
+     */
+    userConfigFile: z
+      .string()
+      .min(2)
+      .max(4096)
+      .refine((file) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(file) && !/[\r\n"]/.test(file), 'an absolute path of an SSH config file')
+      .optional(),
   }),
   result<RemoteHandedOff>(),
 );
@@ -44,6 +54,8 @@ export interface RemoteHandedOff {
   readonly configFile: string;
   /** True when `~/.ssh/config` includes {@link configFile} (it already did, or this request added the line). */
   readonly includedInUserConfig: boolean;
+  /** The SSH config file {@link includedInUserConfig} speaks of (`~/.ssh/config`, or the one the request named). */
+  readonly userConfigFile?: string;
   /** The agent that holds the key (the client's, or the daemon's own). */
   readonly agentSocket: string;
   /** When the agent forgets the key (ISO time). */

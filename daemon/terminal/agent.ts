@@ -74,6 +74,26 @@ export async function addToAgent(load: AgentLoad, signal?: AbortSignal): Promise
   }
 }
 
+/**
+ * Unloads a key from an agent by its public half (`ssh-add -d FILE`: a public key path, nothing secret). An agent that
+ * is gone, or no longer holds the key, is fine: answers whether the agent said it removed the key.
+ */
+export async function removeFromAgent(socket: string, publicKeyFile: string): Promise<boolean> {
+  try {
+    const stat = fs.lstatSync(socket);
+    if (!stat.isSocket() || (typeof process.getuid === 'function' && stat.uid !== process.getuid())) return false;
+  } catch {
+    return false;
+  }
+  const environment: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'], LANG: 'C', SSH_AUTH_SOCK: socket, SSH_ASKPASS_REQUIRE: 'never' };
+  const child = spawn('ssh-add', ['-d', publicKeyFile], { env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    return (await finished(child, '')).code === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Waits for a child fed `input` on stdin; answers its exit code and what it printed. */
 function finished(child: ChildProcess, input: string, signal?: AbortSignal): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {

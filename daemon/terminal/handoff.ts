@@ -7,8 +7,8 @@ import type { PassphraseReader, SshConnection } from '../inventory/ssh.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { RemoteHandedOff } from '../protocol/remote.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
-import { type DaemonAgent, addToAgent, checkAgentSocket } from './agent.js';
-import { addInclude, aliasOf, includes, knownHostsKey, userConfigFile, writeHost } from './sshConfig.js';
+import { type DaemonAgent, addToAgent, checkAgentSocket, removeFromAgent } from './agent.js';
+import { addInclude, aliasOf, handedHost, handedServers, includes, knownHostsKey, removeHost, userConfigFile, writeHost } from './sshConfig.js';
 
 /** What the hand-off needs from the inventory: where a server is, and SSH to it with its pinned host key. */
 export interface HandoffHost {
@@ -39,6 +39,8 @@ export interface HandoffRequest {
   readonly agentSocket?: string | undefined;
   readonly lifetimeSeconds: number;
   readonly includeInUserConfig: boolean;
+  /** The SSH config that gets the Include line (Remote-SSH's `remote.SSH.configFile`); default `~/.ssh/config`. */
+  readonly userConfigFile?: string | undefined;
 }
 
 /**
@@ -78,7 +80,7 @@ export class SshHandoff {
       return `${key.type} ${key.getPublicSSH().toString('base64')} zavhoz:${request.server}`;
     });
     const written = writeHost(folder, { server: request.server, host: where.host, port: where.port, user: where.user, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) });
-    const userConfig = this.dependencies.userConfig ?? userConfigFile();
+    const userConfig = request.userConfigFile ?? this.dependencies.userConfig ?? userConfigFile();
     if (request.includeInUserConfig) addInclude(userConfig, written.configFile);
     const expiresAt = new Date((this.dependencies.clock?.() ?? new Date()).getTime() + request.lifetimeSeconds * 1000).toISOString();
     const alias = aliasOf(request.server);
@@ -99,9 +101,34 @@ export class SshHandoff {
       hostConfig: written.hostConfig,
       configFile: written.configFile,
       includedInUserConfig: includes(userConfig, written.configFile),
+      userConfigFile: userConfig,
       agentSocket: socket,
       expiresAt,
     };
+  }
+
+  /**
+   * Forgets a server's hand-off (it was removed): its key leaves the agent that holds it, and its Host block, pinned
+   * host key and public key leave Zavhoz's SSH config. Answers false when it was never handed off.
+   */
+  async forget(server: string): Promise<boolean> {
+    const { folder, log } = this.dependencies;
+    const handed = handedHost(folder, server);
+    if (!handed) return false;
+    const unloaded = handed.agentSocket === undefined ? false : await removeFromAgent(handed.agentSocket, handed.publicKeyFile);
+    removeHost(folder, server);
+    log.info('hand-off of a removed server forgotten', { server, alias: aliasOf(server), unloadedFromAgent: unloaded });
+    return true;
+  }
+
+  /** Forgets the hand-offs of servers that are no longer in the inventory (removed while this daemon was not told). */
+  async prune(exists: (server: string) => Promise<boolean>): Promise<string[]> {
+    const forgotten: string[] = [];
+    for (const server of handedServers(this.dependencies.folder)) {
+      if (await exists(server)) continue;
+      if (await this.forget(server)) forgotten.push(server);
+    }
+    return forgotten;
   }
 }
 

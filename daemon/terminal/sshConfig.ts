@@ -77,14 +77,58 @@ export function writeHost(folder: string, entry: HostEntry): WrittenHost {
       '',
     ].join('\n'),
   );
+  return { hostConfig, configFile: writeIncludes(folder) };
+}
+
+/** Rewrites `ssh/config` so that it includes exactly the Host blocks there are; answers its path. */
+function writeIncludes(folder: string): string {
   const configFile = path.join(folder, 'config');
-  const blocks = fs
-    .readdirSync(hosts)
-    .filter((name) => name.endsWith('.conf'))
-    .sort()
-    .map((name) => `Include ${quoted(path.join(hosts, name))}`);
+  const blocks = handedServers(folder).map((server) => `Include ${quoted(path.join(folder, 'hosts', `${server}.conf`))}`);
   writeFileAtomic(configFile, ['# Written by Zavhoz: the servers it handed to your SSH client. Do not edit; it is rewritten.', ...blocks, ''].join('\n'));
-  return { hostConfig, configFile };
+  return configFile;
+}
+
+/** The servers that have a Host block in Zavhoz's SSH config, sorted. */
+export function handedServers(folder: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(path.join(folder, 'hosts'));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => name.endsWith('.conf'))
+    .map((name) => name.slice(0, -'.conf'.length))
+    .sort();
+}
+
+/** Where a handed-off server's Host block points: the agent holding its key, and the key's public half. */
+export interface HandedHost {
+  readonly agentSocket: string | undefined;
+  readonly publicKeyFile: string;
+}
+
+/** The agent and public key file of a server's Host block; undefined when the server has none. */
+export function handedHost(folder: string, server: string): HandedHost | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(folder, 'hosts', `${server}.conf`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const agent = /^\s*IdentityAgent\s+"(.*)"\s*$/m.exec(text)?.[1];
+  return { agentSocket: agent, publicKeyFile: path.join(folder, 'keys', `${server}.pub`) };
+}
+
+/**
+ * Takes a server out of Zavhoz's SSH config: its Host block, its pinned host key (known_hosts), its public key and
+ * its Include line. A server that is gone must not keep an alias that reaches whatever gets its address next.
+ */
+export function removeHost(folder: string, server: string): void {
+  for (const file of [path.join(folder, 'hosts', `${server}.conf`), path.join(folder, 'keys', `${server}.pub`), path.join(folder, 'known_hosts', server)]) {
+    fs.rmSync(file, { force: true });
+  }
+  if (fs.existsSync(path.join(folder, 'hosts'))) writeIncludes(folder);
 }
 
 /** The user's own SSH config file. */
@@ -112,7 +156,8 @@ export function includes(userConfig: string, configFile: string): boolean {
  */
 export function addInclude(userConfig: string, configFile: string): void {
   if (includes(userConfig, configFile)) return;
-  ensurePrivateFolder(path.dirname(userConfig));
+  // A folder that exists is left as it is (a remote.SSH.configFile may live in any folder of the person's).
+  if (!fs.existsSync(path.dirname(userConfig))) ensurePrivateFolder(path.dirname(userConfig));
   let target = userConfig;
   let before = '';
   let mode = 0o600;

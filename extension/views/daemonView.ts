@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
 import { DaemonStatus, type DaemonStatusResult } from '../../daemon/protocol/lifecycle.js';
+import { CommandIds } from '../commandIds.js';
 import type { DaemonConnection } from '../daemonConnection.js';
+import { teamLook } from '../model/team.js';
+import type { TeamState } from '../teamState.js';
 
 /** One line of the daemon view. */
 class DaemonItem extends vscode.TreeItem {
@@ -12,13 +15,31 @@ class DaemonItem extends vscode.TreeItem {
   }
 }
 
-/** The "Daemon" view: whether the daemon runs, its pid, version, data folder and clients. */
+/** The Team line: the team database, this member and whether it answers; a click shows everything. */
+function teamItem(team: TeamState): DaemonItem | undefined {
+  const status = team.status;
+  if (!status) return undefined;
+  const look = teamLook(status);
+  const item = look
+    ? new DaemonItem('Team', look.line.replace(/^team: /, ''), look.warning ? 'warning' : 'organization')
+    : new DaemonItem('Team', 'none: this machine only', 'person');
+  item.tooltip = look ? look.detail.join('\n') : 'This daemon keeps its state on this machine. A team shares a PostgreSQL store: zavhoz team join postgres://user@host:5432/db';
+  item.command = { command: CommandIds.showTeamStatus, title: 'Team Status' };
+  item.contextValue = 'daemonTeam';
+  return item;
+}
+
+/** The "Daemon" view: whether the daemon runs, its pid, version, data folder, clients and team. */
 class DaemonViewProvider implements vscode.TreeDataProvider<DaemonItem> {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.emitter.event;
 
-  constructor(private readonly connection: DaemonConnection) {
+  constructor(
+    private readonly connection: DaemonConnection,
+    private readonly team: TeamState,
+  ) {
     connection.onDidChangeState(() => this.emitter.fire());
+    team.onDidChange(() => this.emitter.fire());
   }
 
   getTreeItem(item: DaemonItem): DaemonItem {
@@ -40,11 +61,12 @@ class DaemonViewProvider implements vscode.TreeDataProvider<DaemonItem> {
       new DaemonItem('Version', `${status.daemonVersion} (protocol ${status.protocolVersion})`, 'versions'),
       new DaemonItem('Data folder', status.dataFolder, 'folder'),
       new DaemonItem('Clients', status.clients.map((client) => client.name).join(', '), 'plug'),
+      ...[teamItem(this.team)].filter((item) => item !== undefined),
     ];
   }
 }
 
 /** Registers the Daemon view. */
-export function registerDaemonView(context: vscode.ExtensionContext, connection: DaemonConnection): void {
-  context.subscriptions.push(vscode.window.registerTreeDataProvider('zavhoz.daemon', new DaemonViewProvider(connection)));
+export function registerDaemonView(context: vscode.ExtensionContext, connection: DaemonConnection, team: TeamState): void {
+  context.subscriptions.push(vscode.window.registerTreeDataProvider('zavhoz.daemon', new DaemonViewProvider(connection, team)));
 }

@@ -2,7 +2,9 @@ import * as vscode from 'vscode';
 import { RUN_STATUSES, type RunStep, type RunSummary, RunsDidChange, RunsGet, RunsList } from '../../daemon/protocol/runs.js';
 import { ApprovalsDidChange } from '../../daemon/protocol/approvals.js';
 import { formatElapsed, relativeTime } from '../model/format.js';
+import { AuditList } from '../../daemon/protocol/audit.js';
 import { describeRun, isActive, RUN_STATUS_LOOK, STEP_ICONS, STEP_TITLES } from '../model/runs.js';
+import { actor, memberOfRun, runMembers } from '../model/team.js';
 import { describeRunFilter, filterRuns, type RunFilter } from '../model/runFilter.js';
 import type { ExtensionServices } from '../services.js';
 import { CommandIds } from '../commandIds.js';
@@ -15,6 +17,9 @@ const FILTERED_RUNS = 200;
 
 const filterKey = 'zavhoz.runFilter';
 
+/** How many recent audit entries name the members of the recent runs (deploys and rollbacks among other actions). */
+const TEAM_AUDIT_ENTRIES = 500;
+
 /**
  * One deploy run; `run.active` (queued/running) can be cancelled, `run.retryable` (failed, cancelled,
  * interrupted) retried; clicking opens its log.
@@ -24,15 +29,16 @@ export class RunNode extends TreeNode {
     readonly run: RunSummary,
     now: Date,
     services: ExtensionServices,
+    member?: string,
   ) {
     super(`${run.project} · ${run.ref}`, vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `run/${run.id}`;
-    this.description = describeRun(run, now);
+    this.description = `${describeRun(run, now)}${member ? ` · ${member}` : ''}`;
     const look = RUN_STATUS_LOOK[run.status];
     this.iconPath = new vscode.ThemeIcon(look.icon, look.colour ? new vscode.ThemeColor(look.colour) : undefined);
     // Active runs can be cancelled; failed, cancelled and interrupted ones retried.
     this.contextValue = isActive(run.status) ? 'run.active' : run.status === 'succeeded' ? 'run.finished' : 'run.retryable';
-    this.tooltip = `${run.id}: ${run.repository}@${run.ref} — ${look.word}${run.error ? `\n${run.error}` : ''}\nstarted by ${run.client}`;
+    this.tooltip = `${run.id}: ${run.repository}@${run.ref} — ${look.word}${run.error ? `\n${run.error}` : ''}\nstarted by ${actor(run.client, member)}`;
     this.command = { command: CommandIds.showDeployLog, title: 'Show Deploy Log', arguments: [run.id] };
     this.accessibilityInformation = { label: `Deploy of ${run.project} at ${run.ref}, ${this.description}` };
     this.loadChildren = async () => {
@@ -118,9 +124,24 @@ export class RunsProvider extends DaemonTreeProvider {
     });
     if (!filter.project) this.projects = [...new Set(runs.map((run) => run.project))].sort();
     const now = new Date();
+    const members = await this.members();
     return filterRuns(runs, filter)
       .slice(0, RECENT_RUNS)
-      .map((run) => (run.status === 'awaiting_approval' ? new WaitingRunNode(run, now) : new RunNode(run, now, this.services)));
+      .map((run) => (run.status === 'awaiting_approval' ? new WaitingRunNode(run, now) : new RunNode(run, now, this.services, memberOfRun(run) ?? members.get(run.id))));
+  }
+
+  /**
+   * On a team's store, who started each recent run: the audit log records the member with each deploy and rollback.
+   * Alone, nothing to ask (every run is this person's).
+   */
+  private async members(): Promise<ReadonlyMap<string, string>> {
+    if (this.services.team?.inTeam !== true) return new Map();
+    try {
+      const { entries } = await this.connection.request(AuditList, { limit: TEAM_AUDIT_ENTRIES });
+      return runMembers(entries.filter((entry) => entry.action === 'deploy' || entry.action === 'rollback'));
+    } catch {
+      return new Map();
+    }
   }
 }
 
@@ -137,5 +158,17 @@ export function registerRunsView(context: vscode.ExtensionContext, services: Ext
   };
   sync();
   context.subscriptions.push(provider.onDidChangeTreeData(sync));
+  // Joining or leaving a team changes who the runs are shown as started by.
+  const team = services.team;
+  if (team) {
+    let inTeam = team.inTeam;
+    context.subscriptions.push(
+      team.onDidChange(() => {
+        if (team.inTeam === inTeam) return;
+        inTeam = team.inTeam;
+        provider.refresh();
+      }),
+    );
+  }
   return provider;
 }

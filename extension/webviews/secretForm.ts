@@ -7,6 +7,7 @@ import {
   MAX_SECRET_BYTES,
   SECRET_CATEGORIES,
   SECRET_HANDLE_PATTERN,
+  SECRET_LOCATIONS,
   SECRET_TYPES,
   type SecretMetadata,
   SecretsGenerate,
@@ -16,8 +17,10 @@ import {
 } from '../../daemon/protocol/secrets.js';
 import { FieldError, valueTooLargeText } from '../../daemon/client/userMessages.js';
 import { AllocationsList } from '../../daemon/protocol/allocations.js';
+import { type TeamVaultStatus, VaultStatus } from '../../daemon/protocol/vault.js';
 import type { SecretDraft, SecretFormInit, SecretFormRequests } from '../../webview/messages.js';
 import { CATEGORY_TITLES, TYPE_TITLES } from '../model/secrets.js';
+import { defaultLocation, secretStorageChoice } from '../model/secretStorage.js';
 import type { ExtensionServices } from '../services.js';
 import { WebviewHost } from './host.js';
 
@@ -36,7 +39,11 @@ const draftSchema = z.object({
   rotationDays: z.string().regex(/^\d{0,4}$/).catch(''),
   generate: z.boolean().catch(false),
   length: z.string().regex(/^\d{0,3}$/).catch(String(GENERATED_LENGTH.default)),
+  location: z.enum(SECRET_LOCATIONS).optional().catch(undefined),
 });
+
+/** How long the form waits to learn whether a team Vault is connected before it opens without the choice. */
+const VAULT_STATUS_WAIT_MS = 5_000;
 
 const saveSchema = z.strictObject({
   draft: draftSchema,
@@ -76,6 +83,8 @@ export class SecretFormPanel implements vscode.Disposable {
   private readonly host: WebviewHost<SecretFormInit, SecretFormRequests, Record<string, never>>;
   private draft: SecretDraft;
   private onSaved: ((saved: { readonly handle: string; readonly name: string }) => void) | undefined;
+  /** True once the form offered the storage choice (a team Vault is connected): only then is `location` sent. */
+  private storageOffered = false;
 
   /** Opens the form (replacing an open one) with a draft; `onSaved` hears the new handle (the deploy panel binds it). */
   static show(
@@ -143,6 +152,10 @@ export class SecretFormPanel implements vscode.Disposable {
     }
     const projects = [...known].sort();
     if (this.draft.project && !projects.includes(this.draft.project)) projects.unshift(this.draft.project);
+    const vault = await this.teamVaultStatus();
+    const storage = this.draft.mode === 'create' ? secretStorageChoice(vault) : undefined;
+    this.storageOffered = storage !== undefined;
+    if (storage && this.draft.location === undefined) this.draft = { ...this.draft, location: defaultLocation(vault) };
     return {
       draft: this.draft,
       types: SECRET_TYPES.map((value) => ({ value, label: TYPE_TITLES[value] })),
@@ -150,7 +163,25 @@ export class SecretFormPanel implements vscode.Disposable {
       projects,
       generatable: [...GENERATABLE_TYPES],
       generatedLength: GENERATED_LENGTH,
+      ...(storage ? { storage } : {}),
     };
+  }
+
+  /** Whether this member connected a team Vault; undefined from a daemon without team secrets, or one slow to say. */
+  private async teamVaultStatus(): Promise<TeamVaultStatus | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.services.connection.request(VaultStatus, {}),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), VAULT_STATUS_WAIT_MS);
+        }),
+      ]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** "Paste from file": the user picks a file; its text goes to the form field it was asked for. */
@@ -178,6 +209,8 @@ export class SecretFormPanel implements vscode.Disposable {
       ...(draft.project ? { project: draft.project } : {}),
       ...(draft.expiresAt ? { expiresAt: `${draft.expiresAt}T00:00:00Z` } : {}),
       ...(draft.rotationDays ? { rotationDays: Number(draft.rotationDays) } : {}),
+      // Only a choice the form offered: a draft restored after the team Vault was disconnected keeps the default.
+      ...(this.storageOffered && draft.location ? { location: draft.location } : {}),
     };
     let saved: SecretMetadata;
     if (draft.mode === 'rotate') {
@@ -206,10 +239,10 @@ export class SecretFormPanel implements vscode.Disposable {
         ...describing,
       });
     }
-    this.services.log.info(`secret ${saved.name} saved as ${saved.handle}`);
+    this.services.log.info(`secret ${saved.name} saved as ${saved.handle}${saved.location === 'team' ? ' in the team Vault' : ''}`);
     this.onSaved?.({ handle: saved.handle, name: saved.name });
     this.onSaved = undefined;
-    this.draft = newSecretDraft({ category: draft.category, project: draft.project, type: draft.type });
+    this.draft = newSecretDraft({ category: draft.category, project: draft.project, type: draft.type, ...(draft.location ? { location: draft.location } : {}) });
     this.panel.title = panelTitle(this.draft);
     return { handle: saved.handle, name: saved.name };
   }

@@ -25,6 +25,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { isCancelled } from '../../client/client.js';
 import { CliError, type Command, integerFlag, listFlag, stringFlag, call } from '../command.js';
 import { PagedTable, listPages, printPages } from '../listing.js';
+import { serverSshCommands } from './serverSsh.js';
 
 function megabytes(value: number | null): string {
   if (value === null) return '?';
@@ -311,4 +312,5 @@ export const serverCommands: Command[] = [
       context.print(copied, () => `Fetched ${copied.server}:${copied.remote} to ${copied.local} (${copied.bytes} bytes, mode ${copied.mode}).`);
     },
   },
+  ...serverSshCommands,
 ];
