@@ -9,7 +9,7 @@ import type { DaemonConnection } from './daemonConnection.js';
  */
 export class TeamState implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TeamStatusView | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: { dispose(): unknown }[] = [this.changed];
   private current: TeamStatusView | undefined;
 
   /** Fires when the team status changed (or became unknown). */

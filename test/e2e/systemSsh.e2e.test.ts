@@ -50,12 +50,14 @@ describe('Open Terminal with System SSH in VS Code (code-server + Chromium)', ()
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     if (session) {
       await session.stop();
       session.saveLogs('e2e-system-ssh-logs');
       await session.dispose();
     }
     await sshd?.stop();
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   step('the palette command opens a terminal running ssh to the server; a command typed there runs on it', async () => {

@@ -75,7 +75,7 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
       return stdout;
     } catch (error) {
       // ssh-add -l exits 1 with "The agent has no identities."
-      return String((error as { stdout?: string }).stdout ?? '');
+      return (error as { stdout?: string }).stdout ?? '';
     }
   }
 
@@ -106,11 +106,13 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
   });
 
   after(async () => {
+    /* eslint-disable @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned these */
     await daemon?.dispose();
     if (agent) await terminateTree(agent.child);
     await sshd?.stop();
     await keyring?.stop();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   });
 
   test('a command runs on the server through the alias; the session agent, its folder and the key are gone afterwards', async () => {

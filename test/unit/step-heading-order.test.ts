@@ -119,7 +119,10 @@ describe('step headings where the steps start', () => {
   });
 
   test('with a real ansible-playbook, every step line is followed by the banner of the task that started the step', async (t) => {
-    if (spawnSync('ansible-playbook', ['--version']).error) return t.skip('ansible-playbook is not installed here');
+    if (spawnSync('ansible-playbook', ['--version']).error) {
+      t.skip('ansible-playbook is not installed here');
+      return;
+    }
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-step-order-'));
     try {
       const folder = RunFolder.create(root, 'run_order');

@@ -76,7 +76,7 @@ function runSsh(args: readonly string[], socket: string): Promise<number> {
     });
     child.once('exit', (code, signal) => {
       process.off('SIGINT', ignore);
-      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+      resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0));
     });
   });
 }
