@@ -49,7 +49,9 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
   });
   const folder = RunFolder.create(options.runsFolder, runId);
   const log = new RunLog(runId, folder, options.redactor, options.followers);
-  const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
+  // The run's time starts when it runs: not while it waits for another member's work on the project.
+  const arm = (): NodeJS.Timeout => setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
+  let timer = arm();
   await runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
   log.note(`run ${runId}: ${run.kind} ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
@@ -58,6 +60,21 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
     outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
       signal: controller.signal,
       waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
+      // Another member's daemon works on the project: the run queues behind it (cancellable), rather than being refused.
+      queue: {
+        waiting: async (_holder, message) => {
+          clearTimeout(timer);
+          log.note(`${message}; this run starts once that is done (cancel it with: zavhoz run cancel ${runId})`);
+          await runs.update(runId, { status: 'queued', waitingFor: message });
+          options.changed(runId, run.project, 'queued');
+        },
+        taken: async () => {
+          timer = arm();
+          log.note(`${run.project} is free: the run starts`);
+          await runs.update(runId, { status: 'running', waitingFor: null, startedAt: new Date().toISOString() });
+          options.changed(runId, run.project, 'running');
+        },
+      },
     });
   } catch (error) {
     outcome = failureOutcome(error, controller.signal, run.timeoutSeconds, runId, options.log);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type TeamStatusView, TeamJoin, TeamLeave, TeamStatus } from '../../protocol/team.js';
 import { type Command, CliError, stringFlag, withClient } from '../command.js';
+import { requestCommand } from '../listing.js';
 
 /** Where the team database is, from `postgres://user@host:port/db`; a URL with a password in it is refused. */
 export function parseTeamUrl(text: string): { host: string; port: number; database: string; user: string } {
@@ -82,34 +83,31 @@ export const teamCommands: Command[] = [
       );
     },
   },
-  {
+  requestCommand({
     path: ['team', 'status'],
     usage: 'zavhoz team status [--json]',
     summary: 'Show which store the daemon runs on, the team it joined, whether the team database answers, its schema and members.',
     examples: ['zavhoz team status'],
-    async run(context) {
-      const status = await withClient(context, (client) => client.request(TeamStatus, {}));
-      context.print(status, () => describe(status));
-      return status.reachable === false ? 1 : undefined;
-    },
-  },
-  {
+    request: TeamStatus,
+    params: () => ({}),
+    human: describe,
+    exitCode: (status) => (status.reachable === false ? 1 : undefined),
+  }),
+  requestCommand({
     path: ['team', 'leave'],
     usage: 'zavhoz team leave [--json]',
     summary: "Leave the team: the daemon opens its embedded store again at its next start; the team's data stays in PostgreSQL.",
     examples: ['zavhoz team leave'],
-    async run(context) {
-      const result = await withClient(context, (client) => client.request(TeamLeave, {}));
-      context.print(result, () =>
-        result.left
-          ? [
-              'Left the team. Everything the team shares (servers, allocations, runs, releases, audit, settings) stays in its PostgreSQL for the other members; the password copy was removed from your keychain.',
-              result.engine === 'postgres'
-                ? 'The daemon runs on the team store until it restarts: run zavhoz daemon stop (the next command starts it on the embedded store, as it was before you joined).'
-                : 'The daemon runs on its embedded store.',
-            ].join('\n')
-          : 'This data folder had not joined a team; nothing changed.',
-      );
-    },
-  },
+    request: TeamLeave,
+    params: () => ({}),
+    human: (result) =>
+      result.left
+        ? [
+            'Left the team. Everything the team shares (servers, allocations, runs, releases, audit, settings) stays in its PostgreSQL for the other members; the password copy was removed from your keychain.',
+            result.engine === 'postgres'
+              ? 'The daemon runs on the team store until it restarts: run zavhoz daemon stop (the next command starts it on the embedded store, as it was before you joined).'
+              : 'The daemon runs on its embedded store.',
+          ].join('\n')
+        : 'This data folder had not joined a team; nothing changed.',
+  }),
 ];
