@@ -7,7 +7,7 @@
  */
 import { ZavhozError } from './errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { HeldSharedLock, SharedLockHolder, SharedLocks } from './sharedLocks.js';
+import type { HeldSharedLock, SharedLockEvent, SharedLockHolder, SharedLocks } from './sharedLocks.js';
 
 /** Who holds a project and since when, for messages. */
 export interface ProjectHolder {
@@ -32,7 +32,24 @@ export interface HoldOptions {
   readonly waiting?: (holder: ProjectHolder) => void;
   /** Wait for another member's daemon (checking every {@link ACROSS_POLL_MS}) instead of being refused. */
   readonly queue?: QueueAcrossDaemons | undefined;
+  /**
+   * Told, while the work runs, when the connection that holds the project across the team's daemons was lost and
+   * whether the lock was taken again (see {@link ProjectLease}).
+   */
+  readonly lockEvents?: ((event: SharedLockEvent) => void) | undefined;
 }
+
+/**
+ * What work holding a project can ask while it runs: whether this daemon still holds the project across the team's
+ * daemons. A lost connection to the team's store lets go of the lock until it is taken again: work with steps checks
+ * before each one and stops rather than go on unprotected.
+ */
+export interface ProjectLease {
+  /** False from a lost lock connection until the lock was taken again; always true outside a team. */
+  readonly held: boolean;
+}
+
+const ALWAYS_HELD: ProjectLease = { held: true };
 
 /** How often work queued behind another member's daemon asks for the project again. */
 export const ACROSS_POLL_MS = 500;
@@ -82,14 +99,15 @@ export class ProjectLocks {
   async hold<T>(
     project: string,
     activity: string,
-    work: () => Promise<T>,
+    work: (lease: ProjectLease) => Promise<T>,
     options: HoldOptions = {},
   ): Promise<T> {
     await this.acquire(project, activity, options);
     try {
       const shared = await this.acrossDaemons(project, activity, options);
+      if (shared && options.lockEvents) shared.watch?.(options.lockEvents);
       try {
-        return await work();
+        return await work(shared ? { get held() { return shared.held ?? true; } } : ALWAYS_HELD);
       } finally {
         await shared?.release().catch((error: unknown) => this.across?.onReleaseFailed?.(project, error));
       }

@@ -1,5 +1,8 @@
 import type { ScopedLogger } from '../core/logger.js';
-import type { ProjectLocks } from '../core/projectLocks.js';
+import { ZavhozError } from '../core/errors.js';
+import type { ProjectLease, ProjectLocks } from '../core/projectLocks.js';
+import type { SharedLockEvent } from '../core/sharedLocks.js';
+import { ErrorCodes } from '../protocol/errors.js';
 import type { Redactor } from '../core/redactor.js';
 import { RUN_LOG_STEP_PREFIX, type RunStatus } from '../protocol/runs.js';
 import type { AfterSuccess } from './afterSuccess.js';
@@ -57,7 +60,8 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
 
   let outcome: RunOutcome;
   try {
-    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
+    const stop = (error: ZavhozError): void => controller.abort(error);
+    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, (lease) => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal, lease, stop }), {
       signal: controller.signal,
       waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
       // Another member's daemon works on the project: the run queues behind it (cancellable), rather than being refused.
@@ -74,6 +78,12 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
           await runs.update(runId, { status: 'running', waitingFor: null, startedAt: new Date().toISOString() });
           options.changed(runId, run.project, 'running');
         },
+      },
+      // The connection holding the project across the team's daemons dropped: said in the log; the run stops before
+      // its next step unless the lock is back by then, and at once if another member took it.
+      lockEvents: (event) => {
+        log.note(lockEventLine(run.project, event));
+        if (event.kind === 'gone') stop(lockLostError(run, undefined, event.reason));
       },
     });
   } catch (error) {
@@ -94,6 +104,27 @@ interface RunParts {
   readonly log: RunLog;
   readonly steps: StepTracker;
   readonly signal: AbortSignal;
+  /** Whether this daemon still holds the project across the team's daemons. */
+  readonly lease: ProjectLease;
+  /** Stops the run (its playbook is killed) with what to do. */
+  readonly stop: (error: ZavhozError) => void;
+}
+
+/** The run's log line for what became of the project's lock when its connection to the team database dropped. */
+function lockEventLine(project: string, event: SharedLockEvent): string {
+  if (event.kind === 'lost') {
+    return `the connection to the team database that holds ${project}'s lock was lost (${event.reason}); taking the lock again — the run stops before its next step unless it is back by then`;
+  }
+  if (event.kind === 'retaken') return `${project}'s lock was taken again on a new connection to the team database; the run goes on`;
+  return `${project}'s lock could not be taken again (${event.reason}): the run stops so that no two members work on ${project} at once`;
+}
+
+/** Why a run stopped when its project's lock was lost: nothing more was done, and what to check before deploying again. */
+function lockLostError(run: RunRecord, step: string | undefined, reason: string | undefined): ZavhozError {
+  return new ZavhozError(
+    ErrorCodes.StoreUnavailable,
+    `The run stopped${step ? ` before its ${step} step` : ''}: the connection to the team database that held ${run.project}'s lock was lost and the lock ${reason ? `could not be taken again (${reason})` : 'was not back yet'}, so another member could work on ${run.project} at the same time. Nothing more was done on the server; check what runs there with zavhoz service status --project ${run.project}, then deploy again once the team database answers (zavhoz team status).`,
+  );
 }
 
 /**
@@ -108,6 +139,8 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
       // A line where each step starts, so a reader of the log (the VS Code document) sees the steps in it.
       if (status === 'running' && !begun.has(name)) {
         begun.add(name);
+        // Fail safe: no step starts while the project's lock across the team's daemons is not held.
+        if (!parts.lease.held) parts.stop(lockLostError(run, name, undefined));
         parts.log.note(`${RUN_LOG_STEP_PREFIX.slice('[zavhoz] '.length)}${name}`);
       }
       parts.steps.set(name, status, detail);
