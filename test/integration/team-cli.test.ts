@@ -101,12 +101,16 @@ describe('zavhoz team', () => {
     const client = new pg.Client(login);
     await client.connect();
     try {
-      const rows = await client.query<{ action: string; detail: string }>("SELECT action, detail FROM audit_log WHERE action = 'team-leave'");
+      const rows = await client.query<{ action: string; member: string | null }>("SELECT action, member FROM audit_log WHERE action = 'team-leave'");
       assert.equal(rows.rows.length, 1, 'the leave was audited in the team store');
-      assert.equal((JSON.parse(rows.rows[0]!.detail) as { member?: string }).member, 'alice');
+      assert.equal(rows.rows[0]!.member, 'alice', 'the member has a column of its own');
     } finally {
       await client.end();
     }
+    // `audit list` shows who did it, in words and in its JSON.
+    const audit = await json<{ action: string; member?: string }[]>(['audit', 'list']);
+    assert.equal(audit.find((entry) => entry.action === 'team-leave')?.member, 'alice');
+    assert.match((await cli(['audit', 'list'])).stdout, /team-leave\s+.*\balice via /);
 
     await vault.restart();
     const back = await json<TeamStatusView>(['team', 'status']);
