@@ -1,9 +1,11 @@
 import { describeError } from '../core/errors.js';
 import type { NotificationDefinition } from '../protocol/define.js';
-import { SettingsDidChange } from '../protocol/settings.js';
+import { SettingsDidChange, SettingSchemas } from '../protocol/settings.js';
+import type { Notifier } from '../core/notifier.js';
+import type { ScopedLogger } from '../core/logger.js';
 import type { SettingsService } from '../settings/settings.js';
 import { ChangeRelay } from '../team/changes.js';
-import { changeNotifications } from '../team/definitions.js';
+import { changeNotifications, refreshNotices } from '../team/definitions.js';
 import { defaultMemberName } from '../team/record.js';
 import { TeamService } from '../team/service.js';
 import type { Vault } from '../vault/vault.js';
@@ -29,9 +31,10 @@ export async function wireTeamChanges(base: Foundation): Promise<TeamWiring> {
   const member = team?.record.member ?? defaultMemberName();
   if (!team) return { foundation: base, member, followSettings: () => undefined };
   const log = base.logger.child({ component: 'team' });
-  const relay = new ChangeRelay(team.store, changeNotifications(), log);
   let settings: SettingsService | undefined;
   const clients = base.server;
+  const definitions = changeNotifications();
+  const relay = new ChangeRelay(team.store, definitions, log);
   await relay.start({
     clients,
     onRemoteChange: async (definition, params) => {
@@ -39,6 +42,8 @@ export async function wireTeamChanges(base: Foundation): Promise<TeamWiring> {
         await settings.reload((params as { key: Parameters<SettingsService['reload']>[0] }).key);
       }
     },
+    // Notices sent while the listener was away are lost: every area is told to read afresh, settings first reloaded.
+    onMissed: () => void refreshEverything(clients, definitions, settings, log),
   });
   base.lifecycle.onShutdown(() => relay.close());
   const server = new Proxy(clients, {
@@ -76,4 +81,25 @@ export function wireTeamService(foundation: Foundation, needs: { readonly vault:
     redactor: foundation.redactor,
     log: foundation.logger.child({ component: 'team' }),
   });
+}
+
+/**
+ * After the team's change notices were interrupted: reloads every setting (telling clients of each) and sends one
+ * "read afresh" notice per area, so trees and views catch up with what other members changed meanwhile.
+ */
+async function refreshEverything(clients: Notifier, definitions: readonly NotificationDefinition<unknown>[], settings: SettingsService | undefined, log: ScopedLogger): Promise<void> {
+  try {
+    if (settings) {
+      for (const key of Object.keys(SettingSchemas) as (keyof typeof SettingSchemas)[]) {
+        await settings.reload(key);
+        clients.notify(SettingsDidChange, { key });
+      }
+    }
+    const { notices, unfit } = refreshNotices(definitions);
+    for (const notice of notices) clients.notify(notice.definition, notice.params);
+    if (unfit.length > 0) log.warn('some areas could not be told to read afresh', { methods: unfit.join(', ') });
+    log.info('clients told to read afresh after the team change notices were interrupted', { areas: notices.length });
+  } catch (error) {
+    log.warn('clients could not be told to read afresh', { error: describeError(error) });
+  }
 }
