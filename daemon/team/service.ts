@@ -126,6 +126,24 @@ export class TeamService {
     }
   }
 
+  /**
+   * Keeps the OS keychain's copy of the team database's password equal to its vault secret: called with the handles
+   * of secrets that changed (a rotation here, or another member's of a team secret). The daemon reads the copy on each
+   * new connection to the team database, before its vault exists, so a rotated password must reach it before the
+   * next connection. True when the copy was renewed.
+   */
+  async secretsChanged(handles: readonly string[]): Promise<boolean> {
+    const recorded = await readTeamRecord(this.options.local);
+    const handle = recorded?.passwordSecret;
+    if (handle === undefined || !handles.includes(handle)) return false;
+    const use: SecretUse = { client: 'daemon', requestId: 'team-password-follow', action: 'team-password-copy', detail: { host: recorded?.host ?? '', database: recorded?.database ?? '' } };
+    const password = await this.options.vault.withValue(handle, use, (value) => value);
+    this.options.redactor.register(password);
+    await keepPassword(this.options.folder, password);
+    this.options.log.info("the keychain copy of the team database's password follows its vault secret", { handle });
+    return true;
+  }
+
   /** Forgets the team (and the kept password); the next start opens the embedded store. */
   async leave(): Promise<TeamStatusView & { left: boolean }> {
     const left = await removeTeamRecord(this.options.local);

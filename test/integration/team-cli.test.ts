@@ -37,6 +37,15 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
   return result;
 }
 
+/** Polls `check` until it holds, for at most `timeoutMs` (generous: the machine is shared). */
+async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function json<T>(args: string[], input?: string): Promise<T> {
   const result = await cli([...args, '--json'], input);
   assert.equal(result.code, 0, result.stderr);
@@ -82,6 +91,21 @@ describe('zavhoz team', () => {
       { host: '127.0.0.1', port: login.port, database: login.database, user: login.user, password: 'secret', passwordSecret: handle, member: 'alice', joinedAt: '' },
     );
 
+    // The password is rotated in the vault (and on the server) before the switch: the keychain copy follows, so the
+    // start on the team store below logs in with the new one.
+    const rotated = `rotated-${login.password}`;
+    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: login.database });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`);
+    } finally {
+      await admin.end();
+    }
+    const rotate = await cli(['secret', 'rotate', handle], `${rotated}\n`);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const daemonLog = path.join(vault.daemon.home, 'daemon.log');
+    await eventually('the keychain copy to follow the rotation', () => fs.readFileSync(daemonLog, 'utf8').includes("the keychain copy of the team database's password follows its vault secret"));
+
     await vault.restart();
     const running = await json<TeamStatusView>(['team', 'status']);
     assert.equal(running.engine, 'postgres');
@@ -98,7 +122,7 @@ describe('zavhoz team', () => {
     assert.equal(left.left, true);
     assert.equal(left.engine, 'postgres');
     assert.equal(left.restartNeeded, true);
-    const client = new pg.Client(login);
+    const client = new pg.Client({ ...login, password: rotated });
     await client.connect();
     try {
       const rows = await client.query<{ action: string; member: string | null }>("SELECT action, member FROM audit_log WHERE action = 'team-leave'");
@@ -118,6 +142,9 @@ describe('zavhoz team', () => {
     assert.equal(back.joined, null);
 
     const log = fs.readFileSync(path.join(vault.daemon.home, 'daemon.log'), 'utf8');
-    for (const text of [...outputs, log]) assert.ok(!text.includes(login.password), 'the team database password never shows');
+    for (const text of [...outputs, log]) {
+      assert.ok(!text.includes(login.password), 'the team database password never shows');
+      assert.ok(!text.includes(rotated), 'nor the rotated one');
+    }
   });
 });
