@@ -83,6 +83,8 @@ describe('zavhoz team', () => {
     const joined = await cli(['team', 'join', url, '--password-secret', handle, '--member', 'alice']);
     assert.equal(joined.code, 0, joined.stderr);
     assert.match(joined.stdout, /keeps its embedded store until it restarts/);
+    // What the embedded store holds is not copied, and the join says what stays behind.
+    assert.match(joined.stdout, /Not copied to the team store: 0 server\(s\), 0 allocation\(s\), 0 run\(s\) and [1-9]\d* secret\(s\)/);
     const pending = await json<TeamStatusView>(['team', 'status']);
     assert.equal(pending.engine, 'embedded');
     assert.equal(pending.restartNeeded, true);

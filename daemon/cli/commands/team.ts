@@ -77,7 +77,9 @@ export const teamCommands: Command[] = [
           status.restartNeeded
             ? 'The daemon keeps its embedded store until it restarts: run zavhoz daemon stop (the next command starts it on the team store).'
             : 'The daemon already runs on this team store.',
-          'Nothing of the embedded store is copied: servers, allocations and runs made alone stay here, not in the team store.',
+          status.notCopied
+            ? `Not copied to the team store: ${status.notCopied.servers} server(s), ${status.notCopied.allocations} allocation(s), ${status.notCopied.runs} run(s) and ${status.notCopied.secrets} secret(s) of this machine's embedded store. They stay here, unseen by the team, and are back after zavhoz team leave; add the servers the team shares on the team store (zavhoz server add) once the daemon switched.`
+            : 'Nothing of the embedded store is copied: servers, allocations and runs made alone stay here, not in the team store.',
           describe(status),
         ].join('\n'),
       );
