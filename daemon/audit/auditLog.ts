@@ -13,6 +13,8 @@ export interface AuditEntry {
 export interface AuditRecord extends Required<AuditEntry> {
   readonly id: number;
   readonly at: string;
+  /** On a team's shared store, the member whose daemon did it; absent on the embedded store. */
+  readonly member?: string;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface AuditRecord extends Required<AuditEntry> {
  * Written inside the caller's transaction where there is one, so the action and its record land together.
  */
 export class AuditLog {
-  /** `member`: on a team's shared store, this member's name, recorded in each entry's detail (who did what). */
+  /** `member`: on a team's shared store, this member's name, recorded with each entry (who did what). */
   constructor(
     private readonly store: Database,
     private readonly member?: string,
@@ -29,13 +31,14 @@ export class AuditLog {
   /** Records an entry, in `tx` if given, else in its own transaction. */
   async record(entry: AuditEntry, tx?: DatabaseTransaction): Promise<void> {
     const write = async (t: DatabaseTransaction): Promise<void> => {
-      await t.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)', [
+      await t.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail, member) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         new Date().toISOString(),
         entry.client,
         entry.requestId,
         entry.action,
         entry.subject,
-        JSON.stringify(this.member === undefined ? (entry.detail ?? {}) : { ...entry.detail, member: this.member }),
+        JSON.stringify(entry.detail ?? {}),
+        this.member ?? null,
       ]);
     };
     if (tx) await write(tx);
@@ -51,14 +54,20 @@ export class AuditLog {
     const rows = options.subject
       ? await this.store.all('SELECT * FROM audit_log WHERE subject = ? AND id < ? ORDER BY id DESC LIMIT ?', [options.subject, beforeId, limit])
       : await this.store.all('SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?', [beforeId, limit]);
-    return rows.map((row) => ({
-      id: Number(row.id),
-      at: String(row.at),
-      client: String(row.client),
-      requestId: String(row.request_id),
-      action: String(row.action),
-      subject: String(row.subject),
-      detail: JSON.parse(String(row.detail)) as AuditRecord['detail'],
-    }));
+    return rows.map((row) => {
+      const detail = JSON.parse(String(row.detail)) as AuditRecord['detail'];
+      // Entries from before the column (migration 16) kept the member in their detail.
+      const member = typeof row.member === 'string' ? row.member : typeof detail.member === 'string' ? detail.member : undefined;
+      return {
+        id: Number(row.id),
+        at: String(row.at),
+        client: String(row.client),
+        requestId: String(row.request_id),
+        action: String(row.action),
+        subject: String(row.subject),
+        detail,
+        ...(member === undefined ? {} : { member }),
+      };
+    });
   }
 }

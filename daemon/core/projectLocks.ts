@@ -7,13 +7,58 @@
  */
 import { ZavhozError } from './errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { HeldSharedLock, SharedLocks } from './sharedLocks.js';
+import type { HeldSharedLock, SharedLockEvent, SharedLockHolder, SharedLocks } from './sharedLocks.js';
 
 /** Who holds a project and since when, for messages. */
 export interface ProjectHolder {
   /** What the holder is doing, e.g. `deploy run_7f3k9x2mab` or `restart of shop`. */
   readonly activity: string;
   readonly since: string;
+}
+
+/** Work that queues behind another member's daemon instead of being refused (see {@link ProjectLocks.hold}). */
+export interface QueueAcrossDaemons {
+  /** The wait began, or the holder changed: who holds the project, and that in words for a log. */
+  waiting(holder: SharedLockHolder, message: string): void | Promise<void>;
+  /** The wait is over: this daemon holds the project now, and the work starts. */
+  taken?(): void | Promise<void>;
+}
+
+/** How {@link ProjectLocks.hold} waits. */
+export interface HoldOptions {
+  /** Aborted while waiting: the place in line is given up and `hold` rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Called once, with this daemon's holder, if the work has to wait for it. */
+  readonly waiting?: (holder: ProjectHolder) => void;
+  /** Wait for another member's daemon (checking every {@link ACROSS_POLL_MS}) instead of being refused. */
+  readonly queue?: QueueAcrossDaemons | undefined;
+  /**
+   * Told, while the work runs, when the connection that holds the project across the team's daemons was lost and
+   * whether the lock was taken again (see {@link ProjectLease}).
+   */
+  readonly lockEvents?: ((event: SharedLockEvent) => void) | undefined;
+}
+
+/**
+ * What work holding a project can ask while it runs: whether this daemon still holds the project across the team's
+ * daemons. A lost connection to the team's store lets go of the lock until it is taken again: work with steps checks
+ * before each one and stops rather than go on unprotected.
+ */
+export interface ProjectLease {
+  /** False from a lost lock connection until the lock was taken again; always true outside a team. */
+  readonly held: boolean;
+}
+
+const ALWAYS_HELD: ProjectLease = { held: true };
+
+/** How often work queued behind another member's daemon asks for the project again. */
+export const ACROSS_POLL_MS = 500;
+
+/** What work waiting for another member's daemon says: `waiting for alice@host's deploy of shop (run_…, since …)`. */
+export function waitingMessage(project: string, holder: SharedLockHolder): string {
+  const run = /^(deploy|rollback) (run_[a-z2-7]+)$/.exec(holder.activity);
+  const what = run ? `${run[1] ?? ''} of ${project} (${run[2] ?? ''}, since ${holder.since})` : `${holder.activity.includes(project) ? holder.activity : `${holder.activity} of ${project}`} (since ${holder.since})`;
+  return `waiting for ${holder.member}'s ${what}`;
 }
 
 interface Waiter {
@@ -54,14 +99,15 @@ export class ProjectLocks {
   async hold<T>(
     project: string,
     activity: string,
-    work: () => Promise<T>,
-    options: { signal?: AbortSignal | undefined; waiting?: (holder: ProjectHolder) => void } = {},
+    work: (lease: ProjectLease) => Promise<T>,
+    options: HoldOptions = {},
   ): Promise<T> {
     await this.acquire(project, activity, options);
     try {
-      const shared = await this.acrossDaemons(project, activity);
+      const shared = await this.acrossDaemons(project, activity, options);
+      if (shared && options.lockEvents) shared.watch?.(options.lockEvents);
       try {
-        return await work();
+        return await work(shared ? { get held() { return shared.held ?? true; } } : ALWAYS_HELD);
       } finally {
         await shared?.release().catch((error: unknown) => this.across?.onReleaseFailed?.(project, error));
       }
@@ -70,21 +116,31 @@ export class ProjectLocks {
     }
   }
 
-  /** The project's lock across the team's daemons, once this daemon's own turn came; refused while another holds it. */
-  private async acrossDaemons(project: string, activity: string): Promise<HeldSharedLock | undefined> {
+  /**
+   * The project's lock across the team's daemons, once this daemon's own turn came: refused while another holds it,
+   * or, with `options.queue`, waited for until it is free or the signal aborts.
+   */
+  private async acrossDaemons(project: string, activity: string, options: HoldOptions): Promise<HeldSharedLock | undefined> {
     if (!this.across) return undefined;
     const { shared, member } = this.across;
-    const outcome = await shared.lock(`project:${project}`, { member, activity, since: new Date().toISOString() });
-    if ('held' in outcome) return outcome.held;
-    const holder = outcome.heldBy;
-    throw new ZavhozError(
-      ErrorCodes.Conflict,
-      `Project ${project} is busy: ${holder.member} is running ${holder.activity} on it (since ${holder.since}). Nothing was started; try again once that is done.`,
-      { project, member: holder.member, activity: holder.activity, since: holder.since },
-    );
+    let last: SharedLockHolder | undefined;
+    for (;;) {
+      const outcome = await shared.lock(`project:${project}`, { member, activity, since: new Date().toISOString() });
+      if ('held' in outcome) {
+        if (last !== undefined) await options.queue?.taken?.();
+        return outcome.held;
+      }
+      const holder = outcome.heldBy;
+      if (!options.queue) throw busyProject(project, holder);
+      if (last === undefined || last.member !== holder.member || last.activity !== holder.activity || last.since !== holder.since) {
+        last = holder;
+        await options.queue.waiting(holder, waitingMessage(project, holder));
+      }
+      await pause(ACROSS_POLL_MS, options.signal);
+    }
   }
 
-  private acquire(project: string, activity: string, options: { signal?: AbortSignal | undefined; waiting?: (holder: ProjectHolder) => void }): Promise<void> {
+  private acquire(project: string, activity: string, options: HoldOptions): Promise<void> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const entry = this.entries.get(project);
@@ -122,4 +178,29 @@ export class ProjectLocks {
     entry.holder = { activity: next.activity, since: new Date().toISOString() };
     next.grant();
   }
+}
+
+/** Another member's daemon holds the project: the work is refused, naming who and what. */
+function busyProject(project: string, holder: SharedLockHolder): ZavhozError {
+  return new ZavhozError(
+    ErrorCodes.Conflict,
+    `Project ${project} is busy: ${holder.member} is running ${holder.activity} on it (since ${holder.since}). Nothing was started; try again once that is done.`,
+    { project, member: holder.member, activity: holder.activity, since: holder.since },
+  );
+}
+
+/** Waits `ms`, or rejects with the signal's reason once it aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

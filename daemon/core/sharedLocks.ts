@@ -13,9 +13,26 @@ export interface SharedLockHolder {
   readonly since: string;
 }
 
+/**
+ * What became of a held lock whose connection to the store was lost: `lost` at once (the lock is not held now),
+ * then `retaken` (on a new connection, nobody took it meanwhile) or `gone` (another daemon holds it now, or the
+ * store could not be reached again in time).
+ */
+export type SharedLockEvent =
+  | { readonly kind: 'lost'; readonly reason: string }
+  | { readonly kind: 'retaken' }
+  | { readonly kind: 'gone'; readonly reason: string; readonly heldBy?: SharedLockHolder };
+
 /** A lock this daemon holds: release it once the work is done (safe to call twice). */
 export interface HeldSharedLock {
   release(): Promise<void>;
+  /**
+   * Follows the lock while it is held: told when the connection holding it was lost and what became of it. Absent
+   * where the lock cannot be lost while the daemon runs (the embedded store's in-process locks).
+   */
+  watch?(listener: (event: SharedLockEvent) => void): void;
+  /** False from a lost connection until the lock was taken again (and for good once it is gone); absent: always held. */
+  readonly held?: boolean;
 }
 
 /** What asking for a shared lock gives: the lock, or who holds it now. */

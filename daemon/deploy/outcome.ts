@@ -102,6 +102,8 @@ export function failureOutcome(error: unknown, signal: AbortSignal, timeoutSecon
     const reason = signal.reason as AbortReason;
     if (reason === 'cancelled') return { status: 'cancelled', error: 'Cancelled by the user.', exitCode: null };
     if (reason === 'shutdown') return { status: 'interrupted', error: 'The daemon shut down during the run; deploy again.', exitCode: null };
+    // Stopped by the daemon for a reason of its own (the project's lock across the team was lost): it says what to do.
+    if ((reason as unknown) instanceof ZavhozError) return { status: 'failed', error: (reason as unknown as ZavhozError).message, exitCode: null };
     return {
       status: 'failed',
       error: `Timed out after ${timeoutSeconds} s and was stopped. Deploy again with a longer --timeout if the server is just slow.`,

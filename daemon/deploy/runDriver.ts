@@ -1,6 +1,9 @@
 import type { AuditLog } from '../audit/auditLog.js';
 import type { ScopedLogger } from '../core/logger.js';
-import type { ProjectLocks } from '../core/projectLocks.js';
+import { ZavhozError } from '../core/errors.js';
+import type { ProjectLease, ProjectLocks } from '../core/projectLocks.js';
+import type { SharedLockEvent } from '../core/sharedLocks.js';
+import { ErrorCodes } from '../protocol/errors.js';
 import type { Redactor } from '../core/redactor.js';
 import { RUN_LOG_STEP_PREFIX, type RunStatus } from '../protocol/runs.js';
 import type { AfterSuccess } from './afterSuccess.js';
@@ -53,15 +56,39 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
   });
   const folder = RunFolder.create(options.runsFolder, runId);
   const log = new RunLog(runId, folder, options.redactor, options.followers);
-  const timer = setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
+  // The run's time starts when it runs: not while it waits for another member's work on the project.
+  const arm = (): NodeJS.Timeout => setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
+  let timer = arm();
   await runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
   log.note(`run ${runId}: ${run.kind} ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
   let outcome: RunOutcome;
   try {
-    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, () => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal }), {
+    const stop = (error: ZavhozError): void => controller.abort(error);
+    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, (lease) => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal, lease, stop }), {
       signal: controller.signal,
       waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
+      // Another member's daemon works on the project: the run queues behind it (cancellable), rather than being refused.
+      queue: {
+        waiting: async (_holder, message) => {
+          clearTimeout(timer);
+          log.note(`${message}; this run starts once that is done (cancel it with: zavhoz run cancel ${runId})`);
+          await runs.update(runId, { status: 'queued', waitingFor: message });
+          options.changed(runId, run.project, 'queued');
+        },
+        taken: async () => {
+          timer = arm();
+          log.note(`${run.project} is free: the run starts`);
+          await runs.update(runId, { status: 'running', waitingFor: null, startedAt: new Date().toISOString() });
+          options.changed(runId, run.project, 'running');
+        },
+      },
+      // The connection holding the project across the team's daemons dropped: said in the log; the run stops before
+      // its next step unless the lock is back by then, and at once if another member took it.
+      lockEvents: (event) => {
+        log.note(lockEventLine(run.project, event));
+        if (event.kind === 'gone') stop(lockLostError(run, undefined, event.reason));
+      },
     });
   } catch (error) {
     outcome = failureOutcome(error, controller.signal, run.timeoutSeconds, runId, options.log);
@@ -81,6 +108,27 @@ interface RunParts {
   readonly log: RunLog;
   readonly steps: StepTracker;
   readonly signal: AbortSignal;
+  /** Whether this daemon still holds the project across the team's daemons. */
+  readonly lease: ProjectLease;
+  /** Stops the run (its playbook is killed) with what to do. */
+  readonly stop: (error: ZavhozError) => void;
+}
+
+/** The run's log line for what became of the project's lock when its connection to the team database dropped. */
+function lockEventLine(project: string, event: SharedLockEvent): string {
+  if (event.kind === 'lost') {
+    return `the connection to the team database that holds ${project}'s lock was lost (${event.reason}); taking the lock again — the run stops before its next step unless it is back by then`;
+  }
+  if (event.kind === 'retaken') return `${project}'s lock was taken again on a new connection to the team database; the run goes on`;
+  return `${project}'s lock could not be taken again (${event.reason}): the run stops so that no two members work on ${project} at once`;
+}
+
+/** Why a run stopped when its project's lock was lost: nothing more was done, and what to check before deploying again. */
+function lockLostError(run: RunRecord, step: string | undefined, reason: string | undefined): ZavhozError {
+  return new ZavhozError(
+    ErrorCodes.StoreUnavailable,
+    `The run stopped${step ? ` before its ${step} step` : ''}: the connection to the team database that held ${run.project}'s lock was lost and the lock ${reason ? `could not be taken again (${reason})` : 'was not back yet'}, so another member could work on ${run.project} at the same time. Nothing more was done on the server; check what runs there with zavhoz service status --project ${run.project}, then deploy again once the team database answers (zavhoz team status).`,
+  );
 }
 
 /**
@@ -95,6 +143,8 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
       // A line where each step starts, so a reader of the log (the VS Code document) sees the steps in it.
       if (status === 'running' && !begun.has(name)) {
         begun.add(name);
+        // Fail safe: no step starts while the project's lock across the team's daemons is not held.
+        if (!parts.lease.held) parts.stop(lockLostError(run, name, undefined));
         parts.log.note(`${RUN_LOG_STEP_PREFIX.slice('[zavhoz] '.length)}${name}`);
       }
       parts.steps.set(name, status, detail);

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { notFound } from '../core/errors.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { DEFAULT_REGISTRY, RUN_STEPS, type RunAllocation, type RunDetail, type RunKind, type RunStatus, type RunStep, type RunSummary } from '../protocol/runs.js';
@@ -58,6 +59,8 @@ export interface RunChanges {
   readonly pid?: number | null;
   readonly attempts?: number;
   readonly releaseId?: string;
+  /** What a queued run waits for (another member's work on its project); null once it runs. */
+  readonly waitingFor?: string | null;
 }
 
 const COLUMNS: Record<keyof RunChanges, string> = {
@@ -72,7 +75,16 @@ const COLUMNS: Record<keyof RunChanges, string> = {
   pid: 'pid',
   attempts: 'attempts',
   releaseId: 'release_id',
+  waitingFor: 'waiting_for',
 };
+
+/**
+ * The id of the daemon that carries a run out, from its host and runs folder: on a team's shared store, each daemon
+ * starts, recovers and interrupts only the runs it owns, never another member's.
+ */
+export function runOwnerOf(runsFolder: string): string {
+  return crypto.createHash('sha256').update(`${os.hostname()}\0${runsFolder}`).digest('hex').slice(0, 16);
+}
 
 /** A new run id: `run_` and 10 random base32 characters. */
 export function newRunId(): string {
@@ -87,14 +99,18 @@ export function initialSteps(): RunStep[] {
 
 /** The `deploy_runs` table: every write is one durable transaction. */
 export class RunStore {
-  constructor(private readonly store: Database) {}
+  /** `owner`: this daemon's id ({@link runOwnerOf}); without it, every run counts as this daemon's (reads only). */
+  constructor(
+    private readonly store: Database,
+    private readonly owner?: string,
+  ) {}
 
   /** Stores a new run, in `within` if given (with what else that transaction writes). */
   async insert(run: NewRun, within?: DatabaseTransaction): Promise<void> {
     const write = async (tx: DatabaseTransaction): Promise<void> => {
       await tx.run(
         `INSERT INTO deploy_runs (id, project, kind, rollback_to, status, repository, ref, client, request_id, created_at, folder,
-           timeout_seconds, options, allocation, env_plan, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           timeout_seconds, options, allocation, env_plan, steps, daemon) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           run.id,
           run.project,
@@ -112,6 +128,7 @@ export class RunStore {
           run.allocation ? JSON.stringify(run.allocation) : null,
           run.plan ? JSON.stringify(run.plan) : null,
           JSON.stringify(initialSteps()),
+          this.owner ?? null,
         ],
       );
     };
@@ -154,10 +171,15 @@ export class RunStore {
     return rows.map(toRecord);
   }
 
-  /** Runs in the given statuses, oldest first. */
+  /**
+   * This daemon's runs in the given statuses, oldest first: on a team's shared store, another member's queued or
+   * running runs are that member's daemon's to start, recover or interrupt.
+   */
   async withStatus(statuses: readonly RunStatus[]): Promise<RunRecord[]> {
     const marks = statuses.map(() => '?').join(', ');
-    return (await this.store.all(`SELECT * FROM deploy_runs WHERE status IN (${marks}) ORDER BY created_at, rowid`, [...statuses])).map(toRecord);
+    const mine = this.owner === undefined ? '' : ' AND (daemon IS NULL OR daemon = ?)';
+    const params = this.owner === undefined ? [...statuses] : [...statuses, this.owner];
+    return (await this.store.all(`SELECT * FROM deploy_runs WHERE status IN (${marks})${mine} ORDER BY created_at, rowid`, params)).map(toRecord);
   }
 }
 
@@ -180,6 +202,7 @@ export function toSummary(run: RunRecord): RunSummary {
     requestId: run.requestId,
     releaseId: run.releaseId,
     rollbackTo: run.rollbackTo,
+    ...(run.waitingFor !== undefined && run.status === 'queued' ? { waitingFor: run.waitingFor } : {}),
   };
 }
 
@@ -219,6 +242,7 @@ function toRecord(row: Row): RunRecord {
     createdAt: String(row.created_at),
     startedAt: text(row.started_at),
     finishedAt: text(row.finished_at),
+    ...(typeof row.waiting_for === 'string' ? { waitingFor: row.waiting_for } : {}),
     exitCode: row.exit_code === null || row.exit_code === undefined ? null : Number(row.exit_code),
     error: text(row.error),
     allocation: json<RunAllocation | null>(row.allocation, null),

@@ -25,7 +25,7 @@ import { driveRun, type RunDriverOptions } from './runDriver.js';
 import { RunEndWaiters } from './runEndWaiters.js';
 import { RunFolder } from './runFolder.js';
 import { type ConnectionNotifier, LogFollowers, readLogPage } from './runLog.js';
-import { type NewRun, newRunId, type RunRecord, RunStore, toDetail, toSummary } from './runStore.js';
+import { type NewRun, newRunId, type RunRecord, runOwnerOf, RunStore, toDetail, toSummary } from './runStore.js';
 
 export type { DeployRequest } from './deployRequest.js';
 export type { SuccessHook } from './afterSuccess.js';
@@ -71,7 +71,7 @@ export class DeployService {
   readonly releases: Releases;
 
   constructor(private readonly options: DeployServiceOptions) {
-    this.runs = new RunStore(options.store);
+    this.runs = new RunStore(options.store, runOwnerOf(options.runsFolder));
     this.followers = new LogFollowers(options.connections);
     this.afterSuccessWork = new AfterSuccess(options.secrets, options.log);
     this.releases = new Releases({ store: options.store, secrets: options.secrets, notifier: options.notifier, log: options.log, kept: options.releasesKept });
@@ -307,7 +307,8 @@ export class DeployService {
   async shutdown(): Promise<void> {
     const stopped = this.queue.stopAll('shutdown');
     const queued = await this.runs.withStatus(['queued']);
-    for (const run of queued) {
+    // A run that waits for another member's lock is being carried out: it ends itself, aborted above.
+    for (const run of queued.filter((waiting) => !this.queue.isActive(waiting.id))) {
       await this.recordOutcome(run, { status: 'interrupted', error: 'The daemon shut down before this run started; deploy again.', exitCode: null });
     }
     await stopped;

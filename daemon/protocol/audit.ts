@@ -11,6 +11,8 @@ export interface AuditEntryView {
   readonly action: string;
   readonly subject: string;
   readonly detail: Readonly<Record<string, string | number | boolean | readonly string[]>>;
+  /** On a team's shared store, the member whose daemon did it (`zavhoz team join --member`, or user@host). */
+  readonly member?: string;
 }
 
 /**

@@ -86,6 +86,11 @@ export interface RunSummary {
   readonly rollbackTo: string | null;
   /** A run of a protected project that waited for (or still waits for) a person's approval. */
   readonly approval?: RunApproval;
+  /**
+   * A `queued` run that waits for another team member's work on its project, in words ("waiting for alice@host's
+   * deploy of shop (run_…, since …)"); absent once it runs.
+   */
+  readonly waitingFor?: string;
 }
 
 /** The approval a run of a protected project waits for or went through: who asked (`client`) and who decided. */

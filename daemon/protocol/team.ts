@@ -7,6 +7,17 @@ import { secretHandle } from './secretFields.js';
  * password never travels: it is a vault handle (whose value the daemon keeps in the OS keychain) or a PGPASSFILE.
  */
 
+/**
+ * What this data folder's embedded store holds that joining does not copy to the team store (counts): it stays on
+ * this machine, unseen by the team, and comes back on `team leave`.
+ */
+export interface LocalStateLeftBehind {
+  readonly servers: number;
+  readonly allocations: number;
+  readonly runs: number;
+  readonly secrets: number;
+}
+
 /** What `team/status` (and `team/join`, `team/leave`) answer. Never a password. */
 export interface TeamStatusView {
   /** The store this daemon runs on now. */
@@ -53,7 +64,7 @@ export const TeamJoin = defineRequest(
     /** This member's name in the audit log and in lock messages (default user@host). */
     member: z.string().min(1).max(64).regex(/^[^\s]+$/, 'a name without spaces').optional(),
   }),
-  result<TeamStatusView>(),
+  result<TeamStatusView & { readonly notCopied?: LocalStateLeftBehind }>(),
 );
 
 /** The store this daemon runs on, the team it joined, whether the team database answers, its schema and members. */

@@ -409,4 +409,17 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 16,
+    description: "team store: the member who did each audited action, and each run's daemon and what a queued run waits for",
+    statements: [
+      // Who did it, on a team's shared store (the member name of the daemon that wrote the entry); NULL alone.
+      'ALTER TABLE audit_log ADD COLUMN member TEXT',
+      // Which daemon carries the run out (a hash of its host and data folder): on a shared store each daemon starts,
+      // recovers and interrupts only its own runs. NULL: a run from before this column, or the embedded store's.
+      'ALTER TABLE deploy_runs ADD COLUMN daemon TEXT',
+      // What a queued run waits for, in words ("waiting for alice@host's deploy of shop …"); NULL once it runs.
+      'ALTER TABLE deploy_runs ADD COLUMN waiting_for TEXT',
+    ],
+  },
 ];

@@ -3,7 +3,7 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
 import { ZAVHOZ_VERSION } from '../core/version.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { TeamStatusView } from '../protocol/team.js';
+import type { LocalStateLeftBehind, TeamStatusView } from '../protocol/team.js';
 import type { Database } from '../store/database.js';
 import type { PostgresDatabase } from '../store/postgres/database.js';
 import { MIGRATIONS } from '../store/schema.js';
@@ -53,7 +53,7 @@ export class TeamService {
   }
 
   /** Checks the team database with these credentials, migrates it, records the team; the switch is at the next start. */
-  async join(request: TeamJoinRequest, use: SecretUse): Promise<TeamStatusView> {
+  async join(request: TeamJoinRequest, use: SecretUse): Promise<TeamStatusView & { notCopied?: LocalStateLeftBehind }> {
     if (request.passwordSecret !== undefined && request.passFile !== undefined) {
       throw new ZavhozError(ErrorCodes.InvalidInput, 'Give the password as a vault handle (--password-secret) or a password file (--passfile), not both.');
     }
@@ -83,7 +83,8 @@ export class TeamService {
     else await forgetPassword(folder);
     await writeTeamRecord(this.options.local, record);
     log.info('joined a team store; the daemon switches at its next start', { host: record.host, port: record.port, database: record.database, member: record.member });
-    return this.status();
+    const notCopied = await leftBehind(this.options.local);
+    return { ...(await this.status()), ...(notCopied ? { notCopied } : {}) };
   }
 
   /** The store in use, the team joined, and — when the daemon runs on it — whether it answers, its schema and members. */
@@ -126,6 +127,24 @@ export class TeamService {
     }
   }
 
+  /**
+   * Keeps the OS keychain's copy of the team database's password equal to its vault secret: called with the handles
+   * of secrets that changed (a rotation here, or another member's of a team secret). The daemon reads the copy on each
+   * new connection to the team database, before its vault exists, so a rotated password must reach it before the
+   * next connection. True when the copy was renewed.
+   */
+  async secretsChanged(handles: readonly string[]): Promise<boolean> {
+    const recorded = await readTeamRecord(this.options.local);
+    const handle = recorded?.passwordSecret;
+    if (handle === undefined || !handles.includes(handle)) return false;
+    const use: SecretUse = { client: 'daemon', requestId: 'team-password-follow', action: 'team-password-copy', detail: { host: recorded?.host ?? '', database: recorded?.database ?? '' } };
+    const password = await this.options.vault.withValue(handle, use, (value) => value);
+    this.options.redactor.register(password);
+    await keepPassword(this.options.folder, password);
+    this.options.log.info("the keychain copy of the team database's password follows its vault secret", { handle });
+    return true;
+  }
+
   /** Forgets the team (and the kept password); the next start opens the embedded store. */
   async leave(): Promise<TeamStatusView & { left: boolean }> {
     const left = await removeTeamRecord(this.options.local);
@@ -160,4 +179,12 @@ function viewOf(record: TeamRecord): NonNullable<TeamStatusView['joined']> {
 function sameTeam(left: TeamRecord | undefined, right: TeamRecord | undefined): boolean {
   if (!left || !right) return left === right;
   return left.host === right.host && left.port === right.port && left.database === right.database && left.user === right.user;
+}
+
+/** What the embedded store holds that joining leaves behind (counts); undefined when it holds none of it. */
+async function leftBehind(local: Database): Promise<LocalStateLeftBehind | undefined> {
+  if (local.engine !== 'embedded') return undefined;
+  const count = async (table: string): Promise<number> => Number((await local.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n ?? 0);
+  const counts = { servers: await count('servers'), allocations: await count('allocations'), runs: await count('deploy_runs'), secrets: await count('secrets') };
+  return Object.values(counts).some((value) => value > 0) ? counts : undefined;
 }

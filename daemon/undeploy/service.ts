@@ -196,7 +196,12 @@ export class UndeployService {
           this.step(state, 'wait', 'succeeded');
           await this.work(state, caller);
         },
-        { signal: caller.signal, waiting: (holder) => this.step(state, 'wait', 'running', `waiting for ${holder.activity}`) },
+        {
+          signal: caller.signal,
+          waiting: (holder) => this.step(state, 'wait', 'running', `waiting for ${holder.activity}`),
+          // Another member's daemon works on the project: the undeploy waits for it (cancellable) rather than being refused.
+          queue: { waiting: (_holder, message) => this.step(state, 'wait', 'running', message) },
+        },
       );
       state.status = 'succeeded';
     } catch (error) {

@@ -23,6 +23,7 @@ import { wireHandoff } from './handoff.js';
 import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
 import { wireTeamChanges, wireTeamService } from './team.js';
+import { SecretsDidChange } from '../protocol/secrets.js';
 
 /**
  * Builds every capability's service and registers its background work with the lifecycle. Stoppers run in reverse
@@ -63,7 +64,15 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const approvals = wireApprovals(foundation, { settings, audit, deploy, undeploy, notify });
   const rotation = wireRotation(foundation, { settings, audit, vault, deploy, github, approvals });
   const agentAccess = wireAgentAccess(foundation, { settings, audit, vault });
-  const teamService = wireTeamService(foundation, { vault });
+  const teamService = wireTeamService(foundation, {
+    vault,
+    secrets: (listener) => {
+      team.followSecrets(listener);
+      tap.observe((definition, params) => {
+        if (definition.method === SecretsDidChange.method) listener((params as { handles: readonly string[] }).handles);
+      });
+    },
+  });
   return {
     team: teamService, paths, store, redactor, logger, log, notifier: server, settings, audit, vault, teamVault, inventory, allocator, deploy, github, ciKeys, terminal, handoff, operations, undeploy, rotation, agentAccess, notify, approvals, domains, proxy, lifecycle, locks };
 }

@@ -155,9 +155,10 @@ const SQL_SHAPE =
  */
 const TEMPLATE_SAMPLES: Readonly<Record<string, readonly string[]>> = {
   'daemon/deploy/releaseStore.ts:which': ['', ' AND archived_at IS NULL'],
-  'daemon/deploy/runStore.ts:assignments.join(\', \')': ['status = ?', 'status = ?, started_at = ?, finished_at = ?, exit_code = ?, error = ?, steps = ?, pid = ?, attempts = ?, release_id = ?'],
+  'daemon/deploy/runStore.ts:assignments.join(\', \')': ['status = ?', 'status = ?, started_at = ?, finished_at = ?, exit_code = ?, error = ?, steps = ?, pid = ?, attempts = ?, release_id = ?, waiting_for = ?'],
   'daemon/deploy/runStore.ts:after': ['', ' AND (created_at, rowid) < (SELECT created_at, rowid FROM deploy_runs WHERE id = ?)'],
   'daemon/deploy/runStore.ts:marks': ['?', '?, ?, ?'],
+  'daemon/deploy/runStore.ts:mine': ['', ' AND (daemon IS NULL OR daemon = ?)'],
   'daemon/inventory/inventory.ts:managed': ['', ' AND managed = 1'],
   'daemon/inventory/records.ts:names.join(\', \')': ['name, host, ssh_port, ssh_user, ram_mb, labels'],
   'daemon/inventory/records.ts:placeholders': ['?, ?, ?, ?, ?, ?, ?, ?, ?'],

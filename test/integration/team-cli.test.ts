@@ -39,6 +39,15 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
   return result;
 }
 
+/** Polls `check` until it holds, for at most `timeoutMs` (generous: the machine is shared). */
+async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function json<T>(args: string[], input?: string): Promise<T> {
   const result = await cli([...args, '--json'], input);
   assert.equal(result.code, 0, result.stderr);
@@ -76,6 +85,8 @@ describe('zavhoz team', () => {
     const joined = await cli(['team', 'join', url, '--password-secret', handle, '--member', 'alice']);
     assert.equal(joined.code, 0, joined.stderr);
     assert.match(joined.stdout, /keeps its embedded store until it restarts/);
+    // What the embedded store holds is not copied, and the join says what stays behind.
+    assert.match(joined.stdout, /Not copied to the team store: 0 server\(s\), 0 allocation\(s\), 0 run\(s\) and [1-9]\d* secret\(s\)/);
     const pending = await json<TeamStatusView>(['team', 'status']);
     assert.equal(pending.engine, 'embedded');
     assert.equal(pending.restartNeeded, true);
@@ -83,6 +94,21 @@ describe('zavhoz team', () => {
       pending.joined && { ...pending.joined, joinedAt: '' },
       { host: '127.0.0.1', port: login.port, database: login.database, user: login.user, password: 'secret', passwordSecret: handle, member: 'alice', joinedAt: '' },
     );
+
+    // The password is rotated in the vault (and on the server) before the switch: the keychain copy follows, so the
+    // start on the team store below logs in with the new one.
+    const rotated = `rotated-${login.password}`;
+    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: login.database });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`);
+    } finally {
+      await admin.end();
+    }
+    const rotate = await cli(['secret', 'rotate', handle], `${rotated}\n`);
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const daemonLog = path.join(vault.daemon.home, 'daemon.log');
+    await eventually('the keychain copy to follow the rotation', () => fs.readFileSync(daemonLog, 'utf8').includes("the keychain copy of the team database's password follows its vault secret"));
 
     await vault.restart();
     const running = await json<TeamStatusView>(['team', 'status']);
@@ -100,15 +126,19 @@ describe('zavhoz team', () => {
     assert.equal(left.left, true);
     assert.equal(left.engine, 'postgres');
     assert.equal(left.restartNeeded, true);
-    const client = new pg.Client(login);
+    const client = new pg.Client({ ...login, password: rotated });
     await client.connect();
     try {
-      const rows = await client.query<{ action: string; detail: string }>("SELECT action, detail FROM audit_log WHERE action = 'team-leave'");
+      const rows = await client.query<{ action: string; member: string | null }>("SELECT action, member FROM audit_log WHERE action = 'team-leave'");
       assert.equal(rows.rows.length, 1, 'the leave was audited in the team store');
-      assert.equal((JSON.parse(rows.rows[0]!.detail) as { member?: string }).member, 'alice');
+      assert.equal(rows.rows[0]!.member, 'alice', 'the member has a column of its own');
     } finally {
       await client.end();
     }
+    // `audit list` shows who did it, in words and in its JSON.
+    const audit = await json<{ action: string; member?: string }[]>(['audit', 'list']);
+    assert.equal(audit.find((entry) => entry.action === 'team-leave')?.member, 'alice');
+    assert.match((await cli(['audit', 'list'])).stdout, /team-leave\s+.*\balice via /);
 
     await vault.restart();
     const back = await json<TeamStatusView>(['team', 'status']);
@@ -116,6 +146,9 @@ describe('zavhoz team', () => {
     assert.equal(back.joined, null);
 
     const log = fs.readFileSync(path.join(vault.daemon.home, 'daemon.log'), 'utf8');
-    for (const text of [...outputs, log]) assert.ok(!text.includes(login.password), 'the team database password never shows');
+    for (const text of [...outputs, log]) {
+      assert.ok(!text.includes(login.password), 'the team database password never shows');
+      assert.ok(!text.includes(rotated), 'nor the rotated one');
+    }
   });
 });

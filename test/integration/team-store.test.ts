@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { after, before, describe, test } from 'node:test';
 import { Allocator } from '../../daemon/allocation/allocator.js';
 import { ZavhozError } from '../../daemon/core/errors.js';
@@ -20,6 +21,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { SettingsService } from '../../daemon/settings/settings.js';
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
+import { changeNotifications, refreshNotices } from '../../daemon/team/definitions.js';
 import { wireTeamChanges } from '../../daemon/wiring/team.js';
 import type { Foundation, Lifecycle } from '../../daemon/wiring/services.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
@@ -229,6 +231,36 @@ describe('team store: changes reach every member', () => {
     await eventually("A's clients told of B's setting", () => a.clients.sent.filter((sent) => sent.method === 'settings/didChange').length === 2);
     assert.equal(a.clients.sent.filter((sent) => sent.method === 'allocations/didChange').length, 1);
     assert.equal(settingsA.get('healthCheckIntervalSeconds'), before);
+  });
+});
+
+describe('team store: after the change notices were interrupted', () => {
+  test("a member's clients are told to read every area afresh once its listener is back, settings reloaded first", async () => {
+    const login = await server.createDatabase();
+    const store = await openStore(login, { applicationName: 'refresh-member' });
+    const member = teamFoundation(store, 'dana@desk');
+    const team = await wireTeamChanges(member.foundation);
+    const settings = await SettingsService.open(store, team.foundation.server);
+    team.followSettings(settings);
+    // Another member changes a setting while this member's listener is away: no notice reaches it.
+    const other = await openStore(login);
+    const otherSettings = await SettingsService.open(other, new RecordingNotifier());
+    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
+    await admin.connect();
+    try {
+      const ended = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [login.database, 'refresh-member listener']);
+      assert.equal(ended.rowCount, 1, 'the listener connection was ended');
+    } finally {
+      await admin.end();
+    }
+    const wanted = settings.get('healthCheckIntervalSeconds') === 120 ? 180 : 120;
+    await otherSettings.set('healthCheckIntervalSeconds', wanted);
+
+    const areas = changeNotifications().map((definition) => definition.method);
+    await eventually('every area told to read afresh', () => areas.every((method) => member.clients.sent.some((sent) => sent.method === method)), 60_000);
+    assert.equal(settings.get('healthCheckIntervalSeconds'), wanted, 'the missed setting was reloaded');
+    assert.ok(member.clients.sent.some((sent) => sent.method === 'settings/didChange' && (sent.params as { key: string }).key === 'healthCheckIntervalSeconds'));
+    assert.deepEqual(refreshNotices(changeNotifications()).unfit, [], 'every area has a read-afresh notice that fits its schema');
   });
 });
 

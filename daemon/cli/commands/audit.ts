@@ -7,7 +7,7 @@ export const auditCommands: Command[] = [
   {
     path: ['audit', 'list'],
     usage: 'zavhoz audit list [--subject HANDLE] [--limit N] [--json]',
-    summary: 'Show the audit log, newest first (never values).',
+    summary: 'Show the audit log, newest first (never values); on a team store, which member did each entry.',
     examples: ['zavhoz audit list --limit 20', 'zavhoz audit list --subject sec_ab12cd34 --json'],
     options: {
       subject: { type: 'string', value: 'HANDLE', description: 'Only entries about this secret (or other subject).' },
@@ -27,7 +27,8 @@ export const auditCommands: Command[] = [
               const detail = Object.entries(entry.detail)
                 .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`)
                 .join(' ');
-              return `${entry.at.slice(0, 19).replace('T', ' ')}  ${entry.action.padEnd(14)} ${entry.subject.padEnd(12)} ${entry.client} (${entry.requestId})${detail ? `  ${detail}` : ''}`;
+              const who = entry.member === undefined ? entry.client : `${entry.member} via ${entry.client}`;
+              return `${entry.at.slice(0, 19).replace('T', ' ')}  ${entry.action.padEnd(14)} ${entry.subject.padEnd(12)} ${who} (${entry.requestId})${detail ? `  ${detail}` : ''}`;
             })
             .join('\n'),
       });

@@ -205,6 +205,7 @@ function formatRun(run: RunDetail): string {
     `run          ${run.id} (${run.kind}${run.rollbackTo ? ` to ${run.rollbackTo}` : ''})`,
     `project      ${run.project} (${run.repository}@${run.ref})`,
     `status       ${run.status}${run.exitCode === null ? '' : ` (exit ${run.exitCode})`}`,
+    ...(run.waitingFor ? [`waiting      ${run.waitingFor}`] : []),
     ...(run.releaseId ? [`release      ${run.releaseId}`] : []),
     ...(run.error ? [`error        ${run.error}`] : []),
     `target       ${run.allocation ? `${run.allocation.server} ${run.allocation.host}:${run.allocation.port}` : '-'}`,

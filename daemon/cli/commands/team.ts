@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type TeamStatusView, TeamJoin, TeamLeave, TeamStatus } from '../../protocol/team.js';
 import { type Command, CliError, stringFlag, withClient } from '../command.js';
+import { requestCommand } from '../listing.js';
 
 /** Where the team database is, from `postgres://user@host:port/db`; a URL with a password in it is refused. */
 export function parseTeamUrl(text: string): { host: string; port: number; database: string; user: string } {
@@ -76,40 +77,39 @@ export const teamCommands: Command[] = [
           status.restartNeeded
             ? 'The daemon keeps its embedded store until it restarts: run zavhoz daemon stop (the next command starts it on the team store).'
             : 'The daemon already runs on this team store.',
-          'Nothing of the embedded store is copied: servers, allocations and runs made alone stay here, not in the team store.',
+          status.notCopied
+            ? `Not copied to the team store: ${status.notCopied.servers} server(s), ${status.notCopied.allocations} allocation(s), ${status.notCopied.runs} run(s) and ${status.notCopied.secrets} secret(s) of this machine's embedded store. They stay here, unseen by the team, and are back after zavhoz team leave; add the servers the team shares on the team store (zavhoz server add) once the daemon switched.`
+            : 'Nothing of the embedded store is copied: servers, allocations and runs made alone stay here, not in the team store.',
           describe(status),
         ].join('\n'),
       );
     },
   },
-  {
+  requestCommand({
     path: ['team', 'status'],
     usage: 'zavhoz team status [--json]',
     summary: 'Show which store the daemon runs on, the team it joined, whether the team database answers, its schema and members.',
     examples: ['zavhoz team status'],
-    async run(context) {
-      const status = await withClient(context, (client) => client.request(TeamStatus, {}));
-      context.print(status, () => describe(status));
-      return status.reachable === false ? 1 : undefined;
-    },
-  },
-  {
+    request: TeamStatus,
+    params: () => ({}),
+    human: describe,
+    exitCode: (status) => (status.reachable === false ? 1 : undefined),
+  }),
+  requestCommand({
     path: ['team', 'leave'],
     usage: 'zavhoz team leave [--json]',
     summary: "Leave the team: the daemon opens its embedded store again at its next start; the team's data stays in PostgreSQL.",
     examples: ['zavhoz team leave'],
-    async run(context) {
-      const result = await withClient(context, (client) => client.request(TeamLeave, {}));
-      context.print(result, () =>
-        result.left
-          ? [
-              'Left the team. Everything the team shares (servers, allocations, runs, releases, audit, settings) stays in its PostgreSQL for the other members; the password copy was removed from your keychain.',
-              result.engine === 'postgres'
-                ? 'The daemon runs on the team store until it restarts: run zavhoz daemon stop (the next command starts it on the embedded store, as it was before you joined).'
-                : 'The daemon runs on its embedded store.',
-            ].join('\n')
-          : 'This data folder had not joined a team; nothing changed.',
-      );
-    },
-  },
+    request: TeamLeave,
+    params: () => ({}),
+    human: (result) =>
+      result.left
+        ? [
+            'Left the team. Everything the team shares (servers, allocations, runs, releases, audit, settings) stays in its PostgreSQL for the other members; the password copy was removed from your keychain.',
+            result.engine === 'postgres'
+              ? 'The daemon runs on the team store until it restarts: run zavhoz daemon stop (the next command starts it on the embedded store, as it was before you joined).'
+              : 'The daemon runs on its embedded store.',
+          ].join('\n')
+        : 'This data folder had not joined a team; nothing changed.',
+  }),
 ];

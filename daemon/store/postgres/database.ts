@@ -159,7 +159,7 @@ export class PostgresDatabase implements Database {
   lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome> {
     this.assertOpen();
     this.sessionLocks ??= new SessionLocks(this.singleConnectionConfig('locks'), this.address, (reason, locks) =>
-      this.onConnectionLost?.(`the connection holding ${locks.length} shared lock(s) was lost (${reason}); they are free for other members now`),
+      this.onConnectionLost?.(`the connection holding ${locks.length} shared lock(s) was lost (${reason}); they are free for other members until taken again on a new connection`),
     );
     return this.sessionLocks.lock(key, holder);
   }
