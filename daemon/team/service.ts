@@ -184,7 +184,7 @@ function sameTeam(left: TeamRecord | undefined, right: TeamRecord | undefined): 
 /** What the embedded store holds that joining leaves behind (counts); undefined when it holds none of it. */
 async function leftBehind(local: Database): Promise<LocalStateLeftBehind | undefined> {
   if (local.engine !== 'embedded') return undefined;
-  const count = async (table: string): Promise<number> => Number((await local.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n ?? 0);
+  const count = async (table: string): Promise<number> => (await local.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n ?? 0;
   const counts = { servers: await count('servers'), allocations: await count('allocations'), runs: await count('deploy_runs'), secrets: await count('secrets') };
   return Object.values(counts).some((value) => value > 0) ? counts : undefined;
 }

@@ -21,6 +21,7 @@ before(async () => {
 
 after(async () => {
   for (const database of opened) await database.close().catch(() => undefined);
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- before() may have failed before it assigned it
   await server?.stop();
 });
 
