@@ -259,8 +259,10 @@ export async function benchDeploy(): Promise<BenchSection> {
       bareFolders.push(folder);
       fs.mkdirSync(folder.path, { mode: 0o700 });
       fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.playbook), folder.file(RUN_FILES.playbook));
-      fs.mkdirSync(path.dirname(folder.file(RUN_FILES.stepsPlugin)), { recursive: true });
-      fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.stepsPlugin), folder.file(RUN_FILES.stepsPlugin));
+      for (const plugin of [RUN_FILES.stepsPlugin, RUN_FILES.healthPlugin]) {
+        fs.mkdirSync(path.dirname(folder.file(plugin)), { recursive: true });
+        fs.copyFileSync(path.join(playbooksFolder(), plugin), folder.file(plugin));
+      }
       fs.writeFileSync(folder.file(RUN_FILES.config), config);
       fs.mkdirSync(folder.file(RUN_FILES.tmp), { mode: 0o700 });
       folder.writePrivate(RUN_FILES.controlPointer, fs.mkdtempSync(path.join('/tmp', 'zavhoz-cp-')));

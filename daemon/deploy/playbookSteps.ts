@@ -16,7 +16,7 @@ export const STEP_TAG_PREFIX = 'step_';
 export const PLAYBOOK_EVENT_PREFIX = 'ZAVHOZ_EVENT ';
 
 /** What a step's detail says once the playbook moved on to the next one. */
-const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { preflight: 'SSH login and compose checked', playbook: 'containers started' };
+const FINISHED_DETAIL: Readonly<Partial<Record<PlaybookStep, string>>> = { preflight: 'SSH login and compose checked', playbook: 'repository, .env and images ready' };
 
 /** A task starting or a task's result, as the callback plugin reports it. */
 export interface PlaybookEvent {
@@ -96,7 +96,9 @@ export class PlaybookProgress {
       if (/^(fatal|failed): \[/.test(line)) this.lastFailureLine = line;
       return true;
     }
-    if (event.event === 'start' && event.step !== undefined) this.started(event.step, event.task);
+    // After the first failure the run has failed in its step: clean-up tasks that still run (a block's `always:`,
+    // tagged with a later step) do not move it on.
+    if (event.event === 'start' && event.step !== undefined && this.failure === undefined) this.started(event.step, event.task);
     if (event.event === 'report') this.reportedData = event.data;
     const failed = (event.event === 'failed' && !event.ignored) || event.event === 'unreachable';
     if (failed && this.failure === undefined) {

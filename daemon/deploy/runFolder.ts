@@ -15,6 +15,8 @@ export const RUN_FILES = {
   config: 'ansible.cfg',
   /** Kept: the callback plugin that reports each task's declared step (found by Ansible beside the playbook). */
   stepsPlugin: 'callback_plugins/zavhoz_steps.py',
+  /** Kept: the action plugin of the health check (found by Ansible beside the playbook). */
+  healthPlugin: 'action_plugins/zavhoz_http_check.py',
   /** Kept: the tasks of a zero-downtime switchover behind the proxy, included by the playbook. */
   switchStart: 'proxy_switch_start.yml',
   switchFinish: 'proxy_switch_finish.yml',
@@ -61,14 +63,14 @@ export function playbooksFolder(): string {
 export class RunFolder {
   constructor(readonly path: string) {}
 
-  /** Creates the folder (0700) with a copy of the playbook, its ansible.cfg and plugin, and an empty run.log. */
+  /** Creates the folder (0700) with a copy of the playbook, its ansible.cfg and plugins, and an empty run.log. */
   static create(runsRoot: string, runId: string): RunFolder {
     ensurePrivateFolder(runsRoot);
     const folder = new RunFolder(path.join(runsRoot, runId));
     fs.mkdirSync(folder.path, { mode: PRIVATE_FOLDER_MODE });
     fs.chmodSync(folder.path, PRIVATE_FOLDER_MODE);
     const source = playbooksFolder();
-    for (const name of [RUN_FILES.playbook, RUN_FILES.switchStart, RUN_FILES.switchFinish, RUN_FILES.config, RUN_FILES.stepsPlugin]) {
+    for (const name of [RUN_FILES.playbook, RUN_FILES.switchStart, RUN_FILES.switchFinish, RUN_FILES.config, RUN_FILES.stepsPlugin, RUN_FILES.healthPlugin]) {
       fs.mkdirSync(path.dirname(folder.file(name)), { recursive: true, mode: PRIVATE_FOLDER_MODE });
       fs.copyFileSync(path.join(source, name), folder.file(name));
       fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);

@@ -130,7 +130,7 @@ describe('deploy playbook: UFW, stale git credentials', () => {
     const kept = [plant(`/dev/shm/${gitCredentialsPrefix(`other-${random()}`)}${random()}`), plant(`/tmp/${prefix}${random()}`, { uid: 65534 })];
     try {
       const { log } = await deploy(project, ['--git-token', gitToken]);
-      assert.match(log, /TASK \[Compose \(v2 plugin or v1\), stale credentials, project folder \/opt\/services\/[^\]]+\][^\n]*\nchanged: \[target\]/);
+      assert.match(log, /TASK \[Compose, repository and \.env in \/opt\/services\/[^\]]+\][^\n]*\nchanged: \[target\]/);
       assert.deepEqual(stale.filter((folder) => fs.existsSync(folder)), [], 'the stale folders are gone');
       assert.deepEqual(kept.filter((folder) => fs.existsSync(folder)), kept, 'the others are untouched');
       assert.deepEqual(

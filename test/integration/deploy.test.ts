@@ -37,7 +37,7 @@ import {
 import { waitUntil } from '../harness/processes.js';
 
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
-const KEPT_FILES = ['ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
+const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
 
 /** One of a compose project's containers, as the engine reports it. */
 interface Container {
@@ -304,8 +304,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.match((await page(run.allocation?.port ?? 0)).body, /^test-web 1\.0\.0$/m);
     assert.equal(fs.readFileSync(envFile, 'utf8'), firstEnv, '.env is the same');
     assert.equal((await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length, secretsBefore, 'no secret was generated again');
-    assert.match(runLog, /TASK \[Clone or update the repository\][^\n]*\nok: \[target\]/, 'the clone is unchanged');
-    assert.match(runLog, /TASK \[Environment file \.env\][^\n]*\nok: \[target\]/, 'the .env is unchanged');
+    // One task clones, links and writes .env (issue 13): `ok` is neither a new commit nor a new .env.
+    assert.match(runLog, /TASK \[Compose, repository and \.env in [^\]]+\][^\n]*\nok: \[target\]/, 'the clone and the .env are unchanged');
     assert.match(runLog, /failed=0/);
   });
 
@@ -371,7 +371,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     const project = world.newProject('exits');
     const run = await failingDeploy(project, 'exits');
     assert.deepEqual(stepStatuses(run).slice(-2), ['playbook:succeeded', 'health:failed']);
-    assert.match(run.error ?? '', /The task "Containers running and healthy" failed .*: the service backend \(exit code 3\) of \S+ exited at start\. Its log tells why \(in \/opt\/services\/\S+\): docker-compose -p \S+ .* logs; fix the service/);
+    assert.match(run.error ?? '', /The task "Start containers" failed .*: the service backend \(exit code 3\) of \S+ exited at start\. Its log tells why \(in \/opt\/services\/\S+\): docker-compose -p \S+ .* logs; fix the service/);
   });
 
   test('a service whose health check never passes fails the run at the health step, saying where to look', async () => {
@@ -461,7 +461,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.ok(!result.stdout.includes(project), 'the value never reaches the client');
     const [run] = await cliJson<RunSummary[]>(world.daemon, ['run', 'list', '--project', project]);
     const runLog = fs.readFileSync(path.join(world.daemon.home, 'runs', run?.id ?? '', 'run.log'), 'utf8');
-    assert.match(runLog, /TASK \[Compose \(v2 plugin or v1\), stale credentials, project folder \/opt\/services\/\[REDACTED\]\]/);
+    assert.match(runLog, /TASK \[Compose, repository and \.env in \/opt\/services\/\[REDACTED\]\]/);
     assert.ok(!runLog.includes(project));
     assert.ok(!fs.readFileSync(dataPaths(world.daemon.home).log, 'utf8').includes(project));
   });
@@ -526,7 +526,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     const log = fs.readFileSync(path.join(finished.folder, 'run.log'), 'utf8');
     assert.equal(finished.status, 'succeeded', `${finished.error ?? ''}\n${log}`);
     assert.equal(finished.attempts, 2, 'one retry');
-    assert.match(log, /TASK \[Pull images\][^\n]*\nfatal: \[target\]: UNREACHABLE!/, 'the first attempt lost the host in the pull');
+    // The first task pulls too (issue 13: one round trip for compose, repository, .env and the pull).
+    assert.match(log, /TASK \[Compose, repository and \.env in [^\]]+\][^\n]*\nfatal: \[target\]: UNREACHABLE!/, 'the first attempt lost the host in the pull');
     assert.match(log, /playbook: Ansible could not reach deploy_target .*Retrying in 1 s \(attempt 2 of 4\)/);
     assert.deepEqual(log.match(/attempt \d of 4/g), ['attempt 2 of 4']);
     assert.match(log, /PLAY RECAP[^\n]*\n[^\n]*unreachable=0 +failed=0/, 'the second attempt ran to its end');
@@ -597,7 +598,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
       const lines: string[] = [];
       client.onNotification(RunsLogLines, (params) => {
         lines.push(...params.lines);
-        if (params.lines.some((line) => line.includes('TASK [Pull images]'))) source.cancel();
+        // The first task, which pulls (held): the run is cancelled mid-playbook.
+        if (params.lines.some((line) => line.includes('TASK [Compose, repository and .env in'))) source.cancel();
       });
       const request = client.request(
         DeployStart,

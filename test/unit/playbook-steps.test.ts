@@ -81,8 +81,18 @@ describe('playbook steps', () => {
     progress.take(event('Probe the app', 'health'));
     progress.take(event('Probe the app', 'health', 'ok'));
     progress.take(event('Undeclared', null));
-    assert.deepEqual(reports, ['playbook:running:Health check http://x', 'playbook:succeeded:containers started', 'health:running:Probe the app']);
+    assert.deepEqual(reports, ['playbook:running:Health check http://x', 'playbook:succeeded:repository, .env and images ready', 'health:running:Probe the app']);
     assert.equal(progress.failedTask, undefined);
+  });
+
+  test("a clean-up task of a later step that runs after a failure does not move the run's step on", () => {
+    const { reports, progress } = recorder();
+    progress.take(event('Pull images', 'playbook'));
+    progress.take(event('Pull images', 'playbook', 'failed'));
+    progress.take(event('Remove registry credentials', 'health'));
+    progress.take(event('Remove registry credentials', 'health', 'ok'));
+    assert.deepEqual(reports, ['playbook:running:Pull images']);
+    assert.equal(progress.failedTask?.task, 'Pull images');
   });
 
   test('the first failure that is not ignored names its task and, when known, its cause', () => {
@@ -139,7 +149,7 @@ describe('playbook steps', () => {
       assert.equal(exit.code, 2, output);
       assert.deepEqual(reports, [
         'playbook:running:Health check in name only',
-        'playbook:succeeded:containers started',
+        'playbook:succeeded:repository, .env and images ready',
         'health:running:Wait for the app',
         'health:running:Refused',
       ]);
