@@ -61,7 +61,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   registerAllHandlers(daemon, services, stopping.lifecycle, startedAt);
   await listen(daemon);
   logging.log.info('daemon ready', { socket: paths.socket });
-  await startBackgroundWork(services);
+  await startBackgroundWork(services, stopping.lifecycle);
   return { paths, services, stopped: stopping.stopped, shutdown: stopping.shutdown };
 }
 
@@ -229,10 +229,19 @@ async function listen(daemon: DaemonProcess): Promise<void> {
   }
 }
 
+/**
+ * How long after listening the vault gets ready in the background. Its preparation (the keychain's native add-on,
+ * the backend check, the fingerprint key, masking every stored value) holds the daemon's one thread for 30–60 ms,
+ * which the first clients' requests (initialize, status, the views' lists) would wait behind; a request that needs
+ * the vault sooner prepares it itself.
+ */
+const VAULT_START_DELAY_MS = 300;
+
 /** Starts what runs on its own once clients can connect; each part is stopped through the lifecycle at shutdown. */
-async function startBackgroundWork(services: Services): Promise<void> {
+async function startBackgroundWork(services: Services, lifecycle: Lifecycle): Promise<void> {
   // In the background: a locked keychain must not keep the daemon from starting.
-  services.vault.start();
+  const vaultStart = setTimeout(() => services.vault.start(), VAULT_START_DELAY_MS);
+  lifecycle.onShutdown(() => clearTimeout(vaultStart));
   // Periodic provider sync and health checks.
   await services.inventory.start();
 }

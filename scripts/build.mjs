@@ -22,19 +22,26 @@ const nativeExternals = ['@napi-rs/keyring', 'ssh2', 'cpu-features'];
 const minifying = production ? { minify: true } : { minifyWhitespace: true, minifySyntax: true };
 
 /**
- * Loads `ssh2` on first use instead of when the bundle starts: evaluating it took ~100 ms of every daemon start,
- * and a daemon opens SSH only when asked to. The bundle's `import ssh2 from 'ssh2'` gets an object that requires the
- * real module the first time a property is read (`ssh2.Client`, `ssh2.utils`).
+ * Packages imported by default (`import ssh2 from 'ssh2'`) that load on first use instead of when the bundle starts.
+ * `ssh2`: evaluating it took ~100 ms of every daemon start, and a daemon opens SSH only when asked to. `pg`: only a
+ * data folder that joined a team uses PostgreSQL, and loading it took ~70 ms of every start (its `stream.js` reads
+ * the global `Response` to detect Cloudflare, which makes Node load its whole fetch implementation, undici). The
+ * bundle's default import gets an object that requires the real module the first time a property is read
+ * (`ssh2.Client`, `pg.Pool`); the package is still bundled.
  */
-const lazySsh2 = {
-  name: 'lazy-ssh2',
+const LAZY_DEFAULT_IMPORTS = ['ssh2', 'pg'];
+
+const lazyDefaultImports = {
+  name: 'lazy-default-imports',
   setup(build) {
-    build.onResolve({ filter: /^ssh2$/ }, (args) => (args.kind === 'import-statement' ? { path: 'ssh2', namespace: 'lazy-ssh2' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-ssh2' }, () => ({
+    const filter = new RegExp(`^(${LAZY_DEFAULT_IMPORTS.join('|')})$`);
+    build.onResolve({ filter }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'lazy-default' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-default' }, (args) => ({
       loader: 'js',
+      resolveDir: root,
       contents: [
         'let loaded;',
-        "const load = () => (loaded ??= require('ssh2'));",
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
         'export default new Proxy({}, {',
         '  get: (_target, key) => load()[key],',
         '  has: (_target, key) => key in load(),',
@@ -51,7 +58,23 @@ const lazySsh2 = {
  * An `import { X } from 'pkg'` gets an object whose properties (every name the package exports, read here at build
  * time) require the real package the first time one is read; the package is still bundled (or stays external).
  */
-const LAZY_PACKAGES = ['@octokit/rest', '@octokit/plugin-retry', '@octokit/plugin-throttling', '@octokit/auth-app', '@napi-rs/keyring', 'yaml'];
+const LAZY_PACKAGES = [
+  '@octokit/rest',
+  '@octokit/plugin-retry',
+  '@octokit/plugin-throttling',
+  '@octokit/auth-app',
+  '@napi-rs/keyring',
+  'yaml',
+  // Node's own modules that a start does not use (worker_threads: ~7 ms, only a fold needs it; tls: an e-mail
+  // channel's certificates; child_process, readline, string_decoder: runs and shells; v8 and vm: the keychain's wipe).
+  'node:worker_threads',
+  'node:tls',
+  'node:child_process',
+  'node:readline',
+  'node:string_decoder',
+  'node:v8',
+  'node:vm',
+];
 
 /**
  * The names a package exports, read by loading it in this build process; undefined (with a warning) when it cannot
@@ -95,6 +118,28 @@ const lazyPackages = {
   },
 };
 
+/**
+ * Node's own modules, imported once per bundle. esbuild turns each file's `import fs from 'node:fs'` into a copy of
+ * the module's properties (`__toESM`): with ~30 files importing crypto, fs and path, the daemon's start spent ~20 ms
+ * copying them (`npm run bench -- startup`, CPU profile). Here every such import goes through one module per builtin
+ * that re-exports it: one copy for the named imports, and the default import is the module itself.
+ */
+const builtinsOnce = {
+  name: 'builtins-once',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) =>
+      // Only our own files' imports: the module made here re-exports the real one (and packages keep theirs).
+      args.kind === 'import-statement' && args.namespace === 'file' && !args.importer.includes(`${path.sep}node_modules${path.sep}`)
+        ? { path: args.path, namespace: 'builtin-once' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin-once' }, (args) => ({
+      loader: 'js',
+      contents: `export * from ${JSON.stringify(args.path)};\nexport default require(${JSON.stringify(args.path)});\n`,
+    }));
+  },
+};
+
 /** @type {esbuild.BuildOptions} */
 const node = {
   bundle: true,
@@ -103,11 +148,14 @@ const node = {
   format: 'cjs',
   sourcemap: true,
   ...minifying,
+  // ASCII only (esbuild's default, stated because core/codeCache.ts reads an ASCII bundle as Latin-1, much faster).
+  charset: 'ascii',
   logLevel: 'warning',
   // ESM sources use import.meta.url to find files beside themselves; give CommonJS output the same answer.
   banner: { js: "const __zavhozImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__zavhozImportMetaUrl', __ZAVHOZ_VERSION__: JSON.stringify(pkg.version) },
   external: nativeExternals,
+  plugins: [builtinsOnce],
 };
 
 /**
@@ -163,7 +211,7 @@ await Promise.all([
   emptyStoreDatabase(),
   // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts, core/codeCache.ts).
   build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
-  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazySsh2, lazyPackages] }),
+  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazyDefaultImports, lazyPackages, builtinsOnce] }),
   // The store's fold worker (daemon/store/fold.ts finds it beside daemon.cjs).
   build({ ...node, entryPoints: [path.join(root, 'daemon/store/foldWorker.ts')], outfile: path.join(dist, 'store-worker.cjs') }),
   // The CLI's entry, likewise (daemon/cli/boot.ts).

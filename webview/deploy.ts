@@ -3,6 +3,7 @@ import './elements.js';
 import './forms.css';
 import { Bridge } from './bridge.js';
 import { element, formRow, valueOf } from './dom.js';
+import { renderModulesSection } from './deployModules.js';
 import { renderPlanSection } from './deployPlan.js';
 import type { DeployForm, DeployInit, DeployPanelState, DeployRequests, PlanView, RunView, SecretChoice } from './messages.js';
 
@@ -12,6 +13,7 @@ let plan: PlanView | undefined;
 let run: RunView | undefined;
 let lines: string[] = [];
 let planTimer: ReturnType<typeof setTimeout> | undefined;
+let deploying = false;
 const app = document.getElementById('app') as HTMLElement;
 document.body.classList.add('wide');
 
@@ -94,11 +96,9 @@ function render(folder: string): void {
         formField('repository', 'Repository', 'OWNER/REPO on GitHub'),
         formField('ref', 'Ref', 'Branch, tag or commit'),
       ]),
-      element('div', { class: 'row' }, [
-        formField('modules', 'Modules', 'Separated by commas'),
-        formField('minRamMb', 'Minimum RAM (MB)', 'Reserved per module', 'number'),
-        formField('minDiskMb', 'Minimum disk (MB)', 'Free on the server', 'number'),
-      ]),
+      element('h2', {}, ['Modules']),
+      element('p', { class: 'muted' }, ['Each service your compose files publish on ${PORT} or ${NAME_PORT} is a module; the deploy gives each a port of its own.']),
+      element('section', { id: 'modules', 'aria-label': 'Modules' }),
       element('h2', {}, ['Environment']),
       element('section', { id: 'plan', 'aria-label': 'Environment plan' }),
       element('div', { class: 'actions' }, [
@@ -131,6 +131,12 @@ async function refreshPlan(): Promise<void> {
 }
 
 function renderPlan(): void {
+  const modules = byId('modules');
+  if (modules) renderModulesSection(modules, plan?.modules);
+  // Without compose files there is nothing to deploy: the daemon would refuse, so the button waits for them.
+  const deployButton = byId('deploy');
+  if (plan?.modules?.notice?.kind === 'no-compose-file') deployButton?.setAttribute('disabled', '');
+  else if (!deploying) deployButton?.removeAttribute('disabled');
   const section = byId('plan');
   if (!section || !state) return;
   const project = state.form.project;
@@ -201,8 +207,6 @@ function renderLog(): void {
   log.textContent = lines.length > 0 ? lines.join('\n') : 'Waiting for output…';
   if (atEnd) log.scrollTop = log.scrollHeight;
 }
-
-let deploying = false;
 
 async function deploy(event: Event): Promise<void> {
   event.preventDefault();

@@ -1,5 +1,6 @@
 // Type-only imports: the shapes the daemon's protocol declares are used here, never restated, and nothing of the
 // protocol's code reaches the browser bundle.
+import type { DeployPlanNotice, PlannedModule, RetiredModule } from '../daemon/protocol/deploy.js';
 import type { PlannedVariable } from '../daemon/protocol/env.js';
 import type { RunStatus, RunStep } from '../daemon/protocol/runs.js';
 import type { GENERATED_LENGTH, SecretCategory, SecretMetadata, SecretType } from '../daemon/protocol/secretFields.js';
@@ -119,15 +120,14 @@ export interface SecretFormRequests extends RequestTable {
 
 // ---- Deploy panel ------------------------------------------------------------------------------------------
 
-/** The deploy form's fields, as typed (numbers stay text until the extension validates them). */
+/**
+ * The deploy form's fields, as typed. The modules are not among them: they come from the project's compose files,
+ * and the deploy allocates them (`deploy/plan` shows them).
+ */
 export interface DeployForm {
   readonly project: string;
   readonly repository: string;
   readonly ref: string;
-  /** Module names separated by commas. */
-  readonly modules: string;
-  readonly minRamMb: string;
-  readonly minDiskMb: string;
 }
 
 /** Everything a reload restores: the form, the chosen bindings (handles, never values) and the run shown. */
@@ -150,13 +150,37 @@ export interface PlanRow extends Pick<PlannedVariable, 'name' | 'kind' | 'status
   readonly suggestedType?: SecretType | undefined;
 }
 
-/** The env plan as the panel shows it. */
+/** One module of the deploy as the panel shows it: a compose service publishing a port, and its allocation. */
+export interface ModuleRow extends Pick<PlannedModule, 'name' | 'service' | 'portVariable'> {
+  /** How the compose files publish it (`${ADMIN_PORT}:80`), or that no service does (the default `app`). */
+  readonly published: string;
+  /** `infra/compose.prod.yml:6`, or empty for the default `app`. */
+  readonly where: string;
+  /** `prod_vps_1 port 8001`, or what the deploy will do: allocate it. */
+  readonly allocation: string;
+  readonly allocated: boolean;
+}
+
+/** The deploy's modules as the panel shows them (`deploy/plan`). */
+export interface ModulesView {
+  readonly rows: readonly ModuleRow[];
+  /** Allocated modules the compose files no longer publish: released after the next successful deploy. */
+  readonly retired: readonly RetiredModule[];
+  /** No compose file, or no published port: what to add. */
+  readonly notice?: DeployPlanNotice;
+  /** Why the modules could not be read (a compose file Zavhoz cannot read: its file and line). */
+  readonly error?: string;
+}
+
+/** The env plan as the panel shows it, with the deploy's modules. */
 export interface PlanView {
   readonly ready: boolean;
   readonly files: readonly string[];
   readonly rows: readonly PlanRow[];
   /** Why there is no plan (no folder, bad project name, daemon error). */
   readonly error?: string;
+  /** The modules the deploy runs and allocates; absent when there is no folder or project yet. */
+  readonly modules?: ModulesView;
 }
 
 /** A deploy step as the panel shows it. */

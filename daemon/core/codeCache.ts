@@ -13,6 +13,7 @@
  * the code a start needs. Whatever
  * goes wrong with the cache, the daemon loads without it.
  */
+import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
@@ -26,7 +27,7 @@ const CACHE_AFTER_MS = 2_000;
 export function runBundle(entryUrl: string, name: string): void {
   const here = path.dirname(fileURLToPath(entryUrl));
   const bundle = path.join(here, name);
-  const source = fs.readFileSync(bundle, 'utf8');
+  const source = readSource(bundle);
   const cacheFile = cachePath(bundle);
   const cachedData = readCache(cacheFile, bundle);
   const script = new vm.Script(Module.wrap(source), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
@@ -34,6 +35,16 @@ export function runBundle(entryUrl: string, name: string): void {
   const main = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
   const bundleModule = { exports: {} };
   main.call(bundleModule.exports, bundleModule.exports, Module.createRequire(bundle), bundleModule, bundle, here);
+}
+
+/**
+ * The bundle's text. esbuild writes ASCII only (its default `charset`, which scripts/build.mjs states), and ASCII
+ * decoded as Latin-1 is the same text in a fraction of the time: UTF-8 decoding the 2.5 MB daemon bundle took 7–17 ms
+ * of every start. A bundle with other bytes is decoded as UTF-8.
+ */
+function readSource(bundle: string): string {
+  const bytes = fs.readFileSync(bundle);
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
 }
 
 /** Writes the cache after the start (a program that keeps running), or at exit (one that ends sooner). */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PRIVATE_FILE_MODE, syncFolder } from './files.js';
+import { PRIVATE_FILE_MODE } from './files.js';
 
 /** What the lock file says about its owner. */
 export interface LockOwner {
@@ -121,14 +121,17 @@ function runsDaemonScript(pid: number): boolean {
     .some((argument) => argument !== '' && (path.basename(argument) === 'daemon.cjs' || argument === ownScript));
 }
 
-/** Creates the lock file holding `me`, complete or not at all; false if a lock file exists. */
+/**
+ * Creates the lock file holding `me`, complete or not at all; false if a lock file exists. Not synced: the lock
+ * keeps out other live processes, which see the file at once, and a crash of the machine ends its owner too (a lock
+ * torn or lost by one reads as no live owner). Syncing it and its folder cost two fsyncs of every start.
+ */
 function tryCreate(lockFile: string, me: LockOwner): boolean {
   const temporary = `${lockFile}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   const fd = fs.openSync(temporary, 'wx', PRIVATE_FILE_MODE);
   try {
     try {
       fs.writeSync(fd, JSON.stringify(me));
-      fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
@@ -141,7 +144,6 @@ function tryCreate(lockFile: string, me: LockOwner): boolean {
   } finally {
     fs.rmSync(temporary, { force: true });
   }
-  syncFolder(path.dirname(lockFile));
   return true;
 }
 
@@ -160,11 +162,9 @@ function createExclusive(lockFile: string, me: LockOwner): boolean {
   }
   try {
     fs.writeSync(fd, JSON.stringify(me));
-    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  syncFolder(path.dirname(lockFile));
   return true;
 }
 

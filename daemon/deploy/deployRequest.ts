@@ -6,6 +6,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { DeployStart } from '../protocol/runs.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { readComposeModules } from './composeModules.js';
+import { deployModuleNames, narrowTarget } from './modulePlan.js';
 import { readProjectTemplate } from './envTemplate.js';
 import type { DeploySecrets, DeployTarget, DeployTargets } from './ports.js';
 import type { RunOptions } from './runStore.js';
@@ -23,13 +24,16 @@ export interface AcceptedRequest {
 /**
  * Checks a request before any run exists: the folder is absolute, every variable has a value (else the commands
  * that fix it), and the token handles exist. Allocates the modules its compose files publish that are not allocated yet
- * (the project's first deploy allocates them all; an allocation made before keeps its modules and ports).
+ * (the project's first deploy allocates them all; an allocation made before keeps its modules and ports); the target
+ * holds only the modules the deploy runs.
  */
 export async function acceptRequest(request: DeployRequest, secrets: DeploySecrets, targets: DeployTargets): Promise<AcceptedRequest> {
   const folder = absoluteFolder(request.folder);
   const template = readProjectTemplate(folder);
-  const modules = readComposeModules(folder);
-  const target = await targets.targetFor(request.project, modules.map((module) => module.name));
+  // The modules the deploy runs; an allocated one the compose files no longer publish is left out (and released
+  // once the deploy succeeded).
+  const modules = deployModuleNames(readComposeModules(folder));
+  const { target } = narrowTarget(await targets.targetFor(request.project, modules), modules);
   const catalog = await secrets.catalog();
   const plan = planEnvironment(template, {
     project: request.project,

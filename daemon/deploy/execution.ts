@@ -1,9 +1,11 @@
 import { ZavhozError } from '../core/errors.js';
+import type { RetiredModule } from '../protocol/deploy.js';
 import type { EnvPlan, PlannedVariable } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { SecretUse } from '../vault/api.js';
 import { childEnvironment } from './ansible.js';
 import { readComposeModules } from './composeModules.js';
+import { deployModuleNames, narrowTarget, releasePorts, withoutRouted } from './modulePlan.js';
 import { describeMissing, planEnvironment } from './envPlan.js';
 import { type ProjectTemplate, readProjectTemplate } from './envTemplate.js';
 import { planHandles } from './envValues.js';
@@ -42,9 +44,10 @@ export async function executeRun(context: ExecutionContext, release?: ReleaseRec
   const use: SecretUse = { client: run.client, requestId: run.requestId, action: run.kind, detail: { project: run.project, run: run.id } };
   const env = childEnvironment(folder, { runId: run.id, requestId: run.requestId });
 
-  // A deploy allocates what the project's compose files publish; a rollback puts back a release where it is.
-  const target = await allocateTarget(context, release === undefined);
-  const spec = release === undefined ? await deploySpec(context, target, use) : rollbackSpec(context, target, release);
+  // A deploy allocates what the project's compose files publish; a rollback puts back a release where it is, with
+  // any of its modules released since allocated again.
+  const { target, retired } = await allocateTarget(context, release);
+  const spec = release === undefined ? { ...(await deploySpec(context, target, use)), retired } : rollbackSpec(context, target, release);
   folder.writePrivate(RUN_FILES.inventory, inventoryFor(target, folder));
   await checkServerLogin(context, target, env, use);
   const proxySwitch = await context.targets.proxySwitchOf?.(run.project, target.server);
@@ -97,21 +100,40 @@ function rollbackSpec({ run, hooks }: ExecutionContext, target: DeployTarget, re
   }
   hooks.step('plan', 'succeeded', `release ${release.number} (${release.commit.slice(0, 12)}), ${release.plan.variables.length} variables`);
   hooks.step('secrets', 'running');
-  const spec = releasePass(release);
+  const spec = { ...releasePass(release), ...releasePorts(release.allocation, target) };
   hooks.planned(release.plan, { ...target, port: spec.port, modulePorts: spec.modulePorts });
   hooks.step('secrets', 'succeeded', `${release.secrets.length} secret versions of release ${release.number}`);
   return spec;
 }
 
-/** Step `allocate`: where the project deploys (with `fromCompose`, the modules its compose files publish are allocated now). */
-async function allocateTarget({ run, hooks, targets, log }: ExecutionContext, fromCompose: boolean): Promise<DeployTarget> {
+/**
+ * Step `allocate`: where the project deploys. A deploy allocates the modules its compose files publish and runs only
+ * those (`retired`: the allocated ones they no longer publish); a rollback allocates again any module of its release
+ * released since.
+ */
+async function allocateTarget({ run, hooks, targets, log }: ExecutionContext, release: ReleaseRecord | undefined): Promise<{ target: DeployTarget; retired: RetiredModule[] }> {
   hooks.step('allocate', 'running');
-  const wanted = fromCompose ? readComposeModules(run.options.projectFolder).map((module) => module.name) : undefined;
-  const target = await targets.targetFor(run.project, wanted);
+  const wanted = release === undefined ? deployModuleNames(readComposeModules(run.options.projectFolder)) : Object.keys(release.allocation.modulePorts);
+  const before = new Set(release === undefined ? [] : await targets.modulesOf(run.project));
+  const allocated = await targets.targetFor(run.project, wanted.length > 0 ? wanted : undefined);
+  const { target, retired: unpublished } = release === undefined ? narrowTarget(allocated, wanted) : { target: allocated, retired: [] };
+  // A module a domain still routes to keeps its port: released, the port could go to another project, and the
+  // domain's requests with it.
+  const routed = unpublished.length === 0 ? [] : ((await targets.proxySwitchOf?.(run.project, target.server))?.modules ?? []);
+  const { retired, routedTo } = withoutRouted(unpublished, routed);
+  for (const entry of routedTo) {
+    log.note(`module ${entry.module} is no longer in the compose files but domain ${entry.domain} still routes to it: it stays allocated. Remove the domain (zavhoz domain remove ${entry.domain}) and the next deploy releases it`);
+  }
+  for (const module of wanted.filter((name) => release !== undefined && !before.has(name))) {
+    log.note(`allocated module ${module} again for release ${release?.number ?? ''}: port ${allocated.modulePorts[module] ?? '?'} on ${allocated.server}`);
+  }
   const modules = Object.entries(target.modulePorts).sort(([left], [right]) => left.localeCompare(right));
   hooks.step('allocate', 'succeeded', `${target.server} ${modules.length === 1 ? `port ${target.port}` : modules.map(([module, port]) => `${module} ${port}`).join(', ')}`);
   log.note(`target ${target.server}: ${target.sshUser}@${target.host}:${target.sshPort}, port ${target.port}`);
-  return target;
+  if (retired.length > 0) {
+    log.note(`no longer in the compose files: ${retired.map((module) => `module ${module.module} (port ${module.port})`).join(', ')}; released once this deploy succeeds`);
+  }
+  return { target, retired };
 }
 
 /** Step `plan`: the project's variables, classified; a variable without a value ends the run here. */

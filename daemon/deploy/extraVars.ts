@@ -72,6 +72,8 @@ export async function writeExtraVars(folder: RunFolder, secrets: DeploySecrets, 
           })),
         };
       }
+      // Closed only once the new release passed its health checks (the playbook's order), never by a rollback pass.
+      if (spec.retired && spec.retired.length > 0) extraVars.firewall_close_ports = spec.retired.map((module) => module.port);
       if (spec.pins.length > 0) {
         extraVars.image_pins = Object.fromEntries(spec.pins.map((pin) => [pin.service, { image: pin.digest }]));
         extraVars.pull_services = spec.pins.filter((pin) => pin.digest.includes('@')).map((pin) => pin.service);

@@ -1,3 +1,4 @@
+import type { RetiredModule } from '../protocol/deploy.js';
 import type { EnvPlan } from '../protocol/env.js';
 import type { ReleaseImage } from '../protocol/releases.js';
 import type { SecretVersionRef } from './ports.js';
@@ -22,6 +23,11 @@ export interface PassSpec {
   /** Each service's image pinned by digest; empty for a deploy (the compose files' images are pulled). */
   readonly pins: readonly ReleaseImage[];
   readonly options: ReleaseOptions;
+  /**
+   * A deploy's allocated modules that its compose files no longer publish: the pass closes their firewall ports after
+   * the health checks, and the run releases them once it succeeded. Never set for a rollback.
+   */
+  readonly retired?: readonly RetiredModule[];
 }
 
 /** The pass that redeploys a release exactly. */

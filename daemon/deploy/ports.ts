@@ -41,6 +41,13 @@ export interface ProxySwitch {
   readonly modules: readonly { readonly module: string; readonly domain: string; readonly slotPort: number }[];
 }
 
+/** One allocated module of a project: its server and port. */
+export interface ModuleAllocation {
+  readonly module: string;
+  readonly server: string;
+  readonly port: number;
+}
+
 /** Finds (allocating if needed) where a project deploys. */
 export interface DeployTargets {
   /**
@@ -50,6 +57,13 @@ export interface DeployTargets {
   targetFor(project: string, modules?: readonly string[]): Promise<DeployTarget>;
   /** Modules already allocated to the project (empty if none), without allocating. */
   modulesOf(project: string): Promise<string[]>;
+  /** The project's allocations, by module (empty if none), without allocating. */
+  allocationsOf(project: string): Promise<ModuleAllocation[]>;
+  /**
+   * Releases one module's allocation (its port and RAM go back to the server); undefined when it has none any more
+   * (released by hand meanwhile).
+   */
+  releaseModule(project: string, module: string): Promise<ModuleAllocation | undefined>;
   /** The proxy switchover of a project with domains on its server; undefined: no module is behind the proxy. */
   proxySwitchOf?(project: string, server: string): Promise<ProxySwitch | undefined>;
 }

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/auditLog.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
@@ -11,6 +12,7 @@ import type { DeploySecrets, DeployTargets } from './ports.js';
 import { releaseFacts } from './releaseFacts.js';
 import type { Releases } from './releases.js';
 import type { ReleaseRecord } from './releaseStore.js';
+import { releaseRetiredModules } from './retiredModules.js';
 import { RunFolder } from './runFolder.js';
 import { type LogFollowers, RunLog } from './runLog.js';
 import { type RunRecord, type RunStore, toDetail } from './runStore.js';
@@ -30,6 +32,8 @@ export interface RunDriverOptions {
   readonly backoffMs: (attempt: number) => number;
   /** Held for the project while the run executes, so day-2 work on it (restart, undeploy) waits, and it waits for them. */
   readonly locks: ProjectLocks;
+  /** Where a successful deploy audits the modules it released. */
+  readonly audit: AuditLog;
   /** A run's status or steps changed. */
   readonly changed: (runId: string, project: string, status: RunStatus) => void;
 }
@@ -121,6 +125,8 @@ async function executeAndJudge(options: RunDriverOptions, run: RunRecord, parts:
       parts.log.note(`the release could not be recorded (${error instanceof Error ? error.message : String(error)}); a later rollback cannot return to it`);
       options.log.error('release not recorded', { run: run.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     }
+    // After the new release is healthy and recorded, never before: the modules it no longer runs give their ports back.
+    if (result.spec.retired && result.spec.retired.length > 0) await releaseRetiredModules(options, run, result.spec.retired, result.playbook.report, parts.log);
     await options.afterSuccess.carryOut(run.id, result.handles, async () => toDetail(await runs.get(run.id)), parts.log);
     return outcome;
   }

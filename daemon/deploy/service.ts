@@ -5,6 +5,7 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Notifier } from '../core/notifier.js';
 import type { ProjectLocks } from '../core/projectLocks.js';
 import type { Redactor } from '../core/redactor.js';
+import type { DeployPlan } from '../protocol/deploy.js';
 import type { EnvPlan } from '../protocol/env.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { RUN_TIMEOUT, type RunDetail, type RunKind, RunsDidChange, type RunStatus, type RunSummary } from '../protocol/runs.js';
@@ -13,6 +14,7 @@ import { AfterSuccess, type SuccessHook } from './afterSuccess.js';
 import { absoluteFolder, acceptRequest, type DeployRequest } from './deployRequest.js';
 import { planEnvironment } from './envPlan.js';
 import { readComposeModules } from './composeModules.js';
+import { deployModuleNames, planModules } from './modulePlan.js';
 import { readProjectTemplate } from './envTemplate.js';
 import type { RunOutcome } from './outcome.js';
 import type { DeploySecrets, DeployTargets } from './ports.js';
@@ -85,6 +87,7 @@ export class DeployService {
       releases: this.releases,
       backoffMs: options.backoffMs ?? ((attempt) => 1000 * 2 ** (attempt - 1)),
       locks: options.locks,
+      audit: options.audit,
       changed: (id, project, status) => this.changed(id, project, status),
     };
     this.queue = new ProjectQueue({
@@ -104,9 +107,14 @@ export class DeployService {
   /** The env plan of a project folder (names, kinds, handles), without starting anything. */
   async plan(folder: string, project: string, bindings: Readonly<Record<string, string>>): Promise<EnvPlan> {
     const template = readProjectTemplate(absoluteFolder(folder));
-    // The modules a deploy would have: those allocated, and those the compose files publish (allocated by the deploy).
-    const modules = new Set([...(await this.options.targets.modulesOf(project)), ...readComposeModules(folder).map((module) => module.name)]);
-    return planEnvironment(template, { project, bindings, catalog: await this.options.secrets.catalog(), modules: [...modules] });
+    // The modules a deploy runs: those the compose files publish (allocated by the deploy), as a run plans them.
+    const modules = deployModuleNames(readComposeModules(folder));
+    return planEnvironment(template, { project, bindings, catalog: await this.options.secrets.catalog(), modules });
+  }
+
+  /** What a deploy of a project folder would run and allocate (its modules, their allocations), without starting or allocating anything. */
+  async planModules(folder: string, project: string): Promise<DeployPlan> {
+    return planModules(absoluteFolder(folder), project, await this.options.targets.allocationsOf(project));
   }
 
   /**

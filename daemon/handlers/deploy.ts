@@ -1,3 +1,4 @@
+import { DeployPlanRequest } from '../protocol/deploy.js';
 import { EnvPlanRequest } from '../protocol/env.js';
 import { DeployStart, type RunDetail, RunsCancel, RunsGet, RunsList, RunsLog, type RunSummary } from '../protocol/runs.js';
 import type { Router } from '../server/router.js';
@@ -19,10 +20,11 @@ async function withDomainUrls<T extends RunSummary>(services: Services, run: T):
   return Object.keys(domainUrls).length === 0 ? run : { ...run, allocation: { ...run.allocation, domainUrls } };
 }
 
-/** Registers `env/plan`, `deploy/start` and `runs/*`. */
+/** Registers `env/plan`, `deploy/plan`, `deploy/start` and `runs/*`. */
 export function registerDeployHandlers(router: Router, services: Services): void {
   const deploy = services.deploy;
   router.handle(EnvPlanRequest, (params) => deploy.plan(params.folder, params.project, params.bindings));
+  router.handle(DeployPlanRequest, (params) => deploy.planModules(params.folder, params.project));
   router.handle(DeployStart, async (params, context) => {
     const { wait, confirmed, ...request } = params;
     await services.approvals.gate(deployGate(request), { client: context.client.name, requestId: context.requestId }, confirmed);

@@ -2,7 +2,7 @@ import type { AuditLog } from '../audit/auditLog.js';
 import { describeError, invalidInput, notFound } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { TextRedactor } from '../core/redactor.js';
-import { NOTIFY_EVENTS, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../protocol/notify.js';
+import { describeSubscription, NOTIFY_EVENTS, receivedEvents, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../protocol/notify.js';
 import type { SecretMetadata } from '../protocol/secretFields.js';
 import type { ChannelBases, CredentialLender, OutgoingMessage } from './channels.js';
 import { checkSlackUrl, DeliveryError, sendMessage } from './channels.js';
@@ -23,6 +23,12 @@ export interface NotifyEvent {
   readonly title: string;
   readonly text: string;
   readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** The kind under which an endpoint subscribed to `events` gets `event` (one message at most), or undefined. */
+export function deliveredAs(events: readonly NotifyEventKind[], event: Pick<NotifyEvent, 'kind' | 'alsoAs'>): NotifyEventKind | undefined {
+  if (receivedEvents(events).includes(event.kind)) return event.kind;
+  return event.alsoAs !== undefined && events.includes(event.alsoAs) ? event.alsoAs : undefined;
 }
 
 /** The vault as notifications see it: credentials by handle, lent for one send. */
@@ -149,7 +155,7 @@ export class NotifyService {
       event: 'test',
       subject: endpoint.name,
       title: 'Zavhoz test notification',
-      body: `This endpoint (${endpoint.name}) receives: ${endpoint.events.join(', ')}.`,
+      body: `This endpoint (${endpoint.name}) receives: ${describeSubscription(endpoint.events)}.`,
       detail: {},
       createdAt: new Date().toISOString(),
     };
@@ -180,7 +186,7 @@ export class NotifyService {
       const body = redactor.redact(withLink(event.text, link));
       const detail = link === undefined ? redacted : { ...redacted, link };
       const deliveries = (await records.endpoints(tx)).flatMap((endpoint) => {
-        const kind = endpoint.events.includes(event.kind) ? event.kind : event.alsoAs !== undefined && endpoint.events.includes(event.alsoAs) ? event.alsoAs : undefined;
+        const kind = deliveredAs(endpoint.events, event);
         return kind === undefined ? [] : [{ id: newNotifyId('dlv'), endpointId: endpoint.id, event: kind, subject, title, body, detail, createdAt: now, nextAt: now }];
       });
       await records.enqueue(deliveries, tx);

@@ -170,11 +170,14 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
     },
     async seed() {
       const unseen: [key: string, value: string][] = [];
+      // Read at once: a query per server held the daemon's thread for every start with 5,000 servers (the loop never
+      // waited for I/O), and the Servers view's first list waited behind it (`npm run bench -- servers-tree`).
+      const seen = await records.seenKeys();
       for (const server of await sources.servers()) {
-        if ((await records.seen(`server:${server.handle}`)) === undefined) unseen.push([`server:${server.handle}`, server.status]);
+        if (!seen.has(`server:${server.handle}`)) unseen.push([`server:${server.handle}`, server.status]);
       }
       for (const secret of await sources.secrets()) {
-        if ((await records.seen(`secret-version:${secret.handle}`)) === undefined) unseen.push([`secret-version:${secret.handle}`, String(secret.version)]);
+        if (!seen.has(`secret-version:${secret.handle}`)) unseen.push([`secret-version:${secret.handle}`, String(secret.version)]);
       }
       // One durable transaction for all of them: one each cost the first start after a sync of 5,000 servers 5,000
       // fsyncs, during which the store's queue kept every client's request waiting (`npm run bench -- servers-tree`).

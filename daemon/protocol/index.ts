@@ -28,3 +28,4 @@ export * from './approvals.js';
 export * from './agentLimits.js';
 export * from './vault.js';
 export * from './team.js';
+export * from './deploy.js';

@@ -28,10 +28,36 @@ export const NOTIFY_EVENTS = [
 /** One of {@link NOTIFY_EVENTS}. */
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 
+/**
+ * Events an endpoint subscribed to another event of their family also gets (under their own kind): a family grows,
+ * and a subscription made before a member existed (an explicit list, or "every event" as it was then, which is stored
+ * as a list too) must not miss it until someone edits it. A proxy the health check had to start again took the
+ * services behind it down: whoever asked to hear of unhealthy services wants to hear of it.
+ */
+export const NOTIFY_EVENTS_INCLUDED_WITH: Readonly<Partial<Record<NotifyEventKind, NotifyEventKind>>> = { 'proxy.restarted': 'service.unhealthy' };
+
+/** Every event an endpoint subscribed to `events` receives: those, and those their families bring along, in order. */
+export function receivedEvents(events: readonly NotifyEventKind[]): NotifyEventKind[] {
+  return NOTIFY_EVENTS.filter((event) => {
+    const family = NOTIFY_EVENTS_INCLUDED_WITH[event];
+    return events.includes(event) || (family !== undefined && events.includes(family));
+  });
+}
+
 /** Where messages go. */
 export const ENDPOINT_KINDS = ['webhook', 'slack', 'telegram', 'email'] as const;
 /** One of {@link ENDPOINT_KINDS}. */
 export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
+
+/** What an endpoint subscribed to `events` receives, in words: each event, with those its family brings along. */
+export function describeSubscription(events: readonly NotifyEventKind[]): string {
+  return events
+    .map((event) => {
+      const brought = NOTIFY_EVENTS.filter((member) => NOTIFY_EVENTS_INCLUDED_WITH[member] === event && !events.includes(member));
+      return brought.length === 0 ? event : `${event} (with ${brought.join(', ')})`;
+    })
+    .join(', ');
+}
 
 /** Endpoint ids: `ntf_` and 10 lowercase base32 characters (like run ids). */
 export const endpointId = z.string().regex(/^ntf_[a-z2-7]{10}$/, 'an endpoint id like ntf_7f3k9x2mab (see zavhoz notify list)');

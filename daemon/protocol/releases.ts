@@ -83,8 +83,9 @@ export const ReleasesGet = defineRequest('releases/get', () => z.strictObject({ 
 
 /**
  * Starts a run of kind `rollback` that redeploys a release exactly: its commit, its images by digest, its secret
- * versions and its ports. Without `to`, the release before the current (newest) one. Answers at once with the run
- * (queued behind a running deploy of the project), or with its final state when `wait`.
+ * versions and its modules on their ports (a module released since, taken out of the compose files by a later
+ * deploy, is allocated again, maybe on another port). Without `to`, the release before the current (newest) one.
+ * Answers at once with the run (queued behind a running deploy of the project), or with its final state when `wait`.
  */
 export const DeployRollback = defineRequest(
   'deploy/rollback',

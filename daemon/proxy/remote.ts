@@ -24,11 +24,60 @@ export const PROXY_MARK = {
   failed: 'ZAVHOZ_PROXY_FAILED ',
   /** A check's request through the proxy got an HTTP answer (its status follows). */
   serves: 'ZAVHOZ_PROXY_SERVES ',
-  /** A check's request through the proxy got no HTTP answer (curl's error and exit code follow). */
+  /** A check's request through the proxy got no HTTP answer (curl's or python3's error and exit code follow). */
   notServing: 'ZAVHOZ_PROXY_NOT_SERVING ',
-  /** A check could not send the request (no curl on the server). */
+  /** A check could not send the request (neither curl nor python3 on the server). */
   unprobed: 'ZAVHOZ_PROXY_UNPROBED ',
 } as const;
+
+/**
+ * The Python half of `https_status` (below), for servers without curl: Ansible needs python3 on every server it
+ * manages, curl is only common. The same request as curl's: TLS to 127.0.0.1 with the host as SNI and in `Host`, no
+ * certificate verification; on failure it says why and exits with the code curl gives that failure (7 refused, 28
+ * timed out, 35 TLS handshake), so one reading of the codes serves both.
+ */
+const HTTPS_STATUS_PYTHON = [
+  'import http.client, socket, ssl, sys',
+  'host, port, path, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])',
+  'context = ssl.create_default_context()',
+  'context.check_hostname = False',
+  'context.verify_mode = ssl.CERT_NONE',
+  'class Loopback(http.client.HTTPSConnection):',
+  '    def connect(self):',
+  '        self.sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout), server_hostname=host)',
+  'def fail(code, error):',
+  '    sys.stderr.write("python3: %s: %s" % (type(error).__name__, error))',
+  '    sys.exit(code)',
+  'try:',
+  '    connection = Loopback(host, port, timeout=timeout, context=context)',
+  '    connection.request("GET", path)',
+  '    sys.stdout.write(str(connection.getresponse().status))',
+  'except ssl.SSLError as error:',
+  '    fail(35, error)',
+  'except socket.timeout as error:',
+  '    fail(28, error)',
+  'except ConnectionRefusedError as error:',
+  '    fail(7, error)',
+  'except Exception as error:',
+  '    fail(1, error)',
+];
+
+/**
+ * `https_status HOST PORT PATH SECONDS`: one HTTPS request to this server itself for HOST (SNI and Host; any
+ * certificate), printing the status it got; curl where the server has it, else python3. The playbook's proxy health
+ * check (playbooks/proxy_switch_finish.yml) makes the same request the same two ways.
+ */
+export const HTTPS_STATUS = [
+  'https_status() {',
+  '  if command -v curl >/dev/null 2>&1; then',
+  `    curl -ksS -o /dev/null -w '%{http_code}' --max-time "$4" --resolve "$1:$2:127.0.0.1" "https://$1:$2$3"`,
+  '  else',
+  `    python3 - "$@" <<'ZAVHOZ_PY'`,
+  ...HTTPS_STATUS_PYTHON,
+  'ZAVHOZ_PY',
+  '  fi',
+  '}',
+];
 
 // $1 folder, $2 container name, $3 image, $4 "check" (only bring a stopped proxy back) or "apply" (new config on stdin);
 // a check also gets $5 the proxy's HTTPS port and $6 a host it routes, and sends one request through the proxy there.
@@ -43,15 +92,16 @@ const SCRIPT = [
   `if [ "$mode" = apply ]; then { cat > "$dir/config/caddy.json.new" && mv -f "$dir/config/caddy.json.new" "$dir/config/caddy.json"; } 2>/dev/null || { echo ${PROXY_MARK.noFolder}; exit 1; }; fi`,
   `[ -f "$dir/config/caddy.json" ] || { echo "${PROXY_MARK.failed}no config yet"; exit 4; }`,
   `report_version() { echo "${PROXY_MARK.version}$(docker exec "$name" caddy version 2>/dev/null | head -n 1)"; }`,
+  ...HTTPS_STATUS,
   // A running container with its admin socket is not yet a proxy that serves: a request on its HTTPS port for a host
   // it routes (on the server itself, so the name need not resolve; any certificate, any status) says whether it does.
   // Retried for a few seconds: a proxy just started may still be making its certificates.
   'probe() {',
   '  [ "$mode" = check ] && [ -n "$host" ] || return 0',
-  `  command -v curl >/dev/null 2>&1 || { echo "${PROXY_MARK.unprobed}no curl on the server"; return 0; }`,
+  `  command -v curl >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || { echo "${PROXY_MARK.unprobed}neither curl nor python3 on the server"; return 0; }`,
   '  tries=0',
   '  while :; do',
-  `    out=$(curl -ksS -o /dev/null -w '%{http_code}' --max-time 3 --resolve "$host:$port:127.0.0.1" "https://$host:$port/" 2>&1) && { echo "${PROXY_MARK.serves}$out"; return 0; }`,
+  `    out=$(https_status "$host" "$port" / 3 2>&1) && { echo "${PROXY_MARK.serves}$out"; return 0; }`,
   '    code=$?; tries=$((tries + 1)); [ "$tries" -ge 8 ] && break; sleep 0.5',
   '  done',
   `  echo "${PROXY_MARK.notServing}$code $(printf "%s" "\${out%000}" | tr '\\n' ' ' | cut -c1-300)"`,
@@ -158,7 +208,7 @@ export function parseOutcome(stdout: string): {
   };
 }
 
-/** The probe's line: an HTTP status, or curl's exit code and message, or why none was sent. */
+/** The probe's line: an HTTP status, or the exit code and message of curl (or python3), or why none was sent. */
 function probeOf(lines: readonly string[]): ProxyProbe | undefined {
   const line = lines.find((entry) => entry.startsWith(PROXY_MARK.serves) || entry.startsWith(PROXY_MARK.notServing) || entry.startsWith(PROXY_MARK.unprobed));
   if (line === undefined) return undefined;
@@ -168,5 +218,7 @@ function probeOf(lines: readonly string[]): ProxyProbe | undefined {
   }
   if (line.startsWith(PROXY_MARK.unprobed)) return { serves: null, why: line.slice(PROXY_MARK.unprobed.length).trim() };
   const [code = '', ...message] = line.slice(PROXY_MARK.notServing.length).trim().split(' ');
-  return { serves: false, why: `${message.join(' ').trim() || 'no answer'} (curl exit ${code})` };
+  const text = message.join(' ').trim();
+  const tool = text.startsWith('python3:') ? 'python3' : 'curl';
+  return { serves: false, why: `${text || 'no answer'} (${tool} exit ${code})` };
 }

@@ -159,10 +159,10 @@ export class ProxyService {
 function notServingMessage(server: string, asked: { readonly host: string; readonly port: number }, why: string): string {
   const container = proxyContainer(server);
   const base = `The proxy on ${server} runs but does not serve: a request for ${asked.host} on its HTTPS port ${String(asked.port)} got ${why}.`;
-  if (/curl exit 35\)$/.test(why)) {
+  if (/(curl|python3) exit 35\)$/.test(why)) {
     return `${base} It has no certificate for ${asked.host}: with ACME (proxyTls acme) the name's DNS must point at ${server} and ports 80 and 443 must be open to the internet; \`docker logs ${container}\` on the server says why the certificate was not issued.`;
   }
-  if (/curl exit 7\)$/.test(why)) {
+  if (/(curl|python3) exit 7\)$/.test(why)) {
     return `${base} Nothing listens on port ${String(asked.port)}: another process may hold it (the setting proxyHttpsPort names it), or the proxy's config was changed by hand; \`docker logs ${container}\` on the server says more. The next domain change writes the config again.`;
   }
   return `${base} Look at \`docker logs ${container}\` on the server; \`docker restart ${container}\` starts it again with its config.`;

@@ -84,29 +84,14 @@ export class EmbeddedDatabase implements Database {
   private read<T>(method: string, query: () => T): Promise<T> {
     const refused = this.refuseFromWork(method);
     if (refused) return Promise.reject(refused);
-    if (this.queued === 0) {
-      try {
-        return Promise.resolve(query());
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
+    if (this.queued === 0) return settle(query);
     return this.enqueue(query);
   }
 
   /** Runs `job` after every job queued before it; at once (in this turn) when nothing is queued. */
   private enqueue<T>(job: () => T | Promise<T>): Promise<T> {
     this.queued++;
-    let result: Promise<T>;
-    if (this.queued === 1) {
-      try {
-        result = Promise.resolve(job());
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-    } else {
-      result = this.tail.then(job);
-    }
+    const result = this.queued === 1 ? settle(job) : this.tail.then(job);
     const done = (): void => {
       this.queued--;
     };
@@ -143,42 +128,26 @@ export class EmbeddedDatabase implements Database {
 
 /** The `tx` a transaction's work gets: the open transaction's statements, refused once it has ended. */
 function inside(open: OpenTransaction, scope: WorkScope): DatabaseTransaction {
-  const check = (): void => {
-    if (!scope.active) throw new Error('store: this transaction has already ended; its tx cannot be used any more');
-  };
+  /** Runs `statement` while the transaction is open; refused once it has ended. */
+  const checked = <T>(statement: () => T): Promise<T> =>
+    settle(() => {
+      if (!scope.active) throw new Error('store: this transaction has already ended; its tx cannot be used any more');
+      return statement();
+    });
   return {
     // The daemon's transactions run one at a time, and no other daemon uses this store: nothing to wait for.
-    lock: () => {
-      try {
-        check();
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    run: (sql, params) => {
-      try {
-        check();
-        return Promise.resolve(open.run(sql, params));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    all: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
-      try {
-        check();
-        return Promise.resolve(open.all<T>(sql, params));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    get: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => {
-      try {
-        check();
-        return Promise.resolve(open.get<T>(sql, params));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
+    lock: () => checked(() => undefined),
+    run: (sql, params) => checked(() => open.run(sql, params)),
+    all: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => checked(() => open.all<T>(sql, params)),
+    get: <T extends DatabaseRow = DatabaseRow>(sql: string, params?: readonly SqlValue[]) => checked(() => open.get<T>(sql, params)),
   };
+}
+
+/** What `work` returns, as a promise; what it throws, as a rejected one (the store's statements run synchronously). */
+function settle<T>(work: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -126,13 +126,24 @@ export class Store {
     return store;
   }
 
-  /** Runs a read query. */
+  /**
+   * Runs a read query. The column names are read once per query, not once per row as sql.js's `getAsObject` does:
+   * that made reading 5,000 servers (`servers/list`, every page) 3–4 times slower.
+   */
   all<T extends Row = Row>(sql: string, params: readonly SqlValue[] = []): T[] {
     const statement = this.prepare(sql);
     try {
       statement.bind(params as SqlValue[]);
       const rows: T[] = [];
-      while (statement.step()) rows.push(statement.getAsObject() as T);
+      let columns: string[] | undefined;
+      while (statement.step()) {
+        // After the first step: a statement SQLite prepared again (the schema changed) has its new columns by then.
+        columns ??= statement.getColumnNames();
+        const values = statement.get();
+        const row: Row = {};
+        for (let index = 0; index < columns.length; index++) row[columns[index] as string] = values[index] as SqlValue;
+        rows.push(row as T);
+      }
       return rows;
     } finally {
       statement.reset();

@@ -64,6 +64,16 @@ export async function wireDeploy(foundation: Foundation, needs: DeployNeeds): Pr
 export function deployTargetsFrom(inventory: Inventory, allocator: Allocator, vault: Pick<Vault, 'has' | 'get'>): DeployTargets {
   return {
     modulesOf: async (project) => (await allocator.list(project)).map((allocation) => allocation.module),
+    allocationsOf: async (project) => (await allocator.list(project)).map(({ module, server, port }) => ({ module, server, port })),
+    async releaseModule(project, module) {
+      try {
+        const [released] = await allocator.release(project, module);
+        return released ? { module: released.module, server: released.server, port: released.port } : undefined;
+      } catch (error) {
+        if (error instanceof ZavhozError && error.code === ErrorCodes.NotFound) return undefined;
+        throw error;
+      }
+    },
     async targetFor(project, modules): Promise<DeployTarget> {
       const allocated = await allocator.allocate({ project, ...(modules?.length ? { modules: [...modules] } : {}), minRamMb: DEFAULT_MIN_RAM_MB, minDiskMb: DEFAULT_MIN_DISK_MB });
       const server = await inventory.row(allocated.server);

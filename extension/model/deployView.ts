@@ -1,7 +1,8 @@
+import type { DeployPlan } from '../../daemon/protocol/deploy.js';
 import type { EnvPlan } from '../../daemon/protocol/env.js';
 import type { ReleaseSummary } from '../../daemon/protocol/releases.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
-import type { PlanView, RunView } from '../../webview/messages.js';
+import type { ModulesView, PlanView, RunView } from '../../webview/messages.js';
 import { releaseName, shortCommit } from './releases.js';
 import { isActive, STEP_TITLES, runUrls } from './runs.js';
 
@@ -20,6 +21,27 @@ export function planView(plan: EnvPlan): PlanView {
       ...(variable.rule ? { rule: variable.rule } : {}),
       ...(suggested.has(variable.name) ? { suggestedType: suggested.get(variable.name) } : {}),
     })),
+  };
+}
+
+/**
+ * The deploy's modules as the panel's table shows them: each compose service publishing a port with where it is
+ * written and its allocation (or that the deploy allocates it), the modules a successful deploy releases, and what to
+ * add when there is no compose file or no published port. Names, ports and server handles only.
+ */
+export function modulesView(plan: DeployPlan): ModulesView {
+  return {
+    rows: plan.modules.map((module) => ({
+      name: module.name,
+      service: module.service,
+      portVariable: module.portVariable,
+      published: module.service === '' ? 'published by no service' : `\${${module.portVariable}}:${module.containerPort}`,
+      where: module.file === '' ? '' : `${module.file}:${module.line}`,
+      allocation: module.allocation ? `${module.allocation.server} port ${module.allocation.port}` : 'allocated by the deploy',
+      allocated: module.allocation !== undefined,
+    })),
+    retired: plan.retired,
+    ...(plan.notice ? { notice: plan.notice } : {}),
   };
 }
 

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE } from '../../daemon/protocol/allocations.js';
 import { ReleasesGet } from '../../daemon/protocol/releases.js';
 import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import { SECRET_TYPES, SecretsDidChange, type SecretType, SecretsList } from '../../daemon/protocol/secrets.js';
@@ -8,9 +7,8 @@ import type { DeployEvents, DeployForm, DeployInit, DeployPanelState, DeployRequ
 import { CommandIds } from '../commandIds.js';
 import type { RunLogDocuments } from '../deploy/logDocument.js';
 import type { RunLogs } from '../deploy/runLogs.js';
-import { planDeploy, rememberBindings, rememberedBindings, startDeploy } from '../deploy/deployStarter.js';
-import { errorMessage } from '../model/errors.js';
-import { planView, runView } from '../model/deployView.js';
+import { panelPlan, rememberBindings, rememberedBindings, startDeploy } from '../deploy/deployStarter.js';
+import { runView } from '../model/deployView.js';
 import type { ExtensionServices } from '../services.js';
 import { workspaceDefaults } from '../workspace.js';
 import { WebviewHost } from './host.js';
@@ -19,13 +17,11 @@ import { newSecretDraft, SecretFormPanel } from './secretForm.js';
 /** The view type of the deploy panel (its serializer restores it after a reload). */
 export const DEPLOY_VIEW_TYPE = 'zavhoz.deploy';
 
+// A form saved before the modules came from the compose files may hold `modules`, `minRamMb`, `minDiskMb`: dropped.
 const formSchema = z.object({
   project: z.string().max(64).catch(''),
   repository: z.string().max(200).catch(''),
   ref: z.string().max(200).catch(DEFAULT_REF),
-  modules: z.string().max(2000).catch(DEFAULT_MODULE),
-  minRamMb: z.string().max(12).catch(String(DEFAULT_MIN_RAM_MB)),
-  minDiskMb: z.string().max(12).catch(String(DEFAULT_MIN_DISK_MB)),
 });
 const bindingsSchema = z.record(z.string().max(128), z.string().max(64)).catch({});
 const stateSchema = z.object({ form: formSchema, bindings: bindingsSchema, runId: z.string().max(64).catch('') });
@@ -37,7 +33,8 @@ export interface DeployPanelOpener {
 }
 
 /**
- * The deploy panel: project, repository, ref, modules and resources; the env plan as a table with a secret picker
+ * The deploy panel: project, repository and ref; the modules the compose files publish with their allocations
+ * (`deploy/plan`: the deploy allocates them, as from the CLI); the env plan as a table with a secret picker
  * per user variable ("New secret…" opens the secret form); Deploy / Cancel; the live log with steps; the result
  * URLs. Only non-secret state (form, bindings as handles, run id) is kept and restored.
  */
@@ -145,14 +142,7 @@ export class DeployPanel {
 
   private async plan(form: DeployForm, bindings: Readonly<Record<string, string>>): Promise<PlanView> {
     this.state = { ...this.state, form, bindings };
-    const folder = (await workspaceDefaults()).folder?.fsPath;
-    if (!folder) return { ready: false, files: [], rows: [], error: 'Open the project folder in VS Code first: Zavhoz deploys the workspace folder.' };
-    if (!form.project) return { ready: false, files: [], rows: [], error: 'Enter the project name.' };
-    try {
-      return planView(await planDeploy(this.services, folder, form.project, bindings));
-    } catch (error) {
-      return { ready: false, files: [], rows: [], error: errorMessage(error) };
-    }
+    return panelPlan(this.services, (await workspaceDefaults()).folder?.fsPath, form.project, bindings);
   }
 
   private newSecret(variable: string, type: SecretType, project: string): Record<string, never> {
@@ -166,13 +156,10 @@ export class DeployPanel {
   }
 
   private async deploy(form: DeployForm, bindings: Readonly<Record<string, string>>): Promise<{ runId: string }> {
-    const modules = form.modules.split(/[\s,]+/).filter((module) => module !== '');
-    const allocation = { modules, minRamMb: Number(form.minRamMb), minDiskMb: Number(form.minDiskMb) };
-    const checked = AllocationsAllocate.params.safeParse({ project: form.project, ...allocation });
-    if (!checked.success) throw new Error(checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const defaults = await workspaceDefaults();
     await rememberBindings(this.context.workspaceState, form.project, bindings);
-    const run = await startDeploy(this.services, defaults, { project: form.project, repository: form.repository, ref: form.ref, bindings, allocation });
+    // The run allocates the modules the compose files publish (one code path in the daemon, as for the CLI).
+    const run = await startDeploy(this.services, defaults, { project: form.project, repository: form.repository, ref: form.ref, bindings });
     this.state = { form, bindings, runId: run.id };
     this.sentLines = 0;
     this.runLogs.get(run.id);

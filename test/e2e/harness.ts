@@ -45,6 +45,8 @@ export interface E2eSession {
   readonly workspace: string;
   /** Milliseconds each start-up phase took, for the report. */
   readonly timings: Readonly<Record<string, number>>;
+  /** The environment of the session's processes (keychain D-Bus address, ZAVHOZ_HOME): what a CLI or `zavhoz mcp` started beside VS Code gets. */
+  readonly env: NodeJS.ProcessEnv;
   /** Runs the `zavhoz` CLI against the extension's daemon; `input` goes to stdin. */
   cli(args: readonly string[], input?: string): Promise<CliResult>;
   /** Pid of the daemon the extension started, from its lock file; undefined while none runs. */
@@ -239,6 +241,7 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
     zavhozHome,
     workspace,
     timings,
+    env,
     cli: (args, input) => runCli(args, env, input),
     daemonPid: () => {
       const pid = readDaemonPid(zavhozHome);

@@ -158,3 +158,30 @@ test('sshd: ssh and ssh2 log in with the client key; stop() closes the port', { 
   assert.equal(await portAcceptsConnections(server.host, server.port), false, 'the port is closed after stop()');
   assert.equal(existsSync(server.dir), false, 'stop() removes the folder');
 });
+
+test('sshd: powerOff() drops sessions and refuses logins; powerOn() answers again with the same host key; stop() ends the new one', { timeout: 60_000 }, async (t) => {
+  const server = await startSshd();
+  t.after(() => server.stop());
+  const marker = String(4_000 + Math.floor(Math.random() * 1_000));
+  const hanging = spawn('ssh', [...sshArgs(server), `${server.user}@${server.host}`, 'sleep', marker], { stdio: 'ignore' });
+  const hangingExit = new Promise<void>((resolve) => hanging.once('exit', () => resolve()));
+  t.after(() => {
+    hanging.kill('SIGKILL');
+  });
+  await waitFor(() => sleepRunning(marker), 10_000);
+
+  await server.powerOff();
+  await hangingExit;
+  assert.equal(sleepRunning(marker), false, 'the session died with the machine');
+  assert.equal(await portAcceptsConnections(server.host, server.port), false, 'nothing answers while it is off');
+
+  await server.powerOn();
+  const { stdout } = await execFileAsync('ssh-keyscan', ['-p', String(server.port), '-t', 'ed25519', server.host], { timeout: 20_000 });
+  const scanned = stdout.split('\n').find((line) => line.includes('ssh-ed25519'))?.split(' ')[2];
+  assert.equal(scanned, readFileSync(`${server.dir}/host_key.pub`, 'utf8').split(' ')[1], 'the same host key');
+  const { stdout: hello } = await execFileAsync('ssh', [...sshArgs(server), `${server.user}@${server.host}`, 'echo', 'hello'], { timeout: 20_000 });
+  assert.equal(hello, 'hello\n');
+
+  await server.stop();
+  assert.equal(await portAcceptsConnections(server.host, server.port), false, 'stop() ends the sshd that powerOn() started');
+});

@@ -15,7 +15,7 @@ import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { delay, hasExited, killTreeSync, onProcessExit, removeFolder, tailOf, terminateTree } from './processes.js';
+import { delay, descendants, hasExited, killTreeSync, onProcessExit, removeFolder, signalQuietly, tailOf, terminateTree, waitForExit } from './processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,6 +37,13 @@ export interface SshdServer {
    * `~/.docker/config.json`, where a `docker login` over SSH lands).
    */
   dockerConfigDir?: string;
+  /**
+   * The machine loses power: sshd stops accepting, every session and then sshd itself are killed (SIGKILL: nobody is
+   * told goodbye), so connections drop and new ones are refused. For tests that play a reboot; `powerOn()` undoes it.
+   */
+  powerOff(): Promise<void>;
+  /** The machine boots: sshd starts again on the same address and port, with the same host key and config. */
+  powerOn(): Promise<void>;
   /** Stops sshd and its session processes, then removes `dir`. */
   stop(): Promise<void>;
 }
@@ -115,9 +122,9 @@ function sshdConfig(dir: string, host: string, port: number, sessionEnvironment:
 }
 
 /** Starts sshd on the given port; resolves once the port accepts connections, rejects with sshd's log otherwise. */
-async function launch(dir: string, configPath: string, host: string, port: number): Promise<ChildProcess> {
+async function launch(dir: string, configPath: string, host: string, port: number, appendLog = false): Promise<ChildProcess> {
   const logPath = join(dir, 'sshd.log');
-  const log = openSync(logPath, 'w', 0o600);
+  const log = openSync(logPath, appendLog ? 'a' : 'w', 0o600);
   let child: ChildProcess;
   try {
     // -D keeps it our child, so its exit is observable (see processes.ts); -e sends the log to stderr, i.e. the log file.
@@ -216,7 +223,6 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
       }
     }
     if (child === undefined) throw lastError;
-    const server = child;
 
     let stopped = false;
     return {
@@ -227,11 +233,26 @@ export async function startSshd(options?: SshdOptions): Promise<SshdServer> {
       hostKeyFingerprint,
       dir,
       ...(dockerConfigDir !== undefined ? { dockerConfigDir } : {}),
+      async powerOff(): Promise<void> {
+        const listener = child;
+        if (listener?.pid === undefined || hasExited(listener)) return;
+        // Stopped first, so no new session starts while the ones there are killed.
+        signalQuietly(listener.pid, 'SIGSTOP');
+        for (const session of descendants(listener.pid)) signalQuietly(session, 'SIGKILL');
+        signalQuietly(listener.pid, 'SIGKILL');
+        if (!(await waitForExit(listener, 10_000))) throw new Error(`sshd ${String(listener.pid)} did not exit after SIGKILL`);
+        releaseLocksOfKilledSessions();
+      },
+      async powerOn(): Promise<void> {
+        if (stopped) throw new Error('this sshd was stopped for good');
+        if (child !== undefined && !hasExited(child)) return;
+        child = await launch(dir, configPath, host, port, true);
+      },
       async stop(): Promise<void> {
         if (stopped) return;
         stopped = true;
         // Session processes call setsid(), so a process-group kill would miss them: terminateTree walks /proc.
-        await terminateTree(server);
+        if (child) await terminateTree(child);
         releaseLocksOfKilledSessions();
         removeFolder(dir);
         unregister();

@@ -27,7 +27,7 @@ export interface McpSession {
 }
 
 /** Starts `zavhoz mcp --folder FOLDER [extra…]` against the test daemon and connects the SDK's client to it. */
-export async function startMcp(daemon: TestDaemon, folder: string, options: { readonly extra?: readonly string[]; readonly client?: Client } = {}): Promise<McpSession> {
+export async function startMcp(daemon: Pick<TestDaemon, 'env'>, folder: string, options: { readonly extra?: readonly string[]; readonly client?: Client } = {}): Promise<McpSession> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(daemon.env)) if (value !== undefined) env[key] = value;
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_SCRIPT, 'mcp', '--folder', folder, ...(options.extra ?? [])], env, stderr: 'pipe' });

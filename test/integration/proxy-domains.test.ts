@@ -4,8 +4,10 @@
  * test trusts; DNS goes to the loopback test double of Cloudflare's API (test/fakes/cloudflare.ts).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DomainChange, DomainInfo } from '../../daemon/protocol/domains.js';
@@ -16,6 +18,7 @@ import { buildWebImage } from '../harness/images.js';
 import { type FakeCloudflare, startFakeCloudflare } from '../fakes/cloudflare.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook.js';
 import { freeLoopbackPort } from '../harness/net.js';
+import { sshArgs } from '../harness/sshd.js';
 import { cliJson, deployAndWait, type RealDeployWorld, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
 import { buildProxyImage, httpsGet, proxyFolderOf, proxyPorts, proxyRootCertificate, removeProxy, startLoad } from './proxy-support.js';
 
@@ -229,6 +232,43 @@ describe('domains: routed by a Caddy proxy on the server, with HTTPS and DNS rec
     assert.equal(healed.proxy?.state, 'running', JSON.stringify(healed.proxy));
     assert.equal(healed.proxy.error, null);
     assert.equal(receiver.accepted.length, 1, 'no restart, no second message');
+  });
+
+  test('a server without curl: the health check sends its request through the proxy with python3, and still finds a proxy that does not serve', async () => {
+    const project = world.newProject('nocurl');
+    await storeUserSecrets(world, project);
+    await deployAndWait(world, project);
+    const domain = `${project}.example.test`;
+    await cliJson<DomainChange>(world.daemon, ['domain', 'add', domain, '--project', project]);
+    // This server's PATH has every program of /usr/bin but curl (/bin is /usr/bin here, so it is left out).
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-no-curl-'));
+    for (const name of fs.readdirSync('/usr/bin')) if (name !== 'curl') fs.symlinkSync(path.join('/usr/bin', name), path.join(bin, name));
+    await world.setRemoteSystemPath(`${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin`);
+    const configFile = path.join(proxyFolderOf(world.server), 'config', 'caddy.json');
+    const config = fs.readFileSync(configFile, 'utf8');
+    try {
+      const tools = execFileSync('ssh', [...sshArgs(world.sshd), `${world.sshd.user}@${world.sshd.host}`, 'command -v curl || echo "no curl"; command -v python3 >/dev/null && echo python3'], { encoding: 'utf8' });
+      assert.deepEqual(tools.trim().split('\n'), ['no curl', 'python3'], 'the server as the test means it: python3, no curl');
+
+      const serving = await cliJson<ServerInfo>(world.daemon, ['server', 'check', world.server]);
+      assert.deepEqual([serving.proxy?.state, serving.proxy?.error], ['running', null], JSON.stringify(serving.proxy));
+
+      // Running but listening elsewhere: python3's request is refused, and the check says so as it would with curl.
+      const moved = JSON.parse(config) as { apps: { http: { servers: { zavhoz: { listen: string[] } } } } };
+      moved.apps.http.servers.zavhoz.listen = [`:${String(await freeLoopbackPort())}`];
+      fs.writeFileSync(configFile, JSON.stringify(moved));
+      await world.target.engine.docker(['exec', `zavhoz-proxy-${world.server}`, 'caddy', 'reload', '--config', '/etc/zavhoz-caddy/caddy.json']);
+      const broken = await cliJson<ServerInfo>(world.daemon, ['server', 'check', world.server]);
+      assert.equal(broken.proxy?.state, 'unhealthy', JSON.stringify(broken.proxy));
+      assert.match(broken.proxy.error ?? '', new RegExp(`a request for ${project}\\.example\\.test on its HTTPS port ${String(ports.https)} got python3: ConnectionRefusedError: .*\\(python3 exit 7\\)\\. Nothing listens on port`));
+    } finally {
+      fs.writeFileSync(configFile, config);
+      await world.target.engine.docker(['exec', `zavhoz-proxy-${world.server}`, 'caddy', 'reload', '--config', '/etc/zavhoz-caddy/caddy.json']).catch(() => undefined);
+      await world.setRemoteSystemPath(undefined);
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+    const healed = await cliJson<ServerInfo>(world.daemon, ['server', 'check', world.server]);
+    assert.equal(healed.proxy?.state, 'running', JSON.stringify(healed.proxy));
   });
 
   // Last: it removes the file's server.

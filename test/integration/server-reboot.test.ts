@@ -2,12 +2,13 @@
  * `zavhoz server reboot` end to end: a real daemon and vault, a real sshd as the server, a project deployed with
  * real Ansible onto a real container engine of this file's own. The machine the tests run on cannot reboot, so
  * `reboot` on the server's PATH is a test double (test/fakes/reboot) that only records the call, and the test plays
- * the machine: it freezes sshd (new logins hang as on a machine that is down) and drops every SSH connection, and the
- * engine loses power and boots for real (`engine.powerCycle()`: dockerd, containerd, the shims and the containers'
+ * the machine: its services lose power and boot for real. sshd is killed with every session (connections drop, new
+ * ones are refused, as on a machine that is down) and started again on the same address, port and host key once the
+ * machine is up; the engine likewise (`engine.powerCycle()`: dockerd, containerd, the shims and the containers'
  * processes killed with SIGKILL, the exec root emptied as /run is, then dockerd started again on the same data root).
  * Nothing but the engine itself brings the services back, by the compose file's restart policy (`unless-stopped`),
- * as on a real reboot; Zavhoz's status must then see them running, started after the power cut. sshd and the kernel
- * are the only parts that do not restart.
+ * as on a real reboot; Zavhoz's status must then see them running, started after the power cut. Only the kernel is
+ * simulated.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import type { ProjectStatus } from '../../daemon/protocol/services.js';
 import { type InstalledScript, installScript } from '../fakes/scriptDouble.js';
 import { waitUntil } from '../harness/processes.js';
 import { sshArgs } from '../harness/sshd.js';
-import { cliJson, deployAndWait, dropSshConnections, type RealDeployWorld, setRemoteEnvironment, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
+import { cliJson, deployAndWait, type RealDeployWorld, setRemoteEnvironment, setUpRealDeployWorld, storeUserSecrets } from './deploy-support.js';
 
 const REBOOT_DOUBLE = path.resolve(import.meta.dirname, '../fakes/reboot');
 
@@ -78,17 +79,19 @@ describe('server reboot: reboot over SSH, wait for SSH, health check; the servic
 
     const rebooting = world.daemon.cli(['server', 'reboot', world.server, '--yes', '--timeout', '120']);
     await waitUntil('reboot to be called on the server', () => (reboot.calls().length > calls ? true : undefined), 60_000);
-    // The machine goes down: sshd stops answering, every connection drops, the engine and every container lose power.
-    process.kill(sshdPid(), 'SIGSTOP');
+    // The machine goes down: sshd and every session die, so connections drop; the engine and every container lose power.
+    const sshdBefore = sshdPid();
     let poweredOffAt: Date;
     try {
-      dropSshConnections(world.sshd);
+      await world.sshd.powerOff();
       poweredOffAt = new Date();
       // It boots: the engine starts on its data root and restarts what its restart policy says, nothing else does.
       await world.target.engine.powerCycle();
     } finally {
-      process.kill(sshdPid(), 'SIGCONT');
+      // sshd last, as init starts it: SSH answering means the machine is up.
+      await world.sshd.powerOn();
     }
+    assert.notEqual(sshdPid(), sshdBefore, 'sshd was started again, not resumed');
 
     const result = await rebooting;
     assert.equal(result.code, 0, result.stderr);

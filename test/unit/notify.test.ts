@@ -12,7 +12,7 @@ import { Redactor } from '../../daemon/core/redactor.js';
 import { NotifyStore } from '../../daemon/notify/records.js';
 import { NotifyService } from '../../daemon/notify/service.js';
 import { createWatchers } from '../../daemon/notify/watchers.js';
-import { webhookUrl } from '../../daemon/protocol/notify.js';
+import { describeSubscription, NOTIFY_EVENTS, receivedEvents, webhookUrl } from '../../daemon/protocol/notify.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { SecretMetadata } from '../../daemon/protocol/secretFields.js';
 import type { ProjectStatus } from '../../daemon/protocol/services.js';
@@ -171,6 +171,32 @@ describe('notifications (in process)', () => {
       assert.equal((await env.service.list()).find((endpoint) => endpoint.name === 'slow')?.pending, 1);
     } finally {
       await receiver.stop();
+    }
+  });
+
+  test('proxy.restarted reaches an endpoint subscribed to service.unhealthy, or to every event as they were before it existed, unedited; no other', async () => {
+    const caller = { client: 'test', requestId: 'r6' };
+    const receiver = await startWebhookReceiver(SIGNING_KEY);
+    const others = await startWebhookReceiver(SIGNING_KEY);
+    try {
+      const endpoint = { kind: 'webhook' as const, url: receiver.url, signingKeySecret: 'sec_whkey001' };
+      const health = await env.service.add({ name: 'health', ratePerMinute: 20, events: ['service.unhealthy'], endpoint }, caller);
+      // What "every event" was stored as before proxy.restarted existed.
+      await env.service.add({ name: 'everything-then', ratePerMinute: 20, events: NOTIFY_EVENTS.filter((event) => event !== 'proxy.restarted'), endpoint }, caller);
+      const runs = await env.service.add({ name: 'runs-only', ratePerMinute: 20, events: ['run.failed', 'service.recovered'], endpoint: { ...endpoint, url: others.url } }, caller);
+      await env.service.raise({ kind: 'proxy.restarted', subject: 'alpha', title: 'Proxy restarted on alpha', text: 'The proxy on alpha was stopped; it was started again by a health check.' });
+      await receiver.waitForAccepted(2);
+      assert.deepEqual(receiver.bodies().map((body) => [body.event, body.subject]), [['proxy.restarted', 'alpha'], ['proxy.restarted', 'alpha']]);
+      // Queued when raised, or never: the other endpoint has nothing waiting and got nothing.
+      const other = (await env.service.list()).find((item) => item.id === runs.id);
+      assert.deepEqual([other?.pending, other?.lastDeliveredAt, others.arrived.length], [0, null, 0]);
+      // The endpoint's test message says what its subscription brings along.
+      assert.equal((await env.service.test(health.id, caller)).delivered, true);
+      assert.match(JSON.stringify(receiver.bodies()[2] ?? {}), /receives: service\.unhealthy \(with proxy\.restarted\)\./);
+      assert.equal(describeSubscription(['run.failed', 'proxy.restarted', 'service.unhealthy']), 'run.failed, proxy.restarted, service.unhealthy');
+      assert.deepEqual(receivedEvents(['service.unhealthy']), ['service.unhealthy', 'proxy.restarted']);
+    } finally {
+      await Promise.all([receiver.stop(), others.stop()]);
     }
   });
 });

@@ -170,9 +170,9 @@ describe('proxy: a check asks the proxy for a host it routes, and a proxy that g
     assert.match(seen[0].error ?? '', /It has no certificate for shop\.example\.com: with ACME \(proxyTls acme\) the name's DNS must point at alpha and ports 80 and 443 must be open/);
   });
 
-  test('no curl on the server: the proxy is taken as running, as the container says', async () => {
-    const { seen, outcome } = await checked('ZAVHOZ_PROXY running\nZAVHOZ_PROXY_UNPROBED no curl on the server\n');
-    assert.deepEqual(outcome.probe, { serves: null, why: 'no curl on the server' });
+  test('neither curl nor python3 on the server: the proxy is taken as running, as the container says', async () => {
+    const { seen, outcome } = await checked('ZAVHOZ_PROXY running\nZAVHOZ_PROXY_UNPROBED neither curl nor python3 on the server\n');
+    assert.deepEqual(outcome.probe, { serves: null, why: 'neither curl nor python3 on the server' });
     assert.equal(seen[0]?.state, 'running');
   });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DEFAULT_RATE_PER_MINUTE, ENDPOINT_KINDS, NOTIFY_EVENTS, NotifyAdd, NotifyList, NotifyRemove, NotifyTest, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../../protocol/notify.js';
+import { DEFAULT_RATE_PER_MINUTE, describeSubscription, ENDPOINT_KINDS, NOTIFY_EVENTS, NotifyAdd, NotifyList, NotifyRemove, NotifyTest, receivedEvents, type EndpointSettings, type NotifyEndpoint, type NotifyEventKind } from '../../protocol/notify.js';
 import { call, CliError, type Command, type CommandOption, type Flags, integerFlag, listFlag, stringFlag } from '../command.js';
 import { requestCommand, theArgument } from '../listing.js';
 
@@ -66,14 +66,14 @@ function target(endpoint: NotifyEndpoint): string {
 
 function describe(endpoint: NotifyEndpoint): string {
   const state = [`${endpoint.pending} pending`, ...(endpoint.failed > 0 ? [`${endpoint.failed} failed`] : []), endpoint.lastDeliveredAt ? `last delivered ${endpoint.lastDeliveredAt}` : 'nothing delivered yet'];
-  const lines = [`${endpoint.id}  ${endpoint.name}  ${endpoint.kind}  ${target(endpoint)}`, `  events: ${endpoint.events.length === NOTIFY_EVENTS.length ? 'all' : endpoint.events.join(', ')}`, `  ${state.join(', ')}`];
+  const lines = [`${endpoint.id}  ${endpoint.name}  ${endpoint.kind}  ${target(endpoint)}`, `  events: ${receivedEvents(endpoint.events).length === NOTIFY_EVENTS.length ? 'all' : describeSubscription(endpoint.events)}`, `  ${state.join(', ')}`];
   if (endpoint.lastError) lines.push(`  last error: ${endpoint.lastError}`);
   return lines.join('\n');
 }
 
 const addOptions: Record<string, CommandOption> = {
   name: { type: 'string', value: 'NAME', description: 'A short name for lists and pickers (default: the kind, so a second endpoint of a kind needs one).' },
-  events: { type: 'string', multiple: true, value: 'E,E', description: `Events it wants, comma-separated (default all): ${NOTIFY_EVENTS.join(', ')}.` },
+  events: { type: 'string', multiple: true, value: 'E,E', description: `Events it wants, comma-separated (default all): ${NOTIFY_EVENTS.join(', ')}. service.unhealthy brings proxy.restarted along.` },
   rate: { type: 'string', value: 'N', description: `Most messages a minute (default ${DEFAULT_RATE_PER_MINUTE}); more wait in the queue.` },
   url: { type: 'string', value: 'URL', description: 'Webhook: the receiver (https, or http on loopback).' },
   'signing-key-secret': { type: 'string', value: 'HANDLE', description: 'Webhook: vault handle of the key for the X-Zavhoz-Signature HMAC.' },
