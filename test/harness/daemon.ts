@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -130,4 +131,19 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, input?: 
     if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
   });
+}
+
+/**
+ * Runs `zavhoz …` against a test daemon (`input` piped to stdin) and fails the test unless it exits 0: its
+ * standard output. The one helper for a CLI step that must succeed.
+ */
+export async function cliOk(daemon: Pick<TestDaemon, 'cli'>, args: readonly string[], input?: string): Promise<string> {
+  const result = await daemon.cli(args, input === undefined ? {} : { input });
+  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** {@link cliOk} with `--json` added: the parsed answer. */
+export async function cliJson<T>(daemon: Pick<TestDaemon, 'cli'>, args: readonly string[], input?: string): Promise<T> {
+  return JSON.parse(await cliOk(daemon, [...args, '--json'], input)) as T;
 }

@@ -11,7 +11,7 @@ import { AgentDaemonLink } from '../../daemon/agent/link.js';
 import type { AgentEnvironment } from '../../daemon/agent/tool.js';
 import { DaemonClient } from '../../daemon/client/client.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, cliOk, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 
 describe('allocation: ghost servers are not named to agents', () => {
@@ -19,19 +19,14 @@ describe('allocation: ghost servers are not named to agents', () => {
   let daemon: TestDaemon;
   let link: AgentDaemonLink;
 
-  const run = async (args: string[]): Promise<void> => {
-    const result = await daemon.cli(args);
-    assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
-  };
-
   before(async () => {
     keyring = await startKeyring();
     daemon = await startTestDaemon({ env: keyring.env });
-    await run(['config', 'set', 'healthCheckIntervalSeconds', '0']);
+    await cliOk(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
     // Never checked, so neither can take a project; the laptop is also a ghost.
-    await run(['server', 'add', 'vps_new', '--host', '127.0.0.1', '--ram-mb', '4096', '--disk-mb', '40960']);
-    await run(['server', 'add', 'my_laptop', '--host', '127.0.0.1', '--ram-mb', '32768', '--disk-mb', '500000']);
-    await run(['config', 'set', 'ghostServers', '["my_laptop"]']);
+    await cliOk(daemon, ['server', 'add', 'vps_new', '--host', '127.0.0.1', '--ram-mb', '4096', '--disk-mb', '40960']);
+    await cliOk(daemon, ['server', 'add', 'my_laptop', '--host', '127.0.0.1', '--ram-mb', '32768', '--disk-mb', '500000']);
+    await cliOk(daemon, ['config', 'set', 'ghostServers', '["my_laptop"]']);
     link = new AgentDaemonLink(() => DaemonClient.connect({ folder: daemon.home, clientName: AGENT_CLIENT_NAME }));
   });
   after(async () => {
@@ -58,15 +53,10 @@ describe('allocation: ghost servers are not named to agents', () => {
   });
 
   test('config set ghostServers never quietly makes a ghost managed: it says which ghosts the list leaves out and how', async () => {
-    const json = async <T>(args: string[]): Promise<T> => {
-      const result = await daemon.cli([...args, '--json']);
-      assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
-      return JSON.parse(result.stdout) as T;
-    };
-    const managed = async (handle: string): Promise<boolean> => (await json<ServerInfo>(['server', 'show', handle])).managed;
-    await run(['server', 'add', 'old_desktop', '--host', '127.0.0.1']);
-    await run(['server', 'ghost', 'old_desktop']);
-    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
+    const managed = async (handle: string): Promise<boolean> => (await cliJson<ServerInfo>(daemon, ['server', 'show', handle])).managed;
+    await cliOk(daemon, ['server', 'add', 'old_desktop', '--host', '127.0.0.1']);
+    await cliOk(daemon, ['server', 'ghost', 'old_desktop']);
+    assert.deepEqual(await cliJson<string[]>(daemon, ['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
 
     // A list typed without old_desktop (say, to add another machine) is refused, and nothing changes.
     const refused = await daemon.cli(['config', 'set', 'ghostServers', '["my_laptop","new_box"]']);
@@ -76,24 +66,24 @@ describe('allocation: ghost servers are not named to agents', () => {
     assert.match(refused.stderr, /zavhoz config set ghostServers '\["my_laptop","old_desktop","new_box"\]'/);
     assert.match(refused.stderr, /zavhoz server manage old_desktop/);
     assert.match(refused.stderr, /--drop-ghosts/);
-    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
+    assert.deepEqual(await cliJson<string[]>(daemon, ['config', 'get', 'ghostServers']), ['my_laptop', 'old_desktop']);
     assert.equal(await managed('old_desktop'), false, 'still a ghost');
     const help = await daemon.cli(['config', 'set', '--help']);
     assert.match(help.stdout, /--drop-ghosts/);
 
     // The command the error suggests adds the new machine and keeps both ghosts.
-    await run(['config', 'set', 'ghostServers', '["my_laptop","old_desktop","new_box"]']);
+    await cliOk(daemon, ['config', 'set', 'ghostServers', '["my_laptop","old_desktop","new_box"]']);
     assert.equal(await managed('old_desktop'), false);
     const environment: AgentEnvironment = { daemon: link, frontEnd: 'mcp', defaults: {} };
     const listed = await runTool('zavhoz_list_managed_servers', {}, environment, new AbortController().signal);
     assert.ok(!listed.text.includes('old_desktop') && !listed.text.includes('my_laptop'), listed.text);
 
     // Ghosts leave the list only when the user says so: one by one with server manage, or all at once with --drop-ghosts.
-    await run(['server', 'manage', 'old_desktop']);
+    await cliOk(daemon, ['server', 'manage', 'old_desktop']);
     assert.equal(await managed('old_desktop'), true);
-    await run(['server', 'ghost', 'old_desktop']);
-    await run(['config', 'set', 'ghostServers', '["my_laptop"]', '--drop-ghosts']);
-    assert.deepEqual(await json<string[]>(['config', 'get', 'ghostServers']), ['my_laptop']);
+    await cliOk(daemon, ['server', 'ghost', 'old_desktop']);
+    await cliOk(daemon, ['config', 'set', 'ghostServers', '["my_laptop"]', '--drop-ghosts']);
+    assert.deepEqual(await cliJson<string[]>(daemon, ['config', 'get', 'ghostServers']), ['my_laptop']);
     assert.equal(await managed('old_desktop'), true);
     assert.equal(await managed('my_laptop'), false);
   });

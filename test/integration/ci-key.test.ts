@@ -23,7 +23,7 @@ import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { Store } from '../../daemon/store/store.js';
 import type { GithubPushResult } from '../../daemon/protocol/github.js';
 import type { UndeployResult } from '../../daemon/protocol/undeploy.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { removeCiDeployUser } from '../harness/ciDeployUsers.js';
 import { type Engine, startEngine } from '../harness/engine.js';
 import { buildWebImage } from '../harness/images.js';
@@ -38,12 +38,6 @@ const id = crypto.randomBytes(3).toString('hex');
 const project = `cikey-${id}`;
 const other = `cikey-other-${id}`;
 const user = deployUserOf(project);
-
-async function cliJson<T>(daemon: TestDaemon, args: string[], input?: string): Promise<T> {
-  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
 
 /** Runs a command, never rejecting: its exit code and output. */
 function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import type { SecretMetadata } from '../../daemon/protocol/secrets.js';
-import { CLI_SCRIPT } from '../harness/daemon.js';
+import { CLI_SCRIPT, cliJson, cliOk } from '../harness/daemon.js';
 import { terminateTree, waitUntil } from '../harness/processes.js';
 import { type VaultDaemon, startVaultDaemon } from './vault-support.js';
 
@@ -63,16 +63,8 @@ describe('secret values typed at a hidden prompt', { skip: hasScript ? false : '
     running.push(run);
     return run;
   };
-  const reveal = async (handle: string): Promise<string> => {
-    const result = await vault.daemon.cli(['secret', 'reveal', handle, '--yes']);
-    assert.equal(result.code, 0, result.stderr);
-    return result.stdout;
-  };
-  const names = async (): Promise<string[]> => {
-    const result = await vault.daemon.cli(['secret', 'list', '--json']);
-    assert.equal(result.code, 0, result.stderr);
-    return (JSON.parse(result.stdout) as SecretMetadata[]).map((secret) => secret.name);
-  };
+  const reveal = (handle: string): Promise<string> => cliOk(vault.daemon, ['secret', 'reveal', handle, '--yes']);
+  const names = async (): Promise<string[]> => (await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list'])).map((secret) => secret.name);
 
   test('a password is asked twice, never echoed, and stored as typed', async () => {
     const run = terminal(['secret', 'set', 'DB_PASSWORD', '--type', 'password', '--project', 'shop']);

@@ -16,7 +16,7 @@ import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { type DockerDouble, installDockerDouble } from '../fakes/dockerDouble.js';
 import { installUfwDouble, type UfwDouble } from '../fakes/ufwDouble.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { composeV2Plugin, type Engine, startEngine } from '../harness/engine.js';
 import { buildWebImage, type TestImage } from '../harness/images.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
@@ -26,12 +26,8 @@ import { portAcceptsConnections, releaseLocksOfKilledSessions, type SshdServer, 
 /** The fixture project the tests deploy. */
 export const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/project');
 
-/** Runs the CLI and parses its --json output, failing with stderr if it exited non-zero. */
-export async function cliJson<T>(daemon: TestDaemon, args: readonly string[], input?: string): Promise<T> {
-  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
+/** The harness's {@link cliJson}, also exported here for the deploy tests that import their world from this file. */
+export { cliJson };
 
 /** The pid of the harness sshd's listener (the same across SIGHUP, on which sshd re-executes itself). */
 function sshdPid(sshd: SshdServer): number {

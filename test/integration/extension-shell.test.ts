@@ -10,7 +10,7 @@ import { type DaemonClient, isResponseError } from '../../daemon/client/client.j
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { ShellClose, ShellOpen, ShellRead, ShellResize, ShellWrite } from '../../daemon/protocol/shell.js';
-import { startTestDaemon, type TestDaemon } from '../harness/daemon.js';
+import { cliJson, cliOk, startTestDaemon, type TestDaemon } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
 
@@ -35,18 +35,13 @@ describe('SSH terminal sessions in the daemon', () => {
     keyring = await startKeyring();
     sshd = await startSshd();
     daemon = await startTestDaemon({ env: keyring.env });
-    const set = async (args: string[], input?: string): Promise<string> => {
-      const result = await daemon.cli(args, input === undefined ? {} : { input });
-      assert.equal(result.code, 0, result.stderr);
-      return result.stdout.trim();
-    };
-    await set(['config', 'set', 'healthCheckIntervalSeconds', '0']);
-    const key = await set(['secret', 'set', 'TERMINAL_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
-    await set(['server', 'add', 'box', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key]);
-    const checked = JSON.parse(await set(['server', 'check', 'box', '--json'])) as ServerInfo;
+    await cliOk(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
+    const { handle: key } = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'TERMINAL_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
+    await cliOk(daemon, ['server', 'add', 'box', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key]);
+    const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', 'box']);
     assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'check failed');
-    await set(['server', 'add', 'laptop', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key]);
-    await set(['config', 'set', 'ghostServers', '["laptop"]']);
+    await cliOk(daemon, ['server', 'add', 'laptop', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key]);
+    await cliOk(daemon, ['config', 'set', 'ghostServers', '["laptop"]']);
     client = await daemon.connect('vscode');
   });
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { dataPaths } from '../../daemon/core/paths.js';
 import type { GithubPushResult, GithubStatusResult } from '../../daemon/protocol/github.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 import { FakeGithub, secondaryRateLimit } from '../fakes/github.js';
@@ -21,13 +21,6 @@ const token = 'ghp_IntegrationTokenForTheFakeGithub42';
 const apiToken = 'api-token-integration-value-0042';
 /** A project name of this run's own: pushing creates its CI deploy user on this machine (removed in the end). */
 const project = `shop-${crypto.randomBytes(3).toString('hex')}`;
-
-/** Runs the CLI and parses its --json output, failing with stderr if it exited non-zero. */
-async function cliJson<T>(daemon: TestDaemon, args: string[], input?: string): Promise<T> {
-  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
 
 describe('zavhoz github: sealed Actions secrets through the daemon', () => {
   let keyring: KeyringSession;

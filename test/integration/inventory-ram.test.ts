@@ -14,7 +14,7 @@ import { DaemonClient } from '../../daemon/client/client.js';
 import { parseMeminfo } from '../../daemon/inventory/probe.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
 import { type FakeTime4vps, makeServers, startFakeTime4vps } from '../fakes/time4vps.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
 
@@ -30,11 +30,6 @@ describe('server RAM and disk: free and total from the same source', () => {
   let link: AgentDaemonLink;
   const handle = 'time4vps_1000';
 
-  const cli = async <T>(args: string[], input?: string): Promise<T> => {
-    const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-    assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
   const listed = async (): Promise<string> => {
     const outcome = await runTool('zavhoz_list_managed_servers', {}, { daemon: link, frontEnd: 'mcp', defaults: {} }, new AbortController().signal);
     assert.equal(outcome.isError, false, outcome.text);
@@ -54,8 +49,8 @@ describe('server RAM and disk: free and total from the same source', () => {
     server.ram_mb = PLAN_RAM_MB;
     fake = await startFakeTime4vps({ login: LOGIN, password: PASSWORD, servers: [server] });
     daemon = await startTestDaemon({ env: keyring.env });
-    const login = await cli<{ handle: string }>(['secret', 'set', 'T4V_LOGIN', '--type', 'text', '--category', 'provider'], LOGIN);
-    const password = await cli<{ handle: string }>(['secret', 'set', 'T4V_PASSWORD', '--type', 'password', '--category', 'provider'], PASSWORD);
+    const login = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'T4V_LOGIN', '--type', 'text', '--category', 'provider'], LOGIN);
+    const password = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'T4V_PASSWORD', '--type', 'password', '--category', 'provider'], PASSWORD);
     for (const [key, value] of [
       ['healthCheckIntervalSeconds', '0'],
       ['syncIntervalSeconds', '0'],
@@ -63,7 +58,7 @@ describe('server RAM and disk: free and total from the same source', () => {
       ['time4vpsLoginSecret', login.handle],
       ['time4vpsPasswordSecret', password.handle],
     ] as const) {
-      await cli(['config', 'set', key, value]);
+      await cliJson(daemon, ['config', 'set', key, value]);
     }
     link = new AgentDaemonLink(() => DaemonClient.connect({ folder: daemon.home, clientName: AGENT_CLIENT_NAME }));
   });
@@ -78,16 +73,16 @@ describe('server RAM and disk: free and total from the same source', () => {
   });
 
   test('before any check: the provider\'s total and no free figure', async () => {
-    await cli(['server', 'sync']);
-    const found = await cli<ServerInfo>(['server', 'show', handle]);
+    await cliJson(daemon, ['server', 'sync']);
+    const found = await cliJson<ServerInfo>(daemon, ['server', 'show', handle]);
     assert.deepEqual([found.ramMb, found.availableRamMb], [PLAN_RAM_MB, null]);
     assert.match(await listed(), new RegExp(`RAM ${PLAN_RAM_MB} MB total \\(free not measured yet\\)`));
   });
 
   test('after a check: the probe\'s free RAM against the probe\'s MemTotal, also after the provider changes the server', async () => {
-    const key = await cli<{ handle: string }>(['secret', 'set', 'SSH_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
-    await cli(['server', 'update', handle, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key.handle]);
-    const checked = await cli<ServerInfo>(['server', 'check', handle]);
+    const key = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'SSH_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
+    await cliJson(daemon, ['server', 'update', handle, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key.handle]);
+    const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', handle]);
     assert.equal(checked.status, 'ready', checked.lastCheckError ?? '');
     assert.equal(checked.ramMb, memTotalMb(), 'the total is the probe\'s MemTotal, not the plan\'s figure');
     assert.ok(checked.availableRamMb !== null && checked.availableRamMb > 0 && checked.availableRamMb <= checked.ramMb);
@@ -102,20 +97,20 @@ describe('server RAM and disk: free and total from the same source', () => {
     const server = fake.servers.get(1000);
     assert.ok(server);
     server.name = 'vps-renamed';
-    const sync = await cli<{ updated: string[] }>(['server', 'sync']);
+    const sync = await cliJson<{ updated: string[] }>(daemon, ['server', 'sync']);
     assert.deepEqual(sync.updated, [handle]);
-    const synced = await cli<ServerInfo>(['server', 'show', handle]);
+    const synced = await cliJson<ServerInfo>(daemon, ['server', 'show', handle]);
     assert.deepEqual([synced.name, synced.ramMb, synced.availableRamMb], ['vps-renamed', checked.ramMb, checked.availableRamMb]);
     assert.equal(synced.diskMb, checked.diskMb, 'a re-sync keeps the measured disk total too');
   });
 
   test('a total typed in by hand drops the free figure until the next check measures both', async () => {
-    const typed = await cli<ServerInfo>(['server', 'update', handle, '--ram-mb', String(PLAN_RAM_MB)]);
+    const typed = await cliJson<ServerInfo>(daemon, ['server', 'update', handle, '--ram-mb', String(PLAN_RAM_MB)]);
     assert.deepEqual([typed.ramMb, typed.availableRamMb], [PLAN_RAM_MB, null]);
     assert.match(await listed(), new RegExp(`RAM ${PLAN_RAM_MB} MB total \\(free not measured yet\\)`));
-    const typedDisk = await cli<ServerInfo>(['server', 'update', handle, '--disk-mb', '81920']);
+    const typedDisk = await cliJson<ServerInfo>(daemon, ['server', 'update', handle, '--disk-mb', '81920']);
     assert.deepEqual([typedDisk.diskMb, typedDisk.availableDiskMb], [81920, null]);
-    const checked = await cli<ServerInfo>(['server', 'check', handle]);
+    const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', handle]);
     assert.equal(checked.ramMb, memTotalMb());
     assert.ok(checked.availableRamMb !== null && checked.availableRamMb <= memTotalMb());
     assert.equal(checked.diskMb, dfRootTotalMb());

@@ -12,7 +12,7 @@ import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ServersDidChange, type ServerInfo, type SyncResult } from '../../daemon/protocol/servers.js';
 import { Time4vpsProvider } from '../../daemon/providers/time4vps.js';
 import { type FakeTime4vps, makeServers, startFakeTime4vps } from '../fakes/time4vps.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { MemorySecrets, type TestInventory, openTestInventory } from '../unit/allocationSupport.js';
 
@@ -249,11 +249,6 @@ describe('provider sync through the daemon, with the API login in the vault', ()
   let fake: FakeTime4vps;
   let daemon: TestDaemon;
 
-  const cli = async <T>(args: string[], input?: string): Promise<T> => {
-    const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-    assert.equal(result.code, 0, `zavhoz ${args.join(' ')}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as T;
-  };
 
   before(async () => {
     keyring = await startKeyring();
@@ -282,23 +277,23 @@ describe('provider sync through the daemon, with the API login in the vault', ()
     assert.notEqual(login.code, 0);
     assert.match(login.stderr, /must not contain a login \(user:pass@\)/);
     assert.ok(!login.stderr.includes('me:pw'), 'the refused value is not echoed back');
-    assert.equal(await cli<string>(['config', 'get', 'time4vpsApiBase']), 'https://billing.time4vps.com/api', 'the default stays');
+    assert.equal(await cliJson<string>(daemon, ['config', 'get', 'time4vpsApiBase']), 'https://billing.time4vps.com/api', 'the default stays');
   });
 
   test('on demand: 1,000 servers arrive as discovered, and the password never shows', async () => {
-    const login = await cli<{ handle: string }>(['secret', 'set', 'T4V_LOGIN', '--type', 'text', '--category', 'provider'], LOGIN);
-    const password = await cli<{ handle: string }>(['secret', 'set', 'T4V_PASSWORD', '--type', 'password', '--category', 'provider'], PASSWORD);
-    await cli(['config', 'set', 'syncIntervalSeconds', '0']);
-    await cli(['config', 'set', 'time4vpsApiBase', JSON.stringify(fake.url)]);
-    await cli(['config', 'set', 'time4vpsLoginSecret', login.handle]);
-    await cli(['config', 'set', 'time4vpsPasswordSecret', password.handle]);
+    const login = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'T4V_LOGIN', '--type', 'text', '--category', 'provider'], LOGIN);
+    const password = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'T4V_PASSWORD', '--type', 'password', '--category', 'provider'], PASSWORD);
+    await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
+    await cliJson(daemon, ['config', 'set', 'time4vpsApiBase', JSON.stringify(fake.url)]);
+    await cliJson(daemon, ['config', 'set', 'time4vpsLoginSecret', login.handle]);
+    await cliJson(daemon, ['config', 'set', 'time4vpsPasswordSecret', password.handle]);
 
-    const result = await cli<SyncResult>(['server', 'sync']);
+    const result = await cliJson<SyncResult>(daemon, ['server', 'sync']);
     assert.equal(result.added.length, 1000);
-    const all = await cli<ServerInfo[]>(['server', 'list', '--all']);
+    const all = await cliJson<ServerInfo[]>(daemon, ['server', 'list', '--all']);
     assert.equal(all.length, 1000);
     assert.ok(all.every((server) => server.status === 'discovered' && server.provider === 'time4vps'));
-    const again = await cli<SyncResult>(['server', 'sync']);
+    const again = await cliJson<SyncResult>(daemon, ['server', 'sync']);
     assert.equal(again.unchanged, 1000);
     assert.equal(again.detailsFetched, 0);
 
@@ -329,22 +324,22 @@ describe('provider sync through the daemon, with the API login in the vault', ()
           if (params.handles.includes('time4vps_9000')) resolve(params.handles);
         });
       });
-      await cli(['config', 'set', 'syncIntervalSeconds', '1']);
+      await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '1']);
       assert.deepEqual(await announced, ['time4vps_9000']);
-      await cli(['config', 'set', 'syncIntervalSeconds', '0']);
-      assert.equal((await cli<ServerInfo>(['server', 'show', 'time4vps_9000'])).status, 'discovered');
+      await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '0']);
+      assert.equal((await cliJson<ServerInfo>(daemon, ['server', 'show', 'time4vps_9000'])).status, 'discovered');
     } finally {
       client.close();
     }
   });
 
   test('the daemon stops cleanly with the periodic sync armed', async () => {
-    await cli(['config', 'set', 'syncIntervalSeconds', '1']);
+    await cliJson(daemon, ['config', 'set', 'syncIntervalSeconds', '1']);
     const stopped = await daemon.cli(['daemon', 'stop', '--json']);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.deepEqual(JSON.parse(stopped.stdout), { stopped: true });
     await daemon.start();
-    const shown = await cli<ServerInfo>(['server', 'show', 'time4vps_9000']);
+    const shown = await cliJson<ServerInfo>(daemon, ['server', 'show', 'time4vps_9000']);
     assert.equal(shown.provider, 'time4vps');
   });
 });

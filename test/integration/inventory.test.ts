@@ -13,16 +13,9 @@ import { AuditList } from '../../daemon/protocol/audit.js';
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { ServersDidChange, type ServerInfo } from '../../daemon/protocol/servers.js';
 import { ShellClose, ShellOpen } from '../../daemon/protocol/shell.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
-
-/** Runs the CLI and parses its --json output, failing with stderr if it exited non-zero. */
-async function cliJson<T>(daemon: TestDaemon, args: string[], input?: string): Promise<T> {
-  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
 
 /** Listens on a TCP port of 127.0.0.1 from 8000 up (the first that is free) and returns the server and its port. */
 async function listenFrom8000(): Promise<{ server: net.Server; port: number }> {

@@ -14,7 +14,7 @@ import { type DaemonClient, isResponseError } from '../../daemon/client/client.j
 import { ErrorCodes } from '../../daemon/protocol/errors.js';
 import { RemoteHandoff } from '../../daemon/protocol/remote.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
-import { startTestDaemon, type TestDaemon } from '../harness/daemon.js';
+import { cliJson, cliOk, startTestDaemon, type TestDaemon } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
 import { hasExited, terminateTree, waitUntil } from '../harness/processes.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
@@ -86,19 +86,14 @@ describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the s
     sshd = await startSshd({ authorizedKeys: [lockedKey.publicKey] });
     agent = await startAgent(scratch);
     daemon = await startTestDaemon({ env: keyring.env });
-    const set = async (args: string[], input?: string): Promise<string> => {
-      const result = await daemon.cli(args, input === undefined ? {} : { input });
-      assert.equal(result.code, 0, result.stderr);
-      return result.stdout.trim();
-    };
-    await set(['config', 'set', 'healthCheckIntervalSeconds', '0']);
-    const key = await set(['secret', 'set', 'BOX_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
-    const locked = await set(['secret', 'set', 'LOCKED_KEY', '--type', 'private_key', '--passphrase-file', path.join(scratch, 'passphrase')], lockedKey.privateKey);
+    await cliOk(daemon, ['config', 'set', 'healthCheckIntervalSeconds', '0']);
+    const { handle: key } = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'BOX_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
+    const { handle: locked } = await cliJson<{ handle: string }>(daemon, ['secret', 'set', 'LOCKED_KEY', '--type', 'private_key', '--passphrase-file', path.join(scratch, 'passphrase')], lockedKey.privateKey);
     const where = ['--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user];
-    await set(['server', 'add', 'box', ...where, '--ssh-key-secret', key]);
-    await set(['server', 'add', 'vault-box', ...where, '--ssh-key-secret', locked]);
+    await cliOk(daemon, ['server', 'add', 'box', ...where, '--ssh-key-secret', key]);
+    await cliOk(daemon, ['server', 'add', 'vault-box', ...where, '--ssh-key-secret', locked]);
     for (const server of ['box', 'vault-box']) {
-      const checked = JSON.parse(await set(['server', 'check', server, '--json'])) as ServerInfo;
+      const checked = await cliJson<ServerInfo>(daemon, ['server', 'check', server]);
       assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'check failed');
     }
     client = await daemon.connect('vscode');

@@ -11,15 +11,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { AuditRecord } from '../../daemon/audit/auditLog.js';
 import type { ServerFileTransfer, ServerInfo } from '../../daemon/protocol/servers.js';
-import { type TestDaemon, startTestDaemon } from '../harness/daemon.js';
+import { cliJson, type TestDaemon, startTestDaemon } from '../harness/daemon.js';
 import { type KeyringSession, startKeyring } from '../harness/keyring.js';
 import { type SshdServer, startSshd } from '../harness/sshd.js';
-
-async function cliJson<T>(daemon: TestDaemon, args: string[], input?: string): Promise<T> {
-  const result = await daemon.cli([...args, '--json'], input === undefined ? {} : { input });
-  assert.equal(result.code, 0, `zavhoz ${args.join(' ')} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
 
 function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');

@@ -15,7 +15,7 @@ import { ErrorCodes, errorCodeName } from '../../daemon/protocol/errors.js';
 import { DaemonStatus } from '../../daemon/protocol/lifecycle.js';
 import { type SecretMetadata, SecretsGenerate, SecretsList, SecretsReveal, SecretsSet } from '../../daemon/protocol/secrets.js';
 import type { ServerInfo } from '../../daemon/protocol/servers.js';
-import { startTestDaemon } from '../harness/daemon.js';
+import { cliJson, cliOk, startTestDaemon } from '../harness/daemon.js';
 import { BACKENDS, TEST_MASTER_KEY, type VaultDaemon, responseError, startVaultDaemon, waitForExit, waitForLogRecord } from './vault-support.js';
 
 for (const backend of BACKENDS) {
@@ -31,16 +31,7 @@ for (const backend of BACKENDS) {
 
     const cli = (args: string[], input?: string): ReturnType<VaultDaemon['daemon']['cli']> =>
       vault.daemon.cli(args, input === undefined ? {} : { input });
-    const json = async <T>(args: string[], input?: string): Promise<T> => {
-      const result = await cli([...args, '--json'], input);
-      assert.equal(result.code, 0, result.stderr);
-      return JSON.parse(result.stdout) as T;
-    };
-    const reveal = async (handle: string): Promise<string> => {
-      const result = await cli(['secret', 'reveal', handle, '--yes']);
-      assert.equal(result.code, 0, result.stderr);
-      return result.stdout;
-    };
+    const reveal = (handle: string): Promise<string> => cliOk(vault.daemon, ['secret', 'reveal', handle, '--yes']);
 
     test('set, list, get, reveal, rotate, import, delete and audit list work from the CLI', async () => {
       const set = await cli(['secret', 'set', 'TELEGRAM_BOT_TOKEN', '--type', 'token', '--category', 'telegram_bot', '--project', 'bot', '--tag', 'prod'], 'first-token-value\n');
@@ -49,7 +40,7 @@ for (const backend of BACKENDS) {
       assert.match(handle, /^sec_[a-z2-7]{8}$/);
       assert.equal(await reveal(handle), 'first-token-value', 'the newline echo adds is not part of the value');
 
-      const listed = await json<SecretMetadata[]>(['secret', 'list', '--project', 'bot']);
+      const listed = await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list', '--project', 'bot']);
       assert.deepEqual(listed.map((secret) => [secret.handle, secret.name, secret.category, secret.tags]), [[handle, 'TELEGRAM_BOT_TOKEN', 'telegram_bot', ['prod']]]);
       assert.match((await cli(['secret', 'get', handle])).stdout, /name\s+TELEGRAM_BOT_TOKEN/);
 
@@ -59,7 +50,7 @@ for (const backend of BACKENDS) {
       assert.equal(await reveal(handle), 'second-token-value');
       assert.match((await cli(['secret', 'get', handle])).stdout, /version\s+2\nfingerprint[\s\S]*previous\s+version 1, kept until /);
 
-      const generated = await json<SecretMetadata>(['secret', 'set', 'DB_PASSWORD', '--type', 'password', '--project', 'bot', '--generate', '--length', '48']);
+      const generated = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'DB_PASSWORD', '--type', 'password', '--project', 'bot', '--generate', '--length', '48']);
       const password = await reveal(generated.handle);
       assert.match(password, /^[A-Za-z0-9]{48}$/);
       assert.equal((await cli(['secret', 'rotate', generated.handle])).code, 0);
@@ -70,7 +61,7 @@ for (const backend of BACKENDS) {
       const imported = await cli(['secret', 'import', envFile, '--project', 'bot']);
       assert.equal(imported.code, 0, imported.stderr);
       assert.match(imported.stdout, /^API_KEY → sec_[a-z2-7]{8} \(created\)\nMULTI → sec_[a-z2-7]{8} \(created\)\n$/);
-      const multi = (await json<SecretMetadata[]>(['secret', 'list'])).find((secret) => secret.name === 'MULTI');
+      const multi = (await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list'])).find((secret) => secret.name === 'MULTI');
       assert.equal(await reveal(multi?.handle ?? ''), 'line one\nline two');
 
       const deleted = await cli(['secret', 'delete', handle]);
@@ -79,7 +70,7 @@ for (const backend of BACKENDS) {
       assert.equal(gone.code, 1);
       assert.match(gone.stderr, /not found.*\[NotFound\]/);
 
-      const audit = await json<{ action: string; subject: string; client: string }[]>(['audit', 'list', '--subject', handle]);
+      const audit = await cliJson<{ action: string; subject: string; client: string }[]>(vault.daemon, ['audit', 'list', '--subject', handle]);
       assert.deepEqual(audit.map((entry) => entry.action), ['delete', 'reveal', 'rotate', 'reveal', 'create']);
       assert.ok(audit.every((entry) => entry.client === 'cli'));
     });
@@ -94,19 +85,19 @@ for (const backend of BACKENDS) {
     });
 
     test('secret set --expires and --rotate-every round-trip through get and list', async () => {
-      const set = await json<SecretMetadata>(['secret', 'set', 'EXPIRING_TOKEN', '--type', 'token', '--project', 'dated', '--expires', '2027-01-31', '--rotate-every', '90'], 'expiring-token-value');
+      const set = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'EXPIRING_TOKEN', '--type', 'token', '--project', 'dated', '--expires', '2027-01-31', '--rotate-every', '90'], 'expiring-token-value');
       assert.equal(set.expiresAt, '2027-01-31T00:00:00.000Z');
       assert.equal(set.rotationDays, 90);
-      const got = await json<SecretMetadata>(['secret', 'get', set.handle]);
+      const got = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'get', set.handle]);
       assert.equal(got.expiresAt, '2027-01-31T00:00:00.000Z');
       assert.equal(got.rotationDays, 90);
-      const listed = (await json<SecretMetadata[]>(['secret', 'list', '--project', 'dated'])).find((secret) => secret.handle === set.handle);
+      const listed = (await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list', '--project', 'dated'])).find((secret) => secret.handle === set.handle);
       assert.deepEqual([listed?.expiresAt, listed?.rotationDays], ['2027-01-31T00:00:00.000Z', 90]);
       const human = await cli(['secret', 'get', set.handle]);
       assert.match(human.stdout, /expires\s+2027-01-31T00:00:00\.000Z/);
       assert.match(human.stdout, /rotate every 90 days/);
 
-      const plain = await json<SecretMetadata>(['secret', 'set', 'UNDATED_TOKEN', '--type', 'token', '--project', 'dated'], 'undated-token-value');
+      const plain = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'UNDATED_TOKEN', '--type', 'token', '--project', 'dated'], 'undated-token-value');
       assert.deepEqual([plain.expiresAt, plain.rotationDays], [null, null]);
 
       const badDate = await cli(['secret', 'set', 'BAD_DATE', '--type', 'token', '--expires', 'next tuesday'], 'bad-date-value');
@@ -115,7 +106,7 @@ for (const backend of BACKENDS) {
       const badInterval = await cli(['secret', 'set', 'BAD_INTERVAL', '--type', 'token', '--rotate-every', '0'], 'bad-interval-value');
       assert.notEqual(badInterval.code, 0);
       assert.match(badInterval.stderr, /Rotation period \(days\) must be at least 1/);
-      const names = (await json<SecretMetadata[]>(['secret', 'list'])).map((secret) => secret.name);
+      const names = (await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list'])).map((secret) => secret.name);
       assert.ok(!names.includes('BAD_DATE') && !names.includes('BAD_INTERVAL'), 'refused secrets are not stored');
     });
 
@@ -154,7 +145,7 @@ for (const backend of BACKENDS) {
       await waitForExit(pid);
       const restarted = new Date().toISOString();
       await vault.restart();
-      assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((secret) => secret.name === 'HALF_WRITTEN'));
+      assert.ok(!(await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list'])).some((secret) => secret.name === 'HALF_WRITTEN'));
       await waitForLogRecord(vault.daemon.home, 'the rolled-back create', (line) => line.message === 'finished an interrupted vault write' && line.outcome === 'rolled back' && String(line.time) >= restarted);
       assert.deepEqual(await vault.accounts(), before);
       // The name is free again: the failed write left nothing behind.
@@ -162,14 +153,14 @@ for (const backend of BACKENDS) {
     });
 
     test('a crash after a rotation commits finishes the rotation on restart, previous value kept', async () => {
-      const secret = await json<SecretMetadata>(['secret', 'set', 'ROTATED', '--type', 'text'], 'value-before-rotation');
+      const secret = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'ROTATED', '--type', 'text'], 'value-before-rotation');
       await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-after-commit' });
       const pid = vault.daemon.pid();
       assert.notEqual((await cli(['secret', 'rotate', secret.handle], 'value-after-rotation')).code, 0);
       await waitForExit(pid);
       await vault.restart();
       assert.equal(await reveal(secret.handle), 'value-after-rotation');
-      const after = await json<SecretMetadata>(['secret', 'get', secret.handle]);
+      const after = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'get', secret.handle]);
       assert.equal(after.previous?.fingerprint, secret.fingerprint);
       const accounts = await vault.accounts();
       assert.ok(accounts.includes(`${secret.handle}@v1`));
@@ -177,14 +168,14 @@ for (const backend of BACKENDS) {
     });
 
     test('a crash after a delete commits removes the keychain entries on restart', async () => {
-      const secret = await json<SecretMetadata>(['secret', 'set', 'DELETED_SOON', '--type', 'text'], 'value-to-delete');
+      const secret = await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'DELETED_SOON', '--type', 'text'], 'value-to-delete');
       assert.ok((await vault.accounts()).includes(secret.handle));
       await vault.restart({ ZAVHOZ_TEST_FAULT: 'vault-delete-after-commit' });
       const pid = vault.daemon.pid();
       assert.notEqual((await cli(['secret', 'delete', secret.handle])).code, 0);
       await waitForExit(pid);
       await vault.restart();
-      assert.ok(!(await json<SecretMetadata[]>(['secret', 'list'])).some((listed) => listed.handle === secret.handle), 'the delete was committed');
+      assert.ok(!(await cliJson<SecretMetadata[]>(vault.daemon, ['secret', 'list'])).some((listed) => listed.handle === secret.handle), 'the delete was committed');
       await waitForLogRecord(vault.daemon.home, 'the finished delete', (line) => line.message === 'finished an interrupted vault write' && line.handle === secret.handle);
       assert.ok(!(await vault.accounts()).some((account) => account.startsWith(secret.handle)));
     });
@@ -192,7 +183,7 @@ for (const backend of BACKENDS) {
     test('after a restart every stored value is masked again, before any request touches it', async () => {
       // A value shaped like a project name, so an error message can be made to quote it on purpose.
       const value = `MaskedAfterRestart${Date.now()}`;
-      await json<SecretMetadata>(['secret', 'set', 'MASK_CHECK', '--type', 'text'], value);
+      await cliJson<SecretMetadata>(vault.daemon, ['secret', 'set', 'MASK_CHECK', '--type', 'text'], value);
       const restarted = new Date().toISOString();
       await vault.restart();
       // The vault masks in the background at start; its log line says when that is done, and how many it masked.
