@@ -116,7 +116,6 @@ export const serverSshCommands: Command[] = [
         const handed = await call(context, RemoteHandoff, {
           server,
           lifetimeSeconds: lifetimeOf(context, HANDOFF_LIFETIME.default),
-          includeInUserConfig: false,
           ...(agentSocket ? { agentSocket } : {}),
         });
         const block = fs.readFileSync(handed.hostConfig, 'utf8');
@@ -127,7 +126,7 @@ export const serverSshCommands: Command[] = [
       const lifetimeSeconds = lifetimeOf(context, SESSION_LIFETIME_SECONDS);
       const agent = await startSessionAgent();
       try {
-        const handed = await call(context, RemoteHandoff, { server, agentSocket: agent.socket, lifetimeSeconds, includeInUserConfig: false });
+        const handed = await call(context, RemoteHandoff, { server, agentSocket: agent.socket, lifetimeSeconds });
         return await runSsh(sessionArguments(handed, command), agent.socket);
       } finally {
         agent.stop();
