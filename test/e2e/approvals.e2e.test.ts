@@ -17,20 +17,10 @@ import { AWAITING_APPROVAL_EXIT_CODE } from '../../daemon/cli/awaitApproval.js';
 import type { Approval } from '../../daemon/protocol/approvals.js';
 import type { AuditEntryView } from '../../daemon/protocol/audit.js';
 import type { RunDetail, RunSummary } from '../../daemon/protocol/runs.js';
+import { waitUntil } from '../harness/processes.js';
 import { field, type McpSession, startMcp, type ToolAnswer } from '../integration/agent-support.js';
 import { REPOSITORY, startDeployTarget, type DeployTarget } from './deployTarget.js';
 import { sessionSteps, startSession, type E2eSession } from './harness.js';
-
-/** Polls `check` until it answers (work with no UI event to wait for), failing after `timeoutMs`. */
-async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-}
 
 /** An approval id in text. */
 const APPROVAL_ID = /apr_[a-z2-7]{10}/;
@@ -64,12 +54,12 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
   };
   /** What the agent does next: asks about the run now and then (each call is audited) until it has ended. */
   const agentFollows = (run: string, timeoutMs: number): Promise<ToolAnswer> =>
-    waitFor(async () => {
+    waitUntil(`the agent's run ${run} to end`, async () => {
       const status = await agent.call('zavhoz_deploy_status', { run });
       if (!/^(awaiting_approval|queued|running)/.test(field(status.text, 'status') ?? '')) return status;
       await new Promise((resolve) => setTimeout(resolve, 1000));
       return undefined;
-    }, `the agent's run ${run} to end`, timeoutMs);
+    }, timeoutMs);
   const notificationText = `agent asks to deploy the protected project ${project}`;
 
   before(async () => {
@@ -173,10 +163,10 @@ describe('approvals in VS Code (code-server + Chromium)', () => {
     assert.match(await row.innerText(), new RegExp(`${project} · deploy main`));
     await row.hover();
     await row.locator('.action-label[aria-label="Reject Run"]').click();
-    const rejected = await waitFor(async () => {
+    const rejected = await waitUntil('the request to be rejected', async () => {
       const run = await cliJson<RunDetail>(['run', 'show', approval]);
       return run.status === 'cancelled' ? run : undefined;
-    }, 'the request to be rejected');
+    });
     assert.match(rejected.error ?? '', /Rejected by vscode/);
     assert.equal((await runsOf()).length, before, 'nothing ran');
     await workbench.view('Deploy Runs').locator('.monaco-list-row', { hasText: 'awaiting approval' }).waitFor({ state: 'detached' });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe } from 'node:test';
 import { startDeployTarget, type DeployTarget } from './deployTarget.js';
 import { sessionSteps, startSession, type E2eSession } from './harness.js';
+import { waitUntil } from '../harness/processes.js';
 import { escapeRegExp } from '../harness/text.js';
 
 /** The views of the Zavhoz container, in package.json order (by daily use). */
@@ -20,30 +21,16 @@ function uniqueValue(label: string): string {
   return `${label}-${randomBytes(12).toString('hex')}`;
 }
 
-/** Polls `check` until it holds (UI work that has no event to wait for), failing after `timeoutMs`. */
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-}
-
-/** Waits for a JSON file another process writes. */
-async function waitForFile<T = { tools: string[]; text: string; error: string | null }>(file: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (existsSync(file)) {
-      try {
-        return JSON.parse(readFileSync(file, 'utf8')) as T;
-      } catch {
-        // Half written: read again.
-      }
+/** Reads a JSON file another process writes, once it is there and whole. */
+function waitForFile<T = { tools: string[]; text: string; error: string | null }>(file: string, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(`${file} to be written`, () => {
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch {
+      return undefined; // half written: read again
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${file} did not appear within ${timeoutMs / 1000} s`);
+  }, timeoutMs);
 }
 
 describe('Zavhoz in VS Code (code-server + Chromium)', () => {
@@ -132,10 +119,13 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const copy = form.locator('#copy-handle');
     await copy.waitFor({ state: 'visible' });
     // The form scrolls the confirmation into view, wherever Save left it.
-    await waitUntil(() => status.evaluate((element: { getBoundingClientRect(): { top: number; bottom: number }; ownerDocument: { defaultView: { innerHeight: number } | null } }) => {
-      const box = element.getBoundingClientRect();
-      return box.top >= 0 && box.bottom <= (element.ownerDocument.defaultView?.innerHeight ?? 0);
-    }), 'the confirmation is in view');
+    await waitUntil('the confirmation to be in view', async () => {
+      const inView = await status.evaluate((element: { getBoundingClientRect(): { top: number; bottom: number }; ownerDocument: { defaultView: { innerHeight: number } | null } }) => {
+        const box = element.getBoundingClientRect();
+        return box.top >= 0 && box.bottom <= (element.ownerDocument.defaultView?.innerHeight ?? 0);
+      });
+      return inView ? true : undefined;
+    }, 30_000);
     await workbench.screenshot('secret-form-saved');
     await copy.click();
     await form.locator('#copy-handle', { hasText: 'Copied' }).waitFor({ state: 'visible' });

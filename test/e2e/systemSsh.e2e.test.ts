@@ -8,19 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe } from 'node:test';
+import { waitUntil } from '../harness/processes.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
 import { sessionSteps, startSession, type E2eSession } from './harness.js';
-
-/** Polls `check` until it answers, failing after `timeoutMs` (for effects with no UI event to wait for). */
-async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = check();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-}
 
 describe('Open Terminal with System SSH in VS Code (code-server + Chromium)', () => {
   let session: E2eSession;
@@ -80,7 +70,7 @@ describe('Open Terminal with System SSH in VS Code (code-server + Chromium)', ()
     for (let attempt = 1; attempt <= 4 && written === undefined; attempt += 1) {
       await page.keyboard.type(`echo zavhoz-e2e-$((6*7)) | tee ${marker}`);
       await page.keyboard.press('Enter');
-      written = await waitFor(() => (existsSync(marker) ? readFileSync(marker, 'utf8') : undefined), 'the command typed in the terminal to run on the server', 45_000).catch(() => undefined);
+      written = await waitUntil('the command typed in the terminal to run on the server', () => (existsSync(marker) ? readFileSync(marker, 'utf8') : undefined), 45_000).catch(() => undefined);
     }
     assert.equal(written?.trim(), 'zavhoz-e2e-42', 'the command typed in the terminal never ran on the server');
     // What the person sees: the command's output (not only its echo) in the terminal.

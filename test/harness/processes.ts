@@ -196,3 +196,8 @@ export async function waitUntil<T>(what: string, check: () => T | undefined | Pr
     await delay(100);
   }
 }
+
+/** `waitUntil` for a condition that holds or not: polls `check` until it is true, failing after `timeoutMs`. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(what, async () => ((await check()) ? true : undefined), timeoutMs);
+}

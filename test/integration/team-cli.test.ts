@@ -13,6 +13,7 @@ import type { TeamStatusView } from '../../daemon/protocol/team.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { freeLoopbackPort } from '../harness/net.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
+import { eventually } from '../harness/processes.js';
 import { startVaultDaemon, type VaultDaemon } from './vault-support.js';
 
 let server: PostgresServer;
@@ -37,15 +38,6 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
   const result = await vault.daemon.cli(args, input === undefined ? {} : { input });
   outputs.push(result.stdout, result.stderr);
   return result;
-}
-
-/** Polls `check` until it holds, for at most `timeoutMs` (generous: the machine is shared). */
-async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function json<T>(args: string[], input?: string): Promise<T> {

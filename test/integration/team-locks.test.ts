@@ -11,6 +11,7 @@ import type { SharedLockEvent, SharedLockHolder } from '../../daemon/core/shared
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
+import { eventually } from '../harness/processes.js';
 
 let server: PostgresServer;
 const opened: PostgresDatabase[] = [];
@@ -45,15 +46,6 @@ async function dropLockConnection(login: PostgresLogin, applicationName: string)
     assert.equal(ended.rowCount, 1, `one lock connection of ${applicationName}`);
   } finally {
     await admin.end();
-  }
-}
-
-/** Polls `check` until it holds, for at most `timeoutMs` (generous: the machine is shared). */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 

@@ -25,7 +25,7 @@ import { changeNotifications, refreshNotices } from '../../daemon/team/definitio
 import { wireTeamChanges } from '../../daemon/wiring/team.js';
 import type { Foundation, Lifecycle } from '../../daemon/wiring/services.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
-import { removeFolder } from '../harness/processes.js';
+import { eventually, removeFolder } from '../harness/processes.js';
 import { RecordingNotifier } from '../unit/allocationSupport.js';
 
 let server: PostgresServer;
@@ -51,15 +51,6 @@ async function openStore(login: PostgresLogin, extra: { maxConnections?: number;
   const database = await PostgresDatabase.open({ connection: { ...where, password: () => Promise.resolve(password), ...extra }, migrations: MIGRATIONS });
   opened.push(database);
   return database;
-}
-
-/** Polls `check` until it holds, for at most `timeoutMs` (generous: the machine is shared). */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const INSERT_SERVER =
