@@ -59,6 +59,7 @@ describe('the HTTPS request through the proxy, with curl, with python3 only, wit
   let port = 0;
   let garbage: net.Server;
   let garbagePort = 0;
+  const garbageSockets = new Set<net.Socket>();
   let closedPort = 0;
   /** SNI name, Host header and path of each request the HTTPS server got. */
   const seen: string[] = [];
@@ -82,6 +83,8 @@ describe('the HTTPS request through the proxy, with curl, with python3 only, wit
     port = (server.address() as net.AddressInfo).port;
     // Speaks no TLS: the handshake fails, as with a proxy that has no certificate for the name.
     garbage = net.createServer((socket) => {
+      garbageSockets.add(socket);
+      socket.on('close', () => garbageSockets.delete(socket));
       // The client gives up on the handshake and resets the connection.
       socket.on('error', () => undefined);
       socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
@@ -96,7 +99,10 @@ describe('the HTTPS request through the proxy, with curl, with python3 only, wit
     withNeither = binWith(root, 'neither', ['/bin/true']);
   });
   after(async () => {
+    // Connections the scripts left open (keep-alive, a reset handshake) would hold close() back.
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of garbageSockets) socket.destroy();
     await new Promise<void>((resolve) => garbage.close(() => resolve()));
     fs.rmSync(root, { recursive: true, force: true });
   });
