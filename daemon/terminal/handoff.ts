@@ -48,10 +48,17 @@ export interface HandoffRequest {
  * alias with the pinned host key into Zavhoz's SSH config. The key leaves the daemon only through ssh-add's stdin.
  */
 export class SshHandoff {
+  /** Work under way per server: its hand-offs and prunes take turns, so a ghosting never loses to a hand-off's write. */
+  private readonly turns = new Map<string, Promise<unknown>>();
+
   constructor(private readonly dependencies: HandoffDependencies) {}
 
   /** Checks the server's host key against its pin, loads its key into the agent and writes its alias. */
-  async handoff(request: HandoffRequest, use: SecretUse, signal?: AbortSignal): Promise<RemoteHandedOff> {
+  handoff(request: HandoffRequest, use: SecretUse, signal?: AbortSignal): Promise<RemoteHandedOff> {
+    return this.inTurn(request.server, () => this.handOver(request, use, signal));
+  }
+
+  private async handOver(request: HandoffRequest, use: SecretUse, signal?: AbortSignal): Promise<RemoteHandedOff> {
     const { host, secrets, audit, log, folder, scratch, agent } = this.dependencies;
     const where = await host.describe(request.server);
     const keySecret = where.keySecret;
@@ -108,29 +115,62 @@ export class SshHandoff {
   }
 
   /**
-   * Forgets a server's hand-off (it was removed): its key leaves the agent that holds it, and its Host block, pinned
-   * host key and public key leave Zavhoz's SSH config. Answers false when it was never handed off.
+   * Forgets a server's hand-off (it was removed, or became a ghost): its key leaves the agent that holds it, and its
+   * Host block, pinned host key and public key leave Zavhoz's SSH config. Answers false when it was never handed off.
    */
-  async forget(server: string): Promise<boolean> {
+  forget(server: string, why: 'removed' | 'ghost' = 'removed'): Promise<boolean> {
+    return this.inTurn(server, () => this.drop(server, why));
+  }
+
+  /**
+   * Forgets the hand-offs of servers that may no longer have one: gone from the inventory (removed by a team member,
+   * or while this daemon was not told) or ghosts. `servers` names the ones that changed; empty means every handed-off
+   * server. `standing` says where a server stands now. Answers the servers forgotten.
+   */
+  async prune(standing: (server: string) => Promise<ServerStanding>, servers: readonly string[] = []): Promise<string[]> {
+    const candidates = servers.length > 0 ? [...new Set(servers)] : [...new Set([...handedServers(this.dependencies.folder), ...this.turns.keys()])];
+    const forgotten: string[] = [];
+    await Promise.all(
+      candidates.map((server) =>
+        this.inTurn(server, async () => {
+          if (!handedHost(this.dependencies.folder, server)) return;
+          const now = await standing(server);
+          if (now === 'managed') return;
+          if (await this.drop(server, now)) forgotten.push(server);
+        }),
+      ),
+    );
+    return forgotten.sort();
+  }
+
+  private async drop(server: string, why: 'removed' | 'ghost'): Promise<boolean> {
     const { folder, log } = this.dependencies;
     const handed = handedHost(folder, server);
     if (!handed) return false;
     const unloaded = handed.agentSocket === undefined ? false : await removeFromAgent(handed.agentSocket, handed.publicKeyFile);
     removeHost(folder, server);
-    log.info('hand-off of a removed server forgotten', { server, alias: aliasOf(server), unloadedFromAgent: unloaded });
+    log.info(why === 'ghost' ? 'hand-off of a server that became a ghost forgotten' : 'hand-off of a removed server forgotten', { server, alias: aliasOf(server), unloadedFromAgent: unloaded });
     return true;
   }
 
-  /** Forgets the hand-offs of servers that are no longer in the inventory (removed while this daemon was not told). */
-  async prune(exists: (server: string) => Promise<boolean>): Promise<string[]> {
-    const forgotten: string[] = [];
-    for (const server of handedServers(this.dependencies.folder)) {
-      if (await exists(server)) continue;
-      if (await this.forget(server)) forgotten.push(server);
-    }
-    return forgotten;
+  /** Runs `work` once whatever runs for `server` now has ended; the next one waits for it, failed or not. */
+  private inTurn<T>(server: string, work: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(server) ?? Promise.resolve();
+    const mine = before.then(work);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(server, settled);
+    void settled.then(() => {
+      if (this.turns.get(server) === settled) this.turns.delete(server);
+    });
+    return mine;
   }
 }
+
+/** Where a server stands for its hand-off: one automation may use, a ghost, or gone from the inventory. */
+export type ServerStanding = 'managed' | 'ghost' | 'removed';
 
 /** Zavhoz's SSH config folder and own agent socket inside a data folder. */
 export function handoffPaths(dataFolder: string): { folder: string; agentSocket: string; scratch: string } {

@@ -98,7 +98,7 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     await run(['config', 'set', 'healthCheckIntervalSeconds', '0']);
     const key = await run(['secret', 'set', 'BOX_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
     const where = ['--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key];
-    for (const server of ['box', 'gone']) {
+    for (const server of ['box', 'gone', 'ghostly']) {
       await run(['server', 'add', server, ...where]);
       const checked = JSON.parse(await run(['server', 'check', server, '--json'])) as ServerInfo;
       assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'check failed');
@@ -173,6 +173,27 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const refused = await cli(['server', 'ssh', 'gone', '--', 'true']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /gone/);
+  });
+
+  test('a server made a ghost loses its alias, pinned host key and public key, and its key leaves the agent, without a restart', async () => {
+    const printed = await cli(['server', 'ssh', 'ghostly', '--print-config'], { SSH_AUTH_SOCK: agent.socket });
+    assert.equal(printed.code, 0, printed.stderr);
+    const folder = path.join(daemon.home, 'ssh');
+    const files = [path.join(folder, 'hosts', 'ghostly.conf'), path.join(folder, 'keys', 'ghostly.pub'), path.join(folder, 'known_hosts', 'ghostly')];
+    for (const file of files) assert.ok(fs.existsSync(file), file);
+    const { stdout: fingerprint } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(folder, 'keys', 'ghostly.pub')]);
+    const keyId = fingerprint.split(' ')[1] ?? '?';
+    assert.ok((await agentKeys(agent.socket)).includes(keyId));
+
+    const ghosted = await cli(['server', 'ghost', 'ghostly']);
+    assert.equal(ghosted.code, 0, ghosted.stderr);
+    // The hand-off follows the servers' change notice: wait for it rather than for a time.
+    await waitUntil('the ghost server hand-off files go', () => (files.every((file) => !fs.existsSync(file)) ? true : undefined));
+    assert.doesNotMatch(fs.readFileSync(path.join(folder, 'config'), 'utf8'), /ghostly/);
+    await waitUntil('the ghost server key leaves the agent', async () => (!(await agentKeys(agent.socket)).includes(keyId) ? true : undefined));
+    const refused = await cli(['server', 'ssh', 'ghostly', '--', 'true']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /ghost/);
   });
 
   test("with Remote-SSH's remote.SSH.configFile, that file gets the Include line (not ~/.ssh/config), and the alias works from it", async () => {
