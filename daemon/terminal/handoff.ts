@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
 import type { AuditLog } from '../audit/auditLog.js';
@@ -8,7 +9,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { RemoteHandedOff } from '../protocol/remote.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { type DaemonAgent, addToAgent, checkAgentSocket, removeFromAgent } from './agent.js';
-import { addInclude, aliasOf, handedHost, handedServers, includes, knownHostsKey, removeHost, userConfigFile, writeHost } from './sshConfig.js';
+import { addInclude, aliasOf, handedHost, handedServers, includes, knownHostsKey, removeHost, userConfigFile, writeHost, writeSessionHost } from './sshConfig.js';
 
 /** What the hand-off needs from the inventory: where a server is, and SSH to it with its pinned host key. */
 export interface HandoffHost {
@@ -41,6 +42,8 @@ export interface HandoffRequest {
   readonly includeInUserConfig: boolean;
   /** The SSH config that gets the Include line (Remote-SSH's `remote.SSH.configFile`); default `~/.ssh/config`. */
   readonly userConfigFile?: string | undefined;
+  /** A session's own private folder: the Host block goes there, and Zavhoz's SSH config keeps the alias it had. */
+  readonly sessionFolder?: string | undefined;
 }
 
 /**
@@ -64,6 +67,10 @@ export class SshHandoff {
     const keySecret = where.keySecret;
     if (!keySecret) throw new ZavhozError(ErrorCodes.PreconditionFailed, `Server ${request.server} has no SSH key to hand off. Set one with \`zavhoz server update ${request.server} --ssh-key-secret NAME\`.`);
     if (request.agentSocket !== undefined) checkAgentSocket(request.agentSocket);
+    if (request.sessionFolder !== undefined) {
+      if (request.includeInUserConfig) throw new ZavhozError(ErrorCodes.InvalidInput, "A session's Host block lives in its own folder and ends with it: ask for the Include line without a session folder.");
+      checkSessionFolder(request.sessionFolder);
+    }
     // The same check a shell makes: a pinned host key that matches, and a key the server takes.
     const connection = await host.openSsh(request.server, use, signal ? { signal } : {});
     const presented = connection.hostKey;
@@ -86,7 +93,10 @@ export class SshHandoff {
       await addToAgent({ socket, lifetimeSeconds: request.lifetimeSeconds, privateKey, passphrase, scratch, redact }, signal);
       return `${key.type} ${key.getPublicSSH().toString('base64')} zavhoz:${request.server}`;
     });
-    const written = writeHost(folder, { server: request.server, host: where.host, port: where.port, user: where.user, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) });
+    const entry = { server: request.server, host: where.host, port: where.port, user: where.user, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) };
+    // A session's agent ends with it: its block stays out of Zavhoz's config, whose alias keeps naming a living agent.
+    const written =
+      request.sessionFolder === undefined ? writeHost(folder, entry) : { hostConfig: writeSessionHost(request.sessionFolder, entry), configFile: path.join(folder, 'config') };
     const userConfig = request.userConfigFile ?? this.dependencies.userConfig ?? userConfigFile();
     if (request.includeInUserConfig) addInclude(userConfig, written.configFile);
     const expiresAt = new Date((this.dependencies.clock?.() ?? new Date()).getTime() + request.lifetimeSeconds * 1000).toISOString();
@@ -96,7 +106,7 @@ export class SshHandoff {
       requestId: use.requestId,
       action: 'ssh-handoff',
       subject: request.server,
-      detail: { alias, lifetimeSeconds: request.lifetimeSeconds, agent: request.agentSocket === undefined ? 'zavhoz' : 'client' },
+      detail: { alias, lifetimeSeconds: request.lifetimeSeconds, agent: request.agentSocket === undefined ? 'zavhoz' : 'client', ...(request.sessionFolder === undefined ? {} : { session: true }) },
     });
     log.info('server handed off', { server: request.server, alias, lifetimeSeconds: request.lifetimeSeconds });
     return {
@@ -171,6 +181,27 @@ export class SshHandoff {
 
 /** Where a server stands for its hand-off: one automation may use, a ghost, or gone from the inventory. */
 export type ServerStanding = 'managed' | 'ghost' | 'removed';
+
+/**
+ * Checks that a session folder is a folder of this user that no one else may enter (not a link), so the daemon never
+ * writes where someone else could swap a file.
+ */
+export function checkSessionFolder(folder: string): void {
+  const refuse = (why: string): never => {
+    throw new ZavhozError(ErrorCodes.InvalidInput, `The session folder ${folder} ${why}. Leave it out to write the alias to Zavhoz's SSH config.`);
+  };
+  if (!path.isAbsolute(folder)) refuse('is not an absolute path');
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(folder);
+  } catch {
+    return refuse('does not exist');
+  }
+  if (!stat.isDirectory()) refuse('is not a folder');
+  if (process.platform === 'win32') return;
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) refuse('belongs to another user');
+  if ((stat.mode & 0o077) !== 0) refuse('may be entered by other users (make it private: chmod 700)');
+}
 
 /** Zavhoz's SSH config folder and own agent socket inside a data folder. */
 export function handoffPaths(dataFolder: string): { folder: string; agentSocket: string; scratch: string } {

@@ -123,6 +123,7 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const failed = await cli(['server', 'ssh', 'box', '--', 'exit 7']);
     assert.equal(failed.code, 7, failed.stderr);
     assert.deepEqual(fs.readdirSync(tmp), [], 'the session agent folder is removed');
+    assert.equal(fs.existsSync(path.join(daemon.home, 'ssh', 'hosts', 'box.conf')), false, "a session leaves no alias naming its dead agent in Zavhoz's SSH config");
     await waitUntil('the session agents end', () => (agentsBelow(tmp).length === 0 ? true : undefined));
     assert.deepEqual(filesHolding(daemon.home, keyBody(sshd.clientKey.privateKeyPem)), []);
     assert.deepEqual(filesHolding(keyring.home, keyBody(sshd.clientKey.privateKeyPem)), []);
@@ -149,6 +150,21 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const short = await cli(['server', 'ssh', 'box', '--lifetime', '5']);
     assert.equal(short.code, 2);
     assert.match(short.stderr, /--lifetime must be between 60 and/);
+  });
+
+  test("a session leaves the alias Zavhoz's SSH config had: a later plain ssh still goes through the agent it named", async () => {
+    const printed = await cli(['server', 'ssh', 'box', '--print-config'], { SSH_AUTH_SOCK: agent.socket });
+    assert.equal(printed.code, 0, printed.stderr);
+    const block = path.join(daemon.home, 'ssh', 'hosts', 'box.conf');
+    const before = fs.readFileSync(block, 'utf8');
+    assert.match(before, new RegExp(`^  IdentityAgent "${agent.socket}"$`, 'm'));
+    const session = await cli(['server', 'ssh', 'box', '--', 'echo', 'in-session']);
+    assert.equal(session.code, 0, session.stderr);
+    assert.equal(session.stdout.trim(), 'in-session');
+    assert.deepEqual(fs.readdirSync(tmp), [], 'the session folder, with its Host block, is removed');
+    assert.equal(fs.readFileSync(block, 'utf8'), before, 'the alias still names the agent it named before the session');
+    const { stdout } = await execFileAsync('ssh', ['-F', path.join(daemon.home, 'ssh', 'config'), '-o', 'BatchMode=yes', 'zavhoz-box', 'echo', 'after-session'], { env: { PATH: process.env['PATH'], HOME: keyring.home, LANG: 'C' }, timeout: 60_000 });
+    assert.equal(stdout.trim(), 'after-session');
   });
 
   test("removing a server takes its Host block, pinned host key, public key and Include away, and unloads its key from the agent", async () => {
