@@ -165,6 +165,9 @@ describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the s
     }
     const ghost = await daemon.cli(['config', 'set', 'ghostServers', '["vault-box"]']);
     assert.equal(ghost.code, 0, ghost.stderr);
+    // vault-box was handed off above: `config set ghostServers` takes its alias away too (the servers' change notice).
+    await waitUntil("the ghost's Host block goes", () => (!fs.existsSync(path.join(daemon.home, 'ssh', 'hosts', 'vault-box.conf')) ? true : undefined));
+    assert.doesNotMatch(fs.readFileSync(path.join(daemon.home, 'ssh', 'config'), 'utf8'), /vault-box/);
     await assert.rejects(client.request(RemoteHandoff, { server: 'vault-box', agentSocket: agent.socket }), (error) => {
       assert.ok(isResponseError(error, ErrorCodes.PreconditionFailed));
       assert.match(error.message, /ghost/);
