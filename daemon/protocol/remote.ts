@@ -36,6 +36,18 @@ export const RemoteHandoff = defineRequest(
       .max(4096)
       .refine((file) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(file) && !/[\r\n"]/.test(file), 'an absolute path of an SSH config file')
       .optional(),
+    /**
+     * A private folder of the client's that lives as long as one session (`zavhoz server ssh`, whose agent ends with
+     * it): the Host block, public key and pinned host key go there instead of Zavhoz's SSH config, which keeps the alias
+     * it had (and the agent that alias named), so a later plain `ssh zavhoz-<server>` never meets the session's dead
+     * agent. An absolute path of a folder of this user that no one else may enter; not with `includeInUserConfig`.
+     */
+    sessionFolder: z
+      .string()
+      .min(2)
+      .max(4096)
+      .refine((folder) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(folder) && !/[\r\n"]/.test(folder), 'an absolute path of a folder')
+      .optional(),
   }),
   result<RemoteHandedOff>(),
 );
@@ -48,7 +60,7 @@ export interface RemoteHandedOff {
   readonly host: string;
   readonly port: number;
   readonly user: string;
-  /** The alias's own config file: `ssh -F <hostConfig> <alias>` needs nothing else. */
+  /** The alias's own config file (in `sessionFolder` when one was given): `ssh -F <hostConfig> <alias>` needs nothing else. */
   readonly hostConfig: string;
   /** Zavhoz's SSH config, which includes every alias; the file `~/.ssh/config` includes. */
   readonly configFile: string;

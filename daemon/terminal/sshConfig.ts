@@ -49,35 +49,48 @@ export function knownHostsKey(blob: Buffer): string {
 
 /** Writes (or rewrites) the Host block of one server, and the config that includes every block. */
 export function writeHost(folder: string, entry: HostEntry): WrittenHost {
-  const alias = aliasOf(entry.server);
   const hosts = path.join(folder, 'hosts');
   const keys = path.join(folder, 'keys');
   const known = path.join(folder, 'known_hosts');
   for (const each of [folder, hosts, keys, known]) ensurePrivateFolder(each);
-  const publicKeyFile = path.join(keys, `${entry.server}.pub`);
-  const knownHostsFile = path.join(known, entry.server);
-  writeFileAtomic(publicKeyFile, `${entry.publicKey}\n`);
-  writeFileAtomic(knownHostsFile, `${alias} ${entry.hostKey}\n`);
   const hostConfig = path.join(hosts, `${entry.server}.conf`);
+  writeBlock(entry, { hostConfig, publicKeyFile: path.join(keys, `${entry.server}.pub`), knownHostsFile: path.join(known, entry.server) }, 'rewritten at each hand-off');
+  return { hostConfig, configFile: writeIncludes(folder) };
+}
+
+/**
+ * Writes the Host block of one session (`zavhoz server ssh`) into the session's own private folder, with its public key
+ * and pinned host key beside it; Zavhoz's SSH config is not touched. Answers the block's path.
+ */
+export function writeSessionHost(sessionFolder: string, entry: HostEntry): string {
+  const hostConfig = path.join(sessionFolder, 'host.conf');
+  writeBlock(entry, { hostConfig, publicKeyFile: path.join(sessionFolder, 'key.pub'), knownHostsFile: path.join(sessionFolder, 'known_hosts') }, 'gone when the session ends');
+  return hostConfig;
+}
+
+/** Writes a Host block and the public key and pinned host key it names. */
+function writeBlock(entry: HostEntry, files: { readonly hostConfig: string; readonly publicKeyFile: string; readonly knownHostsFile: string }, lifetime: string): void {
+  const alias = aliasOf(entry.server);
+  writeFileAtomic(files.publicKeyFile, `${entry.publicKey}\n`);
+  writeFileAtomic(files.knownHostsFile, `${alias} ${entry.hostKey}\n`);
   writeFileAtomic(
-    hostConfig,
+    files.hostConfig,
     [
-      `# Written by Zavhoz for server ${entry.server}; rewritten at each hand-off.`,
+      `# Written by Zavhoz for server ${entry.server}; ${lifetime}.`,
       `Host ${alias}`,
       `  HostName ${entry.host}`,
       `  Port ${entry.port}`,
       `  User ${entry.user}`,
       `  IdentityAgent ${quoted(entry.agentSocket)}`,
-      `  IdentityFile ${quoted(publicKeyFile)}`,
+      `  IdentityFile ${quoted(files.publicKeyFile)}`,
       '  IdentitiesOnly yes',
       `  HostKeyAlias ${alias}`,
-      `  UserKnownHostsFile ${quoted(knownHostsFile)}`,
+      `  UserKnownHostsFile ${quoted(files.knownHostsFile)}`,
       '  StrictHostKeyChecking yes',
       '  UpdateHostKeys no',
       '',
     ].join('\n'),
   );
-  return { hostConfig, configFile: writeIncludes(folder) };
 }
 
 /** Rewrites `ssh/config` so that it includes exactly the Host blocks there are; answers its path. */

@@ -24,6 +24,7 @@ import { wireUndeploy } from './undeploy.js';
 import { wireVault } from './vault.js';
 import { wireTeamChanges, wireTeamService } from './team.js';
 import { SecretsDidChange } from '../protocol/secrets.js';
+import { ServersDidChange } from '../protocol/servers.js';
 
 /**
  * Builds every capability's service and registers its background work with the lifecycle. Stoppers run in reverse
@@ -52,7 +53,18 @@ export async function wireServices(base: Foundation): Promise<Services> {
   const ciKeys = wireCiKeys(foundation, { audit, vault, inventory, settings });
   const github = wireGithub(foundation, { settings, audit, vault, inventory, allocator, deploy, ciKeys });
   const terminal = wireTerminal(foundation, { inventory });
-  const handoff = wireHandoff(foundation, { inventory, vault, audit });
+  const handoff = wireHandoff(foundation, {
+    inventory,
+    vault,
+    audit,
+    // A ghosting here, or a removal or ghosting by a team member, takes the server's alias away at once.
+    serverChanges: (listener) => {
+      team.followServers(listener);
+      tap.observe((definition, params) => {
+        if (definition.method === ServersDidChange.method) listener((params as { handles: readonly string[] }).handles);
+      });
+    },
+  });
   const operations = wireOperations(foundation, { audit, inventory, allocator, locks, releases: deploy.releases });
   const undeploy = wireUndeploy(foundation, { audit, inventory, allocator, github, locks, releases: deploy.releases });
   removeCiKeysAfterUndeploy(ciKeys, undeploy, foundation);

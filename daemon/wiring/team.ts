@@ -1,6 +1,7 @@
 import { describeError } from '../core/errors.js';
 import type { NotificationDefinition } from '../protocol/define.js';
 import { SecretsDidChange } from '../protocol/secrets.js';
+import { ServersDidChange } from '../protocol/servers.js';
 import { SettingsDidChange, SettingSchemas } from '../protocol/settings.js';
 import type { Notifier } from '../core/notifier.js';
 import type { ScopedLogger } from '../core/logger.js';
@@ -22,6 +23,8 @@ export interface TeamWiring {
   followSettings(settings: SettingsService): void;
   /** Hears the handles of secrets another member's daemon changed (team secrets), once there is a listener. */
   followSecrets(listener: (handles: readonly string[]) => void): void;
+  /** Hears the handles of servers another member's daemon changed; an empty list when notices may have been missed. */
+  followServers(listener: (handles: readonly string[]) => void): void;
 }
 
 /**
@@ -32,10 +35,11 @@ export interface TeamWiring {
 export async function wireTeamChanges(base: Foundation): Promise<TeamWiring> {
   const team = base.team;
   const member = team?.record.member ?? defaultMemberName();
-  if (!team) return { foundation: base, member, followSettings: () => undefined, followSecrets: () => undefined };
+  if (!team) return { foundation: base, member, followSettings: () => undefined, followSecrets: () => undefined, followServers: () => undefined };
   const log = base.logger.child({ component: 'team' });
   let settings: SettingsService | undefined;
   let secrets: ((handles: readonly string[]) => void) | undefined;
+  let servers: ((handles: readonly string[]) => void) | undefined;
   const clients = base.server;
   const definitions = changeNotifications();
   const relay = new ChangeRelay(team.store, definitions, log);
@@ -46,9 +50,13 @@ export async function wireTeamChanges(base: Foundation): Promise<TeamWiring> {
         await settings.reload((params as { key: Parameters<SettingsService['reload']>[0] }).key);
       }
       if (definition.method === SecretsDidChange.method) secrets?.((params as { handles: readonly string[] }).handles);
+      if (definition.method === ServersDidChange.method) servers?.((params as { handles: readonly string[] }).handles);
     },
     // Notices sent while the listener was away are lost: every area is told to read afresh, settings first reloaded.
-    onMissed: () => void refreshEverything(clients, definitions, settings, log),
+    onMissed: () => {
+      servers?.([]);
+      void refreshEverything(clients, definitions, settings, log);
+    },
   });
   base.lifecycle.onShutdown(() => relay.close());
   const server = new Proxy(clients, {
@@ -75,6 +83,9 @@ export async function wireTeamChanges(base: Foundation): Promise<TeamWiring> {
     },
     followSecrets: (listener) => {
       secrets = listener;
+    },
+    followServers: (listener) => {
+      servers = listener;
     },
   };
 }

@@ -165,6 +165,11 @@ describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the s
     }
     const ghost = await daemon.cli(['config', 'set', 'ghostServers', '["vault-box"]']);
     assert.equal(ghost.code, 0, ghost.stderr);
+    // vault-box was handed off above: `config set ghostServers` takes its alias away too (the servers' change notice).
+    // The daemon deletes the block, then rewrites the Include list: both are waited for, as another process sees each.
+    await waitUntil("the ghost's Host block and its Include go", () =>
+      !fs.existsSync(path.join(daemon.home, 'ssh', 'hosts', 'vault-box.conf')) && !fs.readFileSync(path.join(daemon.home, 'ssh', 'config'), 'utf8').includes('vault-box') ? true : undefined,
+    );
     await assert.rejects(client.request(RemoteHandoff, { server: 'vault-box', agentSocket: agent.socket }), (error) => {
       assert.ok(isResponseError(error, ErrorCodes.PreconditionFailed));
       assert.match(error.message, /ghost/);

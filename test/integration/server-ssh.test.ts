@@ -98,7 +98,7 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     await run(['config', 'set', 'healthCheckIntervalSeconds', '0']);
     const key = await run(['secret', 'set', 'BOX_KEY', '--type', 'private_key'], sshd.clientKey.privateKeyPem);
     const where = ['--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', key];
-    for (const server of ['box', 'gone']) {
+    for (const server of ['box', 'gone', 'ghostly']) {
       await run(['server', 'add', server, ...where]);
       const checked = JSON.parse(await run(['server', 'check', server, '--json'])) as ServerInfo;
       assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'check failed');
@@ -123,6 +123,7 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const failed = await cli(['server', 'ssh', 'box', '--', 'exit 7']);
     assert.equal(failed.code, 7, failed.stderr);
     assert.deepEqual(fs.readdirSync(tmp), [], 'the session agent folder is removed');
+    assert.equal(fs.existsSync(path.join(daemon.home, 'ssh', 'hosts', 'box.conf')), false, "a session leaves no alias naming its dead agent in Zavhoz's SSH config");
     await waitUntil('the session agents end', () => (agentsBelow(tmp).length === 0 ? true : undefined));
     assert.deepEqual(filesHolding(daemon.home, keyBody(sshd.clientKey.privateKeyPem)), []);
     assert.deepEqual(filesHolding(keyring.home, keyBody(sshd.clientKey.privateKeyPem)), []);
@@ -151,6 +152,21 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     assert.match(short.stderr, /--lifetime must be between 60 and/);
   });
 
+  test("a session leaves the alias Zavhoz's SSH config had: a later plain ssh still goes through the agent it named", async () => {
+    const printed = await cli(['server', 'ssh', 'box', '--print-config'], { SSH_AUTH_SOCK: agent.socket });
+    assert.equal(printed.code, 0, printed.stderr);
+    const block = path.join(daemon.home, 'ssh', 'hosts', 'box.conf');
+    const before = fs.readFileSync(block, 'utf8');
+    assert.match(before, new RegExp(`^  IdentityAgent "${agent.socket}"$`, 'm'));
+    const session = await cli(['server', 'ssh', 'box', '--', 'echo', 'in-session']);
+    assert.equal(session.code, 0, session.stderr);
+    assert.equal(session.stdout.trim(), 'in-session');
+    assert.deepEqual(fs.readdirSync(tmp), [], 'the session folder, with its Host block, is removed');
+    assert.equal(fs.readFileSync(block, 'utf8'), before, 'the alias still names the agent it named before the session');
+    const { stdout } = await execFileAsync('ssh', ['-F', path.join(daemon.home, 'ssh', 'config'), '-o', 'BatchMode=yes', 'zavhoz-box', 'echo', 'after-session'], { env: { PATH: process.env['PATH'], HOME: keyring.home, LANG: 'C' }, timeout: 60_000 });
+    assert.equal(stdout.trim(), 'after-session');
+  });
+
   test("removing a server takes its Host block, pinned host key, public key and Include away, and unloads its key from the agent", async () => {
     const printed = await cli(['server', 'ssh', 'gone', '--print-config'], { SSH_AUTH_SOCK: agent.socket });
     assert.equal(printed.code, 0, printed.stderr);
@@ -173,6 +189,29 @@ describe('zavhoz server ssh: the system ssh through a short-lived agent, and rem
     const refused = await cli(['server', 'ssh', 'gone', '--', 'true']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /gone/);
+  });
+
+  test('a server made a ghost loses its alias, pinned host key and public key, and its key leaves the agent, without a restart', async () => {
+    const printed = await cli(['server', 'ssh', 'ghostly', '--print-config'], { SSH_AUTH_SOCK: agent.socket });
+    assert.equal(printed.code, 0, printed.stderr);
+    const folder = path.join(daemon.home, 'ssh');
+    const files = [path.join(folder, 'hosts', 'ghostly.conf'), path.join(folder, 'keys', 'ghostly.pub'), path.join(folder, 'known_hosts', 'ghostly')];
+    for (const file of files) assert.ok(fs.existsSync(file), file);
+    const { stdout: fingerprint } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', path.join(folder, 'keys', 'ghostly.pub')]);
+    const keyId = fingerprint.split(' ')[1] ?? '?';
+    assert.ok((await agentKeys(agent.socket)).includes(keyId));
+
+    const ghosted = await cli(['server', 'ghost', 'ghostly']);
+    assert.equal(ghosted.code, 0, ghosted.stderr);
+    // The hand-off follows the servers' change notice: wait for it rather than for a time.
+    // The daemon deletes the files, then rewrites the Include list: both are waited for, as another process sees each.
+    await waitUntil('the ghost server hand-off files and Include go', () =>
+      files.every((file) => !fs.existsSync(file)) && !fs.readFileSync(path.join(folder, 'config'), 'utf8').includes('ghostly') ? true : undefined,
+    );
+    await waitUntil('the ghost server key leaves the agent', async () => (!(await agentKeys(agent.socket)).includes(keyId) ? true : undefined));
+    const refused = await cli(['server', 'ssh', 'ghostly', '--', 'true']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /ghost/);
   });
 
   test("with Remote-SSH's remote.SSH.configFile, that file gets the Include line (not ~/.ssh/config), and the alias works from it", async () => {

@@ -12,6 +12,8 @@ const AGENT_START_MS = 30_000;
 
 /** An ssh-agent of this command only, in a private folder, ended (by its PID) when the session ends. */
 interface SessionAgent {
+  /** The session's private folder: the agent's socket, and the Host block the daemon writes for this session only. */
+  readonly folder: string;
   readonly socket: string;
   stop(): void;
 }
@@ -47,7 +49,7 @@ async function startSessionAgent(): Promise<SessionAgent> {
       await Promise.race([new Promise((resolve) => setTimeout(resolve, 25)), failed]);
     }
     child.unref();
-    return { socket, stop };
+    return { folder, socket, stop };
   } catch (error) {
     stop();
     throw error;
@@ -126,7 +128,8 @@ export const serverSshCommands: Command[] = [
       const lifetimeSeconds = lifetimeOf(context, SESSION_LIFETIME_SECONDS);
       const agent = await startSessionAgent();
       try {
-        const handed = await call(context, RemoteHandoff, { server, agentSocket: agent.socket, lifetimeSeconds });
+        // The Host block goes into the session's folder: Zavhoz's SSH config keeps its alias pointing at a living agent.
+        const handed = await call(context, RemoteHandoff, { server, agentSocket: agent.socket, lifetimeSeconds, sessionFolder: agent.folder });
         return await runSsh(sessionArguments(handed, command), agent.socket);
       } finally {
         agent.stop();
