@@ -1,11 +1,12 @@
 /**
  * Four real daemon processes (each its own data folder and file vault) joined to one private PostgreSQL 15
  * (test/harness/postgres.ts) with `zavhoz team join --passfile`, driven through their CLI and protocol:
- * allocations from all four at once hand out no (server, port) twice and every member lists all of them; a deploy
+ * allocations from all four at once hand out no (server, port) twice and every member lists all of them, and one
+ * project asked of all four at once gets one allocation; a deploy
  * on bob's daemon queues behind alice's hold of the project (taken through `ProjectLocks`, as team-locks.test.ts
  * does, under alice's member name: the hold lasts exactly as long as the test wants), says whom it waits for in
  * `run show`, starts once she lets go, and a queued run can be cancelled; a change through one daemon reaches
- * another's client as a didChange; the audit log on any member names who did what.
+ * another's client as a didChange; the audit log on any member names who did what, and no log holds the password.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -114,7 +115,7 @@ function projectFolder(): string {
 }
 
 describe('four daemons on one team database', () => {
-  test('allocations from all four at once: no (server, port) twice, and every member lists all of them', async () => {
+  test('allocations from all four at once: no (server, port) twice, every member lists all of them; one project asked of all four gets one allocation', async () => {
     const perMember = 10;
     const answers = await Promise.all(
       daemons.map((daemon, member) =>
@@ -132,6 +133,12 @@ describe('four daemons on one team database', () => {
       assert.equal(listed.length, MEMBERS.length * perMember, `${MEMBERS[index]!} lists all of them`);
       assert.deepEqual(new Set(listed.map((allocation) => `${allocation.server}:${allocation.port}`)), pairs);
     }
+
+    // The same project asked of all four at once: one allocation, the same answer everywhere.
+    const same = await Promise.all(daemons.map((daemon) => cliJson<{ allocations: { server: string; port: number }[]; created: unknown[] }>(daemon.daemon, ['allocate', '--project', 'same-shop', '--min-ram-mb', '1'])));
+    assert.equal(new Set(same.map((answer) => JSON.stringify(answer.allocations))).size, 1, 'all four got the same allocation');
+    assert.equal(same.filter((answer) => answer.created.length > 0).length, 1, 'exactly one of them created it');
+    assert.equal((await cliJson<ListedAllocation[]>(daemons[3]!.daemon, ['allocation', 'list', '--project', 'same-shop'])).length, 1);
   });
 
   test("bob's deploy queues behind alice's hold of the project, names her in run show, starts once she is done; a queued run can be cancelled", async () => {
@@ -192,6 +199,7 @@ describe('four daemons on one team database', () => {
       return shown.status === 'queued' || shown.status === 'running' ? undefined : shown;
     });
     assert.notEqual(ended.status, 'cancelled');
+    assert.doesNotMatch(ended.error ?? '', /busy|waiting for/, 'what ended it was not the lock');
     assert.ok(ended.startedAt, 'bob’s run started');
     assert.equal(ended.waitingFor, undefined, 'it waits for nobody any more');
     const log = await cliOk(bob!.daemon, ['run', 'log', bobRun.id]);
@@ -224,6 +232,8 @@ describe('four daemons on one team database', () => {
         const grants = entries.filter((entry) => entry.action === 'agent-grant' && entry.subject === `granted-by-${member}`);
         assert.deepEqual(grants.map((entry) => entry.member), [member]);
       }
+      // The team database's password came from a PGPASSFILE and never shows in a member's log.
+      assert.ok(!fs.readFileSync(path.join(daemon.daemon.home, 'daemon.log'), 'utf8').includes(login.password), 'no password in the daemon log');
     }
   });
 });
