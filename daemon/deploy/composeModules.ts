@@ -9,24 +9,16 @@ import path from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { invalidInput } from '../core/errors.js';
 import { DEFAULT_MODULE } from '../protocol/allocations.js';
+import type { PlannedModule } from '../protocol/deploy.js';
 import { PROJECT_NAME_PATTERN } from '../protocol/fields.js';
 import { hasFixedValue } from './envRules.js';
 import { noComposeFile, readProjectFile, TEMPLATE_FILES } from './envTemplate.js';
 
-/** One module a compose service publishes. */
-export interface ComposeModule {
-  /** The module's name: `app` for `${PORT}`, else the variable's name without `_PORT`, lower case, `_` → `-`. */
-  readonly name: string;
-  /** The compose service that publishes it. */
-  readonly service: string;
-  /** The port the service listens on in its container. */
-  readonly containerPort: number;
-  /** The variable the published host port comes from (`PORT`, `ADMIN_PORT`): its value is the allocated port. */
-  readonly portVariable: string;
-  /** Where the port is published: the compose file (relative to the project folder) and its line. */
-  readonly file: string;
-  readonly line: number;
-}
+/**
+ * One module a compose service publishes: what `deploy/plan` answers for it, before its allocation is known (the
+ * fields are declared once, in the protocol).
+ */
+export type ComposeModule = Omit<PlannedModule, 'allocation'>;
 
 /** Largest compose file read; a bigger one is refused rather than slurped. */
 /** Most aliases a compose file may expand: a file with more is a YAML bomb, not a compose file. */

@@ -4,7 +4,7 @@ import { deployProject } from './env.js';
 
 /** One module a deploy would run: a compose service that publishes a port on a variable, and its allocation. */
 export interface PlannedModule {
-  /** `app` for `${PORT}`, else the variable's name without `_PORT`, lower case (`${ADMIN_PORT}` → `admin`). */
+  /** `app` for `${PORT}`, else the variable's name without `_PORT`, lower case, `_` → `-` (`${ADMIN_PORT}` → `admin`). */
   readonly name: string;
   /** The compose service that publishes it; empty for the default `app` of a project that publishes no port. */
   readonly service: string;

@@ -18,6 +18,7 @@ import { cliJson, cliOk, startTestDaemon, type TestDaemon } from '../harness/dae
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
 import { hasExited, terminateTree, waitUntil } from '../harness/processes.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
+import { filesHolding, keyBody } from '../harness/leaks.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -36,27 +37,6 @@ async function startAgent(folder: string): Promise<TestAgent> {
   child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
   await waitUntil('the test ssh-agent opens its socket', () => (fs.existsSync(socket) ? true : hasExited(child) ? assert.fail(`ssh-agent exited: ${log}`) : undefined));
   return { socket, log: () => log, stop: () => terminateTree(child) };
-}
-
-/** The body lines of a private key (what would show if it leaked anywhere). */
-function keyBody(privateKey: string): string {
-  const body = privateKey.split('\n').filter((line) => line && !line.startsWith('-----'))[1] ?? '';
-  assert.ok(body.length > 20);
-  return body;
-}
-
-/** Every file below a folder whose text holds `needle`. */
-function filesHolding(folder: string, needle: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && fs.readFileSync(full).includes(needle)) found.push(full);
-    }
-  };
-  walk(folder);
-  return found;
 }
 
 describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the system ssh uses', () => {

@@ -17,29 +17,9 @@ import { startTestDaemon, type TestDaemon } from '../harness/daemon.js';
 import { startKeyring, type KeyringSession } from '../harness/keyring.js';
 import { hasExited, terminateTree, waitUntil } from '../harness/processes.js';
 import { startSshd, type SshdServer } from '../harness/sshd.js';
+import { filesHolding, keyBody } from '../harness/leaks.js';
 
 const execFileAsync = promisify(execFile);
-
-/** The body lines of a private key (what would show if it leaked anywhere). */
-function keyBody(privateKey: string): string {
-  const body = privateKey.split('\n').filter((line) => line && !line.startsWith('-----'))[1] ?? '';
-  assert.ok(body.length > 20);
-  return body;
-}
-
-/** Every file below a folder whose bytes hold `needle`. */
-function filesHolding(folder: string, needle: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && fs.readFileSync(full).includes(needle)) found.push(full);
-    }
-  };
-  walk(folder);
-  return found;
-}
 
 /** PIDs of ssh-agent processes whose command line names a socket below `folder` (Linux /proc). */
 function agentsBelow(folder: string): number[] {
