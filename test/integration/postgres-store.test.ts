@@ -164,6 +164,7 @@ const TEMPLATE_SAMPLES: Readonly<Record<string, readonly string[]>> = {
   'daemon/inventory/records.ts:placeholders': ['?, ?, ?, ?, ?, ?, ?, ?, ?'],
   'daemon/inventory/records.ts:assignments': ['name = ?', 'status = ?, available_ram_mb = ?, listening_ports = ?'],
   'daemon/store/migrations.ts:latest': [String(MIGRATIONS.length)],
+  'daemon/team/service.ts:table': ['servers', 'allocations', 'deploy_runs', 'secrets'],
   "daemon/vault/records.ts:where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''": ['', ' WHERE (project = ? OR project IS NULL) AND category = ?'],
   "daemon/vault/records.ts:handle === undefined ? '' : ' WHERE handle = ?'": ['', ' WHERE handle = ?'],
   "daemon/vault/records.ts:COLUMNS.split(',').map(() => '?').join(', ')": ['?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?'],
