@@ -5,8 +5,7 @@ import type { Redactor } from '../core/redactor.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { Database, DatabaseTransaction as Transaction } from '../store/database.js';
 import { accountOf, accountsOf, type SecretBackend, versionAccountOf, versionAccountsOf } from './backend.js';
-import { newFolderId } from './generate.js';
-import type { KeptVersion, SecretRecord, SecretRecords, VersionKey } from './records.js';
+import { folderIdOf, type KeptVersion, type SecretRecord, type SecretRecords, type VersionKey } from './records.js';
 
 /** A change whose value must land in the backend and whose metadata must land in the store, both or neither. */
 export type Change =
@@ -346,14 +345,7 @@ export class Keeper {
   private async loadFingerprintKey(backend: SecretBackend): Promise<void> {
     if (this.fingerprintKey) return;
     const { store, records } = this.options;
-    // Read and written in one transaction: two first calls at once must agree on one folder id.
-    const folderId = await store.transaction(async (tx) => {
-      const recorded = await records.meta('folder_id', tx);
-      if (recorded !== undefined) return recorded;
-      const id = newFolderId();
-      await records.setMeta(tx, 'folder_id', id);
-      return id;
-    });
+    const folderId = await folderIdOf(store);
     // Named per data folder: two folders may share one login keychain.
     const account = `fingerprint-key.${folderId}`;
     let encoded = await backend.read(account);

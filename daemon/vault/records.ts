@@ -1,6 +1,7 @@
 import type { SecretCategory, SecretMetadata, SecretType } from '../protocol/secretFields.js';
 import type { Database, DatabaseRow as Row, DatabaseTransaction as Transaction } from '../store/database.js';
 import type { SqlValue } from '../store/journal.js';
+import { newFolderId } from './generate.js';
 
 /**
  * The vault's tables (migrations 2 and 8): secret metadata, kept versions and who holds them, keychain writes in
@@ -287,4 +288,19 @@ export class SecretRecords {
   async setMeta(tx: Transaction, key: string, value: string): Promise<void> {
     await tx.run('INSERT OR REPLACE INTO vault_meta (key, value) VALUES (?, ?)', [key, value]);
   }
+}
+
+/**
+ * The data folder's id, which names this folder's keychain entries (two folders may share one login keychain): made
+ * by whichever asks first, the vault's preparation or a team-vault request that comes before it.
+ */
+export function folderIdOf(store: Database): Promise<string> {
+  // Read and written in one transaction: two first calls at once must agree on one folder id.
+  return store.transaction(async (tx) => {
+    const row = await tx.get("SELECT value FROM vault_meta WHERE key = 'folder_id'");
+    if (row) return String(row.value);
+    const id = newFolderId();
+    await tx.run("INSERT INTO vault_meta (key, value) VALUES ('folder_id', ?)", [id]);
+    return id;
+  });
 }

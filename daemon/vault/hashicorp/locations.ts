@@ -5,6 +5,7 @@
  */
 import type { SecretLocationName } from '../../protocol/secretFields.js';
 import type { Database } from '../../store/database.js';
+import { folderIdOf } from '../records.js';
 
 /** The `secret_locations` table. */
 export class SecretLocations {
@@ -43,9 +44,8 @@ export class SecretLocations {
     return row ? String(row.handle) : undefined;
   }
 
-  /** The data folder's id (the vault's `folder_id`), which names this folder's keychain entries; undefined before the vault first opened. */
-  async folderId(): Promise<string | undefined> {
-    const row = await this.store.get("SELECT value FROM vault_meta WHERE key = 'folder_id'");
-    return row ? String(row.value) : undefined;
+  /** The data folder's id (the vault's `folder_id`), which names this folder's keychain entries; made if none yet. */
+  folderId(): Promise<string> {
+    return folderIdOf(this.store);
   }
 }

@@ -187,9 +187,7 @@ export class TeamVault {
 
   /** The keychain account of this data folder's connection (two folders may share one login keychain). */
   private async account(): Promise<string> {
-    const folderId = await this.options.locations.folderId();
-    if (folderId === undefined) throw new ZavhozError(ErrorCodes.PreconditionFailed, 'The vault has not opened yet (is the OS keychain unlocked?): try again in a moment.');
-    return `team-vault.${folderId}`;
+    return `team-vault.${await this.options.locations.folderId()}`;
   }
 }
 
