@@ -9,7 +9,7 @@ import { ErrorCodes } from '../protocol/errors.js';
 import type { RemoteHandedOff } from '../protocol/remote.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { type DaemonAgent, addToAgent, checkAgentSocket, removeFromAgent } from './agent.js';
-import { addInclude, aliasOf, handedHost, handedServers, includes, knownHostsKey, removeHost, userConfigFile, writeHost, writeSessionHost } from './sshConfig.js';
+import { addInclude, aliasOf, handedHost, handedServers, includes, isStale, knownHostsKey, removeHost, userConfigFile, writeHost, writeSessionHost } from './sshConfig.js';
 
 /** What the hand-off needs from the inventory: where a server is, and SSH to it with its pinned host key. */
 export interface HandoffHost {
@@ -93,7 +93,7 @@ export class SshHandoff {
       await addToAgent({ socket, lifetimeSeconds: request.lifetimeSeconds, privateKey, passphrase, scratch, redact }, signal);
       return `${key.type} ${key.getPublicSSH().toString('base64')} zavhoz:${request.server}`;
     });
-    const entry = { server: request.server, host: where.host, port: where.port, user: where.user, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) };
+    const entry = { server: request.server, host: where.host, port: where.port, user: where.user, keySecret, agentSocket: socket, publicKey, hostKey: knownHostsKey(presented) };
     // A session's agent ends with it: its block stays out of Zavhoz's config, whose alias keeps naming a living agent.
     const written =
       request.sessionFolder === undefined ? writeHost(folder, entry) : { hostConfig: writeSessionHost(request.sessionFolder, entry), configFile: path.join(folder, 'config') };
@@ -134,8 +134,10 @@ export class SshHandoff {
 
   /**
    * Forgets the hand-offs of servers that may no longer have one: gone from the inventory (removed by a team member,
-   * or while this daemon was not told) or ghosts. `servers` names the ones that changed; empty means every handed-off
-   * server. `standing` says where a server stands now. Answers the servers forgotten.
+   * or while this daemon was not told), ghosts, and managed servers whose address, port, user or key changed since
+   * (`server update`): their alias would lead to the old address, and the old key would stay in the agent until its
+   * lifetime ends; the next hand-off writes them anew. `servers` names the ones that changed; empty means every
+   * handed-off server. `standing` says where a server stands now. Answers the servers forgotten.
    */
   async prune(standing: (server: string) => Promise<ServerStanding>, servers: readonly string[] = []): Promise<string[]> {
     const candidates = servers.length > 0 ? [...new Set(servers)] : [...new Set([...handedServers(this.dependencies.folder), ...this.turns.keys()])];
@@ -143,23 +145,28 @@ export class SshHandoff {
     await Promise.all(
       candidates.map((server) =>
         this.inTurn(server, async () => {
-          if (!handedHost(this.dependencies.folder, server)) return;
+          const handed = handedHost(this.dependencies.folder, server);
+          if (!handed) return;
           const now = await standing(server);
-          if (now === 'managed') return;
-          if (await this.drop(server, now)) forgotten.push(server);
+          if (now === 'managed') {
+            // A server that cannot be described now (its row changing under us) keeps its alias until the next notice.
+            const current = await this.dependencies.host.describe(server).catch(() => undefined);
+            if (current === undefined || !isStale(handed, current)) return;
+          }
+          if (await this.drop(server, now === 'managed' ? 'changed' : now)) forgotten.push(server);
         }),
       ),
     );
     return forgotten.sort();
   }
 
-  private async drop(server: string, why: 'removed' | 'ghost'): Promise<boolean> {
+  private async drop(server: string, why: 'removed' | 'ghost' | 'changed'): Promise<boolean> {
     const { folder, log } = this.dependencies;
     const handed = handedHost(folder, server);
     if (!handed) return false;
     const unloaded = handed.agentSocket === undefined ? false : await removeFromAgent(handed.agentSocket, handed.publicKeyFile);
     removeHost(folder, server);
-    log.info(why === 'ghost' ? 'hand-off of a server that became a ghost forgotten' : 'hand-off of a removed server forgotten', { server, alias: aliasOf(server), unloadedFromAgent: unloaded });
+    log.info(FORGOTTEN_BECAUSE[why], { server, alias: aliasOf(server), unloadedFromAgent: unloaded });
     return true;
   }
 
@@ -178,6 +185,13 @@ export class SshHandoff {
     return mine;
   }
 }
+
+/** What the daemon log says when a hand-off is forgotten, by why. */
+const FORGOTTEN_BECAUSE = {
+  removed: 'hand-off of a removed server forgotten',
+  ghost: 'hand-off of a server that became a ghost forgotten',
+  changed: "hand-off of a server whose address, user or key changed forgotten; the next hand-off writes it anew",
+} as const;
 
 /** Where a server stands for its hand-off: one automation may use, a ghost, or gone from the inventory. */
 export type ServerStanding = 'managed' | 'ghost' | 'removed';

@@ -19,6 +19,8 @@ export interface HostEntry {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** The vault handle of the key handed off (a name, never the key): a later change of key makes the block stale. */
+  readonly keySecret: string;
   /** The agent that holds the key. */
   readonly agentSocket: string;
   /** The key's public half, as an authorized_keys line. */
@@ -77,6 +79,7 @@ function writeBlock(entry: HostEntry, files: { readonly hostConfig: string; read
     files.hostConfig,
     [
       `# Written by Zavhoz for server ${entry.server}; ${lifetime}.`,
+      `# zavhoz-key-secret ${entry.keySecret}`,
       `Host ${alias}`,
       `  HostName ${entry.host}`,
       `  Port ${entry.port}`,
@@ -115,13 +118,20 @@ export function handedServers(folder: string): string[] {
     .sort();
 }
 
-/** Where a handed-off server's Host block points: the agent holding its key, and the key's public half. */
+/**
+ * Where a handed-off server's Host block points: the agent holding its key, the key's public half, and the address,
+ * user and key handle it was written with (undefined where a block from an older Zavhoz does not say).
+ */
 export interface HandedHost {
   readonly agentSocket: string | undefined;
   readonly publicKeyFile: string;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly user: string | undefined;
+  readonly keySecret: string | undefined;
 }
 
-/** The agent and public key file of a server's Host block; undefined when the server has none. */
+/** What a server's Host block says; undefined when the server has none. */
 export function handedHost(folder: string, server: string): HandedHost | undefined {
   let text: string;
   try {
@@ -129,8 +139,25 @@ export function handedHost(folder: string, server: string): HandedHost | undefin
   } catch {
     return undefined;
   }
-  const agent = /^\s*IdentityAgent\s+"(.*)"\s*$/m.exec(text)?.[1];
-  return { agentSocket: agent, publicKeyFile: path.join(folder, 'keys', `${server}.pub`) };
+  const line = (pattern: RegExp): string | undefined => pattern.exec(text)?.[1];
+  const port = line(/^\s*Port\s+(\d+)\s*$/m);
+  return {
+    agentSocket: line(/^\s*IdentityAgent\s+"(.*)"\s*$/m),
+    publicKeyFile: path.join(folder, 'keys', `${server}.pub`),
+    host: line(/^\s*HostName\s+(\S+)\s*$/m),
+    port: port === undefined ? undefined : Number(port),
+    user: line(/^\s*User\s+(\S+)\s*$/m),
+    keySecret: line(/^# zavhoz-key-secret (\S+)$/m),
+  };
+}
+
+/**
+ * True when a Host block no longer says where and how the server is reached now: its address, port or user changed,
+ * or its key (a block that does not name its key is judged by the rest).
+ */
+export function isStale(handed: HandedHost, now: { readonly host: string; readonly port: number; readonly user: string; readonly keySecret: string | null }): boolean {
+  if (handed.host !== now.host || handed.port !== now.port || handed.user !== now.user) return true;
+  return handed.keySecret !== undefined && handed.keySecret !== now.keySecret;
 }
 
 /**

@@ -22,9 +22,10 @@ export interface HandoffNeeds {
 /**
  * Builds the hand-off of servers to the user's SSH client; Zavhoz's own agent (if it started) ends at shutdown. A
  * removed server's alias, pinned host key and agent key go with it, and so do a ghost's: at removal, whenever servers
- * change (a ghosting here, a removal or ghosting by a team member), and at start for what happened meanwhile. A server a
- * provider sync finds `missing` keeps its alias until it is removed: the pinned host key already refuses whatever
- * machine gets its address next, and a provider's passing glitch must not take a working alias away.
+ * change (a ghosting here, a removal or ghosting by a team member), and at start for what happened meanwhile. A server
+ * whose address, port, user or key changes (`server update`) loses them too, until its next hand-off writes them anew.
+ * A server a provider sync finds `missing` keeps its alias until it is removed: the pinned host key already refuses
+ * whatever machine gets its address next, and a provider's passing glitch must not take a working alias away.
  */
 export function wireHandoff(foundation: Foundation, needs: HandoffNeeds): SshHandoff {
   const { inventory, vault, audit } = needs;
@@ -58,9 +59,9 @@ export function wireHandoff(foundation: Foundation, needs: HandoffNeeds): SshHan
     void handoff
       .prune(standing, servers)
       .then((forgotten) => {
-        if (forgotten.length > 0) log.info('hand-offs of servers removed or ghosted forgotten', { servers: forgotten });
+        if (forgotten.length > 0) log.info('hand-offs of servers removed, ghosted or changed forgotten', { servers: forgotten });
       })
-      .catch((error: unknown) => log.warn('hand-offs of removed or ghost servers could not be pruned', { error: error instanceof Error ? error.message : String(error) }));
+      .catch((error: unknown) => log.warn('hand-offs of removed, ghost or changed servers could not be pruned', { error: error instanceof Error ? error.message : String(error) }));
   needs.serverChanges?.((handles) => prune(handles));
   prune([]);
   return handoff;

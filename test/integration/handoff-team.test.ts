@@ -125,7 +125,7 @@ describe("the SSH hand-off on a team store: another member's removal or ghosting
       await execFileAsync('ssh-add', [keyFile], { env: { PATH: process.env['PATH'], SSH_AUTH_SOCK: agent.socket } });
       const { stdout } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${keyFile}.pub`]);
       fingerprints.set(handle, stdout.split(' ')[1] ?? '?');
-      writeHost(folder, { server: handle, host: '127.0.0.1', port: 22, user: 'deploy', agentSocket: agent.socket, publicKey: fs.readFileSync(`${keyFile}.pub`, 'utf8').trim(), hostKey: 'ssh-ed25519 AAAAC3NzaHOST' });
+      writeHost(folder, { server: handle, host: '127.0.0.1', port: 22, user: 'deploy', keySecret: `sec_${handle}`, agentSocket: agent.socket, publicKey: fs.readFileSync(`${keyFile}.pub`, 'utf8').trim(), hostKey: 'ssh-ed25519 AAAAC3NzaHOST' });
     }
     for (const id of fingerprints.values()) assert.ok((await agentKeys()).includes(id));
 

@@ -130,6 +130,23 @@ describe('the Remote-SSH hand-off: a vault key into an ssh-agent, an alias the s
     assert.deepEqual(filesHolding(daemon.home, 'correct horse'), []);
   });
 
+  test("`server update` of a handed-off server's port takes its stale alias away and its key out of the agent", async () => {
+    const { stdout: fingerprint } = await execFileAsync('ssh-keygen', ['-l', '-E', 'sha256', '-f', sshd.clientKey.path]);
+    const id = fingerprint.split(' ')[1] ?? '?';
+    const agentKeys = async (): Promise<string> => (await execFileAsync('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: agent.socket } }).catch(() => ({ stdout: '' }))).stdout;
+    await client.request(RemoteHandoff, { server: 'box', agentSocket: agent.socket });
+    assert.ok((await agentKeys()).includes(id));
+    const block = path.join(daemon.home, 'ssh', 'hosts', 'box.conf');
+    await cliOk(daemon, ['server', 'update', 'box', '--ssh-port', String(sshd.port + 1)]);
+    // The alias would lead to the old port: the servers' change notice takes it away, and the key it loaded.
+    await waitUntil('the stale Host block and its Include go', () => (!fs.existsSync(block) && !fs.readFileSync(path.join(daemon.home, 'ssh', 'config'), 'utf8').includes('/hosts/box.conf') ? true : undefined));
+    await waitUntil('the key leaves the agent', async () => (!(await agentKeys()).includes(id) ? true : undefined));
+    await cliOk(daemon, ['server', 'update', 'box', '--ssh-port', String(sshd.port)]);
+    const again = await client.request(RemoteHandoff, { server: 'box', agentSocket: agent.socket });
+    assert.match(fs.readFileSync(again.hostConfig, 'utf8'), new RegExp(`^  Port ${sshd.port}$`, 'm'));
+    assert.equal((await ssh(again.hostConfig, again.alias, 'echo handed-off-again')).trim(), 'handed-off-again');
+  });
+
   test('a path that is not an agent, an agent connection and a ghost server get nothing, saying why', async () => {
     const notSocket = path.join(scratch, 'passphrase');
     await assert.rejects(client.request(RemoteHandoff, { server: 'box', agentSocket: notSocket }), (error) => {

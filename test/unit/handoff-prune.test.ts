@@ -1,6 +1,7 @@
 /**
  * Which hand-offs a prune forgets: a server gone from the inventory or become a ghost loses its Host block, pinned
- * host key, public key and Include line; a managed one keeps them; a prune named for some servers looks at those only.
+ * host key, public key and Include line, and so does a managed one whose address, port, user or key changed since its
+ * hand-off; an unchanged managed one keeps them; a prune named for some servers looks at those only.
  * Real files in a throwaway folder; the agent named in the blocks is gone, which the unload takes as nothing to do.
  */
 import assert from 'node:assert/strict';
@@ -19,12 +20,16 @@ import type { SecretReader } from '../../daemon/vault/api.js';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-handoff-prune-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
+/** Where each server is now, as the inventory says; `kept` as it was handed off. */
+const current = new Map<string, { host: string; port: number; user: string; keySecret: string | null }>();
+const handedAs = (server: string): { host: string; port: number; user: string; keySecret: string | null } => ({ host: '127.0.0.1', port: 22, user: 'deploy', keySecret: `sec_${server}` });
+
 function handoffIn(name: string): { handoff: SshHandoff; folder: string } {
   const folder = path.join(root, name, 'ssh');
   fs.mkdirSync(path.join(root, name), { recursive: true });
   const unused = (): never => assert.fail('a prune reaches no server and no secret');
   const handoff = new SshHandoff({
-    host: { describe: unused, openSsh: unused },
+    host: { describe: (server) => Promise.resolve(current.get(server) ?? handedAs(server)), openSsh: unused },
     secrets: { withValue: unused } as unknown as SecretReader,
     audit: { record: unused } as unknown as AuditLog,
     log: new Logger({ file: path.join(root, name, 'daemon.log'), redactor: new Redactor() }).child({ component: 'handoff' }),
@@ -35,9 +40,8 @@ function handoffIn(name: string): { handoff: SshHandoff; folder: string } {
   for (const server of ['kept', 'ghosted', 'gone']) {
     writeHost(folder, {
       server,
-      host: '127.0.0.1',
-      port: 22,
-      user: 'deploy',
+      ...handedAs(server),
+      keySecret: `sec_${server}`,
       agentSocket: path.join(root, name, 'no-agent.sock'),
       publicKey: `ssh-ed25519 AAAAC3Nza zavhoz:${server}`,
       hostKey: 'ssh-ed25519 AAAAC3NzaHOST',
@@ -80,4 +84,39 @@ test('prunes of one server take turns: many at once forget it once', async () =>
   const results = await Promise.all([handoff.prune(standing, ['ghosted']), handoff.prune(standing, ['ghosted']), handoff.prune(standing)]);
   assert.equal(results.flat().filter((server) => server === 'ghosted').length, 1);
   assert.deepEqual(handedServers(folder), ['kept']);
+});
+
+test("a managed server whose address, port, user or key changed loses its hand-off; an unchanged one keeps it", async () => {
+  for (const [change, now] of [
+    ['host', { ...handedAs('kept'), host: '127.0.0.2' }],
+    ['port', { ...handedAs('kept'), port: 2222 }],
+    ['user', { ...handedAs('kept'), user: 'root' }],
+    ['key', { ...handedAs('kept'), keySecret: 'sec_new_key' }],
+  ] as const) {
+    const { handoff, folder } = handoffIn(`changed-${change}`);
+    current.delete('kept');
+    assert.deepEqual(await handoff.prune(standing, ['kept']), [], `nothing changed yet (${change})`);
+    current.set('kept', now);
+    try {
+      assert.deepEqual(await handoff.prune(standing, ['kept']), ['kept'], `a changed ${change} makes the alias stale`);
+      assert.deepEqual(leftFor(folder, 'kept'), []);
+      assert.doesNotMatch(fs.readFileSync(path.join(folder, 'config'), 'utf8'), /kept/);
+    } finally {
+      current.delete('kept');
+    }
+  }
+});
+
+test('a Host block from before blocks named their key is judged by address, port and user', async () => {
+  const { handoff, folder } = handoffIn('older');
+  const block = path.join(folder, 'hosts', 'kept.conf');
+  fs.writeFileSync(block, fs.readFileSync(block, 'utf8').replace(/^# zavhoz-key-secret .*\n/m, ''));
+  current.set('kept', { ...handedAs('kept'), keySecret: 'sec_other' });
+  try {
+    assert.deepEqual(await handoff.prune(standing, ['kept']), []);
+    current.set('kept', { ...handedAs('kept'), port: 2200 });
+    assert.deepEqual(await handoff.prune(standing, ['kept']), ['kept']);
+  } finally {
+    current.delete('kept');
+  }
 });

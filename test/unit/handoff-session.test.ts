@@ -22,7 +22,7 @@ test("a session's block names its own files and agent, and Zavhoz's SSH config g
   fs.mkdirSync(session, { mode: 0o700 });
   checkSessionFolder(session);
   const agentSocket = path.join(session, 'agent.sock');
-  const hostConfig = writeSessionHost(session, { server: 'box', host: '192.0.2.7', port: 2222, user: 'deploy', agentSocket, publicKey: 'ssh-ed25519 AAAAC3Nza zavhoz:box', hostKey: 'ssh-ed25519 AAAAC3NzaHOST' });
+  const hostConfig = writeSessionHost(session, { server: 'box', host: '192.0.2.7', port: 2222, user: 'deploy', keySecret: 'sec_box', agentSocket, publicKey: 'ssh-ed25519 AAAAC3Nza zavhoz:box', hostKey: 'ssh-ed25519 AAAAC3NzaHOST' });
   assert.equal(path.dirname(hostConfig), session);
   const { stdout } = await execFileAsync('ssh', ['-G', '-F', hostConfig, 'zavhoz-box'], { env: { PATH: process.env['PATH'], HOME: root } });
   assert.match(stdout, /^hostname 192\.0\.2\.7$/m);

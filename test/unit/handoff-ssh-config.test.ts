@@ -37,7 +37,7 @@ async function resolved(config: string, alias: string): Promise<Map<string, stri
 test('each host resolves to its address, user, port, agent, public key and pinned host key, through the including config', async () => {
   const folder = path.join(root, 'data', 'ssh');
   const agentSocket = path.join(root, 'agent dir', 'agent.sock');
-  const common = { user: 'deploy', agentSocket, publicKey: 'ssh-ed25519 AAAAC3Nza zavhoz:box', hostKey: knownHostsKey(hostKeyBlob('ssh-ed25519')) };
+  const common = { user: 'deploy', keySecret: 'sec_box_key', agentSocket, publicKey: 'ssh-ed25519 AAAAC3Nza zavhoz:box', hostKey: knownHostsKey(hostKeyBlob('ssh-ed25519')) };
   writeHost(folder, { ...common, server: 'box', host: '203.0.113.7', port: 2222 });
   const written = writeHost(folder, { ...common, server: 'db', host: '203.0.113.8', port: 22 });
   assert.equal(fs.readFileSync(written.configFile, 'utf8').split('\n').filter((line) => line.startsWith('Include ')).length, 2);
