@@ -35,6 +35,12 @@ export interface LocalStateCopied {
   readonly personalSecrets: readonly PersonalSecretCopied[];
   /** How many copied secrets keep their values in this member's keychain (the list above may stop short). */
   readonly personalSecretCount: number;
+  /**
+   * True when the team store's vault already had a folder id of its own (another member's daemon started on it
+   * first): it names this member's keychain entries after the switch, so the fingerprint key is made anew (the copied
+   * secrets' fingerprints read as changed; their values are unaffected) and a team Vault connection must be made again.
+   */
+  readonly vaultFolderDiffers: boolean;
   /** What stays in the embedded store, as it is this member's own: audit entries, notification endpoints, agent grants and approved commands, approval requests. */
   readonly keptHere: { readonly audit: number; readonly notifyEndpoints: number; readonly agentGrants: number; readonly agentCommands: number; readonly approvals: number };
 }

@@ -120,8 +120,11 @@ export async function copyIntoTeam(team: Database, snapshot: LocalSnapshot, cont
       if (index === half && context.testFault === COPY_FAULT) killForTest(context.log);
       await insertRows(tx, shared.table, rows(shared.table));
     }
+    // Kept when the team store has them: another member's daemon names its own keychain entries by that folder id.
+    const teamFolder = await tx.get<{ value: string }>("SELECT value FROM vault_meta WHERE key = 'folder_id'");
+    const localFolder = snapshot.vaultMeta.get('folder_id');
     for (const [key, value] of snapshot.vaultMeta) await tx.run('INSERT OR IGNORE INTO vault_meta (key, value) VALUES (?, ?)', [key, value]);
-    const result = summarize(snapshot);
+    const result = { ...summarize(snapshot), vaultFolderDiffers: teamFolder !== undefined && localFolder !== undefined && teamFolder.value !== localFolder };
     await tx.run('INSERT INTO audit_log (at, client, request_id, action, subject, detail, member) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       new Date().toISOString(),
       context.client,
@@ -192,7 +195,7 @@ async function refuseUnlessEmpty(tx: DatabaseTransaction, where: string): Promis
 }
 
 /** The counts and the personal secrets (with what uses them) of a snapshot. */
-function summarize(snapshot: LocalSnapshot): LocalStateCopied {
+function summarize(snapshot: LocalSnapshot): Omit<LocalStateCopied, 'vaultFolderDiffers'> {
   const rows = (table: string): readonly DatabaseRow[] => snapshot.rows.get(table) ?? [];
   const inTeamVault = new Set(rows('secret_locations').filter((row) => row.location === 'team').map((row) => String(row.handle)));
   const uses = new Map<string, string[]>();

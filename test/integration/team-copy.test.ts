@@ -19,6 +19,9 @@ import { DeployPlanRequest } from '../../daemon/protocol/deploy.js';
 import { EnvPlanRequest } from '../../daemon/protocol/env.js';
 import { ServersList } from '../../daemon/protocol/servers.js';
 import type { TeamJoinResult, TeamStatusView } from '../../daemon/protocol/team.js';
+import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
+import { insertRows } from '../../daemon/store/postgres/copy.js';
+import { MIGRATIONS } from '../../daemon/store/schema.js';
 import type { TestDaemon } from '../harness/daemon.js';
 import { keyBody } from '../harness/leaks.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
@@ -35,6 +38,7 @@ let alice: VaultDaemon;
 let bob: VaultDaemon;
 let login: PostgresLogin;
 let faultLogin: PostgresLogin;
+let rowsLogin: PostgresLogin;
 let projectFolder: string;
 const outputs: string[] = [];
 /** Values that must never show: label → value. */
@@ -110,6 +114,7 @@ before(async () => {
   server = await startPostgres();
   login = await server.createDatabase('team_copy');
   faultLogin = await server.createDatabase('team_copy_fault');
+  rowsLogin = await server.createDatabase('team_copy_rows');
   values.set('db password', login.password);
   values.set('fault db password', faultLogin.password);
   sshd = await startSshd();
@@ -189,6 +194,7 @@ describe('zavhoz team join --copy-local', () => {
     assert.match(joined.stdout, /ZAVHOZ_VAULT=hashicorp/);
     assert.match(joined.stdout, /Kept on this machine only: \d+ audit entr/);
     assert.match(joined.stdout, /vault record of the password secret .* is in the team store too/);
+    assert.doesNotMatch(joined.stdout, /Another member's daemon used the team store first/);
     const counts = await tableCounts(login);
     assert.equal(counts.servers, 2);
     assert.equal(counts.allocations, 1);
@@ -217,6 +223,9 @@ describe('zavhoz team join --copy-local', () => {
     assert.equal(exec.code, 0, exec.stderr);
     assert.ok(exec.stdout.includes(digest), exec.stdout);
     // Her SSH key too: a health check over SSH still works from her daemon.
+    // The vault's folder id went along, so her fingerprint key still names the copied secrets' fingerprints.
+    const aliceLog = fs.readFileSync(path.join(alice.daemon.home, 'daemon.log'), 'utf8');
+    assert.doesNotMatch(aliceLog, /fingerprint key missing|secret value changed outside Zavhoz/);
     for (const handle of ['fleet_a', 'fleet_b']) assert.match((await json<{ status: string }>(alice, ['server', 'check', handle])).status, /^(ready|in_use)$/);
   });
 
@@ -277,6 +286,27 @@ describe('zavhoz team join --copy-local', () => {
     for (const [label, value] of values) {
       assert.ok(!shared.includes(value), `the team database holds the ${label}`);
       for (const text of [...outputs, ...logs]) assert.ok(!text.includes(value), `an output or log holds the ${label}`);
+    }
+  });
+});
+
+describe('insertRows (the copy\'s writer)', () => {
+  test('a thousand rows go in batches inside one transaction, and a failure in a later batch keeps none', async () => {
+    // Made in before(): the suite above rotates the password the harness makes databases with.
+    const store = await PostgresDatabase.open({ connection: { ...rowsLogin, password: values.get('rotated db password') ?? rowsLogin.password }, migrations: MIGRATIONS });
+    try {
+      const rows = Array.from({ length: 1000 }, (_, index) => ({ project: `p${index}`, module: 'app', server: 'fleet_a', port: 10_000 + index, ram_mb: 8, created_at: '2026-01-01T00:00:00.000Z', slot_port: null }));
+      assert.equal(await store.transaction((tx) => insertRows(tx, 'allocations', rows)), 1000);
+      assert.equal((await store.get<{ n: number }>('SELECT COUNT(*) AS n FROM allocations'))?.n, 1000);
+      assert.deepEqual(await store.get('SELECT project, port FROM allocations ORDER BY rowid DESC LIMIT 1'), { project: 'p999', port: 10_999 });
+
+      // The last row collides with a row of the first batch: the whole transaction is rolled back.
+      const more = Array.from({ length: 500 }, (_, index) => ({ ...rows[0], project: `q${index}`, port: 20_000 + index }));
+      more.push({ ...rows[0], project: 'q-last', port: 10_000 });
+      await assert.rejects(store.transaction((tx) => insertRows(tx, 'allocations', more)));
+      assert.equal((await store.get<{ n: number }>("SELECT COUNT(*) AS n FROM allocations WHERE project LIKE 'q%'"))?.n, 0);
+    } finally {
+      await store.close();
     }
   });
 });

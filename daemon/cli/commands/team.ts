@@ -79,6 +79,11 @@ function describeCopy(copied: LocalStateCopied): string[] {
       "To share a secret with the team, keep it in the team's Vault: run the daemon with ZAVHOZ_VAULT=hashicorp, connect it (zavhoz vault connect hashicorp …), store the value again with zavhoz secret set NAME … --team, and point what uses it at the new handle.",
     );
   }
+  if (copied.vaultFolderDiffers) {
+    lines.push(
+      "Another member's daemon used the team store first, so its vault's folder id names your keychain entries after the switch: your daemon then makes a new fingerprint key (the copied secrets' fingerprints read as changed; their values are not affected), and a team Vault connection must be made again (zavhoz vault connect hashicorp …).",
+    );
+  }
   const kept = copied.keptHere;
   lines.push(
     `Kept on this machine only: ${kept.audit} audit entr${kept.audit === 1 ? 'y' : 'ies'}, ${kept.notifyEndpoints} notification endpoint(s), ${kept.agentGrants} agent grant(s), ${kept.agentCommands} approved agent command(s) and ${kept.approvals} approval request(s); run logs stay in this machine's data folder.`,
