@@ -245,6 +245,7 @@ describe('zavhoz team join --copy-local', () => {
     // Without the flag bob joins the filled store, and sees alice's servers, allocations and settings.
     const bobJoined = await json<TeamJoinResult>(bob, ['team', 'join', urlOf(login), '--password-secret', bobPassword, '--member', 'bob']);
     assert.equal(bobJoined.copied, undefined);
+    assert.deepEqual(bobJoined.notCopied, { servers: 0, allocations: 0, runs: 0, secrets: 1 }, 'without the flag the join counts what stays behind');
     assert.equal(bobJoined.passwordSecretCopy?.outcome, 'not-copied', 'alice\'s secret of that name holds the name in the team store');
     assert.match(bobJoined.passwordSecretCopy.message ?? '', /already has a secret named TEAM_DB_PASSWORD/);
     await bob.restart();
