@@ -16,7 +16,7 @@ export function registerTeamHandlers(router: Router, services: Services): void {
       requestId: context.requestId,
       action: 'team-join',
       subject: `team:${params.host}:${params.port}/${params.database}`,
-      detail: { user: params.user, member: status.joined?.member ?? '', password: status.joined?.password ?? 'none' },
+      detail: { user: params.user, member: status.joined?.member ?? '', password: status.joined?.password ?? 'none', copyLocal: status.copied !== undefined },
     });
     return status;
   });

@@ -3,12 +3,13 @@ import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';
 import { ZAVHOZ_VERSION } from '../core/version.js';
 import { ErrorCodes } from '../protocol/errors.js';
-import type { LocalStateLeftBehind, TeamStatusView } from '../protocol/team.js';
+import type { LocalStateCopied, LocalStateLeftBehind, PasswordSecretCopy, TeamJoinResult, TeamStatusView } from '../protocol/team.js';
 import type { Database } from '../store/database.js';
 import type { PostgresDatabase } from '../store/postgres/database.js';
 import { MIGRATIONS } from '../store/schema.js';
 import type { SecretReader, SecretUse } from '../vault/api.js';
 import { forgetPassword, keepPassword, openTeamStore } from './connect.js';
+import { copyIntoTeam, copyPasswordRecord, type LocalSnapshot, readLocalState, vaultMetaOf } from './copy.js';
 import { defaultMemberName, readTeamRecord, removeTeamRecord, type TeamRecord, writeTeamRecord } from './record.js';
 
 /** What joining asks for: where the team database is, who logs in, where the password comes from. */
@@ -20,6 +21,8 @@ export interface TeamJoinRequest {
   readonly passwordSecret?: string | undefined;
   readonly passFile?: string | undefined;
   readonly member?: string | undefined;
+  /** Copy this machine's state into the team store, which must be empty (`--copy-local`). */
+  readonly copyLocal?: boolean | undefined;
 }
 
 /** The team store this daemon runs on, when it does. */
@@ -53,7 +56,7 @@ export class TeamService {
   }
 
   /** Checks the team database with these credentials, migrates it, records the team; the switch is at the next start. */
-  async join(request: TeamJoinRequest, use: SecretUse): Promise<TeamStatusView & { notCopied?: LocalStateLeftBehind }> {
+  async join(request: TeamJoinRequest, use: SecretUse): Promise<TeamJoinResult> {
     if (request.passwordSecret !== undefined && request.passFile !== undefined) {
       throw new ZavhozError(ErrorCodes.InvalidInput, 'Give the password as a vault handle (--password-secret) or a password file (--passfile), not both.');
     }
@@ -73,8 +76,14 @@ export class TeamService {
         ? undefined
         : await this.options.vault.withValue(request.passwordSecret, use, (value) => value);
     if (password !== undefined) this.options.redactor.register(password);
+    // Read first, so that a run under way refuses the copy before anything else happens.
+    const snapshot = request.copyLocal === true ? await readLocalState(this.options.local) : undefined;
     const check = await openTeamStore(record, { folder, connectTimeoutMs: 5_000 }, password);
+    let copied: LocalStateCopied | undefined;
+    let passwordSecretCopy: PasswordSecretCopy | undefined;
     try {
+      if (snapshot) copied = await this.copyLocal(check, snapshot, record, use);
+      if (request.passwordSecret !== undefined) passwordSecretCopy = await this.copyPasswordSecret(check, request.passwordSecret, snapshot);
       await recordMember(check, record.member);
     } finally {
       await check.close();
@@ -82,9 +91,38 @@ export class TeamService {
     if (password !== undefined) await keepPassword(folder, password);
     else await forgetPassword(folder);
     await writeTeamRecord(this.options.local, record);
-    log.info('joined a team store; the daemon switches at its next start', { host: record.host, port: record.port, database: record.database, member: record.member });
-    const notCopied = await leftBehind(this.options.local);
-    return { ...(await this.status()), ...(notCopied ? { notCopied } : {}) };
+    log.info('joined a team store; the daemon switches at its next start', { host: record.host, port: record.port, database: record.database, member: record.member, copied: copied !== undefined });
+    const notCopied = copied ? undefined : await leftBehind(this.options.local);
+    return { ...(await this.status()), ...(notCopied ? { notCopied } : {}), ...(copied ? { copied } : {}), ...(passwordSecretCopy ? { passwordSecretCopy } : {}) };
+  }
+
+  /** `--copy-local`: this machine's state into the (empty) team store, in one transaction. */
+  private copyLocal(team: PostgresDatabase, snapshot: LocalSnapshot, record: TeamRecord, use: SecretUse): Promise<LocalStateCopied> {
+    return copyIntoTeam(team, snapshot, {
+      member: record.member,
+      client: use.client,
+      requestId: use.requestId,
+      where: `${record.host}:${record.port}/${record.database}`,
+      log: this.options.log,
+      testFault: process.env.ZAVHOZ_TEST_FAULT,
+    });
+  }
+
+  /**
+   * The join's password secret: its vault record goes to the team store too (a copy of the embedded store's took it
+   * already), so that rotating it after the switch still renews the keychain copy. A failure here does not fail the
+   * join: the answer says what happened.
+   */
+  private async copyPasswordSecret(team: PostgresDatabase, handle: string, snapshot: LocalSnapshot | undefined): Promise<PasswordSecretCopy> {
+    if (snapshot?.rows.get('secrets')?.some((row) => row.handle === handle)) return { outcome: 'copied', message: null };
+    const source = this.options.running?.store ?? this.options.local;
+    try {
+      return await copyPasswordRecord(team, source, handle, await vaultMetaOf(source));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.options.log.warn("the team database password's vault record was not copied to the team store", { handle, error: reason });
+      return { outcome: 'not-copied', message: `The record of ${handle} was not copied to the team store (${reason}): after the switch it cannot be rotated there; run zavhoz team join again then.` };
+    }
   }
 
   /** The store in use, the team joined, and — when the daemon runs on it — whether it answers, its schema and members. */
