@@ -1,7 +1,7 @@
 /**
  * Four real daemon processes (each its own data folder and file vault) joined to one private PostgreSQL 15
  * (test/harness/postgres.ts) with `zavhoz team join --passfile`, driven through their CLI and protocol:
- * allocations from all four at once hand out no (server, port) twice and every member lists all of them, and one
+ * 1,000 allocations from all four at once hand out no (server, port) twice and every member lists all of them, and one
  * project asked of all four at once gets one allocation; a deploy
  * on bob's daemon queues behind alice's hold of the project (taken through `ProjectLocks`, as team-locks.test.ts
  * does, under alice's member name: the hold lasts exactly as long as the test wants), says whom it waits for in
@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { DaemonClient } from '../../daemon/client/client.js';
 import { ProjectLocks } from '../../daemon/core/projectLocks.js';
-import { AllocationsDidChange } from '../../daemon/protocol/allocations.js';
+import { AllocationsAllocate, AllocationsDidChange } from '../../daemon/protocol/allocations.js';
 import type { RunDetail } from '../../daemon/protocol/runs.js';
 import type { TeamStatusView } from '../../daemon/protocol/team.js';
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
@@ -115,22 +115,30 @@ function projectFolder(): string {
 }
 
 describe('four daemons on one team database', () => {
-  test('allocations from all four at once: no (server, port) twice, every member lists all of them; one project asked of all four gets one allocation', async () => {
-    const perMember = 10;
+  test('1,000 allocations from all four at once: no (server, port) twice, every member lists all of them; one project asked of all four gets one allocation', async (t) => {
+    // 250 per daemon, sent at once over a few protocol connections per daemon (as several windows and the CLI would):
+    // a CLI process per allocation would measure process starts, not the store.
+    const total = 1_000;
+    const connectionsPerDaemon = 5;
+    const perConnection = total / MEMBERS.length / connectionsPerDaemon;
+    assert.ok(Number.isInteger(perConnection), 'the allocations split evenly over the connections');
+    const connections = await Promise.all(daemons.flatMap((daemon) => Array.from({ length: connectionsPerDaemon }, () => daemon.daemon.connect('test'))));
+    clients.push(...connections);
+    const started = performance.now();
     const answers = await Promise.all(
-      daemons.map((daemon, member) =>
-        Promise.all(
-          Array.from({ length: perMember }, (_, index) =>
-            cliJson<{ allocations: { server: string; port: number }[] }>(daemon.daemon, ['allocate', '--project', `four-${member}-${index}`, '--min-ram-mb', '1']),
-          ),
-        ),
+      connections.map((client, connection) =>
+        Promise.all(Array.from({ length: perConnection }, (_, index) => client.request(AllocationsAllocate, { project: `four-${connection}-${index}`, minRamMb: 1, minDiskMb: 1 }))),
       ),
     );
-    const pairs = new Set(answers.flat().flatMap((answer) => answer.allocations.map((allocation) => `${allocation.server}:${allocation.port}`)));
-    assert.equal(pairs.size, MEMBERS.length * perMember, 'every allocation has a (server, port) of its own');
+    const seconds = (performance.now() - started) / 1000;
+    t.diagnostic(`${total} allocations from ${MEMBERS.length} daemons at once in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)}/s)`);
+    const allocations = answers.flat().flatMap((answer) => answer.allocations);
+    assert.equal(allocations.length, total, 'one allocation per project');
+    const pairs = new Set(allocations.map((allocation) => `${allocation.server}:${allocation.port}`));
+    assert.equal(pairs.size, total, 'every allocation has a (server, port) of its own');
     for (const [index, daemon] of daemons.entries()) {
       const listed = (await cliJson<ListedAllocation[]>(daemon.daemon, ['allocation', 'list'])).filter((allocation) => allocation.project.startsWith('four-'));
-      assert.equal(listed.length, MEMBERS.length * perMember, `${MEMBERS[index]!} lists all of them`);
+      assert.equal(listed.length, total, `${MEMBERS[index]!} lists all of them`);
       assert.deepEqual(new Set(listed.map((allocation) => `${allocation.server}:${allocation.port}`)), pairs);
     }
 
