@@ -5,7 +5,8 @@
  * project asked of all four at once gets one allocation; a deploy
  * on bob's daemon queues behind alice's hold of the project (taken through `ProjectLocks`, as team-locks.test.ts
  * does, under alice's member name: the hold lasts exactly as long as the test wants), says whom it waits for in
- * `run show`, starts once she lets go, and a queued run can be cancelled; a change through one daemon reaches
+ * `run show` (carol's, queued next, names bob's), starts once she lets go, with its start time then, and a queued run
+ * can be cancelled; a change through one daemon reaches
  * another's client as a didChange; the audit log on any member names who did what, and no log holds the password; a whole
  * deploy by alice to a real sshd target (the `docker` test double there: STAND-IN) shows in bob's `run list` and reaches
  * bob's client as runs/didChange.
@@ -180,18 +181,21 @@ describe('four daemons on one team database', () => {
       await store.transaction((tx) => tx.run('UPDATE servers SET ssh_key_secret = ?', [handle]));
     };
     const deployArgs = ['deploy', folder, '--project', 'queued-shop', '--repo', 'acme/queued-shop', '--repo-url', 'file:///nonexistent/queued-shop.git', '--timeout', '600'];
-    await useKeyOf(bob!, 'BOB_SERVER_KEY');
-    const bobRun = await cliJson<RunDetail>(bob!.daemon, deployArgs);
-    await useKeyOf(carol!, 'CAROL_SERVER_KEY');
-    const carolRun = await cliJson<RunDetail>(carol!.daemon, deployArgs);
-    for (const [who, daemon, run] of [['bob', bob!, bobRun], ['carol', carol!, carolRun]] as const) {
+    // One after the other (each in line before the next asks): bob waits for alice, carol for bob, who is ahead of her.
+    const queue = async (who: string, daemon: VaultDaemon): Promise<{ run: RunDetail; queued: RunDetail }> => {
+      await useKeyOf(daemon, `${who.toUpperCase()}_SERVER_KEY`);
+      const run = await cliJson<RunDetail>(daemon.daemon, deployArgs);
       const queued = await eventually(`${who}'s run queued`, async () => {
         const shown = await cliJson<RunDetail>(daemon.daemon, ['run', 'show', run.id]);
         return shown.status === 'queued' ? shown : undefined;
       });
-      assert.match(queued.waitingFor ?? '', /^waiting for alice's deploy of queued-shop \(run_alicealice, since /);
       assert.equal(queued.startedAt, null, `${who}'s queued run has not started`);
-    }
+      return { run, queued };
+    };
+    const { run: bobRun, queued: bobQueued } = await queue('bob', bob!);
+    assert.match(bobQueued.waitingFor ?? '', /^waiting for alice's deploy of queued-shop \(run_alicealice, since /);
+    const { run: carolRun, queued: carolQueued } = await queue('carol', carol!);
+    assert.match(carolQueued.waitingFor ?? '', new RegExp(`^waiting for bob's deploy of queued-shop \\(${bobRun.id}, since `));
     const shownText = await cliOk(bob!.daemon, ['run', 'show', bobRun.id]);
     assert.match(shownText, /waiting\s+waiting for alice's deploy of queued-shop/);
 
