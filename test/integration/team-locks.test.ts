@@ -162,7 +162,7 @@ describe('team store: a second member queues behind the first', () => {
 });
 
 describe('team store: the line across daemons', () => {
-  test('three daemons queued on one project in a known order run in that order, each naming the one ahead of it', async () => {
+  test('three daemons queued on one project in a known order run in that order, each naming the one ahead of it; a fourth that asks as the holder lets go comes after them', async () => {
     const login = await server.createDatabase();
     const alice = await holdShop(await memberLocks(login, 'alice@laptop'), 'deploy run_aaaaaaaaaa');
     const order: string[] = [];
@@ -181,8 +181,12 @@ describe('team store: the line across daemons', () => {
 
     alice.finish();
     await alice.done;
-    await Promise.all(queued.map((waiter) => waiter.done));
-    assert.deepEqual(order, ['bob@desk', 'carol@ci', 'dave@build'], 'first come, first served');
+    // Erin asks the moment alice let go, before the first in line took the project: erin goes last all the same.
+    const erin = (await memberLocks(login, 'erin@home')).hold('shop', 'deploy run_eeeeeeeeee', async () => {
+      order.push('erin@home');
+    }, { queue: { waiting: () => undefined } });
+    await Promise.all([...queued.map((waiter) => waiter.done), erin]);
+    assert.deepEqual(order, ['bob@desk', 'carol@ci', 'dave@build', 'erin@home'], 'first come, first served');
   });
 
   test('a waiter whose lock connection dropped loses its place: the one behind it goes first, and it still runs', async () => {
