@@ -3,7 +3,8 @@
  * that finds its project busy waits its turn (first come, first served) and can learn who holds the project, to
  * say so ("waiting for deploy run_… of shop"). Kept in memory, and, when the daemon shares its store with a team's
  * other daemons, also taken there (a {@link SharedLocks}): work another member's daemon is doing on the project
- * refuses this one, naming the member and what they do.
+ * refuses this one, naming the member and what they do, or, for work that asks to queue, keeps it waiting in one line
+ * with the other daemons' work, first come, first served.
  */
 import { ZavhozError } from './errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
@@ -30,7 +31,10 @@ export interface HoldOptions {
   readonly signal?: AbortSignal | undefined;
   /** Called once, with this daemon's holder, if the work has to wait for it. */
   readonly waiting?: (holder: ProjectHolder) => void;
-  /** Wait for another member's daemon (checking every {@link ACROSS_POLL_MS}) instead of being refused. */
+  /**
+   * Wait for another member's daemon instead of being refused: in line, first come, first served, where the team's
+   * store keeps a line ({@link SharedLocks.lockInTurn}); else asking again every {@link ACROSS_POLL_MS}.
+   */
   readonly queue?: QueueAcrossDaemons | undefined;
   /**
    * Told, while the work runs, when the connection that holds the project across the team's daemons was lost and
@@ -51,7 +55,7 @@ export interface ProjectLease {
 
 const ALWAYS_HELD: ProjectLease = { held: true };
 
-/** How often work queued behind another member's daemon asks for the project again. */
+/** How often work queued behind another member's daemon asks for the project again, where the store keeps no line. */
 export const ACROSS_POLL_MS = 500;
 
 /** What work waiting for another member's daemon says: `waiting for alice@host's deploy of shop (run_…, since …)`. */
@@ -123,7 +127,25 @@ export class ProjectLocks {
   private async acrossDaemons(project: string, activity: string, options: HoldOptions): Promise<HeldSharedLock | undefined> {
     if (!this.across) return undefined;
     const { shared, member } = this.across;
+    const { queue } = options;
     let last: SharedLockHolder | undefined;
+    if (queue && shared.lockInTurn) {
+      const held = await shared.lockInTurn(`project:${project}`, { member, activity, since: new Date().toISOString() }, {
+        signal: options.signal,
+        waiting: async (ahead) => {
+          if (last !== undefined && sameHolder(last, ahead)) return;
+          last = ahead;
+          await queue.waiting(ahead, waitingMessage(project, ahead));
+        },
+      });
+      try {
+        if (last !== undefined) await queue.taken?.();
+      } catch (error) {
+        await held.release().catch((failed: unknown) => this.across?.onReleaseFailed?.(project, failed));
+        throw error;
+      }
+      return held;
+    }
     for (;;) {
       const outcome = await shared.lock(`project:${project}`, { member, activity, since: new Date().toISOString() });
       if ('held' in outcome) {
@@ -132,7 +154,7 @@ export class ProjectLocks {
       }
       const holder = outcome.heldBy;
       if (!options.queue) throw busyProject(project, holder);
-      if (last === undefined || last.member !== holder.member || last.activity !== holder.activity || last.since !== holder.since) {
+      if (last === undefined || !sameHolder(last, holder)) {
         last = holder;
         await options.queue.waiting(holder, waitingMessage(project, holder));
       }
@@ -178,6 +200,11 @@ export class ProjectLocks {
     entry.holder = { activity: next.activity, since: new Date().toISOString() };
     next.grant();
   }
+}
+
+/** Whether two answers name the same holder (the same work of the same member, since the same time). */
+function sameHolder(one: SharedLockHolder, other: SharedLockHolder): boolean {
+  return one.member === other.member && one.activity === other.activity && one.since === other.since;
 }
 
 /** Another member's daemon holds the project: the work is refused, naming who and what. */

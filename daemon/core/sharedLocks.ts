@@ -38,11 +38,28 @@ export interface HeldSharedLock {
 /** What asking for a shared lock gives: the lock, or who holds it now. */
 export type SharedLockOutcome = { readonly held: HeldSharedLock } | { readonly heldBy: SharedLockHolder };
 
+/** How {@link SharedLocks.lockInTurn} waits. */
+export interface SharedLockTurnOptions {
+  /** Aborted while waiting: the place in line is given up and `queue` rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Told, each time the line is looked at while the lock cannot be taken, whom this work waits for: the holder, or the
+   * work just ahead of it in line (which takes the lock first).
+   */
+  readonly waiting: (ahead: SharedLockHolder) => void | Promise<void>;
+}
+
 /** Takes named locks across daemons. */
 export interface SharedLocks {
   /**
-   * Takes `key` for `holder` if no daemon holds it, without waiting; otherwise answers who does. Rejects when the
-   * store cannot be reached (then nobody may assume the lock).
+   * Takes `key` for `holder` if no daemon holds it and none waits for it, without waiting; otherwise answers who
+   * holds it (or waits first). Rejects when the store cannot be reached (then nobody may assume the lock).
    */
   lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome>;
+  /**
+   * Waits for `key` in line, first come, first served across the daemons, and takes it for `holder` when its turn
+   * comes. Rejects when the store cannot be reached while it waits, or with the signal's reason. Absent where
+   * one daemon alone uses the locks (its own queue orders its work): then `lock` is asked again until it is free.
+   */
+  lockInTurn?(key: string, holder: SharedLockHolder, options: SharedLockTurnOptions): Promise<HeldSharedLock>;
 }

@@ -59,13 +59,18 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
   // The run's time starts when it runs: not while it waits for another member's work on the project.
   const arm = (): NodeJS.Timeout => setTimeout(() => controller.abort('timeout' satisfies AbortReason), run.timeoutSeconds * 1000);
   let timer = arm();
-  await runs.update(runId, { status: 'running', startedAt: new Date().toISOString() });
+  await runs.update(runId, { status: 'running' });
   log.note(`run ${runId}: ${run.kind} ${run.project} (${run.repository}@${run.ref}), requested by ${run.client} (${run.requestId})`);
 
   let outcome: RunOutcome;
   try {
     const stop = (error: ZavhozError): void => controller.abort(error);
-    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, (lease) => executeAndJudge(options, run, { folder, log, steps, signal: controller.signal, lease, stop }), {
+    const work = async (lease: ProjectLease): Promise<RunOutcome> => {
+      // The run starts once it holds its project, not while it waited for it; `createdAt` keeps when it was asked.
+      await runs.update(runId, { startedAt: new Date().toISOString() });
+      return executeAndJudge(options, run, { folder, log, steps, signal: controller.signal, lease, stop });
+    };
+    outcome = await options.locks.hold(run.project, `${run.kind} ${runId}`, work, {
       signal: controller.signal,
       waiting: (holder) => log.note(`waiting for the ${holder.activity} of ${run.project} (since ${holder.since}) to finish`),
       // Another member's daemon works on the project: the run queues behind it (cancellable), rather than being refused.
@@ -79,7 +84,7 @@ export async function driveRun(options: RunDriverOptions, runId: string, control
         taken: async () => {
           timer = arm();
           log.note(`${run.project} is free: the run starts`);
-          await runs.update(runId, { status: 'running', waitingFor: null, startedAt: new Date().toISOString() });
+          await runs.update(runId, { status: 'running', waitingFor: null });
           options.changed(runId, run.project, 'running');
         },
       },

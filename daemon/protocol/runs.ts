@@ -69,7 +69,9 @@ export interface RunSummary {
   /** `OWNER/NAME`. */
   readonly repository: string;
   readonly ref: string;
+  /** When the run was asked for. */
   readonly createdAt: string;
+  /** When it began its work, after any wait for its project (null while queued, and for a run that never began). */
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   /** ansible-playbook's exit code, when it ran. */

@@ -1,4 +1,4 @@
-import type { SharedLockHolder, SharedLockOutcome } from '../core/sharedLocks.js';
+import type { HeldSharedLock, SharedLockHolder, SharedLockOutcome, SharedLockTurnOptions } from '../core/sharedLocks.js';
 import type { SqlValue } from './journal.js';
 
 /** A row as returned by a query: column name → value. */
@@ -32,6 +32,11 @@ export interface Database {
    * uses the database, so the lock is an in-process one.
    */
   lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome>;
+  /**
+   * Waits for the lock `key` in line with the work of every daemon that uses this database, first come, first
+   * served, and takes it when its turn comes. Absent on the embedded store: one daemon, whose own queue orders it.
+   */
+  lockInTurn?(key: string, holder: SharedLockHolder, options: SharedLockTurnOptions): Promise<HeldSharedLock>;
   /** Makes everything durable and lets go of the engine. Safe to call twice. */
   close(): Promise<void>;
 }

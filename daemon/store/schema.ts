@@ -422,4 +422,27 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE deploy_runs ADD COLUMN waiting_for TEXT',
     ],
   },
+  {
+    // Reserved: another branch of this change adds migration 17; the merge replaces this empty block with it.
+    version: 17,
+    description: 'reserved for the migration merged from another branch',
+    statements: [],
+  },
+  {
+    version: 18,
+    description: 'team store: the line of daemons waiting for a shared lock, first come, first served',
+    statements: [
+      // One ticket per piece of work that waits for a lock another daemon holds (a project's deploy), in the order they
+      // came. A ticket lives as long as its daemon's lock connection (an advisory lock on the ticket, gone with it): a
+      // ticket whose daemon died is skipped and removed by the next daemon that looks.
+      `CREATE TABLE lock_waiters (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         key TEXT NOT NULL,
+         member TEXT NOT NULL,
+         activity TEXT NOT NULL,
+         since TEXT NOT NULL
+       )`,
+      'CREATE INDEX lock_waiters_in_line ON lock_waiters (key, id)',
+    ],
+  },
 ];

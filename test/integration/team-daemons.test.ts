@@ -1,12 +1,15 @@
 /**
  * Four real daemon processes (each its own data folder and file vault) joined to one private PostgreSQL 15
  * (test/harness/postgres.ts) with `zavhoz team join --passfile`, driven through their CLI and protocol:
- * allocations from all four at once hand out no (server, port) twice and every member lists all of them, and one
+ * 1,000 allocations from all four at once hand out no (server, port) twice and every member lists all of them, and one
  * project asked of all four at once gets one allocation; a deploy
  * on bob's daemon queues behind alice's hold of the project (taken through `ProjectLocks`, as team-locks.test.ts
  * does, under alice's member name: the hold lasts exactly as long as the test wants), says whom it waits for in
- * `run show`, starts once she lets go, and a queued run can be cancelled; a change through one daemon reaches
- * another's client as a didChange; the audit log on any member names who did what, and no log holds the password.
+ * `run show` (carol's, queued next, names bob's), starts once she lets go, with its start time then, and a queued run
+ * can be cancelled; a change through one daemon reaches
+ * another's client as a didChange; the audit log on any member names who did what, and no log holds the password; a whole
+ * deploy by alice to a real sshd target (the `docker` test double there: STAND-IN) shows in bob's `run list` and reaches
+ * bob's client as runs/didChange.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,14 +20,15 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { DaemonClient } from '../../daemon/client/client.js';
 import { ProjectLocks } from '../../daemon/core/projectLocks.js';
-import { AllocationsDidChange } from '../../daemon/protocol/allocations.js';
-import type { RunDetail } from '../../daemon/protocol/runs.js';
+import { AllocationsAllocate, AllocationsDidChange } from '../../daemon/protocol/allocations.js';
+import { type RunDetail, RunsDidChange, type RunSummary } from '../../daemon/protocol/runs.js';
 import type { TeamStatusView } from '../../daemon/protocol/team.js';
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { cliJson, cliOk } from '../harness/daemon.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
 import { removeFolder } from '../harness/processes.js';
+import { deployAndWait, type DeployWorld, setUpDeployWorld } from './deploy-support.js';
 import { startVaultDaemon, type VaultDaemon } from './vault-support.js';
 
 const execFileAsync = promisify(execFile);
@@ -40,6 +44,8 @@ const clients: DaemonClient[] = [];
 const folders: string[] = [];
 /** Ends holds a test took (called by after() too, when the test failed before it let go). */
 const releases: (() => void)[] = [];
+/** The deploy target (sshd, fixture repository, test doubles) of the last test, set up there. */
+let world: DeployWorld | undefined;
 
 before(async () => {
   const keyFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-team-key-'));
@@ -79,6 +85,7 @@ after(async () => {
   for (const client of clients) client.close();
   // Every daemon is stopped by its PID (dispose sends SIGTERM to the PID in its lock file and waits for it to exit).
   for (const daemon of daemons) await daemon.dispose().catch(() => undefined);
+  await world?.dispose();
   await store?.close().catch(() => undefined);
   for (const folder of folders) removeFolder(folder);
   await server?.stop();
@@ -115,22 +122,30 @@ function projectFolder(): string {
 }
 
 describe('four daemons on one team database', () => {
-  test('allocations from all four at once: no (server, port) twice, every member lists all of them; one project asked of all four gets one allocation', async () => {
-    const perMember = 10;
+  test('1,000 allocations from all four at once: no (server, port) twice, every member lists all of them; one project asked of all four gets one allocation', async (t) => {
+    // 250 per daemon, sent at once over a few protocol connections per daemon (as several windows and the CLI would):
+    // a CLI process per allocation would measure process starts, not the store.
+    const total = 1_000;
+    const connectionsPerDaemon = 5;
+    const perConnection = total / MEMBERS.length / connectionsPerDaemon;
+    assert.ok(Number.isInteger(perConnection), 'the allocations split evenly over the connections');
+    const connections = await Promise.all(daemons.flatMap((daemon) => Array.from({ length: connectionsPerDaemon }, () => daemon.daemon.connect('test'))));
+    clients.push(...connections);
+    const started = performance.now();
     const answers = await Promise.all(
-      daemons.map((daemon, member) =>
-        Promise.all(
-          Array.from({ length: perMember }, (_, index) =>
-            cliJson<{ allocations: { server: string; port: number }[] }>(daemon.daemon, ['allocate', '--project', `four-${member}-${index}`, '--min-ram-mb', '1']),
-          ),
-        ),
+      connections.map((client, connection) =>
+        Promise.all(Array.from({ length: perConnection }, (_, index) => client.request(AllocationsAllocate, { project: `four-${connection}-${index}`, minRamMb: 1, minDiskMb: 1 }))),
       ),
     );
-    const pairs = new Set(answers.flat().flatMap((answer) => answer.allocations.map((allocation) => `${allocation.server}:${allocation.port}`)));
-    assert.equal(pairs.size, MEMBERS.length * perMember, 'every allocation has a (server, port) of its own');
+    const seconds = (performance.now() - started) / 1000;
+    t.diagnostic(`${total} allocations from ${MEMBERS.length} daemons at once in ${seconds.toFixed(1)} s (${(total / seconds).toFixed(0)}/s)`);
+    const allocations = answers.flat().flatMap((answer) => answer.allocations);
+    assert.equal(allocations.length, total, 'one allocation per project');
+    const pairs = new Set(allocations.map((allocation) => `${allocation.server}:${allocation.port}`));
+    assert.equal(pairs.size, total, 'every allocation has a (server, port) of its own');
     for (const [index, daemon] of daemons.entries()) {
       const listed = (await cliJson<ListedAllocation[]>(daemon.daemon, ['allocation', 'list'])).filter((allocation) => allocation.project.startsWith('four-'));
-      assert.equal(listed.length, MEMBERS.length * perMember, `${MEMBERS[index]!} lists all of them`);
+      assert.equal(listed.length, total, `${MEMBERS[index]!} lists all of them`);
       assert.deepEqual(new Set(listed.map((allocation) => `${allocation.server}:${allocation.port}`)), pairs);
     }
 
@@ -166,17 +181,21 @@ describe('four daemons on one team database', () => {
       await store.transaction((tx) => tx.run('UPDATE servers SET ssh_key_secret = ?', [handle]));
     };
     const deployArgs = ['deploy', folder, '--project', 'queued-shop', '--repo', 'acme/queued-shop', '--repo-url', 'file:///nonexistent/queued-shop.git', '--timeout', '600'];
-    await useKeyOf(bob!, 'BOB_SERVER_KEY');
-    const bobRun = await cliJson<RunDetail>(bob!.daemon, deployArgs);
-    await useKeyOf(carol!, 'CAROL_SERVER_KEY');
-    const carolRun = await cliJson<RunDetail>(carol!.daemon, deployArgs);
-    for (const [who, daemon, run] of [['bob', bob!, bobRun], ['carol', carol!, carolRun]] as const) {
+    // One after the other (each in line before the next asks): bob waits for alice, carol for bob, who is ahead of her.
+    const queue = async (who: string, daemon: VaultDaemon): Promise<{ run: RunDetail; queued: RunDetail }> => {
+      await useKeyOf(daemon, `${who.toUpperCase()}_SERVER_KEY`);
+      const run = await cliJson<RunDetail>(daemon.daemon, deployArgs);
       const queued = await eventually(`${who}'s run queued`, async () => {
         const shown = await cliJson<RunDetail>(daemon.daemon, ['run', 'show', run.id]);
         return shown.status === 'queued' ? shown : undefined;
       });
-      assert.match(queued.waitingFor ?? '', /^waiting for alice's deploy of queued-shop \(run_alicealice, since /);
-    }
+      assert.equal(queued.startedAt, null, `${who}'s queued run has not started`);
+      return { run, queued };
+    };
+    const { run: bobRun, queued: bobQueued } = await queue('bob', bob!);
+    assert.match(bobQueued.waitingFor ?? '', /^waiting for alice's deploy of queued-shop \(run_alicealice, since /);
+    const { run: carolRun, queued: carolQueued } = await queue('carol', carol!);
+    assert.match(carolQueued.waitingFor ?? '', new RegExp(`^waiting for bob's deploy of queued-shop \\(${bobRun.id}, since `));
     const shownText = await cliOk(bob!.daemon, ['run', 'show', bobRun.id]);
     assert.match(shownText, /waiting\s+waiting for alice's deploy of queued-shop/);
 
@@ -191,6 +210,7 @@ describe('four daemons on one team database', () => {
     const stillQueued = await cliJson<RunDetail>(bob!.daemon, ['run', 'show', bobRun.id]);
     assert.equal(stillQueued.status, 'queued', 'bob still waits while alice holds the project');
 
+    const letGo = new Date().toISOString();
     finish();
     await alice;
     // Bob's run starts once alice let go (its target is no real server, so it then fails: what matters is that it ran).
@@ -200,7 +220,8 @@ describe('four daemons on one team database', () => {
     });
     assert.notEqual(ended.status, 'cancelled');
     assert.doesNotMatch(ended.error ?? '', /busy|waiting for/, 'what ended it was not the lock');
-    assert.ok(ended.startedAt, 'bob’s run started');
+    assert.ok(ended.startedAt !== null && ended.startedAt >= letGo, `bob's run started once alice let go (${letGo}), not when asked: ${String(ended.startedAt)}`);
+    assert.ok(ended.createdAt < letGo, 'the time it was asked is kept in createdAt');
     assert.equal(ended.waitingFor, undefined, 'it waits for nobody any more');
     const log = await cliOk(bob!.daemon, ['run', 'log', bobRun.id]);
     assert.match(log, /waiting for alice's deploy of queued-shop/);
@@ -235,5 +256,40 @@ describe('four daemons on one team database', () => {
       // The team database's password came from a PGPASSFILE and never shows in a member's log.
       assert.ok(!fs.readFileSync(path.join(daemon.daemon.home, 'daemon.log'), 'utf8').includes(login.password), 'no password in the daemon log');
     }
+  });
+
+  test("STAND-IN (docker double): alice's whole deploy shows in bob's run list and reaches bob's client as runs/didChange", async () => {
+    const [alice, bob] = daemons;
+    // A real target: sshd on loopback with the fixture repository and the `docker` and `ufw` test doubles on its PATH.
+    world = await setUpDeployWorld({ server: 'team_target' });
+    const keyHandle = (await cliOk(alice!.daemon, ['secret', 'set', 'TEAM_TARGET_KEY', '--type', 'private_key'], world.sshd.clientKey.privateKeyPem)).trim();
+    const { sshd } = world;
+    await cliJson(alice!.daemon, ['server', 'add', 'team_target', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', keyHandle]);
+    const checked = await cliJson<{ status: string; lastCheckError?: string | null }>(alice!.daemon, ['server', 'check', 'team_target']);
+    assert.equal(checked.status, 'ready', checked.lastCheckError ?? 'server check failed');
+    // The team's two other servers are full now, so the deploy's allocation lands on the target.
+    await store.transaction((tx) => tx.run("UPDATE servers SET available_ram_mb = 0 WHERE handle IN ('srv_team_a', 'srv_team_b')"));
+    const project = world.newProject('teamseen');
+    for (const [name, type] of [['API_TOKEN', 'token'], ['WEBHOOK_SECRET', 'text']] as const) {
+      await cliOk(alice!.daemon, ['secret', 'set', name, '--type', type, '--project', project], `${name.toLowerCase()} of the team deploy test`);
+    }
+
+    const client = await bob!.daemon.connect('test');
+    clients.push(client);
+    const heard: { id: string; project: string; status: string }[] = [];
+    client.onNotification(RunsDidChange, (params) => heard.push(params));
+
+    const { run } = await deployAndWait({ ...world, daemon: alice!.daemon }, project);
+    assert.equal(run.allocation?.server, 'team_target');
+    const told = await eventually("bob's client told of alice's finished run", () => heard.find((change) => change.id === run.id && change.status === 'succeeded'));
+    assert.equal(told.project, project);
+    const listed = await cliJson<RunSummary[]>(bob!.daemon, ['run', 'list', '--project', project]);
+    assert.deepEqual(
+      listed.map((summary) => [summary.id, summary.status]),
+      [[run.id, 'succeeded']],
+      "bob's run list shows alice's run as it ended",
+    );
+    const shown = await cliJson<RunDetail>(bob!.daemon, ['run', 'show', run.id]);
+    assert.equal(shown.releaseId, run.releaseId, 'with the release it recorded');
   });
 });

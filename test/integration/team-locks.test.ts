@@ -1,12 +1,14 @@
 /**
  * A project's lock across the daemons of a team, on a real PostgreSQL 15 (test/harness/postgres.ts): work that asks to
  * queue (deploys, rollbacks, undeploys) waits behind another member's, says whom for, starts once that is done and
- * can be cancelled while it waits; work that does not ask is still refused with the holder's name.
+ * can be cancelled while it waits; work that does not ask is still refused with the holder's name. Waiters from
+ * several daemons take the project in the order they came, and a waiter whose connection dropped loses its place
+ * without stopping the line.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { type ProjectLease, ProjectLocks } from '../../daemon/core/projectLocks.js';
+import { type HoldOptions, type ProjectLease, ProjectLocks } from '../../daemon/core/projectLocks.js';
 import type { SharedLockEvent, SharedLockHolder } from '../../daemon/core/sharedLocks.js';
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
 import { MIGRATIONS } from '../../daemon/store/schema.js';
@@ -56,21 +58,55 @@ function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void 
   return { promise, resolve };
 }
 
+/** A member's project locks on a store of its own; its lock connection is named after the part before `@`. */
+async function memberLocks(login: PostgresLogin, member: string, gate?: { open: boolean }): Promise<ProjectLocks> {
+  return new ProjectLocks({ shared: await openStore(login, member.split('@')[0], gate), member });
+}
+
+/** Work holding project `shop` until the test lets it finish. */
+interface HeldWork {
+  /** What the work was given while it runs. */
+  readonly lease: ProjectLease;
+  /** Lets the work end (and the project go). */
+  finish(): void;
+  /** Settles once the work ended and the project was let go. */
+  readonly done: Promise<unknown>;
+}
+
+/** `locks` holding `shop` for `activity` until `finish()`: resolves once the work runs. `ended` is called as it ends. */
+async function holdShop(locks: ProjectLocks, activity: string, options: HoldOptions = {}, ended?: () => void): Promise<HeldWork> {
+  const holding = signal<ProjectLease>();
+  const mayFinish = signal();
+  const done = locks.hold(
+    'shop',
+    activity,
+    async (lease) => {
+      holding.resolve(lease);
+      await mayFinish.promise;
+      ended?.();
+    },
+    options,
+  );
+  const lease = await Promise.race([holding.promise, done.then(() => Promise.reject(new Error(`${activity} ended before it held shop`)))]);
+  return { lease, finish: () => mayFinish.resolve(), done };
+}
+
+/** Work that asks to queue for `shop` behind another member's: resolves with what it said once it waits. */
+async function queueForShop(locks: ProjectLocks, activity: string, work: () => Promise<unknown>, options: HoldOptions = {}): Promise<{ message: string; done: Promise<unknown> }> {
+  const waits = signal<string>();
+  const done = locks.hold('shop', activity, work, { ...options, queue: { waiting: (_holder, message) => waits.resolve(message) } });
+  const message = await Promise.race([waits.promise, done.then(() => Promise.reject(new Error(`${activity} did not wait`)))]);
+  return { message, done };
+}
+
 describe('team store: a second member queues behind the first', () => {
   test("bob's deploy waits for alice's, says so, and runs once hers is done; a waiting one can be cancelled", async () => {
     const login = await server.createDatabase();
-    const aliceLocks = new ProjectLocks({ shared: await openStore(login), member: 'alice@laptop' });
-    const bobLocks = new ProjectLocks({ shared: await openStore(login), member: 'bob@desk' });
+    const aliceLocks = await memberLocks(login, 'alice@laptop');
+    const bobLocks = await memberLocks(login, 'bob@desk');
 
-    const aliceRuns = signal();
-    const aliceMayFinish = signal();
     const order: string[] = [];
-    const alice = aliceLocks.hold('shop', 'deploy run_aaaaaaaaaa', async () => {
-      aliceRuns.resolve();
-      await aliceMayFinish.promise;
-      order.push('alice done');
-    });
-    await aliceRuns.promise;
+    const alice = await holdShop(aliceLocks, 'deploy run_aaaaaaaaaa', {}, () => order.push('alice done'));
 
     const bobWaits = signal<{ holder: SharedLockHolder; message: string }>();
     let taken = 0;
@@ -96,21 +132,19 @@ describe('team store: a second member queues behind the first', () => {
     assert.deepEqual(order, [], 'bob does not run while alice holds the project');
 
     // Carol's undeploy queues too, and is cancelled while it waits: it never runs and lets nobody wait for it.
-    const carolLocks = new ProjectLocks({ shared: await openStore(login), member: 'carol@ci' });
+    const carolLocks = await memberLocks(login, 'carol@ci');
     const cancel = new AbortController();
-    const carolWaits = signal();
     let carolRan = false;
-    const carol = carolLocks.hold(
-      'shop',
+    const carol = await queueForShop(
+      carolLocks,
       'undeploy of shop',
       async () => {
         carolRan = true;
       },
-      { signal: cancel.signal, queue: { waiting: () => carolWaits.resolve() } },
+      { signal: cancel.signal },
     );
-    await carolWaits.promise;
     cancel.abort(new Error('cancelled while waiting'));
-    await assert.rejects(carol, /cancelled while waiting/);
+    await assert.rejects(carol.done, /cancelled while waiting/);
 
     // Work that does not ask to queue (a restart on a third member's daemon) is refused, naming the holder.
     await assert.rejects(
@@ -118,8 +152,8 @@ describe('team store: a second member queues behind the first', () => {
       /Project shop is busy: alice@laptop is running deploy run_aaaaaaaaaa on it/,
     );
 
-    aliceMayFinish.resolve();
-    await alice;
+    alice.finish();
+    await alice.done;
     assert.equal(await bob, 'bob deployed');
     assert.deepEqual(order, ['alice done', 'bob runs']);
     assert.equal(taken, 1, 'bob was told once that the wait was over');
@@ -127,25 +161,63 @@ describe('team store: a second member queues behind the first', () => {
   });
 });
 
+describe('team store: the line across daemons', () => {
+  test('three daemons queued on one project in a known order run in that order, each naming the one ahead of it; a fourth that asks as the holder lets go comes after them', async () => {
+    const login = await server.createDatabase();
+    const alice = await holdShop(await memberLocks(login, 'alice@laptop'), 'deploy run_aaaaaaaaaa');
+    const order: string[] = [];
+    const queued: { member: string; message: string; done: Promise<unknown> }[] = [];
+    // One after the other: each is in line (it said whom it waits for) before the next asks.
+    for (const [member, run] of [['bob@desk', 'run_bbbbbbbbbb'], ['carol@ci', 'run_cccccccccc'], ['dave@build', 'run_dddddddddd']] as const) {
+      const locks = await memberLocks(login, member);
+      const waiting = await queueForShop(locks, `deploy ${run}`, async () => {
+        order.push(member);
+      });
+      queued.push({ member, ...waiting });
+    }
+    assert.match(queued[0]?.message ?? '', /^waiting for alice@laptop's deploy of shop \(run_aaaaaaaaaa, since /);
+    assert.match(queued[1]?.message ?? '', /^waiting for bob@desk's deploy of shop \(run_bbbbbbbbbb, since /);
+    assert.match(queued[2]?.message ?? '', /^waiting for carol@ci's deploy of shop \(run_cccccccccc, since /);
+
+    alice.finish();
+    await alice.done;
+    // Erin asks the moment alice let go, before the first in line took the project: erin goes last all the same.
+    const erin = (await memberLocks(login, 'erin@home')).hold('shop', 'deploy run_eeeeeeeeee', async () => {
+      order.push('erin@home');
+    }, { queue: { waiting: () => undefined } });
+    await Promise.all([...queued.map((waiter) => waiter.done), erin]);
+    assert.deepEqual(order, ['bob@desk', 'carol@ci', 'dave@build', 'erin@home'], 'first come, first served');
+  });
+
+  test('a waiter whose lock connection dropped loses its place: the one behind it goes first, and it still runs', async () => {
+    const login = await server.createDatabase();
+    const alice = await holdShop(await memberLocks(login, 'alice@laptop'), 'deploy run_aaaaaaaaaa');
+    const order: string[] = [];
+    const bob = await queueForShop(await memberLocks(login, 'bob@desk'), 'deploy run_bbbbbbbbbb', async () => {
+      order.push('bob');
+    });
+    const carol = await queueForShop(await memberLocks(login, 'carol@ci'), 'deploy run_cccccccccc', async () => {
+      order.push('carol');
+    });
+    assert.match(carol.message, /^waiting for bob@desk's deploy/);
+
+    // Bob's ticket lived on that connection: it is gone with it, and bob queues again at the end, on a new one.
+    await dropLockConnection(login, 'bob');
+    alice.finish();
+    await alice.done;
+    await Promise.all([bob.done, carol.done]);
+    assert.deepEqual(order, ['carol', 'bob']);
+  });
+});
+
 describe('team store: a dropped lock connection', () => {
   test('the holder is told at once, the lease says not held, and the lock is taken again on a new connection', async () => {
     const login = await server.createDatabase();
-    const aliceLocks = new ProjectLocks({ shared: await openStore(login, 'alice'), member: 'alice@laptop' });
-    const bobLocks = new ProjectLocks({ shared: await openStore(login, 'bob'), member: 'bob@desk' });
+    const aliceLocks = await memberLocks(login, 'alice@laptop');
+    const bobLocks = await memberLocks(login, 'bob@desk');
     const events: SharedLockEvent[] = [];
-    const holding = signal<ProjectLease>();
-    const mayFinish = signal();
-    const alice = aliceLocks.hold(
-      'shop',
-      'deploy run_aaaaaaaaaa',
-      async (lease) => {
-        holding.resolve(lease);
-        await mayFinish.promise;
-      },
-      { lockEvents: (event) => events.push(event) },
-    );
-    const lease = await holding.promise;
-    assert.equal(lease.held, true);
+    const alice = await holdShop(aliceLocks, 'deploy run_aaaaaaaaaa', { lockEvents: (event) => events.push(event) });
+    assert.equal(alice.lease.held, true);
 
     await dropLockConnection(login, 'alice');
     await eventually('alice told the lock was lost', () => events.some((event) => event.kind === 'lost'));
@@ -154,54 +226,36 @@ describe('team store: a dropped lock connection', () => {
       events.map((event) => event.kind),
       ['lost', 'retaken'],
     );
-    assert.equal(lease.held, true);
+    assert.equal(alice.lease.held, true);
     // Held again across daemons: bob is still refused, with alice's name.
     await assert.rejects(
       bobLocks.hold('shop', 'restart of shop', async () => undefined),
       /alice@laptop is running deploy run_aaaaaaaaaa/,
     );
-    mayFinish.resolve();
-    await alice;
+    alice.finish();
+    await alice.done;
     assert.equal(await bobLocks.hold('shop', 'deploy run_bbbbbbbbbb', async () => 'bob deployed'), 'bob deployed');
   });
 
   test('when another member took the lock meanwhile, the holder is told it is gone and who has it', async () => {
     const login = await server.createDatabase();
     const gate = { open: true };
-    const aliceLocks = new ProjectLocks({ shared: await openStore(login, 'alice', gate), member: 'alice@laptop' });
-    const bobLocks = new ProjectLocks({ shared: await openStore(login, 'bob'), member: 'bob@desk' });
+    const aliceLocks = await memberLocks(login, 'alice@laptop', gate);
+    const bobLocks = await memberLocks(login, 'bob@desk');
     const events: SharedLockEvent[] = [];
-    const holding = signal<ProjectLease>();
-    const mayFinish = signal();
-    const alice = aliceLocks.hold(
-      'shop',
-      'deploy run_aaaaaaaaaa',
-      async (lease) => {
-        holding.resolve(lease);
-        await mayFinish.promise;
-      },
-      { lockEvents: (event) => events.push(event) },
-    );
-    const lease = await holding.promise;
+    const alice = await holdShop(aliceLocks, 'deploy run_aaaaaaaaaa', { lockEvents: (event) => events.push(event) });
 
     // Alice's daemon cannot reach the database for now; her lock connection drops.
     gate.open = false;
     await dropLockConnection(login, 'alice');
     await eventually('alice told the lock was lost', () => events.some((event) => event.kind === 'lost'));
-    assert.equal(lease.held, false, 'not held while it is being taken again');
+    assert.equal(alice.lease.held, false, 'not held while it is being taken again');
 
     // Bob's deploy takes the project meanwhile (the server frees the lock as alice's backend exits).
-    const bobHolds = signal();
-    const bobMayFinish = signal();
-    let bob: Promise<unknown> | undefined;
+    let bob: HeldWork | undefined;
     await eventually('bob takes the freed lock', async () => {
-      const attempt = bobLocks.hold('shop', 'deploy run_bbbbbbbbbb', async () => {
-        bobHolds.resolve();
-        await bobMayFinish.promise;
-      });
-      const outcome = await Promise.race([bobHolds.promise.then(() => 'held'), attempt.then(() => 'done', () => 'refused')]);
-      if (outcome === 'held') bob = attempt;
-      return outcome === 'held';
+      bob = await holdShop(bobLocks, 'deploy run_bbbbbbbbbb').catch(() => undefined);
+      return bob !== undefined;
     });
 
     gate.open = true;
@@ -210,16 +264,16 @@ describe('team store: a dropped lock connection', () => {
     assert.ok(gone?.kind === 'gone');
     assert.equal(gone.heldBy?.member, 'bob@desk');
     assert.match(gone.reason, /bob@desk holds it now/);
-    assert.equal(lease.held, false);
+    assert.equal(alice.lease.held, false);
 
-    mayFinish.resolve();
-    await alice;
+    alice.finish();
+    await alice.done;
     // Alice's release does not free bob's lock.
     await assert.rejects(
       aliceLocks.hold('shop', 'restart of shop', async () => undefined),
       /bob@desk is running deploy run_bbbbbbbbbb/,
     );
-    bobMayFinish.resolve();
-    await bob;
+    bob?.finish();
+    await bob?.done;
   });
 });

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ZavhozError } from '../../core/errors.js';
 import { ErrorCodes } from '../../protocol/errors.js';
-import type { SharedLockHolder, SharedLockOutcome } from '../../core/sharedLocks.js';
+import type { HeldSharedLock, SharedLockHolder, SharedLockOutcome, SharedLockTurnOptions } from '../../core/sharedLocks.js';
 import type { Database, DatabaseRow, DatabaseTransaction } from '../database.js';
 import type { SqlValue } from '../journal.js';
 import type { Migration } from '../migrations.js';
@@ -157,11 +157,20 @@ export class PostgresDatabase implements Database {
   }
 
   lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome> {
+    return this.locks().lock(key, holder);
+  }
+
+  lockInTurn(key: string, holder: SharedLockHolder, options: SharedLockTurnOptions): Promise<HeldSharedLock> {
+    return this.locks().lockInTurn(key, holder, options);
+  }
+
+  /** The shared locks' own connection, opened when first asked for. */
+  private locks(): SessionLocks {
     this.assertOpen();
     this.sessionLocks ??= new SessionLocks(this.singleConnectionConfig('locks'), this.address, (reason, locks) =>
       this.onConnectionLost?.(`the connection holding ${locks.length} shared lock(s) was lost (${reason}); they are free for other members until taken again on a new connection`),
     );
-    return this.sessionLocks.lock(key, holder);
+    return this.sessionLocks;
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,24 @@
 import pg from 'pg';
-import type { HeldSharedLock, SharedLockEvent, SharedLockHolder, SharedLockOutcome } from '../../core/sharedLocks.js';
-import { type DatabaseAddress, storeError } from './errors.js';
+import type { HeldSharedLock, SharedLockEvent, SharedLockHolder, SharedLockOutcome, SharedLockTurnOptions } from '../../core/sharedLocks.js';
+import { type DatabaseAddress, isConnectionError, storeError } from './errors.js';
 
 /** The 64-bit advisory lock key of a lock name: the same on every daemon (PostgreSQL hashes it). */
 const KEY = 'hashtextextended($1, 0)';
+
+/**
+ * The advisory lock a waiter's ticket `$1` lives by, held on its daemon's lock connection: the two-number form, whose
+ * keys never meet a lock name's 64-bit ones.
+ */
+const TICKET = '31337, ($1::bigint % 2147483647)::int';
+
+/** Where a lock's holder that lets go, or a waiter that leaves the line, says so: the next in line looks at once. */
+const LINE_CHANNEL = 'zavhoz_lock_line';
+
+/** How often a waiter looks at the line without being told: a holder or waiter whose daemon died tells nobody. */
+const LINE_CHECK_MS = 1_000;
+
+/** Lost connections in a row a waiter rides out (one look each {@link LINE_CHECK_MS}) before it gives up. */
+const LINE_RECONNECTS = 10;
 
 /** Waits between attempts to reach the database again after the locks' connection was lost. */
 const RETAKE_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 4_000, 4_000, 4_000, 4_000, 4_000, 4_000];
@@ -16,6 +31,12 @@ interface Held {
   readonly listeners: ((event: SharedLockEvent) => void)[];
 }
 
+/** A place in a lock's line: its row in `lock_waiters`, alive as long as the connection that made it. */
+interface Ticket {
+  readonly id: number;
+  readonly client: pg.Client;
+}
+
 /**
  * Locks that span the team's daemons: PostgreSQL session advisory locks on one connection of this daemon's own (a
  * pooled connection would carry the lock to unrelated work), so a daemon that dies or is cut off lets go of its
@@ -23,6 +44,11 @@ interface Held {
  * When the connection drops while this daemon lives, each lock's followers are told at once (the lock is free for
  * others from that moment); a new connection then takes each lock again if nobody took it meanwhile, and tells them
  * whether it did.
+ *
+ * Work that waits for a lock takes a ticket (`lock_waiters`, numbered in the order they came) and takes the lock once
+ * no live ticket is before it: first come, first served across daemons. A ticket lives by an advisory lock on the
+ * same connection, so one whose daemon died or was cut off is skipped (and removed). A holder that lets go and a
+ * waiter that leaves NOTIFY the line, so the next looks at once; each waiter also looks every {@link LINE_CHECK_MS}.
  */
 export class SessionLocks {
   private client: Promise<pg.Client> | undefined;
@@ -30,6 +56,10 @@ export class SessionLocks {
   private readonly held = new Map<string, Held>();
   private closed = false;
   private retaking: Promise<void> | undefined;
+  /** This daemon's tickets (never judged dead by their own connection, on which their advisory locks re-enter). */
+  private readonly tickets = new Set<number>();
+  /** Waiters to wake when a lock's line changed: lock name → wakers. */
+  private readonly wakers = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -39,19 +69,69 @@ export class SessionLocks {
     private readonly retakeDelaysMs: readonly number[] = RETAKE_DELAYS_MS,
   ) {}
 
-  /** Takes `key` for `holder` unless a daemon (this one included) holds it; then answers who does. */
+  /**
+   * Takes `key` for `holder` unless a daemon (this one included) holds it or work waits for it in line; then answers
+   * who holds it (or, while it is free for the first in line to take, who that is).
+   */
   async lock(key: string, holder: SharedLockHolder): Promise<SharedLockOutcome> {
     const mine = this.held.get(key);
     if (mine) return { heldBy: mine.holder };
     try {
       const client = await this.connection();
+      const first = await this.firstInLine(client, key, undefined);
+      if (first) return { heldBy: (await this.holderIfHeld(client, key)) ?? first };
       const taken = await this.take(client, key, holder);
       if (taken !== true) return { heldBy: taken };
-      const lock: Held = { key, holder, state: 'held', listeners: [] };
-      this.held.set(key, lock);
-      return { held: this.handleOf(lock) };
+      return { held: this.hold(key, holder) };
     } catch (error) {
       throw storeError(error, this.address);
+    }
+  }
+
+  /**
+   * Waits in line for `key` and takes it for `holder` (since the moment it is taken) when its turn comes. A lost
+   * connection loses the place in line (its ticket went with it): the wait goes on with a new ticket at the end.
+   */
+  async lockInTurn(key: string, holder: SharedLockHolder, options: SharedLockTurnOptions): Promise<HeldSharedLock> {
+    const { signal } = options;
+    let ticket: Ticket | undefined;
+    let failures = 0;
+    try {
+      for (;;) {
+        if (signal?.aborted) throw signal.reason;
+        const woken = this.wakeOn(key);
+        // Held since the moment it is taken, not since it began to wait.
+        const taking = { ...holder, since: new Date().toISOString() };
+        try {
+          let ahead: true | SharedLockHolder | undefined;
+          try {
+            const mine = this.held.get(key);
+            if (mine) ahead = mine.holder;
+            else {
+              const client = await this.connection();
+              if (ticket?.client !== client) {
+                if (ticket) this.tickets.delete(ticket.id);
+                ticket = await this.enqueue(client, key, holder);
+              }
+              ahead = await this.takeInTurn(client, key, taking, ticket);
+            }
+            failures = 0;
+          } catch (error) {
+            // A connection lost while waiting: the wait goes on, on a new one, unless the database stays out of reach.
+            if (!isConnectionError(error) || ++failures > LINE_RECONNECTS) throw storeError(error, this.address);
+          }
+          if (ahead === true) {
+            ticket = undefined;
+            return this.hold(key, taking);
+          }
+          if (ahead) await options.waiting(ahead);
+          await woken.within(LINE_CHECK_MS, signal);
+        } finally {
+          woken.cancel();
+        }
+      }
+    } finally {
+      if (ticket) await this.leave(ticket, key).catch(() => undefined);
     }
   }
 
@@ -62,6 +142,130 @@ export class SessionLocks {
     this.client = undefined;
     this.held.clear();
     if (client) await (await client.catch(() => undefined))?.end().catch(() => undefined);
+  }
+
+  /** Records a lock this daemon took and answers its handle. */
+  private hold(key: string, holder: SharedLockHolder): HeldSharedLock {
+    const lock: Held = { key, holder, state: 'held', listeners: [] };
+    this.held.set(key, lock);
+    return this.handleOf(lock);
+  }
+
+  /** A ticket at the end of `key`'s line, alive by its advisory lock on `client` (taken as the row is written). */
+  private async enqueue(client: pg.Client, key: string, holder: SharedLockHolder): Promise<Ticket> {
+    const row = await client.query<{ id: number | string }>(
+      `INSERT INTO lock_waiters (key, member, activity, since) VALUES ($1, $2, $3, $4) RETURNING id, pg_advisory_lock(${TICKET.replace('$1', 'id')})`,
+      [key, holder.member, holder.activity, holder.since],
+    );
+    const id = Number(row.rows[0]?.id);
+    this.tickets.add(id);
+    return { id, client };
+  }
+
+  /**
+   * Takes `key` for `holder` with `ticket` if no live ticket is before it: true; else who is first before it, or who
+   * holds the lock. The ticket is gone once the lock is taken.
+   */
+  private async takeInTurn(client: pg.Client, key: string, holder: SharedLockHolder, ticket: Ticket): Promise<true | SharedLockHolder> {
+    const ahead = await this.firstInLine(client, key, ticket.id);
+    if (ahead) return ahead;
+    const taken = await this.take(client, key, holder);
+    if (taken !== true) return taken;
+    // The next in line now waits for this holder: told at once, so that its message names it.
+    await this.forget(client, ticket, key);
+    return true;
+  }
+
+  /** Gives up a place in line: its row and advisory lock go, and the line is told. */
+  private async leave(ticket: Ticket, key: string): Promise<void> {
+    if (this.client === undefined || (await this.client.catch(() => undefined)) !== ticket.client) {
+      // Its connection is gone, and with it the ticket's lock: the next daemon that looks removes the row.
+      this.tickets.delete(ticket.id);
+      return;
+    }
+    await this.forget(ticket.client, ticket, key);
+  }
+
+  /** Removes a ticket of this daemon's and tells the line. */
+  private async forget(client: pg.Client, ticket: Ticket, key: string): Promise<void> {
+    this.tickets.delete(ticket.id);
+    await client.query('DELETE FROM lock_waiters WHERE id = $1', [ticket.id]);
+    await client.query(`SELECT pg_advisory_unlock(${TICKET}), pg_notify('${LINE_CHANNEL}', $2)`, [ticket.id, key]);
+  }
+
+  /**
+   * Who is first in `key`'s line and still alive, or, with `before`, who is just ahead of that ticket; tickets of
+   * daemons whose connection is gone are removed on the way.
+   */
+  private async firstInLine(client: pg.Client, key: string, before: number | undefined): Promise<SharedLockHolder | undefined> {
+    const line = await client.query<{ id: number | string; member: string; activity: string; since: string }>(
+      before === undefined
+        ? 'SELECT id, member, activity, since FROM lock_waiters WHERE key = $1 ORDER BY id'
+        : 'SELECT id, member, activity, since FROM lock_waiters WHERE key = $1 AND id < $2 ORDER BY id DESC',
+      before === undefined ? [key] : [key, before],
+    );
+    for (const row of line.rows) {
+      const id = Number(row.id);
+      if (this.tickets.has(id)) return { member: row.member, activity: row.activity, since: row.since };
+      const free = await client.query<{ got: number }>(`SELECT pg_try_advisory_lock(${TICKET})::int AS got`, [id]);
+      if (Number(free.rows[0]?.got) !== 1) return { member: row.member, activity: row.activity, since: row.since };
+      // Its daemon's connection is gone: the ticket was left behind.
+      await client.query('DELETE FROM lock_waiters WHERE id = $1', [id]);
+      await client.query(`SELECT pg_advisory_unlock(${TICKET})`, [id]);
+    }
+    return undefined;
+  }
+
+  /** Who holds `key` now, if anyone does (the lock is tried and, when free, let go of at once). */
+  private async holderIfHeld(client: pg.Client, key: string): Promise<SharedLockHolder | undefined> {
+    const tried = await client.query<{ got: number }>(`SELECT pg_try_advisory_lock(${KEY})::int AS got`, [key]);
+    if (Number(tried.rows[0]?.got) === 1) {
+      await client.query(`SELECT pg_advisory_unlock(${KEY})`, [key]);
+      return undefined;
+    }
+    const row = await client.query<{ member: string; activity: string; since: string }>('SELECT member, activity, since FROM shared_locks WHERE key = $1', [key]);
+    return row.rows[0] ?? { member: 'another member', activity: 'work', since: new Date().toISOString() };
+  }
+
+  /** A wake-up for `key`'s waiter: resolved when the line is told of a change, or after `ms`, or rejected on abort. */
+  private wakeOn(key: string): { within(ms: number, signal: AbortSignal | undefined): Promise<void>; cancel(): void } {
+    let wake: () => void = () => undefined;
+    const told = new Promise<void>((resolve) => (wake = resolve));
+    let wakers = this.wakers.get(key);
+    if (!wakers) {
+      wakers = new Set();
+      this.wakers.set(key, wakers);
+    }
+    wakers.add(wake);
+    const cancel = (): void => {
+      const current = this.wakers.get(key);
+      current?.delete(wake);
+      if (current?.size === 0) this.wakers.delete(key);
+    };
+    return {
+      cancel,
+      within: (ms, signal) =>
+        new Promise<void>((resolve, reject) => {
+          const onAbort = (): void => {
+            clearTimeout(timer);
+            reject(signal?.reason as Error);
+          };
+          const done = (): void => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          void told.then(done);
+          if (signal?.aborted) onAbort();
+          else signal?.addEventListener('abort', onAbort, { once: true });
+        }),
+    };
+  }
+
+  /** Wakes the waiters of `key` (its line changed). */
+  private wake(key: string): void {
+    for (const wake of this.wakers.get(key) ?? []) wake();
   }
 
   /** The advisory lock and its `shared_locks` row on `client`: true, or who holds the lock now. */
@@ -98,7 +302,8 @@ export class SessionLocks {
       if (!current || !wasHeld) return;
       const open = await current;
       await open.query('DELETE FROM shared_locks WHERE key = $1 AND member = $2 AND since = $3', [lock.key, lock.holder.member, lock.holder.since]);
-      await open.query(`SELECT pg_advisory_unlock(${KEY})`, [lock.key]);
+      // The first in line (on any daemon) looks at once.
+      await open.query(`SELECT pg_advisory_unlock(${KEY}), pg_notify('${LINE_CHANNEL}', $1)`, [lock.key]);
     };
     return {
       release,
@@ -135,14 +340,21 @@ export class SessionLocks {
     };
     client.on('error', (error) => onLost(error.message));
     client.on('end', () => onLost('the connection ended'));
-    const opening = client.connect().then(
-      () => client,
-      (error: unknown) => {
-        lost = true;
-        if (this.client === opening) this.client = undefined;
-        throw error;
-      },
-    );
+    client.on('notification', (message) => {
+      if (message.channel === LINE_CHANNEL && message.payload !== undefined) this.wake(message.payload);
+    });
+    const opening = client
+      .connect()
+      .then(() => client.query(`LISTEN ${LINE_CHANNEL}`))
+      .then(
+        () => client,
+        (error: unknown) => {
+          lost = true;
+          client.end().catch(() => undefined);
+          if (this.client === opening) this.client = undefined;
+          throw error;
+        },
+      );
     return opening;
   }
 
