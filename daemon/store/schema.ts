@@ -423,13 +423,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    // Reserved: another branch of this change adds migration 17; the merge replaces this empty block with it.
     version: 17,
-    description: 'reserved for the migration merged from another branch',
-    statements: [],
-  },
-  {
-    version: 18,
     description: 'team store: the line of daemons waiting for a shared lock, first come, first served',
     statements: [
       // One ticket per piece of work that waits for a lock another daemon holds (a project's deploy), in the order they
