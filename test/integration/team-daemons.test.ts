@@ -8,7 +8,7 @@
  * `run show` (carol's, queued next, names bob's), starts once she lets go, with its start time then, and a queued run
  * can be cancelled; a change through one daemon reaches
  * another's client as a didChange; the audit log on any member names who did what, and no log holds the password; a whole
- * deploy by alice to a real sshd target (the `docker` test double there: STAND-IN) shows in bob's `run list` and reaches
+ * deploy by alice to a real sshd target and the run's real container engine shows in bob's `run list` and reaches
  * bob's client as runs/didChange.
  */
 import assert from 'node:assert/strict';
@@ -28,7 +28,7 @@ import { MIGRATIONS } from '../../daemon/store/schema.js';
 import { cliJson, cliOk } from '../harness/daemon.js';
 import { type PostgresLogin, type PostgresServer, startPostgres } from '../harness/postgres.js';
 import { removeFolder } from '../harness/processes.js';
-import { deployAndWait, type DeployWorld, setUpDeployWorld } from './deploy-support.js';
+import { deployAndWait, type RealDeployWorld, setUpRealDeployWorld } from './deploy-support.js';
 import { startVaultDaemon, type VaultDaemon } from './vault-support.js';
 
 const execFileAsync = promisify(execFile);
@@ -45,7 +45,7 @@ const folders: string[] = [];
 /** Ends holds a test took (called by after() too, when the test failed before it let go). */
 const releases: (() => void)[] = [];
 /** The deploy target (sshd, fixture repository, test doubles) of the last test, set up there. */
-let world: DeployWorld | undefined;
+let world: RealDeployWorld | undefined;
 
 before(async () => {
   const keyFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-team-key-'));
@@ -258,10 +258,11 @@ describe('four daemons on one team database', () => {
     }
   });
 
-  test("STAND-IN (docker double): alice's whole deploy shows in bob's run list and reaches bob's client as runs/didChange", async () => {
+  test("alice's whole deploy shows in bob's run list and reaches bob's client as runs/didChange", async () => {
     const [alice, bob] = daemons;
-    // A real target: sshd on loopback with the fixture repository and the `docker` and `ufw` test doubles on its PATH.
-    world = await setUpDeployWorld({ server: 'team_target' });
+    // A real target: sshd on loopback with the fixture repository, reaching the run's real container engine (the `ufw`
+    // test double on its PATH: the machine's firewall may not be changed).
+    world = await setUpRealDeployWorld({ name: 'team-daemons', server: 'team_target' });
     const keyHandle = (await cliOk(alice!.daemon, ['secret', 'set', 'TEAM_TARGET_KEY', '--type', 'private_key'], world.sshd.clientKey.privateKeyPem)).trim();
     const { sshd } = world;
     await cliJson(alice!.daemon, ['server', 'add', 'team_target', '--host', sshd.host, '--ssh-port', String(sshd.port), '--ssh-user', sshd.user, '--ssh-key-secret', keyHandle]);
