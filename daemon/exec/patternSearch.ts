@@ -36,6 +36,12 @@ export class PatternSearch {
   private readonly shifts: Uint8Array;
   /** For each pair of bytes that ends a window, the long patterns whose window ends with it. */
   private readonly buckets = new Map<number, number[]>();
+  /** Where each lane of the scan starts (and, last, where they all stop); reused by every scan. */
+  private readonly bounds = new Int32Array(LANES + 1);
+  /** Where each lane stops; reused by every scan. */
+  private readonly ends = new Int32Array(LANES);
+  /** The windows each lane found to compare (their last byte); reused by every scan. */
+  private readonly candidates: number[][] = Array.from({ length: LANES }, (): number[] => []);
 
   constructor(patterns: readonly Uint8Array[]) {
     if (patterns.length === 0 || patterns.some((pattern) => pattern.length === 0)) throw new Error('PatternSearch needs non-empty patterns');
@@ -56,6 +62,20 @@ export class PatternSearch {
       bucket.push(index);
       this.buckets.set(last, bucket);
     }
+    if (long.length > 0) this.prime(patterns[long[0]!]!);
+  }
+
+  /**
+   * Runs the scan once over a made-up buffer with a match in each lane. The optimizing compiler takes the scan on
+   * after the first few chunks; a path that had not run by then (a match is rare: in the first megabytes there may be
+   * none) is compiled as a way back to the interpreter, and the first match there throws the compiled code away
+   * (measured: the scan then ran unoptimized, at a tenth of its speed, for a dozen more chunks).
+   */
+  private prime(pattern: Uint8Array): void {
+    const lane = MIN_LANE_BYTES + pattern.length;
+    const sample = new Uint8Array(LANES * lane);
+    for (let start = 0; start < sample.length; start += lane) sample.set(pattern, start);
+    this.find(sample, sample.length);
   }
 
   /** Every occurrence of every pattern that starts before `limit` and ends inside `buffer` (overlaps included). */
@@ -80,71 +100,90 @@ export class PatternSearch {
   /**
    * The skipping scan. Each step's shift depends on the bytes the one before led to, so one cursor waits on its own
    * loads; four cursors, each over a quarter of the buffer, in one loop, keep the processor busy in between (measured
-   * about three times the bytes a second of one cursor).
+   * about three times the bytes a second of one cursor). The loops only note the windows to compare (their shift is 0),
+   * which {@link compareCandidates} does after them: kept apart, this stays small enough for the optimizing compiler
+   * to take a few milliseconds over it rather than ~90, which in a command's short life is the difference that counts.
    */
   private scanLong(buffer: Uint8Array, limit: number, found: PatternMatches): void {
-    const { shifts, window } = this;
+    const { shifts, window, candidates } = this;
     // `end` is the window's last byte; the window starts at end - window + 1, which must stay before `limit`.
     const first = window - 1;
-    const stop = Math.min(buffer.length, limit + window - 1);
-    if (stop - first < LANES * MIN_LANE_BYTES) {
-      this.scanLane(buffer, first, stop, found);
-      return;
-    }
-    // Lane k checks the windows that end from its bound to the next one's; a shift that leaves its lane skips only
-    // windows the next lane checks.
-    const quarter = Math.floor((stop - first) / LANES);
-    const [bound1, bound2, bound3] = [first + quarter, first + 2 * quarter, first + 3 * quarter];
-    const lanes: PatternMatches[] = [found, { starts: [], patterns: [] }, { starts: [], patterns: [] }, { starts: [], patterns: [] }];
-    let [a, b, c, d] = [first, bound1, bound2, bound3];
-    while (a < bound1 && b < bound2 && c < bound3 && d < stop) {
+    const stop = Math.max(first, Math.min(buffer.length, limit + window - 1));
+    // Lane k checks the windows that end from bounds[k] to bounds[k + 1]; a shift that leaves its lane skips only
+    // windows the next lane checks. A short buffer is one lane.
+    const quarter = stop - first < LANES * MIN_LANE_BYTES ? 0 : Math.floor((stop - first) / LANES);
+    const bounds = this.bounds;
+    for (let lane = 0; lane < LANES; lane++) bounds[lane] = quarter === 0 ? (lane === 0 ? first : stop) : first + lane * quarter;
+    bounds[LANES] = stop;
+    // Indexed, not destructured: destructuring goes through the iterator protocol, which the compiler has to inline.
+    const inA = candidates[0]!;
+    const inB = candidates[1]!;
+    const inC = candidates[2]!;
+    const inD = candidates[3]!;
+    inA.length = inB.length = inC.length = inD.length = 0;
+    let a = bounds[0]!;
+    let b = bounds[1]!;
+    let c = bounds[2]!;
+    let d = bounds[3]!;
+    const endA = b;
+    const endB = c;
+    const endC = d;
+    while (a < endA && b < endB && c < endC && d < stop) {
       const shiftA = shifts[(buffer[a - 1]! << 8) | buffer[a]!]!;
       const shiftB = shifts[(buffer[b - 1]! << 8) | buffer[b]!]!;
       const shiftC = shifts[(buffer[c - 1]! << 8) | buffer[c]!]!;
       const shiftD = shifts[(buffer[d - 1]! << 8) | buffer[d]!]!;
-      if (shiftA === 0) this.verify(buffer, a++, lanes[0]!);
+      if (shiftA === 0) inA.push(a++);
       else a += shiftA;
-      if (shiftB === 0) this.verify(buffer, b++, lanes[1]!);
+      if (shiftB === 0) inB.push(b++);
       else b += shiftB;
-      if (shiftC === 0) this.verify(buffer, c++, lanes[2]!);
+      if (shiftC === 0) inC.push(c++);
       else c += shiftC;
-      if (shiftD === 0) this.verify(buffer, d++, lanes[3]!);
+      if (shiftD === 0) inD.push(d++);
       else d += shiftD;
     }
-    this.scanLane(buffer, a, bound1, lanes[0]!);
-    this.scanLane(buffer, b, bound2, lanes[1]!);
-    this.scanLane(buffer, c, bound3, lanes[2]!);
-    this.scanLane(buffer, d, stop, lanes[3]!);
-    for (let lane = 1; lane < LANES; lane++) {
-      const { starts, patterns } = lanes[lane]!;
-      for (let index = 0; index < starts.length; index++) {
-        found.starts.push(starts[index]!);
-        found.patterns.push(patterns[index]!);
+    // Each lane to its end, one at a time.
+    bounds[0] = a;
+    bounds[1] = b;
+    bounds[2] = c;
+    bounds[3] = d;
+    const ends = this.ends;
+    ends[0] = endA;
+    ends[1] = endB;
+    ends[2] = endC;
+    ends[3] = stop;
+    for (let lane = 0; lane < LANES; lane++) {
+      const list = candidates[lane]!;
+      for (let end = bounds[lane]!, to = ends[lane]!; end < to; ) {
+        const shift = shifts[(buffer[end - 1]! << 8) | buffer[end]!]!;
+        if (shift > 0) end += shift;
+        else list.push(end++);
       }
     }
+    this.compareCandidates(buffer, found);
   }
 
-  /** One cursor over the windows that end from `from` to before `to`. */
-  private scanLane(buffer: Uint8Array, from: number, to: number, found: PatternMatches): void {
-    const shifts = this.shifts;
-    for (let end = from; end < to; ) {
-      const shift = shifts[(buffer[end - 1]! << 8) | buffer[end]!]!;
-      if (shift > 0) end += shift;
-      else this.verify(buffer, end++, found);
-    }
-  }
-
-  /** Compares the long patterns whose window ends with the pair that ends at `end` (its shift was 0). */
-  private verify(buffer: Uint8Array, end: number, found: PatternMatches): void {
-    const pair = (buffer[end - 1]! << 8) | buffer[end]!;
-    const start = end - this.window + 1;
-    const bucket = this.buckets.get(pair);
-    if (bucket === undefined) return;
-    for (const index of bucket) {
-      const pattern = this.patterns[index]!;
-      if (start + pattern.length <= buffer.length && matchesAt(buffer, start, pattern)) {
-        found.starts.push(start);
-        found.patterns.push(index);
+  /**
+   * Compares the windows the lanes noted with the patterns whose window ends like them; lanes in order, each in order,
+   * so the matches come out ordered by start. (A function of its own: matches are rare, and code the scan has not run
+   * yet when it is compiled would send it back to the interpreter the first time one turns up.)
+   */
+  private compareCandidates(buffer: Uint8Array, found: PatternMatches): void {
+    const { buckets, patterns, candidates, window } = this;
+    for (let lane = 0; lane < LANES; lane++) {
+      const list = candidates[lane]!;
+      for (let index = 0; index < list.length; index++) {
+        const end = list[index]!;
+        const bucket = buckets.get((buffer[end - 1]! << 8) | buffer[end]!);
+        if (bucket === undefined) continue;
+        const start = end - window + 1;
+        for (let which = 0; which < bucket.length; which++) {
+          const pattern = patterns[bucket[which]!]!;
+          if (start + pattern.length <= buffer.length && matchesAt(buffer, start, pattern)) {
+            found.starts.push(start);
+            found.patterns.push(bucket[which]!);
+          }
+        }
       }
     }
   }
