@@ -71,7 +71,7 @@ export class Masker {
   private pending: Buffer = Buffer.alloc(0);
   /** Where `pending` starts in the whole output (positions below are absolute: bytes since the first chunk). */
   private position = 0;
-  /** Everything before this was released or belongs to the open span. */
+  /** Everything before this was released or replaced; an open span covers from here to `spanEnd`. */
   private releasedUpTo = 0;
   /** The open span: from `spanStart` to `spanEnd` (no span when `spanEnd` is -1), naming `spanNames`. */
   private spanStart = -1;
