@@ -52,23 +52,36 @@ export class Redactor implements TextRedactor {
     return this.forms.size;
   }
 
-  /** Returns the text with every registered value masked (leftmost, longest match first). */
+  /**
+   * Returns the text with every registered value masked. Occurrences that overlap (two values sharing characters, a
+   * value that overlaps itself) are masked as one stretch, so no character of either is left; touching ones each get
+   * their own mask.
+   */
   redact(text: string): string {
     if (this.forms.size === 0 || text.length < MIN_REDACTABLE_LENGTH) return text;
     let output = '';
     let copiedUpTo = 0;
-    for (let position = 0; position <= text.length - MIN_REDACTABLE_LENGTH; ) {
+    let spanStart = -1;
+    let spanEnd = -1;
+    for (let position = 0; position <= text.length - MIN_REDACTABLE_LENGTH; position++) {
       const candidates = this.byPrefix.get(text.slice(position, position + MIN_REDACTABLE_LENGTH));
+      // Longest first: the first that matches reaches furthest.
       const match = candidates?.find((form) => text.startsWith(form, position));
-      if (match === undefined) {
-        position++;
+      if (match === undefined) continue;
+      const end = position + match.length;
+      if (position < spanEnd) {
+        spanEnd = Math.max(spanEnd, end);
         continue;
       }
-      output += text.slice(copiedUpTo, position) + REDACTED;
-      position += match.length;
-      copiedUpTo = position;
+      if (spanStart >= 0) {
+        output += text.slice(copiedUpTo, spanStart) + REDACTED;
+        copiedUpTo = spanEnd;
+      }
+      spanStart = position;
+      spanEnd = end;
     }
-    return copiedUpTo === 0 ? text : output + text.slice(copiedUpTo);
+    if (spanStart < 0) return text;
+    return output + text.slice(copiedUpTo, spanStart) + REDACTED + text.slice(spanEnd);
   }
 
   /** Redacts every string inside a JSON-like value, returning a copy. */

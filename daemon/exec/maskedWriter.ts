@@ -27,22 +27,30 @@ export class MaskedWriter {
 
   /**
    * Masks the next chunk and writes what can be released. Returns true when `chunk` may be reused and the next one
-   * given at once; false when the target still holds bytes of it: then `resume` is called once it has taken them
-   * all, and not before.
+   * given at once; false when the target still holds bytes of it (or, for a target that copies, is over its
+   * high-water mark): then `release` is called once the target has taken them all, and not before.
    */
-  write(chunk: Buffer, resume: () => void): boolean {
+  write(chunk: Buffer, release: () => void): boolean {
     if (this.dropped) return true;
     const pieces = this.masker.pushPieces(chunk);
+    if (pieces.length === 0) return true;
     const target = this.target;
+    let waiting = false;
+    // Writes complete in order: once the last piece is taken, so are all before it. (A write's callback never runs
+    // before `write` returns.)
+    const onTaken = (): void => {
+      if (waiting) release();
+    };
     if (pieces.length > 1) target.cork();
-    let full = false;
-    for (const piece of pieces) full = !target.write(this.releasesOnWrite ? piece : Buffer.from(piece));
+    const last = pieces.length - 1;
+    for (let index = 0; index <= last; index++) {
+      // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- index stays within pieces
+      const piece = pieces[index]!;
+      target.write(this.releasesOnWrite ? piece : Buffer.from(piece), index === last ? onTaken : undefined);
+    }
     if (pieces.length > 1) target.uncork();
     if (target.writableLength === 0) return true;
-    // 'drain' comes once nothing is left to write; below the high-water mark there is none, but writes complete in
-    // order, so once an empty one is done, every byte before it has left too.
-    if (full) target.once('drain', resume);
-    else target.write(EMPTY, () => resume());
+    waiting = true;
     return false;
   }
 

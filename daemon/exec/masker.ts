@@ -37,37 +37,65 @@ export interface MaskedForm {
 }
 
 /**
+ * A masked span (overlapping matches joined) is cut once a match that would lengthen it starts this many bytes or
+ * more after the span's start: the span so far is replaced and the rest goes on as a new span. Output that repeats a
+ * value overlapping itself (`abab…` for the value `abab`) without end thus still comes out as it goes, one replacement
+ * per stretch this long, and no byte of the value escapes at the cut (the new span covers what the old did not).
+ */
+export const MASKED_SPAN_LIMIT = 64 * 1024;
+
+/** Options of a {@link Masker} (tests make the span limit small to reach it with little text). */
+export interface MaskerOptions {
+  readonly spanLimit?: number;
+}
+
+/**
  * Masks secret values in a byte stream: each value as is, its base64 (standard and URL-safe, with and without
  * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. Between
  * chunks it keeps back the end of the output from where it could be the start of a form (at most longest form − 1
  * bytes, usually none: a prompt is shown at once), so a value split across writes is still masked; `end()` gives
  * back what is left. Matching is one multi-pattern scan over the bytes ({@link PatternSearch}); bytes no form
  * touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
- * so no secret byte escapes at an overlap.
+ * so no secret byte escapes at an overlap; a span still open at the end of a chunk is kept as its extent and names,
+ * not its bytes, so what is held stays below the longest form whatever the output (see {@link MASKED_SPAN_LIMIT}).
  */
 export class Masker {
   private readonly search: PatternSearch | undefined;
   private readonly forms: readonly MaskedForm[];
   private readonly names: readonly string[];
   private readonly holdBack: number;
+  private readonly spanLimit: number;
   /** The forms by their first byte, to tell whether the end of a chunk may be the start of one. */
   private readonly byFirstByte: (Buffer[] | undefined)[] = [];
+  /** Bytes not yet released nor masked: where a form may begin that the next chunk completes. */
   private pending: Buffer = Buffer.alloc(0);
-  /** The names in the span being masked (one set, reused: most chunks have no span at all). */
+  /** Where `pending` starts in the whole output (positions below are absolute: bytes since the first chunk). */
+  private position = 0;
+  /** Everything before this was released or replaced; an open span covers from here to `spanEnd`. */
+  private releasedUpTo = 0;
+  /** The open span: from `spanStart` to `spanEnd` (no span when `spanEnd` is -1), naming `spanNames`. */
+  private spanStart = -1;
+  private spanEnd = -1;
   private readonly spanNames = new Set<number>();
 
-  constructor(secrets: readonly MaskedSecret[]) {
+  constructor(secrets: readonly MaskedSecret[], options: MaskerOptions = {}) {
     const { forms, names } = maskedForms(secrets);
     this.forms = forms;
     this.names = names;
     this.search = forms.length > 0 ? new PatternSearch(forms.map((form) => form.bytes)) : undefined;
     this.holdBack = this.search === undefined ? 0 : this.search.longest - 1;
+    this.spanLimit = options.spanLimit ?? MASKED_SPAN_LIMIT;
     for (const { bytes } of forms) (this.byFirstByte[bytes[0]!] ??= []).push(bytes);
   }
 
   /** Whether there is anything to mask at all (no secrets: the stream passes through untouched). */
   get active(): boolean {
     return this.search !== undefined;
+  }
+
+  /** How many bytes are held back between chunks (for tests: never more than the longest form). */
+  get heldBack(): number {
+    return this.pending.length;
   }
 
   /** Takes the next chunk; returns the masked bytes that can be released now (maybe none). */
@@ -84,17 +112,13 @@ export class Masker {
     // The held-back bytes are not copied in front of a long chunk: only the stretch where a form may cross the
     // junction is, to find the matches that start in them.
     const joined = this.pending.length === 0 || chunk.length < this.holdBack ? new Joined(EMPTY, this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])) : new Joined(this.pending, chunk);
-    const { pieces, rest } = this.scan(joined, joined.head.length + this.firstUnfinished(joined.body));
-    this.pending = rest;
-    return pieces;
+    return this.scan(joined, joined.head.length + this.firstUnfinished(joined.body));
   }
 
   /** Releases (masked) whatever is still held back; call once the input has ended. */
   end(): Buffer {
     if (this.search === undefined) return EMPTY;
-    const { pieces } = this.scan(new Joined(EMPTY, this.pending), this.pending.length);
-    this.pending = EMPTY;
-    return joinPieces(pieces);
+    return joinPieces(this.scan(new Joined(EMPTY, this.pending), this.pending.length));
   }
 
   /**
@@ -124,50 +148,48 @@ export class Masker {
   }
 
   /**
-   * Masks the spans of `joined` that start before `safe` (no form starting there depends on bytes still to come, so
-   * the match is final) and releases the bytes up to `safe`; a span that reaches past `safe` is held back whole,
-   * because a value overlapping its end may only show up with the next chunk.
+   * Masks the matches of `joined` that start before `safe` (no form starting there depends on bytes still to come, so
+   * they are final) and releases the bytes up to `safe`, but for a span that reaches past it: that one stays open (a
+   * value overlapping its end may only show up with the next chunk), as its extent and names; its bytes are not kept.
+   * All matches that start at one position are taken together, so the outcome does not depend on their order.
    */
-  private scan(joined: Joined, safe: number): { pieces: Buffer[]; rest: Buffer } {
+  private scan(joined: Joined, safe: number): Buffer[] {
     const { starts, patterns } = this.find(joined, safe);
+    const base = this.position;
     const pieces: Buffer[] = [];
-    let copiedUpTo = 0;
-    let spanStart = -1;
-    let spanEnd = -1;
-    const spanNames = this.spanNames;
-    for (let index = 0; index < starts.length; index++) {
-      const start = starts[index]!;
-      const form = this.forms[patterns[index]!]!;
-      const end = start + form.bytes.length;
-      if (spanStart >= 0 && start < spanEnd) {
-        spanEnd = Math.max(spanEnd, end);
-        for (const name of form.names) spanNames.add(name);
-        continue;
+    for (let index = 0; index < starts.length; ) {
+      const start = base + starts[index]!;
+      let end = start;
+      const first = index;
+      for (; index < starts.length && base + starts[index]! === start; index++) end = Math.max(end, start + this.forms[patterns[index]!]!.bytes.length);
+      const joins = this.spanEnd > start && (end <= this.spanEnd || start - this.spanStart < this.spanLimit);
+      if (!joins) {
+        if (this.spanEnd >= 0) this.closeSpan(pieces);
+        joined.slice(this.releasedUpTo - base, start - base, pieces);
+        this.releasedUpTo = Math.max(this.releasedUpTo, start);
+        this.spanStart = start;
+        this.spanNames.clear();
       }
-      if (spanStart >= 0) {
-        joined.slice(copiedUpTo, spanStart, pieces);
-        pieces.push(this.replacement(spanNames));
-        copiedUpTo = spanEnd;
-      }
-      spanStart = start;
-      spanEnd = end;
-      spanNames.clear();
-      for (const name of form.names) spanNames.add(name);
+      this.spanEnd = Math.max(this.spanEnd, end);
+      for (let match = first; match < index; match++) for (const name of this.forms[patterns[match]!]!.names) this.spanNames.add(name);
     }
-    let releaseUpTo = safe;
-    if (spanStart >= 0) {
-      if (spanEnd > safe && safe < joined.length) {
-        releaseUpTo = spanStart;
-      } else {
-        joined.slice(copiedUpTo, spanStart, pieces);
-        pieces.push(this.replacement(spanNames));
-        copiedUpTo = spanEnd;
-        releaseUpTo = Math.max(safe, spanEnd);
-      }
+    if (this.spanEnd >= 0 && this.spanEnd <= base + safe) this.closeSpan(pieces);
+    if (this.spanEnd < 0) {
+      joined.slice(this.releasedUpTo - base, safe, pieces);
+      this.releasedUpTo = base + safe;
     }
-    joined.slice(copiedUpTo, releaseUpTo, pieces);
     // Copy what is kept, so a large chunk is not pinned in memory by a small tail.
-    return { pieces, rest: joined.copy(Math.max(copiedUpTo, releaseUpTo)) };
+    this.pending = joined.copy(safe);
+    this.position = base + safe;
+    return pieces;
+  }
+
+  /** Ends the open span: its replacement is released, and what it covered is done with. */
+  private closeSpan(pieces: Buffer[]): void {
+    pieces.push(this.replacement(this.spanNames));
+    this.releasedUpTo = this.spanEnd;
+    this.spanStart = -1;
+    this.spanEnd = -1;
   }
 
   /** The text that replaces a span, naming its secrets in the order they were given. */

@@ -9,14 +9,28 @@ import path from 'node:path';
  */
 export const OUTPUT_READ_BYTES = 512 * 1024;
 
+/**
+ * Read buffers per channel, at most (made as needed). While the reader of our output still has bytes of one buffer to
+ * take, the next read goes into another, so reading and masking the next chunk overlaps with the reader taking this
+ * one; with one buffer the reader waited for each round of reading and masking. What is held per stream is bounded by
+ * these buffers.
+ */
+export const OUTPUT_READ_BUFFERS = 3;
+
 /** Longest Unix socket path every platform takes (macOS: 104 bytes with the terminating zero). */
 const MAX_SOCKET_PATH = 100;
 
 /**
+ * What receives a channel's reads: `bytes` is a view of a reused read buffer. Returns true when the buffer may be
+ * filled again at once; false when something still holds bytes of it: then `release` is called once they are taken,
+ * and until then the buffer is left alone (reads go into another buffer, or wait).
+ */
+export type OutputHandler = (bytes: Buffer, release: () => void) => boolean;
+
+/**
  * A connected pair of Unix sockets for one output stream of a child: `childEnd` is handed to `spawn` as the child's
- * stdout or stderr (and closed here once the child has it); `ours` delivers what the child writes into one reused
- * buffer, through `onData` (a view that is only valid until it returns, unless it returns false: then the buffer is
- * left alone until `ours.resume()`).
+ * stdout or stderr (and closed here once the child has it); `ours` delivers what the child writes, read into a few
+ * reused buffers, to its {@link OutputHandler}.
  */
 export interface OutputChannel {
   readonly childEnd: net.Socket;
@@ -30,7 +44,7 @@ export interface OutputChannel {
  * what makes masked output keep up with the command. The listening socket lives in a fresh folder only this user can
  * enter, for as long as it takes to connect, so no other user can connect in our place.
  */
-export async function openOutputChannels(handlers: readonly ((bytes: Buffer) => boolean)[]): Promise<OutputChannel[] | undefined> {
+export async function openOutputChannels(handlers: readonly OutputHandler[]): Promise<OutputChannel[] | undefined> {
   if (process.platform === 'win32') return undefined;
   let folder: string;
   try {
@@ -68,9 +82,8 @@ export function closeChannel(channel: OutputChannel): void {
   channel.ours.destroy();
 }
 
-function connectPair(server: net.Server, socketPath: string, onData: (bytes: Buffer) => boolean): Promise<OutputChannel> {
+function connectPair(server: net.Server, socketPath: string, onData: OutputHandler): Promise<OutputChannel> {
   return new Promise((resolve, reject) => {
-    const buffer = Buffer.allocUnsafe(OUTPUT_READ_BYTES);
     let childEnd: net.Socket | undefined;
     let connected = false;
     const settle = (): void => {
@@ -91,11 +104,61 @@ function connectPair(server: net.Server, socketPath: string, onData: (bytes: Buf
     };
     server.once('connection', accept);
     server.once('error', fail);
-    const ours = net.connect({ path: socketPath, onread: { buffer, callback: (bytes) => onData(buffer.subarray(0, bytes)) } });
+    const buffers = new ReadBuffers(() => ours.resume());
+    const ours = net.connect({ path: socketPath, onread: { buffer: () => buffers.next, callback: (bytes, buffer) => buffers.filled(buffer as Buffer, bytes, onData) } });
     ours.once('error', fail);
     ours.once('connect', () => {
       connected = true;
       settle();
     });
   });
+}
+
+/**
+ * The read buffers of one channel. Node asks for the buffer of the next read right after each read (`next`); when
+ * every buffer is still held, reading pauses and `next` is the one held longest (bytes are taken in order, so it comes
+ * back first), and reading resumes once it is back.
+ */
+class ReadBuffers {
+  /** The buffer the next read goes into. */
+  next: Buffer = Buffer.allocUnsafe(OUTPUT_READ_BYTES);
+  private made = 1;
+  private readonly idle: Buffer[] = [];
+  /** Buffers whose bytes are still held, oldest first. */
+  private readonly held: Buffer[] = [];
+  private awaited: Buffer | undefined;
+
+  constructor(private readonly resume: () => void) {}
+
+  /** Hands a read to `onData`; returns false to pause reading (every buffer is held). */
+  filled(buffer: Buffer, bytes: number, onData: OutputHandler): boolean {
+    if (onData(buffer.subarray(0, bytes), () => this.release(buffer))) {
+      this.next = buffer;
+      return true;
+    }
+    this.held.push(buffer);
+    const spare = this.idle.pop() ?? (this.made < OUTPUT_READ_BUFFERS ? this.make() : undefined);
+    if (spare !== undefined) {
+      this.next = spare;
+      return true;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-non-null-assertion -- `buffer` was just pushed
+    this.next = this.awaited = this.held[0]!;
+    return false;
+  }
+
+  private make(): Buffer {
+    this.made++;
+    return Buffer.allocUnsafe(OUTPUT_READ_BYTES);
+  }
+
+  private release(buffer: Buffer): void {
+    this.held.splice(this.held.indexOf(buffer), 1);
+    if (buffer !== this.awaited) {
+      this.idle.push(buffer);
+      return;
+    }
+    this.awaited = undefined;
+    this.resume();
+  }
 }

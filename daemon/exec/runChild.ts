@@ -44,7 +44,7 @@ export async function runMasked(run: MaskedRun): Promise<RunOutcome> {
   let channels: OutputChannel[] | undefined;
   if (piped) {
     // Each channel hands its reads to its writer, which says when the read buffer may be filled again.
-    channels = await openOutputChannels(writers.map((writer, index) => (bytes: Buffer) => writer.write(bytes, () => channels?.[index]?.ours.resume())));
+    channels = await openOutputChannels(writers.map((writer) => (bytes: Buffer, release: () => void) => writer.write(bytes, release)));
   }
   const stdio: StdioOptions = !piped ? 'inherit' : channels === undefined ? ['inherit', 'pipe', 'pipe'] : ['inherit', ...channels.map((channel) => channel.childEnd)];
   let child: ChildProcess;

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { Masker, createMaskingStream, maskReplacement, maskText, maskedForms, type MaskedSecret } from '../../daemon/exec/masker.js';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { MASKED_SPAN_LIMIT, Masker, createMaskingStream, maskReplacement, maskText, maskedForms, type MaskedSecret } from '../../daemon/exec/masker.js';
+
+// A full collection on demand, without starting node with --expose-gc.
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
 
 const CANARY = 'zv-canary/7Qe+x9K2pL4mW8rT=';
 const SECRETS: MaskedSecret[] = [{ name: 'API_TOKEN', value: CANARY }];
@@ -189,7 +195,7 @@ test('the masking stream masks what flows through it and flushes the held-back t
 });
 
 /** A small seeded generator (mulberry32), so a failing case can be run again from its seed. */
-function randomSource(seed: number): { int(below: number): number; pick<T>(items: readonly T[]): T } {
+function randomSource(seed: number): { int(below: number): number; pick<T>(items: readonly T[]): T; bytes(length: number): Buffer } {
   let state = seed >>> 0;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -197,40 +203,57 @@ function randomSource(seed: number): { int(below: number): number; pick<T>(items
     mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   };
-  return { int: (below) => Math.floor(next() * below), pick: (items) => items[Math.floor(next() * items.length)]! };
+  return {
+    int: (below) => Math.floor(next() * below),
+    pick: (items) => items[Math.floor(next() * items.length)]!,
+    bytes: (length) => Buffer.from(Array.from({ length }, () => Math.floor(next() * 256))),
+  };
 }
 
 /**
  * The reference behaviour, as plainly as it can be written: the whole output at once, every occurrence of every
- * masked form found with `indexOf`, overlapping occurrences joined into one span, each span replaced by the names
- * of the secrets found in it, in the order the secrets were given.
+ * masked form found with `indexOf`, the occurrences that start at one position taken together, overlapping ones
+ * joined into one span unless it would grow from a start `spanLimit` or more bytes into it (then the span is cut there
+ * and the rest is a new span), each span replaced by the names of the secrets found in it, in the order the secrets
+ * were given.
  */
-function referenceMask(text: Buffer, secrets: readonly MaskedSecret[]): Buffer {
+function referenceMask(text: Buffer, secrets: readonly MaskedSecret[], spanLimit = MASKED_SPAN_LIMIT): Buffer {
   const { forms, names } = maskedForms(secrets);
-  const occurrences: { start: number; end: number; names: readonly number[] }[] = [];
+  const byStart = new Map<number, { end: number; names: Set<number> }>();
   for (const form of forms) {
     for (let start = text.indexOf(form.bytes); start !== -1; start = text.indexOf(form.bytes, start + 1)) {
-      occurrences.push({ start, end: start + form.bytes.length, names: form.names });
+      const at = byStart.get(start) ?? { end: start, names: new Set<number>() };
+      at.end = Math.max(at.end, start + form.bytes.length);
+      for (const name of form.names) at.names.add(name);
+      byStart.set(start, at);
     }
   }
-  occurrences.sort((a, b) => a.start - b.start);
   const pieces: Buffer[] = [];
   let done = 0;
-  for (let index = 0; index < occurrences.length; ) {
-    const span = { start: occurrences[index]!.start, end: occurrences[index]!.end, names: new Set(occurrences[index]!.names) };
-    for (index++; index < occurrences.length && occurrences[index]!.start < span.end; index++) {
-      span.end = Math.max(span.end, occurrences[index]!.end);
-      for (const name of occurrences[index]!.names) span.names.add(name);
-    }
+  let span: { start: number; end: number; names: Set<number> } | undefined;
+  const close = (): void => {
+    if (span === undefined) return;
     const spanNames = [...span.names].sort((a, b) => a - b).map((name) => names[name]!);
-    pieces.push(text.subarray(done, span.start), Buffer.from(maskReplacement(spanNames.join(','))));
+    // A span cut from the one before starts inside what that one covered: only its new bytes are left to replace.
+    pieces.push(text.subarray(done, Math.max(done, span.start)), Buffer.from(maskReplacement(spanNames.join(','))));
     done = span.end;
+  };
+  for (const [start, at] of [...byStart].sort((a, b) => a[0] - b[0])) {
+    if (span !== undefined && start < span.end && (at.end <= span.end || start - span.start < spanLimit)) {
+      span.end = Math.max(span.end, at.end);
+      for (const name of at.names) span.names.add(name);
+      continue;
+    }
+    close();
+    span = { start, end: at.end, names: new Set(at.names) };
   }
+  close();
   pieces.push(text.subarray(done));
   return Buffer.concat(pieces);
 }
 
 test('random values in every encoding, split at random: the streaming masker does what the reference does', () => {
+  // Everything comes from the seed (values, text, chunking, span limit), so a failing seed fails again.
   const alphabets = [
     'abcdefghijklmnopqrstuvwxyz0123456789',
     'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_',
@@ -248,11 +271,13 @@ test('random values in every encoding, split at random: the streaming masker doe
     };
     const secrets: MaskedSecret[] = Array.from({ length: 1 + random.int(4) }, (_, index) => ({ name: `S${index}`, value: value() }));
     if (random.int(4) === 0) secrets.push({ name: 'S0', value: value() }); // one name, two values
-    const filler = (): Buffer => random.pick([Buffer.from(value()), randomBytes(random.int(40)), Buffer.from(randomBytes(random.int(60)).toString('base64'))]);
+    const filler = (): Buffer => random.pick([Buffer.from(value()), random.bytes(random.int(40)), Buffer.from(random.bytes(random.int(60)).toString('base64'))]);
     const encodings: ((value: string) => string)[] = [
       ...Object.values({ ...formsOfEncoders }),
       // Inside a longer base64 text, at any of the three byte alignments.
-      (secret) => Buffer.concat([randomBytes(random.int(5)), Buffer.from(secret), randomBytes(random.int(5))]).toString(random.pick(['base64', 'base64url'] as const)),
+      (secret) => Buffer.concat([random.bytes(random.int(5)), Buffer.from(secret), random.bytes(random.int(5))]).toString(random.pick(['base64', 'base64url'] as const)),
+      // Repeated so that a value overlapping itself makes one long span.
+      (secret) => secret.repeat(1 + random.int(30)),
     ];
     const parts: Buffer[] = [];
     for (let index = 0; index < 12; index++) {
@@ -261,9 +286,11 @@ test('random values in every encoding, split at random: the streaming masker doe
       parts.push(Buffer.from(random.pick(encodings)(secret)));
     }
     const text = Buffer.concat(parts);
-    const expected = referenceMask(text, secrets);
+    // A small span limit now and then, so cut spans are checked too.
+    const spanLimit = random.pick([MASKED_SPAN_LIMIT, 1 + random.int(12), 1 + random.int(200)]);
+    const expected = referenceMask(text, secrets, spanLimit);
     for (let round = 0; round < 4; round++) {
-      const masker = new Masker(secrets);
+      const masker = new Masker(secrets, { spanLimit });
       const output: Buffer[] = [];
       for (let offset = 0; offset < text.length; ) {
         const size = random.pick([1, 2, 3, 5, 8, 13, 64, 200, 1 + random.int(text.length)]);
@@ -273,6 +300,7 @@ test('random values in every encoding, split at random: the streaming masker doe
       }
       output.push(masker.end());
       assert.ok(Buffer.concat(output).equals(expected), `seed ${seed}, round ${round}`);
+      assert.ok(masker.heldBack < Math.max(1, ...maskedForms(secrets).forms.map((form) => form.bytes.length)), `seed ${seed}: held ${masker.heldBack}`);
     }
   }
 });
@@ -286,7 +314,7 @@ test('chunks that come in one reused buffer: what is released before the buffer 
     ];
     const parts: Buffer[] = [];
     for (let index = 0; index < 40; index++) {
-      parts.push(randomBytes(random.int(300)));
+      parts.push(random.bytes(random.int(300)));
       parts.push(Buffer.from(random.pick(Object.values(formsOfEncoders))(random.pick(secrets).value)));
     }
     const text = Buffer.concat(parts);
@@ -305,3 +333,40 @@ test('chunks that come in one reused buffer: what is released before the buffer 
     assert.ok(Buffer.concat(output).equals(referenceMask(text, secrets)), `seed ${seed}`);
   }
 });
+
+test('a value that overlaps itself, printed without end: output comes as it goes, nothing of it leaks, memory stays bounded', () => {
+  // `k9T` three times and more: each occurrence of the value overlaps the one before, so it is all one span.
+  const secrets = [{ name: 'LOOP', value: 'k9Tk9Tk9Tk9Tk9T' }];
+  const chunk = Buffer.from('k9T'.repeat(64 * 1024 / 3 + 1));
+  const replacement = maskReplacement('LOOP');
+  const masker = new Masker(secrets);
+  const totalBytes = 50 * 1024 * 1024;
+  let released = 0;
+  let replacements = 0;
+  let heapBefore = 0;
+  let largestHeldBack = 0;
+  for (let pushed = 0; pushed < totalBytes; pushed += chunk.length) {
+    for (const piece of masker.pushPieces(chunk)) {
+      // What comes out is only ever whole replacements: no byte of the value, no cut-off piece of the text around.
+      assert.equal(piece.toString(), replacement);
+      released += piece.length;
+      replacements++;
+    }
+    largestHeldBack = Math.max(largestHeldBack, masker.heldBack);
+    if (pushed === 64 * chunk.length) heapBefore = heapInUse();
+  }
+  const last = masker.end().toString();
+  assert.equal(last, replacement);
+  assert.ok(largestHeldBack < secrets[0]!.value.length * 2, `held back ${largestHeldBack} bytes`);
+  // One replacement for every stretch of MASKED_SPAN_LIMIT: output keeps coming while the value does.
+  assert.ok(replacements >= Math.floor(totalBytes / MASKED_SPAN_LIMIT) - 2, `${replacements} replacements for ${released} bytes`);
+  const grown = heapInUse() - heapBefore;
+  assert.ok(grown < 16 * 1024 * 1024, `heap grew by ${grown} bytes over 50 MB of output`);
+});
+
+/** Bytes in use by JavaScript objects and buffers, after a full collection (so garbage not yet collected is not counted). */
+function heapInUse(): number {
+  collectGarbage();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}

@@ -41,3 +41,20 @@ test('regular-expression characters in values are taken literally', () => {
   redactor.register('a.b*c(d)[e]');
   assert.equal(redactor.redact('aXbbbc(d)[e] a.b*c(d)[e]'), `aXbbbc(d)[e] ${REDACTED}`);
 });
+
+test('overlapping values are masked as one stretch, leaving no character of either; touching ones each masked', () => {
+  const redactor = new Redactor();
+  redactor.register('alpha-1234-bravo');
+  redactor.register('bravo-charlie-99');
+  assert.equal(redactor.redact('[alpha-1234-bravo-charlie-99]'), `[${REDACTED}]`);
+  assert.equal(redactor.redact('alpha-1234-bravobravo-charlie-99 and bravo-charlie-99'), `${REDACTED}${REDACTED} and ${REDACTED}`);
+  // A value that overlaps itself, repeated: one stretch, whatever its length.
+  const looping = new Redactor();
+  looping.register('k9Tk9Tk9T');
+  assert.equal(looping.redact(`run: ${'k9T'.repeat(1000)} done`), `run: ${REDACTED} done`);
+  // One value inside another: the outer one's edges are masked too.
+  const nested = new Redactor();
+  nested.register('inner-value');
+  nested.register('outer-inner-value-outer');
+  assert.equal(nested.redact('a outer-inner-value-outer b inner-value c'), `a ${REDACTED} b ${REDACTED} c`);
+});
