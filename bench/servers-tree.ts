@@ -32,24 +32,32 @@ const FIRST_ROWS = 50;
 /** Issue 17: the Servers tree with 5,000 servers shows its first rows under a second after the view opens. */
 const MAX_FIRST_ROWS_MS = 1_000;
 
-/** A data folder holding SERVERS servers, synced from the Time4VPS double by the product's sync. */
-async function filledFolder(): Promise<string> {
+/**
+ * Fills the data folder `folder` with `count` servers, synced from the Time4VPS double by the product's sync (the way
+ * users fill it). The end-to-end row (servers-tree-e2e.ts) fills the folder its code-server's daemon opens with it.
+ */
+export async function fillServers(folder: string, count: number): Promise<void> {
   const login = 'bench-login';
   const password = 'bench-password-value';
-  const fake = await startFakeTime4vps({ login, password, servers: makeServers(SERVERS) });
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-tree-'));
-  fs.chmodSync(folder, 0o700);
+  const fake = await startFakeTime4vps({ login, password, servers: makeServers(count) });
   const files = dataPaths(folder);
   const store = await Store.open({ database: files.database, journal: files.journal, migrations: MIGRATIONS });
   try {
     const secrets = new MemorySecrets(new Map([['sec_login', login], ['sec_password', password]]));
     const provider = new Time4vpsProvider({ apiBase: fake.url, loginSecret: 'sec_login', passwordSecret: 'sec_password', secrets });
     const result = await new ProviderSync(EmbeddedDatabase.of(store), () => [], new RecordingNotifier()).sync(provider, { client: 'bench', requestId: 'bench-tree' });
-    if (result.total !== SERVERS) throw new Error(`the sync found ${result.total} servers, not ${SERVERS}`);
+    if (result.total !== count) throw new Error(`the sync found ${result.total} servers, not ${count}`);
   } finally {
     store.close();
     await fake.stop();
   }
+}
+
+/** A data folder holding SERVERS servers. */
+async function filledFolder(): Promise<string> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-tree-'));
+  fs.chmodSync(folder, 0o700);
+  await fillServers(folder, SERVERS);
   return folder;
 }
 
