@@ -1,6 +1,7 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { PageInfo } from '../protocol/fields.js';
+import { rememberJson } from '../transport/json.js';
 
 /**
  * Encoded size a page's rows may reach. Half the message limit: a page stays far below what clients accept
@@ -64,10 +65,20 @@ export interface PageCut<R, T> {
  * Cuts one page from stored rows already in key order and starting after the cursor: at most `limit` rows and at
  * most {@link PAGE_BYTES} of them as sent (never fewer than one). Pass up to `limit + 1` rows, so a full page knows
  * whether more follow; only the first `limit` go through `toRow`. `nextCursor` is set exactly when some did not fit.
+ * The page's JSON text is remembered ({@link rememberJson}), so the router's size check and the writer reuse it.
  */
 export async function cutPage<R, T>(rows: readonly R[], cut: PageCut<R, T>): Promise<{ rows: T[] } & PageInfo> {
   const lead = cut.lead ?? [];
   const mapped = await Promise.all(rows.slice(0, cut.limit).map((row) => cut.toRow(row)));
+  const whole = [...lead, ...mapped];
+  // Most pages fit whole: one encoding weighs them (an array's text is each row and a separator, plus one bracket).
+  const json = JSON.stringify(whole);
+  if (Buffer.byteLength(json, 'utf8') - 1 <= PAGE_BYTES || mapped.length <= 1) {
+    rememberJson(whole, json);
+    // Frozen: a handler that changed the page after the cut would fail loudly rather than send the text of before.
+    const page = Object.freeze(whole) as T[];
+    return mapped.length < rows.length && mapped.length > 0 ? { rows: page, nextCursor: encodeCursor(cut.keyOf(rows[mapped.length - 1] as R)) } : { rows: page };
+  }
   const page: T[] = [...lead];
   let bytes = lead.reduce((sum, row) => sum + sizeOf(row), 0);
   let taken = 0;
