@@ -79,23 +79,24 @@ export async function cutPage<R, T>(rows: readonly R[], cut: PageCut<R, T>): Pro
     const page = Object.freeze(whole) as T[];
     return mapped.length < rows.length && mapped.length > 0 ? { rows: page, nextCursor: encodeCursor(cut.keyOf(rows[mapped.length - 1] as R)) } : { rows: page };
   }
-  const page: T[] = [...lead];
-  let bytes = lead.reduce((sum, row) => sum + sizeOf(row), 0);
+  // Over the size: weighed row by row, and the page's text is made of the rows' texts.
+  const texts = lead.map((row) => JSON.stringify(row));
+  let bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text, 'utf8') + 1, 0);
   let taken = 0;
   for (const row of mapped) {
-    const size = sizeOf(row);
+    const text = JSON.stringify(row);
+    const size = Buffer.byteLength(text, 'utf8') + 1;
     if (taken > 0 && bytes + size > PAGE_BYTES) break;
-    page.push(row);
+    texts.push(text);
     bytes += size;
     taken += 1;
   }
+  const page = [...lead, ...mapped.slice(0, taken)];
+  rememberJson(page, `[${texts.join(',')}]`);
   const last = taken > 0 ? rows[taken - 1] : undefined;
-  return taken < rows.length && last !== undefined ? { rows: page, nextCursor: encodeCursor(cut.keyOf(last)) } : { rows: page };
-}
-
-/** A row's encoded size in a page, with its separator. */
-function sizeOf(row: unknown): number {
-  return Buffer.byteLength(JSON.stringify(row), 'utf8') + 1;
+  return taken < rows.length && last !== undefined
+    ? { rows: Object.freeze(page) as T[], nextCursor: encodeCursor(cut.keyOf(last)) }
+    : { rows: Object.freeze(page) as T[] };
 }
 
 /** One page of rows held in memory: sorts them by key, skips to the cursor and cuts. */

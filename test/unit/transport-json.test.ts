@@ -26,6 +26,26 @@ function countingRows(count: number): { rows: { id: string; name: string; toJSON
 }
 
 describe('answers encoded once', () => {
+  test('a page cut short by its size keeps the text of the rows it holds, for the router and the writer', async () => {
+    const filler = 'x'.repeat(100 * 1024);
+    let encodings = 0;
+    const rows = Array.from({ length: 20 }, (_, index) => ({
+      id: `r${index}`,
+      toJSON(): unknown {
+        encodings += 1;
+        return { id: this.id, filler };
+      },
+    }));
+    const page = await cutPage(rows, { limit: 20, toRow: (row) => row, keyOf: (row) => [row.id] });
+    assert.ok(page.rows.length < 20 && page.nextCursor !== undefined, 'the page was cut by its size');
+    assert.ok(Object.isFrozen(page.rows));
+    const afterCut = encodings;
+    const result = { servers: page.rows, nextCursor: page.nextCursor };
+    const text = encodeJson(result);
+    assert.equal(encodings, afterCut, 'the size check did not encode a row again');
+    assert.equal(text, JSON.stringify(result));
+  });
+
   test('encodeJson writes what JSON.stringify writes, for shapes an answer may have', () => {
     const values: unknown[] = [
       null,
