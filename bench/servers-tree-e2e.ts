@@ -174,7 +174,10 @@ export async function benchServersTreeE2e(): Promise<BenchSection> {
         { name: 'first opening after VS Code started', value: formatMs(first), goal: `< ${formatMs(MAX_FIRST_ROWS_MS)}`, ok: first < MAX_FIRST_ROWS_MS },
         { name: `after a window reload (median of ${reloaded.length})`, value: formatMs(middle), goal: `< ${formatMs(MAX_FIRST_ROWS_MS)}`, ok: middle < MAX_FIRST_ROWS_MS },
         { name: `slowest of all ${times.length} openings`, value: formatMs(slowest), goal: `< ${formatMs(MAX_FIRST_ROWS_MS)}`, ok: slowest < MAX_FIRST_ROWS_MS },
-        { name: 'every opening (ms)', value: times.map((time) => Math.round(time)).join(', ') },
+        {
+          name: 'every opening: first server row (pane shown) in ms',
+          value: openings.map((opening) => `${Math.round(opening.firstRow)} (${Math.round(opening.paneShown)})`).join(', '),
+        },
         { name: 'median: command → Servers pane shown', value: split((opening) => opening.paneShown) },
         { name: 'median: command → first group row (the rows the view shows first, fetched and grouped)', value: split((opening) => opening.firstGroup) },
         { name: 'median: first group row → first server row (the group\'s rows sent to the window)', value: split((opening) => opening.firstRow - opening.firstGroup) },
