@@ -39,7 +39,7 @@ const ENTRIES: readonly Entry[] = [
   { key: 'startup', title: 'daemon cold start', file: 'startup.ts', load: async () => (await import('./startup.js')).benchStartup },
   { key: 'exec', title: 'zavhoz exec', file: 'exec.ts', load: async () => (await import('./exec.js')).benchExec },
   { key: 'team-store', title: 'team store on PostgreSQL', file: 'team-store.ts', load: async () => (await import('./team-store.js')).benchTeamStore },
-  ...['vault', 'inventory', 'deploy', 'github', 'services', 'proxy', 'servers-tree'].map(
+  ...['vault', 'inventory', 'deploy', 'github', 'services', 'proxy', 'servers-tree', 'servers-tree-e2e'].map(
     (key): Entry => ({
       key,
       title: key,

@@ -2,10 +2,10 @@
  * The Servers tree with 5,000 servers (issue 17: first rows < 1 s after the view opens). The inventory is filled the
  * way users fill it: a provider sync (the product's `ProviderSync`) against the Time4VPS test double on loopback,
  * into a data folder a real daemon (dist/daemon.cjs) then starts on. The extension's own `ServersProvider` then
- * loads the view in plain Node, as VS Code asks it to: `getChildren()` (every page of `servers/list` from the daemon,
- * grouped), then the first group's children and their tree items. `vscode` is a shape-only stand-in
- * (bench/vscode/stub.mjs): what is timed is the extension's work and the daemon's answers, not VS Code drawing the
- * rows in code-server, which this machine could not time reliably next to eight other agents' work.
+ * loads the view in plain Node, as VS Code asks it to: `getChildren()` (a first page of `servers/list`, grouped), the
+ * first group's children and their tree items; then, once the provider says it has the rest, the whole tree. `vscode`
+ * is a shape-only stand-in (bench/vscode/stub.mjs): what is timed is the extension's work and the daemon's answers;
+ * VS Code drawing the rows in code-server is timed by the end-to-end row (servers-tree-e2e.ts).
  */
 import fs from 'node:fs';
 import { register } from 'node:module';
@@ -32,24 +32,32 @@ const FIRST_ROWS = 50;
 /** Issue 17: the Servers tree with 5,000 servers shows its first rows under a second after the view opens. */
 const MAX_FIRST_ROWS_MS = 1_000;
 
-/** A data folder holding SERVERS servers, synced from the Time4VPS double by the product's sync. */
-async function filledFolder(): Promise<string> {
+/**
+ * Fills the data folder `folder` with `count` servers, synced from the Time4VPS double by the product's sync (the way
+ * users fill it). The end-to-end row (servers-tree-e2e.ts) fills the folder its code-server's daemon opens with it.
+ */
+export async function fillServers(folder: string, count: number): Promise<void> {
   const login = 'bench-login';
   const password = 'bench-password-value';
-  const fake = await startFakeTime4vps({ login, password, servers: makeServers(SERVERS) });
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-tree-'));
-  fs.chmodSync(folder, 0o700);
+  const fake = await startFakeTime4vps({ login, password, servers: makeServers(count) });
   const files = dataPaths(folder);
   const store = await Store.open({ database: files.database, journal: files.journal, migrations: MIGRATIONS });
   try {
     const secrets = new MemorySecrets(new Map([['sec_login', login], ['sec_password', password]]));
     const provider = new Time4vpsProvider({ apiBase: fake.url, loginSecret: 'sec_login', passwordSecret: 'sec_password', secrets });
     const result = await new ProviderSync(EmbeddedDatabase.of(store), () => [], new RecordingNotifier()).sync(provider, { client: 'bench', requestId: 'bench-tree' });
-    if (result.total !== SERVERS) throw new Error(`the sync found ${result.total} servers, not ${SERVERS}`);
+    if (result.total !== count) throw new Error(`the sync found ${result.total} servers, not ${count}`);
   } finally {
     store.close();
     await fake.stop();
   }
+}
+
+/** A data folder holding SERVERS servers. */
+async function filledFolder(): Promise<string> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-tree-'));
+  fs.chmodSync(folder, 0o700);
+  await fillServers(folder, SERVERS);
   return folder;
 }
 
@@ -64,22 +72,43 @@ async function serversProvider(client: DaemonClient): Promise<ServersProvider> {
     onDidChangeState: () => none,
     onNotification: () => none,
     listAll: (definition: never, params: never, rows: never) => client.listAll(definition, params, rows),
+    request: (definition: never, params: never) => client.request(definition, params),
   };
   const memento = { get: <T>(_key: string, fallback?: T) => fallback, update: async () => undefined, keys: () => [] };
   return new ServersProvider({ connection } as never, memento);
 }
 
-/** One opening of the view: the roots, then the first group's children and the tree items of its first rows. */
-async function openView(provider: ServersProvider): Promise<{ firstRows: number; rows: number }> {
+/** Resolves at the provider's next onDidChangeTreeData (VS Code then asks for the roots again). */
+function nextChange(provider: ServersProvider): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = provider.onDidChangeTreeData(() => {
+      listener.dispose();
+      resolve();
+    });
+  });
+}
+
+/** Servers in the groups of a tree's roots. */
+function serversIn(groups: readonly { children: readonly unknown[] }[]): number {
+  return groups.reduce((sum, group) => sum + group.children.length, 0);
+}
+
+/** One opening of the view: the roots, the first group's children and the tree items of its first rows; then every server. */
+async function openView(provider: ServersProvider): Promise<{ firstRows: number; complete: number; rows: number }> {
   const started = process.hrtime.bigint();
-  const groups = await provider.getChildren();
+  let groups = await provider.getChildren();
   const first = groups[0];
   if (!first) throw new Error('the Servers tree has no group');
   const children = await provider.getChildren(first);
   for (const node of children.slice(0, FIRST_ROWS)) provider.getTreeItem(node);
   const firstRows = elapsedMs(started);
-  const rows = groups.reduce((sum, group) => sum + group.children.length, 0);
-  return { firstRows, rows };
+  // The view may show a first page before it has every server; it then says so, and VS Code reads the roots again.
+  if (serversIn(groups) < SERVERS) {
+    await nextChange(provider);
+    groups = await provider.getChildren();
+    for (const group of groups) for (const node of await provider.getChildren(group)) provider.getTreeItem(node);
+  }
+  return { firstRows, complete: elapsedMs(started), rows: serversIn(groups) };
 }
 
 /** Measures the Servers tree's first rows with SERVERS servers; see the module comment. */
@@ -93,15 +122,23 @@ export async function benchServersTree(): Promise<BenchSection> {
       // The first opening is the cold one (nothing compiled, no statement prepared); the others are the view opened
       // again or refreshed by a servers/didChange.
       const first = await openView(provider);
-      const times: number[] = [];
-      for (let run = 0; run < RUNS; run++) times.push((await openView(provider)).firstRows);
-      if (first.rows !== SERVERS) throw new Error(`the tree held ${first.rows} servers, not ${SERVERS}`);
+      const openings: Awaited<ReturnType<typeof openView>>[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        // A refresh (servers/didChange) forgets what was read: each opening reads the servers afresh.
+        provider.refresh();
+        await nextChange(provider);
+        openings.push(await openView(provider));
+      }
+      for (const opening of [first, ...openings]) {
+        if (opening.rows !== SERVERS) throw new Error(`the tree held ${opening.rows} servers, not ${SERVERS}`);
+      }
+      const times = openings.map((opening) => opening.firstRows);
       const firstRows = median(times);
       return {
         title: `Servers tree with ${SERVERS.toLocaleString('en')} servers (extension's ServersProvider in Node, real daemon; median of ${RUNS})`,
         rows: [
           {
-            name: `first opening: view opened → first ${FIRST_ROWS} rows (every page of servers/list, grouped, tree items)`,
+            name: `first opening: view opened → first ${FIRST_ROWS} rows (first page of servers/list, grouped, tree items)`,
             value: formatMs(first.firstRows),
             goal: `< ${formatMs(MAX_FIRST_ROWS_MS)}`,
             ok: first.firstRows < MAX_FIRST_ROWS_MS,
@@ -113,6 +150,8 @@ export async function benchServersTree(): Promise<BenchSection> {
             ok: firstRows < MAX_FIRST_ROWS_MS,
           },
           { name: 'slowest of the runs', value: formatMs(Math.max(...times)) },
+          { name: `first opening: view opened → all ${SERVERS.toLocaleString('en')} servers in the tree`, value: formatMs(first.complete) },
+          { name: `opened again / refreshed: view → all ${SERVERS.toLocaleString('en')} servers (median)`, value: formatMs(median(openings.map((opening) => opening.complete))) },
         ],
       };
     } finally {

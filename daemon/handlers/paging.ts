@@ -1,6 +1,7 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { ErrorCodes } from '../protocol/errors.js';
 import type { PageInfo } from '../protocol/fields.js';
+import { rememberJson } from '../transport/json.js';
 
 /**
  * Encoded size a page's rows may reach. Half the message limit: a page stays far below what clients accept
@@ -64,27 +65,38 @@ export interface PageCut<R, T> {
  * Cuts one page from stored rows already in key order and starting after the cursor: at most `limit` rows and at
  * most {@link PAGE_BYTES} of them as sent (never fewer than one). Pass up to `limit + 1` rows, so a full page knows
  * whether more follow; only the first `limit` go through `toRow`. `nextCursor` is set exactly when some did not fit.
+ * The page's JSON text is remembered ({@link rememberJson}), so the router's size check and the writer reuse it.
  */
 export async function cutPage<R, T>(rows: readonly R[], cut: PageCut<R, T>): Promise<{ rows: T[] } & PageInfo> {
   const lead = cut.lead ?? [];
   const mapped = await Promise.all(rows.slice(0, cut.limit).map((row) => cut.toRow(row)));
-  const page: T[] = [...lead];
-  let bytes = lead.reduce((sum, row) => sum + sizeOf(row), 0);
+  const whole = [...lead, ...mapped];
+  // Most pages fit whole: one encoding weighs them (an array's text is each row and a separator, plus one bracket).
+  const json = JSON.stringify(whole);
+  if (Buffer.byteLength(json, 'utf8') - 1 <= PAGE_BYTES || mapped.length <= 1) {
+    rememberJson(whole, json);
+    // Frozen: a handler that changed the page after the cut would fail loudly rather than send the text of before.
+    const page = Object.freeze(whole) as T[];
+    return mapped.length < rows.length && mapped.length > 0 ? { rows: page, nextCursor: encodeCursor(cut.keyOf(rows[mapped.length - 1] as R)) } : { rows: page };
+  }
+  // Over the size: weighed row by row, and the page's text is made of the rows' texts.
+  const texts = lead.map((row) => JSON.stringify(row));
+  let bytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text, 'utf8') + 1, 0);
   let taken = 0;
   for (const row of mapped) {
-    const size = sizeOf(row);
+    const text = JSON.stringify(row);
+    const size = Buffer.byteLength(text, 'utf8') + 1;
     if (taken > 0 && bytes + size > PAGE_BYTES) break;
-    page.push(row);
+    texts.push(text);
     bytes += size;
     taken += 1;
   }
+  const page = [...lead, ...mapped.slice(0, taken)];
+  rememberJson(page, `[${texts.join(',')}]`);
   const last = taken > 0 ? rows[taken - 1] : undefined;
-  return taken < rows.length && last !== undefined ? { rows: page, nextCursor: encodeCursor(cut.keyOf(last)) } : { rows: page };
-}
-
-/** A row's encoded size in a page, with its separator. */
-function sizeOf(row: unknown): number {
-  return Buffer.byteLength(JSON.stringify(row), 'utf8') + 1;
+  return taken < rows.length && last !== undefined
+    ? { rows: Object.freeze(page) as T[], nextCursor: encodeCursor(cut.keyOf(last)) }
+    : { rows: Object.freeze(page) as T[] };
 }
 
 /** One page of rows held in memory: sorts them by key, skips to the cursor and cuts. */

@@ -8,6 +8,7 @@ import { AGENT_CLIENT_NAME, REFUSED_FOR_AGENTS } from '../protocol/agentLimits.j
 import type { RequestDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { MAX_MESSAGE_BYTES } from '../protocol/lifecycle.js';
+import { encodeJson, rememberJson } from '../transport/json.js';
 
 /**
  * The largest result an answer may carry: what clients accept ({@link MAX_MESSAGE_BYTES}, enforced by their
@@ -158,8 +159,13 @@ export class Router {
  */
 function checkResultSize(method: string, value: unknown, log: ScopedLogger): void {
   if (value === undefined) return;
-  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
-  if (bytes <= MAX_RESULT_BYTES) return;
+  const json = encodeJson(value);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes <= MAX_RESULT_BYTES) {
+    // The writer sends this text rather than encode the answer again.
+    if (typeof value === 'object' && value !== null) rememberJson(value, json);
+    return;
+  }
   log.warn('answer too large', { bytes, limit: MAX_RESULT_BYTES });
   throw new ResponseError(
     ErrorCodes.MessageTooLarge,

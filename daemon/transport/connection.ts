@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { type MessageConnection, ResponseError, StreamMessageWriter, createMessageConnection } from 'vscode-jsonrpc/node';
 import { MAX_MESSAGE_BYTES } from '../protocol/lifecycle.js';
 import { FramedMessageReader, type ProtocolViolation } from './framedReader.js';
+import { encodeJson } from './json.js';
 
 /** What a caller may want to hear about besides messages. */
 export interface ConnectionHooks {
@@ -16,7 +17,11 @@ export interface ConnectionHooks {
  * here: the connection's close tells its owner what happened.
  */
 export function connectionOverStream(stream: Duplex, maxMessageBytes = MAX_MESSAGE_BYTES, hooks: ConnectionHooks = {}): MessageConnection {
-  const writer = new StreamMessageWriter(stream, 'utf-8');
+  // vscode-jsonrpc's own encoder, but a page (or answer) already encoded is not encoded again.
+  const writer = new StreamMessageWriter(stream, {
+    charset: 'utf-8',
+    contentTypeEncoder: { name: 'application/json', encode: (message, options) => Promise.resolve(Buffer.from(encodeJson(message), options.charset)) },
+  });
   // A peer that vanishes mid-write makes the socket emit EPIPE/ECONNRESET; the reader reports the close.
   stream.on('error', () => undefined);
   const answer = (violation: ProtocolViolation): void => {

@@ -8,14 +8,27 @@ import { DaemonTreeProvider, TreeNode } from './tree.js';
 const showGhostsKey = 'zavhoz.showGhostServers';
 const filterKey = 'zavhoz.serverLabelFilter';
 
-/** A status group of the Servers view. */
+/**
+ * Servers the view shows before it has them all: one short page fills the view at once (5,000 servers read in 25
+ * pages of 200 before the first row showed took 1.5–2 s in code-server), and the rest follow.
+ */
+const FIRST_PAGE = 100;
+
+/**
+ * Servers per page after the first: fewer round trips, while a page (~700 bytes a server) stays under what the daemon
+ * puts in one answer, so it is not cut short and weighed row by row.
+ */
+const REST_PAGE = 500;
+
+/** A status group of the Servers view; `partial` while more servers are still being read. */
 export class ServerGroupNode extends TreeNode {
-  constructor(group: ServerGroup) {
-    super(`${group.title} (${group.servers.length})`, vscode.TreeItemCollapsibleState.Expanded);
+  constructor(group: ServerGroup, partial = false) {
+    super(`${group.title} (${group.servers.length}${partial ? '+' : ''})`, vscode.TreeItemCollapsibleState.Expanded);
     this.id = `servers/${group.key}`;
     this.iconPath = new vscode.ThemeIcon(group.icon);
     this.contextValue = 'serverGroup';
-    this.accessibilityInformation = { label: `${group.title}: ${group.servers.length} servers` };
+    if (partial) this.description = 'loading…';
+    this.accessibilityInformation = { label: `${group.title}: ${group.servers.length} servers${partial ? ' so far, loading more' : ''}` };
     this.children = group.servers.map((server) => new ServerNode(server));
   }
 }
@@ -55,6 +68,14 @@ function escapeMarkdown(text: string): string {
 /** The Servers view's data: every server (ghosts included, hidden by the view) grouped by status. */
 export class ServersProvider extends DaemonTreeProvider {
   private labels: string[] = [];
+  /** Every server, read after a first page was shown: loads show it until the next refresh. */
+  private complete: readonly ServerInfo[] | undefined;
+  /** Why the pages after the first could not be read: the next load shows it. */
+  private failed: Error | undefined;
+  /** The read of the pages after the first, while one runs. */
+  private reading: Promise<void> | undefined;
+  /** Counts loads and refreshes: rows read for an older one are dropped. */
+  private generation = 0;
 
   constructor(
     services: ExtensionServices,
@@ -99,11 +120,62 @@ export class ServersProvider extends DaemonTreeProvider {
     return item;
   }
 
+  /** Reads the servers again (a change in the daemon, a filter) rather than showing rows read before. */
+  override refresh(): void {
+    this.complete = undefined;
+    this.failed = undefined;
+    this.generation++;
+    super.refresh();
+  }
+
+  /** Reveals a node once every server is read: the one sought may be on a page still on its way. */
+  override async reveal(matches: (node: TreeNode) => boolean): Promise<boolean> {
+    await this.reading;
+    if (this.complete !== undefined) await this.getChildren();
+    return super.reveal(matches);
+  }
+
   protected async loadRoots(): Promise<readonly TreeNode[]> {
-    const servers = await this.connection.listAll(ServersList, { all: true }, (page) => page.servers);
+    if (this.failed !== undefined) throw this.failed;
+    let servers = this.complete;
+    let partial = false;
+    if (servers === undefined) {
+      const generation = ++this.generation;
+      const first = await this.connection.request(ServersList, { all: true, limit: FIRST_PAGE });
+      servers = first.servers;
+      if (first.nextCursor !== undefined) {
+        partial = true;
+        this.reading = this.readRest(first.servers, first.nextCursor, generation);
+      }
+    }
     this.labels = serverLabels(servers);
     const label = this.labelFilter;
-    return groupServers(servers, { showGhosts: this.showGhosts, ...(label ? { label } : {}) }).map((group) => new ServerGroupNode(group));
+    return groupServers(servers, { showGhosts: this.showGhosts, ...(label ? { label } : {}) }).map((group) => new ServerGroupNode(group, partial));
+  }
+
+  /** Reads the pages after the first, then shows every server (or why not); a newer load makes this one moot. */
+  private async readRest(first: readonly ServerInfo[], cursor: string, generation: number): Promise<void> {
+    const servers = [...first];
+    let failed: Error | undefined;
+    try {
+      let next: string | undefined = cursor;
+      while (next !== undefined && generation === this.generation) {
+        const page: { readonly servers: readonly ServerInfo[]; readonly nextCursor?: string } = await this.connection.request(
+          ServersList,
+          { all: true, limit: REST_PAGE, cursor: next },
+        );
+        servers.push(...page.servers);
+        next = page.nextCursor;
+      }
+    } catch (error) {
+      // Daemon errors (ResponseError, a lost connection) are Errors; the view words them like any load error.
+      failed = error instanceof Error ? error : new Error('The daemon did not answer with the list of servers.');
+    }
+    if (generation !== this.generation) return;
+    // Kept until the next refresh: VS Code asks for the roots again now, and a reveal may ask before it.
+    if (failed === undefined) this.complete = servers;
+    else this.failed = failed;
+    super.refresh();
   }
 }
 

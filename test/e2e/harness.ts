@@ -30,6 +30,8 @@ export interface SessionOptions {
   readonly workspaceName: string;
   /** Fills the (empty) workspace folder before VS Code opens it. */
   readonly prepareWorkspace?: (folder: string) => void;
+  /** Fills the (empty) Zavhoz data folder before code-server starts, so the extension's daemon opens on that data. */
+  readonly prepareHome?: (folder: string) => Promise<void> | void;
   /** Test-only extension folders to package and install beside Zavhoz (e.g. the language-model tools probe). */
   readonly testExtensions?: readonly { readonly folder: string; readonly installedPrefix: string }[];
 }
@@ -213,6 +215,7 @@ export async function startSession(options: SessionOptions): Promise<E2eSession>
     mkdirSync(zavhozHome, { mode: 0o700 });
     mkdirSync(workspace);
     options.prepareWorkspace?.(workspace);
+    await options.prepareHome?.(zavhozHome);
     prepareFolders(folders);
     const vsix = await time('package', () => packageExtension(root));
     keyring = await time('keyring', () => startKeyring());
