@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runBundle } from './core/codeCache.js';
+import { dataPaths, resolveDataFolder } from './core/paths.js';
+import { startReadingSnapshot } from './store/snapshotPrefetch.js';
 import { startCompilingSqlWasm } from './store/sqlWasm.js';
 
 /**
@@ -20,6 +22,8 @@ import { startCompilingSqlWasm } from './store/sqlWasm.js';
  */
 v8.setFlagsFromString('--liftoff-only');
 
-// Decoding and validating sql.js's module overlaps the bundle's load (store/sqlWasm.ts).
+// Decoding sql.js's module, and reading the store's snapshot, overlap the bundle's load on other threads
+// (store/sqlWasm.ts, store/snapshotPrefetch.ts).
 startCompilingSqlWasm(path.join(path.dirname(fileURLToPath(import.meta.url)), 'sql-wasm.wasm'));
+startReadingSnapshot(dataPaths(resolveDataFolder()).database);
 runBundle(import.meta.url, 'daemon-app.cjs');

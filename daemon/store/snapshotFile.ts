@@ -120,14 +120,16 @@ function matchesRecordedChecksum(database: string, bytes: Uint8Array): boolean {
 /**
  * Loads the snapshot file (creating an empty private one in a new folder; the caller makes its name durable);
  * refuses a damaged one. SQLite checks its integrity unless its bytes are exactly those last written as the snapshot
- * (recordSnapshotChecksum).
+ * (recordSnapshotChecksum). `read`: the file's bytes when the caller has them already (snapshotPrefetch.ts).
  */
-export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw damaged(file, file, error);
+export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: Buffer): Database {
+  let bytes = read;
+  if (!bytes) {
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw damaged(file, file, error);
+    }
   }
   if (!bytes) {
     // A new data folder. Create the empty snapshot file now so it is private from the start.

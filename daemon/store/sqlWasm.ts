@@ -30,7 +30,14 @@ type Holder = Record<symbol, Promise<CompiledWasm> | undefined>;
 
 /** Starts compiling the WebAssembly file `file` in the background (the daemon's entry calls this first thing). */
 export function startCompilingSqlWasm(file: string): void {
-  const compiling = fs.promises.readFile(file).then((bytes) => wasm.compile(bytes));
+  // Node's callback API: `fs.promises` would load its module (~3 ms) for this one read.
+  const read = new Promise<Buffer>((resolve, reject) => {
+    fs.readFile(file, (error, bytes) => {
+      if (error) reject(error);
+      else resolve(bytes);
+    });
+  });
+  const compiling = read.then((bytes) => wasm.compile(bytes));
   // Nobody may be waiting yet: a failure is seen (and handled) by whoever takes it.
   compiling.catch(() => undefined);
   (globalThis as Holder)[KEY] = compiling;

@@ -9,6 +9,7 @@ import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
 import { checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
+import { takePrefetchedSnapshot } from './snapshotPrefetch.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -85,7 +86,9 @@ export class Store {
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
     const newFolder = options.emptyDatabase !== undefined && !interruptedFold && !fs.existsSync(options.database) && !fs.existsSync(options.journal);
-    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database);
+    // Taken whatever the case, so that the entry's read (if any) is let go.
+    const prefetched = await takePrefetchedSnapshot(options.database);
+    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database, prefetched);
     let seq = snapshotSequence(db);
     let opened: ReturnType<typeof Journal.open>;
     try {
