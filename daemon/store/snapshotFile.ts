@@ -117,13 +117,24 @@ function matchesRecordedChecksum(database: string, bytes: Uint8Array): boolean {
   return recorded === checksumOf(bytes);
 }
 
+/** A snapshot file's bytes, read ahead (snapshotPrefetch.ts), and whether they are those its recorded checksum names. */
+export interface CheckedSnapshot {
+  readonly bytes: Buffer;
+  readonly matchesChecksum: boolean;
+}
+
+/** Compares bytes read ahead of `file` with the checksum recorded beside it, before sql.js is needed. */
+export function checkedSnapshot(file: string, bytes: Buffer): CheckedSnapshot {
+  return { bytes, matchesChecksum: matchesRecordedChecksum(file, bytes) };
+}
+
 /**
  * Loads the snapshot file (creating an empty private one in a new folder; the caller makes its name durable);
  * refuses a damaged one. SQLite checks its integrity unless its bytes are exactly those last written as the snapshot
- * (recordSnapshotChecksum). `read`: the file's bytes when the caller has them already (snapshotPrefetch.ts).
+ * (recordSnapshotChecksum). `read`: the file's bytes when the caller has them already, compared with the checksum.
  */
-export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: Buffer): Database {
-  let bytes = read;
+export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: CheckedSnapshot): Database {
+  let bytes = read?.bytes;
   if (!bytes) {
     try {
       bytes = fs.readFileSync(file);
@@ -139,7 +150,7 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: Buffer): Dat
   if (bytes.length === 0) return new SQL.Database();
   try {
     const db = new SQL.Database(bytes);
-    if (matchesRecordedChecksum(file, bytes)) return db;
+    if (read?.matchesChecksum ?? matchesRecordedChecksum(file, bytes)) return db;
     const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
     if (check !== 'ok') {
       db.close();
