@@ -162,10 +162,19 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: CheckedSnaps
   }
 }
 
-/** The journal sequence folded into a loaded snapshot (0 for a new one). */
+/**
+ * The journal sequence folded into a loaded snapshot (0 for a new one, whose meta table is created here). Read first
+ * and created only when missing: a `CREATE TABLE IF NOT EXISTS` ahead of every read made each start run a write
+ * transaction before its first query.
+ */
 export function snapshotSequence(db: Database): number {
+  try {
+    return Number(db.exec("SELECT value FROM zavhoz_meta WHERE key = 'journal_seq'")[0]?.values[0]?.[0] ?? 0);
+  } catch (error) {
+    if (!/no such table: zavhoz_meta/.test((error as Error).message)) throw error;
+  }
   db.run('CREATE TABLE IF NOT EXISTS zavhoz_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  return Number(db.exec("SELECT value FROM zavhoz_meta WHERE key = 'journal_seq'")[0]?.values[0]?.[0] ?? 0);
+  return 0;
 }
 
 /** Records the journal sequence a snapshot holds, just before it is exported. */
