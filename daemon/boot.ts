@@ -6,6 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runBundle } from './core/codeCache.js';
+import { dataPaths, resolveDataFolder } from './core/paths.js';
+import { startReadingSnapshot } from './store/snapshotPrefetch.js';
 import { startCompilingSqlWasm } from './store/sqlWasm.js';
 
 /**
@@ -17,9 +19,14 @@ import { startCompilingSqlWasm } from './store/sqlWasm.js';
  * allocation p50 with 10,000 servers measured the same (`npm run bench -- inventory`). The flag applies to every
  * module compiled in this process (sql.js here and in the fold worker, libsodium). Compiling all of sql.js up front
  * (`--no-wasm-lazy-compilation`) was tried too: it cost more CPU than compiling the functions a start reaches.
+ * Likewise each function is validated when it is first compiled, not all of them up front (`--wasm-lazy-validation`):
+ * the module's compile, which the store waits for, took ~5% less CPU (20 paired runs).
  */
 v8.setFlagsFromString('--liftoff-only');
+v8.setFlagsFromString('--wasm-lazy-validation');
 
-// Decoding and validating sql.js's module overlaps the bundle's load (store/sqlWasm.ts).
+// Decoding sql.js's module, and reading the store's snapshot, overlap the bundle's load on other threads
+// (store/sqlWasm.ts, store/snapshotPrefetch.ts).
 startCompilingSqlWasm(path.join(path.dirname(fileURLToPath(import.meta.url)), 'sql-wasm.wasm'));
+startReadingSnapshot(dataPaths(resolveDataFolder()).database);
 runBundle(import.meta.url, 'daemon-app.cjs');

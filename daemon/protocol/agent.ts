@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { projectName } from './fields.js';
 
 /** Tool names as the agent front ends publish them: `zavhoz_` and a lowercase verb phrase. */
@@ -124,10 +125,10 @@ export const AgentGrantCheck = defineRequest(
 export const AGENT_COMMAND_LIMITS = { arguments: 64, argumentChars: 1000 } as const;
 
 /** A command line as an argument array (no shell): the program and its arguments. */
-export const agentCommandLine = z
+export const agentCommandLine = lazySchema(() => z
   .array(z.string().min(1).max(AGENT_COMMAND_LIMITS.argumentChars).refine((part) => !part.includes('\0'), 'no NUL character'))
   .min(1)
-  .max(AGENT_COMMAND_LIMITS.arguments);
+  .max(AGENT_COMMAND_LIMITS.arguments));
 
 /** A command line as a person types it in a POSIX shell: arguments other than plain words are single-quoted. */
 export function commandLineText(command: readonly string[]): string {

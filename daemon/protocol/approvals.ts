@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 
 /**
  * Approvals: a deploy, rollback or undeploy of a project in the `protectedProjects` setting that no person confirmed
@@ -21,13 +22,13 @@ export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 export const APPROVAL_EXPIRY_MINUTES = 30;
 
 /** Approval ids: `apr_` and 10 lowercase base32 characters (like run ids). */
-export const approvalId = z.string().regex(/^apr_[a-z2-7]{10}$/, 'an approval id like apr_7f3k9x2mab (see zavhoz run approvals)');
+export const approvalId = lazySchema(() => z.string().regex(/^apr_[a-z2-7]{10}$/, 'an approval id like apr_7f3k9x2mab (see zavhoz run approvals)'));
 
 /**
  * Sent with a deploy, rollback or undeploy: a person confirmed it at that moment (VS Code after its dialog, the CLI
  * with `--yes` or a yes at its prompt). Ignored for agents. A protected project's run without it waits for approval.
  */
-export const confirmedByPerson = z.boolean().default(false);
+export const confirmedByPerson = lazySchema(() => z.boolean().default(false));
 
 /** One approval request: what was asked (names and handles only), by whom, and what became of it. */
 export interface Approval {

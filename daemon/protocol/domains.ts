@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { deployProject } from './env.js';
 import { moduleName } from './fields.js';
 
 /** A domain as typed: the daemon normalizes and checks it (labels, wildcard form, not an IP address). */
-export const domainName = z.string().min(1).max(254);
+export const domainName = lazySchema(() => z.string().min(1).max(254));
 
 /** The DNS record Zavhoz keeps for a domain (Cloudflare), or null when it manages none. */
 export interface DomainDns {

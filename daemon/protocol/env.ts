@@ -1,20 +1,21 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { type SecretType, secretHandle } from './secretFields.js';
 
 /**
  * A project name as deploys use it: it names the server folder `/opt/services/<project>` and the compose project,
  * which compose wants lowercase.
  */
-export const deployProject = z
+export const deployProject = lazySchema(() => z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a project name of lowercase letters, digits, "_" or "-" (it names the compose project)');
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a project name of lowercase letters, digits, "_" or "-" (it names the compose project)'));
 
 /** An environment variable name. */
-export const envVariableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name like API_TOKEN');
+export const envVariableName = lazySchema(() => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name like API_TOKEN'));
 
 /** Variable name → vault handle, chosen by the user for this deploy (`--bind NAME=HANDLE`). */
-export const envBindings = z.record(envVariableName, secretHandle).refine((value) => Object.keys(value).length <= 512, 'at most 512 bindings');
+export const envBindings = lazySchema(() => z.record(envVariableName, secretHandle).refine((value) => Object.keys(value).length <= 512, 'at most 512 bindings'));
 
 /** `infra`: generated secrets and values built from them; `computed`: derived from the project; `user`: from the vault. */
 export type VariableKind = 'infra' | 'computed' | 'user';

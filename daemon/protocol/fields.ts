@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from './lazySchema.js';
 
 /**
  * Field rules that requests of several areas share, declared once. This file imports zod only (no
@@ -12,13 +13,13 @@ export const PROJECT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const REPOSITORY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
 /** A project name in params. */
-export const projectName = z.string().regex(PROJECT_NAME_PATTERN, 'a project name (letters, digits, . _ -)');
+export const projectName = lazySchema(() => z.string().regex(PROJECT_NAME_PATTERN, 'a project name (letters, digits, . _ -)'));
 
 /** A module of a project, e.g. `backend`. */
-export const moduleName = z.string().regex(PROJECT_NAME_PATTERN, 'a module name (letters, digits, . _ -)');
+export const moduleName = lazySchema(() => z.string().regex(PROJECT_NAME_PATTERN, 'a module name (letters, digits, . _ -)'));
 
 /** A GitHub repository in params. */
-export const repository = z.string().regex(REPOSITORY_PATTERN, 'a GitHub repository like owner/name');
+export const repository = lazySchema(() => z.string().regex(REPOSITORY_PATTERN, 'a GitHub repository like owner/name'));
 
 /** Rows a list request answers per page when the client does not say, and the most it may ask for. */
 export const LIST_PAGE = { default: 200, max: 1000 } as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { PROJECT_NAME_PATTERN, projectName, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
 
@@ -25,7 +26,7 @@ export const GITHUB_SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 /** A project name: the rule the vault and the allocator use. */
 export const GITHUB_PROJECT_PATTERN = PROJECT_NAME_PATTERN;
 
-const githubSecretName = z.string().regex(GITHUB_SECRET_NAME_PATTERN, 'a secret name of letters, digits and "_", not starting with a digit');
+const githubSecretName = lazySchema(() => z.string().regex(GITHUB_SECRET_NAME_PATTERN, 'a secret name of letters, digits and "_", not starting with a digit'));
 /** A deployment environment's name as GitHub allows it, and safe inside a URL path: 1–255 characters, no slashes or control characters. */
 export function isEnvironmentName(name: string): boolean {
   if (name.length === 0 || name.length > 255 || name.includes('/') || name.includes('\\')) return false;
@@ -33,7 +34,7 @@ export function isEnvironmentName(name: string): boolean {
   return ![...name].some((character) => character.charCodeAt(0) < 0x20 || character.charCodeAt(0) === 0x7f);
 }
 
-const environment = z.string().refine(isEnvironmentName, 'an environment name of 1–255 characters without slashes or control characters');
+const environment = lazySchema(() => z.string().refine(isEnvironmentName, 'an environment name of 1–255 characters without slashes or control characters'));
 
 /** One secret GitHub accepted. */
 export interface GithubPushedSecret {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 
 /**
  * The protocol version. Bump it on any incompatible change; `initialize` refuses a client whose version differs,
@@ -12,7 +13,7 @@ export const PROTOCOL_VERSION = 4;
 /** Cap on one JSON-RPC message body; anything larger is refused before it is parsed. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-const clientName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name like "cli" or "vscode"');
+const clientName = lazySchema(() => z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name like "cli" or "vscode"'));
 
 /** The first request on every connection: authenticates with the token file and checks protocol versions. */
 export const Initialize = defineRequest(

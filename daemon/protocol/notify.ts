@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { secretHandle } from './secrets.js';
 import { isLoopbackHost } from './settings.js';
 
@@ -60,7 +61,7 @@ export function describeSubscription(events: readonly NotifyEventKind[]): string
 }
 
 /** Endpoint ids: `ntf_` and 10 lowercase base32 characters (like run ids). */
-export const endpointId = z.string().regex(/^ntf_[a-z2-7]{10}$/, 'an endpoint id like ntf_7f3k9x2mab (see zavhoz notify list)');
+export const endpointId = lazySchema(() => z.string().regex(/^ntf_[a-z2-7]{10}$/, 'an endpoint id like ntf_7f3k9x2mab (see zavhoz notify list)'));
 
 /** Messages per minute an endpoint gets unless it says otherwise; more wait in the queue, none are dropped. */
 export const DEFAULT_RATE_PER_MINUTE = 20;
@@ -69,7 +70,7 @@ export const DEFAULT_RATE_PER_MINUTE = 20;
  * A webhook URL: https, or http on loopback only (the body is signed, not encrypted), and no login, query or fragment
  * in it: the URL is stored and listed as it is, so a token in it would be a secret in plain text.
  */
-export const webhookUrl = z
+export const webhookUrl = lazySchema(() => z
   .string()
   .max(2048)
   .superRefine((value, context) => {
@@ -92,9 +93,9 @@ export const webhookUrl = z
     } else if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       context.addIssue({ code: 'custom', message: `${url.protocol} is not a webhook scheme; use an https:// URL` });
     }
-  });
+  }));
 
-const emailAddress = z.string().max(320).regex(/^[^\s@<>",;]+@[^\s@<>",;]+$/, 'an email address like ops@example.com');
+const emailAddress = lazySchema(() => z.string().max(320).regex(/^[^\s@<>",;]+@[^\s@<>",;]+$/, 'an email address like ops@example.com'));
 
 const common = {
   /** A label for lists and pickers, e.g. `ops-telegram`. */
@@ -106,7 +107,7 @@ const common = {
 };
 
 /** What each kind of endpoint needs; credentials by vault handle only. */
-export const endpointSettings = z.discriminatedUnion('kind', [
+export const endpointSettings = lazySchema(() => z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('webhook'),
     url: webhookUrl,
@@ -139,7 +140,7 @@ export const endpointSettings = z.discriminatedUnion('kind', [
     /** A PEM file of the certificate authority to trust for this server (a private CA), besides the system's. */
     caFile: z.string().min(1).max(4096).optional(),
   }),
-]);
+]));
 
 /** The settings of one endpoint, by kind. */
 export type EndpointSettings = z.infer<typeof endpointSettings>;

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { deployProject, type EnvPlan } from './env.js';
 import { type PageInfo, pageFields } from './fields.js';
 import type { RunAllocation, RunDetail, RunKind } from './runs.js';
 
 /** Release ids: `rel_` and 10 lowercase base32 characters (like run ids). */
-export const releaseId = z.string().regex(/^rel_[a-z2-7]{10}$/, 'a release id like rel_7f3k9x2mab');
+export const releaseId = lazySchema(() => z.string().regex(/^rel_[a-z2-7]{10}$/, 'a release id like rel_7f3k9x2mab'));
 
 /** One compose service's image as it ran: what the compose files named and what it resolved to. */
 export interface ReleaseImage {

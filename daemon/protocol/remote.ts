@@ -21,7 +21,7 @@ export const HANDOFF_LIFETIME = { min: 60, max: 7 * 24 * 3600, default: 8 * 3600
  */
 export const RemoteHandoff = defineRequest(
   'remote/handoff',
-  z.strictObject({
+  () => z.strictObject({
     server: serverHandle,
     agentSocket: z.string().min(1).max(1024).optional(),
     lifetimeSeconds: z.number().int().min(HANDOFF_LIFETIME.min).max(HANDOFF_LIFETIME.max).default(HANDOFF_LIFETIME.default),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { approvalId, type ApprovalStatus, confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { deployProject, envBindings, type EnvPlan } from './env.js';
 import { LIST_PAGE, moduleName, type PageInfo, pageFields, repository } from './fields.js';
 import { secretHandle } from './secrets.js';
@@ -120,7 +121,7 @@ export interface RunDetail extends RunSummary {
 }
 
 /** Run ids: `run_` and 10 lowercase base32 characters. */
-export const runId = z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7f3k9x2mab');
+export const runId = lazySchema(() => z.string().regex(/^run_[a-z2-7]{10}$/, 'a run id like run_7f3k9x2mab'));
 
 /** Default and bounds of a run's timeout, in seconds. */
 export const RUN_TIMEOUT = { default: 30 * 60, min: 1, max: 6 * 60 * 60 } as const;
@@ -132,19 +133,19 @@ export const DEFAULT_REF = 'main';
 export const DEFAULT_REGISTRY = 'ghcr.io';
 
 /** An HTTP path a health check requests, like `/health` or `/healthz?full=1`. */
-export const healthPath = z.string().max(512).regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/, 'an HTTP path starting with "/", like /health');
+export const healthPath = lazySchema(() => z.string().max(512).regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/, 'an HTTP path starting with "/", like /health'));
 
-const gitRef = z
+const gitRef = lazySchema(() => z
   .string()
   .min(1)
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'a branch, tag or commit like main or v1.2.0')
-  .refine((ref) => !ref.includes('..'), 'a ref without ".."');
+  .refine((ref) => !ref.includes('..'), 'a ref without ".."'));
 /** Where the server clones from: an https or ssh URL, or an absolute path on the server (tests, mirrors). */
-const repoUrl = z
+const repoUrl = lazySchema(() => z
   .string()
   .max(2048)
-  .regex(/^(https:\/\/[^\s@]+|ssh:\/\/[^\s]+|git@[^\s]+|file:\/\/\/[^\s]+|\/[^\s]+)$/, 'an https://, ssh://, git@… or file:/// URL, or an absolute path');
+  .regex(/^(https:\/\/[^\s@]+|ssh:\/\/[^\s]+|git@[^\s]+|file:\/\/\/[^\s]+|\/[^\s]+)$/, 'an https://, ssh://, git@… or file:/// URL, or an absolute path'));
 
 /** Starts a deploy of a project folder; answers at once with the run (queued if the project already deploys). */
 export const DeployStart = defineRequest(

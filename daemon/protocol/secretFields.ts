@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazySchema } from './lazySchema.js';
 
 /**
  * The vault's vocabulary: secret types and categories, name and handle rules, and the metadata every client sees.
@@ -43,7 +44,7 @@ export type SecretLocationName = (typeof SECRET_LOCATIONS)[number];
 export type GeneratableType = (typeof GENERATABLE_TYPES)[number];
 
 /** A secret handle in params. */
-export const secretHandle = z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m');
+export const secretHandle = lazySchema(() => z.string().regex(SECRET_HANDLE_PATTERN, 'a secret handle like sec_7f3k9x2m'));
 
 /** A previous value kept after a rotation, until the next successful deploy or its `keptUntil`. */
 export interface PreviousVersion {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { type PageInfo, pageFields, projectName } from './fields.js';
 import { GENERATABLE_TYPES, GENERATED_LENGTH, MAX_SECRET_BYTES, SECRET_CATEGORIES, SECRET_LOCATIONS, SECRET_NAME_PATTERN, SECRET_TYPES, type ImportResult, type RevealedSecret, type SecretMetadata, secretHandle } from './secretFields.js';
 
@@ -11,12 +12,12 @@ export * from './secretFields.js';
  * notification carries handles and names only.
  */
 
-const secretName = z.string().max(128).regex(SECRET_NAME_PATTERN, 'an environment variable name like TELEGRAM_BOT_TOKEN');
-const tag = z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,31}$/, 'a lowercase tag (letters, digits, . _ : -)');
-const isoTime = z.iso.datetime({ offset: true });
+const secretName = lazySchema(() => z.string().max(128).regex(SECRET_NAME_PATTERN, 'an environment variable name like TELEGRAM_BOT_TOKEN'));
+const tag = lazySchema(() => z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,31}$/, 'a lowercase tag (letters, digits, . _ : -)'));
+const isoTime = lazySchema(() => z.iso.datetime({ offset: true }));
 // Values are checked by the vault (size, length, key parsing) so that no schema message ever quotes one; the cap
 // here only bounds what the schema has to look at.
-const secretValue = z.string().max(2 * MAX_SECRET_BYTES);
+const secretValue = lazySchema(() => z.string().max(2 * MAX_SECRET_BYTES));
 
 /** Fields shared by creating requests. */
 const describing = {

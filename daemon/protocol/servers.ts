@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { type PageInfo, pageFields } from './fields.js';
 import { secretHandle } from './secrets.js';
 
@@ -10,22 +11,22 @@ export const SERVER_STATUSES = ['discovered', 'ready', 'in_use', 'missing', 'unr
 export type ServerStatus = (typeof SERVER_STATUSES)[number];
 
 /** A server handle: lowercase, digits, `_` and `-`, e.g. `prod_vps_1`. Handles name servers everywhere. */
-export const serverHandle = z
+export const serverHandle = lazySchema(() => z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a handle like "prod_vps_1": lowercase letters, digits, "_" or "-", starting with a letter');
+  .regex(/^[a-z][a-z0-9_-]{0,63}$/, 'a handle like "prod_vps_1": lowercase letters, digits, "_" or "-", starting with a letter'));
 
 
-const hostName = z
+const hostName = lazySchema(() => z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address');
-const label = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a label of letters, digits and "_.:-"');
-const megabytes = z.number().int().min(0).max(1_000_000_000);
-const sshPort = z.number().int().min(1).max(65_535);
-const sshUser = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name');
-const labels = z.array(label).max(32);
-const cpuCores = z.number().int().min(1).max(4096);
+  .regex(/^[A-Za-z0-9.:_-]+$/, 'a host name or IP address'));
+const label = lazySchema(() => z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a label of letters, digits and "_.:-"'));
+const megabytes = lazySchema(() => z.number().int().min(0).max(1_000_000_000));
+const sshPort = lazySchema(() => z.number().int().min(1).max(65_535));
+const sshUser = lazySchema(() => z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/, 'a Unix user name'));
+const labels = lazySchema(() => z.array(label).max(32));
+const cpuCores = lazySchema(() => z.number().int().min(1).max(4096));
 
 /**
  * Where a server's reverse proxy stands: `not-installed` (no domain has needed it), `running` (the last apply or health
@@ -212,11 +213,11 @@ export interface ServerFileTransfer {
   readonly mode: string;
 }
 
-const absolutePath = z.string().min(1).max(4096).regex(/^\//, 'an absolute path (starting with /)');
-const localPath = z.string().min(1).max(4096).refine((text) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(text), 'an absolute path on this machine');
+const absolutePath = lazySchema(() => z.string().min(1).max(4096).regex(/^\//, 'an absolute path (starting with /)'));
+const localPath = lazySchema(() => z.string().min(1).max(4096).refine((text) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(text), 'an absolute path on this machine'));
 
 /** Permission bits as octal text: `640` or `0640`. */
-export const fileMode = z.string().regex(/^0?[0-7]{3}$/, 'octal permission bits like 0640');
+export const fileMode = lazySchema(() => z.string().regex(/^0?[0-7]{3}$/, 'octal permission bits like 0640'));
 
 /**
  * Uploads a file of this machine (read by the daemon, as the user) to a managed server over SFTP: streamed, written

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { deployProject } from './env.js';
 import { moduleName, type PageInfo, pageFields } from './fields.js';
 
@@ -85,10 +86,10 @@ export const ServicesStatus = defineRequest(
 export const SERVICE_LOG_TAIL = { default: 200, max: 10_000 } as const;
 
 /** `10m`, `2h`, `1d`, `30s`, or an ISO time: how far back `services/logs` reads. */
-export const logSince = z
+export const logSince = lazySchema(() => z
   .string()
   .max(64)
-  .regex(/^(\d{1,6}[smhd]|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/, 'a duration like 10m, 2h, 1d or an ISO time');
+  .regex(/^(\d{1,6}[smhd]|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/, 'a duration like 10m, 2h, 1d or an ISO time'));
 
 /** One log line of a container, redacted. */
 export interface ServiceLogLine {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { AGENT_MODES } from './agent.js';
 import { secretHandle } from './secrets.js';
 
@@ -47,24 +48,24 @@ function credentialedApiBase(example: string, credentialSettings: string) {
  */
 export const SettingSchemas = {
   /** Server handles or provider ids that are personal machines: stored, never offered to automation. */
-  ghostServers: z.array(z.string().min(1).max(128)).max(1000),
+  ghostServers: lazySchema(() => z.array(z.string().min(1).max(128)).max(1000)),
   /** Seconds between provider syncs; 0 turns periodic sync off. */
-  syncIntervalSeconds: z.number().int().min(0).max(86_400),
+  syncIntervalSeconds: lazySchema(() => z.number().int().min(0).max(86_400)),
   /** Seconds between periodic server health checks; 0 turns them off. */
-  healthCheckIntervalSeconds: z.number().int().min(0).max(86_400),
+  healthCheckIntervalSeconds: lazySchema(() => z.number().int().min(0).max(86_400)),
   /**
    * What agent tools may do (VS Code language model tools and `zavhoz mcp`): `read-only` (status, lists, logs),
    * `operate` (+ restart, run commands with secrets), `deploy` (+ allocate, deploy, roll back, push CI secrets).
    * Agents see only the tools their mode allows.
    */
-  agentMode: z.enum(AGENT_MODES),
+  agentMode: lazySchema(() => z.enum(AGENT_MODES)),
   /** Projects whose deploys an agent (MCP) may start without a human confirming each one. */
-  agentDeployProjects: z.array(z.string().min(1).max(64)).max(1000),
+  agentDeployProjects: lazySchema(() => z.array(z.string().min(1).max(64)).max(1000)),
   /**
    * Lets agent tools show server addresses, SSH users, ports and key handles. Off: agents see servers by handle only,
    * in every answer, error and confirmation.
    */
-  agentSeesAddresses: z.boolean(),
+  agentSeesAddresses: lazySchema(() => z.boolean()),
   /** Base URL of the Time4VPS API: https, or http on loopback (tests point it at a loopback stand-in). */
   time4vpsApiBase: credentialedApiBase('https://billing.time4vps.com/api', 'time4vpsLoginSecret / time4vpsPasswordSecret'),
   /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
@@ -75,49 +76,49 @@ export const SettingSchemas = {
    * Base URL of the GitHub REST API: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a loopback test
    * stand-in; it receives the token, so https (or loopback http) only.
    */
-  githubApiBase: credentialedApiBase('https://api.github.com', 'githubTokenSecret (or githubAppId and githubAppKeySecret)'),
+  githubApiBase: lazySchema(() => credentialedApiBase('https://api.github.com', 'githubTokenSecret (or githubAppId and githubAppKeySecret)')),
   /** Vault handle of a GitHub token allowed to write Actions secrets; empty means none. */
-  githubTokenSecret: z.union([z.literal(''), secretHandle]),
+  githubTokenSecret: lazySchema(() => z.union([z.literal(''), secretHandle])),
   /** GitHub App id; with githubAppKeySecret it is used instead of the token. 0 means no App. */
-  githubAppId: z.number().int().min(0).max(1_000_000_000_000),
+  githubAppId: lazySchema(() => z.number().int().min(0).max(1_000_000_000_000)),
   /** Vault handle of the GitHub App's private key (PEM); empty means none. */
-  githubAppKeySecret: z.union([z.literal(''), secretHandle]),
+  githubAppKeySecret: lazySchema(() => z.union([z.literal(''), secretHandle])),
   /** Releases kept per project (the newest ones); older ones are deleted and the vault lets go of their secret versions. */
-  releasesKept: z.number().int().min(1).max(1000),
+  releasesKept: lazySchema(() => z.number().int().min(1).max(1000)),
   /**
    * Seconds between checks for secrets whose rotation is due (generated ones are rotated and their projects
    * redeployed, typed-in ones reported); 0 turns the periodic check off (the one at daemon start still runs).
    */
-  rotationCheckIntervalSeconds: z.number().int().min(0).max(604_800),
+  rotationCheckIntervalSeconds: lazySchema(() => z.number().int().min(0).max(604_800)),
   /**
    * Days after which a project's CI deploy key rotates itself (a new key installed on the server and pushed to every
    * repository that has it, the old one removed); given to each key when it is created. 0: CI keys never rotate.
    */
-  ciKeyRotationDays: z.number().int().min(0).max(3650),
+  ciKeyRotationDays: lazySchema(() => z.number().int().min(0).max(3650)),
   /**
    * Projects (names, or globs with `*`) whose deploys, rollbacks and undeploys wait for a person's approval unless a
    * person confirmed them when they were asked for.
    */
-  protectedProjects: z.array(z.string().min(1).max(64).regex(/^[a-z0-9*][a-z0-9*_-]*$/, 'a project name or a glob like shop-*')).max(1000),
+  protectedProjects: lazySchema(() => z.array(z.string().min(1).max(64).regex(/^[a-z0-9*][a-z0-9*_-]*$/, 'a project name or a glob like shop-*')).max(1000)),
   /** Base URL of the Telegram Bot API (it receives bot tokens): https, or http on loopback (a test stand-in). */
-  telegramApiBase: credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret'),
+  telegramApiBase: lazySchema(() => credentialedApiBase('https://api.telegram.org', 'the endpoint\'s --bot-token-secret')),
   /**
    * Where Slack incoming webhooks live: a Slack endpoint's URL (a vault secret) must start with it. https, or http on
    * loopback (a test stand-in).
    */
-  slackWebhookBase: credentialedApiBase('https://hooks.slack.com', 'the endpoint\'s --url-secret'),
+  slackWebhookBase: lazySchema(() => credentialedApiBase('https://hooks.slack.com', 'the endpoint\'s --url-secret')),
   /** The image of the reverse proxy Zavhoz runs on each server that has a domain (Caddy 2). */
-  proxyImage: z.string().min(1).max(256).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference like caddy:2'),
+  proxyImage: lazySchema(() => z.string().min(1).max(256).regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/, 'an image reference like caddy:2')),
   /** Certificates of the proxy: `acme` (Let's Encrypt / ZeroSSL, production) or `internal` (Caddy's own CA, for tests). */
-  proxyTls: z.enum(['acme', 'internal']),
+  proxyTls: lazySchema(() => z.enum(['acme', 'internal'])),
   /** The port the proxy answers HTTP on (and redirects to HTTPS); ACME's HTTP challenge needs 80. */
-  proxyHttpPort: z.number().int().min(1).max(65_535),
+  proxyHttpPort: lazySchema(() => z.number().int().min(1).max(65_535)),
   /** The port the proxy answers HTTPS on. */
-  proxyHttpsPort: z.number().int().min(1).max(65_535),
+  proxyHttpsPort: lazySchema(() => z.number().int().min(1).max(65_535)),
   /** Vault handle of a Cloudflare API token (category `domain`) that may edit DNS; empty: Zavhoz writes no DNS record. */
-  dnsTokenSecret: z.union([z.literal(''), secretHandle]),
+  dnsTokenSecret: lazySchema(() => z.union([z.literal(''), secretHandle])),
   /** Base URL of Cloudflare's API; it receives the DNS token, so https (or loopback http, a test stand-in) only. */
-  cloudflareApiBase: credentialedApiBase('https://api.cloudflare.com/client/v4', 'dnsTokenSecret'),
+  cloudflareApiBase: lazySchema(() => credentialedApiBase('https://api.cloudflare.com/client/v4', 'dnsTokenSecret')),
 } as const;
 
 /** The name of a setting. */
@@ -157,7 +158,7 @@ export const DEFAULT_SETTINGS: Settings = {
   cloudflareApiBase: 'https://api.cloudflare.com/client/v4',
 };
 
-const settingKey = z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]);
+const settingKey = lazySchema(() => z.enum(Object.keys(SettingSchemas) as [SettingKey, ...SettingKey[]]));
 
 /** Reads every setting. */
 export const SettingsGet = defineRequest('settings/get', () => z.strictObject({}), result<Settings>());

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 import { serverHandle } from './servers.js';
 
 /**
@@ -9,9 +10,9 @@ import { serverHandle } from './servers.js';
  */
 
 /** Shell session ids: `sh_` and 16 hex characters; valid only on the connection that opened them. */
-export const shellSession = z.string().regex(/^sh_[0-9a-f]{16}$/, 'a shell session id like sh_0123456789abcdef');
+export const shellSession = lazySchema(() => z.string().regex(/^sh_[0-9a-f]{16}$/, 'a shell session id like sh_0123456789abcdef'));
 
-const dimension = z.number().int().min(1).max(1000);
+const dimension = lazySchema(() => z.number().int().min(1).max(1000));
 
 /** Longest a `shell/read` waits for output before answering empty, in milliseconds. */
 export const SHELL_READ_WAIT_MS = 20_000;

@@ -116,7 +116,7 @@ export interface TeamStatusView {
  */
 export const TeamJoin = defineRequest(
   'team/join',
-  z.strictObject({
+  () => z.strictObject({
     host: z.string().min(1).max(255),
     port: z.number().int().min(1).max(65_535).default(5432),
     database: z.string().min(1).max(63),
@@ -132,10 +132,10 @@ export const TeamJoin = defineRequest(
 );
 
 /** The store this daemon runs on, the team it joined, whether the team database answers, its schema and members. */
-export const TeamStatus = defineRequest('team/status', z.strictObject({}), result<TeamStatusView>());
+export const TeamStatus = defineRequest('team/status', () => z.strictObject({}), result<TeamStatusView>());
 
 /**
  * Leaves the team: the next start opens the embedded store again (as it was before joining). What the team shares
  * stays in PostgreSQL; the kept password is removed from the keychain.
  */
-export const TeamLeave = defineRequest('team/leave', z.strictObject({}), result<TeamStatusView & { readonly left: boolean }>());
+export const TeamLeave = defineRequest('team/leave', () => z.strictObject({}), result<TeamStatusView & { readonly left: boolean }>());

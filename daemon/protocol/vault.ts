@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequest, result } from './define.js';
+import { lazySchema } from './lazySchema.js';
 
 /**
  * The team's secret store: a HashiCorp Vault or OpenBao KV v2 mount that holds team secrets' values, next to each
@@ -7,11 +8,11 @@ import { defineRequest, result } from './define.js';
  * the member's keychain; no answer carries them.
  */
 
-const credential = z.string().min(1).max(4096);
-const vaultPath = z
+const credential = lazySchema(() => z.string().min(1).max(4096));
+const vaultPath = lazySchema(() => z
   .string()
   .max(256)
-  .regex(/^[A-Za-z0-9_.\-/]*$/, 'a Vault path of letters, digits, _ . - and /');
+  .regex(/^[A-Za-z0-9_.\-/]*$/, 'a Vault path of letters, digits, _ . - and /'));
 
 /** What `vault/status` and `vault/connect` answer: where the team's Vault is and whether it answers; never a token. */
 export interface TeamVaultStatus {

@@ -117,17 +117,30 @@ function matchesRecordedChecksum(database: string, bytes: Uint8Array): boolean {
   return recorded === checksumOf(bytes);
 }
 
+/** A snapshot file's bytes, read ahead (snapshotPrefetch.ts), and whether they are those its recorded checksum names. */
+export interface CheckedSnapshot {
+  readonly bytes: Buffer;
+  readonly matchesChecksum: boolean;
+}
+
+/** Compares bytes read ahead of `file` with the checksum recorded beside it, before sql.js is needed. */
+export function checkedSnapshot(file: string, bytes: Buffer): CheckedSnapshot {
+  return { bytes, matchesChecksum: matchesRecordedChecksum(file, bytes) };
+}
+
 /**
  * Loads the snapshot file (creating an empty private one in a new folder; the caller makes its name durable);
  * refuses a damaged one. SQLite checks its integrity unless its bytes are exactly those last written as the snapshot
- * (recordSnapshotChecksum).
+ * (recordSnapshotChecksum). `read`: the file's bytes when the caller has them already, compared with the checksum.
  */
-export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
-  let bytes: Buffer | undefined;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw damaged(file, file, error);
+export function loadSnapshot(SQL: SqlJsStatic, file: string, read?: CheckedSnapshot): Database {
+  let bytes = read?.bytes;
+  if (!bytes) {
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw damaged(file, file, error);
+    }
   }
   if (!bytes) {
     // A new data folder. Create the empty snapshot file now so it is private from the start.
@@ -137,7 +150,7 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   if (bytes.length === 0) return new SQL.Database();
   try {
     const db = new SQL.Database(bytes);
-    if (matchesRecordedChecksum(file, bytes)) return db;
+    if (read?.matchesChecksum ?? matchesRecordedChecksum(file, bytes)) return db;
     const check = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
     if (check !== 'ok') {
       db.close();
@@ -149,10 +162,19 @@ export function loadSnapshot(SQL: SqlJsStatic, file: string): Database {
   }
 }
 
-/** The journal sequence folded into a loaded snapshot (0 for a new one). */
+/**
+ * The journal sequence folded into a loaded snapshot (0 for a new one, whose meta table is created here). Read first
+ * and created only when missing: a `CREATE TABLE IF NOT EXISTS` ahead of every read made each start run a write
+ * transaction before its first query.
+ */
 export function snapshotSequence(db: Database): number {
+  try {
+    return Number(db.exec("SELECT value FROM zavhoz_meta WHERE key = 'journal_seq'")[0]?.values[0]?.[0] ?? 0);
+  } catch (error) {
+    if (!/no such table: zavhoz_meta/.test((error as Error).message)) throw error;
+  }
   db.run('CREATE TABLE IF NOT EXISTS zavhoz_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  return Number(db.exec("SELECT value FROM zavhoz_meta WHERE key = 'journal_seq'")[0]?.values[0]?.[0] ?? 0);
+  return 0;
 }
 
 /** Records the journal sequence a snapshot holds, just before it is exported. */

@@ -8,7 +8,8 @@ import { installEmptyDatabase } from './emptyDatabase.js';
 import { BackgroundFold } from './fold.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
-import { checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
+import { checkedSnapshot, checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
+import { takePrefetchedSnapshot } from './snapshotPrefetch.js';
 
 export type { SqlValue } from './journal.js';
 
@@ -78,14 +79,21 @@ export class Store {
 
   /** Opens the store, replaying the journal(s) and applying migrations; refuses damaged or newer files. */
   static async open(options: StoreOptions): Promise<Store> {
-    const SQL = await loadSqlJs();
+    const sqlJs = loadSqlJs();
+    // Awaited below; a failure meanwhile is not an unhandled one.
+    sqlJs.catch(() => undefined);
     removeAbandonedFolds(options.database);
     const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
     const newFolder = options.emptyDatabase !== undefined && !interruptedFold && !fs.existsSync(options.database) && !fs.existsSync(options.journal);
-    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database);
+    // Taken whatever the case, so that the entry's read (if any) is let go. Hashing it needs no SQLite: it runs
+    // while sql.js's module may still be compiling on another thread (at 100k rows, ~10 ms the start waited before).
+    const prefetched = await takePrefetchedSnapshot(options.database);
+    const read = prefetched && !newFolder ? checkedSnapshot(options.database, prefetched) : undefined;
+    const SQL = await sqlJs;
+    const db = (newFolder && installEmptyDatabase(SQL, options.emptyDatabase, options.database, options.migrations)) || loadSnapshot(SQL, options.database, read);
     let seq = snapshotSequence(db);
     let opened: ReturnType<typeof Journal.open>;
     try {
