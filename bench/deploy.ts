@@ -16,7 +16,7 @@ import path from 'node:path';
 import { childEnvironment, playbookArguments } from '../daemon/deploy/ansible.js';
 import { inventoryFor } from '../daemon/deploy/inventoryFile.js';
 import { closeMasters } from '../daemon/deploy/preflight.js';
-import { playbooksFolder, RUN_FILES, RunFolder } from '../daemon/deploy/runFolder.js';
+import { PLAYBOOK_FILES, playbooksFolder, RUN_FILES, RunFolder } from '../daemon/deploy/runFolder.js';
 import { DeployStart, type RunDetail } from '../daemon/protocol/runs.js';
 import { DeployRollback } from '../daemon/protocol/releases.js';
 import type { DaemonClient } from '../daemon/client/client.js';
@@ -62,10 +62,38 @@ function taskTimes(starts: readonly { task: string; at: number }[], end: number)
   return times;
 }
 
-/** Runs ansible-playbook to the end and returns its per-task times; rejects if it fails. */
-function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv): Promise<TaskTimes> {
+/** The name under which the per-task times hold the time from the spawn to the first task's start. */
+const START_UP = '(ansible-playbook start-up, until its first task starts)';
+
+/**
+ * Plays that time Ansible itself against the same host, config and inventory: `empty` has no task (Ansible's own
+ * start-up and end, no connection: a floor no playbook goes below), `command` one remote command (start-up, the SSH
+ * connection and one module run: what the deploy's tasks that reach the server build on).
+ */
+const PROBE_PLAYS = {
+  empty: ['- name: Empty', '  hosts: target', '  gather_facts: false', '  tasks: []', ''].join('\n'),
+  command: [
+    '- name: One command',
+    '  hosts: target',
+    '  gather_facts: false',
+    '  tasks:',
+    '    - name: True',
+    '      ansible.builtin.command: "true"',
+    '      changed_when: false',
+    '',
+  ].join('\n'),
+} as const;
+
+/**
+ * Runs ansible-playbook (the run's playbook, or `playbook` in the same folder) to the end and returns its per-task
+ * times, with {@link START_UP}; rejects if it fails.
+ */
+function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv, playbook?: string): Promise<TaskTimes> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ansible-playbook', playbookArguments(folder), { cwd: folder.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = performance.now();
+    const argv = playbookArguments(folder);
+    if (playbook !== undefined) argv[argv.length - 1] = folder.file(playbook);
+    const child = spawn('ansible-playbook', argv, { cwd: folder.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let pending = '';
     const starts: { task: string; at: number }[] = [];
@@ -84,7 +112,7 @@ function runAnsible(folder: RunFolder, env: NodeJS.ProcessEnv): Promise<TaskTime
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) =>
-      code === 0 ? resolve(taskTimes(starts, performance.now())) : reject(new Error(`ansible-playbook exited ${String(code)}:\n${output.slice(-2000)}`)),
+      code === 0 ? resolve(new Map([[START_UP, (starts[0]?.at ?? performance.now()) - started], ...taskTimes(starts, performance.now())])) : reject(new Error(`ansible-playbook exited ${String(code)}:\n${output.slice(-2000)}`)),
     );
   });
 }
@@ -258,11 +286,11 @@ export async function benchDeploy(): Promise<BenchSection> {
       const folder = new RunFolder(path.join(bench, name));
       bareFolders.push(folder);
       fs.mkdirSync(folder.path, { mode: 0o700 });
-      fs.copyFileSync(path.join(playbooksFolder(), RUN_FILES.playbook), folder.file(RUN_FILES.playbook));
-      for (const plugin of [RUN_FILES.stepsPlugin, RUN_FILES.healthPlugin]) {
-        fs.mkdirSync(path.dirname(folder.file(plugin)), { recursive: true });
-        fs.copyFileSync(path.join(playbooksFolder(), plugin), folder.file(plugin));
+      for (const file of PLAYBOOK_FILES) {
+        fs.mkdirSync(path.dirname(folder.file(file)), { recursive: true });
+        fs.copyFileSync(path.join(playbooksFolder(), file), folder.file(file));
       }
+      for (const [name, play] of Object.entries(PROBE_PLAYS)) fs.writeFileSync(folder.file(`probe-${name}.yml`), play);
       fs.writeFileSync(folder.file(RUN_FILES.config), config);
       fs.mkdirSync(folder.file(RUN_FILES.tmp), { mode: 0o700 });
       folder.writePrivate(RUN_FILES.controlPointer, fs.mkdtempSync(path.join('/tmp', 'zavhoz-cp-')));
@@ -285,6 +313,15 @@ export async function benchDeploy(): Promise<BenchSection> {
       return elapsed;
     };
 
+    // Ansible alone (PROBE_PLAYS), with our ansible.cfg; like the deploy, each starts with no SSH master.
+    const probe = (name: keyof typeof PROBE_PLAYS) => async (): Promise<number> => {
+      const started = performance.now();
+      await runAnsible(ours.folder, ours.env, `probe-${name}.yml`);
+      const elapsed = performance.now() - started;
+      await closeMasters(ours.folder.controlSockets(), ours.env);
+      return elapsed;
+    };
+
     const floorTarget: FloorTarget = {
       project,
       host: target.host,
@@ -297,8 +334,12 @@ export async function benchDeploy(): Promise<BenchSection> {
     };
     const floor = (): Promise<number> => floorDeploy(floorTarget);
 
-    const contenders = QUICK ? [daemonDeploy, bare(ours), floor] : [daemonDeploy, bare(ours), floor, bare(defaults)];
-    const [daemonTimes = [], oursTimes = [], floorTimes = [], defaultTimes = []] = await interleaved(contenders, { count: SAMPLES, warmup: 1, block: 1 });
+    const contenders = [daemonDeploy, bare(ours), floor, probe('empty'), probe('command'), ...(QUICK ? [] : [bare(defaults)])];
+    const [daemonTimes = [], oursTimes = [], floorTimes = [], emptyTimes = [], commandTimes = [], defaultTimes = []] = await interleaved(contenders, {
+      count: SAMPLES,
+      warmup: 1,
+      block: 1,
+    });
     const rollback = WITH_ROLLBACK ? await rollbackRows(world, client, params) : [];
     client.close();
     const runs = await cliJson<unknown[]>(world.daemon, ['run', 'list', '--project', project]);
@@ -320,6 +361,16 @@ export async function benchDeploy(): Promise<BenchSection> {
           value: formatMs(task.ms),
           baseline: `${((task.ms / oursMedian) * 100).toFixed(0)} % of the playbook`,
         })),
+        {
+          name: 'ansible-playbook of an empty play against the same host (start-up and end, no connection)',
+          value: formatMs(median(emptyTimes)),
+          baseline: `${formatRatio(median(emptyTimes) / floorMedian)} of the floor`,
+        },
+        {
+          name: 'ansible-playbook of one remote command (start-up, SSH connection, one module run)',
+          value: formatMs(median(commandTimes)),
+          baseline: `${formatRatio(median(commandTimes) / floorMedian)} of the floor`,
+        },
         ratioRow('daemon deploy vs bare ansible-playbook (same playbook, inventory, vars)', daemonMedian, oursMedian, MAX_OVERHEAD),
         ...(QUICK ? [] : [{
           name: 'our ansible.cfg (pipelining, ControlPersist) vs Ansible defaults: speed-up',

@@ -17,6 +17,13 @@ export const RUN_FILES = {
   stepsPlugin: 'callback_plugins/zavhoz_steps.py',
   /** Kept: the action plugin of the health check (found by Ansible beside the playbook). */
   healthPlugin: 'action_plugins/zavhoz_http_check.py',
+  /**
+   * Kept: tasks the playbook includes only when they run (an ordinary redeploy skips each file in one task): what
+   * its first task found wrong, the registry login and pull, and what follows the health checks.
+   */
+  prepareFailed: 'deploy_prepare_failed.yml',
+  beforeUp: 'deploy_before_up.yml',
+  afterHealth: 'deploy_after_health.yml',
   /** Kept: the tasks of a zero-downtime switchover behind the proxy, included by the playbook. */
   switchStart: 'proxy_switch_start.yml',
   switchFinish: 'proxy_switch_finish.yml',
@@ -38,6 +45,19 @@ export const RUN_FILES = {
   tmp: 'tmp',
   home: 'ansible-home',
 } as const;
+
+/** The files every run folder gets a copy of from playbooks/: the playbook, the files it includes, its config and plugins. */
+export const PLAYBOOK_FILES: readonly string[] = [
+  RUN_FILES.playbook,
+  RUN_FILES.prepareFailed,
+  RUN_FILES.beforeUp,
+  RUN_FILES.afterHealth,
+  RUN_FILES.switchStart,
+  RUN_FILES.switchFinish,
+  RUN_FILES.config,
+  RUN_FILES.stepsPlugin,
+  RUN_FILES.healthPlugin,
+];
 
 /** Everything removed when a run ends, whatever the outcome: secrets first. */
 const REMOVED_AT_END = [RUN_FILES.extraVars, RUN_FILES.sshKey, RUN_FILES.knownHosts, RUN_FILES.tmp, RUN_FILES.home];
@@ -70,7 +90,7 @@ export class RunFolder {
     fs.mkdirSync(folder.path, { mode: PRIVATE_FOLDER_MODE });
     fs.chmodSync(folder.path, PRIVATE_FOLDER_MODE);
     const source = playbooksFolder();
-    for (const name of [RUN_FILES.playbook, RUN_FILES.switchStart, RUN_FILES.switchFinish, RUN_FILES.config, RUN_FILES.stepsPlugin, RUN_FILES.healthPlugin]) {
+    for (const name of PLAYBOOK_FILES) {
       fs.mkdirSync(path.dirname(folder.file(name)), { recursive: true, mode: PRIVATE_FOLDER_MODE });
       fs.copyFileSync(path.join(source, name), folder.file(name));
       fs.chmodSync(folder.file(name), PRIVATE_FILE_MODE);

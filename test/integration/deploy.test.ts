@@ -37,7 +37,7 @@ import {
 import { waitUntil } from '../harness/processes.js';
 
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
-const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
+const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_after_health.yml', 'deploy_before_up.yml', 'deploy_prepare_failed.yml', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
 
 /** One of a compose project's containers, as the engine reports it. */
 interface Container {
