@@ -124,12 +124,16 @@ export class ServersProvider extends DaemonTreeProvider {
   override refresh(): void {
     this.complete = undefined;
     this.failed = undefined;
+    this.reading = undefined;
     this.generation++;
     super.refresh();
   }
 
   /** Reveals a node once every server is read: the one sought may be on a page still on its way. */
   override async reveal(matches: (node: TreeNode) => boolean): Promise<boolean> {
+    // Nothing read since the last refresh (a link opened before the view was shown): the first page alone may not
+    // hold the node sought, so the read of the rest starts here and is waited for.
+    if (this.complete === undefined && this.reading === undefined) await this.getChildren();
     await this.reading;
     if (this.complete !== undefined) await this.getChildren();
     return super.reveal(matches);
@@ -145,7 +149,9 @@ export class ServersProvider extends DaemonTreeProvider {
       servers = first.servers;
       if (first.nextCursor !== undefined) {
         partial = true;
-        this.reading = this.readRest(first.servers, first.nextCursor, generation);
+        const reading = this.readRest(first.servers, first.nextCursor, generation);
+        // A load asked meanwhile made this one moot: a reveal waits for the newer load's read, not this one's.
+        if (generation === this.generation) this.reading = reading;
       }
     }
     this.labels = serverLabels(servers);

@@ -38,6 +38,8 @@ describe('the Servers view with more servers than its first page', () => {
   let daemon: TestDaemon;
   let client: DaemonClient;
   let provider: ServersProvider;
+  /** A provider that never loaded, as the view's is when a link asks for a server before the view was shown. */
+  let freshProvider: () => ServersProvider;
   const revealed: TreeNode[] = [];
 
   before(async () => {
@@ -61,8 +63,12 @@ describe('the Servers view with more servers than its first page', () => {
       request: (definition: never, params: never) => client.request(definition, params),
     };
     const memento = { get: <T>(_key: string, fallback?: T) => fallback, update: async () => undefined, keys: () => [] };
-    provider = new Provider({ connection } as never, memento);
-    provider.view = { reveal: (node: TreeNode) => (revealed.push(node), Promise.resolve()) } as never;
+    freshProvider = () => {
+      const made = new Provider({ connection } as never, memento);
+      made.view = { reveal: (node: TreeNode) => (revealed.push(node), Promise.resolve()) } as never;
+      return made;
+    };
+    provider = freshProvider();
   });
 
   after(async () => {
@@ -110,5 +116,16 @@ describe('the Servers view with more servers than its first page', () => {
     const found = await provider.reveal((node) => node.id === `server/${last}`);
     assert.equal(found, true);
     assert.equal((revealed.at(-1) as ServerNode | undefined)?.server.handle, last);
+  });
+
+  test('a reveal asked before the view ever loaded (a link) finds a server past the first page', async () => {
+    const unloaded = freshProvider();
+    try {
+      const last = handleOf(SERVERS - 1);
+      assert.equal(await unloaded.reveal((node) => node.id === `server/${last}`), true);
+      assert.equal((revealed.at(-1) as ServerNode | undefined)?.server.handle, last);
+    } finally {
+      unloaded.dispose();
+    }
   });
 });
