@@ -158,6 +158,8 @@ describe('team store: a second member queues behind the first', () => {
     assert.deepEqual(order, ['alice done', 'bob runs']);
     assert.equal(taken, 1, 'bob was told once that the wait was over');
     assert.equal(carolRan, false);
+    // Carol's cancelled wait left no ticket in the line: work that does not queue is no longer refused.
+    assert.equal(await carolLocks.hold('shop', 'restart of shop', async () => 'restarted'), 'restarted');
   });
 });
 
