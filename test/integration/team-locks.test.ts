@@ -6,6 +6,7 @@
  * without stopping the line.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { type HoldOptions, type ProjectLease, ProjectLocks } from '../../daemon/core/projectLocks.js';
@@ -48,6 +49,55 @@ async function dropLockConnection(login: PostgresLogin, applicationName: string)
     assert.equal(ended.rowCount, 1, `one lock connection of ${applicationName}`);
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * A TCP relay to the test PostgreSQL whose `cut()` fails its connections the way a network cut does: the client's side
+ * is closed, the server's side is left open, so PostgreSQL keeps those sessions (and their advisory locks) alive.
+ */
+async function startCuttableRelay(): Promise<{ readonly port: number; cut(): void; close(): Promise<void> }> {
+  const pairs: { client: net.Socket; upstream: net.Socket }[] = [];
+  const kept: net.Socket[] = [];
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(server.port, server.host);
+    pairs.push({ client, upstream });
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const port = (relay.address() as net.AddressInfo).port;
+  return {
+    port,
+    cut: () => {
+      for (const { client, upstream } of pairs.splice(0)) {
+        client.removeAllListeners('close');
+        upstream.removeAllListeners('close');
+        upstream.removeAllListeners('data');
+        upstream.pause();
+        kept.push(upstream);
+        client.destroy();
+      }
+    },
+    close: async () => {
+      for (const socket of [...kept, ...pairs.flatMap((pair) => [pair.client, pair.upstream])]) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    },
+  };
+}
+
+/** A count from the member database, as its owner. */
+async function countRows(login: PostgresLogin, sql: string): Promise<number> {
+  const client = new pg.Client({ host: login.host, port: login.port, user: login.user, password: login.password, database: login.database });
+  await client.connect();
+  try {
+    return Number((await client.query<{ count: number }>(sql)).rows[0]?.count);
+  } finally {
+    await client.end();
   }
 }
 
@@ -209,6 +259,31 @@ describe('team store: the line across daemons', () => {
     await alice.done;
     await Promise.all([bob.done, carol.done]);
     assert.deepEqual(order, ['carol', 'bob']);
+  });
+});
+
+describe('team store: a network cut', () => {
+  test("a waiter cut off from the database is not left waiting behind its own half-open session's ticket", async () => {
+    const login = await server.createDatabase();
+    const relay = await startCuttableRelay();
+    try {
+      const alice = await holdShop(await memberLocks(login, 'alice@laptop'), 'deploy run_aaaaaaaaaa');
+      const order: string[] = [];
+      const bob = await queueForShop(await memberLocks({ ...login, host: '127.0.0.1', port: relay.port }, 'bob@desk'), 'deploy run_bbbbbbbbbb', async () => {
+        order.push('bob');
+      });
+      // PostgreSQL still holds bob's old session and its ticket: bob's next connection ends it, so his new ticket is
+      // not stuck behind the old one (which would last until the server's TCP keepalive gave up, hours later).
+      relay.cut();
+      alice.finish();
+      await alice.done;
+      await bob.done;
+      assert.deepEqual(order, ['bob']);
+      const left = await countRows(login, 'SELECT COUNT(*)::int AS count FROM lock_waiters');
+      assert.equal(left, 0, 'no ticket left in line');
+    } finally {
+      await relay.close();
+    }
   });
 });
 

@@ -60,6 +60,12 @@ export class SessionLocks {
   private readonly tickets = new Set<number>();
   /** Waiters to wake when a lock's line changed: lock name → wakers. */
   private readonly wakers = new Map<string, Set<() => void>>();
+  /**
+   * Server sessions of lock connections this daemon lost: after a network cut PostgreSQL may keep such a session (and
+   * the locks and tickets it holds) until its own TCP keepalive gives up, hours later, so the next connection ends
+   * them. Named by process id and start time, so that a process id PostgreSQL gave to another session since is spared.
+   */
+  private lostSessions: { readonly pid: number; readonly started: string }[] = [];
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -323,9 +329,11 @@ export class SessionLocks {
   private open(): Promise<pg.Client> {
     const client = new pg.Client(this.config);
     let lost = false;
+    let session: { readonly pid: number; readonly started: string } | undefined;
     const onLost = (reason: string): void => {
       if (lost) return;
       lost = true;
+      if (session) this.lostSessions.push(session);
       client.end().catch(() => undefined);
       if (this.client === opening) this.client = undefined;
       if (this.closed) return;
@@ -345,7 +353,12 @@ export class SessionLocks {
     });
     const opening = client
       .connect()
-      .then(() => client.query(`LISTEN ${LINE_CHANNEL}`))
+      .then(async () => {
+        const me = await client.query<{ pid: number; started: string }>('SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()');
+        session = me.rows[0];
+        await this.endLostSessions(client);
+        await client.query(`LISTEN ${LINE_CHANNEL}`);
+      })
       .then(
         () => client,
         (error: unknown) => {
@@ -356,6 +369,24 @@ export class SessionLocks {
         },
       );
     return opening;
+  }
+
+  /**
+   * Ends the server sessions of lock connections this daemon lost that PostgreSQL still keeps (a network cut leaves
+   * them half-open): their advisory locks, held or a ticket's, would otherwise stand in the way of the very work that
+   * now waits or takes them again on the new connection. A session that already ended is simply not found.
+   */
+  private async endLostSessions(client: pg.Client): Promise<void> {
+    const lost = this.lostSessions;
+    if (lost.length === 0) return;
+    this.lostSessions = [];
+    // Best effort: a role PostgreSQL does not let end its own sessions must still get its new connection.
+    await client
+      .query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE (pid, backend_start::text) IN (SELECT * FROM unnest($1::int[], $2::text[]))', [
+        lost.map((each) => each.pid),
+        lost.map((each) => each.started),
+      ])
+      .catch(() => undefined);
   }
 
   /**
