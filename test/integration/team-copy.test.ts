@@ -195,6 +195,7 @@ describe('zavhoz team join --copy-local', () => {
     assert.match(joined.stdout, /Kept on this machine only: \d+ audit entr/);
     assert.match(joined.stdout, /vault record of the password secret .* is in the team store too/);
     assert.doesNotMatch(joined.stdout, /Another member's daemon used the team store first/);
+    assert.match(joined.stdout, /Stop it now: what you change before then .* is not in the copy/);
     const counts = await tableCounts(login);
     assert.equal(counts.servers, 2);
     assert.equal(counts.allocations, 1);

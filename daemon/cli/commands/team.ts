@@ -45,7 +45,7 @@ function describeJoin(status: TeamJoinResult, where: { host: string; port: numbe
   const lines = [
     `Joined: the team database at ${where.host}:${where.port}/${where.database} answered and its schema is current.`,
     status.restartNeeded
-      ? 'The daemon keeps its embedded store until it restarts: run zavhoz daemon stop (the next command starts it on the team store).'
+      ? `The daemon keeps its embedded store until it restarts: run zavhoz daemon stop (the next command starts it on the team store).${status.copied ? ' Stop it now: what you change before then (servers, deploys, secrets) stays on this machine and is not in the copy.' : ''}`
       : 'The daemon already runs on this team store.',
   ];
   if (status.copied) lines.push(...describeCopy(status.copied));
