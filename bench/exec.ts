@@ -5,8 +5,8 @@
  * (`zavhoz exec --project P -- cat FILE`) against `cat FILE` (goal ≥ 0.5× of cat's throughput).
  *
  * Both contenders write into the same sink: a real pipe (64 KiB, as a shell's `|` gives) read by a few lines of
- * Python that read into one reused 1 MiB buffer and do nothing else ({@link SINK}), so the reader costs both sides the
- * same few CPU milliseconds and the ratio measures our relay. (A Node reader, as this bench had before, spent ~120 ms
+ * Python that read into one reused 1 MiB buffer and do nothing else ({@link SINK}): the reader costs both sides the
+ * same ~17 ms of CPU per 100 MB (mostly the kernel's copy), so the ratio measures our relay. (A Node reader, as this bench had before, spent ~120 ms
  * of CPU per run taking 64 KiB chunks from a socket: it held cat back to ~1.2 GB/s, where cat alone writes ~3 GB/s,
  * and competed for the machine's two cores with the relay.) Throughput is the rate while output flows, from the
  * sink's first byte to its last: start-up has its own row above, and so does a process's exit, which for Node takes
@@ -51,7 +51,7 @@ interface OutputTiming {
  * The sink both throughput contenders write into: runs the command given after it with its stdout into a pipe, reads
  * that pipe into one reused buffer, and prints as JSON how many bytes came, the nanoseconds from the first byte to the
  * last, and the whole run's (start to exit). Python, not this process: a reader here would compete with the relay
- * for the CPU and pay Node's per-chunk costs; this one costs little more than the kernel's copy, for both sides.
+ * for the CPU and pay Node's per-chunk costs; this one costs little more than the kernel's copy, the same for both sides.
  */
 const SINK = `
 import json, os, sys, time
