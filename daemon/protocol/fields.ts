@@ -30,8 +30,8 @@ export const LIST_PAGE = { default: 200, max: 1000 } as const;
  * fewer than `limit` rows to keep a page under the message limit: only a missing `nextCursor` means the end.
  */
 export const pageFields = {
-  limit: z.number().int().min(1).max(LIST_PAGE.max).default(LIST_PAGE.default),
-  cursor: z.string().min(1).max(512).optional(),
+  limit: lazySchema(() => z.number().int().min(1).max(LIST_PAGE.max).default(LIST_PAGE.default)),
+  cursor: lazySchema(() => z.string().min(1).max(512).optional()),
 };
 
 /** What every list answer adds to its rows: where the next page starts, absent on the last page. */

@@ -99,11 +99,11 @@ const emailAddress = lazySchema(() => z.string().max(320).regex(/^[^\s@<>",;]+@[
 
 const common = {
   /** A label for lists and pickers, e.g. `ops-telegram`. */
-  name: z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a short name: letters, digits, . _ -'),
+  name: lazySchema(() => z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a short name: letters, digits, . _ -')),
   /** What the endpoint wants; all events when left out. */
-  events: z.array(z.enum(NOTIFY_EVENTS)).min(1).max(NOTIFY_EVENTS.length).optional(),
+  events: lazySchema(() => z.array(z.enum(NOTIFY_EVENTS)).min(1).max(NOTIFY_EVENTS.length).optional()),
   /** Most messages a minute; more wait in the queue. */
-  ratePerMinute: z.number().int().min(1).max(600).default(DEFAULT_RATE_PER_MINUTE),
+  ratePerMinute: lazySchema(() => z.number().int().min(1).max(600).default(DEFAULT_RATE_PER_MINUTE)),
 };
 
 /** What each kind of endpoint needs; credentials by vault handle only. */

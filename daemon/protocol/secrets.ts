@@ -21,16 +21,16 @@ const secretValue = lazySchema(() => z.string().max(2 * MAX_SECRET_BYTES));
 
 /** Fields shared by creating requests. */
 const describing = {
-  category: z.enum(SECRET_CATEGORIES).optional(),
-  project: projectName.optional(),
-  tags: z.array(tag).max(20).optional(),
-  expiresAt: isoTime.optional(),
-  rotationDays: z.number().int().min(1).max(3650).optional(),
+  category: lazySchema(() => z.enum(SECRET_CATEGORIES).optional()),
+  project: lazySchema(() => projectName.optional()),
+  tags: lazySchema(() => z.array(tag).max(20).optional()),
+  expiresAt: lazySchema(() => isoTime.optional()),
+  rotationDays: lazySchema(() => z.number().int().min(1).max(3650).optional()),
   /**
    * Where the value is kept: `personal` (this member's keychain) or `team` (the team's Vault, see `vault/connect`).
    * Default: `team` when the daemon runs with ZAVHOZ_VAULT=hashicorp, else `personal`.
    */
-  location: z.enum(SECRET_LOCATIONS).optional(),
+  location: lazySchema(() => z.enum(SECRET_LOCATIONS).optional()),
 };
 
 /** Stores a value typed or pasted by the user. Refused if the name already exists in that scope (use rotate). */

@@ -67,11 +67,11 @@ export const SettingSchemas = {
    */
   agentSeesAddresses: lazySchema(() => z.boolean()),
   /** Base URL of the Time4VPS API: https, or http on loopback (tests point it at a loopback stand-in). */
-  time4vpsApiBase: credentialedApiBase('https://billing.time4vps.com/api', 'time4vpsLoginSecret / time4vpsPasswordSecret'),
+  time4vpsApiBase: lazySchema(() => credentialedApiBase('https://billing.time4vps.com/api', 'time4vpsLoginSecret / time4vpsPasswordSecret')),
   /** Vault handle of the Time4VPS API login; empty means no provider is configured. */
-  time4vpsLoginSecret: z.union([z.literal(''), secretHandle]),
+  time4vpsLoginSecret: lazySchema(() => z.union([z.literal(''), secretHandle])),
   /** Vault handle of the Time4VPS API password. */
-  time4vpsPasswordSecret: z.union([z.literal(''), secretHandle]),
+  time4vpsPasswordSecret: lazySchema(() => z.union([z.literal(''), secretHandle])),
   /**
    * Base URL of the GitHub REST API: api.github.com, a GitHub Enterprise Server's `/api/v3`, or a loopback test
    * stand-in; it receives the token, so https (or loopback http) only.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
+import { lazySchema } from '../protocol/lazySchema.js';
 import type { SecretReader } from '../vault/api.js';
 import type { Provider, ProviderCallOptions, ProviderServerDetail, ProviderServerSummary, ProviderSession } from './provider.js';
 
@@ -21,20 +22,28 @@ export interface Time4vpsOptions {
   readonly sleep?: (milliseconds: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const text = z.union([z.string(), z.number()]).nullish().transform((value) => (value === null || value === undefined ? '' : String(value)));
-const count = z.union([z.number(), z.string().regex(/^\d+(\.\d+)?$/)]).nullish().transform((value) => (value === null || value === undefined ? null : Number(value)));
+// The schemas are built the first time a sync reads an answer (lazySchema): building them at load cost every daemon
+// start CPU before its first answer, and most daemons never talk to Time4VPS.
+function text() {
+  return z.union([z.string(), z.number()]).nullish().transform((value) => (value === null || value === undefined ? '' : String(value)));
+}
+function count() {
+  return z.union([z.number(), z.string().regex(/^\d+(\.\d+)?$/)]).nullish().transform((value) => (value === null || value === undefined ? null : Number(value)));
+}
 
-const summarySchema = z.object({
-  id: z.union([z.number().int(), z.string().regex(/^\w{1,64}$/)]).transform(String),
-  name: text,
-  domain: text,
-  ip: text,
-  status: text,
-  product_name: text,
-});
-const detailSchema = summarySchema.extend({ ram_mb: count, disk_gb: count, cpu_cores: count, os: text });
-const listSchema = z.array(summarySchema).max(100_000);
-const errorBodySchema = z.object({ error: z.array(z.unknown()) });
+function summarySchema() {
+  return z.object({
+    id: z.union([z.number().int(), z.string().regex(/^\w{1,64}$/)]).transform(String),
+    name: text(),
+    domain: text(),
+    ip: text(),
+    status: text(),
+    product_name: text(),
+  });
+}
+const detailSchema = lazySchema(() => summarySchema().extend({ ram_mb: count(), disk_gb: count(), cpu_cores: count(), os: text() }));
+const listSchema = lazySchema(() => z.array(summarySchema()).max(100_000));
+const errorBodySchema = lazySchema(() => z.object({ error: z.array(z.unknown()) }));
 
 /** Waits `milliseconds`, or rejects when `signal` aborts. */
 export function abortableSleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
@@ -219,6 +228,6 @@ function isRedirectRefusal(error: unknown): boolean {
   return cause instanceof Error && /redirect/i.test(cause.message);
 }
 
-function toSummary(data: z.infer<typeof summarySchema>): ProviderServerSummary {
+function toSummary(data: z.infer<ReturnType<typeof summarySchema>>): ProviderServerSummary {
   return { id: data.id, name: data.name, domain: data.domain, ip: data.ip, status: data.status, productName: data.product_name };
 }

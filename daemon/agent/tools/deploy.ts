@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REF, DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { blocks, bullets, fields, projectUrl } from '../format.js';
 import { type AddressView, defineTool } from '../tool.js';
 import { requireGrant } from './grants.js';
@@ -9,12 +10,14 @@ import { bindingsProperty, folderArgument, folderOf, folderProperty, markdownCod
  * The deploy tool's arguments: the protocol's own rules and defaults (ref, bindings, timeout), with the folder and
  * the repository optional because the front end knows the workspace's.
  */
-const deployArguments = DeployStart.params
-  .pick({ project: true, ref: true, bindings: true, repoUrl: true, gitToken: true, registryToken: true, registryUser: true, timeoutSeconds: true })
-  .extend({ repository: DeployStart.params.shape.repository.optional(), folder: folderArgument.optional() });
+const deployArguments = lazySchema(() =>
+  DeployStart.params
+    .pick({ project: true, ref: true, bindings: true, repoUrl: true, gitToken: true, registryToken: true, registryUser: true, timeoutSeconds: true })
+    .extend({ repository: DeployStart.params.shape.repository.optional(), folder: folderArgument.optional() }),
+);
 
 /** The status tool's arguments: a run id or a project, as `runs/get` and `runs/list` take them. */
-const statusArguments = z.strictObject({ run: RunsGet.params.shape.id.optional(), project: RunsList.params.shape.project });
+const statusArguments = lazySchema(() => z.strictObject({ run: RunsGet.params.shape.id.optional(), project: RunsList.params.shape.project }));
 
 /** Log lines a failed run's status shows, so the model can say why without reading the whole log. */
 const FAILED_LOG_TAIL = 12;

@@ -1,17 +1,20 @@
 import { z } from 'zod';
 import { AGENT_EXEC_TAIL, AGENT_EXEC_TIMEOUT, AgentCommandApprove, AgentCommandsList, AgentExec, agentCommandLine, commandLineText } from '../../protocol/agent.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { SecretsList } from '../../protocol/secrets.js';
 import { blocks, fields } from '../format.js';
 import { listAll } from '../paging.js';
 import { defineTool, type ToolCall, ToolRefusal } from '../tool.js';
 import { folderArgument, folderOf, folderProperty, projectProperty } from './fields.js';
 
-const execArguments = z.strictObject({
-  project: AgentExec.params.shape.project,
-  command: agentCommandLine,
-  folder: folderArgument.optional(),
-  timeoutSeconds: z.number().int().min(AGENT_EXEC_TIMEOUT.min).max(AGENT_EXEC_TIMEOUT.max).default(AGENT_EXEC_TIMEOUT.default),
-});
+const execArguments = lazySchema(() =>
+  z.strictObject({
+    project: AgentExec.params.shape.project,
+    command: agentCommandLine,
+    folder: folderArgument.optional(),
+    timeoutSeconds: z.number().int().min(AGENT_EXEC_TIMEOUT.min).max(AGENT_EXEC_TIMEOUT.max).default(AGENT_EXEC_TIMEOUT.default),
+  }),
+);
 
 type ExecInput = z.infer<typeof execArguments>;
 

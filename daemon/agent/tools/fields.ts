@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { type Allocation, AllocationsList } from '../../protocol/allocations.js';
 import { EnvPlanRequest } from '../../protocol/env.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { ServersShow } from '../../protocol/servers.js';
 import { ToolRefusal, type JsonSchemaProperty, type ToolCall } from '../tool.js';
 import { listAll } from '../paging.js';
@@ -11,7 +12,7 @@ import { listAll } from '../paging.js';
  */
 
 /** The protocol's folder rule, and absolute: a relative path would be read from wherever the daemon runs. */
-export const folderArgument = EnvPlanRequest.params.shape.folder.refine((folder) => path.isAbsolute(folder), 'an absolute path of the project folder');
+export const folderArgument = lazySchema(() => EnvPlanRequest.params.shape.folder.refine((folder) => path.isAbsolute(folder), 'an absolute path of the project folder'));
 
 /** JSON schema of the `project` argument. */
 export function projectProperty(lowercase: boolean): JsonSchemaProperty {

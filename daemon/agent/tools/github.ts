@@ -1,10 +1,13 @@
 import { DEPLOY_SECRET_NAMES, GithubPushSecrets } from '../../protocol/github.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { blocks, bullets, fields } from '../format.js';
 import { defineTool } from '../tool.js';
 import { markdownCode, placementOf, projectProperty, repositoryOf } from './fields.js';
 
 /** The push tool's arguments: `github/pushSecrets`' own rules, the repository optional (the workspace's remote). */
-const pushArguments = GithubPushSecrets.params.pick({ project: true, environment: true }).extend({ repository: GithubPushSecrets.params.shape.repo.optional() });
+const pushArguments = lazySchema(() =>
+  GithubPushSecrets.params.pick({ project: true, environment: true }).extend({ repository: GithubPushSecrets.params.shape.repo.optional() }),
+);
 
 /** `zavhoz_push_ci_secrets`: writes a project's deploy secrets to a repository's GitHub Actions secrets, sealed. */
 export const pushCiSecretsTool = defineTool({

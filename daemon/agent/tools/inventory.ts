@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE, DISK_MB_BOUNDS, RAM_MB_BOUNDS } from '../../protocol/allocations.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { type ServerInfo, ServersList, ServersShow, describeProxy } from '../../protocol/servers.js';
 import { ADDRESSES_HIDDEN_NOTE } from '../addresses.js';
 import { blocks, bullets, fields } from '../format.js';
@@ -49,7 +50,7 @@ export const listManagedServersTool = defineTool({
   hints: { readOnlyHint: true, openWorldHint: false },
   mode: 'read-only',
   handleArguments: [],
-  input: z.strictObject({ label: z.string().max(64).optional() }),
+  input: lazySchema(() => z.strictObject({ label: z.string().max(64).optional() })),
   async run(input, call) {
     const servers = await listAll(call, ServersList, {}, (page) => page.servers);
     // The daemon lists managed servers only; filtering again keeps a ghost out even if that ever changed.
@@ -85,7 +86,7 @@ export const allocateTool = defineTool({
   mode: 'deploy',
   handleArguments: [],
   // The tool takes exactly what `allocations/allocate` takes, with its rules and defaults.
-  input: AllocationsAllocate.params,
+  input: lazySchema(() => AllocationsAllocate.params),
   async run(input, call) {
     const result = await call.request(AllocationsAllocate, input);
     const addresses = await call.addresses();

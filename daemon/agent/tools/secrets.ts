@@ -1,4 +1,5 @@
 import { EnvPlanRequest, type PlannedVariable } from '../../protocol/env.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { SECRET_CATEGORIES, SECRET_TYPES, type SecretMetadata, SecretsList, SecretsSet } from '../../protocol/secrets.js';
 import { blocks, bullets, fields, missingLine } from '../format.js';
 import { defineTool, type SecretAsk, type ToolCall } from '../tool.js';
@@ -6,10 +7,10 @@ import { bindingsProperty, folderArgument, folderOf, folderProperty, projectProp
 import { listAll } from '../paging.js';
 
 /** The plan tool's arguments: `env/plan`'s own rules and defaults, the folder optional (the workspace's). */
-const planArguments = EnvPlanRequest.params.pick({ project: true, bindings: true }).extend({ folder: folderArgument.optional() });
+const planArguments = lazySchema(() => EnvPlanRequest.params.pick({ project: true, bindings: true }).extend({ folder: folderArgument.optional() }));
 
 /** What the human is asked to store: the name, type, project and category rules of `secrets/set`. */
-const askArguments = SecretsSet.params.pick({ name: true, type: true, project: true, category: true });
+const askArguments = lazySchema(() => SecretsSet.params.pick({ name: true, type: true, project: true, category: true }));
 
 function describeVariable(variable: PlannedVariable): string {
   const source =

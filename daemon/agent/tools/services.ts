@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DomainsList } from '../../protocol/domains.js';
+import { lazySchema } from '../../protocol/lazySchema.js';
 import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
 import { type ProjectStatus, type ServiceStatus, ServicesControl, ServicesLogs, ServicesStatus } from '../../protocol/services.js';
 import { blocks, bullets, fields } from '../format.js';
@@ -57,7 +58,7 @@ export const serviceStatusTool = defineTool({
   hints: { readOnlyHint: true, openWorldHint: true },
   mode: 'read-only',
   handleArguments: [],
-  input: z.strictObject({ project: ServicesStatus.params.shape.project }),
+  input: lazySchema(() => z.strictObject({ project: ServicesStatus.params.shape.project })),
   async run(input, call) {
     const projects = await listAll(call, ServicesStatus, input.project === undefined ? {} : { project: input.project }, (page) => page.projects);
     if (projects.length === 0) return 'No project has an allocation, so nothing is deployed. Deploy one with zavhoz_deploy.';
@@ -75,12 +76,14 @@ export const serviceStatusTool = defineTool({
   },
 });
 
-const logsArguments = z.strictObject({
-  project: ServicesLogs.params.shape.project,
-  module: ServicesLogs.params.shape.module,
-  since: ServicesLogs.params.shape.since,
-  tail: z.number().int().min(1).max(AGENT_LOG_TAIL.max).default(AGENT_LOG_TAIL.default),
-});
+const logsArguments = lazySchema(() =>
+  z.strictObject({
+    project: ServicesLogs.params.shape.project,
+    module: ServicesLogs.params.shape.module,
+    since: ServicesLogs.params.shape.since,
+    tail: z.number().int().min(1).max(AGENT_LOG_TAIL.max).default(AGENT_LOG_TAIL.default),
+  }),
+);
 
 /** `zavhoz_service_logs`: the last lines of a project's container logs, every vault value masked by the daemon. */
 export const serviceLogsTool = defineTool({
@@ -142,7 +145,7 @@ export const restartServiceTool = defineTool({
   hints: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   mode: 'operate',
   handleArguments: [],
-  input: ServicesControl.params.pick({ project: true, module: true }),
+  input: lazySchema(() => ServicesControl.params.pick({ project: true, module: true })),
   async authorize(input, call) {
     await requireGrant(call, input.project, 'restart', 'agent restarts', 'ask the human to restart it (zavhoz service restart, or Restart in the Services view)');
   },
@@ -189,7 +192,7 @@ export const rollbackTool = defineTool({
   hints: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   mode: 'deploy',
   handleArguments: [],
-  input: DeployRollback.params.pick({ project: true, to: true }),
+  input: lazySchema(() => DeployRollback.params.pick({ project: true, to: true })),
   async authorize(input, call) {
     // Like a deploy: an MCP client cannot ask the human, so the human allows agent rollbacks of the project beforehand.
     await requireGrant(
