@@ -400,6 +400,7 @@ describe('daemon lifecycle', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-test-'));
     const paths = dataPaths(home);
     // Stands in for a daemon between closing its socket and releasing the lock, as just after `daemon stop`.
+    const watcher = fs.watch(home);
     const leaving = spawn(process.execPath, ['-e', 'process.stdout.write("ready\\n"); setInterval(() => undefined, 1000)', '/opt/zavhoz/daemon.cjs'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
@@ -407,10 +408,18 @@ describe('daemon lifecycle', () => {
       await new Promise<void>((resolve) => leaving.stdout.setEncoding('utf8').once('data', () => resolve()));
       fs.writeFileSync(paths.lock, JSON.stringify({ pid: leaving.pid, startedAt: new Date().toISOString() }), { mode: 0o600 });
 
+      // The daemon the CLI starts tries the lock through a temporary file named with its pid (daemon.lock.PID.…tmp):
+      // watched here, it names the starter however briefly it lives (polling /proc could miss a fast one).
+      const lockName = path.basename(paths.lock).replace(/\./g, '\\.');
+      const tried = new Promise<number>((resolve) =>
+        watcher.on('change', (_event, name) => {
+          const match = new RegExp(`^${lockName}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`).exec(String(name));
+          if (match) resolve(Number(match[1]));
+        }),
+      );
       const listing = runCli(['secret', 'list', '--json'], { ...process.env, ZAVHOZ_HOME: home });
       // The CLI's first start finds the folder taken and exits "already running"; then the old daemon finishes.
-      let starter = 0;
-      await until(() => (starter = daemonProcessesFor(home)[0] ?? 0) !== 0, 'the CLI started a daemon');
+      const starter = await waitUntil('the CLI started a daemon that tried the lock', () => Promise.race([tried, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))]));
       await until(() => !daemonProcessesFor(home).includes(starter), 'that daemon found the folder taken and exited');
       fs.rmSync(paths.lock);
 
@@ -423,6 +432,7 @@ describe('daemon lifecycle', () => {
       process.kill(owner.pid, 'SIGTERM');
       await lockReleased(home);
     } finally {
+      watcher.close();
       leaving.kill('SIGKILL');
       fs.rmSync(home, { recursive: true, force: true });
     }
