@@ -34,6 +34,7 @@ import {
   setUpRealDeployWorld,
   storeUserSecrets as storeSecretsOfFixture,
 } from './deploy-support.js';
+import { filesHolding } from '../harness/leaks.js';
 import { waitUntil } from '../harness/processes.js';
 
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
@@ -307,6 +308,38 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     // One task clones, links and writes .env (issue 13): `ok` is neither a new commit nor a new .env.
     assert.match(runLog, /TASK \[Compose, repository and \.env in [^\]]+\][^\n]*\nok: \[target\]/, 'the clone and the .env are unchanged');
     assert.match(runLog, /failed=0/);
+  });
+
+  test('STAND-IN (an `mv` that fails): a new .env that cannot replace the old one fails the run and leaves no copy of its values', async () => {
+    const project = world.newProject('envmv');
+    await storeUserSecrets(project);
+    await deployAndWait(world, project);
+    const folder = path.join('/opt/services', project);
+    const oldEnv = fs.readFileSync(path.join(folder, '.env'), 'utf8');
+    // A new value, so the next .env differs and must replace the old one.
+    const apiToken = `api-${crypto.randomBytes(12).toString('hex')}`;
+    const listed = await cliJson<{ handle: string; name: string }[]>(world.daemon, ['secret', 'list', '--project', project]);
+    const handle = listed.find((secret) => secret.name === 'API_TOKEN')?.handle ?? assert.fail('API_TOKEN is stored');
+    const rotated = await world.daemon.cli(['secret', 'rotate', handle], { input: apiToken });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    // A real server's `mv` fails here only for reasons a test cannot make on a shared machine (a full disk, an
+    // immutable file): this `mv` refuses to replace .env and does everything else as the real one.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-failing-mv-'));
+    fs.writeFileSync(path.join(bin, 'mv'), '#!/bin/sh\nfor last; do :; done\ncase "$last" in .env) echo "mv: cannot replace .env (test double)" >&2; exit 1;; esac\nexec /usr/bin/mv "$@"\n', { mode: 0o755 });
+    await world.setRemoteSystemPath(`${bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`);
+    try {
+      const result = await world.daemon.cli([...deployArgs(project), '--wait', '--json']);
+      assert.equal(result.code, 1, result.stderr);
+      const run = JSON.parse(result.stdout) as RunDetail;
+      assert.equal(run.status, 'failed');
+      assert.match(run.error ?? '', /\.env could not be written/);
+      assert.deepEqual(fs.readdirSync(folder).filter((name) => /^\.env\.[A-Za-z0-9]{8}$/.test(name)), [], 'no temporary .env is left with the new values');
+      assert.equal(fs.readFileSync(path.join(folder, '.env'), 'utf8'), oldEnv, 'the old .env stays as it was');
+      assert.deepEqual(filesHolding(folder, apiToken), [], 'the new value is in no file of the project folder');
+    } finally {
+      await world.setRemoteSystemPath(undefined);
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   test('a server with the compose v2 plugin deploys with `docker compose`, the same arguments', async (t) => {
