@@ -43,6 +43,8 @@ export interface PostgresServer {
   readonly pid: () => number | undefined;
   /** Makes a new empty database and returns how to log in to it. */
   createDatabase(name?: string): Promise<PostgresLogin>;
+  /** Runs `work` on a short-lived superuser connection to `database` (default `postgres`), e.g. to end a session. */
+  asSuperuser<T>(work: (client: pg.Client) => Promise<T>, database?: string): Promise<T>;
   /**
    * Stops the server and starts it again on the same port. `fast` (SIGINT): open transactions are rolled back and
    * connections closed; `immediate` (SIGQUIT): as after a crash, the restart replays the WAL.
@@ -156,6 +158,7 @@ export async function startPostgres(): Promise<PostgresServer> {
         await withClient({ host, port, user, password, database: 'postgres' }, (client) => client.query(`CREATE DATABASE ${database}`));
         return { host, port, user, password, database };
       },
+      asSuperuser: (work, database = 'postgres') => withClient({ host, port, user, password, database }, work),
       async restart(mode = 'fast') {
         if (child) await stopPostmaster(child, mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
         try {

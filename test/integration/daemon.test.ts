@@ -13,6 +13,7 @@ import { DaemonClient } from '../../daemon/client/client.js';
 import { DAEMON_SCRIPT, type TestDaemon, runCli, startTestDaemon } from '../harness/daemon.js';
 import { RawSocket } from '../harness/rawSocket.js';
 import { waitUntil } from '../harness/processes.js';
+import { escapeRegExp } from '../harness/text.js';
 
 /** Runs the daemon script directly and reports how it exited. */
 function runDaemonProcess(home: string): Promise<{ code: number | null; stderr: string }> {
@@ -410,7 +411,7 @@ describe('daemon lifecycle', () => {
 
       // The daemon the CLI starts tries the lock through a temporary file named with its pid (daemon.lock.PID.…tmp):
       // watched here, it names the starter however briefly it lives (polling /proc could miss a fast one).
-      const lockName = path.basename(paths.lock).replace(/\./g, '\\.');
+      const lockName = escapeRegExp(path.basename(paths.lock));
       const tried = new Promise<number>((resolve) =>
         watcher.on('change', (_event, name) => {
           const match = new RegExp(`^${lockName}\\.(\\d+)\\.[0-9a-f]+\\.tmp$`).exec(String(name));

@@ -90,13 +90,7 @@ describe('zavhoz team', () => {
     // The password is rotated in the vault (and on the server) before the switch: the keychain copy follows, so the
     // start on the team store below logs in with the new one.
     const rotated = `rotated-${login.password}`;
-    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: login.database });
-    await admin.connect();
-    try {
-      await admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`);
-    } finally {
-      await admin.end();
-    }
+    await server.asSuperuser((admin) => admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`), login.database);
     const rotate = await cli(['secret', 'rotate', handle], `${rotated}\n`);
     assert.equal(rotate.code, 0, rotate.stderr);
     const daemonLog = path.join(vault.daemon.home, 'daemon.log');

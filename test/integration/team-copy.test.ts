@@ -261,13 +261,7 @@ describe('zavhoz team join --copy-local', () => {
 
   test('the join\'s password secret, copied with the rest, can be rotated after the switch; no value anywhere', async () => {
     const rotated = `rotated-${crypto.randomBytes(12).toString('hex')}`;
-    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: login.database });
-    await admin.connect();
-    try {
-      await admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`);
-    } finally {
-      await admin.end();
-    }
+    await server.asSuperuser((admin) => admin.query(`ALTER ROLE ${login.user} PASSWORD '${rotated}'`), login.database);
     values.set('rotated db password', rotated);
     const rotate = await cli(alice, ['secret', 'rotate', passwordHandle], `${rotated}\n`);
     assert.equal(rotate.code, 0, rotate.stderr);

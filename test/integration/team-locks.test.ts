@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { type HoldOptions, type ProjectLease, ProjectLocks } from '../../daemon/core/projectLocks.js';
 import type { SharedLockEvent, SharedLockHolder } from '../../daemon/core/sharedLocks.js';
 import { PostgresDatabase } from '../../daemon/store/postgres/database.js';
@@ -42,14 +41,10 @@ async function openStore(login: PostgresLogin, applicationName = 'zavhoz test', 
 
 /** Ends the server side of a member's lock connection (as a network cut or a restarted pooler would), as the superuser. */
 async function dropLockConnection(login: PostgresLogin, applicationName: string): Promise<void> {
-  const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
-  await admin.connect();
-  try {
-    const ended = await admin.query<{ ended: boolean }>('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [login.database, `${applicationName} locks`]);
-    assert.equal(ended.rowCount, 1, `one lock connection of ${applicationName}`);
-  } finally {
-    await admin.end();
-  }
+  const ended = await server.asSuperuser((admin) =>
+    admin.query('SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [login.database, `${applicationName} locks`]),
+  );
+  assert.equal(ended.rowCount, 1, `one lock connection of ${applicationName}`);
 }
 
 /**
@@ -88,17 +83,6 @@ async function startCuttableRelay(): Promise<{ readonly port: number; cut(): voi
       await new Promise<void>((resolve) => relay.close(() => resolve()));
     },
   };
-}
-
-/** A count from the member database, as its owner. */
-async function countRows(login: PostgresLogin, sql: string): Promise<number> {
-  const client = new pg.Client({ host: login.host, port: login.port, user: login.user, password: login.password, database: login.database });
-  await client.connect();
-  try {
-    return Number((await client.query<{ count: number }>(sql)).rows[0]?.count);
-  } finally {
-    await client.end();
-  }
 }
 
 /** A promise and the function that resolves it. */
@@ -279,8 +263,8 @@ describe('team store: a network cut', () => {
       await alice.done;
       await bob.done;
       assert.deepEqual(order, ['bob']);
-      const left = await countRows(login, 'SELECT COUNT(*)::int AS count FROM lock_waiters');
-      assert.equal(left, 0, 'no ticket left in line');
+      const left = await server.asSuperuser((client) => client.query<{ count: number }>('SELECT COUNT(*)::int AS count FROM lock_waiters'), login.database);
+      assert.equal(left.rows[0]?.count, 0, 'no ticket left in line');
     } finally {
       await relay.close();
     }

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { after, before, describe, test } from 'node:test';
 import { Allocator } from '../../daemon/allocation/allocator.js';
 import { ZavhozError } from '../../daemon/core/errors.js';
@@ -236,14 +235,8 @@ describe('team store: after the change notices were interrupted', () => {
     // Another member changes a setting while this member's listener is away: no notice reaches it.
     const other = await openStore(login);
     const otherSettings = await SettingsService.open(other, new RecordingNotifier());
-    const admin = new pg.Client({ host: server.host, port: server.port, user: server.user, password: server.password, database: 'postgres' });
-    await admin.connect();
-    try {
-      const ended = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [login.database, 'refresh-member listener']);
-      assert.equal(ended.rowCount, 1, 'the listener connection was ended');
-    } finally {
-      await admin.end();
-    }
+    const ended = await server.asSuperuser((admin) => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [login.database, 'refresh-member listener']));
+    assert.equal(ended.rowCount, 1, 'the listener connection was ended');
     const wanted = settings.get('healthCheckIntervalSeconds') === 120 ? 180 : 120;
     await otherSettings.set('healthCheckIntervalSeconds', wanted);
 

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { MASKED_SPAN_LIMIT, Masker, createMaskingStream, maskReplacement, maskText, maskedForms, type MaskedSecret } from '../../daemon/exec/masker.js';
+import { seededRandom } from '../harness/random.js';
 
 // A full collection on demand, without starting node with --expose-gc.
 v8.setFlagsFromString('--expose-gc');
@@ -194,22 +195,6 @@ test('the masking stream masks what flows through it and flushes the held-back t
   assert.equal(Buffer.concat(empty).toString(), 'plain');
 });
 
-/** A small seeded generator (mulberry32), so a failing case can be run again from its seed. */
-function randomSource(seed: number): { int(below: number): number; pick<T>(items: readonly T[]): T; bytes(length: number): Buffer } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    int: (below) => Math.floor(next() * below),
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-    bytes: (length) => Buffer.from(Array.from({ length }, () => Math.floor(next() * 256))),
-  };
-}
-
 /**
  * The reference behaviour, as plainly as it can be written: the whole output at once, every occurrence of every
  * masked form found with `indexOf`, the occurrences that start at one position taken together, overlapping ones
@@ -262,7 +247,7 @@ test('random values in every encoding, split at random: the streaming masker doe
     'aab', // values that overlap themselves and each other
   ];
   for (let seed = 1; seed <= 150; seed++) {
-    const random = randomSource(seed);
+    const random = seededRandom(seed);
     const value = (): string => {
       // eslint-disable-next-line @typescript-eslint/no-misused-spread -- code points on purpose: values mix multi-unit characters
       const alphabet = [...random.pick(alphabets)];
@@ -307,7 +292,7 @@ test('random values in every encoding, split at random: the streaming masker doe
 
 test('chunks that come in one reused buffer: what is released before the buffer is refilled is all that is needed', () => {
   for (let seed = 1; seed <= 60; seed++) {
-    const random = randomSource(seed);
+    const random = seededRandom(seed);
     const secrets: MaskedSecret[] = [
       { name: 'A', value: randomBytes(6 + random.int(30)).toString('base64') },
       { name: 'B', value: `pässwörd-${randomBytes(4 + random.int(10)).toString('hex')}` },

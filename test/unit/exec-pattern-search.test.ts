@@ -6,19 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PatternSearch } from '../../daemon/exec/patternSearch.js';
-
-function randomSource(seed: number): { int(below: number): number; bytes(length: number, alphabet: number): Buffer } {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed = (mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed)) ^ mixed;
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (below: number): number => Math.floor(next() * below);
-  // A small alphabet makes near misses and overlaps common.
-  return { int, bytes: (length, alphabet) => Buffer.from(Array.from({ length }, () => 97 + int(alphabet))) };
-}
+import { seededRandom } from '../harness/random.js';
 
 /** Every (start, pattern) with start before `limit` and the whole pattern inside the buffer, ordered by start then pattern. */
 function reference(buffer: Buffer, patterns: readonly Buffer[], limit: number): string[] {
@@ -31,7 +19,7 @@ function reference(buffer: Buffer, patterns: readonly Buffer[], limit: number): 
 
 test('finds exactly what indexOf finds, whatever the buffer size, limit and patterns', () => {
   for (let seed = 1; seed <= 120; seed++) {
-    const random = randomSource(seed);
+    const random = seededRandom(seed);
     const alphabet = 2 + random.int(30);
     const patterns = Array.from({ length: 1 + random.int(12) }, () => random.bytes(1 + random.int(random.int(2) === 0 ? 12 : 80), alphabet));
     const size = [random.int(64), random.int(5000), 4096 * 4 + random.int(200_000)][random.int(3)]!;
