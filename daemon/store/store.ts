@@ -88,8 +88,8 @@ export class Store {
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
     const newFolder = options.emptyDatabase !== undefined && !interruptedFold && !fs.existsSync(options.database) && !fs.existsSync(options.journal);
-    // Taken whatever the case, so that the entry's read (if any) is let go. Hashing it needs no SQLite: it runs
-    // while sql.js's module may still be compiling on another thread (at 100k rows, ~10 ms the start waited before).
+    // Taken whatever the case, so that the entry's read (if any) is let go. Its checksum needs no SQLite: it runs
+    // while sql.js's module may still be compiling on another thread.
     const prefetched = await takePrefetchedSnapshot(options.database);
     const read = prefetched && !newFolder ? checkedSnapshot(options.database, prefetched) : undefined;
     const SQL = await sqlJs;

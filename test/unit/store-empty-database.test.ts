@@ -65,7 +65,7 @@ describe('store: the prebuilt database a new data folder starts from', () => {
     assert.deepEqual(new Uint8Array(fs.readFileSync(files.database)), new Uint8Array(fs.readFileSync(asset)));
     assert.equal(readJournal(files.journal).records.length, 0);
     assert.equal(fs.statSync(files.database).mode & 0o777, 0o600);
-    assert.deepEqual(fs.readdirSync(folder).sort(), [EMPTY_DATABASE_ASSET, 'zavhoz.db', 'zavhoz.db.sha256', 'zavhoz.journal']);
+    assert.deepEqual(fs.readdirSync(folder).sort(), [EMPTY_DATABASE_ASSET, 'zavhoz.db', 'zavhoz.db.checksum', 'zavhoz.journal']);
     store.transaction((tx) => tx.run("INSERT INTO settings (key, value, updated_at) VALUES ('k', 'v', 't')"));
     // No close: the process "dies", and the next start replays the write onto the installed snapshot.
     const reopened = await Store.open({ ...files, migrations: MIGRATIONS, emptyDatabase: asset });
