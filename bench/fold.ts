@@ -39,8 +39,20 @@ function recordBytes(index: number): number {
   return 18 + JSON.stringify({ seq: 1_000_000 + index, ops: [[UPDATE, updateParams(index)]] }).length;
 }
 
+/**
+ * The fold worker the daemon runs (the bundle's), not the TypeScript entry a store from source starts through tsx:
+ * that one's start (tsx loading and compiling the sources) is not what the daemon pays. `npm run bench` builds it.
+ */
+const FOLD_WORKER = path.join(import.meta.dirname, '..', 'dist', 'store-worker.cjs');
+
 function open(folder: string, snapshotAfterBytes = Number.MAX_SAFE_INTEGER): Promise<Store> {
-  return Store.open({ database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal'), migrations: [MIGRATION], snapshotAfterBytes });
+  return Store.open({
+    database: path.join(folder, 'zavhoz.db'),
+    journal: path.join(folder, 'zavhoz.journal'),
+    migrations: [MIGRATION],
+    snapshotAfterBytes,
+    foldWorkerScript: FOLD_WORKER,
+  });
 }
 
 /** A folder whose snapshot holds ROWS rows; returns the p50 of a durable update there (closed loop). */
@@ -103,6 +115,7 @@ const MEDIA = [
  * fold does to the event loop.
  */
 export async function benchFold(): Promise<BenchSection[]> {
+  if (!fs.existsSync(FOLD_WORKER)) throw new Error(`${FOLD_WORKER} is missing: run node scripts/build.mjs first (npm run bench does)`);
   const sections: BenchSection[] = [];
   for (const medium of MEDIA) {
     if (!fs.existsSync(medium.folder)) continue;

@@ -16,15 +16,41 @@ import { type CompiledWasm, takeCompiledSqlWasm, wasm, type WasmInstance } from 
  */
 
 let sqlJs: Promise<SqlJsStatic> | undefined;
+/** The compiled module this thread's sql.js runs on, once compiled, handed to fold workers ({@link compiledSqlWasm}). */
+let sqlWasmModule: CompiledWasm | undefined;
 
-/** sql.js, compiled once per thread (in the daemon's thread, by the entry while the bundle loads: sqlWasm.ts). */
-export function loadSqlJs(): Promise<SqlJsStatic> {
-  sqlJs ??= initSqlJsFrom(takeCompiledSqlWasm());
+/**
+ * sql.js, initialized once per thread: in the daemon's thread from the module the entry compiles while the bundle
+ * loads (sqlWasm.ts); in a fold worker from the module the daemon's thread hands it (`compiled`).
+ */
+export function loadSqlJs(compiled?: CompiledWasm): Promise<SqlJsStatic> {
+  if (!sqlJs) {
+    const compiling = compiled ? Promise.resolve(compiled) : (takeCompiledSqlWasm() ?? compileSqlWasmFile());
+    // A failed compile is handled where the module is used (initSqlJsFrom compiles the file again).
+    compiling.then((module) => (sqlWasmModule = module)).catch(() => undefined);
+    sqlJs = initSqlJsFrom(compiling);
+  }
   return sqlJs;
+}
+
+/**
+ * The compiled sql.js module of this thread, once loaded; undefined before, or if its compile failed. A fold worker
+ * given it (structured-cloned: V8 shares the compiled code) instantiates it instead of compiling the 0.7 MB module
+ * again, which ran on V8's background threads, beside the daemon's, at every fold.
+ */
+export function compiledSqlWasm(): CompiledWasm | undefined {
+  return sqlWasmModule;
 }
 
 function sqlWasmFile(): string {
   return locateAsset('sql-wasm.wasm', 'sql.js/dist/sql-wasm.wasm');
+}
+
+/** Compiles sql.js's module from its file (running from source: the entry that compiles it ahead did not run). */
+function compileSqlWasmFile(): Promise<CompiledWasm> {
+  return new Promise<Buffer>((resolve, reject) => {
+    fs.readFile(sqlWasmFile(), (error, bytes) => (error ? reject(error) : resolve(bytes)));
+  }).then((bytes) => wasm.compile(bytes));
 }
 
 /**
@@ -32,8 +58,7 @@ function sqlWasmFile(): string {
  * from the file here. sql.js gives `instantiateWasm` no way to report a failure, so a failure rejects through a
  * race instead of leaving the start waiting forever.
  */
-function initSqlJsFrom(compiling: Promise<CompiledWasm> | undefined): Promise<SqlJsStatic> {
-  if (!compiling) return initSqlJs({ locateFile: sqlWasmFile });
+function initSqlJsFrom(compiling: Promise<CompiledWasm>): Promise<SqlJsStatic> {
   let fail: (error: unknown) => void = () => undefined;
   const failed = new Promise<never>((_resolve, reject) => (fail = reject));
   const instantiate = async (imports: object): Promise<WasmInstance> => {
@@ -264,6 +289,8 @@ export interface FoldRequest {
   readonly database: string;
   readonly journals: readonly string[];
   readonly output: string;
+  /** sql.js's module as the daemon's thread compiled it, if it has one ({@link compiledSqlWasm}). */
+  readonly sqlWasm?: CompiledWasm | undefined;
 }
 
 /** What a fold built: the sequence its snapshot holds and the snapshot's checksum. */
@@ -277,7 +304,7 @@ export interface FoldedSnapshot {
  * it to `output`, synced. The caller renames it into place (and records its checksum).
  */
 export async function writeFoldedSnapshot(request: FoldRequest): Promise<FoldedSnapshot> {
-  const SQL = await loadSqlJs();
+  const SQL = await loadSqlJs(request.sqlWasm);
   const db = loadSnapshot(SQL, request.database);
   try {
     let seq = snapshotSequence(db);

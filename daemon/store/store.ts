@@ -6,6 +6,7 @@ import { syncFolder, writeFileAtomic } from '../core/files.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { installEmptyDatabase } from './emptyDatabase.js';
 import { BackgroundFold } from './fold.js';
+import { removePreparedJournal } from './foldJob.js';
 import { Journal, type JournalOperation, readJournal, type SqlValue } from './journal.js';
 import { applyMigrations, type Migration } from './migrations.js';
 import { checkedSnapshot, checksumOf, damaged, foldingJournalOf, keepPrevious, removeAbandonedFolds, loadSnapshot, loadSqlJs, markSnapshotSequence, recordSnapshotChecksum, replay, snapshotSequence } from './snapshotFile.js';
@@ -44,6 +45,11 @@ export interface StoreOptions {
   readonly emptyDatabase?: string;
   /** Fold the journal into a snapshot (in the background) once it passes this many bytes. */
   readonly snapshotAfterBytes?: number;
+  /**
+   * The fold worker's script; by default the bundle's, or from source the TypeScript entry through tsx (fold.ts).
+   * The fold benchmark, which runs the store from source, passes the built one: the worker the daemon runs.
+   */
+  readonly foldWorkerScript?: string;
 }
 
 /**
@@ -58,8 +64,8 @@ const DEFAULT_FOLD_AFTER_BYTES = 4 * 1024 * 1024;
  * A transaction runs in SQLite first (so constraint errors surface before anything is written), then its
  * statements are appended to the journal and fdatasync'ed, then it commits. On start the last snapshot is loaded
  * and the journal replayed. When the journal grows past a limit it is folded into a new snapshot off the daemon's
- * thread (fold.ts): the journal is renamed aside and a new one started, a worker builds the snapshot from the files,
- * and this thread only renames it into place, so writes never wait for the database to be exported.
+ * thread (fold.ts): the journal is renamed aside and a new one started, and a worker builds the snapshot from the
+ * files and puts it in place, so writes never wait for the database to be exported or its files renamed and synced.
  */
 export class Store {
   private readonly statements = new Map<string, Statement>();
@@ -74,7 +80,7 @@ export class Store {
     private seq: number,
     private readonly options: StoreOptions,
   ) {
-    this.fold = new BackgroundFold({ database: options.database, journal: options.journal });
+    this.fold = new BackgroundFold({ database: options.database, journal: options.journal, workerScript: options.foldWorkerScript });
   }
 
   /** Opens the store, replaying the journal(s) and applying migrations; refuses damaged or newer files. */
@@ -83,6 +89,7 @@ export class Store {
     // Awaited below; a failure meanwhile is not an unhandled one.
     sqlJs.catch(() => undefined);
     removeAbandonedFolds(options.database);
+    removePreparedJournal(options.journal);
     const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
     const folding = foldingJournalOf(options.journal);

@@ -2,10 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { BackgroundFold } from '../../daemon/store/fold.js';
-import { Journal } from '../../daemon/store/journal.js';
+import { abandonFold, type FoldJob, installSteps, newFoldState, runFoldJob } from '../../daemon/store/foldJob.js';
+import { Journal, JOURNAL_GROWTH_BYTES } from '../../daemon/store/journal.js';
 import type { Migration } from '../../daemon/store/migrations.js';
+import { foldOutputOf, writeFoldedSnapshot } from '../../daemon/store/snapshotFile.js';
 import { Store } from '../../daemon/store/store.js';
 
 const ITEMS: Migration = { version: 1, description: 'items', statements: ['CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)'] };
@@ -28,6 +34,22 @@ describe('store: the journal is folded in the background', () => {
     }
     assert.fail('the fold never finished');
   };
+
+  const leftovers = (): string[] => fs.readdirSync(path.dirname(files.database)).filter((name) => /\.(fold|folding|next|tmp)$/.test(name));
+  /** A store whose snapshot holds `before-*` and whose journal, renamed aside as a fold's start leaves it, holds `folded-*`. */
+  const foldStarted = async (): Promise<FoldJob> => {
+    const store = await open(Number.MAX_SAFE_INTEGER);
+    for (let index = 0; index < 10; index++) insert(store, `before-${index}`);
+    store.snapshot();
+    for (let index = 0; index < 10; index++) insert(store, `folded-${index}`);
+    const seq = store.sequence;
+    // No close (it would write a snapshot of its own): the process is about to "die" or to be left alone.
+    const folding = `${files.journal}.folding`;
+    fs.renameSync(files.journal, folding);
+    Journal.open(files.journal).journal.close();
+    return { database: files.database, journals: [folding], output: foldOutputOf(files.database, 'test'), journal: files.journal, folding, seq, state: newFoldState() };
+  };
+  const expected = [...Array.from({ length: 10 }, (_, index) => `before-${index}`), ...Array.from({ length: 10 }, (_, index) => `folded-${index}`)];
 
   beforeEach(() => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-store-fold-'));
@@ -108,6 +130,107 @@ describe('store: the journal is folded in the background', () => {
     const reopened = await open();
     assert.deepEqual(names(reopened), [...Array.from({ length: 30 }, (_, index) => `item-${index}`), 'last']);
     assert.equal(fs.existsSync(`${files.database}.4242.1.fold`), false);
+    reopened.close();
+  });
+
+  test('a crash between any two steps of putting the snapshot in place loses nothing and applies nothing twice', async () => {
+    const root = folder;
+    const stepCount = installSteps(await foldStartedIn(path.join(root, 'count')), '').length;
+    for (let crashAfter = 0; crashAfter <= stepCount; crashAfter++) {
+      const job = await foldStartedIn(path.join(root, `crash-${crashAfter}`));
+      const { checksum } = await writeFoldedSnapshot(job);
+      for (const step of installSteps(job, checksum).slice(0, crashAfter)) step();
+      // And a journal the worker was preparing for the next fold, half written.
+      fs.writeFileSync(`${files.journal}.next.tmp`, Buffer.alloc(100));
+      const reopened = await open();
+      assert.deepEqual(names(reopened), expected, `a crash after ${crashAfter} of ${stepCount} steps`);
+      assert.deepEqual(leftovers(), [], 'a start removes what the fold left');
+      reopened.close();
+    }
+
+    async function foldStartedIn(subfolder: string): Promise<FoldJob> {
+      fs.mkdirSync(subfolder);
+      files = { database: path.join(subfolder, 'zavhoz.db'), journal: path.join(subfolder, 'zavhoz.journal') };
+      return foldStarted();
+    }
+  });
+
+  test('a fold abandoned (the daemon writes a full snapshot) before its snapshot is in place puts nothing in place', async () => {
+    const job = await foldStarted();
+    const snapshotBefore = fs.readFileSync(files.database);
+    abandonFold(job.state);
+    const answer = await runFoldJob(job);
+    assert.equal(answer.ok, false);
+    assert.deepEqual(fs.readFileSync(files.database), snapshotBefore, 'the snapshot is the one that was there');
+    assert.ok(fs.existsSync(job.folding), 'the renamed journal stays: no snapshot of the fold holds its records');
+    assert.equal(fs.existsSync(job.output), false, 'the worker removed its output');
+    const reopened = await open();
+    assert.deepEqual(names(reopened), expected);
+    reopened.close();
+  });
+
+  test('abandoning a fold whose worker is putting its snapshot in place waits until that is done', async () => {
+    const state = newFoldState();
+    const marker = path.join(folder, 'installed');
+    // A worker in the middle of an install: it has claimed it and takes a while (a slow disk) to finish.
+    const tsx = pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/esm/api')), 'index.mjs')).href;
+    const foldJob = new URL('../../daemon/store/foldJob.ts', import.meta.url).href;
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(foldJob)}); }).then((foldJob) => {
+        foldJob.claimInstall(workerData.state);
+        parentPort.postMessage('claimed');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        require('node:fs').writeFileSync(workerData.marker, 'installed');
+        foldJob.endInstall(workerData.state);
+      });`;
+    const worker = new Worker(code, { eval: true, workerData: { state, marker } });
+    const exited = once(worker, 'exit');
+    await once(worker, 'message');
+    abandonFold(state);
+    assert.equal(fs.readFileSync(marker, 'utf8'), 'installed', 'abandonFold returned only once the install had ended');
+    await exited;
+  });
+
+  test('a worker that fails puts nothing in place and leaves no output behind; the renamed journal keeps its records', async () => {
+    const store = await open(Number.MAX_SAFE_INTEGER);
+    for (let index = 0; index < 5; index++) insert(store, `item-${index}`);
+    const snapshotBefore = fs.readFileSync(files.database);
+    const outcomes: boolean[] = [];
+    const fold = new BackgroundFold(files);
+    // A sequence the journal does not reach: the worker refuses to put a snapshot that lacks it in place.
+    const fresh = fold.start(Journal.open(files.journal).journal, store.sequence + 1, (installed) => outcomes.push(installed));
+    await fold.settled();
+    fresh.close();
+    assert.deepEqual(outcomes, [false]);
+    assert.deepEqual(fs.readFileSync(files.database), snapshotBefore);
+    assert.deepEqual(leftovers(), ['zavhoz.journal.folding']);
+    const reopened = await open(Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(names(reopened), Array.from({ length: 5 }, (_, index) => `item-${index}`));
+    reopened.close();
+  });
+
+  test('a fold starts the journal its predecessor prepared: the first writes after it do not extend the file', async () => {
+    const store = await open(Number.MAX_SAFE_INTEGER);
+    insert(store, 'first');
+    let seq = store.sequence;
+    store.close();
+    const record = (name: string): { seq: number; operations: [string, string[]][] } => ({ seq: ++seq, operations: [['INSERT INTO items (name) VALUES (?)', [name]]] });
+    const fold = new BackgroundFold(files);
+    const journal = Journal.open(files.journal).journal;
+    journal.append(record('second'));
+    const afterFirst = fold.start(journal, seq, () => undefined);
+    await fold.settled();
+    assert.deepEqual(fs.readFileSync(`${files.journal}.next`), Buffer.alloc(JOURNAL_GROWTH_BYTES), 'the worker prepared the next journal');
+    afterFirst.append(record('third'));
+    const afterSecond = fold.start(afterFirst, seq, () => undefined);
+    assert.equal(fs.statSync(files.journal).size, JOURNAL_GROWTH_BYTES, 'the prepared journal is the active one');
+    afterSecond.append(record('fourth'));
+    assert.equal(fs.statSync(files.journal).size, JOURNAL_GROWTH_BYTES, 'its first write overwrote zeros in place');
+    await fold.settled();
+    afterSecond.close();
+    const reopened = await open(Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(names(reopened), ['first', 'second', 'third', 'fourth']);
     reopened.close();
   });
 });
