@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,7 +72,13 @@ describe('a CI redeploy and a Zavhoz deploy of the same project are serialized o
   test('started at once, they take turns: the one that waits says so, compose never runs for both, both succeed', async () => {
     const project = world.newProject('cilock');
     await storeUserSecrets(world, project);
-    await deployAndWait(world, project);
+    const { run: first } = await deployAndWait(world, project);
+    // A new .env value, so that the deploy's `up` runs (an unchanged redeploy skips it, issue 13) and meets the CI
+    // redeploy, which takes the lock once the deploy's pull lets it go.
+    const tokenHandle = first.plan?.variables.find((variable) => variable.name === 'API_TOKEN')?.handle ?? '';
+    const rotated = `api-cilock-${crypto.randomBytes(12).toString('hex')}`;
+    await cliJson(world.daemon, ['secret', 'rotate', tokenHandle], rotated);
+    world.values.set(`${tokenHandle}-cilock`, rotated);
 
     const helper = path.join(work, 'ci-deploy');
     fs.writeFileSync(helper, CI_DEPLOY_HELPER_SCRIPT, { mode: 0o755 });

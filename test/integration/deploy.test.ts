@@ -284,7 +284,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.match(logged.stdout, /PLAY RECAP/);
   });
 
-  test('a second deploy of the same project is idempotent: same values, same commit, no new secrets, no container recreated', async () => {
+  test('a second deploy of the same project is idempotent: same values, same commit, no new secrets, no container recreated, compose up skipped', async () => {
     const project = world.newProject('again');
     await storeUserSecrets(project);
     await deployAndWait(world, project);
@@ -307,7 +307,59 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.equal((await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length, secretsBefore, 'no secret was generated again');
     // One task clones, links and writes .env (issue 13): `ok` is neither a new commit nor a new .env.
     assert.match(runLog, /TASK \[Compose, repository and \.env in [^\]]+\][^\n]*\nok: \[target\]/, 'the clone and the .env are unchanged');
+    // Nothing `compose up` would change (issue 13): the first task found it, so `Start containers` was skipped, and
+    // the log says why; the health check still ran, and every step succeeded.
+    assert.match(runLog, /TASK \[Start containers\][^\n]*\nskipping: \[target\]/);
+    assert.match(runLog, /containers unchanged: the same commit, \.env, images and running containers as the last compose up, which is skipped/);
+    assert.match(runLog, /TASK \[Health check of each module\][^\n]*\n(?:[^\n]*\n)*?ok: \[target -> localhost\]/, 'the health check ran');
+    assert.ok(run.steps.every((step) => step.status === 'succeeded'), run.steps.map((step) => `${step.name}:${step.status}`).join(', '));
     assert.match(runLog, /failed=0/);
+  });
+
+  test('compose up runs again after a container was stopped or removed, or a .env value changed; the service answers', async () => {
+    const project = world.newProject('drift');
+    await storeUserSecrets(project);
+    const { run: first } = await deployAndWait(world, project);
+    const port = first.allocation?.port ?? 0;
+    const backendOf = async (): Promise<Container> => {
+      const backend = (await containersOf(project)).find((container) => container.service === 'backend');
+      assert.ok(backend, 'the backend container exists');
+      return backend;
+    };
+    const upRan = (log: string, why: RegExp): void => {
+      assert.match(log, why);
+      assert.match(log, /TASK \[Start containers\][^\n]*\nchanged: \[target\]/, 'compose up ran');
+    };
+
+    // A stopped container (`unless-stopped` leaves it stopped): the next deploy starts the same one again.
+    const stopped = await backendOf();
+    await world.target.engine.docker(['stop', stopped.id]);
+    upRan((await deployAndWait(world, project)).log, /containers to start: the service backend is not running, or restarted, or not healthy/);
+    assert.deepEqual([(await backendOf()).id, (await backendOf()).state], [stopped.id, 'running']);
+    assert.match((await page(port)).body, /^test-web 1\.0\.0$/m);
+
+    // A removed container: the next deploy creates it again.
+    await world.target.engine.docker(['rm', '--force', stopped.id]);
+    upRan((await deployAndWait(world, project)).log, /containers to start: the containers, \.env or the compose command are not those of the last compose up/);
+    const created = await backendOf();
+    assert.notEqual(created.id, stopped.id);
+    assert.equal(created.state, 'running');
+    assert.match((await page(port)).body, /^test-web 1\.0\.0$/m);
+
+    // A new .env value (a rotated secret): the container is created again with it.
+    const tokenHandle = first.plan?.variables.find((variable) => variable.name === 'API_TOKEN')?.handle ?? '';
+    const rotated = `api-drift-${crypto.randomBytes(12).toString('hex')}`;
+    await cliJson(world.daemon, ['secret', 'rotate', tokenHandle], rotated);
+    world.values.set(`${tokenHandle}-drift`, rotated);
+    upRan((await deployAndWait(world, project)).log, /containers to start: the repository's files, \.env or the firewall changed/);
+    const renewed = await backendOf();
+    assert.notEqual(renewed.id, created.id);
+    assert.equal((await world.target.engine.docker(['exec', renewed.id, 'sh', '-c', 'printf %s "$API_TOKEN"'])).stdout, rotated);
+    assert.match((await page(port)).body, /^test-web 1\.0\.0$/m);
+
+    // Then, with nothing changed, compose up is skipped again.
+    assert.match((await deployAndWait(world, project)).log, /TASK \[Start containers\][^\n]*\nskipping: \[target\]/);
+    assert.equal((await backendOf()).id, renewed.id);
   });
 
   test('STAND-IN (an `mv` that fails): a new .env that cannot replace the old one fails the run and leaves no copy of its values', async () => {

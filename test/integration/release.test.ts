@@ -200,4 +200,29 @@ describe('releases: recorded by every successful deploy, listed, shown and prune
     assert.equal(restored.status, 'succeeded', restored.error ?? '');
     assert.equal(await page(port), answered);
   });
+
+  // Last in this file: it pushes a new image under the tag every deploy of this file pulls.
+  test('an unchanged redeploy skips compose up and records the same digests; a new image under the same tag is pulled and recreates the containers', async () => {
+    const project = world.newProject('retag');
+    await storeUserSecrets(world, project);
+    const first = (await deployAndWait(world, project)).run;
+    const port = first.allocation?.port ?? 0;
+    const images = async (run: RunDetail): Promise<string[][]> =>
+      (await cliJson<ReleaseDetail>(world.daemon, ['release', 'show', run.releaseId ?? ''])).images.map((image) => [image.service, image.digest]);
+    const releaseImages = await images(first);
+    assert.equal(releaseImages.length, 2);
+
+    const same = await deployAndWait(world, project);
+    assert.match(same.log, /containers unchanged: /);
+    assert.notEqual(same.run.releaseId, first.releaseId, 'a release of its own');
+    assert.deepEqual(await images(same.run), releaseImages, 'with the digests of the containers that kept running');
+
+    const v3 = await buildWebImage(world.target.engine, { name: 'zavhoz-release/backend', tag: '1.0.0', version: '3.0.0' });
+    const next = await deployAndWait(world, project);
+    assert.match(next.log, /containers to start: the image of the service backend db changed/);
+    assert.match(await page(port), /^test-web 3\.0\.0$/m, 'the new image serves');
+    const v3Pinned = `${world.target.reference.replace(/:[^:/]+$/, '')}@${v3.digest.split('@')[1] ?? ''}`;
+    assert.deepEqual(await images(next.run), [['backend', v3Pinned], ['db', v3Pinned]]);
+    assert.ok((await backendOf(project)).digests.some((digest) => digest.endsWith(`@${v3.digest.split('@')[1] ?? ''}`)), 'the backend runs it');
+  });
 });
