@@ -71,21 +71,23 @@ export class BackgroundFold {
     const folding = foldingJournalOf(this.files.journal);
     // The open journal keeps working under its new name until the new one is in place; any failure puts it back.
     fs.renameSync(this.files.journal, folding);
-    let fresh: Journal;
+    const output = foldOutputOf(this.files.database, `${process.pid}.${++this.outputs}`);
+    const state = newFoldState();
+    const job: FoldJob = { database: this.files.database, journals: [folding], output, journal: this.files.journal, folding, seq, state, sqlWasm: compiledSqlWasm() };
+    let fresh: Journal | undefined;
+    let worker: Worker;
     try {
       takePreparedJournal(this.files.journal);
       fresh = Journal.open(this.files.journal).journal;
       syncFolder(folder);
+      // Before the open journal is closed: a worker that cannot start (`new Worker` throws) leaves it the one to use.
+      worker = startWorker(job, this.files.workerScript);
     } catch (error) {
+      fresh?.close();
       fs.renameSync(folding, this.files.journal);
       throw error;
     }
     journal.close();
-
-    const output = foldOutputOf(this.files.database, `${process.pid}.${++this.outputs}`);
-    const state = newFoldState();
-    const job: FoldJob = { database: this.files.database, journals: [folding], output, journal: this.files.journal, folding, seq, state, sqlWasm: compiledSqlWasm() };
-    const worker = startWorker(job, this.files.workerScript);
     worker.unref();
     let finish: () => void = () => undefined;
     const running: RunningFold = { worker, state, abandoned: false, done: new Promise<void>((resolve) => (finish = resolve)) };

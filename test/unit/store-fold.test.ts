@@ -210,6 +210,26 @@ describe('store: the journal is folded in the background', () => {
     reopened.close();
   });
 
+  test('a worker that cannot start leaves the open journal in use: writes after it are durable (review finding)', async () => {
+    // Node refuses a relative worker script synchronously: `new Worker` throws inside the fold's start.
+    const store = await Store.open({ ...files, migrations: [ITEMS], snapshotAfterBytes: 200, foldWorkerScript: 'store-worker.cjs' });
+    for (let index = 0; index < 20; index++) {
+      insert(store, `item-${index}`);
+      await new Promise((resolve) => setImmediate(resolve)); // lets a fold try to start
+    }
+    assert.ok(!fs.existsSync(`${files.journal}.folding`), 'a fold that could not start put its journal back');
+    // A file opened now would take a closed journal's descriptor: a write must not end up in it.
+    const unrelated = path.join(folder, 'unrelated.log');
+    const descriptor = fs.openSync(unrelated, 'w');
+    insert(store, 'after');
+    fs.closeSync(descriptor);
+    assert.equal(fs.statSync(unrelated).size, 0, 'no journal record went into another file');
+    // No close(): the process "dies" here; every acknowledged write is in the journal.
+    const reopened = await open(Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(names(reopened), [...Array.from({ length: 20 }, (_, index) => `item-${index}`), 'after']);
+    reopened.close();
+  });
+
   test('a fold starts the journal its predecessor prepared: the first writes after it do not extend the file', async () => {
     const store = await open(Number.MAX_SAFE_INTEGER);
     insert(store, 'first');
