@@ -312,7 +312,7 @@ describe('Zavhoz in VS Code (code-server + Chromium)', () => {
     const document = workbench.page.locator('.editor-group-container .monaco-editor .view-lines', { hasText: 'Log' }).first();
     // (The editor renders spaces as non-breaking ones, which \s matches.)
     await document.filter({ hasText: /Succeeded\safter\s\d+:\d{2}/ }).waitFor({ state: 'visible' });
-    const shown = (await document.innerText()).replace(/\u00a0/g, ' ');
+    const shown = await workbench.editorLines(document);
     assert.match(shown, new RegExp(`Deploy of ${escapeRegExp(project)} from `));
     // (The editor renders the lines in view only: the first steps' headings, then the playbook's output.)
     assert.match(shown, /^Log\n\[zavhoz\] run run_\w+: deploy /m);

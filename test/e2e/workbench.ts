@@ -229,9 +229,25 @@ export class Workbench {
 
   /** The text of the output panel's visible editor (a log channel after "Show Log"). */
   async outputText(): Promise<string> {
+    return this.editorLines(this.page.locator('.part.panel .monaco-editor .view-lines').first());
+  }
+
+  /**
+   * The lines an editor shows (its `.view-lines`), top to bottom, with plain spaces. Not `innerText`: the editor
+   * reuses its line elements when it renders again (a document that grew while open), so their order in the page
+   * need not be the lines' order (a CI run read a run log's last line first); each line's `top` gives its place.
+   */
+  async editorLines(viewLines: Locator): Promise<string> {
+    // (Typed by hand: the tests' TypeScript has no DOM library.)
+    type ViewLine = { style: { top: string }; textContent: string | null };
+    const lines = await viewLines.locator('.view-line').evaluateAll((elements) =>
+      elements.map((element) => {
+        const line = element as unknown as ViewLine;
+        return { top: Number.parseFloat(line.style.top) || 0, text: line.textContent ?? '' };
+      }),
+    );
     // The editor renders spaces as non-breaking spaces.
-    const text = await this.page.locator('.part.panel .monaco-editor .view-lines').first().innerText();
-    return text.replace(/\u00a0/g, ' ');
+    return lines.sort((a, b) => a.top - b.top).map((line) => line.text).join('\n').replace(/\u00a0/g, ' ');
   }
 
   /** The output panel's text once it matches `pattern`: the channel's editor fills in a moment after it opens. */
