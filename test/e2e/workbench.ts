@@ -246,8 +246,14 @@ export class Workbench {
         return { top: Number.parseFloat(line.style.top) || 0, text: line.textContent ?? '' };
       }),
     );
-    // The editor renders spaces as non-breaking spaces.
-    return lines.sort((a, b) => a.top - b.top).map((line) => line.text).join('\n').replace(/\u00a0/g, ' ');
+    // Empty lines are left out, as `innerText` leaves them (the assertions were written against it). The editor
+    // renders spaces as non-breaking spaces.
+    return lines
+      .sort((a, b) => a.top - b.top)
+      .map((line) => line.text)
+      .filter((text) => text.length > 0)
+      .join('\n')
+      .replace(/\u00a0/g, ' ');
   }
 
   /** The output panel's text once it matches `pattern`: the channel's editor fills in a moment after it opens. */
