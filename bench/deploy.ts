@@ -227,6 +227,21 @@ export async function rollbackRows(world: RealDeployWorld, client: DaemonClient,
   }
 }
 
+/**
+ * Where a daemon deploy's time goes, step by step (medians of the timed runs, from each step's recorded start and
+ * end): what the daemon adds to the playbook is in the steps around it, and in the gaps between them.
+ */
+function daemonStepRows(runs: readonly RunDetail[]): BenchRow[] {
+  if (runs.length === 0) return [];
+  const names = [...new Set(runs.flatMap((run) => run.steps.map((step) => step.name)))];
+  const spanOf = (run: RunDetail, name: string): number => {
+    const step = run.steps.find((candidate) => candidate.name === name);
+    if (step?.startedAt === undefined || step.finishedAt === undefined) return 0;
+    return Date.parse(step.finishedAt) - Date.parse(step.startedAt);
+  };
+  return names.map((name) => ({ name: `  daemon step: ${name}`, value: formatMs(median(runs.map((run) => spanOf(run, name)))) }));
+}
+
 /** Benchmarks a daemon deploy against bare ansible-playbook, and our ansible.cfg against Ansible's defaults. */
 export async function benchDeploy(): Promise<BenchSection> {
   const world = await setUpRealDeployWorld({ name: 'bench' });
@@ -253,8 +268,10 @@ export async function benchDeploy(): Promise<BenchSection> {
       const run: RunDetail = await client.request(DeployStart, params);
       const elapsed = performance.now() - started;
       if (run.status !== 'succeeded') throw new Error(`bench deploy ${run.id} ${run.status}: ${run.error ?? ''}`);
+      daemonRuns.push(run);
       return elapsed;
     };
+    const daemonRuns: RunDetail[] = [];
     // The first deploy clones and generates the infra secrets; the timed ones are redeploys.
     const first = await client.request(DeployStart, params);
     if (first.status !== 'succeeded') throw new Error(`bench deploy ${first.status}: ${first.error ?? ''}`);
@@ -372,6 +389,7 @@ export async function benchDeploy(): Promise<BenchSection> {
           baseline: `${formatRatio(median(commandTimes) / floorMedian)} of the floor`,
         },
         ratioRow('daemon deploy vs bare ansible-playbook (same playbook, inventory, vars)', daemonMedian, oursMedian, MAX_OVERHEAD),
+        ...daemonStepRows(daemonRuns.slice(1)),
         ...(QUICK ? [] : [{
           name: 'our ansible.cfg (pipelining, ControlPersist) vs Ansible defaults: speed-up',
           value: formatMs(oursMedian),

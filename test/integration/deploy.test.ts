@@ -216,6 +216,8 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.ok(fs.existsSync(path.join(projectFolder, 'infra/compose.prod.yml')), 'the repository was cloned');
     const envFile = path.join(projectFolder, '.env');
     assert.equal(fs.statSync(envFile).mode & 0o777, 0o600);
+    // The record of the last `compose up` holds .env's sha256, which would let another user test guesses: as private.
+    assert.equal(fs.statSync(path.join(projectFolder, '.zavhoz-up')).mode & 0o777, 0o600);
     const env = readDotenv(envFile);
     const planned = run.plan?.variables.filter((variable) => variable.status !== 'optional').map((variable) => variable.name) ?? [];
     assert.deepEqual([...env.keys()].sort(), [...planned].sort(), '.env holds every planned variable');
