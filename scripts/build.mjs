@@ -27,9 +27,10 @@ const minifying = production ? { minify: true } : { minifyWhitespace: true, mini
  * data folder that joined a team uses PostgreSQL, and loading it took ~70 ms of every start (its `stream.js` reads
  * the global `Response` to detect Cloudflare, which makes Node load its whole fetch implementation, undici). The
  * bundle's default import gets an object that requires the real module the first time a property is read
- * (`ssh2.Client`, `pg.Pool`); the package is still bundled.
+ * (`ssh2.Client`, `pg.Pool`). `libsodium-wrappers` (sealing GitHub secrets) and `nodemailer` (e-mail notifications)
+ * likewise. Each is still bundled, or has a bundle of its own (VENDOR_BUNDLES below).
  */
-const LAZY_DEFAULT_IMPORTS = ['ssh2', 'pg'];
+const LAZY_DEFAULT_IMPORTS = ['ssh2', 'pg', 'libsodium-wrappers', 'nodemailer'];
 
 const lazyDefaultImports = {
   name: 'lazy-default-imports',
@@ -41,7 +42,7 @@ const lazyDefaultImports = {
       resolveDir: root,
       contents: [
         'let loaded;',
-        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        `const load = () => (loaded ??= ${loadExpression(args.path, 'default')});`,
         'export default new Proxy({}, {',
         '  get: (_target, key) => load()[key],',
         '  has: (_target, key) => key in load(),',
@@ -108,13 +109,95 @@ const lazyPackages = {
       resolveDir: root,
       contents: [
         'let loaded;',
-        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        `const load = () => (loaded ??= ${loadExpression(args.path, 'named')});`,
         ...lazyPackageExports
           .get(args.path)
           .filter((key) => key !== 'default' && key !== '__esModule')
           .map((key) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`),
       ].join('\n'),
     }));
+  },
+};
+
+/**
+ * Packages the daemon needs for one feature only, each group bundled on its own (`dist/vendor/<group>.cjs`) and read
+ * the first time the feature uses it. Lazy evaluation (above) spares a start their top-level code, but not their
+ * bytes: the daemon's bundle is read, decoded and loaded through the code cache whole at every start, in time that
+ * grows with its size (`npm run bench -- startup`). Together these were ~1 MB of the 2.2 MB bundle: Octokit (GitHub,
+ * one group, as its plugins extend its class), nodemailer (e-mail notifications), libsodium (sealing GitHub secrets),
+ * yaml (compose files and .env templates), pg (team mode). Each must be imported with `import` statements, which the
+ * lazy plugins above turn into a load on first use (the build fails on any other kind of import of one).
+ */
+const VENDOR_BUNDLES = {
+  octokit: ['@octokit/rest', '@octokit/plugin-retry', '@octokit/plugin-throttling', '@octokit/auth-app'],
+  mail: ['nodemailer'],
+  sodium: ['libsodium-wrappers'],
+  yaml: ['yaml'],
+  pg: ['pg'],
+};
+
+const vendorGroupOf = new Map(Object.entries(VENDOR_BUNDLES).flatMap(([group, names]) => names.map((name) => [name, group])));
+
+/**
+ * The expression by which a lazy import loads package `name`: the module `require` returns, or for a vendored package
+ * the namespace its vendor bundle holds for it (whose `default` is what a default import gets).
+ */
+function loadExpression(name, importKind) {
+  const group = vendorGroupOf.get(name);
+  if (group === undefined) return `require(${JSON.stringify(name)})`;
+  const namespace = `require(${JSON.stringify(`./vendor/${group}.cjs`)}).packages[${JSON.stringify(name)}]`;
+  return importKind === 'default' ? `${namespace}.default` : namespace;
+}
+
+/**
+ * In the daemon's bundle: the vendor bundles stay outside (required beside the bundle when first used), and a
+ * vendored package imported other than by an `import` statement stops the build, as it would be bundled again.
+ */
+const vendorBundles = {
+  name: 'vendor-bundles',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/vendor\/[\w-]+\.cjs$/ }, (args) => (args.namespace === 'file' ? undefined : { path: args.path, external: true }));
+    const names = [...vendorGroupOf.keys()].map((name) => name.replace(/[/.]/g, '\\$&'));
+    build.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({
+      errors: [{ text: `${args.path} has a bundle of its own (VENDOR_BUNDLES): import it with an import statement, which loads it on first use (${args.kind} in ${args.importer})` }],
+    }));
+  },
+};
+
+/** The vendor bundles themselves: each exports `packages`, every package's namespace by its name. */
+function vendorBuilds() {
+  return Object.entries(VENDOR_BUNDLES).map(([group, names]) =>
+    build({
+      ...node,
+      stdin: {
+        contents: [
+          ...names.map((name, index) => `import * as package${index} from ${JSON.stringify(name)};`),
+          `export const packages = { ${names.map((name, index) => `${JSON.stringify(name)}: package${index}`).join(', ')} };`,
+        ].join('\n'),
+        resolveDir: root,
+        loader: 'js',
+        sourcefile: `vendor-${group}.mjs`,
+      },
+      outfile: path.join(dist, 'vendor', `${group}.cjs`),
+    }),
+  );
+}
+
+/**
+ * zod imported as a namespace (`import * as z from 'zod'`), so that esbuild keeps only the parts used: `import { z }`
+ * made it keep all of zod's namespace, its ~50 error-message locales included (570 of the daemon's 2,200 KB). zod says
+ * it has no side effects, and where a bundle wraps zod's modules in lazy initialisers (the CLI's, as the MCP SDK
+ * imports zod too) esbuild then dropped the call that initialises zod before our schemas are built: marked here as
+ * having side effects, each import of it keeps that call.
+ */
+const zodInitialised = {
+  name: 'zod-initialised',
+  setup(build) {
+    build.onResolve({ filter: /^zod$/ }, async (args) => {
+      if (args.pluginData?.zodInitialised) return undefined;
+      const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { zodInitialised: true } });
+      return resolved.errors.length > 0 ? undefined : { ...resolved, sideEffects: true };
+    });
   },
 };
 
@@ -155,7 +238,7 @@ const node = {
   banner: { js: "const __zavhozImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
   define: { 'import.meta.url': '__zavhozImportMetaUrl', __ZAVHOZ_VERSION__: JSON.stringify(pkg.version) },
   external: nativeExternals,
-  plugins: [builtinsOnce],
+  plugins: [zodInitialised, builtinsOnce],
 };
 
 /**
@@ -211,7 +294,8 @@ await Promise.all([
   emptyStoreDatabase(),
   // The daemon's entry loads its bundle through V8's code cache (daemon/boot.ts, core/codeCache.ts).
   build({ ...node, entryPoints: [path.join(root, 'daemon/boot.ts')], outfile: path.join(dist, 'daemon.cjs') }),
-  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazyDefaultImports, lazyPackages, builtinsOnce] }),
+  build({ ...node, entryPoints: [path.join(root, 'daemon/main.ts')], outfile: path.join(dist, 'daemon-app.cjs'), plugins: [lazyDefaultImports, lazyPackages, vendorBundles, zodInitialised, builtinsOnce] }),
+  ...vendorBuilds(),
   // The store's fold worker (daemon/store/fold.ts finds it beside daemon.cjs).
   build({ ...node, entryPoints: [path.join(root, 'daemon/store/foldWorker.ts')], outfile: path.join(dist, 'store-worker.cjs') }),
   // The CLI's entry, likewise (daemon/cli/boot.ts).

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isCommitId, isHandle, looksLikeSecret, PASS_A_HANDLE } from './secretGuard.js';
 import type { AgentTool } from './tool.js';
 

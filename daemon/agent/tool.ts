@@ -1,5 +1,5 @@
 import type { CancellationToken } from 'vscode-jsonrpc';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AgentMode } from '../protocol/agent.js';
 import type { RequestDefinition, RequestParams } from '../protocol/define.js';
 import type { SecretsSet } from '../protocol/secrets.js';

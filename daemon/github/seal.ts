@@ -1,19 +1,17 @@
+import sodium from 'libsodium-wrappers';
 import type { SecretReader } from '../vault/api.js';
 import { invalidInput } from '../core/errors.js';
 
-type Sodium = (typeof import('libsodium-wrappers'))['default'];
+type Sodium = typeof sodium;
 
 let sodiumLoading: Promise<Sodium> | undefined;
 
 /**
- * libsodium, loaded and made ready on first use: instantiating its WebAssembly was part of every daemon start,
- * and most daemons never seal a value.
+ * libsodium, made ready on first use: instantiating its WebAssembly was part of every daemon start, and most daemons
+ * never seal a value. In the built daemon the import itself loads on first use too (scripts/build.mjs, vendor bundles).
  */
 function loadSodium(): Promise<Sodium> {
-  sodiumLoading ??= import('libsodium-wrappers').then(async ({ default: sodium }) => {
-    await sodium.ready;
-    return sodium;
-  });
+  sodiumLoading ??= sodium.ready.then(() => sodium);
   return sodiumLoading;
 }
 

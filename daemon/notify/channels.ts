@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import nodemailer from 'nodemailer';
 import type { EndpointSettings, NotifyEventKind } from '../protocol/notify.js';
 
 /** What one message says; already redacted. */
@@ -131,7 +132,6 @@ type EmailSettings = Extract<EndpointSettings, { kind: 'email' }>;
 
 /** SMTP with STARTTLS required (or TLS from the start on port 465); nothing is sent over a plain connection. */
 async function sendEmail(settings: EmailSettings, message: OutgoingMessage, lend: CredentialLender): Promise<void> {
-  const nodemailer = await import('nodemailer');
   let ca: string[] | undefined;
   if (settings.caFile !== undefined) {
     try {

@@ -1,5 +1,5 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Phantom marker carrying a result type; the daemon is trusted, so results are not validated at runtime. */
 export interface ResultOf<R> {

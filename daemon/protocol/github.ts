@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { lazySchema } from './lazySchema.js';
 import { PROJECT_NAME_PATTERN, projectName, repository } from './fields.js';

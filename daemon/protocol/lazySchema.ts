@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * A schema shared by several requests' params (a handle, a name, a path), built the first time anything reads it,

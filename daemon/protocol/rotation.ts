@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRequest, result } from './define.js';
 
 /** A secret the rotation gave a new generated value (or, with `dryRun`, would). Handles and names only. */

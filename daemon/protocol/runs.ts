@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { approvalId, type ApprovalStatus, confirmedByPerson } from './approvals.js';
 import { defineNotification, defineRequest, result } from './define.js';
 import { lazySchema } from './lazySchema.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineNotification, defineRequest, result } from './define.js';
 import { lazySchema } from './lazySchema.js';
 import { type PageInfo, pageFields } from './fields.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ZavhozError } from '../core/errors.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { lazySchema } from '../protocol/lazySchema.js';

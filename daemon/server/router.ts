@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { type CancellationToken, ResponseError } from 'vscode-jsonrpc';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ZavhozError } from '../core/errors.js';
 import type { ScopedLogger } from '../core/logger.js';
 import type { Redactor } from '../core/redactor.js';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeployRollback, type ReleaseSummary, ReleasesList } from '../../daemon/protocol/releases.js';
 import { previousRelease, releaseName, rollbackQuestion, shortCommit } from '../model/releases.js';
 import { relativeTime } from '../model/format.js';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReleasesGet } from '../../daemon/protocol/releases.js';
 import { DEFAULT_REF, type RunDetail, RunsCancel, RunsDidChange, RunsGet } from '../../daemon/protocol/runs.js';
 import { SECRET_TYPES, SecretsDidChange, type SecretType, SecretsList } from '../../daemon/protocol/secrets.js';

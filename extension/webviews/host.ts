@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { EventMessage, InitMessage, RequestTable, WebviewReply } from '../../webview/messages.js';
 import { FieldError, describeRule, userMessage } from '../../daemon/client/userMessages.js';
 import { errorDetail } from '../model/errors.js';

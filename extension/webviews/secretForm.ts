@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   GENERATABLE_TYPES,
   GENERATED_LENGTH,

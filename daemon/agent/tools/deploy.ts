@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_REF, DeployStart, type RunDetail, RUN_TIMEOUT, RunsGet, RunsList, RunsLog } from '../../protocol/runs.js';
 import { lazySchema } from '../../protocol/lazySchema.js';
 import { blocks, bullets, fields, projectUrl } from '../format.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AGENT_EXEC_TAIL, AGENT_EXEC_TIMEOUT, AgentCommandApprove, AgentCommandsList, AgentExec, agentCommandLine, commandLineText } from '../../protocol/agent.js';
 import { lazySchema } from '../../protocol/lazySchema.js';
 import { SecretsList } from '../../protocol/secrets.js';

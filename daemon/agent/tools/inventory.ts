@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AllocationsAllocate, DEFAULT_MIN_DISK_MB, DEFAULT_MIN_RAM_MB, DEFAULT_MODULE, DISK_MB_BOUNDS, RAM_MB_BOUNDS } from '../../protocol/allocations.js';
 import { lazySchema } from '../../protocol/lazySchema.js';
 import { type ServerInfo, ServersList, ServersShow, describeProxy } from '../../protocol/servers.js';

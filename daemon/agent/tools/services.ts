@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DomainsList } from '../../protocol/domains.js';
 import { lazySchema } from '../../protocol/lazySchema.js';
 import { DeployRollback, type ReleaseSummary, ReleasesGet, ReleasesList } from '../../protocol/releases.js';
