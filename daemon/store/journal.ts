@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { PRIVATE_FILE_MODE } from '../core/files.js';
+import path from 'node:path';
+import { PRIVATE_FILE_MODE, syncFolder } from '../core/files.js';
 
 /** A value SQLite can bind. */
 export type SqlValue = string | number | null | Uint8Array;
@@ -41,6 +42,8 @@ export class Journal {
   private fd: number;
   private bytes: number;
   private allocated: number;
+  /** Set while the folder's new entries (this file's name, a new snapshot's) may not be durable yet. */
+  private folderPending = false;
 
   private constructor(
     private readonly file: string,
@@ -73,8 +76,31 @@ export class Journal {
     return this.bytes;
   }
 
+  /**
+   * Makes the folder's new entries durable (this file's name after it was created, a new folder's snapshot) without
+   * holding up the start: the folder is synced on Node's thread pool, and an append that comes first syncs it itself
+   * before its record counts as durable. A start waited 3–12 ms for that sync before its first answer.
+   */
+  syncFolderSoon(): void {
+    if (process.platform === 'win32') return;
+    this.folderPending = true;
+    const folder = path.dirname(this.file);
+    fs.open(folder, 'r', (openError, fd) => {
+      if (openError) return;
+      fs.fsync(fd, (syncError) => {
+        fs.close(fd, () => undefined);
+        // A failed sync leaves it to the next append, which reports the error.
+        if (!syncError) this.folderPending = false;
+      });
+    });
+  }
+
   /** Appends one record durably. On failure the file is cut back so no half record stays behind. */
   append(record: JournalRecord): void {
+    if (this.folderPending) {
+      syncFolder(path.dirname(this.file));
+      this.folderPending = false;
+    }
     const line = Buffer.from(encodeRecord(record));
     if (this.bytes + line.length > this.allocated) this.grow(this.bytes + line.length);
     try {

@@ -116,16 +116,8 @@ export class Store {
       throw damaged(options.journal, options.database, error);
     }
     // One folder sync makes both new names durable (the snapshot file's and the journal's) before any write to the
-    // journal is acknowledged.
-    if (creating) {
-      try {
-        syncFolder(path.dirname(options.journal));
-      } catch (error) {
-        opened.journal.close();
-        db.close();
-        throw error;
-      }
-    }
+    // journal is acknowledged: started now, finished by then (Journal.syncFolderSoon).
+    if (creating) opened.journal.syncFolderSoon();
     try {
       seq = replay(db, opened.contents.records, seq);
     } catch (error) {
