@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withHugePages } from '../../daemon/client/spawn.js';
+import { daemonArguments, withHugePages } from '../../daemon/client/spawn.js';
 
 describe("the daemon's environment: glibc's malloc asks for transparent huge pages", () => {
   test('on Linux the tunable is added, beside any the user set', () => {
@@ -13,5 +13,13 @@ describe("the daemon's environment: glibc's malloc asks for transparent huge pag
     const env = { PATH: '/bin' };
     assert.equal(withHugePages(env, 'darwin'), env);
     assert.equal(withHugePages(env, 'win32'), env);
+  });
+});
+
+describe("the daemon's runtime arguments", () => {
+  test("V8's young generation is capped before the script, which comes last (the folder lock finds the daemon by it)", () => {
+    const args = daemonArguments('/opt/zavhoz/dist/daemon.cjs');
+    assert.equal(args.at(-1), '/opt/zavhoz/dist/daemon.cjs');
+    assert.ok(args.includes('--max-semi-space-size=4'), args.join(' '));
   });
 });
