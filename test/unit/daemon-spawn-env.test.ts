@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { daemonArguments, withHugePages } from '../../daemon/client/spawn.js';
+import { daemonArguments, withMallocTunables } from '../../daemon/client/spawn.js';
 
-describe("the daemon's environment: glibc's malloc asks for transparent huge pages", () => {
-  test('on Linux the tunable is added, beside any the user set', () => {
-    assert.equal(withHugePages({ PATH: '/bin' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
-    assert.equal(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+const OURS = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=131072';
+
+describe("the daemon's environment: glibc's malloc takes huge pages and maps large blocks of their own", () => {
+  test('on Linux the tunables are added, after any the user set', () => {
+    assert.equal(withMallocTunables({ PATH: '/bin' }, 'linux').GLIBC_TUNABLES, OURS);
+    assert.equal(withMallocTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, 'linux').GLIBC_TUNABLES, `glibc.malloc.arena_max=2:${OURS}`);
   });
 
-  test("a user's own hugetlb setting is kept, and other systems get the environment unchanged", () => {
-    assert.equal(withHugePages({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0');
+  test("a user's own setting of one of them is kept, and other systems get the environment unchanged", () => {
+    assert.equal(withMallocTunables({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' }, 'linux').GLIBC_TUNABLES, 'glibc.malloc.hugetlb=0:glibc.malloc.mmap_threshold=131072');
+    const both = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536:glibc.malloc.hugetlb=0' };
+    assert.equal(withMallocTunables(both, 'linux'), both);
     const env = { PATH: '/bin' };
-    assert.equal(withHugePages(env, 'darwin'), env);
-    assert.equal(withHugePages(env, 'win32'), env);
+    assert.equal(withMallocTunables(env, 'darwin'), env);
+    assert.equal(withMallocTunables(env, 'win32'), env);
   });
 });
 
