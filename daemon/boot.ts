@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { runBundle } from './core/codeCache.js';
+import { restoreCallerTunables } from './core/mallocTunables.js';
 import { dataPaths, resolveDataFolder } from './core/paths.js';
 import { startReadingSnapshot } from './store/snapshotPrefetch.js';
 import { startCompilingSqlWasm } from './store/sqlWasm.js';
@@ -24,6 +25,9 @@ import { startCompilingSqlWasm } from './store/sqlWasm.js';
  */
 v8.setFlagsFromString('--liftoff-only');
 v8.setFlagsFromString('--wasm-lazy-validation');
+
+// The malloc settings the spawner gave this process are not passed on to the commands it runs (core/mallocTunables.ts).
+restoreCallerTunables();
 
 // Decoding sql.js's module, and reading the store's snapshot, overlap the bundle's load on other threads
 // (store/sqlWasm.ts, store/snapshotPrefetch.ts).

@@ -328,6 +328,10 @@ await Promise.all([
     outdir: path.join(dist, 'webview'),
   }),
 ]);
+// A vendor group renamed or removed leaves no bundle behind that the package would still ship (.vscodeignore).
+for (const name of fs.readdirSync(path.join(dist, 'vendor'))) {
+  if (!Object.hasOwn(VENDOR_BUNDLES, name.replace(/\.cjs(\.map)?$/, ''))) fs.rmSync(path.join(dist, 'vendor', name), { force: true });
+}
 replaceFile(path.join(dist, 'sql-wasm.wasm'), fs.readFileSync(require.resolve('sql.js/dist/sql-wasm.wasm')));
 fs.chmodSync(path.join(dist, 'cli.cjs'), 0o755);
 console.log(`built dist/ in ${Date.now() - started} ms`);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { withMallocTunables } from '../core/mallocTunables.js';
 import { EXIT_ALREADY_RUNNING, READY_LINE } from '../core/startup.js';
 
 /** How to start a daemon process. */
@@ -79,31 +80,4 @@ const DAEMON_V8_OPTIONS = ['--max-semi-space-size=4'];
 /** The runtime's arguments for a daemon: its V8 options, then the script. */
 export function daemonArguments(daemonScript: string): string[] {
   return [...DAEMON_V8_OPTIONS, daemonScript];
-}
-
-/**
- * glibc's malloc settings for the daemon (Linux; glibc >= 2.35 reads them, other C libraries ignore the variable):
- * - `hugetlb=1`: ask the kernel for transparent huge pages, which most distributions hand out only on request
- *   (`madvise`). A start reads the store's whole snapshot into memory and checks it (16 MB at 100k rows): with 4 KiB
- *   pages, the first touch of each page of those fresh buffers cost more than reading and checking them did, 40 ms of
- *   a 290 ms start on our CI machines; with 2 MiB pages, 512 times fewer faults (`npm run bench -- startup`).
- * - `mmap_threshold=131072`: blocks of 128 KiB and more always get their own mapping, returned when freed. By default
- *   the threshold rises after a large block is freed, and the start's large buffers (the snapshot, the rows of
- *   10,000 servers) then came from the main heap, which never shrank: 97 MiB resident against 86 MiB
- *   (`npm run bench -- inventory`).
- * V8's own heap and WebAssembly memory do not come from malloc. A tunable the user set already is kept as it is; the
- * variable is set only for the daemon's process.
- */
-const MALLOC_TUNABLES: Readonly<Record<string, string>> = {
-  'glibc.malloc.hugetlb': '1',
-  'glibc.malloc.mmap_threshold': '131072',
-};
-
-/** The daemon's environment with {@link MALLOC_TUNABLES} added to `GLIBC_TUNABLES`, on Linux. */
-export function withMallocTunables(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): NodeJS.ProcessEnv {
-  if (platform !== 'linux') return env;
-  const set = (env.GLIBC_TUNABLES ?? '').split(':').filter((tunable) => tunable !== '');
-  const named = new Set(set.map((tunable) => tunable.split('=')[0]));
-  const added = Object.entries(MALLOC_TUNABLES).filter(([name]) => !named.has(name)).map(([name, value]) => `${name}=${value}`);
-  return added.length === 0 ? env : { ...env, GLIBC_TUNABLES: [...set, ...added].join(':') };
 }

@@ -42,8 +42,10 @@ export class Journal {
   private fd: number;
   private bytes: number;
   private allocated: number;
-  /** Set while the folder's new entries (this file's name, a new snapshot's) may not be durable yet. */
+  /** Set while the folder's entries (this file's name, a new snapshot's) may not be durable yet. */
   private folderPending = false;
+  /** Why the background folder sync failed: no append is acknowledged after it. */
+  private folderError: Error | undefined;
 
   private constructor(
     private readonly file: string,
@@ -77,30 +79,36 @@ export class Journal {
   }
 
   /**
-   * Makes the folder's new entries durable (this file's name after it was created, a new folder's snapshot) without
+   * Makes the folder's entries durable (this file's name after it was created, a new folder's snapshot) without
    * holding up the start: the folder is synced on Node's thread pool, and an append that comes first syncs it itself
-   * before its record counts as durable. A start waited 3–12 ms for that sync before its first answer.
+   * before its record counts as durable; so does `close`. A start waited 3–12 ms for that sync before its first
+   * answer. Called at every open, not only when the store created a file: a daemon that created them may have ended
+   * before its sync did. Resolves once the background sync has ended (a failure is kept for the next append).
    */
-  syncFolderSoon(): void {
-    if (process.platform === 'win32') return;
+  syncFolderSoon(): Promise<void> {
+    if (process.platform === 'win32') return Promise.resolve();
     this.folderPending = true;
-    const folder = path.dirname(this.file);
-    fs.open(folder, 'r', (openError, fd) => {
-      if (openError) return;
-      fs.fsync(fd, (syncError) => {
-        fs.close(fd, () => undefined);
-        // A failed sync leaves it to the next append, which reports the error.
-        if (!syncError) this.folderPending = false;
+    return new Promise((resolve) => {
+      fs.open(path.dirname(this.file), 'r', (openError, fd) => {
+        if (openError) {
+          this.folderError = openError;
+          resolve();
+          return;
+        }
+        fs.fsync(fd, (syncError) => {
+          fs.close(fd, () => resolve());
+          // Linux reports a write-back error to one fsync only: a sync retried after this one could succeed without
+          // the entries being on disk, so the error stays and every append refuses until the daemon starts again.
+          if (syncError) this.folderError = syncError;
+          else this.folderPending = false;
+        });
       });
     });
   }
 
   /** Appends one record durably. On failure the file is cut back so no half record stays behind. */
   append(record: JournalRecord): void {
-    if (this.folderPending) {
-      syncFolder(path.dirname(this.file));
-      this.folderPending = false;
-    }
+    this.ensureFolderDurable();
     const line = Buffer.from(encodeRecord(record));
     if (this.bytes + line.length > this.allocated) this.grow(this.bytes + line.length);
     try {
@@ -142,7 +150,21 @@ export class Journal {
 
   /** Closes the file. */
   close(): void {
-    fs.closeSync(this.fd);
+    try {
+      if (this.folderPending && this.folderError === undefined) this.ensureFolderDurable();
+    } finally {
+      fs.closeSync(this.fd);
+    }
+  }
+
+  /** Syncs the folder here, unless the background sync has done it; refuses if it failed. */
+  private ensureFolderDurable(): void {
+    if (this.folderError !== undefined) {
+      throw new Error(`the data folder could not be synced to disk (${this.folderError.message}); restart the daemon once the disk is healthy`);
+    }
+    if (!this.folderPending) return;
+    syncFolder(path.dirname(this.file));
+    this.folderPending = false;
   }
 
   /** The path, for error messages. */

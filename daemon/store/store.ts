@@ -90,7 +90,6 @@ export class Store {
     sqlJs.catch(() => undefined);
     removeAbandonedFolds(options.database);
     removePreparedJournal(options.journal);
-    const creating = !fs.existsSync(options.database) || !fs.existsSync(options.journal);
     // A fold that was interrupted left its journal aside: its records come before the active journal's.
     const folding = foldingJournalOf(options.journal);
     const interruptedFold = fs.existsSync(folding);
@@ -115,9 +114,10 @@ export class Store {
       db.close();
       throw damaged(options.journal, options.database, error);
     }
-    // One folder sync makes both new names durable (the snapshot file's and the journal's) before any write to the
-    // journal is acknowledged: started now, finished by then (Journal.syncFolderSoon).
-    if (creating) opened.journal.syncFolderSoon();
+    // One folder sync makes both names durable (the snapshot file's and the journal's) before any write to the journal
+    // is acknowledged: started now, finished by then (Journal.syncFolderSoon). At every open: a daemon that created
+    // them may have ended before its sync did.
+    void opened.journal.syncFolderSoon();
     try {
       seq = replay(db, opened.contents.records, seq);
     } catch (error) {

@@ -1,20 +1,22 @@
 /**
- * A store that creates its journal makes the folder's new names durable before the first write is acknowledged, but
- * does not hold up its start for it (Journal.syncFolderSoon): the folder is synced on the thread pool, and a write
- * that comes first syncs it itself. Observed through the fsync calls the store makes, by file kind.
+ * The store makes its folder's entries durable (a new journal's name, a new folder's snapshot) before the first write
+ * is acknowledged, without holding up its start for it (Journal.syncFolderSoon): the folder is synced on the thread
+ * pool, and an append (or close) that comes first syncs it itself. Observed through the synchronous fsync calls made
+ * on this thread, by file kind.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { Journal } from '../../daemon/store/journal.js';
 import type { Migration } from '../../daemon/store/migrations.js';
 import { Store } from '../../daemon/store/store.js';
 
 const ITEMS: Migration = { version: 1, description: 'items', statements: ['CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)'] };
 
-/** Records every synchronous fsync/fdatasync as `folder` or `file`, in order, until `restore` is called. */
-function recordSyncs(): { calls: string[]; restore: () => void } {
+/** Records every synchronous fsync/fdatasync on this thread as `fsync folder`, `fdatasync file`…, in order. */
+function recordSyncs(): { calls: string[]; folderSyncs: () => number; restore: () => void } {
   const calls: string[] = [];
   const originals = { fsyncSync: fs.fsyncSync, fdatasyncSync: fs.fdatasyncSync };
   const kind = (fd: number): string => (fs.fstatSync(fd).isDirectory() ? 'folder' : 'file');
@@ -26,62 +28,77 @@ function recordSyncs(): { calls: string[]; restore: () => void } {
     calls.push(`fdatasync ${kind(fd)}`);
     originals.fdatasyncSync(fd);
   };
-  return { calls, restore: () => Object.assign(fs, originals) };
+  return { calls, folderSyncs: () => calls.filter((call) => call === 'fsync folder').length, restore: () => Object.assign(fs, originals) };
 }
 
-describe('store: the folder sync of a new journal', () => {
+const RECORD = { seq: 1, operations: [['INSERT INTO items (name) VALUES (?)', ['one']]] as [string, string[]][] };
+
+describe('store: the folder sync of a journal', () => {
   let folder: string;
   let files: { database: string; journal: string };
+  let syncs: ReturnType<typeof recordSyncs>;
 
   beforeEach(() => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-folder-sync-'));
     files = { database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal') };
+    syncs = recordSyncs();
   });
 
   afterEach(() => {
+    syncs.restore();
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  test('opening a new store syncs no folder on its own thread; a write made at once syncs it before its record', async () => {
-    const syncs = recordSyncs();
-    let store: Store;
-    try {
-      store = await Store.open({ ...files, migrations: [ITEMS] });
-      // Opening ran the migration (a journal write); with no event-loop turn in between, the background sync has not
-      // finished, so that write synced the folder itself, before its record's fdatasync.
-      const firstFolder = syncs.calls.indexOf('fsync folder');
-      const firstRecord = syncs.calls.indexOf('fdatasync file');
-      assert.ok(firstFolder >= 0, `the folder was synced before a write was acknowledged (${syncs.calls.join(', ')})`);
-      assert.ok(firstFolder < firstRecord, `the folder sync came before the record's (${syncs.calls.join(', ')})`);
-      store.transaction((tx) => tx.run('INSERT INTO items (name) VALUES (?)', ['second']));
-      assert.equal(syncs.calls.filter((call) => call === 'fsync folder').length, 1, 'later writes do not sync the folder again');
-    } finally {
-      syncs.restore();
-    }
-    store.close();
+  test('an append made before the background sync has ended syncs the folder itself, before its record', () => {
+    const { journal } = Journal.open(files.journal);
+    void journal.syncFolderSoon();
+    // No turn of the event loop in between: the thread pool's sync cannot have been seen as done.
+    journal.append(RECORD);
+    assert.deepEqual(syncs.calls.filter((call) => call !== 'fsync file'), ['fsync folder', 'fdatasync file'], 'folder first, then the record');
+    journal.append({ ...RECORD, seq: 2 });
+    assert.equal(syncs.folderSyncs(), 1, 'later appends do not sync the folder again');
+    journal.close();
   });
 
-  test('a store whose first write comes later finds the folder synced in the background', async () => {
-    // Created (and migrated) once, then opened again without its journal, as a journal lost or never made.
-    const first = await Store.open({ ...files, migrations: [ITEMS] });
-    first.close();
-    fs.rmSync(files.journal);
-    const syncs = recordSyncs();
+  test('an append after the background sync syncs no folder on this thread', async () => {
+    const { journal } = Journal.open(files.journal);
+    await journal.syncFolderSoon();
+    journal.append(RECORD);
+    assert.equal(syncs.folderSyncs(), 0);
+    journal.close();
+  });
+
+  test('a journal closed before its background sync has ended syncs the folder as it closes', () => {
+    const { journal } = Journal.open(files.journal);
+    void journal.syncFolderSoon();
+    journal.close();
+    assert.equal(syncs.folderSyncs(), 1);
+  });
+
+  test('a background sync that fails refuses every append after it, rather than retrying', async () => {
+    const { journal } = Journal.open(files.journal);
+    // The folder is gone when the thread pool opens it: the sync fails, as a disk error would.
+    const renamed = `${folder}-gone`;
+    fs.renameSync(folder, renamed);
     try {
-      const store = await Store.open({ ...files, migrations: [ITEMS] });
-      assert.deepEqual(syncs.calls.filter((call) => call.endsWith('folder')), [], 'the start did not wait for a folder sync');
-      // The thread pool's sync finishes within a few turns of the event loop.
-      for (let turn = 0; turn < 200 && (store as unknown as { journal: { folderPending: boolean } }).journal.folderPending; turn++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      store.transaction((tx) => tx.run('INSERT INTO items (name) VALUES (?)', ['later']));
-      assert.deepEqual(syncs.calls.filter((call) => call.endsWith('folder')), [], 'the write found the folder synced already');
-      store.close();
+      await journal.syncFolderSoon();
     } finally {
-      syncs.restore();
+      fs.renameSync(renamed, folder);
     }
+    assert.throws(() => journal.append(RECORD), /the data folder could not be synced to disk \(ENOENT.*restart the daemon/);
+    assert.equal(fs.statSync(files.journal).size, 0, 'nothing was written');
+    journal.close();
+  });
+
+  test('opening a store syncs no folder on its own thread; the store that reopens it reads what was written', async () => {
+    const store = await Store.open({ ...files, migrations: [] });
+    assert.equal(syncs.folderSyncs(), 0, 'the start did not wait for a folder sync');
+    store.close();
+    const migrated = await Store.open({ ...files, migrations: [ITEMS] });
+    migrated.transaction((tx) => tx.run('INSERT INTO items (name) VALUES (?)', ['kept']));
+    migrated.close();
     const reopened = await Store.open({ ...files, migrations: [ITEMS] });
-    assert.deepEqual(reopened.all('SELECT name FROM items'), [{ name: 'later' }]);
+    assert.deepEqual(reopened.all('SELECT name FROM items'), [{ name: 'kept' }]);
     reopened.close();
   });
 });
