@@ -90,8 +90,8 @@ export class Journal {
     this.folderPending = true;
     return new Promise((resolve) => {
       fs.open(path.dirname(this.file), 'r', (openError, fd) => {
+        // Not synced (no descriptor to spare, say): the next append syncs the folder itself, and reports what fails.
         if (openError) {
-          this.folderError = openError;
           resolve();
           return;
         }

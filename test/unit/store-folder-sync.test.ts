@@ -77,7 +77,24 @@ describe('store: the folder sync of a journal', () => {
 
   test('a background sync that fails refuses every append after it, rather than retrying', async () => {
     const { journal } = Journal.open(files.journal);
-    // The folder is gone when the thread pool opens it: the sync fails, as a disk error would.
+    // The disk reports a write-back error to this fsync (Linux reports it once: a retried sync could succeed).
+    const fsync = fs.fsync;
+    fs.fsync = ((_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      callback(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    }) as typeof fs.fsync;
+    try {
+      await journal.syncFolderSoon();
+    } finally {
+      fs.fsync = fsync;
+    }
+    assert.throws(() => journal.append(RECORD), /the data folder could not be synced to disk \(EIO.*restart the daemon/);
+    assert.equal(fs.statSync(files.journal).size, 0, 'nothing was written');
+    journal.close();
+  });
+
+  test('a background sync that could not start leaves the sync to the next append', async () => {
+    const { journal } = Journal.open(files.journal);
+    // The folder is gone when the thread pool opens it, and back by the time of the append.
     const renamed = `${folder}-gone`;
     fs.renameSync(folder, renamed);
     try {
@@ -85,8 +102,8 @@ describe('store: the folder sync of a journal', () => {
     } finally {
       fs.renameSync(renamed, folder);
     }
-    assert.throws(() => journal.append(RECORD), /the data folder could not be synced to disk \(ENOENT.*restart the daemon/);
-    assert.equal(fs.statSync(files.journal).size, 0, 'nothing was written');
+    journal.append(RECORD);
+    assert.deepEqual(syncs.calls.filter((call) => call !== 'fsync file'), ['fsync folder', 'fdatasync file']);
     journal.close();
   });
 
