@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DaemonClient } from '../../daemon/client/client.js';
 import { spawnDaemon } from '../../daemon/client/spawn.js';
+import { isDaemonAlive, readOwner } from '../../daemon/core/lock.js';
 import { dataPaths } from '../../daemon/core/paths.js';
 import { onProcessExit } from './processes.js';
 
@@ -61,6 +62,15 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     const owner = JSON.parse(fs.readFileSync(paths.lock, 'utf8')) as { pid: number };
     return owner.pid;
   };
+  /**
+   * The pid of the daemon that holds the folder's lock, if it still runs. A lock a killed daemon left names a pid the
+   * system may have given since to another test file's process (a gnome-keyring, say: pids wrap at 32768 here, and a
+   * run starts tens of thousands of processes), which a signal must never reach: checked as the daemon checks a lock.
+   */
+  const livePid = (): number | undefined => {
+    const owner = readOwner(paths.lock);
+    return owner !== undefined && isDaemonAlive(owner) ? owner.pid : undefined;
+  };
   const start = async (): Promise<void> => {
     // 60 s, not the 15 s a user waits: two test files start daemons, keychains and sshds at once on 2 cores.
     await spawnDaemon({ folder: home, daemonScript: DAEMON_SCRIPT, env, timeoutMs: 60_000 });
@@ -77,12 +87,8 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
     throw new Error(`daemon pid ${pid} did not exit`);
   };
   const signal = async (name: NodeJS.Signals): Promise<void> => {
-    let pid: number;
-    try {
-      pid = readPid();
-    } catch {
-      return; // not running
-    }
+    const pid = livePid();
+    if (pid === undefined) return; // not running
     try {
       process.kill(pid, name);
     } catch {
@@ -96,7 +102,8 @@ export async function startTestDaemon(options: TestDaemonOptions = {}): Promise<
   // it would keep a keychain session and an sshd master alive on a CI machine. SIGTERM is what `stop` sends.
   const unregister = onProcessExit(() => {
     try {
-      process.kill(readPid(), 'SIGTERM');
+      const pid = livePid();
+      if (pid !== undefined) process.kill(pid, 'SIGTERM');
     } catch {
       // Not running, or its lock is gone already.
     }
