@@ -19,9 +19,11 @@ export const RUN_FILES = {
   healthPlugin: 'action_plugins/zavhoz_http_check.py',
   /**
    * Kept: tasks the playbook includes only when they run (an ordinary redeploy skips each file in one task): what
-   * its first task found wrong, the registry login and pull, and what follows the health checks.
+   * its first task found wrong, the images and containers (an unchanged redeploy skips them), within them the
+   * registry login and pull, and what follows the health checks.
    */
   prepareFailed: 'deploy_prepare_failed.yml',
+  containers: 'deploy_containers.yml',
   beforeUp: 'deploy_before_up.yml',
   afterHealth: 'deploy_after_health.yml',
   /** Kept: the tasks of a zero-downtime switchover behind the proxy, included by the playbook. */
@@ -50,6 +52,7 @@ export const RUN_FILES = {
 export const PLAYBOOK_FILES: readonly string[] = [
   RUN_FILES.playbook,
   RUN_FILES.prepareFailed,
+  RUN_FILES.containers,
   RUN_FILES.beforeUp,
   RUN_FILES.afterHealth,
   RUN_FILES.switchStart,

@@ -32,7 +32,7 @@ import {
 } from './deploy-support.js';
 
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
-const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_after_health.yml', 'deploy_before_up.yml', 'deploy_prepare_failed.yml', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
+const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_after_health.yml', 'deploy_before_up.yml', 'deploy_containers.yml', 'deploy_prepare_failed.yml', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
 
 /** Runs `read`, or answers `gone` when the file went away meanwhile (another test file's deploy removed it). */
 function unlessGone<T>(read: () => T, gone: T): T {

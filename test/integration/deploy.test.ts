@@ -38,7 +38,7 @@ import { filesHolding } from '../harness/leaks.js';
 import { waitUntil } from '../harness/processes.js';
 
 /** Files a finished run folder may hold: the log, the playbook, config and step plugin used, and the inventory. */
-const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_after_health.yml', 'deploy_before_up.yml', 'deploy_prepare_failed.yml', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
+const KEPT_FILES = ['action_plugins', 'ansible.cfg', 'callback_plugins', 'deploy_after_health.yml', 'deploy_before_up.yml', 'deploy_containers.yml', 'deploy_prepare_failed.yml', 'deploy_project.yml', 'inventory.yml', 'proxy_switch_finish.yml', 'proxy_switch_start.yml', 'run.log'];
 
 /** One of a compose project's containers, as the engine reports it. */
 interface Container {
@@ -52,6 +52,12 @@ interface Container {
 }
 
 /** Where the playbook keeps a run's registry login on the target (it prefers tmpfs), while the run pulls. */
+/** An unchanged redeploy's log: the images and containers were skipped in one task, so `compose up` never ran. */
+function assertUpSkipped(runLog: string): void {
+  assert.match(runLog, /TASK \[Images and containers\][^\n]*\nskipping: \[target\]/);
+  assert.doesNotMatch(runLog, /TASK \[Start containers\]/, 'no task of the skipped include ran');
+}
+
 function registryCredentialFolders(): string[] {
   return ['/dev/shm', '/tmp'].flatMap((base) =>
     fs.existsSync(base) ? fs.readdirSync(base).filter((name) => name.startsWith('zavhoz-registry-')).map((name) => path.join(base, name)) : [],
@@ -295,9 +301,13 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     const secretsBefore = (await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length;
     const containersBefore = await containersOf(project);
     assert.equal(containersBefore.length, 2);
+    // A record of the last `up` written 0644 by an earlier version: made private on the path that skips `up` too.
+    const upRecord = path.join('/opt/services', project, '.zavhoz-up');
+    fs.chmodSync(upRecord, 0o644);
 
     const started = Date.now();
     const { run, log: runLog } = await deployAndWait(world, project);
+    assert.equal(fs.statSync(upRecord).mode & 0o777, 0o600, 'the record of the last compose up is private again');
     console.log(`redeploy of an unchanged project (compose v1, real engine): ${((Date.now() - started) / 1000).toFixed(1)} s`);
     assert.deepEqual(
       (await containersOf(project)).map((container) => [container.service, container.id, container.startedAt, container.state]),
@@ -309,9 +319,10 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.equal((await cliJson<unknown[]>(world.daemon, ['secret', 'list', '--project', project])).length, secretsBefore, 'no secret was generated again');
     // One task clones, links and writes .env (issue 13): `ok` is neither a new commit nor a new .env.
     assert.match(runLog, /TASK \[Compose, repository and \.env in [^\]]+\][^\n]*\nok: \[target\]/, 'the clone and the .env are unchanged');
-    // Nothing `compose up` would change (issue 13): the first task found it, so `Start containers` was skipped, and
-    // the log says why; the health check still ran, and every step succeeded.
-    assert.match(runLog, /TASK \[Start containers\][^\n]*\nskipping: \[target\]/);
+    // Nothing `compose up` would change (issue 13): the first task found it, so the images and containers (the
+    // login, `Start containers`, the credentials' removal) were skipped as one include, and the log says why; the
+    // health check still ran, and every step succeeded.
+    assertUpSkipped(runLog);
     assert.match(runLog, /containers unchanged: the same commit, \.env, images and running containers as the last compose up, which is skipped/);
     assert.match(runLog, /TASK \[Health check of each module\][^\n]*\n(?:[^\n]*\n)*?ok: \[target -> localhost\]/, 'the health check ran');
     assert.ok(run.steps.every((step) => step.status === 'succeeded'), run.steps.map((step) => `${step.name}:${step.status}`).join(', '));
@@ -360,7 +371,7 @@ describe('deploy: env plan, Ansible runs over SSH, run lifecycle, real container
     assert.match((await page(port)).body, /^test-web 1\.0\.0$/m);
 
     // Then, with nothing changed, compose up is skipped again.
-    assert.match((await deployAndWait(world, project)).log, /TASK \[Start containers\][^\n]*\nskipping: \[target\]/);
+    assertUpSkipped((await deployAndWait(world, project)).log);
     assert.equal((await backendOf()).id, renewed.id);
   });
 

@@ -13,21 +13,28 @@ import { childEnvironment, startPlaybook } from '../../daemon/deploy/ansible.js'
 import { PLAYBOOK_STEPS, PlaybookProgress, type PlaybookStep, stepOfTag, STEP_TAG_PREFIX } from '../../daemon/deploy/playbookSteps.js';
 import { playbooksFolder, RUN_FILES, RunFolder } from '../../daemon/deploy/runFolder.js';
 
-/** A task as the playbook's YAML has it: a name, maybe tags, maybe nested tasks (a block). */
+/** A task as the playbook's YAML has it: a name, maybe tags, maybe nested tasks (a block) or an included file. */
 interface TaskEntry {
   readonly name?: string;
   readonly tags?: string | string[];
   readonly block?: TaskEntry[];
   readonly rescue?: TaskEntry[];
   readonly always?: TaskEntry[];
+  readonly 'ansible.builtin.include_tasks'?: string;
 }
 
-/** Every task that runs a module, with the tags it has once its blocks' tags are added (as Ansible does). */
+/**
+ * Every task that runs a module, with the tags it has once its blocks' tags are added (as Ansible does), and the
+ * tasks of the files it includes, where they run (an include's tags are its own: `include_tasks` passes none on).
+ */
 function leafTasks(entries: readonly TaskEntry[], inherited: readonly string[] = []): { name: string; tags: string[] }[] {
   return entries.flatMap((entry) => {
     const tags = [...inherited, ...(typeof entry.tags === 'string' ? [entry.tags] : (entry.tags ?? []))];
     if (entry.block) return [...entry.block, ...(entry.rescue ?? []), ...(entry.always ?? [])].flatMap((child) => leafTasks([child], tags));
-    return [{ name: entry.name ?? '(unnamed)', tags }];
+    const included = entry['ansible.builtin.include_tasks'];
+    const own = { name: entry.name ?? '(unnamed)', tags };
+    if (included === undefined) return [own];
+    return [own, ...leafTasks(parse(fs.readFileSync(path.join(playbooksFolder(), included), 'utf8')) as TaskEntry[])];
   });
 }
 
@@ -43,7 +50,7 @@ function event(task: string, step: PlaybookStep | null, kind = 'start', ignored 
 }
 
 describe('playbook steps', () => {
-  test('every task of deploy_project.yml declares exactly one step the daemon knows, in the order of the steps', () => {
+  test('every task of deploy_project.yml and of the files it includes declares exactly one step the daemon knows, in the order of the steps', () => {
     const plays = parse(fs.readFileSync(path.join(playbooksFolder(), RUN_FILES.playbook), 'utf8')) as { tasks?: TaskEntry[]; handlers?: TaskEntry[] }[];
     const tasks = plays.flatMap((play) => leafTasks([...(play.tasks ?? []), ...(play.handlers ?? [])]));
     assert.ok(tasks.length >= 8, `the playbook's tasks were found (${tasks.length})`);
