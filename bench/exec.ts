@@ -11,13 +11,17 @@
  * and competed for the machine's two cores with the relay.) Throughput is the rate while output flows, from the
  * sink's first byte to its last: start-up has its own row above, and so does a process's exit, which for Node takes
  * longer than for cat and comes before the pipe's end of file (the whole run, both included, is shown too, for
- * information). Contenders take turns, so both see the same background load.
+ * information). Contenders take turns, so both see the same background load. A third contender, for information, is
+ * the relay with nothing to mask (bench/exec-relay.ts): the part of the masked run's cost that is the extra process and
+ * copies, not the masking.
  */
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 import { SecretsSet } from '../daemon/protocol/secrets.js';
 import { CLI_SCRIPT, startTestDaemon } from '../test/harness/daemon.js';
 import { type BenchRow, type BenchSection, formatRatio, ratioRow } from './report.js';
@@ -117,6 +121,15 @@ function throughputRow(name: string, oursMs: number, catMs: number, bytes: numbe
   return { name, value: rate(oursMs), baseline: `${rate(catMs)} (cat)`, ratio, goal: goal ? `throughput ≥ 0.5× cat` : 'informative', ...(goal ? { ok: ratio >= 0.5 } : {}) };
 }
 
+/**
+ * Bundles bench/exec-relay.ts (the relay with nothing to mask) the way the CLI is bundled: run from source through
+ * tsx, the same code relayed 100 MB several times slower, which would say nothing of the relay.
+ */
+async function buildRelay(outfile: string): Promise<void> {
+  const entry = path.join(path.dirname(fileURLToPath(import.meta.url)), 'exec-relay.ts');
+  await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'warning' });
+}
+
 /** The `exec` bench section. */
 export async function benchExec(): Promise<BenchSection[]> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-bench-exec-'));
@@ -147,16 +160,19 @@ export async function benchExec(): Promise<BenchSection[]> {
     const file = path.join(folder, 'output.txt');
     writeOutputFile(file, secrets);
     const bytes = fs.statSync(file).size;
+    const relay = path.join(folder, 'exec-relay.cjs');
+    await buildRelay(relay);
     const warmup = 1;
-    const timings = { cat: [] as OutputTiming[], masked: [] as OutputTiming[] };
+    const timings = { cat: [] as OutputTiming[], masked: [] as OutputTiming[], relay: [] as OutputTiming[] };
     const record = (list: OutputTiming[], timing: OutputTiming): number => {
       list.push(timing);
       return timing.streaming;
     };
-    const [cat, masked] = await interleaved(
+    const [cat, masked, relayed] = await interleaved(
       [
         async () => record(timings.cat, await sunkOutput('cat', [file], env, bytes)),
         async () => record(timings.masked, await sunkOutput(node, [CLI_SCRIPT, 'exec', '--project', PROJECT, '--', 'cat', file], env, bytes * 0.9)),
+        async () => record(timings.relay, await sunkOutput(node, [relay, file], env, bytes)),
       ],
       { count: 11, warmup, block: 1 },
     );
@@ -170,6 +186,7 @@ export async function benchExec(): Promise<BenchSection[]> {
       rows: [
         throughputRow('zavhoz exec --project P -- cat FILE vs cat FILE, first byte to last (median)', median(masked!), median(cat!), bytes, true),
         throughputRow('the same, whole runs with start-up and exit (median)', totals(timings.masked), totals(timings.cat), bytes, false),
+        throughputRow('the relay alone: the same channel and writer, nothing to mask (bench/exec-relay.ts) vs cat', median(relayed!), median(cat!), bytes, false),
         {
           name: 'cat / masked of each pair of runs taken in turn: lowest, median, highest',
           value: `${formatRatio(pairs[0]!)}, ${formatRatio(median(pairs))}, ${formatRatio(pairs.at(-1)!)}`,
@@ -178,7 +195,7 @@ export async function benchExec(): Promise<BenchSection[]> {
         },
       ],
     };
-    process.stderr.write(`exec: start-up ${formatRatio(median(exec!) / median(bare!))}, throughput ${formatRatio(median(cat!) / median(masked!))} of cat (whole runs ${formatRatio(totals(timings.cat) / totals(timings.masked))})\n`);
+    process.stderr.write(`exec: start-up ${formatRatio(median(exec!) / median(bare!))}, throughput ${formatRatio(median(cat!) / median(masked!))} of cat (whole runs ${formatRatio(totals(timings.cat) / totals(timings.masked))}; the relay alone ${formatRatio(median(cat!) / median(relayed!))})\n`);
     return [startup, throughput];
   } finally {
     await daemon.dispose();
