@@ -16,18 +16,43 @@ export interface SpawnDaemonOptions {
 }
 
 /** Raised when the daemon could not start; the message is the daemon's own explanation. */
-export class DaemonStartError extends Error {}
+export class DaemonStartError extends Error {
+  /** The process's exit code, when it exited before it was ready. */
+  constructor(message: string, readonly exitCode?: number) {
+    super(message);
+  }
+}
 
 /** How a start ended: this daemon is ready, or another one already owned the folder. */
 export type SpawnOutcome = 'started' | 'already-running';
 
 /**
+ * Node's exit code for an option it does not accept ("Invalid Argument"; `node --no-such-flag` exits 9), which
+ * Electron run as Node uses too, for the Node options it refuses as much as for those Node rejects. A runtime exits
+ * with it before it runs a line of the script, so the daemon never does.
+ */
+const EXIT_INVALID_OPTION = 9;
+
+/**
  * Starts a detached daemon and waits until it says it is ready. If another daemon won the race for the folder,
  * that is success too: the caller connects to whichever one is running (but see `already-running`: that one may
  * be on its way out).
+ *
+ * The daemon's V8 options only tune it, so a runtime that refuses one (some VS Code's Electron, say, whose V8 or
+ * option filter we do not control) gets a second start without them, rather than leaving the user with no daemon.
  */
 export async function spawnDaemon(options: SpawnDaemonOptions): Promise<SpawnOutcome> {
-  const child = spawn(options.execPath ?? process.execPath, daemonArguments(options.daemonScript), {
+  try {
+    return await startDaemonProcess(options, daemonArguments(options.daemonScript));
+  } catch (error) {
+    if (!(error instanceof DaemonStartError && error.exitCode === EXIT_INVALID_OPTION)) throw error;
+    return startDaemonProcess(options, [options.daemonScript]);
+  }
+}
+
+/** One start of the daemon process with these runtime arguments. */
+function startDaemonProcess(options: SpawnDaemonOptions, args: readonly string[]): Promise<SpawnOutcome> {
+  const child = spawn(options.execPath ?? process.execPath, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: withMallocTunables({ ...process.env, ...options.env, ZAVHOZ_HOME: options.folder }),
@@ -64,7 +89,7 @@ export async function spawnDaemon(options: SpawnDaemonOptions): Promise<SpawnOut
     child.once('exit', (code) => {
       finish();
       if (code === EXIT_ALREADY_RUNNING) resolve('already-running');
-      else reject(new DaemonStartError(stderr.trim() || `The Zavhoz daemon exited with code ${code} while starting.`));
+      else reject(new DaemonStartError(stderr.trim() || `The Zavhoz daemon exited with code ${code} while starting.`, code ?? undefined));
     });
   });
 }
