@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { type CancellationToken, type MessageConnection, type NotificationType, ResponseError } from 'vscode-jsonrpc';
+import { type CancellationToken, type NotificationType, ResponseError } from 'vscode-jsonrpc';
 import type { LogLevel, ScopedLogger } from '../core/logger.js';
 import type { NotificationDefinition } from '../protocol/define.js';
 import { ErrorCodes } from '../protocol/errors.js';
 import { Initialize, type InitializeResult, PROTOCOL_VERSION } from '../protocol/lifecycle.js';
-import { connectionOverStream } from '../transport/connection.js';
+import { connectionOverStream, type FlushableConnection } from '../transport/connection.js';
 import type { ClientInfo, Router } from './router.js';
 
 /** How long a connection may stay silent before sending `initialize`. */
@@ -25,7 +25,7 @@ export interface SessionOptions {
  * folder and a matching protocol version; a wrong token closes the connection.
  */
 export class Session {
-  private readonly connection: MessageConnection;
+  private readonly connection: FlushableConnection;
   private clientInfo: ClientInfo | undefined;
   private readonly initializeTimer: NodeJS.Timeout;
   private closed = false;
@@ -119,9 +119,16 @@ export class Session {
     return { protocolVersion: PROTOCOL_VERSION, ...this.options.describe() };
   }
 
-  /** Closes after the error answer has been written. */
+  /**
+   * Closes once the error answer being thrown has been written. A fixed delay raced the answer: on a loaded machine
+   * the timer could fire before vscode-jsonrpc wrote it (its writer runs from `setImmediate`), and the client then
+   * lost the reason for the refusal (over an in-memory pair, it waited for it forever). The answer reaches the
+   * writer within microtasks of the throw, so by the next macrotask it is among what `flushed()` waits for.
+   */
   private closeSoon(): void {
-    setTimeout(() => this.close(), 50);
+    setImmediate(() => {
+      void this.connection.flushed().then(() => this.close());
+    });
   }
 }
 

@@ -62,12 +62,25 @@ describe('protocol over an in-memory stream pair', () => {
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
-  function serve(): Duplex {
+  /** A session over an in-memory pair; `stallAfterRefusal` blocks its loop for a while right after it logs a refusal. */
+  function serve(stallAfterRefusal = 0): Duplex {
     const [clientEnd, serverEnd] = duplexPair();
+    const log = logger.child({ component: 'daemon' });
+    if (stallAfterRefusal > 0) {
+      const warn = log.warn.bind(log);
+      log.warn = (...args: Parameters<typeof log.warn>) => {
+        // After the refusal is thrown, before the loop turns again: as a machine under load may hold the daemon.
+        queueMicrotask(() => {
+          const until = Date.now() + stallAfterRefusal;
+          while (Date.now() < until);
+        });
+        warn(...args);
+      };
+    }
     const session = new Session(serverEnd, sessions.length + 1, {
       router,
       token: TOKEN,
-      log: logger.child({ component: 'daemon' }),
+      log,
       describe: () => ({ daemonVersion: 'test', pid: process.pid, dataFolder: folder }),
       onClose: () => undefined,
     });
@@ -154,6 +167,15 @@ describe('protocol over an in-memory stream pair', () => {
     await assert.rejects(DaemonClient.overStream(serve(), { clientName: 'Bad Name!', token: TOKEN }), {
       code: ErrorCodes.InvalidParams,
     });
+  });
+
+  test('a refused client hears why even when the daemon stalls right after refusing it', async () => {
+    // The connection used to be closed by a 50 ms timer that a stall could fire before the answer was written: the
+    // client then never heard why (over this in-memory pair it waited for ever).
+    await assert.rejects(DaemonClient.overStream(serve(120), { clientName: 'test', token: 'c'.repeat(64) }), {
+      code: ErrorCodes.Unauthorized,
+    });
+    assert.equal(sessions.at(-1)?.client, undefined);
   });
 
   test('several listeners of one notification on one client all hear it', async () => {
