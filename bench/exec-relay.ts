@@ -24,4 +24,8 @@ async function main(file: string): Promise<void> {
 
 const file = process.argv[2];
 if (file === undefined) throw new Error('usage: exec-relay.ts FILE');
-await main(file);
+// Not a top-level await: the bench bundles this file as CommonJS, as the CLI is.
+main(file).catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

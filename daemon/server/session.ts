@@ -20,6 +20,9 @@ export interface SessionOptions {
   readonly onClose: (session: Session) => void;
 }
 
+/** How long a refused connection may take to be told why before it is closed regardless. */
+const REFUSED_CLOSE_TIMEOUT_MS = 2_000;
+
 /**
  * One client connection. Nothing but `initialize` runs until the client has shown the token from the data
  * folder and a matching protocol version; a wrong token closes the connection.
@@ -129,6 +132,8 @@ export class Session {
     setImmediate(() => {
       void this.connection.flushed().then(() => this.close());
     });
+    // A peer that never reads may never let the answer be written: it is closed anyway.
+    setTimeout(() => this.close(), REFUSED_CLOSE_TIMEOUT_MS).unref();
   }
 }
 

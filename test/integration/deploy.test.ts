@@ -51,13 +51,13 @@ interface Container {
   readonly composeVersion: string;
 }
 
-/** Where the playbook keeps a run's registry login on the target (it prefers tmpfs), while the run pulls. */
 /** An unchanged redeploy's log: the images and containers were skipped in one task, so `compose up` never ran. */
 function assertUpSkipped(runLog: string): void {
   assert.match(runLog, /TASK \[Images and containers\][^\n]*\nskipping: \[target\]/);
   assert.doesNotMatch(runLog, /TASK \[Start containers\]/, 'no task of the skipped include ran');
 }
 
+/** Where the playbook keeps a run's registry login on the target (it prefers tmpfs), while the run pulls. */
 function registryCredentialFolders(): string[] {
   return ['/dev/shm', '/tmp'].flatMap((base) =>
     fs.existsSync(base) ? fs.readdirSync(base).filter((name) => name.startsWith('zavhoz-registry-')).map((name) => path.join(base, name)) : [],

@@ -25,7 +25,8 @@ interface TaskEntry {
 
 /**
  * Every task that runs a module, with the tags it has once its blocks' tags are added (as Ansible does), and the
- * tasks of the files it includes, where they run (an include's tags are its own: `include_tasks` passes none on).
+ * tasks of the files it includes, where they run: those get the tags of the blocks around the include, not the
+ * include's own (`include_tasks` passes its own tags on to nothing).
  */
 function leafTasks(entries: readonly TaskEntry[], inherited: readonly string[] = []): { name: string; tags: string[] }[] {
   return entries.flatMap((entry) => {
@@ -34,7 +35,7 @@ function leafTasks(entries: readonly TaskEntry[], inherited: readonly string[] =
     const included = entry['ansible.builtin.include_tasks'];
     const own = { name: entry.name ?? '(unnamed)', tags };
     if (included === undefined) return [own];
-    return [own, ...leafTasks(parse(fs.readFileSync(path.join(playbooksFolder(), included), 'utf8')) as TaskEntry[])];
+    return [own, ...leafTasks(parse(fs.readFileSync(path.join(playbooksFolder(), included), 'utf8')) as TaskEntry[], inherited)];
   });
 }
 
@@ -65,6 +66,10 @@ describe('playbook steps', () => {
       previous = index;
     }
     assert.deepEqual([...new Set(tasks.map((task) => stepOfTag(task.tags.find((tag) => tag.startsWith(STEP_TAG_PREFIX)) ?? '')))], [...PLAYBOOK_STEPS]);
+    // The tasks that change what runs on the server roll the release back when they fail, wherever they are included.
+    for (const name of ['Start containers', 'Health check of each module']) {
+      assert.ok(tasks.find((task) => task.name === name)?.tags.includes('zavhoz_rollback'), `task "${name}" is tagged zavhoz_rollback`);
+    }
   });
 
   test("the run's ansible.cfg enables the plugin, and every run folder gets it beside the playbook", () => {
