@@ -96,9 +96,10 @@ export async function wireNotify(foundation: Foundation, needs: NotifyNeeds): Pr
     {
       run: (id) => quietly(() => needs.deploy.get(id)),
       server: (handle) => quietly(() => needs.inventory.inventory.show(handle)),
-      servers: () => needs.inventory.inventory.list(),
+      serverStatuses: () => needs.inventory.inventory.statuses(),
       secret: (handle) => quietly(() => needs.vault.get(handle)),
       secrets: () => needs.vault.list(),
+      secretVersions: () => needs.vault.allCurrentVersions(),
     },
     (event, tx) => notify.raise(event, tx),
   );
