@@ -6,6 +6,7 @@ import { acquireLock, type LockOwner } from './core/lock.js';
 import { Logger, type ScopedLogger } from './core/logger.js';
 import { type DataPaths, dataPaths } from './core/paths.js';
 import { Redactor } from './core/redactor.js';
+import { collectStartGarbage } from './core/startGarbage.js';
 import { ZAVHOZ_VERSION } from './core/version.js';
 import { registerHandlers } from './handlers/index.js';
 import { registerLifecycleHandlers } from './handlers/lifecycle.js';
@@ -62,6 +63,7 @@ export async function startDaemon(folder: string): Promise<RunningDaemon> {
   await listen(daemon);
   logging.log.info('daemon ready', { socket: paths.socket });
   await startBackgroundWork(services, stopping.lifecycle);
+  void collectStartGarbage(stopping.startWork);
   return { paths, services, stopped: stopping.stopped, shutdown: stopping.shutdown };
 }
 
@@ -152,10 +154,17 @@ function writeToken(file: string, token: string): void {
  * The shutdown sequence, run once whatever asks for it: tell clients, stop background work (latest registered
  * first), let requests drain, close the server and the store, remove the token, release the lock.
  */
-function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdown: (reason: string) => Promise<void>; stopped: Promise<void> } {
+function prepareShutdown(daemon: DaemonProcess): {
+  lifecycle: Lifecycle;
+  shutdown: (reason: string) => Promise<void>;
+  stopped: Promise<void>;
+  /** What the start began in the background (`Lifecycle.startedInBackground`). */
+  startWork: Promise<unknown>[];
+} {
   const { paths, lock, logging, store, local, router, server } = daemon;
   const { log, logger } = logging;
   const stoppers: (() => Promise<void> | void)[] = [];
+  const startWork: Promise<unknown>[] = [];
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   let shuttingDown: Promise<void> | undefined;
@@ -189,8 +198,11 @@ function prepareShutdown(daemon: DaemonProcess): { lifecycle: Lifecycle; shutdow
   const lifecycle: Lifecycle = {
     onShutdown: (stop) => stoppers.push(stop),
     requestShutdown: (reason) => void shutdown(reason),
+    startedInBackground: (work) => {
+      startWork.push(work);
+    },
   };
-  return { lifecycle, shutdown, stopped };
+  return { lifecycle, shutdown, stopped, startWork };
 }
 
 /** The daemon's own requests (status, log subscription, shutdown), then every capability's. */

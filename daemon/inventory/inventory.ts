@@ -50,6 +50,11 @@ export class Inventory {
     return rows.map(toServerInfo);
   }
 
+  /** The handle and status of every managed server, by handle: what needs no more reads only these columns. */
+  async statuses(): Promise<{ handle: string; status: ServerInfo['status'] }[]> {
+    return this.store.all<{ handle: string; status: ServerInfo['status'] }>('SELECT handle, status FROM servers WHERE managed = 1 ORDER BY handle');
+  }
+
   /** Up to `limit` servers by handle, starting after the handle `after`: one page of `servers/list`. */
   async listPage(options: { all: boolean; after: string | undefined; limit: number }): Promise<ServerInfo[]> {
     const managed = options.all ? '' : ' AND managed = 1';

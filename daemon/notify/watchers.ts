@@ -32,9 +32,15 @@ export interface Watchers {
 export interface WatchedSources {
   run(id: string): Promise<RunDetail | undefined>;
   server(handle: string): Promise<ServerInfo | undefined>;
-  servers(): Promise<readonly ServerInfo[]>;
+  /**
+   * Every managed server's handle and status, all the seed records: a start with 10,000 servers read their whole rows
+   * for it (45 MB of short-lived objects, which V8 kept as heap long after: `npm run bench -- inventory`).
+   */
+  serverStatuses(): Promise<readonly { readonly handle: string; readonly status: string }[]>;
   secret(handle: string): Promise<SecretMetadata | undefined>;
   secrets(): Promise<readonly SecretMetadata[]>;
+  /** Every secret's handle and current version, all the seed records (not the metadata and location of each). */
+  secretVersions(): Promise<readonly { readonly handle: string; readonly version: number }[]>;
 }
 
 const ENDED = new Set(['succeeded', 'failed']);
@@ -173,10 +179,10 @@ export function createWatchers(records: NotifyStore, sources: WatchedSources, ra
       // Read at once: a query per server held the daemon's thread for every start with 5,000 servers (the loop never
       // waited for I/O), and the Servers view's first list waited behind it (`npm run bench -- servers-tree`).
       const seen = await records.seenKeys();
-      for (const server of await sources.servers()) {
+      for (const server of await sources.serverStatuses()) {
         if (!seen.has(`server:${server.handle}`)) unseen.push([`server:${server.handle}`, server.status]);
       }
-      for (const secret of await sources.secrets()) {
+      for (const secret of await sources.secretVersions()) {
         if (!seen.has(`secret-version:${secret.handle}`)) unseen.push([`secret-version:${secret.handle}`, String(secret.version)]);
       }
       // One durable transaction for all of them: one each cost the first start after a sync of 5,000 servers 5,000

@@ -167,6 +167,11 @@ export class SecretRecords {
     return filter.tag === undefined ? records : records.filter((record) => record.tags.includes(filter.tag ?? ''));
   }
 
+  /** Every secret's handle and current version, by handle. */
+  async currentVersions(): Promise<{ handle: string; version: number }[]> {
+    return (await this.store.all('SELECT handle, version FROM secrets ORDER BY handle')).map((row) => ({ handle: String(row.handle), version: Number(row.version) }));
+  }
+
   /** True if the handle is taken by a secret or a write in flight. */
   async handleTaken(handle: string, reader: Pick<Transaction, 'get'> = this.store): Promise<boolean> {
     return (

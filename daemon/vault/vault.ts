@@ -124,6 +124,11 @@ export class Vault implements SecretReader, SecretVersions {
     return listed;
   }
 
+  /** Every secret's handle and current version, without the rest of its metadata or where its value lives. */
+  async allCurrentVersions(): Promise<{ handle: string; version: number }[]> {
+    return this.records.currentVersions();
+  }
+
   /** Metadata of one secret. */
   async get(handle: string): Promise<SecretMetadata> {
     return this.metadata(await this.require(handle));

@@ -96,27 +96,34 @@ export async function wireNotify(foundation: Foundation, needs: NotifyNeeds): Pr
     {
       run: (id) => quietly(() => needs.deploy.get(id)),
       server: (handle) => quietly(() => needs.inventory.inventory.show(handle)),
-      servers: () => needs.inventory.inventory.list(),
+      serverStatuses: () => needs.inventory.inventory.statuses(),
       secret: (handle) => quietly(() => needs.vault.get(handle)),
       secrets: () => needs.vault.list(),
+      secretVersions: () => needs.vault.allCurrentVersions(),
     },
     (event, tx) => notify.raise(event, tx),
   );
   // Later than the announcement: whatever announced the change goes on at once.
-  const later = (work: (watch: Watchers) => Promise<void>): void => {
-    setImmediate(() => {
-      work(watchers).catch((error: unknown) => log.warn('a notification watcher failed', { error: describeError(error, redactor) }));
+  // Settles once the work has run (a failure is logged, never rejected).
+  const later = (work: (watch: Watchers) => Promise<void>): Promise<void> =>
+    new Promise<void>((resolve) => {
+      setImmediate(() => {
+        work(watchers)
+          .catch((error: unknown) => log.warn('a notification watcher failed', { error: describeError(error, redactor) }))
+          .finally(resolve);
+      });
     });
-  };
   needs.observe((definition, params) => {
-    if (definition.method === RunsDidChange.method) later((watch) => watch.runChanged((params as { id: string }).id));
-    else if (definition.method === ServersDidChange.method) later((watch) => watch.serversChanged((params as { handles: string[] }).handles));
-    else if (definition.method === SecretsDidChange.method) later((watch) => watch.secretsChanged((params as { handles: string[] }).handles));
+    if (definition.method === RunsDidChange.method) void later((watch) => watch.runChanged((params as { id: string }).id));
+    else if (definition.method === ServersDidChange.method) void later((watch) => watch.serversChanged((params as { handles: string[] }).handles));
+    else if (definition.method === SecretsDidChange.method) void later((watch) => watch.secretsChanged((params as { handles: string[] }).handles));
   });
-  later(async (watch) => {
-    await watch.seed();
-    await watch.checkSecrets(new Date());
-  });
+  lifecycle.startedInBackground?.(
+    later(async (watch) => {
+      await watch.seed();
+      await watch.checkSecrets(new Date());
+    }),
+  );
   const health = new PeriodicTask(
     'service health watch',
     () => needs.settings.get('healthCheckIntervalSeconds'),

@@ -89,6 +89,11 @@ export interface Lifecycle {
   onShutdown(stop: () => Promise<void> | void): void;
   /** Asks the daemon to shut down. */
   requestShutdown(reason: string): void;
+  /**
+   * Registers one-off work the start began in the background (the notification seed), which the daemon lets settle
+   * before it collects the start's garbage (core/startGarbage.ts). Optional: test wirings do without.
+   */
+  startedInBackground?(work: Promise<unknown>): void;
 }
 
 /** What the daemon process sets up before any capability: its files, store, log, RPC server and shutdown hooks. */

@@ -173,6 +173,7 @@ describe('allocation: deterministic choice of server and ports', () => {
     assert.equal((await t.inventory.show('laptop')).managed, false);
     assert.deepEqual((await t.inventory.list()).map((server) => server.handle), ['vps'], 'list shows managed servers only');
     assert.deepEqual((await t.inventory.list({ all: true })).map((server) => server.handle), ['laptop', 'vps']);
+    assert.deepEqual(await t.inventory.statuses(), [{ handle: 'vps', status: 'ready' }], 'statuses, as the notification seed reads them: managed servers only');
     assert.equal((await t.allocator.allocate({ project: 'shop', minRamMb: 1, minDiskMb: 0 })).server, 'vps');
     await t.inventory.manage('laptop');
     assert.deepEqual(t.settings.get('ghostServers'), []);

@@ -273,9 +273,10 @@ describe('notification watchers', () => {
         {
           run: async (id) => runs.get(id),
           server: async (handle) => servers.get(handle) as never,
-          servers: async () => [...servers.values()] as never,
+          serverStatuses: async () => [...servers.values()].filter((server) => server.managed),
           secret: async (handle) => secrets.get(handle),
           secrets: async () => [...secrets.values()],
+          secretVersions: async () => [...secrets.values()],
         },
         async (event) => void raised.push(`${event.kind}${event.alsoAs ? `|${event.alsoAs}` : ''} ${event.subject}`),
       );
@@ -315,7 +316,7 @@ describe('notification watchers', () => {
 
       // What was seen and the event it raised are one transaction: an event that could not be queued is not seen.
       let refuse = true;
-      const flaky = createWatchers(records, { run: async (id) => runs.get(id), server: async () => undefined, servers: async () => [], secret: async () => undefined, secrets: async () => [] }, async (event, tx) => {
+      const flaky = createWatchers(records, { run: async (id) => runs.get(id), server: async () => undefined, serverStatuses: async () => [], secret: async () => undefined, secrets: async () => [], secretVersions: async () => [] }, async (event, tx) => {
         if (refuse) throw new Error('the queue is full');
         raised.push(`again ${event.kind} ${event.subject}`);
         assert.ok(tx);

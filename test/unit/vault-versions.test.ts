@@ -95,6 +95,8 @@ describe('vault versions (store + encrypted file backend)', () => {
     const metadata = await vault.get(handle);
     assert.deepEqual([metadata.version, metadata.fingerprint, metadata.previous?.version], [3, refs[2]?.fingerprint, 2]);
     assert.equal((await vault.list())[0]?.version, 3);
+    // What the notification seed records at start, read without the rest of the metadata: the same versions.
+    assert.deepEqual(await vault.allCurrentVersions(), [{ handle, version: 3 }]);
     assert.equal(new Set(refs.map((ref) => ref.fingerprint)).size, 3);
     await refusal(async () => await vault.currentVersions([handle, 'sec_aaaaaaaa']), ErrorCodes.NotFound, /sec_aaaaaaaa not found/);
   });
