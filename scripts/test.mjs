@@ -3,7 +3,7 @@
 //                       incremental: under a second when little changed), then test/unit: unit tests and the
 //                       in-memory protocol tests. No keychain, sshd or daemon process (the playbook's step tests
 //                       run a local ansible-playbook; ansible-lint, which alone took over two minutes on a busy
-//                       machine, runs with the system suites); about half a minute.
+//                       machine, runs with the system suites); about two minutes of CPU, a minute on two idle cores.
 //   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
 //                       suite (integration, e2e, harness).
 //   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
