@@ -22,6 +22,11 @@ export function seededRandom(seed: number): SeededRandom {
   return {
     int,
     pick: <T>(items: readonly T[]): T => items[int(items.length)] as T,
-    bytes: (length, alphabet) => Buffer.from(Array.from({ length }, () => (alphabet === undefined ? int(256) : 97 + int(alphabet)))),
+    bytes: (length, alphabet) => {
+      // Filled in place: a JavaScript array of the numbers first cost more than the search it feeds on 200 kB buffers.
+      const bytes = Buffer.allocUnsafe(length);
+      for (let index = 0; index < length; index++) bytes[index] = alphabet === undefined ? int(256) : 97 + int(alphabet);
+      return bytes;
+    },
   };
 }
