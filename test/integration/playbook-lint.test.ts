@@ -48,12 +48,16 @@ test('deploy_project.yml passes ansible-lint (production profile) with no findin
     assert.equal(clean.code, 0, clean.output);
     assert.match(clean.output, /Passed with production profile: 0 failure\(s\), 0 warning\(s\)/, clean.output);
 
-    // The same run catches a finding: a command task that says nothing of what it changed.
-    const playbook = path.join(copy, RUN_FILES.playbook);
-    fs.writeFileSync(playbook, fs.readFileSync(playbook, 'utf8').replace(/\n\s+changed_when: true\n/, '\n'));
-    const planted = await lint(copy, scratch);
-    assert.notEqual(planted.code, 0, planted.output);
-    assert.match(planted.output, /no-changed-when/);
+    // The same run catches a finding, in a file the playbook includes: a command task (`Start containers`) that says
+    // nothing of what it changed.
+    const included = path.join(copy, RUN_FILES.containers);
+    const original = fs.readFileSync(included, 'utf8');
+    const planted = original.replace(/\n\s+changed_when: true\n/, '\n');
+    assert.notEqual(planted, original, 'the finding was planted');
+    fs.writeFileSync(included, planted);
+    const found = await lint(copy, scratch);
+    assert.notEqual(found.code, 0, found.output);
+    assert.match(found.output, /no-changed-when/);
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
