@@ -3,6 +3,9 @@
  * times the time one takes, so the store is busy a third of the time) and each one's latency counts from its arrival,
  * so a fold that holds the event loop shows up in every write that arrives meanwhile, as it would for clients. The
  * same run measures the fold as the store did it before (synchronously on the daemon's thread) as the comparison.
+ * Each variant's rows say how long the writing thread was runnable but waited for a CPU: on a 2-core machine the
+ * background fold's worker and V8's helper threads take both cores for a second, and that wait, not the event loop,
+ * is what lengthens the writes' tail (measured: ~200 ms of waiting across the loop against ~20 ms with no fold).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +19,13 @@ import { summarize, timeSync } from './stats.js';
 const ROWS = 100_000;
 const FILL_CHUNK = 10_000;
 const CALIBRATION_WRITES = 300;
-/** Writes before the fold starts, and in all. */
+/**
+ * Writes to a freshly opened store before its open loop starts, not counted: its first writes compile their statement
+ * and the SQLite code they reach (10–20 ms for the first, falling over ~20 writes), which was ~1.3% of the loop's
+ * writes and so the control's p99 on tmpfs, in every variant alike.
+ */
+const WARM_UP_WRITES = 50;
+/** Writes before the fold starts (after the warm-up), and in all. */
 const WRITES_BEFORE_FOLD = 300;
 const WRITES = 1_500;
 /** Issue 17: p99 of a durable write measured across a fold ≤ 5× p50. */
@@ -71,6 +80,32 @@ async function prepare(folder: string): Promise<number> {
     return summarize(samples).p50;
   } finally {
     store.close();
+  }
+}
+
+/** The warm-up writes (their own rows of updates, after every other the bench makes). */
+function warmUp(store: Store): void {
+  for (let index = 0; index < WARM_UP_WRITES; index++) store.transaction((tx) => tx.run(UPDATE, updateParams(WARM_UP_FIRST + index)));
+}
+
+const WARM_UP_FIRST = CALIBRATION_WRITES + WRITES + 1;
+
+/** Journal bytes of the warm-up writes, which count towards the fold's limit like any others. */
+function warmUpBytes(): number {
+  let bytes = 0;
+  for (let index = 0; index < WARM_UP_WRITES; index++) bytes += recordBytes(WARM_UP_FIRST + index);
+  return bytes;
+}
+
+/**
+ * Milliseconds this thread has spent waiting for a CPU while runnable (Linux's schedstat), or undefined elsewhere: a
+ * fold's threads compete with the daemon's for a 2-core machine's CPUs, and what the writes wait for shows here.
+ */
+function runQueueWait(): number | undefined {
+  try {
+    return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return undefined;
   }
 }
 
@@ -140,18 +175,23 @@ async function foldOn(medium: string, parent: string): Promise<BenchSection> {
         const background = variant.startsWith('background');
         const control = variant.startsWith('no fold');
         // The background fold starts by itself once the journal passes the limit, after WRITES_BEFORE_FOLD writes.
-        let limit = 0;
+        let limit = warmUpBytes();
         for (let index = 0; index < WRITES_BEFORE_FOLD; index++) limit += recordBytes(CALIBRATION_WRITES + index);
         const store = await open(folder, background ? limit : Number.MAX_SAFE_INTEGER);
         try {
+          warmUp(store);
           let foldBlocked = 0;
           // The longest the event loop could not turn (the writes themselves block it too: the control shows that).
           const loopDelay = monitorEventLoopDelay({ resolution: 1 });
           loopDelay.enable();
+          const waitedBefore = runQueueWait();
+          const loopStart = performance.now();
           const latencies = await openLoop(store, interval, () => {
             // As the store did before: the fold on the daemon's thread, between two writes.
             if (!background && !control) foldBlocked = timeSync(() => store.snapshot());
           });
+          const waitedAfter = runQueueWait();
+          const loopTime = performance.now() - loopStart;
           await store.foldSettled();
           loopDelay.disable();
           const longestBlock = loopDelay.max / 1e6;
@@ -165,6 +205,9 @@ async function foldOn(medium: string, parent: string): Promise<BenchSection> {
               value: `${formatMs(summary.p50)} / ${formatMs(summary.p99)} / ${formatMs(summary.max)}`,
             },
             { name: `${variant}: longest event-loop block (monitorEventLoopDelay max)`, value: formatMs(longestBlock) },
+            ...(waitedBefore === undefined || waitedAfter === undefined
+              ? []
+              : [{ name: `${variant}: the writing thread runnable but waiting for a CPU (schedstat), of the loop's ${formatMs(loopTime)}`, value: formatMs(waitedAfter - waitedBefore) }]),
             {
               name: `${variant}: p99 / p50${control ? ' (this disk\'s own tail, no fold)' : ''}`,
               value: formatRatio(ratio),
