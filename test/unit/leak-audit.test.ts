@@ -62,12 +62,18 @@ describe('audit log: a value typed on a recorded command line', () => {
     assert.ok(!text.includes(VALUE), `the audit log holds the value: ${text}`);
   });
 
-  test('a command line approved for agents that holds a value: the approval entry masks it', async () => {
+  test('a command line for agents that holds a value is not approved: the store, the audit log and ps would show it', async () => {
     await vault.set({ name: 'API_TOKEN', type: 'token', project: 'shop', value: VALUE }, CALLER);
-    const commands = new ApprovedCommands(EmbeddedDatabase.of(store), audit);
-    await commands.approve('shop', ['curl', '-H', `Authorization: Bearer ${VALUE}`, 'https://api.example.com/me'], CALLER);
-    const entries = JSON.stringify((await audit.list({ limit: 1000 })).filter((entry) => entry.action === 'agent-command-approve'));
-    assert.ok(entries.includes('curl'), 'the approval is audited with its command line');
-    assert.ok(!entries.includes(VALUE), `the audit log holds the value: ${entries}`);
+    const commands = new ApprovedCommands(EmbeddedDatabase.of(store), audit, redactor);
+    await assert.rejects(
+      () => commands.approve('shop', ['curl', '-H', `Authorization: Bearer ${VALUE}`, 'https://api.example.com/me'], CALLER),
+      (error: Error) => /\$API_TOKEN|\$NAME/.test(error.message) && !error.message.includes(VALUE),
+    );
+    assert.deepEqual(await commands.list('shop'), [], 'nothing approved');
+    const stored = JSON.stringify(store.all('SELECT * FROM agent_commands')) + (await auditText());
+    assert.ok(!stored.includes(VALUE), `the store holds the value: ${stored}`);
+    // The same command line with the variable instead of the value is approved as usual.
+    const approved = await commands.approve('shop', ['sh', '-c', 'curl -H "Authorization: Bearer $API_TOKEN" https://api.example.com/me'], CALLER);
+    assert.equal((await commands.list('shop'))[0]?.id, approved.id);
   });
 });
