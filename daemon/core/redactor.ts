@@ -7,15 +7,23 @@ export const MIN_REDACTABLE_LENGTH = 4;
 /** Lines of a multi-line value at least this long are masked on their own too (a key logged line by line). */
 const MIN_LINE_LENGTH = 16;
 
+/**
+ * Base64 of a value inside a longer base64 text (an HTTP Basic header is base64 of `user:value`) starts at one of
+ * three byte alignments; the part made of whole 3-byte groups of the value encodes the same whatever surrounds it.
+ * That part is masked when it is at least this long (shorter ones match random base64 too often), as the exec
+ * masker does (`exec/masker.ts`); the few characters at its edges stay.
+ */
+const MIN_ALIGNED_CORE = 8;
+
 /** The masking half of {@link Redactor}: what code that only needs to mask text is handed. */
 export interface TextRedactor {
   redact(text: string): string;
 }
 
 /**
- * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url,
- * URL-encoded, JSON-escaped, and line by line for multi-line values. Every log line and every error message
- * leaving the daemon passes through here.
+ * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url (also
+ * inside a longer base64 text), URL-encoded (also form-encoded, lower-case escapes), JSON-escaped, and line by line
+ * for multi-line values. Every log line and every error message leaving the daemon passes through here.
  */
 export class Redactor implements TextRedactor {
   private readonly forms = new Map<string, number>();
@@ -102,16 +110,27 @@ export class Redactor implements TextRedactor {
 
 function formsOf(value: string): Set<string> {
   const forms = new Set<string>();
-  const add = (form: string): void => {
-    if (form.length >= MIN_REDACTABLE_LENGTH) forms.add(form);
+  const add = (form: string, minimum = MIN_REDACTABLE_LENGTH): void => {
+    if (form.length >= minimum) forms.add(form);
   };
   const variants = new Set([value, value.replace(/\r\n/g, '\n'), value.trim()]);
   for (const variant of variants) {
+    const bytes = Buffer.from(variant);
     add(variant);
-    add(Buffer.from(variant).toString('base64'));
-    add(Buffer.from(variant).toString('base64').replace(/=+$/, ''));
-    add(Buffer.from(variant).toString('base64url'));
-    add(encodeURIComponent(variant));
+    add(bytes.toString('base64'));
+    add(bytes.toString('base64').replace(/=+$/, ''));
+    add(bytes.toString('base64url'));
+    for (let skip = 0; skip < 3; skip++) {
+      const whole = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
+      add(whole.toString('base64'), MIN_ALIGNED_CORE);
+      add(whole.toString('base64url'), MIN_ALIGNED_CORE);
+    }
+    const uriEncoded = encodeURIComponent(variant);
+    add(uriEncoded);
+    // Form encoding (a request body, a query string built by URLSearchParams) writes spaces as `+`; some encoders
+    // write the hex of an escape in lower case.
+    add(uriEncoded.replace(/%20/g, '+'));
+    add(uriEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
     add(JSON.stringify(variant).slice(1, -1));
     if (variant.includes('\n')) {
       for (const line of variant.split(/\r?\n/)) {
