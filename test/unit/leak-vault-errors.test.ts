@@ -27,8 +27,11 @@ import { Vault } from '../../daemon/vault/vault.js';
 const CALLER = { client: 'cli', requestId: 'req-leak-1' };
 const VALUE = 'canary-team-value-R4nW8pZ2';
 
-/** A loopback Vault whose policy check refuses every KV write, quoting the data it was sent; removals pass. */
-async function startEchoingVault(): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * A loopback Vault whose policy check refuses every KV write, quoting the data it was sent after `preamble` (a
+ * verbose policy report puts it further on); removals pass.
+ */
+async function startEchoingVault(preamble: () => string): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
@@ -45,7 +48,7 @@ async function startEchoingVault(): Promise<{ url: string; close: () => Promise<
         return;
       }
       response.statusCode = 400;
-      response.end(JSON.stringify({ errors: [`1 error occurred:\n\t* policy "values-format" failed on request data ${body}`] }));
+      response.end(JSON.stringify({ errors: [`1 error occurred:\n\t* policy "values-format" failed${preamble()} on request data ${body}`] }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,10 +62,12 @@ describe('vault: a refused write whose error quotes the value', () => {
   let logger: Logger;
   let vault: Vault;
   let echoing: Awaited<ReturnType<typeof startEchoingVault>>;
+  let preamble = '';
 
   beforeEach(async () => {
     folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-leak-vault-'));
-    echoing = await startEchoingVault();
+    preamble = '';
+    echoing = await startEchoingVault(() => preamble);
     store = await Store.open({ database: path.join(folder, 'zavhoz.db'), journal: path.join(folder, 'zavhoz.journal'), migrations: MIGRATIONS });
     redactor = new Redactor();
     logger = new Logger({ file: path.join(folder, 'daemon.log'), redactor });
@@ -101,6 +106,25 @@ describe('vault: a refused write whose error quotes the value', () => {
     // What the router does with a ZavhozError before it answers (server/router.ts toResponseError).
     const answered = redactor.redact(thrown.message);
     assert.ok(!answered.includes(VALUE), `the answer carries the value: ${answered}`);
+    logger.close();
+    assert.ok(!fs.readFileSync(path.join(folder, 'daemon.log'), 'utf8').includes(VALUE), 'the daemon log carries the value');
+  });
+
+  test('a long refusal cut where the value stands: no start of the value is left in the answer', async () => {
+    // The value starts a few characters before the cut Zavhoz makes in Vault's errors (300 characters).
+    const lead = '1 error occurred:\n\t* policy "values-format" failed on request data {"data":{"value":"'.length;
+    preamble = ' (rule main = false; '.padEnd(300 - lead - 12, '.') + ')';
+    let thrown: Error | undefined;
+    try {
+      await vault.set({ name: 'API_TOKEN', type: 'token', value: VALUE }, CALLER);
+    } catch (error) {
+      thrown = error as Error;
+    }
+    assert.ok(thrown, 'the write was refused');
+    assert.match(thrown.message, /refused/, 'the refusal is passed on');
+    // What the router does with a ZavhozError before it answers (server/router.ts toResponseError).
+    const answered = redactor.redact(thrown.message);
+    assert.ok(!answered.includes(VALUE.slice(0, 8)), `the answer carries the start of the value: ${answered}`);
     logger.close();
     assert.ok(!fs.readFileSync(path.join(folder, 'daemon.log'), 'utf8').includes(VALUE), 'the daemon log carries the value');
   });
