@@ -22,7 +22,7 @@ export interface TextRedactor {
 
 /**
  * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url (also
- * inside a longer base64 text), URL-encoded (also form-encoded, lower-case escapes), JSON-escaped, and line by line
+ * inside a longer base64 text), URL-encoded (as the common encoders write it), JSON-escaped, and line by line
  * for multi-line values. Every log line and every error message leaving the daemon passes through here.
  */
 export class Redactor implements TextRedactor {
@@ -125,12 +125,7 @@ function formsOf(value: string): Set<string> {
       add(whole.toString('base64'), MIN_ALIGNED_CORE);
       add(whole.toString('base64url'), MIN_ALIGNED_CORE);
     }
-    const uriEncoded = encodeURIComponent(variant);
-    add(uriEncoded);
-    // Form encoding (a request body, a query string built by URLSearchParams) writes spaces as `+`; some encoders
-    // write the hex of an escape in lower case.
-    add(uriEncoded.replace(/%20/g, '+'));
-    add(uriEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+    for (const encoded of urlEncodedForms(variant)) add(encoded);
     add(JSON.stringify(variant).slice(1, -1));
     if (variant.includes('\n')) {
       for (const line of variant.split(/\r?\n/)) {
@@ -141,4 +136,26 @@ function formsOf(value: string): Set<string> {
     }
   }
   return forms;
+}
+
+/**
+ * A value percent-encoded as common encoders write it; they differ in which characters they leave as they are, how
+ * they write a space and the case of the hex.
+ */
+function urlEncodedForms(value: string): string[] {
+  // JavaScript's encodeURIComponent: leaves letters, digits and -_.!~*'()
+  const component = encodeURIComponent(value);
+  // RFC 3986 strictly (Python's quote with safe=''): leaves letters, digits and -_.~
+  const strict = component.replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  // An HTML form's body or URLSearchParams (Java's URLEncoder too): leaves letters, digits and -_.*, a space as `+`.
+  const form = new URLSearchParams({ v: value }).toString().slice(2);
+  return [
+    component,
+    component.replace(/%20/g, '+'),
+    component.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    strict,
+    // Go's url.QueryEscape.
+    strict.replace(/%20/g, '+'),
+    form,
+  ];
 }

@@ -46,3 +46,14 @@ test('a form-encoded body and lower-case percent escapes in a log: the value is 
   const lines = containerLog(redactor, `POST /login body=${formEncoded}\nGET /unlock?p=${lowerEscapes}\n`);
   assert.deepEqual(lines, [`POST /login body=user=ops&passphrase=${REDACTED}`, `GET /unlock?p=${REDACTED}`]);
 });
+
+test('a value percent-encoded as other encoders write it (an HTML form, RFC 3986 strictly, Go): masked', () => {
+  const password = 'Tr0ub4dor&3!(x) y';
+  const redactor = new Redactor();
+  redactor.register(password);
+  const htmlForm = new URLSearchParams({ password }).toString();
+  const strict = encodeURIComponent(password).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  const goQuery = strict.replace(/%20/g, '+');
+  const lines = containerLog(redactor, `POST /session ${htmlForm}\nGET /check?p=${strict}\nGET /check?q=${goQuery}\n`);
+  assert.deepEqual(lines, [`POST /session password=${REDACTED}`, `GET /check?p=${REDACTED}`, `GET /check?q=${REDACTED}`]);
+});
