@@ -140,9 +140,9 @@ function formsOf(value: string): Set<string> {
 
 /**
  * A value percent-encoded as common encoders write it; they differ in which characters they leave as they are, how
- * they write a space and the case of the hex.
+ * they write a space and the case of the hex. The exec masker masks the same forms.
  */
-function urlEncodedForms(value: string): string[] {
+export function urlEncodedForms(value: string): string[] {
   // JavaScript's encodeURIComponent: leaves letters, digits and -_.!~*'()
   const component = encodeURIComponent(value);
   // RFC 3986 strictly (Python's quote with safe=''): leaves letters, digits and -_.~
