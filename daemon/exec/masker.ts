@@ -55,8 +55,8 @@ export interface MaskerOptions {
  * padding, and at the three alignments inside a longer base64 text), URL-encoded (as the common encoders write it)
  * and JSON-escaped forms. Between chunks it keeps back the end of the output from where it could be the start of a
  * form (at most longest form − 1 bytes, usually none: a prompt is shown at once), so a value split across writes is
- * still masked; `end()` gives back what is left. Matching is one multi-pattern scan over the bytes ({@link PatternSearch}); bytes no form
- * touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
+ * still masked; `end()` gives back what is left. Matching is one multi-pattern scan over the bytes
+ * ({@link PatternSearch}); bytes no form touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
  * so no secret byte escapes at an overlap; a span still open at the end of a chunk is kept as its extent and names,
  * not its bytes, so what is held stays below the longest form whatever the output (see {@link MASKED_SPAN_LIMIT}).
  */
