@@ -70,7 +70,10 @@ export function auditLines(raw: unknown): string[] {
 function short(value: unknown): string {
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- JSON.stringify answers undefined for undefined and functions, whatever its declared type
   const text = Array.isArray(value) ? value.map((item) => String(item)).join(',') : typeof value === 'string' ? value : JSON.stringify(value) ?? '';
-  return text.length > AUDIT_VALUE_CHARS ? `${text.slice(0, AUDIT_VALUE_CHARS)}…` : text;
+  if (text.length <= AUDIT_VALUE_CHARS) return text;
+  // Cut where a word or list item ends: the daemon masks vault values in these lines, but only whole ones, and a value
+  // cut in two would leave its start. One character more than kept: when it ends a word, the last word kept is whole.
+  return `${text.slice(0, AUDIT_VALUE_CHARS + 1).replace(/[^\s,]*$/, '').trimEnd()}…`;
 }
 
 /** Schema validation issues in words, with argument names and rules but never the values given. */

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/auditLog.js';
-import { notFound } from '../core/errors.js';
+import { invalidInput, notFound } from '../core/errors.js';
+import type { TextRedactor } from '../core/redactor.js';
 import type { ApprovedCommand } from '../protocol/agent.js';
 import type { Database, DatabaseTransaction } from '../store/database.js';
 import type { Requester } from './grants.js';
@@ -22,11 +23,23 @@ export class ApprovedCommands {
   constructor(
     private readonly store: Database,
     private readonly audit: AuditLog,
+    /** The daemon's: tells a command line that holds a vault value. */
+    private readonly redactor: TextRedactor,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Remembers `command` for `project`; an already approved one is answered as it is. Audited. */
+  /**
+   * Remembers `command` for `project`; an already approved one is answered as it is. Audited. A command line that
+   * holds a vault value is refused: it would be stored and listed with it, and the command's argv would show it to
+   * anyone running `ps`; the command gets the project's secrets in its environment instead.
+   */
   async approve(project: string, command: readonly string[], by: Requester): Promise<ApprovedCommand> {
+    const text = JSON.stringify(command);
+    if (this.redactor.redact(text) !== text) {
+      throw invalidInput(
+        `This command line holds the value of a secret, so it was not approved: it would be kept and listed with it, and show in the command's arguments. Write the variable instead: the command gets each secret of ${project} in its environment under its own name ($NAME, e.g. sh -c 'curl -H "Authorization: Bearer $API_TOKEN" …').`,
+      );
+    }
     // Looked up and inserted in one transaction: two approvals of one command line at once store it once.
     return this.store.transaction(async (tx) => {
       const existing = await this.find(project, command, tx);
@@ -39,7 +52,6 @@ export class ApprovedCommands {
         this.now().toISOString(),
         by.client,
       ]);
-      // The command line is recorded as approved; the vault redacts any value from the audit view anyway.
       await this.audit.record({ client: by.client, requestId: by.requestId, action: 'agent-command-approve', subject: project, detail: { id, command: [...command] } }, tx);
       const stored = await this.find(project, command, tx);
       if (!stored) throw notFound(`Approved command ${id}`);

@@ -1,3 +1,4 @@
+import type { TextRedactor } from '../core/redactor.js';
 import type { Database, DatabaseTransaction } from '../store/database.js';
 
 /** One audited action: who, what, on which subject. Never a secret value. */
@@ -22,10 +23,15 @@ export interface AuditRecord extends Required<AuditEntry> {
  * Written inside the caller's transaction where there is one, so the action and its record land together.
  */
 export class AuditLog {
-  /** `member`: on a team's shared store, this member's name, recorded with each entry (who did what). */
+  /**
+   * `member`: on a team's shared store, this member's name, recorded with each entry (who did what). `redactor`: the
+   * daemon's; an entry's subject and detail pass it before they are stored, since a detail may quote what a person
+   * typed (a command line with a value written into it) and the log is kept, listed, and shared with a team.
+   */
   constructor(
     private readonly store: Database,
     private readonly member?: string,
+    private readonly redactor?: TextRedactor,
   ) {}
 
   /** Records an entry, in `tx` if given, else in its own transaction. */
@@ -36,13 +42,18 @@ export class AuditLog {
         entry.client,
         entry.requestId,
         entry.action,
-        entry.subject,
-        JSON.stringify(entry.detail ?? {}),
+        this.masked(entry.subject),
+        // The JSON text is masked whole: the redactor knows each value's JSON-escaped form too.
+        this.masked(JSON.stringify(entry.detail ?? {})),
         this.member ?? null,
       ]);
     };
     if (tx) await write(tx);
     else await this.store.transaction(write);
+  }
+
+  private masked(text: string): string {
+    return this.redactor ? this.redactor.redact(text) : text;
   }
 
   /** The newest entries first, optionally for one subject. */

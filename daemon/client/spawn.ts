@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { withMallocTunables } from '../core/mallocTunables.js';
 import { EXIT_ALREADY_RUNNING, READY_LINE } from '../core/startup.js';
+import { EXEC_VALUES_VARIABLE, execValueNames } from '../protocol/exec.js';
 
 /** How to start a daemon process. */
 export interface SpawnDaemonOptions {
@@ -50,12 +51,21 @@ export async function spawnDaemon(options: SpawnDaemonOptions): Promise<SpawnOut
   }
 }
 
+/**
+ * The caller's environment without the variables `zavhoz exec` filled with vault values (when the caller runs inside
+ * such a command): the daemon would keep them for its life and pass them on to the commands it runs for agents.
+ */
+function withoutExecValues(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const dropped = new Set([...execValueNames(env), EXEC_VALUES_VARIABLE]);
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !dropped.has(name)));
+}
+
 /** One start of the daemon process with these runtime arguments. */
 function startDaemonProcess(options: SpawnDaemonOptions, args: readonly string[]): Promise<SpawnOutcome> {
   const child = spawn(options.execPath ?? process.execPath, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: withMallocTunables({ ...process.env, ...options.env, ZAVHOZ_HOME: options.folder }),
+    env: withMallocTunables({ ...withoutExecValues(process.env), ...options.env, ZAVHOZ_HOME: options.folder }),
     windowsHide: true,
   });
   let stdout = '';

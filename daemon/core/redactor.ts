@@ -7,15 +7,23 @@ export const MIN_REDACTABLE_LENGTH = 4;
 /** Lines of a multi-line value at least this long are masked on their own too (a key logged line by line). */
 const MIN_LINE_LENGTH = 16;
 
+/**
+ * Base64 of a value inside a longer base64 text (an HTTP Basic header is base64 of `user:value`) starts at one of
+ * three byte alignments; the part made of whole 3-byte groups of the value encodes the same whatever surrounds it.
+ * That part is masked when it is at least this long (shorter ones match random base64 too often), as the exec
+ * masker does (`exec/masker.ts`); the few characters at its edges stay.
+ */
+const MIN_ALIGNED_CORE = 8;
+
 /** The masking half of {@link Redactor}: what code that only needs to mask text is handed. */
 export interface TextRedactor {
   redact(text: string): string;
 }
 
 /**
- * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url,
- * URL-encoded, JSON-escaped, and line by line for multi-line values. Every log line and every error message
- * leaving the daemon passes through here.
+ * Masks every registered secret value, in every form it is likely to take in text: as is, base64, base64url (also
+ * inside a longer base64 text), URL-encoded (as the common encoders write it), JSON-escaped, and line by line
+ * for multi-line values. Every log line and every error message leaving the daemon passes through here.
  */
 export class Redactor implements TextRedactor {
   private readonly forms = new Map<string, number>();
@@ -102,16 +110,22 @@ export class Redactor implements TextRedactor {
 
 function formsOf(value: string): Set<string> {
   const forms = new Set<string>();
-  const add = (form: string): void => {
-    if (form.length >= MIN_REDACTABLE_LENGTH) forms.add(form);
+  const add = (form: string, minimum = MIN_REDACTABLE_LENGTH): void => {
+    if (form.length >= minimum) forms.add(form);
   };
   const variants = new Set([value, value.replace(/\r\n/g, '\n'), value.trim()]);
   for (const variant of variants) {
+    const bytes = Buffer.from(variant);
     add(variant);
-    add(Buffer.from(variant).toString('base64'));
-    add(Buffer.from(variant).toString('base64').replace(/=+$/, ''));
-    add(Buffer.from(variant).toString('base64url'));
-    add(encodeURIComponent(variant));
+    add(bytes.toString('base64'));
+    add(bytes.toString('base64').replace(/=+$/, ''));
+    add(bytes.toString('base64url'));
+    for (let skip = 0; skip < 3; skip++) {
+      const whole = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
+      add(whole.toString('base64'), MIN_ALIGNED_CORE);
+      add(whole.toString('base64url'), MIN_ALIGNED_CORE);
+    }
+    for (const encoded of urlEncodedForms(variant)) add(encoded);
     add(JSON.stringify(variant).slice(1, -1));
     if (variant.includes('\n')) {
       for (const line of variant.split(/\r?\n/)) {
@@ -122,4 +136,26 @@ function formsOf(value: string): Set<string> {
     }
   }
   return forms;
+}
+
+/**
+ * A value percent-encoded as common encoders write it; they differ in which characters they leave as they are, how
+ * they write a space and the case of the hex. The exec masker masks the same forms.
+ */
+export function urlEncodedForms(value: string): string[] {
+  // JavaScript's encodeURIComponent: leaves letters, digits and -_.!~*'()
+  const component = encodeURIComponent(value);
+  // RFC 3986 strictly (Python's quote with safe=''): leaves letters, digits and -_.~
+  const strict = component.replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  // An HTML form's body or URLSearchParams (Java's URLEncoder too): leaves letters, digits and -_.*, a space as `+`.
+  const form = new URLSearchParams({ v: value }).toString().slice(2);
+  return [
+    component,
+    component.replace(/%20/g, '+'),
+    component.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+    strict,
+    // Go's url.QueryEscape.
+    strict.replace(/%20/g, '+'),
+    form,
+  ];
 }

@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- index arithmetic on buffers and parallel lists whose bounds the loops keep; noUncheckedIndexedAccess cannot follow it */
 import { Transform } from 'node:stream';
+import { urlEncodedForms } from '../core/redactor.js';
 import { type PatternMatches, PatternSearch } from './patternSearch.js';
 
 /** One value to mask, with the name its replacement shows (`[masked:NAME]`). */
@@ -51,11 +52,11 @@ export interface MaskerOptions {
 
 /**
  * Masks secret values in a byte stream: each value as is, its base64 (standard and URL-safe, with and without
- * padding, and at the three alignments inside a longer base64 text), URL-encoded and JSON-escaped forms. Between
- * chunks it keeps back the end of the output from where it could be the start of a form (at most longest form − 1
- * bytes, usually none: a prompt is shown at once), so a value split across writes is still masked; `end()` gives
- * back what is left. Matching is one multi-pattern scan over the bytes ({@link PatternSearch}); bytes no form
- * touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
+ * padding, and at the three alignments inside a longer base64 text), URL-encoded (as the common encoders write it)
+ * and JSON-escaped forms. Between chunks it keeps back the end of the output from where it could be the start of a
+ * form (at most longest form − 1 bytes, usually none: a prompt is shown at once), so a value split across writes is
+ * still masked; `end()` gives back what is left. Matching is one multi-pattern scan over the bytes
+ * ({@link PatternSearch}); bytes no form touches are passed on as views of the chunk they came in, not copied. Overlapping values are masked as one span,
  * so no secret byte escapes at an overlap; a span still open at the end of a chunk is kept as its extent and names,
  * not its bytes, so what is held stays below the longest form whatever the output (see {@link MASKED_SPAN_LIMIT}).
  */
@@ -303,10 +304,7 @@ function formsOf(value: string): Set<string> {
       addText(whole.toString('base64'), MIN_ALIGNED_CORE);
       addText(whole.toString('base64url'), MIN_ALIGNED_CORE);
     }
-    const uriEncoded = encodeURIComponent(variant);
-    addText(uriEncoded);
-    addText(uriEncoded.replace(/%20/g, '+'));
-    addText(uriEncoded.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()));
+    for (const encoded of urlEncodedForms(variant)) addText(encoded);
     addText(JSON.stringify(variant).slice(1, -1));
     if (variant.includes('\n')) {
       for (const line of variant.split(/\r?\n/)) {

@@ -6,6 +6,18 @@ import { secretHandle } from './secretFields.js';
 /** An environment variable name a secret is handed to a command under. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * Set by `zavhoz exec` in its command's environment: the names (comma-separated) of the variables that hold vault
+ * values there. A daemon started from inside that command (a script it runs calls `zavhoz deploy`) is started
+ * without them (`client/spawn.ts`), so it never holds those values for its life nor passes them to what it runs.
+ */
+export const EXEC_VALUES_VARIABLE = 'ZAVHOZ_EXEC_VALUES';
+
+/** The variable names {@link EXEC_VALUES_VARIABLE} lists in `env`. */
+export function execValueNames(env: NodeJS.ProcessEnv): string[] {
+  return (env[EXEC_VALUES_VARIABLE] ?? '').split(',').filter((name) => ENV_NAME_PATTERN.test(name));
+}
+
 /** How many words of a command line the audit keeps, and how long each may be (longer ones are cut). */
 export const EXEC_COMMAND_LIMITS = { words: 256, wordLength: 4096 } as const;
 

@@ -136,8 +136,11 @@ export class Keeper {
         await commit(tx);
       });
     } catch (error) {
+      // Masked while the values are still registered: the error may quote one (a store that refuses by echoing what
+      // it was sent, as a team Vault's policy check can), and the roll-back unregisters them before it leaves.
+      const masked = maskedError(error, this.options.redactor);
       await this.rollBack(backend, staged, ids);
-      throw error;
+      throw masked;
     }
     this.fault('vault-after-commit');
     for (const [index, change] of changes.entries()) {
@@ -380,4 +383,11 @@ export class Keeper {
     // SIGKILL lands asynchronously: block until it does, so not one more statement runs.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
   }
+}
+
+/** `error` with its message (and a ZavhozError's data) passed through the redactor. */
+function maskedError(error: unknown, redactor: Redactor): unknown {
+  if (error instanceof ZavhozError) return new ZavhozError(error.code, redactor.redact(error.message), redactor.redactValue(error.data));
+  if (error instanceof Error) error.message = redactor.redact(error.message);
+  return error;
 }

@@ -12,7 +12,7 @@ export function wireAgentAccess(
   foundation: Foundation,
   dependencies: { readonly settings: SettingsService; readonly audit: AuditLog; readonly vault: Vault },
 ): AgentAccess {
-  const commands = new ApprovedCommands(foundation.store, dependencies.audit);
+  const commands = new ApprovedCommands(foundation.store, dependencies.audit, foundation.redactor);
   const runner = new AgentCommandRunner(dependencies.vault, commands, dependencies.audit, foundation.redactor);
   foundation.lifecycle.onShutdown(() => runner.stop());
   return { grants: new AgentGrants(foundation.store, dependencies.settings, dependencies.audit), commands, runner };

@@ -44,7 +44,7 @@ export async function wireServices(base: Foundation): Promise<Services> {
   });
   const settings = await SettingsService.open(store, server);
   team.followSettings(settings);
-  const audit = new AuditLog(store, foundation.team ? team.member : undefined);
+  const audit = new AuditLog(store, foundation.team ? team.member : undefined, redactor);
   const { vault, teamVault } = wireVault(foundation, { audit });
   const { inventory, allocator } = wireInventory(foundation, { settings, audit, vault });
   // Joined once the domains exist: they are built over the deploy's releases.

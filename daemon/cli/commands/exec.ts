@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { EXEC_COMMAND_LIMITS, ENV_NAME_PATTERN, type ExecSecretValue, ExecResolve } from '../../protocol/exec.js';
+import { EXEC_COMMAND_LIMITS, EXEC_VALUES_VARIABLE, ENV_NAME_PATTERN, type ExecSecretValue, ExecResolve, execValueNames } from '../../protocol/exec.js';
 import { SECRET_HANDLE_PATTERN } from '../../protocol/secretFields.js';
 import { runMasked, signalExitCode } from '../../exec/runChild.js';
 import { EnvFileError, readEnvFile } from '../../protocol/envReferences.js';
@@ -109,6 +109,8 @@ export const execCommands: Command[] = [
       if (!mask) process.stderr.write('zavhoz: --no-mask: the output is not masked; values the command prints are shown in clear.\n');
       const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(envFiles.plain) };
       for (const secret of secrets) env[secret.name] = secret.value;
+      // Which variables hold values (an outer exec's too), so a daemon started from inside the command leaves them out.
+      if (secrets.length > 0) env[EXEC_VALUES_VARIABLE] = [...new Set([...execValueNames(process.env), ...secrets.map((secret) => secret.name)])].join(',');
       const outcome = await runMasked({
         command: program,
         args,

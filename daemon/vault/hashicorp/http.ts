@@ -1,7 +1,7 @@
 /**
  * One HTTP exchange with Vault's API: the namespace header, retries with backoff on 5xx, 429 and network errors
- * (Retry-After wins), and every failure turned into a ZavhozError that says what to do. No token or value is ever
- * part of a message: paths and addresses only.
+ * (Retry-After wins), and every failure turned into a ZavhozError that says what to do. A message names paths and
+ * addresses, never a token or value of ours, and quotes Vault's own errors ({@link errorsOf}).
  */
 import { ZavhozError } from '../../core/errors.js';
 import { ErrorCodes } from '../../protocol/errors.js';
@@ -137,10 +137,21 @@ export class VaultTransport {
   }
 }
 
-/** Vault's `errors` array, joined (Vault's own wording; it never quotes tokens or values). */
+/** How much of Vault's errors a message quotes. */
+const ERRORS_SHOWN = 300;
+
+/**
+ * Vault's `errors` array, joined, at most {@link ERRORS_SHOWN} characters. Vault's own wording quotes no token or
+ * value, but a policy check's report (Sentinel, EGP) or a proxy in front of it may quote the request's data: a longer
+ * text is cut where a word ends, since a value cut in two leaves a start the redactor does not know.
+ */
 export function errorsOf(answer: VaultAnswer): string {
   const errors = answer.body?.errors;
-  return Array.isArray(errors) ? errors.filter((item): item is string => typeof item === 'string').join('; ').slice(0, 300) : '';
+  if (!Array.isArray(errors)) return '';
+  const text = errors.filter((item): item is string => typeof item === 'string').join('; ');
+  if (text.length <= ERRORS_SHOWN) return text;
+  // One character more than shown: when it is a space, the last word shown is whole and stays.
+  return `${text.slice(0, ERRORS_SHOWN + 1).replace(/\S*$/, '').trimEnd()} …`;
 }
 
 function isSealed(answer: VaultAnswer): boolean {
