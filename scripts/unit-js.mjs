@@ -23,7 +23,7 @@ const FOLDERS = ['daemon', 'extension', 'webview', 'test'];
  * The folder this run writes the JavaScript to: inside node_modules, so bare imports find the repository's packages,
  * and one per run (named by its process id), so two runs in one checkout do not write over each other's files.
  */
-function runFolder(root, pid = process.pid) {
+export function runFolder(root, pid = process.pid) {
   return path.join(root, 'node_modules', '.cache', 'zavhoz-unit', `run-${pid}`);
 }
 
