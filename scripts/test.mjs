@@ -7,7 +7,8 @@
 //   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
 //                       suite (integration, e2e, harness).
 //   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
-//                       skips the lint).
+//                       skips the lint). `npm run test:unit -- --isolate` runs each unit test file in a process of its
+//                       own, `-- --shuffle[=SEED]` in another order (see runUnitTests).
 // Suites that need system packages (keychain, sshd, ansible, chromium) are installed by .ci/run; see README.md.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -68,7 +69,8 @@ async function runUnitTests(files, { isolate, seed }) {
   const entry = (name) => ({ name, javaScript: javaScriptOf(path.join(root, name)) });
   const alone = names.filter((name) => isolate || ISOLATED.has(name));
   const shared = names.filter((name) => !alone.includes(name));
-  // The files with a process of their own go first: the shared queue's workers start as they end, and share the rest.
+  // node --test starts the processes in the order of their paths, one per core at a time: `queues/shared/` first, so
+  // a file with a process of its own runs when a worker has found the queue empty.
   const folders = alone.map((name) => path.join(queues, name.replaceAll(path.sep, '_')));
   const entries = alone.flatMap((name, index) => writeQueue(folders[index], [entry(name)], { workers: 1, fileTimeoutMs: FILE_TIMEOUT_MS }));
   if (shared.length > 0) {
