@@ -3,7 +3,8 @@
 //                       incremental: under a second when little changed), then test/unit: unit tests and the
 //                       in-memory protocol tests. No keychain, sshd or daemon process (the playbook's step tests
 //                       run a local ansible-playbook; ansible-lint, which alone took over two minutes on a busy
-//                       machine, runs with the system suites); about two minutes of CPU, a minute on two idle cores.
+//                       machine, runs with the system suites); about 70-80 s of CPU (105-150 s with a process
+//                       per test file, measured side by side on a busy machine).
 //   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
 //                       suite (integration, e2e, harness).
 //   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
