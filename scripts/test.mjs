@@ -3,8 +3,8 @@
 //                       incremental: under a second when little changed), then test/unit: unit tests and the
 //                       in-memory protocol tests. No keychain, sshd or daemon process (the playbook's step tests
 //                       run a local ansible-playbook; ansible-lint, which alone took over two minutes on a busy
-//                       machine, runs with the system suites); about 70-80 s of CPU (105-150 s with a process
-//                       per test file, measured side by side on a busy machine).
+//                       machine, runs with the system suites); about 60 s of CPU, about 40 s on two idle cores
+//                       (100 s and 64 s with a process per test file, measured side by side).
 //   npm test            everything: the fast tier first, stopping there if it fails, then eslint and every other
 //                       suite (integration, e2e, harness).
 //   npm test -- PATH…   build, type-check, lint, then those files or folders only (`npm run test:unit -- PATH…`
