@@ -5,7 +5,7 @@
 // ~100 test files that was about 0.5–1 s of CPU each, a third of the tier. Here each .ts file of daemon/, extension/,
 // webview/ and test/ is transformed by esbuild with the options tsx uses (esm, this Node's target, keepNames, no
 // tsconfig options: the root tsconfig.json has none) into a mirror folder, and the test processes run plain
-// JavaScript with no loader. Each test file still runs in a process of its own.
+// JavaScript with no loader (a few worker processes that share the test files, scripts/unit-worker.mjs).
 //
 // What stays as it was: `import.meta.url`, `dirname` and `filename` are those of the .ts source (so paths a test or
 // the daemon builds from them, fixtures, dist/, foldWorker.ts, are the same); bare imports resolve from the
@@ -23,7 +23,7 @@ const FOLDERS = ['daemon', 'extension', 'webview', 'test'];
  * The folder this run writes the JavaScript to: inside node_modules, so bare imports find the repository's packages,
  * and one per run (named by its process id), so two runs in one checkout do not write over each other's files.
  */
-function runFolder(root, pid = process.pid) {
+export function runFolder(root, pid = process.pid) {
   return path.join(root, 'node_modules', '.cache', 'zavhoz-unit', `run-${pid}`);
 }
 

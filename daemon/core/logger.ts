@@ -37,6 +37,11 @@ export interface LoggerOptions {
  */
 export class Logger {
   private fd: number;
+  /**
+   * Set by close(): the fd's number is free again once closed, and the OS gives it to the next file or socket the
+   * process opens, so a line written after close (a retry's warning that outlived its service) would land there.
+   */
+  private closed = false;
   private size: number;
   private readonly maxBytes: number;
   private readonly keep: number;
@@ -56,7 +61,7 @@ export class Logger {
 
   /** Writes one line. */
   write(level: LogLevel, message: string, fields: LogFields = {}): void {
-    const toFile = LOG_LEVEL_RANK[level] >= LOG_LEVEL_RANK[this.options.fileLevel ?? 'info'];
+    const toFile = !this.closed && LOG_LEVEL_RANK[level] >= LOG_LEVEL_RANK[this.options.fileLevel ?? 'info'];
     if (!toFile && this.listeners.size === 0) return;
     const record = { time: new Date().toISOString(), level, message, ...fields };
     const line = this.options.redactor.redact(JSON.stringify(record)) + '\n';
@@ -79,8 +84,10 @@ export class Logger {
     return () => this.listeners.delete(listener);
   }
 
-  /** Flushes and closes the file. */
+  /** Flushes and closes the file; lines written after this reach only the subscribers. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     try {
       fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);

@@ -28,3 +28,27 @@ test('the log is size-capped and rotated, keeps N files, and every line is redac
   assert.match(fs.readFileSync(file, 'utf8'), /line 199 \[REDACTED\]/);
   fs.rmSync(folder, { recursive: true, force: true });
 });
+
+test('a line written after close goes nowhere, even when the closed file\'s descriptor number has been reused', () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-log-'));
+  try {
+    const file = path.join(folder, 'daemon.log');
+    const logger = new Logger({ file, redactor: new Redactor() });
+    logger.write('info', 'before close');
+    logger.close();
+    // The OS hands out the lowest free number: the next file opened gets the log's old descriptor.
+    const other = path.join(folder, 'other.txt');
+    const otherFd = fs.openSync(other, 'w');
+    try {
+      logger.write('warn', 'after close');
+      logger.close();
+      fs.writeSync(otherFd, 'still open');
+    } finally {
+      fs.closeSync(otherFd);
+    }
+    assert.equal(fs.readFileSync(other, 'utf8'), 'still open', 'the other file got no log line and was not closed by the second close');
+    assert.deepEqual(fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { message: string }).message), ['before close']);
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});

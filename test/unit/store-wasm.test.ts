@@ -8,7 +8,8 @@ import { startCompilingSqlWasm, takeCompiledSqlWasm } from '../../daemon/store/s
 import { Store } from '../../daemon/store/store.js';
 
 // The daemon's entry starts compiling sql.js's WebAssembly before the bundle loads (daemon/boot.ts); the store
-// takes that compile over. Each test file runs in its own process, so this one's store is the first of it.
+// takes that compile over. This file runs in a process of its own (ISOLATED in scripts/test.mjs), so its store is the
+// first of it.
 
 test('a background compile that fails leaves the store to compile the file itself: the daemon still starts', async () => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-store-wasm-'));
