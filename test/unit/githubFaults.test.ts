@@ -134,13 +134,15 @@ describe('GitHub faults: rate limits, server errors, credentials', () => {
     const controller = new AbortController();
     const started = Date.now();
     const pushing = harness.service.setSecrets({ repo, secrets: batch, use: { ...caller(), signal: controller.signal } });
-    // Let the first wave land (every worker gets the limit, then the batch waits), then cancel.
+    // Let the first wave land (every worker gets the limit, then the batch waits), then cancel. The wave has landed
+    // once no request came for half a second: with 200 ms, a worker's request delayed that long on a loaded machine
+    // (load 16) arrived after the cancel, and the test took it for a request sent after it.
     const sleep = (ms: number): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, ms));
     while (harness.fake.seen('PUT', /FAULT_/).length === 0) await sleep(10);
     let count = -1;
     while (count !== harness.fake.requests.length) {
       count = harness.fake.requests.length;
-      await sleep(200);
+      await sleep(500);
     }
     controller.abort();
     await rejectsWith(pushing, ErrorCodes.RequestCancelled, /Cancelled/);
