@@ -47,19 +47,20 @@ export function checkAgentSocket(socket: string): void {
 export async function addToAgent(load: AgentLoad, signal?: AbortSignal): Promise<void> {
   const environment: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'], LANG: 'C', SSH_AUTH_SOCK: load.socket };
   let helper: string | undefined;
-  if (load.passphrase !== undefined) {
-    ensurePrivateFolder(load.scratch);
-    helper = fs.mkdtempSync(path.join(load.scratch, 'askpass-'));
-    const secretFile = path.join(helper, 'passphrase');
-    fs.writeFileSync(secretFile, load.passphrase, { mode: PRIVATE_FILE_MODE });
-    const script = path.join(helper, 'askpass');
-    fs.writeFileSync(script, `#!/bin/sh\nexec cat '${secretFile.replace(/'/g, `'\\''`)}'\n`, { mode: 0o700 });
-    Object.assign(environment, { SSH_ASKPASS: script, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: process.env['DISPLAY'] ?? ':0' });
-  } else {
-    // No prompt: a key that turns out to want a passphrase fails at once instead of waiting for a terminal.
-    environment['SSH_ASKPASS_REQUIRE'] = 'never';
-  }
+  // The helper folder is removed whatever fails, also writing the askpass script after the passphrase's file.
   try {
+    if (load.passphrase !== undefined) {
+      ensurePrivateFolder(load.scratch);
+      helper = fs.mkdtempSync(path.join(load.scratch, 'askpass-'));
+      const secretFile = path.join(helper, 'passphrase');
+      fs.writeFileSync(secretFile, load.passphrase, { mode: PRIVATE_FILE_MODE });
+      const script = path.join(helper, 'askpass');
+      fs.writeFileSync(script, `#!/bin/sh\nexec cat '${secretFile.replace(/'/g, `'\\''`)}'\n`, { mode: 0o700 });
+      Object.assign(environment, { SSH_ASKPASS: script, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: process.env['DISPLAY'] ?? ':0' });
+    } else {
+      // No prompt: a key that turns out to want a passphrase fails at once instead of waiting for a terminal.
+      environment['SSH_ASKPASS_REQUIRE'] = 'never';
+    }
     const child = spawn('ssh-add', ['-t', String(load.lifetimeSeconds), '-'], { env: environment, stdio: ['pipe', 'pipe', 'pipe'], detached: false });
     const outcome = await finished(child, load.privateKey, signal);
     if (outcome.code !== 0) {
