@@ -98,7 +98,10 @@ export function bareRepository(
   source: string = FIXTURE,
   branches: Readonly<Record<string, (folder: string) => void>> = {},
 ): { url: string; commit: string; remove(): void } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-repo-'));
+  // The folder's random suffix after a dot: the agent tools' secret guard reads a long run of letters, digits, `-` and
+  // `/` as a possible token, and `/tmp/zavhoz-repo-Q2b2dS/project` was one for ~1.7% of suffixes (an agent's deploy
+  // with that repoUrl was refused in CI); a `.` ends the run, as it does in host names.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zavhoz-repository.'));
   const work = path.join(root, 'work');
   const bare = path.join(root, 'project.git');
   fs.cpSync(source, work, { recursive: true });
